@@ -1,0 +1,107 @@
+//! ECIES on P-256: ephemeral ECDH, HKDF-SHA-256, AES-256-GCM.
+//!
+//! `K = HKDF-SHA-256(salt = "", ikm = x(e·R), info = "escrow/v1/ecies" || lp(context) || E || R)`,
+//! `ct = AES-256-GCM(K, nonce = 0^96, plaintext, aad = context)`; E is the 33-byte compressed
+//! ephemeral public key, R the recipient's. The key is used once, so the fixed nonce is safe.
+
+use crate::codec::{V1, put_lp};
+use crate::error::{Error, Result};
+use crate::group::Point;
+use crate::keys::{PrivateKey, PublicKey};
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use hkdf::Hkdf;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+/// HKDF info prefix of ECIES.
+pub const INFO_ECIES: &[u8] = b"escrow/v1/ecies";
+
+/// An ECIES ciphertext.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EciesBox {
+    /// Format version.
+    pub version: V1,
+    /// Ephemeral public key E.
+    pub ephemeral: Point,
+    /// AES-256-GCM ciphertext and tag.
+    #[serde(with = "crate::codec::b64")]
+    pub ciphertext: Vec<u8>,
+}
+
+fn derive(shared_x: &[u8], context: &[u8], e: &Point, r: &Point) -> Result<Zeroizing<[u8; 32]>> {
+    let mut info = Vec::with_capacity(INFO_ECIES.len() + 4 + context.len() + 66);
+    info.extend_from_slice(INFO_ECIES);
+    put_lp(&mut info, context);
+    info.extend_from_slice(&e.to_bytes());
+    info.extend_from_slice(&r.to_bytes());
+    let hk = Hkdf::<Sha256>::new(Some(&[]), shared_x);
+    let mut k = Zeroizing::new([0u8; 32]);
+    hk.expand(&info, k.as_mut())
+        .map_err(|_| Error::malformed("ecies", "hkdf output length"))?;
+    Ok(k)
+}
+
+/// AES-256-GCM with a single-use key and the all-zero nonce.
+pub(crate) fn seal_once(key: &[u8; 32], plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+    let cipher = Aes256Gcm::new(key.into());
+    cipher
+        .encrypt(&Nonce::default(), Payload { msg: plaintext, aad })
+        .map_err(|_| Error::malformed("aead", "encryption failed"))
+}
+
+/// Inverse of [`seal_once`].
+pub(crate) fn open_once(key: &[u8; 32], ciphertext: &[u8], aad: &[u8], what: &'static str) -> Result<Zeroizing<Vec<u8>>> {
+    let cipher = Aes256Gcm::new(key.into());
+    cipher
+        .decrypt(&Nonce::default(), Payload { msg: ciphertext, aad })
+        .map(Zeroizing::new)
+        .map_err(|_| Error::Decrypt { what })
+}
+
+/// Encrypt `plaintext` to `recipient`, bound to `context`.
+pub fn encrypt<R: rand_core::CryptoRng + ?Sized>(
+    recipient: &PublicKey,
+    context: &[u8],
+    plaintext: &[u8],
+    rng: &mut R,
+) -> Result<EciesBox> {
+    let eph = <p256::ecdh::EphemeralSecret as p256::elliptic_curve::Generate>::generate_from_rng(rng);
+    let e_pub = Point::from_nonidentity(eph.public_key().to_projective());
+    let r_pub = p256::PublicKey::from_affine(*recipient.as_affine())
+        .map_err(|_| Error::InvalidKey { what: "recipient key", why: "identity".into() })?;
+    let shared = eph.diffie_hellman(&r_pub);
+    let k = derive(shared.raw_secret_bytes().as_slice(), context, &e_pub, &recipient.point())?;
+    let ciphertext = seal_once(&k, plaintext, context)?;
+    Ok(EciesBox { version: V1::default(), ephemeral: e_pub, ciphertext })
+}
+
+/// Decrypt a box addressed to `key`, bound to `context`.
+pub fn decrypt(key: &PrivateKey, context: &[u8], b: &EciesBox, what: &'static str) -> Result<Zeroizing<Vec<u8>>> {
+    let e_pub = p256::PublicKey::from_affine(b.ephemeral.inner().to_affine())
+        .map_err(|_| Error::InvalidPoint { field: "ephemeral" })?;
+    let shared = p256::ecdh::diffie_hellman(key.secret_scalar(), e_pub.as_affine());
+    let k = derive(shared.raw_secret_bytes().as_slice(), context, &b.ephemeral, &key.public().point())?;
+    open_once(&k, &b.ciphertext, context, what)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roundtrip_and_binding() {
+        let mut rng = rand::rng();
+        let k = PrivateKey::generate(&mut rng);
+        let other = PrivateKey::generate(&mut rng);
+        let b = encrypt(&k.public(), b"ctx", b"secret", &mut rng).unwrap();
+        assert_eq!(&decrypt(&k, b"ctx", &b, "t").unwrap()[..], b"secret");
+        assert!(decrypt(&k, b"ctX", &b, "t").is_err());
+        assert!(decrypt(&other, b"ctx", &b, "t").is_err());
+        let mut t = b.clone();
+        t.ciphertext[0] ^= 1;
+        assert!(decrypt(&k, b"ctx", &t, "t").is_err());
+    }
+}

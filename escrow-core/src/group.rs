@@ -1,0 +1,291 @@
+//! P-256 group helpers: checked point and scalar encodings, hashing to scalars and to the curve
+//! (RFC 9380), the second generator G', Lagrange coefficients, and fast public-data arithmetic.
+
+use crate::error::{Error, Result};
+use elliptic_curve::ops::{LinearCombination, MulByGeneratorVartime, MulVartime};
+use p256::elliptic_curve::sec1::{FromSec1Point, ToSec1Point};
+use p256::elliptic_curve::{Field, PrimeField, group::Group as _};
+use p256::{AffinePoint, NistP256, ProjectivePoint, Scalar};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+use std::sync::OnceLock;
+
+/// Hash-to-curve / hash-to-field suite used throughout (RFC 9380 §8.2).
+pub const SUITE: &str = "P256_XMD:SHA-256_SSWU_RO_";
+
+/// A P-256 point that is known not to be the identity. Encodes as 33-byte compressed SEC1,
+/// hex in JSON. Decoding checks that the point is on the curve and not the identity.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Point(ProjectivePoint);
+
+impl Point {
+    /// Wrap a point; refuses the identity.
+    pub fn new(p: ProjectivePoint, field: &'static str) -> Result<Self> {
+        if bool::from(p.is_identity()) {
+            Err(Error::InvalidPoint { field })
+        } else {
+            Ok(Point(p))
+        }
+    }
+
+    /// Wrap a point the caller knows is not the identity (a verifying key, a product of a
+    /// non-zero scalar and a generator).
+    pub(crate) fn from_nonidentity(p: ProjectivePoint) -> Self {
+        Point(p)
+    }
+
+    /// The point.
+    pub fn inner(&self) -> &ProjectivePoint {
+        &self.0
+    }
+
+    /// 33-byte compressed SEC1 encoding.
+    pub fn to_bytes(&self) -> [u8; 33] {
+        let enc = self.0.to_affine().to_sec1_point(true);
+        let mut out = [0u8; 33];
+        let b = enc.as_bytes();
+        if b.len() == 33 {
+            out.copy_from_slice(b);
+        }
+        out
+    }
+
+    /// Decode 33-byte compressed (or 65-byte uncompressed) SEC1; on-curve and non-identity.
+    pub fn from_bytes(bytes: &[u8], field: &'static str) -> Result<Self> {
+        match (bytes.len(), bytes.first()) {
+            (33, Some(0x02 | 0x03)) | (65, Some(0x04)) => {}
+            _ => return Err(Error::InvalidPoint { field }),
+        }
+        let ep = p256::Sec1Point::from_bytes(bytes).map_err(|_| Error::InvalidPoint { field })?;
+        let a: Option<AffinePoint> = AffinePoint::from_sec1_point(&ep).into();
+        let a = a.ok_or(Error::InvalidPoint { field })?;
+        Point::new(a.into(), field)
+    }
+
+    /// Hex of the compressed encoding.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.to_bytes())
+    }
+
+    /// Parse hex of a SEC1 encoding.
+    pub fn from_hex(s: &str, field: &'static str) -> Result<Self> {
+        let b = hex::decode(s).map_err(|_| Error::InvalidPoint { field })?;
+        Self::from_bytes(&b, field)
+    }
+}
+
+impl core::fmt::Debug for Point {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Point({})", self.to_hex())
+    }
+}
+
+impl Serialize for Point {
+    fn serialize<S: Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Point {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Point::from_hex(&s, "point").map_err(|_| {
+            de::Error::custom("expected hex of a compressed SEC1 P-256 point, on the curve and not the identity")
+        })
+    }
+}
+
+/// Encode a scalar as 32 big-endian bytes.
+pub fn scalar_to_bytes(s: &Scalar) -> [u8; 32] {
+    s.to_repr().into()
+}
+
+/// Decode 32 big-endian bytes that must be below the group order.
+pub fn scalar_from_bytes(bytes: &[u8], field: &'static str) -> Result<Scalar> {
+    let arr: [u8; 32] = bytes.try_into().map_err(|_| Error::InvalidScalar { field })?;
+    let s: Option<Scalar> = Scalar::from_repr(arr.into()).into();
+    s.ok_or(Error::InvalidScalar { field })
+}
+
+/// `#[serde(with = "group::scalar_hex")]` for public scalars (proof responses, challenges).
+pub mod scalar_hex {
+    use p256::Scalar;
+    use serde::{Deserialize, Deserializer, Serializer, de};
+
+    /// Serialize as 64 hex digits.
+    pub fn serialize<S: Serializer>(x: &Scalar, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(super::scalar_to_bytes(x)))
+    }
+
+    /// Deserialize 64 hex digits, below the group order.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Scalar, D::Error> {
+        let s = String::deserialize(d)?;
+        let b = hex::decode(&s).map_err(|_| de::Error::custom("scalar: expected 64 hex digits"))?;
+        super::scalar_from_bytes(&b, "scalar")
+            .map_err(|_| de::Error::custom("scalar: expected 32 bytes below the P-256 group order"))
+    }
+}
+
+/// Hash to a scalar with RFC 9380 `hash_to_field` (expand_message_xmd with SHA-256, L = 48,
+/// one element, reduced mod n). `dst` is the domain-separation tag.
+pub fn hash_to_scalar(dst: &str, msg: &[&[u8]]) -> Scalar {
+    // expand_message_xmd only fails for a DST longer than 255 bytes or an output too long;
+    // our DSTs are short constants, so the fallback is unreachable, and still fails closed
+    // to a fixed, harmless value instead of panicking.
+    hash2curve_scalar(dst, msg).unwrap_or(Scalar::ONE)
+}
+
+fn hash2curve_scalar(dst: &str, msg: &[&[u8]]) -> Option<Scalar> {
+    use p256::elliptic_curve::consts::U48;
+    p256::hash2curve::hash_to_scalar::<NistP256, p256::hash2curve::ExpandMsgXmd<sha2::Sha256>, U48>(
+        msg,
+        &[dst.as_bytes()],
+    )
+    .ok()
+}
+
+/// Domain-separation tag for the second generator.
+pub const DST_GENERATOR2: &str = "ESCROW-V1-P256_XMD:SHA-256_SSWU_RO_GENERATOR2";
+/// Message hashed to the second generator.
+pub const MSG_GENERATOR2: &[u8] = b"TDH2 second generator G'";
+
+/// The second generator G' = hash_to_curve(MSG_GENERATOR2) with DST [`DST_GENERATOR2`]
+/// (RFC 9380 P256_XMD:SHA-256_SSWU_RO_). Nobody knows log_G G'.
+pub fn generator2() -> ProjectivePoint {
+    static G2: OnceLock<ProjectivePoint> = OnceLock::new();
+    *G2.get_or_init(|| {
+        use p256::hash2curve::GroupDigest;
+        NistP256::hash_from_bytes(&[MSG_GENERATOR2], &[DST_GENERATOR2.as_bytes()])
+            .unwrap_or(ProjectivePoint::GENERATOR)
+    })
+}
+
+/// Random non-zero scalar.
+pub fn random_scalar<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Scalar {
+    loop {
+        let s = Scalar::random(rng);
+        if !bool::from(s.is_zero()) {
+            return s;
+        }
+    }
+}
+
+/// `a*G + b*P`, variable time: public data only.
+pub fn mul_g_add_vartime(a: &Scalar, b: &Scalar, p: &ProjectivePoint) -> ProjectivePoint {
+    ProjectivePoint::mul_by_generator_and_mul_add_vartime(a, b, p)
+}
+
+/// `a*P + b*Q`, variable time: public data only.
+pub fn lincomb2_vartime(
+    p: &ProjectivePoint,
+    a: &Scalar,
+    q: &ProjectivePoint,
+    b: &Scalar,
+) -> ProjectivePoint {
+    ProjectivePoint::lincomb_vartime(&[(*p, *a), (*q, *b)])
+}
+
+/// Multi-scalar multiplication, variable time: public data only.
+pub fn msm_vartime(terms: &[(ProjectivePoint, Scalar)]) -> ProjectivePoint {
+    ProjectivePoint::lincomb_vartime(terms)
+}
+
+/// `s*P`, variable time: public data only.
+pub fn mul_vartime(p: &ProjectivePoint, s: &Scalar) -> ProjectivePoint {
+    p.mul_vartime(s)
+}
+
+/// Evaluate Feldman commitments `C_0..C_{k-1}` at a small integer `i`:
+/// `sum_j C_j * i^j`, by Horner's rule with variable-time small-integer multiplications.
+pub fn eval_commitments_vartime(commitments: &[ProjectivePoint], i: u16) -> ProjectivePoint {
+    let x = Scalar::from(u64::from(i));
+    let mut acc = ProjectivePoint::IDENTITY;
+    for c in commitments.iter().rev() {
+        acc = acc.mul_vartime(&x) + c;
+    }
+    acc
+}
+
+/// Lagrange coefficients at 0 for the distinct non-zero integer ids `ids`:
+/// `lambda_i = prod_{j != i} j / (j - i)`, with one batch inversion. Errors on duplicates.
+pub fn lagrange_at_zero(ids: &[u16]) -> Result<Vec<Scalar>> {
+    let xs: Vec<Scalar> = ids.iter().map(|&i| Scalar::from(u64::from(i))).collect();
+    let mut nums = Vec::with_capacity(xs.len());
+    let mut dens = Vec::with_capacity(xs.len());
+    for (a, xi) in xs.iter().enumerate() {
+        let mut num = Scalar::ONE;
+        let mut den = Scalar::ONE;
+        for (b, xj) in xs.iter().enumerate() {
+            if a != b {
+                num *= xj;
+                den *= *xj - xi;
+            }
+        }
+        if bool::from(den.is_zero()) || bool::from(num.is_zero()) {
+            let dup = ids.get(a).copied().unwrap_or(0);
+            return Err(Error::DuplicateTrustee(dup));
+        }
+        nums.push(num);
+        dens.push(den);
+    }
+    let mut scratch = vec![Scalar::ONE; dens.len()];
+    // Public data (trustee ids): variable time is fine. All denominators are non-zero (checked).
+    p256::elliptic_curve::ff::BatchInverter::invert_with_external_scratch(&mut dens, &mut scratch);
+    Ok(nums.into_iter().zip(dens).map(|(n, d)| n * d).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn point_roundtrip_and_rejects_identity() {
+        let p = Point::new(ProjectivePoint::GENERATOR * Scalar::from(7u64), "t").unwrap();
+        let q = Point::from_bytes(&p.to_bytes(), "t").unwrap();
+        assert_eq!(p, q);
+        assert!(Point::new(ProjectivePoint::IDENTITY, "t").is_err());
+        assert!(Point::from_bytes(&[0u8; 33], "t").is_err());
+        let mut off = p.to_bytes();
+        off[0] = 0x05;
+        assert!(Point::from_bytes(&off, "t").is_err());
+        // x not on the curve: try a few x values until one is rejected
+        let mut bad = [0u8; 33];
+        bad[0] = 2;
+        let mut rejected = 0;
+        for x in 0..8u8 {
+            bad[32] = x;
+            if Point::from_bytes(&bad, "t").is_err() {
+                rejected += 1;
+            }
+        }
+        assert!(rejected > 0);
+    }
+
+    #[test]
+    fn generator2_is_fixed_and_not_g() {
+        let g2 = generator2();
+        assert_ne!(g2, ProjectivePoint::GENERATOR);
+        assert!(!bool::from(g2.is_identity()));
+        assert_eq!(g2, generator2());
+    }
+
+    #[test]
+    fn lagrange_interpolates() {
+        // f(x) = 5 + 3x + 2x^2; f(0) = 5
+        let f = |x: u64| Scalar::from(5u64 + 3 * x + 2 * x * x);
+        let ids = [2u16, 5, 9];
+        let l = lagrange_at_zero(&ids).unwrap();
+        let s: Scalar = ids
+            .iter()
+            .zip(&l)
+            .map(|(i, li)| f(u64::from(*i)) * li)
+            .fold(Scalar::ZERO, |a, b| a + b);
+        assert_eq!(s, Scalar::from(5u64));
+        assert!(lagrange_at_zero(&[1, 1]).is_err());
+    }
+
+    #[test]
+    fn scalar_rejects_overflow() {
+        assert!(scalar_from_bytes(&[0xff; 32], "s").is_err());
+        assert!(scalar_from_bytes(&[1; 31], "s").is_err());
+    }
+}

@@ -1,0 +1,171 @@
+//! Sealed messages: the body under a fresh message key, the key delivered end to end to the
+//! recipient (ECIES) together with the escrow exponent r, and the key escrowed (TDH2).
+//!
+//! The recipient refuses any message whose escrow header does not provably wrap the same key
+//! ([`open`]): the answer to Blaze's 1994 attack on Clipper's LEAF.
+
+use crate::codec::{Digest32, V1, put_lp};
+use crate::ecies::{self, EciesBox, open_once, seal_once};
+use crate::error::{Error, Result};
+use crate::group::{scalar_from_bytes, scalar_to_bytes};
+use crate::keys::{PrivateKey, PublicKey};
+use crate::label::Label;
+use crate::secret::{MessageKey, SecretScalar};
+use crate::tdh2::{EscrowCiphertext, ValidCiphertext, encapsulate};
+use crate::trustee::TrusteeSet;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+/// Context prefix of the end-to-end ECIES box.
+pub const CTX_E2E: &[u8] = b"escrow/v1/e2e";
+/// Context prefix of the body's AEAD associated data.
+pub const CTX_BODY: &[u8] = b"escrow/v1/body";
+
+/// One sealed message (one line of a mailbox file).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealedMessage {
+    /// Format version.
+    pub version: V1,
+    /// Message id (equals the escrow label's message id).
+    pub id: String,
+    /// Key id of the recipient's public key.
+    pub recipient_key: Digest32,
+    /// End-to-end part: ECIES of `message_key || r` to the recipient.
+    pub e2e: EciesBox,
+    /// The body: AES-256-GCM under the message key.
+    #[serde(with = "crate::codec::b64")]
+    pub body: Vec<u8>,
+    /// The escrow header.
+    pub escrow: EscrowCiphertext,
+}
+
+fn context(prefix: &[u8], label: &Label) -> Vec<u8> {
+    let mut c = prefix.to_vec();
+    put_lp(&mut c, &label.to_bytes());
+    c
+}
+
+/// Seal `plaintext` for `recipient` with escrow to `set`.
+pub fn seal<R: rand_core::CryptoRng + ?Sized>(
+    set: &TrusteeSet,
+    recipient: &PublicKey,
+    label: &Label,
+    plaintext: &[u8],
+    rng: &mut R,
+) -> Result<SealedMessage> {
+    let key = MessageKey::random(rng);
+    let (escrow, r) = encapsulate(set, label, &key, rng)?;
+    let mut inner = Zeroizing::new([0u8; 64]);
+    inner[..32].copy_from_slice(key.expose());
+    inner[32..].copy_from_slice(&scalar_to_bytes(r.expose()));
+    let e2e = ecies::encrypt(recipient, &context(CTX_E2E, label), inner.as_ref(), rng)?;
+    let body = seal_once(key.expose(), plaintext, &context(CTX_BODY, label))?;
+    Ok(SealedMessage {
+        version: V1::default(),
+        id: label.message_id.clone(),
+        recipient_key: recipient.key_id(),
+        e2e,
+        body,
+        escrow,
+    })
+}
+
+/// A message opened by its recipient or through exceptional access.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Opened {
+    /// The escrow label.
+    pub label: Label,
+    /// The plaintext body.
+    pub body: Zeroizing<Vec<u8>>,
+}
+
+impl core::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Opened {{ label: {:?}, body: [{} bytes] }}", self.label, self.body.len())
+    }
+}
+
+impl SealedMessage {
+    /// Structural checks that need no key: the id matches the label.
+    pub fn check_structure(&self) -> Result<()> {
+        if self.id != self.escrow.label.message_id {
+            return Err(Error::NonCompliant {
+                message_id: self.id.clone(),
+                why: "message id differs from the escrow label's message id".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Decrypt the body given the message key (recovered by any route).
+    pub fn decrypt_body(&self, key: &MessageKey) -> Result<Opened> {
+        let body = open_once(key.expose(), &self.body, &context(CTX_BODY, &self.escrow.label), "message body")?;
+        Ok(Opened { label: self.escrow.label.clone(), body })
+    }
+
+    /// Parse one mailbox line.
+    pub fn from_json(s: &str) -> Result<Self> {
+        crate::codec::from_json("sealed message", s)
+    }
+
+    /// One mailbox line (compact JSON, no newline).
+    pub fn to_json(&self) -> String {
+        crate::codec::to_json(self)
+    }
+}
+
+/// The recipient opens a message: check the escrow header publicly, decrypt the end-to-end
+/// part, check that the header wraps this very key (u = rG, ū = rG', wrapped key opens under
+/// rY to the same key), then decrypt the body. A non-compliant message is refused.
+pub fn open(key: &PrivateKey, set: &TrusteeSet, msg: &SealedMessage) -> Result<Opened> {
+    msg.check_structure()?;
+    let nc = |why: String| Error::NonCompliant { message_id: msg.id.clone(), why };
+    let valid: ValidCiphertext = msg.escrow.check(set).map_err(|e| nc(format!("escrow header: {e}")))?;
+    if msg.recipient_key != key.public().key_id() {
+        return Err(Error::Decrypt { what: "end-to-end part (message is addressed to another key)" });
+    }
+    let inner = ecies::decrypt(key, &context(CTX_E2E, &msg.escrow.label), &msg.e2e, "end-to-end part")?;
+    if inner.len() != 64 {
+        return Err(nc("end-to-end part has the wrong length".into()));
+    }
+    let mut kb = [0u8; 32];
+    kb.copy_from_slice(inner.get(..32).unwrap_or(&[0u8; 32]));
+    let mk = MessageKey::from_bytes(kb);
+    let r = scalar_from_bytes(inner.get(32..).unwrap_or(&[]), "r").map_err(|_| nc("end-to-end part carries no valid r".into()))?;
+    let r = SecretScalar::new(r);
+    valid.check_opening(set, &r, &mk).map_err(nc)?;
+    msg.decrypt_body(&mk)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Timestamp;
+    use crate::trustee::deal;
+
+    #[test]
+    fn seal_open_and_forged_escrow_is_refused() {
+        let mut rng = rand::rng();
+        let d = deal(3, 2, &mut rng).unwrap();
+        let bob = PrivateKey::generate(&mut rng);
+        let label = Label::new("alice", "bob", Timestamp(10), "m-1").unwrap();
+        let m = seal(&d.set, &bob.public(), &label, b"hi bob", &mut rng).unwrap();
+        let m2 = SealedMessage::from_json(&m.to_json()).unwrap();
+        assert_eq!(&open(&bob, &d.set, &m2).unwrap().body[..], b"hi bob");
+
+        // A rogue sender attaches the escrow header of another message (valid, but for a
+        // different key): refused.
+        let other = seal(&d.set, &bob.public(), &label, b"other", &mut rng).unwrap();
+        let mut forged = m.clone();
+        forged.escrow = other.escrow.clone();
+        let err = open(&bob, &d.set, &forged).unwrap_err();
+        assert!(matches!(err, Error::NonCompliant { .. }), "{err}");
+
+        // Escrow to a set the rogue controls: refused (wrong set).
+        let rogue = deal(3, 2, &mut rng).unwrap();
+        let mut forged = m.clone();
+        forged.escrow = seal(&rogue.set, &bob.public(), &label, b"x", &mut rng).unwrap().escrow;
+        assert!(matches!(open(&bob, &d.set, &forged).unwrap_err(), Error::NonCompliant { .. }));
+    }
+}

@@ -1,0 +1,264 @@
+//! TDH2 (Shoup & Gennaro, J. Cryptology 2002) as a labelled KEM that wraps a message key.
+//!
+//! Encapsulation under the escrow key Y (`docs/protocol.md` §TDH2):
+//!
+//! ```text
+//! r, s  <- random non-zero scalars
+//! u = rG,  ū = rG',  w = sG,  w̄ = sG'
+//! K = HKDF-SHA-256(salt = set_id, ikm = SEC1c(rY), info = "escrow/v1/tdh2-kem" || SEC1c(u))
+//! c = AES-256-GCM(K, nonce = 0^96, message_key, aad = label_bytes)
+//! e = H2(set_id || lp(c) || lp(label_bytes) || u || w || ū || w̄)   (hash_to_scalar, DST_TDH2)
+//! f = s + r·e
+//! ```
+//!
+//! Public check: `w = fG − e·u`, `w̄ = fG' − e·ū`, and `e == H2(...)` recomputed. A ciphertext
+//! whose label, wrapped key, u or ū was changed fails it. [`EscrowCiphertext::check`] is the only
+//! way to a [`ValidCiphertext`], the type decryption shares require.
+
+use crate::codec::{Digest32, V1, put_lp};
+use crate::ecies::{open_once, seal_once};
+use crate::error::{Error, Result};
+use crate::group::{self, Point, generator2, scalar_hex, scalar_to_bytes};
+use crate::label::Label;
+use crate::secret::{MessageKey, SecretScalar};
+use crate::trustee::TrusteeSet;
+use hkdf::Hkdf;
+use p256::elliptic_curve::group::Group as _;
+use p256::{ProjectivePoint, Scalar};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+/// DST of the TDH2 proof challenge H2.
+pub const DST_TDH2: &str = "ESCROW-V1-TDH2-CHALLENGE_P256_XMD:SHA-256";
+/// HKDF info prefix of the KEM key.
+pub const INFO_KEM: &[u8] = b"escrow/v1/tdh2-kem";
+/// Tag of the ciphertext digest.
+pub const TAG_CT_DIGEST: &str = "escrow/v1/ciphertext-digest";
+/// Length of the wrapped key: 32-byte key + 16-byte GCM tag.
+pub const WRAPPED_LEN: usize = 48;
+
+/// A TDH2 escrow ciphertext (the escrow header of a sealed message).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscrowCiphertext {
+    /// Format version.
+    pub version: V1,
+    /// The trustee set it is escrowed to.
+    pub set_id: Digest32,
+    /// The escrow label (metadata the warrant scope is matched against).
+    pub label: Label,
+    /// `u = rG`.
+    pub u: Point,
+    /// `ū = rG'`.
+    pub u_bar: Point,
+    /// Proof challenge e.
+    #[serde(with = "scalar_hex")]
+    pub e: Scalar,
+    /// Proof response f.
+    #[serde(with = "scalar_hex")]
+    pub f: Scalar,
+    /// The wrapped message key (AES-256-GCM, 48 bytes).
+    #[serde(with = "crate::codec::b64")]
+    pub wrapped_key: Vec<u8>,
+}
+
+fn challenge(set_id: &Digest32, wrapped: &[u8], label: &[u8], pts: [&ProjectivePoint; 4]) -> Scalar {
+    let mut m = Vec::with_capacity(32 + 8 + wrapped.len() + label.len() + 4 * 33);
+    m.extend_from_slice(set_id.as_bytes());
+    put_lp(&mut m, wrapped);
+    put_lp(&mut m, label);
+    for p in pts {
+        m.extend_from_slice(&sec1c(p));
+    }
+    group::hash_to_scalar(DST_TDH2, &[&m])
+}
+
+/// 33-byte compressed SEC1 of any point; the identity encodes as 33 zero bytes.
+pub(crate) fn sec1c(p: &ProjectivePoint) -> [u8; 33] {
+    Point::new(*p, "p").map(|q| q.to_bytes()).unwrap_or([0u8; 33])
+}
+
+pub(crate) fn kem_key(set_id: &Digest32, z: &ProjectivePoint, u: &Point) -> Result<Zeroizing<[u8; 32]>> {
+    let mut info = Vec::with_capacity(INFO_KEM.len() + 33);
+    info.extend_from_slice(INFO_KEM);
+    info.extend_from_slice(&u.to_bytes());
+    let ikm = Zeroizing::new(sec1c(z));
+    let hk = Hkdf::<Sha256>::new(Some(set_id.as_bytes()), ikm.as_ref());
+    let mut k = Zeroizing::new([0u8; 32]);
+    hk.expand(&info, k.as_mut())
+        .map_err(|_| Error::malformed("kem", "hkdf output length"))?;
+    Ok(k)
+}
+
+/// Wrap `key` under the trustee set's escrow key, bound to `label`. Returns the ciphertext
+/// and the encapsulation exponent r (which the sender gives the recipient inside the
+/// end-to-end part so that the recipient can check the escrow header).
+pub fn encapsulate<R: rand_core::CryptoRng + ?Sized>(
+    set: &TrusteeSet,
+    label: &Label,
+    key: &MessageKey,
+    rng: &mut R,
+) -> Result<(EscrowCiphertext, SecretScalar)> {
+    label.check()?;
+    let r = SecretScalar::new(group::random_scalar(rng));
+    let s = SecretScalar::new(group::random_scalar(rng));
+    let g2 = generator2();
+    let u = Point::new(ProjectivePoint::mul_by_generator(r.expose()), "u")?;
+    let u_bar = Point::new(g2 * r.expose(), "u_bar")?;
+    let w = ProjectivePoint::mul_by_generator(s.expose());
+    let w_bar = g2 * s.expose();
+    let z = *set.escrow_key().inner() * r.expose();
+    let k = kem_key(&set.id(), &z, &u)?;
+    let label_bytes = label.to_bytes();
+    let wrapped_key = seal_once(&k, key.expose(), &label_bytes)?;
+    let e = challenge(&set.id(), &wrapped_key, &label_bytes, [u.inner(), &w, u_bar.inner(), &w_bar]);
+    let f = *s.expose() + *r.expose() * e;
+    Ok((
+        EscrowCiphertext {
+            version: V1::default(),
+            set_id: set.id(),
+            label: label.clone(),
+            u,
+            u_bar,
+            e,
+            f,
+            wrapped_key,
+        },
+        r,
+    ))
+}
+
+impl EscrowCiphertext {
+    /// Canonical bytes, hashed into the ciphertext digest:
+    /// `set_id || lp(label_bytes) || u || ū || e || f || lp(wrapped_key)`.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let label = self.label.to_bytes();
+        let mut m = Vec::with_capacity(32 + 8 + label.len() + 66 + 64 + self.wrapped_key.len());
+        m.extend_from_slice(self.set_id.as_bytes());
+        put_lp(&mut m, &label);
+        m.extend_from_slice(&self.u.to_bytes());
+        m.extend_from_slice(&self.u_bar.to_bytes());
+        m.extend_from_slice(&scalar_to_bytes(&self.e));
+        m.extend_from_slice(&scalar_to_bytes(&self.f));
+        put_lp(&mut m, &self.wrapped_key);
+        m
+    }
+
+    /// Ciphertext digest: `SHA-256(tag || canonical_bytes)` with [`TAG_CT_DIGEST`].
+    pub fn digest(&self) -> Digest32 {
+        Digest32::tagged(TAG_CT_DIGEST, &[&self.canonical_bytes()])
+    }
+
+    /// The public validity check against `set`. Anyone can run it.
+    pub fn check(&self, set: &TrusteeSet) -> Result<ValidCiphertext> {
+        if self.set_id != set.id() {
+            return Err(Error::CiphertextForOtherSet {
+                found: self.set_id.short(),
+                expected: set.id().short(),
+            });
+        }
+        self.label.check()?;
+        if self.wrapped_key.len() != WRAPPED_LEN {
+            return Err(Error::malformed("escrow ciphertext", format!("wrapped_key must be {WRAPPED_LEN} bytes")));
+        }
+        let neg_e = -self.e;
+        let w = group::mul_g_add_vartime(&self.f, &neg_e, self.u.inner());
+        let w_bar = group::lincomb2_vartime(&generator2(), &self.f, self.u_bar.inner(), &neg_e);
+        let e = challenge(
+            &self.set_id,
+            &self.wrapped_key,
+            &self.label.to_bytes(),
+            [self.u.inner(), &w, self.u_bar.inner(), &w_bar],
+        );
+        if e != self.e {
+            return Err(Error::BadCiphertextProof);
+        }
+        Ok(ValidCiphertext { digest: self.digest(), ct: self.clone() })
+    }
+}
+
+/// A ciphertext that passed [`EscrowCiphertext::check`] for a given trustee set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidCiphertext {
+    ct: EscrowCiphertext,
+    digest: Digest32,
+}
+
+impl ValidCiphertext {
+    /// The ciphertext.
+    pub fn ciphertext(&self) -> &EscrowCiphertext {
+        &self.ct
+    }
+    /// Its digest.
+    pub fn digest(&self) -> Digest32 {
+        self.digest
+    }
+    /// Its label.
+    pub fn label(&self) -> &Label {
+        &self.ct.label
+    }
+
+    /// Unwrap the message key given `Z = xu = rY` (from combined shares or from r).
+    pub(crate) fn unwrap_with(&self, z: &ProjectivePoint) -> Result<MessageKey> {
+        let k = kem_key(&self.ct.set_id, z, &self.ct.u)?;
+        let pt = open_once(&k, &self.ct.wrapped_key, &self.ct.label.to_bytes(), "escrowed message key")?;
+        let arr: [u8; 32] = pt
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::malformed("escrowed message key", "not 32 bytes"))?;
+        Ok(MessageKey::from_bytes(arr))
+    }
+
+    /// The recipient's check (answer to Blaze's LEAF attack): given the sender's r, this
+    /// ciphertext really wraps `key` under the escrow key: `u == rG`, `ū == rG'`, and the wrapped
+    /// key decrypts under `K(rY)` to `key`.
+    pub fn check_opening(&self, set: &TrusteeSet, r: &SecretScalar, key: &MessageKey) -> Result<(), String> {
+        if ProjectivePoint::mul_by_generator(r.expose()) != *self.ct.u.inner() {
+            return Err("escrow header u is not rG for the sender's r".into());
+        }
+        if generator2() * r.expose() != *self.ct.u_bar.inner() {
+            return Err("escrow header ū is not rG' for the sender's r".into());
+        }
+        let z = *set.escrow_key().inner() * r.expose();
+        match self.unwrap_with(&z) {
+            Ok(k) if k == *key => Ok(()),
+            Ok(_) => Err("escrow header wraps a different message key".into()),
+            Err(_) => Err("escrow header's wrapped key does not decrypt under the escrow key".into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Timestamp;
+    use crate::trustee::deal;
+
+    fn label() -> Label {
+        Label::new("alice", "bob", Timestamp(1_700_000_000), "m1").unwrap()
+    }
+
+    #[test]
+    fn valid_ciphertext_checks_and_relabel_fails() {
+        let mut rng = rand::rng();
+        let d = deal(5, 3, &mut rng).unwrap();
+        let key = MessageKey::random(&mut rng);
+        let (ct, r) = encapsulate(&d.set, &label(), &key, &mut rng).unwrap();
+        let v = ct.check(&d.set).unwrap();
+        v.check_opening(&d.set, &r, &key).unwrap();
+        let mut relabelled = ct.clone();
+        relabelled.label.sender = "carol".into();
+        assert_eq!(relabelled.check(&d.set).unwrap_err(), Error::BadCiphertextProof);
+        let mut t = ct.clone();
+        t.wrapped_key[3] ^= 1;
+        assert_eq!(t.check(&d.set).unwrap_err(), Error::BadCiphertextProof);
+        let mut t = ct.clone();
+        t.f += Scalar::ONE;
+        assert_eq!(t.check(&d.set).unwrap_err(), Error::BadCiphertextProof);
+        let other = deal(5, 3, &mut rng).unwrap();
+        assert!(matches!(ct.check(&other.set).unwrap_err(), Error::CiphertextForOtherSet { .. }));
+        let wrong_key = MessageKey::random(&mut rng);
+        assert!(v.check_opening(&d.set, &r, &wrong_key).is_err());
+    }
+}

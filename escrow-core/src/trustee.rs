@@ -1,0 +1,499 @@
+//! The trustee set: a secret x shared with Feldman VSS over P-256 (`vsss-rs`).
+//!
+//! Public: commitments `C_0..C_{k-1}` (`C_j = a_j G`, `a_0 = x`), the escrow key `Y = C_0`,
+//! each trustee's verification key `X_i = sum_j C_j i^j = x_i G` and its ECDSA signing key.
+//! Secret: trustee i's share `x_i = f(i)`. A [`KeyShare`] read from disk is not usable; it
+//! becomes a [`VerifiedKeyShare`] only through [`TrusteeSet::verify_share`], the Feldman check.
+
+use crate::codec::{Digest32, V1};
+use crate::error::{Error, Result};
+use crate::group::{self, Point, scalar_from_bytes, scalar_to_bytes};
+use crate::keys::{PrivateKey, PublicKey};
+use crate::secret::SecretScalar;
+use p256::elliptic_curve::Field;
+use p256::elliptic_curve::group::Group as _;
+use p256::{ProjectivePoint, Scalar};
+use serde::{Deserialize, Serialize};
+use vsss_rs::{DefaultShare, IdentifierPrimeField, Share as _, ShareVerifierGroup};
+use zeroize::Zeroize;
+
+/// Most trustees a set may have (vsss-rs caps sharings at 255 participants).
+pub const MAX_TRUSTEES: u16 = 255;
+/// Domain-separation tag of the trustee-set id.
+pub const TAG_SET_ID: &str = "escrow/v1/trustee-set-id";
+
+type VShare = DefaultShare<IdentifierPrimeField<Scalar>, IdentifierPrimeField<Scalar>>;
+type VVerifier = ShareVerifierGroup<ProjectivePoint>;
+
+/// Public information about one trustee.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrusteePublic {
+    /// 1-based trustee index; the Shamir x-coordinate.
+    pub index: u16,
+    /// `X_i = x_i G`, derivable from the commitments.
+    pub verification_key: Point,
+    /// The trustee's ECDSA P-256 key for signed responses.
+    pub signing_key: PublicKey,
+}
+
+/// `trustee-set.json`, as stored.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrusteeSetFile {
+    version: V1,
+    set_id: Digest32,
+    threshold: u16,
+    trustees: u16,
+    escrow_key: Point,
+    commitments: Vec<Point>,
+    members: Vec<TrusteePublic>,
+}
+
+/// A checked trustee set: its commitments, keys and id are mutually consistent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrusteeSet {
+    threshold: u16,
+    escrow_key: Point,
+    commitments: Vec<Point>,
+    members: Vec<TrusteePublic>,
+    id: Digest32,
+}
+
+/// Check `1 <= k <= n <= 255`.
+pub fn check_parameters(n: u64, k: u64) -> Result<(u16, u16)> {
+    if k == 0 {
+        return Err(Error::InvalidParameters("threshold k must be at least 1".into()));
+    }
+    if n > u64::from(MAX_TRUSTEES) {
+        return Err(Error::InvalidParameters(format!(
+            "at most {MAX_TRUSTEES} trustees are supported, got {n}"
+        )));
+    }
+    if k > n {
+        return Err(Error::InvalidParameters(format!(
+            "threshold k = {k} exceeds the number of trustees n = {n}"
+        )));
+    }
+    Ok((n as u16, k as u16))
+}
+
+impl TrusteeSet {
+    /// Build from commitments and signing keys; derives every verification key.
+    pub fn from_commitments(commitments: Vec<Point>, signing_keys: Vec<PublicKey>) -> Result<Self> {
+        let (n, k) = check_parameters(signing_keys.len() as u64, commitments.len() as u64)?;
+        let escrow_key = *commitments
+            .first()
+            .ok_or_else(|| Error::InvalidParameters("no commitments".into()))?;
+        let cs: Vec<ProjectivePoint> = commitments.iter().map(|c| *c.inner()).collect();
+        let mut members = Vec::with_capacity(usize::from(n));
+        for (i, sk) in (1..=n).zip(signing_keys) {
+            let x = Point::new(group::eval_commitments_vartime(&cs, i), "verification_key")
+                .map_err(|_| Error::InconsistentTrusteeSet(format!("verification key of trustee {i} is the identity")))?;
+            members.push(TrusteePublic { index: i, verification_key: x, signing_key: sk });
+        }
+        let id = compute_set_id(k, &commitments, &members);
+        Ok(TrusteeSet { threshold: k, escrow_key, commitments, members, id })
+    }
+
+    /// Threshold k.
+    pub fn threshold(&self) -> u16 {
+        self.threshold
+    }
+
+    /// Number of trustees n.
+    pub fn trustees(&self) -> u16 {
+        self.members.len() as u16
+    }
+
+    /// The set id (a digest of every public value).
+    pub fn id(&self) -> Digest32 {
+        self.id
+    }
+
+    /// The escrow public key `Y = C_0 = xG`.
+    pub fn escrow_key(&self) -> &Point {
+        &self.escrow_key
+    }
+
+    /// Feldman commitments `C_0..C_{k-1}`.
+    pub fn commitments(&self) -> &[Point] {
+        &self.commitments
+    }
+
+    /// Every trustee's public data, index order.
+    pub fn members(&self) -> &[TrusteePublic] {
+        &self.members
+    }
+
+    /// Trustee `index` (1-based), or an error naming it.
+    pub fn member(&self, index: u16) -> Result<&TrusteePublic> {
+        if index == 0 {
+            return Err(Error::TrusteeOutOfRange { index: 0, n: self.trustees() });
+        }
+        self.members
+            .get(usize::from(index) - 1)
+            .ok_or(Error::TrusteeOutOfRange { index: u64::from(index), n: self.trustees() })
+    }
+
+    /// Serialize to `trustee-set.json`.
+    pub fn to_json(&self) -> String {
+        crate::codec::to_json_pretty(&TrusteeSetFile {
+            version: V1::default(),
+            set_id: self.id,
+            threshold: self.threshold,
+            trustees: self.trustees(),
+            escrow_key: *self.escrow_key(),
+            commitments: self.commitments.clone(),
+            members: self.members.clone(),
+        })
+    }
+
+    /// Parse and check `trustee-set.json`: parameters, every verification key against the
+    /// commitments, the escrow key, the set id.
+    pub fn from_json(s: &str) -> Result<Self> {
+        let f: TrusteeSetFile = crate::codec::from_json("trustee set", s)?;
+        let (n, k) = check_parameters(u64::from(f.trustees), u64::from(f.threshold))?;
+        if f.commitments.len() != usize::from(k) {
+            return Err(Error::InconsistentTrusteeSet(format!(
+                "{} commitments for threshold {k}",
+                f.commitments.len()
+            )));
+        }
+        if f.members.len() != usize::from(n) {
+            return Err(Error::InconsistentTrusteeSet(format!("{} members for n = {n}", f.members.len())));
+        }
+        for (pos, m) in f.members.iter().enumerate() {
+            if usize::from(m.index) != pos + 1 {
+                return Err(Error::InconsistentTrusteeSet(format!(
+                    "member at position {} has index {} (members must be listed 1..n in order)",
+                    pos + 1,
+                    m.index
+                )));
+            }
+        }
+        let keys: Vec<PublicKey> = f.members.iter().map(|m| m.signing_key).collect();
+        let set = TrusteeSet::from_commitments(f.commitments, keys)?;
+        if set.escrow_key() != &f.escrow_key {
+            return Err(Error::InconsistentTrusteeSet("escrow_key is not the first commitment".into()));
+        }
+        for (a, b) in set.members.iter().zip(&f.members) {
+            if a.verification_key != b.verification_key {
+                return Err(Error::InconsistentTrusteeSet(format!(
+                    "verification key of trustee {} does not match the commitments",
+                    a.index
+                )));
+            }
+        }
+        if set.id != f.set_id {
+            return Err(Error::InconsistentTrusteeSet("set_id does not match its contents".into()));
+        }
+        Ok(set)
+    }
+
+    /// The Feldman check: `x_i G == X_i = sum_j C_j i^j`. The only way to a usable share.
+    pub fn verify_share(&self, share: KeyShare) -> Result<VerifiedKeyShare> {
+        if share.set_id != self.id {
+            return Err(Error::WrongTrusteeSet {
+                trustee: share.index,
+                found: share.set_id.short(),
+                expected: self.id.short(),
+            });
+        }
+        let member = self.member(share.index)?;
+        let lhs = ProjectivePoint::mul_by_generator(share.share.expose());
+        if lhs != *member.verification_key.inner() {
+            return Err(Error::BadKeyShare { trustee: share.index });
+        }
+        Ok(VerifiedKeyShare {
+            set_id: self.id,
+            index: share.index,
+            share: share.share,
+            verification_key: member.verification_key,
+        })
+    }
+}
+
+
+
+
+fn compute_set_id(k: u16, commitments: &[Point], members: &[TrusteePublic]) -> Digest32 {
+    let mut buf = Vec::with_capacity(4 + 33 * commitments.len() + 68 * members.len());
+    buf.extend_from_slice(&k.to_be_bytes());
+    buf.extend_from_slice(&(members.len() as u16).to_be_bytes());
+    for c in commitments {
+        buf.extend_from_slice(&c.to_bytes());
+    }
+    for m in members {
+        buf.extend_from_slice(&m.index.to_be_bytes());
+        buf.extend_from_slice(&m.verification_key.to_bytes());
+        buf.extend_from_slice(&m.signing_key.point().to_bytes());
+    }
+    Digest32::tagged(TAG_SET_ID, &[&buf])
+}
+
+/// One trustee's key share as stored (`trustee-<i>/key-share.json`). Not usable until verified.
+#[derive(Clone)]
+pub struct KeyShare {
+    set_id: Digest32,
+    index: u16,
+    share: SecretScalar,
+}
+
+impl core::fmt::Debug for KeyShare {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "KeyShare {{ set: {}, index: {}, share: [REDACTED] }}", self.set_id.short(), self.index)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyShareFile {
+    version: V1,
+    set_id: Digest32,
+    index: u16,
+    share: String,
+}
+
+impl KeyShare {
+    /// Trustee index.
+    pub fn index(&self) -> u16 {
+        self.index
+    }
+
+    /// Set id this share claims to belong to.
+    pub fn set_id(&self) -> Digest32 {
+        self.set_id
+    }
+
+    /// Serialize (secret! write with mode 0600).
+    pub fn to_json(&self) -> zeroize::Zeroizing<String> {
+        let mut f = KeyShareFile {
+            version: V1::default(),
+            set_id: self.set_id,
+            index: self.index,
+            share: hex::encode(scalar_to_bytes(self.share.expose())),
+        };
+        let out = crate::codec::to_json_pretty(&f);
+        f.share.zeroize();
+        zeroize::Zeroizing::new(out)
+    }
+
+    /// Parse (the share is not usable until [`TrusteeSet::verify_share`]).
+    pub fn from_json(s: &str) -> Result<Self> {
+        let mut f: KeyShareFile = crate::codec::from_json("key share", s)?;
+        let mut bytes = hex::decode(&f.share).map_err(|_| Error::InvalidScalar { field: "share" });
+        f.share.zeroize();
+        let scalar = match &bytes {
+            Ok(b) => scalar_from_bytes(b, "share"),
+            Err(e) => Err(e.clone()),
+        };
+        if let Ok(b) = bytes.as_mut() {
+            b.zeroize();
+        }
+        let scalar = scalar?;
+        if bool::from(scalar.is_zero()) {
+            return Err(Error::InvalidScalar { field: "share" });
+        }
+        Ok(KeyShare { set_id: f.set_id, index: f.index, share: SecretScalar::new(scalar) })
+    }
+}
+
+/// A key share that passed its Feldman check against a trustee set.
+#[derive(Clone)]
+pub struct VerifiedKeyShare {
+    set_id: Digest32,
+    index: u16,
+    share: SecretScalar,
+    verification_key: Point,
+}
+
+impl core::fmt::Debug for VerifiedKeyShare {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "VerifiedKeyShare {{ set: {}, index: {}, share: [REDACTED] }}", self.set_id.short(), self.index)
+    }
+}
+
+impl VerifiedKeyShare {
+    /// Trustee index.
+    pub fn index(&self) -> u16 {
+        self.index
+    }
+    /// Set id.
+    pub fn set_id(&self) -> Digest32 {
+        self.set_id
+    }
+    /// `X_i`.
+    pub fn verification_key(&self) -> &Point {
+        &self.verification_key
+    }
+    pub(crate) fn secret(&self) -> &Scalar {
+        self.share.expose()
+    }
+    /// Back to the storable form.
+    pub fn to_key_share(&self) -> KeyShare {
+        KeyShare { set_id: self.set_id, index: self.index, share: self.share.clone() }
+    }
+}
+
+/// What a trustee receives from the dealer: its key share and its signing key.
+#[derive(Debug)]
+pub struct TrusteeSecrets {
+    /// The key share.
+    pub key_share: KeyShare,
+    /// The trustee's ECDSA signing key.
+    pub signing_key: PrivateKey,
+}
+
+/// Result of dealing: the public set and one secret bundle per trustee (index order).
+#[derive(Debug)]
+pub struct Dealing {
+    /// The public trustee set.
+    pub set: TrusteeSet,
+    /// The trustees' secrets, trustee 1 first.
+    pub secrets: Vec<TrusteeSecrets>,
+}
+
+/// Deal a fresh `k`-of-`n` trustee set. The dealer's secret x and the polynomial are zeroized
+/// before this returns; nothing but the shares and public commitments leaves.
+pub fn deal<R: rand_core::CryptoRng + ?Sized>(n: u64, k: u64, rng: &mut R) -> Result<Dealing> {
+    let (n, k) = check_parameters(n, k)?;
+    let mut x = SecretScalar::new(group::random_scalar(rng));
+    let (shares, commitments): (Vec<SecretScalar>, Vec<Point>) = if k == 1 {
+        // vsss-rs refuses threshold 1; the degree-0 polynomial gives every trustee x itself.
+        let c0 = Point::new(ProjectivePoint::mul_by_generator(x.expose()), "commitment")?;
+        ((0..n).map(|_| x.clone()).collect(), vec![c0])
+    } else {
+        let mut secret = IdentifierPrimeField(*x.expose());
+        let res = vsss_rs::feldman::split_secret::<VShare, VVerifier>(
+            usize::from(k),
+            usize::from(n),
+            &secret,
+            None,
+            &mut *rng,
+        );
+        secret.0.zeroize();
+        let (mut vshares, verifiers) =
+            res.map_err(|e| Error::InvalidParameters(format!("secret sharing failed: {e:?}")))?;
+        let mut out = Vec::with_capacity(usize::from(n));
+        for (pos, s) in vshares.iter().enumerate() {
+            let want = Scalar::from(pos as u64 + 1);
+            if s.identifier().0 != want {
+                return Err(Error::InvalidParameters("unexpected share numbering from vsss-rs".into()));
+            }
+            out.push(SecretScalar::new(s.value().0));
+        }
+        for s in vshares.iter_mut() {
+            s.value.0.zeroize();
+        }
+        // verifiers = [generator, C_0, .., C_{k-1}]
+        if verifiers.len() != usize::from(k) + 1 {
+            return Err(Error::InvalidParameters("unexpected verifier layout from vsss-rs".into()));
+        }
+        let mut cs = Vec::with_capacity(usize::from(k));
+        for v in verifiers.iter().skip(1) {
+            cs.push(Point::new(v.0, "commitment")?);
+        }
+        (out, cs)
+    };
+    x.zeroize();
+    let signing: Vec<PrivateKey> = (0..n).map(|_| PrivateKey::generate(rng)).collect();
+    let set = TrusteeSet::from_commitments(commitments, signing.iter().map(|k| k.public()).collect())?;
+    let secrets = shares
+        .into_iter()
+        .zip(signing)
+        .zip(1..=n)
+        .map(|((share, signing_key), index)| TrusteeSecrets {
+            key_share: KeyShare { set_id: set.id(), index, share },
+            signing_key,
+        })
+        .collect();
+    Ok(Dealing { set, secrets })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deal_verify_roundtrip() {
+        let mut rng = rand::rng();
+        let d = deal(5, 3, &mut rng).unwrap();
+        let set2 = TrusteeSet::from_json(&d.set.to_json()).unwrap();
+        assert_eq!(set2, d.set);
+        for s in &d.secrets {
+            let ks = KeyShare::from_json(&s.key_share.to_json()).unwrap();
+            set2.verify_share(ks).unwrap();
+        }
+    }
+
+    #[test]
+    fn parameters() {
+        let mut rng = rand::rng();
+        assert!(deal(5, 0, &mut rng).is_err());
+        assert!(deal(3, 4, &mut rng).is_err());
+        assert!(deal(256, 2, &mut rng).is_err());
+        let d = deal(1, 1, &mut rng).unwrap();
+        assert_eq!(d.set.threshold(), 1);
+        let d = deal(3, 1, &mut rng).unwrap();
+        for s in d.secrets {
+            d.set.verify_share(s.key_share).unwrap();
+        }
+    }
+
+    #[test]
+    fn tampered_share_is_named() {
+        let mut rng = rand::rng();
+        let d = deal(4, 2, &mut rng).unwrap();
+        let mut ks = d.secrets[1].key_share.clone();
+        ks.share = SecretScalar::new(*ks.share.expose() + Scalar::ONE);
+        assert_eq!(d.set.verify_share(ks).unwrap_err(), Error::BadKeyShare { trustee: 2 });
+        // a share presented under another index
+        let mut ks = d.secrets[1].key_share.clone();
+        ks.index = 3;
+        assert_eq!(d.set.verify_share(ks).unwrap_err(), Error::BadKeyShare { trustee: 3 });
+        let mut ks = d.secrets[1].key_share.clone();
+        ks.index = 9;
+        assert!(matches!(d.set.verify_share(ks).unwrap_err(), Error::TrusteeOutOfRange { .. }));
+        // a share from another set
+        let other = deal(4, 2, &mut rng).unwrap();
+        assert!(matches!(
+            d.set.verify_share(other.secrets[0].key_share.clone()).unwrap_err(),
+            Error::WrongTrusteeSet { trustee: 1, .. }
+        ));
+    }
+
+    #[test]
+    fn our_verification_keys_match_vsss_rs() {
+        // Cross-check the fast Horner evaluation against vsss-rs's own Feldman verifier.
+        use vsss_rs::FeldmanVerifierSet;
+        let mut rng = rand::rng();
+        let secret = IdentifierPrimeField(Scalar::random(&mut rng));
+        let (shares, verifiers) =
+            vsss_rs::feldman::split_secret::<VShare, VVerifier>(4, 7, &secret, None, &mut rng).unwrap();
+        let cs: Vec<ProjectivePoint> = verifiers.iter().skip(1).map(|v| v.0).collect();
+        for (i, s) in shares.iter().enumerate() {
+            verifiers.verify_share(s).unwrap();
+            let x = group::eval_commitments_vartime(&cs, i as u16 + 1);
+            assert_eq!(x, ProjectivePoint::mul_by_generator(&s.value().0));
+        }
+    }
+
+    #[test]
+    fn edited_set_file_is_refused() {
+        let mut rng = rand::rng();
+        let d = deal(3, 2, &mut rng).unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&d.set.to_json()).unwrap();
+        v["threshold"] = 1.into();
+        assert!(TrusteeSet::from_json(&v.to_string()).is_err());
+        let mut v: serde_json::Value = serde_json::from_str(&d.set.to_json()).unwrap();
+        v["members"][1]["verification_key"] = v["members"][0]["verification_key"].clone();
+        assert!(TrusteeSet::from_json(&v.to_string()).is_err());
+        let mut v: serde_json::Value = serde_json::from_str(&d.set.to_json()).unwrap();
+        v["extra"] = 1.into();
+        assert!(TrusteeSet::from_json(&v.to_string()).is_err());
+        let mut v: serde_json::Value = serde_json::from_str(&d.set.to_json()).unwrap();
+        v["version"] = 2.into();
+        assert!(TrusteeSet::from_json(&v.to_string()).is_err());
+    }
+}
