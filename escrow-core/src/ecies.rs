@@ -48,15 +48,32 @@ fn derive(shared_x: &[u8], context: &[u8], e: &Point, r: &Point) -> Result<Zeroi
 pub(crate) fn seal_once(key: &[u8; 32], plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
     let cipher = Aes256Gcm::new(key.into());
     cipher
-        .encrypt(&Nonce::default(), Payload { msg: plaintext, aad })
+        .encrypt(
+            &Nonce::default(),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
         .map_err(|_| Error::malformed("aead", "encryption failed"))
 }
 
 /// Inverse of [`seal_once`].
-pub(crate) fn open_once(key: &[u8; 32], ciphertext: &[u8], aad: &[u8], what: &'static str) -> Result<Zeroizing<Vec<u8>>> {
+pub(crate) fn open_once(
+    key: &[u8; 32],
+    ciphertext: &[u8],
+    aad: &[u8],
+    what: &'static str,
+) -> Result<Zeroizing<Vec<u8>>> {
     let cipher = Aes256Gcm::new(key.into());
     cipher
-        .decrypt(&Nonce::default(), Payload { msg: ciphertext, aad })
+        .decrypt(
+            &Nonce::default(),
+            Payload {
+                msg: ciphertext,
+                aad,
+            },
+        )
         .map(Zeroizing::new)
         .map_err(|_| Error::Decrypt { what })
 }
@@ -68,22 +85,45 @@ pub fn encrypt<R: rand_core::CryptoRng + ?Sized>(
     plaintext: &[u8],
     rng: &mut R,
 ) -> Result<EciesBox> {
-    let eph = <p256::ecdh::EphemeralSecret as p256::elliptic_curve::Generate>::generate_from_rng(rng);
+    let eph =
+        <p256::ecdh::EphemeralSecret as p256::elliptic_curve::Generate>::generate_from_rng(rng);
     let e_pub = Point::from_nonidentity(eph.public_key().to_projective());
-    let r_pub = p256::PublicKey::from_affine(*recipient.as_affine())
-        .map_err(|_| Error::InvalidKey { what: "recipient key", why: "identity".into() })?;
+    let r_pub =
+        p256::PublicKey::from_affine(*recipient.as_affine()).map_err(|_| Error::InvalidKey {
+            what: "recipient key",
+            why: "identity".into(),
+        })?;
     let shared = eph.diffie_hellman(&r_pub);
-    let k = derive(shared.raw_secret_bytes().as_slice(), context, &e_pub, &recipient.point())?;
+    let k = derive(
+        shared.raw_secret_bytes().as_slice(),
+        context,
+        &e_pub,
+        &recipient.point(),
+    )?;
     let ciphertext = seal_once(&k, plaintext, context)?;
-    Ok(EciesBox { version: V1::default(), ephemeral: e_pub, ciphertext })
+    Ok(EciesBox {
+        version: V1::default(),
+        ephemeral: e_pub,
+        ciphertext,
+    })
 }
 
 /// Decrypt a box addressed to `key`, bound to `context`.
-pub fn decrypt(key: &PrivateKey, context: &[u8], b: &EciesBox, what: &'static str) -> Result<Zeroizing<Vec<u8>>> {
+pub fn decrypt(
+    key: &PrivateKey,
+    context: &[u8],
+    b: &EciesBox,
+    what: &'static str,
+) -> Result<Zeroizing<Vec<u8>>> {
     let e_pub = p256::PublicKey::from_affine(b.ephemeral.inner().to_affine())
         .map_err(|_| Error::InvalidPoint { field: "ephemeral" })?;
     let shared = p256::ecdh::diffie_hellman(key.secret_scalar(), e_pub.as_affine());
-    let k = derive(shared.raw_secret_bytes().as_slice(), context, &b.ephemeral, &key.public().point())?;
+    let k = derive(
+        shared.raw_secret_bytes().as_slice(),
+        context,
+        &b.ephemeral,
+        &key.public().point(),
+    )?;
     open_once(&k, &b.ciphertext, context, what)
 }
 

@@ -74,7 +74,9 @@ pub enum Error {
     #[error("trustee set is inconsistent: {0}")]
     InconsistentTrusteeSet(String),
     /// A TDH2 ciphertext failed its public validity check.
-    #[error("escrow ciphertext fails its public validity check (TDH2 proof does not bind label and key to u)")]
+    #[error(
+        "escrow ciphertext fails its public validity check (TDH2 proof does not bind label and key to u)"
+    )]
     BadCiphertextProof,
     /// A ciphertext is for another trustee set.
     #[error("escrow ciphertext is for trustee set {found}, not {expected}")]

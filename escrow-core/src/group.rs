@@ -89,7 +89,9 @@ impl<'de> Deserialize<'de> for Point {
     fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         Point::from_hex(&s, "point").map_err(|_| {
-            de::Error::custom("expected hex of a compressed SEC1 P-256 point, on the curve and not the identity")
+            de::Error::custom(
+                "expected hex of a compressed SEC1 P-256 point, on the curve and not the identity",
+            )
         })
     }
 }
@@ -101,7 +103,9 @@ pub fn scalar_to_bytes(s: &Scalar) -> [u8; 32] {
 
 /// Decode 32 big-endian bytes that must be below the group order.
 pub fn scalar_from_bytes(bytes: &[u8], field: &'static str) -> Result<Scalar> {
-    let arr: [u8; 32] = bytes.try_into().map_err(|_| Error::InvalidScalar { field })?;
+    let arr: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| Error::InvalidScalar { field })?;
     let s: Option<Scalar> = Scalar::from_repr(arr.into()).into();
     s.ok_or(Error::InvalidScalar { field })
 }

@@ -6,7 +6,9 @@ use crate::error::{Error, Result};
 use crate::group::Point;
 use p256::ecdsa::signature::{Signer, Verifier};
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
-use p256::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use p256::pkcs8::{
+    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
+};
 use zeroize::Zeroizing;
 
 /// A private key (ECDSA signing, and ECDH for ECIES). Zeroized on drop; redacted in `Debug`.
@@ -15,7 +17,11 @@ pub struct PrivateKey(SigningKey);
 
 impl core::fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "PrivateKey([REDACTED], key_id={})", self.public().key_id().short())
+        write!(
+            f,
+            "PrivateKey([REDACTED], key_id={})",
+            self.public().key_id().short()
+        )
     }
 }
 
@@ -29,14 +35,20 @@ impl PrivateKey {
     pub fn from_pem(pem: &str) -> Result<Self> {
         SigningKey::from_pkcs8_pem(pem.trim())
             .map(PrivateKey)
-            .map_err(|e| Error::InvalidKey { what: "private key (PKCS#8 PEM, P-256)", why: e.to_string() })
+            .map_err(|e| Error::InvalidKey {
+                what: "private key (PKCS#8 PEM, P-256)",
+                why: e.to_string(),
+            })
     }
 
     /// PKCS#8 PEM.
     pub fn to_pem(&self) -> Result<Zeroizing<String>> {
         self.0
             .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|e| Error::InvalidKey { what: "private key", why: e.to_string() })
+            .map_err(|e| Error::InvalidKey {
+                what: "private key",
+                why: e.to_string(),
+            })
     }
 
     /// The public half.
@@ -71,14 +83,15 @@ impl PublicKey {
     pub fn from_pem(pem: &str) -> Result<Self> {
         VerifyingKey::from_public_key_pem(pem.trim())
             .map(PublicKey)
-            .map_err(|e| Error::InvalidKey { what: "public key (SPKI PEM, P-256)", why: e.to_string() })
+            .map_err(|e| Error::InvalidKey {
+                what: "public key (SPKI PEM, P-256)",
+                why: e.to_string(),
+            })
     }
 
     /// SPKI PEM.
     pub fn to_pem(&self) -> String {
-        self.0
-            .to_public_key_pem(LineEnding::LF)
-            .unwrap_or_default()
+        self.0.to_public_key_pem(LineEnding::LF).unwrap_or_default()
     }
 
     /// SPKI DER.
@@ -104,17 +117,22 @@ impl PublicKey {
     pub fn from_point(p: &Point) -> Result<Self> {
         VerifyingKey::from_affine(p.inner().to_affine())
             .map(PublicKey)
-            .map_err(|e| Error::InvalidKey { what: "public key point", why: e.to_string() })
+            .map_err(|e| Error::InvalidKey {
+                what: "public key point",
+                why: e.to_string(),
+            })
     }
 
     /// Verify a DER-encoded (or 64-byte fixed) ECDSA P-256 / SHA-256 signature.
     pub fn verify(&self, msg: &[u8], sig: &[u8], what: &str) -> Result<()> {
         let sig = Signature::from_der(sig)
             .or_else(|_| Signature::from_slice(sig))
-            .map_err(|_| Error::BadSignature { what: what.to_string() })?;
-        self.0
-            .verify(msg, &sig)
-            .map_err(|_| Error::BadSignature { what: what.to_string() })
+            .map_err(|_| Error::BadSignature {
+                what: what.to_string(),
+            })?;
+        self.0.verify(msg, &sig).map_err(|_| Error::BadSignature {
+            what: what.to_string(),
+        })
     }
 
     pub(crate) fn as_affine(&self) -> &p256::AffinePoint {

@@ -32,20 +32,34 @@ pub struct Label {
 
 fn check_account(field: &'static str, s: &str) -> Result<()> {
     if s.is_empty() {
-        return Err(Error::InvalidLabel { field, why: "empty".into() });
+        return Err(Error::InvalidLabel {
+            field,
+            why: "empty".into(),
+        });
     }
     if s.len() > MAX_ACCOUNT_LEN {
-        return Err(Error::InvalidLabel { field, why: format!("longer than {MAX_ACCOUNT_LEN} bytes") });
+        return Err(Error::InvalidLabel {
+            field,
+            why: format!("longer than {MAX_ACCOUNT_LEN} bytes"),
+        });
     }
     if s.chars().any(|c| c.is_control()) {
-        return Err(Error::InvalidLabel { field, why: "contains control characters".into() });
+        return Err(Error::InvalidLabel {
+            field,
+            why: "contains control characters".into(),
+        });
     }
     Ok(())
 }
 
 impl Label {
     /// Build and check a label.
-    pub fn new(sender: &str, recipient: &str, timestamp: Timestamp, message_id: &str) -> Result<Self> {
+    pub fn new(
+        sender: &str,
+        recipient: &str,
+        timestamp: Timestamp,
+        message_id: &str,
+    ) -> Result<Self> {
         let l = Label {
             sender: sender.to_string(),
             recipient: recipient.to_string(),
@@ -67,7 +81,10 @@ impl Label {
                 why: format!("length must be 1..={MAX_MESSAGE_ID_LEN}"),
             });
         }
-        if !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
+        if !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
             return Err(Error::InvalidLabel {
                 field: "message_id",
                 why: "only letters, digits, '.', '_' and '-' are allowed".into(),
@@ -78,7 +95,9 @@ impl Label {
 
     /// The canonical bytes that are hashed into the TDH2 proof and used as AEAD data.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(1 + 12 + 8 + self.sender.len() + self.recipient.len() + self.message_id.len());
+        let mut out = Vec::with_capacity(
+            1 + 12 + 8 + self.sender.len() + self.recipient.len() + self.message_id.len(),
+        );
         out.push(LABEL_ENCODING_VERSION);
         put_lp(&mut out, self.sender.as_bytes());
         put_lp(&mut out, self.recipient.as_bytes());

@@ -82,7 +82,12 @@ pub struct Opened {
 
 impl core::fmt::Debug for Opened {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "Opened {{ label: {:?}, body: [{} bytes] }}", self.label, self.body.len())
+        write!(
+            f,
+            "Opened {{ label: {:?}, body: [{} bytes] }}",
+            self.label,
+            self.body.len()
+        )
     }
 }
 
@@ -100,8 +105,16 @@ impl SealedMessage {
 
     /// Decrypt the body given the message key (recovered by any route).
     pub fn decrypt_body(&self, key: &MessageKey) -> Result<Opened> {
-        let body = open_once(key.expose(), &self.body, &context(CTX_BODY, &self.escrow.label), "message body")?;
-        Ok(Opened { label: self.escrow.label.clone(), body })
+        let body = open_once(
+            key.expose(),
+            &self.body,
+            &context(CTX_BODY, &self.escrow.label),
+            "message body",
+        )?;
+        Ok(Opened {
+            label: self.escrow.label.clone(),
+            body,
+        })
     }
 
     /// Parse one mailbox line.
@@ -120,19 +133,40 @@ impl SealedMessage {
 /// rY to the same key), then decrypt the body. A non-compliant message is refused.
 pub fn open(key: &PrivateKey, set: &TrusteeSet, msg: &SealedMessage) -> Result<Opened> {
     msg.check_structure()?;
-    let nc = |why: String| Error::NonCompliant { message_id: msg.id.clone(), why };
-    let valid: ValidCiphertext = msg.escrow.check(set).map_err(|e| nc(format!("escrow header: {e}")))?;
+    let nc = |why: String| Error::NonCompliant {
+        message_id: msg.id.clone(),
+        why,
+    };
+    let valid: ValidCiphertext = msg
+        .escrow
+        .check(set)
+        .map_err(|e| nc(format!("escrow header: {e}")))?;
     if msg.recipient_key != key.public().key_id() {
-        return Err(Error::Decrypt { what: "end-to-end part (message is addressed to another key)" });
+        return Err(Error::Decrypt {
+            what: "end-to-end part (message is addressed to another key)",
+        });
     }
-    let inner = ecies::decrypt(key, &context(CTX_E2E, &msg.escrow.label), &msg.e2e, "end-to-end part")?;
+    let inner = ecies::decrypt(
+        key,
+        &context(CTX_E2E, &msg.escrow.label),
+        &msg.e2e,
+        "end-to-end part",
+    )
+    .map_err(|_| {
+        nc(
+            "the end-to-end part does not open under this key with the escrow header's label \
+            (tampered, or the escrow header belongs to another message)"
+                .into(),
+        )
+    })?;
     if inner.len() != 64 {
         return Err(nc("end-to-end part has the wrong length".into()));
     }
     let mut kb = [0u8; 32];
     kb.copy_from_slice(inner.get(..32).unwrap_or(&[0u8; 32]));
     let mk = MessageKey::from_bytes(kb);
-    let r = scalar_from_bytes(inner.get(32..).unwrap_or(&[]), "r").map_err(|_| nc("end-to-end part carries no valid r".into()))?;
+    let r = scalar_from_bytes(inner.get(32..).unwrap_or(&[]), "r")
+        .map_err(|_| nc("end-to-end part carries no valid r".into()))?;
     let r = SecretScalar::new(r);
     valid.check_opening(set, &r, &mk).map_err(nc)?;
     msg.decrypt_body(&mk)
@@ -165,7 +199,12 @@ mod tests {
         // Escrow to a set the rogue controls: refused (wrong set).
         let rogue = deal(3, 2, &mut rng).unwrap();
         let mut forged = m.clone();
-        forged.escrow = seal(&rogue.set, &bob.public(), &label, b"x", &mut rng).unwrap().escrow;
-        assert!(matches!(open(&bob, &d.set, &forged).unwrap_err(), Error::NonCompliant { .. }));
+        forged.escrow = seal(&rogue.set, &bob.public(), &label, b"x", &mut rng)
+            .unwrap()
+            .escrow;
+        assert!(matches!(
+            open(&bob, &d.set, &forged).unwrap_err(),
+            Error::NonCompliant { .. }
+        ));
     }
 }

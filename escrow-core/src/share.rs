@@ -116,24 +116,55 @@ impl VerifiedKeyShare {
             &b,
         );
         let z = *t.expose() + *x * e;
-        Ok(DecryptionShare { version: V1::default(), trustee: self.index(), ciphertext: ct.digest(), context: context.0, d, e, z })
+        Ok(DecryptionShare {
+            version: V1::default(),
+            trustee: self.index(),
+            ciphertext: ct.digest(),
+            context: context.0,
+            d,
+            e,
+            z,
+        })
     }
 }
 
 impl DecryptionShare {
     /// Verify this share against the trustee set, ciphertext and context.
-    pub fn verify(&self, set: &TrusteeSet, ct: &ValidCiphertext, context: &ShareContext) -> Result<()> {
+    pub fn verify(
+        &self,
+        set: &TrusteeSet,
+        ct: &ValidCiphertext,
+        context: &ShareContext,
+    ) -> Result<()> {
         let member = set.member(self.trustee)?;
         if self.ciphertext != ct.digest() || self.context != context.0 {
-            return Err(Error::ShareForOtherCiphertext { trustee: self.trustee });
+            return Err(Error::ShareForOtherCiphertext {
+                trustee: self.trustee,
+            });
         }
         let u = ct.ciphertext().u.inner();
         let x_i = member.verification_key.inner();
         let neg_e = -self.e;
         let a = group::lincomb2_vartime(u, &self.z, self.d.inner(), &neg_e);
         let b = group::mul_g_add_vartime(&self.z, &neg_e, x_i);
-        let e = dleq_challenge(&set.id(), self.trustee, &ct.digest(), &context.0, x_i, u, self.d.inner(), &a, &b);
-        if e == self.e { Ok(()) } else { Err(Error::BadShareProof { trustee: self.trustee }) }
+        let e = dleq_challenge(
+            &set.id(),
+            self.trustee,
+            &ct.digest(),
+            &context.0,
+            x_i,
+            u,
+            self.d.inner(),
+            &a,
+            &b,
+        );
+        if e == self.e {
+            Ok(())
+        } else {
+            Err(Error::BadShareProof {
+                trustee: self.trustee,
+            })
+        }
     }
 }
 
@@ -160,7 +191,10 @@ pub fn combine(
     let mut seen = BTreeSet::new();
     for s in shares {
         if s.trustee == 0 || s.trustee > set.trustees() {
-            return Err(Error::TrusteeOutOfRange { index: u64::from(s.trustee), n: set.trustees() });
+            return Err(Error::TrusteeOutOfRange {
+                index: u64::from(s.trustee),
+                n: set.trustees(),
+            });
         }
         if !seen.insert(s.trustee) {
             return Err(Error::DuplicateTrustee(s.trustee));
@@ -182,17 +216,32 @@ pub fn combine(
         let why = if rejected.is_empty() {
             String::new()
         } else {
-            let names: Vec<String> = rejected.iter().map(|(i, e)| format!("trustee {i}: {e}")).collect();
+            let names: Vec<String> = rejected
+                .iter()
+                .map(|(i, e)| format!("trustee {i}: {e}"))
+                .collect();
             format!("; rejected: {}", names.join("; "))
         };
-        return Err(Error::NotEnoughShares { valid: good.len(), threshold: set.threshold(), rejected: why });
+        return Err(Error::NotEnoughShares {
+            valid: good.len(),
+            threshold: set.threshold(),
+            rejected: why,
+        });
     }
     let ids: Vec<u16> = good.iter().map(|s| s.trustee).collect();
     let lambdas = group::lagrange_at_zero(&ids)?;
-    let terms: Vec<(ProjectivePoint, Scalar)> = good.iter().zip(lambdas).map(|(s, l)| (*s.d.inner(), l)).collect();
+    let terms: Vec<(ProjectivePoint, Scalar)> = good
+        .iter()
+        .zip(lambdas)
+        .map(|(s, l)| (*s.d.inner(), l))
+        .collect();
     let z = group::msm_vartime(&terms);
     let message_key = ct.unwrap_with(&z)?;
-    Ok(Combined { message_key, used: ids, rejected })
+    Ok(Combined {
+        message_key,
+        used: ids,
+        rejected,
+    })
 }
 
 #[cfg(test)]
@@ -207,15 +256,20 @@ mod tests {
     fn k_of_n_recovers_and_bad_shares_are_named() {
         let mut rng = rand::rng();
         let d = deal(5, 3, &mut rng).unwrap();
-        let keys: Vec<VerifiedKeyShare> =
-            d.secrets.iter().map(|s| d.set.verify_share(s.key_share.clone()).unwrap()).collect();
+        let keys: Vec<VerifiedKeyShare> = d
+            .secrets
+            .iter()
+            .map(|s| d.set.verify_share(s.key_share.clone()).unwrap())
+            .collect();
         let key = MessageKey::random(&mut rng);
         let label = Label::new("a", "b", Timestamp(5), "x").unwrap();
         let (ct, _) = encapsulate(&d.set, &label, &key, &mut rng).unwrap();
         let v = ct.check(&d.set).unwrap();
         let ctx = ShareContext::without_warrant();
-        let shares: Vec<DecryptionShare> =
-            keys.iter().map(|k| k.decryption_share(&v, &ctx, &mut rng).unwrap()).collect();
+        let shares: Vec<DecryptionShare> = keys
+            .iter()
+            .map(|k| k.decryption_share(&v, &ctx, &mut rng).unwrap())
+            .collect();
         let c = combine(&d.set, &v, &ctx, &shares[2..5]).unwrap();
         assert_eq!(c.message_key, key);
         assert!(combine(&d.set, &v, &ctx, &shares[..2]).is_err());
@@ -228,12 +282,21 @@ mod tests {
         assert_eq!(c.rejected[0].1, Error::BadShareProof { trustee: 1 });
         // duplicates and out-of-range
         let dup = vec![shares[0].clone(), shares[0].clone(), shares[1].clone()];
-        assert_eq!(combine(&d.set, &v, &ctx, &dup).unwrap_err(), Error::DuplicateTrustee(1));
+        assert_eq!(
+            combine(&d.set, &v, &ctx, &dup).unwrap_err(),
+            Error::DuplicateTrustee(1)
+        );
         let mut oor = shares.clone();
         oor[0].trustee = 0;
-        assert!(matches!(combine(&d.set, &v, &ctx, &oor).unwrap_err(), Error::TrusteeOutOfRange { .. }));
+        assert!(matches!(
+            combine(&d.set, &v, &ctx, &oor).unwrap_err(),
+            Error::TrusteeOutOfRange { .. }
+        ));
         oor[0].trustee = 6;
-        assert!(matches!(combine(&d.set, &v, &ctx, &oor).unwrap_err(), Error::TrusteeOutOfRange { .. }));
+        assert!(matches!(
+            combine(&d.set, &v, &ctx, &oor).unwrap_err(),
+            Error::TrusteeOutOfRange { .. }
+        ));
         // another context
         let other = ShareContext::warrant(Digest32([7; 32]));
         assert!(combine(&d.set, &v, &other, &shares).is_err());

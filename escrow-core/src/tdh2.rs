@@ -63,7 +63,12 @@ pub struct EscrowCiphertext {
     pub wrapped_key: Vec<u8>,
 }
 
-fn challenge(set_id: &Digest32, wrapped: &[u8], label: &[u8], pts: [&ProjectivePoint; 4]) -> Scalar {
+fn challenge(
+    set_id: &Digest32,
+    wrapped: &[u8],
+    label: &[u8],
+    pts: [&ProjectivePoint; 4],
+) -> Scalar {
     let mut m = Vec::with_capacity(32 + 8 + wrapped.len() + label.len() + 4 * 33);
     m.extend_from_slice(set_id.as_bytes());
     put_lp(&mut m, wrapped);
@@ -76,10 +81,16 @@ fn challenge(set_id: &Digest32, wrapped: &[u8], label: &[u8], pts: [&ProjectiveP
 
 /// 33-byte compressed SEC1 of any point; the identity encodes as 33 zero bytes.
 pub(crate) fn sec1c(p: &ProjectivePoint) -> [u8; 33] {
-    Point::new(*p, "p").map(|q| q.to_bytes()).unwrap_or([0u8; 33])
+    Point::new(*p, "p")
+        .map(|q| q.to_bytes())
+        .unwrap_or([0u8; 33])
 }
 
-pub(crate) fn kem_key(set_id: &Digest32, z: &ProjectivePoint, u: &Point) -> Result<Zeroizing<[u8; 32]>> {
+pub(crate) fn kem_key(
+    set_id: &Digest32,
+    z: &ProjectivePoint,
+    u: &Point,
+) -> Result<Zeroizing<[u8; 32]>> {
     let mut info = Vec::with_capacity(INFO_KEM.len() + 33);
     info.extend_from_slice(INFO_KEM);
     info.extend_from_slice(&u.to_bytes());
@@ -112,7 +123,12 @@ pub fn encapsulate<R: rand_core::CryptoRng + ?Sized>(
     let k = kem_key(&set.id(), &z, &u)?;
     let label_bytes = label.to_bytes();
     let wrapped_key = seal_once(&k, key.expose(), &label_bytes)?;
-    let e = challenge(&set.id(), &wrapped_key, &label_bytes, [u.inner(), &w, u_bar.inner(), &w_bar]);
+    let e = challenge(
+        &set.id(),
+        &wrapped_key,
+        &label_bytes,
+        [u.inner(), &w, u_bar.inner(), &w_bar],
+    );
     let f = *s.expose() + *r.expose() * e;
     Ok((
         EscrowCiphertext {
@@ -160,7 +176,10 @@ impl EscrowCiphertext {
         }
         self.label.check()?;
         if self.wrapped_key.len() != WRAPPED_LEN {
-            return Err(Error::malformed("escrow ciphertext", format!("wrapped_key must be {WRAPPED_LEN} bytes")));
+            return Err(Error::malformed(
+                "escrow ciphertext",
+                format!("wrapped_key must be {WRAPPED_LEN} bytes"),
+            ));
         }
         let neg_e = -self.e;
         let w = group::mul_g_add_vartime(&self.f, &neg_e, self.u.inner());
@@ -174,7 +193,10 @@ impl EscrowCiphertext {
         if e != self.e {
             return Err(Error::BadCiphertextProof);
         }
-        Ok(ValidCiphertext { digest: self.digest(), ct: self.clone() })
+        Ok(ValidCiphertext {
+            digest: self.digest(),
+            ct: self.clone(),
+        })
     }
 }
 
@@ -202,7 +224,12 @@ impl ValidCiphertext {
     /// Unwrap the message key given `Z = xu = rY` (from combined shares or from r).
     pub(crate) fn unwrap_with(&self, z: &ProjectivePoint) -> Result<MessageKey> {
         let k = kem_key(&self.ct.set_id, z, &self.ct.u)?;
-        let pt = open_once(&k, &self.ct.wrapped_key, &self.ct.label.to_bytes(), "escrowed message key")?;
+        let pt = open_once(
+            &k,
+            &self.ct.wrapped_key,
+            &self.ct.label.to_bytes(),
+            "escrowed message key",
+        )?;
         let arr: [u8; 32] = pt
             .as_slice()
             .try_into()
@@ -213,7 +240,12 @@ impl ValidCiphertext {
     /// The recipient's check (answer to Blaze's LEAF attack): given the sender's r, this
     /// ciphertext really wraps `key` under the escrow key: `u == rG`, `ū == rG'`, and the wrapped
     /// key decrypts under `K(rY)` to `key`.
-    pub fn check_opening(&self, set: &TrusteeSet, r: &SecretScalar, key: &MessageKey) -> Result<(), String> {
+    pub fn check_opening(
+        &self,
+        set: &TrusteeSet,
+        r: &SecretScalar,
+        key: &MessageKey,
+    ) -> Result<(), String> {
         if ProjectivePoint::mul_by_generator(r.expose()) != *self.ct.u.inner() {
             return Err("escrow header u is not rG for the sender's r".into());
         }
@@ -224,7 +256,9 @@ impl ValidCiphertext {
         match self.unwrap_with(&z) {
             Ok(k) if k == *key => Ok(()),
             Ok(_) => Err("escrow header wraps a different message key".into()),
-            Err(_) => Err("escrow header's wrapped key does not decrypt under the escrow key".into()),
+            Err(_) => {
+                Err("escrow header's wrapped key does not decrypt under the escrow key".into())
+            }
         }
     }
 }
@@ -249,7 +283,10 @@ mod tests {
         v.check_opening(&d.set, &r, &key).unwrap();
         let mut relabelled = ct.clone();
         relabelled.label.sender = "carol".into();
-        assert_eq!(relabelled.check(&d.set).unwrap_err(), Error::BadCiphertextProof);
+        assert_eq!(
+            relabelled.check(&d.set).unwrap_err(),
+            Error::BadCiphertextProof
+        );
         let mut t = ct.clone();
         t.wrapped_key[3] ^= 1;
         assert_eq!(t.check(&d.set).unwrap_err(), Error::BadCiphertextProof);
@@ -257,7 +294,10 @@ mod tests {
         t.f += Scalar::ONE;
         assert_eq!(t.check(&d.set).unwrap_err(), Error::BadCiphertextProof);
         let other = deal(5, 3, &mut rng).unwrap();
-        assert!(matches!(ct.check(&other.set).unwrap_err(), Error::CiphertextForOtherSet { .. }));
+        assert!(matches!(
+            ct.check(&other.set).unwrap_err(),
+            Error::CiphertextForOtherSet { .. }
+        ));
         let wrong_key = MessageKey::random(&mut rng);
         assert!(v.check_opening(&d.set, &r, &wrong_key).is_err());
     }

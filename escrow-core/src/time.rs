@@ -13,7 +13,8 @@ pub struct Timestamp(pub i64);
 impl Timestamp {
     /// Parse RFC 3339 (any offset; converted to UTC; fractional seconds truncated).
     pub fn parse(s: &str) -> Result<Self> {
-        let t = OffsetDateTime::parse(s.trim(), &Rfc3339).map_err(|_| Error::InvalidTime(s.to_string()))?;
+        let t = OffsetDateTime::parse(s.trim(), &Rfc3339)
+            .map_err(|_| Error::InvalidTime(s.to_string()))?;
         Ok(Timestamp(t.unix_timestamp()))
     }
 
@@ -30,7 +31,9 @@ impl Timestamp {
     /// RFC 3339 in UTC, e.g. `2026-11-22T09:30:00Z`.
     pub fn to_rfc3339(&self) -> String {
         match OffsetDateTime::from_unix_timestamp(self.0) {
-            Ok(t) => t.format(&Rfc3339).unwrap_or_else(|_| format!("@{}", self.0)),
+            Ok(t) => t
+                .format(&Rfc3339)
+                .unwrap_or_else(|_| format!("@{}", self.0)),
             Err(_) => format!("@{}", self.0),
         }
     }

@@ -63,7 +63,9 @@ pub struct TrusteeSet {
 /// Check `1 <= k <= n <= 255`.
 pub fn check_parameters(n: u64, k: u64) -> Result<(u16, u16)> {
     if k == 0 {
-        return Err(Error::InvalidParameters("threshold k must be at least 1".into()));
+        return Err(Error::InvalidParameters(
+            "threshold k must be at least 1".into(),
+        ));
     }
     if n > u64::from(MAX_TRUSTEES) {
         return Err(Error::InvalidParameters(format!(
@@ -89,11 +91,25 @@ impl TrusteeSet {
         let mut members = Vec::with_capacity(usize::from(n));
         for (i, sk) in (1..=n).zip(signing_keys) {
             let x = Point::new(group::eval_commitments_vartime(&cs, i), "verification_key")
-                .map_err(|_| Error::InconsistentTrusteeSet(format!("verification key of trustee {i} is the identity")))?;
-            members.push(TrusteePublic { index: i, verification_key: x, signing_key: sk });
+                .map_err(|_| {
+                    Error::InconsistentTrusteeSet(format!(
+                        "verification key of trustee {i} is the identity"
+                    ))
+                })?;
+            members.push(TrusteePublic {
+                index: i,
+                verification_key: x,
+                signing_key: sk,
+            });
         }
         let id = compute_set_id(k, &commitments, &members);
-        Ok(TrusteeSet { threshold: k, escrow_key, commitments, members, id })
+        Ok(TrusteeSet {
+            threshold: k,
+            escrow_key,
+            commitments,
+            members,
+            id,
+        })
     }
 
     /// Threshold k.
@@ -129,11 +145,17 @@ impl TrusteeSet {
     /// Trustee `index` (1-based), or an error naming it.
     pub fn member(&self, index: u16) -> Result<&TrusteePublic> {
         if index == 0 {
-            return Err(Error::TrusteeOutOfRange { index: 0, n: self.trustees() });
+            return Err(Error::TrusteeOutOfRange {
+                index: 0,
+                n: self.trustees(),
+            });
         }
         self.members
             .get(usize::from(index) - 1)
-            .ok_or(Error::TrusteeOutOfRange { index: u64::from(index), n: self.trustees() })
+            .ok_or(Error::TrusteeOutOfRange {
+                index: u64::from(index),
+                n: self.trustees(),
+            })
     }
 
     /// Serialize to `trustee-set.json`.
@@ -161,7 +183,10 @@ impl TrusteeSet {
             )));
         }
         if f.members.len() != usize::from(n) {
-            return Err(Error::InconsistentTrusteeSet(format!("{} members for n = {n}", f.members.len())));
+            return Err(Error::InconsistentTrusteeSet(format!(
+                "{} members for n = {n}",
+                f.members.len()
+            )));
         }
         for (pos, m) in f.members.iter().enumerate() {
             if usize::from(m.index) != pos + 1 {
@@ -175,7 +200,9 @@ impl TrusteeSet {
         let keys: Vec<PublicKey> = f.members.iter().map(|m| m.signing_key).collect();
         let set = TrusteeSet::from_commitments(f.commitments, keys)?;
         if set.escrow_key() != &f.escrow_key {
-            return Err(Error::InconsistentTrusteeSet("escrow_key is not the first commitment".into()));
+            return Err(Error::InconsistentTrusteeSet(
+                "escrow_key is not the first commitment".into(),
+            ));
         }
         for (a, b) in set.members.iter().zip(&f.members) {
             if a.verification_key != b.verification_key {
@@ -186,7 +213,9 @@ impl TrusteeSet {
             }
         }
         if set.id != f.set_id {
-            return Err(Error::InconsistentTrusteeSet("set_id does not match its contents".into()));
+            return Err(Error::InconsistentTrusteeSet(
+                "set_id does not match its contents".into(),
+            ));
         }
         Ok(set)
     }
@@ -203,7 +232,9 @@ impl TrusteeSet {
         let member = self.member(share.index)?;
         let lhs = ProjectivePoint::mul_by_generator(share.share.expose());
         if lhs != *member.verification_key.inner() {
-            return Err(Error::BadKeyShare { trustee: share.index });
+            return Err(Error::BadKeyShare {
+                trustee: share.index,
+            });
         }
         Ok(VerifiedKeyShare {
             set_id: self.id,
@@ -213,9 +244,6 @@ impl TrusteeSet {
         })
     }
 }
-
-
-
 
 fn compute_set_id(k: u16, commitments: &[Point], members: &[TrusteePublic]) -> Digest32 {
     let mut buf = Vec::with_capacity(4 + 33 * commitments.len() + 68 * members.len());
@@ -242,7 +270,12 @@ pub struct KeyShare {
 
 impl core::fmt::Debug for KeyShare {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "KeyShare {{ set: {}, index: {}, share: [REDACTED] }}", self.set_id.short(), self.index)
+        write!(
+            f,
+            "KeyShare {{ set: {}, index: {}, share: [REDACTED] }}",
+            self.set_id.short(),
+            self.index
+        )
     }
 }
 
@@ -295,7 +328,11 @@ impl KeyShare {
         if bool::from(scalar.is_zero()) {
             return Err(Error::InvalidScalar { field: "share" });
         }
-        Ok(KeyShare { set_id: f.set_id, index: f.index, share: SecretScalar::new(scalar) })
+        Ok(KeyShare {
+            set_id: f.set_id,
+            index: f.index,
+            share: SecretScalar::new(scalar),
+        })
     }
 }
 
@@ -310,7 +347,12 @@ pub struct VerifiedKeyShare {
 
 impl core::fmt::Debug for VerifiedKeyShare {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "VerifiedKeyShare {{ set: {}, index: {}, share: [REDACTED] }}", self.set_id.short(), self.index)
+        write!(
+            f,
+            "VerifiedKeyShare {{ set: {}, index: {}, share: [REDACTED] }}",
+            self.set_id.short(),
+            self.index
+        )
     }
 }
 
@@ -332,7 +374,11 @@ impl VerifiedKeyShare {
     }
     /// Back to the storable form.
     pub fn to_key_share(&self) -> KeyShare {
-        KeyShare { set_id: self.set_id, index: self.index, share: self.share.clone() }
+        KeyShare {
+            set_id: self.set_id,
+            index: self.index,
+            share: self.share.clone(),
+        }
     }
 }
 
@@ -379,7 +425,9 @@ pub fn deal<R: rand_core::CryptoRng + ?Sized>(n: u64, k: u64, rng: &mut R) -> Re
         for (pos, s) in vshares.iter().enumerate() {
             let want = Scalar::from(pos as u64 + 1);
             if s.identifier().0 != want {
-                return Err(Error::InvalidParameters("unexpected share numbering from vsss-rs".into()));
+                return Err(Error::InvalidParameters(
+                    "unexpected share numbering from vsss-rs".into(),
+                ));
             }
             out.push(SecretScalar::new(s.value().0));
         }
@@ -388,7 +436,9 @@ pub fn deal<R: rand_core::CryptoRng + ?Sized>(n: u64, k: u64, rng: &mut R) -> Re
         }
         // verifiers = [generator, C_0, .., C_{k-1}]
         if verifiers.len() != usize::from(k) + 1 {
-            return Err(Error::InvalidParameters("unexpected verifier layout from vsss-rs".into()));
+            return Err(Error::InvalidParameters(
+                "unexpected verifier layout from vsss-rs".into(),
+            ));
         }
         let mut cs = Vec::with_capacity(usize::from(k));
         for v in verifiers.iter().skip(1) {
@@ -398,13 +448,18 @@ pub fn deal<R: rand_core::CryptoRng + ?Sized>(n: u64, k: u64, rng: &mut R) -> Re
     };
     x.zeroize();
     let signing: Vec<PrivateKey> = (0..n).map(|_| PrivateKey::generate(rng)).collect();
-    let set = TrusteeSet::from_commitments(commitments, signing.iter().map(|k| k.public()).collect())?;
+    let set =
+        TrusteeSet::from_commitments(commitments, signing.iter().map(|k| k.public()).collect())?;
     let secrets = shares
         .into_iter()
         .zip(signing)
         .zip(1..=n)
         .map(|((share, signing_key), index)| TrusteeSecrets {
-            key_share: KeyShare { set_id: set.id(), index, share },
+            key_share: KeyShare {
+                set_id: set.id(),
+                index,
+                share,
+            },
             signing_key,
         })
         .collect();
@@ -447,18 +502,29 @@ mod tests {
         let d = deal(4, 2, &mut rng).unwrap();
         let mut ks = d.secrets[1].key_share.clone();
         ks.share = SecretScalar::new(*ks.share.expose() + Scalar::ONE);
-        assert_eq!(d.set.verify_share(ks).unwrap_err(), Error::BadKeyShare { trustee: 2 });
+        assert_eq!(
+            d.set.verify_share(ks).unwrap_err(),
+            Error::BadKeyShare { trustee: 2 }
+        );
         // a share presented under another index
         let mut ks = d.secrets[1].key_share.clone();
         ks.index = 3;
-        assert_eq!(d.set.verify_share(ks).unwrap_err(), Error::BadKeyShare { trustee: 3 });
+        assert_eq!(
+            d.set.verify_share(ks).unwrap_err(),
+            Error::BadKeyShare { trustee: 3 }
+        );
         let mut ks = d.secrets[1].key_share.clone();
         ks.index = 9;
-        assert!(matches!(d.set.verify_share(ks).unwrap_err(), Error::TrusteeOutOfRange { .. }));
+        assert!(matches!(
+            d.set.verify_share(ks).unwrap_err(),
+            Error::TrusteeOutOfRange { .. }
+        ));
         // a share from another set
         let other = deal(4, 2, &mut rng).unwrap();
         assert!(matches!(
-            d.set.verify_share(other.secrets[0].key_share.clone()).unwrap_err(),
+            d.set
+                .verify_share(other.secrets[0].key_share.clone())
+                .unwrap_err(),
             Error::WrongTrusteeSet { trustee: 1, .. }
         ));
     }
@@ -470,7 +536,8 @@ mod tests {
         let mut rng = rand::rng();
         let secret = IdentifierPrimeField(Scalar::random(&mut rng));
         let (shares, verifiers) =
-            vsss_rs::feldman::split_secret::<VShare, VVerifier>(4, 7, &secret, None, &mut rng).unwrap();
+            vsss_rs::feldman::split_secret::<VShare, VVerifier>(4, 7, &secret, None, &mut rng)
+                .unwrap();
         let cs: Vec<ProjectivePoint> = verifiers.iter().skip(1).map(|v| v.0).collect();
         for (i, s) in shares.iter().enumerate() {
             verifiers.verify_share(s).unwrap();

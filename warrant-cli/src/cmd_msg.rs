@@ -1,0 +1,357 @@
+//! `escrow seal`, `escrow open`, `escrow collude`.
+
+use crate::Refused;
+use crate::cmd_keys::{load_private, load_public};
+use crate::cmd_set::{load_set, load_share};
+use crate::io::{self, Out};
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use escrow_core::label::Label;
+use escrow_core::message::{self, Opened, SealedMessage};
+use escrow_core::share::{self, ShareContext};
+use escrow_core::time::Timestamp;
+use escrow_core::trustee::VerifiedKeyShare;
+use rand::RngExt as _;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub struct SealArgs {
+    /// The public trustee set (trustee-set.json).
+    #[arg(long, value_name = "FILE")]
+    pub set: PathBuf,
+    /// The recipient's public key (SPKI PEM, from `escrow keygen`).
+    #[arg(long, value_name = "FILE")]
+    pub recipient_key: PathBuf,
+    /// Sender account (goes into the escrow label).
+    #[arg(long, value_name = "ACCOUNT")]
+    pub from: String,
+    /// Recipient account (goes into the escrow label).
+    #[arg(long, value_name = "ACCOUNT")]
+    pub to: String,
+    /// Message time, RFC 3339 (default: now).
+    #[arg(long, value_name = "TIME", value_parser = io::parse_time)]
+    pub at: Option<Timestamp>,
+    /// Read the plaintext from FILE (default: standard input).
+    #[arg(long = "in", value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Message id (default: 16 random bytes in hex).
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+    /// Mailbox file (JSON lines); the sealed message is appended.
+    #[arg(long, value_name = "FILE")]
+    pub mailbox: PathBuf,
+}
+
+#[derive(Args)]
+pub struct OpenArgs {
+    /// Your private key (PKCS#8 PEM).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// The public trustee set the messages must be escrowed to.
+    #[arg(long, value_name = "FILE")]
+    pub set: PathBuf,
+    /// Mailbox file (JSON lines).
+    #[arg(long, value_name = "FILE")]
+    pub mailbox: PathBuf,
+    /// Only this message id.
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ColludeArgs {
+    /// The public trustee set.
+    #[arg(long, value_name = "FILE")]
+    pub set: PathBuf,
+    /// A trustee folder (or its key-share.json); repeat for each colluding trustee.
+    #[arg(long = "share", value_name = "DIR", required = true)]
+    pub shares: Vec<PathBuf>,
+    /// Mailbox file (JSON lines).
+    #[arg(long, value_name = "FILE")]
+    pub mailbox: PathBuf,
+    /// Only this message id.
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+}
+
+/// One mailbox line: its 1-based number and the parsed message or the parse error.
+pub struct MailboxLine {
+    pub line: usize,
+    pub message: Result<SealedMessage, String>,
+}
+
+/// Read a mailbox; blank lines are skipped, malformed lines reported, never dropped silently.
+pub fn read_mailbox(path: &Path) -> Result<Vec<MailboxLine>> {
+    let text = io::read_text(path, "mailbox")?;
+    Ok(text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| MailboxLine {
+            line: i + 1,
+            message: SealedMessage::from_json(l).map_err(|e| e.to_string()),
+        })
+        .collect())
+}
+
+fn random_id() -> String {
+    let b: [u8; 16] = rand::rng().random();
+    hex::encode(b)
+}
+
+pub fn seal(a: SealArgs, out: Out) -> Result<()> {
+    let set = load_set(&a.set)?;
+    let recipient = load_public(&a.recipient_key)?;
+    let id = a.id.unwrap_or_else(random_id);
+    let at = a.at.unwrap_or_else(io::now);
+    let label = Label::new(&a.from, &a.to, at, &id).context("invalid message metadata")?;
+    if let Ok(existing) = read_mailbox(&a.mailbox) {
+        if existing
+            .iter()
+            .any(|l| l.message.as_ref().is_ok_and(|m| m.id == id))
+        {
+            bail!(
+                "message id {id} is already in {}; choose another --id",
+                a.mailbox.display()
+            );
+        }
+    }
+    let body = io::read_input(a.input.as_deref())?;
+    let msg = message::seal(&set, &recipient, &label, &body, &mut rand::rng())?;
+    io::append_line(&a.mailbox, &msg.to_json())?;
+    out.emit(
+        &id,
+        serde_json::json!({
+            "ok": true, "id": id, "from": label.sender, "to": label.recipient,
+            "timestamp": label.timestamp, "bytes": body.len(), "mailbox": a.mailbox,
+            "escrow_ciphertext_digest": msg.escrow.digest().to_hex(),
+        }),
+    );
+    Ok(())
+}
+
+fn body_text(o: &Opened) -> String {
+    String::from_utf8_lossy(&o.body).into_owned()
+}
+
+fn opened_json(o: &Opened) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "id": o.label.message_id, "from": o.label.sender, "to": o.label.recipient,
+        "timestamp": o.label.timestamp,
+    });
+    match std::str::from_utf8(&o.body) {
+        Ok(s) => v["body"] = s.into(),
+        Err(_) => v["body_base64"] = escrow_core::codec::b64_encode(&o.body).into(),
+    }
+    v
+}
+
+fn opened_text(o: &Opened) -> String {
+    format!(
+        "--- message {} from {} to {} at {}\n{}",
+        o.label.message_id,
+        o.label.sender,
+        o.label.recipient,
+        o.label.timestamp,
+        body_text(o)
+    )
+}
+
+pub fn open(a: OpenArgs, out: Out) -> Result<()> {
+    let key = load_private(&a.key)?;
+    let set = load_set(&a.set)?;
+    let lines = read_mailbox(&a.mailbox)?;
+    let my_id = key.public().key_id();
+    let mut opened = Vec::new();
+    let mut refused = Vec::new();
+    let mut malformed = Vec::new();
+    let mut others = 0usize;
+    for l in &lines {
+        let m = match &l.message {
+            Ok(m) => m,
+            Err(e) => {
+                malformed.push(serde_json::json!({"line": l.line, "error": e}));
+                continue;
+            }
+        };
+        if a.id.as_ref().is_some_and(|id| *id != m.id) {
+            continue;
+        }
+        if m.recipient_key != my_id {
+            others += 1;
+            continue;
+        }
+        match message::open(&key, &set, m) {
+            Ok(o) => opened.push(o),
+            Err(e) => refused
+                .push(serde_json::json!({"line": l.line, "id": m.id, "reason": e.to_string()})),
+        }
+    }
+    let mut text = String::new();
+    for o in &opened {
+        text.push_str(&opened_text(o));
+        text.push('\n');
+    }
+    for r in &refused {
+        text.push_str(&format!(
+            "REFUSED line {} (message {}): {}\n",
+            r["line"],
+            r["id"].as_str().unwrap_or(""),
+            r["reason"].as_str().unwrap_or("")
+        ));
+    }
+    for m in &malformed {
+        text.push_str(&format!(
+            "MALFORMED line {}: {}\n",
+            m["line"],
+            m["error"].as_str().unwrap_or("")
+        ));
+    }
+    text.push_str(&format!(
+        "{} opened, {} refused, {} malformed, {} addressed to other keys",
+        opened.len(),
+        refused.len(),
+        malformed.len(),
+        others
+    ));
+    let ok = refused.is_empty() && malformed.is_empty();
+    out.emit(
+        &text,
+        serde_json::json!({
+            "ok": ok,
+            "opened": opened.iter().map(opened_json).collect::<Vec<_>>(),
+            "refused": refused, "malformed": malformed, "other_recipients": others,
+        }),
+    );
+    if let Some(id) = &a.id {
+        if opened.is_empty() && refused.is_empty() {
+            bail!(
+                "no message {id} addressed to this key in {}",
+                a.mailbox.display()
+            );
+        }
+    }
+    if !malformed.is_empty() {
+        bail!(
+            "{} malformed mailbox line(s) in {} (left as they are)",
+            malformed.len(),
+            a.mailbox.display()
+        );
+    }
+    if !refused.is_empty() {
+        return Err(Refused(format!(
+            "{} message(s) are not escrow-compliant and were not opened",
+            refused.len()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Load and Feldman-check the colluding trustees' shares, naming any bad one.
+fn load_verified_shares(
+    set: &escrow_core::trustee::TrusteeSet,
+    dirs: &[PathBuf],
+) -> Result<Vec<VerifiedKeyShare>> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for d in dirs {
+        let ks = load_share(d)?;
+        let idx = ks.index();
+        let v = set
+            .verify_share(ks)
+            .with_context(|| format!("key share in {} refused", d.display()))?;
+        if !seen.insert(idx) {
+            bail!(
+                "trustee {idx} given twice ({}); each trustee counts once",
+                d.display()
+            );
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
+
+pub fn collude(a: ColludeArgs, out: Out) -> Result<()> {
+    let set = load_set(&a.set)?;
+    let shares = load_verified_shares(&set, &a.shares)?;
+    let k = usize::from(set.threshold());
+    let who: Vec<u16> = shares.iter().map(|s| s.index()).collect();
+    if shares.len() < k {
+        return Err(Refused(format!(
+            "{} trustee(s) {:?} pooled their shares, but {} are needed: they learn nothing about any message key \
+             (Shamir shares below the threshold are independent of the secret)",
+            shares.len(),
+            who,
+            k
+        ))
+        .into());
+    }
+    let lines = read_mailbox(&a.mailbox)?;
+    let ctx = ShareContext::without_warrant();
+    let mut rng = rand::rng();
+    let mut read = Vec::new();
+    let mut failed = Vec::new();
+    for l in &lines {
+        let m = match &l.message {
+            Ok(m) => m,
+            Err(e) => {
+                failed
+                    .push(serde_json::json!({"line": l.line, "reason": format!("malformed: {e}")}));
+                continue;
+            }
+        };
+        if a.id.as_ref().is_some_and(|id| *id != m.id) {
+            continue;
+        }
+        let res = (|| -> Result<Opened> {
+            let v = m.escrow.check(&set)?;
+            let ds = shares
+                .iter()
+                .map(|s| s.decryption_share(&v, &ctx, &mut rng))
+                .collect::<Result<Vec<_>, _>>()?;
+            let c = share::combine(&set, &v, &ctx, &ds)?;
+            Ok(m.decrypt_body(&c.message_key)?)
+        })();
+        match res {
+            Ok(o) => read.push(o),
+            Err(e) => failed
+                .push(serde_json::json!({"line": l.line, "id": m.id, "reason": format!("{e:#}")})),
+        }
+    }
+    let mut text = format!(
+        "{} of {} trustees {:?} pooled their key shares. No warrant was asked for, none was checked, nothing was logged.\n",
+        shares.len(),
+        set.trustees(),
+        who
+    );
+    for o in &read {
+        text.push_str(&opened_text(o));
+        text.push('\n');
+    }
+    for f in &failed {
+        text.push_str(&format!(
+            "could not read line {}: {}\n",
+            f["line"],
+            f["reason"].as_str().unwrap_or("")
+        ));
+    }
+    text.push_str(&format!(
+        "{} message(s) read without any warrant: any k trustees who collude can read everything escrowed to them.",
+        read.len()
+    ));
+    out.emit(
+        &text,
+        serde_json::json!({
+            "ok": true, "trustees": who, "threshold": k,
+            "read": read.iter().map(opened_json).collect::<Vec<_>>(), "failed": failed,
+        }),
+    );
+    if let Some(id) = &a.id {
+        if read.is_empty() && failed.is_empty() {
+            bail!("no message {id} in {}", a.mailbox.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! `escrow setup`: deal a k-of-n trustee set with a dealer.
+
+use crate::io::{self, Out};
+use anyhow::{Context, Result};
+use clap::Args;
+use escrow_core::trustee::{self, KeyShare, TrusteeSet};
+use std::path::{Path, PathBuf};
+
+/// File name of the public trustee set.
+pub const SET_FILE: &str = "trustee-set.json";
+/// File name of a trustee's key share inside its folder.
+pub const SHARE_FILE: &str = "key-share.json";
+/// File name of a trustee's signing key inside its folder.
+pub const SIGNING_KEY_FILE: &str = "signing.key";
+/// File name of a trustee's public signing key inside its folder.
+pub const SIGNING_PUB_FILE: &str = "signing.pub";
+
+#[derive(Args)]
+pub struct SetupArgs {
+    /// Number of trustees n (1..=255).
+    #[arg(long, value_name = "N")]
+    pub trustees: u64,
+    /// Threshold k: how many trustees together can open any message (1..=n).
+    #[arg(long, value_name = "K")]
+    pub threshold: u64,
+    /// Output directory (created; must not already hold a trustee set).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+pub fn setup(a: SetupArgs, out: Out) -> Result<()> {
+    trustee::check_parameters(a.trustees, a.threshold)?;
+    let set_path = a.out.join(SET_FILE);
+    io::refuse_existing(&set_path)?;
+    for i in 1..=a.trustees {
+        io::refuse_existing(&a.out.join(format!("trustee-{i}")))?;
+    }
+    let dealing = trustee::deal(a.trustees, a.threshold, &mut rand::rng())?;
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("cannot create {}", a.out.display()))?;
+    for s in &dealing.secrets {
+        let dir = a.out.join(format!("trustee-{}", s.key_share.index()));
+        io::create_private_dir(&dir)?;
+        io::write_secret(&dir.join(SHARE_FILE), s.key_share.to_json().as_bytes())?;
+        io::write_secret(
+            &dir.join(SIGNING_KEY_FILE),
+            s.signing_key.to_pem()?.as_bytes(),
+        )?;
+        io::write_public(
+            &dir.join(SIGNING_PUB_FILE),
+            s.signing_key.public().to_pem().as_bytes(),
+        )?;
+    }
+    // The set file last: its presence marks a complete setup.
+    io::write_public(&set_path, dealing.set.to_json().as_bytes())?;
+    let set = &dealing.set;
+    out.emit(
+        &format!(
+            "dealt a {k}-of-{n} trustee set\n  set id      {id}\n  escrow key  {y}\n  public      {p}\n  trustees    {dir}/trustee-1 .. trustee-{n} (key share and signing key, mode 0600)\n\
+             The dealer's secret was erased from memory and never written. Give each trustee its folder.",
+            k = set.threshold(),
+            n = set.trustees(),
+            id = set.id(),
+            y = set.escrow_key().to_hex(),
+            p = set_path.display(),
+            dir = a.out.display(),
+        ),
+        serde_json::json!({
+            "ok": true,
+            "set_id": set.id().to_hex(),
+            "threshold": set.threshold(),
+            "trustees": set.trustees(),
+            "escrow_key": set.escrow_key().to_hex(),
+            "set_file": set_path,
+            "trustee_dirs": (1..=set.trustees()).map(|i| a.out.join(format!("trustee-{i}"))).collect::<Vec<_>>(),
+        }),
+    );
+    Ok(())
+}
+
+/// Load and check `trustee-set.json`.
+pub fn load_set(path: &Path) -> Result<TrusteeSet> {
+    let s = io::read_text(path, "trustee set")?;
+    TrusteeSet::from_json(&s)
+        .with_context(|| format!("{} is not a valid trustee set", path.display()))
+}
+
+/// Load a trustee folder's key share (not yet verified).
+pub fn load_share(dir: &Path) -> Result<KeyShare> {
+    let p = if dir.is_dir() {
+        dir.join(SHARE_FILE)
+    } else {
+        dir.to_path_buf()
+    };
+    let s = zeroize::Zeroizing::new(io::read_text(&p, "key share")?);
+    KeyShare::from_json(&s).with_context(|| format!("{} is not a valid key share", p.display()))
+}

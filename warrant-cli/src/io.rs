@@ -1,0 +1,168 @@
+//! File and terminal I/O for the CLI: reading inputs with clear errors, writing secret files
+//! with mode 0600, appending to mailboxes without losing what is there, and output in text or
+//! one JSON object.
+
+use anyhow::{Context, Result, bail};
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::Path;
+
+/// How results are printed: readable text, or exactly one JSON object on stdout.
+#[derive(Clone, Copy, Debug)]
+pub struct Out {
+    pub json: bool,
+}
+
+impl Out {
+    /// Print `text` (text mode) or `json` (JSON mode) on stdout.
+    pub fn emit(&self, text: &str, json: serde_json::Value) {
+        if self.json {
+            println!("{json}");
+        } else if !text.is_empty() {
+            println!("{}", text.trim_end_matches('\n'));
+        }
+    }
+
+    /// A progress or narration line: stdout in text mode, nothing in JSON mode.
+    pub fn say(&self, text: &str) {
+        if !self.json {
+            println!("{text}");
+        }
+    }
+}
+
+/// Read a UTF-8 text file, naming it in the error.
+pub fn read_text(path: &Path, what: &str) -> Result<String> {
+    fs::read_to_string(path).with_context(|| format!("cannot read {what} {}", path.display()))
+}
+
+/// Read all of stdin or a file.
+pub fn read_input(path: Option<&Path>) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    match path {
+        Some(p) => {
+            File::open(p)
+                .with_context(|| format!("cannot open input file {}", p.display()))?
+                .read_to_end(&mut buf)
+                .with_context(|| format!("cannot read input file {}", p.display()))?;
+        }
+        None => {
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .context("cannot read standard input")?;
+        }
+    }
+    Ok(buf)
+}
+
+/// Write a public file atomically (write to a temporary sibling, then rename).
+pub fn write_public(path: &Path, contents: &[u8]) -> Result<()> {
+    write_atomic(path, contents, 0o644)
+}
+
+/// Write a secret file atomically with mode 0600.
+pub fn write_secret(path: &Path, contents: &[u8]) -> Result<()> {
+    write_atomic(path, contents, 0o600)
+}
+
+/// Refuse to overwrite an existing file.
+pub fn refuse_existing(path: &Path) -> Result<()> {
+    if path.exists() {
+        bail!(
+            "{} already exists; refusing to overwrite it (move it away or choose another name)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(mode);
+    }
+    let res = (|| -> Result<()> {
+        let mut f = opts
+            .open(&tmp)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
+        f.write_all(contents)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        f.sync_all()
+            .with_context(|| format!("cannot sync {}", tmp.display()))?;
+        fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(())
+    })();
+    if res.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    res
+}
+
+/// Create a directory (and parents) with mode 0700.
+pub fn create_private_dir(path: &Path) -> Result<()> {
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(path)
+        .with_context(|| format!("cannot create directory {}", path.display()))
+}
+
+/// Append one line to a file (created if missing) and fsync it. The line is written with a
+/// single `write_all` on a file opened in append mode, so existing lines are never touched.
+pub fn append_line(path: &Path, line: &str) -> Result<()> {
+    if line.contains('\n') {
+        bail!("internal error: a mailbox line must not contain a newline");
+    }
+    // If the file does not end in a newline (a truncated last line), start on a new line so
+    // that the damaged line stays as it was and the new one is readable.
+    let needs_nl = match fs::read(path) {
+        Ok(b) => !b.is_empty() && b.last() != Some(&b'\n'),
+        Err(_) => false,
+    };
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot open mailbox {} for appending", path.display()))?;
+    let mut buf = String::with_capacity(line.len() + 2);
+    if needs_nl {
+        buf.push('\n');
+    }
+    buf.push_str(line);
+    buf.push('\n');
+    f.write_all(buf.as_bytes())
+        .with_context(|| format!("cannot append to {}", path.display()))?;
+    f.sync_all()
+        .with_context(|| format!("cannot sync {}", path.display()))?;
+    Ok(())
+}
+
+/// The current time, whole seconds.
+pub fn now() -> escrow_core::time::Timestamp {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    escrow_core::time::Timestamp::from_unix(secs)
+}
+
+/// Parse `--at`-style RFC 3339 times for clap.
+pub fn parse_time(s: &str) -> std::result::Result<escrow_core::time::Timestamp, String> {
+    escrow_core::time::Timestamp::parse(s).map_err(|e| e.to_string())
+}
