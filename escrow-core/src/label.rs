@@ -15,6 +15,10 @@ pub const LABEL_ENCODING_VERSION: u8 = 1;
 pub const MAX_ACCOUNT_LEN: usize = 256;
 /// Longest message id, in bytes.
 pub const MAX_MESSAGE_ID_LEN: usize = 128;
+/// Earliest label time: 0000-01-01T00:00:00Z, the first instant RFC 3339 can write.
+pub const MIN_TIMESTAMP: i64 = -62_167_219_200;
+/// Latest label time: 9999-12-31T23:59:59Z, the last instant RFC 3339 can write.
+pub const MAX_TIMESTAMP: i64 = 253_402_300_799;
 
 /// Escrow metadata of one message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +78,13 @@ impl Label {
     pub fn check(&self) -> Result<()> {
         check_account("sender", &self.sender)?;
         check_account("recipient", &self.recipient)?;
+        // Outside this range the JSON form cannot be written as RFC 3339 and would not read back.
+        if !(MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&self.timestamp.0) {
+            return Err(Error::InvalidLabel {
+                field: "timestamp",
+                why: "must lie within 0000-01-01T00:00:00Z ..= 9999-12-31T23:59:59Z".into(),
+            });
+        }
         let id = &self.message_id;
         if id.is_empty() || id.len() > MAX_MESSAGE_ID_LEN {
             return Err(Error::InvalidLabel {

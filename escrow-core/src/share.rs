@@ -98,6 +98,14 @@ impl VerifiedKeyShare {
         context: &ShareContext,
         rng: &mut R,
     ) -> Result<DecryptionShare> {
+        // A ValidCiphertext does not record which set it was checked against: refuse one
+        // escrowed to another trustee set.
+        if ct.ciphertext().set_id != self.set_id() {
+            return Err(Error::CiphertextForOtherSet {
+                found: ct.ciphertext().set_id.short(),
+                expected: self.set_id().short(),
+            });
+        }
         let u = ct.ciphertext().u.inner();
         let x = self.secret();
         let d = Point::new(*u * x, "d")?;

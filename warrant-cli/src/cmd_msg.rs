@@ -106,16 +106,15 @@ pub fn seal(a: SealArgs, out: Out) -> Result<()> {
     let id = a.id.unwrap_or_else(random_id);
     let at = a.at.unwrap_or_else(io::now);
     let label = Label::new(&a.from, &a.to, at, &id).context("invalid message metadata")?;
-    if let Ok(existing) = read_mailbox(&a.mailbox) {
-        if existing
+    if let Ok(existing) = read_mailbox(&a.mailbox)
+        && existing
             .iter()
             .any(|l| l.message.as_ref().is_ok_and(|m| m.id == id))
-        {
-            bail!(
-                "message id {id} is already in {}; choose another --id",
-                a.mailbox.display()
-            );
-        }
+    {
+        bail!(
+            "message id {id} is already in {}; choose another --id",
+            a.mailbox.display()
+        );
     }
     let body = io::read_input(a.input.as_deref())?;
     let msg = message::seal(&set, &recipient, &label, &body, &mut rand::rng())?;
@@ -136,15 +135,20 @@ fn body_text(o: &Opened) -> String {
 }
 
 fn opened_json(o: &Opened) -> serde_json::Value {
-    let mut v = serde_json::json!({
-        "id": o.label.message_id, "from": o.label.sender, "to": o.label.recipient,
-        "timestamp": o.label.timestamp,
-    });
-    match std::str::from_utf8(&o.body) {
-        Ok(s) => v["body"] = s.into(),
-        Err(_) => v["body_base64"] = escrow_core::codec::b64_encode(&o.body).into(),
-    }
-    v
+    let (key, body) = match std::str::from_utf8(&o.body) {
+        Ok(s) => ("body", serde_json::Value::from(s)),
+        Err(_) => (
+            "body_base64",
+            escrow_core::codec::b64_encode(&o.body).into(),
+        ),
+    };
+    let mut m = serde_json::Map::new();
+    m.insert("id".into(), o.label.message_id.clone().into());
+    m.insert("from".into(), o.label.sender.clone().into());
+    m.insert("to".into(), o.label.recipient.clone().into());
+    m.insert("timestamp".into(), o.label.timestamp.to_rfc3339().into());
+    m.insert(key.into(), body);
+    serde_json::Value::Object(m)
 }
 
 fn opened_text(o: &Opened) -> String {
@@ -224,13 +228,14 @@ pub fn open(a: OpenArgs, out: Out) -> Result<()> {
             "refused": refused, "malformed": malformed, "other_recipients": others,
         }),
     );
-    if let Some(id) = &a.id {
-        if opened.is_empty() && refused.is_empty() {
-            bail!(
-                "no message {id} addressed to this key in {}",
-                a.mailbox.display()
-            );
-        }
+    if let Some(id) = &a.id
+        && opened.is_empty()
+        && refused.is_empty()
+    {
+        bail!(
+            "no message {id} addressed to this key in {}",
+            a.mailbox.display()
+        );
     }
     if !malformed.is_empty() {
         bail!(
@@ -348,10 +353,11 @@ pub fn collude(a: ColludeArgs, out: Out) -> Result<()> {
             "read": read.iter().map(opened_json).collect::<Vec<_>>(), "failed": failed,
         }),
     );
-    if let Some(id) = &a.id {
-        if read.is_empty() && failed.is_empty() {
-            bail!("no message {id} in {}", a.mailbox.display());
-        }
+    if let Some(id) = &a.id
+        && read.is_empty()
+        && failed.is_empty()
+    {
+        bail!("no message {id} in {}", a.mailbox.display());
     }
     Ok(())
 }

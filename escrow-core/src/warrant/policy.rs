@@ -1,0 +1,717 @@
+//! A trustee's policy: which authority keys hold which role, which roles must all sign, the
+//! longest validity (normal and urgent), accepted clock skew, the release cap — and the
+//! checks that turn a [`WarrantEnvelope`] into a [`VerifiedWarrant`].
+//!
+//! An empty authority list or an empty list of required roles is refused when the policy is
+//! built: an empty list never means "anyone".
+
+use super::payload::{self, CancellationPayload};
+use super::refusal::{ReasonCode, Refusal};
+use super::{
+    CancellationEnvelope, Envelope, ScopeMatcher, TAG_POLICY_DIGEST, VerifiedCancellation,
+    VerifiedWarrant, Warrant, WarrantEnvelope,
+};
+use crate::codec::{Digest32, V1};
+use crate::keys::PublicKey;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+const DAY: u64 = 86_400;
+/// Default longest validity of a normal warrant: 183 days (IPA 2016 s.32(2)(b): 6 months).
+pub const DEFAULT_MAX_VALIDITY_SECS: u64 = 183 * DAY;
+/// Default longest validity of an urgent warrant: 5 days (IPA 2016 s.32(2)(a): the 5th working
+/// day; calendar days are an approximation a policy may widen).
+pub const DEFAULT_MAX_URGENT_VALIDITY_SECS: u64 = 5 * DAY;
+/// Default accepted clock skew: 300 seconds.
+pub const DEFAULT_CLOCK_SKEW_SECS: u64 = 300;
+/// Largest accepted clock skew: one day.
+pub const MAX_CLOCK_SKEW_SECS: u64 = DAY;
+/// Largest duration any policy limit may name: about ten years.
+pub const MAX_LIMIT_SECS: u64 = 3660 * DAY;
+/// Most authorities a policy may list.
+pub const MAX_AUTHORITIES: usize = 64;
+
+/// The capacity in which an authority signs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Issues warrants (IPA 2016 s.19: the Secretary of State).
+    Issuer,
+    /// Approves them (IPA 2016 s.23: a Judicial Commissioner).
+    Judicial,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 2] = [Role::Issuer, Role::Judicial];
+
+    /// `issuer` or `judicial`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Issuer => "issuer",
+            Role::Judicial => "judicial",
+        }
+    }
+}
+
+impl core::fmt::Display for Role {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl core::str::FromStr for Role {
+    type Err = Refusal;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .iter()
+            .copied()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| Refusal::malformed("role", format!("{s:?} is not issuer or judicial")))
+    }
+}
+
+/// An authority the policy trusts in one role.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Authority {
+    /// A readable name (e.g. `home-secretary`); informational.
+    pub name: String,
+    /// The role its signatures count for.
+    pub role: Role,
+    /// Its key.
+    pub key: PublicKey,
+}
+
+/// A signature that verified, with the authority and role the policy gives its key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Signer {
+    /// The authority's name in the policy.
+    pub name: String,
+    /// Its role in the policy (equal to the role the signature declares).
+    pub role: Role,
+    /// SHA-256 of its SPKI DER.
+    pub key_id: Digest32,
+}
+
+/// The numeric limits of a policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PolicyLimits {
+    /// Longest `not_after - not_before` of a normal warrant, seconds.
+    pub max_validity_secs: u64,
+    /// Longest `not_after - not_before` of an urgent warrant, seconds.
+    pub max_urgent_validity_secs: u64,
+    /// A warrant is accepted from `not_before - clock_skew_secs` on. The skew never extends
+    /// `not_after`.
+    pub clock_skew_secs: u64,
+    /// Cap on a warrant's `max_releases`; when set, a warrant without a limit, or with a
+    /// higher one, is refused (`release-limit`). `None`: no cap.
+    pub max_releases: Option<u64>,
+    /// How long an urgent warrant signed by an issuer may be used before every other required
+    /// role has signed (IPA 2016 s.24: the Judicial Commissioner decides by the 3rd working
+    /// day). 0 (the default): never; urgent warrants need every required role like any other.
+    pub urgent_unapproved_secs: u64,
+}
+
+impl Default for PolicyLimits {
+    fn default() -> Self {
+        PolicyLimits {
+            max_validity_secs: DEFAULT_MAX_VALIDITY_SECS,
+            max_urgent_validity_secs: DEFAULT_MAX_URGENT_VALIDITY_SECS,
+            clock_skew_secs: DEFAULT_CLOCK_SKEW_SECS,
+            max_releases: None,
+            urgent_unapproved_secs: 0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthorityFile {
+    name: String,
+    role: Role,
+    key: String,
+}
+
+fn default_required_roles() -> Vec<Role> {
+    vec![Role::Issuer, Role::Judicial]
+}
+fn default_max_validity() -> u64 {
+    DEFAULT_MAX_VALIDITY_SECS
+}
+fn default_max_urgent_validity() -> u64 {
+    DEFAULT_MAX_URGENT_VALIDITY_SECS
+}
+fn default_clock_skew() -> u64 {
+    DEFAULT_CLOCK_SKEW_SECS
+}
+
+/// The policy file (`docs/warrants.md` §Policy).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    version: V1,
+    authorities: Vec<AuthorityFile>,
+    #[serde(default = "default_required_roles")]
+    required_roles: Vec<Role>,
+    #[serde(default = "default_max_validity")]
+    max_validity_secs: u64,
+    #[serde(default = "default_max_urgent_validity")]
+    max_urgent_validity_secs: u64,
+    #[serde(default = "default_clock_skew")]
+    clock_skew_secs: u64,
+    #[serde(default)]
+    max_releases: Option<u64>,
+    #[serde(default)]
+    urgent_unapproved_secs: u64,
+}
+
+/// A checked policy. Immutable; its digest is computed once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    authorities: Vec<Authority>,
+    required_roles: Vec<Role>,
+    limits: PolicyLimits,
+    digest: Digest32,
+}
+
+/// RFC 8785 (JCS) canonical JSON of a value that holds no floating-point numbers: object members
+/// sorted by the UTF-16 code units of their names, no whitespace, strings escaped as
+/// ECMAScript's `JSON.stringify` does (which `serde_json` matches for strings).
+pub fn canonical_json(v: &serde_json::Value) -> String {
+    let mut out = String::new();
+    write_canonical(v, &mut out);
+    out
+}
+
+fn write_canonical(v: &serde_json::Value, out: &mut String) {
+    use serde_json::Value;
+    match v {
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            let mut members: Vec<(&String, &Value)> = map.iter().collect();
+            members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+            out.push('{');
+            for (i, (k, val)) in members.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                write_canonical(val, out);
+            }
+            out.push('}');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn check_limit(field: &str, v: u64, min: u64, max: u64) -> Result<(), Refusal> {
+    if v < min || v > max {
+        return Err(Refusal::malformed(
+            field,
+            format!("{v} is outside {min}..={max}"),
+        ));
+    }
+    Ok(())
+}
+
+impl Policy {
+    /// Build and check a policy. Refused (`malformed`, naming the field) if it names no
+    /// authority, requires no role, lists a key twice, requires a role no authority holds,
+    /// or has a limit out of range.
+    pub fn new(
+        authorities: Vec<Authority>,
+        required_roles: Vec<Role>,
+        limits: PolicyLimits,
+    ) -> Result<Self, Refusal> {
+        if authorities.is_empty() {
+            return Err(Refusal::malformed(
+                "policy.authorities",
+                "empty: a policy must name at least one authority (an empty list never means 'anyone')",
+            ));
+        }
+        if authorities.len() > MAX_AUTHORITIES {
+            return Err(Refusal::malformed(
+                "policy.authorities",
+                format!("more than {MAX_AUTHORITIES} authorities"),
+            ));
+        }
+        let mut keys = BTreeSet::new();
+        for (i, a) in authorities.iter().enumerate() {
+            if a.name.is_empty()
+                || a.name.len() > payload::MAX_SHORT_TEXT_LEN
+                || a.name.chars().any(char::is_control)
+            {
+                return Err(Refusal::malformed(
+                    &format!("policy.authorities[{i}].name"),
+                    "must be 1..=256 bytes without control characters",
+                ));
+            }
+            if !keys.insert(a.key.key_id()) {
+                return Err(Refusal::malformed(
+                    &format!("policy.authorities[{i}].key"),
+                    format!(
+                        "key {} is listed twice (one key may hold only one role: the double lock needs two keys)",
+                        a.key.key_id()
+                    ),
+                ));
+            }
+        }
+        if required_roles.is_empty() {
+            return Err(Refusal::malformed(
+                "policy.required_roles",
+                "empty: a policy must require at least one role (an empty list never means 'no signature needed')",
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        for (i, r) in required_roles.iter().enumerate() {
+            if !seen.insert(*r) {
+                return Err(Refusal::malformed(
+                    &format!("policy.required_roles[{i}]"),
+                    format!("{r} appears twice"),
+                ));
+            }
+            if !authorities.iter().any(|a| a.role == *r) {
+                return Err(Refusal::malformed(
+                    &format!("policy.required_roles[{i}]"),
+                    format!(
+                        "{r} is required but no authority holds it, so no warrant could ever pass"
+                    ),
+                ));
+            }
+        }
+        check_limit(
+            "policy.max_validity_secs",
+            limits.max_validity_secs,
+            1,
+            MAX_LIMIT_SECS,
+        )?;
+        check_limit(
+            "policy.max_urgent_validity_secs",
+            limits.max_urgent_validity_secs,
+            1,
+            MAX_LIMIT_SECS,
+        )?;
+        check_limit(
+            "policy.clock_skew_secs",
+            limits.clock_skew_secs,
+            0,
+            MAX_CLOCK_SKEW_SECS,
+        )?;
+        if let Some(m) = limits.max_releases {
+            check_limit("policy.max_releases", m, 1, u64::MAX)?;
+        }
+        check_limit(
+            "policy.urgent_unapproved_secs",
+            limits.urgent_unapproved_secs,
+            0,
+            limits.max_urgent_validity_secs,
+        )?;
+        let mut policy = Policy {
+            authorities,
+            required_roles,
+            limits,
+            digest: Digest32::default(),
+        };
+        let value =
+            serde_json::to_value(policy.to_file()).map_err(|e| Refusal::malformed("policy", e))?;
+        policy.digest = Digest32::tagged(TAG_POLICY_DIGEST, &[canonical_json(&value).as_bytes()]);
+        Ok(policy)
+    }
+
+    /// Parse a policy file (version 1, unknown fields refused, defaults for absent limits).
+    pub fn from_json(s: &str) -> Result<Self, Refusal> {
+        let f: PolicyFile = serde_json::from_str(s).map_err(|e| Refusal::malformed("policy", e))?;
+        let mut authorities = Vec::with_capacity(f.authorities.len());
+        for (i, a) in f.authorities.into_iter().enumerate() {
+            let key = PublicKey::from_pem(&a.key)
+                .map_err(|e| Refusal::malformed(&format!("policy.authorities[{i}].key"), e))?;
+            authorities.push(Authority {
+                name: a.name,
+                role: a.role,
+                key,
+            });
+        }
+        Policy::new(
+            authorities,
+            f.required_roles,
+            PolicyLimits {
+                max_validity_secs: f.max_validity_secs,
+                max_urgent_validity_secs: f.max_urgent_validity_secs,
+                clock_skew_secs: f.clock_skew_secs,
+                max_releases: f.max_releases,
+                urgent_unapproved_secs: f.urgent_unapproved_secs,
+            },
+        )
+    }
+
+    fn to_file(&self) -> PolicyFile {
+        PolicyFile {
+            version: V1::default(),
+            authorities: self
+                .authorities
+                .iter()
+                .map(|a| AuthorityFile {
+                    name: a.name.clone(),
+                    role: a.role,
+                    key: a.key.to_pem(),
+                })
+                .collect(),
+            required_roles: self.required_roles.clone(),
+            max_validity_secs: self.limits.max_validity_secs,
+            max_urgent_validity_secs: self.limits.max_urgent_validity_secs,
+            clock_skew_secs: self.limits.clock_skew_secs,
+            max_releases: self.limits.max_releases,
+            urgent_unapproved_secs: self.limits.urgent_unapproved_secs,
+        }
+    }
+
+    /// Compact JSON with every field explicit.
+    pub fn to_json(&self) -> String {
+        crate::codec::to_json(&self.to_file())
+    }
+
+    /// Indented JSON with every field explicit (the file `escrow policy init` writes).
+    pub fn to_json_pretty(&self) -> String {
+        crate::codec::to_json_pretty(&self.to_file())
+    }
+
+    /// `SHA-256(tagged "escrow/v1/policy-digest")` over the RFC 8785 canonical JSON of the policy
+    /// with every field explicit and keys as written by [`PublicKey::to_pem`]: the same policy
+    /// has the same digest however its file is laid out.
+    pub fn digest(&self) -> Digest32 {
+        self.digest
+    }
+
+    /// The authorities.
+    pub fn authorities(&self) -> &[Authority] {
+        &self.authorities
+    }
+
+    /// The roles that must all have signed.
+    pub fn required_roles(&self) -> &[Role] {
+        &self.required_roles
+    }
+
+    /// The limits.
+    pub fn limits(&self) -> &PolicyLimits {
+        &self.limits
+    }
+
+    /// The authority whose key has this id.
+    pub fn authority(&self, key_id: &Digest32) -> Option<&Authority> {
+        self.authorities.iter().find(|a| a.key.key_id() == *key_id)
+    }
+
+    /// Check every signature of an envelope against the policy, in envelope order. For each:
+    /// the `keyid` hint selects an authority (`bad-signature` if its key does not verify the
+    /// signature); without a matching hint every authority key is tried (`unknown-authority`
+    /// if none verifies); the declared role must be the role the policy gives that key
+    /// (`wrong-role`); a key may sign only once (`malformed`). Any failing signature refuses
+    /// the whole envelope, even if the others would suffice.
+    pub fn verify_signatures(&self, env: &Envelope, what: &str) -> Result<Vec<Signer>, Refusal> {
+        env.check_structure(what)?;
+        let msg = env.pae();
+        let mut signers: Vec<Signer> = Vec::with_capacity(env.signatures.len());
+        for (i, s) in env.signatures.iter().enumerate() {
+            let n = i + 1;
+            let hint = Digest32::from_hex(&s.keyid.to_ascii_lowercase());
+            let authority = match hint.and_then(|id| self.authority(&id)) {
+                Some(a) => {
+                    a.key.verify(&msg, &s.sig, what).map_err(|_| {
+                        Refusal::new(
+                            ReasonCode::BadSignature,
+                            format!(
+                                "{what} signature {n} (keyid {}, {} {:?}) does not verify over the envelope's payload",
+                                a.key.key_id().short(),
+                                a.role,
+                                a.name
+                            ),
+                        )
+                    })?;
+                    a
+                }
+                None => self
+                    .authorities
+                    .iter()
+                    .find(|a| a.key.verify(&msg, &s.sig, what).is_ok())
+                    .ok_or_else(|| {
+                        Refusal::new(
+                            ReasonCode::UnknownAuthority,
+                            format!(
+                                "{what} signature {n} (keyid {:?}) is not by any authority in the policy",
+                                s.keyid.chars().take(64).collect::<String>()
+                            ),
+                        )
+                    })?,
+            };
+            if s.role != authority.role {
+                return Err(Refusal::new(
+                    ReasonCode::WrongRole,
+                    format!(
+                        "{what} signature {n} declares role {} but its key ({:?}, {}) holds role {} in the policy",
+                        s.role,
+                        authority.name,
+                        authority.key.key_id().short(),
+                        authority.role
+                    ),
+                ));
+            }
+            let key_id = authority.key.key_id();
+            if signers.iter().any(|x| x.key_id == key_id) {
+                return Err(Refusal::malformed(
+                    &format!("{what}.signatures[{i}]"),
+                    format!(
+                        "key {} ({:?}) signs more than once",
+                        key_id.short(),
+                        authority.name
+                    ),
+                ));
+            }
+            signers.push(Signer {
+                name: authority.name.clone(),
+                role: authority.role,
+                key_id,
+            });
+        }
+        Ok(signers)
+    }
+
+    /// Verify a warrant envelope at time `at` (passed in; the library never reads the clock).
+    /// `is_cancelled(id)` says whether a verified cancellation of warrant `id` has been seen.
+    ///
+    /// Checks, in order (the first failure is returned):
+    /// 1. envelope structure — `malformed`;
+    /// 2. every signature — `unknown-authority`, `bad-signature`, `wrong-role` (see
+    ///    [`Policy::verify_signatures`]);
+    /// 3. payload type, payload JSON and field rules — `malformed`;
+    /// 4. every required role has signed — `missing-approval` (urgent warrants: see
+    ///    [`PolicyLimits::urgent_unapproved_secs`]);
+    /// 5. `not_after - not_before` within the normal or urgent maximum — `validity-too-long`;
+    /// 6. the warrant's `max_releases` within the policy cap — `release-limit`;
+    /// 7. neither the warrant nor its parent cancelled — `cancelled`;
+    /// 8. `at >= not_before - clock_skew` — `not-yet-valid`;
+    /// 9. `at < not_after` — `expired`.
+    pub fn verify(
+        &self,
+        env: &WarrantEnvelope,
+        at: Timestamp,
+        is_cancelled: &dyn Fn(&str) -> bool,
+    ) -> Result<VerifiedWarrant, Refusal> {
+        let signers = self.verify_signatures(env.envelope(), "warrant")?;
+        let warrant = Warrant::parse(env)?;
+        self.judge(warrant, signers, at, is_cancelled)
+    }
+
+    /// [`Policy::verify`] for a warrant already parsed.
+    pub fn verify_warrant(
+        &self,
+        warrant: Warrant,
+        at: Timestamp,
+        is_cancelled: &dyn Fn(&str) -> bool,
+    ) -> Result<VerifiedWarrant, Refusal> {
+        let signers = self.verify_signatures(warrant.envelope().envelope(), "warrant")?;
+        self.judge(warrant, signers, at, is_cancelled)
+    }
+
+    fn judge(
+        &self,
+        warrant: Warrant,
+        signers: Vec<Signer>,
+        at: Timestamp,
+        is_cancelled: &dyn Fn(&str) -> bool,
+    ) -> Result<VerifiedWarrant, Refusal> {
+        let p = warrant.payload();
+        let limits = &self.limits;
+
+        // 4. Roles: the double lock.
+        let have: BTreeSet<Role> = signers.iter().map(|s| s.role).collect();
+        let missing: Vec<&str> = self
+            .required_roles
+            .iter()
+            .filter(|r| !have.contains(r))
+            .map(|r| r.as_str())
+            .collect();
+        let required: Vec<&str> = self.required_roles.iter().map(|r| r.as_str()).collect();
+        let mut approval_deadline = None;
+        if !missing.is_empty() {
+            let grace = p.urgent
+                && limits.urgent_unapproved_secs > 0
+                && self.required_roles.contains(&Role::Issuer)
+                && have.contains(&Role::Issuer);
+            let deadline = p
+                .not_before
+                .plus(i64::try_from(limits.urgent_unapproved_secs).unwrap_or(i64::MAX));
+            if grace && at < deadline {
+                approval_deadline = Some(deadline);
+            } else if grace {
+                return Err(Refusal::new(
+                    ReasonCode::MissingApproval,
+                    format!(
+                        "urgent warrant issued without approval: no signature for role(s) {} by the approval deadline {deadline}",
+                        missing.join(", ")
+                    ),
+                ));
+            } else {
+                return Err(Refusal::new(
+                    ReasonCode::MissingApproval,
+                    format!(
+                        "no valid signature for role(s) {}; the policy requires every one of: {}",
+                        missing.join(", "),
+                        required.join(", ")
+                    ),
+                ));
+            }
+        }
+
+        // 5. Validity length.
+        let (max, kind) = if p.urgent {
+            (limits.max_urgent_validity_secs, "urgent")
+        } else {
+            (limits.max_validity_secs, "normal")
+        };
+        if p.validity_secs() > i128::from(max) {
+            return Err(Refusal::new(
+                ReasonCode::ValidityTooLong,
+                format!(
+                    "the warrant runs {} s ({} to {}), longer than the {max} s the policy allows for {kind} warrants",
+                    p.validity_secs(),
+                    p.not_before,
+                    p.not_after
+                ),
+            ));
+        }
+
+        // 6. Release cap.
+        if let Some(cap) = limits.max_releases {
+            match p.max_releases {
+                None => {
+                    return Err(Refusal::new(
+                        ReasonCode::ReleaseLimit,
+                        format!(
+                            "the warrant sets no release limit but the policy caps every warrant at {cap}"
+                        ),
+                    ));
+                }
+                Some(m) if m > cap => {
+                    return Err(Refusal::new(
+                        ReasonCode::ReleaseLimit,
+                        format!(
+                            "the warrant's release limit {m} exceeds the policy's cap of {cap}"
+                        ),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+
+        // 7. Cancellation (of this warrant, or of the warrant it renews: IPA 2016 s.39(6)).
+        if is_cancelled(&p.warrant_id) {
+            return Err(Refusal::new(
+                ReasonCode::Cancelled,
+                format!("warrant {} has been cancelled", p.warrant_id),
+            ));
+        }
+        if let Some(parent) = &p.parent_warrant_id
+            && is_cancelled(parent)
+        {
+            return Err(Refusal::new(
+                ReasonCode::Cancelled,
+                format!(
+                    "warrant {} renews warrant {parent}, which has been cancelled (a cancelled warrant may not be renewed)",
+                    p.warrant_id
+                ),
+            ));
+        }
+
+        // 8, 9. Time.
+        let skew = i64::try_from(limits.clock_skew_secs).unwrap_or(i64::MAX);
+        if at < p.not_before.plus(skew.saturating_neg()) {
+            return Err(Refusal::new(
+                ReasonCode::NotYetValid,
+                format!(
+                    "the warrant takes effect at {} (accepted clock skew {skew} s); the time is {at}",
+                    p.not_before
+                ),
+            ));
+        }
+        if at >= p.not_after {
+            return Err(Refusal::new(
+                ReasonCode::Expired,
+                format!(
+                    "the warrant ceased to have effect at {}; the time is {at}",
+                    p.not_after
+                ),
+            ));
+        }
+
+        let digest = warrant.digest();
+        let matcher = ScopeMatcher::new(&p.scope);
+        Ok(VerifiedWarrant {
+            warrant,
+            digest,
+            signers,
+            verified_at: at,
+            policy_digest: self.digest,
+            approval_deadline,
+            matcher,
+        })
+    }
+
+    /// Verify a cancellation: every signature by an authority in the policy, in the role it
+    /// holds (any role may cancel: the issuer under IPA 2016 s.39, the Judicial Commissioner by
+    /// refusing an urgent warrant under s.24(4)), then the payload type and payload rules.
+    /// A cancellation takes effect when seen: `cancelled_at` is recorded, not checked against
+    /// `at`, because refusing a cancellation would keep a warrant alive.
+    pub fn verify_cancellation(
+        &self,
+        env: &CancellationEnvelope,
+        at: Timestamp,
+    ) -> Result<VerifiedCancellation, Refusal> {
+        let signers = self.verify_signatures(env.envelope(), "cancellation")?;
+        env.check_payload_type()?;
+        let payload: CancellationPayload =
+            payload::parse_json("cancellation", &env.envelope().payload)?;
+        payload.check()?;
+        Ok(VerifiedCancellation {
+            envelope: env.clone(),
+            payload,
+            signers,
+            seen_at: at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_json_sorts_and_escapes() {
+        let v: serde_json::Value =
+            serde_json::from_str(r#"{"b":[1,{"z":null,"a":true}],"a":"x\ny\u0001\"","é":1,"Z":2}"#)
+                .unwrap();
+        assert_eq!(
+            canonical_json(&v),
+            r#"{"Z":2,"a":"x\ny\u0001\"","b":[1,{"a":true,"z":null}],"é":1}"#
+        );
+    }
+
+    #[test]
+    fn roles_parse() {
+        assert_eq!("issuer".parse::<Role>().unwrap(), Role::Issuer);
+        assert_eq!("judicial".parse::<Role>().unwrap(), Role::Judicial);
+        assert!("judge".parse::<Role>().is_err());
+    }
+}

@@ -1,0 +1,653 @@
+//! `escrow policy init` and `escrow warrant new|approve|show|verify|cancel`.
+//!
+//! Thin shells over `escrow_core::warrant`: files in, files out, the clock read here (never in
+//! the library). A warrant that fails a check exits with code 3 and prints
+//! `<reason-code>: <detail>. <sentence>`.
+
+use crate::cmd_keys::{load_private, load_public};
+use crate::io::{self, Out};
+use anyhow::{Context, Result, anyhow};
+use clap::{Args, Subcommand};
+use escrow_core::time::Timestamp;
+use escrow_core::warrant::{
+    Authority, CancellationEnvelope, CancellationPayload, Policy, PolicyLimits, Refusal, Role,
+    Scope, Signer, VerifiedWarrant, Warrant, WarrantEnvelope, WarrantPayload, Window,
+};
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+const DAY: u64 = 86_400;
+
+/// `escrow policy ...`
+#[derive(Subcommand)]
+pub enum PolicyCmd {
+    /// Write a trustee policy: the authority keys and their roles, the roles that must all
+    /// sign (default issuer and judicial: the double lock), validity limits, clock skew and
+    /// release cap.
+    Init(PolicyInitArgs),
+}
+
+#[derive(Args)]
+pub struct PolicyInitArgs {
+    /// Public key (SPKI PEM) of an authority that issues warrants (Secretary of State).
+    /// Repeatable. Its name in the policy is the file name without extension.
+    #[arg(long, value_name = "PUB")]
+    pub issuer: Vec<PathBuf>,
+    /// Public key (SPKI PEM) of an authority that approves warrants (Judicial Commissioner).
+    /// Repeatable.
+    #[arg(long, value_name = "PUB")]
+    pub judicial: Vec<PathBuf>,
+    /// A role that must sign every warrant. Repeatable. Default: issuer and judicial.
+    #[arg(long = "require", value_name = "ROLE", value_parser = parse_role)]
+    pub require: Vec<Role>,
+    /// Longest validity of a normal warrant (e.g. 183d, 12h, 3600s).
+    #[arg(long, value_name = "DURATION", default_value = "183d", value_parser = parse_duration)]
+    pub max_validity: u64,
+    /// Longest validity of an urgent warrant.
+    #[arg(long, value_name = "DURATION", default_value = "5d", value_parser = parse_duration)]
+    pub max_urgent_validity: u64,
+    /// Accepted clock skew before a warrant's not-before (never extends its not-after).
+    #[arg(long, value_name = "DURATION", default_value = "300s", value_parser = parse_duration)]
+    pub clock_skew: u64,
+    /// Cap on any warrant's release limit; warrants without a limit are then refused.
+    #[arg(long, value_name = "N")]
+    pub max_releases: Option<u64>,
+    /// How long an urgent warrant may be used with the issuer's signature alone, before the
+    /// judicial approval (IPA 2016 s.24). Default 0: never.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub urgent_unapproved: u64,
+    /// Output file.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// `escrow warrant ...`
+#[derive(Subcommand)]
+pub enum WarrantCmd {
+    /// Issue a warrant signed by the issuer (it still needs judicial approval).
+    New(Box<NewArgs>),
+    /// Add an approval signature (default role judicial) to a warrant file.
+    Approve(ApproveArgs),
+    /// Show a warrant's contents and signatures, without verifying them.
+    Show(ShowArgs),
+    /// Verify a warrant against a trustee policy: exit 0 and "valid", or exit 3 with the reason.
+    Verify(VerifyArgs),
+    /// Write a signed cancellation of a warrant.
+    Cancel(CancelArgs),
+}
+
+#[derive(Args)]
+pub struct NewArgs {
+    /// The issuer's private key (PKCS#8 PEM).
+    #[arg(long, value_name = "KEY")]
+    pub issuer_key: PathBuf,
+    /// Case or operation reference.
+    #[arg(long, value_name = "CASE")]
+    pub case: String,
+    /// Target account: messages from or to it. Repeatable.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub target: Vec<String>,
+    /// Explicit message id. Repeatable. With targets, both must match.
+    #[arg(long, value_name = "ID")]
+    pub message: Vec<String>,
+    /// Start of the window on the message timestamp (RFC 3339, inclusive).
+    #[arg(long, value_name = "TIME", value_parser = io::parse_time)]
+    pub from: Timestamp,
+    /// End of the window on the message timestamp (RFC 3339, exclusive).
+    #[arg(long, value_name = "TIME", value_parser = io::parse_time)]
+    pub until: Timestamp,
+    /// The investigator's public key (SPKI PEM): released shares are encrypted to it.
+    #[arg(long, value_name = "PUB")]
+    pub investigator: PathBuf,
+    /// When the warrant takes effect. Default: now.
+    #[arg(long, value_name = "TIME", value_parser = io::parse_time)]
+    pub not_before: Option<Timestamp>,
+    /// When it ceases to have effect. Default: not-before + 183 days (5 days if urgent).
+    #[arg(long, value_name = "TIME", value_parser = io::parse_time)]
+    pub not_after: Option<Timestamp>,
+    /// Urgent warrant (IPA 2016 s.24): issued before judicial approval, short validity.
+    #[arg(long)]
+    pub urgent: bool,
+    /// Most distinct messages that may be released under it.
+    #[arg(long, value_name = "N")]
+    pub max_releases: Option<u64>,
+    /// Legal basis (free text).
+    #[arg(long, value_name = "TEXT", default_value = "IPA 2016 s.15(2)")]
+    pub legal_basis: String,
+    /// Kind of warrant (IPA 2016 s.31(1)).
+    #[arg(long, value_name = "TEXT", default_value = "targeted-interception")]
+    pub warrant_type: String,
+    /// Issuing authority (free text).
+    #[arg(long, value_name = "TEXT", default_value = "Secretary of State")]
+    pub authority: String,
+    /// Warrant id. Default: random (`w-` and 24 hex digits).
+    #[arg(long, value_name = "ID")]
+    pub warrant_id: Option<String>,
+    /// The id of the warrant this one renews (IPA 2016 s.33).
+    #[arg(long, value_name = "ID")]
+    pub parent: Option<String>,
+    /// Output file.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct ApproveArgs {
+    /// The approver's private key (PKCS#8 PEM).
+    #[arg(long, value_name = "KEY")]
+    pub key: PathBuf,
+    /// The role the signature is made in.
+    #[arg(long, value_name = "ROLE", default_value = "judicial", value_parser = parse_role)]
+    pub role: Role,
+    /// Write the approved warrant here instead of updating the file in place.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The warrant file.
+    pub warrant: PathBuf,
+}
+
+#[derive(Args)]
+pub struct ShowArgs {
+    /// The warrant file.
+    pub warrant: PathBuf,
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The trustee policy file.
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
+    /// Check as of this time (RFC 3339). Default: now.
+    #[arg(long, value_name = "TIME", value_parser = io::parse_time)]
+    pub at: Option<Timestamp>,
+    /// A cancellation the trustee has seen. Repeatable. Each must verify under the policy.
+    #[arg(long, value_name = "FILE")]
+    pub cancellation: Vec<PathBuf>,
+    /// The warrant file.
+    pub warrant: PathBuf,
+}
+
+#[derive(Args)]
+pub struct CancelArgs {
+    /// The canceller's private key (PKCS#8 PEM).
+    #[arg(long, value_name = "KEY")]
+    pub key: PathBuf,
+    /// The role the cancellation is signed in (issuer under s.39; judicial for a refused
+    /// urgent warrant under s.24(4)).
+    #[arg(long, value_name = "ROLE", default_value = "issuer", value_parser = parse_role)]
+    pub role: Role,
+    /// The warrant to cancel.
+    #[arg(long, value_name = "FILE")]
+    pub warrant: PathBuf,
+    /// Why (free text).
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub reason: String,
+    /// Time of the cancellation. Default: now.
+    #[arg(long, value_name = "TIME", value_parser = io::parse_time)]
+    pub at: Option<Timestamp>,
+    /// Output file.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse::<Role>().map_err(|e| e.detail)
+}
+
+/// `30s`, `15m`, `12h`, `183d`, or a plain number of seconds.
+fn parse_duration(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, unit) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (s.get(..i).unwrap_or_default(), c),
+        _ => (s, 's'),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 300s, 15m, 12h or 183d"))?;
+    let mult = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => DAY,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use s, m, h or d)")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("{s:?} is too long"))
+}
+
+/// `183d`, `5d 12h`, `300s`.
+fn fmt_secs(secs: u64) -> String {
+    if secs == 0 {
+        return "0s".into();
+    }
+    let (d, rest) = (secs / DAY, secs % DAY);
+    let (h, rest) = (rest / 3600, rest % 3600);
+    let (m, s) = (rest / 60, rest % 60);
+    let mut parts = Vec::new();
+    for (v, u) in [(d, "d"), (h, "h"), (m, "m"), (s, "s")] {
+        if v > 0 {
+            parts.push(format!("{v}{u}"));
+        }
+    }
+    parts.join(" ")
+}
+
+/// A refusal as an exit-code-3 error: `<code>: <detail>. <sentence>`.
+fn refused(r: Refusal) -> anyhow::Error {
+    anyhow::Error::new(crate::Refused(format!("{r}. {}", r.code.sentence())))
+}
+
+/// A refusal on an input the user gave us to work with (not a verdict): exit code 1.
+fn bad_input(path: &Path, r: Refusal) -> anyhow::Error {
+    anyhow!("{}: {r}", path.display())
+}
+
+fn authority_name(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "authority".into())
+}
+
+fn load_envelope(path: &Path) -> Result<WarrantEnvelope> {
+    let text = io::read_text(path, "warrant")?;
+    WarrantEnvelope::from_json(&text).map_err(|r| bad_input(path, r))
+}
+
+fn load_policy(path: &Path) -> Result<Policy> {
+    let text = io::read_text(path, "policy")?;
+    Policy::from_json(&text).map_err(|r| bad_input(path, r))
+}
+
+pub fn policy(cmd: PolicyCmd, out: Out) -> Result<()> {
+    match cmd {
+        PolicyCmd::Init(a) => policy_init(a, out),
+    }
+}
+
+pub fn warrant(cmd: WarrantCmd, out: Out) -> Result<()> {
+    match cmd {
+        WarrantCmd::New(a) => new(*a, out),
+        WarrantCmd::Approve(a) => approve(a, out),
+        WarrantCmd::Show(a) => show(a, out),
+        WarrantCmd::Verify(a) => verify(a, out),
+        WarrantCmd::Cancel(a) => cancel(a, out),
+    }
+}
+
+fn policy_init(a: PolicyInitArgs, out: Out) -> Result<()> {
+    io::refuse_existing(&a.out)?;
+    let mut authorities = Vec::new();
+    for (role, paths) in [(Role::Issuer, &a.issuer), (Role::Judicial, &a.judicial)] {
+        for p in paths {
+            authorities.push(Authority {
+                name: authority_name(p),
+                role,
+                key: load_public(p)?,
+            });
+        }
+    }
+    let required = if a.require.is_empty() {
+        vec![Role::Issuer, Role::Judicial]
+    } else {
+        a.require
+    };
+    let limits = PolicyLimits {
+        max_validity_secs: a.max_validity,
+        max_urgent_validity_secs: a.max_urgent_validity,
+        clock_skew_secs: a.clock_skew,
+        max_releases: a.max_releases,
+        urgent_unapproved_secs: a.urgent_unapproved,
+    };
+    let policy = Policy::new(authorities, required, limits)
+        .map_err(|r| anyhow!("refusing to write this policy: {r}"))?;
+    let mut text = policy.to_json_pretty();
+    text.push('\n');
+    io::write_public(&a.out, text.as_bytes())?;
+    let l = policy.limits();
+    let mut lines = vec![format!(
+        "wrote {} (policy digest {})",
+        a.out.display(),
+        policy.digest()
+    )];
+    for au in policy.authorities() {
+        lines.push(format!(
+            "  {:<18} {:<16} key id {}",
+            au.role.as_str(),
+            au.name,
+            au.key.key_id()
+        ));
+    }
+    let roles: Vec<&str> = policy.required_roles().iter().map(|r| r.as_str()).collect();
+    lines.push(format!("  required roles     {}", roles.join(" + ")));
+    lines.push(format!(
+        "  longest validity   {} normal, {} urgent; clock skew {}",
+        fmt_secs(l.max_validity_secs),
+        fmt_secs(l.max_urgent_validity_secs),
+        fmt_secs(l.clock_skew_secs)
+    ));
+    lines.push(format!(
+        "  release cap        {}",
+        l.max_releases
+            .map_or("none".to_string(), |m| format!("{m} messages per warrant"))
+    ));
+    if l.urgent_unapproved_secs > 0 {
+        lines.push(format!(
+            "  urgent warrants    usable for {} before judicial approval",
+            fmt_secs(l.urgent_unapproved_secs)
+        ));
+    }
+    if !policy.required_roles().contains(&Role::Judicial) {
+        lines.push(
+            "  WARNING: no judicial approval required: this policy has no double lock".into(),
+        );
+    }
+    let policy_value: serde_json::Value =
+        serde_json::from_str(&policy.to_json()).unwrap_or(serde_json::Value::Null);
+    out.emit(
+        &lines.join("\n"),
+        json!({"ok": true, "file": a.out, "digest": policy.digest().to_hex(), "policy": policy_value}),
+    );
+    Ok(())
+}
+
+fn new(a: NewArgs, out: Out) -> Result<()> {
+    io::refuse_existing(&a.out)?;
+    let key = load_private(&a.issuer_key)?;
+    let investigator = load_public(&a.investigator)?;
+    let not_before = a.not_before.unwrap_or_else(io::now);
+    let default_len = if a.urgent { 5 * DAY } else { 183 * DAY };
+    let not_after = a
+        .not_after
+        .unwrap_or_else(|| not_before.plus(i64::try_from(default_len).unwrap_or(i64::MAX)));
+    let warrant_id = a
+        .warrant_id
+        .unwrap_or_else(|| format!("w-{}", hex::encode(rand::random::<[u8; 12]>())));
+    let payload = WarrantPayload {
+        version: Default::default(),
+        warrant_id,
+        case_reference: a.case,
+        warrant_type: a.warrant_type,
+        legal_basis: a.legal_basis,
+        issuing_authority: a.authority,
+        scope: Scope {
+            targets: a.target,
+            message_ids: a.message,
+            window: Window {
+                from: a.from,
+                until: a.until,
+            },
+        },
+        investigator_key: investigator.to_pem(),
+        not_before,
+        not_after,
+        max_releases: a.max_releases,
+        urgent: a.urgent,
+        parent_warrant_id: a.parent,
+    };
+    let env = WarrantEnvelope::sign_new(&payload, &key, Role::Issuer)
+        .map_err(|r| anyhow!("refusing to issue this warrant: {r}"))?;
+    let mut text = env.to_json_pretty();
+    text.push('\n');
+    io::write_public(&a.out, text.as_bytes())?;
+    let warrant = Warrant::parse(&env).map_err(|r| anyhow!("internal error: {r}"))?;
+    let text = format!(
+        "wrote {}: warrant {} signed as issuer (key id {})\n{}\nnext: the judicial approval, e.g. `escrow warrant approve --key jc.key {}`",
+        a.out.display(),
+        payload.warrant_id,
+        key.public().key_id().short(),
+        summary(&warrant),
+        a.out.display()
+    );
+    out.emit(
+        &text,
+        json!({"ok": true, "file": a.out, "warrant_id": payload.warrant_id, "digest": env.digest().to_hex(),
+               "signatures": signatures_json(&env)}),
+    );
+    Ok(())
+}
+
+fn approve(a: ApproveArgs, out: Out) -> Result<()> {
+    let key = load_private(&a.key)?;
+    let mut env = load_envelope(&a.warrant)?;
+    let warrant = Warrant::parse(&env).map_err(|r| bad_input(&a.warrant, r))?;
+    env.add_signature(&key, a.role)
+        .map_err(|r| bad_input(&a.warrant, r))?;
+    let dest = a.out.unwrap_or_else(|| a.warrant.clone());
+    let mut text = env.to_json_pretty();
+    text.push('\n');
+    io::write_public(&dest, text.as_bytes())?;
+    let roles: Vec<String> = env
+        .envelope()
+        .signatures
+        .iter()
+        .map(|s| s.role.to_string())
+        .collect();
+    out.emit(
+        &format!(
+            "approved warrant {} as {} (key id {}); it now carries signatures: {}\n{}\nwrote {}",
+            warrant.id(),
+            a.role,
+            key.public().key_id().short(),
+            roles.join(", "),
+            summary(&warrant),
+            dest.display()
+        ),
+        json!({"ok": true, "file": dest, "warrant_id": warrant.id(), "digest": env.digest().to_hex(),
+               "role": a.role, "signatures": signatures_json(&env)}),
+    );
+    Ok(())
+}
+
+fn show(a: ShowArgs, out: Out) -> Result<()> {
+    let env = load_envelope(&a.warrant)?;
+    let warrant = Warrant::parse(&env).map_err(|r| bad_input(&a.warrant, r))?;
+    let sigs: Vec<String> = env
+        .envelope()
+        .signatures
+        .iter()
+        .map(|s| format!("{} (keyid {})", s.role, short_hex(&s.keyid)))
+        .collect();
+    let text = format!(
+        "warrant {}  (NOT VERIFIED: use `escrow warrant verify --policy FILE`)\n{}\n  signatures     {}",
+        warrant.id(),
+        summary(&warrant),
+        sigs.join(", ")
+    );
+    out.emit(
+        &text,
+        json!({"ok": true, "verified": false, "warrant_id": warrant.id(), "digest": env.digest().to_hex(),
+               "investigator_key_id": warrant.investigator().key_id().to_hex(),
+               "payload": warrant.payload(), "signatures": signatures_json(&env)}),
+    );
+    Ok(())
+}
+
+fn verify(a: VerifyArgs, out: Out) -> Result<()> {
+    let policy = load_policy(&a.policy)?;
+    let at = a.at.unwrap_or_else(io::now);
+    let mut cancelled = BTreeSet::new();
+    for p in &a.cancellation {
+        let text = io::read_text(p, "cancellation")?;
+        let env = CancellationEnvelope::from_json(&text).map_err(|r| bad_input(p, r))?;
+        let c = policy.verify_cancellation(&env, at).map_err(|r| {
+            anyhow!(
+                "{}: the cancellation does not verify under the policy: {r}",
+                p.display()
+            )
+        })?;
+        cancelled.insert(c.warrant_id().to_string());
+    }
+    let text = io::read_text(&a.warrant, "warrant")?;
+    let env = WarrantEnvelope::from_json(&text).map_err(refused)?;
+    let w = policy
+        .verify(&env, at, &|id| cancelled.contains(id))
+        .map_err(refused)?;
+    let mut text = format!("valid\n{}", verified_summary(&w));
+    if let Some(d) = w.approval_deadline() {
+        text.push_str(&format!(
+            "\n  URGENT AND NOT YET APPROVED: refused from {d} unless the judicial approval is added"
+        ));
+    }
+    out.emit(
+        &text,
+        json!({"ok": true, "valid": true, "warrant_id": w.id(), "digest": w.digest().to_hex(),
+               "policy_digest": w.policy_digest().to_hex(), "checked_at": w.verified_at(),
+               "signers": w.signers(), "approval_deadline": w.approval_deadline(),
+               "investigator_key_id": w.investigator().key_id().to_hex(),
+               "payload": w.payload()}),
+    );
+    Ok(())
+}
+
+fn cancel(a: CancelArgs, out: Out) -> Result<()> {
+    io::refuse_existing(&a.out)?;
+    let key = load_private(&a.key)?;
+    let env = load_envelope(&a.warrant)?;
+    let warrant = Warrant::parse(&env).map_err(|r| bad_input(&a.warrant, r))?;
+    let payload = CancellationPayload {
+        version: Default::default(),
+        warrant_id: warrant.id().to_string(),
+        warrant_digest: env.digest(),
+        cancelled_at: a.at.unwrap_or_else(io::now),
+        reason: a.reason,
+    };
+    let c = CancellationEnvelope::sign_new(&payload, &key, a.role)
+        .map_err(|r| anyhow!("refusing to write this cancellation: {r}"))?;
+    let mut text = c.to_json_pretty();
+    text.push('\n');
+    io::write_public(&a.out, text.as_bytes())
+        .with_context(|| format!("cannot write the cancellation {}", a.out.display()))?;
+    out.emit(
+        &format!(
+            "wrote {}: cancellation of warrant {} (digest {}) signed as {} (key id {})\ngive it to every trustee: once seen, the warrant is dead for good",
+            a.out.display(),
+            warrant.id(),
+            env.digest().short(),
+            a.role,
+            key.public().key_id().short()
+        ),
+        json!({"ok": true, "file": a.out, "warrant_id": warrant.id(), "warrant_digest": env.digest().to_hex(),
+               "digest": c.digest().to_hex(), "role": a.role}),
+    );
+    Ok(())
+}
+
+fn short_hex(s: &str) -> String {
+    if s.is_empty() {
+        "none".into()
+    } else {
+        s.chars().take(16).collect()
+    }
+}
+
+fn signatures_json(env: &WarrantEnvelope) -> serde_json::Value {
+    env.envelope()
+        .signatures
+        .iter()
+        .map(|s| json!({"keyid": s.keyid, "role": s.role}))
+        .collect()
+}
+
+fn list_or(items: &[String], none: &str) -> String {
+    if items.is_empty() {
+        return none.to_string();
+    }
+    const SHOWN: usize = 8;
+    let mut s = items
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > SHOWN {
+        s.push_str(&format!(" ... ({} in all)", items.len()));
+    }
+    s
+}
+
+fn summary(w: &Warrant) -> String {
+    let p = w.payload();
+    let len = u64::try_from(p.validity_secs()).unwrap_or(0);
+    let mut lines = vec![
+        format!("  digest         {}", w.digest()),
+        format!("  case           {}", p.case_reference),
+        format!(
+            "  type           {}{}",
+            p.warrant_type,
+            if p.urgent { " (URGENT)" } else { "" }
+        ),
+        format!("  legal basis    {}", p.legal_basis),
+        format!("  issued by      {}", p.issuing_authority),
+        format!(
+            "  in effect      {} to {} ({})",
+            p.not_before,
+            p.not_after,
+            fmt_secs(len)
+        ),
+        format!(
+            "  targets        {}",
+            list_or(&p.scope.targets, "(any account)")
+        ),
+        format!(
+            "  message ids    {}",
+            list_or(&p.scope.message_ids, "(any)")
+        ),
+        format!(
+            "  sent between   {} (inclusive) and {} (exclusive)",
+            p.scope.window.from, p.scope.window.until
+        ),
+        format!(
+            "  release limit  {}",
+            p.max_releases
+                .map_or("none of its own".to_string(), |m| format!("{m} messages"))
+        ),
+        format!("  investigator   key id {}", w.investigator().key_id()),
+    ];
+    if let Some(parent) = &p.parent_warrant_id {
+        lines.push(format!("  renews         {parent}"));
+    }
+    lines.join("\n")
+}
+
+fn signer_line(s: &Signer) -> String {
+    format!("{} {:?} (key id {})", s.role, s.name, s.key_id.short())
+}
+
+fn verified_summary(w: &VerifiedWarrant) -> String {
+    let signed: Vec<String> = w.signers().iter().map(signer_line).collect();
+    let mut text = format!(
+        "  warrant        {}\n  checked at     {}\n  signed by      {}\n  policy         {}",
+        w.id(),
+        w.verified_at(),
+        signed.join("; "),
+        w.policy_digest()
+    );
+    if let Ok(parsed) = Warrant::parse(w.envelope()) {
+        text.push('\n');
+        text.push_str(&summary(&parsed));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("300"), Ok(300));
+        assert_eq!(parse_duration("300s"), Ok(300));
+        assert_eq!(parse_duration("15m"), Ok(900));
+        assert_eq!(parse_duration("12h"), Ok(43_200));
+        assert_eq!(parse_duration("183d"), Ok(183 * DAY));
+        assert!(parse_duration("5w").is_err());
+        assert!(parse_duration("d").is_err());
+        assert!(parse_duration("-1d").is_err());
+        assert!(parse_duration("99999999999999999999d").is_err());
+        assert_eq!(fmt_secs(183 * DAY), "183d");
+        assert_eq!(fmt_secs(DAY + 3661), "1d 1h 1m 1s");
+        assert_eq!(fmt_secs(0), "0s");
+    }
+}
