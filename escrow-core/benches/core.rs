@@ -1,1 +1,287 @@
-fn main(){}
+//! Criterion benchmarks of the core operations and, in the same run, of the curve and
+//! symmetric operations they are made of (the "floor"). `docs/performance.md` reports each
+//! operation's median beside the sum of its floor operations.
+//!
+//! ```text
+//! cargo bench -p escrow-core --bench core
+//! ```
+//!
+//! Measurement is kept short (2 s, 20 samples; 10 for the large set-ups) so that the whole run
+//! takes a few minutes on two cores.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use escrow_core::codec::Digest32;
+use escrow_core::group::{self, Point};
+use escrow_core::keys::PrivateKey;
+use escrow_core::label::Label;
+use escrow_core::message::{self, SealedMessage};
+use escrow_core::secret::MessageKey;
+use escrow_core::share::{self, DecryptionShare, ShareContext};
+use escrow_core::tdh2::{self, EscrowCiphertext, ValidCiphertext};
+use escrow_core::time::Timestamp;
+use escrow_core::trustee::{self, Dealing, VerifiedKeyShare};
+use p256::elliptic_curve::Group as _;
+use p256::elliptic_curve::ops::MulByGeneratorVartime;
+use p256::{ProjectivePoint, Scalar};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use std::hint::black_box;
+use std::time::Duration;
+
+struct Setup {
+    dealing: Dealing,
+    keys: Vec<VerifiedKeyShare>,
+    ct: EscrowCiphertext,
+    valid: ValidCiphertext,
+    ctx: ShareContext,
+    shares: Vec<DecryptionShare>,
+}
+
+fn label() -> Label {
+    Label::new(
+        "alice@example.org",
+        "bob@example.org",
+        Timestamp::parse("2026-11-22T09:30:00Z").unwrap(),
+        "msg-0001",
+    )
+    .unwrap()
+}
+
+fn setup(n: u64, k: u64, rng: &mut StdRng) -> Setup {
+    let dealing = trustee::deal(n, k, rng).unwrap();
+    let keys: Vec<VerifiedKeyShare> = dealing
+        .secrets
+        .iter()
+        .map(|s| dealing.set.verify_share(s.key_share.clone()).unwrap())
+        .collect();
+    let key = MessageKey::random(rng);
+    let (ct, _) = tdh2::encapsulate(&dealing.set, &label(), &key, rng).unwrap();
+    let valid = ct.check(&dealing.set).unwrap();
+    let ctx = ShareContext::warrant(Digest32::sha256(b"warrant"));
+    let shares = keys
+        .iter()
+        .map(|k| k.decryption_share(&valid, &ctx, rng).unwrap())
+        .collect();
+    Setup {
+        dealing,
+        keys,
+        ct,
+        valid,
+        ctx,
+        shares,
+    }
+}
+
+fn points(n: usize, rng: &mut StdRng) -> Vec<(ProjectivePoint, Scalar)> {
+    (0..n)
+        .map(|_| {
+            (
+                ProjectivePoint::mul_by_generator(&group::random_scalar(rng)),
+                group::random_scalar(rng),
+            )
+        })
+        .collect()
+}
+
+fn floor(c: &mut Criterion) {
+    let mut rng = StdRng::seed_from_u64(1);
+    let p = ProjectivePoint::mul_by_generator(&group::random_scalar(&mut rng));
+    let q = ProjectivePoint::mul_by_generator(&group::random_scalar(&mut rng));
+    let a = group::random_scalar(&mut rng);
+    let b = group::random_scalar(&mut rng);
+    let mut g = c.benchmark_group("floor");
+    g.bench_function("mul_ct", |bch| bch.iter(|| black_box(p) * black_box(a)));
+    g.bench_function("mul_vartime", |bch| {
+        bch.iter(|| group::mul_vartime(black_box(&p), black_box(&a)))
+    });
+    g.bench_function("mul_g", |bch| {
+        bch.iter(|| ProjectivePoint::mul_by_generator(black_box(&a)))
+    });
+    g.bench_function("mul_g_vartime", |bch| {
+        bch.iter(|| ProjectivePoint::mul_by_generator_vartime(black_box(&a)))
+    });
+    // Horner's rule multiplies by the trustee index i: one iteration multiplies by every
+    // i = 1..=n, so the mean cost of one such multiplication is the median / n.
+    for n in [5u64, 100, 255] {
+        let ids: Vec<Scalar> = (1..=n).map(Scalar::from).collect();
+        g.bench_with_input(
+            BenchmarkId::new("mul_small_vartime_1_to_n", n),
+            &ids,
+            |bch, ids| {
+                bch.iter(|| {
+                    ids.iter().fold(ProjectivePoint::IDENTITY, |acc, i| {
+                        acc + group::mul_vartime(black_box(&p), i)
+                    })
+                })
+            },
+        );
+    }
+    g.bench_function("add", |bch| bch.iter(|| black_box(p) + black_box(q)));
+    g.bench_function("mul_g_add_vartime", |bch| {
+        bch.iter(|| group::mul_g_add_vartime(black_box(&a), black_box(&b), black_box(&p)))
+    });
+    g.bench_function("lincomb2_vartime", |bch| {
+        bch.iter(|| group::lincomb2_vartime(black_box(&p), black_box(&a), black_box(&q), &b))
+    });
+    for k in [3usize, 67, 170] {
+        let terms = points(k, &mut rng);
+        g.bench_with_input(BenchmarkId::new("msm_vartime", k), &terms, |bch, t| {
+            bch.iter(|| group::msm_vartime(black_box(t)))
+        });
+    }
+    for k in [3u16, 67] {
+        let ids: Vec<u16> = (1..=k).collect();
+        g.bench_with_input(BenchmarkId::new("lagrange_at_zero", k), &ids, |bch, ids| {
+            bch.iter(|| group::lagrange_at_zero(black_box(ids)).unwrap())
+        });
+    }
+    // the TDH2 challenge input is about 290 bytes, the DLEQ one 263
+    let msg = vec![0x5au8; 290];
+    g.bench_function("hash_to_scalar", |bch| {
+        bch.iter(|| group::hash_to_scalar(tdh2::DST_TDH2, &[black_box(&msg)]))
+    });
+    let pt = Point::new(p, "p").unwrap();
+    let enc = pt.to_bytes();
+    g.bench_function("compress", |bch| bch.iter(|| black_box(&pt).to_bytes()));
+    g.bench_function("decompress", |bch| {
+        bch.iter(|| Point::from_bytes(black_box(&enc), "p").unwrap())
+    });
+    let key = [7u8; 32];
+    let body = vec![0u8; 1024];
+    g.bench_function("aes_gcm_1KiB", |bch| {
+        bch.iter(|| {
+            aes_gcm::Aes256Gcm::new(&key.into())
+                .encrypt(
+                    &aes_gcm::Nonce::default(),
+                    Payload {
+                        msg: black_box(&body),
+                        aad: b"aad",
+                    },
+                )
+                .unwrap()
+        })
+    });
+    g.bench_function("hkdf_sha256", |bch| {
+        bch.iter(|| {
+            let mut out = [0u8; 32];
+            hkdf::Hkdf::<sha2::Sha256>::new(Some(&key), black_box(&enc))
+                .expand(b"escrow/v1/tdh2-kem", &mut out)
+                .unwrap();
+            out
+        })
+    });
+    g.bench_function("ecdsa_keygen", |bch| {
+        bch.iter(|| PrivateKey::generate(&mut rng))
+    });
+    g.finish();
+}
+
+fn ops(c: &mut Criterion) {
+    let mut rng = StdRng::seed_from_u64(2);
+    let s3 = setup(5, 3, &mut rng);
+    let s67 = setup(100, 67, &mut rng);
+    let mut g = c.benchmark_group("op");
+
+    let bob = PrivateKey::generate(&mut rng);
+    let body = vec![0x42u8; 1024];
+    g.bench_function("seal_1KiB", |bch| {
+        bch.iter(|| {
+            message::seal(
+                &s3.dealing.set,
+                &bob.public(),
+                &label(),
+                black_box(&body),
+                &mut rng,
+            )
+            .unwrap()
+        })
+    });
+    let sealed: SealedMessage =
+        message::seal(&s3.dealing.set, &bob.public(), &label(), &body, &mut rng).unwrap();
+    g.bench_function("open_1KiB", |bch| {
+        bch.iter(|| message::open(&bob, &s3.dealing.set, black_box(&sealed)).unwrap())
+    });
+    g.bench_function("check", |bch| {
+        bch.iter(|| black_box(&s3.ct).check(&s3.dealing.set).unwrap())
+    });
+    g.bench_function("decryption_share", |bch| {
+        bch.iter(|| {
+            s3.keys[0]
+                .decryption_share(black_box(&s3.valid), &s3.ctx, &mut rng)
+                .unwrap()
+        })
+    });
+    g.bench_function("share_verify", |bch| {
+        bch.iter(|| {
+            black_box(&s3.shares[0])
+                .verify(&s3.dealing.set, &s3.valid, &s3.ctx)
+                .unwrap()
+        })
+    });
+    for s in [&s3, &s67] {
+        let k = usize::from(s.dealing.set.threshold());
+        g.bench_with_input(BenchmarkId::new("combine", k), s, |bch, s| {
+            bch.iter(|| {
+                share::combine(&s.dealing.set, &s.valid, &s.ctx, black_box(&s.shares[..k])).unwrap()
+            })
+        });
+        let ids: Vec<u16> = s.shares[..k].iter().map(|x| x.trustee).collect();
+        let ds: Vec<ProjectivePoint> = s.shares[..k].iter().map(|x| *x.d.inner()).collect();
+        g.bench_with_input(
+            BenchmarkId::new("interpolate", k),
+            &(ids, ds),
+            |bch, (ids, ds)| {
+                bch.iter(|| {
+                    let l = group::lagrange_at_zero(black_box(ids)).unwrap();
+                    let terms: Vec<(ProjectivePoint, Scalar)> = ds.iter().copied().zip(l).collect();
+                    group::msm_vartime(&terms)
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
+fn deal(c: &mut Criterion) {
+    let mut rng = StdRng::seed_from_u64(3);
+    let mut g = c.benchmark_group("setup");
+    g.sample_size(10);
+    for (n, k) in [(5u64, 3u64), (100, 67), (255, 170)] {
+        g.bench_with_input(
+            BenchmarkId::new("deal", format!("{k}of{n}")),
+            &(n, k),
+            |bch, &(n, k)| bch.iter(|| trustee::deal(n, k, &mut rng).unwrap()),
+        );
+    }
+    // Reading a trustee-set file back re-derives every verification key (Horner) and the id.
+    for (n, k) in [(100u64, 67u64), (255, 170)] {
+        let json = trustee::deal(n, k, &mut rng).unwrap().set.to_json();
+        g.bench_with_input(
+            BenchmarkId::new("set_from_json", format!("{k}of{n}")),
+            &json,
+            |bch, json| bch.iter(|| trustee::TrusteeSet::from_json(black_box(json)).unwrap()),
+        );
+    }
+    g.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500))
+        .sample_size(20)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = floor, ops, deal
+}
+criterion_main!(benches);

@@ -13,10 +13,14 @@
 //! * [`message`] — sealed messages: end-to-end part, body, escrow header; the recipient's
 //!   compliance check (the answer to Blaze's attack on Clipper's LEAF).
 //! * [`keys`] — ECDSA P-256 keys in PEM (PKCS#8 / SPKI), key ids.
+//! * [`release`] — release requests, signed release responses, shares sealed to the
+//!   investigator, and the trustee's per-ciphertext decisions.
+//! * [`audit`] — audit-log entries (canonical bytes) and RFC 9162 Merkle tree hashing.
 //!
 //! The byte-level protocol is specified in `docs/protocol.md`.
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod codec;
 pub mod ecies;
 pub mod error;
@@ -24,10 +28,12 @@ pub mod group;
 pub mod keys;
 pub mod label;
 pub mod message;
+pub mod release;
 pub mod secret;
 pub mod share;
 pub mod tdh2;
 pub mod time;
 pub mod trustee;
+pub mod warrant;
 
 pub use error::{Error, Result};

@@ -57,8 +57,9 @@ pub fn seal<R: rand_core::CryptoRng + ?Sized>(
     let key = MessageKey::random(rng);
     let (escrow, r) = encapsulate(set, label, &key, rng)?;
     let mut inner = Zeroizing::new([0u8; 64]);
-    inner[..32].copy_from_slice(key.expose());
-    inner[32..].copy_from_slice(&scalar_to_bytes(r.expose()));
+    let (key_part, r_part) = inner.split_at_mut(32);
+    key_part.copy_from_slice(key.expose());
+    r_part.copy_from_slice(&scalar_to_bytes(r.expose()));
     let e2e = ecies::encrypt(recipient, &context(CTX_E2E, label), inner.as_ref(), rng)?;
     let body = seal_once(key.expose(), plaintext, &context(CTX_BODY, label))?;
     Ok(SealedMessage {

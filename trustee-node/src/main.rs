@@ -1,1 +1,292 @@
-fn main() {}
+//! `trustee-node`: one trustee of a threshold key-escrow set as an HTTP service.
+//!
+//! ```text
+//! trustee-node init  --set trustee-set.json --trustee DIR/trustee-<i> --policy policy.json --state STATE
+//! trustee-node serve --state STATE --listen 127.0.0.1:0 [--addr-file FILE] [--tls-cert C --tls-key K]
+//! ```
+//!
+//! The passphrase that seals the key share comes from `TRUSTEE_PASSPHRASE` or
+//! `--passphrase-file`. The HTTP API is documented in `docs/api.md`.
+
+mod api;
+mod db;
+mod error;
+mod sealed;
+mod server;
+mod state;
+
+use clap::{Parser, Subcommand};
+use error::NodeError;
+use sealed::KdfCost;
+use server::{Fault, Limits, Node};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "trustee-node",
+    version,
+    about = "One trustee of a threshold key-escrow set: releases decryption shares only against a valid warrant, and logs first."
+)]
+struct Cli {
+    /// Log debug detail to stderr.
+    #[arg(long, global = true)]
+    verbose: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Create a state folder: sealed key share and signing key, policy, audit database.
+    Init {
+        /// The trustee set (`trustee-set.json` from `escrow setup`).
+        #[arg(long)]
+        set: PathBuf,
+        /// This trustee's folder from `escrow setup` (holds key-share.json and signing.key).
+        #[arg(long)]
+        trustee: PathBuf,
+        /// The warrant policy (which authorities hold which role, limits).
+        #[arg(long)]
+        policy: PathBuf,
+        /// The state folder to create (must not exist or be empty).
+        #[arg(long)]
+        state: PathBuf,
+        /// Read the passphrase from this file (first line) instead of TRUSTEE_PASSPHRASE.
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+        /// Argon2id cost. `test` is for automated tests only: it gives the passphrase no
+        /// real protection.
+        #[arg(long, value_enum, default_value = "strong", env = "TRUSTEE_KDF_COST")]
+        kdf_cost: KdfCost,
+    },
+    /// Serve the HTTP API.
+    Serve {
+        /// The state folder made by `init`.
+        #[arg(long)]
+        state: PathBuf,
+        /// Address to listen on (port 0: any free port; the bound address is printed).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        /// Write the bound address (e.g. 127.0.0.1:41234) to this file once listening.
+        #[arg(long)]
+        addr_file: Option<PathBuf>,
+        /// Read the passphrase from this file (first line) instead of TRUSTEE_PASSPHRASE.
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+        /// TLS certificate chain (PEM). With --tls-key, serve HTTPS.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// TLS private key (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Most ciphertexts in one release request.
+        #[arg(long, default_value_t = escrow_core::release::MAX_BATCH)]
+        max_batch: usize,
+        /// Largest request body, bytes.
+        #[arg(long, default_value_t = 32 * 1024 * 1024)]
+        max_body_bytes: usize,
+        /// Per-request timeout, seconds.
+        #[arg(long, default_value_t = 300)]
+        request_timeout_secs: u64,
+        /// Requests served concurrently (more wait).
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// TEST FEATURE — fault injection for tests and demos. `bad-share`: every released
+        /// share has a broken proof. Never use in production.
+        #[arg(long, value_enum, env = "TRUSTEE_FAULT")]
+        fault: Option<Fault>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(if cli.verbose {
+            tracing::Level::DEBUG
+        } else {
+            tracing::Level::INFO
+        })
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("trustee-node: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), NodeError> {
+    match cli.cmd {
+        Cmd::Init {
+            set,
+            trustee,
+            policy,
+            state,
+            passphrase_file,
+            kdf_cost,
+        } => {
+            let pass = state::passphrase(passphrase_file.as_deref())?;
+            if kdf_cost == KdfCost::Test {
+                eprintln!(
+                    "trustee-node: WARNING: --kdf-cost test gives the passphrase no real protection (tests only)"
+                );
+            }
+            let r = state::init(&set, &trustee, &policy, &state, pass.as_bytes(), kdf_cost)?;
+            println!(
+                "initialised trustee {} of set {} in {} (policy {}, key share sealed with Argon2id/{})",
+                r.trustee,
+                r.set_id.short(),
+                r.state.display(),
+                r.policy_digest.short(),
+                match kdf_cost {
+                    KdfCost::Strong => "strong",
+                    KdfCost::Test => "test",
+                }
+            );
+            Ok(())
+        }
+        Cmd::Serve {
+            state,
+            listen,
+            addr_file,
+            passphrase_file,
+            tls_cert,
+            tls_key,
+            max_batch,
+            max_body_bytes,
+            request_timeout_secs,
+            concurrency,
+            fault,
+        } => {
+            let limits = Limits {
+                max_batch: max_batch.clamp(1, escrow_core::release::MAX_BATCH),
+                max_body_bytes: max_body_bytes.max(1024),
+                request_timeout: Duration::from_secs(request_timeout_secs.max(1)),
+                concurrency: concurrency.max(1),
+                page_size: 1000,
+            };
+            let pass = state::passphrase(passphrase_file.as_deref())?;
+            // Everything is loaded and checked before the socket is bound.
+            let loaded = state::load(&state, pass.as_bytes())?;
+            drop(pass);
+            let node = Arc::new(Node::new(loaded, limits, fault)?);
+            if let Some(f) = fault {
+                eprintln!(
+                    "trustee-node: WARNING: FAULT INJECTION '{}' IS ON — this node misbehaves on purpose (tests and demos only)",
+                    f.as_str()
+                );
+                tracing::warn!(fault = f.as_str(), "fault injection enabled");
+            }
+            let tls = match (tls_cert, tls_key) {
+                (Some(c), Some(k)) => Some((c, k)),
+                _ => None,
+            };
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| NodeError::State(format!("starting the async runtime: {e}")))?;
+            rt.block_on(serve(node, listen, addr_file, tls))
+        }
+    }
+}
+
+async fn serve(
+    node: Arc<Node>,
+    listen: SocketAddr,
+    addr_file: Option<PathBuf>,
+    tls: Option<(PathBuf, PathBuf)>,
+) -> Result<(), NodeError> {
+    let tls_config = match &tls {
+        Some((cert, key)) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            Some(
+                axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                    .await
+                    .map_err(|e| {
+                        NodeError::Tls(format!("{} / {}: {e}", cert.display(), key.display()))
+                    })?,
+            )
+        }
+        None => None,
+    };
+    let listener = std::net::TcpListener::bind(listen)
+        .map_err(|e| NodeError::io(format!("listen address {listen}"), e))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| NodeError::io("listener", e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| NodeError::io("listener", e))?;
+    if tls_config.is_none() && !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "serving plain HTTP on a non-loopback address; use --tls-cert/--tls-key");
+    }
+    let scheme = if tls_config.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let head = node.head();
+    println!(
+        "trustee-node {} listening on {scheme}://{addr} (log size {})",
+        node.index(),
+        head.size
+    );
+    if let Some(f) = &addr_file {
+        let tmp = f.with_extension("tmp");
+        std::fs::write(&tmp, addr.to_string()).map_err(|e| NodeError::io(&tmp, e))?;
+        std::fs::rename(&tmp, f).map_err(|e| NodeError::io(f, e))?;
+    }
+    let handle = axum_server::Handle::new();
+    tokio::spawn(shutdown_on_signal(handle.clone()));
+    let app = server::router(node).into_make_service();
+    let result = match tls_config {
+        Some(cfg) => {
+            axum_server::from_tcp_rustls(listener, cfg)
+                .map_err(|e| NodeError::io("listener", e))?
+                .handle(handle)
+                .serve(app)
+                .await
+        }
+        None => {
+            axum_server::from_tcp(listener)
+                .map_err(|e| NodeError::io("listener", e))?
+                .handle(handle)
+                .serve(app)
+                .await
+        }
+    };
+    result.map_err(|e| NodeError::io("server", e))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_on_signal<A: axum_server::Address>(handle: axum_server::Handle<A>) {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+    handle.graceful_shutdown(Some(Duration::from_secs(30)));
+}

@@ -17,9 +17,15 @@ use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct DemoArgs {
-    /// Run the cryptographic demo in this process (no trustee nodes, no warrants).
+    /// Run only the cryptographic demo in this process (no trustee nodes, no warrants).
     #[arg(long)]
     pub local: bool,
+    /// The trustee-node binary (default: next to this `escrow`, else on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub node_bin: Option<PathBuf>,
+    /// Argon2id cost for the nodes' sealed state: `strong` (default) or `test` (fast, no protection).
+    #[arg(long, default_value = "strong", value_name = "COST")]
+    pub kdf_cost: String,
     /// Number of trustees n.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub trustees: u64,
@@ -51,10 +57,7 @@ impl Narrator {
 
 pub fn demo(a: DemoArgs, out: Out) -> Result<()> {
     if !a.local {
-        bail!(
-            "the live warrant demo on trustee nodes is not part of this build yet; \
-             run `escrow demo --local` for the cryptographic demo"
-        );
+        return crate::cmd_demo_live::run(&a, out);
     }
     let (n, k) = trustee::check_parameters(a.trustees, a.threshold)?;
     ensure!(
@@ -290,7 +293,9 @@ pub fn demo(a: DemoArgs, out: Out) -> Result<()> {
             dir.display()
         ));
     }
-    out.say("\nDone. The live warrant workflow (trustee nodes, double-locked warrants, audit) builds on this core.");
+    out.say(
+        "\nDone. `escrow demo` (without --local) runs the live warrant workflow on trustee nodes.",
+    );
     if out.json {
         println!(
             "{}",

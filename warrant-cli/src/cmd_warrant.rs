@@ -250,7 +250,7 @@ fn authority_name(path: &Path) -> String {
         .unwrap_or_else(|| "authority".into())
 }
 
-fn load_envelope(path: &Path) -> Result<WarrantEnvelope> {
+pub fn load_envelope(path: &Path) -> Result<WarrantEnvelope> {
     let text = io::read_text(path, "warrant")?;
     WarrantEnvelope::from_json(&text).map_err(|r| bad_input(path, r))
 }

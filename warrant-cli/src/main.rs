@@ -1,1 +1,114 @@
-fn main() {}
+//! `escrow`: the user's verbs for the threshold key-escrow system.
+//!
+//! Every verb prints readable text by default and exactly one JSON object on stdout with
+//! `--json`. Diagnostics go to stderr. Exit codes: 0 success, 1 error, 2 usage error,
+//! 3 refused (a check that ran and said no: a warrant that does not verify, a message that is
+//! not escrow-compliant, too few shares).
+
+mod cmd_demo;
+mod cmd_demo_live;
+mod cmd_experiment;
+mod cmd_keys;
+mod cmd_msg;
+mod cmd_retrieve;
+mod cmd_set;
+mod cmd_warrant;
+mod io;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit code for "the check ran and refused".
+pub const EXIT_REFUSED: u8 = 3;
+
+/// An error that maps to exit code 3: a check ran and refused.
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for Refused {}
+
+#[derive(Parser)]
+#[command(
+    name = "escrow",
+    version,
+    about = "Threshold key escrow with warrants: the 'exceptional access' proposal as working, auditable code",
+    long_about = "Every message key is also wrapped to n trustees, any k of whom can unwrap it. \
+                  Trustees release their parts only against a double-locked warrant, and log every \
+                  release first. This tool sets up trustee sets, seals and opens messages, manages \
+                  warrants, and shows what k colluding trustees can do."
+)]
+struct Cli {
+    /// Print exactly one JSON object on stdout instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Generate an ECDSA P-256 key pair: NAME.key (PKCS#8 PEM, mode 0600) and NAME.pub (SPKI PEM).
+    Keygen(cmd_keys::KeygenArgs),
+    /// Deal a k-of-n trustee set: DIR/trustee-set.json and DIR/trustee-<i>/ per trustee.
+    Setup(cmd_set::SetupArgs),
+    /// Seal a message for a recipient, escrowed to the trustee set; append it to a mailbox.
+    Seal(cmd_msg::SealArgs),
+    /// Open the messages in a mailbox addressed to your key; refuse non-compliant ones.
+    Open(cmd_msg::OpenArgs),
+    /// Show k trustees pooling their shares WITHOUT a warrant: the inherent risk of escrow.
+    Collude(cmd_msg::ColludeArgs),
+    /// Trustee policy files: which authority keys hold which role, validity limits, release cap.
+    #[command(subcommand)]
+    Policy(cmd_warrant::PolicyCmd),
+    /// Warrants: issue, approve (the double lock), show, verify against a policy, cancel.
+    #[command(subcommand)]
+    Warrant(cmd_warrant::WarrantCmd),
+    /// The investigator: retrieve the messages a warrant covers from the trustee nodes.
+    Retrieve(cmd_retrieve::RetrieveArgs),
+    /// The demo: the warrant workflow live on trustee nodes (`--local`: the cryptographic core only).
+    Demo(cmd_demo::DemoArgs),
+    /// Research experiments: sweeps over (n, k) and message counts, trustee failures, parallel
+    /// batches; CSV, SVG plots and a run record (machine, versions, commit) per run.
+    Experiment(cmd_experiment::ExperimentArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = io::Out { json: cli.json };
+    let res = match cli.cmd {
+        Cmd::Keygen(a) => cmd_keys::keygen(a, out),
+        Cmd::Setup(a) => cmd_set::setup(a, out),
+        Cmd::Seal(a) => cmd_msg::seal(a, out),
+        Cmd::Open(a) => cmd_msg::open(a, out),
+        Cmd::Collude(a) => cmd_msg::collude(a, out),
+        Cmd::Policy(c) => cmd_warrant::policy(c, out),
+        Cmd::Warrant(c) => cmd_warrant::warrant(c, out),
+        Cmd::Retrieve(a) => cmd_retrieve::retrieve(a, out),
+        Cmd::Demo(a) => cmd_demo::demo(a, out),
+        Cmd::Experiment(a) => cmd_experiment::experiment(a, out),
+    };
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let refused = e.downcast_ref::<Refused>().is_some();
+            if out.json {
+                let v = serde_json::json!({
+                    "ok": false,
+                    "error": format!("{e:#}"),
+                    "refused": refused,
+                });
+                println!("{v}");
+            }
+            eprintln!(
+                "escrow: {}: {e:#}",
+                if refused { "refused" } else { "error" }
+            );
+            ExitCode::from(if refused { EXIT_REFUSED } else { 1 })
+        }
+    }
+}

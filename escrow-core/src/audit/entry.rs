@@ -1,0 +1,475 @@
+//! The audit-log entry and its canonical bytes.
+//!
+//! An entry records one event at a trustee. It carries digests, never plaintext identities
+//! (accounts, message ids, warrant text): an auditor matches them against documents disclosed
+//! to it. The canonical bytes (`docs/api.md` §Log entries) are what the Merkle leaf hashes:
+//!
+//! ```text
+//! u8(len(tag)) || tag                     tag = "escrow/v1/log-entry"
+//! u8  encoding version (1)
+//! u64 sequence (= leaf index)             big-endian
+//! i64 time (Unix seconds)                 big-endian
+//! u8  kind                                1 setup, 2 warrant-seen, 3 release, 4 refusal, 5 cancellation
+//! opt(warrant)      opt(document)      opt(policy)      opt(investigator)
+//! u32 n || n × 32 bytes                   ciphertext digests
+//! u32 m || m × 32 bytes                   share digests
+//! opt_str(reason)
+//! ```
+//!
+//! where `opt(d) = 0x00 | 0x01 || d` (32 bytes) and `opt_str(s) = 0x00 | 0x01 || u32(len) || s`.
+//! Decoding is strict: every byte is accounted for, so one entry has exactly one encoding.
+
+use crate::codec::{Digest32, V1, put_lp};
+use crate::error::{Error, Result};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Domain tag at the start of every entry's bytes.
+pub const TAG_LOG_ENTRY: &str = "escrow/v1/log-entry";
+/// Encoding version byte.
+pub const ENTRY_ENCODING_VERSION: u8 = 1;
+/// Most digests in one list of an entry.
+pub const MAX_ENTRY_DIGESTS: usize = 100_000;
+/// Longest reason string, bytes.
+pub const MAX_REASON_LEN: usize = 64;
+/// Largest entry encoding, bytes.
+pub const MAX_ENTRY_BYTES: usize =
+    64 + 8 + 8 + 4 * 33 + 2 * (4 + 32 * MAX_ENTRY_DIGESTS) + 5 + MAX_REASON_LEN;
+
+/// What happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum EntryKind {
+    /// The node was set up: `document` = trustee-set id, `policy` = policy digest.
+    Setup,
+    /// A warrant passed the policy for the first time: `warrant`, `investigator`.
+    WarrantSeen,
+    /// One decryption share was released: `warrant`, one ciphertext, one share digest,
+    /// `investigator`.
+    Release,
+    /// A request (or one ciphertext of it) was refused: `warrant` if computable, the
+    /// ciphertexts concerned, `reason` (a stable code).
+    Refusal,
+    /// A cancellation was accepted: `warrant` = the digest it names, `document` = the
+    /// cancellation's own digest.
+    Cancellation,
+}
+
+impl EntryKind {
+    /// The byte in the canonical encoding.
+    pub fn to_byte(self) -> u8 {
+        match self {
+            EntryKind::Setup => 1,
+            EntryKind::WarrantSeen => 2,
+            EntryKind::Release => 3,
+            EntryKind::Refusal => 4,
+            EntryKind::Cancellation => 5,
+        }
+    }
+
+    /// Inverse of [`EntryKind::to_byte`].
+    pub fn from_byte(b: u8) -> Option<Self> {
+        Some(match b {
+            1 => EntryKind::Setup,
+            2 => EntryKind::WarrantSeen,
+            3 => EntryKind::Release,
+            4 => EntryKind::Refusal,
+            5 => EntryKind::Cancellation,
+            _ => return None,
+        })
+    }
+
+    /// The kebab-case name (as in JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Setup => "setup",
+            EntryKind::WarrantSeen => "warrant-seen",
+            EntryKind::Release => "release",
+            EntryKind::Refusal => "refusal",
+            EntryKind::Cancellation => "cancellation",
+        }
+    }
+}
+
+impl core::fmt::Display for EntryKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One log entry. The JSON form is a view; the canonical bytes ([`LogEntry::to_bytes`]) are
+/// what is hashed and stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogEntry {
+    /// Format version.
+    pub version: V1,
+    /// Position in the log, from 0; equals the Merkle leaf index.
+    pub sequence: u64,
+    /// The node's clock when the entry was written.
+    pub time: Timestamp,
+    /// What happened.
+    pub kind: EntryKind,
+    /// The warrant concerned (envelope digest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warrant: Option<Digest32>,
+    /// Another document: the trustee-set id (setup) or the cancellation digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<Digest32>,
+    /// The policy digest (setup).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Digest32>,
+    /// Key id of the investigator the shares were encrypted to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub investigator: Option<Digest32>,
+    /// Ciphertext digests concerned.
+    #[serde(default)]
+    pub ciphertexts: Vec<Digest32>,
+    /// Digests of the decryption shares released (see `release::share_digest`).
+    #[serde(default)]
+    pub shares: Vec<Digest32>,
+    /// Refusal reason code (stable kebab-case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl LogEntry {
+    /// An entry of `kind` with every optional field empty.
+    pub fn new(sequence: u64, time: Timestamp, kind: EntryKind) -> Self {
+        LogEntry {
+            version: V1::default(),
+            sequence,
+            time,
+            kind,
+            warrant: None,
+            document: None,
+            policy: None,
+            investigator: None,
+            ciphertexts: Vec::new(),
+            shares: Vec::new(),
+            reason: None,
+        }
+    }
+
+    /// The first entry of a node's log.
+    pub fn setup(sequence: u64, time: Timestamp, set_id: Digest32, policy: Digest32) -> Self {
+        LogEntry {
+            document: Some(set_id),
+            policy: Some(policy),
+            ..LogEntry::new(sequence, time, EntryKind::Setup)
+        }
+    }
+
+    /// A warrant seen (and accepted by the policy) for the first time.
+    pub fn warrant_seen(
+        sequence: u64,
+        time: Timestamp,
+        warrant: Digest32,
+        investigator: Digest32,
+    ) -> Self {
+        LogEntry {
+            warrant: Some(warrant),
+            investigator: Some(investigator),
+            ..LogEntry::new(sequence, time, EntryKind::WarrantSeen)
+        }
+    }
+
+    /// One released share.
+    pub fn release(
+        sequence: u64,
+        time: Timestamp,
+        warrant: Digest32,
+        ciphertext: Digest32,
+        share: Digest32,
+        investigator: Digest32,
+    ) -> Self {
+        LogEntry {
+            warrant: Some(warrant),
+            investigator: Some(investigator),
+            ciphertexts: vec![ciphertext],
+            shares: vec![share],
+            ..LogEntry::new(sequence, time, EntryKind::Release)
+        }
+    }
+
+    /// A refusal with its stable reason code.
+    pub fn refusal(
+        sequence: u64,
+        time: Timestamp,
+        warrant: Option<Digest32>,
+        ciphertexts: Vec<Digest32>,
+        reason: &str,
+    ) -> Self {
+        LogEntry {
+            warrant,
+            ciphertexts,
+            reason: Some(reason.to_string()),
+            ..LogEntry::new(sequence, time, EntryKind::Refusal)
+        }
+    }
+
+    /// An accepted cancellation of the warrant with digest `warrant`.
+    pub fn cancellation(
+        sequence: u64,
+        time: Timestamp,
+        warrant: Digest32,
+        cancellation: Digest32,
+    ) -> Self {
+        LogEntry {
+            warrant: Some(warrant),
+            document: Some(cancellation),
+            ..LogEntry::new(sequence, time, EntryKind::Cancellation)
+        }
+    }
+
+    /// Check the limits the encoding imposes.
+    pub fn check(&self) -> Result<()> {
+        if self.ciphertexts.len() > MAX_ENTRY_DIGESTS || self.shares.len() > MAX_ENTRY_DIGESTS {
+            return Err(Error::malformed(
+                "log entry",
+                format!("more than {MAX_ENTRY_DIGESTS} digests in a list"),
+            ));
+        }
+        if self
+            .reason
+            .as_ref()
+            .is_some_and(|r| r.len() > MAX_REASON_LEN)
+        {
+            return Err(Error::malformed(
+                "log entry",
+                format!("reason longer than {MAX_REASON_LEN} bytes"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The canonical bytes (see the module documentation).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(
+            64 + 4 * 33
+                + 8
+                + 32 * (self.ciphertexts.len() + self.shares.len())
+                + self.reason.as_ref().map_or(0, String::len),
+        );
+        out.push(TAG_LOG_ENTRY.len() as u8);
+        out.extend_from_slice(TAG_LOG_ENTRY.as_bytes());
+        out.push(ENTRY_ENCODING_VERSION);
+        out.extend_from_slice(&self.sequence.to_be_bytes());
+        out.extend_from_slice(&self.time.0.to_be_bytes());
+        out.push(self.kind.to_byte());
+        for d in [
+            &self.warrant,
+            &self.document,
+            &self.policy,
+            &self.investigator,
+        ] {
+            put_opt(&mut out, d.as_ref());
+        }
+        for list in [&self.ciphertexts, &self.shares] {
+            out.extend_from_slice(&(list.len() as u32).to_be_bytes());
+            for d in list {
+                out.extend_from_slice(d.as_bytes());
+            }
+        }
+        match &self.reason {
+            None => out.push(0),
+            Some(r) => {
+                out.push(1);
+                put_lp(&mut out, r.as_bytes());
+            }
+        }
+        out
+    }
+
+    /// Strict decoding of [`LogEntry::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() > MAX_ENTRY_BYTES {
+            return Err(Error::malformed("log entry", "too long"));
+        }
+        let mut r = Reader { rest: bytes };
+        let tag_len = r.u8()?;
+        if usize::from(tag_len) != TAG_LOG_ENTRY.len()
+            || r.take(TAG_LOG_ENTRY.len())? != TAG_LOG_ENTRY.as_bytes()
+        {
+            return Err(Error::malformed("log entry", "wrong domain tag"));
+        }
+        let v = r.u8()?;
+        if v != ENTRY_ENCODING_VERSION {
+            return Err(Error::UnsupportedVersion {
+                what: "log entry",
+                found: u32::from(v),
+                expected: u32::from(ENTRY_ENCODING_VERSION),
+            });
+        }
+        let sequence = u64::from_be_bytes(r.array()?);
+        let time = Timestamp(i64::from_be_bytes(r.array()?));
+        let kind = EntryKind::from_byte(r.u8()?)
+            .ok_or_else(|| Error::malformed("log entry", "unknown kind"))?;
+        let warrant = r.opt_digest()?;
+        let document = r.opt_digest()?;
+        let policy = r.opt_digest()?;
+        let investigator = r.opt_digest()?;
+        let ciphertexts = r.digests()?;
+        let shares = r.digests()?;
+        let reason = match r.u8()? {
+            0 => None,
+            1 => {
+                let n = u32::from_be_bytes(r.array()?) as usize;
+                if n > MAX_REASON_LEN {
+                    return Err(Error::malformed("log entry", "reason too long"));
+                }
+                let s = core::str::from_utf8(r.take(n)?)
+                    .map_err(|_| Error::malformed("log entry", "reason is not UTF-8"))?;
+                Some(s.to_string())
+            }
+            _ => return Err(Error::malformed("log entry", "bad option byte for reason")),
+        };
+        if !r.rest.is_empty() {
+            return Err(Error::malformed("log entry", "trailing bytes"));
+        }
+        Ok(LogEntry {
+            version: V1::default(),
+            sequence,
+            time,
+            kind,
+            warrant,
+            document,
+            policy,
+            investigator,
+            ciphertexts,
+            shares,
+            reason,
+        })
+    }
+
+    /// The RFC 9162 leaf hash of this entry.
+    pub fn leaf_hash(&self) -> Digest32 {
+        super::merkle::leaf_hash(&self.to_bytes())
+    }
+}
+
+fn put_opt(out: &mut Vec<u8>, d: Option<&Digest32>) {
+    match d {
+        None => out.push(0),
+        Some(d) => {
+            out.push(1);
+            out.extend_from_slice(d.as_bytes());
+        }
+    }
+}
+
+struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        if self.rest.len() < n {
+            return Err(Error::malformed("log entry", "truncated"));
+        }
+        let (a, b) = self.rest.split_at(n);
+        self.rest = b;
+        Ok(a)
+    }
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.array::<1>()?[0])
+    }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let s = self.take(N)?;
+        s.try_into()
+            .map_err(|_| Error::malformed("log entry", "truncated"))
+    }
+    fn opt_digest(&mut self) -> Result<Option<Digest32>> {
+        match self.u8()? {
+            0 => Ok(None),
+            1 => Ok(Some(Digest32(self.array()?))),
+            _ => Err(Error::malformed("log entry", "bad option byte")),
+        }
+    }
+    fn digests(&mut self) -> Result<Vec<Digest32>> {
+        let n = u32::from_be_bytes(self.array()?) as usize;
+        if n > MAX_ENTRY_DIGESTS || n.saturating_mul(32) > self.rest.len() {
+            return Err(Error::malformed(
+                "log entry",
+                "digest list longer than the entry",
+            ));
+        }
+        (0..n).map(|_| self.array().map(Digest32)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(b: u8) -> Digest32 {
+        Digest32([b; 32])
+    }
+
+    fn samples() -> Vec<LogEntry> {
+        vec![
+            LogEntry::setup(0, Timestamp(1), d(1), d(2)),
+            LogEntry::warrant_seen(1, Timestamp(2), d(3), d(4)),
+            LogEntry::release(2, Timestamp(3), d(3), d(5), d(6), d(4)),
+            LogEntry::refusal(
+                3,
+                Timestamp(-4),
+                Some(d(3)),
+                vec![d(7), d(8)],
+                "out-of-scope",
+            ),
+            LogEntry::refusal(4, Timestamp(5), None, vec![], "malformed"),
+            LogEntry::cancellation(5, Timestamp(6), d(3), d(9)),
+        ]
+    }
+
+    #[test]
+    fn bytes_and_json_roundtrip() {
+        for e in samples() {
+            e.check().unwrap();
+            let b = e.to_bytes();
+            assert_eq!(LogEntry::from_bytes(&b).unwrap(), e);
+            let j = serde_json::to_string(&e).unwrap();
+            assert_eq!(serde_json::from_str::<LogEntry>(&j).unwrap(), e);
+        }
+    }
+
+    #[test]
+    fn encodings_differ_and_decoding_is_strict() {
+        let s = samples();
+        for (i, a) in s.iter().enumerate() {
+            for b in &s[i + 1..] {
+                assert_ne!(a.to_bytes(), b.to_bytes());
+            }
+        }
+        let b = s[3].to_bytes();
+        let mut long = b.clone();
+        long.push(0);
+        assert!(LogEntry::from_bytes(&long).is_err());
+        for cut in 0..b.len() {
+            assert!(
+                LogEntry::from_bytes(&b[..cut]).is_err(),
+                "truncated at {cut}"
+            );
+        }
+        let mut bad = b.clone();
+        bad[0] ^= 1;
+        assert!(LogEntry::from_bytes(&bad).is_err());
+    }
+
+    #[test]
+    fn pinned_encoding() {
+        // Pins the byte format: a change here is a format change (bump the version byte).
+        let e = LogEntry::refusal(7, Timestamp(1_700_000_000), None, vec![d(0xab)], "expired");
+        let leaf = e.leaf_hash();
+        let again = LogEntry::from_bytes(&e.to_bytes()).unwrap().leaf_hash();
+        assert_eq!(leaf, again);
+        let b = e.to_bytes();
+        assert_eq!(b[0] as usize, TAG_LOG_ENTRY.len());
+        assert_eq!(
+            b.len(),
+            1 + TAG_LOG_ENTRY.len() + 1 + 8 + 8 + 1 + 4 + 4 + 32 + 4 + 1 + 4 + 7
+        );
+    }
+}

@@ -1,0 +1,16 @@
+//! Audit-log formats: the log entry with its canonical bytes ([`entry`]) and RFC 9162 Merkle
+//! tree hashing ([`merkle`]).
+//!
+//! Each trustee keeps an append-only log. Entry `i` (0-based) is leaf `i` of a Merkle tree as in
+//! RFC 9162 §2.1 (Certificate Transparency 2.0): leaf hash `SHA-256(0x00 || entry_bytes)`, node
+//! hash `SHA-256(0x01 || left || right)`. The tree head (size, root) is what a signed checkpoint
+//! will commit to; inclusion and consistency proofs are computed over the same leaf hashes.
+//!
+//! No I/O: the trustee node stores the entry bytes and serves them; an auditor recomputes every
+//! leaf hash from the bytes it was served and decodes the fields with [`LogEntry::from_bytes`].
+
+pub mod entry;
+pub mod merkle;
+
+pub use entry::{EntryKind, LogEntry, MAX_ENTRY_BYTES, MAX_ENTRY_DIGESTS};
+pub use merkle::{Frontier, TreeHead, empty_root, leaf_hash, mth, node_hash};

@@ -1,0 +1,135 @@
+//! Shared helpers for the integration tests: deterministic fixtures, and `reference`, an
+//! independent implementation of the verifier side of `docs/protocol.md` written only against
+//! the curve, hash, KDF and AEAD primitives (not against escrow-core), so that the tests can
+//! check that the library and the specification agree byte for byte.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+pub mod reference;
+
+use escrow_core::keys::PrivateKey;
+use escrow_core::label::Label;
+use escrow_core::message::{self, SealedMessage};
+use escrow_core::secret::MessageKey;
+use escrow_core::share::{DecryptionShare, ShareContext};
+use escrow_core::tdh2::{EscrowCiphertext, ValidCiphertext, encapsulate};
+use escrow_core::time::Timestamp;
+use escrow_core::trustee::{Dealing, TrusteeSet, VerifiedKeyShare, deal};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+/// A deterministic RNG for a test case.
+pub fn rng(seed: u64) -> StdRng {
+    StdRng::seed_from_u64(seed)
+}
+
+/// A dealt trustee set with every key share verified, and one escrowed message key.
+pub struct Fixture {
+    pub dealing: Dealing,
+    pub keys: Vec<VerifiedKeyShare>,
+    pub label: Label,
+    pub message_key: MessageKey,
+    pub ct: EscrowCiphertext,
+    pub valid: ValidCiphertext,
+    pub ctx: ShareContext,
+    pub shares: Vec<DecryptionShare>,
+}
+
+impl Fixture {
+    pub fn set(&self) -> &TrusteeSet {
+        &self.dealing.set
+    }
+
+    pub fn n(&self) -> u16 {
+        self.dealing.set.trustees()
+    }
+
+    pub fn k(&self) -> u16 {
+        self.dealing.set.threshold()
+    }
+}
+
+pub fn label(id: &str) -> Label {
+    Label::new(
+        "alice@example.org",
+        "bob@example.org",
+        Timestamp(1_795_000_000),
+        id,
+    )
+    .unwrap()
+}
+
+pub fn verified_keys(d: &Dealing) -> Vec<VerifiedKeyShare> {
+    d.secrets
+        .iter()
+        .map(|s| d.set.verify_share(s.key_share.clone()).unwrap())
+        .collect()
+}
+
+/// Deal `k`-of-`n`, escrow one key, and let every trustee make its share.
+pub fn fixture(n: u64, k: u64, rng: &mut StdRng) -> Fixture {
+    let dealing = deal(n, k, rng).unwrap();
+    let keys = verified_keys(&dealing);
+    let label = label("msg-1");
+    let message_key = MessageKey::random(rng);
+    let (ct, _r) = encapsulate(&dealing.set, &label, &message_key, rng).unwrap();
+    let valid = ct.check(&dealing.set).unwrap();
+    let ctx = ShareContext::warrant(escrow_core::codec::Digest32::sha256(b"warrant W-1"));
+    let shares = keys
+        .iter()
+        .map(|k| k.decryption_share(&valid, &ctx, rng).unwrap())
+        .collect();
+    Fixture {
+        dealing,
+        keys,
+        label,
+        message_key,
+        ct,
+        valid,
+        ctx,
+        shares,
+    }
+}
+
+/// Seal one message from alice to `bob`.
+pub fn sealed(set: &TrusteeSet, bob: &PrivateKey, body: &[u8], rng: &mut StdRng) -> SealedMessage {
+    message::seal(set, &bob.public(), &label("m-1"), body, rng).unwrap()
+}
+
+/// Fisher–Yates with the given RNG.
+pub fn shuffle<T>(v: &mut [T], rng: &mut StdRng) {
+    use rand::RngExt as _;
+    for i in (1..v.len()).rev() {
+        let j = rng.random_range(0..=i);
+        v.swap(i, j);
+    }
+}
+
+/// Serialize to a `serde_json::Value`.
+pub fn value<T: serde::Serialize>(t: &T) -> serde_json::Value {
+    serde_json::to_value(t).unwrap()
+}
+
+/// Rebuild every JSON object with its keys in sorted order, so that the printed text does not
+/// depend on whether serde_json's `preserve_order` feature is on in this build.
+pub fn sort_keys(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => {
+            let mut entries: Vec<(String, Value)> = m.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut out = serde_json::Map::new();
+            for (k, v) in entries {
+                out.insert(k, sort_keys(v));
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(sort_keys).collect()),
+        other => other,
+    }
+}

@@ -1,0 +1,219 @@
+//! Per-message operations of our scheme over (k, n) in {3/5, 7/10, 67/100, 170/255}, each beside
+//! its floor (the sum of its curve operations, measured in the same run), and beside the naive
+//! baseline and the `threshold_crypto` crate's pairing-based threshold encryption, on the same
+//! message (label and 32-byte key).
+//!
+//! Groups: `primitives`, `seal`, `check`, `share`, `verify`, `combine`; ids are
+//! `<scheme>/k<k>_n<n>`. Run: `cargo bench -p escrow-research --bench ops`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
+use escrow_core::keys::PrivateKey;
+use escrow_core::message;
+use escrow_core::share::{self, DecryptionShare, ShareContext};
+use escrow_core::tdh2;
+use escrow_core::trustee::{self, VerifiedKeyShare};
+use escrow_research::floor::{self, Inputs};
+use escrow_research::naive::{self, NaiveSet, NaiveShare};
+use escrow_research::workload;
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::time::Duration;
+
+const SIZES: &[(u16, u16)] = &[(3, 5), (7, 10), (67, 100), (170, 255)];
+
+fn id(scheme: &str, k: u16, n: u16) -> BenchmarkId {
+    BenchmarkId::new(scheme, format!("k{k}_n{n}"))
+}
+
+fn primitives(c: &mut Criterion) {
+    let mut rng = rand::rng();
+    let i = Inputs::random(&mut rng);
+    let mut g = c.benchmark_group("primitives");
+    g.sampling_mode(SamplingMode::Flat);
+    g.bench_function("var_base", |b| b.iter(|| floor::var_base(black_box(&i))));
+    g.bench_function("var_base_vartime", |b| {
+        b.iter(|| floor::var_base_vartime(black_box(&i)))
+    });
+    g.bench_function("fixed_base_g", |b| {
+        b.iter(|| floor::fixed_base_g(black_box(&i)))
+    });
+    g.bench_function("g_add_vartime", |b| {
+        b.iter(|| floor::g_add_vartime(black_box(&i)))
+    });
+    g.bench_function("lincomb2_vartime", |b| {
+        b.iter(|| floor::lincomb2_vartime(black_box(&i)))
+    });
+    for &(k, _) in SIZES {
+        let terms = floor::msm_terms(usize::from(k), &mut rng);
+        g.bench_with_input(BenchmarkId::new("lincomb_k_vartime", k), &terms, |b, t| {
+            b.iter(|| floor::lincomb_k_vartime(black_box(t)))
+        });
+    }
+    g.finish();
+}
+
+fn ops(c: &mut Criterion) {
+    let mut rng = rand::rng();
+    let msg = workload::messages(1, &mut rng).unwrap().remove(0);
+    let inputs = Inputs::random(&mut rng);
+    let ctx = ShareContext::without_warrant();
+    let recipient = PrivateKey::generate(&mut rng).public();
+    let body = vec![0x42u8; 1024];
+    let mut rng07 = rand07::thread_rng();
+
+    for &(k, n) in SIZES {
+        let ku = usize::from(k);
+        // ours
+        let d = trustee::deal(n.into(), k.into(), &mut rng).unwrap();
+        let keys: Vec<VerifiedKeyShare> = d
+            .secrets
+            .iter()
+            .take(ku)
+            .map(|s| d.set.verify_share(s.key_share.clone()).unwrap())
+            .collect();
+        let set = d.set;
+        let (ct, _) = tdh2::encapsulate(&set, &msg.label, &msg.key, &mut rng).unwrap();
+        let valid = ct.check(&set).unwrap();
+        let shares: Vec<DecryptionShare> = keys
+            .iter()
+            .map(|ks| ks.decryption_share(&valid, &ctx, &mut rng).unwrap())
+            .collect();
+        let terms = floor::msm_terms(ku, &mut rng);
+        let batch_terms = floor::msm_terms(4 * ku + 2, &mut rng);
+        // naive
+        let nset = NaiveSet::generate(n.into(), k.into(), &mut rng).unwrap();
+        let nct = nset.seal(&msg.label, &msg.key, &mut rng).unwrap();
+        let nshares: Vec<NaiveShare> = (1..=k)
+            .map(|i| nset.trustee_share(i, &nct).unwrap())
+            .collect();
+        // threshold_crypto: threshold t means t + 1 shares decrypt
+        let sks = threshold_crypto::SecretKeySet::random(ku - 1, &mut rng07);
+        let pks = sks.public_keys();
+        let tpk = pks.public_key();
+        let tct = tpk.encrypt_with_rng(&mut rng07, msg.key.expose());
+        let tshares: BTreeMap<usize, threshold_crypto::DecryptionShare> = (0..ku)
+            .map(|i| (i, sks.secret_key_share(i).decrypt_share_no_verify(&tct)))
+            .collect();
+        let tsk0 = sks.secret_key_share(0usize);
+        let tpk0 = pks.public_key_share(0usize);
+        let tshare0 = tshares[&0].clone();
+        assert_eq!(
+            pks.decrypt(&tshares, &tct).unwrap(),
+            msg.key.expose().to_vec()
+        );
+
+        // seal
+        let mut g = c.benchmark_group("seal");
+        g.sampling_mode(SamplingMode::Flat);
+        g.bench_function(id("ours", k, n), |b| {
+            b.iter(|| tdh2::encapsulate(&set, &msg.label, &msg.key, &mut rng).unwrap())
+        });
+        g.bench_function(id("ours_full_message_1KiB", k, n), |b| {
+            b.iter(|| message::seal(&set, &recipient, &msg.label, &body, &mut rng).unwrap())
+        });
+        g.bench_function(id("floor", k, n), |b| {
+            b.iter(|| floor::seal_ops(black_box(&inputs)))
+        });
+        g.bench_function(id("naive", k, n), |b| {
+            b.iter(|| nset.seal(&msg.label, &msg.key, &mut rng).unwrap())
+        });
+        g.bench_function(id("naive_floor", k, n), |b| {
+            b.iter(|| floor::naive_seal_ops(black_box(&inputs), usize::from(n)))
+        });
+        g.bench_function(id("threshold_crypto", k, n), |b| {
+            b.iter(|| tpk.encrypt_with_rng(&mut rng07, msg.key.expose()))
+        });
+        g.finish();
+
+        // public check
+        let mut g = c.benchmark_group("check");
+        g.sampling_mode(SamplingMode::Flat);
+        g.bench_function(id("ours", k, n), |b| b.iter(|| ct.check(&set).unwrap()));
+        g.bench_function(id("floor", k, n), |b| {
+            b.iter(|| floor::check_ops(black_box(&inputs)))
+        });
+        g.bench_function(id("threshold_crypto", k, n), |b| {
+            b.iter(|| assert!(tct.verify()))
+        });
+        g.finish();
+
+        // one trustee's share (ours: with its DLEQ proof)
+        let mut g = c.benchmark_group("share");
+        g.sampling_mode(SamplingMode::Flat);
+        g.bench_function(id("ours", k, n), |b| {
+            b.iter(|| keys[0].decryption_share(&valid, &ctx, &mut rng).unwrap())
+        });
+        g.bench_function(id("floor", k, n), |b| {
+            b.iter(|| floor::share_ops(black_box(&inputs)))
+        });
+        g.bench_function(id("naive", k, n), |b| {
+            b.iter(|| nset.trustee_share(1, &nct).unwrap())
+        });
+        g.bench_function(id("threshold_crypto", k, n), |b| {
+            b.iter(|| tsk0.decrypt_share_no_verify(&tct))
+        });
+        g.finish();
+
+        // verification of one share
+        let mut g = c.benchmark_group("verify");
+        g.sampling_mode(SamplingMode::Flat);
+        g.bench_function(id("ours", k, n), |b| {
+            b.iter(|| shares[0].verify(&set, &valid, &ctx).unwrap())
+        });
+        g.bench_function(id("floor", k, n), |b| {
+            b.iter(|| floor::verify_ops(black_box(&inputs)))
+        });
+        g.bench_function(id("threshold_crypto", k, n), |b| {
+            b.iter(|| assert!(tpk0.verify_decryption_share(&tshare0, &tct)))
+        });
+        g.finish();
+
+        // combine k shares (ours: verifies every proof, interpolates, unwraps)
+        let mut g = c.benchmark_group("combine");
+        g.sampling_mode(SamplingMode::Flat);
+        g.bench_function(id("ours", k, n), |b| {
+            b.iter(|| share::combine(&set, &valid, &ctx, &shares).unwrap())
+        });
+        g.bench_function(id("floor", k, n), |b| {
+            b.iter(|| floor::combine_ops(black_box(&inputs), black_box(&terms)))
+        });
+        g.bench_function(id("batch_msm_floor", k, n), |b| {
+            b.iter(|| floor::lincomb_k_vartime(black_box(&batch_terms)))
+        });
+        g.bench_function(id("naive", k, n), |b| {
+            b.iter(|| naive::combine(k, &nshares).unwrap())
+        });
+        g.bench_function(id("threshold_crypto_unverified", k, n), |b| {
+            b.iter(|| pks.decrypt(&tshares, &tct).unwrap())
+        });
+        g.bench_function(id("threshold_crypto", k, n), |b| {
+            b.iter(|| {
+                for (i, s) in &tshares {
+                    assert!(pks.public_key_share(*i).verify_decryption_share(s, &tct));
+                }
+                pks.decrypt(&tshares, &tct).unwrap()
+            })
+        });
+        g.finish();
+    }
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(1200))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = primitives, ops
+}
+criterion_main!(benches);

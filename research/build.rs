@@ -1,0 +1,61 @@
+//! Records, at build time, the locked versions of the crates whose speed the harness reports
+//! (from the workspace's Cargo.lock) and the compiler version, for every run record.
+
+use std::fmt::Write as _;
+
+const CRATES: &[&str] = &[
+    "p256",
+    "elliptic-curve",
+    "vsss-rs",
+    "aes-gcm",
+    "sha2",
+    "hkdf",
+    "plotters",
+    "criterion",
+    "threshold_crypto",
+    "pairing",
+    "frost-p256",
+    "frost-core",
+];
+
+fn main() {
+    let lock_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock");
+    println!("cargo:rerun-if-changed={}", lock_path.display());
+    println!("cargo:rerun-if-changed=build.rs");
+    let lock = std::fs::read_to_string(&lock_path).unwrap_or_default();
+    let mut found: Vec<(String, String)> = Vec::new();
+    let mut name: Option<String> = None;
+    for line in lock.lines() {
+        let line = line.trim();
+        if line == "[[package]]" {
+            name = None;
+        } else if let Some(v) = line.strip_prefix("name = ") {
+            name = Some(v.trim_matches('"').to_string());
+        } else if let Some(v) = line.strip_prefix("version = ")
+            && let Some(n) = name.take()
+            && CRATES.contains(&n.as_str())
+        {
+            found.push((n, v.trim_matches('"').to_string()));
+        }
+    }
+    found.sort();
+    let mut s = String::new();
+    for (n, v) in &found {
+        let _ = write!(s, "{n}={v};");
+    }
+    println!("cargo:rustc-env=ESCROW_RESEARCH_LOCKED={s}");
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let ver = std::process::Command::new(rustc)
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=ESCROW_RESEARCH_RUSTC={ver}");
+    let profile = std::env::var("PROFILE").unwrap_or_else(|_| "unknown".into());
+    let opt = std::env::var("OPT_LEVEL").unwrap_or_else(|_| "unknown".into());
+    println!(
+        "cargo:rustc-env=ESCROW_RESEARCH_PROFILE={profile} (opt-level {opt} for escrow-research)"
+    );
+}

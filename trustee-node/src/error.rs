@@ -1,0 +1,58 @@
+//! The node's errors. Each names its culprit (file, table, entry); none carries secrets.
+
+use std::path::PathBuf;
+
+/// Everything that can stop the node or fail a storage operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The passphrase does not open the sealed secrets (or the file was altered).
+    #[error(
+        "wrong passphrase: it does not open the sealed key share (or secrets.sealed.json was altered)"
+    )]
+    WrongPassphrase,
+    /// No passphrase was given.
+    #[error("no passphrase: set TRUSTEE_PASSPHRASE or pass --passphrase-file FILE")]
+    NoPassphrase,
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The state folder is missing something or holds something inconsistent.
+    #[error("state folder: {0}")]
+    State(String),
+    /// The SQLite database failed.
+    #[error("database {path}: {why}")]
+    Database {
+        /// The database file.
+        path: PathBuf,
+        /// Why.
+        why: String,
+    },
+    /// The audit log in the database fails its integrity check.
+    #[error("audit log damaged: {0}")]
+    LogDamaged(String),
+    /// A core check failed (trustee set, key share, keys).
+    #[error(transparent)]
+    Core(#[from] escrow_core::Error),
+    /// The policy file is refused.
+    #[error("policy file: {0}")]
+    Policy(escrow_core::warrant::Refusal),
+    /// TLS configuration.
+    #[error("TLS: {0}")]
+    Tls(String),
+}
+
+impl NodeError {
+    /// Shorthand for [`NodeError::Io`].
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        NodeError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,743 @@
+//! The HTTP service: routes, the release flow, cancellation, log endpoints.
+//!
+//! The node is a thin shell: every decision and formula is in `escrow_core` (policy checks in
+//! `warrant`, per-ciphertext decisions and the response format in `release`, log formats in
+//! `audit`); this module does I/O, storage, concurrency and HTTP.
+
+use crate::api::{ApiError, code_for_status, error_json};
+use crate::db::{self, Batch, Db};
+use crate::state::{Loaded, now};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use escrow_core::audit::{LogEntry, TreeHead};
+use escrow_core::codec::{Digest32, b64_encode};
+use escrow_core::keys::PrivateKey;
+use escrow_core::release::{
+    ItemRefusal, RefusalCode, ReleaseCounter, RequestError, ReleaseResponse, ReleaseResult, SealedShare,
+    judge_ciphertext, make_share, parse_request,
+};
+use escrow_core::tdh2::ValidCiphertext;
+use escrow_core::time::Timestamp;
+use escrow_core::trustee::{TrusteeSet, VerifiedKeyShare};
+use escrow_core::warrant::{CancellationEnvelope, Policy, ReasonCode, Refusal};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
+
+/// Fault injection for tests and demos. NEVER use in production.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Fault {
+    /// TEST FEATURE: every released decryption share carries a broken DLEQ proof (the release
+    /// is logged as usual, with the digest of the broken share). Combiners must catch it and
+    /// name this trustee.
+    BadShare,
+}
+
+impl Fault {
+    /// Kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fault::BadShare => "bad-share",
+        }
+    }
+}
+
+/// Request limits.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Most ciphertexts per release request.
+    pub max_batch: usize,
+    /// Largest request body, bytes.
+    pub max_body_bytes: usize,
+    /// Per-request timeout.
+    pub request_timeout: Duration,
+    /// Requests served at once.
+    pub concurrency: usize,
+    /// Most log entries per page.
+    pub page_size: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_batch: escrow_core::release::MAX_BATCH,
+            max_body_bytes: 32 * 1024 * 1024,
+            request_timeout: Duration::from_secs(300),
+            concurrency: 64,
+            page_size: 1000,
+        }
+    }
+}
+
+/// One trustee, loaded.
+pub struct Node {
+    set: TrusteeSet,
+    share: VerifiedKeyShare,
+    signing: PrivateKey,
+    policy: Policy,
+    db: Mutex<Db>,
+    reader: Mutex<rusqlite::Connection>,
+    db_path: std::path::PathBuf,
+    head: RwLock<TreeHead>,
+    cancelled: RwLock<HashSet<String>>,
+    problem: RwLock<Option<String>>,
+    limits: Limits,
+    fault: Option<Fault>,
+}
+
+impl core::fmt::Debug for Node {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "Node {{ trustee: {}, secrets: [REDACTED] }}",
+            self.share.index()
+        )
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave the database half-written (SQLite
+    // transactions are atomic), so a poisoned lock is still usable.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Node {
+    /// Build from loaded state.
+    pub fn new(
+        loaded: Loaded,
+        limits: Limits,
+        fault: Option<Fault>,
+    ) -> Result<Self, crate::error::NodeError> {
+        let cancelled = loaded.db.cancelled_ids()?;
+        let reader = db::open_reader(&loaded.db_path)?;
+        let head = loaded.db.head();
+        Ok(Node {
+            set: loaded.set,
+            share: loaded.share,
+            signing: loaded.signing,
+            policy: loaded.policy,
+            db: Mutex::new(loaded.db),
+            reader: Mutex::new(reader),
+            db_path: loaded.db_path,
+            head: RwLock::new(head),
+            cancelled: RwLock::new(cancelled),
+            problem: RwLock::new(None),
+            limits,
+            fault,
+        })
+    }
+
+    /// Trustee index.
+    pub fn index(&self) -> u16 {
+        self.share.index()
+    }
+
+    /// The current tree head.
+    pub fn head(&self) -> TreeHead {
+        *self.head.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn is_cancelled(&self, id: &str) -> bool {
+        self.cancelled
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(id)
+    }
+
+    fn problem(&self) -> Option<String> {
+        self.problem
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Fail closed: refuse to release anything until restarted (the restart re-verifies the log).
+    fn mark_unhealthy(&self, why: String) {
+        tracing::error!(problem = %why, "audit log cannot be written: the node releases nothing until restarted");
+        *self.problem.write().unwrap_or_else(|p| p.into_inner()) = Some(why);
+    }
+
+    fn check_healthy(&self) -> Result<(), ApiError> {
+        match self.problem() {
+            None => Ok(()),
+            Some(p) => Err(ApiError::unavailable(
+                "node-unhealthy",
+                format!(
+                    "the audit log could not be written earlier ({p}); nothing is released until the node is restarted"
+                ),
+            )),
+        }
+    }
+
+    /// Commit, or fail closed with a 503 `log-unavailable`.
+    fn commit(&self, db: &mut Db, batch: &Batch, time: Timestamp) -> Result<TreeHead, ApiError> {
+        match db.commit(batch, time) {
+            Ok(head) => {
+                *self.head.write().unwrap_or_else(|p| p.into_inner()) = head;
+                Ok(head)
+            }
+            Err(e) => {
+                self.mark_unhealthy(e.to_string());
+                Err(ApiError::unavailable(
+                    "log-unavailable",
+                    "the audit log could not be written; nothing was released",
+                ))
+            }
+        }
+    }
+
+    fn db_failed(&self, e: crate::error::NodeError) -> ApiError {
+        self.mark_unhealthy(e.to_string());
+        ApiError::unavailable(
+            "log-unavailable",
+            "the audit database could not be read; nothing was released",
+        )
+    }
+
+    /// `POST /v1/release`, synchronous (runs on a blocking thread; crypto fans out on rayon).
+    pub fn release(&self, body: &[u8]) -> Result<ReleaseResponse, ApiError> {
+        let parsed = parse_request(body, self.limits.max_batch).map_err(|e| match e {
+            RequestError::TooManyCiphertexts { .. } => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "batch-too-large", e.to_string())
+            }
+            RequestError::Malformed(_) => ApiError::bad_request("malformed-request", e.to_string()),
+        })?;
+        self.check_healthy()?;
+        let time = now();
+        let wd = parsed.warrant_digest;
+        let digests: Vec<Option<Digest32>> = parsed
+            .ciphertexts
+            .par_iter()
+            .map(|c| c.as_ref().ok().map(|c| c.digest()))
+            .collect();
+        let verdict = match &parsed.warrant {
+            Err(r) => Err(r.clone()),
+            Ok(env) => self.policy.verify(env, time, &|id| self.is_cancelled(id)),
+        };
+        let warrant = match verdict {
+            Ok(w) => w,
+            Err(refusal) => {
+                let mut db = lock(&self.db);
+                return self.refuse_all(&mut db, wd, &digests, refusal, time);
+            }
+        };
+        let envelope_json = warrant.envelope().to_json();
+        // Public checks in parallel: TDH2 proof and scope of every ciphertext.
+        let judged: Vec<Result<ValidCiphertext, ItemRefusal>> = parsed
+            .ciphertexts
+            .into_par_iter()
+            .map(|c| judge_ciphertext(&self.set, &warrant, c))
+            .collect();
+
+        // From here the database lock orders this request against every other release and
+        // cancellation: the limit is decided and committed atomically.
+        let mut db = lock(&self.db);
+        if self.is_cancelled(warrant.id()) {
+            let r = Refusal::new(
+                ReasonCode::Cancelled,
+                format!("warrant {} was cancelled", warrant.id()),
+            );
+            return self.refuse_all(&mut db, wd, &digests, r, time);
+        }
+        let already = db
+            .released_count(warrant.id())
+            .map_err(|e| self.db_failed(e))?;
+        let mut counter = ReleaseCounter::new(&warrant, already);
+        let mut decisions = Vec::with_capacity(judged.len());
+        for j in judged {
+            decisions.push(match j {
+                Ok(v) => {
+                    let before = db
+                        .is_released(warrant.id(), &v.digest())
+                        .map_err(|e| self.db_failed(e))?;
+                    counter.admit(v.digest(), before).map(|()| v)
+                }
+                Err(r) => Err(r),
+            });
+        }
+        let tamper = self.fault == Some(Fault::BadShare);
+        let shares: Vec<Option<escrow_core::Result<SealedShare>>> = decisions
+            .par_iter()
+            .map(|d| {
+                d.as_ref()
+                    .ok()
+                    .map(|v| make_share(&self.share, &warrant, v, tamper, &mut rand::rng()))
+            })
+            .collect();
+
+        let inv = warrant.investigator().key_id();
+        let mut seq = db.next_seq();
+        let mut batch = Batch::default();
+        let known = db.warrant_known(&wd).map_err(|e| self.db_failed(e))?;
+        if !known {
+            batch
+                .entries
+                .push(LogEntry::warrant_seen(seq, time, wd, inv));
+            batch.warrant = Some((wd, warrant.id().to_string(), envelope_json, seq));
+            seq += 1;
+        }
+        let newly = counter.newly_counted().clone();
+        let mut counted = HashSet::new();
+        let mut results = Vec::with_capacity(decisions.len());
+        for (d, s) in decisions.into_iter().zip(shares) {
+            match (d, s) {
+                (Ok(v), Some(Ok(s))) => {
+                    batch.entries.push(LogEntry::release(
+                        seq,
+                        time,
+                        wd,
+                        v.digest(),
+                        s.share_digest,
+                        inv,
+                    ));
+                    if newly.contains(&v.digest()) && counted.insert(v.digest()) {
+                        batch
+                            .releases
+                            .push((warrant.id().to_string(), v.digest(), seq));
+                    }
+                    results.push(ReleaseResult::Released {
+                        ciphertext: s.ciphertext,
+                        share: s.share_box,
+                        leaf_index: seq,
+                    });
+                }
+                (Ok(_), Some(Err(e))) => {
+                    return Err(ApiError::internal("computing a decryption share", e));
+                }
+                (Ok(_), None) => {
+                    return Err(ApiError::internal(
+                        "computing a decryption share",
+                        "missing share",
+                    ));
+                }
+                (Err(r), _) => {
+                    batch.entries.push(LogEntry::refusal(
+                        seq,
+                        time,
+                        Some(wd),
+                        r.ciphertext.into_iter().collect(),
+                        r.code.as_str(),
+                    ));
+                    results.push(ReleaseResult::refused(r, Some(seq)));
+                }
+            }
+            seq += 1;
+        }
+        // Log first: nothing leaves before this returns.
+        self.commit(&mut db, &batch, time)?;
+        drop(db);
+        Ok(
+            ReleaseResponse::unsigned(self.index(), self.set.id(), wd, Some(inv), time, results)
+                .sign(&self.signing),
+        )
+    }
+
+    /// The warrant itself is refused: one refusal entry for the whole request.
+    fn refuse_all(
+        &self,
+        db: &mut Db,
+        wd: Digest32,
+        digests: &[Option<Digest32>],
+        refusal: Refusal,
+        time: Timestamp,
+    ) -> Result<ReleaseResponse, ApiError> {
+        let seq = db.next_seq();
+        let code = RefusalCode::Warrant(refusal.code);
+        let entry = LogEntry::refusal(
+            seq,
+            time,
+            Some(wd),
+            digests.iter().flatten().copied().collect(),
+            code.as_str(),
+        );
+        self.commit(
+            db,
+            &Batch {
+                entries: vec![entry],
+                ..Batch::default()
+            },
+            time,
+        )?;
+        let results = digests
+            .iter()
+            .map(|d| {
+                ReleaseResult::refused(
+                    ItemRefusal {
+                        ciphertext: *d,
+                        code,
+                        detail: refusal.detail.clone(),
+                    },
+                    Some(seq),
+                )
+            })
+            .collect();
+        Ok(
+            ReleaseResponse::unsigned(self.index(), self.set.id(), wd, None, time, results)
+                .sign(&self.signing),
+        )
+    }
+
+    /// `POST /v1/cancel`.
+    pub fn cancel(&self, body: &[u8]) -> Result<CancelResponse, ApiError> {
+        let text = core::str::from_utf8(body)
+            .map_err(|_| ApiError::bad_request("malformed-request", "body is not UTF-8"))?;
+        let env = CancellationEnvelope::from_json(text)
+            .map_err(|r| ApiError::bad_request("malformed-request", r.to_string()))?;
+        self.check_healthy()?;
+        let time = now();
+        let mut db = lock(&self.db);
+        match self.policy.verify_cancellation(&env, time) {
+            Err(r) => {
+                let seq = db.next_seq();
+                let mut entry = LogEntry::refusal(seq, time, None, vec![], r.code.as_str());
+                entry.document = Some(env.digest());
+                self.commit(
+                    &mut db,
+                    &Batch {
+                        entries: vec![entry],
+                        ..Batch::default()
+                    },
+                    time,
+                )?;
+                Err(ApiError::new(StatusCode::FORBIDDEN, r.code.as_str(), r.detail).logged_at(seq))
+            }
+            Ok(vc) => {
+                let id = vc.warrant_id().to_string();
+                if let Some(seq) = db.cancellation_seq(&id).map_err(|e| self.db_failed(e))? {
+                    return Ok(CancelResponse {
+                        status: "already-cancelled".into(),
+                        warrant_id: id,
+                        leaf_index: seq,
+                    });
+                }
+                let seq = db.next_seq();
+                let entry =
+                    LogEntry::cancellation(seq, time, vc.payload().warrant_digest, vc.digest());
+                let batch = Batch {
+                    entries: vec![entry],
+                    cancellation: Some((id.clone(), vc.digest(), env.to_json(), seq)),
+                    ..Batch::default()
+                };
+                self.commit(&mut db, &batch, time)?;
+                // Still under the database lock: a release that has not yet committed sees it.
+                self.cancelled
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(id.clone());
+                tracing::info!(warrant = %id, seq, "warrant cancelled");
+                Ok(CancelResponse {
+                    status: "cancelled".into(),
+                    warrant_id: id,
+                    leaf_index: seq,
+                })
+            }
+        }
+    }
+
+    /// `GET /v1/info`.
+    pub fn info(&self) -> Info {
+        let me = self.set.member(self.index()).ok();
+        let problem = self.problem();
+        Info {
+            version: 1,
+            software: concat!("trustee-node ", env!("CARGO_PKG_VERSION")).into(),
+            trustee: self.index(),
+            set_id: self.set.id(),
+            threshold: self.set.threshold(),
+            trustees: self.set.trustees(),
+            verification_key: self.share.verification_key().to_hex(),
+            signing_key: me
+                .map(|m| m.signing_key.point().to_hex())
+                .unwrap_or_default(),
+            signing_key_pem: self.signing.public().to_pem(),
+            signing_key_id: self.signing.public().key_id(),
+            policy_digest: self.policy.digest(),
+            healthy: problem.is_none(),
+            problem,
+            log: self.head(),
+            limits: InfoLimits {
+                max_batch: self.limits.max_batch,
+                max_body_bytes: self.limits.max_body_bytes,
+                log_page_size: self.limits.page_size,
+                request_timeout_secs: self.limits.request_timeout.as_secs(),
+            },
+            fault: self.fault.map(|f| f.as_str().to_string()),
+            time: now(),
+        }
+    }
+
+    /// `GET /v1/log/entries`.
+    pub fn entries(&self, start: Option<u64>, end: Option<u64>) -> Result<EntriesPage, ApiError> {
+        let size = self.head().size;
+        let start = start.unwrap_or(0);
+        let end = end
+            .unwrap_or_else(|| start.saturating_add(self.limits.page_size))
+            .min(size);
+        if start > size {
+            return Err(ApiError::bad_request(
+                "bad-range",
+                format!("start {start} is beyond the log size {size}"),
+            ));
+        }
+        if end < start {
+            return Err(ApiError::bad_request(
+                "bad-range",
+                format!("end {end} is before start {start}"),
+            ));
+        }
+        let end = end.min(start.saturating_add(self.limits.page_size));
+        let rows = {
+            let conn = lock(&self.reader);
+            db::read_entries(&conn, &self.db_path, start, end)
+                .map_err(|e| ApiError::internal("reading the log", e))?
+        };
+        let mut entries = Vec::with_capacity(rows.len());
+        for r in rows {
+            let entry = LogEntry::from_bytes(&r.bytes)
+                .map_err(|e| ApiError::internal("decoding a log entry", e))?;
+            entries.push(EntryView {
+                index: r.seq,
+                leaf_hash: r.leaf_hash,
+                bytes: b64_encode(&r.bytes),
+                entry,
+            });
+        }
+        Ok(EntriesPage {
+            size,
+            start,
+            end,
+            entries,
+        })
+    }
+}
+
+/// `POST /v1/cancel` answer.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CancelResponse {
+    /// `cancelled` or `already-cancelled`.
+    pub status: String,
+    /// The cancelled warrant id.
+    pub warrant_id: String,
+    /// The log entry that recorded the cancellation.
+    pub leaf_index: u64,
+}
+
+/// `GET /v1/info` answer.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Info {
+    /// Format version.
+    pub version: u32,
+    /// Software name and version.
+    pub software: String,
+    /// Trustee index.
+    pub trustee: u16,
+    /// Trustee-set id.
+    pub set_id: Digest32,
+    /// Threshold k.
+    pub threshold: u16,
+    /// Number of trustees n.
+    pub trustees: u16,
+    /// `X_i`, compressed SEC1 hex.
+    pub verification_key: String,
+    /// Signing key, compressed SEC1 hex.
+    pub signing_key: String,
+    /// Signing key, SPKI PEM.
+    pub signing_key_pem: String,
+    /// Signing key id.
+    pub signing_key_id: Digest32,
+    /// Policy digest.
+    pub policy_digest: Digest32,
+    /// False once the log could not be written (fail closed).
+    pub healthy: bool,
+    /// Why not healthy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// Latest tree head.
+    pub log: TreeHead,
+    /// Request limits.
+    pub limits: InfoLimits,
+    /// Fault injection in force (tests and demos only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
+    /// The node's clock.
+    pub time: Timestamp,
+}
+
+/// Limits in `/v1/info`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct InfoLimits {
+    /// Most ciphertexts per release request.
+    pub max_batch: usize,
+    /// Largest body.
+    pub max_body_bytes: usize,
+    /// Most entries per log page.
+    pub log_page_size: u64,
+    /// Request timeout.
+    pub request_timeout_secs: u64,
+}
+
+/// One entry in a page.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EntryView {
+    /// Leaf index.
+    pub index: u64,
+    /// Stored leaf hash.
+    pub leaf_hash: Digest32,
+    /// Canonical bytes, base64 (hash these: `SHA-256(0x00 || bytes)`).
+    pub bytes: String,
+    /// Decoded.
+    pub entry: LogEntry,
+}
+
+/// `GET /v1/log/entries` answer.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EntriesPage {
+    /// Log size when read.
+    pub size: u64,
+    /// First index.
+    pub start: u64,
+    /// One past the last index.
+    pub end: u64,
+    /// Entries `[start, end)`.
+    pub entries: Vec<EntryView>,
+}
+
+/// Query of `/v1/log/entries`.
+#[derive(Debug, Deserialize)]
+pub struct EntriesQuery {
+    start: Option<u64>,
+    end: Option<u64>,
+}
+
+type Shared = Arc<Node>;
+
+async fn read_body(req: Request, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            format!("request body larger than {limit} bytes"),
+        )
+    };
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|len| len > limit as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map(|b| b.to_vec())
+        .map_err(|_| too_large())
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal("running a request", e))?
+}
+
+async fn h_info(State(node): State<Shared>) -> Json<Info> {
+    Json(node.info())
+}
+
+async fn h_release(
+    State(node): State<Shared>,
+    req: Request,
+) -> Result<Json<ReleaseResponse>, ApiError> {
+    let body = read_body(req, node.limits.max_body_bytes).await?;
+    let n = node.clone();
+    blocking(move || n.release(&body)).await.map(Json)
+}
+
+async fn h_cancel(
+    State(node): State<Shared>,
+    req: Request,
+) -> Result<Json<CancelResponse>, ApiError> {
+    let body = read_body(req, node.limits.max_body_bytes).await?;
+    let n = node.clone();
+    blocking(move || n.cancel(&body)).await.map(Json)
+}
+
+async fn h_entries(
+    State(node): State<Shared>,
+    q: Result<Query<EntriesQuery>, QueryRejection>,
+) -> Result<Json<EntriesPage>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::bad_request("bad-range", e.body_text()))?;
+    let n = node.clone();
+    blocking(move || n.entries(q.start, q.end)).await.map(Json)
+}
+
+async fn h_head(State(node): State<Shared>) -> Json<TreeHead> {
+    Json(node.head())
+}
+
+async fn h_not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "no such endpoint; see docs/api.md",
+    )
+}
+
+async fn h_method() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "method not allowed on this endpoint",
+    )
+}
+
+/// Every error answer is JSON, including those made by layers (timeout, limits).
+async fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let code = code_for_status(status);
+    let msg = status.canonical_reason().unwrap_or("error");
+    let mut r = Response::new(Body::from(error_json(code, msg, None)));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// The router with every layer.
+pub fn router(node: Shared) -> axum::Router {
+    let limits = node.limits;
+    axum::Router::new()
+        .route("/v1/info", get(h_info))
+        .route("/v1/release", post(h_release))
+        .route("/v1/cancel", post(h_cancel))
+        .route("/v1/log/entries", get(h_entries))
+        .route("/v1/log/head", get(h_head))
+        .fallback(h_not_found)
+        .method_not_allowed_fallback(h_method)
+        .with_state(node)
+        .layer(tower::limit::ConcurrencyLimitLayer::new(limits.concurrency))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(axum::middleware::map_response(json_errors))
+}

@@ -1,0 +1,295 @@
+//! The state folder: what `init` writes and `serve` reads.
+//!
+//! ```text
+//! STATE/node.json              public: trustee index, set id, policy digest, KDF setting
+//! STATE/trustee-set.json       copy of the trustee set
+//! STATE/policy.json            the trustee's warrant policy
+//! STATE/secrets.sealed.json    key share + signing key, Argon2id + AES-256-GCM (mode 0600)
+//! STATE/log.db                 SQLite: audit log, tree heads, counters, cancellations
+//! ```
+
+use crate::db::{Batch, Db};
+use crate::error::NodeError;
+use crate::sealed::{KdfCost, SealedSecrets, SecretBundle};
+use escrow_core::audit::LogEntry;
+use escrow_core::codec::{Digest32, V1};
+use escrow_core::keys::PrivateKey;
+use escrow_core::time::Timestamp;
+use escrow_core::trustee::{KeyShare, TrusteeSet, VerifiedKeyShare};
+use escrow_core::warrant::Policy;
+use serde::{Deserialize, Serialize};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+/// File names inside the state folder.
+pub const NODE_FILE: &str = "node.json";
+/// Trustee set copy.
+pub const SET_FILE: &str = "trustee-set.json";
+/// Policy.
+pub const POLICY_FILE: &str = "policy.json";
+/// Sealed secrets.
+pub const SECRETS_FILE: &str = "secrets.sealed.json";
+/// Database.
+pub const DB_FILE: &str = "log.db";
+
+/// `STATE/node.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeFile {
+    /// Format version.
+    pub version: V1,
+    /// Trustee index.
+    pub trustee: u16,
+    /// Trustee-set id.
+    pub set_id: Digest32,
+    /// Digest of `policy.json` at init.
+    pub policy_digest: Digest32,
+    /// When `init` ran.
+    pub created: Timestamp,
+}
+
+/// The node's clock.
+pub fn now() -> Timestamp {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    Timestamp(i64::try_from(secs).unwrap_or(i64::MAX))
+}
+
+fn read(path: &Path) -> Result<String, NodeError> {
+    std::fs::read_to_string(path).map_err(|e| NodeError::io(path, e))
+}
+
+fn read_secret(path: &Path) -> Result<Zeroizing<String>, NodeError> {
+    std::fs::read_to_string(path)
+        .map(Zeroizing::new)
+        .map_err(|e| NodeError::io(path, e))
+}
+
+/// Write a file, readable by the owner only when `secret`; fsynced.
+fn write_file(path: &Path, contents: &[u8], secret: bool) -> Result<(), NodeError> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(if secret { 0o600 } else { 0o644 });
+    }
+    let mut f = opts.open(path).map_err(|e| NodeError::io(path, e))?;
+    f.write_all(contents).map_err(|e| NodeError::io(path, e))?;
+    f.sync_all().map_err(|e| NodeError::io(path, e))
+}
+
+/// The passphrase: `--passphrase-file` (first line) if given, else `TRUSTEE_PASSPHRASE`.
+pub fn passphrase(file: Option<&Path>) -> Result<Zeroizing<String>, NodeError> {
+    let p = match file {
+        Some(f) => {
+            let s = read_secret(f)?;
+            Zeroizing::new(s.lines().next().unwrap_or("").to_string())
+        }
+        None => match std::env::var("TRUSTEE_PASSPHRASE") {
+            Ok(s) => Zeroizing::new(s),
+            Err(_) => return Err(NodeError::NoPassphrase),
+        },
+    };
+    if p.is_empty() {
+        return Err(NodeError::NoPassphrase);
+    }
+    Ok(p)
+}
+
+fn load_policy(path: &Path) -> Result<Policy, NodeError> {
+    Policy::from_json(&read(path)?).map_err(NodeError::Policy)
+}
+
+fn check_signing_key(set: &TrusteeSet, index: u16, key: &PrivateKey) -> Result<(), NodeError> {
+    let member = set.member(index)?;
+    if member.signing_key != key.public() {
+        return Err(NodeError::State(format!(
+            "the signing key is not trustee {index}'s signing key in the trustee set"
+        )));
+    }
+    Ok(())
+}
+
+/// What `init` reports.
+#[derive(Debug)]
+pub struct InitReport {
+    /// Trustee index.
+    pub trustee: u16,
+    /// Set id.
+    pub set_id: Digest32,
+    /// Policy digest.
+    pub policy_digest: Digest32,
+    /// Where.
+    pub state: PathBuf,
+}
+
+/// `trustee-node init`.
+pub fn init(
+    set_path: &Path,
+    trustee_dir: &Path,
+    policy_path: &Path,
+    state: &Path,
+    passphrase: &[u8],
+    cost: KdfCost,
+) -> Result<InitReport, NodeError> {
+    let set_json = read(set_path)?;
+    let set = TrusteeSet::from_json(&set_json)?;
+    let ks_path = trustee_dir.join("key-share.json");
+    let ks_json = read_secret(&ks_path)?;
+    let share = set.verify_share(KeyShare::from_json(&ks_json)?)?;
+    let sk_path = trustee_dir.join("signing.key");
+    let sk_pem = read_secret(&sk_path)?;
+    let signing = PrivateKey::from_pem(&sk_pem)?;
+    check_signing_key(&set, share.index(), &signing)?;
+    let policy_json = read(policy_path)?;
+    let policy = Policy::from_json(&policy_json).map_err(NodeError::Policy)?;
+
+    if state.exists() {
+        let empty = std::fs::read_dir(state)
+            .map_err(|e| NodeError::io(state, e))?
+            .next()
+            .is_none();
+        if !empty {
+            return Err(NodeError::State(format!(
+                "{} exists and is not empty; refusing to overwrite a node",
+                state.display()
+            )));
+        }
+    } else {
+        std::fs::create_dir_all(state).map_err(|e| NodeError::io(state, e))?;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(state, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| NodeError::io(state, e))?;
+    }
+
+    let bundle = SecretBundle {
+        key_share: ks_json.to_string(),
+        signing_key: sk_pem.to_string(),
+    };
+    let sealed = SealedSecrets::seal(&bundle, set.id(), share.index(), passphrase, cost)?;
+    let created = now();
+    let node = NodeFile {
+        version: V1::default(),
+        trustee: share.index(),
+        set_id: set.id(),
+        policy_digest: policy.digest(),
+        created,
+    };
+    write_file(&state.join(SET_FILE), set_json.as_bytes(), false)?;
+    write_file(&state.join(POLICY_FILE), policy_json.as_bytes(), false)?;
+    write_file(
+        &state.join(SECRETS_FILE),
+        escrow_core::codec::to_json_pretty(&sealed).as_bytes(),
+        true,
+    )?;
+    let mut db = Db::create(&state.join(DB_FILE))?;
+    let batch = Batch {
+        entries: vec![LogEntry::setup(0, created, set.id(), policy.digest())],
+        ..Batch::default()
+    };
+    db.commit(&batch, created)?;
+    // node.json last: its presence marks a complete state folder.
+    write_file(
+        &state.join(NODE_FILE),
+        escrow_core::codec::to_json_pretty(&node).as_bytes(),
+        false,
+    )?;
+    Ok(InitReport {
+        trustee: share.index(),
+        set_id: set.id(),
+        policy_digest: policy.digest(),
+        state: state.to_path_buf(),
+    })
+}
+
+/// Everything `serve` needs, loaded and checked.
+pub struct Loaded {
+    /// The trustee set.
+    pub set: TrusteeSet,
+    /// The verified key share.
+    pub share: VerifiedKeyShare,
+    /// The signing key.
+    pub signing: PrivateKey,
+    /// The policy.
+    pub policy: Policy,
+    /// The database (log verified).
+    pub db: Db,
+    /// The database path.
+    pub db_path: PathBuf,
+}
+
+impl core::fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "Loaded {{ trustee: {}, secrets: [REDACTED] }}",
+            self.share.index()
+        )
+    }
+}
+
+/// Load and check the state folder: files present and consistent, passphrase opens the
+/// secrets, the key share passes its Feldman check, the signing key is the trustee's, the
+/// log verifies. A changed policy is recorded in the log as a new setup entry.
+pub fn load(state: &Path, passphrase: &[u8]) -> Result<Loaded, NodeError> {
+    let node_path = state.join(NODE_FILE);
+    if !node_path.exists() {
+        return Err(NodeError::State(format!(
+            "{} is not a trustee-node state folder (no {NODE_FILE}; run `trustee-node init`)",
+            state.display()
+        )));
+    }
+    let node: NodeFile = serde_json::from_str(&read(&node_path)?)
+        .map_err(|e| NodeError::State(format!("{}: {e}", node_path.display())))?;
+    let set = TrusteeSet::from_json(&read(&state.join(SET_FILE))?)?;
+    if set.id() != node.set_id {
+        return Err(NodeError::State(format!(
+            "{SET_FILE} is not the trustee set this node was set up with"
+        )));
+    }
+    let policy = load_policy(&state.join(POLICY_FILE))?;
+    let sealed_path = state.join(SECRETS_FILE);
+    let sealed: SealedSecrets = serde_json::from_str(&read(&sealed_path)?)
+        .map_err(|e| NodeError::State(format!("{}: {e}", sealed_path.display())))?;
+    if sealed.set_id != set.id() || sealed.trustee != node.trustee {
+        return Err(NodeError::State(format!(
+            "{SECRETS_FILE} belongs to another trustee or set"
+        )));
+    }
+    let bundle = sealed.open(passphrase)?;
+    let share = set.verify_share(KeyShare::from_json(&bundle.key_share)?)?;
+    let signing = PrivateKey::from_pem(&bundle.signing_key)?;
+    drop(bundle);
+    if share.index() != node.trustee {
+        return Err(NodeError::State(
+            "sealed key share is for another trustee index".into(),
+        ));
+    }
+    check_signing_key(&set, share.index(), &signing)?;
+    let db_path = state.join(DB_FILE);
+    let mut db = Db::open(&db_path)?;
+    if db.latest_policy() != Some(policy.digest()) {
+        let t = now();
+        let batch = Batch {
+            entries: vec![LogEntry::setup(db.next_seq(), t, set.id(), policy.digest())],
+            ..Batch::default()
+        };
+        db.commit(&batch, t)?;
+        tracing::warn!(policy = %policy.digest().short(), "policy.json changed since the last setup entry; recorded a new setup entry");
+    }
+    Ok(Loaded {
+        set,
+        share,
+        signing,
+        policy,
+        db,
+        db_path,
+    })
+}

@@ -1,0 +1,366 @@
+//! Test fixtures: a dealt trustee set on disk, a policy, authorities, an investigator, sealed
+//! messages, and real `trustee-node` processes on 127.0.0.1 port 0 with temporary state.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    dead_code
+)]
+
+use escrow_core::keys::PrivateKey;
+use escrow_core::label::Label;
+use escrow_core::message::{SealedMessage, seal};
+use escrow_core::release::{ReleaseRequest, ReleaseResponse};
+use escrow_core::tdh2::EscrowCiphertext;
+use escrow_core::time::Timestamp;
+use escrow_core::trustee::{TrusteeSet, deal};
+use escrow_core::warrant::{
+    Authority, CancellationEnvelope, CancellationPayload, Policy, PolicyLimits, Role, Scope,
+    WarrantEnvelope, WarrantPayload, Window,
+};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_trustee-node");
+pub const PASS: &str = "correct horse battery staple";
+pub const DAY: i64 = 86_400;
+
+pub fn now() -> Timestamp {
+    let s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    Timestamp(s as i64)
+}
+
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub set: TrusteeSet,
+    pub set_path: PathBuf,
+    pub policy_path: PathBuf,
+    pub trustee_dirs: Vec<PathBuf>,
+    pub issuer: PrivateKey,
+    pub judge: PrivateKey,
+    pub foreign: PrivateKey,
+    pub investigator: PrivateKey,
+    pub recipient: PrivateKey,
+}
+
+fn write_secret(path: &Path, s: &str) {
+    std::fs::write(path, s).unwrap();
+}
+
+impl Fixture {
+    pub fn new(n: u64, k: u64) -> Self {
+        Self::with_limits(n, k, PolicyLimits::default())
+    }
+
+    pub fn with_limits(n: u64, k: u64, limits: PolicyLimits) -> Self {
+        let mut rng = rand::rng();
+        let dir = tempfile::tempdir().unwrap();
+        let d = deal(n, k, &mut rng).unwrap();
+        let set_path = dir.path().join("trustee-set.json");
+        std::fs::write(&set_path, d.set.to_json()).unwrap();
+        let mut trustee_dirs = Vec::new();
+        for s in &d.secrets {
+            let td = dir.path().join(format!("trustee-{}", s.key_share.index()));
+            std::fs::create_dir_all(&td).unwrap();
+            write_secret(&td.join("key-share.json"), &s.key_share.to_json());
+            write_secret(&td.join("signing.key"), &s.signing_key.to_pem().unwrap());
+            trustee_dirs.push(td);
+        }
+        let issuer = PrivateKey::generate(&mut rng);
+        let judge = PrivateKey::generate(&mut rng);
+        let foreign = PrivateKey::generate(&mut rng);
+        let investigator = PrivateKey::generate(&mut rng);
+        let recipient = PrivateKey::generate(&mut rng);
+        let policy = Policy::new(
+            vec![
+                Authority {
+                    name: "home-secretary".into(),
+                    role: Role::Issuer,
+                    key: issuer.public(),
+                },
+                Authority {
+                    name: "judicial-commissioner".into(),
+                    role: Role::Judicial,
+                    key: judge.public(),
+                },
+            ],
+            vec![Role::Issuer, Role::Judicial],
+            limits,
+        )
+        .unwrap();
+        let policy_path = dir.path().join("policy.json");
+        std::fs::write(&policy_path, policy.to_json_pretty()).unwrap();
+        Fixture {
+            dir,
+            set: d.set,
+            set_path,
+            policy_path,
+            trustee_dirs,
+            issuer,
+            judge,
+            foreign,
+            investigator,
+            recipient,
+        }
+    }
+
+    /// `trustee-node init` for trustee `i` (1-based); returns the state folder.
+    pub fn init(&self, i: usize) -> PathBuf {
+        let state = self.dir.path().join(format!("state-{i}"));
+        let out = Command::new(BIN)
+            .args(["init", "--kdf-cost", "test", "--set"])
+            .arg(&self.set_path)
+            .arg("--trustee")
+            .arg(&self.trustee_dirs[i - 1])
+            .arg("--policy")
+            .arg(&self.policy_path)
+            .arg("--state")
+            .arg(&state)
+            .env("TRUSTEE_PASSPHRASE", PASS)
+            .env_remove("TRUSTEE_FAULT")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "init failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        state
+    }
+
+    pub fn payload(&self, id: &str) -> WarrantPayload {
+        let t = now();
+        WarrantPayload {
+            version: Default::default(),
+            warrant_id: id.into(),
+            case_reference: "OP-TEST".into(),
+            warrant_type: "targeted-interception".into(),
+            legal_basis: "IPA 2016 s.15(2)".into(),
+            issuing_authority: "Secretary of State".into(),
+            scope: Scope {
+                targets: vec!["alice".into()],
+                message_ids: vec![],
+                window: Window {
+                    from: t.plus(-30 * DAY),
+                    until: t.plus(DAY),
+                },
+            },
+            investigator_key: self.investigator.public().to_pem(),
+            not_before: t.plus(-DAY),
+            not_after: t.plus(30 * DAY),
+            max_releases: None,
+            urgent: false,
+            parent_warrant_id: None,
+        }
+    }
+
+    pub fn issue(&self, p: &WarrantPayload) -> WarrantEnvelope {
+        WarrantEnvelope::sign_new(p, &self.issuer, Role::Issuer).unwrap()
+    }
+
+    pub fn double_locked(&self, p: &WarrantPayload) -> WarrantEnvelope {
+        let mut e = self.issue(p);
+        e.add_signature(&self.judge, Role::Judicial).unwrap();
+        e
+    }
+
+    pub fn cancellation(
+        &self,
+        w: &WarrantEnvelope,
+        id: &str,
+        key: &PrivateKey,
+    ) -> CancellationEnvelope {
+        let p = CancellationPayload {
+            version: Default::default(),
+            warrant_id: id.into(),
+            warrant_digest: w.digest(),
+            cancelled_at: now(),
+            reason: "no longer necessary".into(),
+        };
+        CancellationEnvelope::sign_new(&p, key, Role::Issuer).unwrap()
+    }
+
+    /// A sealed message from `sender` to `recipient`, sent `ago` seconds ago.
+    pub fn message(&self, sender: &str, recipient: &str, id: &str, ago: i64) -> SealedMessage {
+        let label = Label::new(sender, recipient, now().plus(-ago), id).unwrap();
+        seal(
+            &self.set,
+            &self.recipient.public(),
+            &label,
+            format!("body of {id}").as_bytes(),
+            &mut rand::rng(),
+        )
+        .unwrap()
+    }
+}
+
+pub fn cts(msgs: &[SealedMessage]) -> Vec<EscrowCiphertext> {
+    msgs.iter().map(|m| m.escrow.clone()).collect()
+}
+
+/// A running node; killed (SIGKILL) on drop if still running.
+pub struct NodeProc {
+    pub child: Child,
+    pub addr: String,
+    pub state: PathBuf,
+    pub stderr_path: PathBuf,
+}
+
+pub fn start(state: &Path, extra: &[&str], env: &[(&str, &str)]) -> NodeProc {
+    try_start(state, extra, env).unwrap_or_else(|e| panic!("node did not start: {e}"))
+}
+
+/// Start `serve`; Err(stderr) if it exits before writing its address.
+pub fn try_start(state: &Path, extra: &[&str], env: &[(&str, &str)]) -> Result<NodeProc, String> {
+    let addr_file = state.with_extension(format!("addr-{}", rand::random::<u32>()));
+    let stderr_path = state.with_extension(format!("stderr-{}", rand::random::<u32>()));
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--state"])
+        .arg(state)
+        .arg("--addr-file")
+        .arg(&addr_file)
+        .args(extra)
+        .env("TRUSTEE_PASSPHRASE", PASS)
+        .env_remove("TRUSTEE_FAULT")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).unwrap());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Ok(a) = std::fs::read_to_string(&addr_file)
+            && !a.is_empty()
+        {
+            return Ok(NodeProc {
+                child,
+                addr: a.trim().to_string(),
+                state: state.to_path_buf(),
+                stderr_path,
+            });
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            let err = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+            return Err(format!("exited with {status}: {err}"));
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            return Err("timed out waiting for the address file".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl NodeProc {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+}
+
+impl Drop for NodeProc {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(600)))
+        .build()
+        .into()
+}
+
+/// (status, body)
+pub fn post(url: &str, body: &str) -> (u16, String) {
+    let mut r = agent()
+        .post(url)
+        .header("content-type", "application/json")
+        .send(body)
+        .unwrap();
+    let status = r.status().as_u16();
+    let body = r
+        .body_mut()
+        .with_config()
+        .limit(512 * 1024 * 1024)
+        .read_to_string()
+        .unwrap();
+    (status, body)
+}
+
+pub fn get(url: &str) -> (u16, String) {
+    let mut r = agent().get(url).call().unwrap();
+    let status = r.status().as_u16();
+    let body = r
+        .body_mut()
+        .with_config()
+        .limit(512 * 1024 * 1024)
+        .read_to_string()
+        .unwrap();
+    (status, body)
+}
+
+pub fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
+
+/// POST a release request; the response must be 200 and verify under the set.
+pub fn release(
+    node: &NodeProc,
+    fx: &Fixture,
+    w: &WarrantEnvelope,
+    cts: Vec<EscrowCiphertext>,
+) -> ReleaseResponse {
+    let digests: Vec<_> = cts.iter().map(|c| c.digest()).collect();
+    let (status, body) = post(
+        &node.url("/v1/release"),
+        &ReleaseRequest::new(w, cts).to_json(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let r = ReleaseResponse::from_json(&body).unwrap();
+    r.verify(&fx.set).unwrap();
+    r.check_answers(&digests).unwrap();
+    r
+}
+
+/// Codes of every result, in order (`released` for a release).
+pub fn codes(r: &ReleaseResponse) -> Vec<String> {
+    r.results
+        .iter()
+        .map(|x| match x {
+            escrow_core::release::ReleaseResult::Released { .. } => "released".to_string(),
+            escrow_core::release::ReleaseResult::Refused { code, .. } => code.as_str().to_string(),
+        })
+        .collect()
+}
+
+/// Every log entry of a node.
+pub fn log_entries(node: &NodeProc) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    loop {
+        let (s, b) = get(&node.url(&format!("/v1/log/entries?start={}", out.len())));
+        assert_eq!(s, 200, "{b}");
+        let v = json(&b);
+        let page = v["entries"].as_array().unwrap().clone();
+        let size = v["size"].as_u64().unwrap() as usize;
+        out.extend(page);
+        if out.len() >= size {
+            return out;
+        }
+    }
+}

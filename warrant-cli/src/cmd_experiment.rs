@@ -1,0 +1,409 @@
+//! `escrow experiment ...`: the research harness's verbs. Each run writes a CSV, SVG plots
+//! and `run.json` (parameters, machine, crate versions, git commit) into `--out`, and prints a
+//! text summary (or, with `--json`, one JSON object: the run record with its results).
+//!
+//! The measurement code is in the `escrow-research` crate; this file parses arguments, picks
+//! the output folder and prints. All of it runs in this process: the end-to-end experiments
+//! over real trustee nodes come with the node.
+
+use crate::io::Out;
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use escrow_research::experiment::{
+    self, BATCH_COLUMNS, BatchParams, FAILURE_COLUMNS, FailureParams, RunOutput, SWEEP_COLUMNS,
+    SweepParams,
+};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub struct ExperimentArgs {
+    #[command(subcommand)]
+    pub cmd: ExperimentCmd,
+}
+
+#[derive(Subcommand)]
+pub enum ExperimentCmd {
+    /// Time per message of seal, public check, trustee share, share verification and combine,
+    /// and bytes per message, for our scheme and the naive baseline, over (n, k).
+    Sweep(SweepArgs),
+    /// Trustees down or malicious: how many messages still decrypt, how long the combiner
+    /// takes, which trustees it names.
+    Failures(FailuresArgs),
+    /// Parallel retrieval across messages: throughput by number of threads and batch size.
+    Batch(BatchArgs),
+}
+
+#[derive(Args)]
+pub struct SweepArgs {
+    /// Numbers of trustees, comma-separated; paired in order with --k (or one value for all).
+    #[arg(long = "n", value_delimiter = ',', num_args = 1.., default_value = "5,10,100")]
+    pub n: Vec<u64>,
+    /// Thresholds, comma-separated; paired in order with --n (or one value for all).
+    #[arg(long = "k", value_delimiter = ',', num_args = 1.., default_value = "3,7,67")]
+    pub k: Vec<u64>,
+    /// Messages per (n, k), at most 100000.
+    #[arg(long, default_value_t = 1000)]
+    pub messages: u64,
+    /// Skip the naive baseline (Shamir + one ECIES box per trustee).
+    #[arg(long)]
+    pub no_naive: bool,
+    /// Repetitions of each floor primitive.
+    #[arg(long, default_value_t = 200, hide = true)]
+    pub floor_reps: usize,
+    /// Output folder (created; must not already hold a run). Default: experiments/sweep-<time>.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct FailuresArgs {
+    /// Number of trustees.
+    #[arg(long = "n", default_value_t = 5)]
+    pub n: u64,
+    /// Threshold.
+    #[arg(long = "k", default_value_t = 3)]
+    pub k: u64,
+    /// Numbers of trustees down (no answer), comma-separated: trustees 1..=down.
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "0,1,2,3")]
+    pub down: Vec<u64>,
+    /// Numbers of malicious trustees (a wrong share), comma-separated: the next ones after the
+    /// down ones.
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "0,1,2")]
+    pub malicious: Vec<u64>,
+    /// Messages, at most 100000.
+    #[arg(long, default_value_t = 100)]
+    pub messages: u64,
+    /// Skip the naive baseline.
+    #[arg(long)]
+    pub no_naive: bool,
+    /// Most subsets the naive combiner tries per message before giving up.
+    #[arg(long, default_value_t = 10_000)]
+    pub naive_max_attempts: usize,
+    /// Output folder (created; must not already hold a run). Default: experiments/failures-<time>.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct BatchArgs {
+    /// Number of trustees.
+    #[arg(long = "n", default_value_t = 5)]
+    pub n: u64,
+    /// Threshold (shares made and combined per message).
+    #[arg(long = "k", default_value_t = 3)]
+    pub k: u64,
+    /// Messages (a warrant's worth), at most 100000.
+    #[arg(long, default_value_t = 10_000)]
+    pub messages: u64,
+    /// Thread counts, comma-separated.
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "1,2")]
+    pub threads: Vec<usize>,
+    /// Batch sizes (messages a thread takes at a time), comma-separated.
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "1,100")]
+    pub batch: Vec<usize>,
+    /// Output folder (created; must not already hold a run). Default: experiments/batch-<time>.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+pub fn experiment(a: ExperimentArgs, out: Out) -> Result<()> {
+    match a.cmd {
+        ExperimentCmd::Sweep(a) => sweep(a, out),
+        ExperimentCmd::Failures(a) => failures(a, out),
+        ExperimentCmd::Batch(a) => batch(a, out),
+    }
+}
+
+fn out_dir(given: Option<PathBuf>, verb: &str) -> Result<PathBuf> {
+    let dir = given.unwrap_or_else(|| {
+        PathBuf::from("experiments").join(format!("{verb}-{}", escrow_research::record::unix_now()))
+    });
+    if dir.join("run.json").exists() {
+        bail!(
+            "{} already holds a run (run.json); choose another --out",
+            dir.display()
+        );
+    }
+    if dir.exists() && !dir.is_dir() {
+        bail!("{} exists and is not a folder", dir.display());
+    }
+    Ok(dir)
+}
+
+fn messages(m: u64) -> Result<usize> {
+    let m = usize::try_from(m).unwrap_or(usize::MAX);
+    experiment::check_messages(m)?;
+    Ok(m)
+}
+
+fn small(v: u64, what: &str, n: u64) -> Result<u16> {
+    if v > n {
+        bail!("--{what} {v} is more than the {n} trustees");
+    }
+    u16::try_from(v).with_context(|| format!("--{what} {v} is out of range"))
+}
+
+fn progress(line: &str) {
+    eprintln!("escrow experiment: {line}");
+}
+
+fn finish(out: Out, dir: &Path, run: RunOutput<'_>, text: String) -> Result<()> {
+    let record = experiment::write_run(dir, run)?;
+    let files: Vec<String> = record
+        .get("files")
+        .and_then(|f| f.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str())
+                .map(|f| dir.join(f).display().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut text = text;
+    let _ = writeln!(text, "\nwritten: {}", files.join(", "));
+    let mut json = serde_json::json!({"ok": true, "out": dir.display().to_string()});
+    if let (Some(obj), Some(rec)) = (json.as_object_mut(), record.as_object()) {
+        for (k, v) in rec {
+            obj.insert(k.clone(), v.clone());
+        }
+    }
+    out.emit(&text, json);
+    Ok(())
+}
+
+fn fmt_us(x: f64) -> String {
+    if x >= 10_000.0 {
+        format!("{:.1} ms", x / 1000.0)
+    } else {
+        format!("{x:.0} µs")
+    }
+}
+
+fn sweep(a: SweepArgs, out: Out) -> Result<()> {
+    let pairs = experiment::pairs(&a.n, &a.k)?;
+    let messages = messages(a.messages)?;
+    let dir = out_dir(a.out, "sweep")?;
+    let (machine, started_unix, started) = experiment::start();
+    let p = SweepParams {
+        pairs,
+        messages,
+        naive: !a.no_naive,
+        floor_reps: a.floor_reps,
+    };
+    let r = experiment::sweep(&p, &mut |l| progress(l))?;
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "sweep: {} messages per (n, k); median per unit; floor = sum of the curve operations",
+        messages
+    );
+    let _ = writeln!(
+        text,
+        "{:>4} {:>4}  {:<8} {:>11} {:>11} {:>9} {:>11} {:>10} {:>9} {:>11}",
+        "n",
+        "k",
+        "op",
+        "ours",
+        "naive",
+        "naive/ours",
+        "ours floor",
+        "ours/floor",
+        "bytes",
+        "naive bytes"
+    );
+    for &(n, k) in &p.pairs {
+        for op in ["setup", "seal", "check", "share", "verify", "combine"] {
+            let find = |scheme: &str| {
+                r.rows
+                    .iter()
+                    .find(|x| x.scheme == scheme && x.n == n && x.k == k && x.operation == op)
+            };
+            let Some(ours) = find("ours") else { continue };
+            let naive = find("naive");
+            let _ = writeln!(
+                text,
+                "{:>4} {:>4}  {:<8} {:>11} {:>11} {:>9} {:>11} {:>10} {:>9} {:>11}",
+                n,
+                k,
+                op,
+                fmt_us(ours.time.median_us),
+                naive
+                    .map(|x| fmt_us(x.time.median_us))
+                    .unwrap_or_else(|| "-".into()),
+                naive
+                    .map(|x| format!("{:.2}x", x.time.median_us / ours.time.median_us.max(1e-9)))
+                    .unwrap_or_else(|| "-".into()),
+                ours.floor_us.map(fmt_us).unwrap_or_else(|| "-".into()),
+                ours.ratio_to_floor()
+                    .map(|x| format!("{x:.2}x"))
+                    .unwrap_or_else(|| "-".into()),
+                ours.bytes
+                    .map(|b| b.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                naive
+                    .and_then(|x| x.bytes)
+                    .map(|b| b.to_string())
+                    .unwrap_or_else(|| "-".into()),
+            );
+        }
+    }
+    let pr = &r.primitives;
+    let _ = writeln!(
+        text,
+        "\nprimitives (median): variable-base {:.0} µs (vartime {:.0}), fixed-base by G {:.0} µs, aG+bP vartime {:.0} µs, 2-term lincomb vartime {:.0} µs",
+        pr.var_base_us,
+        pr.var_base_vartime_us,
+        pr.fixed_base_g_us,
+        pr.g_add_vartime_us,
+        pr.lincomb2_vartime_us
+    );
+    let run = RunOutput {
+        experiment: "sweep",
+        parameters: serde_json::to_value(&p)?,
+        csv: ("sweep.csv", SWEEP_COLUMNS, r.csv_rows()),
+        charts: r.charts(),
+        machine,
+        started_unix,
+        started,
+        command: std::env::args().collect(),
+        results: serde_json::to_value(&r)?,
+    };
+    finish(out, &dir, run, text)
+}
+
+fn failures(a: FailuresArgs, out: Out) -> Result<()> {
+    let (n, k) = experiment::check_pair(a.n, a.k)?;
+    let messages = messages(a.messages)?;
+    let down = a
+        .down
+        .iter()
+        .map(|&d| small(d, "down", a.n))
+        .collect::<Result<Vec<_>>>()?;
+    let malicious = a
+        .malicious
+        .iter()
+        .map(|&m| small(m, "malicious", a.n))
+        .collect::<Result<Vec<_>>>()?;
+    if a.naive_max_attempts == 0 {
+        bail!("--naive-max-attempts must be at least 1");
+    }
+    let p = FailureParams {
+        n,
+        k,
+        down,
+        malicious,
+        messages,
+        naive: !a.no_naive,
+        naive_max_attempts: a.naive_max_attempts,
+    };
+    experiment::failure_cases(&p)?;
+    let dir = out_dir(a.out, "failures")?;
+    let (machine, started_unix, started) = experiment::start();
+    let rows = experiment::failures(&p, &mut |l| progress(l))?;
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "failures: {k}-of-{n}, {messages} messages; trustees 1..=down send nothing, the next `malicious` send a wrong share"
+    );
+    let _ = writeln!(
+        text,
+        "{:<6} {:>4} {:>9} {:>9} {:>10} {:>12} {:>9}  named",
+        "scheme", "down", "malicious", "available", "decrypted", "median time", "attempts"
+    );
+    for r in &rows {
+        let _ = writeln!(
+            text,
+            "{:<6} {:>4} {:>9} {:>9} {:>10} {:>12} {:>9}  {}",
+            r.scheme,
+            r.down,
+            r.malicious,
+            r.available,
+            format!("{}/{}", r.decrypted, r.messages),
+            fmt_us(r.time.median_us),
+            r.mean_attempts
+                .map(|x| format!("{x:.1}"))
+                .unwrap_or_else(|| "-".into()),
+            if r.scheme == "naive" {
+                "(cannot name)".to_string()
+            } else if r.named.is_empty() {
+                "-".to_string()
+            } else {
+                r.named
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }
+        );
+    }
+    let run = RunOutput {
+        experiment: "failures",
+        parameters: serde_json::to_value(&p)?,
+        csv: (
+            "failures.csv",
+            FAILURE_COLUMNS,
+            experiment::failure_csv_rows(&rows),
+        ),
+        charts: experiment::failure_charts(&rows),
+        machine,
+        started_unix,
+        started,
+        command: std::env::args().collect(),
+        results: serde_json::to_value(&rows)?,
+    };
+    finish(out, &dir, run, text)
+}
+
+fn batch(a: BatchArgs, out: Out) -> Result<()> {
+    let (n, k) = experiment::check_pair(a.n, a.k)?;
+    let messages = messages(a.messages)?;
+    let p = BatchParams {
+        n,
+        k,
+        messages,
+        threads: a.threads,
+        batch: a.batch,
+    };
+    let dir = out_dir(a.out, "batch")?;
+    let (machine, started_unix, started) = experiment::start();
+    let r = experiment::batch(&p, &mut |l| progress(l))?;
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "batch: {k}-of-{n}, {messages} messages; per message: public check, {k} trustee shares with proofs, combine (all in this process, {} cores)",
+        machine.cores
+    );
+    let _ = writeln!(text, "sealing all messages (1 thread): {:.2} s", r.seal_s);
+    let _ = writeln!(
+        text,
+        "{:>7} {:>6} {:>9} {:>12} {:>12} {:>8}",
+        "threads", "batch", "wall s", "messages/s", "µs/message", "speed-up"
+    );
+    for b in &r.rows {
+        let _ = writeln!(
+            text,
+            "{:>7} {:>6} {:>9.2} {:>12.0} {:>12.0} {:>8}",
+            b.threads,
+            b.batch,
+            b.wall_s,
+            b.messages_per_s,
+            b.wall_s * 1e6 / b.messages.max(1) as f64,
+            b.speedup
+                .map(|s| format!("{s:.2}x"))
+                .unwrap_or_else(|| "-".into())
+        );
+    }
+    let run = RunOutput {
+        experiment: "batch",
+        parameters: serde_json::to_value(&p)?,
+        csv: ("batch.csv", BATCH_COLUMNS, experiment::batch_csv_rows(&r)),
+        charts: experiment::batch_charts(&r),
+        machine,
+        started_unix,
+        started,
+        command: std::env::args().collect(),
+        results: serde_json::to_value(&r)?,
+    };
+    finish(out, &dir, run, text)
+}
