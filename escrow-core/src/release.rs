@@ -190,15 +190,22 @@ pub enum RequestError {
 /// Parse a release request body. The envelope and the outer structure must parse; each
 /// ciphertext is parsed on its own. More than `max_batch` ciphertexts (capped at
 /// [`MAX_BATCH`]), or none, refuses the request.
-pub fn parse_request(body: &[u8], max_batch: usize) -> core::result::Result<ParsedRequest, RequestError> {
-    let raw: RawRequest = serde_json::from_slice(body).map_err(|e| RequestError::Malformed(e.to_string()))?;
+pub fn parse_request(
+    body: &[u8],
+    max_batch: usize,
+) -> core::result::Result<ParsedRequest, RequestError> {
+    let raw: RawRequest =
+        serde_json::from_slice(body).map_err(|e| RequestError::Malformed(e.to_string()))?;
     let _ = raw.version;
     if raw.ciphertexts.is_empty() {
         return Err(RequestError::Malformed("no ciphertexts".into()));
     }
     let limit = max_batch.min(MAX_BATCH);
     if raw.ciphertexts.len() > limit {
-        return Err(RequestError::TooManyCiphertexts { found: raw.ciphertexts.len(), limit });
+        return Err(RequestError::TooManyCiphertexts {
+            found: raw.ciphertexts.len(),
+            limit,
+        });
     }
     // The digest a WarrantEnvelope has (over the PAE), computed before the structural check so
     // that even a refusal names the document it refused.

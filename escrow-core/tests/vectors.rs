@@ -9,7 +9,8 @@
 //! ESCROW_REGENERATE_VECTORS=1 cargo test -p escrow-core --test vectors
 //! ```
 //!
-//! and review the diff. [`committed_vectors_verify`] checks the committed files themselves with
+//! then run it again without the variable (the other tests in this file may have read the old
+//! files while they were being rewritten) and review the diff. [`committed_vectors_verify`] checks the committed files themselves with
 //! the library, and [`committed_vectors_match_the_specification`] with `common::reference`, an
 //! independent implementation of `docs/protocol.md` that never calls escrow-core.
 #![allow(

@@ -116,13 +116,17 @@ impl Node {
     }
 
     fn spawn(&mut self) {
+        self.spawn_on("127.0.0.1:0");
+    }
+
+    fn spawn_on(&mut self, listen: &str) {
         let addr_file = self.state.with_extension("addr");
         let _ = std::fs::remove_file(&addr_file);
         let log = std::fs::File::create(self.state.with_extension("log")).unwrap();
         let mut cmd = Command::new(bin("trustee-node"));
         cmd.args(["serve", "--state"])
             .arg(&self.state)
-            .args(["--listen", "127.0.0.1:0", "--addr-file"])
+            .args(["--listen", listen, "--addr-file"])
             .arg(&addr_file)
             .env("TRUSTEE_PASSPHRASE", TEST_PASSPHRASE)
             .stdin(Stdio::null())
@@ -202,6 +206,13 @@ impl Node {
         self.spawn();
     }
 
+    /// Stop and start again on the same address (so clients holding the URL reach it again).
+    pub fn restart_same_port(&mut self) {
+        self.stop();
+        let addr = self.addr.clone();
+        self.spawn_on(&addr);
+    }
+
     /// The node's stderr log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.state.with_extension("log")).unwrap_or_default()
@@ -212,4 +223,195 @@ impl Drop for Node {
     fn drop(&mut self) {
         self.kill9();
     }
+}
+
+/// Run `trustee-node init` for trustee `i` of the set in `dir/ts`, with the policy
+/// `dir/policy.json`, into `dir/node-<i>` (fast test KDF).
+pub fn init_node(dir: &Path, i: u16) -> PathBuf {
+    let state = dir.join(format!("node-{i}"));
+    let o = Command::new(bin("trustee-node"))
+        .arg("init")
+        .arg("--set")
+        .arg(dir.join("ts/trustee-set.json"))
+        .arg("--trustee")
+        .arg(dir.join(format!("ts/trustee-{i}")))
+        .arg("--policy")
+        .arg(dir.join("policy.json"))
+        .arg("--state")
+        .arg(&state)
+        .env("TRUSTEE_PASSPHRASE", TEST_PASSPHRASE)
+        .env("TRUSTEE_KDF_COST", "test")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run trustee-node init");
+    ok(&o);
+    state
+}
+
+/// A complete world, built with the real binaries as users would: authorities, investigators,
+/// users, an n-of-k trustee set, a policy, sealed traffic, running trustee nodes, and an
+/// approved warrant for `alice` covering the first week of November 2026.
+pub struct Workflow {
+    pub tmp: tempfile::TempDir,
+    pub dir: PathBuf,
+    pub nodes: Vec<Node>,
+    /// Number of messages in the mailbox that the warrant covers.
+    pub in_scope: usize,
+    /// Number of messages in the mailbox.
+    pub total: usize,
+}
+
+impl Workflow {
+    pub fn new(n: u16, k: u16, days: u32) -> Workflow {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        for name in [
+            "sos",
+            "jc",
+            "inv",
+            "inv2",
+            "foreign-sos",
+            "foreign-jc",
+            "alice",
+            "bob",
+            "carol",
+        ] {
+            ok(&escrow(&dir, &["keygen", "--out", name]));
+        }
+        ok(&escrow(
+            &dir,
+            &[
+                "setup",
+                "--trustees",
+                &n.to_string(),
+                "--threshold",
+                &k.to_string(),
+                "--out",
+                "ts",
+            ],
+        ));
+        ok(&escrow(
+            &dir,
+            &[
+                "policy",
+                "init",
+                "--issuer",
+                "sos.pub",
+                "--judicial",
+                "jc.pub",
+                "--out",
+                "policy.json",
+            ],
+        ));
+        // Traffic: alice -> bob and bob -> carol every day from 2026-11-01.
+        let (mut total, mut in_scope) = (0, 0);
+        for day in 1..=days {
+            for (from, to) in [("alice", "bob"), ("bob", "carol")] {
+                let at = format!("2026-11-{day:02}T10:00:00Z");
+                ok(&escrow_stdin(
+                    &dir,
+                    &[
+                        "seal",
+                        "--set",
+                        "ts/trustee-set.json",
+                        "--recipient-key",
+                        &format!("{to}.pub"),
+                        "--from",
+                        from,
+                        "--to",
+                        to,
+                        "--at",
+                        &at,
+                        "--id",
+                        &format!("m{day:02}-{from}"),
+                        "--mailbox",
+                        "mailbox.jsonl",
+                    ],
+                    format!("day {day}: {from} to {to}").as_bytes(),
+                ));
+                total += 1;
+                if from == "alice" && day < 8 {
+                    in_scope += 1;
+                }
+            }
+        }
+        ok(&escrow(
+            &dir,
+            &[
+                "warrant",
+                "new",
+                "--issuer-key",
+                "sos.key",
+                "--case",
+                "OP-TEST",
+                "--target",
+                "alice",
+                "--from",
+                "2026-11-01T00:00:00Z",
+                "--until",
+                "2026-11-08T00:00:00Z",
+                "--investigator",
+                "inv.pub",
+                "--out",
+                "w.json",
+            ],
+        ));
+        ok(&escrow(
+            &dir,
+            &["warrant", "approve", "--key", "jc.key", "w.json"],
+        ));
+        let mut nodes = Vec::new();
+        for i in 1..=n {
+            let state = init_node(&dir, i);
+            nodes.push(Node::start(i, &state, &[]));
+        }
+        Workflow {
+            tmp,
+            dir,
+            nodes,
+            in_scope,
+            total,
+        }
+    }
+
+    /// `--trustee URL` arguments for every node (running or not).
+    pub fn trustee_args(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .flat_map(|n| ["--trustee".to_string(), n.url()])
+            .collect()
+    }
+
+    /// `escrow retrieve` with `warrant`, `key`, into `out`, plus extra arguments.
+    pub fn retrieve(&self, warrant: &str, key: &str, out: &str, extra: &[&str]) -> Output {
+        let mut args: Vec<String> = vec![
+            "--json".into(),
+            "retrieve".into(),
+            "--warrant".into(),
+            warrant.into(),
+        ];
+        args.extend(
+            [
+                "--set",
+                "ts/trustee-set.json",
+                "--key",
+                key,
+                "--mailbox",
+                "mailbox.jsonl",
+                "--out",
+                out,
+            ]
+            .map(String::from),
+        );
+        args.extend(self.trustee_args());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        escrow(&self.dir, &refs)
+    }
+}
+
+/// Parse the single JSON object a `--json` command printed.
+pub fn json(o: &Output) -> serde_json::Value {
+    let s = String::from_utf8_lossy(&o.stdout);
+    serde_json::from_str(s.trim()).unwrap_or_else(|e| panic!("not one JSON object ({e}):\n{s}"))
 }

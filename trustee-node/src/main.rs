@@ -63,6 +63,12 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "strong", env = "TRUSTEE_KDF_COST")]
         kdf_cost: KdfCost,
     },
+    /// Check a state folder's audit log offline (no passphrase needed) and print its tree head.
+    VerifyLog {
+        /// The state folder.
+        #[arg(long)]
+        state: PathBuf,
+    },
     /// Serve the HTTP API.
     Serve {
         /// The state folder made by `init`.
@@ -151,6 +157,12 @@ fn run(cli: Cli) -> Result<(), NodeError> {
                     KdfCost::Test => "test",
                 }
             );
+            Ok(())
+        }
+        Cmd::VerifyLog { state } => {
+            let db = db::Db::open(&state.join(state::DB_FILE))?;
+            let head = db.head();
+            println!("log intact: {} entries, root {}", head.size, head.root);
             Ok(())
         }
         Cmd::Serve {

@@ -18,8 +18,8 @@ use escrow_core::audit::{LogEntry, TreeHead};
 use escrow_core::codec::{Digest32, b64_encode};
 use escrow_core::keys::PrivateKey;
 use escrow_core::release::{
-    ItemRefusal, RefusalCode, ReleaseCounter, RequestError, ReleaseResponse, ReleaseResult, SealedShare,
-    judge_ciphertext, make_share, parse_request,
+    ItemRefusal, RefusalCode, ReleaseCounter, ReleaseResponse, ReleaseResult, RequestError,
+    SealedShare, judge_ciphertext, make_share, parse_request,
 };
 use escrow_core::tdh2::ValidCiphertext;
 use escrow_core::time::Timestamp;
@@ -204,9 +204,11 @@ impl Node {
     /// `POST /v1/release`, synchronous (runs on a blocking thread; crypto fans out on rayon).
     pub fn release(&self, body: &[u8]) -> Result<ReleaseResponse, ApiError> {
         let parsed = parse_request(body, self.limits.max_batch).map_err(|e| match e {
-            RequestError::TooManyCiphertexts { .. } => {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "batch-too-large", e.to_string())
-            }
+            RequestError::TooManyCiphertexts { .. } => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "batch-too-large",
+                e.to_string(),
+            ),
             RequestError::Malformed(_) => ApiError::bad_request("malformed-request", e.to_string()),
         })?;
         self.check_healthy()?;

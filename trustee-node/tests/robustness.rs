@@ -273,6 +273,20 @@ fn init_and_serve_refuse_bad_secrets_and_damaged_state() {
     }
     let e = try_start(&tampered, &[], &[]).err().unwrap();
     assert!(e.contains("audit log damaged"), "{e}");
+    let out = Command::new(BIN)
+        .args(["verify-log", "--state"])
+        .arg(&tampered)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("audit log damaged"));
+    let out = Command::new(BIN)
+        .args(["verify-log", "--state"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("log intact: 3 entries"));
 
     // The last entry deleted.
     let truncated = fx.dir.path().join("truncated");
@@ -618,4 +632,62 @@ fn tls_with_a_certificate() {
     .err()
     .unwrap();
     assert!(e.contains("TLS"), "{e}");
+}
+
+#[test]
+fn a_request_past_its_timeout_gets_a_json_408() {
+    let fx = Fixture::new(2, 2);
+    let node = start(&fx.init(1), &["--request-timeout-secs", "1"], &[]);
+    let w = fx.double_locked(&fx.payload("w-slow"));
+    let msgs: Vec<_> = (0..4000)
+        .map(|i| fx.message("alice", "bob", &format!("s{i}"), 60 + i))
+        .collect();
+    let (s, b) = post(
+        &node.url("/v1/release"),
+        &ReleaseRequest::new(&w, cts(&msgs)).to_json(),
+    );
+    assert_eq!((s, error_code(&b).as_str()), (408, "timeout"), "{b}");
+    // The node stays up; the batch it was computing is committed whole or not at all.
+    let (s, _) = get(&node.url("/v1/info"));
+    assert_eq!(s, 200);
+}
+
+#[test]
+fn a_changed_policy_is_recorded_as_a_new_setup_entry() {
+    let fx = Fixture::new(2, 2);
+    let state = fx.init(1);
+    let node = start(&state, &[], &[]);
+    let before = json(&get(&node.url("/v1/info")).1)["policy_digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    drop(node);
+    let mut p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state.join("policy.json")).unwrap()).unwrap();
+    let new_policy = {
+        let other = Fixture::new(2, 2);
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&other.policy_path).unwrap()).unwrap();
+        p["authorities"] = v["authorities"].clone();
+        p.to_string()
+    };
+    std::fs::write(state.join("policy.json"), &new_policy).unwrap();
+    let node = start(&state, &[], &[]);
+    let after = json(&get(&node.url("/v1/info")).1)["policy_digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(before, after);
+    let entries = log_entries(&node);
+    let setups: Vec<_> = entries
+        .iter()
+        .filter(|e| e["entry"]["kind"] == "setup")
+        .collect();
+    assert_eq!(setups.len(), 2);
+    assert_eq!(setups[0]["entry"]["policy"].as_str().unwrap(), before);
+    assert_eq!(setups[1]["entry"]["policy"].as_str().unwrap(), after);
+    // Restarting again adds nothing.
+    drop(node);
+    let node = start(&state, &[], &[]);
+    assert_eq!(log_entries(&node).len(), entries.len());
 }

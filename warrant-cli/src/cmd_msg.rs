@@ -232,24 +232,23 @@ pub fn open(a: OpenArgs, out: Out) -> Result<()> {
         && opened.is_empty()
         && refused.is_empty()
     {
-        bail!(
+        return Err(crate::Reported::error(format!(
             "no message {id} addressed to this key in {}",
             a.mailbox.display()
-        );
+        )));
     }
     if !malformed.is_empty() {
-        bail!(
+        return Err(crate::Reported::error(format!(
             "{} malformed mailbox line(s) in {} (left as they are)",
             malformed.len(),
             a.mailbox.display()
-        );
+        )));
     }
     if !refused.is_empty() {
-        return Err(Refused(format!(
+        return Err(crate::Reported::refused(format!(
             "{} message(s) are not escrow-compliant and were not opened",
             refused.len()
-        ))
-        .into());
+        )));
     }
     Ok(())
 }
@@ -357,7 +356,10 @@ pub fn collude(a: ColludeArgs, out: Out) -> Result<()> {
         && read.is_empty()
         && failed.is_empty()
     {
-        bail!("no message {id} in {}", a.mailbox.display());
+        return Err(crate::Reported::error(format!(
+            "no message {id} in {}",
+            a.mailbox.display()
+        )));
     }
     Ok(())
 }

@@ -88,9 +88,9 @@ fn post_batch(
     let mut last = String::new();
     for attempt in 0..attempts.max(1) {
         if attempt > 0 {
-            std::thread::sleep(Duration::from_millis(
-                200u64.saturating_mul(1 << attempt.min(6)),
-            ));
+            // 400 ms, 800 ms, 1.6 s, then every 2 s.
+            let wait = 200u64.saturating_mul(1 << attempt.min(6)).min(2000);
+            std::thread::sleep(Duration::from_millis(wait));
         }
         let resp = agent
             .post(&endpoint)
@@ -612,10 +612,9 @@ fn report(
         summary,
     );
     if not > 0 {
-        return Err(Refused(format!(
+        return Err(crate::Reported::refused(format!(
             "{not} message(s) in scope could not be decrypted (see the table above)"
-        ))
-        .into());
+        )));
     }
     Ok(())
 }

@@ -32,6 +32,32 @@ impl std::fmt::Display for Refused {
 }
 impl std::error::Error for Refused {}
 
+/// An error from a command that already printed its full report (its one JSON object with
+/// `--json`): main adds only the one-line message on stderr. `refused` selects exit code 3.
+#[derive(Debug)]
+pub struct Reported {
+    pub msg: String,
+    pub refused: bool,
+}
+
+impl Reported {
+    /// A refusal (exit 3) after the report.
+    pub fn refused(msg: String) -> anyhow::Error {
+        Reported { msg, refused: true }.into()
+    }
+    /// An error (exit 1) after the report.
+    pub fn error(msg: String) -> anyhow::Error {
+        Reported { msg, refused: false }.into()
+    }
+}
+
+impl std::fmt::Display for Reported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.msg)
+    }
+}
+impl std::error::Error for Reported {}
+
 #[derive(Parser)]
 #[command(
     name = "escrow",
@@ -95,19 +121,25 @@ fn main() -> ExitCode {
     match res {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let refused = e.downcast_ref::<Refused>().is_some();
-            if out.json {
+            let after = e.downcast_ref::<Reported>();
+            let reported = after.is_some();
+            let refused = after.map(|r| r.refused).unwrap_or(false) || e.downcast_ref::<Refused>().is_some();
+            if out.json && !reported {
+                let msg = format!("{e:#}");
+                // Refusals start with their stable kebab-case reason code ("expired: ...").
+                let code = msg
+                    .split_once(": ")
+                    .map(|(c, _)| c)
+                    .filter(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '-'));
                 let v = serde_json::json!({
                     "ok": false,
-                    "error": format!("{e:#}"),
+                    "error": msg,
                     "refused": refused,
+                    "code": code,
                 });
                 println!("{v}");
             }
-            eprintln!(
-                "escrow: {}: {e:#}",
-                if refused { "refused" } else { "error" }
-            );
+            eprintln!("escrow: {}: {e:#}", if refused { "refused" } else { "error" });
             ExitCode::from(if refused { EXIT_REFUSED } else { 1 })
         }
     }

@@ -1,0 +1,404 @@
+//! The warrant workflow end to end, with the real binaries: `escrow` as users run it and
+//! `trustee-node` processes on 127.0.0.1.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use escrow_e2e::*;
+
+#[test]
+fn approved_warrant_reads_exactly_the_messages_in_scope() {
+    let w = Workflow::new(5, 3, 10);
+    let o = w.retrieve("w.json", "inv.key", "out", &[]);
+    ok(&o);
+    let v = json(&o);
+    assert_eq!(v["decrypted"], w.in_scope as u64);
+    assert_eq!(v["not_decrypted"], 0);
+    assert_eq!(v["out_of_scope_left_sealed"], (w.total - w.in_scope) as u64);
+    for day in 1..8 {
+        let body = std::fs::read_to_string(w.dir.join(format!("out/m{day:02}-alice.txt"))).unwrap();
+        assert_eq!(body, format!("day {day}: alice to bob"));
+    }
+    assert!(
+        !w.dir.join("out/m08-alice.txt").exists(),
+        "outside the window"
+    );
+    assert!(
+        !w.dir.join("out/m01-bob.txt").exists(),
+        "bob's messages to carol are not alice's"
+    );
+    // every answer is a signed receipt with a leaf index
+    let receipts = std::fs::read_to_string(w.dir.join("out/receipts.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = receipts
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5, "one response per trustee");
+    for r in &lines {
+        assert!(!r["signature"].as_str().unwrap().is_empty());
+        assert!(
+            r["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|x| x["outcome"] == "released" && x["leaf_index"].is_u64())
+        );
+    }
+}
+
+#[test]
+fn issuer_only_warrant_gets_nothing_until_approved() {
+    let w = Workflow::new(3, 2, 3);
+    ok(&escrow(
+        &w.dir,
+        &[
+            "warrant",
+            "new",
+            "--issuer-key",
+            "sos.key",
+            "--case",
+            "OP-2",
+            "--target",
+            "alice",
+            "--from",
+            "2026-11-01T00:00:00Z",
+            "--until",
+            "2026-11-08T00:00:00Z",
+            "--investigator",
+            "inv.pub",
+            "--out",
+            "w2.json",
+        ],
+    ));
+    let o = w.retrieve("w2.json", "inv.key", "out", &[]);
+    fails(&o, 3, "could not be decrypted");
+    let v = json(&o);
+    assert_eq!(v["decrypted"], 0);
+    let refusals = v["messages"][0]["refusals"].as_array().unwrap();
+    assert_eq!(refusals.len(), 3, "every trustee refused");
+    assert!(refusals.iter().all(|r| {
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("missing-approval")
+    }));
+    ok(&escrow(
+        &w.dir,
+        &["warrant", "approve", "--key", "jc.key", "w2.json"],
+    ));
+    let v = json(&w.retrieve("w2.json", "inv.key", "out2", &[]));
+    assert_eq!(v["decrypted"], 3);
+}
+
+#[test]
+fn k_minus_1_trustees_up_decrypt_nothing_and_the_error_says_why() {
+    let mut w = Workflow::new(5, 3, 4);
+    w.nodes[0].stop();
+    w.nodes[2].stop();
+    w.nodes[4].stop();
+    let o = w.retrieve(
+        "w.json",
+        "inv.key",
+        "out",
+        &["--attempts", "1", "--timeout", "5"],
+    );
+    let all = fails(&o, 3, "could not be decrypted");
+    let v = json(&o);
+    assert_eq!(v["decrypted"], 0);
+    assert!(
+        all.contains("not enough valid decryption shares: 2 valid, 3 needed"),
+        "{all}"
+    );
+    let down: Vec<&serde_json::Value> = v["trustees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["status"].as_str().unwrap().contains("unreachable"))
+        .collect();
+    assert_eq!(
+        down.len(),
+        3,
+        "the three stopped trustees are named unreachable: {}",
+        v["trustees"]
+    );
+    let files: Vec<_> = std::fs::read_dir(w.dir.join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        files.iter().all(|f| !f.to_string_lossy().ends_with(".txt")),
+        "no plaintext written: {files:?}"
+    );
+}
+
+#[test]
+fn a_trustee_restarting_mid_retrieval_is_retried() {
+    let mut w = Workflow::new(4, 3, 30);
+    w.nodes[3].stop(); // exactly k = 3 trustees up: every one of them is needed
+    let dir = w.dir.clone();
+    let mut args: Vec<String> = [
+        "--json",
+        "retrieve",
+        "--warrant",
+        "w.json",
+        "--set",
+        "ts/trustee-set.json",
+        "--key",
+        "inv.key",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(
+        [
+            "--mailbox",
+            "mailbox.jsonl",
+            "--out",
+            "out",
+            "--batch",
+            "1",
+            "--attempts",
+            "8",
+            "--all-messages",
+        ]
+        .map(String::from),
+    );
+    for n in &w.nodes[..3] {
+        args.extend(["--trustee".to_string(), n.url()]);
+    }
+    let child = std::process::Command::new(bin("escrow"))
+        .args(&args)
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until trustee 2 has answered at least one request, then restart it while the
+    // retrieval (60 requests of one ciphertext each, to every trustee in turn) is still running.
+    let head = format!("{}/v1/log/head", w.nodes[1].url());
+    let t0 = std::time::Instant::now();
+    let start_size = log_size(&head);
+    while log_size(&head) == start_size {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(30),
+            "trustee 2 never answered"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let mut child = child;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the retrieval finished before the restart: the test would prove nothing"
+    );
+    w.nodes[1].restart_same_port();
+    let o = child.wait_with_output().unwrap();
+    let v = json(&o);
+    // out-of-scope messages are refused (exit 3), but every in-scope one was read although a
+    // needed trustee went away and came back in the middle
+    assert_eq!(v["decrypted"], 7, "{v}");
+    assert!(
+        v["trustees"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["status"] == "answered")
+            .count()
+            == 3,
+        "{v}"
+    );
+}
+
+fn log_size(url: &str) -> u64 {
+    ureq::get(url)
+        .call()
+        .ok()
+        .and_then(|mut r| r.body_mut().read_to_string().ok())
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["size"].as_u64())
+        .unwrap_or(0)
+}
+
+#[test]
+fn only_the_named_investigator_can_use_the_shares() {
+    let w = Workflow::new(3, 2, 2);
+    let o = w.retrieve("w.json", "inv2.key", "out", &[]);
+    fails(&o, 3, "names investigator key");
+    // The trustees answer a valid warrant whoever sends it, but the shares inside are
+    // encrypted to the investigator the warrant names: the receipts exist, nothing opens.
+    let receipts = escrow(
+        &w.dir,
+        &[
+            "--json",
+            "retrieve",
+            "--warrant",
+            "w.json",
+            "--set",
+            "ts/trustee-set.json",
+            "--key",
+            "inv.key",
+            "--mailbox",
+            "mailbox.jsonl",
+            "--out",
+            "ok",
+            "--trustee",
+            &w.nodes[0].url(),
+            "--trustee",
+            &w.nodes[1].url(),
+        ],
+    );
+    assert_eq!(json(&receipts)["decrypted"], 2);
+}
+
+#[test]
+fn a_foreign_authoritys_well_formed_warrant_gets_nothing() {
+    let w = Workflow::new(3, 2, 3);
+    ok(&escrow(
+        &w.dir,
+        &[
+            "warrant",
+            "new",
+            "--issuer-key",
+            "foreign-sos.key",
+            "--case",
+            "FX-1",
+            "--target",
+            "alice",
+            "--from",
+            "2026-11-01T00:00:00Z",
+            "--until",
+            "2026-11-08T00:00:00Z",
+            "--investigator",
+            "inv.pub",
+            "--out",
+            "fw.json",
+        ],
+    ));
+    ok(&escrow(
+        &w.dir,
+        &["warrant", "approve", "--key", "foreign-jc.key", "fw.json"],
+    ));
+    let o = w.retrieve("fw.json", "inv.key", "out", &[]);
+    fails(&o, 3, "could not be decrypted");
+    let v = json(&o);
+    assert_eq!(v["decrypted"], 0);
+    for m in v["messages"].as_array().unwrap() {
+        for r in m["refusals"].as_array().unwrap() {
+            assert!(
+                r["reason"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("unknown-authority"),
+                "{r}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_cheating_trustee_is_named_and_routed_around() {
+    let mut w = Workflow::new(4, 2, 3);
+    let state = w.dir.join("node-2");
+    w.nodes[1].stop();
+    w.nodes[1] = Node::start(2, &state, &[("TRUSTEE_FAULT", "bad-share")]);
+    let o = w.retrieve("w.json", "inv.key", "out", &[]);
+    let v = json(&o);
+    assert_eq!(v["decrypted"], 3, "{v}");
+    assert_eq!(v["bad_share_trustees"], serde_json::json!([2]));
+    // With the cheater among too few honest trustees, nothing is read and it is still named.
+    w.nodes[2].stop();
+    w.nodes[3].stop();
+    let o = w.retrieve(
+        "w.json",
+        "inv.key",
+        "out2",
+        &["--attempts", "1", "--timeout", "5"],
+    );
+    let all = fails(&o, 3, "could not be decrypted");
+    assert!(all.contains("trustee 2"), "{all}");
+}
+
+#[test]
+fn the_live_demo_runs_and_every_step_turns_out_as_the_protocol_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = escrow(
+        tmp.path(),
+        &["--json", "demo", "--kdf-cost", "test", "--keep", "kept"],
+    );
+    let v = json(&o);
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["mode"], "live");
+    let steps = v["steps"].as_array().unwrap();
+    let step = |needle: &str| {
+        steps
+            .iter()
+            .find(|s| s["title"].as_str().unwrap().contains(needle))
+            .unwrap_or_else(|| panic!("no step {needle:?} in {v}"))
+            .clone()
+    };
+    assert_eq!(
+        step("issues warrant")["detail"]["codes"],
+        serde_json::json!(["missing-approval"])
+    );
+    let read = step("investigator retrieves")["detail"].clone();
+    assert!(read["decrypted"].as_u64().unwrap() > 0);
+    assert!(read["sealed"].as_u64().unwrap() > 0);
+    let refusals = step("refusals that matter")["detail"].clone();
+    let joined = refusals.to_string();
+    for code in [
+        "out-of-scope",
+        "bad-ciphertext-proof",
+        "bad-signature",
+        "expired",
+        "unknown-authority",
+        "cancelled",
+    ] {
+        assert!(joined.contains(code), "{code} missing from {joined}");
+    }
+    let faults = step("goes down")["detail"].clone();
+    assert_eq!(
+        faults["named"],
+        serde_json::json!([faults["cheater"].clone()])
+    );
+    assert!(
+        step("committed to each trustee's log")["detail"]["heads"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 4
+    );
+    // the demo left no process behind and kept its state as asked
+    assert!(tmp.path().join("kept/mailbox.jsonl").exists());
+    assert!(tmp.path().join("kept/warrant.json").exists());
+}
+
+#[test]
+fn the_readme_names_the_two_commands_and_the_demo_command_works() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    assert!(
+        readme.contains("cargo run --release -p warrant-cli --bin escrow -- demo\n"),
+        "main command"
+    );
+    assert!(
+        readme.contains("\ncargo test --workspace\n"),
+        "test command"
+    );
+    let ci = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../.ci/run")).unwrap();
+    assert!(
+        ci.contains("cargo test --workspace"),
+        ".ci/run runs the README's test command"
+    );
+    // The demo as the README runs it (strong KDF, temporary state): text output, success.
+    let tmp = tempfile::tempdir().unwrap();
+    let text = ok(&escrow(tmp.path(), &["demo"]));
+    assert!(
+        text.contains("[9]") && text.contains("trustee processes stopped"),
+        "{text}"
+    );
+    assert!(
+        std::fs::read_dir(tmp.path()).unwrap().next().is_none(),
+        "nothing left in the working directory"
+    );
+}
