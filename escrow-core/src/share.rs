@@ -187,7 +187,8 @@ pub struct Combined {
     pub rejected: Vec<(u16, Error)>,
 }
 
-/// Verify every share, reject bad ones by name, and combine k good ones to recover the
+/// Verify every share given (all of them, so that every cheating trustee is named, not only
+/// those before the first k good ones), reject bad ones by name, and combine k good ones to recover the
 /// message key. Errors: a share index of 0 or above n, the same trustee twice, fewer than k
 /// valid shares, or a wrapped key that does not open.
 pub fn combine(
@@ -212,9 +213,6 @@ pub fn combine(
     let mut good: Vec<&DecryptionShare> = Vec::with_capacity(k);
     let mut rejected = Vec::new();
     for s in shares {
-        if good.len() == k {
-            break;
-        }
         match s.verify(set, ct, context) {
             Ok(()) => good.push(s),
             Err(e) => rejected.push((s.trustee, e)),
@@ -236,6 +234,8 @@ pub fn combine(
             rejected: why,
         });
     }
+    // Every share given was checked (so every cheater is named); any k good ones suffice.
+    good.truncate(k);
     let ids: Vec<u16> = good.iter().map(|s| s.trustee).collect();
     let lambdas = group::lagrange_at_zero(&ids)?;
     let terms: Vec<(ProjectivePoint, Scalar)> = good
@@ -288,6 +288,13 @@ mod tests {
         assert_eq!(c.message_key, key);
         assert_eq!(c.rejected[0].0, 1);
         assert_eq!(c.rejected[0].1, Error::BadShareProof { trustee: 1 });
+        // a cheater after k good shares is named too
+        let mut late = shares.clone();
+        late[4].z += Scalar::ONE;
+        let c = combine(&d.set, &v, &ctx, &late).unwrap();
+        assert_eq!(c.message_key, key);
+        assert_eq!(c.used, vec![1, 2, 3]);
+        assert_eq!(c.rejected, vec![(5, Error::BadShareProof { trustee: 5 })]);
         // duplicates and out-of-range
         let dup = vec![shares[0].clone(), shares[0].clone(), shares[1].clone()];
         assert_eq!(

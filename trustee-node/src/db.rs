@@ -142,6 +142,47 @@ pub fn read_entries(
     Ok(out)
 }
 
+/// The leaf hashes `[0, size)` (for proofs).
+pub fn read_leaf_hashes(
+    conn: &Connection,
+    path: &Path,
+    size: u64,
+) -> Result<Vec<Digest32>, NodeError> {
+    let mut st = conn
+        .prepare_cached("SELECT leaf_hash FROM log_entries WHERE seq < ?1 ORDER BY seq")
+        .map_err(db_err(path))?;
+    let rows = st
+        .query_map(params![to_i64(size)], |r| r.get::<_, Vec<u8>>(0))
+        .map_err(db_err(path))?;
+    let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0).min(1 << 20));
+    for row in rows {
+        out.push(digest_from(&row.map_err(db_err(path))?, "leaf hash")?);
+    }
+    Ok(out)
+}
+
+/// The stored envelope of a warrant (or a cancellation) by digest: the sealed copy an auditor
+/// may ask to be disclosed.
+pub fn read_envelope(
+    conn: &Connection,
+    path: &Path,
+    digest: &Digest32,
+) -> Result<Option<String>, NodeError> {
+    for sql in [
+        "SELECT envelope FROM warrants WHERE digest = ?1",
+        "SELECT envelope FROM cancellations WHERE digest = ?1",
+    ] {
+        let mut st = conn.prepare_cached(sql).map_err(db_err(path))?;
+        let mut rows = st
+            .query(params![digest.as_bytes().as_slice()])
+            .map_err(db_err(path))?;
+        if let Some(row) = rows.next().map_err(db_err(path))? {
+            return Ok(Some(row.get::<_, String>(0).map_err(db_err(path))?));
+        }
+    }
+    Ok(None)
+}
+
 impl Db {
     /// Create a new database (the file must not exist) with the latest schema.
     pub fn create(path: &Path) -> Result<Db, NodeError> {

@@ -128,6 +128,10 @@ pub struct SecretBundle {
     pub key_share: String,
     /// `signing.key` (PKCS#8 PEM).
     pub signing_key: String,
+    /// The Ed25519 log (checkpoint) key seed, hex. Absent in state folders made before the
+    /// transparency log (issue 5): those are refused at load.
+    #[serde(default)]
+    pub log_key: String,
 }
 
 impl Drop for SecretBundle {
@@ -135,6 +139,7 @@ impl Drop for SecretBundle {
         use zeroize::Zeroize;
         self.key_share.zeroize();
         self.signing_key.zeroize();
+        self.log_key.zeroize();
     }
 }
 
@@ -227,6 +232,7 @@ mod tests {
         let b = SecretBundle {
             key_share: "ks".into(),
             signing_key: "sk".into(),
+            log_key: String::new(),
         };
         let s = SealedSecrets::seal(&b, Digest32([1; 32]), 2, b"pw", KdfCost::Test).unwrap();
         let o = s.open(b"pw").unwrap();

@@ -14,7 +14,7 @@ use axum::extract::{Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
-use escrow_core::audit::{LogEntry, TreeHead};
+use escrow_core::audit::{LogEntry, LogKey, TreeHead};
 use escrow_core::codec::{Digest32, b64_encode};
 use escrow_core::keys::PrivateKey;
 use escrow_core::release::{
@@ -81,6 +81,7 @@ pub struct Node {
     set: TrusteeSet,
     share: VerifiedKeyShare,
     signing: PrivateKey,
+    log_key: LogKey,
     policy: Policy,
     db: Mutex<Db>,
     reader: Mutex<rusqlite::Connection>,
@@ -122,6 +123,7 @@ impl Node {
             set: loaded.set,
             share: loaded.share,
             signing: loaded.signing,
+            log_key: loaded.log_key,
             policy: loaded.policy,
             db: Mutex::new(loaded.db),
             reader: Mutex::new(reader),
@@ -461,6 +463,8 @@ impl Node {
             signing_key_pem: self.signing.public().to_pem(),
             signing_key_id: self.signing.public().key_id(),
             policy_digest: self.policy.digest(),
+            log_origin: self.log_key.origin().to_string(),
+            log_key: self.log_key.verifier_key(),
             healthy: problem.is_none(),
             problem,
             log: self.head(),
@@ -518,6 +522,127 @@ impl Node {
             entries,
         })
     }
+
+    /// `GET /v1/log/checkpoint`: the current tree head as a C2SP signed note.
+    pub fn checkpoint(&self) -> Result<String, ApiError> {
+        self.log_key
+            .sign(&self.head())
+            .map_err(|e| ApiError::internal("signing the checkpoint", e))
+    }
+
+    fn leaf_hashes(&self, size: u64) -> Result<Vec<Digest32>, ApiError> {
+        let conn = lock(&self.reader);
+        db::read_leaf_hashes(&conn, &self.db_path, size)
+            .map_err(|e| ApiError::internal("reading the log", e))
+    }
+
+    fn check_size(&self, what: &str, size: u64) -> Result<(), ApiError> {
+        let now = self.head().size;
+        if size > now {
+            return Err(ApiError::bad_request(
+                "bad-range",
+                format!("{what} {size} is beyond the log size {now}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `GET /v1/log/proof/inclusion?index=&size=`.
+    pub fn inclusion(&self, index: u64, size: u64) -> Result<InclusionProofView, ApiError> {
+        self.check_size("size", size)?;
+        let leaves = self.leaf_hashes(size)?;
+        let proof = escrow_core::audit::inclusion_proof(&leaves, index)
+            .map_err(|e| ApiError::bad_request("bad-range", e.to_string()))?;
+        let leaf_hash = leaves
+            .get(usize::try_from(index).unwrap_or(usize::MAX))
+            .copied()
+            .ok_or_else(|| ApiError::bad_request("bad-range", "index beyond size"))?;
+        Ok(InclusionProofView {
+            index,
+            size,
+            leaf_hash,
+            root: escrow_core::audit::mth(&leaves),
+            proof,
+        })
+    }
+
+    /// `GET /v1/log/proof/consistency?old=&new=`.
+    pub fn consistency(&self, old: u64, new: u64) -> Result<ConsistencyProofView, ApiError> {
+        self.check_size("new", new)?;
+        if old > new {
+            return Err(ApiError::bad_request(
+                "bad-range",
+                format!("old {old} is larger than new {new}"),
+            ));
+        }
+        let leaves = self.leaf_hashes(new)?;
+        let proof = escrow_core::audit::consistency_proof(&leaves, old)
+            .map_err(|e| ApiError::bad_request("bad-range", e.to_string()))?;
+        Ok(ConsistencyProofView { old, new, proof })
+    }
+
+    /// `GET /v1/log/envelope?digest=`: the stored (sealed) copy of a warrant or cancellation
+    /// whose digest is in the log, disclosed to an auditor.
+    pub fn envelope(&self, digest: &str) -> Result<String, ApiError> {
+        let d = Digest32::from_hex(digest)
+            .ok_or_else(|| ApiError::bad_request("bad-digest", "digest must be 64 hex digits"))?;
+        let conn = lock(&self.reader);
+        db::read_envelope(&conn, &self.db_path, &d)
+            .map_err(|e| ApiError::internal("reading the log", e))?
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "not-found",
+                    "no warrant or cancellation with that digest",
+                )
+            })
+    }
+}
+
+/// `GET /v1/log/proof/inclusion` answer (RFC 9162 §2.1.3 audit path, leaf to root).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct InclusionProofView {
+    /// Leaf index.
+    pub index: u64,
+    /// Tree size.
+    pub size: u64,
+    /// The leaf hash at `index` (informative; verify your own).
+    pub leaf_hash: Digest32,
+    /// The root at `size` (informative; verify against a signed checkpoint).
+    pub root: Digest32,
+    /// The path, hex hashes.
+    pub proof: Vec<Digest32>,
+}
+
+/// `GET /v1/log/proof/consistency` answer (RFC 9162 §2.1.4).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ConsistencyProofView {
+    /// Old size.
+    pub old: u64,
+    /// New size.
+    pub new: u64,
+    /// The proof, hex hashes.
+    pub proof: Vec<Digest32>,
+}
+
+/// Query of `/v1/log/proof/inclusion`.
+#[derive(Debug, Deserialize)]
+pub struct InclusionQuery {
+    index: u64,
+    size: u64,
+}
+
+/// Query of `/v1/log/proof/consistency`.
+#[derive(Debug, Deserialize)]
+pub struct ConsistencyQuery {
+    old: u64,
+    new: u64,
+}
+
+/// Query of `/v1/log/envelope`.
+#[derive(Debug, Deserialize)]
+pub struct EnvelopeQuery {
+    digest: String,
 }
 
 /// `POST /v1/cancel` answer.
@@ -556,6 +681,10 @@ pub struct Info {
     pub signing_key_id: Digest32,
     /// Policy digest.
     pub policy_digest: Digest32,
+    /// Origin line of this trustee's checkpoints.
+    pub log_origin: String,
+    /// C2SP note verifier key of the Ed25519 log key (`origin+keyid+base64`).
+    pub log_key: String,
     /// False once the log could not be written (fail closed).
     pub healthy: bool,
     /// Why not healthy.
@@ -681,6 +810,54 @@ async fn h_entries(
     blocking(move || n.entries(q.start, q.end)).await.map(Json)
 }
 
+async fn h_checkpoint(State(node): State<Shared>) -> Result<Response, ApiError> {
+    let n = node.clone();
+    let note = blocking(move || n.checkpoint()).await?;
+    let mut r = Response::new(Body::from(note));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    Ok(r)
+}
+
+async fn h_inclusion(
+    State(node): State<Shared>,
+    q: Result<Query<InclusionQuery>, QueryRejection>,
+) -> Result<Json<InclusionProofView>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::bad_request("bad-range", e.body_text()))?;
+    let n = node.clone();
+    blocking(move || n.inclusion(q.index, q.size))
+        .await
+        .map(Json)
+}
+
+async fn h_consistency(
+    State(node): State<Shared>,
+    q: Result<Query<ConsistencyQuery>, QueryRejection>,
+) -> Result<Json<ConsistencyProofView>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::bad_request("bad-range", e.body_text()))?;
+    let n = node.clone();
+    blocking(move || n.consistency(q.old, q.new))
+        .await
+        .map(Json)
+}
+
+async fn h_envelope(
+    State(node): State<Shared>,
+    q: Result<Query<EnvelopeQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::bad_request("bad-digest", e.body_text()))?;
+    let n = node.clone();
+    let env = blocking(move || n.envelope(&q.digest)).await?;
+    let mut r = Response::new(Body::from(env));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(r)
+}
+
 async fn h_head(State(node): State<Shared>) -> Json<TreeHead> {
     Json(node.head())
 }
@@ -732,6 +909,10 @@ pub fn router(node: Shared) -> axum::Router {
         .route("/v1/cancel", post(h_cancel))
         .route("/v1/log/entries", get(h_entries))
         .route("/v1/log/head", get(h_head))
+        .route("/v1/log/checkpoint", get(h_checkpoint))
+        .route("/v1/log/proof/inclusion", get(h_inclusion))
+        .route("/v1/log/proof/consistency", get(h_consistency))
+        .route("/v1/log/envelope", get(h_envelope))
         .fallback(h_not_found)
         .method_not_allowed_fallback(h_method)
         .with_state(node)

@@ -11,7 +11,7 @@
 use crate::db::{Batch, Db};
 use crate::error::NodeError;
 use crate::sealed::{KdfCost, SealedSecrets, SecretBundle};
-use escrow_core::audit::LogEntry;
+use escrow_core::audit::{LogEntry, LogKey, checkpoint};
 use escrow_core::codec::{Digest32, V1};
 use escrow_core::keys::PrivateKey;
 use escrow_core::time::Timestamp;
@@ -169,9 +169,12 @@ pub fn init(
             .map_err(|e| NodeError::io(state, e))?;
     }
 
+    let log_key = LogKey::generate(&checkpoint::origin(&set.id(), share.index()))
+        .map_err(|e| NodeError::State(format!("log key: {e}")))?;
     let bundle = SecretBundle {
         key_share: ks_json.to_string(),
         signing_key: sk_pem.to_string(),
+        log_key: hex::encode(*log_key.seed()),
     };
     let sealed = SealedSecrets::seal(&bundle, set.id(), share.index(), passphrase, cost)?;
     let created = now();
@@ -217,6 +220,8 @@ pub struct Loaded {
     pub share: VerifiedKeyShare,
     /// The signing key.
     pub signing: PrivateKey,
+    /// The Ed25519 log key (signs checkpoints).
+    pub log_key: LogKey,
     /// The policy.
     pub policy: Policy,
     /// The database (log verified).
@@ -266,6 +271,7 @@ pub fn load(state: &Path, passphrase: &[u8]) -> Result<Loaded, NodeError> {
     let bundle = sealed.open(passphrase)?;
     let share = set.verify_share(KeyShare::from_json(&bundle.key_share)?)?;
     let signing = PrivateKey::from_pem(&bundle.signing_key)?;
+    let log_key = open_log_key(&bundle.log_key, &set.id(), node.trustee)?;
     drop(bundle);
     if share.index() != node.trustee {
         return Err(NodeError::State(
@@ -288,8 +294,30 @@ pub fn load(state: &Path, passphrase: &[u8]) -> Result<Loaded, NodeError> {
         set,
         share,
         signing,
+        log_key,
         policy,
         db,
         db_path,
     })
+}
+
+/// The log key from its sealed hex seed. State folders made before the transparency log have
+/// none: refuse them with a clear message (no migration: re-run `init`).
+fn open_log_key(seed_hex: &str, set_id: &Digest32, trustee: u16) -> Result<LogKey, NodeError> {
+    if seed_hex.is_empty() {
+        return Err(NodeError::State(
+            "this state folder predates the signed transparency log and has no log key; \
+             create a new one with `trustee-node init`"
+                .into(),
+        ));
+    }
+    let seed = Zeroizing::new(
+        hex::decode(seed_hex).map_err(|_| NodeError::State("sealed log key is not hex".into()))?,
+    );
+    let seed: &[u8; 32] = seed
+        .as_slice()
+        .try_into()
+        .map_err(|_| NodeError::State("sealed log key is not 32 bytes".into()))?;
+    LogKey::from_seed(&checkpoint::origin(set_id, trustee), seed)
+        .map_err(|e| NodeError::State(format!("log key: {e}")))
 }

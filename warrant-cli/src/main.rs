@@ -47,7 +47,11 @@ impl Reported {
     }
     /// An error (exit 1) after the report.
     pub fn error(msg: String) -> anyhow::Error {
-        Reported { msg, refused: false }.into()
+        Reported {
+            msg,
+            refused: false,
+        }
+        .into()
     }
 }
 
@@ -123,14 +127,14 @@ fn main() -> ExitCode {
         Err(e) => {
             let after = e.downcast_ref::<Reported>();
             let reported = after.is_some();
-            let refused = after.map(|r| r.refused).unwrap_or(false) || e.downcast_ref::<Refused>().is_some();
+            let refused =
+                after.map(|r| r.refused).unwrap_or(false) || e.downcast_ref::<Refused>().is_some();
             if out.json && !reported {
                 let msg = format!("{e:#}");
                 // Refusals start with their stable kebab-case reason code ("expired: ...").
-                let code = msg
-                    .split_once(": ")
-                    .map(|(c, _)| c)
-                    .filter(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '-'));
+                let code = msg.split_once(": ").map(|(c, _)| c).filter(|c| {
+                    !c.is_empty() && c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '-')
+                });
                 let v = serde_json::json!({
                     "ok": false,
                     "error": msg,
@@ -139,7 +143,10 @@ fn main() -> ExitCode {
                 });
                 println!("{v}");
             }
-            eprintln!("escrow: {}: {e:#}", if refused { "refused" } else { "error" });
+            eprintln!(
+                "escrow: {}: {e:#}",
+                if refused { "refused" } else { "error" }
+            );
             ExitCode::from(if refused { EXIT_REFUSED } else { 1 })
         }
     }

@@ -9,8 +9,14 @@
 //! No I/O: the trustee node stores the entry bytes and serves them; an auditor recomputes every
 //! leaf hash from the bytes it was served and decodes the fields with [`LogEntry::from_bytes`].
 
+pub mod checkpoint;
 pub mod entry;
 pub mod merkle;
+pub mod proof;
 
+pub use checkpoint::{CheckpointError, LogKey, SignedCheckpoint, verify_checkpoint};
 pub use entry::{EntryKind, LogEntry, MAX_ENTRY_BYTES, MAX_ENTRY_DIGESTS};
 pub use merkle::{Frontier, TreeHead, empty_root, leaf_hash, mth, node_hash};
+pub use proof::{
+    ProofError, consistency_proof, inclusion_proof, verify_consistency, verify_inclusion,
+};
