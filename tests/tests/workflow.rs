@@ -368,6 +368,23 @@ fn the_live_demo_runs_and_every_step_turns_out_as_the_protocol_says() {
             .len()
             >= 4
     );
+    // the auditor ran over every running node: every log verified, nothing unjustified, the
+    // warrant's messages readable, and the report page kept
+    let audit = step("the auditor verifies every log")["detail"]["audit"].clone();
+    assert_eq!(audit["findings"], serde_json::json!([]), "{audit:#}");
+    assert!(
+        !audit["readable"].as_array().unwrap().is_empty(),
+        "{audit:#}"
+    );
+    assert!(
+        audit["trustees"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["log_ok"] == true)
+    );
+    let page = std::fs::read_to_string(tmp.path().join("kept/audit-report.html")).unwrap();
+    assert!(page.contains("<svg") && page.contains("transparency report"));
     // the demo left no process behind and kept its state as asked
     assert!(tmp.path().join("kept/mailbox.jsonl").exists());
     assert!(tmp.path().join("kept/warrant.json").exists());

@@ -321,3 +321,21 @@ fn open_log_key(seed_hex: &str, set_id: &Digest32, trustee: u16) -> Result<LogKe
     LogKey::from_seed(&checkpoint::origin(set_id, trustee), seed)
         .map_err(|e| NodeError::State(format!("log key: {e}")))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_without_a_log_key_is_refused_clearly() {
+        let set = Digest32::sha256(b"set");
+        let e = open_log_key("", &set, 1).unwrap_err().to_string();
+        assert!(e.contains("predates the signed transparency log"), "{e}");
+        assert!(e.contains("trustee-node init"), "{e}");
+        let k = LogKey::generate(&checkpoint::origin(&set, 1)).unwrap();
+        let again = open_log_key(&hex::encode(*k.seed()), &set, 1).unwrap();
+        assert_eq!(again.verifier_key(), k.verifier_key());
+        assert!(open_log_key("abcd", &set, 1).is_err());
+    }
+}

@@ -853,10 +853,49 @@ pub fn run(a: &DemoArgs, out: Out) -> Result<()> {
             root.get(..16).unwrap_or(root)
         ));
     }
+    // The auditor over every running node: signed checkpoints, every entry, every release
+    // judged against its warrant under the policy.
+    let audit_args = crate::cmd_audit::AuditArgs {
+        set: dir.join(SET_FILE),
+        trustees: nodes
+            .iter()
+            .filter(|x| x.child.is_some())
+            .map(|x| x.url())
+            .collect(),
+        policy: Some(dir.join("policy.json")),
+        warrants: None,
+        state: a.keep.as_ref().map(|_| dir.join("auditor")),
+        html: None,
+        receipts: Vec::new(),
+        checkpoints: Vec::new(),
+        timeout: 30,
+    };
+    let report = crate::cmd_audit::run(&audit_args, Out { json: true })?;
+    let html_path = dir.join("audit-report.html");
+    if a.keep.is_some() {
+        io::write_public(
+            &html_path,
+            crate::cmd_audit::html_report(&report).as_bytes(),
+        )?;
+    }
+    ensure!(
+        report.errors() == 0,
+        "demo: the auditor found problems:\n{}",
+        crate::cmd_audit::report_text(&report)
+    );
     story.step(
-        "Every release and every refusal above was committed to each trustee's log before its answer left",
-        &heads.join("\n"),
-        serde_json::json!({"heads": heads}),
+        "Every release and every refusal above was committed to each trustee's log before its answer left; the auditor verifies every log and judges every release",
+        &format!(
+            "{}\n{}{}",
+            heads.join("\n"),
+            crate::cmd_audit::report_text(&report),
+            if a.keep.is_some() {
+                format!("transparency report page: {}", html_path.display())
+            } else {
+                String::new()
+            }
+        ),
+        serde_json::json!({"heads": heads, "audit": report}),
     );
 
     // 9. Stop.

@@ -5,6 +5,7 @@
 //! 3 refused (a check that ran and said no: a warrant that does not verify, a message that is
 //! not escrow-compliant, too few shares).
 
+mod cmd_audit;
 mod cmd_demo;
 mod cmd_demo_live;
 mod cmd_experiment;
@@ -100,6 +101,10 @@ enum Cmd {
     Warrant(cmd_warrant::WarrantCmd),
     /// The investigator: retrieve the messages a warrant covers from the trustee nodes.
     Retrieve(cmd_retrieve::RetrieveArgs),
+    /// The auditor: verify every trustee's transparency log (signed checkpoints, consistency
+    /// with earlier runs), judge every release against its warrant, and report which messages
+    /// became readable (text, `--json`, `--html`).
+    Audit(cmd_audit::AuditArgs),
     /// The demo: the warrant workflow live on trustee nodes (`--local`: the cryptographic core only).
     Demo(cmd_demo::DemoArgs),
     /// Research experiments: sweeps over (n, k) and message counts, trustee failures, parallel
@@ -119,6 +124,7 @@ fn main() -> ExitCode {
         Cmd::Policy(c) => cmd_warrant::policy(c, out),
         Cmd::Warrant(c) => cmd_warrant::warrant(c, out),
         Cmd::Retrieve(a) => cmd_retrieve::retrieve(a, out),
+        Cmd::Audit(a) => cmd_audit::audit(a, out),
         Cmd::Demo(a) => cmd_demo::demo(a, out),
         Cmd::Experiment(a) => cmd_experiment::experiment(a, out),
     };

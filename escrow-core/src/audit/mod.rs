@@ -1,13 +1,15 @@
-//! Audit-log formats: the log entry with its canonical bytes ([`entry`]) and RFC 9162 Merkle
-//! tree hashing ([`merkle`]).
+//! Audit-log formats: the log entry with its canonical bytes ([`entry`]), RFC 9162 Merkle tree
+//! hashing ([`merkle`]), inclusion and consistency proofs ([`proof`]) and signed checkpoints in
+//! the C2SP tlog-checkpoint / signed-note formats ([`checkpoint`]).
 //!
 //! Each trustee keeps an append-only log. Entry `i` (0-based) is leaf `i` of a Merkle tree as in
 //! RFC 9162 §2.1 (Certificate Transparency 2.0): leaf hash `SHA-256(0x00 || entry_bytes)`, node
 //! hash `SHA-256(0x01 || left || right)`. The tree head (size, root) is what a signed checkpoint
-//! will commit to; inclusion and consistency proofs are computed over the same leaf hashes.
+//! commits to; inclusion and consistency proofs are computed over the same leaf hashes.
 //!
 //! No I/O: the trustee node stores the entry bytes and serves them; an auditor recomputes every
 //! leaf hash from the bytes it was served and decodes the fields with [`LogEntry::from_bytes`].
+//! See `docs/audit.md`.
 
 pub mod checkpoint;
 pub mod entry;

@@ -1,0 +1,332 @@
+//! `escrow audit` against real trustee nodes: honest logs audit clean and every receipt is
+//! proved included; a log rewritten behind the node's back (consistently, as a malicious
+//! operator would: entries, leaf hashes, tree heads and counters all recomputed, so the node's
+//! own start-up check passes) is caught by the checkpoint the auditor saved on an earlier run,
+//! naming the trustee and the entry; a log rolled back and grown differently fails the
+//! consistency check; a release without a covering warrant is reported unjustified.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use escrow_core::audit::{EntryKind, Frontier, LogEntry, leaf_hash};
+use escrow_core::codec::Digest32;
+use escrow_core::time::Timestamp;
+use escrow_e2e::{Workflow, escrow, json, ok};
+use std::path::Path;
+use std::process::Output;
+
+fn audit(w: &Workflow, state: &str, extra: &[&str]) -> Output {
+    let mut args: Vec<String> = [
+        "--json",
+        "audit",
+        "--set",
+        "ts/trustee-set.json",
+        "--policy",
+        "policy.json",
+        "--state",
+        state,
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(w.trustee_args());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    escrow(&w.dir, &refs)
+}
+
+fn findings(v: &serde_json::Value) -> Vec<serde_json::Value> {
+    v["findings"].as_array().unwrap().clone()
+}
+
+fn has_finding(v: &serde_json::Value, code: &str, trustee: u16, entry: Option<u64>) -> bool {
+    findings(v).iter().any(|f| {
+        f["code"] == code
+            && f["trustee"] == trustee
+            && entry.is_none_or(|e| f["entry"] == serde_json::json!(e))
+    })
+}
+
+/// Rewrite a stopped node's log as a malicious operator who knows the schema would: drop the
+/// append-only triggers, rewrite the entries (renumbered), their leaf hashes, one tree head
+/// for the new size and the release counters, so that the node starts and serves it.
+fn rewrite_log(state: &Path, f: impl FnOnce(&mut Vec<LogEntry>)) {
+    let conn = rusqlite::Connection::open(state.join("log.db")).unwrap();
+    conn.execute_batch(
+        "PRAGMA foreign_keys=OFF;
+         DROP TRIGGER log_entries_no_update; DROP TRIGGER log_entries_no_delete;
+         DROP TRIGGER tree_heads_no_update; DROP TRIGGER tree_heads_no_delete;
+         DROP TRIGGER releases_no_update; DROP TRIGGER releases_no_delete;",
+    )
+    .unwrap();
+    let mut entries: Vec<LogEntry> = {
+        let mut st = conn
+            .prepare("SELECT entry FROM log_entries ORDER BY seq")
+            .unwrap();
+        st.query_map([], |r| r.get::<_, Vec<u8>>(0))
+            .unwrap()
+            .map(|b| LogEntry::from_bytes(&b.unwrap()).unwrap())
+            .collect()
+    };
+    f(&mut entries);
+    let ids: std::collections::HashMap<Vec<u8>, String> = {
+        let mut st = conn
+            .prepare("SELECT digest, warrant_id FROM warrants")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(|x| x.unwrap())
+            .collect()
+    };
+    conn.execute_batch("DELETE FROM log_entries; DELETE FROM tree_heads; DELETE FROM releases;")
+        .unwrap();
+    let mut frontier = Frontier::new();
+    let mut counted = std::collections::HashSet::new();
+    for (i, e) in entries.iter_mut().enumerate() {
+        e.sequence = i as u64;
+        let bytes = e.to_bytes();
+        let lh = leaf_hash(&bytes);
+        frontier.push(lh);
+        conn.execute(
+            "INSERT INTO log_entries (seq, kind, time, entry, leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+            rusqlite::params![i as i64, e.kind.as_str(), e.time.unix(), bytes, lh.as_bytes().to_vec()],
+        )
+        .unwrap();
+        if e.kind == EntryKind::Release {
+            let w = e.warrant.unwrap().as_bytes().to_vec();
+            let ct = e.ciphertexts[0].as_bytes().to_vec();
+            let id = ids[&w].clone();
+            if counted.insert((id.clone(), ct.clone())) {
+                conn.execute(
+                    "INSERT INTO releases (warrant_id, ciphertext, first_seq) VALUES (?1, ?2, ?3)",
+                    rusqlite::params![id, ct, i as i64],
+                )
+                .unwrap();
+            }
+        }
+    }
+    conn.execute(
+        "INSERT INTO tree_heads (size, root, time) VALUES (?1, ?2, ?3)",
+        rusqlite::params![
+            frontier.size() as i64,
+            frontier.root().as_bytes().to_vec(),
+            0i64
+        ],
+    )
+    .unwrap();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+fn restore(backup: &Path, state: &Path) {
+    for e in std::fs::read_dir(state).unwrap() {
+        std::fs::remove_file(e.unwrap().path()).unwrap();
+    }
+    copy_dir(backup, state);
+}
+
+#[test]
+fn honest_logs_audit_clean_and_every_receipt_is_proved_included() {
+    let w = Workflow::new(3, 2, 3);
+    ok(&w.retrieve("w.json", "inv.key", "out", &[]));
+    let o = audit(
+        &w,
+        "auditor",
+        &["--receipts", "out/receipts.jsonl", "--html", "report.html"],
+    );
+    let v = json(&o);
+    assert!(o.status.success(), "{v:#}");
+    assert!(findings(&v).is_empty(), "{v:#}");
+    assert_eq!(v["readable"].as_array().unwrap().len(), w.in_scope);
+    assert!(
+        v["receipts_checked"].as_u64().unwrap() >= (w.in_scope * 2) as u64,
+        "{v:#}"
+    );
+    assert_eq!(v["warrants"][0]["messages_readable"], w.in_scope);
+    let html = std::fs::read_to_string(w.dir.join("report.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("transparency report"));
+    assert!(
+        !html.contains("http://") || !html.contains("<link"),
+        "self-contained"
+    );
+    // every trustee's key is pinned, and a second run is consistent with the first
+    let v2 = json(&audit(&w, "auditor", &[]));
+    assert!(findings(&v2).is_empty(), "{v2:#}");
+    assert!(v2["trustees"].as_array().unwrap().iter().all(
+        |t| t["key_pinned_now"] == false && t["previous_checkpoint"]["size"].as_u64().is_some()
+    ));
+    // the text report names what became readable
+    let text = ok(&escrow(
+        &w.dir,
+        &[
+            "audit",
+            "--set",
+            "ts/trustee-set.json",
+            "--policy",
+            "policy.json",
+            "--trustee",
+            &w.nodes[0].url(),
+            "--trustee",
+            &w.nodes[1].url(),
+        ],
+    ));
+    assert!(
+        text.contains("READABLE") && text.contains("unjustified releases: 0"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_changed_deleted_reordered_or_inserted_entry_is_named_by_trustee_and_entry() {
+    let mut w = Workflow::new(3, 2, 2);
+    ok(&w.retrieve("w.json", "inv.key", "out", &[]));
+    // The auditor's first run: checkpoints and leaves saved.
+    let first = audit(&w, "auditor", &[]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stdout)
+    );
+    let node = 1usize; // trustee 2
+    w.nodes[node].stop();
+    let state = w.nodes[node].state.clone();
+    let backup = w.dir.join("node-2-backup");
+    copy_dir(&state, &backup);
+    type Tamper = fn(&mut Vec<LogEntry>);
+    let cases: [(&str, Tamper, u64); 4] = [
+        ("change", |e| e[2].time = Timestamp(e[2].time.unix() + 1), 2),
+        ("delete", |e| drop(e.remove(1)), 1),
+        ("reorder", |e| e.swap(2, 3), 2),
+        (
+            "insert",
+            |e| {
+                let t = e[1].time;
+                e.insert(1, LogEntry::refusal(0, t, None, vec![], "malformed"));
+            },
+            1,
+        ),
+    ];
+    for (name, tamper, at) in cases {
+        restore(&backup, &state);
+        rewrite_log(&state, tamper);
+        // the node accepts the consistently rewritten log and signs checkpoints over it
+        w.nodes[node].restart();
+        let o = audit(&w, "auditor", &[]);
+        let v = json(&o);
+        assert_eq!(o.status.code(), Some(3), "{name}: {v:#}");
+        assert!(
+            has_finding(&v, "entry-changed", 2, Some(at)),
+            "{name}: {v:#}"
+        );
+        assert!(
+            has_finding(&v, "log-forked", 2, None) || has_finding(&v, "log-rolled-back", 2, None),
+            "{name}: {v:#}"
+        );
+        // the other trustees are fine
+        assert!(
+            findings(&v).iter().all(|f| f["trustee"] == 2),
+            "{name}: {v:#}"
+        );
+        w.nodes[node].stop();
+    }
+}
+
+#[test]
+fn a_log_rolled_back_and_grown_differently_fails_the_consistency_check() {
+    let mut w = Workflow::new(3, 2, 2);
+    ok(&w.retrieve("w.json", "inv.key", "out", &[]));
+    assert!(audit(&w, "auditor", &[]).status.success());
+    let node = 2usize; // trustee 3
+    // someone else (a witness, another auditor) keeps the checkpoint they were shown
+    let note = ureq::get(&format!("{}/v1/log/checkpoint", w.nodes[node].url()))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    std::fs::write(w.dir.join("seen.note"), &note).unwrap();
+    w.nodes[node].stop();
+    let state = w.nodes[node].state.clone();
+    rewrite_log(&state, |e| {
+        let n = e.len();
+        let t = e[n - 1].time;
+        e.truncate(n - 2);
+        for _ in 0..4 {
+            e.push(LogEntry::refusal(0, t, None, vec![], "malformed"));
+        }
+    });
+    w.nodes[node].restart();
+    let v = json(&audit(&w, "auditor", &[]));
+    assert!(has_finding(&v, "log-forked", 3, None), "{v:#}");
+    let msg = findings(&v)
+        .iter()
+        .find(|f| f["code"] == "log-forked")
+        .unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(msg.contains("trustee 3"), "{msg}");
+    // an auditor with no memory of its own catches it from the checkpoint someone else kept
+    let v = json(&audit(&w, "fresh-auditor", &["--checkpoint", "seen.note"]));
+    assert!(has_finding(&v, "split-view", 3, None), "{v:#}");
+    assert!(
+        findings(&v).iter().all(|f| f["code"] == "split-view"),
+        "{v:#}"
+    );
+}
+
+#[test]
+fn a_release_without_a_covering_warrant_is_reported_unjustified() {
+    let mut w = Workflow::new(3, 2, 2);
+    ok(&w.retrieve("w.json", "inv.key", "out", &[]));
+    let node = 0usize; // trustee 1
+    w.nodes[node].stop();
+    let state = w.nodes[node].state.clone();
+    let forged = Digest32::sha256(b"no such warrant");
+    {
+        let conn = rusqlite::Connection::open(state.join("log.db")).unwrap();
+        conn.execute(
+            "INSERT INTO warrants (digest, warrant_id, envelope, first_seq) VALUES (?1, 'w-secret', '{}', 0)",
+            rusqlite::params![forged.as_bytes().to_vec()],
+        )
+        .unwrap();
+    }
+    let mut index = 0u64;
+    rewrite_log(&state, |e| {
+        let t = e.last().unwrap().time;
+        e.push(LogEntry::release(
+            0,
+            t,
+            forged,
+            Digest32::sha256(b"some ciphertext"),
+            Digest32::sha256(b"some share"),
+            Digest32::sha256(b"some investigator"),
+        ));
+        index = (e.len() - 1) as u64;
+    });
+    w.nodes[node].restart();
+    let o = audit(&w, "auditor", &["--html", "report.html"]);
+    let v = json(&o);
+    assert_eq!(o.status.code(), Some(3), "{v:#}");
+    assert!(
+        has_finding(&v, "unjustified-release", 1, Some(index)),
+        "{v:#}"
+    );
+    let html = std::fs::read_to_string(w.dir.join("report.html")).unwrap();
+    assert!(html.contains("NOT JUSTIFIED") && html.contains("unjustified-release"));
+    // the logs themselves are intact (the auditor had no earlier checkpoint)
+    assert!(
+        findings(&v)
+            .iter()
+            .all(|f| f["code"] == "unjustified-release"),
+        "{v:#}"
+    );
+}
