@@ -22,7 +22,7 @@ use escrow_core::time::Timestamp;
 use escrow_core::trustee::TrusteeSet;
 use escrow_core::warrant::{Policy, WarrantEnvelope};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{BufRead as _, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -846,6 +846,11 @@ pub fn run(a: &AuditArgs, out: Out) -> Result<AuditReport> {
     // Judge every release.
     let mut summaries: BTreeMap<Digest32, WarrantSummary> = BTreeMap::new();
     let mut per_trustee_count: HashMap<(u16, Digest32), BTreeSet<Digest32>> = HashMap::new();
+    // A warrant's verdict depends only on the warrant and the time judged at; a batch of
+    // releases shares both, so each (warrant, second) is verified once (two ECDSA checks).
+    type Verdict = Result<(Digest32, Option<u64>), String>;
+    let mut verdicts: HashMap<(Digest32, Timestamp), Verdict> = HashMap::new();
+    let mut parsed: HashSet<Digest32> = HashSet::new();
     let mut releases = Vec::new();
     let mut holders: BTreeMap<(Digest32, Digest32), BTreeMap<u16, Timestamp>> = BTreeMap::new();
     let mut sorted = col.releases.clone();
@@ -870,7 +875,9 @@ pub fn run(a: &AuditArgs, out: Out) -> Result<AuditReport> {
             ),
             (Some(_), None) => why.push("no --policy given: the warrant cannot be judged".into()),
             (Some(env), Some(p)) => {
-                if let Ok(w) = escrow_core::warrant::Warrant::parse(env) {
+                if parsed.insert(warrant)
+                    && let Ok(w) = escrow_core::warrant::Warrant::parse(env)
+                {
                     let pl = w.payload();
                     sum.warrant_id = Some(pl.warrant_id.clone());
                     sum.authority = Some(pl.issuing_authority.clone());
@@ -888,9 +895,17 @@ pub fn run(a: &AuditArgs, out: Out) -> Result<AuditReport> {
                         trustee_policy.map(|d| d.short()).unwrap_or_default()
                     ));
                 }
-                match p.verify(env, e.time, &|_| false) {
-                    Ok(vw) => {
-                        if e.investigator != Some(vw.investigator().key_id()) {
+                let verdict = verdicts
+                    .entry((warrant, e.time))
+                    .or_insert_with(|| {
+                        p.verify(env, e.time, &|_| false)
+                            .map(|vw| (vw.investigator().key_id(), vw.max_releases()))
+                            .map_err(|r| r.to_string())
+                    })
+                    .clone();
+                match verdict {
+                    Ok((investigator, max_releases)) => {
+                        if e.investigator != Some(investigator) {
                             why.push(
                                 "shares were encrypted to another investigator than the warrant names"
                                     .into(),
@@ -898,7 +913,7 @@ pub fn run(a: &AuditArgs, out: Out) -> Result<AuditReport> {
                         }
                         let seen = per_trustee_count.entry((r.trustee, warrant)).or_default();
                         seen.insert(ct);
-                        if let Some(max) = vw.max_releases()
+                        if let Some(max) = max_releases
                             && seen.len() as u64 > max
                         {
                             why.push(format!(

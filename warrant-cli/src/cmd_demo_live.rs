@@ -27,18 +27,18 @@ use std::time::{Duration, Instant};
 const DAY: i64 = 86_400;
 
 /// One running trustee node.
-struct NodeProc {
-    index: u16,
-    addr: String,
-    child: Option<Child>,
+pub(crate) struct NodeProc {
+    pub(crate) index: u16,
+    pub(crate) addr: String,
+    pub(crate) child: Option<Child>,
 }
 
 impl NodeProc {
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             // SIGTERM for a graceful shutdown; SIGKILL if it does not exit in time.
             let _ = Command::new("kill")
@@ -67,11 +67,11 @@ impl Drop for NodeProc {
     }
 }
 
-struct Env {
-    node_bin: PathBuf,
-    dir: PathBuf,
-    passphrase: String,
-    kdf: String,
+pub(crate) struct Env {
+    pub(crate) node_bin: PathBuf,
+    pub(crate) dir: PathBuf,
+    pub(crate) passphrase: String,
+    pub(crate) kdf: String,
 }
 
 impl Env {
@@ -83,7 +83,7 @@ impl Env {
         c
     }
 
-    fn init(&self, i: u16) -> Result<()> {
+    pub(crate) fn init(&self, i: u16) -> Result<()> {
         let out = self
             .node_cmd()
             .arg("init")
@@ -106,7 +106,7 @@ impl Env {
         Ok(())
     }
 
-    fn serve(&self, i: u16, fault: Option<&str>) -> Result<NodeProc> {
+    pub(crate) fn serve(&self, i: u16, fault: Option<&str>) -> Result<NodeProc> {
         let state = self.dir.join(format!("node-{i}"));
         let addr_file = self.dir.join(format!("node-{i}.addr"));
         let _ = std::fs::remove_file(&addr_file);
@@ -161,7 +161,7 @@ impl Env {
     }
 }
 
-fn find_node_bin(explicit: Option<&Path>) -> Result<PathBuf> {
+pub(crate) fn find_node_bin(explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = explicit {
         ensure!(p.exists(), "{} does not exist", p.display());
         return Ok(p.to_path_buf());
@@ -228,7 +228,11 @@ fn detail_of(r: &Retrieval) -> String {
         .unwrap_or_default()
 }
 
-fn write_set(dir: &Path, set: &TrusteeSet, secrets: &[trustee::TrusteeSecrets]) -> Result<()> {
+pub(crate) fn write_set(
+    dir: &Path,
+    set: &TrusteeSet,
+    secrets: &[trustee::TrusteeSecrets],
+) -> Result<()> {
     for s in secrets {
         let d = dir.join(format!("trustee-{}", s.key_share.index()));
         io::create_private_dir(&d)?;
@@ -245,7 +249,7 @@ fn write_set(dir: &Path, set: &TrusteeSet, secrets: &[trustee::TrusteeSecrets]) 
     io::write_public(&dir.join(SET_FILE), set.to_json().as_bytes())
 }
 
-fn save_key(dir: &Path, name: &str, k: &PrivateKey) -> Result<()> {
+pub(crate) fn save_key(dir: &Path, name: &str, k: &PrivateKey) -> Result<()> {
     io::write_secret(&dir.join(format!("{name}.key")), k.to_pem()?.as_bytes())?;
     io::write_public(
         &dir.join(format!("{name}.pub")),
@@ -254,7 +258,7 @@ fn save_key(dir: &Path, name: &str, k: &PrivateKey) -> Result<()> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn payload(
+pub(crate) fn payload(
     id: &str,
     targets: &[&str],
     window: Window,
@@ -284,7 +288,7 @@ fn payload(
     }
 }
 
-fn sign(
+pub(crate) fn sign(
     p: &WarrantPayload,
     issuer: &PrivateKey,
     judge: Option<&PrivateKey>,
@@ -320,7 +324,7 @@ fn post_json(url: &str, path: &str, body: &str) -> Result<(u16, serde_json::Valu
     ))
 }
 
-fn get_json(url: &str, path: &str) -> Result<serde_json::Value> {
+pub(crate) fn get_json(url: &str, path: &str) -> Result<serde_json::Value> {
     let cfg = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(30)))
         .build();

@@ -3,8 +3,8 @@
 //! text summary (or, with `--json`, one JSON object: the run record with its results).
 //!
 //! The measurement code is in the `escrow-research` crate; this file parses arguments, picks
-//! the output folder and prints. All of it runs in this process: the end-to-end experiments
-//! over real trustee nodes come with the node.
+//! the output folder and prints. `e2e` and `audit-log` (in `cmd_experiment_live`) run real
+//! trustee-node processes on loopback.
 
 use crate::io::Out;
 use anyhow::{Context, Result, bail};
@@ -32,6 +32,13 @@ pub enum ExperimentCmd {
     Failures(FailuresArgs),
     /// Parallel retrieval across messages: throughput by number of threads and batch size.
     Batch(BatchArgs),
+    /// End to end on loopback: n real trustee nodes, one double-locked warrant per message
+    /// count, the investigator's retrieval over HTTP; time per phase, bytes, log growth, and
+    /// the auditor over every log.
+    E2e(crate::cmd_experiment_live::E2eArgs),
+    /// Audit-log growth: one trustee's log grown to 10^5 / 10^6 entries and `escrow audit`
+    /// timed over it (time, peak memory, bytes per entry).
+    AuditLog(crate::cmd_experiment_live::AuditLogArgs),
 }
 
 #[derive(Args)]
@@ -112,6 +119,8 @@ pub fn experiment(a: ExperimentArgs, out: Out) -> Result<()> {
         ExperimentCmd::Sweep(a) => sweep(a, out),
         ExperimentCmd::Failures(a) => failures(a, out),
         ExperimentCmd::Batch(a) => batch(a, out),
+        ExperimentCmd::E2e(a) => crate::cmd_experiment_live::e2e(a, out),
+        ExperimentCmd::AuditLog(a) => crate::cmd_experiment_live::audit_log(a, out),
     }
 }
 

@@ -14,11 +14,12 @@ use clap::Args;
 use escrow_core::codec::Digest32;
 use escrow_core::keys::PrivateKey;
 use escrow_core::message::SealedMessage;
-use escrow_core::release::{ReleaseRequest, ReleaseResponse, ReleaseResult};
+use escrow_core::release::{OpenedShare, ReleaseRequest, ReleaseResponse, ReleaseResult};
 use escrow_core::share::{self, DecryptionShare, ShareContext};
 use escrow_core::tdh2::ValidCiphertext;
 use escrow_core::trustee::TrusteeSet;
 use escrow_core::warrant::{Warrant, WarrantEnvelope};
+use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -65,6 +66,9 @@ struct TrusteeReport {
     index: Option<u16>,
     /// Valid, signed responses received.
     responses: Vec<ReleaseResponse>,
+    /// Bytes sent (request bodies) and received (answer bodies), all attempts.
+    sent: u64,
+    received: u64,
     /// Why the trustee could not be used (unreachable, bad signature, ...).
     failure: Option<String>,
 }
@@ -83,7 +87,9 @@ fn post_batch(
     url: &str,
     body: &str,
     attempts: u32,
+    bytes: (&mut u64, &mut u64),
 ) -> Result<ReleaseResponse, String> {
+    let (sent, received) = bytes;
     let endpoint = format!("{}/v1/release", url.trim_end_matches('/'));
     let mut last = String::new();
     for attempt in 0..attempts.max(1) {
@@ -92,6 +98,7 @@ fn post_batch(
             let wait = 200u64.saturating_mul(1 << attempt.min(6)).min(2000);
             std::thread::sleep(Duration::from_millis(wait));
         }
+        *sent += body.len() as u64;
         let resp = agent
             .post(&endpoint)
             .header("content-type", "application/json")
@@ -110,7 +117,10 @@ fn post_batch(
             .limit(256 * 1024 * 1024)
             .read_to_string()
         {
-            Ok(t) => t,
+            Ok(t) => {
+                *received += t.len() as u64;
+                t
+            }
             Err(e) => {
                 last = format!("unreadable answer: {e}");
                 continue;
@@ -160,7 +170,13 @@ fn ask_trustee(
         let cts: Vec<_> = batch.iter().map(|m| m.escrow.clone()).collect();
         let requested: Vec<Digest32> = cts.iter().map(|c| c.digest()).collect();
         let body = ReleaseRequest::new(env, cts).to_json();
-        let resp = match post_batch(&agent, url, &body, net.attempts) {
+        let resp = match post_batch(
+            &agent,
+            url,
+            &body,
+            net.attempts,
+            (&mut rep.sent, &mut rep.received),
+        ) {
             Ok(r) => r,
             Err(e) => {
                 rep.failure = Some(e);
@@ -305,6 +321,23 @@ pub struct Retrieval {
     pub trustees: Vec<serde_json::Value>,
     /// Trustees whose shares failed their proofs, with the first reason.
     pub bad_shares: BTreeMap<u16, String>,
+    /// Where the time and the bytes went.
+    pub stats: RetrievalStats,
+}
+
+/// Time per phase and bytes on the wire of one retrieval (the research harness reports them).
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct RetrievalStats {
+    /// Asking the trustees (in parallel): requests, the trustees' work, answers, signature
+    /// checks. Seconds.
+    pub ask_s: f64,
+    /// Opening the share boxes, verifying every share, combining, decrypting and writing one
+    /// file per message. Seconds.
+    pub combine_s: f64,
+    /// Request bodies sent, all trustees and attempts.
+    pub request_bytes: u64,
+    /// Answer bodies received, all trustees and attempts.
+    pub response_bytes: u64,
 }
 
 impl Retrieval {
@@ -350,6 +383,7 @@ pub fn run(
         pb.set_message("asking trustees");
         pb
     };
+    let t_ask = std::time::Instant::now();
     let reports: Vec<TrusteeReport> = std::thread::scope(|s| {
         let handles: Vec<_> = urls
             .iter()
@@ -371,6 +405,8 @@ pub fn run(
             .collect()
     });
     progress.finish_and_clear();
+    let ask_s = t_ask.elapsed().as_secs_f64();
+    let t_combine = std::time::Instant::now();
 
     // Gather shares and refusals per ciphertext; one voice per trustee index.
     let ctx = ShareContext::warrant(env.digest());
@@ -392,10 +428,16 @@ pub fn run(
         if dup {
             continue;
         }
-        for resp in &r.responses {
+        // Opening a share box is an ECDH per share: spread the responses over the cores.
+        let opened: Vec<Vec<OpenedShare>> = r
+            .responses
+            .par_iter()
+            .map(|resp| resp.open_shares(key))
+            .collect();
+        for (resp, opened) in r.responses.iter().zip(opened) {
             receipts.push_str(&resp.to_json());
             receipts.push('\n');
-            for o in resp.open_shares(key) {
+            for o in opened {
                 match o.share {
                     Ok(s) => shares.entry(o.ciphertext).or_default().push(s),
                     Err(e) => unopenable
@@ -422,31 +464,43 @@ pub fn run(
     }
     io::write_public(&out_dir.join("receipts.jsonl"), receipts.as_bytes())?;
 
-    // Combine and decrypt.
-    let mut outcomes: Vec<(String, Digest32, Outcome)> = Vec::new();
-    for m in selected {
-        let d = m.escrow.digest();
-        let got = shares.remove(&d).unwrap_or_default();
-        let mut rejected: Vec<(u16, String)> = unopenable.remove(&d).unwrap_or_default();
-        let refused = refusals.remove(&d).unwrap_or_default();
-        let res = combine_one(set, m, &ctx, &got, out_dir);
-        let outcome = match res {
-            Ok((used, bad, file)) => {
-                rejected.extend(bad);
-                Outcome::Decrypted {
-                    used,
-                    rejected,
-                    file,
+    // Combine and decrypt, messages spread over the cores (results kept in request order).
+    let work: Vec<_> = selected
+        .iter()
+        .map(|m| {
+            let d = m.escrow.digest();
+            (
+                m,
+                d,
+                shares.remove(&d).unwrap_or_default(),
+                unopenable.remove(&d).unwrap_or_default(),
+                refusals.remove(&d).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let outcomes: Vec<(String, Digest32, Outcome)> = work
+        .into_par_iter()
+        .map(|(m, d, got, mut rejected, refused)| {
+            let res = combine_one(set, m, &ctx, &got, out_dir);
+            let outcome = match res {
+                Ok((used, bad, file)) => {
+                    rejected.extend(bad);
+                    Outcome::Decrypted {
+                        used,
+                        rejected,
+                        file,
+                    }
                 }
-            }
-            Err(why) => Outcome::NotDecrypted {
-                why,
-                refusals: refused,
-                rejected,
-            },
-        };
-        outcomes.push((m.id.clone(), d, outcome));
-    }
+                Err(why) => Outcome::NotDecrypted {
+                    why,
+                    refusals: refused,
+                    rejected,
+                },
+            };
+            (m.id.clone(), d, outcome)
+        })
+        .collect();
+    let combine_s = t_combine.elapsed().as_secs_f64();
 
     let mut bad_shares = BTreeMap::new();
     for (_, _, o) in &outcomes {
@@ -459,10 +513,17 @@ pub fn run(
             bad_shares.entry(*i).or_insert_with(|| e.clone());
         }
     }
+    let stats = RetrievalStats {
+        ask_s,
+        combine_s,
+        request_bytes: reports.iter().map(|r| r.sent).sum(),
+        response_bytes: reports.iter().map(|r| r.received).sum(),
+    };
     Ok(Retrieval {
         outcomes,
         trustees: trustee_rows,
         bad_shares,
+        stats,
     })
 }
 
@@ -486,7 +547,7 @@ fn combine_one(
     let c = share::combine(set, &valid, ctx, got).map_err(|e| e.to_string())?;
     let opened = m.decrypt_body(&c.message_key).map_err(|e| e.to_string())?;
     let file = dir.join(format!("{}.txt", m.id));
-    io::write_secret(&file, &opened.body).map_err(|e| format!("{e:#}"))?;
+    io::write_secret_unsynced(&file, &opened.body).map_err(|e| format!("{e:#}"))?;
     let rejected = c
         .rejected
         .iter()

@@ -9,6 +9,7 @@ mod cmd_audit;
 mod cmd_demo;
 mod cmd_demo_live;
 mod cmd_experiment;
+mod cmd_experiment_live;
 mod cmd_keys;
 mod cmd_msg;
 mod cmd_retrieve;

@@ -1,0 +1,155 @@
+//! `escrow experiment e2e` and `escrow experiment audit-log`: the research harness's runs on
+//! real trustee nodes (127.0.0.1, port 0, temporary folders), tiny sizes. Checks what they
+//! measured is consistent with what happened (every message decrypted, one log entry per
+//! release, bytes counted, an auditor that found nothing wrong), never how fast.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use escrow_e2e::{escrow, json};
+use std::path::Path;
+
+fn csv(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
+    lines
+        .map(|l| {
+            let cells: Vec<String> = l.split(',').map(String::from).collect();
+            assert_eq!(cells.len(), header.len(), "{l}");
+            header.iter().cloned().zip(cells).collect()
+        })
+        .collect()
+}
+
+fn num(row: &std::collections::HashMap<String, String>, col: &str) -> f64 {
+    row[col]
+        .parse()
+        .unwrap_or_else(|_| panic!("{col} = {}", row[col]))
+}
+
+#[test]
+fn e2e_retrieves_every_message_from_real_nodes_and_accounts_for_bytes_and_log_entries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("e2e");
+    let o = escrow(
+        tmp.path(),
+        &[
+            "experiment",
+            "e2e",
+            "--n",
+            "3",
+            "--k",
+            "2",
+            "--messages",
+            "4,9",
+            "--batch",
+            "5",
+            "--keep",
+            "--json",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    let v = json(&o);
+    assert_eq!(v["ok"], true, "{v:#}");
+    assert_eq!(v["experiment"], "e2e");
+    let rows = csv(&out.join("e2e.csv"));
+    assert_eq!(rows.len(), 2);
+    for (row, m) in rows.iter().zip([4.0, 9.0]) {
+        assert_eq!(num(row, "messages"), m);
+        assert_eq!(num(row, "decrypted"), m, "every message read");
+        // one release entry per message per node, plus the warrant's first sighting
+        assert_eq!(num(row, "log_entries_per_node"), m + 1.0);
+        assert!(num(row, "request_bytes") > 0.0 && num(row, "response_bytes") > 0.0);
+        let t = num(row, "retrieve_s");
+        assert!(t > 0.0 && num(row, "ask_s") <= t && num(row, "combine_s") <= t);
+    }
+    // 9 messages in batches of 5: two requests per node; each request carries the warrant, so
+    // the second run sends more bytes per message than one batch would.
+    let audit = &v["results"]["audit"];
+    assert_eq!(audit["trustees"], 3);
+    assert_eq!(audit["findings"], 0, "{audit:#}");
+    // per node: setup + 2 warrant sightings + 13 releases
+    assert_eq!(audit["entries"], 3 * (1 + 2 + 13));
+    for f in ["e2e-time.svg", "e2e-bytes.svg", "run.json"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    assert!(
+        out.join("work/node-1/log.db").is_file(),
+        "--keep keeps the state"
+    );
+    // a second run into the same folder is refused before anything starts
+    let again = escrow(
+        tmp.path(),
+        &[
+            "experiment",
+            "e2e",
+            "--messages",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already"));
+}
+
+#[test]
+fn audit_log_grows_one_log_and_the_auditor_finds_every_entry_justified() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("al");
+    let o = escrow(
+        tmp.path(),
+        &[
+            "experiment",
+            "audit-log",
+            "--entries",
+            "40,300",
+            "--real",
+            "10",
+            "--json",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    let v = json(&o);
+    assert_eq!(v["ok"], true, "{v:#}");
+    let rows = csv(&out.join("audit-log.csv"));
+    assert_eq!(rows.len(), 2);
+    assert_eq!(num(&rows[0], "entries"), 40.0);
+    assert_eq!(num(&rows[1], "entries"), 300.0);
+    for r in &rows {
+        assert_eq!(num(r, "findings"), 0.0, "grown releases are justified");
+        assert!(num(r, "release_entry_bytes") > 100.0);
+        assert!(num(r, "db_bytes") > 0.0 && num(r, "report_bytes") > 0.0);
+    }
+    assert!(!out.join("work").exists(), "state removed without --keep");
+}
+
+#[test]
+fn bad_experiment_parameters_are_refused_before_any_node_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    for args in [
+        &["experiment", "e2e", "--messages", "0"][..],
+        &["experiment", "e2e", "--n", "3", "--k", "4"][..],
+        &["experiment", "e2e", "--batch", "0"][..],
+        &["experiment", "audit-log", "--entries", "500,100"][..],
+        &["experiment", "audit-log", "--entries", "3000000"][..],
+        &["experiment", "audit-log", "--real", "0"][..],
+    ] {
+        let o = escrow(tmp.path(), args);
+        assert!(!o.status.success(), "{args:?} should fail");
+        assert!(!String::from_utf8_lossy(&o.stderr).trim().is_empty());
+    }
+    assert!(
+        !tmp.path().join("experiments").exists()
+            || std::fs::read_dir(tmp.path().join("experiments"))
+                .unwrap()
+                .all(|d| !d.unwrap().path().join("work").exists()),
+        "nothing started"
+    );
+}

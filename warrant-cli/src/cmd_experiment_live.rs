@@ -1,0 +1,945 @@
+//! `escrow experiment e2e` and `escrow experiment audit-log`: measurements on real
+//! `trustee-node` processes on 127.0.0.1 (port 0), with the same code paths a user runs.
+//!
+//! * `e2e`: n nodes, a double-locked warrant per message count, `escrow retrieve`'s code
+//!   (`cmd_retrieve::run`) asking every node in parallel over HTTP, verifying, combining and
+//!   decrypting; time per phase, bytes on the wire, log growth per release; then the auditor
+//!   over every node's log.
+//! * `audit-log`: one node's log grown to 10^5 or 10^6 entries, and the auditor (`escrow
+//!   audit --json`, a child process) timed over it, with its peak memory.
+
+use crate::cmd_demo_live::{
+    Env, NodeProc, find_node_bin, get_json, payload, save_key, sign, write_set,
+};
+use crate::cmd_retrieve::{self, Net};
+use crate::cmd_set::SET_FILE;
+use crate::io::{self, Out};
+use anyhow::{Context, Result, bail, ensure};
+use clap::Args;
+use escrow_core::audit::{EntryKind, Frontier, LogEntry, leaf_hash};
+use escrow_core::codec::Digest32;
+use escrow_core::keys::PrivateKey;
+use escrow_core::label::Label;
+use escrow_core::message::{self, SealedMessage};
+use escrow_core::time::Timestamp;
+use escrow_core::trustee::{self, TrusteeSet};
+use escrow_core::warrant::{Authority, Policy, PolicyLimits, Role, Window};
+use escrow_research::experiment::{self, RunOutput};
+use escrow_research::plot::{Chart, Series};
+use rand::RngExt as _;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const DAY: i64 = 86_400;
+
+#[derive(Args)]
+pub struct E2eArgs {
+    /// Number of trustees (nodes started).
+    #[arg(long = "n", default_value_t = 5)]
+    pub n: u64,
+    /// Threshold.
+    #[arg(long = "k", default_value_t = 3)]
+    pub k: u64,
+    /// Messages a warrant covers, comma-separated; one warrant and one retrieval each (at most
+    /// 100000 each).
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "10,100,1000,10000")]
+    pub messages: Vec<u64>,
+    /// Ciphertexts per release request.
+    #[arg(long, default_value_t = 1000)]
+    pub batch: usize,
+    /// The trustee-node binary (default: next to this `escrow`, else on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub node_bin: Option<PathBuf>,
+    /// Argon2id cost of the nodes' sealed state (`test` or `strong`); only start-up pays it.
+    #[arg(long, default_value = "test", value_name = "COST")]
+    pub kdf_cost: String,
+    /// Skip the auditor run at the end.
+    #[arg(long)]
+    pub no_audit: bool,
+    /// Keep the nodes' state and the decrypted files in OUT/work.
+    #[arg(long)]
+    pub keep: bool,
+    /// Output folder (created; must not already hold a run). Default: experiments/e2e-<time>.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct AuditLogArgs {
+    /// Log sizes (entries) to audit, comma-separated, ascending; the log is grown from one
+    /// size to the next (at most 2000000).
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "1000,10000,100000")]
+    pub entries: Vec<u64>,
+    /// Real releases made through the node before the log is grown (their entries are the
+    /// templates of the rest).
+    #[arg(long, default_value_t = 100)]
+    pub real: u64,
+    /// The trustee-node binary (default: next to this `escrow`, else on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub node_bin: Option<PathBuf>,
+    /// Keep the node's state in OUT/work.
+    #[arg(long)]
+    pub keep: bool,
+    /// Output folder (created; must not already hold a run). Default: experiments/audit-log-<time>.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// The parties and the nodes of one run.
+struct Lab {
+    env: Env,
+    set: TrusteeSet,
+    sos: PrivateKey,
+    jc: PrivateKey,
+    inv: PrivateKey,
+    recipient: PrivateKey,
+    nodes: Vec<NodeProc>,
+}
+
+impl Lab {
+    fn new(work: &Path, n: u16, k: u16, node_bin: Option<&Path>, kdf: &str) -> Result<Self> {
+        let node_bin = find_node_bin(node_bin)?;
+        let mut rng = rand::rng();
+        io::create_private_dir(work)?;
+        let dealing = trustee::deal(u64::from(n), u64::from(k), &mut rng)?;
+        write_set(work, &dealing.set, &dealing.secrets)?;
+        let sos = PrivateKey::generate(&mut rng);
+        let jc = PrivateKey::generate(&mut rng);
+        let inv = PrivateKey::generate(&mut rng);
+        let recipient = PrivateKey::generate(&mut rng);
+        for (name, key) in [("sos", &sos), ("jc", &jc), ("investigator", &inv)] {
+            save_key(work, name, key)?;
+        }
+        let policy = Policy::new(
+            vec![
+                Authority {
+                    name: "Secretary of State".into(),
+                    role: Role::Issuer,
+                    key: sos.public(),
+                },
+                Authority {
+                    name: "Judicial Commissioner".into(),
+                    role: Role::Judicial,
+                    key: jc.public(),
+                },
+            ],
+            vec![Role::Issuer, Role::Judicial],
+            PolicyLimits::default(),
+        )
+        .map_err(|r| anyhow::anyhow!("experiment policy: {r}"))?;
+        io::write_public(
+            &work.join("policy.json"),
+            policy.to_json_pretty().as_bytes(),
+        )?;
+        let env = Env {
+            node_bin,
+            dir: work.to_path_buf(),
+            passphrase: hex::encode(rng.random::<[u8; 16]>()),
+            kdf: kdf.to_string(),
+        };
+        Ok(Lab {
+            env,
+            set: dealing.set,
+            sos,
+            jc,
+            inv,
+            recipient,
+            nodes: Vec::new(),
+        })
+    }
+
+    fn urls(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .filter(|x| x.child.is_some())
+            .map(|x| x.url())
+            .collect()
+    }
+
+    /// `count` messages from alice to `target` within `[start, start + 7 days)`, sealed on
+    /// every core. Returns them and the wall time.
+    fn traffic(
+        &self,
+        target: &str,
+        count: usize,
+        start: Timestamp,
+    ) -> Result<(Vec<SealedMessage>, f64)> {
+        let t0 = Instant::now();
+        let rk = self.recipient.public();
+        let step = (7 * DAY / count.max(1) as i64).max(1);
+        let msgs = (0..count)
+            .into_par_iter()
+            .map(|j| {
+                let at = start.plus((j as i64 * step).min(7 * DAY - 1));
+                let label = Label::new("alice", target, at, &format!("{target}-m{j:06}"))?;
+                let body = format!("message {j} from alice to {target}");
+                Ok(message::seal(
+                    &self.set,
+                    &rk,
+                    &label,
+                    body.as_bytes(),
+                    &mut rand::rng(),
+                )?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((msgs, t0.elapsed().as_secs_f64()))
+    }
+
+    /// A warrant for `target` over `[start, start + 7 days)`, issued and approved.
+    fn warrant(
+        &self,
+        id: &str,
+        target: &str,
+        start: Timestamp,
+    ) -> Result<escrow_core::warrant::WarrantEnvelope> {
+        let now = io::now();
+        let p = payload(
+            id,
+            &[target],
+            Window {
+                from: start,
+                until: start.plus(7 * DAY),
+            },
+            &self.inv,
+            now.plus(-3600),
+            now.plus(30 * DAY),
+            None,
+        );
+        sign(&p, &self.sos, Some(&self.jc))
+    }
+}
+
+fn stop_all(nodes: &mut [NodeProc]) {
+    for x in nodes.iter_mut() {
+        x.stop();
+    }
+}
+
+/// Bytes of a node's SQLite database (main file and write-ahead log).
+fn db_bytes(state: &Path) -> u64 {
+    ["log.db", "log.db-wal"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(state.join(f)).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+fn tree_size(url: &str) -> Result<u64> {
+    let v = get_json(url, "/v1/log/head")?;
+    v.get("size")
+        .and_then(|s| s.as_u64())
+        .with_context(|| format!("{url}/v1/log/head: no size in {v}"))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct E2eRow {
+    pub n: u16,
+    pub k: u16,
+    pub messages: usize,
+    pub batch: usize,
+    pub decrypted: usize,
+    /// Sealing the messages (every core, in this process).
+    pub seal_s: f64,
+    /// The retrieval, end to end (`escrow retrieve`'s code after the mailbox is read).
+    pub retrieve_s: f64,
+    pub ask_s: f64,
+    pub combine_s: f64,
+    pub messages_per_s: f64,
+    pub request_bytes: u64,
+    pub response_bytes: u64,
+    pub wire_bytes_per_message: f64,
+    /// Log entries added per node (mean).
+    pub log_entries_per_node: f64,
+    /// Database growth per log entry (mean over nodes; SQLite file + WAL).
+    pub db_bytes_per_entry: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditRow {
+    pub trustees: usize,
+    pub entries: u64,
+    pub audit_s: f64,
+    pub entries_per_s: f64,
+    pub findings: usize,
+    /// Peak resident memory of the auditor (kB), where measured (child process).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_rss_kb: Option<u64>,
+    /// Bytes of the node's database for this log (audit-log experiment).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db_bytes: Option<u64>,
+    /// Canonical bytes of one release entry (audit-log experiment).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release_entry_bytes: Option<usize>,
+    /// Bytes the auditor's `--json` report took (audit-log experiment).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report_bytes: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct E2eParams {
+    n: u16,
+    k: u16,
+    messages: Vec<usize>,
+    batch: usize,
+    kdf_cost: String,
+    node_start_s: f64,
+}
+
+pub const E2E_COLUMNS: &[&str] = &[
+    "n",
+    "k",
+    "messages",
+    "batch",
+    "decrypted",
+    "seal_s",
+    "retrieve_s",
+    "ask_s",
+    "combine_s",
+    "messages_per_s",
+    "request_bytes",
+    "response_bytes",
+    "wire_bytes_per_message",
+    "log_entries_per_node",
+    "db_bytes_per_entry",
+];
+
+fn e2e_csv(rows: &[E2eRow]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|r| {
+            vec![
+                r.n.to_string(),
+                r.k.to_string(),
+                r.messages.to_string(),
+                r.batch.to_string(),
+                r.decrypted.to_string(),
+                format!("{:.4}", r.seal_s),
+                format!("{:.4}", r.retrieve_s),
+                format!("{:.4}", r.ask_s),
+                format!("{:.4}", r.combine_s),
+                format!("{:.1}", r.messages_per_s),
+                r.request_bytes.to_string(),
+                r.response_bytes.to_string(),
+                format!("{:.1}", r.wire_bytes_per_message),
+                format!("{:.1}", r.log_entries_per_node),
+                format!("{:.1}", r.db_bytes_per_entry),
+            ]
+        })
+        .collect()
+}
+
+fn e2e_charts(rows: &[E2eRow]) -> Vec<(String, Chart<'static>)> {
+    let pts = |f: &dyn Fn(&E2eRow) -> f64| -> Vec<(f64, f64)> {
+        rows.iter().map(|r| (r.messages as f64, f(r))).collect()
+    };
+    vec![
+        (
+            "e2e-time.svg".into(),
+            Chart {
+                title: "Warrant retrieval on loopback nodes: time by messages covered",
+                x_label: "messages covered by the warrant",
+                y_label: "seconds",
+                log_y: true,
+                log_x: true,
+                series: vec![
+                    Series {
+                        name: "retrieval, total".into(),
+                        points: pts(&|r| r.retrieve_s),
+                    },
+                    Series {
+                        name: "asking the trustees".into(),
+                        points: pts(&|r| r.ask_s),
+                    },
+                    Series {
+                        name: "verify, combine, decrypt".into(),
+                        points: pts(&|r| r.combine_s),
+                    },
+                    Series {
+                        name: "target: 10 s for 10,000".into(),
+                        points: vec![(10.0, 10.0), (10_000.0, 10.0)],
+                    },
+                ],
+            },
+        ),
+        (
+            "e2e-bytes.svg".into(),
+            Chart {
+                title: "Bytes on the wire per message retrieved",
+                x_label: "messages covered by the warrant",
+                y_label: "bytes per message (requests + answers, all trustees)",
+                log_y: false,
+                log_x: true,
+                series: vec![Series {
+                    name: "wire bytes / message".into(),
+                    points: pts(&|r| r.wire_bytes_per_message),
+                }],
+            },
+        ),
+    ]
+}
+
+fn out_dir(given: Option<PathBuf>, verb: &str) -> Result<PathBuf> {
+    let dir = given.unwrap_or_else(|| {
+        PathBuf::from("experiments").join(format!("{verb}-{}", escrow_research::record::unix_now()))
+    });
+    if dir.join("run.json").exists() {
+        bail!(
+            "{} already holds a run (run.json); choose another --out",
+            dir.display()
+        );
+    }
+    if dir.join("work").exists() {
+        bail!(
+            "{} already exists; choose another --out",
+            dir.join("work").display()
+        );
+    }
+    if dir.exists() && !dir.is_dir() {
+        bail!("{} exists and is not a folder", dir.display());
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
+
+fn progress(line: &str) {
+    eprintln!("escrow experiment: {line}");
+}
+
+fn finish(out: Out, dir: &Path, run: RunOutput<'_>, text: String) -> Result<()> {
+    let record = experiment::write_run(dir, run)?;
+    let mut text = text;
+    let _ = writeln!(text, "\nwritten: {}", dir.display());
+    let mut json = serde_json::json!({"ok": true, "out": dir.display().to_string()});
+    if let (Some(obj), Some(rec)) = (json.as_object_mut(), record.as_object()) {
+        for (k, v) in rec {
+            obj.insert(k.clone(), v.clone());
+        }
+    }
+    out.emit(&text, json);
+    Ok(())
+}
+
+/// Run the auditor in this process over `urls`; (seconds, entries, findings).
+fn audit_in_process(work: &Path, urls: Vec<String>) -> Result<(f64, u64, usize)> {
+    let args = crate::cmd_audit::AuditArgs {
+        set: work.join(SET_FILE),
+        trustees: urls,
+        policy: Some(work.join("policy.json")),
+        warrants: None,
+        state: None,
+        html: None,
+        receipts: Vec::new(),
+        checkpoints: Vec::new(),
+        timeout: 600,
+    };
+    let t0 = Instant::now();
+    let report = crate::cmd_audit::run(&args, Out { json: true })?;
+    let s = t0.elapsed().as_secs_f64();
+    let entries = report.trustees.iter().map(|t| t.entries).sum();
+    Ok((s, entries, report.findings.len()))
+}
+
+pub fn e2e(a: E2eArgs, out: Out) -> Result<()> {
+    let (n, k) = experiment::check_pair(a.n, a.k)?;
+    let counts: Vec<usize> = a
+        .messages
+        .iter()
+        .map(|&m| {
+            let m = usize::try_from(m).unwrap_or(usize::MAX);
+            experiment::check_messages(m)?;
+            Ok(m)
+        })
+        .collect::<Result<_>>()?;
+    ensure!(a.batch >= 1, "--batch must be at least 1");
+    ensure!(
+        counts.iter().sum::<usize>() <= 200_000,
+        "at most 200000 messages in all per run"
+    );
+    let dir = out_dir(a.out, "e2e")?;
+    let work = dir.join("work");
+    let (machine, started_unix, started) = experiment::start();
+    let mut lab = Lab::new(&work, n, k, a.node_bin.as_deref(), &a.kdf_cost)?;
+    let t0 = Instant::now();
+    for i in 1..=n {
+        lab.env.init(i)?;
+        let node = lab.env.serve(i, None)?;
+        lab.nodes.push(node);
+    }
+    let node_start_s = t0.elapsed().as_secs_f64();
+    progress(&format!(
+        "{n} trustee nodes up in {node_start_s:.2} s (KDF cost {})",
+        a.kdf_cost
+    ));
+    let res = e2e_runs(&lab, &counts, a.batch, !a.no_audit);
+    stop_all(&mut lab.nodes);
+    let (rows, audit) = res?;
+    if !a.keep {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "e2e: {k}-of-{n} trustee nodes on 127.0.0.1, {} cores ({}); one double-locked warrant per row, every node asked, every share verified",
+        machine.cores, machine.cpu_model
+    );
+    let _ = writeln!(
+        text,
+        "{:>8} {:>10} {:>9} {:>9} {:>10} {:>11} {:>12} {:>12}",
+        "messages",
+        "retrieve s",
+        "ask s",
+        "combine s",
+        "msgs/s",
+        "wire B/msg",
+        "log entries",
+        "db B/entry"
+    );
+    for r in &rows {
+        let _ = writeln!(
+            text,
+            "{:>8} {:>10.3} {:>9.3} {:>9.3} {:>10.0} {:>11.0} {:>12.0} {:>12.0}",
+            r.messages,
+            r.retrieve_s,
+            r.ask_s,
+            r.combine_s,
+            r.messages_per_s,
+            r.wire_bytes_per_message,
+            r.log_entries_per_node,
+            r.db_bytes_per_entry
+        );
+    }
+    if let Some(a) = &audit {
+        let _ = writeln!(
+            text,
+            "auditor over all {} logs: {} entries in {:.2} s ({:.0} entries/s), {} finding(s)",
+            a.trustees, a.entries, a.audit_s, a.entries_per_s, a.findings
+        );
+    }
+    let params = E2eParams {
+        n,
+        k,
+        messages: counts,
+        batch: a.batch,
+        kdf_cost: a.kdf_cost.clone(),
+        node_start_s,
+    };
+    let run = RunOutput {
+        experiment: "e2e",
+        parameters: serde_json::to_value(&params)?,
+        csv: ("e2e.csv", E2E_COLUMNS, e2e_csv(&rows)),
+        charts: e2e_charts(&rows),
+        machine,
+        started_unix,
+        started,
+        command: std::env::args().collect(),
+        results: serde_json::json!({"rows": rows, "audit": audit}),
+    };
+    finish(out, &dir, run, text)
+}
+
+fn e2e_runs(
+    lab: &Lab,
+    counts: &[usize],
+    batch: usize,
+    audit: bool,
+) -> Result<(Vec<E2eRow>, Option<AuditRow>)> {
+    let (n, k) = (lab.set.trustees(), lab.set.threshold());
+    let urls = lab.urls();
+    let start = Timestamp::from_unix((io::now().unix() / DAY - 14) * DAY);
+    let mut rows = Vec::new();
+    for (j, &m) in counts.iter().enumerate() {
+        let target = format!("target-{j}");
+        progress(&format!("{m} messages: sealing"));
+        let (msgs, seal_s) = lab.traffic(&target, m, start)?;
+        let env = lab.warrant(&format!("W-E2E-{j}-{m}"), &target, start)?;
+        let before: Vec<(u64, u64)> = lab
+            .nodes
+            .iter()
+            .map(|x| {
+                Ok((
+                    tree_size(&x.url())?,
+                    db_bytes(&lab.env.dir.join(format!("node-{}", x.index))),
+                ))
+            })
+            .collect::<Result<_>>()?;
+        let out_dir = lab.env.dir.join(format!("retrieved-{j}"));
+        io::create_private_dir(&out_dir)?;
+        progress(&format!(
+            "{m} messages: retrieving from {} nodes",
+            urls.len()
+        ));
+        let net = Net {
+            batch,
+            timeout: 600,
+            attempts: 1,
+            progress: false,
+        };
+        let t0 = Instant::now();
+        let r = cmd_retrieve::run(&lab.set, &env, &lab.inv, &msgs, &urls, &net, &out_dir)?;
+        let retrieve_s = t0.elapsed().as_secs_f64();
+        let decrypted = r.decrypted();
+        ensure!(
+            decrypted == m,
+            "only {decrypted} of {m} messages decrypted; trustees: {}",
+            serde_json::Value::from(r.trustees.clone())
+        );
+        let mut added = 0u64;
+        let mut grown = 0u64;
+        for (x, (size0, bytes0)) in lab.nodes.iter().zip(&before) {
+            added += tree_size(&x.url())?.saturating_sub(*size0);
+            grown +=
+                db_bytes(&lab.env.dir.join(format!("node-{}", x.index))).saturating_sub(*bytes0);
+        }
+        let s = r.stats;
+        let row = E2eRow {
+            n,
+            k,
+            messages: m,
+            batch,
+            decrypted,
+            seal_s,
+            retrieve_s,
+            ask_s: s.ask_s,
+            combine_s: s.combine_s,
+            messages_per_s: m as f64 / retrieve_s.max(1e-9),
+            request_bytes: s.request_bytes,
+            response_bytes: s.response_bytes,
+            wire_bytes_per_message: (s.request_bytes + s.response_bytes) as f64 / m as f64,
+            log_entries_per_node: added as f64 / f64::from(n),
+            db_bytes_per_entry: grown as f64 / (added.max(1) as f64),
+        };
+        progress(&format!(
+            "{m} messages: {retrieve_s:.2} s ({:.0} messages/s)",
+            row.messages_per_s
+        ));
+        rows.push(row);
+        // The plaintexts are not needed any more.
+        let _ = std::fs::remove_dir_all(&out_dir);
+    }
+    let audit_row = if audit {
+        progress("auditing every node's log");
+        let (s, entries, findings) = audit_in_process(&lab.env.dir, urls.clone())?;
+        Some(AuditRow {
+            trustees: urls.len(),
+            entries,
+            audit_s: s,
+            entries_per_s: entries as f64 / s.max(1e-9),
+            findings,
+            peak_rss_kb: None,
+            db_bytes: None,
+            release_entry_bytes: None,
+            report_bytes: None,
+        })
+    } else {
+        None
+    };
+    Ok((rows, audit_row))
+}
+
+// -----------------------------------------------------------------------------------------
+// audit-log
+
+pub const AUDIT_COLUMNS: &[&str] = &[
+    "entries",
+    "audit_s",
+    "entries_per_s",
+    "findings",
+    "peak_rss_kb",
+    "db_bytes",
+    "db_bytes_per_entry",
+    "release_entry_bytes",
+    "report_bytes",
+];
+
+/// Grow node `state`'s log (stopped) to `target` entries with release entries cloned from
+/// `template` (fresh ciphertext and share digests), as a node would have appended them: leaf
+/// hashes, the release counters, one tree head. The node's own code never does this; the
+/// experiment does it behind the node's back, as the audit tests do, because a real release
+/// costs a few milliseconds of curve work per entry.
+fn grow_log(state: &Path, template: &LogEntry, warrant_id: &str, target: u64) -> Result<()> {
+    let mut conn = rusqlite::Connection::open(state.join("log.db"))
+        .with_context(|| format!("cannot open {}", state.join("log.db").display()))?;
+    let mut frontier = Frontier::new();
+    {
+        let mut st = conn.prepare("SELECT leaf_hash FROM log_entries ORDER BY seq")?;
+        let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+        for h in rows {
+            let h = h?;
+            let d: [u8; 32] = h
+                .as_slice()
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("a stored leaf hash is not 32 bytes"))?;
+            frontier.push(Digest32(d));
+        }
+    }
+    let mut rng = rand::rng();
+    let tx = conn.transaction()?;
+    {
+        let mut ins = tx.prepare(
+            "INSERT INTO log_entries (seq, kind, time, entry, leaf_hash) VALUES (?1, 'release', ?2, ?3, ?4)",
+        )?;
+        let mut rel = tx.prepare(
+            "INSERT INTO releases (warrant_id, ciphertext, first_seq) VALUES (?1, ?2, ?3)",
+        )?;
+        while frontier.size() < target {
+            let mut e = template.clone();
+            e.sequence = frontier.size();
+            let ct = Digest32(rng.random::<[u8; 32]>());
+            e.ciphertexts = vec![ct];
+            e.shares = vec![Digest32(rng.random::<[u8; 32]>())];
+            let bytes = e.to_bytes();
+            let lh = leaf_hash(&bytes);
+            let seq = i64::try_from(e.sequence)?;
+            ins.execute(rusqlite::params![
+                seq,
+                e.time.unix(),
+                bytes,
+                lh.as_bytes().to_vec()
+            ])?;
+            rel.execute(rusqlite::params![warrant_id, ct.as_bytes().to_vec(), seq])?;
+            frontier.push(lh);
+        }
+    }
+    tx.execute(
+        "INSERT INTO tree_heads (size, root, time) VALUES (?1, ?2, ?3)",
+        rusqlite::params![
+            i64::try_from(frontier.size())?,
+            frontier.root().as_bytes().to_vec(),
+            io::now().unix()
+        ],
+    )?;
+    tx.commit()?;
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    Ok(())
+}
+
+/// Peak resident set (kB) of a running process, from /proc (Linux); None elsewhere.
+fn vm_hwm(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+/// `escrow audit --json` as a child process: (seconds, report bytes, findings, peak RSS kB).
+fn audit_child(work: &Path, url: &str) -> Result<(f64, usize, usize, Option<u64>)> {
+    let exe = std::env::current_exe().context("cannot find this escrow binary")?;
+    let report_path = work.join("audit-report.json");
+    let report = std::fs::File::create(&report_path)
+        .with_context(|| format!("cannot create {}", report_path.display()))?;
+    let t0 = Instant::now();
+    let mut child = Command::new(exe)
+        .args(["audit", "--json", "--timeout", "600", "--set"])
+        .arg(work.join(SET_FILE))
+        .arg("--policy")
+        .arg(work.join("policy.json"))
+        .args(["--trustee", url])
+        .stdin(Stdio::null())
+        .stdout(report)
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot start the auditor")?;
+    let mut peak = None;
+    let status = loop {
+        if let Some(h) = vm_hwm(child.id()) {
+            peak = Some(h);
+        }
+        if let Some(st) = child.try_wait()? {
+            break st;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let s = t0.elapsed().as_secs_f64();
+    let text = std::fs::read_to_string(&report_path)?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("the auditor's report is not JSON (exit {status})"))?;
+    let findings = v
+        .get("findings")
+        .and_then(|f| f.as_array())
+        .map(|f| f.len())
+        .unwrap_or(0);
+    Ok((s, text.len(), findings, peak))
+}
+
+pub fn audit_log(a: AuditLogArgs, out: Out) -> Result<()> {
+    ensure!(!a.entries.is_empty(), "--entries needs at least one size");
+    ensure!(
+        a.entries.windows(2).all(|w| w.first() < w.get(1)),
+        "--entries must be ascending"
+    );
+    ensure!(
+        a.entries.iter().all(|&e| e <= 2_000_000),
+        "--entries: at most 2000000"
+    );
+    ensure!(
+        (1..=10_000).contains(&a.real),
+        "--real must be between 1 and 10000"
+    );
+    let dir = out_dir(a.out.clone(), "audit-log")?;
+    let work = dir.join("work");
+    let (machine, started_unix, started) = experiment::start();
+    let mut lab = Lab::new(&work, 5, 3, a.node_bin.as_deref(), "test")?;
+    lab.env.init(1)?;
+    lab.nodes.push(lab.env.serve(1, None)?);
+    let res = audit_log_runs(&mut lab, &a);
+    stop_all(&mut lab.nodes);
+    let rows = res?;
+    if !a.keep {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "audit-log: one trustee's log ({} real releases, the rest grown from them), `escrow audit --json` over it, {} cores",
+        a.real, machine.cores
+    );
+    let _ = writeln!(
+        text,
+        "{:>9} {:>9} {:>11} {:>9} {:>12} {:>10} {:>12} {:>12}",
+        "entries",
+        "audit s",
+        "entries/s",
+        "findings",
+        "peak RSS MB",
+        "db MB",
+        "db B/entry",
+        "report MB"
+    );
+    for r in &rows {
+        let _ = writeln!(
+            text,
+            "{:>9} {:>9.2} {:>11.0} {:>9} {:>12} {:>10.1} {:>12.0} {:>12.1}",
+            r.entries,
+            r.audit_s,
+            r.entries_per_s,
+            r.findings,
+            r.peak_rss_kb
+                .map(|k| format!("{:.0}", k as f64 / 1024.0))
+                .unwrap_or_else(|| "-".into()),
+            r.db_bytes.unwrap_or(0) as f64 / 1e6,
+            r.db_bytes.unwrap_or(0) as f64 / r.entries.max(1) as f64,
+            r.report_bytes.unwrap_or(0) as f64 / 1e6,
+        );
+    }
+    if let Some(b) = rows.first().and_then(|r| r.release_entry_bytes) {
+        let _ = writeln!(
+            text,
+            "one release entry: {b} canonical bytes (the Merkle leaf)"
+        );
+    }
+    let csv: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.entries.to_string(),
+                format!("{:.3}", r.audit_s),
+                format!("{:.0}", r.entries_per_s),
+                r.findings.to_string(),
+                r.peak_rss_kb.map(|v| v.to_string()).unwrap_or_default(),
+                r.db_bytes.map(|v| v.to_string()).unwrap_or_default(),
+                format!(
+                    "{:.1}",
+                    r.db_bytes.unwrap_or(0) as f64 / r.entries.max(1) as f64
+                ),
+                r.release_entry_bytes
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
+                r.report_bytes.map(|v| v.to_string()).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let chart = Chart {
+        title: "Auditor time by log size (one trustee)",
+        x_label: "log entries",
+        y_label: "seconds",
+        log_y: true,
+        log_x: true,
+        series: vec![Series {
+            name: "escrow audit".into(),
+            points: rows.iter().map(|r| (r.entries as f64, r.audit_s)).collect(),
+        }],
+    };
+    let run = RunOutput {
+        experiment: "audit-log",
+        parameters: serde_json::json!({"entries": a.entries, "real": a.real}),
+        csv: ("audit-log.csv", AUDIT_COLUMNS, csv),
+        charts: vec![("audit-log-time.svg".into(), chart)],
+        machine,
+        started_unix,
+        started,
+        command: std::env::args().collect(),
+        results: serde_json::json!({"rows": rows}),
+    };
+    finish(out, &dir, run, text)
+}
+
+fn audit_log_runs(lab: &mut Lab, a: &AuditLogArgs) -> Result<Vec<AuditRow>> {
+    let start = Timestamp::from_unix((io::now().unix() / DAY - 14) * DAY);
+    let real = usize::try_from(a.real)?;
+    let (msgs, _) = lab.traffic("target", real, start)?;
+    let env = lab.warrant("W-AUDIT-LOG", "target", start)?;
+    let out_dir = lab.env.dir.join("retrieved");
+    io::create_private_dir(&out_dir)?;
+    let urls = lab.urls();
+    progress(&format!("{real} real releases from trustee 1"));
+    let net = Net {
+        batch: 1000,
+        timeout: 600,
+        attempts: 1,
+        progress: false,
+    };
+    // One node cannot open anything (k = 3): only its releases and log entries matter here.
+    let _ = cmd_retrieve::run(&lab.set, &env, &lab.inv, &msgs, &urls, &net, &out_dir)?;
+    let state = lab.env.dir.join("node-1");
+    let url = urls.first().context("no node")?.clone();
+    let size0 = tree_size(&url)?;
+    let page = get_json(
+        &url,
+        &format!("/v1/log/entries?start={}&end={}", size0 - 1, size0),
+    )?;
+    let b64 = page
+        .pointer("/entries/0/bytes")
+        .and_then(|b| b.as_str())
+        .context("no last entry")?;
+    let bytes = escrow_core::codec::b64_decode(b64)?;
+    let template = LogEntry::from_bytes(&bytes)?;
+    ensure!(
+        template.kind == EntryKind::Release,
+        "the last entry of the node's log is a {:?}, not a release",
+        template.kind
+    );
+    let mut rows = Vec::new();
+    for &target in &a.entries {
+        let node = lab.nodes.first_mut().context("no node")?;
+        node.stop();
+        if target > size0 {
+            progress(&format!("growing the log to {target} entries"));
+            grow_log(&state, &template, "W-AUDIT-LOG", target)?;
+        }
+        let restarted = lab.env.serve(1, None)?;
+        lab.nodes.clear();
+        lab.nodes.push(restarted);
+        let url = lab.urls().first().context("no node")?.clone();
+        let entries = tree_size(&url)?;
+        progress(&format!("auditing {entries} entries"));
+        let (s, report_bytes, findings, peak) = audit_child(&lab.env.dir, &url)?;
+        rows.push(AuditRow {
+            trustees: 1,
+            entries,
+            audit_s: s,
+            entries_per_s: entries as f64 / s.max(1e-9),
+            findings,
+            peak_rss_kb: peak,
+            db_bytes: Some(db_bytes(&state)),
+            release_entry_bytes: Some(bytes.len()),
+            report_bytes: Some(report_bytes),
+        });
+        progress(&format!("{entries} entries audited in {s:.2} s"));
+    }
+    Ok(rows)
+}
