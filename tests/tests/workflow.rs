@@ -419,3 +419,59 @@ fn the_readme_names_the_two_commands_and_the_demo_command_works() {
         "nothing left in the working directory"
     );
 }
+
+fn receipt_trustees(w: &Workflow, out: &str) -> Vec<u64> {
+    let receipts = std::fs::read_to_string(w.dir.join(out).join("receipts.jsonl")).unwrap();
+    let mut t: Vec<u64> = receipts
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["trustee"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    t.sort();
+    t.dedup();
+    t
+}
+
+#[test]
+fn asking_the_threshold_first_releases_k_shares_and_falls_back_when_one_fails() {
+    let mut w = Workflow::new(5, 3, 4);
+    // All honest: only the first k trustees are asked; the others release (and log) nothing.
+    let head = |n: &Node| log_size(&format!("{}/v1/log/head", n.url()));
+    let sizes_before: Vec<u64> = w.nodes.iter().map(head).collect();
+    let o = w.retrieve("w.json", "inv.key", "out", &["--ask", "threshold"]);
+    ok(&o);
+    let v = json(&o);
+    assert_eq!(v["decrypted"], w.in_scope as u64, "{v}");
+    assert_eq!(receipt_trustees(&w, "out"), vec![1, 2, 3]);
+    let grown: Vec<u64> = w
+        .nodes
+        .iter()
+        .zip(&sizes_before)
+        .map(|(n, b)| head(n) - b)
+        .collect();
+    assert!(grown[..3].iter().all(|&g| g > 0), "{grown:?}");
+    assert_eq!(&grown[3..], &[0, 0], "trustees 4 and 5 were not asked");
+    // Trustee 2 cheats: the first round cannot decrypt, the others are asked for the rest,
+    // everything is read and trustee 2 is named.
+    let state = w.dir.join("node-2");
+    w.nodes[1].stop();
+    w.nodes[1] = Node::start(2, &state, &[("TRUSTEE_FAULT", "bad-share")]);
+    let o = w.retrieve("w.json", "inv.key", "out2", &["--ask", "threshold"]);
+    let v = json(&o);
+    assert_eq!(v["decrypted"], w.in_scope as u64, "{v}");
+    assert_eq!(v["bad_share_trustees"], serde_json::json!([2]));
+    assert_eq!(receipt_trustees(&w, "out2"), vec![1, 2, 3, 4, 5]);
+    // Trustee 1 down as well: still k honest ones among the rest.
+    w.nodes[0].stop();
+    let o = w.retrieve(
+        "w.json",
+        "inv.key",
+        "out3",
+        &["--ask", "threshold", "--attempts", "1", "--timeout", "5"],
+    );
+    let v = json(&o);
+    assert_eq!(v["decrypted"], w.in_scope as u64, "{v}");
+}

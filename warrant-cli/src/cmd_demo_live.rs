@@ -547,6 +547,7 @@ pub fn run(a: &DemoArgs, out: Out) -> Result<()> {
         timeout: 30,
         attempts: 2,
         progress: false,
+        threshold_first: false,
     };
     let try_get = |env: &WarrantEnvelope,
                    key: &PrivateKey,
@@ -807,6 +808,7 @@ pub fn run(a: &DemoArgs, out: Out) -> Result<()> {
         timeout: 10,
         attempts: 1,
         progress: false,
+        threshold_first: false,
     };
     let d = dir.join("retrieved-one-down");
     io::create_private_dir(&d)?;

@@ -11,7 +11,7 @@
 use crate::cmd_demo_live::{
     Env, NodeProc, find_node_bin, get_json, payload, save_key, sign, write_set,
 };
-use crate::cmd_retrieve::{self, Net};
+use crate::cmd_retrieve::{self, Ask, Net};
 use crate::cmd_set::SET_FILE;
 use crate::io::{self, Out};
 use anyhow::{Context, Result, bail, ensure};
@@ -51,6 +51,11 @@ pub struct E2eArgs {
     /// Ciphertexts per release request.
     #[arg(long, default_value_t = 1000)]
     pub batch: usize,
+    /// Retrieval strategies, comma-separated: `all` (every trustee asked at once) and/or
+    /// `threshold` (the first k, the rest only for what did not decrypt). One warrant and one
+    /// retrieval per (messages, strategy).
+    #[arg(long, value_enum, value_delimiter = ',', num_args = 1.., default_value = "all,threshold")]
+    pub ask: Vec<Ask>,
     /// The trustee-node binary (default: next to this `escrow`, else on PATH).
     #[arg(long, value_name = "PATH")]
     pub node_bin: Option<PathBuf>,
@@ -239,6 +244,7 @@ fn tree_size(url: &str) -> Result<u64> {
 pub struct E2eRow {
     pub n: u16,
     pub k: u16,
+    pub ask: Ask,
     pub messages: usize,
     pub batch: usize,
     pub decrypted: usize,
@@ -283,6 +289,7 @@ pub struct AuditRow {
 struct E2eParams {
     n: u16,
     k: u16,
+    ask: Vec<Ask>,
     messages: Vec<usize>,
     batch: usize,
     kdf_cost: String,
@@ -292,6 +299,7 @@ struct E2eParams {
 pub const E2E_COLUMNS: &[&str] = &[
     "n",
     "k",
+    "ask",
     "messages",
     "batch",
     "decrypted",
@@ -313,6 +321,7 @@ fn e2e_csv(rows: &[E2eRow]) -> Vec<Vec<String>> {
             vec![
                 r.n.to_string(),
                 r.k.to_string(),
+                ask_name(r.ask).to_string(),
                 r.messages.to_string(),
                 r.batch.to_string(),
                 r.decrypted.to_string(),
@@ -473,7 +482,7 @@ pub fn e2e(a: E2eArgs, out: Out) -> Result<()> {
         "{n} trustee nodes up in {node_start_s:.2} s (KDF cost {})",
         a.kdf_cost
     ));
-    let res = e2e_runs(&lab, &counts, a.batch, !a.no_audit);
+    let res = e2e_runs(&lab, &counts, &a.ask, a.batch, !a.no_audit);
     stop_all(&mut lab.nodes);
     let (rows, audit) = res?;
     if !a.keep {
@@ -488,7 +497,8 @@ pub fn e2e(a: E2eArgs, out: Out) -> Result<()> {
     );
     let _ = writeln!(
         text,
-        "{:>8} {:>10} {:>9} {:>9} {:>10} {:>11} {:>12} {:>12}",
+        "{:>9} {:>8} {:>10} {:>9} {:>9} {:>10} {:>11} {:>12} {:>12}",
+        "ask",
         "messages",
         "retrieve s",
         "ask s",
@@ -501,7 +511,8 @@ pub fn e2e(a: E2eArgs, out: Out) -> Result<()> {
     for r in &rows {
         let _ = writeln!(
             text,
-            "{:>8} {:>10.3} {:>9.3} {:>9.3} {:>10.0} {:>11.0} {:>12.0} {:>12.0}",
+            "{:>9} {:>8} {:>10.3} {:>9.3} {:>9.3} {:>10.0} {:>11.0} {:>12.0} {:>12.0}",
+            ask_name(r.ask),
             r.messages,
             r.retrieve_s,
             r.ask_s,
@@ -522,6 +533,7 @@ pub fn e2e(a: E2eArgs, out: Out) -> Result<()> {
     let params = E2eParams {
         n,
         k,
+        ask: a.ask.clone(),
         messages: counts,
         batch: a.batch,
         kdf_cost: a.kdf_cost.clone(),
@@ -544,6 +556,7 @@ pub fn e2e(a: E2eArgs, out: Out) -> Result<()> {
 fn e2e_runs(
     lab: &Lab,
     counts: &[usize],
+    asks: &[Ask],
     batch: usize,
     audit: bool,
 ) -> Result<(Vec<E2eRow>, Option<AuditRow>)> {
@@ -555,70 +568,75 @@ fn e2e_runs(
         let target = format!("target-{j}");
         progress(&format!("{m} messages: sealing"));
         let (msgs, seal_s) = lab.traffic(&target, m, start)?;
-        let env = lab.warrant(&format!("W-E2E-{j}-{m}"), &target, start)?;
-        let before: Vec<(u64, u64)> = lab
-            .nodes
-            .iter()
-            .map(|x| {
-                Ok((
-                    tree_size(&x.url())?,
-                    db_bytes(&lab.env.dir.join(format!("node-{}", x.index))),
-                ))
-            })
-            .collect::<Result<_>>()?;
-        let out_dir = lab.env.dir.join(format!("retrieved-{j}"));
-        io::create_private_dir(&out_dir)?;
-        progress(&format!(
-            "{m} messages: retrieving from {} nodes",
-            urls.len()
-        ));
-        let net = Net {
-            batch,
-            timeout: 600,
-            attempts: 1,
-            progress: false,
-        };
-        let t0 = Instant::now();
-        let r = cmd_retrieve::run(&lab.set, &env, &lab.inv, &msgs, &urls, &net, &out_dir)?;
-        let retrieve_s = t0.elapsed().as_secs_f64();
-        let decrypted = r.decrypted();
-        ensure!(
-            decrypted == m,
-            "only {decrypted} of {m} messages decrypted; trustees: {}",
-            serde_json::Value::from(r.trustees.clone())
-        );
-        let mut added = 0u64;
-        let mut grown = 0u64;
-        for (x, (size0, bytes0)) in lab.nodes.iter().zip(&before) {
-            added += tree_size(&x.url())?.saturating_sub(*size0);
-            grown +=
-                db_bytes(&lab.env.dir.join(format!("node-{}", x.index))).saturating_sub(*bytes0);
+        for &ask in asks {
+            let env = lab.warrant(&format!("W-E2E-{j}-{m}-{}", ask_name(ask)), &target, start)?;
+            let before: Vec<(u64, u64)> = lab
+                .nodes
+                .iter()
+                .map(|x| {
+                    Ok((
+                        tree_size(&x.url())?,
+                        db_bytes(&lab.env.dir.join(format!("node-{}", x.index))),
+                    ))
+                })
+                .collect::<Result<_>>()?;
+            let out_dir = lab.env.dir.join(format!("retrieved-{j}-{}", ask_name(ask)));
+            io::create_private_dir(&out_dir)?;
+            progress(&format!(
+                "{m} messages: retrieving from {} nodes",
+                urls.len()
+            ));
+            let net = Net {
+                batch,
+                timeout: 600,
+                attempts: 1,
+                progress: false,
+                threshold_first: ask == Ask::Threshold,
+            };
+            let t0 = Instant::now();
+            let r = cmd_retrieve::run(&lab.set, &env, &lab.inv, &msgs, &urls, &net, &out_dir)?;
+            let retrieve_s = t0.elapsed().as_secs_f64();
+            let decrypted = r.decrypted();
+            ensure!(
+                decrypted == m,
+                "only {decrypted} of {m} messages decrypted; trustees: {}",
+                serde_json::Value::from(r.trustees.clone())
+            );
+            let mut added = 0u64;
+            let mut grown = 0u64;
+            for (x, (size0, bytes0)) in lab.nodes.iter().zip(&before) {
+                added += tree_size(&x.url())?.saturating_sub(*size0);
+                grown += db_bytes(&lab.env.dir.join(format!("node-{}", x.index)))
+                    .saturating_sub(*bytes0);
+            }
+            let s = r.stats;
+            let row = E2eRow {
+                n,
+                k,
+                ask,
+                messages: m,
+                batch,
+                decrypted,
+                seal_s,
+                retrieve_s,
+                ask_s: s.ask_s,
+                combine_s: s.combine_s,
+                messages_per_s: m as f64 / retrieve_s.max(1e-9),
+                request_bytes: s.request_bytes,
+                response_bytes: s.response_bytes,
+                wire_bytes_per_message: (s.request_bytes + s.response_bytes) as f64 / m as f64,
+                log_entries_per_node: added as f64 / f64::from(n),
+                db_bytes_per_entry: grown as f64 / (added.max(1) as f64),
+            };
+            progress(&format!(
+                "{m} messages, ask {}: {retrieve_s:.2} s ({:.0} messages/s)",
+                ask_name(ask),
+                row.messages_per_s
+            ));
+            rows.push(row);
+            // The plaintexts are not needed any more.
+            let _ = std::fs::remove_dir_all(&out_dir);
         }
-        let s = r.stats;
-        let row = E2eRow {
-            n,
-            k,
-            messages: m,
-            batch,
-            decrypted,
-            seal_s,
-            retrieve_s,
-            ask_s: s.ask_s,
-            combine_s: s.combine_s,
-            messages_per_s: m as f64 / retrieve_s.max(1e-9),
-            request_bytes: s.request_bytes,
-            response_bytes: s.response_bytes,
-            wire_bytes_per_message: (s.request_bytes + s.response_bytes) as f64 / m as f64,
-            log_entries_per_node: added as f64 / f64::from(n),
-            db_bytes_per_entry: grown as f64 / (added.max(1) as f64),
-        };
-        progress(&format!(
-            "{m} messages: {retrieve_s:.2} s ({:.0} messages/s)",
-            row.messages_per_s
-        ));
-        rows.push(row);
-        // The plaintexts are not needed any more.
-        let _ = std::fs::remove_dir_all(&out_dir);
     }
     let audit_row = if audit {
         progress("auditing every node's log");
@@ -892,6 +910,7 @@ fn audit_log_runs(lab: &mut Lab, a: &AuditLogArgs) -> Result<Vec<AuditRow>> {
         timeout: 600,
         attempts: 1,
         progress: false,
+        threshold_first: false,
     };
     // One node cannot open anything (k = 3): only its releases and log entries matter here.
     let _ = cmd_retrieve::run(&lab.set, &env, &lab.inv, &msgs, &urls, &net, &out_dir)?;
@@ -942,4 +961,11 @@ fn audit_log_runs(lab: &mut Lab, a: &AuditLogArgs) -> Result<Vec<AuditRow>> {
         progress(&format!("{entries} entries audited in {s:.2} s"));
     }
     Ok(rows)
+}
+
+fn ask_name(a: Ask) -> &'static str {
+    match a {
+        Ask::All => "all",
+        Ask::Threshold => "threshold",
+    }
 }

@@ -53,6 +53,11 @@ pub struct RetrieveArgs {
     /// Attempts per request (connection errors and 5xx answers are retried with back-off).
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub attempts: u32,
+    /// Which trustees to ask: `all` at once (fastest when one is down or cheating), or
+    /// `threshold`: the first k given, and the others only for messages that did not decrypt
+    /// (k shares per message leave the trustees instead of n; less work for the trustees).
+    #[arg(long, value_enum, default_value_t = Ask::All)]
+    pub ask: Ask,
     /// Send every mailbox message, not just the ones the warrant's scope covers (the trustees
     /// will refuse the rest as out-of-scope; shows their checks at work).
     #[arg(long)]
@@ -296,9 +301,20 @@ pub fn retrieve(a: RetrieveArgs, out: Out) -> Result<()> {
         timeout: a.timeout,
         attempts: a.attempts,
         progress: !out.json,
+        threshold_first: a.ask == Ask::Threshold,
     };
     let r = run(&set, &env, &key, &selected, &a.trustees, &net, &a.out)?;
     report(&a, &out, &warrant, &set, &r, skipped_scope, &skipped_bad)
+}
+
+/// Which trustees a retrieval asks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ask {
+    /// Every trustee given, at once.
+    All,
+    /// The first k given; the others only for what did not decrypt.
+    Threshold,
 }
 
 /// Network settings of a retrieval.
@@ -311,6 +327,8 @@ pub struct Net {
     pub attempts: u32,
     /// Show a progress bar on stderr for large retrievals.
     pub progress: bool,
+    /// Ask the first k trustees first, the others only for what did not decrypt.
+    pub threshold_first: bool,
 }
 
 /// The result of asking the trustees and combining.
@@ -350,41 +368,134 @@ impl Retrieval {
     }
 }
 
-/// Ask every trustee (in parallel) for shares of `selected` under `env`, verify, combine,
-/// decrypt, and write `<id>.txt` per message and `receipts.jsonl` into `out_dir`.
-pub fn run(
+/// Shares, refusals and receipts gathered from the trustees' answers; one voice per trustee
+/// index (a second URL answering as the same trustee is ignored).
+#[derive(Default)]
+struct Gathered {
+    shares: BTreeMap<Digest32, Vec<DecryptionShare>>,
+    refusals: BTreeMap<Digest32, Vec<(u16, String)>>,
+    unopenable: BTreeMap<Digest32, Vec<(u16, String)>>,
+    receipts: String,
+    counted: BTreeSet<u16>,
+    trustee_rows: Vec<serde_json::Value>,
+    sent: u64,
+    received: u64,
+}
+
+impl Gathered {
+    fn add(&mut self, reports: Vec<TrusteeReport>, key: &PrivateKey) {
+        for r in reports {
+            self.sent += r.sent;
+            self.received += r.received;
+            let dup = r.index.is_some_and(|i| !self.counted.insert(i));
+            self.trustee_rows.push(serde_json::json!({
+                "url": r.url, "trustee": r.index,
+                "status": if let Some(f) = &r.failure { format!("failed: {f}") }
+                          else if dup { "ignored: another URL already answered as this trustee".to_string() }
+                          else { "answered".to_string() },
+            }));
+            if dup {
+                continue;
+            }
+            // Opening a share box is an ECDH per share: spread the responses over the cores.
+            let opened: Vec<Vec<OpenedShare>> = r
+                .responses
+                .par_iter()
+                .map(|resp| resp.open_shares(key))
+                .collect();
+            for (resp, opened) in r.responses.iter().zip(opened) {
+                self.receipts.push_str(&resp.to_json());
+                self.receipts.push('\n');
+                for o in opened {
+                    match o.share {
+                        Ok(s) => self.shares.entry(o.ciphertext).or_default().push(s),
+                        Err(e) => self
+                            .unopenable
+                            .entry(o.ciphertext)
+                            .or_default()
+                            .push((resp.trustee, e.to_string())),
+                    }
+                }
+                for res in &resp.results {
+                    if let ReleaseResult::Refused {
+                        ciphertext: Some(c),
+                        code,
+                        detail,
+                        ..
+                    } = res
+                    {
+                        self.refusals
+                            .entry(*c)
+                            .or_default()
+                            .push((resp.trustee, format!("{code}: {detail}")));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Verify, combine and decrypt each of `msgs` with what was gathered so far, messages
+    /// spread over the cores (results in the order of `msgs`).
+    fn combine(
+        &self,
+        set: &TrusteeSet,
+        ctx: &ShareContext,
+        msgs: &[&SealedMessage],
+        out_dir: &Path,
+    ) -> Vec<(String, Digest32, Outcome)> {
+        msgs.par_iter()
+            .map(|m| {
+                let d = m.escrow.digest();
+                let got = self.shares.get(&d).map(Vec::as_slice).unwrap_or_default();
+                let mut rejected = self.unopenable.get(&d).cloned().unwrap_or_default();
+                let outcome = match combine_one(set, m, ctx, got, out_dir) {
+                    Ok((used, bad, file)) => {
+                        rejected.extend(bad);
+                        Outcome::Decrypted {
+                            used,
+                            rejected,
+                            file,
+                        }
+                    }
+                    Err(why) => Outcome::NotDecrypted {
+                        why,
+                        refusals: self.refusals.get(&d).cloned().unwrap_or_default(),
+                        rejected,
+                    },
+                };
+                (m.id.clone(), d, outcome)
+            })
+            .collect()
+    }
+}
+
+fn progress_bar(total: u64, net: &Net, what: &str) -> indicatif::ProgressBar {
+    if !net.progress || total < 2000 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(total);
+    pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} shares ({eta})")
+    {
+        pb.set_style(style);
+    }
+    pb.set_message(what.to_string());
+    pb
+}
+
+/// Ask each of `urls` (in parallel, one thread per trustee) for shares of `msgs`.
+fn ask_all(
     set: &TrusteeSet,
     env: &WarrantEnvelope,
-    key: &PrivateKey,
-    selected: &[SealedMessage],
+    msgs: &[&SealedMessage],
     urls: &[String],
     net: &Net,
-    out_dir: &Path,
-) -> Result<Retrieval> {
-    if net.batch == 0 {
-        bail!("the batch size must be at least 1");
-    }
-    // Ask every trustee in parallel.
-    let batches: Vec<Vec<&SealedMessage>> = selected
-        .chunks(net.batch)
-        .map(|c| c.iter().collect())
-        .collect();
-    let total = (selected.len() * urls.len()) as u64;
-    let progress = if !net.progress || total < 2000 {
-        indicatif::ProgressBar::hidden()
-    } else {
-        let pb = indicatif::ProgressBar::new(total);
-        pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-        if let Ok(style) =
-            indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} shares ({eta})")
-        {
-            pb.set_style(style);
-        }
-        pb.set_message("asking trustees");
-        pb
-    };
-    let t_ask = std::time::Instant::now();
-    let reports: Vec<TrusteeReport> = std::thread::scope(|s| {
+    what: &str,
+) -> Vec<TrusteeReport> {
+    let batches: Vec<Vec<&SealedMessage>> = msgs.chunks(net.batch).map(<[_]>::to_vec).collect();
+    let progress = progress_bar((msgs.len() * urls.len()) as u64, net, what);
+    let reports = std::thread::scope(|s| {
         let handles: Vec<_> = urls
             .iter()
             .map(|url| {
@@ -405,102 +516,73 @@ pub fn run(
             .collect()
     });
     progress.finish_and_clear();
-    let ask_s = t_ask.elapsed().as_secs_f64();
-    let t_combine = std::time::Instant::now();
+    reports
+}
 
-    // Gather shares and refusals per ciphertext; one voice per trustee index.
-    let ctx = ShareContext::warrant(env.digest());
-    let mut shares: BTreeMap<Digest32, Vec<DecryptionShare>> = BTreeMap::new();
-    let mut refusals: BTreeMap<Digest32, Vec<(u16, String)>> = BTreeMap::new();
-    let mut unopenable: BTreeMap<Digest32, Vec<(u16, String)>> = BTreeMap::new();
-    let mut receipts = String::new();
-
-    let mut counted = BTreeSet::new();
-    let mut trustee_rows = Vec::new();
-    for r in &reports {
-        let dup = r.index.is_some_and(|i| !counted.insert(i));
-        trustee_rows.push(serde_json::json!({
-            "url": r.url, "trustee": r.index,
-            "status": if let Some(f) = &r.failure { format!("failed: {f}") }
-                      else if dup { "ignored: another URL already answered as this trustee".to_string() }
-                      else { "answered".to_string() },
-        }));
-        if dup {
-            continue;
-        }
-        // Opening a share box is an ECDH per share: spread the responses over the cores.
-        let opened: Vec<Vec<OpenedShare>> = r
-            .responses
-            .par_iter()
-            .map(|resp| resp.open_shares(key))
-            .collect();
-        for (resp, opened) in r.responses.iter().zip(opened) {
-            receipts.push_str(&resp.to_json());
-            receipts.push('\n');
-            for o in opened {
-                match o.share {
-                    Ok(s) => shares.entry(o.ciphertext).or_default().push(s),
-                    Err(e) => unopenable
-                        .entry(o.ciphertext)
-                        .or_default()
-                        .push((resp.trustee, e.to_string())),
-                }
-            }
-            for res in &resp.results {
-                if let ReleaseResult::Refused {
-                    ciphertext: Some(c),
-                    code,
-                    detail,
-                    ..
-                } = res
-                {
-                    refusals
-                        .entry(*c)
-                        .or_default()
-                        .push((resp.trustee, format!("{code}: {detail}")));
-                }
-            }
-        }
+/// Ask the trustees for shares of `selected` under `env`, verify, combine, decrypt, and
+/// write `<id>.txt` per message and `receipts.jsonl` into `out_dir`.
+///
+/// With [`Net::threshold_first`], only the first k URLs are asked at first, and the others
+/// only for the messages that did not decrypt (a trustee down, refusing or cheating): k
+/// shares per message leave the trustees instead of n. Otherwise every URL is asked at once.
+pub fn run(
+    set: &TrusteeSet,
+    env: &WarrantEnvelope,
+    key: &PrivateKey,
+    selected: &[SealedMessage],
+    urls: &[String],
+    net: &Net,
+    out_dir: &Path,
+) -> Result<Retrieval> {
+    if net.batch == 0 {
+        bail!("the batch size must be at least 1");
     }
-    io::write_public(&out_dir.join("receipts.jsonl"), receipts.as_bytes())?;
+    let k = usize::from(set.threshold());
+    let (first, rest) = if net.threshold_first && urls.len() > k {
+        urls.split_at(k)
+    } else {
+        (urls, &[][..])
+    };
+    let ctx = ShareContext::warrant(env.digest());
+    let all: Vec<&SealedMessage> = selected.iter().collect();
 
-    // Combine and decrypt, messages spread over the cores (results kept in request order).
-    let work: Vec<_> = selected
+    let t_ask = std::time::Instant::now();
+    let reports = ask_all(set, env, &all, first, net, "asking trustees");
+    let mut ask_s = t_ask.elapsed().as_secs_f64();
+    let t_combine = std::time::Instant::now();
+    let mut gathered = Gathered::default();
+    gathered.add(reports, key);
+    let mut outcomes = gathered.combine(set, &ctx, &all, out_dir);
+    let mut combine_s = t_combine.elapsed().as_secs_f64();
+
+    let missing: Vec<usize> = outcomes
         .iter()
-        .map(|m| {
-            let d = m.escrow.digest();
-            (
-                m,
-                d,
-                shares.remove(&d).unwrap_or_default(),
-                unopenable.remove(&d).unwrap_or_default(),
-                refusals.remove(&d).unwrap_or_default(),
-            )
-        })
+        .enumerate()
+        .filter(|(_, (_, _, o))| matches!(o, Outcome::NotDecrypted { .. }))
+        .map(|(i, _)| i)
         .collect();
-    let outcomes: Vec<(String, Digest32, Outcome)> = work
-        .into_par_iter()
-        .map(|(m, d, got, mut rejected, refused)| {
-            let res = combine_one(set, m, &ctx, &got, out_dir);
-            let outcome = match res {
-                Ok((used, bad, file)) => {
-                    rejected.extend(bad);
-                    Outcome::Decrypted {
-                        used,
-                        rejected,
-                        file,
-                    }
-                }
-                Err(why) => Outcome::NotDecrypted {
-                    why,
-                    refusals: refused,
-                    rejected,
-                },
-            };
-            (m.id.clone(), d, outcome)
-        })
-        .collect();
-    let combine_s = t_combine.elapsed().as_secs_f64();
+    if !rest.is_empty() && !missing.is_empty() {
+        let msgs: Vec<&SealedMessage> = missing
+            .iter()
+            .filter_map(|&i| all.get(i).copied())
+            .collect();
+        let t = std::time::Instant::now();
+        let more = ask_all(set, env, &msgs, rest, net, "asking the other trustees");
+        ask_s += t.elapsed().as_secs_f64();
+        let t = std::time::Instant::now();
+        gathered.add(more, key);
+        let again = gathered.combine(set, &ctx, &msgs, out_dir);
+        for (&i, o) in missing.iter().zip(again) {
+            if let Some(slot) = outcomes.get_mut(i) {
+                *slot = o;
+            }
+        }
+        combine_s += t.elapsed().as_secs_f64();
+    }
+    io::write_public(
+        &out_dir.join("receipts.jsonl"),
+        gathered.receipts.as_bytes(),
+    )?;
 
     let mut bad_shares = BTreeMap::new();
     for (_, _, o) in &outcomes {
@@ -516,12 +598,12 @@ pub fn run(
     let stats = RetrievalStats {
         ask_s,
         combine_s,
-        request_bytes: reports.iter().map(|r| r.sent).sum(),
-        response_bytes: reports.iter().map(|r| r.received).sum(),
+        request_bytes: gathered.sent,
+        response_bytes: gathered.received,
     };
     Ok(Retrieval {
         outcomes,
-        trustees: trustee_rows,
+        trustees: gathered.trustee_rows,
         bad_shares,
         stats,
     })
