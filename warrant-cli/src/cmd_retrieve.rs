@@ -15,7 +15,7 @@ use escrow_core::codec::Digest32;
 use escrow_core::keys::PrivateKey;
 use escrow_core::message::SealedMessage;
 use escrow_core::release::{ReleaseRequest, ReleaseResponse, ReleaseResult};
-use escrow_core::share::{self, DecryptionShare, ShareContext};
+use escrow_core::share::{self, ShareContext, ShareToVerify, VerifiedShare};
 use escrow_core::tdh2::ValidCiphertext;
 use escrow_core::trustee::TrusteeSet;
 use escrow_core::warrant::{Warrant, WarrantEnvelope};
@@ -372,9 +372,25 @@ pub fn run(
     });
     progress.finish_and_clear();
 
-    // Gather shares and refusals per ciphertext; one voice per trustee index.
+    // Check every escrow header once; shares are verified against the checked ciphertexts.
+    let checked: BTreeMap<Digest32, Result<ValidCiphertext, String>> = selected
+        .iter()
+        .map(|m| {
+            (
+                m.escrow.digest(),
+                m.escrow
+                    .check(set)
+                    .map_err(|e| format!("escrow header: {e}")),
+            )
+        })
+        .collect();
+
+    // Gather shares and refusals per ciphertext; one voice per trustee index. The shares of
+    // each response are verified together (one batch per response: one multi-scalar
+    // multiplication for thousands of shares; a failing batch is re-checked share by share so
+    // that every bad share is named).
     let ctx = ShareContext::warrant(env.digest());
-    let mut shares: BTreeMap<Digest32, Vec<DecryptionShare>> = BTreeMap::new();
+    let mut shares: BTreeMap<Digest32, Vec<VerifiedShare>> = BTreeMap::new();
     let mut refusals: BTreeMap<Digest32, Vec<(u16, String)>> = BTreeMap::new();
     let mut unopenable: BTreeMap<Digest32, Vec<(u16, String)>> = BTreeMap::new();
     let mut receipts = String::new();
@@ -395,13 +411,36 @@ pub fn run(
         for resp in &r.responses {
             receipts.push_str(&resp.to_json());
             receipts.push('\n');
+            let mut opened = Vec::new();
             for o in resp.open_shares(key) {
                 match o.share {
-                    Ok(s) => shares.entry(o.ciphertext).or_default().push(s),
+                    Ok(s) => opened.push(s),
                     Err(e) => unopenable
                         .entry(o.ciphertext)
                         .or_default()
                         .push((resp.trustee, e.to_string())),
+                }
+            }
+            // Only shares of messages whose header passed its check can be verified (and used).
+            let items: Vec<ShareToVerify<'_>> = opened
+                .iter()
+                .filter_map(|s| match checked.get(&s.ciphertext) {
+                    Some(Ok(ct)) => Some(ShareToVerify {
+                        ciphertext: ct,
+                        context: &ctx,
+                        share: s,
+                    }),
+                    _ => None,
+                })
+                .collect();
+            for (item, res) in items.iter().zip(share::verify_batch(set, &items)) {
+                let d = item.share.ciphertext;
+                match res {
+                    Ok(v) => shares.entry(d).or_default().push(v),
+                    Err(e) => unopenable
+                        .entry(d)
+                        .or_default()
+                        .push((item.share.trustee, e.to_string())),
                 }
             }
             for res in &resp.results {
@@ -429,7 +468,11 @@ pub fn run(
         let got = shares.remove(&d).unwrap_or_default();
         let mut rejected: Vec<(u16, String)> = unopenable.remove(&d).unwrap_or_default();
         let refused = refusals.remove(&d).unwrap_or_default();
-        let res = combine_one(set, m, &ctx, &got, out_dir);
+        let res = match checked.get(&d) {
+            Some(Ok(valid)) => combine_one(valid, set, m, &ctx, &got, &rejected, out_dir),
+            Some(Err(why)) => Err(why.clone()),
+            None => Err("escrow header not checked".into()),
+        };
         let outcome = match res {
             Ok((used, bad, file)) => {
                 rejected.extend(bad);
@@ -469,21 +512,32 @@ pub fn run(
 /// Trustees used, shares rejected, file written.
 type Combined = (Vec<u16>, Vec<(u16, String)>, PathBuf);
 
+/// Combine the verified shares of one message; `rejected` (shares already refused, naming
+/// their trustees) is added to a not-enough-shares error so that it says why.
 fn combine_one(
+    valid: &ValidCiphertext,
     set: &TrusteeSet,
     m: &SealedMessage,
     ctx: &ShareContext,
-    got: &[DecryptionShare],
+    got: &[VerifiedShare],
+    rejected: &[(u16, String)],
     dir: &Path,
 ) -> Result<Combined, String> {
-    let valid: ValidCiphertext = m
-        .escrow
-        .check(set)
-        .map_err(|e| format!("escrow header: {e}"))?;
-    if got.is_empty() {
+    if got.is_empty() && rejected.is_empty() {
         return Err("no trustee released a share".into());
     }
-    let c = share::combine(set, &valid, ctx, got).map_err(|e| e.to_string())?;
+    let c = share::combine_verified(set, valid, ctx, got).map_err(|e| {
+        let why = e.to_string();
+        if matches!(e, escrow_core::Error::NotEnoughShares { .. }) && !rejected.is_empty() {
+            let names: Vec<String> = rejected
+                .iter()
+                .map(|(i, e)| format!("trustee {i}: {e}"))
+                .collect();
+            format!("{why}; rejected: {}", names.join("; "))
+        } else {
+            why
+        }
+    })?;
     let opened = m.decrypt_body(&c.message_key).map_err(|e| e.to_string())?;
     let file = dir.join(format!("{}.txt", m.id));
     io::write_secret(&file, &opened.body).map_err(|e| format!("{e:#}"))?;
