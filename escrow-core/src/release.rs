@@ -323,7 +323,7 @@ pub fn share_box_context(
 }
 
 /// Digest of a decryption share, as logged:
-/// `SHA-256(tag || u16_be(trustee) || ciphertext || context || d || e || f)`.
+/// `T("escrow/v1/share-digest", u16_be(trustee) || ciphertext || context || d || a || b || z)`.
 pub fn share_digest(s: &DecryptionShare) -> Digest32 {
     Digest32::tagged(
         TAG_SHARE_DIGEST,
@@ -332,7 +332,8 @@ pub fn share_digest(s: &DecryptionShare) -> Digest32 {
             s.ciphertext.as_bytes(),
             s.context.as_bytes(),
             &s.d.to_bytes(),
-            &scalar_to_bytes(&s.e),
+            &s.a.to_bytes(),
+            &s.b.to_bytes(),
             &scalar_to_bytes(&s.z),
         ],
     )
@@ -362,8 +363,8 @@ pub fn make_share<R: rand_core::CryptoRng + ?Sized>(
     let ctx = ShareContext::warrant(warrant.digest());
     let mut share = key.decryption_share(ct, &ctx, rng)?;
     if tamper {
-        // FAULT INJECTION (test feature): swap challenge and response; the DLEQ proof fails.
-        core::mem::swap(&mut share.e, &mut share.z);
+        // FAULT INJECTION (test feature): swap the two commitments; the DLEQ proof fails.
+        core::mem::swap(&mut share.a, &mut share.b);
     }
     let share_box = seal_share(
         warrant.investigator(),

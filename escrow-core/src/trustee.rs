@@ -10,8 +10,8 @@ use crate::error::{Error, Result};
 use crate::group::{self, Point, scalar_from_bytes, scalar_to_bytes};
 use crate::keys::{PrivateKey, PublicKey};
 use crate::secret::SecretScalar;
-use p256::elliptic_curve::Field;
 use p256::elliptic_curve::group::Group as _;
+use p256::elliptic_curve::{Field, PrimeField as _};
 use p256::{ProjectivePoint, Scalar};
 use serde::{Deserialize, Serialize};
 use vsss_rs::{DefaultShare, IdentifierPrimeField, Share as _, ShareVerifierGroup};
@@ -21,6 +21,8 @@ use zeroize::Zeroize;
 pub const MAX_TRUSTEES: u16 = 255;
 /// Domain-separation tag of the trustee-set id.
 pub const TAG_SET_ID: &str = "escrow/v1/trustee-set-id";
+/// Tag of the weights of the batched check of the verification keys against the commitments.
+pub const TAG_VK_BATCH_WEIGHT: &str = "escrow/v1/verification-key-batch-weight";
 
 type VShare = DefaultShare<IdentifierPrimeField<Scalar>, IdentifierPrimeField<Scalar>>;
 type VVerifier = ShareVerifierGroup<ProjectivePoint>;
@@ -103,6 +105,52 @@ impl TrusteeSet {
             });
         }
         let id = compute_set_id(k, &commitments, &members);
+        Ok(TrusteeSet {
+            threshold: k,
+            escrow_key,
+            commitments,
+            members,
+            id,
+        })
+    }
+
+    /// A set whose verification keys are given (read from `trustee-set.json`, or computed by
+    /// the dealer as `x_i·G`), all checked against the commitments at once: with 128-bit
+    /// weights `α_i` derived from the set id (which hashes every commitment and key),
+    /// `Σ α_i X_i == Σ_j (Σ_i α_i i^j) C_j`, one multi-scalar multiplication of n + k terms
+    /// instead of n Horner evaluations of k terms. If it fails, each key is checked alone and
+    /// the first bad one is named. Members must be listed with indices 1..=n in order.
+    fn from_parts(commitments: Vec<Point>, members: Vec<TrusteePublic>) -> Result<Self> {
+        let (_, k) = check_parameters(members.len() as u64, commitments.len() as u64)?;
+        let escrow_key = *commitments
+            .first()
+            .ok_or_else(|| Error::InvalidParameters("no commitments".into()))?;
+        for (pos, m) in members.iter().enumerate() {
+            if usize::from(m.index) != pos + 1 {
+                return Err(Error::InconsistentTrusteeSet(format!(
+                    "member at position {} has index {} (members must be listed 1..n in order)",
+                    pos + 1,
+                    m.index
+                )));
+            }
+        }
+        let id = compute_set_id(k, &commitments, &members);
+        if !verification_keys_consistent(&id, &commitments, &members) {
+            let cs: Vec<ProjectivePoint> = commitments.iter().map(|c| *c.inner()).collect();
+            for m in &members {
+                if group::eval_commitments_vartime(&cs, m.index) != *m.verification_key.inner() {
+                    return Err(Error::InconsistentTrusteeSet(format!(
+                        "verification key of trustee {} does not match the commitments",
+                        m.index
+                    )));
+                }
+            }
+            // Unreachable (the batch equation is a combination of the per-key ones), but
+            // fail closed.
+            return Err(Error::InconsistentTrusteeSet(
+                "verification keys do not match the commitments".into(),
+            ));
+        }
         Ok(TrusteeSet {
             threshold: k,
             escrow_key,
@@ -197,20 +245,11 @@ impl TrusteeSet {
                 )));
             }
         }
-        let keys: Vec<PublicKey> = f.members.iter().map(|m| m.signing_key).collect();
-        let set = TrusteeSet::from_commitments(f.commitments, keys)?;
+        let set = TrusteeSet::from_parts(f.commitments, f.members)?;
         if set.escrow_key() != &f.escrow_key {
             return Err(Error::InconsistentTrusteeSet(
                 "escrow_key is not the first commitment".into(),
             ));
-        }
-        for (a, b) in set.members.iter().zip(&f.members) {
-            if a.verification_key != b.verification_key {
-                return Err(Error::InconsistentTrusteeSet(format!(
-                    "verification key of trustee {} does not match the commitments",
-                    a.index
-                )));
-            }
         }
         if set.id != f.set_id {
             return Err(Error::InconsistentTrusteeSet(
@@ -243,6 +282,38 @@ impl TrusteeSet {
             verification_key: member.verification_key,
         })
     }
+}
+
+/// The batched check of every `X_i` against the commitments (see [`TrusteeSet::from_parts`]):
+/// `α_i = int(T(TAG_VK_BATCH_WEIGHT, set_id ‖ u16be(i))[0..16])`, and
+/// `Σ_i α_i X_i − Σ_j (Σ_i α_i i^j) C_j` must be the identity.
+fn verification_keys_consistent(
+    id: &Digest32,
+    commitments: &[Point],
+    members: &[TrusteePublic],
+) -> bool {
+    let mut coef = vec![Scalar::ZERO; commitments.len()];
+    let mut terms: Vec<(ProjectivePoint, Scalar)> =
+        Vec::with_capacity(members.len() + commitments.len());
+    for m in members {
+        let w = Digest32::tagged(
+            TAG_VK_BATCH_WEIGHT,
+            &[id.as_bytes(), &m.index.to_be_bytes()],
+        );
+        let mut head = [0u8; 16];
+        let (h, _) = w.as_bytes().split_at(16);
+        head.copy_from_slice(h);
+        let alpha = Scalar::from_u128(u128::from_be_bytes(head));
+        terms.push((*m.verification_key.inner(), alpha));
+        let x = Scalar::from(u64::from(m.index));
+        let mut p = alpha;
+        for c in coef.iter_mut() {
+            *c += p;
+            p *= x;
+        }
+    }
+    terms.extend(commitments.iter().zip(coef).map(|(c, a)| (-*c.inner(), a)));
+    bool::from(group::msm_vartime(&terms).is_identity())
 }
 
 fn compute_set_id(k: u16, commitments: &[Point], members: &[TrusteePublic]) -> Digest32 {
@@ -448,8 +519,20 @@ pub fn deal<R: rand_core::CryptoRng + ?Sized>(n: u64, k: u64, rng: &mut R) -> Re
     };
     x.zeroize();
     let signing: Vec<PrivateKey> = (0..n).map(|_| PrivateKey::generate(rng)).collect();
-    let set =
-        TrusteeSet::from_commitments(commitments, signing.iter().map(|k| k.public()).collect())?;
+    // X_i = x_i·G with the fixed-base table (constant time: x_i is secret), n multiplications
+    // instead of n Horner evaluations; from_parts checks them all against the commitments.
+    let mut members = Vec::with_capacity(usize::from(n));
+    for ((share, key), index) in shares.iter().zip(&signing).zip(1..=n) {
+        members.push(TrusteePublic {
+            index,
+            verification_key: Point::new(
+                ProjectivePoint::mul_by_generator(share.expose()),
+                "verification_key",
+            )?,
+            signing_key: key.public(),
+        });
+    }
+    let set = TrusteeSet::from_parts(commitments, members)?;
     let secrets = shares
         .into_iter()
         .zip(signing)
@@ -544,6 +627,94 @@ mod tests {
             let x = group::eval_commitments_vartime(&cs, i as u16 + 1);
             assert_eq!(x, ProjectivePoint::mul_by_generator(&s.value().0));
         }
+    }
+
+    #[test]
+    fn verification_keys_are_checked_in_one_batch_and_the_bad_one_named() {
+        let mut rng = rand::rng();
+        for (n, k) in [(1u64, 1u64), (5, 1), (5, 3), (9, 9)] {
+            let d = deal(n, k, &mut rng).unwrap();
+            // the dealer's x_i·G agree with Horner over the commitments, and the batch holds
+            let cs: Vec<ProjectivePoint> = d.set.commitments.iter().map(|c| *c.inner()).collect();
+            for m in &d.set.members {
+                assert_eq!(
+                    group::eval_commitments_vartime(&cs, m.index),
+                    *m.verification_key.inner()
+                );
+            }
+            assert!(verification_keys_consistent(
+                &d.set.id,
+                &d.set.commitments,
+                &d.set.members
+            ));
+            assert_eq!(TrusteeSet::from_json(&d.set.to_json()).unwrap(), d.set);
+        }
+        let d = deal(5, 3, &mut rng).unwrap();
+        let shift = ProjectivePoint::GENERATOR * group::random_scalar(&mut rng);
+        let moved = |m: &TrusteePublic, by: ProjectivePoint| TrusteePublic {
+            verification_key: Point::new(*m.verification_key.inner() + by, "x").unwrap(),
+            ..m.clone()
+        };
+        // one bad key, named
+        let mut members = d.set.members.clone();
+        members[3] = moved(&members[3], shift);
+        assert!(!verification_keys_consistent(
+            &d.set.id,
+            &d.set.commitments,
+            &members
+        ));
+        assert_eq!(
+            TrusteeSet::from_parts(d.set.commitments.clone(), members).unwrap_err(),
+            Error::InconsistentTrusteeSet(
+                "verification key of trustee 4 does not match the commitments".into()
+            )
+        );
+        // two bad keys whose errors cancel in the unweighted sum: refused, the first named
+        let mut members = d.set.members.clone();
+        members[1] = moved(&members[1], shift);
+        members[2] = moved(&members[2], -shift);
+        let unweighted: ProjectivePoint = members
+            .iter()
+            .map(|m| *m.verification_key.inner())
+            .sum::<ProjectivePoint>()
+            - d.set
+                .members
+                .iter()
+                .map(|m| *m.verification_key.inner())
+                .sum::<ProjectivePoint>();
+        assert_eq!(unweighted, ProjectivePoint::IDENTITY);
+        let id = compute_set_id(3, &d.set.commitments, &members);
+        assert!(!verification_keys_consistent(
+            &id,
+            &d.set.commitments,
+            &members
+        ));
+        assert_eq!(
+            TrusteeSet::from_parts(d.set.commitments.clone(), members.clone()).unwrap_err(),
+            Error::InconsistentTrusteeSet(
+                "verification key of trustee 2 does not match the commitments".into()
+            )
+        );
+        // the same edit in a file is refused for that reason, before the set id is compared
+        let mut v: serde_json::Value = serde_json::from_str(&d.set.to_json()).unwrap();
+        for i in [1usize, 2] {
+            v["members"][i]["verification_key"] = members[i].verification_key.to_hex().into();
+        }
+        assert_eq!(
+            TrusteeSet::from_json(&v.to_string()).unwrap_err(),
+            Error::InconsistentTrusteeSet(
+                "verification key of trustee 2 does not match the commitments".into()
+            )
+        );
+        // a commitment edited instead: every key mismatches, trustee 1 is named
+        let mut cs = d.set.commitments.clone();
+        cs[2] = Point::new(*cs[2].inner() + shift, "c").unwrap();
+        assert_eq!(
+            TrusteeSet::from_parts(cs, d.set.members.clone()).unwrap_err(),
+            Error::InconsistentTrusteeSet(
+                "verification key of trustee 1 does not match the commitments".into()
+            )
+        );
     }
 
     #[test]

@@ -272,9 +272,8 @@ fn shares_vector(w: &World) -> Value {
             let r = spec::share(&w.refset, &rc, &ctx.0, &value(s)).unwrap();
             json!({
                 "share": value(s),
-                "a": point_hex(&r.a),
-                "b": point_hex(&r.b),
                 "challenge_input": h(&r.challenge_input),
+                "e": scalar_hex(&r.e),
             })
         })
         .collect();
@@ -556,7 +555,16 @@ fn negative_vector(w: &World, mw: &MessageWorld) -> Value {
         "d of trustee 2",
         edit(&sh, &["d"], value(&w.shares[1])["d"].clone()),
     );
-    add("share", "e + 1", edit(&sh, &["e"], plus_one(&sh["e"])));
+    add(
+        "share",
+        "a and b swapped",
+        edit(&edit(&sh, &["a"], sh["b"].clone()), &["b"], sh["a"].clone()),
+    );
+    add(
+        "share",
+        "a of trustee 2",
+        edit(&sh, &["a"], value(&w.shares[1])["a"].clone()),
+    );
     add("share", "z + 1", edit(&sh, &["z"], plus_one(&sh["z"])));
     add(
         "share",
@@ -584,6 +592,21 @@ fn negative_vector(w: &World, mw: &MessageWorld) -> Value {
         edit(&sh, &["ciphertext"], h([0x22u8; 32]).into()),
     );
     add("share", "version 0", edit(&sh, &["version"], 0.into()));
+    add(
+        "share",
+        "a is 33 zero bytes (the identity)",
+        edit(&sh, &["a"], h([0u8; 33]).into()),
+    );
+    add(
+        "share",
+        "b is the identity (single 00 byte)",
+        edit(&sh, &["b"], "00".into()),
+    );
+    add("share", "carries a challenge e (the old format)", {
+        let mut v = sh.clone();
+        v["e"] = v["z"].clone();
+        v
+    });
     add(
         "trustee_set",
         "threshold 2",
@@ -1078,9 +1101,8 @@ fn committed_vectors_match_the_specification() {
         let rs = spec::share(&set, &ct, &ctx, &v["share"]).unwrap();
         assert_eq!(usize::from(rs.trustee), i + 1);
         assert_eq!(rs.d, ct.u * shares_x[i].1);
-        assert_eq!(point_hex(&rs.a), s(&v["a"]));
-        assert_eq!(point_hex(&rs.b), s(&v["b"]));
         assert_eq!(h(&rs.challenge_input), s(&v["challenge_input"]));
+        assert_eq!(scalar_hex(&rs.e), s(&v["e"]));
     }
     for combo in d["combinations"].as_array().unwrap() {
         let ids: Vec<u16> = combo["trustees"]

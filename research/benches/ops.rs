@@ -3,8 +3,15 @@
 //! baseline and the `threshold_crypto` crate's pairing-based threshold encryption, on the same
 //! message (label and 32-byte key).
 //!
-//! Groups: `primitives`, `seal`, `check`, `share`, `verify`, `combine`; ids are
-//! `<scheme>/k<k>_n<n>`. Run: `cargo bench -p escrow-research --bench ops`.
+//! Groups: `primitives`, `seal`, `check`, `share`, `verify`, `combine`, `verify_batched`; ids
+//! are `<scheme>/k<k>_n<n>`. Run: `cargo bench -p escrow-research --bench ops`.
+//!
+//! `verify_batched` (`share::verify_batch`: one multi-scalar multiplication over a random
+//! linear combination of every proof's equations): `singly` and `batched` verify the k shares
+//! of one ciphertext (time per k shares); `batched_1000` verifies the shares of the first k
+//! trustees for ⌈1000/k⌉ ciphertexts at once (throughput: time per share); `response_1000`
+//! is one trustee's answer for 1000 ciphertexts (what `escrow retrieve` verifies per
+//! response), batched and singly, per share.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -12,11 +19,13 @@
     clippy::panic
 )]
 
-use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
 use escrow_core::keys::PrivateKey;
 use escrow_core::message;
-use escrow_core::share::{self, DecryptionShare, ShareContext};
-use escrow_core::tdh2;
+use escrow_core::share::{self, DecryptionShare, ShareContext, ShareToVerify};
+use escrow_core::tdh2::{self, ValidCiphertext};
 use escrow_core::trustee::{self, VerifiedKeyShare};
 use escrow_research::floor::{self, Inputs};
 use escrow_research::naive::{self, NaiveSet, NaiveShare};
@@ -204,6 +213,107 @@ fn ops(c: &mut Criterion) {
     }
 }
 
+/// `n_msgs` checked ciphertexts of `set`, each with the shares of `keys`, ciphertext-major.
+fn shares_over_messages(
+    set: &trustee::TrusteeSet,
+    keys: &[VerifiedKeyShare],
+    n_msgs: usize,
+    ctx: &ShareContext,
+    rng: &mut impl rand::CryptoRng,
+) -> (Vec<ValidCiphertext>, Vec<(usize, DecryptionShare)>) {
+    let msgs = workload::messages(n_msgs, rng).unwrap();
+    let cts: Vec<ValidCiphertext> = msgs
+        .iter()
+        .map(|m| {
+            let (ct, _) = tdh2::encapsulate(set, &m.label, &m.key, rng).unwrap();
+            ct.check(set).unwrap()
+        })
+        .collect();
+    let mut shares = Vec::with_capacity(n_msgs * keys.len());
+    for (j, ct) in cts.iter().enumerate() {
+        for ks in keys {
+            shares.push((j, ks.decryption_share(ct, ctx, rng).unwrap()));
+        }
+    }
+    (cts, shares)
+}
+
+fn items<'a>(
+    cts: &'a [ValidCiphertext],
+    ctx: &'a ShareContext,
+    shares: &'a [(usize, DecryptionShare)],
+) -> Vec<ShareToVerify<'a>> {
+    shares
+        .iter()
+        .map(|(j, s)| ShareToVerify {
+            ciphertext: &cts[*j],
+            context: ctx,
+            share: s,
+        })
+        .collect()
+}
+
+fn verify_batched(c: &mut Criterion) {
+    let mut rng = rand::rng();
+    let ctx = ShareContext::without_warrant();
+    let mut g = c.benchmark_group("verify_batched");
+    g.sampling_mode(SamplingMode::Flat);
+    for &(k, n) in SIZES {
+        let ku = usize::from(k);
+        let d = trustee::deal(n.into(), k.into(), &mut rng).unwrap();
+        let keys: Vec<VerifiedKeyShare> = d
+            .secrets
+            .iter()
+            .take(ku)
+            .map(|s| d.set.verify_share(s.key_share.clone()).unwrap())
+            .collect();
+        let set = d.set;
+        // k shares of one ciphertext
+        let (cts, shares) = shares_over_messages(&set, &keys, 1, &ctx, &mut rng);
+        let one = items(&cts, &ctx, &shares);
+        assert!(share::verify_batch(&set, &one).iter().all(Result::is_ok));
+        g.throughput(Throughput::Elements(ku as u64));
+        g.bench_function(id("singly", k, n), |b| {
+            b.iter(|| {
+                for it in &one {
+                    it.share.verify(&set, it.ciphertext, it.context).unwrap();
+                }
+            })
+        });
+        g.bench_function(id("batched", k, n), |b| {
+            b.iter(|| share::verify_batch(&set, black_box(&one)))
+        });
+        // about 1000 shares: the first k trustees' shares of ⌈1000/k⌉ ciphertexts
+        let n_msgs = 1000usize.div_ceil(ku);
+        let (cts, shares) = shares_over_messages(&set, &keys, n_msgs, &ctx, &mut rng);
+        let many = items(&cts, &ctx, &shares);
+        assert!(share::verify_batch(&set, &many).iter().all(Result::is_ok));
+        g.throughput(Throughput::Elements(many.len() as u64));
+        g.bench_function(id("batched_1000", k, n), |b| {
+            b.iter(|| share::verify_batch(&set, black_box(&many)))
+        });
+    }
+    // one trustee's response: its shares of 1000 ciphertexts
+    let d = trustee::deal(5, 3, &mut rng).unwrap();
+    let key = d.set.verify_share(d.secrets[0].key_share.clone()).unwrap();
+    let (cts, shares) =
+        shares_over_messages(&d.set, std::slice::from_ref(&key), 1000, &ctx, &mut rng);
+    let resp = items(&cts, &ctx, &shares);
+    assert!(share::verify_batch(&d.set, &resp).iter().all(Result::is_ok));
+    g.throughput(Throughput::Elements(resp.len() as u64));
+    g.bench_function(BenchmarkId::new("response_1000", "batched"), |b| {
+        b.iter(|| share::verify_batch(&d.set, black_box(&resp)))
+    });
+    g.bench_function(BenchmarkId::new("response_1000", "singly"), |b| {
+        b.iter(|| {
+            for it in &resp {
+                it.share.verify(&d.set, it.ciphertext, it.context).unwrap();
+            }
+        })
+    });
+    g.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .sample_size(10)
@@ -214,6 +324,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = primitives, ops
+    targets = primitives, ops, verify_batched
 }
 criterion_main!(benches);

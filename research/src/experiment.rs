@@ -25,10 +25,10 @@ use std::time::Instant;
 
 /// Most messages one run may process.
 pub const MAX_MESSAGES: usize = 100_000;
-/// Bytes of one released decryption share on the wire: trustee index (2), `d_i` (33),
-/// `e_i` (32), `z_i` (32). The ciphertext digest and the warrant digest it is bound to are
-/// known to the receiver and not counted.
-pub const SHARE_WIRE_BYTES: usize = 2 + 33 + 32 + 32;
+/// Bytes of one released decryption share on the wire: trustee index (2), `d_i` (33), the
+/// batchable proof's commitments `a_i`, `b_i` (33 each) and `z_i` (32). The ciphertext digest
+/// and the warrant digest it is bound to are known to the receiver and not counted.
+pub const SHARE_WIRE_BYTES: usize = 2 + 33 + 33 + 33 + 32;
 
 /// Check a message count: at least 1, at most [`MAX_MESSAGES`].
 pub fn check_messages(messages: usize) -> Result<()> {

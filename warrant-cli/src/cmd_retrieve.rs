@@ -14,8 +14,8 @@ use clap::Args;
 use escrow_core::codec::Digest32;
 use escrow_core::keys::PrivateKey;
 use escrow_core::message::SealedMessage;
-use escrow_core::release::{OpenedShare, ReleaseRequest, ReleaseResponse, ReleaseResult};
-use escrow_core::share::{self, DecryptionShare, ShareContext};
+use escrow_core::release::{ReleaseRequest, ReleaseResponse, ReleaseResult};
+use escrow_core::share::{self, ShareContext, ShareToVerify, VerifiedShare};
 use escrow_core::tdh2::ValidCiphertext;
 use escrow_core::trustee::TrusteeSet;
 use escrow_core::warrant::{Warrant, WarrantEnvelope};
@@ -372,7 +372,10 @@ impl Retrieval {
 /// index (a second URL answering as the same trustee is ignored).
 #[derive(Default)]
 struct Gathered {
-    shares: BTreeMap<Digest32, Vec<DecryptionShare>>,
+    /// Every selected message's escrow header, checked once.
+    checked: BTreeMap<Digest32, Result<ValidCiphertext, String>>,
+    /// Shares that passed their proofs, per ciphertext.
+    shares: BTreeMap<Digest32, Vec<VerifiedShare>>,
     refusals: BTreeMap<Digest32, Vec<(u16, String)>>,
     unopenable: BTreeMap<Digest32, Vec<(u16, String)>>,
     receipts: String,
@@ -383,7 +386,38 @@ struct Gathered {
 }
 
 impl Gathered {
-    fn add(&mut self, reports: Vec<TrusteeReport>, key: &PrivateKey) {
+    /// Check every selected message's escrow header (on every core).
+    fn new(set: &TrusteeSet, selected: &[&SealedMessage]) -> Self {
+        let checked = selected
+            .par_iter()
+            .map(|m| {
+                (
+                    m.escrow.digest(),
+                    m.escrow
+                        .check(set)
+                        .map_err(|e| format!("escrow header: {e}")),
+                )
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect();
+        Gathered {
+            checked,
+            ..Default::default()
+        }
+    }
+
+    /// Open, verify and file the shares of `reports`. The shares of each response are
+    /// verified together (one multi-scalar multiplication for a whole batch; a failing batch
+    /// is re-checked share by share so that every bad share is named), the responses spread
+    /// over the cores.
+    fn add(
+        &mut self,
+        reports: Vec<TrusteeReport>,
+        set: &TrusteeSet,
+        ctx: &ShareContext,
+        key: &PrivateKey,
+    ) {
         for r in reports {
             self.sent += r.sent;
             self.received += r.received;
@@ -397,24 +431,20 @@ impl Gathered {
             if dup {
                 continue;
             }
-            // Opening a share box is an ECDH per share: spread the responses over the cores.
-            let opened: Vec<Vec<OpenedShare>> = r
+            let checked = &self.checked;
+            let opened: Vec<Checked> = r
                 .responses
                 .par_iter()
-                .map(|resp| resp.open_shares(key))
+                .map(|resp| open_and_verify(resp, set, ctx, key, checked))
                 .collect();
-            for (resp, opened) in r.responses.iter().zip(opened) {
+            for (resp, (good, bad)) in r.responses.iter().zip(opened) {
                 self.receipts.push_str(&resp.to_json());
                 self.receipts.push('\n');
-                for o in opened {
-                    match o.share {
-                        Ok(s) => self.shares.entry(o.ciphertext).or_default().push(s),
-                        Err(e) => self
-                            .unopenable
-                            .entry(o.ciphertext)
-                            .or_default()
-                            .push((resp.trustee, e.to_string())),
-                    }
+                for (d, v) in good {
+                    self.shares.entry(d).or_default().push(v);
+                }
+                for (d, who, e) in bad {
+                    self.unopenable.entry(d).or_default().push((who, e));
                 }
                 for res in &resp.results {
                     if let ReleaseResult::Refused {
@@ -448,7 +478,12 @@ impl Gathered {
                 let d = m.escrow.digest();
                 let got = self.shares.get(&d).map(Vec::as_slice).unwrap_or_default();
                 let mut rejected = self.unopenable.get(&d).cloned().unwrap_or_default();
-                let outcome = match combine_one(set, m, ctx, got, out_dir) {
+                let res = match self.checked.get(&d) {
+                    Some(Ok(valid)) => combine_one(valid, set, m, ctx, got, &rejected, out_dir),
+                    Some(Err(why)) => Err(why.clone()),
+                    None => Err("escrow header not checked".into()),
+                };
+                let outcome = match res {
                     Ok((used, bad, file)) => {
                         rejected.extend(bad);
                         Outcome::Decrypted {
@@ -550,8 +585,8 @@ pub fn run(
     let reports = ask_all(set, env, &all, first, net, "asking trustees");
     let mut ask_s = t_ask.elapsed().as_secs_f64();
     let t_combine = std::time::Instant::now();
-    let mut gathered = Gathered::default();
-    gathered.add(reports, key);
+    let mut gathered = Gathered::new(set, &all);
+    gathered.add(reports, set, &ctx, key);
     let mut outcomes = gathered.combine(set, &ctx, &all, out_dir);
     let mut combine_s = t_combine.elapsed().as_secs_f64();
 
@@ -570,7 +605,7 @@ pub fn run(
         let more = ask_all(set, env, &msgs, rest, net, "asking the other trustees");
         ask_s += t.elapsed().as_secs_f64();
         let t = std::time::Instant::now();
-        gathered.add(more, key);
+        gathered.add(more, set, &ctx, key);
         let again = gathered.combine(set, &ctx, &msgs, out_dir);
         for (&i, o) in missing.iter().zip(again) {
             if let Some(slot) = outcomes.get_mut(i) {
@@ -613,20 +648,29 @@ pub fn run(
 type Combined = (Vec<u16>, Vec<(u16, String)>, PathBuf);
 
 fn combine_one(
+    valid: &ValidCiphertext,
     set: &TrusteeSet,
     m: &SealedMessage,
     ctx: &ShareContext,
-    got: &[DecryptionShare],
+    got: &[VerifiedShare],
+    rejected: &[(u16, String)],
     dir: &Path,
 ) -> Result<Combined, String> {
-    let valid: ValidCiphertext = m
-        .escrow
-        .check(set)
-        .map_err(|e| format!("escrow header: {e}"))?;
-    if got.is_empty() {
+    if got.is_empty() && rejected.is_empty() {
         return Err("no trustee released a share".into());
     }
-    let c = share::combine(set, &valid, ctx, got).map_err(|e| e.to_string())?;
+    let c = share::combine_verified(set, valid, ctx, got).map_err(|e| {
+        let why = e.to_string();
+        if matches!(e, escrow_core::Error::NotEnoughShares { .. }) && !rejected.is_empty() {
+            let names: Vec<String> = rejected
+                .iter()
+                .map(|(i, e)| format!("trustee {i}: {e}"))
+                .collect();
+            format!("{why}; rejected: {}", names.join("; "))
+        } else {
+            why
+        }
+    })?;
     let opened = m.decrypt_body(&c.message_key).map_err(|e| e.to_string())?;
     let file = dir.join(format!("{}.txt", m.id));
     io::write_secret_unsynced(&file, &opened.body).map_err(|e| format!("{e:#}"))?;
@@ -636,6 +680,48 @@ fn combine_one(
         .map(|(i, e)| (*i, e.to_string()))
         .collect();
     Ok((c.used, rejected, file))
+}
+
+/// Verified shares (ciphertext, share) and rejected ones (ciphertext, trustee, reason).
+type Checked = (Vec<(Digest32, VerifiedShare)>, Vec<(Digest32, u16, String)>);
+
+/// Open one response's share boxes (an ECDH each) and verify its shares as one batch; only
+/// shares of messages whose escrow header passed its check can be verified (and used).
+fn open_and_verify(
+    resp: &ReleaseResponse,
+    set: &TrusteeSet,
+    ctx: &ShareContext,
+    key: &PrivateKey,
+    checked: &BTreeMap<Digest32, Result<ValidCiphertext, String>>,
+) -> Checked {
+    let mut bad = Vec::new();
+    let mut opened = Vec::new();
+    for o in resp.open_shares(key) {
+        match o.share {
+            Ok(s) => opened.push(s),
+            Err(e) => bad.push((o.ciphertext, resp.trustee, e.to_string())),
+        }
+    }
+    let items: Vec<ShareToVerify<'_>> = opened
+        .iter()
+        .filter_map(|s| match checked.get(&s.ciphertext) {
+            Some(Ok(ct)) => Some(ShareToVerify {
+                ciphertext: ct,
+                context: ctx,
+                share: s,
+            }),
+            _ => None,
+        })
+        .collect();
+    let mut good = Vec::with_capacity(items.len());
+    for (item, res) in items.iter().zip(share::verify_batch(set, &items)) {
+        let d = item.share.ciphertext;
+        match res {
+            Ok(v) => good.push((d, v)),
+            Err(e) => bad.push((d, item.share.trustee, e.to_string())),
+        }
+    }
+    (good, bad)
 }
 
 fn prepare_out_dir(dir: &Path) -> Result<()> {

@@ -562,10 +562,13 @@ pub struct RefShare {
     pub d: ProjectivePoint,
     pub a: ProjectivePoint,
     pub b: ProjectivePoint,
+    /// The challenge e_i the verifier derives.
+    pub e: Scalar,
     pub challenge_input: Vec<u8>,
 }
 
-/// Decode a decryption share and verify it against set, ciphertext and context.
+/// Decode a decryption share and verify it against set, ciphertext and context (§7.3): derive
+/// e_i from the commitments carried, then check `z·u = a + e·d` and `z·G = b + e·X_i`.
 pub fn share(
     set: &RefSet,
     ct: &RefCt,
@@ -574,14 +577,24 @@ pub fn share(
 ) -> Result<RefShare, &'static str> {
     let m = fields(
         v,
-        &["version", "trustee", "ciphertext", "context", "d", "e", "z"],
+        &[
+            "version",
+            "trustee",
+            "ciphertext",
+            "context",
+            "d",
+            "a",
+            "b",
+            "z",
+        ],
     )
     .ok_or("fields")?;
     let trustee = u16_field(&m["trustee"]).ok_or("trustee")?;
     let ct_digest = digest_hex(&m["ciphertext"]).ok_or("ciphertext")?;
     let context = digest_hex(&m["context"]).ok_or("context")?;
     let d = point_hex(&m["d"]).ok_or("d")?;
-    let e = scalar_hex(&m["e"]).ok_or("e")?;
+    let a = point_hex(&m["a"]).ok_or("a")?;
+    let b = point_hex(&m["b"]).ok_or("b")?;
     let z = scalar_hex(&m["z"]).ok_or("z")?;
     if trustee == 0 || trustee > set.n {
         return Err("trustee out of range");
@@ -590,11 +603,10 @@ pub fn share(
         return Err("other ciphertext or context");
     }
     let x_i = set.xs[usize::from(trustee) - 1];
-    let a = ct.u * z - d * e;
-    let b = ProjectivePoint::GENERATOR * z - x_i * e;
     let challenge_input =
         dleq_challenge_input(&set.id, trustee, &ct.digest, ctx, &x_i, &ct.u, &d, &a, &b);
-    if hash_to_scalar(DST_DLEQ, &challenge_input) != e {
+    let e = hash_to_scalar(DST_DLEQ, &challenge_input);
+    if ct.u * z != a + d * e || ProjectivePoint::GENERATOR * z != b + x_i * e {
         return Err("proof");
     }
     Ok(RefShare {
@@ -602,6 +614,7 @@ pub fn share(
         d,
         a,
         b,
+        e,
         challenge_input,
     })
 }
