@@ -247,7 +247,8 @@ fn digests(v: &serde_json::Value) -> Vec<Digest32> {
 #[derive(Clone)]
 struct Rel {
     trustee: u16,
-    url: String,
+    /// Shared by every release of one trustee.
+    url: std::sync::Arc<str>,
     entry: LogEntry,
     leaf: Digest32,
 }
@@ -471,6 +472,7 @@ fn audit_trustee(
         b.set_message(format!("trustee {index} log"));
         b
     };
+    let url_shared: std::sync::Arc<str> = std::sync::Arc::from(url);
     let mut start = 0u64;
     while start < head.size {
         let end = head.size.min(start.saturating_add(PAGE));
@@ -566,7 +568,7 @@ fn audit_trustee(
                     ta.releases += 1;
                     col.releases.push(Rel {
                         trustee: index,
-                        url: url.to_string(),
+                        url: url_shared.clone(),
                         entry,
                         leaf,
                     });
@@ -824,7 +826,7 @@ pub fn run(a: &AuditArgs, out: Out) -> Result<AuditReport> {
     let wanted: BTreeSet<(Digest32, String)> = col
         .releases
         .iter()
-        .filter_map(|r| r.entry.warrant.map(|w| (w, r.url.clone())))
+        .filter_map(|r| r.entry.warrant.map(|w| (w, r.url.to_string())))
         .collect();
     for (w, url) in wanted {
         if envs.contains_key(&w) {
@@ -853,9 +855,14 @@ pub fn run(a: &AuditArgs, out: Out) -> Result<AuditReport> {
     let mut parsed: HashSet<Digest32> = HashSet::new();
     let mut releases = Vec::new();
     let mut holders: BTreeMap<(Digest32, Digest32), BTreeMap<u16, Timestamp>> = BTreeMap::new();
-    let mut sorted = col.releases.clone();
-    sorted.sort_by_key(|r| (r.entry.time, r.trustee, r.entry.sequence));
-    for r in &sorted {
+    // In time order, through an index (a copy of every release would double the memory).
+    let mut order: Vec<usize> = (0..col.releases.len()).collect();
+    order.sort_by_key(|&i| {
+        col.releases
+            .get(i)
+            .map(|r| (r.entry.time, r.trustee, r.entry.sequence))
+    });
+    for r in order.iter().filter_map(|&i| col.releases.get(i)) {
         let e = &r.entry;
         let warrant = e.warrant.unwrap_or(Digest32([0; 32]));
         let sum = summaries.entry(warrant).or_insert_with(|| WarrantSummary {
@@ -1499,8 +1506,17 @@ pub fn audit(a: AuditArgs, out: Out) -> Result<()> {
     if let Some(p) = &a.html {
         io::write_public(p, html_report(&report).as_bytes())?;
     }
-    let json = serde_json::to_value(&report)?;
-    out.emit(&text_report(&report), json);
+    if out.json {
+        // Streamed: the report of a large log is hundreds of megabytes; a `Value` tree of it
+        // would take several times that.
+        let stdout = std::io::stdout();
+        let mut w = std::io::BufWriter::new(stdout.lock());
+        serde_json::to_writer(&mut w, &report)?;
+        writeln!(w)?;
+        w.flush()?;
+    } else {
+        out.emit(&text_report(&report), serde_json::Value::Null);
+    }
     let errors = report.errors();
     if errors > 0 {
         return Err(Reported::refused(format!(

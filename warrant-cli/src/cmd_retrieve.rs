@@ -14,8 +14,8 @@ use clap::Args;
 use escrow_core::codec::Digest32;
 use escrow_core::keys::PrivateKey;
 use escrow_core::message::SealedMessage;
-use escrow_core::release::{ReleaseRequest, ReleaseResponse, ReleaseResult};
-use escrow_core::share::{self, ShareContext, ShareToVerify, VerifiedShare};
+use escrow_core::release::{self, ReleaseRequest, ReleaseResponse, ReleaseResult};
+use escrow_core::share::{self, DecryptionShare, ShareContext, ShareToVerify, VerifiedShare};
 use escrow_core::tdh2::ValidCiphertext;
 use escrow_core::trustee::TrusteeSet;
 use escrow_core::warrant::{Warrant, WarrantEnvelope};
@@ -685,8 +685,14 @@ fn combine_one(
 /// Verified shares (ciphertext, share) and rejected ones (ciphertext, trustee, reason).
 type Checked = (Vec<(Digest32, VerifiedShare)>, Vec<(Digest32, u16, String)>);
 
-/// Open one response's share boxes (an ECDH each) and verify its shares as one batch; only
-/// shares of messages whose escrow header passed its check can be verified (and used).
+/// Shares verified per batch when a response is split across the cores: large enough to
+/// amortise the multi-scalar multiplication's shared doublings, small enough to keep every
+/// core busy (`docs/experiments.md` has the per-share cost by batch size).
+const VERIFY_CHUNK: usize = 128;
+
+/// Open one response's share boxes (an ECDH each) and verify its shares in batches, both
+/// spread over the cores; only shares of messages whose escrow header passed its check can be
+/// verified (and used).
 fn open_and_verify(
     resp: &ReleaseResponse,
     set: &TrusteeSet,
@@ -694,15 +700,35 @@ fn open_and_verify(
     key: &PrivateKey,
     checked: &BTreeMap<Digest32, Result<ValidCiphertext, String>>,
 ) -> Checked {
+    let opened: Vec<(Digest32, escrow_core::Result<DecryptionShare>)> = resp
+        .results
+        .par_iter()
+        .filter_map(|r| match r {
+            ReleaseResult::Released {
+                ciphertext, share, ..
+            } => Some((
+                *ciphertext,
+                release::open_share(
+                    key,
+                    &resp.set_id,
+                    resp.trustee,
+                    &resp.warrant,
+                    ciphertext,
+                    share,
+                ),
+            )),
+            ReleaseResult::Refused { .. } => None,
+        })
+        .collect();
     let mut bad = Vec::new();
-    let mut opened = Vec::new();
-    for o in resp.open_shares(key) {
-        match o.share {
-            Ok(s) => opened.push(s),
-            Err(e) => bad.push((o.ciphertext, resp.trustee, e.to_string())),
+    let mut shares = Vec::with_capacity(opened.len());
+    for (d, o) in opened {
+        match o {
+            Ok(s) => shares.push(s),
+            Err(e) => bad.push((d, resp.trustee, e.to_string())),
         }
     }
-    let items: Vec<ShareToVerify<'_>> = opened
+    let items: Vec<ShareToVerify<'_>> = shares
         .iter()
         .filter_map(|s| match checked.get(&s.ciphertext) {
             Some(Ok(ct)) => Some(ShareToVerify {
@@ -713,8 +739,12 @@ fn open_and_verify(
             _ => None,
         })
         .collect();
+    let verdicts: Vec<Vec<escrow_core::Result<VerifiedShare>>> = items
+        .par_chunks(VERIFY_CHUNK)
+        .map(|chunk| share::verify_batch(set, chunk))
+        .collect();
     let mut good = Vec::with_capacity(items.len());
-    for (item, res) in items.iter().zip(share::verify_batch(set, &items)) {
+    for (item, res) in items.iter().zip(verdicts.into_iter().flatten()) {
         let d = item.share.ciphertext;
         match res {
             Ok(v) => good.push((d, v)),
