@@ -686,15 +686,19 @@ mod tests {
         out
     }
 
-    fn run_batch(f: &Fixture, shares: &[(usize, DecryptionShare)]) -> Vec<Result<()>> {
-        let items: Vec<ShareToVerify<'_>> = shares
+    fn items<'a>(f: &'a Fixture, shares: &'a [(usize, DecryptionShare)]) -> Vec<ShareToVerify<'a>> {
+        shares
             .iter()
             .map(|(m, s)| ShareToVerify {
                 ciphertext: &f.cts[*m],
                 context: &f.ctx,
                 share: s,
             })
-            .collect();
+            .collect()
+    }
+
+    fn run_batch(f: &Fixture, shares: &[(usize, DecryptionShare)]) -> Vec<Result<()>> {
+        let items = items(f, shares);
         let res = verify_batch(&f.set, &items);
         assert_eq!(res.len(), shares.len());
         // the batch agrees with single verification, item by item
@@ -732,14 +736,7 @@ mod tests {
             .iter()
             .map(|(m, s)| Prepared::new(&f.set, &f.cts[*m], &f.ctx, s).unwrap())
             .collect();
-        let items: Vec<ShareToVerify<'_>> = shares
-            .iter()
-            .map(|(m, s)| ShareToVerify {
-                ciphertext: &f.cts[*m],
-                context: &f.ctx,
-                share: s,
-            })
-            .collect();
+        let items = items(&f, &shares);
         let (pre, batched, slots) = prepare_batch(&f.set, &items);
         assert!(pre.iter().all(Result::is_ok));
         assert_eq!(slots, (0..shares.len()).collect::<Vec<_>>());
@@ -909,14 +906,7 @@ mod tests {
         let shares = all_shares(&f);
         let mut bad = shares.clone();
         bad[1].1.z += Scalar::ONE;
-        let items: Vec<ShareToVerify<'_>> = bad
-            .iter()
-            .map(|(m, s)| ShareToVerify {
-                ciphertext: &f.cts[*m],
-                context: &f.ctx,
-                share: s,
-            })
-            .collect();
+        let items = items(&f, &bad);
         let res = verify_batch(&f.set, &items);
         assert_eq!(res[1], Err(Error::BadShareProof { trustee: 2 }));
         let verified: Vec<VerifiedShare> = res.into_iter().filter_map(Result::ok).collect();

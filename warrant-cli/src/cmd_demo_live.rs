@@ -324,6 +324,28 @@ fn post_json(url: &str, path: &str, body: &str) -> Result<(u16, serde_json::Valu
     ))
 }
 
+/// The trustees' policy of the demo and the experiments: the Secretary of State issues, a
+/// Judicial Commissioner approves, both must sign (the double lock), default limits.
+pub(crate) fn double_lock_policy(sos: &PrivateKey, jc: &PrivateKey) -> Result<Policy> {
+    Policy::new(
+        vec![
+            Authority {
+                name: "Secretary of State".into(),
+                role: Role::Issuer,
+                key: sos.public(),
+            },
+            Authority {
+                name: "Judicial Commissioner".into(),
+                role: Role::Judicial,
+                key: jc.public(),
+            },
+        ],
+        vec![Role::Issuer, Role::Judicial],
+        PolicyLimits::default(),
+    )
+    .map_err(|r| anyhow::anyhow!("policy: {r}"))
+}
+
 pub(crate) fn get_json(url: &str, path: &str) -> Result<serde_json::Value> {
     let cfg = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(30)))
@@ -406,23 +428,7 @@ pub fn run(a: &DemoArgs, out: Out) -> Result<()> {
     for (u, key) in users.iter().zip(&user_keys) {
         save_key(&dir, u, key)?;
     }
-    let policy = Policy::new(
-        vec![
-            Authority {
-                name: "Secretary of State".into(),
-                role: Role::Issuer,
-                key: sos.public(),
-            },
-            Authority {
-                name: "Judicial Commissioner".into(),
-                role: Role::Judicial,
-                key: jc.public(),
-            },
-        ],
-        vec![Role::Issuer, Role::Judicial],
-        PolicyLimits::default(),
-    )
-    .map_err(|r| anyhow::anyhow!("demo policy: {r}"))?;
+    let policy = double_lock_policy(&sos, &jc)?;
     io::write_public(&dir.join("policy.json"), policy.to_json_pretty().as_bytes())?;
     story.step(
         "Set-up: a trustee set, two authorities, an investigator, three users",

@@ -124,7 +124,7 @@ pub fn experiment(a: ExperimentArgs, out: Out) -> Result<()> {
     }
 }
 
-fn out_dir(given: Option<PathBuf>, verb: &str) -> Result<PathBuf> {
+pub(crate) fn out_dir(given: Option<PathBuf>, verb: &str) -> Result<PathBuf> {
     let dir = given.unwrap_or_else(|| {
         PathBuf::from("experiments").join(format!("{verb}-{}", escrow_research::record::unix_now()))
     });
@@ -153,11 +153,11 @@ fn small(v: u64, what: &str, n: u64) -> Result<u16> {
     u16::try_from(v).with_context(|| format!("--{what} {v} is out of range"))
 }
 
-fn progress(line: &str) {
+pub(crate) fn progress(line: &str) {
     eprintln!("escrow experiment: {line}");
 }
 
-fn finish(out: Out, dir: &Path, run: RunOutput<'_>, text: String) -> Result<()> {
+pub(crate) fn finish(out: Out, dir: &Path, run: RunOutput<'_>, text: String) -> Result<()> {
     let record = experiment::write_run(dir, run)?;
     let files: Vec<String> = record
         .get("files")

@@ -9,8 +9,9 @@
 //!   audit --json`, a child process) timed over it, with its peak memory.
 
 use crate::cmd_demo_live::{
-    Env, NodeProc, find_node_bin, get_json, payload, save_key, sign, write_set,
+    Env, NodeProc, double_lock_policy, find_node_bin, get_json, payload, save_key, sign, write_set,
 };
+use crate::cmd_experiment::{finish, progress};
 use crate::cmd_retrieve::{self, Ask, Net};
 use crate::cmd_set::SET_FILE;
 use crate::io::{self, Out};
@@ -23,7 +24,7 @@ use escrow_core::label::Label;
 use escrow_core::message::{self, SealedMessage};
 use escrow_core::time::Timestamp;
 use escrow_core::trustee::{self, TrusteeSet};
-use escrow_core::warrant::{Authority, Policy, PolicyLimits, Role, Window};
+use escrow_core::warrant::Window;
 use escrow_research::experiment::{self, RunOutput};
 use escrow_research::plot::{Chart, Series};
 use rand::RngExt as _;
@@ -119,23 +120,7 @@ impl Lab {
         for (name, key) in [("sos", &sos), ("jc", &jc), ("investigator", &inv)] {
             save_key(work, name, key)?;
         }
-        let policy = Policy::new(
-            vec![
-                Authority {
-                    name: "Secretary of State".into(),
-                    role: Role::Issuer,
-                    key: sos.public(),
-                },
-                Authority {
-                    name: "Judicial Commissioner".into(),
-                    role: Role::Judicial,
-                    key: jc.public(),
-                },
-            ],
-            vec![Role::Issuer, Role::Judicial],
-            PolicyLimits::default(),
-        )
-        .map_err(|r| anyhow::anyhow!("experiment policy: {r}"))?;
+        let policy = double_lock_policy(&sos, &jc)?;
         io::write_public(
             &work.join("policy.json"),
             policy.to_json_pretty().as_bytes(),
@@ -390,45 +375,17 @@ fn e2e_charts(rows: &[E2eRow]) -> Vec<(String, Chart<'static>)> {
     ]
 }
 
+/// The run's folder (refused if it holds a run or a `work` folder), created.
 fn out_dir(given: Option<PathBuf>, verb: &str) -> Result<PathBuf> {
-    let dir = given.unwrap_or_else(|| {
-        PathBuf::from("experiments").join(format!("{verb}-{}", escrow_research::record::unix_now()))
-    });
-    if dir.join("run.json").exists() {
-        bail!(
-            "{} already holds a run (run.json); choose another --out",
-            dir.display()
-        );
-    }
+    let dir = crate::cmd_experiment::out_dir(given, verb)?;
     if dir.join("work").exists() {
         bail!(
             "{} already exists; choose another --out",
             dir.join("work").display()
         );
     }
-    if dir.exists() && !dir.is_dir() {
-        bail!("{} exists and is not a folder", dir.display());
-    }
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)
-}
-
-fn progress(line: &str) {
-    eprintln!("escrow experiment: {line}");
-}
-
-fn finish(out: Out, dir: &Path, run: RunOutput<'_>, text: String) -> Result<()> {
-    let record = experiment::write_run(dir, run)?;
-    let mut text = text;
-    let _ = writeln!(text, "\nwritten: {}", dir.display());
-    let mut json = serde_json::json!({"ok": true, "out": dir.display().to_string()});
-    if let (Some(obj), Some(rec)) = (json.as_object_mut(), record.as_object()) {
-        for (k, v) in rec {
-            obj.insert(k.clone(), v.clone());
-        }
-    }
-    out.emit(&text, json);
-    Ok(())
 }
 
 /// Run the auditor in this process over `urls`; (seconds, entries, findings).
