@@ -190,7 +190,7 @@ fn ops(c: &mut Criterion) {
             b.iter(|| share::combine(&set, &valid, &ctx, &shares).unwrap())
         });
         g.bench_function(id("floor", k, n), |b| {
-            b.iter(|| floor::combine_ops(black_box(&inputs), black_box(&terms)))
+            b.iter(|| floor::combine_ops(black_box(&terms), black_box(&batch_terms)))
         });
         g.bench_function(id("batch_msm_floor", k, n), |b| {
             b.iter(|| floor::lincomb_k_vartime(black_box(&batch_terms)))

@@ -182,10 +182,12 @@ pub fn sweep(p: &SweepParams, progress: &mut dyn FnMut(&str)) -> Result<SweepRes
     let mut rows = Vec::new();
     let mut lincombs = Vec::new();
     for &(n, k) in &p.pairs {
-        let lk = floor::measure_lincomb_k(usize::from(k), (p.floor_reps / 4).max(5), &mut rng);
+        let reps = (p.floor_reps / 4).max(5);
+        let lk = floor::measure_lincomb_k(usize::from(k), reps, &mut rng);
+        let batch = floor::measure_lincomb_k(4 * usize::from(k) + 2, reps, &mut rng);
         lincombs.push((k, lk));
         progress(&format!("n = {n}, k = {k}: ours, {} messages", p.messages));
-        rows.extend(sweep_ours(n, k, &msgs, &prim, lk)?);
+        rows.extend(sweep_ours(n, k, &msgs, &prim, (lk, batch))?);
         if p.naive {
             progress(&format!("n = {n}, k = {k}: naive, {} messages", p.messages));
             rows.extend(sweep_naive(n, k, &msgs, &prim)?);
@@ -203,7 +205,7 @@ fn sweep_ours(
     k: u16,
     msgs: &[Message],
     prim: &Primitives,
-    lincomb_k: f64,
+    (lincomb_k, batch): (f64, f64),
 ) -> Result<Vec<OpRow>> {
     let mut rng = rand::rng();
     let d = deal(n, k)?;
@@ -295,7 +297,7 @@ fn sweep_ours(
             "combine",
             "message",
             summarize(&mut combine),
-            Some(prim.combine(k, lincomb_k)),
+            Some(prim.combine(lincomb_k, batch)),
             Some(usize::from(k) * SHARE_WIRE_BYTES),
         ),
     ])
