@@ -161,21 +161,72 @@ impl Env {
     }
 }
 
+/// The `trustee-node` binary: `--node-bin`, else next to this `escrow`, else on PATH. When
+/// this `escrow` was started by `cargo run` (the README's command) and the node is not built
+/// yet, it is built with the same cargo and profile, so that the one command a newcomer runs
+/// works on a fresh clone.
 pub(crate) fn find_node_bin(explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = explicit {
         ensure!(p.exists(), "{} does not exist", p.display());
         return Ok(p.to_path_buf());
     }
-    if let Ok(exe) = std::env::current_exe()
-        && let Some(dir) = exe.parent()
-    {
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf));
+    if let Some(dir) = &exe_dir {
         let p = dir.join("trustee-node");
         if p.exists() {
             return Ok(p);
         }
     }
-    // Fall back to PATH.
-    Ok(PathBuf::from("trustee-node"))
+    if let Some(paths) = std::env::var_os("PATH") {
+        for d in std::env::split_paths(&paths) {
+            let p = d.join("trustee-node");
+            if p.is_file() {
+                return Ok(p);
+            }
+        }
+    }
+    if let (Some(dir), Some(cargo), Some(manifest)) = (
+        &exe_dir,
+        std::env::var_os("CARGO"),
+        std::env::var_os("CARGO_MANIFEST_DIR"),
+    ) {
+        // target/<profile>/escrow: build the node into the same folder.
+        let profile = match dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") => "dev".to_string(),
+            Some(other) => other.to_string(),
+            None => "release".to_string(),
+        };
+        eprintln!(
+            "escrow: trustee-node is not built yet; building it (cargo build -p trustee-node --profile {profile}) ..."
+        );
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "-p",
+                "trustee-node",
+                "--bin",
+                "trustee-node",
+                "--profile",
+            ])
+            .arg(&profile)
+            .current_dir(manifest)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .status()
+            .context("cannot run cargo to build trustee-node")?;
+        ensure!(status.success(), "building trustee-node failed ({status})");
+        let p = dir.join("trustee-node");
+        if p.exists() {
+            return Ok(p);
+        }
+    }
+    bail!(
+        "the trustee-node binary is neither next to this escrow nor on PATH: build it with \
+         `cargo build --release -p trustee-node` (or `cargo build --release` for everything), \
+         or pass --node-bin PATH"
+    )
 }
 
 struct Story {

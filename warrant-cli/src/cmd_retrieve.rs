@@ -398,8 +398,6 @@ impl Gathered {
                         .map_err(|e| format!("escrow header: {e}")),
                 )
             })
-            .collect::<Vec<_>>()
-            .into_iter()
             .collect();
         Gathered {
             checked,
