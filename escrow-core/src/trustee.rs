@@ -83,37 +83,6 @@ pub fn check_parameters(n: u64, k: u64) -> Result<(u16, u16)> {
 }
 
 impl TrusteeSet {
-    /// Build from commitments and signing keys; derives every verification key.
-    pub fn from_commitments(commitments: Vec<Point>, signing_keys: Vec<PublicKey>) -> Result<Self> {
-        let (n, k) = check_parameters(signing_keys.len() as u64, commitments.len() as u64)?;
-        let escrow_key = *commitments
-            .first()
-            .ok_or_else(|| Error::InvalidParameters("no commitments".into()))?;
-        let cs: Vec<ProjectivePoint> = commitments.iter().map(|c| *c.inner()).collect();
-        let mut members = Vec::with_capacity(usize::from(n));
-        for (i, sk) in (1..=n).zip(signing_keys) {
-            let x = Point::new(group::eval_commitments_vartime(&cs, i), "verification_key")
-                .map_err(|_| {
-                    Error::InconsistentTrusteeSet(format!(
-                        "verification key of trustee {i} is the identity"
-                    ))
-                })?;
-            members.push(TrusteePublic {
-                index: i,
-                verification_key: x,
-                signing_key: sk,
-            });
-        }
-        let id = compute_set_id(k, &commitments, &members);
-        Ok(TrusteeSet {
-            threshold: k,
-            escrow_key,
-            commitments,
-            members,
-            id,
-        })
-    }
-
     /// A set whose verification keys are given (read from `trustee-set.json`, or computed by
     /// the dealer as `x_i·G`), all checked against the commitments at once: with 128-bit
     /// weights `α_i` derived from the set id (which hashes every commitment and key),

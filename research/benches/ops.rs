@@ -27,6 +27,7 @@ use escrow_core::message;
 use escrow_core::share::{self, DecryptionShare, ShareContext, ShareToVerify};
 use escrow_core::tdh2::{self, ValidCiphertext};
 use escrow_core::trustee::{self, VerifiedKeyShare};
+use escrow_research::experiment;
 use escrow_research::floor::{self, Inputs};
 use escrow_research::naive::{self, NaiveSet, NaiveShare};
 use escrow_research::workload;
@@ -79,14 +80,8 @@ fn ops(c: &mut Criterion) {
     for &(k, n) in SIZES {
         let ku = usize::from(k);
         // ours
-        let d = trustee::deal(n.into(), k.into(), &mut rng).unwrap();
-        let keys: Vec<VerifiedKeyShare> = d
-            .secrets
-            .iter()
-            .take(ku)
-            .map(|s| d.set.verify_share(s.key_share.clone()).unwrap())
-            .collect();
-        let set = d.set;
+        let experiment::Dealt { set, mut keys, .. } = experiment::deal(n, k).unwrap();
+        keys.truncate(ku);
         let (ct, _) = tdh2::encapsulate(&set, &msg.label, &msg.key, &mut rng).unwrap();
         let valid = ct.check(&set).unwrap();
         let shares: Vec<DecryptionShare> = keys
@@ -260,14 +255,8 @@ fn verify_batched(c: &mut Criterion) {
     g.sampling_mode(SamplingMode::Flat);
     for &(k, n) in SIZES {
         let ku = usize::from(k);
-        let d = trustee::deal(n.into(), k.into(), &mut rng).unwrap();
-        let keys: Vec<VerifiedKeyShare> = d
-            .secrets
-            .iter()
-            .take(ku)
-            .map(|s| d.set.verify_share(s.key_share.clone()).unwrap())
-            .collect();
-        let set = d.set;
+        let experiment::Dealt { set, mut keys, .. } = experiment::deal(n, k).unwrap();
+        keys.truncate(ku);
         // k shares of one ciphertext
         let (cts, shares) = shares_over_messages(&set, &keys, 1, &ctx, &mut rng);
         let one = items(&cts, &ctx, &shares);
