@@ -1,0 +1,270 @@
+//! Writes the seed corpus `seeds/<target>/`: the project's test vectors
+//! (`escrow-core/tests/vectors`, the documented warrant example) and documents made with the
+//! fixture keys, so that the seeds of targets behind a signature check verify.
+//!
+//! `cargo afl build --release && target/release/gen_seeds` (from `fuzz/`). Deterministic.
+
+use escrow_core::audit::{LogEntry, TreeHead, mth};
+use escrow_core::codec::{Digest32, V1};
+use escrow_core::label::Label;
+use escrow_core::release::{
+    ItemRefusal, ReleaseRequest, ReleaseResponse, ReleaseResult, judge_ciphertext, make_share,
+};
+use escrow_core::time::Timestamp;
+use escrow_core::warrant::{
+    CancellationEnvelope, CancellationPayload, ReasonCode, Role, Scope, WarrantEnvelope, Window,
+};
+use escrow_fuzz::fixtures::{self, T0};
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn write(target: &str, name: &str, bytes: &[u8]) {
+    let dir = root().join("seeds").join(target);
+    std::fs::create_dir_all(&dir).expect("seed folder");
+    std::fs::write(dir.join(name), bytes).expect("write seed");
+}
+
+fn moded(mode: u8, doc: &[u8]) -> Vec<u8> {
+    let mut v = vec![mode];
+    v.extend_from_slice(doc);
+    v
+}
+
+fn vector(name: &str) -> serde_json::Value {
+    let p = root().join("../escrow-core/tests/vectors").join(name);
+    let s = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&s).expect("vector JSON")
+}
+
+/// A `const NAME: &str = r#"..."#;` from a Rust source file.
+fn raw_const(file: &Path, name: &str) -> String {
+    let src = std::fs::read_to_string(file).expect("source");
+    let start = format!("const {name}: &str = r#\"");
+    let i = src.find(&start).expect("const") + start.len();
+    let j = src[i..].find("\"#;").expect("end of const") + i;
+    src[i..j].to_string()
+}
+
+fn main() {
+    let f = fixtures::get();
+    let set = &f.dealing.set;
+
+    // Test vectors.
+    let wv = root().join("../escrow-core/tests/warrant_vectors.rs");
+    let doc_policy = raw_const(&wv, "POLICY");
+    let doc_warrant = raw_const(&wv, "WARRANT");
+    let doc_cancel = raw_const(&wv, "CANCELLATION");
+    write("warrant", "doc-envelope", &moded(0, doc_warrant.as_bytes()));
+    write(
+        "cancellation",
+        "doc-envelope",
+        &moded(0, doc_cancel.as_bytes()),
+    );
+    write("policy", "doc-policy.json", doc_policy.as_bytes());
+    let doc_env = WarrantEnvelope::from_json(&doc_warrant).expect("doc warrant");
+    write(
+        "warrant",
+        "doc-payload",
+        &moded(1, &doc_env.envelope().payload),
+    );
+    let key = serde_json::from_str::<serde_json::Value>(&doc_policy).expect("policy")
+        ["authorities"][0]["key"]
+        .as_str()
+        .expect("key")
+        .to_string();
+    write("keys", "doc-public.pem", &moded(0, key.as_bytes()));
+
+    let sm = vector("sealed-message.json");
+    let line = sm["mailbox_line"].as_str().expect("mailbox_line");
+    write("mailbox_line", "vector-line", line.as_bytes());
+    let ts = vector("trustee-set-3of5.json");
+    let set_json = serde_json::to_string_pretty(&ts["trustee_set"]).expect("set");
+    write("trustee_set", "vector-set", &moded(0, set_json.as_bytes()));
+    let share_json = serde_json::to_string_pretty(&ts["key_shares"][0]).expect("share");
+    write(
+        "trustee_set",
+        "vector-share",
+        &moded(1, share_json.as_bytes()),
+    );
+    let ec = vector("escrow-ciphertext.json");
+    let req = serde_json::json!({
+        "version": 1,
+        "warrant": serde_json::from_str::<serde_json::Value>(&doc_warrant).expect("warrant"),
+        "ciphertexts": [ec["ciphertext"].clone()],
+    });
+    write(
+        "release_request",
+        "vector-ciphertext.json",
+        req.to_string().as_bytes(),
+    );
+
+    // Fixture documents.
+    let mut p = fixtures::warrant_payload(&f.investigator);
+    write(
+        "warrant",
+        "fixture-envelope",
+        &moded(0, f.warrant.to_json_pretty().as_bytes()),
+    );
+    write(
+        "warrant",
+        "fixture-payload",
+        &moded(1, &escrow_fuzz::targets::payload_json(&p)),
+    );
+    p.urgent = true;
+    p.parent_warrant_id = Some("w-fuzz-0".into());
+    p.max_releases = None;
+    p.scope = Scope {
+        targets: vec![],
+        message_ids: vec!["m-1".into(), "m-2".into()],
+        window: Window {
+            from: Timestamp(T0 - 10),
+            until: Timestamp(T0 + 10),
+        },
+    };
+    write(
+        "warrant",
+        "fixture-payload-ids",
+        &moded(1, &escrow_fuzz::targets::payload_json(&p)),
+    );
+
+    let cp = CancellationPayload {
+        version: V1::default(),
+        warrant_id: "w-fuzz-1".into(),
+        warrant_digest: f.warrant.digest(),
+        cancelled_at: Timestamp(T0),
+        reason: "no longer necessary".into(),
+    };
+    let cenv = CancellationEnvelope::sign_new(&cp, &f.issuer, Role::Issuer).expect("cancel");
+    write(
+        "cancellation",
+        "fixture-envelope",
+        &moded(0, cenv.to_json().as_bytes()),
+    );
+    write(
+        "cancellation",
+        "fixture-payload",
+        &moded(1, &cenv.envelope().payload),
+    );
+    write(
+        "policy",
+        "fixture-policy.json",
+        f.policy.to_json_pretty().as_bytes(),
+    );
+
+    let m1 = fixtures::sealed("alice@example.org", "bob@example.org", "m-1", b"hello", 11);
+    let m2 = fixtures::sealed("carol@example.org", "bob@example.org", "m-2", b"", 12);
+    write(
+        "mailbox_line",
+        "fixture-mailbox",
+        format!("{}\n\n{}\n", m1.to_json(), m2.to_json()).as_bytes(),
+    );
+    write(
+        "trustee_set",
+        "fixture-set",
+        &moded(0, set.to_json().as_bytes()),
+    );
+    let share = f.dealing.secrets[1].key_share.to_json();
+    write("trustee_set", "fixture-share", &moded(1, share.as_bytes()));
+    write(
+        "keys",
+        "fixture-public.pem",
+        &moded(0, f.investigator.public().to_pem().as_bytes()),
+    );
+    let pem = f.recipient.to_pem().expect("pem");
+    write("keys", "fixture-private.pem", &moded(1, pem.as_bytes()));
+    write(
+        "keys",
+        "fixture-signature",
+        &moded(0, &f.issuer.sign(b"fuzz")),
+    );
+
+    let request = ReleaseRequest::new(&f.warrant, vec![m1.escrow.clone(), m2.escrow.clone()]);
+    write(
+        "release_request",
+        "fixture-request.json",
+        request.to_json().as_bytes(),
+    );
+
+    let valid = judge_ciphertext(set, &f.verified, Ok(m1.escrow.clone())).expect("in scope");
+    let key = &f.keys[0];
+    let sealed = make_share(key, &f.verified, &valid, false, &mut fixtures::rng(5)).expect("share");
+    let resp = ReleaseResponse::unsigned(
+        key.index(),
+        set.id(),
+        f.verified.digest(),
+        Some(f.investigator.public().key_id()),
+        Timestamp(T0),
+        vec![
+            ReleaseResult::Released {
+                ciphertext: sealed.ciphertext,
+                share: sealed.share_box.clone(),
+                leaf_index: 3,
+            },
+            ReleaseResult::refused(
+                ItemRefusal {
+                    ciphertext: Some(m2.escrow.digest()),
+                    code: ReasonCode::OutOfScope.into(),
+                    detail: "neither the sender nor the recipient is a target".into(),
+                },
+                Some(4),
+            ),
+        ],
+    )
+    .sign(&f.dealing.secrets[0].signing_key);
+    write(
+        "release_response",
+        "fixture-response.json",
+        resp.to_json().as_bytes(),
+    );
+
+    let d = |b: u8| Digest32([b; 32]);
+    let entries = [
+        LogEntry::setup(0, Timestamp(T0), set.id(), f.policy.digest()),
+        LogEntry::warrant_seen(1, Timestamp(T0), f.verified.digest(), d(4)),
+        LogEntry::release(2, Timestamp(T0), f.verified.digest(), d(5), d(6), d(4)),
+        LogEntry::refusal(3, Timestamp(T0), None, vec![d(7), d(8)], "out-of-scope"),
+        LogEntry::cancellation(4, Timestamp(T0), f.verified.digest(), cenv.digest()),
+    ];
+    for (i, e) in entries.iter().enumerate() {
+        write(
+            "log_entry",
+            &format!("fixture-{i}.bin"),
+            &moded(0, &e.to_bytes()),
+        );
+        let j = serde_json::to_vec(e).expect("entry JSON");
+        write("log_entry", &format!("fixture-{i}.json"), &moded(1, &j));
+    }
+
+    let leaves: Vec<Digest32> = entries.iter().map(LogEntry::leaf_hash).collect();
+    let head = TreeHead {
+        size: leaves.len() as u64,
+        root: mth(&leaves),
+    };
+    let note = f.log_key.sign(&head).expect("checkpoint");
+    write("checkpoint", "fixture-note", &moded(0, note.as_bytes()));
+    let body = note.split("\n\n").next().expect("text");
+    write(
+        "checkpoint",
+        "fixture-text",
+        &moded(1, format!("{body}\n").as_bytes()),
+    );
+    write(
+        "checkpoint",
+        "fixture-vkey-note",
+        &moded(
+            0,
+            format!("{}\n{note}", f.log_key.verifier_key()).as_bytes(),
+        ),
+    );
+
+    for (i, seed) in [[5u8, 2], [63, 17], [12, 12], [0, 0]].iter().enumerate() {
+        let mut v = seed.to_vec();
+        v.extend((0..60).map(|x: u8| x.wrapping_mul(37).wrapping_add(i as u8)));
+        write("merkle_proof", &format!("seed-{i}"), &v);
+    }
+    let _ = Label::new("a", "b", Timestamp(T0), "m");
+    println!("seeds written to {}", root().join("seeds").display());
+}

@@ -1,0 +1,154 @@
+//! Fixed keys, a trustee set, a policy and a verified warrant, made once per process from a
+//! fixed seed, so that a fuzz target can sign what the fuzzer wrote (and reach the code behind
+//! a signature check) and so that `gen_seeds` writes seeds that verify.
+
+use escrow_core::audit::checkpoint::{LogKey, origin};
+use escrow_core::codec::V1;
+use escrow_core::keys::PrivateKey;
+use escrow_core::label::Label;
+use escrow_core::message::{SealedMessage, seal};
+use escrow_core::time::Timestamp;
+use escrow_core::trustee::{Dealing, VerifiedKeyShare, deal};
+use escrow_core::warrant::{
+    Authority, Policy, PolicyLimits, Role, Scope, VerifiedWarrant, WarrantEnvelope, WarrantPayload,
+    Window,
+};
+use rand::SeedableRng as _;
+use rand::rngs::StdRng;
+use std::sync::OnceLock;
+
+/// The time the fixture warrant is verified at.
+pub const T0: i64 = 1_800_000_000;
+
+/// Everything a target may need, built from seed 2026.
+pub struct Fixtures {
+    /// Policy issuer key.
+    pub issuer: PrivateKey,
+    /// Policy judicial key.
+    pub judge: PrivateKey,
+    /// The investigator the fixture warrant names.
+    pub investigator: PrivateKey,
+    /// A message recipient.
+    pub recipient: PrivateKey,
+    /// Issuer + judicial, both required, default limits.
+    pub policy: Policy,
+    /// A 2-of-3 trustee set and its secrets.
+    pub dealing: Dealing,
+    /// The three verified key shares.
+    pub keys: Vec<VerifiedKeyShare>,
+    /// A warrant on `alice`, signed by both authorities.
+    pub warrant: WarrantEnvelope,
+    /// The same, verified at [`T0`].
+    pub verified: VerifiedWarrant,
+    /// The log key of trustee 1.
+    pub log_key: LogKey,
+}
+
+/// A fixed-seed RNG (rand 0.10 StdRng, ChaCha12).
+pub fn rng(seed: u64) -> StdRng {
+    StdRng::seed_from_u64(seed)
+}
+
+/// The fixture warrant's payload.
+pub fn warrant_payload(investigator: &PrivateKey) -> WarrantPayload {
+    WarrantPayload {
+        version: V1::default(),
+        warrant_id: "w-fuzz-1".into(),
+        case_reference: "OP-FUZZ".into(),
+        warrant_type: "targeted-interception".into(),
+        legal_basis: "IPA 2016 s.15(2)".into(),
+        issuing_authority: "Secretary of State".into(),
+        scope: Scope {
+            targets: vec!["alice@example.org".into()],
+            message_ids: vec![],
+            window: Window {
+                from: Timestamp(T0 - 86_400),
+                until: Timestamp(T0 + 86_400),
+            },
+        },
+        investigator_key: investigator.public().to_pem(),
+        not_before: Timestamp(T0 - 3600),
+        not_after: Timestamp(T0 + 3600),
+        max_releases: Some(50),
+        urgent: false,
+        parent_warrant_id: None,
+    }
+}
+
+fn build() -> Fixtures {
+    let mut r = rng(2026);
+    let issuer = PrivateKey::generate(&mut r);
+    let judge = PrivateKey::generate(&mut r);
+    let investigator = PrivateKey::generate(&mut r);
+    let recipient = PrivateKey::generate(&mut r);
+    let policy = Policy::new(
+        vec![
+            Authority {
+                name: "home-secretary".into(),
+                role: Role::Issuer,
+                key: issuer.public(),
+            },
+            Authority {
+                name: "judicial-commissioner".into(),
+                role: Role::Judicial,
+                key: judge.public(),
+            },
+        ],
+        vec![Role::Issuer, Role::Judicial],
+        PolicyLimits::default(),
+    )
+    .expect("fixture policy");
+    let dealing = deal(3, 2, &mut r).expect("fixture dealing");
+    let keys = dealing
+        .secrets
+        .iter()
+        .map(|s| {
+            dealing
+                .set
+                .verify_share(s.key_share.clone())
+                .expect("fixture share")
+        })
+        .collect();
+    let mut warrant =
+        WarrantEnvelope::sign_new(&warrant_payload(&investigator), &issuer, Role::Issuer)
+            .expect("fixture warrant");
+    warrant
+        .add_signature(&judge, Role::Judicial)
+        .expect("fixture approval");
+    let verified = policy
+        .verify(&warrant, Timestamp(T0), &|_| false)
+        .expect("fixture warrant verifies");
+    let log_key = LogKey::from_seed(&origin(&dealing.set.id(), 1), &[7u8; 32]).expect("log key");
+    Fixtures {
+        issuer,
+        judge,
+        investigator,
+        recipient,
+        policy,
+        dealing,
+        keys,
+        warrant,
+        verified,
+        log_key,
+    }
+}
+
+/// The fixtures (built on first use).
+pub fn get() -> &'static Fixtures {
+    static F: OnceLock<Fixtures> = OnceLock::new();
+    F.get_or_init(build)
+}
+
+/// A message sealed to the fixture recipient and escrowed to the fixture set.
+pub fn sealed(sender: &str, recipient: &str, id: &str, body: &[u8], seed: u64) -> SealedMessage {
+    let f = get();
+    let label = Label::new(sender, recipient, Timestamp(T0), id).expect("label");
+    seal(
+        &f.dealing.set,
+        &f.recipient.public(),
+        &label,
+        body,
+        &mut rng(seed),
+    )
+    .expect("seal")
+}
