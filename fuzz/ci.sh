@@ -5,6 +5,7 @@
 #   fuzz/ci.sh                 # every target, FUZZ_SECS seconds each (default 3)
 #   FUZZ_SECS=60 fuzz/ci.sh    # longer
 #   fuzz/ci.sh warrant keys    # only these targets
+#   FUZZ_OUT=/tmp/f fuzz/ci.sh # keep the AFL++ output folders
 #
 # Crashing inputs are copied to fuzz/out/crashes/<target>/ (replay: target/release/<target> < FILE).
 set -euo pipefail
@@ -31,8 +32,14 @@ fi
 export AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
 export AFL_NO_AFFINITY=1 AFL_FAST_CAL=1 AFL_QUIET=1 AFL_NO_WARN_INSTABILITY=1
 
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+# FUZZ_OUT=DIR keeps each target's AFL++ output (corpus, crashes, stats) in DIR/<target>.
+if [ -n "${FUZZ_OUT:-}" ]; then
+  work="$FUZZ_OUT"
+  mkdir -p "$work"
+else
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+fi
 failed=()
 printf '%-18s %10s %8s %8s %6s %6s\n' target execs exec/s corpus crash hang
 for t in "${targets[@]}"; do
