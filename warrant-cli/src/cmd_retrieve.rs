@@ -358,16 +358,6 @@ pub struct RetrievalStats {
     pub response_bytes: u64,
 }
 
-impl Retrieval {
-    /// Number of messages decrypted.
-    pub fn decrypted(&self) -> usize {
-        self.outcomes
-            .iter()
-            .filter(|(_, _, o)| matches!(o, Outcome::Decrypted { .. }))
-            .count()
-    }
-}
-
 /// Shares, refusals and receipts gathered from the trustees' answers; one voice per trustee
 /// index (a second URL answering as the same trustee is ignored).
 #[derive(Default)]

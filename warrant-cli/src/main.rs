@@ -6,11 +6,8 @@
 //! not escrow-compliant, too few shares).
 
 mod cmd_audit;
-mod cmd_demo;
-mod cmd_demo_live;
-mod cmd_experiment;
-mod cmd_experiment_live;
 mod cmd_keys;
+mod cmd_lab;
 mod cmd_msg;
 mod cmd_retrieve;
 mod cmd_set;
@@ -107,10 +104,10 @@ enum Cmd {
     /// became readable (text, `--json`, `--html`).
     Audit(cmd_audit::AuditArgs),
     /// The demo: the warrant workflow live on trustee nodes (`--local`: the cryptographic core only).
-    Demo(cmd_demo::DemoArgs),
+    Demo(escrow_lab::DemoArgs),
     /// Research experiments: sweeps over (n, k) and message counts, trustee failures, parallel
     /// batches; CSV, SVG plots and a run record (machine, versions, commit) per run.
-    Experiment(cmd_experiment::ExperimentArgs),
+    Experiment(escrow_lab::ExperimentArgs),
 }
 
 fn main() -> ExitCode {
@@ -126,8 +123,8 @@ fn main() -> ExitCode {
         Cmd::Warrant(c) => cmd_warrant::warrant(c, out),
         Cmd::Retrieve(a) => cmd_retrieve::retrieve(a, out),
         Cmd::Audit(a) => cmd_audit::audit(a, out),
-        Cmd::Demo(a) => cmd_demo::demo(a, out),
-        Cmd::Experiment(a) => cmd_experiment::experiment(a, out),
+        Cmd::Demo(a) => cmd_lab::demo(a, out),
+        Cmd::Experiment(a) => cmd_lab::experiment(a, out),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,

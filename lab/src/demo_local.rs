@@ -3,9 +3,12 @@
 //! Every step checks its own outcome; a step that does not turn out as the protocol says stops
 //! the demo with an error (so the demo doubles as a smoke test).
 
-use crate::io::{self, Out};
+use crate::args::DemoArgs;
+use crate::files;
+use crate::out::Out;
+use crate::parties;
+use crate::story::Story;
 use anyhow::{Context, Result, bail, ensure};
-use clap::Args;
 use escrow_core::Error as CoreError;
 use escrow_core::keys::PrivateKey;
 use escrow_core::label::Label;
@@ -13,65 +16,18 @@ use escrow_core::message::{self, SealedMessage};
 use escrow_core::share::{self, DecryptionShare, ShareContext};
 use escrow_core::time::Timestamp;
 use escrow_core::trustee::{self, VerifiedKeyShare};
-use std::path::PathBuf;
 
-#[derive(Args)]
-pub struct DemoArgs {
-    /// Run only the cryptographic demo in this process (no trustee nodes, no warrants).
-    #[arg(long)]
-    pub local: bool,
-    /// The trustee-node binary (default: next to this `escrow`, else on PATH).
-    #[arg(long, value_name = "PATH")]
-    pub node_bin: Option<PathBuf>,
-    /// Argon2id cost for the nodes' sealed state: `strong` (default) or `test` (fast, no protection).
-    #[arg(long, default_value = "strong", value_name = "COST")]
-    pub kdf_cost: String,
-    /// Number of trustees n.
-    #[arg(long, default_value_t = 5, value_name = "N")]
-    pub trustees: u64,
-    /// Threshold k.
-    #[arg(long, default_value_t = 3, value_name = "K")]
-    pub threshold: u64,
-    /// Keep the trustee set, the users' keys and the mailbox in DIR (must not exist).
-    #[arg(long, value_name = "DIR")]
-    pub keep: Option<PathBuf>,
-}
-
-struct Narrator {
-    out: Out,
-    steps: Vec<serde_json::Value>,
-}
-
-impl Narrator {
-    fn step(&mut self, title: &str, outcome: &str, detail: serde_json::Value) {
-        let n = self.steps.len() + 1;
-        self.out.say(&format!(
-            "\n[{n}] {title}\n    {}",
-            outcome.replace('\n', "\n    ")
-        ));
-        self.steps.push(
-            serde_json::json!({"step": n, "title": title, "outcome": outcome, "detail": detail}),
-        );
-    }
-}
-
-pub fn demo(a: DemoArgs, out: Out) -> Result<()> {
-    if !a.local {
-        return crate::cmd_demo_live::run(&a, out);
-    }
+pub fn run(a: &DemoArgs, out: Out) -> Result<()> {
     let (n, k) = trustee::check_parameters(a.trustees, a.threshold)?;
     ensure!(
         k >= 2,
         "the demo needs a threshold of at least 2 (to show k-1 trustees failing)"
     );
     if let Some(dir) = &a.keep {
-        io::refuse_existing(dir)?;
+        files::refuse_existing(dir)?;
     }
     let mut rng = rand::rng();
-    let mut nar = Narrator {
-        out,
-        steps: Vec::new(),
-    };
+    let mut nar = Story::new(out);
     out.say(&format!(
         "Threshold key escrow, local demo: every message key is also wrapped to {n} trustees, any {k} of whom can unwrap it."
     ));
@@ -313,30 +269,12 @@ fn keep(
     keys: &[PrivateKey],
     mailbox: &[SealedMessage],
 ) -> Result<()> {
-    use crate::cmd_set::{SET_FILE, SHARE_FILE, SIGNING_KEY_FILE, SIGNING_PUB_FILE};
-    io::create_private_dir(dir)?;
-    for s in secrets {
-        let d = dir.join(format!("trustee-{}", s.key_share.index()));
-        io::create_private_dir(&d)?;
-        io::write_secret(&d.join(SHARE_FILE), s.key_share.to_json().as_bytes())?;
-        io::write_secret(
-            &d.join(SIGNING_KEY_FILE),
-            s.signing_key.to_pem()?.as_bytes(),
-        )?;
-        io::write_public(
-            &d.join(SIGNING_PUB_FILE),
-            s.signing_key.public().to_pem().as_bytes(),
-        )?;
-    }
-    io::write_public(&dir.join(SET_FILE), set.to_json().as_bytes())?;
+    files::private_dir(dir)?;
+    parties::write_set(dir, set, secrets)?;
     for (u, k) in users.iter().zip(keys) {
-        io::write_secret(&dir.join(format!("{u}.key")), k.to_pem()?.as_bytes())?;
-        io::write_public(
-            &dir.join(format!("{u}.pub")),
-            k.public().to_pem().as_bytes(),
-        )?;
+        parties::save_key(dir, u, k)?;
     }
     let lines: String = mailbox.iter().map(|m| m.to_json() + "\n").collect();
-    io::write_public(&dir.join("mailbox.jsonl"), lines.as_bytes())?;
+    files::public(&dir.join("mailbox.jsonl"), lines.as_bytes())?;
     Ok(())
 }

@@ -2,21 +2,20 @@
 //! `trustee-node` processes on 127.0.0.1 (port 0), with the same code paths a user runs.
 //!
 //! * `e2e`: n nodes, a double-locked warrant per message count, `escrow retrieve`'s code
-//!   (`cmd_retrieve::run`) asking every node in parallel over HTTP, verifying, combining and
+//!   (`escrow retrieve`, through the caller's `Roles`) asking every node in parallel over HTTP, verifying, combining and
 //!   decrypting; time per phase, bytes on the wire, log growth per release; then the auditor
 //!   over every node's log.
 //! * `audit-log`: one node's log grown to 10^5 or 10^6 entries, and the auditor (`escrow
 //!   audit --json`, a child process) timed over it, with its peak memory.
 
-use crate::cmd_demo_live::{
-    Env, NodeProc, double_lock_policy, find_node_bin, get_json, payload, save_key, sign, write_set,
-};
-use crate::cmd_experiment::{finish, progress};
-use crate::cmd_retrieve::{self, Ask, Net};
-use crate::cmd_set::SET_FILE;
-use crate::io::{self, Out};
+use crate::args::{AuditLogArgs, E2eArgs};
+use crate::experiment::finish;
+use crate::files::{self, SET_FILE};
+use crate::nodes::{Env, NodeProc, find_node_bin};
+use crate::out::{Out, progress};
+use crate::parties::{double_lock_policy, get_json, payload, save_key, sign, write_set};
+use crate::roles::{Ask, AuditRequest, Net, Roles};
 use anyhow::{Context, Result, bail, ensure};
-use clap::Args;
 use escrow_core::audit::{EntryKind, Frontier, LogEntry, leaf_hash};
 use escrow_core::codec::Digest32;
 use escrow_core::keys::PrivateKey;
@@ -37,64 +36,6 @@ use std::time::{Duration, Instant};
 
 const DAY: i64 = 86_400;
 
-#[derive(Args)]
-pub struct E2eArgs {
-    /// Number of trustees (nodes started).
-    #[arg(long = "n", default_value_t = 5)]
-    pub n: u64,
-    /// Threshold.
-    #[arg(long = "k", default_value_t = 3)]
-    pub k: u64,
-    /// Messages a warrant covers, comma-separated; one warrant and one retrieval each (at most
-    /// 100000 each).
-    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "10,100,1000,10000")]
-    pub messages: Vec<u64>,
-    /// Ciphertexts per release request.
-    #[arg(long, default_value_t = 1000)]
-    pub batch: usize,
-    /// Retrieval strategies, comma-separated: `all` (every trustee asked at once) and/or
-    /// `threshold` (the first k, the rest only for what did not decrypt). One warrant and one
-    /// retrieval per (messages, strategy).
-    #[arg(long, value_enum, value_delimiter = ',', num_args = 1.., default_value = "all,threshold")]
-    pub ask: Vec<Ask>,
-    /// The trustee-node binary (default: next to this `escrow`, else on PATH).
-    #[arg(long, value_name = "PATH")]
-    pub node_bin: Option<PathBuf>,
-    /// Argon2id cost of the nodes' sealed state (`test` or `strong`); only start-up pays it.
-    #[arg(long, default_value = "test", value_name = "COST")]
-    pub kdf_cost: String,
-    /// Skip the auditor run at the end.
-    #[arg(long)]
-    pub no_audit: bool,
-    /// Keep the nodes' state and the decrypted files in OUT/work.
-    #[arg(long)]
-    pub keep: bool,
-    /// Output folder (created; must not already hold a run). Default: experiments/e2e-<time>.
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-}
-
-#[derive(Args)]
-pub struct AuditLogArgs {
-    /// Log sizes (entries) to audit, comma-separated, ascending; the log is grown from one
-    /// size to the next (at most 2000000).
-    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "1000,10000,100000")]
-    pub entries: Vec<u64>,
-    /// Real releases made through the node before the log is grown (their entries are the
-    /// templates of the rest).
-    #[arg(long, default_value_t = 100)]
-    pub real: u64,
-    /// The trustee-node binary (default: next to this `escrow`, else on PATH).
-    #[arg(long, value_name = "PATH")]
-    pub node_bin: Option<PathBuf>,
-    /// Keep the node's state in OUT/work.
-    #[arg(long)]
-    pub keep: bool,
-    /// Output folder (created; must not already hold a run). Default: experiments/audit-log-<time>.
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-}
-
 /// The parties and the nodes of one run.
 struct Lab {
     env: Env,
@@ -110,7 +51,7 @@ impl Lab {
     fn new(work: &Path, n: u16, k: u16, node_bin: Option<&Path>, kdf: &str) -> Result<Self> {
         let node_bin = find_node_bin(node_bin)?;
         let mut rng = rand::rng();
-        io::create_private_dir(work)?;
+        files::private_dir(work)?;
         let dealing = trustee::deal(u64::from(n), u64::from(k), &mut rng)?;
         write_set(work, &dealing.set, &dealing.secrets)?;
         let sos = PrivateKey::generate(&mut rng);
@@ -121,7 +62,7 @@ impl Lab {
             save_key(work, name, key)?;
         }
         let policy = double_lock_policy(&sos, &jc)?;
-        io::write_public(
+        files::public(
             &work.join("policy.json"),
             policy.to_json_pretty().as_bytes(),
         )?;
@@ -186,7 +127,7 @@ impl Lab {
         target: &str,
         start: Timestamp,
     ) -> Result<escrow_core::warrant::WarrantEnvelope> {
-        let now = io::now();
+        let now = files::now();
         let p = payload(
             id,
             &[target],
@@ -306,7 +247,7 @@ fn e2e_csv(rows: &[E2eRow]) -> Vec<Vec<String>> {
             vec![
                 r.n.to_string(),
                 r.k.to_string(),
-                ask_name(r.ask).to_string(),
+                r.ask.name().to_string(),
                 r.messages.to_string(),
                 r.batch.to_string(),
                 r.decrypted.to_string(),
@@ -377,7 +318,7 @@ fn e2e_charts(rows: &[E2eRow]) -> Vec<(String, Chart<'static>)> {
 
 /// The run's folder (refused if it holds a run or a `work` folder), created.
 fn out_dir(given: Option<PathBuf>, verb: &str) -> Result<PathBuf> {
-    let dir = crate::cmd_experiment::out_dir(given, verb)?;
+    let dir = crate::experiment::out_dir(given, verb)?;
     if dir.join("work").exists() {
         bail!(
             "{} already exists; choose another --out",
@@ -389,26 +330,25 @@ fn out_dir(given: Option<PathBuf>, verb: &str) -> Result<PathBuf> {
 }
 
 /// Run the auditor in this process over `urls`; (seconds, entries, findings).
-fn audit_in_process(work: &Path, urls: Vec<String>) -> Result<(f64, u64, usize)> {
-    let args = crate::cmd_audit::AuditArgs {
+fn audit_in_process(
+    roles: &dyn Roles,
+    work: &Path,
+    urls: Vec<String>,
+) -> Result<(f64, u64, usize)> {
+    let req = AuditRequest {
         set: work.join(SET_FILE),
         trustees: urls,
-        policy: Some(work.join("policy.json")),
-        warrants: None,
+        policy: work.join("policy.json"),
         state: None,
-        html: None,
-        receipts: Vec::new(),
-        checkpoints: Vec::new(),
         timeout: 600,
     };
     let t0 = Instant::now();
-    let report = crate::cmd_audit::run(&args, Out { json: true })?;
+    let report = roles.audit(&req)?;
     let s = t0.elapsed().as_secs_f64();
-    let entries = report.trustees.iter().map(|t| t.entries).sum();
-    Ok((s, entries, report.findings.len()))
+    Ok((s, report.entries, report.findings))
 }
 
-pub fn e2e(a: E2eArgs, out: Out) -> Result<()> {
+pub fn e2e(a: E2eArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     let (n, k) = experiment::check_pair(a.n, a.k)?;
     let counts: Vec<usize> = a
         .messages
@@ -439,7 +379,7 @@ pub fn e2e(a: E2eArgs, out: Out) -> Result<()> {
         "{n} trustee nodes up in {node_start_s:.2} s (KDF cost {})",
         a.kdf_cost
     ));
-    let res = e2e_runs(&lab, &counts, &a.ask, a.batch, !a.no_audit);
+    let res = e2e_runs(&lab, roles, &counts, &a.ask, a.batch, !a.no_audit);
     stop_all(&mut lab.nodes);
     let (rows, audit) = res?;
     if !a.keep {
@@ -469,7 +409,7 @@ pub fn e2e(a: E2eArgs, out: Out) -> Result<()> {
         let _ = writeln!(
             text,
             "{:>9} {:>8} {:>10.3} {:>9.3} {:>9.3} {:>10.0} {:>11.0} {:>12.0} {:>12.0}",
-            ask_name(r.ask),
+            r.ask.name(),
             r.messages,
             r.retrieve_s,
             r.ask_s,
@@ -512,6 +452,7 @@ pub fn e2e(a: E2eArgs, out: Out) -> Result<()> {
 
 fn e2e_runs(
     lab: &Lab,
+    roles: &dyn Roles,
     counts: &[usize],
     asks: &[Ask],
     batch: usize,
@@ -519,14 +460,14 @@ fn e2e_runs(
 ) -> Result<(Vec<E2eRow>, Option<AuditRow>)> {
     let (n, k) = (lab.set.trustees(), lab.set.threshold());
     let urls = lab.urls();
-    let start = Timestamp::from_unix((io::now().unix() / DAY - 14) * DAY);
+    let start = Timestamp::from_unix((files::now().unix() / DAY - 14) * DAY);
     let mut rows = Vec::new();
     for (j, &m) in counts.iter().enumerate() {
         let target = format!("target-{j}");
         progress(&format!("{m} messages: sealing"));
         let (msgs, seal_s) = lab.traffic(&target, m, start)?;
         for &ask in asks {
-            let env = lab.warrant(&format!("W-E2E-{j}-{m}-{}", ask_name(ask)), &target, start)?;
+            let env = lab.warrant(&format!("W-E2E-{j}-{m}-{}", ask.name()), &target, start)?;
             let before: Vec<(u64, u64)> = lab
                 .nodes
                 .iter()
@@ -537,8 +478,8 @@ fn e2e_runs(
                     ))
                 })
                 .collect::<Result<_>>()?;
-            let out_dir = lab.env.dir.join(format!("retrieved-{j}-{}", ask_name(ask)));
-            io::create_private_dir(&out_dir)?;
+            let out_dir = lab.env.dir.join(format!("retrieved-{j}-{}", ask.name()));
+            files::private_dir(&out_dir)?;
             progress(&format!(
                 "{m} messages: retrieving from {} nodes",
                 urls.len()
@@ -547,11 +488,10 @@ fn e2e_runs(
                 batch,
                 timeout: 600,
                 attempts: 1,
-                progress: false,
-                threshold_first: ask == Ask::Threshold,
+                ask,
             };
             let t0 = Instant::now();
-            let r = cmd_retrieve::run(&lab.set, &env, &lab.inv, &msgs, &urls, &net, &out_dir)?;
+            let r = roles.retrieve(&lab.set, &env, &lab.inv, &msgs, &urls, &net, &out_dir)?;
             let retrieve_s = t0.elapsed().as_secs_f64();
             let decrypted = r.decrypted();
             ensure!(
@@ -587,7 +527,7 @@ fn e2e_runs(
             };
             progress(&format!(
                 "{m} messages, ask {}: {retrieve_s:.2} s ({:.0} messages/s)",
-                ask_name(ask),
+                ask.name(),
                 row.messages_per_s
             ));
             rows.push(row);
@@ -597,7 +537,7 @@ fn e2e_runs(
     }
     let audit_row = if audit {
         progress("auditing every node's log");
-        let (s, entries, findings) = audit_in_process(&lab.env.dir, urls.clone())?;
+        let (s, entries, findings) = audit_in_process(roles, &lab.env.dir, urls.clone())?;
         Some(AuditRow {
             trustees: urls.len(),
             entries,
@@ -684,7 +624,7 @@ fn grow_log(state: &Path, template: &LogEntry, warrant_id: &str, target: u64) ->
         rusqlite::params![
             i64::try_from(frontier.size())?,
             frontier.root().as_bytes().to_vec(),
-            io::now().unix()
+            files::now().unix()
         ],
     )?;
     tx.commit()?;
@@ -702,8 +642,12 @@ fn vm_hwm(pid: u32) -> Option<u64> {
 }
 
 /// `escrow audit --json` as a child process: (seconds, report bytes, findings, peak RSS kB).
-fn audit_child(work: &Path, url: &str) -> Result<(f64, usize, usize, Option<u64>)> {
-    let exe = std::env::current_exe().context("cannot find this escrow binary")?;
+fn audit_child(
+    roles: &dyn Roles,
+    work: &Path,
+    url: &str,
+) -> Result<(f64, usize, usize, Option<u64>)> {
+    let exe = roles.audit_program()?;
     let report_path = work.join("audit-report.json");
     let report = std::fs::File::create(&report_path)
         .with_context(|| format!("cannot create {}", report_path.display()))?;
@@ -741,7 +685,7 @@ fn audit_child(work: &Path, url: &str) -> Result<(f64, usize, usize, Option<u64>
     Ok((s, text.len(), findings, peak))
 }
 
-pub fn audit_log(a: AuditLogArgs, out: Out) -> Result<()> {
+pub fn audit_log(a: AuditLogArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     ensure!(!a.entries.is_empty(), "--entries needs at least one size");
     ensure!(
         a.entries.windows(2).all(|w| w.first() < w.get(1)),
@@ -761,7 +705,7 @@ pub fn audit_log(a: AuditLogArgs, out: Out) -> Result<()> {
     let mut lab = Lab::new(&work, 5, 3, a.node_bin.as_deref(), "test")?;
     lab.env.init(1)?;
     lab.nodes.push(lab.env.serve(1, None)?);
-    let res = audit_log_runs(&mut lab, &a);
+    let res = audit_log_runs(&mut lab, roles, &a);
     stop_all(&mut lab.nodes);
     let rows = res?;
     if !a.keep {
@@ -853,24 +797,23 @@ pub fn audit_log(a: AuditLogArgs, out: Out) -> Result<()> {
     finish(out, &dir, run, text)
 }
 
-fn audit_log_runs(lab: &mut Lab, a: &AuditLogArgs) -> Result<Vec<AuditRow>> {
-    let start = Timestamp::from_unix((io::now().unix() / DAY - 14) * DAY);
+fn audit_log_runs(lab: &mut Lab, roles: &dyn Roles, a: &AuditLogArgs) -> Result<Vec<AuditRow>> {
+    let start = Timestamp::from_unix((files::now().unix() / DAY - 14) * DAY);
     let real = usize::try_from(a.real)?;
     let (msgs, _) = lab.traffic("target", real, start)?;
     let env = lab.warrant("W-AUDIT-LOG", "target", start)?;
     let out_dir = lab.env.dir.join("retrieved");
-    io::create_private_dir(&out_dir)?;
+    files::private_dir(&out_dir)?;
     let urls = lab.urls();
     progress(&format!("{real} real releases from trustee 1"));
     let net = Net {
         batch: 1000,
         timeout: 600,
         attempts: 1,
-        progress: false,
-        threshold_first: false,
+        ask: Ask::All,
     };
     // One node cannot open anything (k = 3): only its releases and log entries matter here.
-    let _ = cmd_retrieve::run(&lab.set, &env, &lab.inv, &msgs, &urls, &net, &out_dir)?;
+    let _ = roles.retrieve(&lab.set, &env, &lab.inv, &msgs, &urls, &net, &out_dir)?;
     let state = lab.env.dir.join("node-1");
     let url = urls.first().context("no node")?.clone();
     let size0 = tree_size(&url)?;
@@ -903,7 +846,7 @@ fn audit_log_runs(lab: &mut Lab, a: &AuditLogArgs) -> Result<Vec<AuditRow>> {
         let url = lab.urls().first().context("no node")?.clone();
         let entries = tree_size(&url)?;
         progress(&format!("auditing {entries} entries"));
-        let (s, report_bytes, findings, peak) = audit_child(&lab.env.dir, &url)?;
+        let (s, report_bytes, findings, peak) = audit_child(roles, &lab.env.dir, &url)?;
         rows.push(AuditRow {
             trustees: 1,
             entries,
@@ -918,11 +861,4 @@ fn audit_log_runs(lab: &mut Lab, a: &AuditLogArgs) -> Result<Vec<AuditRow>> {
         progress(&format!("{entries} entries audited in {s:.2} s"));
     }
     Ok(rows)
-}
-
-fn ask_name(a: Ask) -> &'static str {
-    match a {
-        Ask::All => "all",
-        Ask::Threshold => "threshold",
-    }
 }

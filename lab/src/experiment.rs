@@ -6,9 +6,9 @@
 //! the output folder and prints. `e2e` and `audit-log` (in `cmd_experiment_live`) run real
 //! trustee-node processes on loopback.
 
-use crate::io::Out;
+use crate::args::{BatchArgs, FailuresArgs, SweepArgs};
+use crate::out::{Out, progress};
 use anyhow::{Context, Result, bail};
-use clap::{Args, Subcommand};
 use escrow_research::experiment::{
     self, BATCH_COLUMNS, BatchParams, FAILURE_COLUMNS, FailureParams, RunOutput, SWEEP_COLUMNS,
     SweepParams,
@@ -16,115 +16,7 @@ use escrow_research::experiment::{
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-#[derive(Args)]
-pub struct ExperimentArgs {
-    #[command(subcommand)]
-    pub cmd: ExperimentCmd,
-}
-
-#[derive(Subcommand)]
-pub enum ExperimentCmd {
-    /// Time per message of seal, public check, trustee share, share verification and combine,
-    /// and bytes per message, for our scheme and the naive baseline, over (n, k).
-    Sweep(SweepArgs),
-    /// Trustees down or malicious: how many messages still decrypt, how long the combiner
-    /// takes, which trustees it names.
-    Failures(FailuresArgs),
-    /// Parallel retrieval across messages: throughput by number of threads and batch size.
-    Batch(BatchArgs),
-    /// End to end on loopback: n real trustee nodes, one double-locked warrant per message
-    /// count, the investigator's retrieval over HTTP; time per phase, bytes, log growth, and
-    /// the auditor over every log.
-    E2e(crate::cmd_experiment_live::E2eArgs),
-    /// Audit-log growth: one trustee's log grown to 10^5 / 10^6 entries and `escrow audit`
-    /// timed over it (time, peak memory, bytes per entry).
-    AuditLog(crate::cmd_experiment_live::AuditLogArgs),
-}
-
-#[derive(Args)]
-pub struct SweepArgs {
-    /// Numbers of trustees, comma-separated; paired in order with --k (or one value for all).
-    #[arg(long = "n", value_delimiter = ',', num_args = 1.., default_value = "5,10,100")]
-    pub n: Vec<u64>,
-    /// Thresholds, comma-separated; paired in order with --n (or one value for all).
-    #[arg(long = "k", value_delimiter = ',', num_args = 1.., default_value = "3,7,67")]
-    pub k: Vec<u64>,
-    /// Messages per (n, k), at most 100000.
-    #[arg(long, default_value_t = 1000)]
-    pub messages: u64,
-    /// Skip the naive baseline (Shamir + one ECIES box per trustee).
-    #[arg(long)]
-    pub no_naive: bool,
-    /// Repetitions of each floor primitive.
-    #[arg(long, default_value_t = 200, hide = true)]
-    pub floor_reps: usize,
-    /// Output folder (created; must not already hold a run). Default: experiments/sweep-<time>.
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-}
-
-#[derive(Args)]
-pub struct FailuresArgs {
-    /// Number of trustees.
-    #[arg(long = "n", default_value_t = 5)]
-    pub n: u64,
-    /// Threshold.
-    #[arg(long = "k", default_value_t = 3)]
-    pub k: u64,
-    /// Numbers of trustees down (no answer), comma-separated: trustees 1..=down.
-    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "0,1,2,3")]
-    pub down: Vec<u64>,
-    /// Numbers of malicious trustees (a wrong share), comma-separated: the next ones after the
-    /// down ones.
-    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "0,1,2")]
-    pub malicious: Vec<u64>,
-    /// Messages, at most 100000.
-    #[arg(long, default_value_t = 100)]
-    pub messages: u64,
-    /// Skip the naive baseline.
-    #[arg(long)]
-    pub no_naive: bool,
-    /// Most subsets the naive combiner tries per message before giving up.
-    #[arg(long, default_value_t = 10_000)]
-    pub naive_max_attempts: usize,
-    /// Output folder (created; must not already hold a run). Default: experiments/failures-<time>.
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-}
-
-#[derive(Args)]
-pub struct BatchArgs {
-    /// Number of trustees.
-    #[arg(long = "n", default_value_t = 5)]
-    pub n: u64,
-    /// Threshold (shares made and combined per message).
-    #[arg(long = "k", default_value_t = 3)]
-    pub k: u64,
-    /// Messages (a warrant's worth), at most 100000.
-    #[arg(long, default_value_t = 10_000)]
-    pub messages: u64,
-    /// Thread counts, comma-separated.
-    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "1,2")]
-    pub threads: Vec<usize>,
-    /// Batch sizes (messages a thread takes at a time), comma-separated.
-    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "1,100")]
-    pub batch: Vec<usize>,
-    /// Output folder (created; must not already hold a run). Default: experiments/batch-<time>.
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-}
-
-pub fn experiment(a: ExperimentArgs, out: Out) -> Result<()> {
-    match a.cmd {
-        ExperimentCmd::Sweep(a) => sweep(a, out),
-        ExperimentCmd::Failures(a) => failures(a, out),
-        ExperimentCmd::Batch(a) => batch(a, out),
-        ExperimentCmd::E2e(a) => crate::cmd_experiment_live::e2e(a, out),
-        ExperimentCmd::AuditLog(a) => crate::cmd_experiment_live::audit_log(a, out),
-    }
-}
-
-pub(crate) fn out_dir(given: Option<PathBuf>, verb: &str) -> Result<PathBuf> {
+pub fn out_dir(given: Option<PathBuf>, verb: &str) -> Result<PathBuf> {
     let dir = given.unwrap_or_else(|| {
         PathBuf::from("experiments").join(format!("{verb}-{}", escrow_research::record::unix_now()))
     });
@@ -153,11 +45,7 @@ fn small(v: u64, what: &str, n: u64) -> Result<u16> {
     u16::try_from(v).with_context(|| format!("--{what} {v} is out of range"))
 }
 
-pub(crate) fn progress(line: &str) {
-    eprintln!("escrow experiment: {line}");
-}
-
-pub(crate) fn finish(out: Out, dir: &Path, run: RunOutput<'_>, text: String) -> Result<()> {
+pub fn finish(out: Out, dir: &Path, run: RunOutput<'_>, text: String) -> Result<()> {
     let record = experiment::write_run(dir, run)?;
     let files: Vec<String> = record
         .get("files")
@@ -189,7 +77,7 @@ fn fmt_us(x: f64) -> String {
     }
 }
 
-fn sweep(a: SweepArgs, out: Out) -> Result<()> {
+pub fn sweep(a: SweepArgs, out: Out) -> Result<()> {
     let pairs = experiment::pairs(&a.n, &a.k)?;
     let messages = messages(a.messages)?;
     let dir = out_dir(a.out, "sweep")?;
@@ -281,7 +169,7 @@ fn sweep(a: SweepArgs, out: Out) -> Result<()> {
     finish(out, &dir, run, text)
 }
 
-fn failures(a: FailuresArgs, out: Out) -> Result<()> {
+pub fn failures(a: FailuresArgs, out: Out) -> Result<()> {
     let (n, k) = experiment::check_pair(a.n, a.k)?;
     let messages = messages(a.messages)?;
     let down = a
@@ -364,7 +252,7 @@ fn failures(a: FailuresArgs, out: Out) -> Result<()> {
     finish(out, &dir, run, text)
 }
 
-fn batch(a: BatchArgs, out: Out) -> Result<()> {
+pub fn batch(a: BatchArgs, out: Out) -> Result<()> {
     let (n, k) = experiment::check_pair(a.n, a.k)?;
     let messages = messages(a.messages)?;
     let p = BatchParams {

@@ -1,0 +1,185 @@
+//! The command-line arguments of `escrow demo` and `escrow experiment ...`: the verbs, flags
+//! and defaults are a contract (docs/experiments.md, the README); the CLI parses them with
+//! these definitions and hands them over unchanged.
+
+use crate::roles::Ask;
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Run only the cryptographic demo in this process (no trustee nodes, no warrants).
+    #[arg(long)]
+    pub local: bool,
+    /// The trustee-node binary (default: next to this `escrow`, else on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub node_bin: Option<PathBuf>,
+    /// Argon2id cost for the nodes' sealed state: `strong` (default) or `test` (fast, no protection).
+    #[arg(long, default_value = "strong", value_name = "COST")]
+    pub kdf_cost: String,
+    /// Number of trustees n.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub trustees: u64,
+    /// Threshold k.
+    #[arg(long, default_value_t = 3, value_name = "K")]
+    pub threshold: u64,
+    /// Keep the trustee set, the users' keys and the mailbox in DIR (must not exist).
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ExperimentArgs {
+    #[command(subcommand)]
+    pub cmd: ExperimentCmd,
+}
+
+#[derive(Subcommand)]
+pub enum ExperimentCmd {
+    /// Time per message of seal, public check, trustee share, share verification and combine,
+    /// and bytes per message, for our scheme and the naive baseline, over (n, k).
+    Sweep(SweepArgs),
+    /// Trustees down or malicious: how many messages still decrypt, how long the combiner
+    /// takes, which trustees it names.
+    Failures(FailuresArgs),
+    /// Parallel retrieval across messages: throughput by number of threads and batch size.
+    Batch(BatchArgs),
+    /// End to end on loopback: n real trustee nodes, one double-locked warrant per message
+    /// count, the investigator's retrieval over HTTP; time per phase, bytes, log growth, and
+    /// the auditor over every log.
+    E2e(E2eArgs),
+    /// Audit-log growth: one trustee's log grown to 10^5 / 10^6 entries and `escrow audit`
+    /// timed over it (time, peak memory, bytes per entry).
+    AuditLog(AuditLogArgs),
+}
+
+#[derive(Args)]
+pub struct SweepArgs {
+    /// Numbers of trustees, comma-separated; paired in order with --k (or one value for all).
+    #[arg(long = "n", value_delimiter = ',', num_args = 1.., default_value = "5,10,100")]
+    pub n: Vec<u64>,
+    /// Thresholds, comma-separated; paired in order with --n (or one value for all).
+    #[arg(long = "k", value_delimiter = ',', num_args = 1.., default_value = "3,7,67")]
+    pub k: Vec<u64>,
+    /// Messages per (n, k), at most 100000.
+    #[arg(long, default_value_t = 1000)]
+    pub messages: u64,
+    /// Skip the naive baseline (Shamir + one ECIES box per trustee).
+    #[arg(long)]
+    pub no_naive: bool,
+    /// Repetitions of each floor primitive.
+    #[arg(long, default_value_t = 200, hide = true)]
+    pub floor_reps: usize,
+    /// Output folder (created; must not already hold a run). Default: experiments/sweep-<time>.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct FailuresArgs {
+    /// Number of trustees.
+    #[arg(long = "n", default_value_t = 5)]
+    pub n: u64,
+    /// Threshold.
+    #[arg(long = "k", default_value_t = 3)]
+    pub k: u64,
+    /// Numbers of trustees down (no answer), comma-separated: trustees 1..=down.
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "0,1,2,3")]
+    pub down: Vec<u64>,
+    /// Numbers of malicious trustees (a wrong share), comma-separated: the next ones after the
+    /// down ones.
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "0,1,2")]
+    pub malicious: Vec<u64>,
+    /// Messages, at most 100000.
+    #[arg(long, default_value_t = 100)]
+    pub messages: u64,
+    /// Skip the naive baseline.
+    #[arg(long)]
+    pub no_naive: bool,
+    /// Most subsets the naive combiner tries per message before giving up.
+    #[arg(long, default_value_t = 10_000)]
+    pub naive_max_attempts: usize,
+    /// Output folder (created; must not already hold a run). Default: experiments/failures-<time>.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct BatchArgs {
+    /// Number of trustees.
+    #[arg(long = "n", default_value_t = 5)]
+    pub n: u64,
+    /// Threshold (shares made and combined per message).
+    #[arg(long = "k", default_value_t = 3)]
+    pub k: u64,
+    /// Messages (a warrant's worth), at most 100000.
+    #[arg(long, default_value_t = 10_000)]
+    pub messages: u64,
+    /// Thread counts, comma-separated.
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "1,2")]
+    pub threads: Vec<usize>,
+    /// Batch sizes (messages a thread takes at a time), comma-separated.
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "1,100")]
+    pub batch: Vec<usize>,
+    /// Output folder (created; must not already hold a run). Default: experiments/batch-<time>.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct E2eArgs {
+    /// Number of trustees (nodes started).
+    #[arg(long = "n", default_value_t = 5)]
+    pub n: u64,
+    /// Threshold.
+    #[arg(long = "k", default_value_t = 3)]
+    pub k: u64,
+    /// Messages a warrant covers, comma-separated; one warrant and one retrieval each (at most
+    /// 100000 each).
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "10,100,1000,10000")]
+    pub messages: Vec<u64>,
+    /// Ciphertexts per release request.
+    #[arg(long, default_value_t = 1000)]
+    pub batch: usize,
+    /// Retrieval strategies, comma-separated: `all` (every trustee asked at once) and/or
+    /// `threshold` (the first k, the rest only for what did not decrypt). One warrant and one
+    /// retrieval per (messages, strategy).
+    #[arg(long, value_enum, value_delimiter = ',', num_args = 1.., default_value = "all,threshold")]
+    pub ask: Vec<Ask>,
+    /// The trustee-node binary (default: next to this `escrow`, else on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub node_bin: Option<PathBuf>,
+    /// Argon2id cost of the nodes' sealed state (`test` or `strong`); only start-up pays it.
+    #[arg(long, default_value = "test", value_name = "COST")]
+    pub kdf_cost: String,
+    /// Skip the auditor run at the end.
+    #[arg(long)]
+    pub no_audit: bool,
+    /// Keep the nodes' state and the decrypted files in OUT/work.
+    #[arg(long)]
+    pub keep: bool,
+    /// Output folder (created; must not already hold a run). Default: experiments/e2e-<time>.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct AuditLogArgs {
+    /// Log sizes (entries) to audit, comma-separated, ascending; the log is grown from one
+    /// size to the next (at most 2000000).
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "1000,10000,100000")]
+    pub entries: Vec<u64>,
+    /// Real releases made through the node before the log is grown (their entries are the
+    /// templates of the rest).
+    #[arg(long, default_value_t = 100)]
+    pub real: u64,
+    /// The trustee-node binary (default: next to this `escrow`, else on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub node_bin: Option<PathBuf>,
+    /// Keep the node's state in OUT/work.
+    #[arg(long)]
+    pub keep: bool,
+    /// Output folder (created; must not already hold a run). Default: experiments/audit-log-<time>.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}

@@ -1,0 +1,67 @@
+//! The few files the demo and the experiments write into their own working folders: a
+//! private folder, secret files (mode 0600) and public files, with the names the `escrow` CLI
+//! and `trustee-node` use.
+
+use anyhow::{Context, Result, bail};
+use std::io::Write as _;
+use std::path::Path;
+
+/// The public trustee set in a set folder.
+pub const SET_FILE: &str = "trustee-set.json";
+/// A trustee's key share in `trustee-<i>/`.
+pub const SHARE_FILE: &str = "key-share.json";
+/// A trustee's signing key in `trustee-<i>/`.
+pub const SIGNING_KEY_FILE: &str = "signing.key";
+/// A trustee's public signing key in `trustee-<i>/`.
+pub const SIGNING_PUB_FILE: &str = "signing.pub";
+
+/// Refuse a path that exists (the demo never writes into an existing folder).
+pub fn refuse_existing(path: &Path) -> Result<()> {
+    if path.exists() {
+        bail!("{} already exists; choose a new path", path.display());
+    }
+    Ok(())
+}
+
+/// Create a folder (and its parents) readable only by its owner.
+pub fn private_dir(path: &Path) -> Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(path)
+        .with_context(|| format!("cannot create folder {}", path.display()))
+}
+
+/// Write a file readable only by its owner.
+pub fn secret(path: &Path, contents: &[u8]) -> Result<()> {
+    create(path, contents, 0o600)
+}
+
+/// Write a file readable by everyone.
+pub fn public(path: &Path, contents: &[u8]) -> Result<()> {
+    create(path, contents, 0o644)
+}
+
+fn create(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, mode);
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut f = o
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(contents)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The current time, whole seconds.
+pub fn now() -> escrow_core::time::Timestamp {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    escrow_core::time::Timestamp::from_unix(secs)
+}

@@ -1,0 +1,211 @@
+//! Trustee nodes as real `trustee-node` processes on 127.0.0.1 (port 0): initialise, serve,
+//! stop; and where the binary is found.
+
+use crate::files::SET_FILE;
+use anyhow::{Context, Result, bail, ensure};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// One running trustee node.
+pub struct NodeProc {
+    pub index: u16,
+    pub addr: String,
+    pub child: Option<Child>,
+}
+
+impl NodeProc {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // SIGTERM for a graceful shutdown; SIGKILL if it does not exit in time.
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
+            let t0 = Instant::now();
+            while t0.elapsed() < Duration::from_secs(10) {
+                if let Ok(Some(_)) = c.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for NodeProc {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+pub struct Env {
+    pub node_bin: PathBuf,
+    pub dir: PathBuf,
+    pub passphrase: String,
+    pub kdf: String,
+}
+
+impl Env {
+    fn node_cmd(&self) -> Command {
+        let mut c = Command::new(&self.node_bin);
+        c.env("TRUSTEE_PASSPHRASE", &self.passphrase)
+            .env("TRUSTEE_KDF_COST", &self.kdf)
+            .env_remove("TRUSTEE_FAULT");
+        c
+    }
+
+    pub fn init(&self, i: u16) -> Result<()> {
+        let out = self
+            .node_cmd()
+            .arg("init")
+            .arg("--set")
+            .arg(self.dir.join(SET_FILE))
+            .arg("--trustee")
+            .arg(self.dir.join(format!("trustee-{i}")))
+            .arg("--policy")
+            .arg(self.dir.join("policy.json"))
+            .arg("--state")
+            .arg(self.dir.join(format!("node-{i}")))
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("cannot run {}", self.node_bin.display()))?;
+        ensure!(
+            out.status.success(),
+            "trustee-node init for trustee {i} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        Ok(())
+    }
+
+    pub fn serve(&self, i: u16, fault: Option<&str>) -> Result<NodeProc> {
+        let state = self.dir.join(format!("node-{i}"));
+        let addr_file = self.dir.join(format!("node-{i}.addr"));
+        let _ = std::fs::remove_file(&addr_file);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("node-{i}.log")))
+            .context("cannot open the node log")?;
+        let mut cmd = self.node_cmd();
+        cmd.arg("serve")
+            .arg("--state")
+            .arg(&state)
+            .args(["--listen", "127.0.0.1:0", "--addr-file"])
+            .arg(&addr_file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        if let Some(f) = fault {
+            cmd.args(["--fault", f]);
+        }
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("cannot start {}", self.node_bin.display()))?;
+        let mut node = NodeProc {
+            index: i,
+            addr: String::new(),
+            child: Some(child),
+        };
+        let t0 = Instant::now();
+        loop {
+            if let Ok(s) = std::fs::read_to_string(&addr_file)
+                && !s.trim().is_empty()
+            {
+                node.addr = s.trim().to_string();
+                return Ok(node);
+            }
+            if let Some(c) = node.child.as_mut()
+                && let Ok(Some(st)) = c.try_wait()
+            {
+                node.child = None;
+                bail!(
+                    "trustee-node {i} exited ({st}) before it listened; its log: {}",
+                    self.dir.join(format!("node-{i}.log")).display()
+                );
+            }
+            ensure!(
+                t0.elapsed() < Duration::from_secs(60),
+                "trustee-node {i} did not start within 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+}
+
+/// The `trustee-node` binary: `--node-bin`, else next to this `escrow`, else on PATH. When
+/// this `escrow` was started by `cargo run` (the README's command) and the node is not built
+/// yet, it is built with the same cargo and profile, so that the one command a newcomer runs
+/// works on a fresh clone.
+pub fn find_node_bin(explicit: Option<&Path>) -> Result<PathBuf> {
+    if let Some(p) = explicit {
+        ensure!(p.exists(), "{} does not exist", p.display());
+        return Ok(p.to_path_buf());
+    }
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf));
+    if let Some(dir) = &exe_dir {
+        let p = dir.join("trustee-node");
+        if p.exists() {
+            return Ok(p);
+        }
+    }
+    if let Some(paths) = std::env::var_os("PATH") {
+        for d in std::env::split_paths(&paths) {
+            let p = d.join("trustee-node");
+            if p.is_file() {
+                return Ok(p);
+            }
+        }
+    }
+    if let (Some(dir), Some(cargo), Some(manifest)) = (
+        &exe_dir,
+        std::env::var_os("CARGO"),
+        std::env::var_os("CARGO_MANIFEST_DIR"),
+    ) {
+        // target/<profile>/escrow: build the node into the same folder.
+        let profile = match dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") => "dev".to_string(),
+            Some(other) => other.to_string(),
+            None => "release".to_string(),
+        };
+        eprintln!(
+            "escrow: trustee-node is not built yet; building it (cargo build -p trustee-node --profile {profile}) ..."
+        );
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "-p",
+                "trustee-node",
+                "--bin",
+                "trustee-node",
+                "--profile",
+            ])
+            .arg(&profile)
+            .current_dir(manifest)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .status()
+            .context("cannot run cargo to build trustee-node")?;
+        ensure!(status.success(), "building trustee-node failed ({status})");
+        let p = dir.join("trustee-node");
+        if p.exists() {
+            return Ok(p);
+        }
+    }
+    bail!(
+        "the trustee-node binary is neither next to this escrow nor on PATH: build it with \
+         `cargo build --release -p trustee-node` (or `cargo build --release` for everything), \
+         or pass --node-bin PATH"
+    )
+}

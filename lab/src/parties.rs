@@ -1,0 +1,142 @@
+//! The parties of the demo and the experiments: a dealt trustee set and keys on disk, the
+//! double-lock policy, warrants signed by the authorities, and the node endpoints they call.
+
+use crate::files::{self, SET_FILE, SHARE_FILE, SIGNING_KEY_FILE, SIGNING_PUB_FILE};
+use anyhow::{Context, Result};
+use escrow_core::keys::PrivateKey;
+use escrow_core::time::Timestamp;
+use escrow_core::trustee::{self, TrusteeSet};
+use escrow_core::warrant::{
+    Authority, Policy, PolicyLimits, Role, Scope, WarrantEnvelope, WarrantPayload, Window,
+};
+use std::path::Path;
+use std::time::Duration;
+
+pub fn write_set(dir: &Path, set: &TrusteeSet, secrets: &[trustee::TrusteeSecrets]) -> Result<()> {
+    for s in secrets {
+        let d = dir.join(format!("trustee-{}", s.key_share.index()));
+        files::private_dir(&d)?;
+        files::secret(&d.join(SHARE_FILE), s.key_share.to_json().as_bytes())?;
+        files::secret(
+            &d.join(SIGNING_KEY_FILE),
+            s.signing_key.to_pem()?.as_bytes(),
+        )?;
+        files::public(
+            &d.join(SIGNING_PUB_FILE),
+            s.signing_key.public().to_pem().as_bytes(),
+        )?;
+    }
+    files::public(&dir.join(SET_FILE), set.to_json().as_bytes())
+}
+
+pub fn save_key(dir: &Path, name: &str, k: &PrivateKey) -> Result<()> {
+    files::secret(&dir.join(format!("{name}.key")), k.to_pem()?.as_bytes())?;
+    files::public(
+        &dir.join(format!("{name}.pub")),
+        k.public().to_pem().as_bytes(),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn payload(
+    id: &str,
+    targets: &[&str],
+    window: Window,
+    investigator: &PrivateKey,
+    not_before: Timestamp,
+    not_after: Timestamp,
+    max_releases: Option<u64>,
+) -> WarrantPayload {
+    WarrantPayload {
+        version: Default::default(),
+        warrant_id: id.to_string(),
+        case_reference: "OP-DEMO-2026-017".into(),
+        warrant_type: "targeted-interception".into(),
+        legal_basis: "IPA 2016 s.15(2)".into(),
+        issuing_authority: "Secretary of State".into(),
+        scope: Scope {
+            targets: targets.iter().map(|s| s.to_string()).collect(),
+            message_ids: vec![],
+            window,
+        },
+        investigator_key: investigator.public().to_pem(),
+        not_before,
+        not_after,
+        max_releases,
+        urgent: false,
+        parent_warrant_id: None,
+    }
+}
+
+pub fn sign(
+    p: &WarrantPayload,
+    issuer: &PrivateKey,
+    judge: Option<&PrivateKey>,
+) -> Result<WarrantEnvelope> {
+    let mut env =
+        WarrantEnvelope::sign_new(p, issuer, Role::Issuer).map_err(|r| anyhow::anyhow!("{r}"))?;
+    if let Some(j) = judge {
+        env.add_signature(j, Role::Judicial)
+            .map_err(|r| anyhow::anyhow!("{r}"))?;
+    }
+    Ok(env)
+}
+
+pub fn post_json(url: &str, path: &str, body: &str) -> Result<(u16, serde_json::Value)> {
+    let cfg = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(30)))
+        .http_status_as_error(false)
+        .build();
+    let agent = ureq::Agent::new_with_config(cfg);
+    let mut r = agent
+        .post(format!("{url}{path}"))
+        .header("content-type", "application/json")
+        .send(body)
+        .with_context(|| format!("{url}{path}"))?;
+    let status = r.status().as_u16();
+    let text = r
+        .body_mut()
+        .read_to_string()
+        .with_context(|| format!("{url}{path}"))?;
+    Ok((
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    ))
+}
+
+/// The trustees' policy of the demo and the experiments: the Secretary of State issues, a
+/// Judicial Commissioner approves, both must sign (the double lock), default limits.
+pub fn double_lock_policy(sos: &PrivateKey, jc: &PrivateKey) -> Result<Policy> {
+    Policy::new(
+        vec![
+            Authority {
+                name: "Secretary of State".into(),
+                role: Role::Issuer,
+                key: sos.public(),
+            },
+            Authority {
+                name: "Judicial Commissioner".into(),
+                role: Role::Judicial,
+                key: jc.public(),
+            },
+        ],
+        vec![Role::Issuer, Role::Judicial],
+        PolicyLimits::default(),
+    )
+    .map_err(|r| anyhow::anyhow!("policy: {r}"))
+}
+
+pub fn get_json(url: &str, path: &str) -> Result<serde_json::Value> {
+    let cfg = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build();
+    let agent = ureq::Agent::new_with_config(cfg);
+    let text = agent
+        .get(format!("{url}{path}"))
+        .call()
+        .with_context(|| format!("{url}{path}"))?
+        .body_mut()
+        .read_to_string()
+        .with_context(|| format!("{url}{path}"))?;
+    serde_json::from_str(&text).with_context(|| format!("{url}{path}: not JSON"))
+}
