@@ -15,11 +15,13 @@
 //! * [`keys`] — ECDSA P-256 keys in PEM (PKCS#8 / SPKI), key ids.
 //! * [`release`] — release requests, signed release responses, shares sealed to the
 //!   investigator, and the trustee's per-ciphertext decisions.
+//! * [`api`] — the wire types of every trustee-node endpoint and its error codes.
 //! * [`audit`] — audit-log entries (canonical bytes) and RFC 9162 Merkle tree hashing.
 //!
 //! The byte-level protocol is specified in `docs/protocol.md`.
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod audit;
 pub mod codec;
 pub mod ecies;

@@ -1,8 +1,8 @@
-//! HTTP error bodies: `{ "error": { "code": "...", "message": "..." } }`.
+//! HTTP error answers: [`escrow_core::api::ErrorBody`], `{ "error": { "code": "...", "message": "..." } }`.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use escrow_core::api::{ErrorBody, ErrorCode};
 
 /// An error answer. 4xx: the client's input; 5xx: the node's fault (logged with tracing).
 #[derive(Debug, Clone)]
@@ -10,42 +10,29 @@ pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
     /// Stable kebab-case code.
-    pub code: String,
+    pub code: ErrorCode,
     /// A sentence for people.
     pub message: String,
     /// The log entry that recorded this refusal, if it was logged.
     pub leaf_index: Option<u64>,
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: ErrorInner<'a>,
-}
-
-#[derive(Serialize)]
-struct ErrorInner<'a> {
-    code: &'a str,
-    message: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    leaf_index: Option<u64>,
-}
-
 impl ApiError {
     /// Any status.
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: impl Into<ErrorCode>, message: impl Into<String>) -> Self {
         ApiError {
             status,
-            code: code.to_string(),
+            code: code.into(),
             message: message.into(),
             leaf_index: None,
         }
     }
     /// 400.
-    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
+    pub fn bad_request(code: impl Into<ErrorCode>, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
     /// 503 with a code.
-    pub fn unavailable(code: &str, message: impl Into<String>) -> Self {
+    pub fn unavailable(code: impl Into<ErrorCode>, message: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
     }
     /// 500; the cause is logged, the client sees a generic message.
@@ -53,7 +40,7 @@ impl ApiError {
         tracing::error!(%cause, "{what}");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             format!("internal error while {what}; see the node's log"),
         )
     }
@@ -65,14 +52,8 @@ impl ApiError {
 }
 
 /// The JSON body of an error.
-pub fn error_json(code: &str, message: &str, leaf_index: Option<u64>) -> String {
-    escrow_core::codec::to_json(&ErrorBody {
-        error: ErrorInner {
-            code,
-            message,
-            leaf_index,
-        },
-    })
+pub fn error_json(code: ErrorCode, message: &str, leaf_index: Option<u64>) -> String {
+    ErrorBody::new(code, message, leaf_index).to_json()
 }
 
 impl IntoResponse for ApiError {
@@ -80,7 +61,7 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::warn!(status = %self.status, code = %self.code, "{}", self.message);
         }
-        let body = error_json(&self.code, &self.message, self.leaf_index);
+        let body = error_json(self.code, &self.message, self.leaf_index);
         let mut r = (self.status, body).into_response();
         r.headers_mut().insert(
             header::CONTENT_TYPE,
@@ -91,17 +72,6 @@ impl IntoResponse for ApiError {
 }
 
 /// The code used for an error status produced outside our handlers (router, layers).
-pub fn code_for_status(s: StatusCode) -> &'static str {
-    match s {
-        StatusCode::BAD_REQUEST => "bad-request",
-        StatusCode::NOT_FOUND => "not-found",
-        StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
-        StatusCode::REQUEST_TIMEOUT => "timeout",
-        StatusCode::PAYLOAD_TOO_LARGE => "body-too-large",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
-        StatusCode::UNPROCESSABLE_ENTITY => "unprocessable",
-        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
-        s if s.is_server_error() => "internal",
-        _ => "error",
-    }
+pub fn code_for_status(s: StatusCode) -> ErrorCode {
+    ErrorCode::for_status(s.as_u16())
 }

@@ -14,7 +14,13 @@ use axum::extract::{Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
+use escrow_core::api::{
+    CancelResponse, CancelStatus, ConsistencyProofView, ConsistencyQuery, EntriesPage,
+    EntriesQuery, EntryView, EnvelopeQuery, InclusionProofView, InclusionQuery, Info, InfoLimits,
+    path,
+};
 use escrow_core::audit::{LogEntry, LogKey, TreeHead};
+use escrow_core::codec::V1;
 use escrow_core::codec::{Digest32, b64_encode};
 use escrow_core::keys::PrivateKey;
 use escrow_core::release::{
@@ -26,7 +32,6 @@ use escrow_core::time::Timestamp;
 use escrow_core::trustee::{TrusteeSet, VerifiedKeyShare};
 use escrow_core::warrant::{CancellationEnvelope, Policy, ReasonCode, Refusal};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
@@ -416,7 +421,8 @@ impl Node {
                 let id = vc.warrant_id().to_string();
                 if let Some(seq) = db.cancellation_seq(&id).map_err(|e| self.db_failed(e))? {
                     return Ok(CancelResponse {
-                        status: "already-cancelled".into(),
+                        version: V1::default(),
+                        status: CancelStatus::AlreadyCancelled,
                         warrant_id: id,
                         leaf_index: seq,
                     });
@@ -437,7 +443,8 @@ impl Node {
                     .insert(id.clone());
                 tracing::info!(warrant = %id, seq, "warrant cancelled");
                 Ok(CancelResponse {
-                    status: "cancelled".into(),
+                    version: V1::default(),
+                    status: CancelStatus::Cancelled,
                     warrant_id: id,
                     leaf_index: seq,
                 })
@@ -450,7 +457,7 @@ impl Node {
         let me = self.set.member(self.index()).ok();
         let problem = self.problem();
         Info {
-            version: 1,
+            version: V1::default(),
             software: concat!("trustee-node ", env!("CARGO_PKG_VERSION")).into(),
             trustee: self.index(),
             set_id: self.set.id(),
@@ -516,6 +523,7 @@ impl Node {
             });
         }
         Ok(EntriesPage {
+            version: V1::default(),
             size,
             start,
             end,
@@ -558,6 +566,7 @@ impl Node {
             .copied()
             .ok_or_else(|| ApiError::bad_request("bad-range", "index beyond size"))?;
         Ok(InclusionProofView {
+            version: V1::default(),
             index,
             size,
             leaf_hash,
@@ -578,7 +587,12 @@ impl Node {
         let leaves = self.leaf_hashes(new)?;
         let proof = escrow_core::audit::consistency_proof(&leaves, old)
             .map_err(|e| ApiError::bad_request("bad-range", e.to_string()))?;
-        Ok(ConsistencyProofView { old, new, proof })
+        Ok(ConsistencyProofView {
+            version: V1::default(),
+            old,
+            new,
+            proof,
+        })
     }
 
     /// `GET /v1/log/envelope?digest=`: the stored (sealed) copy of a warrant or cancellation
@@ -597,154 +611,6 @@ impl Node {
                 )
             })
     }
-}
-
-/// `GET /v1/log/proof/inclusion` answer (RFC 9162 §2.1.3 audit path, leaf to root).
-#[derive(Debug, Serialize, Deserialize)]
-pub struct InclusionProofView {
-    /// Leaf index.
-    pub index: u64,
-    /// Tree size.
-    pub size: u64,
-    /// The leaf hash at `index` (informative; verify your own).
-    pub leaf_hash: Digest32,
-    /// The root at `size` (informative; verify against a signed checkpoint).
-    pub root: Digest32,
-    /// The path, hex hashes.
-    pub proof: Vec<Digest32>,
-}
-
-/// `GET /v1/log/proof/consistency` answer (RFC 9162 §2.1.4).
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ConsistencyProofView {
-    /// Old size.
-    pub old: u64,
-    /// New size.
-    pub new: u64,
-    /// The proof, hex hashes.
-    pub proof: Vec<Digest32>,
-}
-
-/// Query of `/v1/log/proof/inclusion`.
-#[derive(Debug, Deserialize)]
-pub struct InclusionQuery {
-    index: u64,
-    size: u64,
-}
-
-/// Query of `/v1/log/proof/consistency`.
-#[derive(Debug, Deserialize)]
-pub struct ConsistencyQuery {
-    old: u64,
-    new: u64,
-}
-
-/// Query of `/v1/log/envelope`.
-#[derive(Debug, Deserialize)]
-pub struct EnvelopeQuery {
-    digest: String,
-}
-
-/// `POST /v1/cancel` answer.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct CancelResponse {
-    /// `cancelled` or `already-cancelled`.
-    pub status: String,
-    /// The cancelled warrant id.
-    pub warrant_id: String,
-    /// The log entry that recorded the cancellation.
-    pub leaf_index: u64,
-}
-
-/// `GET /v1/info` answer.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Info {
-    /// Format version.
-    pub version: u32,
-    /// Software name and version.
-    pub software: String,
-    /// Trustee index.
-    pub trustee: u16,
-    /// Trustee-set id.
-    pub set_id: Digest32,
-    /// Threshold k.
-    pub threshold: u16,
-    /// Number of trustees n.
-    pub trustees: u16,
-    /// `X_i`, compressed SEC1 hex.
-    pub verification_key: String,
-    /// Signing key, compressed SEC1 hex.
-    pub signing_key: String,
-    /// Signing key, SPKI PEM.
-    pub signing_key_pem: String,
-    /// Signing key id.
-    pub signing_key_id: Digest32,
-    /// Policy digest.
-    pub policy_digest: Digest32,
-    /// Origin line of this trustee's checkpoints.
-    pub log_origin: String,
-    /// C2SP note verifier key of the Ed25519 log key (`origin+keyid+base64`).
-    pub log_key: String,
-    /// False once the log could not be written (fail closed).
-    pub healthy: bool,
-    /// Why not healthy.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub problem: Option<String>,
-    /// Latest tree head.
-    pub log: TreeHead,
-    /// Request limits.
-    pub limits: InfoLimits,
-    /// Fault injection in force (tests and demos only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fault: Option<String>,
-    /// The node's clock.
-    pub time: Timestamp,
-}
-
-/// Limits in `/v1/info`.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct InfoLimits {
-    /// Most ciphertexts per release request.
-    pub max_batch: usize,
-    /// Largest body.
-    pub max_body_bytes: usize,
-    /// Most entries per log page.
-    pub log_page_size: u64,
-    /// Request timeout.
-    pub request_timeout_secs: u64,
-}
-
-/// One entry in a page.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct EntryView {
-    /// Leaf index.
-    pub index: u64,
-    /// Stored leaf hash.
-    pub leaf_hash: Digest32,
-    /// Canonical bytes, base64 (hash these: `SHA-256(0x00 || bytes)`).
-    pub bytes: String,
-    /// Decoded.
-    pub entry: LogEntry,
-}
-
-/// `GET /v1/log/entries` answer.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct EntriesPage {
-    /// Log size when read.
-    pub size: u64,
-    /// First index.
-    pub start: u64,
-    /// One past the last index.
-    pub end: u64,
-    /// Entries `[start, end)`.
-    pub entries: Vec<EntryView>,
-}
-
-/// Query of `/v1/log/entries`.
-#[derive(Debug, Deserialize)]
-pub struct EntriesQuery {
-    start: Option<u64>,
-    end: Option<u64>,
 }
 
 type Shared = Arc<Node>;
@@ -904,15 +770,15 @@ async fn json_errors(resp: Response) -> Response {
 pub fn router(node: Shared) -> axum::Router {
     let limits = node.limits;
     axum::Router::new()
-        .route("/v1/info", get(h_info))
-        .route("/v1/release", post(h_release))
-        .route("/v1/cancel", post(h_cancel))
-        .route("/v1/log/entries", get(h_entries))
-        .route("/v1/log/head", get(h_head))
-        .route("/v1/log/checkpoint", get(h_checkpoint))
-        .route("/v1/log/proof/inclusion", get(h_inclusion))
-        .route("/v1/log/proof/consistency", get(h_consistency))
-        .route("/v1/log/envelope", get(h_envelope))
+        .route(path::INFO, get(h_info))
+        .route(path::RELEASE, post(h_release))
+        .route(path::CANCEL, post(h_cancel))
+        .route(path::ENTRIES, get(h_entries))
+        .route(path::HEAD, get(h_head))
+        .route(path::CHECKPOINT, get(h_checkpoint))
+        .route(path::INCLUSION, get(h_inclusion))
+        .route(path::CONSISTENCY, get(h_consistency))
+        .route(path::ENVELOPE, get(h_envelope))
         .fallback(h_not_found)
         .method_not_allowed_fallback(h_method)
         .with_state(node)

@@ -144,17 +144,9 @@ fn post_batch(
 }
 
 fn error_message(body: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| {
-            let e = v.get("error")?;
-            Some(format!(
-                "{}: {}",
-                e.get("code")?.as_str()?,
-                e.get("message").and_then(|m| m.as_str()).unwrap_or("")
-            ))
-        })
-        .unwrap_or_else(|| body.chars().take(200).collect())
+    escrow_core::api::ErrorBody::from_json(body)
+        .map(|b| format!("{}: {}", b.error.code, b.error.message))
+        .unwrap_or_else(|_| body.chars().take(200).collect())
 }
 
 /// Ask one trustee for every batch; stop at the first batch it cannot answer validly.

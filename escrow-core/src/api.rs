@@ -1,0 +1,492 @@
+//! The wire types of every trustee-node endpoint (`docs/api.md`), shared by the node and by
+//! every client: no party reads a node's answers as untyped JSON.
+//!
+//! The API is versioned by its path prefix ([`PREFIX`], `/v1`); every JSON answer that is a
+//! format of its own carries `"version": 1` ([`API_VERSION`]) and every type refuses unknown
+//! fields. The release formats live in [`crate::release`] ([`ReleaseRequest`],
+//! [`ReleaseResponse`], re-exported here), log entries in [`crate::audit`].
+//!
+//! | endpoint | request | answer |
+//! |---|---|---|
+//! | `GET /v1/info` | — | [`Info`] |
+//! | `POST /v1/release` | [`ReleaseRequest`] | [`ReleaseResponse`] |
+//! | `POST /v1/cancel` | a cancellation envelope | [`CancelResponse`] |
+//! | `GET /v1/log/entries` | [`EntriesQuery`] | [`EntriesPage`] |
+//! | `GET /v1/log/head` | — | [`TreeHead`] |
+//! | `GET /v1/log/checkpoint` | — | a C2SP signed note (text) |
+//! | `GET /v1/log/proof/inclusion` | [`InclusionQuery`] | [`InclusionProofView`] |
+//! | `GET /v1/log/proof/consistency` | [`ConsistencyQuery`] | [`ConsistencyProofView`] |
+//! | `GET /v1/log/envelope` | [`EnvelopeQuery`] | the stored DSSE envelope (JSON text) |
+//!
+//! Every error answer is an [`ErrorBody`] with a stable [`ErrorCode`].
+
+use crate::audit::{LogEntry, TreeHead};
+use crate::codec::{Digest32, V1};
+use crate::time::Timestamp;
+use crate::warrant::ReasonCode;
+use serde::{Deserialize, Serialize};
+
+pub use crate::release::{ReleaseRequest, ReleaseResponse};
+
+/// The version of the JSON answers of this API (the `version` field).
+pub const API_VERSION: u32 = V1::NUMBER;
+
+/// Path prefix of this API version.
+pub const PREFIX: &str = "/v1";
+
+/// The endpoints' paths.
+pub mod path {
+    /// `GET`: [`super::Info`].
+    pub const INFO: &str = "/v1/info";
+    /// `POST`: release shares.
+    pub const RELEASE: &str = "/v1/release";
+    /// `POST`: cancel a warrant.
+    pub const CANCEL: &str = "/v1/cancel";
+    /// `GET`: a page of log entries.
+    pub const ENTRIES: &str = "/v1/log/entries";
+    /// `GET`: the unsigned tree head.
+    pub const HEAD: &str = "/v1/log/head";
+    /// `GET`: the signed checkpoint.
+    pub const CHECKPOINT: &str = "/v1/log/checkpoint";
+    /// `GET`: an inclusion proof.
+    pub const INCLUSION: &str = "/v1/log/proof/inclusion";
+    /// `GET`: a consistency proof.
+    pub const CONSISTENCY: &str = "/v1/log/proof/consistency";
+    /// `GET`: a stored warrant or cancellation envelope.
+    pub const ENVELOPE: &str = "/v1/log/envelope";
+}
+
+/// `GET /v1/info` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Info {
+    /// Format version ([`API_VERSION`]).
+    pub version: V1,
+    /// Software name and version.
+    pub software: String,
+    /// Trustee index.
+    pub trustee: u16,
+    /// Trustee-set id.
+    pub set_id: Digest32,
+    /// Threshold k.
+    pub threshold: u16,
+    /// Number of trustees n.
+    pub trustees: u16,
+    /// `X_i`, compressed SEC1 hex.
+    pub verification_key: String,
+    /// Signing key, compressed SEC1 hex.
+    pub signing_key: String,
+    /// Signing key, SPKI PEM.
+    pub signing_key_pem: String,
+    /// Signing key id.
+    pub signing_key_id: Digest32,
+    /// Policy digest.
+    pub policy_digest: Digest32,
+    /// Origin line of this trustee's checkpoints.
+    pub log_origin: String,
+    /// C2SP note verifier key of the Ed25519 log key (`origin+keyid+base64`).
+    pub log_key: String,
+    /// False once the log could not be written (fail closed).
+    pub healthy: bool,
+    /// Why not healthy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// Latest tree head.
+    pub log: TreeHead,
+    /// Request limits.
+    pub limits: InfoLimits,
+    /// Fault injection in force (tests and demos only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
+    /// The node's clock.
+    pub time: Timestamp,
+}
+
+/// Limits in [`Info`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InfoLimits {
+    /// Most ciphertexts per release request.
+    pub max_batch: usize,
+    /// Largest body.
+    pub max_body_bytes: usize,
+    /// Most entries per log page.
+    pub log_page_size: u64,
+    /// Request timeout.
+    pub request_timeout_secs: u64,
+}
+
+/// The outcome of a cancellation the node accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum CancelStatus {
+    /// Logged now.
+    Cancelled,
+    /// Logged earlier (the `leaf_index` of the first cancellation; nothing new was logged).
+    AlreadyCancelled,
+}
+
+impl CancelStatus {
+    /// Kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CancelStatus::Cancelled => "cancelled",
+            CancelStatus::AlreadyCancelled => "already-cancelled",
+        }
+    }
+}
+
+/// `POST /v1/cancel` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelResponse {
+    /// Format version ([`API_VERSION`]).
+    pub version: V1,
+    /// What happened.
+    pub status: CancelStatus,
+    /// The cancelled warrant id.
+    pub warrant_id: String,
+    /// The log entry that recorded the cancellation.
+    pub leaf_index: u64,
+}
+
+/// Query of `GET /v1/log/entries`: entries `[start, end)`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntriesQuery {
+    /// First index (default 0).
+    pub start: Option<u64>,
+    /// One past the last index (default `start + page size`).
+    pub end: Option<u64>,
+}
+
+/// One entry in an [`EntriesPage`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntryView {
+    /// Leaf index.
+    pub index: u64,
+    /// Stored leaf hash.
+    pub leaf_hash: Digest32,
+    /// Canonical bytes, base64 (hash these: `SHA-256(0x00 || bytes)`).
+    pub bytes: String,
+    /// Decoded (a convenience; an auditor decodes `bytes` itself).
+    pub entry: LogEntry,
+}
+
+/// `GET /v1/log/entries` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntriesPage {
+    /// Format version ([`API_VERSION`]).
+    pub version: V1,
+    /// Log size when read.
+    pub size: u64,
+    /// First index.
+    pub start: u64,
+    /// One past the last index.
+    pub end: u64,
+    /// Entries `[start, end)`.
+    pub entries: Vec<EntryView>,
+}
+
+/// Query of `GET /v1/log/proof/inclusion`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionQuery {
+    /// Leaf index.
+    pub index: u64,
+    /// Tree size.
+    pub size: u64,
+}
+
+/// `GET /v1/log/proof/inclusion` answer (RFC 9162 §2.1.3 audit path, leaf to root).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionProofView {
+    /// Format version ([`API_VERSION`]).
+    pub version: V1,
+    /// Leaf index.
+    pub index: u64,
+    /// Tree size.
+    pub size: u64,
+    /// The leaf hash at `index` (informative; verify your own).
+    pub leaf_hash: Digest32,
+    /// The root at `size` (informative; verify against a signed checkpoint).
+    pub root: Digest32,
+    /// The path, hex hashes.
+    pub proof: Vec<Digest32>,
+}
+
+/// Query of `GET /v1/log/proof/consistency`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyQuery {
+    /// Old size.
+    pub old: u64,
+    /// New size.
+    pub new: u64,
+}
+
+/// `GET /v1/log/proof/consistency` answer (RFC 9162 §2.1.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyProofView {
+    /// Format version ([`API_VERSION`]).
+    pub version: V1,
+    /// Old size.
+    pub old: u64,
+    /// New size.
+    pub new: u64,
+    /// The proof, hex hashes.
+    pub proof: Vec<Digest32>,
+}
+
+/// Query of `GET /v1/log/envelope`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvelopeQuery {
+    /// The warrant or cancellation digest, 64 lower-case hex digits.
+    pub digest: String,
+}
+
+/// A stable error code (`docs/api.md` §7). Unknown codes (a newer node) are kept as
+/// [`ErrorCode::Other`]; a refused cancellation carries the warrant reason code.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// 400: the body is not a request of this API.
+    MalformedRequest,
+    /// 400: log range parameters.
+    BadRange,
+    /// 400: not a digest.
+    BadDigest,
+    /// 400 from a layer.
+    BadRequest,
+    /// 404.
+    NotFound,
+    /// 405.
+    MethodNotAllowed,
+    /// 408.
+    Timeout,
+    /// 413: body above the limit.
+    BodyTooLarge,
+    /// 413: more ciphertexts than the limit.
+    BatchTooLarge,
+    /// 415.
+    UnsupportedMediaType,
+    /// 422 from a layer.
+    Unprocessable,
+    /// 500: the node's fault.
+    Internal,
+    /// 503: the audit log could not be written or read; nothing was released.
+    LogUnavailable,
+    /// 503: the log failed earlier; nothing is released until a restart.
+    NodeUnhealthy,
+    /// 503 from a layer.
+    Unavailable,
+    /// 403: a warrant or cancellation refused for this reason.
+    Refused(ReasonCode),
+    /// Any other code (kept verbatim).
+    Other(String),
+}
+
+impl ErrorCode {
+    /// The wire form.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ErrorCode::MalformedRequest => "malformed-request",
+            ErrorCode::BadRange => "bad-range",
+            ErrorCode::BadDigest => "bad-digest",
+            ErrorCode::BadRequest => "bad-request",
+            ErrorCode::NotFound => "not-found",
+            ErrorCode::MethodNotAllowed => "method-not-allowed",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::BodyTooLarge => "body-too-large",
+            ErrorCode::BatchTooLarge => "batch-too-large",
+            ErrorCode::UnsupportedMediaType => "unsupported-media-type",
+            ErrorCode::Unprocessable => "unprocessable",
+            ErrorCode::Internal => "internal",
+            ErrorCode::LogUnavailable => "log-unavailable",
+            ErrorCode::NodeUnhealthy => "node-unhealthy",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Refused(r) => r.as_str(),
+            ErrorCode::Other(s) => s,
+        }
+    }
+
+    /// Parse the wire form (never fails: unknown codes become [`ErrorCode::Other`]).
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "malformed-request" => ErrorCode::MalformedRequest,
+            "bad-range" => ErrorCode::BadRange,
+            "bad-digest" => ErrorCode::BadDigest,
+            "bad-request" => ErrorCode::BadRequest,
+            "not-found" => ErrorCode::NotFound,
+            "method-not-allowed" => ErrorCode::MethodNotAllowed,
+            "timeout" => ErrorCode::Timeout,
+            "body-too-large" => ErrorCode::BodyTooLarge,
+            "batch-too-large" => ErrorCode::BatchTooLarge,
+            "unsupported-media-type" => ErrorCode::UnsupportedMediaType,
+            "unprocessable" => ErrorCode::Unprocessable,
+            "internal" => ErrorCode::Internal,
+            "log-unavailable" => ErrorCode::LogUnavailable,
+            "node-unhealthy" => ErrorCode::NodeUnhealthy,
+            "unavailable" => ErrorCode::Unavailable,
+            other => match other.parse::<ReasonCode>() {
+                Ok(r) => ErrorCode::Refused(r),
+                Err(_) => ErrorCode::Other(other.to_string()),
+            },
+        }
+    }
+
+    /// The code for an error status produced outside the handlers (router, layers).
+    pub fn for_status(status: u16) -> Self {
+        match status {
+            400 => ErrorCode::BadRequest,
+            404 => ErrorCode::NotFound,
+            405 => ErrorCode::MethodNotAllowed,
+            408 => ErrorCode::Timeout,
+            413 => ErrorCode::BodyTooLarge,
+            415 => ErrorCode::UnsupportedMediaType,
+            422 => ErrorCode::Unprocessable,
+            503 => ErrorCode::Unavailable,
+            500..=599 => ErrorCode::Internal,
+            _ => ErrorCode::Other("error".into()),
+        }
+    }
+}
+
+impl From<&str> for ErrorCode {
+    fn from(s: &str) -> Self {
+        ErrorCode::parse(s)
+    }
+}
+
+impl From<ReasonCode> for ErrorCode {
+    fn from(r: ReasonCode) -> Self {
+        ErrorCode::Refused(r)
+    }
+}
+
+impl core::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(ErrorCode::parse(&s))
+    }
+}
+
+/// The inside of an [`ErrorBody`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorInfo {
+    /// Stable kebab-case code.
+    pub code: ErrorCode,
+    /// A sentence for people.
+    pub message: String,
+    /// The log entry that recorded this refusal, if it was logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaf_index: Option<u64>,
+}
+
+/// Every error answer: `{ "error": { "code": "…", "message": "…", "leaf_index": N } }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorInfo,
+}
+
+impl ErrorBody {
+    /// Build one.
+    pub fn new(code: ErrorCode, message: impl Into<String>, leaf_index: Option<u64>) -> Self {
+        ErrorBody {
+            error: ErrorInfo {
+                code,
+                message: message.into(),
+                leaf_index,
+            },
+        }
+    }
+
+    /// Canonical JSON.
+    pub fn to_json(&self) -> String {
+        crate::codec::to_json(self)
+    }
+
+    /// Parse an error answer.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}
+
+/// Parse a JSON answer of this API (an unknown field or another format version is an error).
+pub fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, AnswerError> {
+    serde_json::from_str(text).map_err(|e| AnswerError(e.to_string()))
+}
+
+/// A node's answer that is not the expected structure (or format version).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed answer: {0}")]
+pub struct AnswerError(pub String);
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_round_trip_and_keep_unknown_ones() {
+        for s in [
+            "malformed-request",
+            "bad-range",
+            "log-unavailable",
+            "node-unhealthy",
+            "batch-too-large",
+        ] {
+            let c = ErrorCode::parse(s);
+            assert!(!matches!(c, ErrorCode::Other(_)), "{s}");
+            assert_eq!(c.as_str(), s);
+        }
+        assert_eq!(
+            ErrorCode::parse("unknown-authority"),
+            ErrorCode::Refused(ReasonCode::UnknownAuthority)
+        );
+        assert_eq!(
+            ErrorCode::parse("rate-limited"),
+            ErrorCode::Other("rate-limited".into())
+        );
+        let b = ErrorBody::new(ErrorCode::Refused(ReasonCode::Cancelled), "gone", Some(3));
+        assert_eq!(
+            b.to_json(),
+            r#"{"error":{"code":"cancelled","message":"gone","leaf_index":3}}"#
+        );
+        assert_eq!(ErrorBody::from_json(&b.to_json()).unwrap(), b);
+    }
+
+    #[test]
+    fn answers_refuse_unknown_fields_and_versions() {
+        let ok = r#"{"version":1,"status":"already-cancelled","warrant_id":"w-1","leaf_index":4}"#;
+        let c: CancelResponse = parse(ok).unwrap();
+        assert_eq!(c.status, CancelStatus::AlreadyCancelled);
+        let extra = r#"{"version":1,"status":"cancelled","warrant_id":"w-1","leaf_index":4,"x":1}"#;
+        let e = parse::<CancelResponse>(extra).unwrap_err();
+        assert!(e.0.contains("unknown field"), "{e}");
+        let v2 = r#"{"version":2,"status":"cancelled","warrant_id":"w-1","leaf_index":4}"#;
+        let e = parse::<CancelResponse>(v2).unwrap_err();
+        assert!(e.0.contains("unsupported format version 2"), "{e}");
+    }
+}
