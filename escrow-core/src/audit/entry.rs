@@ -21,6 +21,7 @@
 
 use crate::codec::{Digest32, V1, put_lp};
 use crate::error::{Error, Result};
+use crate::label::{MAX_TIMESTAMP, MIN_TIMESTAMP};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -223,8 +224,15 @@ impl LogEntry {
         }
     }
 
-    /// Check the limits the encoding imposes.
+    /// Check the limits the encoding imposes, and that the time can be written in RFC 3339
+    /// (the JSON view), i.e. lies within 0000-01-01T00:00:00Z ..= 9999-12-31T23:59:59Z.
     pub fn check(&self) -> Result<()> {
+        if !(MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&self.time.0) {
+            return Err(Error::malformed(
+                "log entry",
+                "time outside 0000-01-01T00:00:00Z ..= 9999-12-31T23:59:59Z",
+            ));
+        }
         if self.ciphertexts.len() > MAX_ENTRY_DIGESTS || self.shares.len() > MAX_ENTRY_DIGESTS {
             return Err(Error::malformed(
                 "log entry",
@@ -328,7 +336,7 @@ impl LogEntry {
         if !r.rest.is_empty() {
             return Err(Error::malformed("log entry", "trailing bytes"));
         }
-        Ok(LogEntry {
+        let entry = LogEntry {
             version: V1::default(),
             sequence,
             time,
@@ -340,7 +348,9 @@ impl LogEntry {
             ciphertexts,
             shares,
             reason,
-        })
+        };
+        entry.check()?;
+        Ok(entry)
     }
 
     /// The RFC 9162 leaf hash of this entry.
