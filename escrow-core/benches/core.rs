@@ -115,6 +115,16 @@ fn floor(c: &mut Criterion) {
     g.bench_function("mul_g", |bch| {
         bch.iter(|| ProjectivePoint::mul_by_generator(black_box(&a)))
     });
+    let table = group::FixedBaseTable::new(&p);
+    g.bench_function("mul_table", |bch| {
+        bch.iter(|| black_box(&table).mul(black_box(&a)))
+    });
+    g.bench_function("mul_table_vartime", |bch| {
+        bch.iter(|| black_box(&table).mul_vartime(black_box(&a)))
+    });
+    g.bench_function("table_build", |bch| {
+        bch.iter(|| group::FixedBaseTable::new(black_box(&p)))
+    });
     g.bench_function("mul_g_vartime", |bch| {
         bch.iter(|| ProjectivePoint::mul_by_generator_vartime(black_box(&a)))
     });
@@ -202,6 +212,12 @@ fn ops(c: &mut Criterion) {
 
     let bob = PrivateKey::generate(&mut rng);
     let body = vec![0x42u8; 1024];
+    g.bench_function("encapsulate", |bch| {
+        let key = MessageKey::random(&mut rng);
+        bch.iter(|| {
+            tdh2::encapsulate(&s3.dealing.set, &label(), black_box(&key), &mut rng).unwrap()
+        })
+    });
     g.bench_function("seal_1KiB", |bch| {
         bch.iter(|| {
             message::seal(

@@ -4,8 +4,9 @@
 use crate::error::{Error, Result};
 use elliptic_curve::ops::{LinearCombination, MulByGeneratorVartime, MulVartime};
 use p256::elliptic_curve::sec1::{FromSec1Point, ToSec1Point};
-use p256::elliptic_curve::{Field, PrimeField, group::Group as _};
+use p256::elliptic_curve::{Field, PrimeField, group::Curve as _, group::Group as _};
 use p256::{AffinePoint, NistP256, ProjectivePoint, Scalar};
+use primeorder::{LookupTable, Radix16Decomposition, Radix16Digits};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 use std::sync::OnceLock;
 
@@ -163,6 +164,113 @@ pub fn generator2() -> ProjectivePoint {
     })
 }
 
+/// Number of radix-16 lookup tables of a [`FixedBaseTable`]: one per scalar byte, plus one for
+/// the carry digit of the signed recoding (p256's own basepoint table has the same shape).
+const FIXED_BASE_WINDOWS: usize = 33;
+
+/// A precomputed table of multiples of one fixed base point P, for `k·P` in about a third of
+/// the time of a variable-base multiplication. It is the layout of p256's table for G
+/// (`primeorder::BasepointTable`), built for any base: 33 `primeorder::LookupTable`s of
+/// `[Q, 2Q, …, 8Q]` with `Q = 256^j·P`, and the scalar recoded into 65 signed radix-16 digits
+/// (`primeorder::Radix16Decomposition`). [`FixedBaseTable::mul`] selects every entry in
+/// constant time; [`FixedBaseTable::mul_vartime`] is for public scalars only.
+#[derive(Clone)]
+pub struct FixedBaseTable {
+    base: ProjectivePoint,
+    tables: [LookupTable<ProjectivePoint>; FIXED_BASE_WINDOWS],
+}
+
+impl core::fmt::Debug for FixedBaseTable {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "FixedBaseTable({})", crate::tdh2::sec1c_hex(&self.base))
+    }
+}
+
+type Digits = Radix16Decomposition<Radix16Digits<NistP256>>;
+
+impl FixedBaseTable {
+    /// Build the table of `base` (32 × 8 point doublings and 33 × 7 additions, once).
+    pub fn new(base: &ProjectivePoint) -> Self {
+        let mut q = *base;
+        let tables = core::array::from_fn(|_| {
+            let t = LookupTable::new(q);
+            for _ in 0..8 {
+                q = q.double();
+            }
+            t
+        });
+        FixedBaseTable {
+            base: *base,
+            tables,
+        }
+    }
+
+    /// The base point.
+    pub fn base(&self) -> &ProjectivePoint {
+        &self.base
+    }
+
+    /// `k·P` in constant time (k may be secret).
+    pub fn mul(&self, k: &Scalar) -> ProjectivePoint {
+        self.mul_with(k, LookupTable::select)
+    }
+
+    /// `k·P` in variable time: public scalars only.
+    pub fn mul_vartime(&self, k: &Scalar) -> ProjectivePoint {
+        self.mul_with(k, LookupTable::select_vartime)
+    }
+
+    /// The evaluation of `primeorder::BasepointTable::mul`: digits 2j and 2j+1 both use table
+    /// j (`256^j·P`); the odd digits' sum is multiplied by 16 at the end.
+    fn mul_with(
+        &self,
+        k: &Scalar,
+        select: fn(&LookupTable<ProjectivePoint>, i8) -> ProjectivePoint,
+    ) -> ProjectivePoint {
+        let digits = Digits::new(k);
+        let d: [i8; 2 * FIXED_BASE_WINDOWS - 1] = core::array::from_fn(|i| digits[i]);
+        let Some((top, tables)) = self.tables.split_last() else {
+            return self.base * k;
+        };
+        let Some((last, pairs)) = d.split_last() else {
+            return self.base * k;
+        };
+        let mut even = select(top, *last);
+        let mut odd = ProjectivePoint::IDENTITY;
+        for (t, pair) in tables.iter().zip(pairs.chunks_exact(2)) {
+            if let [lo, hi] = pair {
+                even += select(t, *lo);
+                odd += select(t, *hi);
+            }
+        }
+        for _ in 0..4 {
+            odd = odd.double();
+        }
+        even + odd
+    }
+}
+
+/// The fixed-base table of G', built on first use.
+pub fn generator2_table() -> &'static FixedBaseTable {
+    static T: OnceLock<FixedBaseTable> = OnceLock::new();
+    T.get_or_init(|| FixedBaseTable::new(&generator2()))
+}
+
+/// Compressed SEC1 encodings of several points with one shared field inversion; the identity
+/// encodes as 33 zero bytes (as in the challenge hashes).
+pub fn sec1c_batch<const N: usize>(points: &[ProjectivePoint; N]) -> [[u8; 33]; N] {
+    let mut affine = [AffinePoint::IDENTITY; N];
+    ProjectivePoint::batch_normalize(points, &mut affine);
+    affine.map(|a| {
+        let enc = a.to_sec1_point(true);
+        let mut out = [0u8; 33];
+        if let Ok(b) = <[u8; 33]>::try_from(enc.as_bytes()) {
+            out = b;
+        }
+        out
+    })
+}
+
 /// Random non-zero scalar.
 pub fn random_scalar<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Scalar {
     loop {
@@ -270,6 +378,26 @@ mod tests {
         assert_ne!(g2, ProjectivePoint::GENERATOR);
         assert!(!bool::from(g2.is_identity()));
         assert_eq!(g2, generator2());
+    }
+
+    #[test]
+    fn fixed_base_table_multiplies_like_the_curve() {
+        let mut rng = rand::rng();
+        let p = ProjectivePoint::GENERATOR * random_scalar(&mut rng);
+        let t = FixedBaseTable::new(&p);
+        let minus_one = -Scalar::ONE;
+        let mut ks = vec![Scalar::ZERO, Scalar::ONE, minus_one, Scalar::from(16u64)];
+        ks.extend((0..20).map(|_| random_scalar(&mut rng)));
+        for k in ks {
+            assert_eq!(t.mul(&k), p * k);
+            assert_eq!(t.mul_vartime(&k), p * k);
+            assert_eq!(generator2_table().mul(&k), generator2() * k);
+        }
+        let pts = [p, ProjectivePoint::IDENTITY, generator2()];
+        let enc = sec1c_batch(&pts);
+        assert_eq!(enc[0], Point::new(p, "p").unwrap().to_bytes());
+        assert_eq!(enc[1], [0u8; 33]);
+        assert_eq!(enc[2], Point::new(generator2(), "g2").unwrap().to_bytes());
     }
 
     #[test]

@@ -69,14 +69,30 @@ fn challenge(
     label: &[u8],
     pts: [&ProjectivePoint; 4],
 ) -> Scalar {
+    let [a, b, c, d] = group::sec1c_batch(&pts.map(|p| *p));
+    challenge_encoded(set_id, wrapped, label, [&a, &b, &c, &d])
+}
+
+/// The challenge from the encodings of `[u, w, ū, w̄]`.
+fn challenge_encoded(
+    set_id: &Digest32,
+    wrapped: &[u8],
+    label: &[u8],
+    pts: [&[u8; 33]; 4],
+) -> Scalar {
     let mut m = Vec::with_capacity(32 + 8 + wrapped.len() + label.len() + 4 * 33);
     m.extend_from_slice(set_id.as_bytes());
     put_lp(&mut m, wrapped);
     put_lp(&mut m, label);
     for p in pts {
-        m.extend_from_slice(&sec1c(p));
+        m.extend_from_slice(p);
     }
     group::hash_to_scalar(DST_TDH2, &[&m])
+}
+
+/// Hex of [`sec1c`], for display.
+pub(crate) fn sec1c_hex(p: &ProjectivePoint) -> String {
+    hex::encode(sec1c(p))
 }
 
 /// 33-byte compressed SEC1 of any point; the identity encodes as 33 zero bytes.
@@ -91,11 +107,20 @@ pub(crate) fn kem_key(
     z: &ProjectivePoint,
     u: &Point,
 ) -> Result<Zeroizing<[u8; 32]>> {
+    let ikm = Zeroizing::new(sec1c(z));
+    kem_key_encoded(set_id, &ikm, &u.to_bytes())
+}
+
+/// The KEM key from `SEC1c(Z)` and `SEC1c(u)`.
+fn kem_key_encoded(
+    set_id: &Digest32,
+    z_enc: &[u8; 33],
+    u_enc: &[u8; 33],
+) -> Result<Zeroizing<[u8; 32]>> {
     let mut info = Vec::with_capacity(INFO_KEM.len() + 33);
     info.extend_from_slice(INFO_KEM);
-    info.extend_from_slice(&u.to_bytes());
-    let ikm = Zeroizing::new(sec1c(z));
-    let hk = Hkdf::<Sha256>::new(Some(set_id.as_bytes()), ikm.as_ref());
+    info.extend_from_slice(u_enc);
+    let hk = Hkdf::<Sha256>::new(Some(set_id.as_bytes()), z_enc);
     let mut k = Zeroizing::new([0u8; 32]);
     hk.expand(&info, k.as_mut())
         .map_err(|_| Error::malformed("kem", "hkdf output length"))?;
@@ -114,20 +139,31 @@ pub fn encapsulate<R: rand_core::CryptoRng + ?Sized>(
     label.check()?;
     let r = SecretScalar::new(group::random_scalar(rng));
     let s = SecretScalar::new(group::random_scalar(rng));
-    let g2 = generator2();
+    // Five fixed-base multiplications (constant time: r and s are secret): G and G' and Y
+    // each have a precomputed table.
+    let g2 = group::generator2_table();
     let u = Point::new(ProjectivePoint::mul_by_generator(r.expose()), "u")?;
-    let u_bar = Point::new(g2 * r.expose(), "u_bar")?;
+    let u_bar = Point::new(g2.mul(r.expose()), "u_bar")?;
     let w = ProjectivePoint::mul_by_generator(s.expose());
-    let w_bar = g2 * s.expose();
-    let z = *set.escrow_key().inner() * r.expose();
-    let k = kem_key(&set.id(), &z, &u)?;
+    let w_bar = g2.mul(s.expose());
+    let z = Zeroizing::new(set.escrow_key_table().mul(r.expose()));
+    // One field inversion for all five encodings.
+    let enc = Zeroizing::new(group::sec1c_batch(&[
+        *u.inner(),
+        w,
+        *u_bar.inner(),
+        w_bar,
+        *z,
+    ]));
+    let [u_enc, w_enc, u_bar_enc, w_bar_enc, z_enc] = &*enc;
+    let k = kem_key_encoded(&set.id(), z_enc, u_enc)?;
     let label_bytes = label.to_bytes();
     let wrapped_key = seal_once(&k, key.expose(), &label_bytes)?;
-    let e = challenge(
+    let e = challenge_encoded(
         &set.id(),
         &wrapped_key,
         &label_bytes,
-        [u.inner(), &w, u_bar.inner(), &w_bar],
+        [u_enc, w_enc, u_bar_enc, w_bar_enc],
     );
     let f = *s.expose() + *r.expose() * e;
     Ok((

@@ -7,13 +7,14 @@
 
 use crate::codec::{Digest32, V1};
 use crate::error::{Error, Result};
-use crate::group::{self, Point, scalar_from_bytes, scalar_to_bytes};
+use crate::group::{self, FixedBaseTable, Point, scalar_from_bytes, scalar_to_bytes};
 use crate::keys::{PrivateKey, PublicKey};
 use crate::secret::SecretScalar;
 use p256::elliptic_curve::group::Group as _;
 use p256::elliptic_curve::{Field, PrimeField as _};
 use p256::{ProjectivePoint, Scalar};
 use serde::{Deserialize, Serialize};
+use std::sync::{Arc, OnceLock};
 use vsss_rs::{DefaultShare, IdentifierPrimeField, Share as _, ShareVerifierGroup};
 use zeroize::Zeroize;
 
@@ -60,6 +61,29 @@ pub struct TrusteeSet {
     commitments: Vec<Point>,
     members: Vec<TrusteePublic>,
     id: Digest32,
+    escrow_table: EscrowKeyTable,
+}
+
+/// The fixed-base table of the escrow key Y, built on first use and shared by every clone of
+/// the set (it is a function of Y, hence of the set id). Ignored by equality.
+#[derive(Clone, Default)]
+struct EscrowKeyTable(Arc<OnceLock<FixedBaseTable>>);
+
+impl PartialEq for EscrowKeyTable {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for EscrowKeyTable {}
+impl core::fmt::Debug for EscrowKeyTable {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let state = if self.0.get().is_some() {
+            "built"
+        } else {
+            "not built"
+        };
+        write!(f, "EscrowKeyTable({state})")
+    }
 }
 
 /// Check `1 <= k <= n <= 255`.
@@ -126,6 +150,7 @@ impl TrusteeSet {
             commitments,
             members,
             id,
+            escrow_table: EscrowKeyTable::default(),
         })
     }
 
@@ -147,6 +172,14 @@ impl TrusteeSet {
     /// The escrow public key `Y = C_0 = xG`.
     pub fn escrow_key(&self) -> &Point {
         &self.escrow_key
+    }
+
+    /// The fixed-base table of Y (built on the first call, then cached with the set): sealing
+    /// computes `r·Y` with it.
+    pub fn escrow_key_table(&self) -> &FixedBaseTable {
+        self.escrow_table
+            .0
+            .get_or_init(|| FixedBaseTable::new(self.escrow_key.inner()))
     }
 
     /// Feldman commitments `C_0..C_{k-1}`.
