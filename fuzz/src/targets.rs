@@ -575,3 +575,69 @@ fn flip(proof: &[Digest32], rest: &[u8]) -> Option<Vec<Digest32>> {
 pub fn payload_json(p: &WarrantPayload) -> Vec<u8> {
     serde_json::to_vec(p).expect("payload JSON")
 }
+
+// ---------------------------------------------------------------------------------------------
+// Node API answers
+
+/// `api`: a node's JSON answer as a client reads it (`escrow_core::api::parse`); the first byte
+/// picks the type (mod 6): info, cancel response, log page, inclusion proof, consistency proof,
+/// error body. Each re-encodes to itself; a log page's entries decode from their bytes; proofs
+/// go through the auditor's verifiers (no panic on any sizes); error codes keep their wire form.
+pub fn api(data: &[u8]) {
+    use escrow_core::api::{
+        CancelResponse, ConsistencyProofView, EntriesPage, ErrorBody, ErrorCode,
+        InclusionProofView, Info, parse,
+    };
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    let Some(s) = text(rest) else { return };
+    match pick % 6 {
+        0 => {
+            if let Ok(v) = parse::<Info>(s) {
+                json_round_trip(&v, "info");
+            }
+        }
+        1 => {
+            if let Ok(v) = parse::<CancelResponse>(s) {
+                json_round_trip(&v, "cancel response");
+            }
+        }
+        2 => {
+            let Ok(page) = parse::<EntriesPage>(s) else {
+                return;
+            };
+            json_round_trip(&page, "log page");
+            for v in page.entries.iter().take(16) {
+                let Ok(bytes) = escrow_core::codec::b64_decode(&v.bytes) else {
+                    continue;
+                };
+                if let Ok(e) = LogEntry::from_bytes(&bytes) {
+                    assert_eq!(e.to_bytes(), bytes);
+                    json_round_trip(&e, "log entry");
+                }
+            }
+        }
+        3 => {
+            if let Ok(p) = parse::<InclusionProofView>(s) {
+                json_round_trip(&p, "inclusion proof");
+                let _ = verify_inclusion(&p.leaf_hash, p.index, p.size, &p.proof, &p.root);
+            }
+        }
+        4 => {
+            if let Ok(p) = parse::<ConsistencyProofView>(s) {
+                json_round_trip(&p, "consistency proof");
+                let r = Digest32::default();
+                let _ = verify_consistency(p.old, p.new, &r, &r, &p.proof);
+            }
+        }
+        _ => {
+            if let Ok(b) = ErrorBody::from_json(s) {
+                json_round_trip(&b, "error body");
+                let again = ErrorCode::parse(b.error.code.as_str());
+                assert_eq!(again, b.error.code, "error code changes on re-reading");
+                assert_eq!(ErrorBody::from_json(&b.to_json()).expect("own JSON"), b);
+            }
+        }
+    }
+}

@@ -260,6 +260,104 @@ fn main() {
         ),
     );
 
+    // Node API answers (first byte: the type, see targets::api).
+    {
+        use escrow_core::api::*;
+        use escrow_core::audit::{consistency_proof, inclusion_proof};
+        let member = &set.members()[0];
+        let info = Info {
+            version: V1::default(),
+            software: "trustee-node 0.1.0".into(),
+            trustee: 1,
+            set_id: set.id(),
+            threshold: set.threshold(),
+            trustees: set.trustees(),
+            verification_key: member.verification_key.to_hex(),
+            signing_key: member.signing_key.point().to_hex(),
+            signing_key_pem: member.signing_key.to_pem(),
+            signing_key_id: member.signing_key.key_id(),
+            policy_digest: f.policy.digest(),
+            log_origin: f.log_key.origin().into(),
+            log_key: f.log_key.verifier_key(),
+            healthy: true,
+            problem: None,
+            log: head,
+            limits: InfoLimits {
+                max_batch: 10_000,
+                max_body_bytes: 64 << 20,
+                log_page_size: 1000,
+                request_timeout_secs: 300,
+            },
+            fault: None,
+            time: Timestamp(T0),
+        };
+        write(
+            "api",
+            "info.json",
+            &moded(0, serde_json::to_vec(&info).unwrap().as_slice()),
+        );
+        let cancel = CancelResponse {
+            version: V1::default(),
+            status: CancelStatus::Cancelled,
+            warrant_id: "w-fuzz-1".into(),
+            leaf_index: 4,
+        };
+        write(
+            "api",
+            "cancel.json",
+            &moded(1, serde_json::to_vec(&cancel).unwrap().as_slice()),
+        );
+        let page = EntriesPage {
+            version: V1::default(),
+            size: entries.len() as u64,
+            start: 0,
+            end: entries.len() as u64,
+            entries: entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| EntryView {
+                    index: i as u64,
+                    leaf_hash: e.leaf_hash(),
+                    bytes: escrow_core::codec::b64_encode(&e.to_bytes()),
+                    entry: e.clone(),
+                })
+                .collect(),
+        };
+        write(
+            "api",
+            "entries.json",
+            &moded(2, serde_json::to_vec(&page).unwrap().as_slice()),
+        );
+        let incl = InclusionProofView {
+            version: V1::default(),
+            index: 2,
+            size: head.size,
+            leaf_hash: leaves[2],
+            root: head.root,
+            proof: inclusion_proof(&leaves, 2).unwrap(),
+        };
+        write(
+            "api",
+            "inclusion.json",
+            &moded(3, serde_json::to_vec(&incl).unwrap().as_slice()),
+        );
+        let cons = ConsistencyProofView {
+            version: V1::default(),
+            old: 3,
+            new: head.size,
+            proof: consistency_proof(&leaves, 3).unwrap(),
+        };
+        write(
+            "api",
+            "consistency.json",
+            &moded(4, serde_json::to_vec(&cons).unwrap().as_slice()),
+        );
+        let err = ErrorBody::new(ErrorCode::Refused(ReasonCode::OutOfScope), "no", Some(18));
+        write("api", "error.json", &moded(5, err.to_json().as_bytes()));
+        let err = ErrorBody::new(ErrorCode::BatchTooLarge, "too many", None);
+        write("api", "error-2.json", &moded(5, err.to_json().as_bytes()));
+    }
+
     for (i, seed) in [[5u8, 2], [63, 17], [12, 12], [0, 0]].iter().enumerate() {
         let mut v = seed.to_vec();
         v.extend((0..60).map(|x: u8| x.wrapping_mul(37).wrapping_add(i as u8)));
