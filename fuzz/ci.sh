@@ -18,6 +18,12 @@ if ! cargo afl --version 2>/dev/null | grep -q "cargo-afl $AFL_CRATE_VERSION"; t
   cargo install cargo-afl --version "$AFL_CRATE_VERSION" --locked
 fi
 
+if ! cargo metadata --locked --format-version 1 >/dev/null 2>"$(mktemp)"; then
+  echo "fuzz/Cargo.lock is out of date (a workspace crate gained or changed a dependency):" >&2
+  echo "  cargo metadata --manifest-path fuzz/Cargo.toml --format-version 1 >/dev/null" >&2
+  echo "updates it to the versions already locked where possible; commit fuzz/Cargo.lock." >&2
+  exit 1
+fi
 cargo afl build --release --locked --bins
 
 if [ "$#" -gt 0 ]; then
