@@ -206,6 +206,17 @@ impl Node {
         self.spawn();
     }
 
+    /// Stop and start again with `--accept-unanchored-log` (as an operator who rewrote the log
+    /// and removed the signed checkpoint would).
+    pub fn restart_unanchored(&mut self) {
+        self.stop();
+        self.extra_env
+            .push(("TRUSTEE_ACCEPT_UNANCHORED_LOG".into(), "true".into()));
+        self.spawn();
+        self.extra_env
+            .retain(|(k, _)| k != "TRUSTEE_ACCEPT_UNANCHORED_LOG");
+    }
+
     /// Stop and start again on the same address (so clients holding the URL reach it again).
     pub fn restart_same_port(&mut self) {
         self.stop();

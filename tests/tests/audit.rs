@@ -13,7 +13,9 @@
 
 use escrow_core::audit::{EntryKind, Frontier, LogEntry, leaf_hash};
 use escrow_core::codec::Digest32;
+use escrow_core::keys::PrivateKey;
 use escrow_core::time::Timestamp;
+use escrow_core::warrant::{Role, WarrantEnvelope, WarrantPayload};
 use escrow_e2e::{Workflow, escrow, json, ok};
 use std::path::Path;
 use std::process::Output;
@@ -51,16 +53,20 @@ fn has_finding(v: &serde_json::Value, code: &str, trustee: u16, entry: Option<u6
 
 /// Rewrite a stopped node's log as a malicious operator who knows the schema would: drop the
 /// append-only triggers, rewrite the entries (renumbered), their leaf hashes, one tree head
-/// for the new size and the release counters, so that the node starts and serves it.
+/// for the new size, the release counters and the warrant rows' entry numbers, and remove the
+/// signed checkpoint, so that the node starts on it with `--accept-unanchored-log`
+/// ([`escrow_e2e::Node::restart_unanchored`]) and serves it.
 fn rewrite_log(state: &Path, f: impl FnOnce(&mut Vec<LogEntry>)) {
     let conn = rusqlite::Connection::open(state.join("log.db")).unwrap();
     conn.execute_batch(
         "PRAGMA foreign_keys=OFF;
          DROP TRIGGER log_entries_no_update; DROP TRIGGER log_entries_no_delete;
          DROP TRIGGER tree_heads_no_update; DROP TRIGGER tree_heads_no_delete;
-         DROP TRIGGER releases_no_update; DROP TRIGGER releases_no_delete;",
+         DROP TRIGGER releases_no_update; DROP TRIGGER releases_no_delete;
+         DROP TRIGGER IF EXISTS warrants_no_update;",
     )
     .unwrap();
+    let _ = std::fs::remove_file(state.join("checkpoint"));
     let mut entries: Vec<LogEntry> = {
         let mut st = conn
             .prepare("SELECT entry FROM log_entries ORDER BY seq")
@@ -116,6 +122,17 @@ fn rewrite_log(state: &Path, f: impl FnOnce(&mut Vec<LogEntry>)) {
         ],
     )
     .unwrap();
+    for w in ids.keys() {
+        if let Some(i) = entries.iter().position(|e| {
+            e.kind == EntryKind::WarrantSeen && e.warrant.unwrap().as_bytes() == w.as_slice()
+        }) {
+            conn.execute(
+                "UPDATE warrants SET first_seq = ?1 WHERE digest = ?2",
+                rusqlite::params![i as i64, w],
+            )
+            .unwrap();
+        }
+    }
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -203,7 +220,8 @@ fn a_changed_deleted_reordered_or_inserted_entry_is_named_by_trustee_and_entry()
     type Tamper = fn(&mut Vec<LogEntry>);
     let cases: [(&str, Tamper, u64); 4] = [
         ("change", |e| e[2].time = Timestamp(e[2].time.unix() + 1), 2),
-        ("delete", |e| drop(e.remove(1)), 1),
+        // (entry 1 is the warrant-seen entry, which the node's own check ties to its row)
+        ("delete", |e| drop(e.remove(2)), 2),
         ("reorder", |e| e.swap(2, 3), 2),
         (
             "insert",
@@ -218,7 +236,7 @@ fn a_changed_deleted_reordered_or_inserted_entry_is_named_by_trustee_and_entry()
         restore(&backup, &state);
         rewrite_log(&state, tamper);
         // the node accepts the consistently rewritten log and signs checkpoints over it
-        w.nodes[node].restart();
+        w.nodes[node].restart_unanchored();
         let o = audit(&w, "auditor", &[]);
         let v = json(&o);
         assert_eq!(o.status.code(), Some(3), "{name}: {v:#}");
@@ -263,7 +281,7 @@ fn a_log_rolled_back_and_grown_differently_fails_the_consistency_check() {
             e.push(LogEntry::refusal(0, t, None, vec![], "malformed"));
         }
     });
-    w.nodes[node].restart();
+    w.nodes[node].restart_unanchored();
     let v = json(&audit(&w, "auditor", &[]));
     assert!(has_finding(&v, "log-forked", 3, None), "{v:#}");
     let msg = findings(&v)
@@ -290,18 +308,32 @@ fn a_release_without_a_covering_warrant_is_reported_unjustified() {
     let node = 0usize; // trustee 1
     w.nodes[node].stop();
     let state = w.nodes[node].state.clone();
-    let forged = Digest32::sha256(b"no such warrant");
+    // A warrant no authority of the policy signed (the investigator signs it as "issuer").
+    let real = WarrantEnvelope::from_json(&std::fs::read_to_string(w.dir.join("w.json")).unwrap())
+        .unwrap();
+    let mut payload: WarrantPayload = serde_json::from_slice(&real.envelope().payload).unwrap();
+    payload.warrant_id = "w-secret".into();
+    let key =
+        PrivateKey::from_pem(&std::fs::read_to_string(w.dir.join("inv.key")).unwrap()).unwrap();
+    let env = WarrantEnvelope::sign_new(&payload, &key, Role::Issuer).unwrap();
+    let forged = env.digest();
     {
         let conn = rusqlite::Connection::open(state.join("log.db")).unwrap();
         conn.execute(
-            "INSERT INTO warrants (digest, warrant_id, envelope, first_seq) VALUES (?1, 'w-secret', '{}', 0)",
-            rusqlite::params![forged.as_bytes().to_vec()],
+            "INSERT INTO warrants (digest, warrant_id, envelope, first_seq) VALUES (?1, 'w-secret', ?2, 0)",
+            rusqlite::params![forged.as_bytes().to_vec(), env.to_json()],
         )
         .unwrap();
     }
     let mut index = 0u64;
     rewrite_log(&state, |e| {
         let t = e.last().unwrap().time;
+        e.push(LogEntry::warrant_seen(
+            0,
+            t,
+            forged,
+            Digest32::sha256(b"some investigator"),
+        ));
         e.push(LogEntry::release(
             0,
             t,
@@ -312,7 +344,7 @@ fn a_release_without_a_covering_warrant_is_reported_unjustified() {
         ));
         index = (e.len() - 1) as u64;
     });
-    w.nodes[node].restart();
+    w.nodes[node].restart_unanchored();
     let o = audit(&w, "auditor", &["--html", "report.html"]);
     let v = json(&o);
     assert_eq!(o.status.code(), Some(3), "{v:#}");

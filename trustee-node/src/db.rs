@@ -11,13 +11,19 @@ use crate::error::NodeError;
 use escrow_core::audit::{EntryKind, Frontier, LogEntry, TreeHead, leaf_hash};
 use escrow_core::codec::Digest32;
 use escrow_core::time::Timestamp;
+use escrow_core::warrant::{
+    CancellationEnvelope, CancellationPayload, RenewalChains, Warrant, WarrantEnvelope,
+};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Schema migrations, in order; migration `i` (1-based) brings `user_version` to `i`.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_audit_log.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_audit_log.sql"),
+    include_str!("../migrations/0002_derived_tables_frozen.sql"),
+];
 
 /// How long a write waits for a lock held by another connection before failing (closed).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -53,6 +59,8 @@ pub struct Db {
     path: PathBuf,
     frontier: Frontier,
     latest_policy: Option<Digest32>,
+    first_setup: Option<(Digest32, Digest32)>,
+    chains: RenewalChains,
 }
 
 fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> NodeError + '_ {
@@ -199,21 +207,54 @@ impl Db {
             path: path.to_path_buf(),
             frontier: Frontier::new(),
             latest_policy: None,
+            first_setup: None,
+            chains: RenewalChains::new(),
         })
     }
 
-    /// Open an existing database: migrate, then check the whole log (see [`Db::verify`]).
-    pub fn open(path: &Path) -> Result<Db, NodeError> {
+    /// Open an existing database: refuse one that `init` never made (no schema: an empty or
+    /// truncated file), migrate, then check the whole log against itself and against
+    /// `anchor`, the last tree head this node signed (see [`Db::verify`]).
+    pub fn open(path: &Path, anchor: Option<&TreeHead>) -> Result<Db, NodeError> {
+        let no_log = || {
+            NodeError::LogDamaged(format!(
+                "{} holds no audit log (an empty or truncated file, not one `trustee-node init` made); \
+                 refusing to start on a fresh log, which would forget every cancellation and spent release limit",
+                path.display()
+            ))
+        };
+        // Checked before SQLite touches the file (it would write a header into an empty one).
+        if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+            return Err(no_log());
+        }
         let mut conn = connect(path, false)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(db_err(path))?;
+        if version == 0 {
+            return Err(no_log());
+        }
         migrate(&mut conn, path)?;
         let mut db = Db {
             conn,
             path: path.to_path_buf(),
             frontier: Frontier::new(),
             latest_policy: None,
+            first_setup: None,
+            chains: RenewalChains::new(),
         };
-        db.verify()?;
+        db.verify(anchor)?;
         Ok(db)
+    }
+
+    /// The (trustee-set id, policy digest) of the log's first entry, its setup entry.
+    pub fn first_setup(&self) -> Option<(Digest32, Digest32)> {
+        self.first_setup
+    }
+
+    /// Parent links of every warrant seen and every cancelled id, from the checked tables.
+    pub fn renewal_chains(&self) -> &RenewalChains {
+        &self.chains
     }
 
     /// The sequence number the next entry gets.
@@ -232,11 +273,17 @@ impl Db {
     }
 
     /// Check the log from scratch: SQLite's own check; sequence numbers from 0 without gaps;
-    /// every stored leaf hash equals the hash of the stored bytes; every entry decodes and
-    /// carries its own sequence number; every recorded tree head equals the root recomputed
-    /// at its size; every release counter points at a release entry for that ciphertext, and
-    /// every release entry is counted. Builds the in-memory frontier.
-    pub fn verify(&mut self) -> Result<(), NodeError> {
+    /// entry 0 is a setup entry; every stored leaf hash equals the hash of the stored bytes;
+    /// every entry decodes and carries its own sequence number; every recorded tree head equals
+    /// the root recomputed at its size; `anchor` (the last tree head this node signed, kept
+    /// outside the database) is a prefix of the log: the log is at least that long and has that
+    /// root at that size. Then every derived table against the entries: every release counter
+    /// points at a release entry for that ciphertext and every release entry is counted; every
+    /// warrants row is the envelope a warrant-seen entry names, and every warrant-seen entry has
+    /// its row; every cancellations row is the envelope a cancellation entry names, for the id
+    /// it cancels, and every cancellation entry has its row. Builds the in-memory frontier and
+    /// the renewal chains. Any mismatch refuses (fail closed), naming the table and row.
+    pub fn verify(&mut self, anchor: Option<&TreeHead>) -> Result<(), NodeError> {
         let path = self.path.clone();
         let ok: String = self
             .conn
@@ -264,26 +311,13 @@ impl Db {
                 );
             }
         }
-        let warrant_ids: HashMap<Digest32, String> = {
-            let mut st = self
-                .conn
-                .prepare("SELECT digest, warrant_id FROM warrants")
-                .map_err(db_err(&path))?;
-            let rows = st
-                .query_map([], |r| {
-                    Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
-                })
-                .map_err(db_err(&path))?;
-            let mut m = HashMap::new();
-            for row in rows {
-                let (d, id) = row.map_err(db_err(&path))?;
-                m.insert(digest_from(&d, "warrant digest")?, id);
-            }
-            m
-        };
         let mut frontier = Frontier::new();
         let mut latest_policy = None;
+        let mut first_setup = None;
         let mut released: HashMap<u64, (Digest32, Digest32)> = HashMap::new(); // seq -> (warrant, ct)
+        let mut seen: HashMap<u64, Digest32> = HashMap::new(); // seq -> warrant digest
+        let mut cancels: HashMap<u64, (Digest32, Digest32)> = HashMap::new(); // seq -> (warrant, cancellation)
+        let mut anchor_checked = false;
         {
             let mut st = self
                 .conn
@@ -320,13 +354,38 @@ impl Db {
                         e.sequence
                     )));
                 }
-                if e.kind == EntryKind::Setup {
-                    latest_policy = e.policy;
+                match e.kind {
+                    EntryKind::Setup => {
+                        latest_policy = e.policy;
+                        if want == 0
+                            && let (Some(set), Some(policy)) = (e.document, e.policy)
+                        {
+                            first_setup = Some((set, policy));
+                        }
+                    }
+                    EntryKind::Release => {
+                        if let (Some(w), Some(ct)) = (e.warrant, e.ciphertexts.first()) {
+                            released.insert(want, (w, *ct));
+                        }
+                    }
+                    EntryKind::WarrantSeen => {
+                        if let Some(w) = e.warrant {
+                            seen.insert(want, w);
+                        }
+                    }
+                    EntryKind::Cancellation => {
+                        if let (Some(w), Some(c)) = (e.warrant, e.document) {
+                            cancels.insert(want, (w, c));
+                        }
+                    }
+                    _ => {}
                 }
-                if e.kind == EntryKind::Release
-                    && let (Some(w), Some(ct)) = (e.warrant, e.ciphertexts.first())
-                {
-                    released.insert(want, (w, *ct));
+                if want == 0 && first_setup.is_none() {
+                    return Err(NodeError::LogDamaged(format!(
+                        "the log does not begin with a setup entry (entry 0 is a {} entry): \
+                         log.db was replaced or rewritten",
+                        e.kind
+                    )));
                 }
                 frontier.push(leaf_hash(&bytes));
                 if heads
@@ -338,7 +397,36 @@ impl Db {
                         frontier.size()
                     )));
                 }
+                if let Some(a) = anchor
+                    && a.size == frontier.size()
+                {
+                    if a.root != frontier.root() {
+                        return Err(NodeError::LogDamaged(format!(
+                            "the log's root at size {} is not the root of the tree head this node signed \
+                             at that size: log.db was replaced by another log or rewritten",
+                            a.size
+                        )));
+                    }
+                    anchor_checked = true;
+                }
             }
+        }
+        if frontier.size() == 0 {
+            return Err(NodeError::LogDamaged(
+                "the log is empty: no setup entry (log.db was truncated or replaced); \
+                 refusing to start on a fresh log, which would forget every cancellation and spent release limit"
+                    .into(),
+            ));
+        }
+        if let Some(a) = anchor
+            && !anchor_checked
+        {
+            return Err(NodeError::LogDamaged(format!(
+                "the log holds {} entries but this node signed a tree head of size {}: \
+                 log.db was truncated or rolled back to an earlier copy",
+                frontier.size(),
+                a.size
+            )));
         }
         match heads.last_key_value() {
             Some((size, _)) if *size != frontier.size() => {
@@ -347,45 +435,188 @@ impl Db {
                     frontier.size()
                 )));
             }
-            None if frontier.size() != 0 => {
+            None => {
                 return Err(NodeError::LogDamaged(
                     "log entries without any tree head".into(),
                 ));
             }
             _ => {}
         }
-        // Counters against the log.
-        let mut counted: HashSet<(String, Digest32)> = HashSet::new();
-        {
-            let mut st = self
-                .conn
-                .prepare("SELECT warrant_id, ciphertext, first_seq FROM releases")
-                .map_err(db_err(&path))?;
-            let rows = st
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Vec<u8>>(1)?,
-                        r.get::<_, i64>(2)?,
-                    ))
-                })
-                .map_err(db_err(&path))?;
-            for row in rows {
-                let (id, ct, seq) = row.map_err(db_err(&path))?;
-                let ct = digest_from(&ct, "release counter ciphertext")?;
-                let seq = u64::try_from(seq).unwrap_or(u64::MAX);
-                match released.get(&seq) {
-                    Some((w, c)) if *c == ct && warrant_ids.get(w) == Some(&id) => {}
-                    _ => {
-                        return Err(NodeError::LogDamaged(format!(
-                            "release counter for warrant {id:?} points at entry {seq}, which is not its release entry"
-                        )));
-                    }
-                }
-                counted.insert((id, ct));
+        let mut chains = RenewalChains::new();
+        let warrant_ids = self.check_warrants(&seen, &mut chains)?;
+        self.check_cancellations(&cancels, &mut chains)?;
+        self.check_counters(&released, &warrant_ids)?;
+        self.frontier = frontier;
+        self.latest_policy = latest_policy;
+        self.first_setup = first_setup;
+        self.chains = chains;
+        Ok(())
+    }
+
+    /// Table `warrants` against the warrant-seen entries; returns digest -> warrant id.
+    fn check_warrants(
+        &self,
+        seen: &HashMap<u64, Digest32>,
+        chains: &mut RenewalChains,
+    ) -> Result<HashMap<Digest32, String>, NodeError> {
+        let path = &self.path;
+        let mut st = self
+            .conn
+            .prepare("SELECT digest, warrant_id, envelope, first_seq FROM warrants")
+            .map_err(db_err(path))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })
+            .map_err(db_err(path))?;
+        let mut ids = HashMap::new();
+        let mut rows_at: HashSet<u64> = HashSet::new();
+        for row in rows {
+            let (d, id, env, seq) = row.map_err(db_err(path))?;
+            let bad = |why: String| {
+                NodeError::LogDamaged(format!(
+                    "table warrants, row for warrant {id:?} (entry {seq}): {why}"
+                ))
+            };
+            let d = digest_from(&d, "warrant digest")?;
+            let seq = u64::try_from(seq).unwrap_or(u64::MAX);
+            if seen.get(&seq) != Some(&d) {
+                return Err(bad(
+                    "entry is not the warrant-seen entry of this digest".into()
+                ));
             }
+            let env = WarrantEnvelope::from_json(&env)
+                .map_err(|e| bad(format!("stored envelope does not parse: {e}")))?;
+            if env.digest() != d {
+                return Err(bad("stored envelope does not have the row's digest".into()));
+            }
+            let w = Warrant::parse(&env)
+                .map_err(|e| bad(format!("stored warrant does not parse: {e}")))?;
+            if w.id() != id {
+                return Err(bad(format!("stored warrant has id {:?}", w.id())));
+            }
+            chains.record_warrant(w.payload());
+            rows_at.insert(seq);
+            ids.insert(d, id);
         }
-        for (seq, (w, ct)) in &released {
+        if let Some(seq) = seen.keys().find(|s| !rows_at.contains(s)) {
+            return Err(NodeError::LogDamaged(format!(
+                "table warrants has no row for the warrant-seen entry {seq}"
+            )));
+        }
+        Ok(ids)
+    }
+
+    /// Table `cancellations` against the cancellation entries.
+    fn check_cancellations(
+        &self,
+        cancels: &HashMap<u64, (Digest32, Digest32)>,
+        chains: &mut RenewalChains,
+    ) -> Result<(), NodeError> {
+        let path = &self.path;
+        let mut st = self
+            .conn
+            .prepare("SELECT warrant_id, digest, envelope, seq FROM cancellations")
+            .map_err(db_err(path))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })
+            .map_err(db_err(path))?;
+        let mut rows_at: HashSet<u64> = HashSet::new();
+        for row in rows {
+            let (id, d, env, seq) = row.map_err(db_err(path))?;
+            let bad = |why: String| {
+                NodeError::LogDamaged(format!(
+                    "table cancellations, row for warrant {id:?} (entry {seq}): {why}"
+                ))
+            };
+            let d = digest_from(&d, "cancellation digest")?;
+            let seq = u64::try_from(seq).unwrap_or(u64::MAX);
+            let Some((warrant, doc)) = cancels.get(&seq) else {
+                return Err(bad("entry is not a cancellation entry".into()));
+            };
+            if *doc != d {
+                return Err(bad(
+                    "the cancellation entry names another cancellation digest".into(),
+                ));
+            }
+            let env = CancellationEnvelope::from_json(&env)
+                .map_err(|e| bad(format!("stored envelope does not parse: {e}")))?;
+            if env.digest() != d {
+                return Err(bad("stored envelope does not have the row's digest".into()));
+            }
+            let p: CancellationPayload = serde_json::from_slice(&env.envelope().payload)
+                .map_err(|e| bad(format!("stored cancellation does not parse: {e}")))?;
+            if p.warrant_id != id {
+                return Err(bad(format!(
+                    "the stored cancellation cancels warrant {:?}",
+                    p.warrant_id
+                )));
+            }
+            if p.warrant_digest != *warrant {
+                return Err(bad(
+                    "the cancellation entry names another warrant digest".into()
+                ));
+            }
+            chains.cancel(&id);
+            rows_at.insert(seq);
+        }
+        if let Some(seq) = cancels.keys().find(|s| !rows_at.contains(s)) {
+            return Err(NodeError::LogDamaged(format!(
+                "table cancellations has no row for the cancellation entry {seq}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Table `releases` (the release counters) against the release entries.
+    fn check_counters(
+        &self,
+        released: &HashMap<u64, (Digest32, Digest32)>,
+        warrant_ids: &HashMap<Digest32, String>,
+    ) -> Result<(), NodeError> {
+        let path = &self.path;
+        let mut counted: HashSet<(String, Digest32)> = HashSet::new();
+        let mut st = self
+            .conn
+            .prepare("SELECT warrant_id, ciphertext, first_seq FROM releases")
+            .map_err(db_err(path))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(db_err(path))?;
+        for row in rows {
+            let (id, ct, seq) = row.map_err(db_err(path))?;
+            let ct = digest_from(&ct, "release counter ciphertext")?;
+            let seq = u64::try_from(seq).unwrap_or(u64::MAX);
+            match released.get(&seq) {
+                Some((w, c)) if *c == ct && warrant_ids.get(w) == Some(&id) => {}
+                _ => {
+                    return Err(NodeError::LogDamaged(format!(
+                        "table releases, row for warrant {id:?} (entry {seq}): the release counter \
+                         does not point at its release entry"
+                    )));
+                }
+            }
+            counted.insert((id, ct));
+        }
+        for (seq, (w, ct)) in released {
             let id = warrant_ids.get(w).ok_or_else(|| {
                 NodeError::LogDamaged(format!(
                     "release entry {seq} names a warrant never recorded"
@@ -393,12 +624,10 @@ impl Db {
             })?;
             if !counted.contains(&(id.clone(), *ct)) {
                 return Err(NodeError::LogDamaged(format!(
-                    "release entry {seq} is not in the release counters"
+                    "table releases has no counter for release entry {seq}"
                 )));
             }
         }
-        self.frontier = frontier;
-        self.latest_policy = latest_policy;
         Ok(())
     }
 
@@ -524,22 +753,6 @@ impl Db {
             .optional()
             .map_err(db_err(&self.path))?;
         Ok(r.is_some())
-    }
-
-    /// Every cancelled warrant id.
-    pub fn cancelled_ids(&self) -> Result<HashSet<String>, NodeError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT warrant_id FROM cancellations")
-            .map_err(db_err(&self.path))?;
-        let rows = st
-            .query_map([], |r| r.get::<_, String>(0))
-            .map_err(db_err(&self.path))?;
-        let mut out = HashSet::new();
-        for r in rows {
-            out.insert(r.map_err(db_err(&self.path))?);
-        }
-        Ok(out)
     }
 
     /// The log entry that recorded the cancellation of `warrant_id`, if any.

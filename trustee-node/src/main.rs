@@ -68,6 +68,10 @@ enum Cmd {
         /// The state folder.
         #[arg(long)]
         state: PathBuf,
+        /// The log key as `/v1/info` publishes it (`origin+keyid+base64`); default: the
+        /// state folder's log-key.pub.
+        #[arg(long)]
+        log_key: Option<String>,
     },
     /// Serve the HTTP API.
     Serve {
@@ -101,6 +105,11 @@ enum Cmd {
         /// Requests served concurrently (more wait).
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
+        /// Start although the state folder has no signed checkpoint (folders made before it
+        /// existed): the log is anchored as it is. Check it against a checkpoint an auditor
+        /// holds first.
+        #[arg(long, env = "TRUSTEE_ACCEPT_UNANCHORED_LOG")]
+        accept_unanchored_log: bool,
         /// TEST FEATURE — fault injection for tests and demos. `bad-share`: every released
         /// share has a broken proof. Never use in production.
         #[arg(long, value_enum, env = "TRUSTEE_FAULT")]
@@ -159,10 +168,19 @@ fn run(cli: Cli) -> Result<(), NodeError> {
             );
             Ok(())
         }
-        Cmd::VerifyLog { state } => {
-            let db = db::Db::open(&state.join(state::DB_FILE))?;
-            let head = db.head();
-            println!("log intact: {} entries, root {}", head.size, head.root);
+        Cmd::VerifyLog { state, log_key } => {
+            let r = state::verify_log(&state, log_key.as_deref())?;
+            let head = r.head;
+            match r.anchor {
+                Some(a) => println!(
+                    "log intact: {} entries, root {} (extends the signed checkpoint of size {})",
+                    head.size, head.root, a.size
+                ),
+                None => println!(
+                    "log intact: {} entries, root {} (WARNING: no signed checkpoint to check it against)",
+                    head.size, head.root
+                ),
+            }
             Ok(())
         }
         Cmd::Serve {
@@ -176,6 +194,7 @@ fn run(cli: Cli) -> Result<(), NodeError> {
             max_body_bytes,
             request_timeout_secs,
             concurrency,
+            accept_unanchored_log,
             fault,
         } => {
             let limits = Limits {
@@ -187,7 +206,7 @@ fn run(cli: Cli) -> Result<(), NodeError> {
             };
             let pass = state::passphrase(passphrase_file.as_deref())?;
             // Everything is loaded and checked before the socket is bound.
-            let loaded = state::load(&state, pass.as_bytes())?;
+            let loaded = state::load(&state, pass.as_bytes(), accept_unanchored_log)?;
             drop(pass);
             let node = Arc::new(Node::new(loaded, limits, fault)?);
             if let Some(f) = fault {

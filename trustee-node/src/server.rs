@@ -30,7 +30,7 @@ use escrow_core::release::{
 use escrow_core::tdh2::ValidCiphertext;
 use escrow_core::time::Timestamp;
 use escrow_core::trustee::{TrusteeSet, VerifiedKeyShare};
-use escrow_core::warrant::{CancellationEnvelope, Policy, ReasonCode, Refusal};
+use escrow_core::warrant::{CancellationEnvelope, Policy, ReasonCode, Refusal, RenewalChains};
 use rayon::prelude::*;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -92,7 +92,9 @@ pub struct Node {
     reader: Mutex<rusqlite::Connection>,
     db_path: std::path::PathBuf,
     head: RwLock<TreeHead>,
-    cancelled: RwLock<HashSet<String>>,
+    /// Cancelled ids and renewal links (a cancelled ancestor kills every descendant).
+    chains: RwLock<RenewalChains>,
+    state_dir: std::path::PathBuf,
     problem: RwLock<Option<String>>,
     limits: Limits,
     fault: Option<Fault>,
@@ -121,7 +123,7 @@ impl Node {
         limits: Limits,
         fault: Option<Fault>,
     ) -> Result<Self, crate::error::NodeError> {
-        let cancelled = loaded.db.cancelled_ids()?;
+        let chains = loaded.db.renewal_chains().clone();
         let reader = db::open_reader(&loaded.db_path)?;
         let head = loaded.db.head();
         Ok(Node {
@@ -134,7 +136,8 @@ impl Node {
             reader: Mutex::new(reader),
             db_path: loaded.db_path,
             head: RwLock::new(head),
-            cancelled: RwLock::new(cancelled),
+            chains: RwLock::new(chains),
+            state_dir: loaded.state,
             problem: RwLock::new(None),
             limits,
             fault,
@@ -151,11 +154,13 @@ impl Node {
         *self.head.read().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn chains(&self) -> std::sync::RwLockReadGuard<'_, RenewalChains> {
+        self.chains.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Is `id`, or any warrant it renews (transitively), cancelled?
     fn is_cancelled(&self, id: &str) -> bool {
-        self.cancelled
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(id)
+        self.chains().is_cancelled(id)
     }
 
     fn problem(&self) -> Option<String> {
@@ -183,9 +188,12 @@ impl Node {
         }
     }
 
-    /// Commit, or fail closed with a 503 `log-unavailable`.
+    /// Commit, then rewrite the signed checkpoint file; or fail closed with a 503
+    /// `log-unavailable`.
     fn commit(&self, db: &mut Db, batch: &Batch, time: Timestamp) -> Result<TreeHead, ApiError> {
-        match db.commit(batch, time) {
+        match db.commit(batch, time).and_then(|head| {
+            crate::state::write_checkpoint(&self.state_dir, &self.log_key, &head).map(|()| head)
+        }) {
             Ok(head) => {
                 *self.head.write().unwrap_or_else(|p| p.into_inner()) = head;
                 Ok(head)
@@ -248,11 +256,10 @@ impl Node {
         // From here the database lock orders this request against every other release and
         // cancellation: the limit is decided and committed atomically.
         let mut db = lock(&self.db);
-        if self.is_cancelled(warrant.id()) {
-            let r = Refusal::new(
-                ReasonCode::Cancelled,
-                format!("warrant {} was cancelled", warrant.id()),
-            );
+        // The whole chain: the warrant, the parent it names, and every ancestor recorded.
+        let dead = self.chains().check_warrant(warrant.payload());
+        if let Err(c) = dead {
+            let r = Refusal::new(ReasonCode::Cancelled, c.to_string());
             return self.refuse_all(&mut db, wd, &digests, r, time);
         }
         let already = db
@@ -341,6 +348,12 @@ impl Node {
         }
         // Log first: nothing leaves before this returns.
         self.commit(&mut db, &batch, time)?;
+        if !known {
+            self.chains
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .record_warrant(warrant.payload());
+        }
         drop(db);
         Ok(
             ReleaseResponse::unsigned(self.index(), self.set.id(), wd, Some(inv), time, results)
@@ -437,10 +450,10 @@ impl Node {
                 };
                 self.commit(&mut db, &batch, time)?;
                 // Still under the database lock: a release that has not yet committed sees it.
-                self.cancelled
+                self.chains
                     .write()
                     .unwrap_or_else(|p| p.into_inner())
-                    .insert(id.clone());
+                    .cancel(&id);
                 tracing::info!(warrant = %id, seq, "warrant cancelled");
                 Ok(CancelResponse {
                     version: V1::default(),

@@ -6,12 +6,16 @@
 //! STATE/policy.json            the trustee's warrant policy
 //! STATE/secrets.sealed.json    key share + signing key, Argon2id + AES-256-GCM (mode 0600)
 //! STATE/log.db                 SQLite: audit log, tree heads, counters, cancellations
+//! STATE/checkpoint             the last tree head the node signed (C2SP signed note), rewritten
+//!                              atomically after every commit: the anchor a truncated, replaced
+//!                              or rolled-back log.db is detected against
+//! STATE/log-key.pub            the note verifier key of the log key (public; for `verify-log`)
 //! ```
 
 use crate::db::{Batch, Db};
 use crate::error::NodeError;
 use crate::sealed::{KdfCost, SealedSecrets, SecretBundle};
-use escrow_core::audit::{LogEntry, LogKey, checkpoint};
+use escrow_core::audit::{LogEntry, LogKey, TreeHead, checkpoint};
 use escrow_core::codec::{Digest32, V1};
 use escrow_core::keys::PrivateKey;
 use escrow_core::time::Timestamp;
@@ -32,6 +36,10 @@ pub const POLICY_FILE: &str = "policy.json";
 pub const SECRETS_FILE: &str = "secrets.sealed.json";
 /// Database.
 pub const DB_FILE: &str = "log.db";
+/// The last signed tree head.
+pub const CHECKPOINT_FILE: &str = "checkpoint";
+/// The log key's note verifier key.
+pub const LOG_KEY_FILE: &str = "log-key.pub";
 
 /// `STATE/node.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -197,7 +205,13 @@ pub fn init(
         entries: vec![LogEntry::setup(0, created, set.id(), policy.digest())],
         ..Batch::default()
     };
-    db.commit(&batch, created)?;
+    let head = db.commit(&batch, created)?;
+    write_file(
+        &state.join(LOG_KEY_FILE),
+        format!("{}\n", log_key.verifier_key()).as_bytes(),
+        false,
+    )?;
+    write_checkpoint(state, &log_key, &head)?;
     // node.json last: its presence marks a complete state folder.
     write_file(
         &state.join(NODE_FILE),
@@ -228,6 +242,8 @@ pub struct Loaded {
     pub db: Db,
     /// The database path.
     pub db_path: PathBuf,
+    /// The state folder (the signed checkpoint is rewritten there after every commit).
+    pub state: PathBuf,
 }
 
 impl core::fmt::Debug for Loaded {
@@ -242,17 +258,12 @@ impl core::fmt::Debug for Loaded {
 
 /// Load and check the state folder: files present and consistent, passphrase opens the
 /// secrets, the key share passes its Feldman check, the signing key is the trustee's, the
-/// log verifies. A changed policy is recorded in the log as a new setup entry.
-pub fn load(state: &Path, passphrase: &[u8]) -> Result<Loaded, NodeError> {
-    let node_path = state.join(NODE_FILE);
-    if !node_path.exists() {
-        return Err(NodeError::State(format!(
-            "{} is not a trustee-node state folder (no {NODE_FILE}; run `trustee-node init`)",
-            state.display()
-        )));
-    }
-    let node: NodeFile = serde_json::from_str(&read(&node_path)?)
-        .map_err(|e| NodeError::State(format!("{}: {e}", node_path.display())))?;
+/// log verifies, begins with the setup entry `node.json` describes and extends the last tree
+/// head the node signed ([`CHECKPOINT_FILE`]). A changed policy is recorded in the log as a new
+/// setup entry. `accept_unanchored`: start although the checkpoint file is missing (state
+/// folders made before it existed), anchoring the log as it is.
+pub fn load(state: &Path, passphrase: &[u8], accept_unanchored: bool) -> Result<Loaded, NodeError> {
+    let node = read_node_file(state)?;
     let set = TrusteeSet::from_json(&read(&state.join(SET_FILE))?)?;
     if set.id() != node.set_id {
         return Err(NodeError::State(format!(
@@ -279,8 +290,29 @@ pub fn load(state: &Path, passphrase: &[u8]) -> Result<Loaded, NodeError> {
         ));
     }
     check_signing_key(&set, share.index(), &signing)?;
+    let vkey = log_key.verifier_key();
+    let key_path = state.join(LOG_KEY_FILE);
+    if key_path.exists() {
+        if read(&key_path)?.trim() != vkey {
+            return Err(NodeError::State(format!(
+                "{LOG_KEY_FILE} is not this node's log key (the state folder was mixed with another node's)"
+            )));
+        }
+    } else {
+        write_file(&key_path, format!("{vkey}\n").as_bytes(), false)?;
+    }
+    let anchor = read_anchor(state, &vkey)?;
+    if anchor.is_none() && !accept_unanchored {
+        return Err(NodeError::LogDamaged(format!(
+            "{CHECKPOINT_FILE} is missing: without the last tree head this node signed, a truncated or \
+             rolled-back log.db cannot be told from the real one. If this state folder predates the \
+             checkpoint file, compare `verify-log` with a checkpoint an auditor holds, then start once \
+             with --accept-unanchored-log"
+        )));
+    }
     let db_path = state.join(DB_FILE);
-    let mut db = Db::open(&db_path)?;
+    let mut db = Db::open(&db_path, anchor.as_ref())?;
+    check_setup(&db, &node)?;
     if db.latest_policy() != Some(policy.digest()) {
         let t = now();
         let batch = Batch {
@@ -290,6 +322,7 @@ pub fn load(state: &Path, passphrase: &[u8]) -> Result<Loaded, NodeError> {
         db.commit(&batch, t)?;
         tracing::warn!(policy = %policy.digest().short(), "policy.json changed since the last setup entry; recorded a new setup entry");
     }
+    write_checkpoint(state, &log_key, &db.head())?;
     Ok(Loaded {
         set,
         share,
@@ -298,6 +331,116 @@ pub fn load(state: &Path, passphrase: &[u8]) -> Result<Loaded, NodeError> {
         policy,
         db,
         db_path,
+        state: state.to_path_buf(),
+    })
+}
+
+fn read_node_file(state: &Path) -> Result<NodeFile, NodeError> {
+    let node_path = state.join(NODE_FILE);
+    if !node_path.exists() {
+        return Err(NodeError::State(format!(
+            "{} is not a trustee-node state folder (no {NODE_FILE}; run `trustee-node init`)",
+            state.display()
+        )));
+    }
+    serde_json::from_str(&read(&node_path)?)
+        .map_err(|e| NodeError::State(format!("{}: {e}", node_path.display())))
+}
+
+/// The log must begin with the setup entry of the set and policy `node.json` was made with.
+fn check_setup(db: &Db, node: &NodeFile) -> Result<(), NodeError> {
+    match db.first_setup() {
+        Some((set, policy)) if set == node.set_id && policy == node.policy_digest => Ok(()),
+        Some((set, _)) if set != node.set_id => Err(NodeError::LogDamaged(format!(
+            "the log begins with the setup entry of trustee set {}, not of this node's set {} \
+             ({NODE_FILE}): log.db is another node's",
+            set.short(),
+            node.set_id.short()
+        ))),
+        Some((_, policy)) => Err(NodeError::LogDamaged(format!(
+            "the log begins with the setup entry of policy {}, not of the policy {} this node was \
+             initialised with ({NODE_FILE}): log.db is another node's",
+            policy.short(),
+            node.policy_digest.short()
+        ))),
+        None => Err(NodeError::LogDamaged(
+            "the log does not begin with a setup entry".into(),
+        )),
+    }
+}
+
+/// Write the signed checkpoint of `head` to [`CHECKPOINT_FILE`] atomically: a temporary file,
+/// fsynced, renamed over the old one, and the folder fsynced.
+pub fn write_checkpoint(state: &Path, log_key: &LogKey, head: &TreeHead) -> Result<(), NodeError> {
+    let note = log_key
+        .sign(head)
+        .map_err(|e| NodeError::State(format!("signing the checkpoint: {e}")))?;
+    let path = state.join(CHECKPOINT_FILE);
+    let tmp = state.join(format!("{CHECKPOINT_FILE}.tmp"));
+    {
+        let mut f = std::fs::File::create(&tmp).map_err(|e| NodeError::io(&tmp, e))?;
+        f.write_all(note.as_bytes())
+            .map_err(|e| NodeError::io(&tmp, e))?;
+        f.sync_all().map_err(|e| NodeError::io(&tmp, e))?;
+    }
+    std::fs::rename(&tmp, &path).map_err(|e| NodeError::io(&path, e))?;
+    #[cfg(unix)]
+    std::fs::File::open(state)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| NodeError::io(state, e))?;
+    Ok(())
+}
+
+/// The tree head in [`CHECKPOINT_FILE`], its signature checked under `vkey`; `None` if the file
+/// is missing.
+pub fn read_anchor(state: &Path, vkey: &str) -> Result<Option<TreeHead>, NodeError> {
+    let path = state.join(CHECKPOINT_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let note = read(&path)?;
+    let cp = checkpoint::verify_checkpoint(&note, vkey).map_err(|e| {
+        NodeError::LogDamaged(format!(
+            "{CHECKPOINT_FILE} is not a tree head signed by this node's log key ({e})"
+        ))
+    })?;
+    Ok(Some(cp.head))
+}
+
+/// What `verify-log` found.
+#[derive(Debug)]
+pub struct LogReport {
+    /// The current tree head.
+    pub head: TreeHead,
+    /// The signed tree head the log was checked against, if any.
+    pub anchor: Option<TreeHead>,
+}
+
+/// `verify-log`: the checks of [`load`] that need no passphrase. The checkpoint's signature is
+/// checked under `log_key` if given, else under [`LOG_KEY_FILE`] (which an attacker with write
+/// access to the folder could replace: pass the key `/v1/info` published to rule that out).
+pub fn verify_log(state: &Path, log_key: Option<&str>) -> Result<LogReport, NodeError> {
+    let node = read_node_file(state)?;
+    let vkey = match log_key {
+        Some(k) => Some(k.trim().to_string()),
+        None => {
+            let p = state.join(LOG_KEY_FILE);
+            if p.exists() {
+                Some(read(&p)?.trim().to_string())
+            } else {
+                None
+            }
+        }
+    };
+    let anchor = match &vkey {
+        Some(k) => read_anchor(state, k)?,
+        None => None,
+    };
+    let db = Db::open(&state.join(DB_FILE), anchor.as_ref())?;
+    check_setup(&db, &node)?;
+    Ok(LogReport {
+        head: db.head(),
+        anchor,
     })
 }
 

@@ -17,12 +17,14 @@
 //!
 //! Every refusal is a [`Refusal`]: a stable [`ReasonCode`] and a detail naming the culprit.
 
+mod chain;
 mod dsse;
 mod payload;
 mod policy;
 mod refusal;
 mod scope;
 
+pub use chain::{ChainCancellation, MAX_CHAIN_WALK, RenewalChains};
 pub use dsse::{
     Envelope, EnvelopeSignature, MAX_PAYLOAD_BYTES, MAX_SIGNATURES, b64_decode_lenient, pae,
 };
