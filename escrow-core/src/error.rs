@@ -98,6 +98,22 @@ pub enum Error {
         /// Trustee index.
         trustee: u16,
     },
+    /// A v2 answer's batched DLEQ proof fails: every share in it is rejected.
+    #[error(
+        "answer of trustee {trustee} fails its batched DLEQ proof: every share in it is rejected"
+    )]
+    BadAnswerProof {
+        /// Trustee index.
+        trustee: u16,
+    },
+    /// A v2 answer is malformed, does not open, or answers another request.
+    #[error("answer of trustee {trustee} is refused: {why}")]
+    BadAnswer {
+        /// Trustee index.
+        trustee: u16,
+        /// Why.
+        why: String,
+    },
     /// Not enough valid shares.
     #[error("not enough valid decryption shares: {valid} valid, {threshold} needed{rejected}")]
     NotEnoughShares {

@@ -271,6 +271,19 @@ pub fn sec1c_batch<const N: usize>(points: &[ProjectivePoint; N]) -> [[u8; 33]; 
     })
 }
 
+/// [`sec1c_batch`] for any number of points.
+pub fn sec1c_vec(points: &[ProjectivePoint]) -> Vec<[u8; 33]> {
+    let mut affine = vec![AffinePoint::IDENTITY; points.len()];
+    ProjectivePoint::batch_normalize(points, &mut affine);
+    affine
+        .iter()
+        .map(|a| {
+            let enc = a.to_sec1_point(true);
+            <[u8; 33]>::try_from(enc.as_bytes()).unwrap_or([0u8; 33])
+        })
+        .collect()
+}
+
 /// Random non-zero scalar.
 pub fn random_scalar<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Scalar {
     loop {

@@ -16,6 +16,8 @@
 //! * [`release`] — release requests, signed release responses, shares sealed to the
 //!   investigator, and the trustee's per-ciphertext decisions.
 //! * [`api`] — the wire types of every trustee-node endpoint and its error codes.
+//! * [`v2`] — release protocol version 2: batchable ciphertext proofs checked in batches, one
+//!   DLEQ proof and one key exchange per trustee answer, compact binary encodings.
 //! * [`audit`] — audit-log entries (canonical bytes) and RFC 9162 Merkle tree hashing.
 //!
 //! The byte-level protocol is specified in `docs/protocol.md`.
@@ -36,6 +38,7 @@ pub mod share;
 pub mod tdh2;
 pub mod time;
 pub mod trustee;
+pub mod v2;
 pub mod warrant;
 
 pub use error::{Error, Result};
