@@ -2,7 +2,7 @@
 # Build every fuzz target with cargo-afl and run each one briefly from its seed corpus.
 # Fails if a seed or a new input crashes a target (or AFL++ cannot run it).
 #
-#   fuzz/ci.sh                 # every target, FUZZ_SECS seconds each (default 3)
+#   fuzz/ci.sh                 # every target, FUZZ_SECS seconds each (default 2)
 #   FUZZ_SECS=60 fuzz/ci.sh    # longer
 #   fuzz/ci.sh warrant keys    # only these targets
 #   FUZZ_OUT=/tmp/f fuzz/ci.sh # keep the AFL++ output folders
@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 AFL_CRATE_VERSION=0.18.2
-secs="${FUZZ_SECS:-3}"
+secs="${FUZZ_SECS:-2}"
 
 if ! cargo afl --version 2>/dev/null | grep -q "cargo-afl $AFL_CRATE_VERSION"; then
   cargo install cargo-afl --version "$AFL_CRATE_VERSION" --locked

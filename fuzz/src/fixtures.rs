@@ -7,6 +7,9 @@ use escrow_core::codec::V1;
 use escrow_core::keys::PrivateKey;
 use escrow_core::label::Label;
 use escrow_core::message::{SealedMessage, seal};
+use escrow_core::secret::MessageKey;
+use escrow_core::share::{DecryptionShare, ShareContext};
+use escrow_core::tdh2::{ValidCiphertext, encapsulate};
 use escrow_core::time::Timestamp;
 use escrow_core::trustee::{Dealing, VerifiedKeyShare, deal};
 use escrow_core::warrant::{
@@ -42,6 +45,12 @@ pub struct Fixtures {
     pub verified: VerifiedWarrant,
     /// The log key of trustee 1.
     pub log_key: LogKey,
+    /// A ciphertext in the fixture warrant's scope, escrowed to the fixture set.
+    pub ciphertext: ValidCiphertext,
+    /// Its message key.
+    pub message_key: MessageKey,
+    /// Each trustee's honest decryption share of it, under the fixture warrant.
+    pub shares: Vec<DecryptionShare>,
 }
 
 /// A fixed-seed RNG (rand 0.10 StdRng, ChaCha12).
@@ -99,7 +108,7 @@ fn build() -> Fixtures {
     )
     .expect("fixture policy");
     let dealing = deal(3, 2, &mut r).expect("fixture dealing");
-    let keys = dealing
+    let keys: Vec<VerifiedKeyShare> = dealing
         .secrets
         .iter()
         .map(|s| {
@@ -119,6 +128,24 @@ fn build() -> Fixtures {
         .verify(&warrant, Timestamp(T0), &|_| false)
         .expect("fixture warrant verifies");
     let log_key = LogKey::from_seed(&origin(&dealing.set.id(), 1), &[7u8; 32]).expect("log key");
+    let message_key = MessageKey::random(&mut r);
+    let label = Label::new(
+        "alice@example.org",
+        "bob@example.org",
+        Timestamp(T0),
+        "m-combine",
+    )
+    .expect("label");
+    let (ct, _) = encapsulate(&dealing.set, &label, &message_key, &mut r).expect("encapsulate");
+    let ciphertext = ct.check(&dealing.set).expect("valid ciphertext");
+    let ctx = ShareContext::warrant(verified.digest());
+    let shares = keys
+        .iter()
+        .map(|k: &VerifiedKeyShare| {
+            k.decryption_share(&ciphertext, &ctx, &mut r)
+                .expect("share")
+        })
+        .collect();
     Fixtures {
         issuer,
         judge,
@@ -130,6 +157,9 @@ fn build() -> Fixtures {
         warrant,
         verified,
         log_key,
+        ciphertext,
+        message_key,
+        shares,
     }
 }
 

@@ -641,3 +641,42 @@ pub fn api(data: &[u8]) {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Combining shares
+
+/// `combine`: the decryption shares an investigator opened from the trustees' responses (a JSON
+/// array of shares), combined for the fixture ciphertext under the fixture warrant. A trustee
+/// may lie: whatever the shares, combining either refuses or recovers the true message key,
+/// never another one; and each honest share is accepted.
+pub fn combine(data: &[u8]) {
+    use escrow_core::share::{DecryptionShare, ShareContext, combine};
+    let f = fixtures::get();
+    let Ok(shares) = serde_json::from_slice::<Vec<DecryptionShare>>(data) else {
+        return;
+    };
+    if shares.len() > 8 {
+        return;
+    }
+    let ctx = ShareContext::warrant(f.verified.digest());
+    if let Ok(c) = combine(&f.dealing.set, &f.ciphertext, &ctx, &shares) {
+        assert!(
+            c.message_key == f.message_key,
+            "combining gave a wrong message key (used {:?}, rejected {:?})",
+            c.used,
+            c.rejected
+        );
+        for (i, _) in &c.rejected {
+            assert!(!c.used.contains(i), "a rejected share was used");
+        }
+        for s in &shares {
+            if f.shares.contains(s) {
+                assert!(
+                    !c.rejected.iter().any(|(i, _)| *i == s.trustee),
+                    "an honest share of trustee {} was rejected",
+                    s.trustee
+                );
+            }
+        }
+    }
+}

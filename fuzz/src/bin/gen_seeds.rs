@@ -358,6 +358,22 @@ fn main() {
         write("api", "error-2.json", &moded(5, err.to_json().as_bytes()));
     }
 
+    // Shares to combine: honest ones, a subset, one with a broken proof.
+    let honest = serde_json::to_vec(&f.shares).expect("shares");
+    write("combine", "honest.json", &honest);
+    write(
+        "combine",
+        "two.json",
+        &serde_json::to_vec(&f.shares[1..]).expect("shares"),
+    );
+    let mut bad = f.shares.clone();
+    bad[0].d = bad[1].d;
+    write(
+        "combine",
+        "one-bad.json",
+        &serde_json::to_vec(&bad).expect("shares"),
+    );
+
     for (i, seed) in [[5u8, 2], [63, 17], [12, 12], [0, 0]].iter().enumerate() {
         let mut v = seed.to_vec();
         v.extend((0..60).map(|x: u8| x.wrapping_mul(37).wrapping_add(i as u8)));
