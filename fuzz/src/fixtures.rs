@@ -182,3 +182,77 @@ pub fn sealed(sender: &str, recipient: &str, id: &str, body: &[u8], seed: u64) -
     )
     .expect("seal")
 }
+
+/// Release protocol v2 fixtures: a v2 ciphertext in the fixture warrant's scope with a known
+/// key, the request of just that ciphertext, and every trustee's honest answer to it.
+pub struct FixturesV2 {
+    /// The checked v2 ciphertext.
+    pub ciphertext: escrow_core::v2::ValidCiphertextV2,
+    /// Its message key.
+    pub message_key: MessageKey,
+    /// The request digest R of `[ciphertext]` under the fixture warrant.
+    pub request: escrow_core::codec::Digest32,
+    /// Trustee i's answer (index i − 1).
+    pub answers: Vec<escrow_core::v2::AnswerV2>,
+    /// The same, opened by the investigator.
+    pub verified: Vec<escrow_core::v2::VerifiedAnswer>,
+}
+
+/// The v2 fixtures (built on first use).
+pub fn v2() -> &'static FixturesV2 {
+    use escrow_core::v2::{encapsulate_v2, make_answer, request_digest};
+    static F: OnceLock<FixturesV2> = OnceLock::new();
+    F.get_or_init(|| {
+        let f = get();
+        let mut r = rng(2027);
+        let message_key = MessageKey::random(&mut r);
+        let label = Label::new(
+            "alice@example.org",
+            "bob@example.org",
+            Timestamp(T0),
+            "m-v2",
+        )
+        .expect("label");
+        let (ct, _) =
+            encapsulate_v2(&f.dealing.set, &label, &message_key, &mut r).expect("encapsulate");
+        let ciphertext = ct.check(&f.dealing.set).expect("valid v2 ciphertext");
+        let w = f.verified.digest();
+        let request = request_digest(&w, &[ciphertext.digest()]);
+        let answers: Vec<escrow_core::v2::AnswerV2> = f
+            .keys
+            .iter()
+            .map(|k| {
+                make_answer(
+                    k,
+                    &w,
+                    &request,
+                    &[(0, &ciphertext)],
+                    &f.investigator.public(),
+                    false,
+                    &mut r,
+                )
+                .expect("answer")
+                .answer
+            })
+            .collect();
+        let verified = answers
+            .iter()
+            .map(|a| {
+                a.open(
+                    &f.investigator,
+                    &f.dealing.set,
+                    &w,
+                    core::slice::from_ref(&ciphertext),
+                )
+                .expect("honest answer opens")
+            })
+            .collect();
+        FixturesV2 {
+            ciphertext,
+            message_key,
+            request,
+            answers,
+            verified,
+        }
+    })
+}

@@ -680,3 +680,77 @@ pub fn combine(data: &[u8]) {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Release protocol v2 (binary encodings)
+
+/// `v2_ciphertext`: a v2 escrow ciphertext in its binary encoding. Decoding is strict (the input
+/// is its only encoding); the single check and the batch check agree, alone and batched with an
+/// honest ciphertext (whose verdict a bad neighbour must not change).
+pub fn v2_ciphertext(data: &[u8]) {
+    use escrow_core::v2::{EscrowCiphertextV2, check_batch};
+    let f = fixtures::get();
+    let g = fixtures::v2();
+    let Ok(ct) = EscrowCiphertextV2::from_bytes(data) else {
+        return;
+    };
+    assert_eq!(
+        ct.to_bytes(),
+        data,
+        "a v2 ciphertext has exactly one encoding"
+    );
+    let set = &f.dealing.set;
+    let alone = ct.check(set).map(|v| v.digest());
+    let honest = g.ciphertext.ciphertext().clone();
+    let batch = check_batch(set, &[ct.clone(), honest.clone()]);
+    let [one, two] = batch.as_slice() else {
+        panic!("check_batch returned {} results for 2", batch.len());
+    };
+    assert_eq!(
+        one.as_ref().map(|v| v.digest()).ok(),
+        alone.as_ref().ok().copied(),
+        "batch and single check disagree"
+    );
+    assert_eq!(
+        two.as_ref().map(|v| v.digest()).ok(),
+        Some(honest.digest()),
+        "a bad neighbour changed an honest ciphertext's verdict"
+    );
+    if let Ok(v) = ct.check(set) {
+        assert_eq!(v.label(), &ct.label);
+    }
+}
+
+/// `v2_answer`: a trustee's v2 answer in its binary encoding, as the investigator reads it.
+/// Decoding is strict; an answer that opens against the fixture request can only carry the
+/// true shares: combined with another trustee's honest share it yields the true key.
+pub fn v2_answer(data: &[u8]) {
+    use escrow_core::v2::{AnswerV2, combine_v2};
+    let f = fixtures::get();
+    let g = fixtures::v2();
+    let Ok(a) = AnswerV2::from_bytes(data, 16) else {
+        return;
+    };
+    assert_eq!(a.to_bytes(), data, "a v2 answer has exactly one encoding");
+    let Ok(v) = a.open(
+        &f.investigator,
+        &f.dealing.set,
+        &f.verified.digest(),
+        core::slice::from_ref(&g.ciphertext),
+    ) else {
+        return;
+    };
+    assert_eq!(v.trustee, a.trustee);
+    for other in &g.verified {
+        if other.trustee == v.trustee {
+            continue;
+        }
+        let shares: Vec<_> = v.shares.iter().chain(&other.shares).collect();
+        let (key, _) = combine_v2(&f.dealing.set, &g.ciphertext, &shares)
+            .expect("two verified shares combine");
+        assert!(
+            key == g.message_key,
+            "an answer that opened gave a wrong key"
+        );
+    }
+}

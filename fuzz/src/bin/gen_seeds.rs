@@ -374,6 +374,21 @@ fn main() {
         &serde_json::to_vec(&bad).expect("shares"),
     );
 
+    // Release protocol v2: a ciphertext and every trustee's answer, binary.
+    let g = fixtures::v2();
+    write(
+        "v2_ciphertext",
+        "fixture.bin",
+        &g.ciphertext.ciphertext().to_bytes(),
+    );
+    for (i, a) in g.answers.iter().enumerate() {
+        write(
+            "v2_answer",
+            &format!("trustee-{}.bin", i + 1),
+            &a.to_bytes(),
+        );
+    }
+
     for (i, seed) in [[5u8, 2], [63, 17], [12, 12], [0, 0]].iter().enumerate() {
         let mut v = seed.to_vec();
         v.extend((0..60).map(|x: u8| x.wrapping_mul(37).wrapping_add(i as u8)));
