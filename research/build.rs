@@ -1,5 +1,6 @@
 //! Records, at build time, the locked versions of the crates whose speed the harness reports
-//! (from the workspace's Cargo.lock) and the compiler version, for every run record.
+//! (from the workspace's Cargo.lock), the compiler version and the git commit of the tree,
+//! for every run record (so that `run.json` names the commit wherever the binary runs).
 
 use std::fmt::Write as _;
 
@@ -58,4 +59,44 @@ fn main() {
     println!(
         "cargo:rustc-env=ESCROW_RESEARCH_PROFILE={profile} (opt-level {opt} for escrow-research)"
     );
+    commit();
+}
+
+/// `ESCROW_RESEARCH_COMMIT` (or "unknown" outside a git checkout) and `ESCROW_RESEARCH_DIRTY`
+/// ("true", "false" or "unknown"); rebuilt when HEAD or the branch it names moves.
+fn commit() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let id = git(&["rev-parse", "HEAD"]);
+    let dirty = match (&id, git(&["status", "--porcelain", "--untracked-files=no"])) {
+        (None, _) => "unknown",
+        (Some(_), Some(_)) => "true",
+        (Some(_), None) => "false",
+    };
+    println!(
+        "cargo:rustc-env=ESCROW_RESEARCH_COMMIT={}",
+        id.as_deref().unwrap_or("unknown")
+    );
+    println!("cargo:rustc-env=ESCROW_RESEARCH_DIRTY={dirty}");
+    // Rebuild when the commit moves: HEAD, the ref it points to, and packed refs.
+    for what in ["HEAD", "packed-refs"] {
+        if let Some(p) = git(&["rev-parse", "--git-path", what]) {
+            println!("cargo:rerun-if-changed={}", dir.join(p).display());
+        }
+    }
+    if let Some(r) = git(&["symbolic-ref", "-q", "HEAD"])
+        && let Some(p) = git(&["rev-parse", "--git-path", &r])
+    {
+        println!("cargo:rerun-if-changed={}", dir.join(p).display());
+    }
 }

@@ -46,6 +46,10 @@ fn small(v: u64, what: &str, n: u64) -> Result<u16> {
 }
 
 pub fn finish(out: Out, dir: &Path, run: RunOutput<'_>, text: String) -> Result<()> {
+    let warnings = run.warnings.clone();
+    for w in &warnings {
+        eprintln!("escrow experiment: warning: {w}");
+    }
     let record = experiment::write_run(dir, run)?;
     let files: Vec<String> = record
         .get("files")
@@ -58,6 +62,9 @@ pub fn finish(out: Out, dir: &Path, run: RunOutput<'_>, text: String) -> Result<
         })
         .unwrap_or_default();
     let mut text = text;
+    for w in &warnings {
+        let _ = writeln!(text, "\nwarning: {w}");
+    }
     let _ = writeln!(text, "\nwritten: {}", files.join(", "));
     let mut json = serde_json::json!({"ok": true, "out": dir.display().to_string()});
     if let (Some(obj), Some(rec)) = (json.as_object_mut(), record.as_object()) {
@@ -155,6 +162,9 @@ pub fn sweep(a: SweepArgs, out: Out) -> Result<()> {
         pr.g_add_vartime_us,
         pr.lincomb2_vartime_us
     );
+    let warnings: Vec<String> = experiment::too_small(p.messages, "messages")
+        .into_iter()
+        .collect();
     let run = RunOutput {
         experiment: "sweep",
         parameters: serde_json::to_value(&p)?,
@@ -165,6 +175,7 @@ pub fn sweep(a: SweepArgs, out: Out) -> Result<()> {
         started,
         command: std::env::args().collect(),
         results: serde_json::to_value(&r)?,
+        warnings,
     };
     finish(out, &dir, run, text)
 }
@@ -234,6 +245,9 @@ pub fn failures(a: FailuresArgs, out: Out) -> Result<()> {
             }
         );
     }
+    let warnings: Vec<String> = experiment::too_small(p.messages, "messages")
+        .into_iter()
+        .collect();
     let run = RunOutput {
         experiment: "failures",
         parameters: serde_json::to_value(&p)?,
@@ -248,6 +262,7 @@ pub fn failures(a: FailuresArgs, out: Out) -> Result<()> {
         started,
         command: std::env::args().collect(),
         results: serde_json::to_value(&rows)?,
+        warnings,
     };
     finish(out, &dir, run, text)
 }
@@ -291,6 +306,9 @@ pub fn batch(a: BatchArgs, out: Out) -> Result<()> {
                 .unwrap_or_else(|| "-".into())
         );
     }
+    let warnings: Vec<String> = experiment::too_small(messages, "messages")
+        .into_iter()
+        .collect();
     let run = RunOutput {
         experiment: "batch",
         parameters: serde_json::to_value(&p)?,
@@ -301,6 +319,7 @@ pub fn batch(a: BatchArgs, out: Out) -> Result<()> {
         started,
         command: std::env::args().collect(),
         results: serde_json::to_value(&r)?,
+        warnings,
     };
     finish(out, &dir, run, text)
 }

@@ -25,7 +25,7 @@ use escrow_core::time::Timestamp;
 use escrow_core::trustee::{self, TrusteeSet};
 use escrow_core::warrant::Window;
 use escrow_research::experiment::{self, RunOutput};
-use escrow_research::plot::{Chart, Series};
+use escrow_research::plot::{Chart, Scale, Series, Target};
 use rand::RngExt as _;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -267,9 +267,29 @@ fn e2e_csv(rows: &[E2eRow]) -> Vec<Vec<String>> {
 }
 
 fn e2e_charts(rows: &[E2eRow]) -> Vec<(String, Chart<'static>)> {
-    let pts = |f: &dyn Fn(&E2eRow) -> f64| -> Vec<(f64, f64)> {
-        rows.iter().map(|r| (r.messages as f64, f(r))).collect()
+    // One series per strategy (and phase): `all` and `threshold` are separate retrievals.
+    let mut asks: Vec<Ask> = Vec::new();
+    for r in rows {
+        if !asks.contains(&r.ask) {
+            asks.push(r.ask);
+        }
+    }
+    let per_ask = |name: &str, f: &dyn Fn(&E2eRow) -> f64| -> Vec<Series> {
+        asks.iter()
+            .map(|&ask| {
+                Series::line(
+                    format!("{}: {name}", ask.name()),
+                    rows.iter()
+                        .filter(|r| r.ask == ask)
+                        .map(|r| (r.messages as f64, f(r)))
+                        .collect(),
+                )
+            })
+            .collect()
     };
+    let mut time = per_ask("retrieval, total", &|r| r.retrieve_s);
+    time.extend(per_ask("asking the trustees", &|r| r.ask_s));
+    time.extend(per_ask("verify, combine, decrypt", &|r| r.combine_s));
     vec![
         (
             "e2e-time.svg".into(),
@@ -277,26 +297,15 @@ fn e2e_charts(rows: &[E2eRow]) -> Vec<(String, Chart<'static>)> {
                 title: "Warrant retrieval on loopback nodes: time by messages covered",
                 x_label: "messages covered by the warrant",
                 y_label: "seconds",
-                log_y: true,
-                log_x: true,
-                series: vec![
-                    Series {
-                        name: "retrieval, total".into(),
-                        points: pts(&|r| r.retrieve_s),
-                    },
-                    Series {
-                        name: "asking the trustees".into(),
-                        points: pts(&|r| r.ask_s),
-                    },
-                    Series {
-                        name: "verify, combine, decrypt".into(),
-                        points: pts(&|r| r.combine_s),
-                    },
-                    Series {
-                        name: "target: 10 s for 10,000".into(),
-                        points: vec![(10.0, 10.0), (10_000.0, 10.0)],
-                    },
-                ],
+                x: Scale::LogCount,
+                y: Scale::Log,
+                series: time,
+                // The target is for a 10,000-message warrant: drawn only when one was run.
+                targets: vec![Target {
+                    name: "target: 10 s for 10,000".into(),
+                    y: 10.0,
+                    applies_at: Some(10_000.0),
+                }],
             },
         ),
         (
@@ -305,12 +314,10 @@ fn e2e_charts(rows: &[E2eRow]) -> Vec<(String, Chart<'static>)> {
                 title: "Bytes on the wire per message retrieved",
                 x_label: "messages covered by the warrant",
                 y_label: "bytes per message (requests + answers, all trustees)",
-                log_y: false,
-                log_x: true,
-                series: vec![Series {
-                    name: "wire bytes / message".into(),
-                    points: pts(&|r| r.wire_bytes_per_message),
-                }],
+                x: Scale::LogCount,
+                y: Scale::Linear,
+                series: per_ask("wire bytes / message", &|r| r.wire_bytes_per_message),
+                targets: Vec::new(),
             },
         ),
     ]
@@ -446,6 +453,12 @@ pub fn e2e(a: E2eArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         started,
         command: std::env::args().collect(),
         results: serde_json::json!({"rows": rows, "audit": audit}),
+        warnings: experiment::too_small(
+            params.messages.iter().copied().min().unwrap_or(0),
+            "messages",
+        )
+        .into_iter()
+        .collect(),
     };
     finish(out, &dir, run, text)
 }
@@ -776,12 +789,13 @@ pub fn audit_log(a: AuditLogArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         title: "Auditor time by log size (one trustee)",
         x_label: "log entries",
         y_label: "seconds",
-        log_y: true,
-        log_x: true,
-        series: vec![Series {
-            name: "escrow audit".into(),
-            points: rows.iter().map(|r| (r.entries as f64, r.audit_s)).collect(),
-        }],
+        x: Scale::LogCount,
+        y: Scale::Log,
+        series: vec![Series::line(
+            "escrow audit",
+            rows.iter().map(|r| (r.entries as f64, r.audit_s)).collect(),
+        )],
+        targets: Vec::new(),
     };
     let run = RunOutput {
         experiment: "audit-log",
@@ -793,6 +807,7 @@ pub fn audit_log(a: AuditLogArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         started,
         command: std::env::args().collect(),
         results: serde_json::json!({"rows": rows}),
+        warnings: Vec::new(),
     };
     finish(out, &dir, run, text)
 }

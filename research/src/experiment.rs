@@ -8,7 +8,7 @@
 
 use crate::floor::{self, Primitives};
 use crate::naive::{self, NAIVE_SHARE_BYTES, NaiveSet, NaiveShare};
-use crate::plot::{self, Chart, Series};
+use crate::plot::{self, Chart, Scale, Series};
 use crate::record::{Commit, Machine, RunRecord, Versions, load_average, unix_now};
 use crate::stats::{self, Summary, us};
 use crate::workload::{self, Message};
@@ -220,7 +220,10 @@ fn sweep_ours(
     );
     let mut header_bytes = 0usize;
     let signers: Vec<&VerifiedKeyShare> = d.keys.iter().take(usize::from(k)).collect();
-    for msg in msgs {
+    // The first few messages run twice: once to warm up (caches, allocator, lazy tables),
+    // untimed, then for the record.
+    let warm = WARM_UP.min(m);
+    for msg in msgs.iter().take(warm).chain(msgs) {
         let t = Instant::now();
         let (ct, _r) = tdh2::encapsulate(&d.set, &msg.label, &msg.key, &mut rng)?;
         seal.push(us(t.elapsed()));
@@ -252,6 +255,9 @@ fn sweep_ours(
                 msg.label.message_id
             )));
         }
+    }
+    for v in [&mut seal, &mut check, &mut share, &mut verify, &mut combine] {
+        v.drain(..warm.min(v.len()));
     }
     let row = |operation, unit, time, floor_us, bytes| OpRow {
         scheme: "ours",
@@ -315,7 +321,8 @@ fn sweep_naive(n: u16, k: u16, msgs: &[Message], prim: &Primitives) -> Result<Ve
         Vec::with_capacity(m),
     );
     let mut header_bytes = 0usize;
-    for msg in msgs {
+    let warm = WARM_UP.min(m);
+    for msg in msgs.iter().take(warm).chain(msgs) {
         let t = Instant::now();
         let ct = set.seal(&msg.label, &msg.key, &mut rng)?;
         seal.push(us(t.elapsed()));
@@ -336,6 +343,9 @@ fn sweep_naive(n: u16, k: u16, msgs: &[Message], prim: &Primitives) -> Result<Ve
                 msg.label.message_id
             )));
         }
+    }
+    for v in [&mut seal, &mut share, &mut combine] {
+        v.drain(..warm.min(v.len()));
     }
     let row = |operation, unit, time, floor_us, bytes| OpRow {
         scheme: "naive",
@@ -425,10 +435,7 @@ impl SweepResult {
         if points.is_empty() {
             None
         } else {
-            Some(Series {
-                name: format!("{scheme} {op}"),
-                points,
-            })
+            Some(Series::line(format!("{scheme} {op}"), points))
         }
     }
 
@@ -457,9 +464,10 @@ impl SweepResult {
                     title: "Time per operation (median): ours vs naive",
                     x_label: "trustees n (k paired as given)",
                     y_label: "microseconds per message (seal, combine) / per share",
-                    log_y: true,
-                    log_x: true,
+                    x: Scale::LogCount,
+                    y: Scale::Log,
                     series: time,
+                    targets: Vec::new(),
                 },
             ),
             (
@@ -468,9 +476,10 @@ impl SweepResult {
                     title: "Escrow header bytes per message",
                     x_label: "trustees n",
                     y_label: "bytes",
-                    log_y: true,
-                    log_x: true,
+                    x: Scale::LogCount,
+                    y: Scale::LogCount,
                     series: bytes,
+                    targets: Vec::new(),
                 },
             ),
         ]
@@ -811,20 +820,22 @@ pub fn failure_csv_rows(rows: &[FailureRow]) -> Vec<Vec<String>> {
 }
 
 /// Plots of a failure experiment: share of messages decrypted, and time per message, against
-/// the number of malicious trustees, one line per scheme and number down.
+/// the number of malicious trustees, one series of points per scheme and number down (each
+/// case is measured on its own: no line joins them).
 pub fn failure_charts(rows: &[FailureRow]) -> Vec<(String, Chart<'static>)> {
     let mut keys: Vec<(&'static str, u16)> = rows.iter().map(|r| (r.scheme, r.down)).collect();
     keys.sort();
     keys.dedup();
     let mk = |y: &dyn Fn(&FailureRow) -> f64| -> Vec<Series> {
         keys.iter()
-            .map(|&(scheme, down)| Series {
-                name: format!("{scheme}, {down} down"),
-                points: rows
-                    .iter()
-                    .filter(|r| r.scheme == scheme && r.down == down)
-                    .map(|r| (f64::from(r.malicious), y(r)))
-                    .collect(),
+            .map(|&(scheme, down)| {
+                Series::points(
+                    format!("{scheme}, {down} down"),
+                    rows.iter()
+                        .filter(|r| r.scheme == scheme && r.down == down)
+                        .map(|r| (f64::from(r.malicious), y(r)))
+                        .collect(),
+                )
             })
             .collect()
     };
@@ -835,9 +846,10 @@ pub fn failure_charts(rows: &[FailureRow]) -> Vec<(String, Chart<'static>)> {
                 title: "Messages decrypted with trustees down or malicious",
                 x_label: "malicious trustees",
                 y_label: "% of messages decrypted",
-                log_y: false,
-                log_x: false,
+                x: Scale::Count,
+                y: Scale::Linear,
                 series: mk(&|r| 100.0 * r.decrypted as f64 / r.messages.max(1) as f64),
+                targets: Vec::new(),
             },
         ),
         (
@@ -846,9 +858,10 @@ pub fn failure_charts(rows: &[FailureRow]) -> Vec<(String, Chart<'static>)> {
                 title: "Combiner time per message with trustees down or malicious",
                 x_label: "malicious trustees",
                 y_label: "microseconds per message (median)",
-                log_y: true,
-                log_x: false,
+                x: Scale::Count,
+                y: Scale::Log,
                 series: mk(&|r| r.time.median_us),
+                targets: Vec::new(),
             },
         ),
     ]
@@ -1046,21 +1059,23 @@ pub fn batch_csv_rows(r: &BatchResult) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// Plot of a batch experiment: messages per second against threads, one line per batch size.
+/// Plot of a batch experiment: messages per second against threads (whole numbers), one line
+/// per batch size.
 pub fn batch_charts(r: &BatchResult) -> Vec<(String, Chart<'static>)> {
     let mut sizes: Vec<usize> = r.rows.iter().map(|b| b.batch).collect();
     sizes.sort_unstable();
     sizes.dedup();
     let series = sizes
         .iter()
-        .map(|&s| Series {
-            name: format!("batch {s}"),
-            points: r
-                .rows
-                .iter()
-                .filter(|b| b.batch == s)
-                .map(|b| (b.threads as f64, b.messages_per_s))
-                .collect(),
+        .map(|&s| {
+            Series::line(
+                format!("batch {s}"),
+                r.rows
+                    .iter()
+                    .filter(|b| b.batch == s)
+                    .map(|b| (b.threads as f64, b.messages_per_s))
+                    .collect(),
+            )
         })
         .collect();
     vec![(
@@ -1069,15 +1084,34 @@ pub fn batch_charts(r: &BatchResult) -> Vec<(String, Chart<'static>)> {
             title: "Retrieval throughput (check + k shares + combine per message)",
             x_label: "threads",
             y_label: "messages per second",
-            log_y: false,
-            log_x: false,
+            x: Scale::Count,
+            y: Scale::Linear,
             series,
+            targets: Vec::new(),
         },
     )]
 }
 
 // ---------------------------------------------------------------------------------------
 // output
+
+/// Messages run untimed before a sweep measures (the first operations of a process pay for
+/// cold caches, the allocator and lazily built tables: 4-5x the floor on a 5-message run).
+pub const WARM_UP: usize = 10;
+
+/// Fewer timed runs per case than this, and a median says little: the run record and the
+/// summary carry a warning.
+pub const MIN_TO_MEASURE: usize = 100;
+
+/// The warning for a run that times only `runs` operations per case (None if enough).
+pub fn too_small(runs: usize, what: &str) -> Option<String> {
+    (runs < MIN_TO_MEASURE).then(|| {
+        format!(
+            "only {runs} {what} per case: too few to measure (timings of so few runs are \
+             dominated by noise and start-up); use at least {MIN_TO_MEASURE} for numbers to report"
+        )
+    })
+}
 
 /// What one run writes.
 pub struct RunOutput<'a> {
@@ -1099,6 +1133,8 @@ pub struct RunOutput<'a> {
     pub command: Vec<String>,
     /// Extra results to store in run.json under "results".
     pub results: serde_json::Value,
+    /// Why the numbers of this run should not be reported (e.g. [`too_small`]).
+    pub warnings: Vec<String>,
 }
 
 /// Write the CSV, the plots and `run.json` into `dir` (created if missing). Returns the
@@ -1123,11 +1159,12 @@ pub fn write_run(dir: &Path, out: RunOutput<'_>) -> Result<serde_json::Value> {
         parameters: out.parameters,
         machine,
         versions: Versions::this_build(),
-        commit: Commit::detect(Path::new(".")),
+        commit: Commit::this_build(),
         started_unix: out.started_unix,
         duration_s: out.started.elapsed().as_secs_f64(),
         files,
         command: out.command,
+        warnings: out.warnings,
     };
     let mut v = serde_json::to_value(&rec).map_err(|e| Error::Io {
         path: "run.json".into(),
@@ -1157,6 +1194,26 @@ pub fn start() -> (Machine, u64, Instant) {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+
+    #[test]
+    fn a_run_too_small_to_measure_says_so() {
+        let w = too_small(5, "messages").unwrap();
+        assert!(
+            w.contains("only 5 messages") && w.contains("too few to measure"),
+            "{w}"
+        );
+        assert!(too_small(MIN_TO_MEASURE, "messages").is_none());
+    }
+
+    #[test]
+    fn the_commit_is_embedded_at_build_time() {
+        // This crate is built inside the project's git checkout, so the commit is known at
+        // build time, whatever the working directory of the process.
+        let c = crate::record::Commit::this_build();
+        assert_eq!(c.source, "build");
+        assert_eq!(c.id.len(), 40, "{c:?}");
+        assert!(c.id.chars().all(|ch| ch.is_ascii_hexdigit()), "{c:?}");
+    }
 
     #[test]
     fn pairing_rules() {

@@ -87,16 +87,38 @@ impl Versions {
     }
 }
 
-/// The git commit of the working tree at `dir`, and whether it had uncommitted changes.
+/// The git commit a binary was built from, and whether the tree had uncommitted changes.
 #[derive(Clone, Debug, Serialize)]
 pub struct Commit {
     /// `git rev-parse HEAD`, or "unknown".
     pub id: String,
     /// Uncommitted changes (`git status --porcelain` non-empty), if git could tell.
     pub dirty: Option<bool>,
+    /// Where the commit was read: `build` (embedded when this binary was built, so it holds
+    /// wherever the binary runs) or `working-directory` (asked of git at run time, for a
+    /// build made outside a git checkout).
+    pub source: &'static str,
 }
 
 impl Commit {
+    /// The commit embedded at build time (see `build.rs`); if the build was not made in a git
+    /// checkout, the working directory's commit, if any.
+    pub fn this_build() -> Self {
+        let id = env!("ESCROW_RESEARCH_COMMIT");
+        if id != "unknown" {
+            return Commit {
+                id: id.to_string(),
+                dirty: match env!("ESCROW_RESEARCH_DIRTY") {
+                    "true" => Some(true),
+                    "false" => Some(false),
+                    _ => None,
+                },
+                source: "build",
+            };
+        }
+        Commit::detect(Path::new("."))
+    }
+
     /// Ask git (if installed and `dir` is in a repository); "unknown" otherwise.
     pub fn detect(dir: &Path) -> Self {
         let git = |args: &[&str]| {
@@ -117,7 +139,11 @@ impl Commit {
         } else {
             git(&["status", "--porcelain", "--untracked-files=no"]).map(|s| !s.trim().is_empty())
         };
-        Commit { id, dirty }
+        Commit {
+            id,
+            dirty,
+            source: "working-directory",
+        }
     }
 }
 
@@ -150,4 +176,6 @@ pub struct RunRecord {
     pub files: Vec<String>,
     /// The command line that made the run.
     pub command: Vec<String>,
+    /// Why the numbers of this run should not be reported (too small to measure, ...).
+    pub warnings: Vec<String>,
 }
