@@ -311,6 +311,172 @@ fn deal(c: &mut Criterion) {
     g.finish();
 }
 
+/// Release protocol v1 and v2 side by side, per message (batches of 100 ciphertexts; divide
+/// the batch benchmarks by 100).
+fn v1_v2(c: &mut Criterion) {
+    use escrow_core::release;
+    use escrow_core::v2;
+    const M: usize = 100;
+    let mut rng = StdRng::seed_from_u64(4);
+    let dealing = trustee::deal(5, 3, &mut rng).unwrap();
+    let set = &dealing.set;
+    let keys: Vec<VerifiedKeyShare> = dealing
+        .secrets
+        .iter()
+        .map(|s| set.verify_share(s.key_share.clone()).unwrap())
+        .collect();
+    let inv = PrivateKey::generate(&mut rng);
+    let warrant = Digest32::sha256(b"warrant");
+    let ctx = ShareContext::warrant(warrant);
+    let mk = MessageKey::random(&mut rng);
+    let labels: Vec<Label> = (0..M)
+        .map(|i| {
+            Label::new(
+                "alice@example.org",
+                "bob@example.org",
+                Timestamp(1_795_339_800),
+                &format!("msg-{i:04}"),
+            )
+            .unwrap()
+        })
+        .collect();
+    let v1: Vec<EscrowCiphertext> = labels
+        .iter()
+        .map(|l| tdh2::encapsulate(set, l, &mk, &mut rng).unwrap().0)
+        .collect();
+    let v1_valid: Vec<ValidCiphertext> = v1.iter().map(|c| c.check(set).unwrap()).collect();
+    let v2cts: Vec<v2::EscrowCiphertextV2> = labels
+        .iter()
+        .map(|l| v2::encapsulate_v2(set, l, &mk, &mut rng).unwrap().0)
+        .collect();
+    let v2_valid: Vec<v2::ValidCiphertextV2> = v2::check_batch(set, &v2cts)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let digests: Vec<Digest32> = v2_valid.iter().map(|v| v.digest()).collect();
+    let request = v2::request_digest(&warrant, &digests);
+    let released: Vec<(u32, &v2::ValidCiphertextV2)> = v2_valid
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i as u32, v))
+        .collect();
+
+    let mut g = c.benchmark_group("v1v2");
+    g.sample_size(10);
+    g.bench_function("encapsulate/v1", |b| {
+        b.iter(|| tdh2::encapsulate(set, &labels[0], &mk, &mut rng).unwrap())
+    });
+    g.bench_function("encapsulate/v2", |b| {
+        b.iter(|| v2::encapsulate_v2(set, &labels[0], &mk, &mut rng).unwrap())
+    });
+    g.bench_function("check/v1/1", |b| b.iter(|| v1[0].check(set).unwrap()));
+    g.bench_function("check/v2/1", |b| b.iter(|| v2cts[0].check(set).unwrap()));
+    g.bench_function("check/v2/batch100", |b| {
+        b.iter(|| v2::check_batch(set, black_box(&v2cts)))
+    });
+    // A trustee's share for one message, sealed to the investigator (v1: share + DLEQ proof
+    // + ECIES box each), against one v2 answer for 100 messages.
+    g.bench_function("trustee_share/v1/1", |b| {
+        b.iter(|| {
+            let s = keys[0]
+                .decryption_share(&v1_valid[0], &ctx, &mut rng)
+                .unwrap();
+            release::seal_share(&inv.public(), &set.id(), &warrant, &s, &mut rng).unwrap()
+        })
+    });
+    g.bench_function("trustee_answer/v2/batch100", |b| {
+        b.iter(|| {
+            v2::make_answer(
+                &keys[0],
+                &warrant,
+                &request,
+                &released,
+                &inv.public(),
+                false,
+                &mut rng,
+            )
+            .unwrap()
+        })
+    });
+    let answer = v2::make_answer(
+        &keys[0],
+        &warrant,
+        &request,
+        &released,
+        &inv.public(),
+        false,
+        &mut rng,
+    )
+    .unwrap()
+    .answer;
+    let bytes = answer.to_bytes();
+    println!(
+        "v2 answer of {M} shares: {} bytes; v2 ciphertext: {} bytes",
+        bytes.len(),
+        v2cts[0].to_bytes().len()
+    );
+    g.bench_function("investigator_open/v2/batch100", |b| {
+        b.iter(|| {
+            v2::AnswerV2::from_bytes(black_box(&bytes), M)
+                .unwrap()
+                .open(&inv, set, &warrant, &v2_valid)
+                .unwrap()
+        })
+    });
+    let v1_shares: Vec<DecryptionShare> = v1_valid
+        .iter()
+        .map(|v| keys[0].decryption_share(v, &ctx, &mut rng).unwrap())
+        .collect();
+    let boxes: Vec<_> = v1_shares
+        .iter()
+        .map(|s| release::seal_share(&inv.public(), &set.id(), &warrant, s, &mut rng).unwrap())
+        .collect();
+    g.bench_function("investigator_open/v1/batch100", |b| {
+        b.iter(|| {
+            let opened: Vec<DecryptionShare> = boxes
+                .iter()
+                .zip(&v1_valid)
+                .map(|(bx, v)| {
+                    release::open_share(&inv, &set.id(), 1, &warrant, &v.digest(), bx).unwrap()
+                })
+                .collect();
+            let items: Vec<share::ShareToVerify<'_>> = opened
+                .iter()
+                .zip(&v1_valid)
+                .map(|(s, v)| share::ShareToVerify {
+                    ciphertext: v,
+                    context: &ctx,
+                    share: s,
+                })
+                .collect();
+            share::verify_batch(set, &items).len()
+        })
+    });
+    let answers: Vec<v2::VerifiedAnswer> = keys[..3]
+        .iter()
+        .map(|k| {
+            v2::make_answer(
+                k,
+                &warrant,
+                &request,
+                &released,
+                &inv.public(),
+                false,
+                &mut rng,
+            )
+            .unwrap()
+            .answer
+            .open(&inv, set, &warrant, &v2_valid)
+            .unwrap()
+        })
+        .collect();
+    let first: Vec<&v2::VerifiedShareV2> = answers.iter().map(|a| &a.shares[0]).collect();
+    g.bench_function("combine_verified/v2/k3", |b| {
+        b.iter(|| v2::combine_v2(set, &v2_valid[0], black_box(&first)).unwrap())
+    });
+    g.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .measurement_time(Duration::from_secs(2))
@@ -321,6 +487,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = floor, ops, deal
+    targets = floor, ops, deal, v1_v2
 }
 criterion_main!(benches);

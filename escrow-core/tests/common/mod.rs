@@ -11,6 +11,7 @@
 )]
 
 pub mod reference;
+pub mod reference_v2;
 
 use escrow_core::keys::PrivateKey;
 use escrow_core::label::Label;
