@@ -118,6 +118,27 @@ impl AnswerV2 {
         out
     }
 
+    /// A JSON view for inspection (`--json` views, logs of tests), never parsed back:
+    /// `{"version":2,"set_id","trustee","warrant","request","ephemeral","e","z",
+    /// "shares":[{"position","box"}]}` with hex digests, points, scalars and boxes.
+    pub fn to_json_view(&self) -> serde_json::Value {
+        serde_json::json!({
+            "version": VERSION_BYTE,
+            "set_id": self.set_id.to_hex(),
+            "trustee": self.trustee,
+            "warrant": self.warrant.to_hex(),
+            "request": self.request.to_hex(),
+            "ephemeral": self.ephemeral.to_hex(),
+            "e": hex::encode(scalar_to_bytes(&self.e)),
+            "z": hex::encode(scalar_to_bytes(&self.z)),
+            "shares": self
+                .shares
+                .iter()
+                .map(|s| serde_json::json!({"position": s.position, "box": hex::encode(s.sealed)}))
+                .collect::<Vec<_>>(),
+        })
+    }
+
     /// Decode [`Self::to_bytes`]; at most `max_shares` shares. Another version byte is refused
     /// with [`Error::UnsupportedVersion`].
     pub fn from_bytes(bytes: &[u8], max_shares: usize) -> Result<Self> {

@@ -292,6 +292,12 @@ fn answers_open_verify_and_combine() {
             ANSWER_HEADER_LEN + ANSWER_SHARE_LEN * positions.len()
         );
         let back = AnswerV2::from_bytes(&bytes, 10).unwrap();
+        let view = a.to_json_view();
+        assert_eq!(view["version"], 2);
+        assert_eq!(view["trustee"], t + 1);
+        assert_eq!(view["shares"].as_array().unwrap().len(), positions.len());
+        assert_eq!(view["shares"][2]["position"], 3);
+        assert_eq!(view["shares"][2]["box"], hex::encode(a.shares[2].sealed));
         assert_eq!(back, a);
         assert!(AnswerV2::from_bytes(&bytes, 3).is_err());
         let v = back
