@@ -96,6 +96,10 @@ pub struct Node {
     pub addr: String,
     child: Option<Child>,
     extra_env: Vec<(String, String)>,
+    /// Extra `serve` arguments (e.g. `--tls-cert`, `--tls-key`).
+    extra_args: Vec<String>,
+    /// Serves HTTPS.
+    https: bool,
 }
 
 impl Node {
@@ -110,6 +114,28 @@ impl Node {
                 .iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect(),
+            extra_args: Vec::new(),
+            https: false,
+        };
+        n.spawn();
+        n
+    }
+
+    /// Start `trustee-node serve` with HTTPS (`--tls-cert CERT --tls-key KEY`).
+    pub fn start_tls(index: u16, state: &Path, cert: &Path, key: &Path) -> Node {
+        let mut n = Node {
+            index,
+            state: state.to_path_buf(),
+            addr: String::new(),
+            child: None,
+            extra_env: Vec::new(),
+            extra_args: vec![
+                "--tls-cert".into(),
+                cert.display().to_string(),
+                "--tls-key".into(),
+                key.display().to_string(),
+            ],
+            https: true,
         };
         n.spawn();
         n
@@ -135,6 +161,7 @@ impl Node {
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
         }
+        cmd.args(&self.extra_args);
         let child = cmd.spawn().expect("spawn trustee-node");
         self.child = Some(child);
         let t0 = Instant::now();
@@ -164,10 +191,12 @@ impl Node {
         }
     }
 
-    /// `http://ADDR`.
+    /// `http://ADDR` (`https://ADDR` for a node started with TLS).
     pub fn url(&self) -> String {
         if self.addr.starts_with("http") {
             self.addr.clone()
+        } else if self.https {
+            format!("https://{}", self.addr)
         } else {
             format!("http://{}", self.addr)
         }

@@ -25,16 +25,19 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{BufRead as _, Read as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 #[derive(Args, Debug, Clone)]
 pub struct AuditArgs {
     /// The trustee set (`trustee-set.json`).
     #[arg(long)]
     pub set: PathBuf,
-    /// A trustee node's URL; repeat for every trustee.
-    #[arg(long = "trustee", required = true)]
+    /// A trustee node's URL; repeat for every trustee. Without it, the trustees file
+    /// (--trustees or ESCROW_TRUSTEES).
+    #[arg(long = "trustee")]
     pub trustees: Vec<String>,
+    /// HTTPS (--ca-cert), the trustees file, plain HTTP to non-loopback hosts.
+    #[command(flatten)]
+    pub net: crate::net::NetArgs,
     /// The trustees' warrant policy: warrants are judged under it (without it, no release can
     /// be shown justified). Compared with the policy digest each node reports.
     #[arg(long)]
@@ -186,34 +189,28 @@ fn safe_name(origin: &str) -> String {
 }
 
 struct Http {
-    agent: ureq::Agent,
+    cfg: escrow_client::ClientConfig,
 }
 
 impl Http {
-    fn new(timeout: u64) -> Self {
-        let cfg = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(timeout.max(1))))
-            .http_status_as_error(false)
-            .build();
-        Http {
-            agent: ureq::Agent::new_with_config(cfg),
-        }
+    fn new(cfg: escrow_client::ClientConfig) -> Self {
+        Http { cfg }
     }
 
+    /// GET a full URL through the node client (TLS, timeouts, retries of 5xx and outages).
     fn get(&self, url: &str) -> Result<(u16, String)> {
-        let mut r = self
-            .agent
-            .get(url)
-            .call()
-            .map_err(|e| anyhow!("{url}: unreachable: {e}"))?;
-        let status = r.status().as_u16();
-        let text = r
-            .body_mut()
-            .with_config()
-            .limit(512 * 1024 * 1024)
-            .read_to_string()
-            .map_err(|e| anyhow!("{url}: unreadable answer: {e}"))?;
-        Ok((status, text))
+        let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+        let split = url
+            .get(after_scheme..)
+            .and_then(|r| r.find('/'))
+            .map(|i| i + after_scheme)
+            .unwrap_or(url.len());
+        let (base, path) = (
+            url.get(..split).unwrap_or(url),
+            url.get(split..).unwrap_or(""),
+        );
+        let client = escrow_client::NodeClient::new(base, &self.cfg)?;
+        client.get_raw(path).map_err(|e| anyhow!("{e}"))
     }
 
     fn get_ok(&self, url: &str) -> Result<String> {
@@ -705,7 +702,8 @@ pub fn run(a: &AuditArgs, out: Out) -> Result<AuditReport> {
     if let Some(s) = &a.state {
         std::fs::create_dir_all(s).with_context(|| s.display().to_string())?;
     }
-    let http = Http::new(a.timeout);
+    let (urls, ca) = a.net.resolve(&a.trustees)?;
+    let http = Http::new(a.net.config(ca.as_deref(), a.timeout, 3)?);
     let mut ctx = Ctx {
         http: &http,
         out,
@@ -719,7 +717,7 @@ pub fn run(a: &AuditArgs, out: Out) -> Result<AuditReport> {
         heads: HashMap::new(),
     };
     let mut trustees = Vec::new();
-    for url in &a.trustees {
+    for url in &urls {
         match audit_trustee(&mut ctx, &set, policy.as_ref(), url, &mut col) {
             Ok(t) => trustees.push(t),
             Err(e) => {

@@ -60,6 +60,7 @@ impl Roles for CliRoles {
         let args = crate::cmd_audit::AuditArgs {
             set: req.set.clone(),
             trustees: req.trustees.clone(),
+            net: Default::default(),
             policy: Some(req.policy.clone()),
             warrants: None,
             state: req.state.clone(),

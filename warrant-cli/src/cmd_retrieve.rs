@@ -1,22 +1,27 @@
-//! `escrow retrieve`: the investigator's side of a warrant. Select the sealed messages the
-//! warrant could cover, ask every trustee in parallel (batches, timeouts, retries with
-//! back-off), check every trustee's signature and every share's DLEQ proof, combine any k valid
-//! shares, decrypt, and write one file per message, a summary, and the signed receipts.
+//! `escrow retrieve`: the investigator's side of a warrant. Arguments, files and output only:
+//! the asking, checking and combining are `escrow_client::investigator`'s.
+//!
+//! Select the sealed messages the warrant could cover (every mailbox line checked: its id is
+//! its label's and a safe file name), check every trustee with `/v1/info` before anything is
+//! asked, ask them (HTTPS with `--ca-cert`, timeouts, capped retries), and write one file per
+//! message read, a summary, and the signed receipts.
 
-use crate::Refused;
 use crate::cmd_keys::load_private;
 use crate::cmd_msg::read_mailbox;
 use crate::cmd_set::load_set;
 use crate::cmd_warrant::load_envelope;
 use crate::io::{self, Out};
+use crate::net::NetArgs;
+use crate::{Refused, Usage};
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use escrow_client::investigator::{
+    self, MessageOutcome, Outcome as Got, Progress, Strategy, TrusteeRow,
+};
+use escrow_client::{ClientConfig, NodeClient};
 use escrow_core::codec::Digest32;
 use escrow_core::keys::PrivateKey;
 use escrow_core::message::SealedMessage;
-use escrow_core::release::{self, ReleaseRequest, ReleaseResponse, ReleaseResult};
-use escrow_core::share::{self, DecryptionShare, ShareContext, ShareToVerify, VerifiedShare};
-use escrow_core::tdh2::ValidCiphertext;
 use escrow_core::trustee::TrusteeSet;
 use escrow_core::warrant::{Warrant, WarrantEnvelope};
 use rayon::prelude::*;
@@ -32,25 +37,36 @@ pub struct RetrieveArgs {
     /// The public trustee set.
     #[arg(long, value_name = "FILE")]
     pub set: PathBuf,
-    /// A trustee node's base URL (http://HOST:PORT); repeat for each trustee.
-    #[arg(long = "trustee", value_name = "URL", required = true)]
+    /// A trustee node's base URL (https://HOST:PORT, or http:// on loopback); repeat for each
+    /// trustee. Without it, the trustees file (--trustees or ESCROW_TRUSTEES).
+    #[arg(long = "trustee", value_name = "URL")]
     pub trustees: Vec<String>,
+    #[command(flatten)]
+    pub net: NetArgs,
     /// The investigator's private key (the one the warrant names).
     #[arg(long, value_name = "FILE")]
     pub key: PathBuf,
     /// Mailbox file (JSON lines) holding the sealed messages.
     #[arg(long, value_name = "FILE")]
     pub mailbox: PathBuf,
-    /// Output directory (created; must be empty if it exists).
+    /// Output directory (created; must be empty if it exists, unless --resume).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Continue into an existing --out: messages already written there (each file is written
+    /// only after its decryption checked) are not asked for again; receipts are appended.
+    #[arg(long)]
+    pub resume: bool,
+    /// Print the trustees and the totals only, not one line per message.
+    #[arg(long, short)]
+    pub quiet: bool,
     /// Ciphertexts per request.
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub batch: usize,
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     pub timeout: u64,
-    /// Attempts per request (connection errors and 5xx answers are retried with back-off).
+    /// Attempts per request (connection errors and 5xx answers are retried with back-off;
+    /// at most 10).
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub attempts: u32,
     /// Which trustees to ask: `all` at once (fastest when one is down or cheating), or
@@ -64,149 +80,7 @@ pub struct RetrieveArgs {
     pub all_messages: bool,
 }
 
-/// What happened with one trustee.
-#[derive(Default)]
-struct TrusteeReport {
-    url: String,
-    index: Option<u16>,
-    /// Valid, signed responses received.
-    responses: Vec<ReleaseResponse>,
-    /// Bytes sent (request bodies) and received (answer bodies), all attempts.
-    sent: u64,
-    received: u64,
-    /// Why the trustee could not be used (unreachable, bad signature, ...).
-    failure: Option<String>,
-}
-
-fn agent(timeout: u64) -> ureq::Agent {
-    let cfg = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(timeout.max(1))))
-        .http_status_as_error(false)
-        .build();
-    ureq::Agent::new_with_config(cfg)
-}
-
-/// POST one batch, retrying connection errors and 5xx with exponential back-off.
-fn post_batch(
-    agent: &ureq::Agent,
-    url: &str,
-    body: &str,
-    attempts: u32,
-    bytes: (&mut u64, &mut u64),
-) -> Result<ReleaseResponse, String> {
-    let (sent, received) = bytes;
-    let endpoint = format!("{}/v1/release", url.trim_end_matches('/'));
-    let mut last = String::new();
-    for attempt in 0..attempts.max(1) {
-        if attempt > 0 {
-            // 400 ms, 800 ms, 1.6 s, then every 2 s.
-            let wait = 200u64.saturating_mul(1 << attempt.min(6)).min(2000);
-            std::thread::sleep(Duration::from_millis(wait));
-        }
-        *sent += body.len() as u64;
-        let resp = agent
-            .post(&endpoint)
-            .header("content-type", "application/json")
-            .send(body);
-        let mut resp = match resp {
-            Ok(r) => r,
-            Err(e) => {
-                last = format!("unreachable: {e}");
-                continue;
-            }
-        };
-        let status = resp.status().as_u16();
-        let text = match resp
-            .body_mut()
-            .with_config()
-            .limit(256 * 1024 * 1024)
-            .read_to_string()
-        {
-            Ok(t) => {
-                *received += t.len() as u64;
-                t
-            }
-            Err(e) => {
-                last = format!("unreadable answer: {e}");
-                continue;
-            }
-        };
-        if status >= 500 {
-            last = format!("HTTP {status}: {}", error_message(&text));
-            continue;
-        }
-        if status != 200 {
-            return Err(format!("HTTP {status}: {}", error_message(&text)));
-        }
-        return ReleaseResponse::from_json(&text).map_err(|e| format!("malformed answer: {e}"));
-    }
-    Err(last)
-}
-
-fn error_message(body: &str) -> String {
-    escrow_core::api::ErrorBody::from_json(body)
-        .map(|b| format!("{}: {}", b.error.code, b.error.message))
-        .unwrap_or_else(|_| body.chars().take(200).collect())
-}
-
-/// Ask one trustee for every batch; stop at the first batch it cannot answer validly.
-fn ask_trustee(
-    url: &str,
-    set: &TrusteeSet,
-    env: &WarrantEnvelope,
-    batches: &[Vec<&SealedMessage>],
-    net: &Net,
-    progress: &indicatif::ProgressBar,
-) -> TrusteeReport {
-    let agent = agent(net.timeout);
-    let mut rep = TrusteeReport {
-        url: url.to_string(),
-        ..Default::default()
-    };
-    for batch in batches {
-        let cts: Vec<_> = batch.iter().map(|m| m.escrow.clone()).collect();
-        let requested: Vec<Digest32> = cts.iter().map(|c| c.digest()).collect();
-        let body = ReleaseRequest::new(env, cts).to_json();
-        let resp = match post_batch(
-            &agent,
-            url,
-            &body,
-            net.attempts,
-            (&mut rep.sent, &mut rep.received),
-        ) {
-            Ok(r) => r,
-            Err(e) => {
-                rep.failure = Some(e);
-                return rep;
-            }
-        };
-        if let Err(e) = resp.verify(set) {
-            rep.failure = Some(format!("answer rejected: {e}"));
-            return rep;
-        }
-        if rep.index.is_some_and(|i| i != resp.trustee) {
-            rep.failure = Some(format!(
-                "answered as trustee {} after answering as {:?}",
-                resp.trustee, rep.index
-            ));
-            return rep;
-        }
-        if resp.warrant != env.digest() {
-            rep.failure = Some("answer is for another warrant".into());
-            return rep;
-        }
-        if let Err(e) = resp.check_answers(&requested) {
-            rep.failure = Some(format!("answer rejected: {e}"));
-            return rep;
-        }
-        rep.index = Some(resp.trustee);
-        rep.responses.push(resp);
-        progress.inc(batch.len() as u64);
-    }
-    rep
-}
-
-/// Outcome per message.
+/// Outcome per message, with the file written.
 pub enum Outcome {
     /// Read.
     Decrypted {
@@ -226,77 +100,6 @@ pub enum Outcome {
         /// Shares rejected (trustee, reason).
         rejected: Vec<(u16, String)>,
     },
-}
-
-pub fn retrieve(a: RetrieveArgs, out: Out) -> Result<()> {
-    if a.batch == 0 {
-        bail!("--batch must be at least 1");
-    }
-    let set = load_set(&a.set)?;
-    let env = load_envelope(&a.warrant)?;
-    let warrant =
-        Warrant::parse(&env).map_err(|r| anyhow::anyhow!("{}: {r}", a.warrant.display()))?;
-    let key: PrivateKey = load_private(&a.key)?;
-    if *warrant.investigator() != key.public() {
-        return Err(Refused(format!(
-            "warrant {} names investigator key {}, not this key ({}): trustees encrypt shares only to the named investigator",
-            warrant.id(),
-            warrant.investigator().key_id().short(),
-            key.public().key_id().short()
-        ))
-        .into());
-    }
-    prepare_out_dir(&a.out)?;
-
-    // Select what the warrant could cover (the trustees check again, each for itself).
-    let lines = read_mailbox(&a.mailbox)?;
-    let mut selected: Vec<SealedMessage> = Vec::new();
-    let mut skipped_scope = 0usize;
-    let mut skipped_bad = Vec::new();
-    let mut seen_ids = BTreeSet::new();
-    for l in lines {
-        match l.message {
-            Ok(m) => {
-                if !a.all_messages && warrant.payload().scope.check(&m.escrow.label).is_err() {
-                    skipped_scope += 1;
-                } else if !seen_ids.insert(m.id.clone()) {
-                    skipped_bad.push(format!("line {}: duplicate message id {}", l.line, m.id));
-                } else {
-                    selected.push(m);
-                }
-            }
-            Err(e) => skipped_bad.push(format!("line {}: {e}", l.line)),
-        }
-    }
-    out.say(&format!(
-        "warrant {} (case {}): {} message(s) in scope, {} out of scope left sealed{}",
-        warrant.id(),
-        warrant.payload().case_reference,
-        selected.len(),
-        skipped_scope,
-        if skipped_bad.is_empty() {
-            String::new()
-        } else {
-            format!(", {} unreadable line(s)", skipped_bad.len())
-        }
-    ));
-    if selected.is_empty() {
-        bail!(
-            "no message in {} falls within warrant {}'s scope",
-            a.mailbox.display(),
-            warrant.id()
-        );
-    }
-
-    let net = Net {
-        batch: a.batch,
-        timeout: a.timeout,
-        attempts: a.attempts,
-        progress: !out.json,
-        threshold_first: a.ask == Ask::Threshold,
-    };
-    let r = run(&set, &env, &key, &selected, &a.trustees, &net, &a.out)?;
-    report(&a, &out, &warrant, &set, &r, skipped_scope, &skipped_bad)
 }
 
 /// Which trustees a retrieval asks.
@@ -327,219 +130,183 @@ pub struct Net {
 pub struct Retrieval {
     /// Per message: id, ciphertext digest, outcome (request order).
     pub outcomes: Vec<(String, Digest32, Outcome)>,
-    /// Per trustee URL: index and status.
+    /// Per trustee URL: index and what it did.
     pub trustees: Vec<serde_json::Value>,
+    /// The same, typed.
+    pub trustee_rows: Vec<TrusteeRow>,
     /// Trustees whose shares failed their proofs, with the first reason.
     pub bad_shares: BTreeMap<u16, String>,
     /// Where the time and the bytes went.
-    pub stats: RetrievalStats,
+    pub stats: investigator::RetrievalStats,
 }
 
-/// Time per phase and bytes on the wire of one retrieval (the research harness reports them).
-#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
-pub struct RetrievalStats {
-    /// Asking the trustees (in parallel): requests, the trustees' work, answers, signature
-    /// checks. Seconds.
-    pub ask_s: f64,
-    /// Opening the share boxes, verifying every share, combining, decrypting and writing one
-    /// file per message. Seconds.
-    pub combine_s: f64,
-    /// Request bodies sent, all trustees and attempts.
-    pub request_bytes: u64,
-    /// Answer bodies received, all trustees and attempts.
-    pub response_bytes: u64,
+/// A progress bar on stderr for large retrievals.
+struct Bar {
+    on: bool,
+    bar: std::sync::Mutex<indicatif::ProgressBar>,
 }
 
-/// Shares, refusals and receipts gathered from the trustees' answers; one voice per trustee
-/// index (a second URL answering as the same trustee is ignored).
-#[derive(Default)]
-struct Gathered {
-    /// Every selected message's escrow header, checked once.
-    checked: BTreeMap<Digest32, Result<ValidCiphertext, String>>,
-    /// Shares that passed their proofs, per ciphertext.
-    shares: BTreeMap<Digest32, Vec<VerifiedShare>>,
-    refusals: BTreeMap<Digest32, Vec<(u16, String)>>,
-    unopenable: BTreeMap<Digest32, Vec<(u16, String)>>,
-    receipts: String,
-    counted: BTreeSet<u16>,
-    trustee_rows: Vec<serde_json::Value>,
-    sent: u64,
-    received: u64,
-}
-
-impl Gathered {
-    /// Check every selected message's escrow header (on every core).
-    fn new(set: &TrusteeSet, selected: &[&SealedMessage]) -> Self {
-        let checked = selected
-            .par_iter()
-            .map(|m| {
-                (
-                    m.escrow.digest(),
-                    m.escrow
-                        .check(set)
-                        .map_err(|e| format!("escrow header: {e}")),
-                )
-            })
-            .collect();
-        Gathered {
-            checked,
-            ..Default::default()
+impl Progress for Bar {
+    fn start(&self, what: &str, total: u64) {
+        if !self.on || total < 2000 {
+            return;
         }
+        let pb = indicatif::ProgressBar::new(total);
+        pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} shares ({eta})")
+        {
+            pb.set_style(style);
+        }
+        pb.set_message(what.to_string());
+        *self.bar.lock().unwrap_or_else(|p| p.into_inner()) = pb;
     }
+    fn inc(&self, n: u64) {
+        self.bar.lock().unwrap_or_else(|p| p.into_inner()).inc(n);
+    }
+    fn finish(&self) {
+        self.bar
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .finish_and_clear();
+    }
+}
 
-    /// Open, verify and file the shares of `reports`. The shares of each response are
-    /// verified together (one multi-scalar multiplication for a whole batch; a failing batch
-    /// is re-checked share by share so that every bad share is named), the responses spread
-    /// over the cores.
-    fn add(
-        &mut self,
-        reports: Vec<TrusteeReport>,
-        set: &TrusteeSet,
-        ctx: &ShareContext,
-        key: &PrivateKey,
-    ) {
-        for r in reports {
-            self.sent += r.sent;
-            self.received += r.received;
-            let dup = r.index.is_some_and(|i| !self.counted.insert(i));
-            self.trustee_rows.push(serde_json::json!({
-                "url": r.url, "trustee": r.index,
-                "status": if let Some(f) = &r.failure { format!("failed: {f}") }
-                          else if dup { "ignored: another URL already answered as this trustee".to_string() }
-                          else { "answered".to_string() },
-            }));
-            if dup {
+pub fn retrieve(a: RetrieveArgs, out: Out) -> Result<()> {
+    if a.batch == 0 {
+        return Err(Usage("--batch must be at least 1".into()).into());
+    }
+    let set = load_set(&a.set)?;
+    let env = load_envelope(&a.warrant)?;
+    let warrant =
+        Warrant::parse(&env).map_err(|r| anyhow::anyhow!("{}: {r}", a.warrant.display()))?;
+    let key: PrivateKey = load_private(&a.key)?;
+    if *warrant.investigator() != key.public() {
+        return Err(Refused(format!(
+            "warrant {} names investigator key {}, not this key ({}): trustees encrypt shares only to the named investigator",
+            warrant.id(),
+            warrant.investigator().key_id().short(),
+            key.public().key_id().short()
+        ))
+        .into());
+    }
+    let clients = a.net.clients(&a.trustees, a.timeout, a.attempts)?;
+    let done = prepare_out_dir(&a.out, a.resume)?;
+
+    // Select what the warrant could cover (the trustees check again, each for itself).
+    let lines = read_mailbox(&a.mailbox)?;
+    let mut selected: Vec<SealedMessage> = Vec::new();
+    let mut skipped_scope = 0usize;
+    let mut skipped_bad = Vec::new();
+    let mut already = Vec::new();
+    let mut seen_ids = BTreeSet::new();
+    for l in lines {
+        let m = match l.message {
+            Ok(m) => m,
+            Err(e) => {
+                skipped_bad.push(format!("line {}: {e}", l.line));
                 continue;
             }
-            let checked = &self.checked;
-            let opened: Vec<Checked> = r
-                .responses
-                .par_iter()
-                .map(|resp| open_and_verify(resp, set, ctx, key, checked))
-                .collect();
-            for (resp, (good, bad)) in r.responses.iter().zip(opened) {
-                self.receipts.push_str(&resp.to_json());
-                self.receipts.push('\n');
-                for (d, v) in good {
-                    self.shares.entry(d).or_default().push(v);
-                }
-                for (d, who, e) in bad {
-                    self.unopenable.entry(d).or_default().push((who, e));
-                }
-                for res in &resp.results {
-                    if let ReleaseResult::Refused {
-                        ciphertext: Some(c),
-                        code,
-                        detail,
-                        ..
-                    } = res
-                    {
-                        self.refusals
-                            .entry(*c)
-                            .or_default()
-                            .push((resp.trustee, format!("{code}: {detail}")));
-                    }
-                }
-            }
+        };
+        if let Err(e) = investigator::check_message(&m) {
+            skipped_bad.push(format!("line {}: {e}", l.line));
+        } else if !a.all_messages && warrant.payload().scope.check(&m.escrow.label).is_err() {
+            skipped_scope += 1;
+        } else if !seen_ids.insert(m.id.clone()) {
+            skipped_bad.push(format!("line {}: duplicate message id {}", l.line, m.id));
+        } else if done.contains(&m.id) {
+            already.push(m.id.clone());
+        } else {
+            selected.push(m);
         }
     }
-
-    /// Verify, combine and decrypt each of `msgs` with what was gathered so far, messages
-    /// spread over the cores (results in the order of `msgs`).
-    fn combine(
-        &self,
-        set: &TrusteeSet,
-        ctx: &ShareContext,
-        msgs: &[&SealedMessage],
-        out_dir: &Path,
-    ) -> Vec<(String, Digest32, Outcome)> {
-        msgs.par_iter()
-            .map(|m| {
-                let d = m.escrow.digest();
-                let got = self.shares.get(&d).map(Vec::as_slice).unwrap_or_default();
-                let mut rejected = self.unopenable.get(&d).cloned().unwrap_or_default();
-                let res = match self.checked.get(&d) {
-                    Some(Ok(valid)) => combine_one(valid, set, m, ctx, got, &rejected, out_dir),
-                    Some(Err(why)) => Err(why.clone()),
-                    None => Err("escrow header not checked".into()),
-                };
-                let outcome = match res {
-                    Ok((used, bad, file)) => {
-                        rejected.extend(bad);
-                        Outcome::Decrypted {
-                            used,
-                            rejected,
-                            file,
-                        }
-                    }
-                    Err(why) => Outcome::NotDecrypted {
-                        why,
-                        refusals: self.refusals.get(&d).cloned().unwrap_or_default(),
-                        rejected,
-                    },
-                };
-                (m.id.clone(), d, outcome)
-            })
-            .collect()
+    out.say(&format!(
+        "warrant {} (case {}): {} message(s) in scope, {} out of scope left sealed{}{}",
+        warrant.id(),
+        warrant.payload().case_reference,
+        selected.len() + already.len(),
+        skipped_scope,
+        if already.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", {} already in {} (--resume)",
+                already.len(),
+                a.out.display()
+            )
+        },
+        if skipped_bad.is_empty() {
+            String::new()
+        } else {
+            format!(", {} unreadable line(s)", skipped_bad.len())
+        }
+    ));
+    if selected.is_empty() && already.is_empty() {
+        bail!(
+            "no message in {} falls within warrant {}'s scope",
+            a.mailbox.display(),
+            warrant.id()
+        );
     }
+
+    // Before any release request: the trustees are distinct, of this set, and enough.
+    let checked = investigator::preflight(clients, &set).map_err(|e| {
+        if e.is_usage() {
+            anyhow::Error::from(Usage(e.to_string()))
+        } else {
+            anyhow::anyhow!("{e}; nothing was asked")
+        }
+    })?;
+    for (u, e) in &checked.unreachable {
+        eprintln!("escrow: warning: {e}; not asked (trustee {u})");
+    }
+    let usable: Vec<NodeClient> = checked.usable.into_iter().map(|(c, _)| c).collect();
+
+    let net = Net {
+        batch: a.batch,
+        timeout: a.timeout,
+        attempts: a.attempts,
+        progress: !out.json,
+        threshold_first: a.ask == Ask::Threshold,
+    };
+    let mut r = if selected.is_empty() {
+        Retrieval {
+            outcomes: Vec::new(),
+            trustees: Vec::new(),
+            trustee_rows: Vec::new(),
+            bad_shares: BTreeMap::new(),
+            stats: investigator::RetrievalStats::default(),
+        }
+    } else {
+        run_with(&usable, &set, &env, &key, &selected, &net, &a.out, a.resume)?
+    };
+    for (u, e) in checked.unreachable {
+        let row = TrusteeRow {
+            url: u,
+            trustee: None,
+            status: "failed",
+            released: 0,
+            refused: BTreeMap::new(),
+            failure: Some(format!("unreachable before the release: {e}")),
+        };
+        r.trustees.push(serde_json::to_value(&row)?);
+        r.trustee_rows.push(row);
+    }
+    report(
+        &a,
+        &out,
+        &warrant,
+        &set,
+        &r,
+        skipped_scope,
+        &skipped_bad,
+        &already,
+    )
 }
 
-fn progress_bar(total: u64, net: &Net, what: &str) -> indicatif::ProgressBar {
-    if !net.progress || total < 2000 {
-        return indicatif::ProgressBar::hidden();
-    }
-    let pb = indicatif::ProgressBar::new(total);
-    pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} shares ({eta})")
-    {
-        pb.set_style(style);
-    }
-    pb.set_message(what.to_string());
-    pb
-}
-
-/// Ask each of `urls` (in parallel, one thread per trustee) for shares of `msgs`.
-fn ask_all(
-    set: &TrusteeSet,
-    env: &WarrantEnvelope,
-    msgs: &[&SealedMessage],
-    urls: &[String],
-    net: &Net,
-    what: &str,
-) -> Vec<TrusteeReport> {
-    let batches: Vec<Vec<&SealedMessage>> = msgs.chunks(net.batch).map(<[_]>::to_vec).collect();
-    let progress = progress_bar((msgs.len() * urls.len()) as u64, net, what);
-    let reports = std::thread::scope(|s| {
-        let handles: Vec<_> = urls
-            .iter()
-            .map(|url| {
-                let (batches, progress) = (&batches, &progress);
-                s.spawn(move || ask_trustee(url, set, env, batches, net, progress))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .zip(urls)
-            .map(|(h, url)| {
-                h.join().unwrap_or_else(|_| TrusteeReport {
-                    url: url.clone(),
-                    failure: Some("internal error while asking this trustee".into()),
-                    ..Default::default()
-                })
-            })
-            .collect()
-    });
-    progress.finish_and_clear();
-    reports
-}
-
-/// Ask the trustees for shares of `selected` under `env`, verify, combine, decrypt, and
-/// write `<id>.txt` per message and `receipts.jsonl` into `out_dir`.
-///
-/// With [`Net::threshold_first`], only the first k URLs are asked at first, and the others
-/// only for the messages that did not decrypt (a trustee down, refusing or cheating): k
-/// shares per message leave the trustees instead of n. Otherwise every URL is asked at once.
+/// Ask the trustees at `urls` for shares of `selected` under `env`, verify, combine, decrypt,
+/// and write `<id>.txt` per message and `receipts.jsonl` into `out_dir` (the demo and the
+/// experiments run this, as `escrow retrieve` does).
 pub fn run(
     set: &TrusteeSet,
     env: &WarrantEnvelope,
@@ -549,203 +316,147 @@ pub fn run(
     net: &Net,
     out_dir: &Path,
 ) -> Result<Retrieval> {
+    let cfg = ClientConfig {
+        timeout: Duration::from_secs(net.timeout.max(1)),
+        attempts: net.attempts,
+        ..ClientConfig::default()
+    };
+    let clients = urls
+        .iter()
+        .map(|u| NodeClient::new(u, &cfg))
+        .collect::<Result<Vec<_>, _>>()?;
+    run_with(&clients, set, env, key, selected, net, out_dir, false)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_with(
+    clients: &[NodeClient],
+    set: &TrusteeSet,
+    env: &WarrantEnvelope,
+    key: &PrivateKey,
+    selected: &[SealedMessage],
+    net: &Net,
+    out_dir: &Path,
+    append_receipts: bool,
+) -> Result<Retrieval> {
     if net.batch == 0 {
         bail!("the batch size must be at least 1");
     }
-    let k = usize::from(set.threshold());
-    let (first, rest) = if net.threshold_first && urls.len() > k {
-        urls.split_at(k)
-    } else {
-        (urls, &[][..])
+    let bar = Bar {
+        on: net.progress,
+        bar: std::sync::Mutex::new(indicatif::ProgressBar::hidden()),
     };
-    let ctx = ShareContext::warrant(env.digest());
-    let all: Vec<&SealedMessage> = selected.iter().collect();
-
-    let t_ask = std::time::Instant::now();
-    let reports = ask_all(set, env, &all, first, net, "asking trustees");
-    let mut ask_s = t_ask.elapsed().as_secs_f64();
-    let t_combine = std::time::Instant::now();
-    let mut gathered = Gathered::new(set, &all);
-    gathered.add(reports, set, &ctx, key);
-    let mut outcomes = gathered.combine(set, &ctx, &all, out_dir);
-    let mut combine_s = t_combine.elapsed().as_secs_f64();
-
-    let missing: Vec<usize> = outcomes
-        .iter()
-        .enumerate()
-        .filter(|(_, (_, _, o))| matches!(o, Outcome::NotDecrypted { .. }))
-        .map(|(i, _)| i)
+    let strategy = Strategy {
+        batch: net.batch,
+        threshold_first: net.threshold_first,
+    };
+    let got = investigator::retrieve(clients, set, env, key, selected, strategy, &bar);
+    let t = std::time::Instant::now();
+    let outcomes: Vec<(String, Digest32, Outcome)> = got
+        .outcomes
+        .into_par_iter()
+        .map(|m| write_outcome(m, out_dir))
         .collect();
-    if !rest.is_empty() && !missing.is_empty() {
-        let msgs: Vec<&SealedMessage> = missing
-            .iter()
-            .filter_map(|&i| all.get(i).copied())
-            .collect();
-        let t = std::time::Instant::now();
-        let more = ask_all(set, env, &msgs, rest, net, "asking the other trustees");
-        ask_s += t.elapsed().as_secs_f64();
-        let t = std::time::Instant::now();
-        gathered.add(more, set, &ctx, key);
-        let again = gathered.combine(set, &ctx, &msgs, out_dir);
-        for (&i, o) in missing.iter().zip(again) {
-            if let Some(slot) = outcomes.get_mut(i) {
-                *slot = o;
-            }
-        }
-        combine_s += t.elapsed().as_secs_f64();
+    let mut stats = got.stats;
+    stats.combine_s += t.elapsed().as_secs_f64();
+    let receipts = out_dir.join("receipts.jsonl");
+    if append_receipts && receipts.exists() {
+        use std::io::Write as _;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&receipts)
+            .with_context(|| format!("cannot append to {}", receipts.display()))?;
+        f.write_all(got.receipts.as_bytes())
+            .with_context(|| format!("cannot append to {}", receipts.display()))?;
+        f.sync_all()
+            .with_context(|| format!("cannot sync {}", receipts.display()))?;
+    } else {
+        io::write_public(&receipts, got.receipts.as_bytes())?;
     }
-    io::write_public(
-        &out_dir.join("receipts.jsonl"),
-        gathered.receipts.as_bytes(),
-    )?;
-
-    let mut bad_shares = BTreeMap::new();
-    for (_, _, o) in &outcomes {
-        let rejected = match o {
-            Outcome::Decrypted { rejected, .. } | Outcome::NotDecrypted { rejected, .. } => {
-                rejected
-            }
-        };
-        for (i, e) in rejected {
-            bad_shares.entry(*i).or_insert_with(|| e.clone());
-        }
-    }
-    let stats = RetrievalStats {
-        ask_s,
-        combine_s,
-        request_bytes: gathered.sent,
-        response_bytes: gathered.received,
-    };
     Ok(Retrieval {
         outcomes,
-        trustees: gathered.trustee_rows,
-        bad_shares,
+        trustees: got
+            .trustees
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<_, _>>()?,
+        trustee_rows: got.trustees,
+        bad_shares: got.bad_shares,
         stats,
     })
 }
 
-/// Trustees used, shares rejected, file written.
-type Combined = (Vec<u16>, Vec<(u16, String)>, PathBuf);
-
-fn combine_one(
-    valid: &ValidCiphertext,
-    set: &TrusteeSet,
-    m: &SealedMessage,
-    ctx: &ShareContext,
-    got: &[VerifiedShare],
-    rejected: &[(u16, String)],
-    dir: &Path,
-) -> Result<Combined, String> {
-    if got.is_empty() && rejected.is_empty() {
-        return Err("no trustee released a share".into());
-    }
-    let c = share::combine_verified(set, valid, ctx, got).map_err(|e| {
-        let why = e.to_string();
-        if matches!(e, escrow_core::Error::NotEnoughShares { .. }) && !rejected.is_empty() {
-            let names: Vec<String> = rejected
-                .iter()
-                .map(|(i, e)| format!("trustee {i}: {e}"))
-                .collect();
-            format!("{why}; rejected: {}", names.join("; "))
-        } else {
-            why
+/// Write a message read into `<id>.txt` (atomic, mode 0600); a message whose file cannot be
+/// written is reported not read.
+fn write_outcome(m: MessageOutcome, dir: &Path) -> (String, Digest32, Outcome) {
+    let o = match m.outcome {
+        Got::Read {
+            used,
+            rejected,
+            body,
+        } => {
+            let written = investigator::output_name(&m.id).and_then(|name| {
+                let file = dir.join(name);
+                io::write_secret_unsynced(&file, &body)
+                    .map(|()| file)
+                    .map_err(|e| format!("{e:#}"))
+            });
+            match written {
+                Ok(file) => Outcome::Decrypted {
+                    used,
+                    rejected,
+                    file,
+                },
+                Err(why) => Outcome::NotDecrypted {
+                    why,
+                    refusals: Vec::new(),
+                    rejected,
+                },
+            }
         }
-    })?;
-    let opened = m.decrypt_body(&c.message_key).map_err(|e| e.to_string())?;
-    let file = dir.join(format!("{}.txt", m.id));
-    io::write_secret_unsynced(&file, &opened.body).map_err(|e| format!("{e:#}"))?;
-    let rejected = c
-        .rejected
-        .iter()
-        .map(|(i, e)| (*i, e.to_string()))
-        .collect();
-    Ok((c.used, rejected, file))
+        Got::NotRead {
+            why,
+            refusals,
+            rejected,
+        } => Outcome::NotDecrypted {
+            why,
+            refusals,
+            rejected,
+        },
+    };
+    (m.id, m.ciphertext, o)
 }
 
-/// Verified shares (ciphertext, share) and rejected ones (ciphertext, trustee, reason).
-type Checked = (Vec<(Digest32, VerifiedShare)>, Vec<(Digest32, u16, String)>);
-
-/// Shares verified per batch when a response is split across the cores: large enough to
-/// amortise the multi-scalar multiplication's shared doublings, small enough to keep every
-/// core busy (`docs/experiments.md` has the per-share cost by batch size).
-const VERIFY_CHUNK: usize = 128;
-
-/// Open one response's share boxes (an ECDH each) and verify its shares in batches, both
-/// spread over the cores; only shares of messages whose escrow header passed its check can be
-/// verified (and used).
-fn open_and_verify(
-    resp: &ReleaseResponse,
-    set: &TrusteeSet,
-    ctx: &ShareContext,
-    key: &PrivateKey,
-    checked: &BTreeMap<Digest32, Result<ValidCiphertext, String>>,
-) -> Checked {
-    let opened: Vec<(Digest32, escrow_core::Result<DecryptionShare>)> = resp
-        .results
-        .par_iter()
-        .filter_map(|r| match r {
-            ReleaseResult::Released {
-                ciphertext, share, ..
-            } => Some((
-                *ciphertext,
-                release::open_share(
-                    key,
-                    &resp.set_id,
-                    resp.trustee,
-                    &resp.warrant,
-                    ciphertext,
-                    share,
-                ),
-            )),
-            ReleaseResult::Refused { .. } => None,
-        })
-        .collect();
-    let mut bad = Vec::new();
-    let mut shares = Vec::with_capacity(opened.len());
-    for (d, o) in opened {
-        match o {
-            Ok(s) => shares.push(s),
-            Err(e) => bad.push((d, resp.trustee, e.to_string())),
-        }
-    }
-    let items: Vec<ShareToVerify<'_>> = shares
-        .iter()
-        .filter_map(|s| match checked.get(&s.ciphertext) {
-            Some(Ok(ct)) => Some(ShareToVerify {
-                ciphertext: ct,
-                context: ctx,
-                share: s,
-            }),
-            _ => None,
-        })
-        .collect();
-    let verdicts: Vec<Vec<escrow_core::Result<VerifiedShare>>> = items
-        .par_chunks(VERIFY_CHUNK)
-        .map(|chunk| share::verify_batch(set, chunk))
-        .collect();
-    let mut good = Vec::with_capacity(items.len());
-    for (item, res) in items.iter().zip(verdicts.into_iter().flatten()) {
-        let d = item.share.ciphertext;
-        match res {
-            Ok(v) => good.push((d, v)),
-            Err(e) => bad.push((d, item.share.trustee, e.to_string())),
-        }
-    }
-    (good, bad)
-}
-
-fn prepare_out_dir(dir: &Path) -> Result<()> {
+/// Create `dir`, or with `resume` accept it as it is; the ids of the messages already written
+/// there (`<id>.txt`, written only after the decryption checked).
+fn prepare_out_dir(dir: &Path, resume: bool) -> Result<BTreeSet<String>> {
+    let mut done = BTreeSet::new();
     if dir.exists() {
-        let mut it =
+        let it =
             std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
-        if it.next().is_some() {
-            bail!(
-                "{} is not empty; choose a new --out directory",
-                dir.display()
-            );
+        let mut any = false;
+        for e in it {
+            let e = e.with_context(|| format!("cannot read {}", dir.display()))?;
+            any = true;
+            let name = e.file_name().to_string_lossy().to_string();
+            if let Some(id) = name.strip_suffix(".txt")
+                && !name.starts_with(".")
+                && e.file_type().is_ok_and(|t| t.is_file())
+            {
+                done.insert(id.to_string());
+            }
         }
+        if any && !resume {
+            return Err(Usage(format!(
+                "{} is not empty; choose a new --out directory, or continue into it with --resume",
+                dir.display()
+            ))
+            .into());
+        }
+        return Ok(done);
     }
-    io::create_private_dir(dir)
+    io::create_private_dir(dir)?;
+    Ok(done)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -757,12 +468,13 @@ fn report(
     r: &Retrieval,
     skipped_scope: usize,
     skipped_bad: &[String],
+    already: &[String],
 ) -> Result<()> {
     let mut rows = Vec::new();
     let mut text = String::new();
     let (mut ok, mut not) = (0usize, 0usize);
-    let (outcomes, trustees, named) = (&r.outcomes, &r.trustees, &r.bad_shares);
-    for (id, d, o) in outcomes {
+    let mut refused_only = true;
+    for (id, d, o) in &r.outcomes {
         match o {
             Outcome::Decrypted {
                 used,
@@ -784,6 +496,9 @@ fn report(
                 rejected,
             } => {
                 not += 1;
+                if refusals.is_empty() && rejected.is_empty() {
+                    refused_only = false;
+                }
                 let codes: BTreeSet<String> = refusals
                     .iter()
                     .map(|(_, r)| r.split(':').next().unwrap_or("").to_string())
@@ -805,19 +520,22 @@ fn report(
             }
         }
     }
+    for id in already {
+        rows.push(serde_json::json!({"id": id, "outcome": "already-written",
+            "file": investigator::output_name(id).ok().map(|n| a.out.join(n))}));
+    }
     let mut ttext = String::new();
-    for t in trustees {
+    for t in &r.trustee_rows {
         ttext.push_str(&format!(
             "  {:<28} trustee {:<4} {}\n",
-            t["url"].as_str().unwrap_or(""),
-            t["trustee"]
-                .as_u64()
+            t.url,
+            t.trustee
                 .map(|i| i.to_string())
                 .unwrap_or_else(|| "?".into()),
-            t["status"].as_str().unwrap_or("")
+            t.describe()
         ));
     }
-    for (i, e) in named {
+    for (i, e) in &r.bad_shares {
         ttext.push_str(&format!(
             "  trustee {i} returned bad shares, routed around: {e}\n"
         ));
@@ -829,10 +547,11 @@ fn report(
         "threshold": set.threshold(),
         "decrypted": ok,
         "not_decrypted": not,
+        "already_written": already.len(),
         "out_of_scope_left_sealed": skipped_scope,
         "unreadable_lines": skipped_bad,
-        "trustees": trustees,
-        "bad_share_trustees": named.keys().collect::<Vec<_>>(),
+        "trustees": r.trustees,
+        "bad_share_trustees": r.bad_shares.keys().collect::<Vec<_>>(),
         "messages": rows,
         "out": a.out,
         "receipts": a.out.join("receipts.jsonl"),
@@ -841,9 +560,19 @@ fn report(
         &a.out.join("summary.json"),
         escrow_core::codec::to_json_pretty(&summary).as_bytes(),
     )?;
+    let messages = if a.quiet {
+        String::new()
+    } else {
+        format!("messages:\n{text}")
+    };
     out.emit(
         &format!(
-            "trustees:\n{ttext}messages:\n{text}{ok} decrypted, {not} not decrypted, {skipped_scope} out of scope left sealed (need {k} valid shares each)\nwrote {}/summary.json and signed receipts {}/receipts.jsonl",
+            "trustees:\n{ttext}{messages}{ok} decrypted, {not} not decrypted{}, {skipped_scope} out of scope left sealed (need {k} valid shares each)\nwrote {}/summary.json and signed receipts {}/receipts.jsonl",
+            if already.is_empty() {
+                String::new()
+            } else {
+                format!(", {} already written", already.len())
+            },
             a.out.display(),
             a.out.display(),
             k = set.threshold()
@@ -851,8 +580,20 @@ fn report(
         summary,
     );
     if not > 0 {
-        return Err(crate::Reported::refused(format!(
-            "{not} message(s) in scope could not be decrypted (see the table above)"
+        // Refused when every unread message was refused or had bad shares from trustees that
+        // answered; an error (exit 1) when trustees could not be asked at all.
+        let answered = r
+            .trustee_rows
+            .iter()
+            .filter(|t| t.status != "failed" && t.status != "ignored")
+            .count();
+        let msg = format!("{not} message(s) in scope could not be decrypted (see the table above)");
+        if refused_only || answered >= usize::from(set.threshold()) {
+            return Err(crate::Reported::refused(msg));
+        }
+        return Err(crate::Reported::error(format!(
+            "{msg}: only {answered} trustee(s) answered, {} needed",
+            set.threshold()
         )));
     }
     Ok(())

@@ -189,6 +189,16 @@ pub struct CancelArgs {
     /// Output file.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// Deliver the signed cancellation to this trustee node (repeat for every trustee) and
+    /// report each answer. Without it, the trustees file (--trustees or ESCROW_TRUSTEES) if
+    /// one is named; else the cancellation is only written.
+    #[arg(long = "trustee", value_name = "URL")]
+    pub trustees: Vec<String>,
+    #[command(flatten)]
+    pub net: crate::net::NetArgs,
+    /// Per-request timeout in seconds (delivery).
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub timeout: u64,
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -517,20 +527,100 @@ fn cancel(a: CancelArgs, out: Out) -> Result<()> {
         .map_err(|r| anyhow!("refusing to write this cancellation: {r}"))?;
     let mut text = c.to_json_pretty();
     text.push('\n');
+    let deliver = !a.trustees.is_empty() || a.net.trustees_file.is_some();
+    // Check the delivery options before writing anything.
+    let clients = if deliver {
+        a.net.clients(&a.trustees, a.timeout, 3)?
+    } else {
+        Vec::new()
+    };
     io::write_public(&a.out, text.as_bytes())
         .with_context(|| format!("cannot write the cancellation {}", a.out.display()))?;
-    out.emit(
-        &format!(
-            "wrote {}: cancellation of warrant {} (digest {}) signed as {} (key id {})\ngive it to every trustee: once seen, the warrant is dead for good",
-            a.out.display(),
-            warrant.id(),
-            env.digest().short(),
-            a.role,
-            key.public().key_id().short()
-        ),
-        json!({"ok": true, "file": a.out, "warrant_id": warrant.id(), "warrant_digest": env.digest().to_hex(),
-               "digest": c.digest().to_hex(), "role": a.role}),
+    let wrote = format!(
+        "wrote {}: cancellation of warrant {} (digest {}) signed as {} (key id {})",
+        a.out.display(),
+        warrant.id(),
+        env.digest().short(),
+        a.role,
+        key.public().key_id().short()
     );
+    let summary = json!({"ok": true, "file": a.out, "warrant_id": warrant.id(), "warrant_digest": env.digest().to_hex(),
+               "digest": c.digest().to_hex(), "role": a.role});
+    if !deliver {
+        out.emit(
+            &format!("{wrote}\ngive it to every trustee (--trustee URL …): once seen, the warrant is dead for good"),
+            summary,
+        );
+        return Ok(());
+    }
+    let body = text.clone();
+    let answers: Vec<_> = std::thread::scope(|sc| {
+        let hs: Vec<_> = clients
+            .iter()
+            .map(|cl| sc.spawn(|| cl.cancel(&body)))
+            .collect();
+        hs.into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(escrow_client::ClientError::Malformed {
+                        url: String::new(),
+                        detail: "internal error".into(),
+                    })
+                })
+            })
+            .collect()
+    });
+    let (mut refused, mut failed) = (0usize, 0usize);
+    let mut lines = String::new();
+    let mut rows = Vec::new();
+    for (cl, ans) in clients.iter().zip(answers) {
+        let url = cl.url().to_string();
+        match ans {
+            Ok(r) => {
+                lines.push_str(&format!(
+                    "  {url:<28} {} (log entry {})\n",
+                    r.status.as_str(),
+                    r.leaf_index
+                ));
+                rows.push(
+                    json!({"url": url, "outcome": r.status.as_str(), "leaf_index": r.leaf_index}),
+                );
+            }
+            Err(e) => {
+                let code = match &e {
+                    escrow_client::ClientError::Status { status: 403, .. } => {
+                        refused += 1;
+                        "refused"
+                    }
+                    _ => {
+                        failed += 1;
+                        "failed"
+                    }
+                };
+                lines.push_str(&format!("  {url:<28} {code}: {e}\n"));
+                rows.push(json!({"url": url, "outcome": code, "error": e.to_string(),
+                    "code": match &e { escrow_client::ClientError::Status { code, .. } => Some(code.to_string()), _ => None }}));
+            }
+        }
+    }
+    let mut summary = summary;
+    summary["ok"] = json!(refused == 0 && failed == 0);
+    summary["trustees"] = json!(rows);
+    out.emit(
+        &format!("{wrote}\ndelivered to the trustees:\n{lines}"),
+        summary,
+    );
+    if refused > 0 {
+        return Err(crate::Reported::refused(format!(
+            "{refused} trustee(s) refused the cancellation"
+        )));
+    }
+    if failed > 0 {
+        return Err(crate::Reported::error(format!(
+            "{failed} trustee(s) could not be reached: give them {} when they are back",
+            a.out.display()
+        )));
+    }
     Ok(())
 }
 

@@ -17,18 +17,43 @@ impl Out {
     /// Print `text` (text mode) or `json` (JSON mode) on stdout.
     pub fn emit(&self, text: &str, json: serde_json::Value) {
         if self.json {
-            println!("{json}");
+            print_line(&json.to_string());
         } else if !text.is_empty() {
-            println!("{}", text.trim_end_matches('\n'));
+            print_line(text.trim_end_matches('\n'));
         }
     }
 
     /// A progress or narration line: stdout in text mode, nothing in JSON mode.
     pub fn say(&self, text: &str) {
         if !self.json {
-            println!("{text}");
+            print_line(text);
         }
     }
+}
+
+/// Print one line on stdout. A reader that went away (`escrow open … | head -1`) ends the
+/// program quietly with exit 0, as for other Unix filters, instead of a panic.
+pub fn print_line(text: &str) {
+    let mut w = std::io::stdout().lock();
+    let res = writeln!(w, "{text}").and_then(|()| w.flush());
+    if let Err(e) = res {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("escrow: error: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Whether an error is a closed standard output (the reader went away).
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Read a UTF-8 text file, naming it in the error.

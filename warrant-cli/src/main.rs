@@ -13,6 +13,7 @@ mod cmd_retrieve;
 mod cmd_set;
 mod cmd_warrant;
 mod io;
+mod net;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -30,6 +31,21 @@ impl std::fmt::Display for Refused {
     }
 }
 impl std::error::Error for Refused {}
+
+/// Exit code for a usage error (as clap's own).
+pub const EXIT_USAGE: u8 = 2;
+
+/// An error that maps to exit code 2: the command line asked for something impossible
+/// (k > n, an account name that breaks the label rules, ...), found before any work was done.
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for Usage {}
 
 /// An error from a command that already printed its full report (its one JSON object with
 /// `--json`): main adds only the one-line message on stderr. `refused` selects exit code 3.
@@ -103,6 +119,10 @@ enum Cmd {
     /// with earlier runs), judge every release against its warrant, and report which messages
     /// became readable (text, `--json`, `--html`).
     Audit(cmd_audit::AuditArgs),
+    /// The trustees file (node URLs and the CA to trust) that retrieve, audit and warrant
+    /// cancel read when no --trustee is given (`--trustees FILE` or ESCROW_TRUSTEES).
+    #[command(subcommand)]
+    Trustees(net::TrusteesCmd),
     /// The demo: the warrant workflow live on trustee nodes (`--local`: the cryptographic core only).
     Demo(escrow_lab::DemoArgs),
     /// Research experiments: sweeps over (n, k) and message counts, trustee failures, parallel
@@ -123,16 +143,19 @@ fn main() -> ExitCode {
         Cmd::Warrant(c) => cmd_warrant::warrant(c, out),
         Cmd::Retrieve(a) => cmd_retrieve::retrieve(a, out),
         Cmd::Audit(a) => cmd_audit::audit(a, out),
+        Cmd::Trustees(c) => net::trustees(c, out),
         Cmd::Demo(a) => cmd_lab::demo(a, out),
         Cmd::Experiment(a) => cmd_lab::experiment(a, out),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if io::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let after = e.downcast_ref::<Reported>();
             let reported = after.is_some();
             let refused =
                 after.map(|r| r.refused).unwrap_or(false) || e.downcast_ref::<Refused>().is_some();
+            let usage = e.downcast_ref::<Usage>().is_some();
             if out.json && !reported {
                 let msg = format!("{e:#}");
                 // Refusals start with their stable kebab-case reason code ("expired: ...").
@@ -143,15 +166,28 @@ fn main() -> ExitCode {
                     "ok": false,
                     "error": msg,
                     "refused": refused,
+                    "usage": usage,
                     "code": code,
                 });
-                println!("{v}");
+                io::print_line(&v.to_string());
             }
             eprintln!(
                 "escrow: {}: {e:#}",
-                if refused { "refused" } else { "error" }
+                if refused {
+                    "refused"
+                } else if usage {
+                    "usage"
+                } else {
+                    "error"
+                }
             );
-            ExitCode::from(if refused { EXIT_REFUSED } else { 1 })
+            ExitCode::from(if refused {
+                EXIT_REFUSED
+            } else if usage {
+                EXIT_USAGE
+            } else {
+                1
+            })
         }
     }
 }

@@ -1,0 +1,848 @@
+//! The investigator's side of a warrant, without files: ask the trustees for shares of the
+//! selected messages, check every answer's signature and every share's DLEQ proof, combine any
+//! k valid shares and decrypt, and give one outcome per message (read, or not read and why,
+//! naming every trustee whose share failed its proof).
+//!
+//! Two strategies ([`Strategy::threshold_first`]): ask every trustee at once, or ask the first
+//! k and the others only for the messages that did not decrypt (k shares per message leave the
+//! trustees instead of n).
+
+use crate::NodeClient;
+use escrow_core::codec::Digest32;
+use escrow_core::keys::PrivateKey;
+use escrow_core::message::SealedMessage;
+use escrow_core::release::{self, ReleaseRequest, ReleaseResponse, ReleaseResult};
+use escrow_core::share::{self, DecryptionShare, ShareContext, ShareToVerify, VerifiedShare};
+use escrow_core::tdh2::ValidCiphertext;
+use escrow_core::trustee::TrusteeSet;
+use escrow_core::warrant::WarrantEnvelope;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+use zeroize::Zeroizing;
+
+/// Progress of a long retrieval (shares asked for so far); the CLI draws a bar.
+pub trait Progress: Sync {
+    /// A phase starts: `total` shares will be asked for.
+    fn start(&self, what: &str, total: u64);
+    /// `n` more shares were answered.
+    fn inc(&self, n: u64);
+    /// The phase ended.
+    fn finish(&self);
+}
+
+/// No progress display.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _: &str, _: u64) {}
+    fn inc(&self, _: u64) {}
+    fn finish(&self) {}
+}
+
+/// How to ask.
+#[derive(Clone, Copy, Debug)]
+pub struct Strategy {
+    /// Ciphertexts per request (at least 1).
+    pub batch: usize,
+    /// Ask the first k trustees first, the others only for what did not decrypt.
+    pub threshold_first: bool,
+}
+
+/// What one trustee answered (all batches).
+#[derive(Debug, Default)]
+pub struct TrusteeAnswers {
+    /// The URL asked.
+    pub url: String,
+    /// The trustee index it answered as.
+    pub index: Option<u16>,
+    /// Valid, signed responses (signature, warrant and answered ciphertexts checked).
+    pub responses: Vec<ReleaseResponse>,
+    /// Why it could not be used (unreachable, an error answer, a bad signature, …).
+    pub failure: Option<String>,
+    /// Bytes of request bodies sent and answer bodies received, all attempts.
+    pub sent: u64,
+    /// See `sent`.
+    pub received: u64,
+}
+
+/// Ask one trustee for every batch; stop at the first batch it cannot answer validly.
+pub fn ask_trustee(
+    client: &NodeClient,
+    set: &TrusteeSet,
+    env: &WarrantEnvelope,
+    batches: &[Vec<&SealedMessage>],
+    progress: &dyn Progress,
+) -> TrusteeAnswers {
+    let (sent0, received0) = (client.traffic().sent(), client.traffic().received());
+    let mut rep = TrusteeAnswers {
+        url: client.url().to_string(),
+        ..Default::default()
+    };
+    for batch in batches {
+        let cts: Vec<_> = batch.iter().map(|m| m.escrow.clone()).collect();
+        let requested: Vec<Digest32> = cts.iter().map(|c| c.digest()).collect();
+        let body = ReleaseRequest::new(env, cts).to_json();
+        let checked = client
+            .release(&body)
+            .map_err(|e| match e {
+                crate::ClientError::Status {
+                    status,
+                    code,
+                    message,
+                    ..
+                } => format!("HTTP {status}: {code}: {message}"),
+                crate::ClientError::Unreachable { detail, .. } => format!("unreachable: {detail}"),
+                other => other.to_string(),
+            })
+            .and_then(|resp| {
+                resp.verify(set)
+                    .map_err(|e| format!("answer rejected: {e}"))?;
+                if rep.index.is_some_and(|i| i != resp.trustee) {
+                    return Err(format!(
+                        "answered as trustee {} after answering as {:?}",
+                        resp.trustee, rep.index
+                    ));
+                }
+                if resp.warrant != env.digest() {
+                    return Err("answer is for another warrant".into());
+                }
+                resp.check_answers(&requested)
+                    .map_err(|e| format!("answer rejected: {e}"))?;
+                Ok(resp)
+            });
+        match checked {
+            Ok(resp) => {
+                rep.index = Some(resp.trustee);
+                rep.responses.push(resp);
+                progress.inc(batch.len() as u64);
+            }
+            Err(e) => {
+                rep.failure = Some(e);
+                break;
+            }
+        }
+    }
+    rep.sent = client.traffic().sent().saturating_sub(sent0);
+    rep.received = client.traffic().received().saturating_sub(received0);
+    rep
+}
+
+/// Ask each of `clients` (in parallel, one thread per trustee) for shares of `msgs`.
+pub fn ask_all(
+    clients: &[NodeClient],
+    set: &TrusteeSet,
+    env: &WarrantEnvelope,
+    msgs: &[&SealedMessage],
+    batch: usize,
+    progress: &dyn Progress,
+    what: &str,
+) -> Vec<TrusteeAnswers> {
+    let batches: Vec<Vec<&SealedMessage>> = msgs.chunks(batch.max(1)).map(<[_]>::to_vec).collect();
+    progress.start(what, (msgs.len() * clients.len()) as u64);
+    let answers = std::thread::scope(|s| {
+        let handles: Vec<_> = clients
+            .iter()
+            .map(|c| {
+                let batches = &batches;
+                s.spawn(move || ask_trustee(c, set, env, batches, progress))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .zip(clients)
+            .map(|(h, c)| {
+                h.join().unwrap_or_else(|_| TrusteeAnswers {
+                    url: c.url().to_string(),
+                    failure: Some("internal error while asking this trustee".into()),
+                    ..Default::default()
+                })
+            })
+            .collect()
+    });
+    progress.finish();
+    answers
+}
+
+/// What a trustee did, for the final table.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TrusteeRow {
+    /// The URL asked.
+    pub url: String,
+    /// The trustee index it answered as.
+    pub trustee: Option<u16>,
+    /// `released`, `refused`, `released-some` (some released, some refused), `failed`, or
+    /// `ignored` (another URL already answered as this trustee).
+    pub status: &'static str,
+    /// Shares released.
+    pub released: u64,
+    /// Refusals by reason code.
+    pub refused: BTreeMap<String, u64>,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+impl TrusteeRow {
+    /// One line for people.
+    pub fn describe(&self) -> String {
+        let refused = || {
+            self.refused
+                .iter()
+                .map(|(c, n)| format!("{c} ({n})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut s = match self.status {
+            "released" => format!("released {}", self.released),
+            "refused" => format!("refused: {}", refused()),
+            "released-some" => format!("released {}, refused: {}", self.released, refused()),
+            "ignored" => "ignored: another URL already answered as this trustee".into(),
+            other => other.to_string(),
+        };
+        if let Some(f) = &self.failure {
+            if self.released > 0 || !self.refused.is_empty() {
+                s = format!("{s}; then failed: {f}");
+            } else {
+                s = format!("failed: {f}");
+            }
+        }
+        s
+    }
+}
+
+/// The outcome of one message.
+pub enum Outcome {
+    /// Read.
+    Read {
+        /// Trustees whose shares were combined.
+        used: Vec<u16>,
+        /// Shares rejected (trustee, reason): these trustees are named as cheating.
+        rejected: Vec<(u16, String)>,
+        /// The plaintext body.
+        body: Zeroizing<Vec<u8>>,
+    },
+    /// Not read.
+    NotRead {
+        /// Why (e.g. not enough valid shares).
+        why: String,
+        /// Trustee refusals (trustee, `code: detail`).
+        refusals: Vec<(u16, String)>,
+        /// Shares rejected (trustee, reason).
+        rejected: Vec<(u16, String)>,
+    },
+}
+
+/// One message's outcome.
+pub struct MessageOutcome {
+    /// Message id.
+    pub id: String,
+    /// Escrow ciphertext digest.
+    pub ciphertext: Digest32,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+/// Shares, refusals and receipts gathered from the trustees' answers; one voice per trustee
+/// index (a second URL answering as the same trustee is ignored).
+pub struct Investigation<'a> {
+    set: &'a TrusteeSet,
+    ctx: ShareContext,
+    key: &'a PrivateKey,
+    /// Every selected message's escrow header, checked once.
+    checked: BTreeMap<Digest32, Result<ValidCiphertext, String>>,
+    /// Shares that passed their proofs, per ciphertext.
+    shares: BTreeMap<Digest32, Vec<VerifiedShare>>,
+    refusals: BTreeMap<Digest32, Vec<(u16, String)>>,
+    unopenable: BTreeMap<Digest32, Vec<(u16, String)>>,
+    receipts: String,
+    counted: BTreeSet<u16>,
+    rows: Vec<TrusteeRow>,
+    sent: u64,
+    received: u64,
+}
+
+/// Verified shares (ciphertext, share) and rejected ones (ciphertext, trustee, reason).
+type Checked = (Vec<(Digest32, VerifiedShare)>, Vec<(Digest32, u16, String)>);
+
+/// Shares verified per batch when a response is split across the cores: large enough to
+/// amortise the multi-scalar multiplication's shared doublings, small enough to keep every
+/// core busy (`docs/experiments.md` has the per-share cost by batch size).
+const VERIFY_CHUNK: usize = 128;
+
+impl<'a> Investigation<'a> {
+    /// Check every selected message's escrow header (on every core).
+    pub fn new(
+        set: &'a TrusteeSet,
+        env: &WarrantEnvelope,
+        key: &'a PrivateKey,
+        selected: &[&SealedMessage],
+    ) -> Self {
+        let checked = selected
+            .par_iter()
+            .map(|m| {
+                (
+                    m.escrow.digest(),
+                    m.escrow
+                        .check(set)
+                        .map_err(|e| format!("escrow header: {e}")),
+                )
+            })
+            .collect();
+        Investigation {
+            set,
+            ctx: ShareContext::warrant(env.digest()),
+            key,
+            checked,
+            shares: BTreeMap::new(),
+            refusals: BTreeMap::new(),
+            unopenable: BTreeMap::new(),
+            receipts: String::new(),
+            counted: BTreeSet::new(),
+            rows: Vec::new(),
+            sent: 0,
+            received: 0,
+        }
+    }
+
+    /// Open, verify and file the shares of `answers`. The shares of each response are
+    /// verified together (one multi-scalar multiplication for a whole batch; a failing batch
+    /// is re-checked share by share so that every bad share is named), the responses spread
+    /// over the cores.
+    pub fn add(&mut self, answers: Vec<TrusteeAnswers>) {
+        for r in answers {
+            self.sent += r.sent;
+            self.received += r.received;
+            let dup = r.index.is_some_and(|i| !self.counted.insert(i));
+            let mut row = TrusteeRow {
+                url: r.url.clone(),
+                trustee: r.index,
+                status: "failed",
+                released: 0,
+                refused: BTreeMap::new(),
+                failure: r.failure.clone(),
+            };
+            if dup {
+                row.status = "ignored";
+                self.rows.push(row);
+                continue;
+            }
+            let checked = &self.checked;
+            let (set, ctx, key) = (self.set, &self.ctx, self.key);
+            let opened: Vec<Checked> = r
+                .responses
+                .par_iter()
+                .map(|resp| open_and_verify(resp, set, ctx, key, checked))
+                .collect();
+            for (resp, (good, bad)) in r.responses.iter().zip(opened) {
+                self.receipts.push_str(&resp.to_json());
+                self.receipts.push('\n');
+                for (d, v) in good {
+                    self.shares.entry(d).or_default().push(v);
+                }
+                for (d, who, e) in bad {
+                    self.unopenable.entry(d).or_default().push((who, e));
+                }
+                for res in &resp.results {
+                    match res {
+                        ReleaseResult::Released { .. } => row.released += 1,
+                        ReleaseResult::Refused {
+                            ciphertext,
+                            code,
+                            detail,
+                            ..
+                        } => {
+                            *row.refused.entry(code.to_string()).or_default() += 1;
+                            if let Some(c) = ciphertext {
+                                self.refusals
+                                    .entry(*c)
+                                    .or_default()
+                                    .push((resp.trustee, format!("{code}: {detail}")));
+                            }
+                        }
+                    }
+                }
+            }
+            row.status = match (row.released > 0, !row.refused.is_empty()) {
+                (true, false) => "released",
+                (false, true) => "refused",
+                (true, true) => "released-some",
+                (false, false) => "failed",
+            };
+            if row.failure.is_some() && row.status != "failed" && r.responses.is_empty() {
+                row.status = "failed";
+            }
+            self.rows.push(row);
+        }
+    }
+
+    /// Verify, combine and decrypt each of `msgs` with what was gathered so far, messages
+    /// spread over the cores (results in the order of `msgs`).
+    pub fn combine(&self, msgs: &[&SealedMessage]) -> Vec<MessageOutcome> {
+        msgs.par_iter()
+            .map(|m| {
+                let d = m.escrow.digest();
+                let got = self.shares.get(&d).map(Vec::as_slice).unwrap_or_default();
+                let mut rejected = self.unopenable.get(&d).cloned().unwrap_or_default();
+                let res = match self.checked.get(&d) {
+                    Some(Ok(valid)) => combine_one(valid, self.set, m, &self.ctx, got, &rejected),
+                    Some(Err(why)) => Err(why.clone()),
+                    None => Err("escrow header not checked".into()),
+                };
+                let outcome = match res {
+                    Ok((used, bad, body)) => {
+                        rejected.extend(bad);
+                        Outcome::Read {
+                            used,
+                            rejected,
+                            body,
+                        }
+                    }
+                    Err(why) => Outcome::NotRead {
+                        why,
+                        refusals: self.refusals.get(&d).cloned().unwrap_or_default(),
+                        rejected,
+                    },
+                };
+                MessageOutcome {
+                    id: m.id.clone(),
+                    ciphertext: d,
+                    outcome,
+                }
+            })
+            .collect()
+    }
+
+    /// The signed responses received, one JSON per line (the investigator's receipts).
+    pub fn receipts(&self) -> &str {
+        &self.receipts
+    }
+
+    /// What each trustee did.
+    pub fn rows(&self) -> &[TrusteeRow] {
+        &self.rows
+    }
+}
+
+/// Trustees used, shares rejected, plaintext.
+type Combined = (Vec<u16>, Vec<(u16, String)>, Zeroizing<Vec<u8>>);
+
+fn combine_one(
+    valid: &ValidCiphertext,
+    set: &TrusteeSet,
+    m: &SealedMessage,
+    ctx: &ShareContext,
+    got: &[VerifiedShare],
+    rejected: &[(u16, String)],
+) -> Result<Combined, String> {
+    if got.is_empty() && rejected.is_empty() {
+        return Err("no trustee released a share".into());
+    }
+    let c = share::combine_verified(set, valid, ctx, got).map_err(|e| {
+        let why = e.to_string();
+        if matches!(e, escrow_core::Error::NotEnoughShares { .. }) && !rejected.is_empty() {
+            let names: Vec<String> = rejected
+                .iter()
+                .map(|(i, e)| format!("trustee {i}: {e}"))
+                .collect();
+            format!("{why}; rejected: {}", names.join("; "))
+        } else {
+            why
+        }
+    })?;
+    let opened = m.decrypt_body(&c.message_key).map_err(|e| e.to_string())?;
+    let rejected = c
+        .rejected
+        .iter()
+        .map(|(i, e)| (*i, e.to_string()))
+        .collect();
+    Ok((c.used, rejected, opened.body))
+}
+
+/// Open one response's share boxes (an ECDH each) and verify its shares in batches, both
+/// spread over the cores; only shares of messages whose escrow header passed its check can be
+/// verified (and used).
+fn open_and_verify(
+    resp: &ReleaseResponse,
+    set: &TrusteeSet,
+    ctx: &ShareContext,
+    key: &PrivateKey,
+    checked: &BTreeMap<Digest32, Result<ValidCiphertext, String>>,
+) -> Checked {
+    let opened: Vec<(Digest32, escrow_core::Result<DecryptionShare>)> = resp
+        .results
+        .par_iter()
+        .filter_map(|r| match r {
+            ReleaseResult::Released {
+                ciphertext, share, ..
+            } => Some((
+                *ciphertext,
+                release::open_share(
+                    key,
+                    &resp.set_id,
+                    resp.trustee,
+                    &resp.warrant,
+                    ciphertext,
+                    share,
+                ),
+            )),
+            ReleaseResult::Refused { .. } => None,
+        })
+        .collect();
+    let mut bad = Vec::new();
+    let mut shares = Vec::with_capacity(opened.len());
+    for (d, o) in opened {
+        match o {
+            Ok(s) => shares.push(s),
+            Err(e) => bad.push((d, resp.trustee, e.to_string())),
+        }
+    }
+    let items: Vec<ShareToVerify<'_>> = shares
+        .iter()
+        .filter_map(|s| match checked.get(&s.ciphertext) {
+            Some(Ok(ct)) => Some(ShareToVerify {
+                ciphertext: ct,
+                context: ctx,
+                share: s,
+            }),
+            _ => None,
+        })
+        .collect();
+    let verdicts: Vec<Vec<escrow_core::Result<VerifiedShare>>> = items
+        .par_chunks(VERIFY_CHUNK)
+        .map(|chunk| share::verify_batch(set, chunk))
+        .collect();
+    let mut good = Vec::with_capacity(items.len());
+    for (item, res) in items.iter().zip(verdicts.into_iter().flatten()) {
+        let d = item.share.ciphertext;
+        match res {
+            Ok(v) => good.push((d, v)),
+            Err(e) => bad.push((d, item.share.trustee, e.to_string())),
+        }
+    }
+    (good, bad)
+}
+
+/// The result of a retrieval.
+pub struct Retrieval {
+    /// Per message, request order.
+    pub outcomes: Vec<MessageOutcome>,
+    /// What each trustee did.
+    pub trustees: Vec<TrusteeRow>,
+    /// Trustees whose shares failed their proofs, with the first reason.
+    pub bad_shares: BTreeMap<u16, String>,
+    /// The signed responses, one JSON per line.
+    pub receipts: String,
+    /// Where the time and the bytes went.
+    pub stats: RetrievalStats,
+}
+
+impl Retrieval {
+    /// Number of messages read.
+    pub fn read(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| matches!(o.outcome, Outcome::Read { .. }))
+            .count()
+    }
+}
+
+/// Time per phase and bytes on the wire of one retrieval (the research harness reports them).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct RetrievalStats {
+    /// Asking the trustees (in parallel): requests, the trustees' work, answers, signature
+    /// checks. Seconds.
+    pub ask_s: f64,
+    /// Opening the share boxes, verifying every share, combining and decrypting. Seconds.
+    pub combine_s: f64,
+    /// Request bodies sent, all trustees and attempts.
+    pub request_bytes: u64,
+    /// Answer bodies received, all trustees and attempts.
+    pub response_bytes: u64,
+}
+
+/// Ask the trustees for shares of `selected` under `env`, verify, combine and decrypt.
+///
+/// With [`Strategy::threshold_first`], only the first k clients are asked at first, and the
+/// others only for the messages that did not decrypt (a trustee down, refusing or cheating).
+/// Otherwise every client is asked at once.
+pub fn retrieve(
+    clients: &[NodeClient],
+    set: &TrusteeSet,
+    env: &WarrantEnvelope,
+    key: &PrivateKey,
+    selected: &[SealedMessage],
+    strategy: Strategy,
+    progress: &dyn Progress,
+) -> Retrieval {
+    let k = usize::from(set.threshold());
+    let (first, rest) = if strategy.threshold_first && clients.len() > k {
+        clients.split_at(k)
+    } else {
+        (clients, &[][..])
+    };
+    let all: Vec<&SealedMessage> = selected.iter().collect();
+
+    let t_ask = Instant::now();
+    let answers = ask_all(
+        first,
+        set,
+        env,
+        &all,
+        strategy.batch,
+        progress,
+        "asking trustees",
+    );
+    let mut ask_s = t_ask.elapsed().as_secs_f64();
+    let t_combine = Instant::now();
+    let mut inv = Investigation::new(set, env, key, &all);
+    inv.add(answers);
+    let mut outcomes = inv.combine(&all);
+    let mut combine_s = t_combine.elapsed().as_secs_f64();
+
+    let missing: Vec<usize> = outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| matches!(o.outcome, Outcome::NotRead { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    if !rest.is_empty() && !missing.is_empty() {
+        let msgs: Vec<&SealedMessage> = missing
+            .iter()
+            .filter_map(|&i| all.get(i).copied())
+            .collect();
+        let t = Instant::now();
+        let more = ask_all(
+            rest,
+            set,
+            env,
+            &msgs,
+            strategy.batch,
+            progress,
+            "asking the other trustees",
+        );
+        ask_s += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        inv.add(more);
+        let again = inv.combine(&msgs);
+        for (&i, o) in missing.iter().zip(again) {
+            if let Some(slot) = outcomes.get_mut(i) {
+                *slot = o;
+            }
+        }
+        combine_s += t.elapsed().as_secs_f64();
+    }
+
+    let mut bad_shares = BTreeMap::new();
+    for o in &outcomes {
+        let rejected = match &o.outcome {
+            Outcome::Read { rejected, .. } | Outcome::NotRead { rejected, .. } => rejected,
+        };
+        for (i, e) in rejected {
+            bad_shares.entry(*i).or_insert_with(|| e.clone());
+        }
+    }
+    let stats = RetrievalStats {
+        ask_s,
+        combine_s,
+        request_bytes: inv.sent,
+        response_bytes: inv.received,
+    };
+    Retrieval {
+        outcomes,
+        trustees: inv.rows.clone(),
+        bad_shares,
+        receipts: inv.receipts.clone(),
+        stats,
+    }
+}
+
+/// Why the trustees given cannot serve a retrieval; found before any release request is sent.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PreflightError {
+    /// The same URL twice: its trustee would release (and log) twice, and count once.
+    #[error("{0} is given twice; give each trustee once")]
+    DuplicateUrl(String),
+    /// Fewer URLs than the threshold: nothing could be read.
+    #[error("{given} trustee URL(s) given, but {k} trustees are needed to read anything")]
+    TooFewUrls {
+        /// URLs given.
+        given: usize,
+        /// Threshold.
+        k: u16,
+    },
+    /// A node of another trustee set (or one whose keys are not the set's).
+    #[error("{url}: {detail}")]
+    OtherSet {
+        /// The node.
+        url: String,
+        /// What differs.
+        detail: String,
+    },
+    /// Two URLs answer as the same trustee.
+    #[error("{first} and {second} both answer as trustee {index}; give each trustee once")]
+    SameTrustee {
+        /// The trustee index.
+        index: u16,
+        /// One URL.
+        first: String,
+        /// The other.
+        second: String,
+    },
+    /// Fewer than k nodes reachable: nothing could be read (an outage, not a usage error).
+    #[error("only {reachable} of the trustees answered /v1/info, {k} are needed: {failures}")]
+    TooFewReachable {
+        /// Reachable nodes.
+        reachable: usize,
+        /// Threshold.
+        k: u16,
+        /// The failures, one per node.
+        failures: String,
+    },
+    /// A client error that is the user's (a bad or insecure URL, an unusable CA file).
+    #[error(transparent)]
+    Client(crate::ClientError),
+}
+
+impl PreflightError {
+    /// A usage error (the trustees given are wrong), as opposed to an outage.
+    pub fn is_usage(&self) -> bool {
+        !matches!(self, PreflightError::TooFewReachable { .. })
+    }
+}
+
+/// The nodes that passed the check (in the order given) and those that did not answer.
+pub struct Reachable {
+    /// Reachable nodes of this set, distinct trustees.
+    pub usable: Vec<(NodeClient, escrow_core::api::Info)>,
+    /// Nodes that did not answer `/v1/info` (URL, why).
+    pub unreachable: Vec<(String, String)>,
+}
+
+/// Before any release request: every URL distinct, at least k of them, each reachable node of
+/// this trustee set (same set id, its index's keys), no trustee twice, at least k reachable.
+pub fn preflight(clients: Vec<NodeClient>, set: &TrusteeSet) -> Result<Reachable, PreflightError> {
+    let k = set.threshold();
+    let mut seen = BTreeSet::new();
+    for c in &clients {
+        if !seen.insert(c.url().as_str().to_ascii_lowercase()) {
+            return Err(PreflightError::DuplicateUrl(c.url().to_string()));
+        }
+    }
+    if clients.len() < usize::from(k) {
+        return Err(PreflightError::TooFewUrls {
+            given: clients.len(),
+            k,
+        });
+    }
+    let infos: Vec<Result<escrow_core::api::Info, crate::ClientError>> = std::thread::scope(|s| {
+        let hs: Vec<_> = clients.iter().map(|c| s.spawn(move || c.info())).collect();
+        hs.into_iter()
+            .zip(&clients)
+            .map(|(h, c)| {
+                h.join().unwrap_or_else(|_| {
+                    Err(crate::ClientError::Unreachable {
+                        url: c.url().to_string(),
+                        detail: "internal error".into(),
+                    })
+                })
+            })
+            .collect()
+    });
+    let mut usable: Vec<(NodeClient, escrow_core::api::Info)> = Vec::new();
+    let mut unreachable = Vec::new();
+    for (c, info) in clients.into_iter().zip(infos) {
+        let url = c.url().to_string();
+        let info = match info {
+            Ok(i) => i,
+            Err(e) if e.is_usage() => return Err(PreflightError::Client(e)),
+            Err(e) => {
+                unreachable.push((url, e.to_string()));
+                continue;
+            }
+        };
+        let other = |detail: String| PreflightError::OtherSet {
+            url: url.clone(),
+            detail,
+        };
+        if info.set_id != set.id() {
+            return Err(other(format!(
+                "a node of another trustee set ({}, not {})",
+                info.set_id.short(),
+                set.id().short()
+            )));
+        }
+        let member = set.member(info.trustee).map_err(|e| other(e.to_string()))?;
+        if info.signing_key_id != member.signing_key.key_id()
+            || info.verification_key != member.verification_key.to_hex()
+        {
+            return Err(other(format!(
+                "answers as trustee {} but its keys are not that trustee's in the set",
+                info.trustee
+            )));
+        }
+        if let Some((first, _)) = usable.iter().find(|(_, i)| i.trustee == info.trustee) {
+            return Err(PreflightError::SameTrustee {
+                index: info.trustee,
+                first: first.url().to_string(),
+                second: url,
+            });
+        }
+        usable.push((c, info));
+    }
+    if usable.len() < usize::from(k) {
+        let failures = unreachable
+            .iter()
+            .map(|(_, e)| e.clone())
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(PreflightError::TooFewReachable {
+            reachable: usable.len(),
+            k,
+            failures,
+        });
+    }
+    Ok(Reachable {
+        usable,
+        unreachable,
+    })
+}
+
+/// Check one mailbox message before it is used: its id is the label's message id and keeps to
+/// the label's character set (letters, digits, `.`, `_`, `-`), so that it names a file inside
+/// the output folder and nothing else.
+pub fn check_message(m: &SealedMessage) -> Result<(), String> {
+    m.escrow
+        .label
+        .check()
+        .map_err(|e| format!("message {:?}: {e}", m.id))?;
+    m.check_structure().map_err(|e| e.to_string())?;
+    output_name(&m.id).map(|_| ())
+}
+
+/// The output file name of a message: `<id>.txt`, for an id of the safe character set only
+/// (one plain path component; never `..`, a separator or an absolute path).
+pub fn output_name(id: &str) -> Result<String, String> {
+    let safe = !id.is_empty()
+        && id.len() <= escrow_core::label::MAX_MESSAGE_ID_LEN
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    let name = format!("{id}.txt");
+    let one_component = {
+        let mut cs = std::path::Path::new(&name).components();
+        matches!(
+            (cs.next(), cs.next()),
+            (Some(std::path::Component::Normal(_)), None)
+        )
+    };
+    if safe && one_component {
+        Ok(name)
+    } else {
+        Err(format!(
+            "message id {id:?} is not a safe file name (letters, digits, '.', '_', '-' only)"
+        ))
+    }
+}

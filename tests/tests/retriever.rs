@@ -1,0 +1,462 @@
+//! The retriever's checks (issue 11) and conveniences (issue 13), and the shared client over
+//! HTTPS: trustees checked before anything is asked, mailbox ids that cannot escape --out,
+//! --resume, --quiet, the trustees table, the trustees file, cancellation delivery, a closed
+//! stdout, and `retrieve`/`audit` against nodes serving TLS with a self-signed certificate.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use escrow_e2e::*;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn log_size(url: &str) -> u64 {
+    let v: serde_json::Value = serde_json::from_str(
+        &ureq::get(&format!("{url}/v1/log/head"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap(),
+    )
+    .unwrap();
+    v["size"].as_u64().unwrap()
+}
+
+/// `escrow --json retrieve` of `w.json` with exactly these trustee arguments.
+fn retrieve_with(
+    w: &Workflow,
+    set: &str,
+    out: &str,
+    trustees: &[String],
+    extra: &[&str],
+) -> Output {
+    let mut args: Vec<String> = [
+        "--json",
+        "retrieve",
+        "--warrant",
+        "w.json",
+        "--set",
+        set,
+        "--key",
+        "inv.key",
+        "--mailbox",
+        "mailbox.jsonl",
+        "--out",
+        out,
+    ]
+    .map(String::from)
+    .to_vec();
+    for t in trustees {
+        args.extend(["--trustee".to_string(), t.clone()]);
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    escrow(&w.dir, &refs)
+}
+
+fn escrow_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(bin("escrow"));
+    c.args(args).current_dir(dir).stdin(Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn trustees_are_checked_before_any_release_request() {
+    let w = Workflow::new(3, 2, 4);
+    let urls: Vec<String> = w.nodes.iter().map(|n| n.url()).collect();
+    let before: Vec<u64> = urls.iter().map(|u| log_size(u)).collect();
+    let ts = "ts/trustee-set.json";
+
+    // A duplicated URL (also with a trailing slash): usage error.
+    let o = retrieve_with(
+        &w,
+        ts,
+        "o1",
+        &[urls[0].clone(), urls[1].clone(), urls[0].clone()],
+        &[],
+    );
+    fails(&o, 2, "is given twice");
+    let o = retrieve_with(
+        &w,
+        ts,
+        "o1",
+        &[urls[0].clone(), format!("{}/", urls[0])],
+        &[],
+    );
+    fails(&o, 2, "is given twice");
+    // Fewer than k URLs.
+    let o = retrieve_with(&w, ts, "o2", &[urls[0].clone()], &[]);
+    fails(&o, 2, "2 trustees are needed");
+    // Two URLs that are the same trustee (localhost and 127.0.0.1).
+    let alias = urls[0].replace("127.0.0.1", "localhost");
+    let o = retrieve_with(
+        &w,
+        ts,
+        "o3",
+        &[urls[0].clone(), alias, urls[1].clone()],
+        &[],
+    );
+    fails(&o, 2, "both answer as trustee 1");
+    // Nodes of another trustee set.
+    ok(&escrow(
+        &w.dir,
+        &[
+            "setup",
+            "--trustees",
+            "3",
+            "--threshold",
+            "2",
+            "--out",
+            "other",
+        ],
+    ));
+    let o = retrieve_with(&w, "other/trustee-set.json", "o4", &urls, &[]);
+    fails(&o, 2, "a node of another trustee set");
+    // Plain HTTP to a host that is not loopback: refused before any connection.
+    let far = [
+        "http://192.0.2.1:8080".to_string(),
+        "http://192.0.2.2:8080".to_string(),
+    ];
+    let o = retrieve_with(&w, ts, "o5", &far, &[]);
+    fails(&o, 2, "plain HTTP to a host that is not loopback");
+    // None of these reached a trustee's log.
+    let after: Vec<u64> = urls.iter().map(|u| log_size(u)).collect();
+    assert_eq!(before, after);
+    // No trustee at all: usage error naming the ways to give them.
+    let o = retrieve_with(&w, ts, "o6", &[], &[]);
+    fails(&o, 2, "ESCROW_TRUSTEES");
+}
+
+#[test]
+fn mailbox_ids_cannot_escape_out_and_resume_quiet_and_the_trustees_table() {
+    let w = Workflow::new(3, 2, 4);
+    let urls: Vec<String> = w.nodes.iter().map(|n| n.url()).collect();
+    let ts = "ts/trustee-set.json";
+    // Two copies of sealed messages whose mailbox id is changed to escape --out.
+    let mailbox = std::fs::read_to_string(w.dir.join("mailbox.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(mailbox.lines().next().unwrap()).unwrap();
+    let abs = w.dir.join("abs");
+    let mut evil = String::new();
+    for id in ["../../x", abs.to_str().unwrap()] {
+        let mut m = first.clone();
+        m["id"] = serde_json::Value::from(id);
+        evil.push_str(&format!("{m}\n"));
+    }
+    std::fs::write(w.dir.join("mailbox.jsonl"), format!("{mailbox}{evil}")).unwrap();
+
+    let o = retrieve_with(&w, ts, "out/inner", &urls, &[]);
+    ok(&o);
+    let v = json(&o);
+    assert_eq!(v["decrypted"], w.in_scope as u64, "{v}");
+    let bad = v["unreadable_lines"].to_string();
+    assert_eq!(
+        v["unreadable_lines"].as_array().unwrap().len(),
+        2,
+        "both tampered lines refused: {bad}"
+    );
+    assert!(bad.contains("message id differs"), "{bad}");
+    assert!(!w.dir.join("x.txt").exists() && !w.dir.parent().unwrap().join("x.txt").exists());
+    assert!(!w.dir.join("abs.txt").exists() && !abs.exists());
+
+    // The same --out again: refused unless --resume.
+    let o = retrieve_with(&w, ts, "out/inner", &urls, &[]);
+    fails(&o, 2, "--resume");
+    // Lose one plaintext; --resume asks for that one only, --quiet prints no per-message line.
+    let txt: Vec<_> = std::fs::read_dir(w.dir.join("out/inner"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
+    assert_eq!(txt.len(), w.in_scope);
+    std::fs::remove_file(&txt[0]).unwrap();
+    let receipts_before = std::fs::read_to_string(w.dir.join("out/inner/receipts.jsonl"))
+        .unwrap()
+        .lines()
+        .count();
+    let sizes: Vec<u64> = urls.iter().map(|u| log_size(u)).collect();
+    let mut args = vec![
+        "retrieve",
+        "--warrant",
+        "w.json",
+        "--set",
+        ts,
+        "--key",
+        "inv.key",
+        "--mailbox",
+        "mailbox.jsonl",
+        "--out",
+        "out/inner",
+        "--resume",
+        "--quiet",
+    ];
+    for u in &urls {
+        args.extend(["--trustee", u.as_str()]);
+    }
+    let o = escrow(&w.dir, &args);
+    let text = ok(&o);
+    assert!(
+        text.contains("1 decrypted")
+            && text.contains(&format!("{} already written", w.in_scope - 1)),
+        "{text}"
+    );
+    assert!(
+        !text.contains("decrypted    "),
+        "--quiet: no per-message lines\n{text}"
+    );
+    assert!(
+        text.contains("released 1"),
+        "the table says what each trustee did\n{text}"
+    );
+    assert!(txt[0].exists());
+    for (u, s) in urls.iter().zip(&sizes) {
+        assert_eq!(
+            log_size(u),
+            s + 1,
+            "one release logged per trustee, not {}",
+            w.in_scope
+        );
+    }
+    let receipts_after = std::fs::read_to_string(w.dir.join("out/inner/receipts.jsonl"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(
+        receipts_after,
+        receipts_before + urls.len(),
+        "receipts appended"
+    );
+
+    // Every message: each trustee released some and refused the rest, with the code.
+    let o = retrieve_with(&w, ts, "all", &urls, &["--all-messages"]);
+    assert_eq!(o.status.code(), Some(3));
+    let v = json(&o);
+    for t in v["trustees"].as_array().unwrap() {
+        assert_eq!(t["status"], "released-some", "{t}");
+        assert!(t["refused"]["out-of-scope"].as_u64().unwrap() > 0, "{t}");
+    }
+}
+
+#[test]
+fn the_trustees_file_serves_retrieve_audit_and_cancel() {
+    let w = Workflow::new(3, 2, 4);
+    let urls: Vec<String> = w.nodes.iter().map(|n| n.url()).collect();
+    let mut args = vec!["trustees", "add", "--file", "my-trustees.json"];
+    args.extend(urls.iter().map(String::as_str));
+    ok(&escrow(&w.dir, &args));
+    // Adding one again is refused.
+    fails(
+        &escrow(
+            &w.dir,
+            &["trustees", "add", "--file", "my-trustees.json", &urls[0]],
+        ),
+        2,
+        "already in",
+    );
+    let env = [("ESCROW_TRUSTEES", "my-trustees.json")];
+    let o = escrow_env(
+        &w.dir,
+        &[
+            "--json",
+            "retrieve",
+            "--warrant",
+            "w.json",
+            "--set",
+            "ts/trustee-set.json",
+            "--key",
+            "inv.key",
+            "--mailbox",
+            "mailbox.jsonl",
+            "--out",
+            "out",
+        ],
+        &env,
+    );
+    ok(&o);
+    assert_eq!(json(&o)["decrypted"], w.in_scope as u64);
+    let o = escrow_env(
+        &w.dir,
+        &[
+            "--json",
+            "audit",
+            "--set",
+            "ts/trustee-set.json",
+            "--policy",
+            "policy.json",
+        ],
+        &env,
+    );
+    let v = json(&o);
+    assert_eq!(v["trustees"].as_array().unwrap().len(), 3, "{v}");
+
+    // The cancellation is delivered to every trustee and each answer reported.
+    let o = escrow_env(
+        &w.dir,
+        &[
+            "--json",
+            "warrant",
+            "cancel",
+            "--key",
+            "sos.key",
+            "--warrant",
+            "w.json",
+            "--out",
+            "c.json",
+        ],
+        &env,
+    );
+    ok(&o);
+    let v = json(&o);
+    let rows = v["trustees"].as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{v}");
+    assert!(rows.iter().all(|r| r["outcome"] == "cancelled"), "{v}");
+    // A second delivery (by --trustee this time): already cancelled, nothing new logged.
+    let mut args = vec![
+        "--json",
+        "warrant",
+        "cancel",
+        "--key",
+        "sos.key",
+        "--warrant",
+        "w.json",
+        "--out",
+        "c2.json",
+    ];
+    for u in &urls {
+        args.extend(["--trustee", u.as_str()]);
+    }
+    let v = json(&ok_output(escrow(&w.dir, &args)));
+    assert!(
+        v["trustees"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["outcome"] == "already-cancelled"),
+        "{v}"
+    );
+    // The warrant is dead at every trustee.
+    let o = retrieve_with(&w, "ts/trustee-set.json", "out2", &urls, &[]);
+    fails(&o, 3, "cancelled");
+}
+
+fn ok_output(o: Output) -> Output {
+    ok(&o);
+    o
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let w = Workflow::new(3, 2, 4);
+    for json_flag in [true, false] {
+        let mut args = vec![];
+        if json_flag {
+            args.push("--json".to_string());
+        }
+        args.extend(
+            [
+                "audit",
+                "--set",
+                "ts/trustee-set.json",
+                "--policy",
+                "policy.json",
+            ]
+            .map(String::from),
+        );
+        args.extend(w.trustee_args());
+        let mut child = Command::new(bin("escrow"))
+            .args(&args)
+            .current_dir(&w.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before anything is written (as `| head -0` would).
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("panicked"), "{err}");
+        assert_eq!(o.status.code(), Some(0), "json={json_flag}: {err}");
+    }
+}
+
+#[test]
+fn retrieve_and_audit_speak_https_with_a_pinned_self_signed_certificate() {
+    if !Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("skipped: needs openssl");
+        return;
+    }
+    let mut w = Workflow::new(3, 2, 4);
+    let cert = w.dir.join("node-cert.pem");
+    let key = w.dir.join("node-key.pem");
+    let o = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ])
+        .args(["-days", "1", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for n in w.nodes.iter_mut() {
+        n.stop();
+        let state = n.state.clone();
+        *n = Node::start_tls(n.index, &state, &cert, &key);
+    }
+    let urls: Vec<String> = w.nodes.iter().map(|n| n.url()).collect();
+    assert!(urls.iter().all(|u| u.starts_with("https://")));
+    let ca = cert.to_str().unwrap();
+
+    // Without the pinned certificate: the node cannot be trusted, nothing is asked.
+    let o = retrieve_with(
+        &w,
+        "ts/trustee-set.json",
+        "out0",
+        &urls,
+        &["--attempts", "1"],
+    );
+    fails(&o, 1, "UnknownIssuer");
+    // With it: the whole retrieval over HTTPS.
+    let o = retrieve_with(&w, "ts/trustee-set.json", "out", &urls, &["--ca-cert", ca]);
+    ok(&o);
+    assert_eq!(json(&o)["decrypted"], w.in_scope as u64);
+    // The auditor over HTTPS: every log fetched and verified.
+    let mut args: Vec<String> = [
+        "--json",
+        "audit",
+        "--set",
+        "ts/trustee-set.json",
+        "--policy",
+        "policy.json",
+        "--ca-cert",
+        ca,
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(w.trustee_args());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let v = json(&escrow(&w.dir, &refs));
+    let ts = v["trustees"].as_array().unwrap();
+    assert_eq!(ts.len(), 3, "{v}");
+    assert!(
+        ts.iter()
+            .all(|t| t["log_ok"] == true && t["entries"].as_u64() > Some(1)),
+        "{v}"
+    );
+}
