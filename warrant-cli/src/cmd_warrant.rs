@@ -544,12 +544,14 @@ fn cancel(a: CancelArgs, out: Out) -> Result<()> {
         a.role,
         key.public().key_id().short()
     );
-    let summary = json!({"ok": true, "file": a.out, "warrant_id": warrant.id(), "warrant_digest": env.digest().to_hex(),
-               "digest": c.digest().to_hex(), "role": a.role});
+    let summary = |ok: bool, trustees: Option<Vec<serde_json::Value>>| {
+        json!({"ok": ok, "file": a.out, "warrant_id": warrant.id(), "warrant_digest": env.digest().to_hex(),
+               "digest": c.digest().to_hex(), "role": a.role, "trustees": trustees})
+    };
     if !deliver {
         out.emit(
             &format!("{wrote}\ngive it to every trustee (--trustee URL …): once seen, the warrant is dead for good"),
-            summary,
+            summary(true, None),
         );
         return Ok(());
     }
@@ -603,12 +605,9 @@ fn cancel(a: CancelArgs, out: Out) -> Result<()> {
             }
         }
     }
-    let mut summary = summary;
-    summary["ok"] = json!(refused == 0 && failed == 0);
-    summary["trustees"] = json!(rows);
     out.emit(
         &format!("{wrote}\ndelivered to the trustees:\n{lines}"),
-        summary,
+        summary(refused == 0 && failed == 0, Some(rows)),
     );
     if refused > 0 {
         return Err(crate::Reported::refused(format!(
