@@ -39,6 +39,19 @@ fn vector(name: &str) -> serde_json::Value {
     serde_json::from_str(&s).expect("vector JSON")
 }
 
+/// Lower-case hex of a JSON string.
+fn unhex(v: &serde_json::Value) -> Vec<u8> {
+    let s = v.as_str().expect("hex string").as_bytes();
+    let nib = |c: u8| match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        _ => panic!("not lower-case hex"),
+    };
+    s.chunks_exact(2)
+        .map(|p| nib(p[0]) << 4 | nib(p[1]))
+        .collect()
+}
+
 /// A `const NAME: &str = r#"..."#;` from a Rust source file.
 fn raw_const(file: &Path, name: &str) -> String {
     let src = std::fs::read_to_string(file).expect("source");
@@ -374,7 +387,41 @@ fn main() {
         &serde_json::to_vec(&bad).expect("shares"),
     );
 
-    // Release protocol v2: a ciphertext and every trustee's answer, binary.
+    // Release protocol v2: the known-answer vectors (another set), then a ciphertext and
+    // every trustee's answer for the fixtures, binary.
+    let v2 = vector("v2.json");
+    for (i, c) in v2["ciphertexts"]
+        .as_array()
+        .expect("ciphertexts")
+        .iter()
+        .enumerate()
+    {
+        write(
+            "v2_ciphertext",
+            &format!("vector-{i}.bin"),
+            &unhex(&c["bytes"]),
+        );
+    }
+    for (i, a) in v2["answers"]
+        .as_array()
+        .expect("answers")
+        .iter()
+        .enumerate()
+    {
+        write("v2_answer", &format!("vector-{i}.bin"), &unhex(&a["bytes"]));
+    }
+    for (i, a) in v2["negative"]
+        .as_array()
+        .expect("negative")
+        .iter()
+        .enumerate()
+    {
+        write(
+            "v2_answer",
+            &format!("vector-negative-{i}.bin"),
+            &unhex(&a["bytes"]),
+        );
+    }
     let g = fixtures::v2();
     write(
         "v2_ciphertext",
