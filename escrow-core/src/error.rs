@@ -138,6 +138,18 @@ pub enum Error {
         /// Why it was refused.
         why: String,
     },
+    /// The recipient's check of a message's label against what the recipient itself knows
+    /// (its own account, the sender the transport authenticated, the time of receipt) failed:
+    /// the trustees would judge the message by a label that misstates it.
+    #[error(
+        "message {message_id} is mislabelled: {why} (the trustees match warrants against the label, so a false label dodges escrow)"
+    )]
+    Mislabelled {
+        /// Message id.
+        message_id: String,
+        /// Every mismatch, joined with "; ".
+        why: String,
+    },
     /// A signature failed.
     #[error("bad signature on {what}")]
     BadSignature {

@@ -2,16 +2,19 @@
 //! recipient (ECIES) together with the escrow exponent r, and the key escrowed (TDH2).
 //!
 //! The recipient refuses any message whose escrow header does not provably wrap the same key
-//! ([`open`]): the answer to Blaze's 1994 attack on Clipper's LEAF.
+//! ([`open`]): the answer to Blaze's 1994 attack on Clipper's LEAF. It also refuses a message
+//! whose label misstates who sent it to whom and when ([`Receipt`]): the trustees judge a
+//! message only by its label, so a sender who wrote a false one would dodge escrow.
 
 use crate::codec::{Digest32, V1, put_lp};
 use crate::ecies::{self, EciesBox, open_once, seal_once};
 use crate::error::{Error, Result};
 use crate::group::{scalar_from_bytes, scalar_to_bytes};
 use crate::keys::{PrivateKey, PublicKey};
-use crate::label::Label;
+use crate::label::{Label, is_normalized_account, normalize_account};
 use crate::secret::{MessageKey, SecretScalar};
 use crate::tdh2::{EscrowCiphertext, ValidCiphertext, encapsulate};
+use crate::time::Timestamp;
 use crate::trustee::TrusteeSet;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -129,10 +132,205 @@ impl SealedMessage {
     }
 }
 
-/// The recipient opens a message: check the escrow header publicly, decrypt the end-to-end
-/// part, check that the header wraps this very key (u = rG, ū = rG', wrapped key opens under
-/// rY to the same key), then decrypt the body. A non-compliant message is refused.
-pub fn open(key: &PrivateKey, set: &TrusteeSet, msg: &SealedMessage) -> Result<Opened> {
+/// What the recipient knows about a message independently of its label: its own account, the
+/// sender the transport authenticated, and when the message arrived. The label must agree
+/// (`docs/protocol.md` §10.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    recipient: String,
+    sender: String,
+    received_at: Timestamp,
+    tolerance_secs: u64,
+}
+
+/// One way in which a label disagrees with the [`Receipt`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LabelMismatch {
+    /// An account name in the label is not in normal form (`label::normalize_account`).
+    NotNormalised {
+        /// `sender` or `recipient`.
+        field: &'static str,
+        /// The name as the label spells it.
+        found: String,
+    },
+    /// The label names another recipient than the recipient's own account.
+    Recipient {
+        /// In the label (normalised).
+        found: String,
+        /// The recipient's own account.
+        expected: String,
+    },
+    /// The label names another sender than the one the transport authenticated.
+    Sender {
+        /// In the label (normalised).
+        found: String,
+        /// The authenticated sender.
+        expected: String,
+    },
+    /// The label's time is more than the tolerance before or after the receipt.
+    Time {
+        /// In the label.
+        found: Timestamp,
+        /// When the message was received.
+        received_at: Timestamp,
+        /// The tolerance, seconds.
+        tolerance_secs: u64,
+    },
+}
+
+impl LabelMismatch {
+    /// Stable short name: `not-normalised`, `recipient`, `sender`, `time`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LabelMismatch::NotNormalised { .. } => "not-normalised",
+            LabelMismatch::Recipient { .. } => "recipient",
+            LabelMismatch::Sender { .. } => "sender",
+            LabelMismatch::Time { .. } => "time",
+        }
+    }
+}
+
+impl core::fmt::Display for LabelMismatch {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            LabelMismatch::NotNormalised { field, found } => write!(
+                f,
+                "the label's {field} {found:?} is not in normal form (NFC, lower-case domain)"
+            ),
+            LabelMismatch::Recipient { found, expected } => write!(
+                f,
+                "the label names recipient {found:?}, but this is {expected:?}'s mailbox"
+            ),
+            LabelMismatch::Sender { found, expected } => write!(
+                f,
+                "the label names sender {found:?}, but the message came from {expected:?}"
+            ),
+            LabelMismatch::Time {
+                found,
+                received_at,
+                tolerance_secs,
+            } => write!(
+                f,
+                "the label's time {found} is more than {tolerance_secs} s from the receipt at {received_at}"
+            ),
+        }
+    }
+}
+
+impl Receipt {
+    /// The recipient's own account, the authenticated sender (both normalised here), the time
+    /// of receipt, and how far the label's time may lie from it (seconds, either way).
+    pub fn new(
+        recipient: &str,
+        sender: &str,
+        received_at: Timestamp,
+        tolerance_secs: u64,
+    ) -> Result<Self> {
+        // The same rules as a label's accounts.
+        let probe = Label::new(sender, recipient, received_at, "receipt")?;
+        Ok(Receipt {
+            recipient: probe.recipient,
+            sender: probe.sender,
+            received_at,
+            tolerance_secs,
+        })
+    }
+
+    /// The recipient's own account (normalised).
+    pub fn recipient(&self) -> &str {
+        &self.recipient
+    }
+
+    /// The authenticated sender (normalised).
+    pub fn sender(&self) -> &str {
+        &self.sender
+    }
+
+    /// Every way in which `label` disagrees with this receipt (empty: it agrees).
+    pub fn check(&self, label: &Label) -> Vec<LabelMismatch> {
+        let mut out = Vec::new();
+        for (field, name) in [("sender", &label.sender), ("recipient", &label.recipient)] {
+            if !is_normalized_account(name) {
+                out.push(LabelMismatch::NotNormalised {
+                    field,
+                    found: name.clone(),
+                });
+            }
+        }
+        let recipient = normalize_account(&label.recipient);
+        if recipient != self.recipient.as_str() {
+            out.push(LabelMismatch::Recipient {
+                found: recipient.into_owned(),
+                expected: self.recipient.clone(),
+            });
+        }
+        let sender = normalize_account(&label.sender);
+        if sender != self.sender.as_str() {
+            out.push(LabelMismatch::Sender {
+                found: sender.into_owned(),
+                expected: self.sender.clone(),
+            });
+        }
+        let diff = i128::from(label.timestamp.unix()) - i128::from(self.received_at.unix());
+        if diff.unsigned_abs() > u128::from(self.tolerance_secs) {
+            out.push(LabelMismatch::Time {
+                found: label.timestamp,
+                received_at: self.received_at,
+                tolerance_secs: self.tolerance_secs,
+            });
+        }
+        out
+    }
+}
+
+/// The recipient opens a message: every check of [`open_unchecked_label`], then the label
+/// against the [`Receipt`]. A non-compliant message is refused with [`Error::NonCompliant`], a
+/// mislabelled one with [`Error::Mislabelled`] (listing every mismatch).
+pub fn open(
+    key: &PrivateKey,
+    set: &TrusteeSet,
+    msg: &SealedMessage,
+    receipt: &Receipt,
+) -> Result<Opened> {
+    let (opened, mismatches) = open_reporting_label(key, set, msg, receipt)?;
+    if mismatches.is_empty() {
+        Ok(opened)
+    } else {
+        Err(Error::Mislabelled {
+            message_id: msg.id.clone(),
+            why: mismatches
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        })
+    }
+}
+
+/// Like [`open`], but a mislabelled message is opened and its mismatches returned, for a
+/// client that was told to warn instead of refusing. Non-compliant messages are still refused.
+pub fn open_reporting_label(
+    key: &PrivateKey,
+    set: &TrusteeSet,
+    msg: &SealedMessage,
+    receipt: &Receipt,
+) -> Result<(Opened, Vec<LabelMismatch>)> {
+    let opened = open_unchecked_label(key, set, msg)?;
+    let mismatches = receipt.check(&opened.label);
+    Ok((opened, mismatches))
+}
+
+/// The cryptographic part of the recipient's check only: check the escrow header publicly,
+/// decrypt the end-to-end part, check that the header wraps this very key (u = rG, ū = rG',
+/// wrapped key opens under rY to the same key), then decrypt the body. A non-compliant message
+/// is refused. The label is NOT compared with anything: a sender can still have written a
+/// false one. Recipients use [`open`].
+pub fn open_unchecked_label(
+    key: &PrivateKey,
+    set: &TrusteeSet,
+    msg: &SealedMessage,
+) -> Result<Opened> {
     msg.check_structure()?;
     let nc = |why: String| Error::NonCompliant {
         message_id: msg.id.clone(),
@@ -176,7 +374,6 @@ pub fn open(key: &PrivateKey, set: &TrusteeSet, msg: &SealedMessage) -> Result<O
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::Timestamp;
     use crate::trustee::deal;
 
     #[test]
@@ -187,14 +384,18 @@ mod tests {
         let label = Label::new("alice", "bob", Timestamp(10), "m-1").unwrap();
         let m = seal(&d.set, &bob.public(), &label, b"hi bob", &mut rng).unwrap();
         let m2 = SealedMessage::from_json(&m.to_json()).unwrap();
-        assert_eq!(&open(&bob, &d.set, &m2).unwrap().body[..], b"hi bob");
+        let receipt = Receipt::new("bob", "alice", Timestamp(10), 0).unwrap();
+        assert_eq!(
+            &open(&bob, &d.set, &m2, &receipt).unwrap().body[..],
+            b"hi bob"
+        );
 
         // A rogue sender attaches the escrow header of another message (valid, but for a
         // different key): refused.
         let other = seal(&d.set, &bob.public(), &label, b"other", &mut rng).unwrap();
         let mut forged = m.clone();
         forged.escrow = other.escrow.clone();
-        let err = open(&bob, &d.set, &forged).unwrap_err();
+        let err = open(&bob, &d.set, &forged, &receipt).unwrap_err();
         assert!(matches!(err, Error::NonCompliant { .. }), "{err}");
 
         // Escrow to a set the rogue controls: refused (wrong set).
@@ -204,7 +405,7 @@ mod tests {
             .unwrap()
             .escrow;
         assert!(matches!(
-            open(&bob, &d.set, &forged).unwrap_err(),
+            open(&bob, &d.set, &forged, &receipt).unwrap_err(),
             Error::NonCompliant { .. }
         ));
     }

@@ -1083,7 +1083,7 @@ fn label_bytes_example() {
 // ---------- Messages and Blaze's attack ----------
 
 fn open_err(bob: &PrivateKey, set: &TrusteeSet, m: &SealedMessage) -> Error {
-    message::open(bob, set, m).unwrap_err()
+    message::open_unchecked_label(bob, set, m).unwrap_err()
 }
 
 fn is_noncompliant(e: &Error) -> bool {
@@ -1152,7 +1152,7 @@ proptest! {
         let bob = PrivateKey::generate(&mut r);
         let m = common::sealed(&d.set, &bob, &body, &mut r);
         let m = SealedMessage::from_json(&m.to_json()).unwrap();
-        prop_assert_eq!(&message::open(&bob, &d.set, &m).unwrap().body[..], &body[..]);
+        prop_assert_eq!(&message::open_unchecked_label(&bob, &d.set, &m).unwrap().body[..], &body[..]);
         let sk = *p256::SecretKey::from_pkcs8_pem(&bob.to_pem().unwrap()).unwrap().to_nonzero_scalar();
         prop_assert_eq!(spec::open_sealed(&sk, &bob.public().key_id().0, &refset(&d.set), &value(&m)).unwrap(), body.clone());
         // and two trustees recover it without bob
@@ -1233,7 +1233,7 @@ proptest! {
         v["escrow"] = Value::Null;
         prop_assert!(SealedMessage::from_json(&v.to_string()).is_err());
         // the untouched message still opens
-        prop_assert_eq!(&message::open(&bob, set, &m).unwrap().body[..], b"attack at dawn");
+        prop_assert_eq!(&message::open_unchecked_label(&bob, set, &m).unwrap().body[..], b"attack at dawn");
     }
 
     /// The wrong recipient cannot open, and a tampered body or end-to-end part is refused.
@@ -1244,17 +1244,17 @@ proptest! {
         let bob = PrivateKey::generate(&mut r);
         let eve = PrivateKey::generate(&mut r);
         let m = common::sealed(&d.set, &bob, b"for bob only", &mut r);
-        prop_assert!(matches!(message::open(&eve, &d.set, &m), Err(Error::Decrypt { .. })), "unexpected result");
+        prop_assert!(matches!(message::open_unchecked_label(&eve, &d.set, &m), Err(Error::Decrypt { .. })), "unexpected result");
         // eve relabels the recipient_key to her own: she still cannot decrypt
         let stolen = SealedMessage { recipient_key: eve.public().key_id(), ..m.clone() };
-        let e = message::open(&eve, &d.set, &stolen);
+        let e = message::open_unchecked_label(&eve, &d.set, &stolen);
         prop_assert!(matches!(e, Err(Error::Decrypt { .. } | Error::NonCompliant { .. })), "{:?}", e);
         let mut body = m.clone();
         flip_bytes(&mut body.body, pos, bit);
-        prop_assert!(matches!(message::open(&bob, &d.set, &body), Err(Error::Decrypt { .. })), "unexpected result");
+        prop_assert!(matches!(message::open_unchecked_label(&bob, &d.set, &body), Err(Error::Decrypt { .. })), "unexpected result");
         let mut e2e = m.clone();
         flip_bytes(&mut e2e.e2e.ciphertext, pos, bit);
-        let e = message::open(&bob, &d.set, &e2e);
+        let e = message::open_unchecked_label(&bob, &d.set, &e2e);
         prop_assert!(matches!(e, Err(Error::Decrypt { .. } | Error::NonCompliant { .. })), "{:?}", e);
     }
 }

@@ -106,9 +106,11 @@ pub fn run(a: &DemoArgs, out: Out) -> Result<()> {
 
     // 3. Recipients open and check the escrow header
     let mut opened = 0;
-    for m in &mailbox {
-        let to = m.escrow.label.recipient.clone();
-        let o = message::open(key_of(&to)?, &set, m)?;
+    for (m, (from, to, at, _)) in mailbox.iter().zip(traffic.iter()) {
+        // What the recipient's own client knows: its account, the authenticated sender, the
+        // time of receipt (here: the time it was sent).
+        let receipt = message::Receipt::new(to, from, Timestamp::parse(at)?, 300)?;
+        let o = message::open(key_of(to)?, &set, m, &receipt)?;
         ensure!(
             traffic.iter().any(|t| t.3.as_bytes() == o.body.as_slice()),
             "demo: recipient read the wrong text"
@@ -139,7 +141,8 @@ pub fn run(a: &DemoArgs, out: Out) -> Result<()> {
         b"meet at the docks",
         &mut rng,
     )?;
-    let refused_set = match message::open(key_of("bob")?, &set, &rogue) {
+    let rogue_receipt = message::Receipt::new("bob", "carol", rogue_label.timestamp, 300)?;
+    let refused_set = match message::open(key_of("bob")?, &set, &rogue, &rogue_receipt) {
         Err(e @ CoreError::NonCompliant { .. }) => e.to_string(),
         Err(e) => bail!("demo: rogue message refused for the wrong reason: {e}"),
         Ok(_) => bail!("demo: a message escrowed to a rogue trustee set was accepted"),
@@ -154,7 +157,7 @@ pub fn run(a: &DemoArgs, out: Out) -> Result<()> {
     )?;
     copied.escrow = donor.escrow.clone();
     copied.id = donor.id.clone();
-    let refused_copy = match message::open(key_of("bob")?, &set, &copied) {
+    let refused_copy = match message::open(key_of("bob")?, &set, &copied, &rogue_receipt) {
         Err(e) => e.to_string(),
         Ok(_) => bail!("demo: a message with a copied escrow header was accepted"),
     };
@@ -245,7 +248,7 @@ pub fn run(a: &DemoArgs, out: Out) -> Result<()> {
     if let Some(dir) = &a.keep {
         keep(dir, &set, &dealing.secrets, &users, &keys, &mailbox)?;
         out.say(&format!(
-            "\nKept in {}: trustee-set.json, trustee-<i>/, <user>.key/.pub, mailbox.jsonl. Try:\n  escrow open --key {0}/bob.key --set {0}/trustee-set.json --mailbox {0}/mailbox.jsonl",
+            "\nKept in {}: trustee-set.json, trustee-<i>/, <user>.key/.pub, mailbox.jsonl. Try:\n  escrow open --key {0}/bob.key --set {0}/trustee-set.json --mailbox {0}/mailbox.jsonl --to bob --from alice --id demo-1 --received 2026-11-02T09:15:00Z",
             dir.display()
         ));
     }

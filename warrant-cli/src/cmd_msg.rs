@@ -7,7 +7,7 @@ use crate::io::{self, Out};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use escrow_core::label::Label;
-use escrow_core::message::{self, Opened, SealedMessage};
+use escrow_core::message::{self, Opened, Receipt, SealedMessage};
 use escrow_core::share::{self, ShareContext};
 use escrow_core::time::Timestamp;
 use escrow_core::trustee::VerifiedKeyShare;
@@ -57,6 +57,29 @@ pub struct OpenArgs {
     /// Only this message id.
     #[arg(long, value_name = "ID")]
     pub id: Option<String>,
+    /// Your own account, as your messaging client knows it: every label must name it as the
+    /// recipient. Compared in normal form (NFC, lower-case domain).
+    #[arg(
+        long,
+        visible_alias = "me",
+        value_name = "ACCOUNT",
+        env = "ESCROW_ACCOUNT"
+    )]
+    pub to: String,
+    /// The sender, as the transport authenticated it (a mailbox file is one sender's
+    /// messages to you): every label must name it as the sender.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub from: String,
+    /// When the messages were received (RFC 3339). Default: now.
+    #[arg(long, value_name = "TIME", value_parser = io::parse_time)]
+    pub received: Option<Timestamp>,
+    /// How far a label's time may lie from the receipt, either way (e.g. 300s, 12h, 1d).
+    #[arg(long, value_name = "DURATION", default_value = "1d", value_parser = io::parse_duration)]
+    pub tolerance: u64,
+    /// Open mislabelled messages anyway, with a loud warning for each, instead of refusing
+    /// them. Non-compliant messages (escrow header wrong) are refused regardless.
+    #[arg(long)]
+    pub warn_mislabelled: bool,
 }
 
 #[derive(Args)]
@@ -106,6 +129,16 @@ pub fn seal(a: SealArgs, out: Out) -> Result<()> {
     let id = a.id.unwrap_or_else(random_id);
     let at = a.at.unwrap_or_else(io::now);
     let label = Label::new(&a.from, &a.to, at, &id).context("invalid message metadata")?;
+    for (flag, given, normal) in [
+        ("--from", &a.from, &label.sender),
+        ("--to", &a.to, &label.recipient),
+    ] {
+        if given != normal {
+            eprintln!(
+                "escrow: note: {flag} {given:?} is written into the label in normal form as {normal:?} (NFC, lower-case domain)"
+            );
+        }
+    }
     if let Ok(existing) = read_mailbox(&a.mailbox)
         && existing
             .iter()
@@ -163,6 +196,9 @@ fn opened_text(o: &Opened) -> String {
 }
 
 pub fn open(a: OpenArgs, out: Out) -> Result<()> {
+    let received = a.received.unwrap_or_else(io::now);
+    let receipt = Receipt::new(&a.to, &a.from, received, a.tolerance)
+        .map_err(|e| crate::Usage(format!("--to/--from: {e}")))?;
     let key = load_private(&a.key)?;
     let set = load_set(&a.set)?;
     let lines = read_mailbox(&a.mailbox)?;
@@ -186,14 +222,35 @@ pub fn open(a: OpenArgs, out: Out) -> Result<()> {
             others += 1;
             continue;
         }
-        match message::open(&key, &set, m) {
-            Ok(o) => opened.push(o),
+        match message::open_reporting_label(&key, &set, m, &receipt) {
+            Ok((o, mismatches)) if mismatches.is_empty() => opened.push((o, mismatches)),
+            Ok((o, mismatches)) if a.warn_mislabelled => {
+                for mm in &mismatches {
+                    eprintln!(
+                        "escrow: WARNING: message {} (line {}) is MISLABELLED and was opened only because of --warn-mislabelled: {mm}",
+                        m.id, l.line
+                    );
+                }
+                opened.push((o, mismatches))
+            }
+            Ok((_, mismatches)) => refused.push(serde_json::json!({
+                "line": l.line, "id": m.id,
+                "reason": escrow_core::Error::Mislabelled {
+                    message_id: m.id.clone(),
+                    why: mismatches.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+                }.to_string(),
+                "mislabelled": mismatches.iter().map(|x| x.code()).collect::<Vec<_>>(),
+            })),
             Err(e) => refused
                 .push(serde_json::json!({"line": l.line, "id": m.id, "reason": e.to_string()})),
         }
     }
+    let warned = opened.iter().filter(|(_, w)| !w.is_empty()).count();
     let mut text = String::new();
-    for o in &opened {
+    for (o, mismatches) in &opened {
+        for mm in mismatches {
+            text.push_str(&format!("WARNING: MISLABELLED ({}): {mm}\n", mm.code()));
+        }
         text.push_str(&opened_text(o));
         text.push('\n');
     }
@@ -219,12 +276,28 @@ pub fn open(a: OpenArgs, out: Out) -> Result<()> {
         malformed.len(),
         others
     ));
+    if warned > 0 {
+        text.push_str(&format!(
+            "\nWARNING: {warned} of the opened messages are MISLABELLED: the trustees would judge them by a label that misstates them"
+        ));
+    }
     let ok = refused.is_empty() && malformed.is_empty();
     out.emit(
         &text,
         serde_json::json!({
             "ok": ok,
-            "opened": opened.iter().map(opened_json).collect::<Vec<_>>(),
+            "opened": opened.iter().map(|(o, mismatches)| {
+                let mut v = opened_json(o);
+                if !mismatches.is_empty()
+                    && let Some(m) = v.as_object_mut()
+                {
+                    m.insert("mislabelled".into(), mismatches.iter().map(|x| serde_json::json!({
+                        "code": x.code(), "detail": x.to_string()})).collect());
+                }
+                v
+            }).collect::<Vec<_>>(),
+            "receipt": {"to": receipt.recipient(), "from": receipt.sender(),
+                        "received": received, "tolerance_secs": a.tolerance},
             "refused": refused, "malformed": malformed, "other_recipients": others,
         }),
     );
@@ -246,7 +319,7 @@ pub fn open(a: OpenArgs, out: Out) -> Result<()> {
     }
     if !refused.is_empty() {
         return Err(crate::Reported::refused(format!(
-            "{} message(s) are not escrow-compliant and were not opened",
+            "{} message(s) are not escrow-compliant or are mislabelled, and were not opened",
             refused.len()
         )));
     }

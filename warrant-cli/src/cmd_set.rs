@@ -29,7 +29,7 @@ pub struct SetupArgs {
 }
 
 pub fn setup(a: SetupArgs, out: Out) -> Result<()> {
-    trustee::check_parameters(a.trustees, a.threshold)?;
+    trustee::check_parameters(a.trustees, a.threshold).map_err(|e| crate::Usage(e.to_string()))?;
     let set_path = a.out.join(SET_FILE);
     io::refuse_existing(&set_path)?;
     for i in 1..=a.trustees {

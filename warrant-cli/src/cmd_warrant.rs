@@ -42,20 +42,20 @@ pub struct PolicyInitArgs {
     #[arg(long = "require", value_name = "ROLE", value_parser = parse_role)]
     pub require: Vec<Role>,
     /// Longest validity of a normal warrant (e.g. 183d, 12h, 3600s).
-    #[arg(long, value_name = "DURATION", default_value = "183d", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "183d", value_parser = io::parse_duration)]
     pub max_validity: u64,
     /// Longest validity of an urgent warrant.
-    #[arg(long, value_name = "DURATION", default_value = "5d", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5d", value_parser = io::parse_duration)]
     pub max_urgent_validity: u64,
     /// Accepted clock skew before a warrant's not-before (never extends its not-after).
-    #[arg(long, value_name = "DURATION", default_value = "300s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "300s", value_parser = io::parse_duration)]
     pub clock_skew: u64,
     /// Cap on any warrant's release limit; warrants without a limit are then refused.
     #[arg(long, value_name = "N")]
     pub max_releases: Option<u64>,
     /// How long an urgent warrant may be used with the issuer's signature alone, before the
     /// judicial approval (IPA 2016 s.24). Default 0: never.
-    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = io::parse_duration)]
     pub urgent_unapproved: u64,
     /// Output file.
     #[arg(long, value_name = "FILE")]
@@ -203,27 +203,6 @@ pub struct CancelArgs {
 
 fn parse_role(s: &str) -> Result<Role, String> {
     s.parse::<Role>().map_err(|e| e.detail)
-}
-
-/// `30s`, `15m`, `12h`, `183d`, or a plain number of seconds.
-fn parse_duration(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let (num, unit) = match s.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => (s.get(..i).unwrap_or_default(), c),
-        _ => (s, 's'),
-    };
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration like 300s, 15m, 12h or 183d"))?;
-    let mult = match unit {
-        's' => 1,
-        'm' => 60,
-        'h' => 3600,
-        'd' => DAY,
-        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use s, m, h or d)")),
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("{s:?} is too long"))
 }
 
 /// `183d`, `5d 12h`, `300s`.
@@ -723,6 +702,7 @@ fn verified_summary(w: &VerifiedWarrant) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::parse_duration;
 
     #[test]
     fn durations() {

@@ -228,7 +228,7 @@ fn setup_refuses_nonsense_parameters_and_writes_nothing() {
             d,
             &["setup", "--trustees", "5", "--threshold", "0", "--out", "a"],
         ),
-        1,
+        2,
         "at least 1",
     );
     fails(
@@ -236,7 +236,7 @@ fn setup_refuses_nonsense_parameters_and_writes_nothing() {
             d,
             &["setup", "--trustees", "3", "--threshold", "4", "--out", "b"],
         ),
-        1,
+        2,
         "exceeds",
     );
     fails(
@@ -252,7 +252,7 @@ fn setup_refuses_nonsense_parameters_and_writes_nothing() {
                 "c",
             ],
         ),
-        1,
+        2,
         "at most 255",
     );
     fails(
@@ -277,25 +277,49 @@ fn setup_refuses_nonsense_parameters_and_writes_nothing() {
 #[test]
 fn seal_and_open_roundtrip_only_for_the_addressee() {
     let w = world();
-    let out = ok(&escrow(
-        &w.dir,
-        &[
-            "open",
-            "--key",
-            "bob.key",
-            "--set",
-            "ts/trustee-set.json",
-            "--mailbox",
-            "mb.jsonl",
-        ],
-    ));
+    // A mailbox file is read as one sender's messages: from alice, carol's message is refused
+    // as mislabelled, and the reverse.
+    let bob_from = |from: &str| {
+        escrow(
+            &w.dir,
+            &[
+                "open",
+                "--key",
+                "bob.key",
+                "--set",
+                "ts/trustee-set.json",
+                "--mailbox",
+                "mb.jsonl",
+                "--to",
+                "bob",
+                "--from",
+                from,
+                "--received",
+                "2026-11-22T12:00:00Z",
+            ],
+        )
+    };
+    let o = bob_from("alice");
+    fails(&o, 3, "mislabelled");
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(
-        out.contains("first to bob") && out.contains("second to bob"),
+        out.contains("first to bob") && !out.contains("second to bob"),
+        "{out}"
+    );
+    assert!(
+        out.contains("the label names sender \"carol\", but the message came from \"alice\""),
         "{out}"
     );
     assert!(!out.contains("to alice\n"), "{out}");
     assert!(
-        out.contains("2 opened, 0 refused, 0 malformed, 1 addressed to other keys"),
+        out.contains("1 opened, 1 refused, 0 malformed, 1 addressed to other keys"),
+        "{out}"
+    );
+    let o = bob_from("carol");
+    fails(&o, 3, "mislabelled");
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        out.contains("second to bob") && !out.contains("first to bob"),
         "{out}"
     );
     let out = ok(&escrow(
@@ -309,6 +333,12 @@ fn seal_and_open_roundtrip_only_for_the_addressee() {
             "ts/trustee-set.json",
             "--mailbox",
             "mb.jsonl",
+            "--me",
+            "alice",
+            "--from",
+            "bob",
+            "--received",
+            "2026-11-22T12:00:00Z",
         ],
     ));
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
@@ -355,6 +385,10 @@ fn seal_reads_from_file_and_takes_an_explicit_id() {
             "mb.jsonl",
             "--id",
             "note-1",
+            "--to",
+            "bob",
+            "--from",
+            "alice",
         ],
     ));
     assert!(out.contains("from a file"));
@@ -473,6 +507,10 @@ fn bad_input_gives_clear_errors_and_leaves_the_mailbox_intact() {
                 "mb.jsonl",
                 "--id",
                 "x",
+                "--to",
+                "bob",
+                "--from",
+                "alice",
             ],
         ),
         1,
@@ -489,6 +527,10 @@ fn bad_input_gives_clear_errors_and_leaves_the_mailbox_intact() {
                 "ts/trustee-set.json",
                 "--mailbox",
                 "mb.jsonl",
+                "--to",
+                "bob",
+                "--from",
+                "alice",
             ],
         ),
         1,
@@ -505,6 +547,10 @@ fn bad_input_gives_clear_errors_and_leaves_the_mailbox_intact() {
                 "ts/trustee-set.json",
                 "--mailbox",
                 "none.jsonl",
+                "--to",
+                "bob",
+                "--from",
+                "alice",
             ],
         ),
         1,
@@ -530,6 +576,12 @@ fn truncated_mailbox_line_is_reported_and_kept() {
             "ts/trustee-set.json",
             "--mailbox",
             "mb.jsonl",
+            "--to",
+            "bob",
+            "--from",
+            "alice",
+            "--received",
+            "2026-11-22T12:00:00Z",
         ],
     );
     fails(&o, 1, "malformed mailbox line");
@@ -574,6 +626,10 @@ fn truncated_mailbox_line_is_reported_and_kept() {
             "ts/trustee-set.json",
             "--mailbox",
             "mb.jsonl",
+            "--to",
+            "bob",
+            "--from",
+            "alice",
         ],
     );
     assert!(String::from_utf8_lossy(&o.stdout).contains("after the damage"));
@@ -588,7 +644,7 @@ fn tampered_message_is_refused_with_a_reason() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    lines[0]["escrow"]["label"]["sender"] = "mallory".into(); // relabel
+    lines[1]["escrow"]["label"]["sender"] = "alice".into(); // relabel carol's message
     let tampered: String = lines.iter().map(|v| format!("{v}\n")).collect();
     std::fs::write(&mb, &tampered).unwrap();
     let o = escrow(
@@ -601,11 +657,17 @@ fn tampered_message_is_refused_with_a_reason() {
             "ts/trustee-set.json",
             "--mailbox",
             "mb.jsonl",
+            "--to",
+            "bob",
+            "--from",
+            "alice",
+            "--received",
+            "2026-11-22T12:00:00Z",
         ],
     );
     fails(&o, 3, "not escrow-compliant");
-    assert!(String::from_utf8_lossy(&o.stdout).contains("REFUSED line 1"));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("second to bob"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("REFUSED line 2"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("first to bob"));
 }
 
 #[test]
@@ -748,6 +810,14 @@ fn local_demo_runs_and_reports_every_step() {
             "kept/trustee-set.json",
             "--mailbox",
             "kept/mailbox.jsonl",
+            "--to",
+            "bob",
+            "--from",
+            "alice",
+            "--id",
+            "demo-1",
+            "--received",
+            "2026-11-02T09:15:00Z",
         ],
     ));
     assert!(out.contains("Lunch on Thursday?"));
@@ -760,4 +830,171 @@ fn help_names_every_verb() {
     for verb in ["keygen", "setup", "seal", "open", "collude", "demo"] {
         assert!(out.contains(verb), "{verb} missing from --help");
     }
+}
+
+/// Issue 11, the sender who dodges escrow: sealed to bob's key, messages whose labels name
+/// another recipient, an account in NFD, a time in 1999 or another sender are refused by
+/// `escrow open` (exit 3), or opened with a loud warning under `--warn-mislabelled`.
+#[test]
+fn open_refuses_a_dishonest_senders_labels() {
+    let w = world();
+    let seal = |from: &str, to: &str, at: &str, id: &str, mb: &str| {
+        ok(&escrow_stdin(
+            &w.dir,
+            &[
+                "seal",
+                "--set",
+                "ts/trustee-set.json",
+                "--recipient-key",
+                "bob.pub",
+                "--from",
+                from,
+                "--to",
+                to,
+                "--at",
+                at,
+                "--id",
+                id,
+                "--mailbox",
+                mb,
+            ],
+            b"psst",
+        ))
+    };
+    let at = "2026-11-30T10:00:00Z";
+    seal(
+        "alice@example.org",
+        "Alice@example.org",
+        at,
+        "wrong-recipient",
+        "d.jsonl",
+    );
+    seal(
+        "alice@example.org",
+        "bob@example.org",
+        "1999-01-01T00:00:00Z",
+        "in-1999",
+        "d.jsonl",
+    );
+    seal(
+        "mallory@example.org",
+        "bob@example.org",
+        at,
+        "other-sender",
+        "d.jsonl",
+    );
+    // `escrow seal` normalises, so a dishonest client writes the NFD label itself.
+    {
+        let set = escrow_core::trustee::TrusteeSet::from_json(
+            &std::fs::read_to_string(w.dir.join("ts/trustee-set.json")).unwrap(),
+        )
+        .unwrap();
+        let bob = escrow_core::keys::PublicKey::from_pem(
+            &std::fs::read_to_string(w.dir.join("bob.pub")).unwrap(),
+        )
+        .unwrap();
+        let label = escrow_core::label::Label {
+            sender: "alice@exa\u{308}mple.org".into(),
+            recipient: "bob@example.org".into(),
+            timestamp: escrow_core::time::Timestamp::parse(at).unwrap(),
+            message_id: "nfd".into(),
+        };
+        let m = escrow_core::message::seal(&set, &bob, &label, b"psst", &mut rand::rng()).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(w.dir.join("d.jsonl"))
+            .unwrap();
+        std::io::Write::write_all(&mut f, format!("{}\n", m.to_json()).as_bytes()).unwrap();
+    }
+    // An honest one, with names the sealer normalises: from `alice@EXAMPLE.org`.
+    seal(
+        "alice@EXAMPLE.org",
+        "bob@Example.org",
+        at,
+        "honest",
+        "d.jsonl",
+    );
+    let open = |extra: &[&str]| {
+        let mut args = vec![
+            "--json",
+            "open",
+            "--key",
+            "bob.key",
+            "--set",
+            "ts/trustee-set.json",
+            "--mailbox",
+            "d.jsonl",
+            "--to",
+            "bob@example.org",
+            "--from",
+            "alice@example.org",
+            "--received",
+            "2026-11-30T10:05:00Z",
+        ];
+        args.extend_from_slice(extra);
+        escrow(&w.dir, &args)
+    };
+    let o = open(&[]);
+    fails(&o, 3, "mislabelled");
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&o.stdout).trim()).unwrap();
+    let opened: Vec<&str> = v["opened"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(opened, ["honest"]);
+    let refused: Vec<(String, String)> = v["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_string(),
+                r["mislabelled"].to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            (
+                "wrong-recipient".to_string(),
+                r#"["recipient"]"#.to_string()
+            ),
+            ("in-1999".to_string(), r#"["time"]"#.to_string()),
+            ("other-sender".to_string(), r#"["sender"]"#.to_string()),
+            (
+                "nfd".to_string(),
+                r#"["not-normalised","sender"]"#.to_string()
+            ),
+        ]
+    );
+    // The flag opens them, and says so loudly on stderr and in the report.
+    let o = open(&["--warn-mislabelled"]);
+    let out = ok(&o);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        err.matches("is MISLABELLED").count(),
+        5,
+        "one line per mismatch: {err}"
+    );
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["opened"].as_array().unwrap().len(), 5);
+    assert_eq!(v["opened"][1]["mislabelled"][0]["code"], "time");
+    // Without saying who you are and who sent it, nothing is opened: a usage error.
+    let o = escrow(
+        &w.dir,
+        &[
+            "open",
+            "--key",
+            "bob.key",
+            "--set",
+            "ts/trustee-set.json",
+            "--mailbox",
+            "d.jsonl",
+        ],
+    );
+    fails(&o, 2, "--to");
 }

@@ -2,14 +2,16 @@
 //!
 //! Every constraint applies (AND):
 //! * **account** — when `targets` is non-empty, the label's sender or recipient must be one of
-//!   them (exact byte equality: no case folding, no Unicode normalisation);
+//!   them, compared in normal form (`label::normalize_account`: Unicode NFC, lower-case
+//!   domain) on both sides, so `zoë@exämple.org` in NFD and `Zoë@EXÄMPLE.org`'s domain match a
+//!   target written in NFC with a lower-case domain;
 //! * **window** — the label's timestamp `t` must satisfy `from <= t < until`: the start is
 //!   inclusive, the end exclusive, so consecutive windows `[a, b)`, `[b, c)` never overlap;
 //! * **message id** — when `message_ids` is non-empty, the label's message id must be one of them.
 //!
 //! A scope with neither targets nor message ids is malformed and never matches anything.
 
-use crate::label::Label;
+use crate::label::{Label, normalize_account};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -35,7 +37,8 @@ impl Window {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scope {
-    /// Target accounts: a message matches if its sender or recipient is one of them.
+    /// Target accounts: a message matches if its sender or recipient is one of them (both
+    /// compared in normal form, `label::normalize_account`).
     /// Empty means "no account constraint" and is allowed only with message ids.
     #[serde(default)]
     pub targets: Vec<String>,
@@ -88,7 +91,11 @@ impl ScopeMatcher {
     /// Index a scope.
     pub fn new(scope: &Scope) -> Self {
         ScopeMatcher {
-            targets: scope.targets.iter().cloned().collect(),
+            targets: scope
+                .targets
+                .iter()
+                .map(|t| normalize_account(t).into_owned())
+                .collect(),
             message_ids: scope.message_ids.iter().cloned().collect(),
             window: scope.window,
         }
@@ -100,8 +107,12 @@ impl ScopeMatcher {
             return Err(ScopeMiss::EmptyScope);
         }
         if !self.targets.is_empty()
-            && !self.targets.contains(&label.sender)
-            && !self.targets.contains(&label.recipient)
+            && !self
+                .targets
+                .contains(normalize_account(&label.sender).as_ref())
+            && !self
+                .targets
+                .contains(normalize_account(&label.recipient).as_ref())
         {
             return Err(ScopeMiss::Account);
         }
