@@ -248,8 +248,17 @@ pub fn mailbox_line(data: &[u8]) {
         assert_eq!(again, m);
         assert_eq!(again.escrow.digest(), m.escrow.digest());
         assert_eq!(again.escrow.canonical_bytes(), m.escrow.canonical_bytes());
-        if let Ok(opened) = message::open(&f.recipient, &f.dealing.set, &m) {
+        // The recipient's label check runs on whatever label the line carries.
+        let receipt = message::Receipt::new("bob", "alice", m.escrow.label.timestamp, 0)
+            .expect("fixed receipt");
+        if let Ok((opened, mismatches)) =
+            message::open_reporting_label(&f.recipient, &f.dealing.set, &m, &receipt)
+        {
             assert_eq!(opened.label, m.escrow.label);
+            assert_eq!(
+                mismatches.is_empty(),
+                message::open(&f.recipient, &f.dealing.set, &m, &receipt).is_ok()
+            );
             assert!(m.check_structure().is_ok());
             assert!(m.escrow.check(&f.dealing.set).is_ok());
         }
