@@ -154,7 +154,10 @@ fn check_scope_invariants(v: &VerifiedWarrant) {
         }
     }
     if !scope.targets.is_empty()
-        && !scope.targets.iter().any(|t| t == other)
+        && !scope
+            .targets
+            .iter()
+            .any(|t| escrow_core::label::normalize_account(t) == other)
         && let Ok(label) = Label::new(other, other, w.from, id)
     {
         let r = v
