@@ -766,3 +766,58 @@ pub fn v2_answer(data: &[u8]) {
         );
     }
 }
+
+/// `label`: account names as the sender writes them and the warrant names them. The input is
+/// two names split at the first NUL byte (one name: both the same). Normalisation is idempotent
+/// and `Label::new` yields normal form; a scope naming the first matches a label naming the
+/// second exactly when their normal forms are equal, whether the label was built by
+/// `Label::new` or arrived as written by the sender.
+pub fn label(data: &[u8]) {
+    use escrow_core::label::{is_normalized_account, normalize_account};
+    use escrow_core::warrant::{Scope, ScopeMatcher, Window};
+    let Some(s) = text(data) else { return };
+    let (a, b) = s.split_once('\0').unwrap_or((s, s));
+    for x in [a, b] {
+        let n = normalize_account(x);
+        assert_eq!(normalize_account(&n), n, "normalisation is not idempotent");
+        assert!(is_normalized_account(&n));
+    }
+    let other = "other@fuzz.invalid";
+    let t = Timestamp(T0);
+    let Ok(built) = Label::new(b, other, t, "m-1") else {
+        return;
+    };
+    assert!(built.accounts_normalized());
+    json_round_trip(&built, "label");
+    let raw = Label {
+        sender: b.to_string(),
+        ..built.clone()
+    };
+    assert!(
+        raw.check().is_ok(),
+        "a name Label::new accepts, as written, passes check"
+    );
+    let scope = Scope {
+        targets: vec![a.to_string()],
+        message_ids: vec![],
+        window: Window {
+            from: t,
+            until: Timestamp(T0 + 1),
+        },
+    };
+    let m = ScopeMatcher::new(&scope);
+    if normalize_account(a) == other {
+        return;
+    }
+    let same = normalize_account(a) == normalize_account(b);
+    assert_eq!(
+        m.check(&built).is_ok(),
+        same,
+        "scope match of a built label"
+    );
+    assert_eq!(
+        m.check(&raw).is_ok(),
+        same,
+        "scope match of a label as written"
+    );
+}

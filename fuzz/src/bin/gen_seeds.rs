@@ -436,6 +436,20 @@ fn main() {
         );
     }
 
+    // Account names: two names split at a NUL byte (from the label normalisation tests).
+    for (i, pair) in [
+        "Alice@EXAMPLE.Org\0Alice@example.org",
+        "zoe\u{308}@exa\u{308}mple.org\0Zo\u{eb}@EX\u{c4}MPLE.org",
+        "\"a@B\"@C.d\0\"a@B\"@c.d",
+        "Bob\0bob",
+        "\u{130}@\u{130}.example\0x@\u{3a3}\u{3a3}.gr",
+    ]
+    .iter()
+    .enumerate()
+    {
+        write("label", &format!("pair-{i}"), pair.as_bytes());
+    }
+
     for (i, seed) in [[5u8, 2], [63, 17], [12, 12], [0, 0]].iter().enumerate() {
         let mut v = seed.to_vec();
         v.extend((0..60).map(|x: u8| x.wrapping_mul(37).wrapping_add(i as u8)));
