@@ -382,6 +382,59 @@ fn a_closed_stdout_ends_quietly() {
 }
 
 #[test]
+fn open_into_a_closed_pipe_ends_quietly() {
+    let w = Workflow::new(3, 2, 4);
+    let help = String::from_utf8_lossy(&escrow(&w.dir, &["open", "--help"]).stdout).to_string();
+    for json_flag in [true, false] {
+        let mut args: Vec<String> = Vec::new();
+        if json_flag {
+            args.push("--json".into());
+        }
+        args.extend(
+            [
+                "open",
+                "--key",
+                "bob.key",
+                "--set",
+                "ts/trustee-set.json",
+                "--mailbox",
+                "mailbox.jsonl",
+            ]
+            .map(String::from),
+        );
+        // The recipient's label check, where this build has it.
+        if help.contains("--received") {
+            args.extend(
+                [
+                    "--to",
+                    "bob",
+                    "--from",
+                    "alice",
+                    "--received",
+                    "2026-11-02T10:00:00Z",
+                    "--tolerance",
+                    "30d",
+                ]
+                .map(String::from),
+            );
+        }
+        let mut child = Command::new(bin("escrow"))
+            .args(&args)
+            .current_dir(&w.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("panicked"), "{err}");
+        assert_eq!(o.status.code(), Some(0), "json={json_flag}: {err}");
+    }
+}
+
+#[test]
 fn retrieve_and_audit_speak_https_with_a_pinned_self_signed_certificate() {
     if !Command::new("openssl")
         .arg("version")
