@@ -9,7 +9,7 @@ use crate::args::DemoArgs;
 use crate::files::{self, SET_FILE};
 use crate::nodes::{Env, NodeProc, find_node_bin};
 use crate::out::Out;
-use crate::parties::{double_lock_policy, get_json, payload, post_json, save_key, sign, write_set};
+use crate::parties::{double_lock_policy, node, payload, save_key, sign, write_set};
 use crate::roles::{Ask, AuditRequest, Got, Net, Retrieved, Roles};
 use crate::story::Story;
 use anyhow::{Context, Result, ensure};
@@ -428,11 +428,9 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     let cancel = CancellationEnvelope::sign_new(&cpay, &sos, Role::Issuer)
         .map_err(|r| anyhow::anyhow!("{r}"))?;
     for u in urls(&nodes) {
-        let (status, body) = post_json(&u, "/v1/cancel", &cancel.to_json())?;
-        ensure!(
-            status == 200,
-            "demo: {u} did not accept the cancellation: {body}"
-        );
+        node(&u)?
+            .cancel(&cancel.to_json())
+            .map_err(|e| anyhow::anyhow!("demo: {u} did not accept the cancellation: {e}"))?;
     }
     let r = try_get(&short, &inv, &in_scope, &urls(&nodes), "after-cancel")?;
     ensure!(
@@ -515,13 +513,12 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     // 8. The logs.
     let mut heads = Vec::new();
     for x in nodes.iter().filter(|x| x.child.is_some()) {
-        let h = get_json(&x.url(), "/v1/log/head")?;
-        let size = h.get("size").and_then(|v| v.as_u64()).unwrap_or(0);
-        let root = h.get("root").and_then(|v| v.as_str()).unwrap_or("?");
+        let h = node(&x.url())?.head()?;
         heads.push(format!(
-            "trustee {}: {size} log entries, root {}",
+            "trustee {}: {} log entries, root {}",
             x.index,
-            root.get(..16).unwrap_or(root)
+            h.size,
+            h.root.short()
         ));
     }
     // The auditor over every running node: signed checkpoints, every entry, every release

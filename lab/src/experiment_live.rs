@@ -13,7 +13,7 @@ use crate::experiment::finish;
 use crate::files::{self, SET_FILE};
 use crate::nodes::{Env, NodeProc, find_node_bin};
 use crate::out::{Out, progress};
-use crate::parties::{double_lock_policy, get_json, payload, save_key, sign, write_set};
+use crate::parties::{double_lock_policy, node, payload, save_key, sign, write_set};
 use crate::roles::{Ask, AuditRequest, Net, Roles};
 use anyhow::{Context, Result, bail, ensure};
 use escrow_core::audit::{EntryKind, Frontier, LogEntry, leaf_hash};
@@ -160,10 +160,7 @@ fn db_bytes(state: &Path) -> u64 {
 }
 
 fn tree_size(url: &str) -> Result<u64> {
-    let v = get_json(url, "/v1/log/head")?;
-    v.get("size")
-        .and_then(|s| s.as_u64())
-        .with_context(|| format!("{url}/v1/log/head: no size in {v}"))
+    Ok(node(url)?.head()?.size)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -832,15 +829,9 @@ fn audit_log_runs(lab: &mut Lab, roles: &dyn Roles, a: &AuditLogArgs) -> Result<
     let state = lab.env.dir.join("node-1");
     let url = urls.first().context("no node")?.clone();
     let size0 = tree_size(&url)?;
-    let page = get_json(
-        &url,
-        &format!("/v1/log/entries?start={}&end={}", size0 - 1, size0),
-    )?;
-    let b64 = page
-        .pointer("/entries/0/bytes")
-        .and_then(|b| b.as_str())
-        .context("no last entry")?;
-    let bytes = escrow_core::codec::b64_decode(b64)?;
+    let page = node(&url)?.entries(size0 - 1, size0)?;
+    let last = page.entries.first().context("no last entry")?;
+    let bytes = escrow_core::codec::b64_decode(&last.bytes)?;
     let template = LogEntry::from_bytes(&bytes)?;
     ensure!(
         template.kind == EntryKind::Release,

@@ -82,26 +82,13 @@ pub fn sign(
     Ok(env)
 }
 
-pub fn post_json(url: &str, path: &str, body: &str) -> Result<(u16, serde_json::Value)> {
-    let cfg = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(30)))
-        .http_status_as_error(false)
-        .build();
-    let agent = ureq::Agent::new_with_config(cfg);
-    let mut r = agent
-        .post(format!("{url}{path}"))
-        .header("content-type", "application/json")
-        .send(body)
-        .with_context(|| format!("{url}{path}"))?;
-    let status = r.status().as_u16();
-    let text = r
-        .body_mut()
-        .read_to_string()
-        .with_context(|| format!("{url}{path}"))?;
-    Ok((
-        status,
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
-    ))
+/// A client of a lab node (typed answers, bounded retries).
+pub fn node(url: &str) -> Result<escrow_client::NodeClient> {
+    let cfg = escrow_client::ClientConfig {
+        timeout: Duration::from_secs(30),
+        ..escrow_client::ClientConfig::default()
+    };
+    escrow_client::NodeClient::new(url, &cfg).with_context(|| url.to_string())
 }
 
 /// The trustees' policy of the demo and the experiments: the Secretary of State issues, a
@@ -124,19 +111,4 @@ pub fn double_lock_policy(sos: &PrivateKey, jc: &PrivateKey) -> Result<Policy> {
         PolicyLimits::default(),
     )
     .map_err(|r| anyhow::anyhow!("policy: {r}"))
-}
-
-pub fn get_json(url: &str, path: &str) -> Result<serde_json::Value> {
-    let cfg = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build();
-    let agent = ureq::Agent::new_with_config(cfg);
-    let text = agent
-        .get(format!("{url}{path}"))
-        .call()
-        .with_context(|| format!("{url}{path}"))?
-        .body_mut()
-        .read_to_string()
-        .with_context(|| format!("{url}{path}"))?;
-    serde_json::from_str(&text).with_context(|| format!("{url}{path}: not JSON"))
 }
