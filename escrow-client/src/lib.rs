@@ -298,8 +298,8 @@ impl core::fmt::Debug for NodeClient {
 enum Attempt {
     /// A final answer (status, body).
     Done(u16, String),
-    /// Worth retrying; why.
-    Retry(String),
+    /// Worth retrying: why, and the node's error answer (status, body) if it gave one.
+    Retry(String, Option<(u16, String)>),
 }
 
 impl NodeClient {
@@ -356,7 +356,7 @@ impl NodeClient {
         };
         let mut resp = match res {
             Ok(r) => r,
-            Err(e) => return Attempt::Retry(explain_transport(&e)),
+            Err(e) => return Attempt::Retry(explain_transport(&e), None),
         };
         let status = resp.status().as_u16();
         let text = match resp
@@ -366,13 +366,16 @@ impl NodeClient {
             .read_to_string()
         {
             Ok(t) => t,
-            Err(e) => return Attempt::Retry(format!("unreadable answer: {e}")),
+            Err(e) => return Attempt::Retry(format!("unreadable answer: {e}"), None),
         };
         self.traffic
             .received
             .fetch_add(text.len() as u64, Ordering::Relaxed);
         if status >= 500 || status == 408 {
-            return Attempt::Retry(format!("HTTP {status}: {}", error_summary(&text)));
+            return Attempt::Retry(
+                format!("HTTP {status}: {}", error_summary(&text)),
+                Some((status, text)),
+            );
         }
         Attempt::Done(status, text)
     }
@@ -401,19 +404,15 @@ impl NodeClient {
             }
             match self.attempt(method, &target, body) {
                 Attempt::Done(status, text) => return Ok((status, text)),
-                Attempt::Retry(why) => {
-                    last_status = why
-                        .strip_prefix("HTTP ")
-                        .and_then(|s| s.get(..3))
-                        .and_then(|s| s.parse().ok())
-                        .map(|s| (s, why.clone()));
+                Attempt::Retry(why, answer) => {
+                    last_status = answer;
                     last = why;
                 }
             }
         }
         match last_status {
             // The node kept answering with an error: report its answer, not an outage.
-            Some((status, _)) => Err(self.status_error(status, &last)),
+            Some((status, body)) => Err(self.status_error(status, &body)),
             None => Err(ClientError::Unreachable {
                 url: self.url.base.clone(),
                 detail: last,
@@ -421,35 +420,21 @@ impl NodeClient {
         }
     }
 
-    fn status_error(&self, status: u16, text: &str) -> ClientError {
-        let body = text
-            .strip_prefix(&format!("HTTP {status}: "))
-            .unwrap_or(text);
-        match ErrorBody::from_json(body) {
-            Ok(b) => ClientError::Status {
-                url: self.url.base.clone(),
-                status,
-                code: b.error.code,
-                message: b.error.message,
-                leaf_index: b.error.leaf_index,
-            },
-            Err(_) => {
-                // A summary made by `attempt` ("code: message"), or a non-JSON body.
-                let (code, message) = match body.split_once(": ") {
-                    Some((c, m)) if !c.contains(' ') => (ErrorCode::parse(c), m.to_string()),
-                    _ => (
-                        ErrorCode::for_status(status),
-                        body.chars().take(300).collect(),
-                    ),
-                };
-                ClientError::Status {
-                    url: self.url.base.clone(),
-                    status,
-                    code,
-                    message,
-                    leaf_index: None,
-                }
-            }
+    fn status_error(&self, status: u16, body: &str) -> ClientError {
+        let (code, message, leaf_index) = match ErrorBody::from_json(body) {
+            Ok(b) => (b.error.code, b.error.message, b.error.leaf_index),
+            Err(_) => (
+                ErrorCode::for_status(status),
+                body.chars().take(300).collect(),
+                None,
+            ),
+        };
+        ClientError::Status {
+            url: self.url.base.clone(),
+            status,
+            code,
+            message,
+            leaf_index,
         }
     }
 
@@ -713,5 +698,60 @@ mod tests {
         let c = NodeClient::new(&format!("http://127.0.0.1:{port}"), &cfg).unwrap();
         let e = c.info().unwrap_err();
         assert!(matches!(e, ClientError::Unreachable { .. }), "{e}");
+    }
+
+    /// A node that answers every request with a 503: the client tries exactly `attempts`
+    /// times and reports the node's answer (not an outage).
+    #[test]
+    fn a_failing_node_is_asked_attempts_times_and_its_answer_reported() {
+        use std::io::{Read as _, Write as _};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            // Bounded: at most 4 connections, at most 30 s, and 3 s after the third (a fourth
+            // attempt would come 1.6 s after it).
+            l.set_nonblocking(true).unwrap();
+            let t0 = Instant::now();
+            let mut last = Instant::now();
+            let mut served = 0;
+            while served < 4
+                && t0.elapsed() < Duration::from_secs(30)
+                && (served < 3 || last.elapsed() < Duration::from_secs(3))
+            {
+                let Ok((mut s, _)) = l.accept() else {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                };
+                s.set_nonblocking(false).unwrap();
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let body =
+                    r#"{"error":{"code":"log-unavailable","message":"nothing was released"}}"#;
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                served += 1;
+                last = Instant::now();
+            }
+            served
+        });
+        let cfg = ClientConfig {
+            timeout: Duration::from_secs(10),
+            attempts: 3,
+            ..ClientConfig::default()
+        };
+        let c = NodeClient::new(&format!("http://127.0.0.1:{port}"), &cfg).unwrap();
+        let e = c.info().unwrap_err();
+        match &e {
+            ClientError::Status { status, code, .. } => {
+                assert_eq!(*status, 503);
+                assert_eq!(*code, ErrorCode::LogUnavailable);
+            }
+            other => panic!("expected the node's answer, got {other}"),
+        }
+        // No fourth attempt (the server waits for one until its time is up).
+        assert_eq!(server.join().unwrap(), 3);
     }
 }
