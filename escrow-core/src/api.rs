@@ -112,6 +112,9 @@ pub struct InfoLimits {
     pub max_body_bytes: usize,
     /// Most entries per log page.
     pub log_page_size: u64,
+    /// Most canonical entry bytes per log page (a page always holds at least one entry).
+    #[serde(default)]
+    pub log_page_bytes: usize,
     /// Request timeout.
     pub request_timeout_secs: u64,
 }

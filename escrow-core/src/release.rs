@@ -171,6 +171,17 @@ struct RawRequest {
     ciphertexts: Vec<serde_json::Value>,
 }
 
+/// Domain tag of [`request_digest`].
+pub const TAG_RELEASE_REQUEST: &str = "escrow/v1/release-request";
+
+/// The digest of a release request as the node received it: `Digest32::tagged(
+/// "escrow/v1/release-request", [body])`, i.e. `SHA-256(u8(len(tag)) || tag || body)` over the
+/// body bytes exactly as sent. A whole-request refusal logs it instead of the
+/// ciphertexts; the investigator, who holds the body it sent, can recompute it.
+pub fn request_digest(body: &[u8]) -> Digest32 {
+    Digest32::tagged(TAG_RELEASE_REQUEST, &[body])
+}
+
 /// Why a release request body was refused as a whole (an HTTP 4xx; not a policy refusal).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RequestError {

@@ -119,12 +119,43 @@ pub fn open_reader(path: &Path) -> Result<Connection, NodeError> {
     Ok(conn)
 }
 
-/// Read entries `[start, end)` through any connection.
+/// Distinct ciphertexts released under `warrant_id`, through any connection.
+pub fn released_count(conn: &Connection, path: &Path, warrant_id: &str) -> Result<u64, NodeError> {
+    let n: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM releases WHERE warrant_id = ?1",
+            params![warrant_id],
+            |r| r.get(0),
+        )
+        .map_err(db_err(path))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Was `ct` released under `warrant_id`? Through any connection.
+pub fn is_released(
+    conn: &Connection,
+    path: &Path,
+    warrant_id: &str,
+    ct: &Digest32,
+) -> Result<bool, NodeError> {
+    let mut st = conn
+        .prepare_cached("SELECT 1 FROM releases WHERE warrant_id = ?1 AND ciphertext = ?2")
+        .map_err(db_err(path))?;
+    let r: Option<i64> = st
+        .query_row(params![warrant_id, ct.as_bytes().as_slice()], |r| r.get(0))
+        .optional()
+        .map_err(db_err(path))?;
+    Ok(r.is_some())
+}
+
+/// Read entries `[start, end)` through any connection, stopping before the entry that would
+/// take the sum of their bytes over `max_bytes` (the first entry is always read).
 pub fn read_entries(
     conn: &Connection,
     path: &Path,
     start: u64,
     end: u64,
+    max_bytes: usize,
 ) -> Result<Vec<StoredEntry>, NodeError> {
     let mut st = conn
         .prepare_cached("SELECT seq, entry, leaf_hash FROM log_entries WHERE seq >= ?1 AND seq < ?2 ORDER BY seq")
@@ -139,8 +170,13 @@ pub fn read_entries(
         })
         .map_err(db_err(path))?;
     let mut out = Vec::new();
+    let mut total = 0usize;
     for row in rows {
         let (seq, bytes, lh) = row.map_err(db_err(path))?;
+        total = total.saturating_add(bytes.len());
+        if total > max_bytes && !out.is_empty() {
+            break;
+        }
         out.push(StoredEntry {
             seq: u64::try_from(seq).unwrap_or(0),
             bytes,
@@ -717,28 +753,12 @@ impl Db {
 
     /// Distinct ciphertexts released under `warrant_id` so far.
     pub fn released_count(&self, warrant_id: &str) -> Result<u64, NodeError> {
-        let n: i64 = self
-            .conn
-            .query_row(
-                "SELECT COUNT(*) FROM releases WHERE warrant_id = ?1",
-                params![warrant_id],
-                |r| r.get(0),
-            )
-            .map_err(db_err(&self.path))?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        released_count(&self.conn, &self.path, warrant_id)
     }
 
     /// Was `ct` released under `warrant_id` before?
     pub fn is_released(&self, warrant_id: &str, ct: &Digest32) -> Result<bool, NodeError> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT 1 FROM releases WHERE warrant_id = ?1 AND ciphertext = ?2")
-            .map_err(db_err(&self.path))?;
-        let r: Option<i64> = st
-            .query_row(params![warrant_id, ct.as_bytes().as_slice()], |r| r.get(0))
-            .optional()
-            .map_err(db_err(&self.path))?;
-        Ok(r.is_some())
+        is_released(&self.conn, &self.path, warrant_id, ct)
     }
 
     /// Has this warrant digest been recorded?

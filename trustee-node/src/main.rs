@@ -105,6 +105,10 @@ enum Cmd {
         /// Requests served concurrently (more wait).
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
+        /// Most canonical entry bytes in one /v1/log/entries page (at least 1024; a page
+        /// always holds at least one entry).
+        #[arg(long, default_value_t = server::DEFAULT_PAGE_BYTES)]
+        log_page_bytes: usize,
         /// Start although the state folder has no signed checkpoint (folders made before it
         /// existed): the log is anchored as it is. Check it against a checkpoint an auditor
         /// holds first.
@@ -194,6 +198,7 @@ fn run(cli: Cli) -> Result<(), NodeError> {
             max_body_bytes,
             request_timeout_secs,
             concurrency,
+            log_page_bytes,
             accept_unanchored_log,
             fault,
         } => {
@@ -203,6 +208,7 @@ fn run(cli: Cli) -> Result<(), NodeError> {
                 request_timeout: Duration::from_secs(request_timeout_secs.max(1)),
                 concurrency: concurrency.max(1),
                 page_size: 1000,
+                page_bytes: log_page_bytes.max(1024),
             };
             let pass = state::passphrase(passphrase_file.as_deref())?;
             // Everything is loaded and checked before the socket is bound.

@@ -25,7 +25,7 @@ use escrow_core::codec::{Digest32, b64_encode};
 use escrow_core::keys::PrivateKey;
 use escrow_core::release::{
     ItemRefusal, RefusalCode, ReleaseCounter, ReleaseResponse, ReleaseResult, RequestError,
-    SealedShare, judge_ciphertext, make_share, parse_request,
+    SealedShare, judge_ciphertext, make_share, parse_request, request_digest,
 };
 use escrow_core::tdh2::ValidCiphertext;
 use escrow_core::time::Timestamp;
@@ -54,6 +54,9 @@ impl Fault {
     }
 }
 
+/// Default bound on the canonical entry bytes of one `/v1/log/entries` page.
+pub const DEFAULT_PAGE_BYTES: usize = 1024 * 1024;
+
 /// Request limits.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -67,6 +70,8 @@ pub struct Limits {
     pub concurrency: usize,
     /// Most log entries per page.
     pub page_size: u64,
+    /// Most canonical entry bytes per page (a page always holds at least one entry).
+    pub page_bytes: usize,
 }
 
 impl Default for Limits {
@@ -77,6 +82,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(300),
             concurrency: 64,
             page_size: 1000,
+            page_bytes: DEFAULT_PAGE_BYTES,
         }
     }
 }
@@ -229,6 +235,7 @@ impl Node {
         self.check_healthy()?;
         let time = now();
         let wd = parsed.warrant_digest;
+        let request = request_digest(body);
         let digests: Vec<Option<Digest32>> = parsed
             .ciphertexts
             .par_iter()
@@ -242,7 +249,7 @@ impl Node {
             Ok(w) => w,
             Err(refusal) => {
                 let mut db = lock(&self.db);
-                return self.refuse_all(&mut db, wd, &digests, refusal, time);
+                return self.refuse_all(&mut db, wd, request, &digests, refusal, time);
             }
         };
         let envelope_json = warrant.envelope().to_json();
@@ -253,14 +260,36 @@ impl Node {
             .map(|c| judge_ciphertext(&self.set, &warrant, c))
             .collect();
 
+        // Compute first, without the database lock (issue 14): an optimistic admission against
+        // the last committed counters (read connection) says which shares to compute.
+        let pre = self
+            .pre_admit(&warrant, &judged)
+            .map_err(|e| self.db_failed(e))?;
+        let tamper = self.fault == Some(Fault::BadShare);
+        let mut shares: Vec<Option<escrow_core::Result<SealedShare>>> = judged
+            .par_iter()
+            .zip(pre.par_iter())
+            .map(|(j, admit)| match j {
+                Ok(v) if *admit => Some(make_share(
+                    &self.share,
+                    &warrant,
+                    v,
+                    tamper,
+                    &mut rand::rng(),
+                )),
+                _ => None,
+            })
+            .collect();
+
         // From here the database lock orders this request against every other release and
-        // cancellation: the limit is decided and committed atomically.
+        // cancellation: cancellation and the limit are decided again and committed atomically;
+        // shares the limit now refuses are dropped.
         let mut db = lock(&self.db);
         // The whole chain: the warrant, the parent it names, and every ancestor recorded.
         let dead = self.chains().check_warrant(warrant.payload());
         if let Err(c) = dead {
             let r = Refusal::new(ReasonCode::Cancelled, c.to_string());
-            return self.refuse_all(&mut db, wd, &digests, r, time);
+            return self.refuse_all(&mut db, wd, request, &digests, r, time);
         }
         let already = db
             .released_count(warrant.id())
@@ -278,15 +307,21 @@ impl Node {
                 Err(r) => Err(r),
             });
         }
-        let tamper = self.fault == Some(Fault::BadShare);
-        let shares: Vec<Option<escrow_core::Result<SealedShare>>> = decisions
-            .par_iter()
-            .map(|d| {
-                d.as_ref()
-                    .ok()
-                    .map(|v| make_share(&self.share, &warrant, v, tamper, &mut rand::rng()))
-            })
-            .collect();
+        // Rare: admitted now but not by the optimistic pass (another request released the same
+        // ciphertext meanwhile, so it costs nothing): compute those shares under the lock.
+        for (d, s) in decisions.iter().zip(shares.iter_mut()) {
+            if let Ok(v) = d
+                && s.is_none()
+            {
+                *s = Some(make_share(
+                    &self.share,
+                    &warrant,
+                    v,
+                    tamper,
+                    &mut rand::rng(),
+                ));
+            }
+        }
 
         let inv = warrant.investigator().key_id();
         let mut seq = db.next_seq();
@@ -361,22 +396,48 @@ impl Node {
         )
     }
 
-    /// The warrant itself is refused: one refusal entry for the whole request.
+    /// Which judged ciphertexts the release limit would admit against the last committed
+    /// counters (read connection, no writer lock): the shares worth computing before the lock.
+    fn pre_admit(
+        &self,
+        warrant: &escrow_core::warrant::VerifiedWarrant,
+        judged: &[Result<ValidCiphertext, ItemRefusal>],
+    ) -> Result<Vec<bool>, crate::error::NodeError> {
+        let conn = lock(&self.reader);
+        let already = db::released_count(&conn, &self.db_path, warrant.id())?;
+        let mut counter = ReleaseCounter::new(warrant, already);
+        let mut out = Vec::with_capacity(judged.len());
+        for j in judged {
+            out.push(match j {
+                Ok(v) => {
+                    let before = db::is_released(&conn, &self.db_path, warrant.id(), &v.digest())?;
+                    counter.admit(v.digest(), before).is_ok()
+                }
+                Err(_) => false,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The warrant itself is refused: one refusal entry for the whole request, holding the
+    /// request digest and the number of ciphertexts, never the ciphertexts (bounded size).
     fn refuse_all(
         &self,
         db: &mut Db,
         wd: Digest32,
+        request: Digest32,
         digests: &[Option<Digest32>],
         refusal: Refusal,
         time: Timestamp,
     ) -> Result<ReleaseResponse, ApiError> {
         let seq = db.next_seq();
         let code = RefusalCode::Warrant(refusal.code);
-        let entry = LogEntry::refusal(
+        let entry = LogEntry::request_refusal(
             seq,
             time,
             Some(wd),
-            digests.iter().flatten().copied().collect(),
+            request,
+            digests.len() as u64,
             code.as_str(),
         );
         self.commit(
@@ -492,6 +553,7 @@ impl Node {
                 max_batch: self.limits.max_batch,
                 max_body_bytes: self.limits.max_body_bytes,
                 log_page_size: self.limits.page_size,
+                log_page_bytes: self.limits.page_bytes,
                 request_timeout_secs: self.limits.request_timeout.as_secs(),
             },
             fault: self.fault.map(|f| f.as_str().to_string()),
@@ -521,9 +583,11 @@ impl Node {
         let end = end.min(start.saturating_add(self.limits.page_size));
         let rows = {
             let conn = lock(&self.reader);
-            db::read_entries(&conn, &self.db_path, start, end)
+            db::read_entries(&conn, &self.db_path, start, end, self.limits.page_bytes)
                 .map_err(|e| ApiError::internal("reading the log", e))?
         };
+        // A page also stops before the entry that would take it over `page_bytes`.
+        let end = start.saturating_add(rows.len() as u64);
         let mut entries = Vec::with_capacity(rows.len());
         for r in rows {
             let entry = LogEntry::from_bytes(&r.bytes)

@@ -346,3 +346,136 @@ fn a_parent_cancelled_while_a_renewal_batch_is_in_flight_stops_it() {
         );
     }
 }
+
+/// Issue 11 item 2: ~500 anonymous refusals of a few hundred KB each grew one log page past
+/// the auditor's limit. A refused request is now one small entry (request digest and count),
+/// and a page of `/v1/log/entries` stops at a byte bound as well as an entry count.
+#[test]
+fn refusals_stay_small_and_log_pages_are_bounded_in_bytes() {
+    use escrow_core::audit::LogEntry;
+    use escrow_core::codec::b64_decode;
+    use escrow_core::release::request_digest;
+    let fx = Fixture::new(2, 2);
+    let state = fx.init(1);
+    let node = start(&state, &["--log-page-bytes", "2048"], &[]);
+    // An issuer-only warrant (refused: missing-approval) with 2,000 copies of one ciphertext.
+    let w = fx.issue(&fx.payload("w-flood"));
+    let m = fx.message("alice", "bob", "flood", 60);
+    let body = ReleaseRequest::new(&w, vec![m.escrow.clone(); 2000]).to_json();
+    assert!(body.len() > 300_000, "{}", body.len());
+    for _ in 0..3 {
+        let (s, b) = post(&node.url("/v1/release"), &body);
+        assert_eq!(s, 200, "{}", &b[..b.len().min(300)]);
+    }
+    for i in 0..40 {
+        let one = ReleaseRequest::new(
+            &w,
+            vec![fx.message("alice", "bob", &format!("x{i}"), 60).escrow],
+        )
+        .to_json();
+        assert_eq!(post(&node.url("/v1/release"), &one).0, 200);
+    }
+    let entries = log_entries(&node);
+    assert_eq!(entries.len(), 1 + 3 + 40);
+    for v in &entries[1..4] {
+        let bytes = b64_decode(v["bytes"].as_str().unwrap()).unwrap();
+        assert!(
+            bytes.len() < 200,
+            "a refusal entry of {} bytes",
+            bytes.len()
+        );
+        let e = LogEntry::from_bytes(&bytes).unwrap();
+        assert_eq!(e.count, Some(2000));
+        assert_eq!(e.document, Some(request_digest(body.as_bytes())));
+        assert!(e.ciphertexts.is_empty());
+        assert_eq!(e.reason.as_deref(), Some("missing-approval"));
+    }
+    // Every page, asked for as much as it may hold, stays within 2,048 entry bytes, and the
+    // pages cover the log without gaps.
+    let info = json(&get(&node.url("/v1/info")).1);
+    assert_eq!(info["limits"]["log_page_bytes"], 2048);
+    let mut start = 0u64;
+    let mut pages = 0;
+    while start < entries.len() as u64 {
+        let (s, b) = get(&node.url(&format!("/v1/log/entries?start={start}&end=100000")));
+        assert_eq!(s, 200, "{b}");
+        let v = json(&b);
+        let page = v["entries"].as_array().unwrap();
+        let sum: usize = page
+            .iter()
+            .map(|e| b64_decode(e["bytes"].as_str().unwrap()).unwrap().len())
+            .sum();
+        assert!(!page.is_empty());
+        assert!(sum <= 2048, "page at {start}: {sum} bytes");
+        assert_eq!(v["end"].as_u64().unwrap(), start + page.len() as u64);
+        assert_eq!(page[0]["index"].as_u64().unwrap(), start);
+        start += page.len() as u64;
+        pages += 1;
+    }
+    assert!(pages > 1, "the byte bound split the log");
+}
+
+/// Issue 14: shares are computed before the database lock, and the limit is decided again
+/// under it. Concurrent requests that share some ciphertexts and together ask for more than the
+/// limit: the distinct ciphertexts released never exceed it, a ciphertext released by one
+/// request costs the others nothing, and every released share is logged and verifies.
+#[test]
+fn concurrent_overlapping_requests_never_exceed_the_limit() {
+    use std::collections::HashSet;
+    use std::sync::Arc;
+    let fx = Arc::new(Fixture::new(2, 1));
+    let node = Arc::new(start(&fx.init(1), &[], &[]));
+    let mut p = fx.payload("w-overlap");
+    p.max_releases = Some(6);
+    let w = Arc::new(fx.double_locked(&p));
+    let shared: Arc<Vec<_>> = Arc::new(
+        (0..3)
+            .map(|i| fx.message("alice", "bob", &format!("s{i}"), 60))
+            .collect(),
+    );
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let (fx, node, w, shared) = (fx.clone(), node.clone(), w.clone(), shared.clone());
+            std::thread::spawn(move || {
+                let mut msgs: Vec<_> = shared.iter().cloned().collect();
+                msgs.extend((0..3).map(|i| fx.message("alice", "bob", &format!("o{t}-{i}"), 60)));
+                let r = release(&node, &fx, &w, cts(&msgs));
+                let released: Vec<String> = r
+                    .results
+                    .iter()
+                    .zip(&msgs)
+                    .filter(|(x, _)| {
+                        matches!(x, escrow_core::release::ReleaseResult::Released { .. })
+                    })
+                    .map(|(_, m)| m.escrow.digest().to_hex())
+                    .collect();
+                (codes(&r), released)
+            })
+        })
+        .collect();
+    let mut distinct = HashSet::new();
+    let mut all = Vec::new();
+    for t in threads {
+        let (codes, released) = t.join().unwrap();
+        all.extend(codes);
+        distinct.extend(released);
+    }
+    assert_eq!(distinct.len(), 6, "{distinct:?}");
+    // Every answer is a release or a limit refusal; at least 24 - 6 - 3×3 are refusals (at
+    // most 6 distinct, and the 3 shared ones may be released to every request).
+    assert!(
+        all.iter().all(|c| c == "released" || c == "release-limit"),
+        "{all:?}"
+    );
+    assert!(
+        all.iter().filter(|c| *c == "release-limit").count() >= 24 - 6 - 9,
+        "{all:?}"
+    );
+    // The log agrees: release entries name exactly those ciphertexts.
+    let logged: HashSet<String> = log_entries(&node)
+        .iter()
+        .filter(|e| e["entry"]["kind"] == "release")
+        .map(|e| e["entry"]["ciphertexts"][0].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(logged, distinct);
+}

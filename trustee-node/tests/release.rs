@@ -13,7 +13,7 @@ mod common;
 use common::*;
 use escrow_core::audit::{LogEntry, leaf_hash, mth};
 use escrow_core::codec::{Digest32, b64_decode};
-use escrow_core::release::{ReleaseResult, share_digest};
+use escrow_core::release::{ReleaseRequest, ReleaseResult, request_digest, share_digest};
 use escrow_core::share::{ShareContext, combine};
 use escrow_core::warrant::{PolicyLimits, Role, WarrantEnvelope};
 
@@ -187,7 +187,15 @@ fn every_policy_refusal_reaches_the_client_and_the_log() {
         assert_eq!(e.kind.as_str(), "refusal");
         assert_eq!(e.reason.as_deref(), Some(*code));
         assert_eq!(e.warrant, Some(w.digest()));
-        assert_eq!(e.ciphertexts, vec![msgs[0].escrow.digest()]);
+        // A whole-request refusal records the request digest and a count, not the ciphertexts.
+        assert!(e.ciphertexts.is_empty());
+        assert_eq!(e.count, Some(msgs.len() as u64));
+        assert_eq!(
+            e.document,
+            Some(request_digest(
+                ReleaseRequest::new(w, cts(&msgs)).to_json().as_bytes()
+            ))
+        );
     }
 
     // A relabelled ciphertext (out-of-scope message moved into scope): bad proof.

@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! u8(len(tag)) || tag                     tag = "escrow/v1/log-entry"
-//! u8  encoding version (1)
+//! u8  encoding version                  1, or 2 exactly when the entry carries a count
 //! u64 sequence (= leaf index)             big-endian
 //! i64 time (Unix seconds)                 big-endian
 //! u8  kind                                1 setup, 2 warrant-seen, 3 release, 4 refusal, 5 cancellation
@@ -14,10 +14,15 @@
 //! u32 n || n × 32 bytes                   ciphertext digests
 //! u32 m || m × 32 bytes                   share digests
 //! opt_str(reason)
+//! u64 count                               version 2 only, big-endian
 //! ```
 //!
 //! where `opt(d) = 0x00 | 0x01 || d` (32 bytes) and `opt_str(s) = 0x00 | 0x01 || u32(len) || s`.
 //! Decoding is strict: every byte is accounted for, so one entry has exactly one encoding.
+//! Version 2 (issue 11 item 2) adds `count`, used by the refusal of a whole request: it records
+//! the request digest (`document`) and how many ciphertexts the request carried, never the
+//! ciphertexts themselves, so no request can make an entry large. Every other entry keeps the
+//! version 1 bytes, so logs written before version 2 verify unchanged.
 
 use crate::codec::{Digest32, V1, put_lp};
 use crate::error::{Error, Result};
@@ -27,15 +32,17 @@ use serde::{Deserialize, Serialize};
 
 /// Domain tag at the start of every entry's bytes.
 pub const TAG_LOG_ENTRY: &str = "escrow/v1/log-entry";
-/// Encoding version byte.
+/// Encoding version byte of an entry without a count.
 pub const ENTRY_ENCODING_VERSION: u8 = 1;
+/// Encoding version byte of an entry with a count (a whole-request refusal).
+pub const ENTRY_ENCODING_VERSION_COUNT: u8 = 2;
 /// Most digests in one list of an entry.
 pub const MAX_ENTRY_DIGESTS: usize = 100_000;
 /// Longest reason string, bytes.
 pub const MAX_REASON_LEN: usize = 64;
 /// Largest entry encoding, bytes.
 pub const MAX_ENTRY_BYTES: usize =
-    64 + 8 + 8 + 4 * 33 + 2 * (4 + 32 * MAX_ENTRY_DIGESTS) + 5 + MAX_REASON_LEN;
+    64 + 8 + 8 + 4 * 33 + 2 * (4 + 32 * MAX_ENTRY_DIGESTS) + 5 + MAX_REASON_LEN + 8;
 
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -133,6 +140,10 @@ pub struct LogEntry {
     /// Refusal reason code (stable kebab-case).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// A whole-request refusal: how many ciphertexts the request carried (`document` is the
+    /// request digest, `escrow_core::release::request_digest`). Encoded as version 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
 }
 
 impl LogEntry {
@@ -150,6 +161,7 @@ impl LogEntry {
             ciphertexts: Vec::new(),
             shares: Vec::new(),
             reason: None,
+            count: None,
         }
     }
 
@@ -210,6 +222,25 @@ impl LogEntry {
         }
     }
 
+    /// The refusal of a whole request (its warrant): the request digest and how many
+    /// ciphertexts it carried, not the ciphertexts (bounded size whatever the request).
+    pub fn request_refusal(
+        sequence: u64,
+        time: Timestamp,
+        warrant: Option<Digest32>,
+        request: Digest32,
+        count: u64,
+        reason: &str,
+    ) -> Self {
+        LogEntry {
+            warrant,
+            document: Some(request),
+            count: Some(count),
+            reason: Some(reason.to_string()),
+            ..LogEntry::new(sequence, time, EntryKind::Refusal)
+        }
+    }
+
     /// An accepted cancellation of the warrant with digest `warrant`.
     pub fn cancellation(
         sequence: u64,
@@ -262,7 +293,11 @@ impl LogEntry {
         );
         out.push(TAG_LOG_ENTRY.len() as u8);
         out.extend_from_slice(TAG_LOG_ENTRY.as_bytes());
-        out.push(ENTRY_ENCODING_VERSION);
+        out.push(if self.count.is_some() {
+            ENTRY_ENCODING_VERSION_COUNT
+        } else {
+            ENTRY_ENCODING_VERSION
+        });
         out.extend_from_slice(&self.sequence.to_be_bytes());
         out.extend_from_slice(&self.time.0.to_be_bytes());
         out.push(self.kind.to_byte());
@@ -287,6 +322,9 @@ impl LogEntry {
                 put_lp(&mut out, r.as_bytes());
             }
         }
+        if let Some(n) = self.count {
+            out.extend_from_slice(&n.to_be_bytes());
+        }
         out
     }
 
@@ -303,11 +341,11 @@ impl LogEntry {
             return Err(Error::malformed("log entry", "wrong domain tag"));
         }
         let v = r.u8()?;
-        if v != ENTRY_ENCODING_VERSION {
+        if v != ENTRY_ENCODING_VERSION && v != ENTRY_ENCODING_VERSION_COUNT {
             return Err(Error::UnsupportedVersion {
                 what: "log entry",
                 found: u32::from(v),
-                expected: u32::from(ENTRY_ENCODING_VERSION),
+                expected: u32::from(ENTRY_ENCODING_VERSION_COUNT),
             });
         }
         let sequence = u64::from_be_bytes(r.array()?);
@@ -333,6 +371,11 @@ impl LogEntry {
             }
             _ => return Err(Error::malformed("log entry", "bad option byte for reason")),
         };
+        let count = if v == ENTRY_ENCODING_VERSION_COUNT {
+            Some(u64::from_be_bytes(r.array()?))
+        } else {
+            None
+        };
         if !r.rest.is_empty() {
             return Err(Error::malformed("log entry", "trailing bytes"));
         }
@@ -348,6 +391,7 @@ impl LogEntry {
             ciphertexts,
             shares,
             reason,
+            count,
         };
         entry.check()?;
         Ok(entry)
@@ -466,6 +510,49 @@ mod tests {
         let mut bad = b.clone();
         bad[0] ^= 1;
         assert!(LogEntry::from_bytes(&bad).is_err());
+    }
+
+    #[test]
+    fn a_request_refusal_is_version_2_and_small_whatever_the_request() {
+        // Known answer: a whole-request refusal of 10,000 ciphertexts.
+        let e = LogEntry::request_refusal(
+            9,
+            Timestamp(1_700_000_000),
+            Some(d(3)),
+            d(0xcd),
+            10_000,
+            "cancelled",
+        );
+        let b = e.to_bytes();
+        assert_eq!(
+            hex::encode(&b),
+            concat!(
+                "13657363726f772f76312f6c6f672d656e74727902",
+                "0000000000000009",
+                "000000006553f100",
+                "04",
+                "010303030303030303030303030303030303030303030303030303030303030303",
+                "01cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd",
+                "00",
+                "00",
+                "00000000",
+                "00000000",
+                "010000000963616e63656c6c6564",
+                "0000000000002710"
+            )
+        );
+        assert!(b.len() < 200);
+        assert_eq!(LogEntry::from_bytes(&b).unwrap(), e);
+        let j = serde_json::to_string(&e).unwrap();
+        assert!(j.contains("\"count\":10000"), "{j}");
+        assert_eq!(serde_json::from_str::<LogEntry>(&j).unwrap(), e);
+        // version 2 without its count, and version 1 with trailing count bytes: refused
+        assert!(LogEntry::from_bytes(&b[..b.len() - 8]).is_err());
+        let mut v1 = b.clone();
+        v1[20] = 1;
+        assert!(LogEntry::from_bytes(&v1).is_err());
+        // an entry without a count keeps the version 1 bytes
+        assert_eq!(samples()[3].to_bytes()[20], 1);
     }
 
     #[test]

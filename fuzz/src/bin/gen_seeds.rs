@@ -240,6 +240,14 @@ fn main() {
         LogEntry::release(2, Timestamp(T0), f.verified.digest(), d(5), d(6), d(4)),
         LogEntry::refusal(3, Timestamp(T0), None, vec![d(7), d(8)], "out-of-scope"),
         LogEntry::cancellation(4, Timestamp(T0), f.verified.digest(), cenv.digest()),
+        LogEntry::request_refusal(
+            5,
+            Timestamp(T0),
+            Some(f.verified.digest()),
+            d(9),
+            10_000,
+            "cancelled",
+        ),
     ];
     for (i, e) in entries.iter().enumerate() {
         write(
@@ -299,6 +307,7 @@ fn main() {
                 max_batch: 10_000,
                 max_body_bytes: 64 << 20,
                 log_page_size: 1000,
+                log_page_bytes: 1 << 20,
                 request_timeout_secs: 300,
             },
             fault: None,
