@@ -448,3 +448,39 @@ fn restart_keeps_state_and_evidence() {
     assert_eq!(s, 200, "{body}");
     verify_cosignature(&wkey, &cp6, &body);
 }
+
+/// C2SP: checking the old size and storing the new checkpoint must be atomic. Eight clients
+/// race with `old 0` and checkpoints of sizes 1..=8: exactly one is cosigned, every other one
+/// gets 409 with the winner's size, and the witness holds the winner.
+#[test]
+fn racing_submissions_cosign_exactly_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let st = state_dir(&tmp, "w");
+    let wkey = init(&st, "witness.example/w5");
+    let mut log = TestLog::new(&origin(6));
+    add_log(&st, &log);
+    let w = Proc::start(&st);
+    log.grow(8, "a");
+    let cps: Vec<String> = (1..=8).map(|n| log.checkpoint(n)).collect();
+    let results: Vec<(usize, (u16, String, String))> = std::thread::scope(|s| {
+        let handles: Vec<_> = cps
+            .iter()
+            .enumerate()
+            .map(|(i, cp)| {
+                let w = &w;
+                s.spawn(move || (i + 1, w.add(0, vec![], cp)))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let winners: Vec<_> = results.iter().filter(|(_, r)| r.0 == 200).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    let (won, (_, _, cosig)) = winners[0];
+    verify_cosignature(&wkey, &cps[won - 1], cosig);
+    for (n, (s, _, body)) in &results {
+        if n != won {
+            assert_eq!((*s, body.clone()), (409, format!("{won}\n")), "size {n}");
+        }
+    }
+    assert_eq!(w.get_json("/v1/witness")["logs"][0]["size"], *won);
+}
