@@ -316,7 +316,7 @@ impl Workflow {
             "bob",
             "carol",
         ] {
-            ok(&escrow(&dir, &["keygen", "--out", name]));
+            ok(&escrow(&dir, &["keygen", "--no-passphrase", "--out", name]));
         }
         ok(&escrow(
             &dir,

@@ -91,13 +91,18 @@ struct Cli {
     /// Print exactly one JSON object on stdout instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// Read the passphrase of encrypted private keys (and of new keys) from the first line of
+    /// FILE. Default: the environment variable ESCROW_PASSPHRASE, else asked on the terminal.
+    #[arg(long, global = true, value_name = "FILE")]
+    passphrase_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     cmd: Cmd,
 }
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Generate an ECDSA P-256 key pair: NAME.key (PKCS#8 PEM, mode 0600) and NAME.pub (SPKI PEM).
+    /// Generate an ECDSA P-256 key pair: NAME.key (PKCS#8 PEM, mode 0600, encrypted with a
+    /// passphrase unless --no-passphrase) and NAME.pub (SPKI PEM).
     Keygen(cmd_keys::KeygenArgs),
     /// Deal a k-of-n trustee set: DIR/trustee-set.json and DIR/trustee-<i>/ per trustee.
     Setup(cmd_set::SetupArgs),
@@ -133,6 +138,7 @@ enum Cmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let out = io::Out { json: cli.json };
+    cmd_keys::set_passphrase_file(cli.passphrase_file);
     let res = match cli.cmd {
         Cmd::Keygen(a) => cmd_keys::keygen(a, out),
         Cmd::Setup(a) => cmd_set::setup(a, out),

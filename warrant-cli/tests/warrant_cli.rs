@@ -88,7 +88,7 @@ impl Setup {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         for k in ["sos", "sos2", "jc", "inv", "foreign"] {
-            ok(dir.path(), &["keygen", "--out", k]);
+            ok(dir.path(), &["keygen", "--no-passphrase", "--out", k]);
         }
         ok(
             dir.path(),
