@@ -510,6 +510,68 @@ impl NodeClient {
         self.get(&format!("{}?start={start}&end={end}", api::path::ENTRIES))
     }
 
+    /// `GET /v1/log/entries?start=&end=`, parsed as a stream
+    /// (`escrow_core::audit::page::read_entries_page`): `each` sees every entry as soon as it
+    /// is read, so no page size, however large, needs the page in memory (only one entry's
+    /// size is bounded). Returns the number of entries. Not retried once an entry has been
+    /// handed over; an outage before the answer is retried like any request.
+    pub fn entries_streamed(
+        &self,
+        start: u64,
+        end: u64,
+        each: &mut dyn FnMut(escrow_core::audit::page::ServedEntry),
+    ) -> Result<u64, ClientError> {
+        let target = format!(
+            "{}{}?start={start}&end={end}",
+            self.url.base,
+            api::path::ENTRIES
+        );
+        let attempts = self.cfg.attempts.clamp(1, MAX_ATTEMPTS);
+        let mut last = String::from("no attempt made");
+        for attempt in 0..attempts {
+            if attempt > 0 {
+                std::thread::sleep(Duration::from_millis(
+                    200u64.saturating_mul(1 << attempt.min(6)).min(2000),
+                ));
+            }
+            let mut resp = match self.agent.get(&target).call() {
+                Ok(r) => r,
+                Err(e) => {
+                    last = explain_transport(&e);
+                    continue;
+                }
+            };
+            let status = resp.status().as_u16();
+            if status != 200 {
+                let text = resp
+                    .body_mut()
+                    .with_config()
+                    .limit(64 * 1024)
+                    .read_to_string()
+                    .unwrap_or_default();
+                if status >= 500 || status == 408 {
+                    last = format!("HTTP {status}: {}", error_summary(&text));
+                    continue;
+                }
+                return Err(self.status_error(status, &text));
+            }
+            let counted = CountingReader {
+                inner: resp.body_mut().with_config().limit(u64::MAX).reader(),
+                traffic: &self.traffic,
+            };
+            return escrow_core::audit::page::read_entries_page(counted, each).map_err(|e| {
+                ClientError::Malformed {
+                    url: self.url.base.clone(),
+                    detail: e.to_string(),
+                }
+            });
+        }
+        Err(ClientError::Unreachable {
+            url: self.url.base.clone(),
+            detail: last,
+        })
+    }
+
     /// Every page of `[start, end)`, in order; stops after the first error.
     pub fn log_pages(&self, start: u64, end: u64) -> LogPages<'_> {
         LogPages {
@@ -556,6 +618,20 @@ impl NodeClient {
             404 => Ok(None),
             s => Err(self.status_error(s, &text)),
         }
+    }
+}
+
+/// Counts the bytes of a streamed answer into the client's traffic.
+struct CountingReader<'a, R> {
+    inner: R,
+    traffic: &'a Traffic,
+}
+
+impl<R: std::io::Read> std::io::Read for CountingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.traffic.received.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
     }
 }
 

@@ -362,3 +362,251 @@ fn a_release_without_a_covering_warrant_is_reported_unjustified() {
         "{v:#}"
     );
 }
+
+/// A minimal independent auditor, written against the public library API only: fetch each
+/// log (plain HTTP here), check it with `audit::judge::LogCheck`, judge it with
+/// `audit::judge::Judge`. `memory` is its own record of what it saw (checkpoint and leaves per
+/// trustee), updated only for logs that checked out, as `escrow audit --state` does.
+mod mini {
+    use escrow_core::audit::judge::{Documents, Finding, Judge, LogCheck, check_consistency};
+    use escrow_core::audit::page::read_entries_page;
+    use escrow_core::audit::{TreeHead, verify_checkpoint};
+    use escrow_core::codec::Digest32;
+    use escrow_core::trustee::TrusteeSet;
+    use escrow_core::warrant::{CancellationEnvelope, Policy, WarrantEnvelope};
+    use std::collections::HashMap;
+
+    pub type Memory = HashMap<u16, (TreeHead, Vec<Digest32>)>;
+
+    fn get(url: &str) -> String {
+        ureq::get(url)
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+    }
+
+    pub fn audit(
+        set: &TrusteeSet,
+        policy: &Policy,
+        urls: &[String],
+        memory: &mut Memory,
+    ) -> Vec<Finding> {
+        let mut judge = Judge::new(set, Some(policy.clone()));
+        let mut findings = Vec::new();
+        for url in urls {
+            let info: serde_json::Value =
+                serde_json::from_str(&get(&format!("{url}/v1/info"))).unwrap();
+            let t = info["trustee"].as_u64().unwrap() as u16;
+            let note = get(&format!("{url}/v1/log/checkpoint"));
+            let head = verify_checkpoint(&note, info["log_key"].as_str().unwrap())
+                .unwrap()
+                .head;
+            let (old, old_leaves) = memory.get(&t).cloned().unzip();
+            let mut check = LogCheck::new(t, head, old.map_or(0, |o| o.size));
+            if let Some(old) = old {
+                let p: serde_json::Value = serde_json::from_str(&get(&format!(
+                    "{url}/v1/log/proof/consistency?old={}&new={}",
+                    old.size.min(head.size),
+                    head.size
+                )))
+                .unwrap();
+                let proof: Vec<Digest32> = serde_json::from_value(p["proof"].clone()).unwrap();
+                if let Some(f) = check_consistency(t, &old, &head, &proof) {
+                    check.fail(f);
+                }
+            }
+            let mut leaves = Vec::new();
+            while check.remaining() > 0 {
+                let start = check.next_index();
+                let mut resp = ureq::get(&format!("{url}/v1/log/entries?start={start}"))
+                    .call()
+                    .unwrap();
+                let body = resp.body_mut().with_config().limit(u64::MAX).reader();
+                read_entries_page(body, &mut |e| {
+                    let i = check.next_index() as usize;
+                    let earlier = old_leaves.as_ref().and_then(|l| l.get(i).copied());
+                    let (leaf, entry) = check.push(&e.bytes, e.leaf_hash, earlier);
+                    leaves.push(leaf);
+                    if let Some(entry) = entry {
+                        judge.add(t, entry);
+                    }
+                })
+                .unwrap();
+                if check.next_index() == start {
+                    check.missing();
+                    break;
+                }
+            }
+            let v = check.finish(old_leaves.is_some());
+            if v.ok {
+                memory.insert(t, (head, leaves));
+            }
+            findings.extend(v.findings);
+        }
+        let mut docs = Documents::default();
+        for (t, d) in judge.wanted() {
+            let url = &urls[usize::from(t) - 1];
+            let r = ureq::get(&format!("{url}/v1/log/envelope?digest={}", d.to_hex())).call();
+            if let Ok(mut r) = r {
+                let text = r.body_mut().read_to_string().unwrap();
+                if let Ok(env) = WarrantEnvelope::from_json(&text) {
+                    docs.add_warrant(env);
+                } else if let Ok(env) = CancellationEnvelope::from_json(&text) {
+                    docs.add_cancellation(env);
+                }
+            }
+        }
+        findings.extend(judge.judge(&docs).findings);
+        findings
+    }
+}
+
+fn finding_keys(v: &serde_json::Value) -> std::collections::BTreeSet<(String, u64, Option<u64>)> {
+    findings(v)
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_string(),
+                f["trustee"].as_u64().unwrap(),
+                f["entry"].as_u64(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_independent_auditor_on_the_library_finds_what_escrow_audit_finds() {
+    use escrow_core::trustee::TrusteeSet;
+    use escrow_core::warrant::Policy;
+    let mut w = Workflow::new(3, 2, 2);
+    ok(&w.retrieve("w.json", "inv.key", "out", &[]));
+    let set =
+        TrusteeSet::from_json(&std::fs::read_to_string(w.dir.join("ts/trustee-set.json")).unwrap())
+            .unwrap();
+    let policy =
+        Policy::from_json(&std::fs::read_to_string(w.dir.join("policy.json")).unwrap()).unwrap();
+    let urls: Vec<String> = w.nodes.iter().map(|n| n.url()).collect();
+    let mut memory = mini::Memory::new();
+    // First runs: both remember the logs.
+    assert!(mini::audit(&set, &policy, &urls, &mut memory).is_empty());
+    assert!(audit(&w, "auditor", &[]).status.success());
+
+    // Trustee 2's log is rewritten (entry 2 changed); trustee 1 logs a release under a warrant
+    // nobody issued.
+    w.nodes[1].stop();
+    rewrite_log(&w.nodes[1].state.clone(), |e| {
+        e[2].time = Timestamp(e[2].time.unix() + 1)
+    });
+    w.nodes[1].restart();
+    w.nodes[0].stop();
+    let forged = Digest32::sha256(b"no such warrant");
+    {
+        let conn = rusqlite::Connection::open(w.nodes[0].state.join("log.db")).unwrap();
+        conn.execute(
+            "INSERT INTO warrants (digest, warrant_id, envelope, first_seq) VALUES (?1, 'w-secret', '{}', 0)",
+            rusqlite::params![forged.as_bytes().to_vec()],
+        )
+        .unwrap();
+    }
+    rewrite_log(&w.nodes[0].state.clone(), |e| {
+        let t = e.last().unwrap().time;
+        e.push(LogEntry::release(
+            0,
+            t,
+            forged,
+            Digest32::sha256(b"some ciphertext"),
+            Digest32::sha256(b"some share"),
+            Digest32::sha256(b"some investigator"),
+        ));
+    });
+    w.nodes[0].restart();
+    let urls: Vec<String> = w.nodes.iter().map(|n| n.url()).collect();
+
+    let mine: std::collections::BTreeSet<(String, u64, Option<u64>)> =
+        mini::audit(&set, &policy, &urls, &mut memory)
+            .iter()
+            .map(|f| {
+                (
+                    f.code.code().to_string(),
+                    u64::from(f.trustee.unwrap()),
+                    f.entry,
+                )
+            })
+            .collect();
+    let o = audit(&w, "auditor", &[]);
+    let v = json(&o);
+    assert_eq!(o.status.code(), Some(3), "{v:#}");
+    assert_eq!(mine, finding_keys(&v), "{v:#}");
+    assert!(
+        mine.contains(&("entry-changed".into(), 2, Some(2))),
+        "{mine:?}"
+    );
+    assert!(
+        mine.iter()
+            .any(|(c, t, _)| c == "unjustified-release" && *t == 1),
+        "{mine:?}"
+    );
+}
+
+#[test]
+fn a_trustee_down_is_not_audited_and_the_counts_are_lower_bounds() {
+    let mut w = Workflow::new(3, 2, 2);
+    ok(&w.retrieve("w.json", "inv.key", "out", &[]));
+    w.nodes[2].stop(); // trustee 3
+    let o = audit(&w, "auditor", &["--html", "report.html"]);
+    let v = json(&o);
+    // nothing wrong was found in what could be read: exit 0, with the gap said on stderr
+    assert_eq!(o.status.code(), Some(0), "{v:#}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("2 of 3 logs audited"));
+    assert!(findings(&v).is_empty(), "{v:#}");
+    assert_eq!(v["logs_audited"], 2);
+    assert_eq!(v["lower_bounds"], true);
+    let t3 = &v["trustees"][2];
+    assert_eq!(t3["status"], "not-audited", "{v:#}");
+    assert!(
+        t3["not_audited"].as_str().unwrap().contains("unreachable"),
+        "{v:#}"
+    );
+    let html = std::fs::read_to_string(w.dir.join("report.html")).unwrap();
+    assert!(html.contains("2 of 3 logs audited"), "lower bound banner");
+    assert!(html.contains("not audited") && !html.contains(">FAILED<"));
+    assert!(!html.contains("None: every log verified"));
+    // the text report says the same
+    let mut args: Vec<String> = [
+        "audit",
+        "--set",
+        "ts/trustee-set.json",
+        "--policy",
+        "policy.json",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(w.trustee_args());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let text = ok(&escrow(&w.dir, &refs));
+    assert!(
+        text.contains("logs: 2 of 3 audited") && text.contains("LOWER BOUND"),
+        "{text}"
+    );
+    assert!(
+        text.contains("NOT AUDITED") && text.contains("READABLE"),
+        "{text}"
+    );
+    assert!(text.contains("at least"), "{text}");
+    // --require-all: a partial audit is an error
+    let o = audit(&w, "auditor", &["--require-all"]);
+    assert_eq!(o.status.code(), Some(1));
+    // nothing reachable: could not audit
+    w.nodes[0].stop();
+    w.nodes[1].stop();
+    let o = audit(&w, "auditor", &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("could not audit"));
+}

@@ -1,28 +1,30 @@
-//! `escrow audit`: check every trustee's transparency log and say what was opened.
+//! `escrow audit`: fetch every trustee's transparency log and report what it shows.
 //!
-//! Per trustee: fetch `/v1/info`, pin its Ed25519 log key on first sight (`--state`), fetch and
-//! verify the signed checkpoint, check it is consistent with the checkpoint saved on the last
-//! run (RFC 9162 consistency proof from the node, verified here), stream every entry in pages,
-//! recompute each leaf hash and the root, and compare the leaves with those seen before.
-//! Then judge every release entry against its warrant (from `--warrants` or the copy the node
-//! discloses) under `--policy`, and count which messages became readable (k or more trustees
-//! released the same ciphertext under the same warrant). See docs/audit.md.
+//! This file fetches and formats only; every decision is `escrow_core::audit::judge`
+//! ([`LogCheck`] per log, [`Judge`] over all of them). Per trustee: fetch `/v1/info`, pin its
+//! Ed25519 log key on first sight (`--state`), fetch and verify the signed checkpoint, check it
+//! against the checkpoint saved on the last run, stream every entry page by page (each page
+//! parsed as a stream: no page size can stop the audit), then judge every release. A trustee
+//! that cannot be reached is "not audited", and every count that depends on it is a lower
+//! bound. See docs/audit.md.
 
 use crate::Reported;
 use crate::io::{self, Out};
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
-use escrow_core::audit::{
-    EntryKind, Frontier, LogEntry, TreeHead, leaf_hash, verify_checkpoint, verify_consistency,
-    verify_inclusion,
+use escrow_core::audit::judge::{
+    Documents, Finding, FindingGroup, FindingKind, Judge, LogCheck, ReadableMessage, RefusalView,
+    ReleaseJudgement, Severity, WarrantSummary, check_consistency, group_findings,
 };
-use escrow_core::codec::{Digest32, b64_decode};
+use escrow_core::audit::page::read_entries_page;
+use escrow_core::audit::{EntryKind, TreeHead, verify_checkpoint, verify_inclusion};
+use escrow_core::codec::Digest32;
 use escrow_core::release::{ReleaseResponse, ReleaseResult};
 use escrow_core::time::Timestamp;
 use escrow_core::trustee::TrusteeSet;
-use escrow_core::warrant::{Policy, WarrantEnvelope};
+use escrow_core::warrant::{CancellationEnvelope, Policy, WarrantEnvelope};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead as _, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
@@ -42,8 +44,8 @@ pub struct AuditArgs {
     /// be shown justified). Compared with the policy digest each node reports.
     #[arg(long)]
     pub policy: Option<PathBuf>,
-    /// Folder of warrant envelopes (`*.json`) disclosed to the auditor; warrants not found
-    /// here are asked of the nodes (`/v1/log/envelope`).
+    /// Folder of warrant and cancellation envelopes (`*.json`) disclosed to the auditor;
+    /// documents not found here are asked of the nodes (`/v1/log/envelope`).
     #[arg(long)]
     pub warrants: Option<PathBuf>,
     /// The auditor's memory: pinned log keys, the last checkpoint and the leaf hashes seen per
@@ -54,7 +56,8 @@ pub struct AuditArgs {
     #[arg(long)]
     pub html: Option<PathBuf>,
     /// An investigator's `receipts.jsonl` (from `escrow retrieve`): prove every receipt is in
-    /// its trustee's log. Repeatable.
+    /// its trustee's log; the `summary.json` next to it, if any, names trustees whose shares
+    /// failed their proofs. Repeatable.
     #[arg(long)]
     pub receipts: Vec<PathBuf>,
     /// A signed checkpoint (C2SP note) of one of the trustees' logs as someone else saw it:
@@ -62,6 +65,9 @@ pub struct AuditArgs {
     /// key and be consistent with the checkpoint seen now (catches a split view). Repeatable.
     #[arg(long = "checkpoint")]
     pub checkpoints: Vec<PathBuf>,
+    /// Exit 1 unless every trustee of the set could be audited.
+    #[arg(long)]
+    pub require_all: bool,
     /// Network timeout per request, seconds.
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
@@ -70,29 +76,26 @@ pub struct AuditArgs {
 /// Entries per page asked of a node (it may serve fewer).
 const PAGE: u64 = 1000;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    /// `error` (integrity or an unjustified release) or `warning`.
-    pub severity: &'static str,
-    /// Trustee index, when one trustee is concerned.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trustee: Option<u16>,
-    /// Trustee URL.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// Leaf index concerned.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub entry: Option<u64>,
-    /// Stable code.
-    pub code: &'static str,
-    /// In words.
-    pub message: String,
+/// How far the audit of one trustee got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogStatus {
+    /// Every check of the log passed.
+    Verified,
+    /// The log was read and something is wrong with it (see the findings).
+    Failed,
+    /// The trustee could not be reached or read: nothing is known about its log.
+    NotAudited,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TrusteeAudit {
     pub url: String,
     pub trustee: Option<u16>,
+    pub status: LogStatus,
+    /// Why it was not audited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_audited: Option<String>,
     pub origin: String,
     pub log_key: String,
     pub key_pinned_now: bool,
@@ -105,30 +108,32 @@ pub struct TrusteeAudit {
     pub log_ok: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct ReleaseView {
-    pub trustee: u16,
-    pub entry: u64,
-    pub time: Timestamp,
-    pub warrant: Digest32,
-    pub ciphertext: Digest32,
-    pub justified: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub why_not: Option<String>,
+impl TrusteeAudit {
+    fn not_audited(url: &str, why: String) -> Self {
+        TrusteeAudit {
+            url: url.to_string(),
+            trustee: None,
+            status: LogStatus::NotAudited,
+            not_audited: Some(why),
+            origin: String::new(),
+            log_key: String::new(),
+            key_pinned_now: false,
+            checkpoint: None,
+            previous_checkpoint: None,
+            entries: 0,
+            releases: 0,
+            refusals: 0,
+            cancellations: 0,
+            log_ok: false,
+        }
+    }
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct WarrantSummary {
-    pub digest: Digest32,
-    pub warrant_id: Option<String>,
-    pub authority: Option<String>,
-    pub warrant_type: Option<String>,
-    pub max_releases: Option<u64>,
-    pub cancelled: bool,
-    pub releases: u64,
-    pub messages_released: u64,
-    pub messages_readable: u64,
-    pub unjustified: u64,
+/// Refusals counted by reason code.
+#[derive(Debug, Clone, Serialize)]
+pub struct RefusalCount {
+    pub reason: String,
+    pub entries: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -138,33 +143,34 @@ pub struct AuditReport {
     pub trustees_total: u16,
     pub time: Timestamp,
     pub policy: Option<Digest32>,
+    /// Logs audited (of `trustees_total`).
+    pub logs_audited: u16,
+    /// Fewer than every trustee's log was audited: every count below is a lower bound.
+    pub lower_bounds: bool,
     pub trustees: Vec<TrusteeAudit>,
     pub warrants: Vec<WarrantSummary>,
     /// Readable messages per issuing authority.
     pub per_authority: BTreeMap<String, u64>,
     /// Readable messages per month (of the k-th release).
     pub per_period: BTreeMap<String, u64>,
-    pub releases: Vec<ReleaseView>,
+    pub releases: Vec<ReleaseJudgement>,
     pub readable: Vec<ReadableMessage>,
+    /// Every refusal entry: trustee, entry, time, reason code, warrant digest.
+    pub refusals: Vec<RefusalView>,
+    pub refusals_by_reason: Vec<RefusalCount>,
     pub receipts_checked: u64,
+    /// The findings grouped by kind and trustee (count and first entries).
+    pub finding_groups: Vec<FindingGroup>,
     pub findings: Vec<Finding>,
     pub what_is_not_checked: Vec<&'static str>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct ReadableMessage {
-    pub warrant: Digest32,
-    pub ciphertext: Digest32,
-    pub trustees: Vec<u16>,
-    pub readable_since: Timestamp,
-}
-
 impl AuditReport {
-    /// Integrity failures or unjustified releases found.
+    /// Integrity failures, unjustified releases, cheating trustees found.
     pub fn errors(&self) -> usize {
         self.findings
             .iter()
-            .filter(|f| f.severity == "error")
+            .filter(|f| f.severity == Severity::Error)
             .count()
     }
 }
@@ -228,6 +234,21 @@ impl Http {
         let t = self.get_ok(url)?;
         serde_json::from_str(&t).map_err(|e| anyhow!("{url}: not JSON: {e}"))
     }
+
+    /// A log page, streamed through the node client: `each` sees every entry as it is parsed;
+    /// no limit on the page's size (only on one entry's).
+    fn page(
+        &self,
+        base: &str,
+        start: u64,
+        end: u64,
+        each: &mut dyn FnMut(escrow_core::audit::page::ServedEntry),
+    ) -> Result<u64> {
+        let client = escrow_client::NodeClient::new(base, &self.cfg)?;
+        client
+            .entries_streamed(start, end, each)
+            .map_err(|e| anyhow!("{e}"))
+    }
 }
 
 fn digests(v: &serde_json::Value) -> Vec<Digest32> {
@@ -240,62 +261,32 @@ fn digests(v: &serde_json::Value) -> Vec<Digest32> {
         .unwrap_or_default()
 }
 
-/// A release entry kept for judging (the rest of the log is streamed and dropped).
-#[derive(Clone)]
-struct Rel {
-    trustee: u16,
-    /// Shared by every release of one trustee.
-    url: std::sync::Arc<str>,
-    entry: LogEntry,
-    leaf: Digest32,
-}
-
-struct Collected {
-    releases: Vec<Rel>,
-    /// (trustee, warrant digest) -> seq of the cancellation entry.
-    cancellations: HashMap<(u16, Digest32), u64>,
-    /// trustee -> (seq, policy digest) of setup entries.
-    setups: HashMap<u16, Vec<(u64, Digest32)>>,
-    /// trustee -> (url, checkpoint head).
-    heads: HashMap<u16, (String, TreeHead)>,
-}
-
 struct Ctx<'a> {
     http: &'a Http,
     out: Out,
     state: Option<&'a Path>,
     findings: Vec<Finding>,
+    judge: Judge,
+    /// trustee -> (url, checkpoint head), for the audited logs.
+    heads: HashMap<u16, (String, TreeHead)>,
 }
 
 impl Ctx<'_> {
-    fn find(
-        &mut self,
-        severity: &'static str,
-        trustee: Option<u16>,
-        url: &str,
-        entry: Option<u64>,
-        code: &'static str,
-        message: String,
-    ) {
-        self.findings.push(Finding {
-            severity,
-            trustee,
-            url: Some(url.to_string()),
-            entry,
-            code,
-            message,
-        });
+    fn find(&mut self, mut f: Finding, url: &str) {
+        f.url = Some(url.to_string());
+        self.findings.push(f);
     }
 }
 
-/// Audit one trustee's log. Integrity problems become findings; returns what it saw.
+/// Audit one trustee's log. Integrity problems become findings; `Err` means the trustee could
+/// not be audited (unreachable, not of this set, stopped answering).
 fn audit_trustee(
     ctx: &mut Ctx<'_>,
     set: &TrusteeSet,
     policy: Option<&Policy>,
     url: &str,
-    col: &mut Collected,
-) -> Result<TrusteeAudit> {
+    ta: &mut TrusteeAudit,
+) -> Result<()> {
     let base = url.trim_end_matches('/');
     let info = ctx.http.json(&format!("{base}/v1/info"))?;
     let index = info
@@ -308,6 +299,10 @@ fn audit_trustee(
     if set_id != set.id().to_hex() {
         bail!("{tname} belongs to another trustee set ({set_id})");
     }
+    if ctx.heads.contains_key(&index) {
+        bail!("{tname} was already audited under another URL");
+    }
+    ta.trustee = Some(index);
     if let Some(p) = policy {
         let pd = info
             .get("policy_digest")
@@ -315,16 +310,17 @@ fn audit_trustee(
             .unwrap_or("");
         if pd != p.digest().to_hex() {
             ctx.find(
-                "warning",
-                Some(index),
-                url,
-                None,
-                "policy-differs",
-                format!(
-                    "{tname} now runs policy {}, not the --policy given ({})",
-                    pd.get(..16).unwrap_or(pd),
-                    p.digest().short()
+                Finding::new(
+                    FindingKind::PolicyDiffers,
+                    Some(index),
+                    None,
+                    format!(
+                        "{tname} now runs policy {}, not the --policy given ({}): its releases are judged under --policy",
+                        pd.get(..16).unwrap_or(pd),
+                        p.digest().short()
+                    ),
                 ),
+                url,
             );
         }
     }
@@ -350,98 +346,70 @@ fn audit_trustee(
         ),
         _ => None,
     };
-    let mut key_pinned_now = false;
     let log_key = match &pinned {
         Some(p) => {
             if p.log_key != served_key {
                 ctx.find(
-                    "error",
-                    Some(index),
-                    url,
-                    None,
-                    "log-key-changed",
-                    format!(
-                        "{tname} now presents log key {served_key}, but {} was pinned on {}; checking against the pinned key",
-                        p.log_key, p.first_seen
+                    Finding::new(
+                        FindingKind::LogKeyChanged,
+                        Some(index),
+                        None,
+                        format!(
+                            "{tname} now presents log key {served_key}, but {} was pinned on {}; checking against the pinned key",
+                            p.log_key, p.first_seen
+                        ),
                     ),
+                    url,
                 );
             }
             p.log_key.clone()
         }
         None => {
-            key_pinned_now = ctx.state.is_some();
+            ta.key_pinned_now = ctx.state.is_some();
             served_key.clone()
         }
     };
+    ta.origin = origin.clone();
+    ta.log_key = log_key.clone();
+    ta.previous_checkpoint = pinned.as_ref().and_then(|p| p.checkpoint);
+    ta.status = LogStatus::Failed;
 
     let note = ctx.http.get_ok(&format!("{base}/v1/log/checkpoint"))?;
-    let mut ta = TrusteeAudit {
-        url: url.to_string(),
-        trustee: Some(index),
-        origin: origin.clone(),
-        log_key: log_key.clone(),
-        key_pinned_now,
-        checkpoint: None,
-        previous_checkpoint: pinned.as_ref().and_then(|p| p.checkpoint),
-        entries: 0,
-        releases: 0,
-        refusals: 0,
-        cancellations: 0,
-        log_ok: false,
-    };
     let cp = match verify_checkpoint(&note, &log_key) {
         Ok(cp) => cp,
         Err(e) => {
             ctx.find(
-                "error",
-                Some(index),
+                Finding::new(
+                    FindingKind::BadCheckpoint,
+                    Some(index),
+                    None,
+                    format!("{tname}: checkpoint rejected: {e}"),
+                ),
                 url,
-                None,
-                "bad-checkpoint",
-                format!("{tname}: checkpoint rejected: {e}"),
             );
-            return Ok(ta);
+            return Ok(());
         }
     };
     let head = cp.head;
     ta.checkpoint = Some(head);
-    let mut ok = true;
+    let earlier = ta.previous_checkpoint.map(|c| c.size).unwrap_or(0);
+    let mut check = LogCheck::new(index, head, earlier);
 
     // Append-only against the checkpoint seen on the last run.
     if let Some(old) = ta.previous_checkpoint {
-        if old.size > head.size {
-            ok = false;
-            ctx.find(
-                "error",
-                Some(index),
-                url,
-                Some(head.size),
-                "log-rolled-back",
-                format!(
-                    "{tname}: log ROLLED BACK: it had {} entries at an earlier audit, now its signed checkpoint says {}",
-                    old.size, head.size
-                ),
-            );
-        } else {
+        let proof = if old.size <= head.size {
             let pr = ctx.http.json(&format!(
                 "{base}/v1/log/proof/consistency?old={}&new={}",
                 old.size, head.size
             ))?;
-            let proof = digests(pr.get("proof").unwrap_or(&serde_json::Value::Null));
-            if let Err(e) = verify_consistency(old.size, head.size, &old.root, &head.root, &proof) {
-                ok = false;
-                ctx.find(
-                    "error",
-                    Some(index),
-                    url,
-                    None,
-                    "log-forked",
-                    format!(
-                        "{tname}: log REWRITTEN or FORKED: its checkpoint of size {} is not an extension of the checkpoint of size {} seen at an earlier audit ({e})",
-                        head.size, old.size
-                    ),
-                );
-            }
+            digests(pr.get("proof").unwrap_or(&serde_json::Value::Null))
+        } else {
+            Vec::new()
+        };
+        if let Some(f) = check_consistency(index, &old, &head, &proof) {
+            let mut f = f;
+            f.url = Some(url.to_string());
+            check.fail(f);
         }
     }
 
@@ -455,10 +423,8 @@ fn audit_trustee(
         )),
         _ => None,
     };
-    let old_count = ta.previous_checkpoint.map(|c| c.size).unwrap_or(0);
-    let mut first_diff: Option<u64> = None;
+    let earlier_kept = old_leaves.is_some();
     let mut new_leaves: Vec<Digest32> = Vec::new();
-    let mut frontier = Frontier::new();
     let bar = if ctx.out.json || head.size < 5000 {
         indicatif::ProgressBar::hidden()
     } else {
@@ -469,171 +435,64 @@ fn audit_trustee(
         b.set_message(format!("trustee {index} log"));
         b
     };
-    let url_shared: std::sync::Arc<str> = std::sync::Arc::from(url);
-    let mut start = 0u64;
-    while start < head.size {
+    let judge = &mut ctx.judge;
+    while check.remaining() > 0 {
+        let start = check.next_index();
         let end = head.size.min(start.saturating_add(PAGE));
-        let page = ctx
-            .http
-            .json(&format!("{base}/v1/log/entries?start={start}&end={end}"))?;
-        let items = page
-            .get("entries")
-            .and_then(|e| e.as_array())
-            .cloned()
-            .unwrap_or_default();
-        if items.is_empty() {
-            ok = false;
-            ctx.find(
-                "error",
-                Some(index),
-                url,
-                Some(start),
-                "entries-missing",
-                format!(
-                    "{tname}: entry {start} is missing: the signed checkpoint says {} entries",
-                    head.size
-                ),
-            );
-            break;
-        }
-        for it in items {
-            let i = frontier.size();
-            let bytes = it
-                .get("bytes")
-                .and_then(|b| b.as_str())
-                .and_then(|b| b64_decode(b).ok())
-                .unwrap_or_default();
-            let leaf = leaf_hash(&bytes);
-            frontier.push(leaf);
-            let served_leaf = it
-                .get("leaf_hash")
-                .and_then(|v| v.as_str())
-                .and_then(Digest32::from_hex);
-            if served_leaf != Some(leaf) {
-                ok = false;
-                ctx.find(
-                    "error",
-                    Some(index),
-                    url,
-                    Some(i),
-                    "leaf-hash-mismatch",
-                    format!("{tname}: entry {i}: served leaf hash is not the hash of its bytes"),
-                );
+        let got = ctx.http.page(base, start, end, &mut |served| {
+            if check.remaining() == 0 {
+                return;
             }
-            if i < old_count {
-                if let Some(r) = old_leaves.as_mut() {
+            let i = check.next_index();
+            let earlier_leaf = if i < earlier {
+                old_leaves.as_mut().and_then(|r| {
                     let mut buf = [0u8; 32];
-                    let same = r.read_exact(&mut buf).is_ok() && buf == leaf.0;
-                    if !same && first_diff.is_none() {
-                        first_diff = Some(i);
-                    }
-                }
+                    r.read_exact(&mut buf).ok().map(|()| Digest32(buf))
+                })
             } else {
+                None
+            };
+            let earlier_leaf = match (i < earlier, earlier_leaf, old_leaves.is_some()) {
+                // the earlier leaves file is shorter than the earlier checkpoint
+                (true, None, true) => Some(Digest32([0; 32])),
+                (_, l, _) => l,
+            };
+            let (leaf, entry) = check.push(&served.bytes, served.leaf_hash, earlier_leaf);
+            if i >= earlier {
                 new_leaves.push(leaf);
             }
-            let entry = match LogEntry::from_bytes(&bytes) {
-                Ok(e) => e,
-                Err(e) => {
-                    ok = false;
-                    ctx.find(
-                        "error",
-                        Some(index),
-                        url,
-                        Some(i),
-                        "bad-entry",
-                        format!("{tname}: entry {i} does not decode: {e}"),
-                    );
-                    continue;
+            if let Some(e) = entry {
+                match e.kind {
+                    EntryKind::Release => ta.releases += 1,
+                    EntryKind::Refusal => ta.refusals += 1,
+                    EntryKind::Cancellation => ta.cancellations += 1,
+                    _ => {}
                 }
-            };
-            if entry.sequence != i {
-                ok = false;
-                ctx.find(
-                    "error",
-                    Some(index),
-                    url,
-                    Some(i),
-                    "bad-sequence",
-                    format!(
-                        "{tname}: entry {i} says it is entry {} (entries reordered, inserted or deleted)",
-                        entry.sequence
-                    ),
-                );
+                judge.add(index, e);
             }
-            match entry.kind {
-                EntryKind::Release => {
-                    ta.releases += 1;
-                    col.releases.push(Rel {
-                        trustee: index,
-                        url: url_shared.clone(),
-                        entry,
-                        leaf,
-                    });
-                }
-                EntryKind::Refusal => ta.refusals += 1,
-                EntryKind::Cancellation => {
-                    ta.cancellations += 1;
-                    if let Some(w) = entry.warrant {
-                        col.cancellations.entry((index, w)).or_insert(i);
-                    }
-                }
-                EntryKind::Setup => {
-                    if let Some(p) = entry.policy {
-                        col.setups.entry(index).or_default().push((i, p));
-                    }
-                }
-                _ => {}
-            }
+        })?;
+        if got == 0 || check.next_index() == start {
+            check.missing();
+            break;
         }
-        start = frontier.size();
-        bar.set_position(start);
+        bar.set_position(check.next_index());
     }
     bar.finish_and_clear();
-    ta.entries = frontier.size();
-    if frontier.size() == head.size && frontier.root() != head.root {
-        ok = false;
-        ctx.find(
-            "error",
-            Some(index),
-            url,
-            None,
-            "root-mismatch",
-            format!(
-                "{tname}: the entries served do not hash to the root of its own signed checkpoint (size {})",
-                head.size
-            ),
-        );
+    let verdict = check.finish(earlier_kept);
+    ta.entries = verdict.entries;
+    ta.log_ok = verdict.ok;
+    ta.status = if verdict.ok {
+        LogStatus::Verified
+    } else {
+        LogStatus::Failed
+    };
+    for f in verdict.findings {
+        ctx.find(f, url);
     }
-    if let Some(i) = first_diff {
-        ok = false;
-        ctx.find(
-            "error",
-            Some(index),
-            url,
-            Some(i),
-            "entry-changed",
-            format!(
-                "{tname}: entry {i} is not the entry seen at an earlier audit (changed, deleted, inserted or reordered from there on)"
-            ),
-        );
-    } else if old_count > head.size && old_leaves.is_some() {
-        ctx.find(
-            "error",
-            Some(index),
-            url,
-            Some(head.size),
-            "entry-changed",
-            format!(
-                "{tname}: entries from {} on, seen at an earlier audit, are gone",
-                head.size
-            ),
-        );
-    }
-    ta.log_ok = ok;
-    col.heads.insert(index, (url.to_string(), head));
+    ctx.heads.insert(index, (url.to_string(), head));
 
     // Remember what was seen, only when everything checked out (a bad log keeps the evidence).
-    if let (Some(pin), Some(lp), true) = (&pin_path, &leaves_path, ok) {
+    if let (Some(pin), Some(lp), true) = (&pin_path, &leaves_path, verdict.ok) {
         let now = io::now();
         let p = match pinned.take() {
             Some(mut p) => {
@@ -666,12 +525,11 @@ fn audit_trustee(
         std::fs::write(&tmp, escrow_core::codec::to_json_pretty(&p))?;
         std::fs::rename(&tmp, pin)?;
     }
-    Ok(ta)
+    Ok(())
 }
 
-/// Warrants disclosed in `--warrants DIR`, by digest.
-fn load_warrants(dir: &Path) -> Result<HashMap<Digest32, WarrantEnvelope>> {
-    let mut out = HashMap::new();
+/// Warrants and cancellations disclosed in `--warrants DIR`, by digest.
+fn load_documents(dir: &Path, docs: &mut Documents) -> Result<()> {
     for e in std::fs::read_dir(dir).with_context(|| dir.display().to_string())? {
         let p = e?.path();
         if p.extension().and_then(|x| x.to_str()) != Some("json") {
@@ -680,15 +538,19 @@ fn load_warrants(dir: &Path) -> Result<HashMap<Digest32, WarrantEnvelope>> {
         let Ok(text) = std::fs::read_to_string(&p) else {
             continue;
         };
-        if let Ok(env) = WarrantEnvelope::from_json(&text) {
-            out.insert(env.digest(), env);
+        if let Ok(env) = WarrantEnvelope::from_json(&text)
+            && escrow_core::warrant::Warrant::parse(&env).is_ok()
+        {
+            docs.add_warrant(env);
+        } else if let Ok(env) = CancellationEnvelope::from_json(&text) {
+            docs.add_cancellation(env);
         }
     }
-    Ok(out)
+    Ok(())
 }
 
-/// Run the audit. `Err` only when it could not run at all (bad arguments, an unreachable node
-/// is a finding).
+/// Run the audit. `Err` only when it could not run at all (bad arguments); an unreachable
+/// trustee is "not audited".
 pub fn run(a: &AuditArgs, out: Out) -> Result<AuditReport> {
     let set = TrusteeSet::from_json(&io::read_text(&a.set, "trustee set")?)
         .map_err(|e| anyhow!("{}: {e}", a.set.display()))?;
@@ -702,6 +564,10 @@ pub fn run(a: &AuditArgs, out: Out) -> Result<AuditReport> {
     if let Some(s) = &a.state {
         std::fs::create_dir_all(s).with_context(|| s.display().to_string())?;
     }
+    let mut docs = Documents::default();
+    if let Some(d) = &a.warrants {
+        load_documents(d, &mut docs)?;
+    }
     let (urls, ca) = a.net.resolve(&a.trustees)?;
     let http = Http::new(a.net.config(ca.as_deref(), a.timeout, 3)?);
     let mut ctx = Ctx {
@@ -709,43 +575,33 @@ pub fn run(a: &AuditArgs, out: Out) -> Result<AuditReport> {
         out,
         state: a.state.as_deref(),
         findings: Vec::new(),
-    };
-    let mut col = Collected {
-        releases: Vec::new(),
-        cancellations: HashMap::new(),
-        setups: HashMap::new(),
+        judge: Judge::new(&set, policy.clone()),
         heads: HashMap::new(),
     };
     let mut trustees = Vec::new();
     for url in &urls {
-        match audit_trustee(&mut ctx, &set, policy.as_ref(), url, &mut col) {
-            Ok(t) => trustees.push(t),
+        let mut ta = TrusteeAudit::not_audited(url, String::new());
+        match audit_trustee(&mut ctx, &set, policy.as_ref(), url, &mut ta) {
+            Ok(()) => ta.not_audited = None,
             Err(e) => {
-                ctx.find(
-                    "error",
-                    None,
-                    url,
-                    None,
-                    "unreachable",
-                    format!("{url}: could not be audited: {e:#}"),
-                );
-                trustees.push(TrusteeAudit {
-                    url: url.clone(),
-                    trustee: None,
-                    origin: String::new(),
-                    log_key: String::new(),
-                    key_pinned_now: false,
-                    checkpoint: None,
-                    previous_checkpoint: None,
-                    entries: 0,
-                    releases: 0,
-                    refusals: 0,
-                    cancellations: 0,
-                    log_ok: false,
-                });
+                // A log read in part is not audited either; what was read still counts (as a
+                // lower bound).
+                ta.status = LogStatus::NotAudited;
+                ta.log_ok = false;
+                ta.not_audited = Some(format!("{e:#}"));
+                if let Some(i) = ta.trustee {
+                    ctx.heads.remove(&i);
+                }
             }
         }
+        trustees.push(ta);
     }
+    let audited: BTreeSet<u16> = trustees
+        .iter()
+        .filter(|t| t.status != LogStatus::NotAudited)
+        .filter_map(|t| t.trustee)
+        .collect();
+    let logs_audited = u16::try_from(audited.len()).unwrap_or(u16::MAX);
 
     // Checkpoints others saw: the same log must not look different to them.
     for path in &a.checkpoints {
@@ -755,17 +611,15 @@ pub fn run(a: &AuditArgs, out: Out) -> Result<AuditReport> {
             .iter()
             .find(|t| !t.origin.is_empty() && t.origin == origin)
         else {
-            ctx.findings.push(Finding {
-                severity: "warning",
-                trustee: None,
-                url: None,
-                entry: None,
-                code: "checkpoint-unmatched",
-                message: format!(
+            ctx.findings.push(Finding::new(
+                FindingKind::CheckpointUnmatched,
+                None,
+                None,
+                format!(
                     "{}: no audited trustee has origin {origin:?}",
                     path.display()
                 ),
-            });
+            ));
             continue;
         };
         let (index, url, now) = (t.trustee, t.url.clone(), t.checkpoint);
@@ -777,12 +631,13 @@ pub fn run(a: &AuditArgs, out: Out) -> Result<AuditReport> {
             Ok(c) => c.head,
             Err(e) => {
                 ctx.find(
-                    "warning",
-                    index,
+                    Finding::new(
+                        FindingKind::CheckpointUnverified,
+                        index,
+                        None,
+                        format!("{}: not a checkpoint of {tname}: {e}", path.display()),
+                    ),
                     &url,
-                    None,
-                    "checkpoint-unverified",
-                    format!("{}: not a checkpoint of {tname}: {e}", path.display()),
                 );
                 continue;
             }
@@ -805,327 +660,207 @@ pub fn run(a: &AuditArgs, out: Out) -> Result<AuditReport> {
             match pr {
                 Ok(pr) => {
                     let proof = digests(pr.get("proof").unwrap_or(&serde_json::Value::Null));
-                    verify_consistency(other.size, now.size, &other.root, &now.root, &proof)
-                        .map_err(|e| format!("{tname}: the checkpoint in {} (size {}) and the one served now (size {}) are not views of one append-only log ({e})", path.display(), other.size, now.size))
+                    match check_consistency(index.unwrap_or(0), &other, &now, &proof) {
+                        None => Ok(()),
+                        Some(f) => Err(format!(
+                            "{tname}: the checkpoint in {} (size {}) and the one served now (size {}) are not views of one append-only log ({})",
+                            path.display(),
+                            other.size,
+                            now.size,
+                            f.message
+                        )),
+                    }
                 }
                 Err(e) => Err(format!("{tname}: no consistency proof: {e:#}")),
             }
         };
         if let Err(msg) = verdict {
-            ctx.find("error", index, &url, None, "split-view", msg);
+            ctx.find(Finding::new(FindingKind::SplitView, index, None, msg), &url);
         }
     }
 
-    // Warrants: disclosed folder first, else the node's sealed copy.
-    let mut envs = match &a.warrants {
-        Some(d) => load_warrants(d)?,
-        None => HashMap::new(),
-    };
-    let wanted: BTreeSet<(Digest32, String)> = col
-        .releases
+    // Documents: the disclosed folder first, else the node's copy.
+    let urls: HashMap<u16, String> = trustees
         .iter()
-        .filter_map(|r| r.entry.warrant.map(|w| (w, r.url.to_string())))
+        .filter_map(|t| t.trustee.map(|i| (i, t.url.clone())))
         .collect();
-    for (w, url) in wanted {
-        if envs.contains_key(&w) {
+    for (t, d) in ctx.judge.wanted() {
+        if docs.warrants.contains_key(&d) || docs.cancellations.contains_key(&d) {
             continue;
         }
+        let Some(url) = urls.get(&t) else { continue };
         let u = format!(
             "{}/v1/log/envelope?digest={}",
             url.trim_end_matches('/'),
-            w.to_hex()
+            d.to_hex()
         );
-        if let Ok((200, text)) = http.get(&u)
-            && let Ok(env) = WarrantEnvelope::from_json(&text)
-            && env.digest() == w
-        {
-            envs.insert(w, env);
-        }
-    }
-
-    // Judge every release.
-    let mut summaries: BTreeMap<Digest32, WarrantSummary> = BTreeMap::new();
-    let mut per_trustee_count: HashMap<(u16, Digest32), BTreeSet<Digest32>> = HashMap::new();
-    // A warrant's verdict depends only on the warrant and the time judged at; a batch of
-    // releases shares both, so each (warrant, second) is verified once (two ECDSA checks).
-    type Verdict = Result<(Digest32, Option<u64>), String>;
-    let mut verdicts: HashMap<(Digest32, Timestamp), Verdict> = HashMap::new();
-    let mut parsed: HashSet<Digest32> = HashSet::new();
-    let mut releases = Vec::new();
-    let mut holders: BTreeMap<(Digest32, Digest32), BTreeMap<u16, Timestamp>> = BTreeMap::new();
-    // In time order, through an index (a copy of every release would double the memory).
-    let mut order: Vec<usize> = (0..col.releases.len()).collect();
-    order.sort_by_key(|&i| {
-        col.releases
-            .get(i)
-            .map(|r| (r.entry.time, r.trustee, r.entry.sequence))
-    });
-    for r in order.iter().filter_map(|&i| col.releases.get(i)) {
-        let e = &r.entry;
-        let warrant = e.warrant.unwrap_or(Digest32([0; 32]));
-        let sum = summaries.entry(warrant).or_insert_with(|| WarrantSummary {
-            digest: warrant,
-            ..WarrantSummary::default()
-        });
-        sum.releases += 1;
-        let mut why: Vec<String> = Vec::new();
-        let ct = e.ciphertexts.first().copied().unwrap_or(Digest32([0; 32]));
-        if e.warrant.is_none() || e.ciphertexts.len() != 1 || e.shares.len() != 1 {
-            why.push("malformed release entry".into());
-        }
-        match (envs.get(&warrant), policy.as_ref()) {
-            (None, _) => why.push(
-                "no warrant with this digest was disclosed (not in --warrants, not served by the node)"
-                    .into(),
-            ),
-            (Some(_), None) => why.push("no --policy given: the warrant cannot be judged".into()),
-            (Some(env), Some(p)) => {
-                if parsed.insert(warrant)
-                    && let Ok(w) = escrow_core::warrant::Warrant::parse(env)
-                {
-                    let pl = w.payload();
-                    sum.warrant_id = Some(pl.warrant_id.clone());
-                    sum.authority = Some(pl.issuing_authority.clone());
-                    sum.warrant_type = Some(pl.warrant_type.clone());
-                    sum.max_releases = pl.max_releases;
-                }
-                let trustee_policy = col
-                    .setups
-                    .get(&r.trustee)
-                    .and_then(|s| s.iter().rev().find(|(seq, _)| *seq < e.sequence))
-                    .map(|(_, d)| *d);
-                if trustee_policy.is_some_and(|d| d != p.digest()) {
-                    why.push(format!(
-                        "the trustee ran another policy at the time ({}); judged under --policy",
-                        trustee_policy.map(|d| d.short()).unwrap_or_default()
-                    ));
-                }
-                let verdict = verdicts
-                    .entry((warrant, e.time))
-                    .or_insert_with(|| {
-                        p.verify(env, e.time, &|_| false)
-                            .map(|vw| (vw.investigator().key_id(), vw.max_releases()))
-                            .map_err(|r| r.to_string())
-                    })
-                    .clone();
-                match verdict {
-                    Ok((investigator, max_releases)) => {
-                        if e.investigator != Some(investigator) {
-                            why.push(
-                                "shares were encrypted to another investigator than the warrant names"
-                                    .into(),
-                            );
-                        }
-                        let seen = per_trustee_count.entry((r.trustee, warrant)).or_default();
-                        seen.insert(ct);
-                        if let Some(max) = max_releases
-                            && seen.len() as u64 > max
-                        {
-                            why.push(format!(
-                                "release limit exceeded: message {} of at most {max}",
-                                seen.len()
-                            ));
-                        }
-                    }
-                    Err(refusal) => why.push(format!(
-                        "the warrant does not verify under the policy at {}: {refusal}",
-                        e.time
-                    )),
-                }
+        if let Ok((200, text)) = http.get(&u) {
+            if let Ok(env) = WarrantEnvelope::from_json(&text)
+                && env.digest() == d
+                && escrow_core::warrant::Warrant::parse(&env).is_ok()
+            {
+                docs.add_warrant(env);
+            } else if let Ok(env) = CancellationEnvelope::from_json(&text)
+                && env.digest() == d
+            {
+                docs.add_cancellation(env);
             }
-        }
-        if let Some(c) = col.cancellations.get(&(r.trustee, warrant))
-            && *c < e.sequence
-        {
-            sum.cancelled = true;
-            why.push(format!(
-                "released after the cancellation logged at entry {c}"
-            ));
-        }
-        let justified = why.is_empty();
-        if !justified {
-            sum.unjustified += 1;
-            ctx.find(
-                "error",
-                Some(r.trustee),
-                &r.url,
-                Some(e.sequence),
-                "unjustified-release",
-                format!(
-                    "trustee {} entry {}: release of ciphertext {} under warrant {} NOT JUSTIFIED: {}",
-                    r.trustee,
-                    e.sequence,
-                    ct.short(),
-                    warrant.short(),
-                    why.join("; ")
-                ),
-            );
-        }
-        holders
-            .entry((warrant, ct))
-            .or_default()
-            .entry(r.trustee)
-            .or_insert(e.time);
-        releases.push(ReleaseView {
-            trustee: r.trustee,
-            entry: e.sequence,
-            time: e.time,
-            warrant,
-            ciphertext: ct,
-            justified,
-            why_not: (!justified).then(|| why.join("; ")),
-        });
-    }
-    for (_, w) in col.cancellations.keys() {
-        if let Some(s) = summaries.get_mut(w) {
-            s.cancelled = true;
-        }
-    }
-
-    // Which messages became readable.
-    let k = usize::from(set.threshold());
-    let mut readable = Vec::new();
-    let mut per_authority: BTreeMap<String, u64> = BTreeMap::new();
-    let mut per_period: BTreeMap<String, u64> = BTreeMap::new();
-    for ((w, ct), who) in &holders {
-        let sum = summaries.get_mut(w);
-        if let Some(s) = sum {
-            s.messages_released += 1;
-            if who.len() >= k {
-                s.messages_readable += 1;
-            }
-        }
-        if who.len() >= k {
-            let mut times: Vec<Timestamp> = who.values().copied().collect();
-            times.sort();
-            let since = times
-                .get(k.saturating_sub(1))
-                .copied()
-                .unwrap_or(Timestamp(0));
-            let auth = summaries
-                .get(w)
-                .and_then(|s| s.authority.clone())
-                .unwrap_or_else(|| "(warrant not disclosed)".into());
-            *per_authority.entry(auth).or_default() += 1;
-            let period = since.to_rfc3339().get(..7).unwrap_or("?").to_string();
-            *per_period.entry(period).or_default() += 1;
-            readable.push(ReadableMessage {
-                warrant: *w,
-                ciphertext: *ct,
-                trustees: who.keys().copied().collect(),
-                readable_since: since,
-            });
         }
     }
 
     // Receipts: every receipt's leaf is in its trustee's log under the checkpoint.
     let mut receipts_checked = 0u64;
-    let rel_index: HashMap<(u16, u64), &Rel> = col
-        .releases
-        .iter()
-        .map(|r| ((r.trustee, r.entry.sequence), r))
-        .collect();
     for path in &a.receipts {
-        let f = std::fs::File::open(path).with_context(|| path.display().to_string())?;
-        for (lineno, line) in std::io::BufReader::new(f).lines().enumerate() {
-            let line = line?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let here = format!("{}:{}", path.display(), lineno + 1);
-            let resp = match ReleaseResponse::from_json(&line) {
-                Ok(r) => r,
-                Err(e) => {
-                    ctx.findings.push(receipt_finding(
-                        None,
-                        None,
-                        format!("{here}: not a receipt: {e}"),
-                    ));
-                    continue;
-                }
-            };
-            if let Err(e) = resp.verify(&set) {
-                ctx.findings.push(receipt_finding(
-                    Some(resp.trustee),
-                    None,
-                    format!("{here}: receipt signature does not verify: {e}"),
-                ));
-                continue;
-            }
-            let Some((url, head)) = col.heads.get(&resp.trustee).cloned() else {
-                ctx.findings.push(Finding {
-                    severity: "warning",
-                    trustee: Some(resp.trustee),
-                    url: None,
-                    entry: None,
-                    code: "receipt-unchecked",
-                    message: format!("{here}: trustee {} was not audited", resp.trustee),
-                });
-                continue;
-            };
-            for res in &resp.results {
-                let ReleaseResult::Released {
-                    ciphertext,
-                    leaf_index,
-                    ..
-                } = res
-                else {
-                    continue;
-                };
-                let msg = match check_receipt(
-                    &http,
-                    &url,
-                    &head,
-                    *leaf_index,
-                    rel_index.get(&(resp.trustee, *leaf_index)).copied(),
-                    &resp.warrant,
-                    ciphertext,
-                ) {
-                    Ok(()) => {
-                        receipts_checked += 1;
-                        continue;
-                    }
-                    Err(e) => e,
-                };
-                ctx.findings.push(receipt_finding(
-                    Some(resp.trustee),
-                    Some(*leaf_index),
-                    format!(
-                        "{here}: trustee {} receipt for entry {leaf_index}: {msg}",
-                        resp.trustee
-                    ),
-                ));
-            }
-        }
+        receipts_checked += check_receipts(&mut ctx, &http, &set, path)?;
     }
 
+    // Judge every release.
+    let judge = std::mem::replace(&mut ctx.judge, Judge::new(&set, None));
+    let j = judge.judge(&docs);
+    for mut f in j.findings {
+        f.url = f.trustee.and_then(|t| urls.get(&t).cloned());
+        ctx.findings.push(f);
+    }
+    let mut by_reason: BTreeMap<String, u64> = BTreeMap::new();
+    for r in &j.refusals {
+        *by_reason.entry(r.reason.clone()).or_default() += 1;
+    }
+    let findings = ctx.findings;
     Ok(AuditReport {
         set_id: set.id(),
         threshold: set.threshold(),
         trustees_total: set.trustees(),
         time: io::now(),
         policy: policy.as_ref().map(|p| p.digest()),
+        logs_audited,
+        lower_bounds: logs_audited < set.trustees(),
         trustees,
-        warrants: summaries.into_values().collect(),
-        per_authority,
-        per_period,
-        releases,
-        readable,
+        warrants: j.warrants,
+        per_authority: j.per_authority,
+        per_period: j.per_period,
+        releases: j.releases,
+        readable: j.readable,
+        refusals: j.refusals,
+        refusals_by_reason: by_reason
+            .into_iter()
+            .map(|(reason, entries)| RefusalCount { reason, entries })
+            .collect(),
         receipts_checked,
-        findings: ctx.findings,
+        finding_groups: group_findings(&findings),
+        findings,
         what_is_not_checked: NOT_CHECKED.to_vec(),
     })
 }
 
-fn receipt_finding(trustee: Option<u16>, entry: Option<u64>, message: String) -> Finding {
-    Finding {
-        severity: "error",
-        trustee,
-        url: None,
-        entry,
-        code: "receipt-not-in-log",
-        message,
+/// Check one `receipts.jsonl` (and the `summary.json` beside it); returns the receipts proved.
+fn check_receipts(ctx: &mut Ctx<'_>, http: &Http, set: &TrusteeSet, path: &Path) -> Result<u64> {
+    let mut checked = 0u64;
+    let f = std::fs::File::open(path).with_context(|| path.display().to_string())?;
+    for (lineno, line) in std::io::BufReader::new(f).lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let here = format!("{}:{}", path.display(), lineno + 1);
+        let resp = match ReleaseResponse::from_json(&line) {
+            Ok(r) => r,
+            Err(e) => {
+                ctx.findings.push(Finding::new(
+                    FindingKind::ReceiptNotInLog,
+                    None,
+                    None,
+                    format!("{here}: not a receipt: {e}"),
+                ));
+                continue;
+            }
+        };
+        if let Err(e) = resp.verify(set) {
+            ctx.findings.push(Finding::new(
+                FindingKind::ReceiptNotInLog,
+                Some(resp.trustee),
+                None,
+                format!("{here}: receipt signature does not verify: {e}"),
+            ));
+            continue;
+        }
+        let Some((url, head)) = ctx.heads.get(&resp.trustee).cloned() else {
+            ctx.findings.push(Finding::new(
+                FindingKind::ReceiptUnchecked,
+                Some(resp.trustee),
+                None,
+                format!("{here}: trustee {} was not audited", resp.trustee),
+            ));
+            continue;
+        };
+        for res in &resp.results {
+            let ReleaseResult::Released {
+                ciphertext,
+                leaf_index,
+                ..
+            } = res
+            else {
+                continue;
+            };
+            let rel = ctx.judge.release_at(resp.trustee, *leaf_index).cloned();
+            let msg = match check_receipt(
+                http,
+                &url,
+                &head,
+                *leaf_index,
+                rel.as_ref(),
+                &resp.warrant,
+                ciphertext,
+            ) {
+                Ok(()) => {
+                    checked += 1;
+                    continue;
+                }
+                Err(e) => e,
+            };
+            ctx.find(
+                Finding::new(
+                    FindingKind::ReceiptNotInLog,
+                    Some(resp.trustee),
+                    Some(*leaf_index),
+                    format!(
+                        "{here}: trustee {} receipt for entry {leaf_index}: {msg}",
+                        resp.trustee
+                    ),
+                ),
+                &url,
+            );
+        }
     }
+    // The investigator's retrieval summary names trustees whose shares failed their proofs.
+    let summary = path.with_file_name("summary.json");
+    if let Ok(text) = std::fs::read_to_string(&summary)
+        && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+    {
+        let named = v
+            .get("bad_share_trustees")
+            .and_then(|b| b.as_array())
+            .cloned()
+            .unwrap_or_default();
+        for t in named
+            .iter()
+            .filter_map(|t| t.as_u64().and_then(|t| u16::try_from(t).ok()))
+        {
+            let f = Finding::new(
+                FindingKind::CheatingTrustee,
+                Some(t),
+                None,
+                format!(
+                    "trustee {t} is named as cheating by the investigator's retrieval ({}): it released decryption shares that failed their proofs",
+                    summary.display()
+                ),
+            );
+            match ctx.heads.get(&t).map(|(u, _)| u.clone()) {
+                Some(u) => ctx.find(f, &u),
+                None => ctx.findings.push(f),
+            }
+        }
+    }
+    Ok(checked)
 }
 
 fn check_receipt(
@@ -1133,16 +868,14 @@ fn check_receipt(
     url: &str,
     head: &TreeHead,
     index: u64,
-    rel: Option<&Rel>,
+    rel: Option<&escrow_core::audit::LogEntry>,
     warrant: &Digest32,
     ciphertext: &Digest32,
 ) -> std::result::Result<(), String> {
     let Some(rel) = rel else {
         return Err("no release entry at that index in the audited log".into());
     };
-    if rel.entry.warrant.as_ref() != Some(warrant)
-        || rel.entry.ciphertexts.first() != Some(ciphertext)
-    {
+    if rel.warrant.as_ref() != Some(warrant) || rel.ciphertexts.first() != Some(ciphertext) {
         return Err("the log entry at that index is a release of something else".into());
     }
     let pr = http
@@ -1153,7 +886,8 @@ fn check_receipt(
         ))
         .map_err(|e| format!("{e:#}"))?;
     let proof = digests(pr.get("proof").unwrap_or(&serde_json::Value::Null));
-    verify_inclusion(&rel.leaf, index, head.size, &proof, &head.root).map_err(|e| e.to_string())
+    verify_inclusion(&rel.leaf_hash(), index, head.size, &proof, &head.root)
+        .map_err(|e| e.to_string())
 }
 
 /// What the auditor cannot check (also in docs/audit.md).
@@ -1163,6 +897,17 @@ const NOT_CHECKED: [&str; 4] = [
     "a trustee that releases without ever logging (its receipt-less shares leave no trace here)",
     "metadata: who asked, from where, and the traffic pattern are not in the log",
 ];
+
+fn trustee_name(t: &TrusteeAudit) -> String {
+    t.trustee
+        .map(|i| i.to_string())
+        .unwrap_or_else(|| "?".into())
+}
+
+/// "at least " when the count depends on trustees not audited.
+fn at_least(r: &AuditReport) -> &'static str {
+    if r.lower_bounds { "at least " } else { "" }
+}
 
 fn text_report(r: &AuditReport) -> String {
     use std::fmt::Write as _;
@@ -1175,8 +920,28 @@ fn text_report(r: &AuditReport) -> String {
         r.trustees_total,
         r.time
     );
-    let _ = writeln!(s, "logs:");
+    let _ = writeln!(
+        s,
+        "logs: {} of {} audited{}",
+        r.logs_audited,
+        r.trustees_total,
+        if r.lower_bounds {
+            " — every count below is a LOWER BOUND (logs not audited may hold more)"
+        } else {
+            ""
+        }
+    );
     for t in &r.trustees {
+        if t.status == LogStatus::NotAudited {
+            let _ = writeln!(
+                s,
+                "  trustee {} {}: NOT AUDITED — {}",
+                trustee_name(t),
+                t.url,
+                t.not_audited.as_deref().unwrap_or("")
+            );
+            continue;
+        }
         let cp = t
             .checkpoint
             .map(|c| format!("size {} root {}", c.size, c.root.short()))
@@ -1188,9 +953,7 @@ fn text_report(r: &AuditReport) -> String {
         let _ = writeln!(
             s,
             "  trustee {} {}: {} — {}{}; {} entries, {} releases, {} refusals, {} cancellations{}",
-            t.trustee
-                .map(|i| i.to_string())
-                .unwrap_or_else(|| "?".into()),
+            trustee_name(t),
             t.url,
             if t.log_ok { "OK" } else { "FAILED" },
             cp,
@@ -1206,20 +969,22 @@ fn text_report(r: &AuditReport) -> String {
             }
         );
     }
+    let al = at_least(r);
     let _ = writeln!(s, "warrants:");
     for w in &r.warrants {
         let _ = writeln!(
             s,
-            "  {} {} [{}]: {} release entries, {} messages released, {} READABLE (k={}), {} unjustified{}",
+            "  {} {} [{}]: {al}{} messages released ({} release entries), {al}{} READABLE (k={}), {} messages unjustified ({} entries){}",
             w.warrant_id
                 .clone()
                 .unwrap_or_else(|| "(not disclosed)".into()),
             w.digest.short(),
             w.authority.clone().unwrap_or_default(),
-            w.releases,
             w.messages_released,
+            w.releases,
             w.messages_readable,
             r.threshold,
+            w.messages_unjustified,
             w.unjustified,
             if w.cancelled { ", cancelled" } else { "" }
         );
@@ -1227,12 +992,42 @@ fn text_report(r: &AuditReport) -> String {
     if r.warrants.is_empty() {
         let _ = writeln!(s, "  (no releases)");
     }
-    let _ = writeln!(s, "readable messages: {}", r.readable.len());
+    let _ = writeln!(s, "readable messages: {al}{}", r.readable.len());
     for (a, n) in &r.per_authority {
-        let _ = writeln!(s, "  by authority: {a}: {n}");
+        let _ = writeln!(s, "  by authority: {a}: {al}{n}");
     }
     for (p, n) in &r.per_period {
-        let _ = writeln!(s, "  by period: {p}: {n}");
+        let _ = writeln!(s, "  by period: {p}: {al}{n}");
+    }
+    let _ = writeln!(s, "refusals: {al}{}", r.refusals.len());
+    for c in &r.refusals_by_reason {
+        let _ = writeln!(s, "  {}: {} entries", c.reason, c.entries);
+    }
+    let groups = refusal_groups(r);
+    for g in groups.iter().take(TEXT_REFUSALS) {
+        let _ = writeln!(
+            s,
+            "    {} trustee {} warrant {}: {} entries, {}{}",
+            g.reason,
+            g.trustee,
+            g.warrant
+                .map(|w| w.short())
+                .unwrap_or_else(|| "(none)".into()),
+            g.entries,
+            g.first,
+            if g.last != g.first {
+                format!(" to {}", g.last)
+            } else {
+                String::new()
+            }
+        );
+    }
+    if groups.len() > TEXT_REFUSALS {
+        let _ = writeln!(
+            s,
+            "    … {} more groups (every refusal in --json and --html)",
+            groups.len() - TEXT_REFUSALS
+        );
     }
     if r.receipts_checked > 0 {
         let _ = writeln!(
@@ -1241,27 +1036,63 @@ fn text_report(r: &AuditReport) -> String {
             r.receipts_checked
         );
     }
-    let unjust = r
-        .findings
-        .iter()
-        .filter(|f| f.code == "unjustified-release")
-        .count();
-    let _ = writeln!(s, "unjustified releases: {unjust}");
-    if r.findings.is_empty() {
+    let unjust_entries: u64 = r.warrants.iter().map(|w| w.unjustified).sum();
+    let unjust_msgs: u64 = r.warrants.iter().map(|w| w.messages_unjustified).sum();
+    let _ = writeln!(
+        s,
+        "unjustified releases: {unjust_msgs} messages ({unjust_entries} release entries)"
+    );
+    if r.finding_groups.is_empty() {
         let _ = writeln!(s, "findings: none");
     } else {
         let _ = writeln!(s, "findings:");
-        for f in &r.findings {
-            let _ = writeln!(
-                s,
-                "  {}: [{}] {}",
-                f.severity.to_uppercase(),
-                f.code,
-                f.message
-            );
+        for g in &r.finding_groups {
+            let _ = writeln!(s, "  {}", group_line(g));
         }
     }
     s
+}
+
+/// Refusal groups listed in the text report (all of them in JSON and HTML).
+const TEXT_REFUSALS: usize = 20;
+
+fn group_line(g: &FindingGroup) -> String {
+    let who = g
+        .trustee
+        .map(|t| format!(" trustee {t}"))
+        .unwrap_or_default();
+    if g.count == 1 {
+        return format!(
+            "{}: [{}]{who}: {}",
+            g.severity.as_str().to_uppercase(),
+            g.code,
+            g.first
+        );
+    }
+    let entries = if g.entries.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (entries {}{})",
+            g.entries
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            if g.count > g.entries.len() as u64 {
+                ", …"
+            } else {
+                ""
+            }
+        )
+    };
+    format!(
+        "{}: [{}]{who}: {} findings{entries}; first: {}",
+        g.severity.as_str().to_uppercase(),
+        g.code,
+        g.count,
+        g.first
+    )
 }
 
 fn esc(s: &str) -> String {
@@ -1271,20 +1102,45 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// Refusals grouped by (reason, warrant, trustee): count, first and last time.
+#[derive(Debug, Clone, Serialize)]
+pub struct RefusalGroup {
+    pub reason: String,
+    pub warrant: Option<Digest32>,
+    pub trustee: u16,
+    pub entries: u64,
+    pub first: Timestamp,
+    pub last: Timestamp,
+}
+
+fn refusal_groups(r: &AuditReport) -> Vec<RefusalGroup> {
+    let mut m: BTreeMap<(String, Option<Digest32>, u16), RefusalGroup> = BTreeMap::new();
+    for x in &r.refusals {
+        let g = m
+            .entry((x.reason.clone(), x.warrant, x.trustee))
+            .or_insert_with(|| RefusalGroup {
+                reason: x.reason.clone(),
+                warrant: x.warrant,
+                trustee: x.trustee,
+                entries: 0,
+                first: x.time,
+                last: x.time,
+            });
+        g.entries += 1;
+        g.first = g.first.min(x.time);
+        g.last = g.last.max(x.time);
+    }
+    m.into_values().collect()
+}
+
 /// The self-contained HTML page: summary statistics, per-trustee logs, timelines.
 pub fn html_report(r: &AuditReport) -> String {
     use std::fmt::Write as _;
     let mut h = String::new();
-    let unjust = r
-        .findings
-        .iter()
-        .filter(|f| f.code == "unjustified-release")
-        .count();
-    let integrity = r
-        .findings
-        .iter()
-        .filter(|f| f.severity == "error" && f.code != "unjustified-release")
-        .count();
+    let unjust_msgs: u64 = r.warrants.iter().map(|w| w.messages_unjustified).sum();
+    let unjust_entries: u64 = r.warrants.iter().map(|w| w.unjustified).sum();
+    let integrity = r.findings.iter().filter(|f| f.code.is_integrity()).count();
+    let al = at_least(r);
     let _ = write!(
         h,
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Escrow transparency report</title>
@@ -1292,20 +1148,14 @@ pub fn html_report(r: &AuditReport) -> String {
 body{{font-family:Georgia,serif;max-width:1100px;margin:2em auto;color:#1b1b1b;background:#fff;padding:0 1em}}
 h1{{border-bottom:4px solid #1d3557;padding-bottom:.3em}} h2{{color:#1d3557;margin-top:1.6em}}
 .cards{{display:flex;gap:1em;flex-wrap:wrap}} .card{{flex:1;min-width:150px;border:1px solid #ccd;border-radius:6px;padding:.8em;background:#f6f8fb}}
-.card b{{display:block;font-size:2em;font-family:Helvetica,Arial,sans-serif}} .bad b{{color:#b00020}} .good b{{color:#2a7a2a}}
+.card b{{display:block;font-size:2em;font-family:Helvetica,Arial,sans-serif}} .bad b{{color:#b00020}} .good b{{color:#2a7a2a}} .warn b{{color:#a15c00}}
 table{{border-collapse:collapse;width:100%;font-family:Helvetica,Arial,sans-serif;font-size:.9em}} th,td{{border-bottom:1px solid #dde;padding:.35em .5em;text-align:left}} th{{background:#eef2f7}}
-.ok{{color:#2a7a2a;font-weight:bold}} .fail{{color:#b00020;font-weight:bold}} .note{{color:#555;font-size:.9em}}
+.ok{{color:#2a7a2a;font-weight:bold}} .fail{{color:#b00020;font-weight:bold}} .na{{color:#a15c00;font-weight:bold}} .note{{color:#555;font-size:.9em}}
+.banner{{border:2px solid #a15c00;background:#fff6e6;padding:.6em 1em;border-radius:6px;font-family:Helvetica,Arial,sans-serif}}
 code{{font-size:.85em}}
 </style></head><body>
 <h1>Exceptional access: transparency report</h1>
 <p class="note">Trustee set <code>{}</code> ({}-of-{}), audited {}. Policy <code>{}</code>. In the spirit of the Investigatory Powers Commissioner's annual statistics: what was opened, under which warrant, by whom, and what was not justified.</p>
-<div class="cards">
-<div class="card"><b>{}</b>warrants with releases</div>
-<div class="card"><b>{}</b>messages made readable</div>
-<div class="card"><b>{}</b>release log entries</div>
-<div class="card {}"><b>{}</b>unjustified releases</div>
-<div class="card {}"><b>{}</b>log integrity failures</div>
-</div>
 "#,
         r.set_id.short(),
         r.threshold,
@@ -1314,11 +1164,33 @@ code{{font-size:.85em}}
         r.policy
             .map(|p| p.short())
             .unwrap_or_else(|| "not given".into()),
-        r.warrants.len(),
+    );
+    if r.lower_bounds {
+        let _ = write!(
+            h,
+            "<p class=banner><b>{} of {} logs audited.</b> The trustees not audited could not be read; every count on this page is a lower bound: their logs may hold more releases, and a message counted as not readable may have been read with their shares.</p>",
+            r.logs_audited, r.trustees_total
+        );
+    }
+    let _ = write!(
+        h,
+        r#"<div class="cards">
+<div class="card {}"><b>{} of {}</b>logs audited</div>
+<div class="card"><b>{al}{}</b>messages made readable</div>
+<div class="card"><b>{al}{}</b>messages released ({} log entries)</div>
+<div class="card {}"><b>{}</b>messages released without justification ({} entries)</div>
+<div class="card {}"><b>{}</b>log integrity failures</div>
+</div>
+"#,
+        if r.lower_bounds { "warn" } else { "good" },
+        r.logs_audited,
+        r.trustees_total,
         r.readable.len(),
+        r.warrants.iter().map(|w| w.messages_released).sum::<u64>(),
         r.releases.len(),
-        if unjust > 0 { "bad" } else { "good" },
-        unjust,
+        if unjust_msgs > 0 { "bad" } else { "good" },
+        unjust_msgs,
+        unjust_entries,
         if integrity > 0 { "bad" } else { "good" },
         integrity,
     );
@@ -1327,15 +1199,23 @@ code{{font-size:.85em}}
         "<h2>Trustee logs</h2><table><tr><th>Trustee</th><th>Log</th><th>Checkpoint</th><th>Entries</th><th>Releases</th><th>Refusals</th><th>Cancellations</th></tr>"
     );
     for t in &r.trustees {
+        let (class, status) = match t.status {
+            LogStatus::Verified => ("ok", "verified".to_string()),
+            LogStatus::Failed => ("fail", "FAILED".to_string()),
+            LogStatus::NotAudited => (
+                "na",
+                format!(
+                    "not audited: {}",
+                    t.not_audited.as_deref().unwrap_or("unreachable")
+                ),
+            ),
+        };
         let _ = write!(
             h,
-            "<tr><td>{} <span class=note>{}</span></td><td class={}>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            t.trustee
-                .map(|i| i.to_string())
-                .unwrap_or_else(|| "?".into()),
+            "<tr><td>{} <span class=note>{}</span></td><td class={class}>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            trustee_name(t),
             esc(&t.url),
-            if t.log_ok { "ok" } else { "fail" },
-            if t.log_ok { "verified" } else { "FAILED" },
+            esc(&status),
             t.checkpoint
                 .map(|c| format!("{} @ {}", c.size, c.root.short()))
                 .unwrap_or_default(),
@@ -1348,12 +1228,12 @@ code{{font-size:.85em}}
     h.push_str("</table>");
     let _ = write!(
         h,
-        "<h2>Warrants</h2><table><tr><th>Warrant</th><th>Authority</th><th>Type</th><th>Limit</th><th>Messages released</th><th>Readable</th><th>Unjustified</th><th>Cancelled</th></tr>"
+        "<h2>Warrants</h2><table><tr><th>Warrant</th><th>Authority</th><th>Type</th><th>Limit</th><th>Messages released</th><th>Readable</th><th>Messages unjustified</th><th>Release entries</th><th>Cancelled</th></tr>"
     );
     for w in &r.warrants {
         let _ = write!(
             h,
-            "<tr><td>{} <code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class={}>{}</td><td>{}</td></tr>",
+            "<tr><td>{} <code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{al}{}</td><td>{al}{}</td><td class={}>{}</td><td>{} ({} unjustified)</td><td>{}</td></tr>",
             esc(w.warrant_id.as_deref().unwrap_or("(not disclosed)")),
             w.digest.short(),
             esc(w.authority.as_deref().unwrap_or("")),
@@ -1363,7 +1243,13 @@ code{{font-size:.85em}}
                 .unwrap_or_else(|| "—".into()),
             w.messages_released,
             w.messages_readable,
-            if w.unjustified > 0 { "fail" } else { "ok" },
+            if w.messages_unjustified > 0 {
+                "fail"
+            } else {
+                "ok"
+            },
+            w.messages_unjustified,
+            w.releases,
             w.unjustified,
             if w.cancelled { "yes" } else { "no" }
         );
@@ -1376,31 +1262,66 @@ code{{font-size:.85em}}
         "<h2>Readable messages by authority and period</h2><table><tr><th>Issuing authority</th><th>Messages</th></tr>"
     );
     for (a, n) in &r.per_authority {
-        let _ = write!(h, "<tr><td>{}</td><td>{n}</td></tr>", esc(a));
+        let _ = write!(h, "<tr><td>{}</td><td>{al}{n}</td></tr>", esc(a));
     }
     h.push_str("</table><br><table><tr><th>Period</th><th>Messages</th></tr>");
     for (p, n) in &r.per_period {
-        let _ = write!(h, "<tr><td>{}</td><td>{n}</td></tr>", esc(p));
+        let _ = write!(h, "<tr><td>{}</td><td>{al}{n}</td></tr>", esc(p));
+    }
+    h.push_str("</table>");
+    let _ = write!(
+        h,
+        "<h2>Refusals</h2><p class=note>{al}{} refusal entries, by reason code, warrant and trustee.</p><table><tr><th>Reason</th><th>Warrant</th><th>Trustee</th><th>Entries</th><th>First</th><th>Last</th></tr>",
+        r.refusals.len()
+    );
+    for g in refusal_groups(r) {
+        let _ = write!(
+            h,
+            "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&g.reason),
+            g.warrant
+                .map(|w| w.short())
+                .unwrap_or_else(|| "(none)".into()),
+            g.trustee,
+            g.entries,
+            esc(&g.first.to_string()),
+            esc(&g.last.to_string())
+        );
     }
     h.push_str("</table><h2>Findings</h2>");
-    if r.findings.is_empty() {
-        h.push_str("<p class=ok>None: every log verified and every release was justified.</p>");
-    } else {
-        h.push_str("<table><tr><th>Severity</th><th>Code</th><th>Trustee</th><th>Entry</th><th>Finding</th></tr>");
-        for f in &r.findings {
+    if r.finding_groups.is_empty() {
+        if r.lower_bounds {
             let _ = write!(
                 h,
-                "<tr><td class={}>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                if f.severity == "error" {
+                "<p class=na>None in the {} logs audited; {} of {} logs could not be audited.</p>",
+                r.logs_audited,
+                r.trustees_total - r.logs_audited.min(r.trustees_total),
+                r.trustees_total
+            );
+        } else {
+            h.push_str("<p class=ok>None: every log verified and every release was justified.</p>");
+        }
+    } else {
+        h.push_str("<table><tr><th>Severity</th><th>Code</th><th>Trustee</th><th>Count</th><th>First entries</th><th>First finding</th></tr>");
+        for g in &r.finding_groups {
+            let _ = write!(
+                h,
+                "<tr><td class={}>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                if g.severity == Severity::Error {
                     "fail"
                 } else {
                     "note"
                 },
-                f.severity,
-                f.code,
-                f.trustee.map(|t| t.to_string()).unwrap_or_default(),
-                f.entry.map(|t| t.to_string()).unwrap_or_default(),
-                esc(&f.message)
+                g.severity.as_str(),
+                g.code,
+                g.trustee.map(|t| t.to_string()).unwrap_or_default(),
+                g.count,
+                g.entries
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                esc(&g.first)
             );
         }
         h.push_str("</table>");
@@ -1413,9 +1334,50 @@ code{{font-size:.85em}}
     h
 }
 
+/// Tick steps of the timeline, seconds.
+const TICK_STEPS: [i64; 24] = [
+    1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400,
+    172_800, 604_800, 1_209_600, 2_629_746, 7_889_238, 31_556_952,
+];
+
+/// Ticks for `[t0, t1]`: at most about 8, on round UTC times, labelled at the scale's
+/// precision (seconds, minutes, days or months).
+pub fn time_ticks(t0: i64, t1: i64) -> Vec<(i64, String)> {
+    let span = (t1 - t0).max(1);
+    let step = TICK_STEPS
+        .iter()
+        .copied()
+        .find(|s| span / s <= 8)
+        .unwrap_or(31_556_952 * ((span / 31_556_952 / 8).max(1) + 1));
+    let first = t0.div_euclid(step) * step + if t0.rem_euclid(step) == 0 { 0 } else { step };
+    let label = |t: i64| {
+        let iso = Timestamp(t).to_rfc3339();
+        let part = |a: usize, b: usize| iso.get(a..b).unwrap_or(&iso).to_string();
+        match step {
+            s if s < 60 => part(11, 19),
+            s if s < 86_400 => {
+                if span >= 86_400 {
+                    format!("{} {}", part(5, 10), part(11, 16))
+                } else {
+                    part(11, 16)
+                }
+            }
+            s if s < 2_629_746 => part(0, 10),
+            _ => part(0, 7),
+        }
+    };
+    let mut out = Vec::new();
+    let mut t = first;
+    while t <= t1 && out.len() < 16 {
+        out.push((t, label(t)));
+        t = t.saturating_add(step);
+    }
+    out
+}
+
 fn timeline_svg(r: &AuditReport) -> String {
     use std::fmt::Write as _;
-    let mut rows: Vec<(String, Vec<&ReleaseView>)> = Vec::new();
+    let mut rows: Vec<(String, Vec<&ReleaseJudgement>)> = Vec::new();
     for w in &r.warrants {
         let name = format!(
             "warrant {}",
@@ -1438,23 +1400,23 @@ fn timeline_svg(r: &AuditReport) -> String {
         ));
     }
     let (w, left, row_h) = (1000i64, 220i64, 28i64);
-    let height = 40 + row_h * i64::try_from(rows.len()).unwrap_or(0);
+    let height = 60 + row_h * i64::try_from(rows.len()).unwrap_or(0);
     let t0 = r.releases.iter().map(|x| x.time.unix()).min().unwrap_or(0);
     let t1 = r.releases.iter().map(|x| x.time.unix()).max().unwrap_or(0);
-    let span = (t1 - t0).max(1);
-    let x_of = |t: i64| {
-        if t1 == t0 {
-            // everything in the same second: one column in the middle
-            left + (w - left) / 2
-        } else {
-            left + 10 + (t - t0) * (w - left - 30) / span
-        }
+    // Everything in the same second: a one-minute window around it.
+    let (t0, t1) = if t1 == t0 {
+        (t0 - 30, t1 + 30)
+    } else {
+        (t0, t1)
     };
+    let span = (t1 - t0).max(1);
+    let x_of = |t: i64| left + 10 + (t - t0) * (w - left - 30) / span;
     let mut s = String::new();
     let _ = write!(
         s,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="100%" viewBox="0 0 {w} {height}" font-family="Helvetica,Arial,sans-serif" font-size="12">"#
     );
+    let bottom = 20 + row_h * i64::try_from(rows.len()).unwrap_or(0);
     for (i, (name, items)) in rows.iter().enumerate() {
         let y = 20 + row_h * i64::try_from(i).unwrap_or(0);
         let _ = write!(
@@ -1487,12 +1449,21 @@ fn timeline_svg(r: &AuditReport) -> String {
             );
         }
     }
-    let yb = height - 6;
+    for (t, label) in time_ticks(t0, t1) {
+        let x = x_of(t);
+        let _ = write!(
+            s,
+            r##"<line x1="{x}" y1="20" x2="{x}" y2="{}" stroke="#999" stroke-dasharray="2,3"/><text x="{x}" y="{}" fill="#555" text-anchor="middle">{}</text>"##,
+            bottom + 4,
+            bottom + 18,
+            esc(&label)
+        );
+    }
     let _ = write!(
         s,
-        r##"<text x="{left}" y="{yb}" fill="#555">{}</text><text x="{}" y="{yb}" fill="#555" text-anchor="end">{}</text></svg>"##,
+        r##"<text x="{left}" y="{}" fill="#555">UTC, {} to {}</text></svg>"##,
+        height - 4,
         esc(&Timestamp(t0).to_string()),
-        w - 10,
         esc(&Timestamp(t1).to_string())
     );
     s
@@ -1518,8 +1489,29 @@ pub fn audit(a: AuditArgs, out: Out) -> Result<()> {
     let errors = report.errors();
     if errors > 0 {
         return Err(Reported::refused(format!(
-            "audit found {errors} problem(s): see the findings"
+            "audit found {errors} problem(s) in {} kind(s): see the findings",
+            report
+                .finding_groups
+                .iter()
+                .filter(|g| g.severity == Severity::Error)
+                .count()
         )));
+    }
+    if report.logs_audited == 0 {
+        return Err(Reported::error(format!(
+            "could not audit: none of the {} trustee(s) given could be read",
+            report.trustees.len()
+        )));
+    }
+    if report.lower_bounds {
+        let msg = format!(
+            "{} of {} logs audited: the counts are lower bounds",
+            report.logs_audited, report.trustees_total
+        );
+        if a.require_all {
+            return Err(Reported::error(format!("{msg} (--require-all)")));
+        }
+        eprintln!("escrow audit: {msg}");
     }
     Ok(())
 }

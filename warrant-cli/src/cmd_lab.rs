@@ -67,6 +67,7 @@ impl Roles for CliRoles {
             html: None,
             receipts: Vec::new(),
             checkpoints: Vec::new(),
+            require_all: false,
             timeout: req.timeout,
         };
         let report = crate::cmd_audit::run(&args, Out { json: true })?;

@@ -13,7 +13,9 @@
 
 pub mod checkpoint;
 pub mod entry;
+pub mod judge;
 pub mod merkle;
+pub mod page;
 pub mod proof;
 
 pub use checkpoint::{CheckpointError, LogKey, SignedCheckpoint, verify_checkpoint};

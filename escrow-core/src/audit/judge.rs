@@ -1,0 +1,1307 @@
+//! The auditor's judgement, as a library: log entries + trustee set + policy + warrants +
+//! cancellations → per-entry judgements, typed findings and the readable messages.
+//!
+//! Two parts, both pure (no I/O; whoever fetches the logs feeds them in):
+//!
+//! * [`LogCheck`] — one trustee's log against its signed checkpoint: every served entry's leaf
+//!   hash recomputed, decoded, its sequence number checked, the root recomputed; consistency
+//!   with a checkpoint seen earlier ([`check_consistency`]); leaves compared with those seen
+//!   earlier. Fed one entry at a time, so a log of any length is checked in constant memory.
+//! * [`Judge`] — every decoded entry of every audited trustee; keeps the release,
+//!   cancellation, setup and refusal facts, then [`Judge::judge`] decides for every release
+//!   whether it was justified (warrant verifies under the policy at the entry's time, shares
+//!   sealed to the investigator the warrant names, release limit, no release after a
+//!   cancellation of the warrant or of any warrant it renews, policy at the time) and which
+//!   messages became readable.
+//!
+//! The release limit is the node's formula ([`ReleaseCounter`], i.e.
+//! [`VerifiedWarrant::check_release_limit`]): distinct ciphertexts per trustee per **warrant
+//! id** (two envelopes with the same id share one limit; a renewal has an id of its own and a
+//! limit of its own). See `docs/audit.md` §6.
+
+use super::entry::{EntryKind, LogEntry};
+use super::merkle::{Frontier, TreeHead, leaf_hash};
+use super::proof::verify_consistency;
+use crate::codec::Digest32;
+use crate::release::ReleaseCounter;
+use crate::time::Timestamp;
+use crate::trustee::TrusteeSet;
+use crate::warrant::{
+    CancellationEnvelope, CancellationPayload, Policy, VerifiedWarrant, Warrant, WarrantEnvelope,
+};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// How many entries a grouped finding lists.
+pub const GROUP_EXAMPLES: usize = 5;
+/// Longest chain of renewals followed when matching cancellations.
+pub const MAX_RENEWAL_CHAIN: usize = 64;
+
+/// How bad a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Severity {
+    /// Something is wrong: a log that is not what it should be, an unjustified release, a
+    /// cheating trustee. `escrow audit` exits 3.
+    Error,
+    /// Worth a look, not proof of wrongdoing (a node now runs another policy, a checkpoint
+    /// that names no audited trustee).
+    Warning,
+}
+
+impl Severity {
+    /// `error` or `warning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+/// What was found; the stable `code` of a finding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum FindingKind {
+    /// The node presents another log key than the one pinned.
+    LogKeyChanged,
+    /// The signed checkpoint does not verify under the log key.
+    BadCheckpoint,
+    /// The log is shorter than at an earlier audit.
+    LogRolledBack,
+    /// The log is not an extension of the one seen at an earlier audit.
+    LogForked,
+    /// Entries the checkpoint promises were not served.
+    EntriesMissing,
+    /// A served leaf hash is not the hash of the served bytes.
+    LeafHashMismatch,
+    /// An entry does not decode.
+    BadEntry,
+    /// An entry's sequence number is not its position.
+    BadSequence,
+    /// The entries do not hash to the checkpoint's root.
+    RootMismatch,
+    /// An entry differs from the one seen at an earlier audit.
+    EntryChanged,
+    /// The node runs another policy than the one given.
+    PolicyDiffers,
+    /// A release that its warrant, the policy or the log does not justify.
+    UnjustifiedRelease,
+    /// An investigator's receipt is not proved in its trustee's log.
+    ReceiptNotInLog,
+    /// A receipt of a trustee that was not audited.
+    ReceiptUnchecked,
+    /// An investigator's receipts name the trustee as cheating (a share that failed its proof).
+    CheatingTrustee,
+    /// A `--checkpoint` names no audited trustee.
+    CheckpointUnmatched,
+    /// A `--checkpoint` does not verify under the trustee's log key.
+    CheckpointUnverified,
+    /// A checkpoint someone else was shown is not consistent with the one served now.
+    SplitView,
+}
+
+impl FindingKind {
+    /// The stable kebab-case code.
+    pub fn code(self) -> &'static str {
+        match self {
+            FindingKind::LogKeyChanged => "log-key-changed",
+            FindingKind::BadCheckpoint => "bad-checkpoint",
+            FindingKind::LogRolledBack => "log-rolled-back",
+            FindingKind::LogForked => "log-forked",
+            FindingKind::EntriesMissing => "entries-missing",
+            FindingKind::LeafHashMismatch => "leaf-hash-mismatch",
+            FindingKind::BadEntry => "bad-entry",
+            FindingKind::BadSequence => "bad-sequence",
+            FindingKind::RootMismatch => "root-mismatch",
+            FindingKind::EntryChanged => "entry-changed",
+            FindingKind::PolicyDiffers => "policy-differs",
+            FindingKind::UnjustifiedRelease => "unjustified-release",
+            FindingKind::ReceiptNotInLog => "receipt-not-in-log",
+            FindingKind::ReceiptUnchecked => "receipt-unchecked",
+            FindingKind::CheatingTrustee => "cheating-trustee",
+            FindingKind::CheckpointUnmatched => "checkpoint-unmatched",
+            FindingKind::CheckpointUnverified => "checkpoint-unverified",
+            FindingKind::SplitView => "split-view",
+        }
+    }
+
+    /// The severity every finding of this kind has.
+    pub fn severity(self) -> Severity {
+        match self {
+            FindingKind::PolicyDiffers
+            | FindingKind::ReceiptUnchecked
+            | FindingKind::CheckpointUnmatched
+            | FindingKind::CheckpointUnverified => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+
+    /// Does this kind say the trustee's log itself is not trustworthy?
+    pub fn is_integrity(self) -> bool {
+        matches!(
+            self,
+            FindingKind::LogKeyChanged
+                | FindingKind::BadCheckpoint
+                | FindingKind::LogRolledBack
+                | FindingKind::LogForked
+                | FindingKind::EntriesMissing
+                | FindingKind::LeafHashMismatch
+                | FindingKind::BadEntry
+                | FindingKind::BadSequence
+                | FindingKind::RootMismatch
+                | FindingKind::EntryChanged
+                | FindingKind::SplitView
+        )
+    }
+}
+
+impl core::fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// One finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// How bad.
+    pub severity: Severity,
+    /// Trustee index, when one trustee is concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trustee: Option<u16>,
+    /// Trustee URL (filled in by whoever knows it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Leaf index concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry: Option<u64>,
+    /// What.
+    pub code: FindingKind,
+    /// In words.
+    pub message: String,
+}
+
+impl Finding {
+    /// A finding of `kind` (its severity is the kind's).
+    pub fn new(
+        kind: FindingKind,
+        trustee: Option<u16>,
+        entry: Option<u64>,
+        message: String,
+    ) -> Self {
+        Finding {
+            severity: kind.severity(),
+            trustee,
+            url: None,
+            entry,
+            code: kind,
+            message,
+        }
+    }
+}
+
+/// Findings of one kind at one trustee, counted: a wrong policy is one line per trustee, not
+/// one per entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FindingGroup {
+    /// How bad.
+    pub severity: Severity,
+    /// What.
+    pub code: FindingKind,
+    /// The trustee, if one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trustee: Option<u16>,
+    /// How many findings.
+    pub count: u64,
+    /// The first few entries concerned, in log order.
+    pub entries: Vec<u64>,
+    /// The first finding's message.
+    pub first: String,
+}
+
+/// Group findings by (kind, trustee), most severe first; within a group, entries in order.
+pub fn group_findings(findings: &[Finding]) -> Vec<FindingGroup> {
+    let mut groups: BTreeMap<(Severity, FindingKind, Option<u16>), FindingGroup> = BTreeMap::new();
+    for f in findings {
+        let g = groups
+            .entry((f.severity, f.code, f.trustee))
+            .or_insert_with(|| FindingGroup {
+                severity: f.severity,
+                code: f.code,
+                trustee: f.trustee,
+                count: 0,
+                entries: Vec::new(),
+                first: f.message.clone(),
+            });
+        g.count += 1;
+        if let Some(e) = f.entry {
+            g.entries.push(e);
+            g.entries.sort_unstable();
+            g.entries.truncate(GROUP_EXAMPLES);
+        }
+    }
+    groups.into_values().collect()
+}
+
+/// What [`LogCheck::finish`] concludes about one trustee's log.
+#[derive(Clone, Debug)]
+pub struct LogVerdict {
+    /// Entries checked.
+    pub entries: u64,
+    /// Every check passed.
+    pub ok: bool,
+    /// What was wrong.
+    pub findings: Vec<Finding>,
+}
+
+/// Consistency of the checkpoint `new` with `old`, seen at an earlier audit (or by someone
+/// else). `proof` is the node's RFC 9162 consistency proof from `old.size` to `new.size`
+/// (ignored when `old` is larger). `None` when consistent.
+pub fn check_consistency(
+    trustee: u16,
+    old: &TreeHead,
+    new: &TreeHead,
+    proof: &[Digest32],
+) -> Option<Finding> {
+    if old.size > new.size {
+        return Some(Finding::new(
+            FindingKind::LogRolledBack,
+            Some(trustee),
+            Some(new.size),
+            format!(
+                "trustee {trustee}: log ROLLED BACK: it had {} entries at an earlier audit, now its signed checkpoint says {}",
+                old.size, new.size
+            ),
+        ));
+    }
+    verify_consistency(old.size, new.size, &old.root, &new.root, proof)
+        .err()
+        .map(|e| {
+            Finding::new(
+                FindingKind::LogForked,
+                Some(trustee),
+                None,
+                format!(
+                    "trustee {trustee}: log REWRITTEN or FORKED: its checkpoint of size {} is not an extension of the checkpoint of size {} seen at an earlier audit ({e})",
+                    new.size, old.size
+                ),
+            )
+        })
+}
+
+/// One trustee's log, checked entry by entry against its (verified) signed checkpoint.
+#[derive(Debug)]
+pub struct LogCheck {
+    trustee: u16,
+    head: TreeHead,
+    frontier: Frontier,
+    earlier: u64,
+    first_diff: Option<u64>,
+    findings: Vec<Finding>,
+    ok: bool,
+}
+
+impl LogCheck {
+    /// Check the log of `trustee` whose verified checkpoint is `head`; `earlier_size` leaves
+    /// were seen at an earlier audit (0 if none) and are compared as they are passed to
+    /// [`LogCheck::push`].
+    pub fn new(trustee: u16, head: TreeHead, earlier_size: u64) -> Self {
+        LogCheck {
+            trustee,
+            head,
+            frontier: Frontier::new(),
+            earlier: earlier_size,
+            first_diff: None,
+            findings: Vec::new(),
+            ok: true,
+        }
+    }
+
+    /// Record a finding found elsewhere (e.g. by [`check_consistency`]); the log is not ok.
+    pub fn fail(&mut self, f: Finding) {
+        self.ok = false;
+        self.findings.push(f);
+    }
+
+    /// Entries pushed so far (= the index of the next one).
+    pub fn next_index(&self) -> u64 {
+        self.frontier.size()
+    }
+
+    /// The entries still owed by the checkpoint.
+    pub fn remaining(&self) -> u64 {
+        self.head.size.saturating_sub(self.frontier.size())
+    }
+
+    /// The next entry as served: its bytes, the leaf hash the node served with it, and the leaf
+    /// hash seen at this index at an earlier audit (`None` if this index was not seen or the
+    /// earlier leaves were not kept). Returns the leaf hash and the decoded entry (if it
+    /// decodes).
+    pub fn push(
+        &mut self,
+        bytes: &[u8],
+        served_leaf: Option<Digest32>,
+        earlier_leaf: Option<Digest32>,
+    ) -> (Digest32, Option<LogEntry>) {
+        let t = self.trustee;
+        let i = self.frontier.size();
+        let leaf = leaf_hash(bytes);
+        self.frontier.push(leaf);
+        if served_leaf != Some(leaf) {
+            self.fail(Finding::new(
+                FindingKind::LeafHashMismatch,
+                Some(t),
+                Some(i),
+                format!("trustee {t}: entry {i}: served leaf hash is not the hash of its bytes"),
+            ));
+        }
+        if i < self.earlier
+            && let Some(old) = earlier_leaf
+            && old != leaf
+            && self.first_diff.is_none()
+        {
+            self.first_diff = Some(i);
+        }
+        let entry = match LogEntry::from_bytes(bytes) {
+            Ok(e) => e,
+            Err(e) => {
+                self.fail(Finding::new(
+                    FindingKind::BadEntry,
+                    Some(t),
+                    Some(i),
+                    format!("trustee {t}: entry {i} does not decode: {e}"),
+                ));
+                return (leaf, None);
+            }
+        };
+        if entry.sequence != i {
+            self.fail(Finding::new(
+                FindingKind::BadSequence,
+                Some(t),
+                Some(i),
+                format!(
+                    "trustee {t}: entry {i} says it is entry {} (entries reordered, inserted or deleted)",
+                    entry.sequence
+                ),
+            ));
+        }
+        (leaf, Some(entry))
+    }
+
+    /// The node served no entry at [`LogCheck::next_index`] although the checkpoint promises
+    /// more: stop reading.
+    pub fn missing(&mut self) {
+        let (t, i) = (self.trustee, self.frontier.size());
+        self.fail(Finding::new(
+            FindingKind::EntriesMissing,
+            Some(t),
+            Some(i),
+            format!(
+                "trustee {t}: entry {i} is missing: the signed checkpoint says {} entries",
+                self.head.size
+            ),
+        ));
+    }
+
+    /// Conclude: the root, and the comparison with the leaves seen earlier (`earlier_kept`:
+    /// whether earlier leaves were passed at all).
+    pub fn finish(mut self, earlier_kept: bool) -> LogVerdict {
+        let t = self.trustee;
+        if self.frontier.size() == self.head.size && self.frontier.root() != self.head.root {
+            self.fail(Finding::new(
+                FindingKind::RootMismatch,
+                Some(t),
+                None,
+                format!(
+                    "trustee {t}: the entries served do not hash to the root of its own signed checkpoint (size {})",
+                    self.head.size
+                ),
+            ));
+        }
+        if let Some(i) = self.first_diff {
+            self.fail(Finding::new(
+                FindingKind::EntryChanged,
+                Some(t),
+                Some(i),
+                format!(
+                    "trustee {t}: entry {i} is not the entry seen at an earlier audit (changed, deleted, inserted or reordered from there on)"
+                ),
+            ));
+        } else if earlier_kept && self.earlier > self.head.size {
+            let n = self.head.size;
+            self.fail(Finding::new(
+                FindingKind::EntryChanged,
+                Some(t),
+                Some(n),
+                format!("trustee {t}: entries from {n} on, seen at an earlier audit, are gone"),
+            ));
+        }
+        LogVerdict {
+            entries: self.frontier.size(),
+            ok: self.ok,
+            findings: self.findings,
+        }
+    }
+}
+
+/// Why a release is not justified.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "reason")]
+#[non_exhaustive]
+pub enum Unjustified {
+    /// The release entry lacks its warrant, or has not exactly one ciphertext and one share.
+    MalformedEntry,
+    /// No warrant with the entry's digest was disclosed.
+    WarrantNotDisclosed,
+    /// No policy was given, so the warrant cannot be judged.
+    NoPolicy,
+    /// The trustee's setup entry before the release names another policy.
+    OtherPolicyAtTheTime {
+        /// The policy the trustee ran.
+        policy: Digest32,
+    },
+    /// The warrant does not verify under the policy at the entry's time.
+    WarrantFails {
+        /// The refusal, in words.
+        refusal: String,
+    },
+    /// The shares were sealed to another key than the warrant's investigator.
+    WrongInvestigator,
+    /// More distinct messages than the warrant's limit at this trustee.
+    ReleaseLimit {
+        /// The refusal of [`VerifiedWarrant::check_release_limit`], in words.
+        refusal: String,
+    },
+    /// Released after this trustee logged a cancellation of the warrant or of a warrant it
+    /// renews.
+    AfterCancellation {
+        /// The cancellation entry.
+        entry: u64,
+        /// The cancelled warrant id.
+        warrant_id: String,
+    },
+}
+
+impl core::fmt::Display for Unjustified {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Unjustified::MalformedEntry => f.write_str("malformed release entry"),
+            Unjustified::WarrantNotDisclosed => f.write_str(
+                "no warrant with this digest was disclosed (not in --warrants, not served by the node)",
+            ),
+            Unjustified::NoPolicy => f.write_str("no --policy given: the warrant cannot be judged"),
+            Unjustified::OtherPolicyAtTheTime { policy } => write!(
+                f,
+                "the trustee ran another policy at the time ({}); judged under --policy",
+                policy.short()
+            ),
+            Unjustified::WarrantFails { refusal } => {
+                write!(f, "the warrant does not verify under the policy: {refusal}")
+            }
+            Unjustified::WrongInvestigator => f.write_str(
+                "shares were encrypted to another investigator than the warrant names",
+            ),
+            Unjustified::ReleaseLimit { refusal } => {
+                write!(f, "release limit exceeded: {refusal}")
+            }
+            Unjustified::AfterCancellation { entry, warrant_id } => write!(
+                f,
+                "released after the cancellation of warrant {warrant_id} logged at entry {entry}"
+            ),
+        }
+    }
+}
+
+/// The judgement of one release entry.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReleaseJudgement {
+    /// Trustee index.
+    pub trustee: u16,
+    /// Leaf index.
+    pub entry: u64,
+    /// Entry time.
+    pub time: Timestamp,
+    /// Warrant digest.
+    pub warrant: Digest32,
+    /// Ciphertext digest.
+    pub ciphertext: Digest32,
+    /// No reason against it.
+    pub justified: bool,
+    /// The reasons against it, in words (`None` when justified).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why_not: Option<String>,
+    /// The reasons against it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<Unjustified>,
+}
+
+/// One refusal entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RefusalView {
+    /// Trustee index.
+    pub trustee: u16,
+    /// Leaf index.
+    pub entry: u64,
+    /// Entry time.
+    pub time: Timestamp,
+    /// The stable reason code.
+    pub reason: String,
+    /// The warrant digest, if the request's warrant could be digested.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warrant: Option<Digest32>,
+    /// Ciphertexts named by the entry.
+    pub ciphertexts: u64,
+}
+
+/// Per warrant: what was released under it and how much of it was justified.
+#[derive(Clone, Debug, Serialize, Default)]
+pub struct WarrantSummary {
+    /// Envelope digest.
+    pub digest: Digest32,
+    /// Warrant id (if disclosed).
+    pub warrant_id: Option<String>,
+    /// The warrant it renews.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_warrant_id: Option<String>,
+    /// Issuing authority (if disclosed).
+    pub authority: Option<String>,
+    /// Warrant type (if disclosed).
+    pub warrant_type: Option<String>,
+    /// Release limit (if disclosed).
+    pub max_releases: Option<u64>,
+    /// Some audited trustee logged a cancellation of it (or of a warrant it renews).
+    pub cancelled: bool,
+    /// Release entries (one per trustee and message).
+    pub releases: u64,
+    /// Distinct messages released by at least one trustee.
+    pub messages_released: u64,
+    /// Distinct messages released by at least k trustees.
+    pub messages_readable: u64,
+    /// Release entries not justified.
+    pub unjustified: u64,
+    /// Distinct messages with at least one unjustified release entry.
+    pub messages_unjustified: u64,
+}
+
+/// A message that became readable: k or more trustees released a share for it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReadableMessage {
+    /// Warrant digest.
+    pub warrant: Digest32,
+    /// Ciphertext digest.
+    pub ciphertext: Digest32,
+    /// The trustees that released it.
+    pub trustees: Vec<u16>,
+    /// The time of the k-th release.
+    pub readable_since: Timestamp,
+}
+
+/// The documents disclosed to the auditor, by digest.
+#[derive(Clone, Debug, Default)]
+pub struct Documents {
+    /// Warrant envelopes by digest.
+    pub warrants: HashMap<Digest32, WarrantEnvelope>,
+    /// Cancellation envelopes by digest.
+    pub cancellations: HashMap<Digest32, CancellationEnvelope>,
+}
+
+impl Documents {
+    /// Add a warrant (kept under its own digest).
+    pub fn add_warrant(&mut self, env: WarrantEnvelope) {
+        self.warrants.insert(env.digest(), env);
+    }
+
+    /// Add a cancellation (kept under its own digest).
+    pub fn add_cancellation(&mut self, env: CancellationEnvelope) {
+        self.cancellations.insert(env.digest(), env);
+    }
+}
+
+/// Everything the judgement concludes.
+#[derive(Clone, Debug, Serialize)]
+pub struct Judgement {
+    /// Every release entry, in time order.
+    pub releases: Vec<ReleaseJudgement>,
+    /// Every refusal entry, in time order.
+    pub refusals: Vec<RefusalView>,
+    /// Per warrant with a release, by digest.
+    pub warrants: Vec<WarrantSummary>,
+    /// Messages that became readable.
+    pub readable: Vec<ReadableMessage>,
+    /// Readable messages per issuing authority.
+    pub per_authority: BTreeMap<String, u64>,
+    /// Readable messages per month (`YYYY-MM`, of the k-th release).
+    pub per_period: BTreeMap<String, u64>,
+    /// One `unjustified-release` finding per unjustified entry.
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Rel {
+    trustee: u16,
+}
+
+#[derive(Clone, Debug)]
+struct Cancel {
+    trustee: u16,
+    seq: u64,
+    warrant: Option<Digest32>,
+    document: Option<Digest32>,
+}
+
+/// Collects the facts of every audited log, then judges them.
+#[derive(Debug)]
+pub struct Judge {
+    threshold: u16,
+    policy: Option<Policy>,
+    /// Release entries per trustee, in log order.
+    releases: BTreeMap<u16, Vec<LogEntry>>,
+    cancellations: Vec<Cancel>,
+    setups: HashMap<u16, Vec<(u64, Digest32)>>,
+    refusals: Vec<RefusalView>,
+}
+
+impl Judge {
+    /// A judge for the logs of `set`'s trustees, under `policy` (without one, no release can be
+    /// shown justified).
+    pub fn new(set: &TrusteeSet, policy: Option<Policy>) -> Self {
+        Judge {
+            threshold: set.threshold(),
+            policy,
+            releases: BTreeMap::new(),
+            cancellations: Vec::new(),
+            setups: HashMap::new(),
+            refusals: Vec::new(),
+        }
+    }
+
+    /// One decoded entry of `trustee`'s log (entries of one trustee in log order). Only the
+    /// facts the judgement needs are kept: memory grows with releases, cancellations and
+    /// refusals, not with the log.
+    pub fn add(&mut self, trustee: u16, entry: LogEntry) {
+        match entry.kind {
+            EntryKind::Release => self.releases.entry(trustee).or_default().push(entry),
+            EntryKind::Cancellation => self.cancellations.push(Cancel {
+                trustee,
+                seq: entry.sequence,
+                warrant: entry.warrant,
+                document: entry.document,
+            }),
+            EntryKind::Setup => {
+                if let Some(p) = entry.policy {
+                    self.setups
+                        .entry(trustee)
+                        .or_default()
+                        .push((entry.sequence, p));
+                }
+            }
+            EntryKind::Refusal => self.refusals.push(RefusalView {
+                trustee,
+                entry: entry.sequence,
+                time: entry.time,
+                reason: entry.reason.clone().unwrap_or_default(),
+                warrant: entry.warrant,
+                ciphertexts: entry.ciphertexts.len() as u64,
+            }),
+            _ => {}
+        }
+    }
+
+    /// The release entry of `trustee` at leaf `index`, if one was added.
+    pub fn release_at(&self, trustee: u16, index: u64) -> Option<&LogEntry> {
+        // Entries of one trustee are added in log order.
+        let run = self.releases.get(&trustee)?;
+        run.binary_search_by_key(&index, |e| e.sequence)
+            .ok()
+            .and_then(|i| run.get(i))
+    }
+
+    /// The documents the judgement needs, by the trustee that logged them: the warrant of
+    /// every release, and every cancellation (its own digest and the warrant it names).
+    pub fn wanted(&self) -> BTreeSet<(u16, Digest32)> {
+        let mut w = BTreeSet::new();
+        for (t, run) in &self.releases {
+            for e in run {
+                if let Some(d) = e.warrant {
+                    w.insert((*t, d));
+                }
+            }
+        }
+        for c in &self.cancellations {
+            for d in [c.document, c.warrant].into_iter().flatten() {
+                w.insert((c.trustee, d));
+            }
+        }
+        w
+    }
+
+    /// Judge every release entry against `docs`.
+    pub fn judge(mut self, docs: &Documents) -> Judgement {
+        // Parsed warrants (format rules only) by digest, and each id's parent.
+        let parsed: HashMap<Digest32, Warrant> = docs
+            .warrants
+            .iter()
+            .filter_map(|(d, env)| Warrant::parse(env).ok().map(|w| (*d, w)))
+            .collect();
+        let parent_of: HashMap<&str, &str> = parsed
+            .values()
+            .filter_map(|w| {
+                w.payload()
+                    .parent_warrant_id
+                    .as_deref()
+                    .map(|p| (w.id(), p))
+            })
+            .collect();
+        // Cancelled ids per trustee, with the entry that logged them.
+        let mut cancelled: HashMap<(u16, String), u64> = HashMap::new();
+        let mut cancelled_digests: HashSet<Digest32> = HashSet::new();
+        let mut cancel_by_digest: HashMap<(u16, Digest32), u64> = HashMap::new();
+        for c in &self.cancellations {
+            let id = c
+                .document
+                .and_then(|d| docs.cancellations.get(&d))
+                .and_then(|env| {
+                    serde_json::from_slice::<CancellationPayload>(&env.envelope().payload).ok()
+                })
+                .map(|p| p.warrant_id)
+                .or_else(|| {
+                    c.warrant
+                        .and_then(|d| parsed.get(&d))
+                        .map(|w| w.id().to_string())
+                });
+            if let Some(w) = c.warrant {
+                cancelled_digests.insert(w);
+                let e = cancel_by_digest.entry((c.trustee, w)).or_insert(c.seq);
+                *e = (*e).min(c.seq);
+            }
+            if let Some(id) = id {
+                let e = cancelled.entry((c.trustee, id)).or_insert(c.seq);
+                *e = (*e).min(c.seq);
+            }
+        }
+
+        // Per trustee, in log order: the release limit counts in that order.
+        let total: usize = self.releases.values().map(Vec::len).sum();
+        let mut summaries: BTreeMap<Digest32, WarrantSummary> = BTreeMap::new();
+        // A warrant's verdict depends only on the warrant and the time judged at; a batch of
+        // releases shares both, so each (warrant, second) is verified once.
+        let mut verdicts: HashMap<(Digest32, Timestamp), Result<VerifiedWarrant, String>> =
+            HashMap::new();
+        // (trustee, warrant id) -> distinct ciphertexts released: the node's counter.
+        let mut counted: HashMap<(u16, String), HashSet<Digest32>> = HashMap::new();
+        let mut releases = Vec::with_capacity(total);
+        let mut holders: BTreeMap<(Digest32, Digest32), BTreeMap<u16, Timestamp>> = BTreeMap::new();
+        let mut unjustified_msgs: BTreeSet<(Digest32, Digest32)> = BTreeSet::new();
+        let mut findings = Vec::new();
+        for (r, e) in self
+            .releases
+            .iter()
+            .flat_map(|(t, run)| run.iter().map(move |e| (Rel { trustee: *t }, e)))
+        {
+            let warrant = e.warrant.unwrap_or(Digest32([0; 32]));
+            let ct = e.ciphertexts.first().copied().unwrap_or(Digest32([0; 32]));
+            let sum = summaries.entry(warrant).or_insert_with(|| {
+                let mut s = WarrantSummary {
+                    digest: warrant,
+                    ..WarrantSummary::default()
+                };
+                if let Some(w) = parsed.get(&warrant) {
+                    let pl = w.payload();
+                    s.warrant_id = Some(pl.warrant_id.clone());
+                    s.parent_warrant_id = pl.parent_warrant_id.clone();
+                    s.authority = Some(pl.issuing_authority.clone());
+                    s.warrant_type = Some(pl.warrant_type.clone());
+                    s.max_releases = pl.max_releases;
+                }
+                s
+            });
+            sum.releases += 1;
+            let mut why: Vec<Unjustified> = Vec::new();
+            if e.warrant.is_none() || e.ciphertexts.len() != 1 || e.shares.len() != 1 {
+                why.push(Unjustified::MalformedEntry);
+            }
+            match (docs.warrants.get(&warrant), self.policy.as_ref()) {
+                (None, _) => why.push(Unjustified::WarrantNotDisclosed),
+                (Some(_), None) => why.push(Unjustified::NoPolicy),
+                (Some(env), Some(p)) => {
+                    let trustee_policy = self
+                        .setups
+                        .get(&r.trustee)
+                        .and_then(|s| s.iter().rev().find(|(seq, _)| *seq < e.sequence))
+                        .map(|(_, d)| *d);
+                    if let Some(d) = trustee_policy
+                        && d != p.digest()
+                    {
+                        why.push(Unjustified::OtherPolicyAtTheTime { policy: d });
+                    }
+                    let verdict = verdicts.entry((warrant, e.time)).or_insert_with(|| {
+                        p.verify(env, e.time, &|_| false).map_err(|r| r.to_string())
+                    });
+                    match verdict {
+                        Ok(vw) => {
+                            if e.investigator != Some(vw.investigator().key_id()) {
+                                why.push(Unjustified::WrongInvestigator);
+                            }
+                            let seen = counted.entry((r.trustee, vw.id().to_string())).or_default();
+                            let before = seen.contains(&ct);
+                            if let Err(refusal) =
+                                ReleaseCounter::new(vw, seen.len() as u64).admit(ct, before)
+                            {
+                                why.push(Unjustified::ReleaseLimit {
+                                    refusal: refusal.detail,
+                                });
+                            }
+                            seen.insert(ct);
+                        }
+                        Err(refusal) => why.push(Unjustified::WarrantFails {
+                            refusal: format!("at {}: {refusal}", e.time),
+                        }),
+                    }
+                }
+            }
+            // Cancellations, by warrant id along the chain of renewals.
+            let mut after: Option<(u64, String)> = cancel_by_digest
+                .get(&(r.trustee, warrant))
+                .copied()
+                .filter(|&c| c < e.sequence)
+                .map(|c| {
+                    let id = parsed
+                        .get(&warrant)
+                        .map(|w| w.id().to_string())
+                        .unwrap_or_else(|| format!("(digest {})", warrant.short()));
+                    (c, id)
+                });
+            if let Some(w) = parsed.get(&warrant) {
+                let mut id = Some(w.id());
+                let mut seen_ids = HashSet::new();
+                while let Some(i) = id {
+                    if !seen_ids.insert(i) || seen_ids.len() > MAX_RENEWAL_CHAIN {
+                        break;
+                    }
+                    if let Some(&c) = cancelled.get(&(r.trustee, i.to_string()))
+                        && c < e.sequence
+                        && after.as_ref().is_none_or(|(a, _)| c < *a)
+                    {
+                        after = Some((c, i.to_string()));
+                    }
+                    id = parent_of.get(i).copied();
+                }
+            }
+            if let Some((entry, warrant_id)) = after {
+                sum.cancelled = true;
+                why.push(Unjustified::AfterCancellation { entry, warrant_id });
+            }
+            let justified = why.is_empty();
+            if !justified {
+                sum.unjustified += 1;
+                unjustified_msgs.insert((warrant, ct));
+                let words: Vec<String> = why.iter().map(ToString::to_string).collect();
+                findings.push(Finding::new(
+                    FindingKind::UnjustifiedRelease,
+                    Some(r.trustee),
+                    Some(e.sequence),
+                    format!(
+                        "trustee {} entry {}: release of ciphertext {} under warrant {} NOT JUSTIFIED: {}",
+                        r.trustee,
+                        e.sequence,
+                        ct.short(),
+                        warrant.short(),
+                        words.join("; ")
+                    ),
+                ));
+            }
+            holders
+                .entry((warrant, ct))
+                .or_default()
+                .entry(r.trustee)
+                .and_modify(|t| *t = (*t).min(e.time))
+                .or_insert(e.time);
+            releases.push(ReleaseJudgement {
+                trustee: r.trustee,
+                entry: e.sequence,
+                time: e.time,
+                warrant,
+                ciphertext: ct,
+                justified,
+                why_not: (!justified).then(|| {
+                    why.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                }),
+                reasons: why,
+            });
+        }
+        releases.sort_by_key(|r| (r.time, r.trustee, r.entry));
+        // A warrant is shown cancelled if any trustee logged a cancellation of it, its id or an
+        // id it renews.
+        let cancelled_ids: HashSet<&str> = cancelled.keys().map(|(_, id)| id.as_str()).collect();
+        for s in summaries.values_mut() {
+            let mut id = s.warrant_id.as_deref();
+            let mut n = 0;
+            while let Some(i) = id
+                && n < MAX_RENEWAL_CHAIN
+            {
+                if cancelled_ids.contains(i) {
+                    s.cancelled = true;
+                }
+                id = parent_of.get(i).copied();
+                n += 1;
+            }
+            if cancelled_digests.contains(&s.digest) {
+                s.cancelled = true;
+            }
+        }
+        for (w, _) in &unjustified_msgs {
+            if let Some(s) = summaries.get_mut(w) {
+                s.messages_unjustified += 1;
+            }
+        }
+
+        // Which messages became readable.
+        let k = usize::from(self.threshold);
+        let mut readable = Vec::new();
+        let mut per_authority: BTreeMap<String, u64> = BTreeMap::new();
+        let mut per_period: BTreeMap<String, u64> = BTreeMap::new();
+        for ((w, ct), who) in &holders {
+            let sum = summaries.get_mut(w);
+            if let Some(s) = sum {
+                s.messages_released += 1;
+                if who.len() >= k {
+                    s.messages_readable += 1;
+                }
+            }
+            if who.len() >= k {
+                let mut times: Vec<Timestamp> = who.values().copied().collect();
+                times.sort();
+                let since = times
+                    .get(k.saturating_sub(1))
+                    .copied()
+                    .unwrap_or(Timestamp(0));
+                let auth = summaries
+                    .get(w)
+                    .and_then(|s| s.authority.clone())
+                    .unwrap_or_else(|| "(warrant not disclosed)".into());
+                *per_authority.entry(auth).or_default() += 1;
+                let period = since.to_rfc3339().get(..7).unwrap_or("?").to_string();
+                *per_period.entry(period).or_default() += 1;
+                readable.push(ReadableMessage {
+                    warrant: *w,
+                    ciphertext: *ct,
+                    trustees: who.keys().copied().collect(),
+                    readable_since: since,
+                });
+            }
+        }
+        let mut refusals = std::mem::take(&mut self.refusals);
+        refusals.sort_by_key(|r| (r.time, r.trustee, r.entry));
+        Judgement {
+            releases,
+            refusals,
+            warrants: summaries.into_values().collect(),
+            readable,
+            per_authority,
+            per_period,
+            findings,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use super::*;
+    use crate::codec::V1;
+    use crate::keys::PrivateKey;
+    use crate::trustee::deal;
+    use crate::warrant::{Authority, PolicyLimits, Role, Scope, WarrantPayload, Window};
+
+    const T0: i64 = 1_800_000_000;
+
+    struct Fx {
+        set: TrusteeSet,
+        policy: Policy,
+        issuer: PrivateKey,
+        judge: PrivateKey,
+        inv: PrivateKey,
+    }
+
+    fn fx() -> Fx {
+        let mut rng = rand::rng();
+        let d = deal(3, 2, &mut rng).unwrap();
+        let issuer = PrivateKey::generate(&mut rng);
+        let judge = PrivateKey::generate(&mut rng);
+        let policy = Policy::new(
+            vec![
+                Authority {
+                    name: "sos".into(),
+                    role: Role::Issuer,
+                    key: issuer.public(),
+                },
+                Authority {
+                    name: "jc".into(),
+                    role: Role::Judicial,
+                    key: judge.public(),
+                },
+            ],
+            vec![Role::Issuer, Role::Judicial],
+            PolicyLimits::default(),
+        )
+        .unwrap();
+        Fx {
+            set: d.set,
+            policy,
+            issuer,
+            judge,
+            inv: PrivateKey::generate(&mut rng),
+        }
+    }
+
+    fn warrant(
+        fx: &Fx,
+        id: &str,
+        case: &str,
+        max: Option<u64>,
+        parent: Option<&str>,
+    ) -> WarrantEnvelope {
+        let p = WarrantPayload {
+            version: V1::default(),
+            warrant_id: id.into(),
+            case_reference: case.into(),
+            warrant_type: "targeted-interception".into(),
+            legal_basis: "IPA 2016 s.15(2)".into(),
+            issuing_authority: "sos".into(),
+            scope: Scope {
+                targets: vec!["alice".into()],
+                message_ids: vec![],
+                window: Window {
+                    from: Timestamp(T0 - 1000),
+                    until: Timestamp(T0 + 1000),
+                },
+            },
+            investigator_key: fx.inv.public().to_pem(),
+            not_before: Timestamp(T0 - 100),
+            not_after: Timestamp(T0 + 100),
+            max_releases: max,
+            urgent: false,
+            parent_warrant_id: parent.map(String::from),
+        };
+        let mut env = WarrantEnvelope::sign_new(&p, &fx.issuer, Role::Issuer).unwrap();
+        env.add_signature(&fx.judge, Role::Judicial).unwrap();
+        env
+    }
+
+    fn cancellation(fx: &Fx, w: &WarrantEnvelope, id: &str) -> CancellationEnvelope {
+        CancellationEnvelope::sign_new(
+            &CancellationPayload {
+                version: V1::default(),
+                warrant_id: id.into(),
+                warrant_digest: w.digest(),
+                cancelled_at: Timestamp(T0),
+                reason: String::new(),
+            },
+            &fx.issuer,
+            Role::Issuer,
+        )
+        .unwrap()
+    }
+
+    fn ct(i: u8) -> Digest32 {
+        Digest32([i; 32])
+    }
+
+    fn release(fx: &Fx, seq: u64, w: &WarrantEnvelope, c: Digest32) -> LogEntry {
+        LogEntry::release(
+            seq,
+            Timestamp(T0),
+            w.digest(),
+            c,
+            Digest32::sha256(&[seq as u8, c.0[0]]),
+            fx.inv.public().key_id(),
+        )
+    }
+
+    fn reasons(j: &Judgement, trustee: u16, entry: u64) -> Vec<Unjustified> {
+        j.releases
+            .iter()
+            .find(|r| r.trustee == trustee && r.entry == entry)
+            .unwrap()
+            .reasons
+            .clone()
+    }
+
+    #[test]
+    fn the_release_limit_is_counted_per_warrant_id_as_the_node_counts_it() {
+        // Two envelopes with the same warrant id (e.g. re-issued with another case text) share
+        // one limit of 2 at one trustee; the node counts per id, so must the auditor.
+        let fx = fx();
+        let a = warrant(&fx, "w-1", "case A", Some(2), None);
+        let b = warrant(&fx, "w-1", "case B", Some(2), None);
+        assert_ne!(a.digest(), b.digest());
+        let mut docs = Documents::default();
+        docs.add_warrant(a.clone());
+        docs.add_warrant(b.clone());
+        let mut judge = Judge::new(&fx.set, Some(fx.policy.clone()));
+        judge.add(
+            1,
+            LogEntry::setup(0, Timestamp(T0 - 10), fx.set.id(), fx.policy.digest()),
+        );
+        judge.add(1, release(&fx, 1, &a, ct(1)));
+        judge.add(1, release(&fx, 2, &a, ct(2)));
+        judge.add(1, release(&fx, 3, &a, ct(1))); // again: costs nothing
+        judge.add(1, release(&fx, 4, &b, ct(3))); // a third message under the id
+        // another trustee has a limit of its own
+        judge.add(2, release(&fx, 0, &b, ct(3)));
+        let j = judge.judge(&docs);
+        for e in 1..=3 {
+            assert!(
+                reasons(&j, 1, e).is_empty(),
+                "entry {e}: {:?}",
+                reasons(&j, 1, e)
+            );
+        }
+        let r = reasons(&j, 1, 4);
+        assert!(
+            matches!(&r[..], [Unjustified::ReleaseLimit { refusal }] if refusal.contains("limit of 2")),
+            "{r:?}"
+        );
+        assert!(reasons(&j, 2, 0).is_empty());
+        assert_eq!(j.findings.len(), 1);
+        assert_eq!(j.findings[0].code, FindingKind::UnjustifiedRelease);
+        assert_eq!(
+            (j.findings[0].trustee, j.findings[0].entry),
+            (Some(1), Some(4))
+        );
+    }
+
+    #[test]
+    fn a_renewal_released_after_its_parent_was_cancelled_is_unjustified() {
+        // Chain: w-1 <- w-2 (renews w-1) <- w-3 (renews w-2). w-1 is cancelled at entry 2.
+        let fx = fx();
+        let w1 = warrant(&fx, "w-1", "case", None, None);
+        let w2 = warrant(&fx, "w-2", "case", None, Some("w-1"));
+        let w3 = warrant(&fx, "w-3", "case", None, Some("w-2"));
+        let c1 = cancellation(&fx, &w1, "w-1");
+        let mut docs = Documents::default();
+        for w in [&w1, &w2, &w3] {
+            docs.add_warrant(w.clone());
+        }
+        docs.add_cancellation(c1.clone());
+        let mut judge = Judge::new(&fx.set, Some(fx.policy.clone()));
+        judge.add(1, release(&fx, 0, &w2, ct(1))); // before the cancellation: fine
+        judge.add(1, release(&fx, 1, &w3, ct(2))); // before: fine
+        judge.add(
+            1,
+            LogEntry::cancellation(2, Timestamp(T0), w1.digest(), c1.digest()),
+        );
+        judge.add(1, release(&fx, 3, &w2, ct(3)));
+        judge.add(1, release(&fx, 4, &w3, ct(4)));
+        // another trustee never saw the cancellation: its releases are its own business
+        judge.add(2, release(&fx, 0, &w3, ct(4)));
+        assert!(judge.wanted().contains(&(1, c1.digest())));
+        let j = judge.judge(&docs);
+        assert!(reasons(&j, 1, 0).is_empty());
+        assert!(reasons(&j, 1, 1).is_empty());
+        for e in [3, 4] {
+            assert_eq!(
+                reasons(&j, 1, e),
+                vec![Unjustified::AfterCancellation {
+                    entry: 2,
+                    warrant_id: "w-1".into()
+                }],
+                "entry {e}"
+            );
+        }
+        assert!(reasons(&j, 2, 0).is_empty());
+        assert!(j.warrants.iter().all(|w| w.cancelled));
+        // Without the cancellation document the id is still known from the cancelled
+        // warrant's digest (w-1 disclosed).
+        let mut judge = Judge::new(&fx.set, Some(fx.policy.clone()));
+        judge.add(
+            1,
+            LogEntry::cancellation(0, Timestamp(T0), w1.digest(), c1.digest()),
+        );
+        judge.add(1, release(&fx, 1, &w3, ct(5)));
+        let mut docs2 = docs.clone();
+        docs2.cancellations.clear();
+        let j = judge.judge(&docs2);
+        assert!(matches!(
+            &reasons(&j, 1, 1)[..],
+            [Unjustified::AfterCancellation { entry: 0, .. }]
+        ));
+    }
+
+    #[test]
+    fn findings_group_by_kind_and_trustee() {
+        let mut f = Vec::new();
+        for e in (0..1000).rev() {
+            f.push(Finding::new(
+                FindingKind::UnjustifiedRelease,
+                Some(1),
+                Some(e),
+                format!("entry {e}"),
+            ));
+        }
+        f.push(Finding::new(
+            FindingKind::PolicyDiffers,
+            Some(1),
+            None,
+            "p".into(),
+        ));
+        f.push(Finding::new(
+            FindingKind::UnjustifiedRelease,
+            Some(2),
+            Some(7),
+            "x".into(),
+        ));
+        let g = group_findings(&f);
+        assert_eq!(g.len(), 3);
+        assert_eq!(g[0].code, FindingKind::UnjustifiedRelease);
+        assert_eq!((g[0].trustee, g[0].count), (Some(1), 1000));
+        assert_eq!(g[0].entries, vec![0, 1, 2, 3, 4]);
+        assert_eq!(g[1].trustee, Some(2));
+        assert_eq!(g[2].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn log_check_names_the_first_changed_entry_and_a_bad_root() {
+        let e: Vec<LogEntry> = (0..5)
+            .map(|i| LogEntry::refusal(i, Timestamp(T0), None, vec![], "malformed"))
+            .collect();
+        let mut fr = Frontier::new();
+        let leaves: Vec<Digest32> = e.iter().map(LogEntry::leaf_hash).collect();
+        for l in &leaves {
+            fr.push(*l);
+        }
+        let head = fr.head();
+        // honest
+        let mut c = LogCheck::new(1, head, 3);
+        for (i, x) in e.iter().enumerate() {
+            c.push(&x.to_bytes(), Some(leaves[i]), leaves.get(i).copied());
+        }
+        let v = c.finish(true);
+        assert!(v.ok && v.findings.is_empty(), "{:?}", v.findings);
+        // entry 1 differs from what was seen before; the root does not match either
+        let mut c = LogCheck::new(1, head, 3);
+        for (i, x) in e.iter().enumerate() {
+            let mut x = x.clone();
+            if i == 1 {
+                x.time = Timestamp(T0 + 1);
+            }
+            let b = x.to_bytes();
+            c.push(&b, Some(leaf_hash(&b)), leaves.get(i).copied());
+        }
+        let v = c.finish(true);
+        let codes: Vec<_> = v.findings.iter().map(|f| (f.code, f.entry)).collect();
+        assert_eq!(
+            codes,
+            vec![
+                (FindingKind::RootMismatch, None),
+                (FindingKind::EntryChanged, Some(1))
+            ]
+        );
+    }
+}
