@@ -27,15 +27,14 @@ use crate::release::ReleaseCounter;
 use crate::time::Timestamp;
 use crate::trustee::TrusteeSet;
 use crate::warrant::{
-    CancellationEnvelope, CancellationPayload, Policy, VerifiedWarrant, Warrant, WarrantEnvelope,
+    CancellationEnvelope, CancellationPayload, ChainCancellation, Policy, RenewalChains,
+    VerifiedWarrant, Warrant, WarrantEnvelope,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// How many entries a grouped finding lists.
 pub const GROUP_EXAMPLES: usize = 5;
-/// Longest chain of renewals followed when matching cancellations.
-pub const MAX_RENEWAL_CHAIN: usize = 64;
 
 /// How bad a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -475,6 +474,9 @@ pub enum Unjustified {
         /// The refusal of [`VerifiedWarrant::check_release_limit`], in words.
         refusal: String,
     },
+    /// The renewal chain is too long to walk (`warrant::MAX_CHAIN_WALK`): treated as
+    /// cancelled, as the node treats it.
+    ChainTooLong,
     /// Released after this trustee logged a cancellation of the warrant or of a warrant it
     /// renews.
     AfterCancellation {
@@ -507,6 +509,9 @@ impl core::fmt::Display for Unjustified {
             Unjustified::ReleaseLimit { refusal } => {
                 write!(f, "release limit exceeded: {refusal}")
             }
+            Unjustified::ChainTooLong => f.write_str(
+                "the warrant's renewal chain is too long to check (treated as cancelled)",
+            ),
             Unjustified::AfterCancellation { entry, warrant_id } => write!(
                 f,
                 "released after the cancellation of warrant {warrant_id} logged at entry {entry}"
@@ -746,19 +751,18 @@ impl Judge {
             .iter()
             .filter_map(|(d, env)| Warrant::parse(env).ok().map(|w| (*d, w)))
             .collect();
-        let parent_of: HashMap<&str, &str> = parsed
-            .values()
-            .filter_map(|w| {
-                w.payload()
-                    .parent_warrant_id
-                    .as_deref()
-                    .map(|p| (w.id(), p))
-            })
-            .collect();
+        // The renewal links of every disclosed warrant (the one chain rule, shared with the
+        // node: `warrant::RenewalChains`).
+        let mut links = RenewalChains::new();
+        for w in parsed.values() {
+            links.record_warrant(w.payload());
+        }
+        let mut all_cancelled = links.clone();
         // Cancelled ids per trustee, with the entry that logged them.
         let mut cancelled: HashMap<(u16, String), u64> = HashMap::new();
         let mut cancelled_digests: HashSet<Digest32> = HashSet::new();
         let mut cancel_by_digest: HashMap<(u16, Digest32), u64> = HashMap::new();
+        let mut by_trustee: HashMap<u16, Vec<(u64, String)>> = HashMap::new();
         for c in &self.cancellations {
             let id = c
                 .document
@@ -778,10 +782,20 @@ impl Judge {
                 *e = (*e).min(c.seq);
             }
             if let Some(id) = id {
+                all_cancelled.cancel(&id);
+                by_trustee
+                    .entry(c.trustee)
+                    .or_default()
+                    .push((c.seq, id.clone()));
                 let e = cancelled.entry((c.trustee, id)).or_insert(c.seq);
                 *e = (*e).min(c.seq);
             }
         }
+        for v in by_trustee.values_mut() {
+            v.sort();
+        }
+        // Per trustee: the chains as its log stood at the release being judged.
+        let mut chain_at: HashMap<u16, (RenewalChains, usize)> = HashMap::new();
 
         // Per trustee, in log order: the release limit counts in that order.
         let total: usize = self.releases.values().map(Vec::len).sum();
@@ -875,19 +889,31 @@ impl Judge {
                     (c, id)
                 });
             if let Some(w) = parsed.get(&warrant) {
-                let mut id = Some(w.id());
-                let mut seen_ids = HashSet::new();
-                while let Some(i) = id {
-                    if !seen_ids.insert(i) || seen_ids.len() > MAX_RENEWAL_CHAIN {
-                        break;
+                let (chains, next) = chain_at
+                    .entry(r.trustee)
+                    .or_insert_with(|| (links.clone(), 0));
+                let list = by_trustee
+                    .get(&r.trustee)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                while let Some((seq, id)) = list.get(*next)
+                    && *seq < e.sequence
+                {
+                    chains.cancel(id);
+                    *next += 1;
+                }
+                match chains.check_warrant(w.payload()) {
+                    Ok(()) => {}
+                    Err(ChainCancellation::Cancelled(id)) => {
+                        let c = cancelled
+                            .get(&(r.trustee, id.clone()))
+                            .copied()
+                            .unwrap_or(0);
+                        if after.as_ref().is_none_or(|(a, _)| c < *a) {
+                            after = Some((c, id));
+                        }
                     }
-                    if let Some(&c) = cancelled.get(&(r.trustee, i.to_string()))
-                        && c < e.sequence
-                        && after.as_ref().is_none_or(|(a, _)| c < *a)
-                    {
-                        after = Some((c, i.to_string()));
-                    }
-                    id = parent_of.get(i).copied();
+                    Err(_) => why.push(Unjustified::ChainTooLong),
                 }
             }
             if let Some((entry, warrant_id)) = after {
@@ -938,20 +964,12 @@ impl Judge {
         releases.sort_by_key(|r| (r.time, r.trustee, r.entry));
         // A warrant is shown cancelled if any trustee logged a cancellation of it, its id or an
         // id it renews.
-        let cancelled_ids: HashSet<&str> = cancelled.keys().map(|(_, id)| id.as_str()).collect();
         for s in summaries.values_mut() {
-            let mut id = s.warrant_id.as_deref();
-            let mut n = 0;
-            while let Some(i) = id
-                && n < MAX_RENEWAL_CHAIN
+            if cancelled_digests.contains(&s.digest)
+                || parsed
+                    .get(&s.digest)
+                    .is_some_and(|w| all_cancelled.check_warrant(w.payload()).is_err())
             {
-                if cancelled_ids.contains(i) {
-                    s.cancelled = true;
-                }
-                id = parent_of.get(i).copied();
-                n += 1;
-            }
-            if cancelled_digests.contains(&s.digest) {
                 s.cancelled = true;
             }
         }
