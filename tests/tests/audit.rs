@@ -494,24 +494,37 @@ fn an_independent_auditor_on_the_library_finds_what_escrow_audit_finds() {
     assert!(audit(&w, "auditor", &[]).status.success());
 
     // Trustee 2's log is rewritten (entry 2 changed); trustee 1 logs a release under a warrant
-    // nobody issued.
+    // no authority of the policy signed.
     w.nodes[1].stop();
     rewrite_log(&w.nodes[1].state.clone(), |e| {
         e[2].time = Timestamp(e[2].time.unix() + 1)
     });
-    w.nodes[1].restart();
+    w.nodes[1].restart_unanchored();
     w.nodes[0].stop();
-    let forged = Digest32::sha256(b"no such warrant");
+    let real = WarrantEnvelope::from_json(&std::fs::read_to_string(w.dir.join("w.json")).unwrap())
+        .unwrap();
+    let mut payload: WarrantPayload = serde_json::from_slice(&real.envelope().payload).unwrap();
+    payload.warrant_id = "w-secret".into();
+    let key =
+        PrivateKey::from_pem(&std::fs::read_to_string(w.dir.join("inv.key")).unwrap()).unwrap();
+    let env = WarrantEnvelope::sign_new(&payload, &key, Role::Issuer).unwrap();
+    let forged = env.digest();
     {
         let conn = rusqlite::Connection::open(w.nodes[0].state.join("log.db")).unwrap();
         conn.execute(
-            "INSERT INTO warrants (digest, warrant_id, envelope, first_seq) VALUES (?1, 'w-secret', '{}', 0)",
-            rusqlite::params![forged.as_bytes().to_vec()],
+            "INSERT INTO warrants (digest, warrant_id, envelope, first_seq) VALUES (?1, 'w-secret', ?2, 0)",
+            rusqlite::params![forged.as_bytes().to_vec(), env.to_json()],
         )
         .unwrap();
     }
     rewrite_log(&w.nodes[0].state.clone(), |e| {
         let t = e.last().unwrap().time;
+        e.push(LogEntry::warrant_seen(
+            0,
+            t,
+            forged,
+            Digest32::sha256(b"some investigator"),
+        ));
         e.push(LogEntry::release(
             0,
             t,
@@ -521,7 +534,7 @@ fn an_independent_auditor_on_the_library_finds_what_escrow_audit_finds() {
             Digest32::sha256(b"some investigator"),
         ));
     });
-    w.nodes[0].restart();
+    w.nodes[0].restart_unanchored();
     let urls: Vec<String> = w.nodes.iter().map(|n| n.url()).collect();
 
     let mine: std::collections::BTreeSet<(String, u64, Option<u64>)> =
