@@ -364,12 +364,13 @@ fn a_release_without_a_covering_warrant_is_reported_unjustified() {
 }
 
 /// A minimal independent auditor, written against the public library API only: fetch each
-/// log (plain HTTP here), check it with `audit::judge::LogCheck`, judge it with
-/// `audit::judge::Judge`. `memory` is its own record of what it saw (checkpoint and leaves per
-/// trustee), updated only for logs that checked out, as `escrow audit --state` does.
+/// log with the node client (`escrow_client::NodeClient`), check it with
+/// `audit::judge::LogCheck`, judge it with `audit::judge::Judge`. `memory` is its own record of
+/// what it saw (checkpoint and leaves per trustee), updated only for logs that checked out, as
+/// `escrow audit --state` does.
 mod mini {
+    use escrow_client::{ClientConfig, NodeClient};
     use escrow_core::audit::judge::{Documents, Finding, Judge, LogCheck, check_consistency};
-    use escrow_core::audit::page::read_entries_page;
     use escrow_core::audit::{TreeHead, verify_checkpoint};
     use escrow_core::codec::Digest32;
     use escrow_core::trustee::TrusteeSet;
@@ -377,15 +378,6 @@ mod mini {
     use std::collections::HashMap;
 
     pub type Memory = HashMap<u16, (TreeHead, Vec<Digest32>)>;
-
-    fn get(url: &str) -> String {
-        ureq::get(url)
-            .call()
-            .unwrap()
-            .body_mut()
-            .read_to_string()
-            .unwrap()
-    }
 
     pub fn audit(
         set: &TrusteeSet,
@@ -395,24 +387,21 @@ mod mini {
     ) -> Vec<Finding> {
         let mut judge = Judge::new(set, Some(policy.clone()));
         let mut findings = Vec::new();
+        let mut clients = HashMap::new();
         for url in urls {
-            let info: serde_json::Value =
-                serde_json::from_str(&get(&format!("{url}/v1/info"))).unwrap();
-            let t = info["trustee"].as_u64().unwrap() as u16;
-            let note = get(&format!("{url}/v1/log/checkpoint"));
-            let head = verify_checkpoint(&note, info["log_key"].as_str().unwrap())
+            let node = NodeClient::new(url, &ClientConfig::default()).unwrap();
+            let info = node.info().unwrap();
+            let t = info.trustee;
+            let head = verify_checkpoint(&node.checkpoint().unwrap(), &info.log_key)
                 .unwrap()
                 .head;
             let (old, old_leaves) = memory.get(&t).cloned().unzip();
             let mut check = LogCheck::new(t, head, old.map_or(0, |o| o.size));
             if let Some(old) = old {
-                let p: serde_json::Value = serde_json::from_str(&get(&format!(
-                    "{url}/v1/log/proof/consistency?old={}&new={}",
-                    old.size.min(head.size),
-                    head.size
-                )))
-                .unwrap();
-                let proof: Vec<Digest32> = serde_json::from_value(p["proof"].clone()).unwrap();
+                let proof = node
+                    .consistency(old.size.min(head.size), head.size)
+                    .unwrap()
+                    .proof;
                 if let Some(f) = check_consistency(t, &old, &head, &proof) {
                     check.fail(f);
                 }
@@ -420,11 +409,7 @@ mod mini {
             let mut leaves = Vec::new();
             while check.remaining() > 0 {
                 let start = check.next_index();
-                let mut resp = ureq::get(&format!("{url}/v1/log/entries?start={start}"))
-                    .call()
-                    .unwrap();
-                let body = resp.body_mut().with_config().limit(u64::MAX).reader();
-                read_entries_page(body, &mut |e| {
+                node.entries_streamed(start, head.size, &mut |e| {
                     let i = check.next_index() as usize;
                     let earlier = old_leaves.as_ref().and_then(|l| l.get(i).copied());
                     let (leaf, entry) = check.push(&e.bytes, e.leaf_hash, earlier);
@@ -444,13 +429,11 @@ mod mini {
                 memory.insert(t, (head, leaves));
             }
             findings.extend(v.findings);
+            clients.insert(t, node);
         }
         let mut docs = Documents::default();
         for (t, d) in judge.wanted() {
-            let url = &urls[usize::from(t) - 1];
-            let r = ureq::get(&format!("{url}/v1/log/envelope?digest={}", d.to_hex())).call();
-            if let Ok(mut r) = r {
-                let text = r.body_mut().read_to_string().unwrap();
+            if let Some(text) = clients[&t].envelope(&d).unwrap() {
                 if let Ok(env) = WarrantEnvelope::from_json(&text) {
                     docs.add_warrant(env);
                 } else if let Ok(env) = CancellationEnvelope::from_json(&text) {

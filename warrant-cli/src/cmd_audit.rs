@@ -16,7 +16,6 @@ use escrow_core::audit::judge::{
     Documents, Finding, FindingGroup, FindingKind, Judge, LogCheck, ReadableMessage, RefusalView,
     ReleaseJudgement, Severity, WarrantSummary, check_consistency, group_findings,
 };
-use escrow_core::audit::page::read_entries_page;
 use escrow_core::audit::{EntryKind, TreeHead, verify_checkpoint, verify_inclusion};
 use escrow_core::codec::Digest32;
 use escrow_core::release::{ReleaseResponse, ReleaseResult};
