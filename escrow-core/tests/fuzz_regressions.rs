@@ -49,3 +49,33 @@ fn log_entry_time_outside_rfc3339_is_refused() {
         assert_eq!(serde_json::from_str::<LogEntry>(&json).unwrap(), e);
     }
 }
+
+/// Fuzz target `v2_ciphertext`: the v2 decoder rebuilt the label with `Label::new`, which puts
+/// account names in normal form, so a ciphertext whose label the sender wrote otherwise (here a
+/// capital in the domain) decoded to another label: it re-encoded to other bytes, had another
+/// digest, and its valid proof failed. The decoder now keeps the label as written, as the v1
+/// JSON reader does (the recipient's check is what refuses a label not in normal form).
+#[test]
+fn v2_ciphertext_keeps_the_label_as_written() {
+    use escrow_core::label::Label;
+    use escrow_core::secret::MessageKey;
+    use escrow_core::v2::{EscrowCiphertextV2, encapsulate_v2};
+    use rand::SeedableRng as _;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let set = escrow_core::trustee::deal(3, 2, &mut rng).unwrap().set;
+    let label = Label {
+        sender: "alice@exampleNorg".into(),
+        recipient: "bob@example.org".into(),
+        timestamp: Timestamp(1_800_000_000),
+        message_id: "m-v2".into(),
+    };
+    assert!(!label.accounts_normalized());
+    let key = MessageKey::random(&mut rng);
+    let (ct, _) = encapsulate_v2(&set, &label, &key, &mut rng).unwrap();
+    let bytes = ct.to_bytes();
+    let back = EscrowCiphertextV2::from_bytes(&bytes).unwrap();
+    assert_eq!(back.label, label);
+    assert_eq!(back.to_bytes(), bytes);
+    assert_eq!(back.digest(), ct.digest());
+    back.check(&set).unwrap();
+}

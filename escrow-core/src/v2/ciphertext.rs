@@ -305,7 +305,16 @@ fn decode_label(b: &[u8]) -> Result<Label> {
     let ts = i64::from_be_bytes(r.array()?);
     let id = text(r.lp(MAX_LABEL_BYTES)?)?;
     r.end()?;
-    Label::new(&sender, &recipient, Timestamp(ts), &id)
+    // As written: not `Label::new`, which would put the accounts in normal form and so change
+    // the bytes, the digest and the proof's label (the recipient's check judges the names).
+    let label = Label {
+        sender,
+        recipient,
+        timestamp: Timestamp(ts),
+        message_id: id,
+    };
+    label.check()?;
+    Ok(label)
 }
 
 /// Check many v2 ciphertexts against `set` at once. Returns one result per item, in order:
