@@ -821,3 +821,30 @@ pub fn label(data: &[u8]) {
         "scope match of a label as written"
     );
 }
+
+/// `log_page`: a `GET /v1/log/entries` page as the auditor streams it
+/// (`escrow_core::audit::page`). Never a panic; and any page the typed reader
+/// (`api::EntriesPage`) accepts streams to the same entries, in order, with the same index,
+/// leaf hash and bytes.
+pub fn log_page(data: &[u8]) {
+    use escrow_core::api::EntriesPage;
+    use escrow_core::audit::page::{ServedEntry, read_entries_page};
+    let mut got: Vec<ServedEntry> = Vec::new();
+    let streamed = read_entries_page(data, &mut |e| {
+        if got.len() < 64 {
+            got.push(e);
+        }
+    });
+    let Some(s) = text(data) else { return };
+    let Ok(page) = escrow_core::api::parse::<EntriesPage>(s) else {
+        return;
+    };
+    let n = streamed.expect("a page the typed reader accepts also streams");
+    assert_eq!(n, page.entries.len() as u64);
+    for (g, v) in got.iter().zip(&page.entries) {
+        assert_eq!(g.index, Some(v.index));
+        assert_eq!(g.leaf_hash, Some(v.leaf_hash));
+        let bytes = escrow_core::codec::b64_decode(&v.bytes).unwrap_or_default();
+        assert_eq!(g.bytes, bytes);
+    }
+}

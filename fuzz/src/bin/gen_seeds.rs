@@ -350,6 +350,11 @@ fn main() {
             "entries.json",
             &moded(2, serde_json::to_vec(&page).unwrap().as_slice()),
         );
+        write(
+            "log_page",
+            "entries.json",
+            &serde_json::to_vec(&page).unwrap(),
+        );
         let incl = InclusionProofView {
             version: V1::default(),
             index: 2,
