@@ -32,13 +32,14 @@ pub struct SealArgs {
     /// Message time, RFC 3339 (default: now).
     #[arg(long, value_name = "TIME", value_parser = io::parse_time)]
     pub at: Option<Timestamp>,
-    /// Read the plaintext from FILE (default: standard input).
+    /// Read the plaintext from FILE (default, or `-`: standard input).
     #[arg(long = "in", value_name = "FILE")]
     pub input: Option<PathBuf>,
     /// Message id (default: 16 random bytes in hex).
     #[arg(long, value_name = "ID")]
     pub id: Option<String>,
-    /// Mailbox file (JSON lines); the sealed message is appended.
+    /// Mailbox file (JSON lines); the sealed message is appended. `-`: written to standard
+    /// output instead (then the plaintext must come from --in FILE).
     #[arg(long, value_name = "FILE")]
     pub mailbox: PathBuf,
 }
@@ -51,7 +52,7 @@ pub struct OpenArgs {
     /// The public trustee set the messages must be escrowed to.
     #[arg(long, value_name = "FILE")]
     pub set: PathBuf,
-    /// Mailbox file (JSON lines).
+    /// Mailbox file (JSON lines); `-` reads standard input.
     #[arg(long, value_name = "FILE")]
     pub mailbox: PathBuf,
     /// Only this message id.
@@ -139,7 +140,16 @@ pub fn seal(a: SealArgs, out: Out) -> Result<()> {
             );
         }
     }
-    if let Ok(existing) = read_mailbox(&a.mailbox)
+    let to_stdout = io::is_stdio(&a.mailbox);
+    if to_stdout && a.input.as_deref().is_none_or(io::is_stdio) {
+        return Err(crate::Usage(
+            "--mailbox - writes the sealed message to standard output; the plaintext must then come from --in FILE"
+                .into(),
+        )
+        .into());
+    }
+    if !to_stdout
+        && let Ok(existing) = read_mailbox(&a.mailbox)
         && existing
             .iter()
             .any(|l| l.message.as_ref().is_ok_and(|m| m.id == id))
@@ -151,6 +161,12 @@ pub fn seal(a: SealArgs, out: Out) -> Result<()> {
     }
     let body = io::read_input(a.input.as_deref())?;
     let msg = message::seal(&set, &recipient, &label, &body, &mut rand::rng())?;
+    if to_stdout {
+        // The mailbox line is the output; the report goes to standard error.
+        println!("{}", msg.to_json());
+        eprintln!("escrow: sealed message {id} written to standard output");
+        return Ok(());
+    }
     io::append_line(&a.mailbox, &msg.to_json())?;
     out.emit(
         &id,

@@ -69,7 +69,7 @@ pub enum WarrantCmd {
     New(Box<NewArgs>),
     /// Add an approval signature (default role judicial) to a warrant file.
     Approve(ApproveArgs),
-    /// Show a warrant's contents and signatures, without verifying them.
+    /// Show a warrant's (or a cancellation's) contents and signatures, without verifying them.
     Show(ShowArgs),
     /// Verify a warrant against a trustee policy: exit 0 and "valid", or exit 3 with the reason.
     Verify(VerifyArgs),
@@ -149,7 +149,7 @@ pub struct ApproveArgs {
 
 #[derive(Args)]
 pub struct ShowArgs {
-    /// The warrant file.
+    /// The warrant file, or a cancellation file (`-`: standard input).
     pub warrant: PathBuf,
 }
 
@@ -177,9 +177,13 @@ pub struct CancelArgs {
     /// urgent warrant under s.24(4)).
     #[arg(long, value_name = "ROLE", default_value = "issuer", value_parser = parse_role)]
     pub role: Role,
-    /// The warrant to cancel.
-    #[arg(long, value_name = "FILE")]
-    pub warrant: PathBuf,
+    /// The warrant to cancel (as for approve/show/verify: positional; `--warrant FILE` is
+    /// kept as an alias).
+    #[arg(value_name = "WARRANT", required_unless_present = "warrant_flag")]
+    pub warrant: Option<PathBuf>,
+    /// The warrant to cancel (the older spelling of the positional WARRANT).
+    #[arg(long = "warrant", value_name = "FILE", conflicts_with = "warrant")]
+    pub warrant_flag: Option<PathBuf>,
     /// Why (free text).
     #[arg(long, value_name = "TEXT", default_value = "")]
     pub reason: String,
@@ -429,8 +433,54 @@ fn approve(a: ApproveArgs, out: Out) -> Result<()> {
     Ok(())
 }
 
+/// `warrant show` on a cancellation file: its contents and signatures, not verified.
+fn show_cancellation(path: &Path, text: &str, out: Out) -> Result<()> {
+    let c = CancellationEnvelope::from_json(text).map_err(|r| bad_input(path, r))?;
+    let p: CancellationPayload = serde_json::from_slice(&c.envelope().payload).map_err(|e| {
+        anyhow!(
+            "{}: the cancellation's payload is malformed: {e}",
+            path.display()
+        )
+    })?;
+    let sigs: Vec<String> = c
+        .envelope()
+        .signatures
+        .iter()
+        .map(|s| format!("{} (keyid {})", s.role, short_hex(&s.keyid)))
+        .collect();
+    let text = format!(
+        "cancellation of warrant {}  (NOT VERIFIED: use `escrow warrant verify --policy FILE --cancellation {}`)\n  digest         {}\n  warrant digest {}\n  cancelled at   {}\n  reason         {}\n  signatures     {}",
+        p.warrant_id,
+        path.display(),
+        c.digest(),
+        p.warrant_digest,
+        p.cancelled_at,
+        if p.reason.is_empty() {
+            "(none given)"
+        } else {
+            &p.reason
+        },
+        sigs.join(", ")
+    );
+    out.emit(
+        &text,
+        json!({"ok": true, "kind": "cancellation", "verified": false, "warrant_id": p.warrant_id,
+               "digest": c.digest().to_hex(), "payload": p,
+               "signatures": c.envelope().signatures.iter().map(|s| json!({"keyid": s.keyid, "role": s.role})).collect::<Vec<_>>()}),
+    );
+    Ok(())
+}
+
 fn show(a: ShowArgs, out: Out) -> Result<()> {
-    let env = load_envelope(&a.warrant)?;
+    let text = io::read_text(&a.warrant, "warrant or cancellation")?;
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+        && v.get("payloadType")
+            .and_then(|t| t.as_str())
+            .is_some_and(|t| t == escrow_core::warrant::CANCELLATION_PAYLOAD_TYPE)
+    {
+        return show_cancellation(&a.warrant, &text, out);
+    }
+    let env = WarrantEnvelope::from_json(&text).map_err(|r| bad_input(&a.warrant, r))?;
     let warrant = Warrant::parse(&env).map_err(|r| bad_input(&a.warrant, r))?;
     let sigs: Vec<String> = env
         .envelope()
@@ -490,11 +540,16 @@ fn verify(a: VerifyArgs, out: Out) -> Result<()> {
     Ok(())
 }
 
-fn cancel(a: CancelArgs, out: Out) -> Result<()> {
+fn cancel(mut a: CancelArgs, out: Out) -> Result<()> {
+    let warrant_path = a
+        .warrant
+        .take()
+        .or(a.warrant_flag.take())
+        .ok_or_else(|| crate::Usage("name the warrant to cancel: WARRANT".into()))?;
     io::refuse_existing(&a.out)?;
     let key = load_private(&a.key)?;
-    let env = load_envelope(&a.warrant)?;
-    let warrant = Warrant::parse(&env).map_err(|r| bad_input(&a.warrant, r))?;
+    let env = load_envelope(&warrant_path)?;
+    let warrant = Warrant::parse(&env).map_err(|r| bad_input(&warrant_path, r))?;
     let payload = CancellationPayload {
         version: Default::default(),
         warrant_id: warrant.id().to_string(),

@@ -56,15 +56,27 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// Read a UTF-8 text file, naming it in the error.
+/// Whether a path names standard input/output (`-`, as age and openssl read it).
+pub fn is_stdio(path: &Path) -> bool {
+    path == Path::new("-")
+}
+
+/// Read a UTF-8 text file (or standard input for `-`), naming it in the error.
 pub fn read_text(path: &Path, what: &str) -> Result<String> {
+    if is_stdio(path) {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .with_context(|| format!("cannot read {what} from standard input"))?;
+        return Ok(s);
+    }
     fs::read_to_string(path).with_context(|| format!("cannot read {what} {}", path.display()))
 }
 
 /// Read all of stdin or a file.
 pub fn read_input(path: Option<&Path>) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
-    match path {
+    match path.filter(|p| !is_stdio(p)) {
         Some(p) => {
             File::open(p)
                 .with_context(|| format!("cannot open input file {}", p.display()))?

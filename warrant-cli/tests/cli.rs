@@ -1261,3 +1261,147 @@ fn private_keys_are_encrypted_pkcs8_that_openssl_reads_both_ways() {
         "this is a private key; a public key was expected",
     );
 }
+
+/// Issue 13 conventions: `-` is standard input/output for mailboxes, the warrant is
+/// positional in every `warrant` sub-verb (`cancel --warrant` kept as an alias), and
+/// `warrant show` displays a cancellation.
+#[test]
+fn dash_is_stdio_warrant_is_positional_and_show_reads_cancellations() {
+    let w = world();
+    let d = &w.dir;
+    std::fs::write(d.join("note.txt"), "via a pipe").unwrap();
+    let o = escrow(
+        d,
+        &[
+            "seal",
+            "--set",
+            "ts/trustee-set.json",
+            "--recipient-key",
+            "bob.pub",
+            "--from",
+            "alice",
+            "--to",
+            "bob",
+            "--in",
+            "note.txt",
+            "--id",
+            "piped",
+            "--mailbox",
+            "-",
+        ],
+    );
+    let line = ok(&o);
+    assert_eq!(
+        line.lines().count(),
+        1,
+        "one mailbox line on stdout: {line}"
+    );
+    assert!(!d.join("-").exists(), "no file called '-'");
+    let o = escrow_stdin(
+        d,
+        &[
+            "open",
+            "--key",
+            "bob.key",
+            "--set",
+            "ts/trustee-set.json",
+            "--mailbox",
+            "-",
+            "--to",
+            "bob",
+            "--from",
+            "alice",
+        ],
+        line.as_bytes(),
+    );
+    assert!(ok(&o).contains("via a pipe"));
+    // --mailbox - with the plaintext on stdin too is a usage error.
+    fails(
+        &escrow(
+            d,
+            &[
+                "seal",
+                "--set",
+                "ts/trustee-set.json",
+                "--recipient-key",
+                "bob.pub",
+                "--from",
+                "alice",
+                "--to",
+                "bob",
+                "--mailbox",
+                "-",
+            ],
+        ),
+        2,
+        "--in FILE",
+    );
+
+    ok(&escrow(d, &["keygen", "--out", "sos"]));
+    ok(&escrow(
+        d,
+        &[
+            "warrant",
+            "new",
+            "--issuer-key",
+            "sos.key",
+            "--case",
+            "OP-1",
+            "--target",
+            "alice",
+            "--from",
+            "2026-11-01T00:00:00Z",
+            "--until",
+            "2026-12-01T00:00:00Z",
+            "--investigator",
+            "alice.pub",
+            "--out",
+            "w.json",
+        ],
+    ));
+    ok(&escrow(
+        d,
+        &[
+            "warrant", "cancel", "--key", "sos.key", "w.json", "--reason", "done", "--out",
+            "c1.json",
+        ],
+    ));
+    ok(&escrow(
+        d,
+        &[
+            "warrant",
+            "cancel",
+            "--key",
+            "sos.key",
+            "--warrant",
+            "w.json",
+            "--out",
+            "c2.json",
+        ],
+    ));
+    fails(
+        &escrow(
+            d,
+            &["warrant", "cancel", "--key", "sos.key", "--out", "c3.json"],
+        ),
+        2,
+        "WARRANT",
+    );
+    let out = ok(&escrow(d, &["warrant", "show", "c1.json"]));
+    assert!(
+        out.contains("cancellation of warrant w-") && out.contains("NOT VERIFIED"),
+        "{out}"
+    );
+    assert!(out.contains("reason         done"), "{out}");
+    let out = ok(&escrow(d, &["--json", "warrant", "show", "c2.json"]));
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["kind"], "cancellation");
+    assert_eq!(v["signatures"][0]["role"], "issuer");
+    // A warrant read from standard input.
+    let o = escrow_stdin(
+        d,
+        &["warrant", "show", "-"],
+        &std::fs::read(d.join("w.json")).unwrap(),
+    );
+    assert!(ok(&o).contains("case           OP-1"));
+}
