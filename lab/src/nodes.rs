@@ -21,21 +21,58 @@ impl NodeProc {
 
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            // SIGTERM for a graceful shutdown; SIGKILL if it does not exit in time.
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(c.id().to_string())
-                .status();
-            let t0 = Instant::now();
-            while t0.elapsed() < Duration::from_secs(10) {
-                if let Ok(Some(_)) = c.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = c.kill();
-            let _ = c.wait();
+            terminate(&mut c);
         }
+    }
+}
+
+/// Stop a process gracefully: SIGTERM, then SIGKILL if it has not exited within 10 s.
+pub fn terminate(c: &mut Child) {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(c.id().to_string())
+        .status();
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(10) {
+        if let Ok(Some(_)) = c.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = c.kill();
+    let _ = c.wait();
+}
+
+/// Why a node did not come up.
+#[derive(Debug)]
+pub enum StartError {
+    /// It exited before it wrote its address.
+    Exited(std::process::ExitStatus),
+    /// It wrote no address in time.
+    Timeout(Duration),
+}
+
+/// Wait until a starting node has written its address to `addr_file` (`serve --addr-file`);
+/// the address, or why not.
+pub fn wait_for_addr(
+    c: &mut Child,
+    addr_file: &Path,
+    within: Duration,
+) -> Result<String, StartError> {
+    let t0 = Instant::now();
+    loop {
+        if let Ok(s) = std::fs::read_to_string(addr_file)
+            && !s.trim().is_empty()
+        {
+            return Ok(s.trim().to_string());
+        }
+        if let Ok(Some(st)) = c.try_wait() {
+            return Err(StartError::Exited(st));
+        }
+        if t0.elapsed() >= within {
+            return Err(StartError::Timeout(within));
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -111,33 +148,22 @@ impl Env {
         let child = cmd
             .spawn()
             .with_context(|| format!("cannot start {}", self.node_bin.display()))?;
-        let mut node = NodeProc {
-            index: i,
-            addr: String::new(),
-            child: Some(child),
-        };
-        let t0 = Instant::now();
-        loop {
-            if let Ok(s) = std::fs::read_to_string(&addr_file)
-                && !s.trim().is_empty()
-            {
-                node.addr = s.trim().to_string();
-                return Ok(node);
+        let mut child = child;
+        match wait_for_addr(&mut child, &addr_file, Duration::from_secs(60)) {
+            Ok(addr) => Ok(NodeProc {
+                index: i,
+                addr,
+                child: Some(child),
+            }),
+            Err(StartError::Exited(st)) => bail!(
+                "trustee-node {i} exited ({st}) before it listened; its log: {}",
+                self.dir.join(format!("node-{i}.log")).display()
+            ),
+            Err(StartError::Timeout(_)) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("trustee-node {i} did not start within 60 s")
             }
-            if let Some(c) = node.child.as_mut()
-                && let Ok(Some(st)) = c.try_wait()
-            {
-                node.child = None;
-                bail!(
-                    "trustee-node {i} exited ({st}) before it listened; its log: {}",
-                    self.dir.join(format!("node-{i}.log")).display()
-                );
-            }
-            ensure!(
-                t0.elapsed() < Duration::from_secs(60),
-                "trustee-node {i} did not start within 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(25));
         }
     }
 }

@@ -8,28 +8,8 @@
     clippy::panic
 )]
 
+use escrow_testkit::{escrow, ok};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-fn escrow(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_escrow"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run escrow")
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "expected success, got {:?}\nstdout: {}\nstderr: {}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
 
 /// Parse a CSV without quoted fields (ours has none in these runs): header and rows.
 fn csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {

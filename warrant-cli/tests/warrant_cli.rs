@@ -21,11 +21,7 @@ const NB: &str = "2026-11-20T00:00:00Z";
 const AT: &str = "2026-11-22T09:00:00Z";
 
 fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_escrow"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run escrow")
+    escrow_testkit::escrow(dir, args)
 }
 
 fn text(o: &Output) -> String {

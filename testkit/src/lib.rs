@@ -1,0 +1,274 @@
+//! The test kit of the workspace: the one harness that runs the real binaries as a user runs
+//! them (`escrow`, and `trustee-node` processes on 127.0.0.1 port 0 with their own state
+//! folders: start, stop, kill -9, restart), and the assertions every end-to-end test uses.
+//! A dev-dependency only; nothing here ships.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+pub use escrow_lab::nodes::{StartError, terminate, wait_for_addr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+/// Passphrase the test nodes use for their state.
+pub const TEST_PASSPHRASE: &str = "correct horse battery staple (test only)";
+
+/// Path of a binary built from this workspace (`target/<profile>/<name>`).
+///
+/// `cargo test --workspace` builds every workspace binary before it runs any test, because
+/// `warrant-cli` and `trustee-node` have integration tests of their own.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/<test-binary>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    let p = profile_dir.join(name);
+    assert!(
+        p.exists(),
+        "{} is not built; run the whole suite with `cargo test --workspace` (or `cargo build --workspace` first)",
+        p.display()
+    );
+    p
+}
+
+/// Run `escrow` with `args` in `dir`.
+pub fn escrow(dir: &Path, args: &[&str]) -> Output {
+    Command::new(bin("escrow"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run escrow")
+}
+
+/// Run `escrow` with stdin.
+pub fn escrow_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut c = Command::new(bin("escrow"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn escrow");
+    // The child may exit before reading its input (bad arguments): a broken pipe is fine.
+    let _ = c.stdin.take().unwrap().write_all(input);
+    c.wait_with_output().unwrap()
+}
+
+/// Assert success and return stdout.
+pub fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "expected success, got {:?}\nstdout: {}\nstderr: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+/// Assert a given exit code and that `needle` appears in stdout or stderr.
+pub fn fails(o: &Output, code: i32, needle: &str) -> String {
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(code), "output:\n{all}");
+    assert!(
+        all.contains(needle),
+        "expected {needle:?} in output:\n{all}"
+    );
+    assert!(!all.contains("panicked"), "panic in output:\n{all}");
+    all
+}
+
+/// A running `trustee-node serve` process.
+pub struct Node {
+    pub index: u16,
+    pub state: PathBuf,
+    pub addr: String,
+    child: Option<Child>,
+    extra_env: Vec<(String, String)>,
+    /// Extra `serve` arguments (e.g. `--tls-cert`, `--tls-key`).
+    extra_args: Vec<String>,
+    /// Serves HTTPS.
+    https: bool,
+}
+
+impl Node {
+    /// Start `trustee-node serve` on 127.0.0.1:0 and wait until it has written its address.
+    pub fn start(index: u16, state: &Path, extra_env: &[(&str, &str)]) -> Node {
+        let mut n = Node {
+            index,
+            state: state.to_path_buf(),
+            addr: String::new(),
+            child: None,
+            extra_env: extra_env
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            extra_args: Vec::new(),
+            https: false,
+        };
+        n.spawn();
+        n
+    }
+
+    /// Start `trustee-node serve` with HTTPS (`--tls-cert CERT --tls-key KEY`).
+    pub fn start_tls(index: u16, state: &Path, cert: &Path, key: &Path) -> Node {
+        let mut n = Node {
+            index,
+            state: state.to_path_buf(),
+            addr: String::new(),
+            child: None,
+            extra_env: Vec::new(),
+            extra_args: vec![
+                "--tls-cert".into(),
+                cert.display().to_string(),
+                "--tls-key".into(),
+                key.display().to_string(),
+            ],
+            https: true,
+        };
+        n.spawn();
+        n
+    }
+
+    fn spawn(&mut self) {
+        self.spawn_on("127.0.0.1:0");
+    }
+
+    fn spawn_on(&mut self, listen: &str) {
+        let addr_file = self.state.with_extension("addr");
+        let _ = std::fs::remove_file(&addr_file);
+        let log = std::fs::File::create(self.state.with_extension("log")).unwrap();
+        let mut cmd = Command::new(bin("trustee-node"));
+        cmd.args(["serve", "--state"])
+            .arg(&self.state)
+            .args(["--listen", listen, "--addr-file"])
+            .arg(&addr_file)
+            .env("TRUSTEE_PASSPHRASE", TEST_PASSPHRASE)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        for (k, v) in &self.extra_env {
+            cmd.env(k, v);
+        }
+        cmd.args(&self.extra_args);
+        let mut child = cmd.spawn().expect("spawn trustee-node");
+        match wait_for_addr(&mut child, &addr_file, Duration::from_secs(30)) {
+            Ok(addr) => {
+                self.addr = addr;
+                self.child = Some(child);
+            }
+            Err(StartError::Exited(st)) => panic!(
+                "trustee-node {} exited early ({st}):\n{}",
+                self.index,
+                std::fs::read_to_string(self.state.with_extension("log")).unwrap_or_default()
+            ),
+            Err(StartError::Timeout(_)) => {
+                let _ = child.kill();
+                panic!("trustee-node {} did not start", self.index)
+            }
+        }
+    }
+
+    /// `http://ADDR` (`https://ADDR` for a node started with TLS).
+    pub fn url(&self) -> String {
+        if self.addr.starts_with("http") {
+            self.addr.clone()
+        } else if self.https {
+            format!("https://{}", self.addr)
+        } else {
+            format!("http://{}", self.addr)
+        }
+    }
+
+    /// Graceful stop (SIGTERM), waiting for exit.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            terminate(&mut c);
+        }
+    }
+
+    /// SIGKILL, no cleanup.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Start again on a fresh port.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    /// Stop and start again with `--accept-unanchored-log` (as an operator who rewrote the log
+    /// and removed the signed checkpoint would).
+    pub fn restart_unanchored(&mut self) {
+        self.stop();
+        self.extra_env
+            .push(("TRUSTEE_ACCEPT_UNANCHORED_LOG".into(), "true".into()));
+        self.spawn();
+        self.extra_env
+            .retain(|(k, _)| k != "TRUSTEE_ACCEPT_UNANCHORED_LOG");
+    }
+
+    /// Stop and start again on the same address (so clients holding the URL reach it again).
+    pub fn restart_same_port(&mut self) {
+        self.stop();
+        let addr = self.addr.clone();
+        self.spawn_on(&addr);
+    }
+
+    /// The node's stderr log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.state.with_extension("log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Run `trustee-node init` for trustee `i` of the set in `dir/ts`, with the policy
+/// `dir/policy.json`, into `dir/node-<i>` (fast test KDF).
+pub fn init_node(dir: &Path, i: u16) -> PathBuf {
+    let state = dir.join(format!("node-{i}"));
+    let o = Command::new(bin("trustee-node"))
+        .arg("init")
+        .arg("--set")
+        .arg(dir.join("ts/trustee-set.json"))
+        .arg("--trustee")
+        .arg(dir.join(format!("ts/trustee-{i}")))
+        .arg("--policy")
+        .arg(dir.join("policy.json"))
+        .arg("--state")
+        .arg(&state)
+        .env("TRUSTEE_PASSPHRASE", TEST_PASSPHRASE)
+        .env("TRUSTEE_KDF_COST", "test")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run trustee-node init");
+    ok(&o);
+    state
+}
+
+/// Parse the single JSON object a `--json` command printed.
+pub fn json(o: &Output) -> serde_json::Value {
+    let s = String::from_utf8_lossy(&o.stdout);
+    serde_json::from_str(s.trim()).unwrap_or_else(|e| panic!("not one JSON object ({e}):\n{s}"))
+}
