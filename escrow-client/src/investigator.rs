@@ -72,6 +72,7 @@ pub fn ask_trustee(
     client: &NodeClient,
     set: &TrusteeSet,
     env: &WarrantEnvelope,
+    key: &PrivateKey,
     batches: &[Vec<&SealedMessage>],
     progress: &dyn Progress,
 ) -> TrusteeAnswers {
@@ -85,7 +86,7 @@ pub fn ask_trustee(
         let requested: Vec<Digest32> = cts.iter().map(|c| c.digest()).collect();
         let body = ReleaseRequest::new(env, cts).to_json();
         let checked = client
-            .release(&body)
+            .release(&body, key)
             .map_err(|e| match e {
                 crate::ClientError::Status {
                     status,
@@ -129,11 +130,14 @@ pub fn ask_trustee(
     rep
 }
 
-/// Ask each of `clients` (in parallel, one thread per trustee) for shares of `msgs`.
+/// Ask each of `clients` (in parallel, one thread per trustee) for shares of `msgs`, every
+/// request signed by the investigator's `key`.
+#[allow(clippy::too_many_arguments)]
 pub fn ask_all(
     clients: &[NodeClient],
     set: &TrusteeSet,
     env: &WarrantEnvelope,
+    key: &PrivateKey,
     msgs: &[&SealedMessage],
     batch: usize,
     progress: &dyn Progress,
@@ -146,7 +150,7 @@ pub fn ask_all(
             .iter()
             .map(|c| {
                 let batches = &batches;
-                s.spawn(move || ask_trustee(c, set, env, batches, progress))
+                s.spawn(move || ask_trustee(c, set, env, key, batches, progress))
             })
             .collect();
         handles
@@ -589,6 +593,7 @@ pub fn retrieve(
         first,
         set,
         env,
+        key,
         &all,
         strategy.batch,
         progress,
@@ -617,6 +622,7 @@ pub fn retrieve(
             rest,
             set,
             env,
+            key,
             &msgs,
             strategy.batch,
             progress,

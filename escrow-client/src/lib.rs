@@ -340,18 +340,51 @@ impl NodeClient {
         &self.traffic
     }
 
-    fn attempt(&self, method: &str, target: &str, body: Option<&str>) -> Attempt {
+    fn attempt(
+        &self,
+        method: &str,
+        target: &str,
+        path_query: &str,
+        body: Option<&str>,
+        signer: Option<&escrow_core::keys::PrivateKey>,
+    ) -> Attempt {
+        // A signed request (`docs/api.md` §2.1) is signed afresh for every attempt: a new
+        // nonce, the current time.
+        let sig = signer.map(|k| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+            escrow_core::auth::RequestSignature::sign_now(
+                k,
+                method,
+                path_query,
+                body.unwrap_or("").as_bytes(),
+                escrow_core::time::Timestamp::from_unix(now),
+                &mut rand::rng(),
+            )
+            .to_header()
+        });
         let res = match body {
             Some(b) => {
                 self.traffic
                     .sent
                     .fetch_add(b.len() as u64, Ordering::Relaxed);
-                self.agent
+                let mut r = self
+                    .agent
                     .post(target)
-                    .header("content-type", "application/json")
-                    .send(b)
+                    .header("content-type", "application/json");
+                if let Some(s) = &sig {
+                    r = r.header(escrow_core::auth::HEADER, s);
+                }
+                r.send(b)
             }
-            None if method == "GET" => self.agent.get(target).call(),
+            None if method == "GET" => {
+                let mut r = self.agent.get(target);
+                if let Some(s) = &sig {
+                    r = r.header(escrow_core::auth::HEADER, s);
+                }
+                r.call()
+            }
             None => self.agent.post(target).send_empty(),
         };
         let mut resp = match res {
@@ -371,7 +404,8 @@ impl NodeClient {
         self.traffic
             .received
             .fetch_add(text.len() as u64, Ordering::Relaxed);
-        if status >= 500 || status == 408 {
+        // 429: the node's per-client limits; back off and try again like an outage.
+        if status >= 500 || status == 408 || status == 429 {
             return Attempt::Retry(
                 format!("HTTP {status}: {}", error_summary(&text)),
                 Some((status, text)),
@@ -386,6 +420,17 @@ impl NodeClient {
         method: &str,
         path_query: &str,
         body: Option<&str>,
+    ) -> Result<(u16, String), ClientError> {
+        self.exchange_signed(method, path_query, body, None)
+    }
+
+    /// [`Self::exchange`], each attempt signed by `signer` when given.
+    fn exchange_signed(
+        &self,
+        method: &str,
+        path_query: &str,
+        body: Option<&str>,
+        signer: Option<&escrow_core::keys::PrivateKey>,
     ) -> Result<(u16, String), ClientError> {
         let target = format!("{}{path_query}", self.url.base);
         let attempts = self.cfg.attempts.clamp(1, MAX_ATTEMPTS);
@@ -402,7 +447,7 @@ impl NodeClient {
                 }
                 std::thread::sleep(wait);
             }
-            match self.attempt(method, &target, body) {
+            match self.attempt(method, &target, path_query, body, signer) {
                 Attempt::Done(status, text) => return Ok((status, text)),
                 Attempt::Retry(why, answer) => {
                     last_status = answer;
@@ -486,10 +531,16 @@ impl NodeClient {
         self.get(api::path::INFO)
     }
 
-    /// `POST /v1/release` with a release request's JSON; the signed answer, parsed (the caller
-    /// verifies its signature against the trustee set).
-    pub fn release(&self, request_json: &str) -> Result<ReleaseResponse, ClientError> {
-        let (status, text) = self.exchange("POST", api::path::RELEASE, Some(request_json))?;
+    /// `POST /v1/release` with a release request's JSON, signed by `key` (the investigator key
+    /// the warrant names: the node refuses anything else, `docs/api.md` §2.1); the signed
+    /// answer, parsed (the caller verifies its signature against the trustee set).
+    pub fn release(
+        &self,
+        request_json: &str,
+        key: &escrow_core::keys::PrivateKey,
+    ) -> Result<ReleaseResponse, ClientError> {
+        let (status, text) =
+            self.exchange_signed("POST", api::path::RELEASE, Some(request_json), Some(key))?;
         if status != 200 {
             return Err(self.status_error(status, &text));
         }
@@ -605,13 +656,19 @@ impl NodeClient {
         self.get(&format!("{}?old={old}&new={new}", api::path::CONSISTENCY))
     }
 
-    /// `GET /v1/log/envelope?digest=`: the stored envelope's JSON, or `None` if the node has
-    /// no such document (404).
-    pub fn envelope(&self, digest: &Digest32) -> Result<Option<String>, ClientError> {
-        let (status, text) = self.exchange(
+    /// `GET /v1/log/envelope?digest=`, signed by `key` (an oversight key of the policy or the
+    /// warrant's investigator; `docs/api.md` §3.9): the stored envelope's JSON, or `None` if
+    /// the node has no such document (404).
+    pub fn envelope(
+        &self,
+        digest: &Digest32,
+        key: &escrow_core::keys::PrivateKey,
+    ) -> Result<Option<String>, ClientError> {
+        let (status, text) = self.exchange_signed(
             "GET",
             &format!("{}?digest={}", api::path::ENVELOPE, digest.to_hex()),
             None,
+            Some(key),
         )?;
         match status {
             200 => Ok(Some(text)),

@@ -19,12 +19,14 @@
 //! * [`v2`] — release protocol version 2: batchable ciphertext proofs checked in batches, one
 //!   DLEQ proof and one key exchange per trustee answer, compact binary encodings.
 //! * [`audit`] — audit-log entries (canonical bytes) and RFC 9162 Merkle tree hashing.
+//! * [`auth`] — signed requests (the `Escrow-Signature` header) and the node's nonce cache.
 //!
 //! The byte-level protocol is specified in `docs/protocol.md`.
 #![deny(missing_docs)]
 
 pub mod api;
 pub mod audit;
+pub mod auth;
 pub mod codec;
 pub mod ecies;
 pub mod error;

@@ -165,10 +165,76 @@ pub struct ParsedRequest {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawRequest {
+struct RawRequest<'a> {
     version: V1,
     warrant: Envelope,
-    ciphertexts: Vec<serde_json::Value>,
+    #[serde(borrow)]
+    ciphertexts: BoundedItems<'a>,
+}
+
+/// The ciphertext array, parsed without building a tree: the first [`MAX_BATCH`] items are
+/// kept as borrowed raw JSON text (each is parsed later into its typed structure, which
+/// refuses anything else without allocating for it), the rest are only counted. Memory stays
+/// within the size of the body whatever the array holds.
+struct BoundedItems<'a> {
+    items: Vec<&'a serde_json::value::RawValue>,
+    count: usize,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for BoundedItems<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+        struct V<'a>(core::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = BoundedItems<'a>;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("an array of ciphertexts")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> core::result::Result<Self::Value, A::Error> {
+                let mut items = Vec::new();
+                let mut count = 0usize;
+                loop {
+                    if count < MAX_BATCH {
+                        match seq.next_element::<&'de serde_json::value::RawValue>()? {
+                            Some(v) => items.push(v),
+                            None => break,
+                        }
+                    } else if seq.next_element::<serde::de::IgnoredAny>()?.is_none() {
+                        break;
+                    }
+                    count = count.saturating_add(1);
+                }
+                Ok(BoundedItems { items, count })
+            }
+        }
+        d.deserialize_seq(V(core::marker::PhantomData))
+    }
+}
+
+/// The warrant part of a release request, read without looking at the ciphertexts (they are
+/// skipped, not stored): what a node needs to authenticate the caller before anything else.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WarrantOnly {
+    version: V1,
+    warrant: Envelope,
+    #[allow(dead_code)]
+    ciphertexts: serde::de::IgnoredAny,
+}
+
+/// The warrant of a release request body, and its digest, without parsing any ciphertext
+/// (memory stays within the body size). The node uses it to learn which investigator key must
+/// have signed the request before it looks at anything else.
+pub fn request_warrant(
+    body: &[u8],
+) -> core::result::Result<(Result<WarrantEnvelope, Refusal>, Digest32), RequestError> {
+    let raw: WarrantOnly =
+        serde_json::from_slice(body).map_err(|e| RequestError::Malformed(e.to_string()))?;
+    let _ = raw.version;
+    let digest = Digest32::tagged(crate::warrant::TAG_WARRANT_DIGEST, &[&raw.warrant.pae()]);
+    Ok((WarrantEnvelope::from_envelope(raw.warrant), digest))
 }
 
 /// Domain tag of [`request_digest`].
@@ -208,13 +274,13 @@ pub fn parse_request(
     let raw: RawRequest =
         serde_json::from_slice(body).map_err(|e| RequestError::Malformed(e.to_string()))?;
     let _ = raw.version;
-    if raw.ciphertexts.is_empty() {
+    if raw.ciphertexts.count == 0 {
         return Err(RequestError::Malformed("no ciphertexts".into()));
     }
     let limit = max_batch.min(MAX_BATCH);
-    if raw.ciphertexts.len() > limit {
+    if raw.ciphertexts.count > limit {
         return Err(RequestError::TooManyCiphertexts {
-            found: raw.ciphertexts.len(),
+            found: raw.ciphertexts.count,
             limit,
         });
     }
@@ -225,9 +291,10 @@ pub fn parse_request(
     let warrant = WarrantEnvelope::from_envelope(raw.warrant);
     let ciphertexts = raw
         .ciphertexts
+        .items
         .into_iter()
         .map(|v| {
-            serde_json::from_value::<EscrowCiphertext>(v)
+            serde_json::from_str::<EscrowCiphertext>(v.get())
                 .map_err(|e| Refusal::malformed("ciphertext", e))
         })
         .collect();

@@ -71,9 +71,11 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     let inv2 = PrivateKey::generate(&mut rng);
     let foreign_issuer = PrivateKey::generate(&mut rng);
     let foreign_judge = PrivateKey::generate(&mut rng);
+    let oversight = PrivateKey::generate(&mut rng);
     for (name, key) in [
         ("sos", &sos),
         ("jc", &jc),
+        ("oversight", &oversight),
         ("investigator", &inv),
         ("investigator-2", &inv2),
         ("foreign-issuer", &foreign_issuer),
@@ -89,7 +91,7 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     for (u, key) in users.iter().zip(&user_keys) {
         save_key(&dir, u, key)?;
     }
-    let policy = double_lock_policy(&sos, &jc)?;
+    let policy = double_lock_policy(&sos, &jc, &oversight)?;
     files::public(&dir.join("policy.json"), policy.to_json_pretty().as_bytes())?;
     story.step(
         "Set-up: a trustee set, two authorities, an investigator, three users",
@@ -531,6 +533,7 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
             .map(|x| x.url())
             .collect(),
         policy: dir.join("policy.json"),
+        oversight_key: Some(dir.join("oversight.key")),
         state: a.keep.as_ref().map(|_| dir.join("auditor")),
         timeout: 30,
     };

@@ -58,10 +58,16 @@ impl Lab {
         let jc = PrivateKey::generate(&mut rng);
         let inv = PrivateKey::generate(&mut rng);
         let recipient = PrivateKey::generate(&mut rng);
-        for (name, key) in [("sos", &sos), ("jc", &jc), ("investigator", &inv)] {
+        let oversight = PrivateKey::generate(&mut rng);
+        for (name, key) in [
+            ("sos", &sos),
+            ("jc", &jc),
+            ("investigator", &inv),
+            ("oversight", &oversight),
+        ] {
             save_key(work, name, key)?;
         }
-        let policy = double_lock_policy(&sos, &jc)?;
+        let policy = double_lock_policy(&sos, &jc, &oversight)?;
         files::public(
             &work.join("policy.json"),
             policy.to_json_pretty().as_bytes(),
@@ -343,6 +349,7 @@ fn audit_in_process(
         set: work.join(SET_FILE),
         trustees: urls,
         policy: work.join("policy.json"),
+        oversight_key: Some(work.join("oversight.key")),
         state: None,
         timeout: 600,
     };
@@ -667,6 +674,8 @@ fn audit_child(
         .arg(work.join(SET_FILE))
         .arg("--policy")
         .arg(work.join("policy.json"))
+        .arg("--oversight-key")
+        .arg(work.join("oversight.key"))
         .args(["--trustee", url])
         .stdin(Stdio::null())
         .stdout(report)

@@ -92,8 +92,13 @@ pub fn node(url: &str) -> Result<escrow_client::NodeClient> {
 }
 
 /// The trustees' policy of the demo and the experiments: the Secretary of State issues, a
-/// Judicial Commissioner approves, both must sign (the double lock), default limits.
-pub fn double_lock_policy(sos: &PrivateKey, jc: &PrivateKey) -> Result<Policy> {
+/// Judicial Commissioner approves, both must sign (the double lock), default limits; the
+/// oversight key (the Investigatory Powers Commissioner) may read every warrant.
+pub fn double_lock_policy(
+    sos: &PrivateKey,
+    jc: &PrivateKey,
+    oversight: &PrivateKey,
+) -> Result<Policy> {
     Policy::new(
         vec![
             Authority {
@@ -110,5 +115,11 @@ pub fn double_lock_policy(sos: &PrivateKey, jc: &PrivateKey) -> Result<Policy> {
         vec![Role::Issuer, Role::Judicial],
         PolicyLimits::default(),
     )
+    .and_then(|p| {
+        p.with_oversight(vec![escrow_core::warrant::Oversight {
+            name: "Investigatory Powers Commissioner".into(),
+            key: oversight.public(),
+        }])
+    })
     .map_err(|r| anyhow::anyhow!("policy: {r}"))
 }

@@ -137,6 +137,9 @@ pub struct AuditRequest {
     pub trustees: Vec<String>,
     /// The trustees' policy file.
     pub policy: PathBuf,
+    /// The oversight private key the policy names (the nodes serve warrant text only to it
+    /// and to the warrant's investigator).
+    pub oversight_key: Option<PathBuf>,
     /// The auditor's state folder (checkpoints seen), if kept.
     pub state: Option<PathBuf>,
     /// Per-request timeout, seconds.

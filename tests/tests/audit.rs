@@ -30,6 +30,8 @@ fn audit(w: &Workflow, state: &str, extra: &[&str]) -> Output {
         "policy.json",
         "--state",
         state,
+        "--oversight-key",
+        "oversight.key",
     ]
     .map(String::from)
     .to_vec();
@@ -189,6 +191,8 @@ fn honest_logs_audit_clean_and_every_receipt_is_proved_included() {
             "ts/trustee-set.json",
             "--policy",
             "policy.json",
+            "--oversight-key",
+            "oversight.key",
             "--trustee",
             &w.nodes[0].url(),
             "--trustee",
@@ -384,6 +388,7 @@ mod mini {
         policy: &Policy,
         urls: &[String],
         memory: &mut Memory,
+        oversight: &escrow_core::keys::PrivateKey,
     ) -> Vec<Finding> {
         let mut judge = Judge::new(set, Some(policy.clone()));
         let mut findings = Vec::new();
@@ -432,8 +437,9 @@ mod mini {
             clients.insert(t, node);
         }
         let mut docs = Documents::default();
+        // The nodes serve warrant text only to a signed request by the policy's oversight key.
         for (t, d) in judge.wanted() {
-            if let Some(text) = clients[&t].envelope(&d).unwrap() {
+            if let Some(text) = clients[&t].envelope(&d, oversight).unwrap() {
                 if let Ok(env) = WarrantEnvelope::from_json(&text) {
                     docs.add_warrant(env);
                 } else if let Ok(env) = CancellationEnvelope::from_json(&text) {
@@ -473,7 +479,11 @@ fn an_independent_auditor_on_the_library_finds_what_escrow_audit_finds() {
     let urls: Vec<String> = w.nodes.iter().map(|n| n.url()).collect();
     let mut memory = mini::Memory::new();
     // First runs: both remember the logs.
-    assert!(mini::audit(&set, &policy, &urls, &mut memory).is_empty());
+    let oversight = escrow_core::keys::PrivateKey::from_pem(
+        &std::fs::read_to_string(w.dir.join("oversight.key")).unwrap(),
+    )
+    .unwrap();
+    assert!(mini::audit(&set, &policy, &urls, &mut memory, &oversight).is_empty());
     assert!(audit(&w, "auditor", &[]).status.success());
 
     // Trustee 2's log is rewritten (entry 2 changed); trustee 1 logs a release under a warrant
@@ -521,7 +531,7 @@ fn an_independent_auditor_on_the_library_finds_what_escrow_audit_finds() {
     let urls: Vec<String> = w.nodes.iter().map(|n| n.url()).collect();
 
     let mine: std::collections::BTreeSet<(String, u64, Option<u64>)> =
-        mini::audit(&set, &policy, &urls, &mut memory)
+        mini::audit(&set, &policy, &urls, &mut memory, &oversight)
             .iter()
             .map(|f| {
                 (
@@ -576,6 +586,8 @@ fn a_trustee_down_is_not_audited_and_the_counts_are_lower_bounds() {
         "ts/trustee-set.json",
         "--policy",
         "policy.json",
+        "--oversight-key",
+        "oversight.key",
     ]
     .map(String::from)
     .to_vec();

@@ -57,7 +57,7 @@ fn main() {
     let node = start(&state, &[], &[]);
     let body = ReleaseRequest::new(&w, cts(&msgs)).to_json();
     let t = Instant::now();
-    let (status, resp) = post(&node.url("/v1/release"), &body);
+    let (status, resp) = post_as(&node.url("/v1/release"), &fx.investigator, &body);
     let wall = t.elapsed().as_secs_f64();
     assert_eq!(status, 200, "{resp}");
     let t2 = Instant::now();

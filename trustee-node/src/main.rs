@@ -102,7 +102,7 @@ enum Cmd {
         /// Per-request timeout, seconds.
         #[arg(long, default_value_t = 300)]
         request_timeout_secs: u64,
-        /// Requests served concurrently (more wait).
+        /// Requests worked on at once, node-wide, once their body is read (more wait).
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
         /// Most canonical entry bytes in one /v1/log/entries page (at least 1024; a page
@@ -114,6 +114,22 @@ enum Cmd {
         /// holds first.
         #[arg(long, env = "TRUSTEE_ACCEPT_UNANCHORED_LOG")]
         accept_unanchored_log: bool,
+        /// Seconds allowed for a request's header to arrive.
+        #[arg(long, default_value_t = 10)]
+        header_timeout_secs: u64,
+        /// Seconds allowed for a request's body to arrive.
+        #[arg(long, default_value_t = 30)]
+        body_timeout_secs: u64,
+        /// Requests in flight from one client address (more: 429).
+        #[arg(long, default_value_t = 16)]
+        per_client: usize,
+        /// POST requests per second from one client address, on average (bursts of twice as
+        /// many; more: 429).
+        #[arg(long, default_value_t = 200)]
+        posts_per_sec: u32,
+        /// Requests in flight from all clients together (more: 503).
+        #[arg(long, default_value_t = 1024)]
+        max_in_flight: usize,
         /// TEST FEATURE — fault injection for tests and demos. `bad-share`: every released
         /// share has a broken proof. Never use in production.
         #[arg(long, value_enum, env = "TRUSTEE_FAULT")]
@@ -200,6 +216,11 @@ fn run(cli: Cli) -> Result<(), NodeError> {
             concurrency,
             log_page_bytes,
             accept_unanchored_log,
+            header_timeout_secs,
+            body_timeout_secs,
+            per_client,
+            posts_per_sec,
+            max_in_flight,
             fault,
         } => {
             let limits = Limits {
@@ -209,6 +230,11 @@ fn run(cli: Cli) -> Result<(), NodeError> {
                 concurrency: concurrency.max(1),
                 page_size: 1000,
                 page_bytes: log_page_bytes.max(1024),
+                header_timeout: Duration::from_secs(header_timeout_secs.max(1)),
+                body_timeout: Duration::from_secs(body_timeout_secs.max(1)),
+                per_client: per_client.max(1),
+                posts_per_sec: posts_per_sec.max(1),
+                max_in_flight: max_in_flight.max(1),
             };
             let pass = state::passphrase(passphrase_file.as_deref())?;
             // Everything is loaded and checked before the socket is bound.
@@ -283,21 +309,28 @@ async fn serve(
     }
     let handle = axum_server::Handle::new();
     tokio::spawn(shutdown_on_signal(handle.clone()));
-    let app = server::router(node).into_make_service();
+    let header_timeout = node.limits().header_timeout;
+    let app = server::router(node).into_make_service_with_connect_info::<SocketAddr>();
     let result = match tls_config {
         Some(cfg) => {
-            axum_server::from_tcp_rustls(listener, cfg)
+            let mut server = axum_server::from_tcp_rustls(listener, cfg)
                 .map_err(|e| NodeError::io("listener", e))?
-                .handle(handle)
-                .serve(app)
-                .await
+                .handle(handle);
+            server
+                .http_builder()
+                .http1()
+                .header_read_timeout(header_timeout);
+            server.serve(app).await
         }
         None => {
-            axum_server::from_tcp(listener)
+            let mut server = axum_server::from_tcp(listener)
                 .map_err(|e| NodeError::io("listener", e))?
-                .handle(handle)
-                .serve(app)
-                .await
+                .handle(handle);
+            server
+                .http_builder()
+                .http1()
+                .header_read_timeout(header_timeout);
+            server.serve(app).await
         }
     };
     result.map_err(|e| NodeError::io("server", e))?;

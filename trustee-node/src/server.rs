@@ -16,21 +16,24 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use escrow_core::api::{
     CancelResponse, CancelStatus, ConsistencyProofView, ConsistencyQuery, EntriesPage,
-    EntriesQuery, EntryView, EnvelopeQuery, InclusionProofView, InclusionQuery, Info, InfoLimits,
-    path,
+    EntriesQuery, EntryView, EnvelopeQuery, ErrorCode, InclusionProofView, InclusionQuery, Info,
+    InfoLimits, path,
 };
 use escrow_core::audit::{LogEntry, LogKey, TreeHead};
+use escrow_core::auth::{AuthError, NonceCache, RequestSignature};
 use escrow_core::codec::V1;
 use escrow_core::codec::{Digest32, b64_encode};
-use escrow_core::keys::PrivateKey;
+use escrow_core::keys::{PrivateKey, PublicKey};
 use escrow_core::release::{
     ItemRefusal, RefusalCode, ReleaseCounter, ReleaseResponse, ReleaseResult, RequestError,
-    SealedShare, judge_ciphertext, make_share, parse_request, request_digest,
+    SealedShare, judge_ciphertext, make_share, parse_request, request_digest, request_warrant,
 };
 use escrow_core::tdh2::ValidCiphertext;
 use escrow_core::time::Timestamp;
 use escrow_core::trustee::{TrusteeSet, VerifiedKeyShare};
-use escrow_core::warrant::{CancellationEnvelope, Policy, ReasonCode, Refusal, RenewalChains};
+use escrow_core::warrant::{
+    CancellationEnvelope, Policy, ReasonCode, Refusal, RenewalChains, Warrant,
+};
 use rayon::prelude::*;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -57,7 +60,7 @@ impl Fault {
 /// Default bound on the canonical entry bytes of one `/v1/log/entries` page.
 pub const DEFAULT_PAGE_BYTES: usize = 1024 * 1024;
 
-/// Request limits.
+/// Request limits (`docs/api.md` §8).
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     /// Most ciphertexts per release request.
@@ -66,12 +69,23 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Per-request timeout.
     pub request_timeout: Duration,
-    /// Requests served at once.
+    /// Requests worked on at once, node-wide (after their body was read; more wait).
     pub concurrency: usize,
     /// Most log entries per page.
     pub page_size: u64,
     /// Most canonical entry bytes per page (a page always holds at least one entry).
     pub page_bytes: usize,
+    /// Time allowed for a request's header, from the connection or the previous request.
+    pub header_timeout: Duration,
+    /// Time allowed for reading a request's body.
+    pub body_timeout: Duration,
+    /// Requests in flight from one client address (more: 429).
+    pub per_client: usize,
+    /// POST requests (release, cancel) one client address may make per second, on average;
+    /// bursts of twice as many (more: 429).
+    pub posts_per_sec: u32,
+    /// Requests in flight from all clients together (more: 503).
+    pub max_in_flight: usize,
 }
 
 impl Default for Limits {
@@ -83,6 +97,47 @@ impl Default for Limits {
             concurrency: 64,
             page_size: 1000,
             page_bytes: DEFAULT_PAGE_BYTES,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            per_client: 16,
+            posts_per_sec: 200,
+            max_in_flight: 1024,
+        }
+    }
+}
+
+/// Client addresses remembered at once (in-flight counts and rate buckets); when full, idle
+/// clients with a full bucket are forgotten first, and a new client is refused (503) only if
+/// every remembered one is busy.
+pub const MAX_CLIENTS: usize = 65_536;
+
+/// What the node remembers about one client address.
+#[derive(Debug, Clone, Copy)]
+struct ClientState {
+    in_flight: usize,
+    tokens: f64,
+    last: std::time::Instant,
+}
+
+/// Per-client and node-wide admission (item 6 and 8 of the hardening issue).
+#[derive(Debug, Default)]
+struct Admission {
+    clients: std::collections::HashMap<std::net::IpAddr, ClientState>,
+    in_flight: usize,
+}
+
+/// A request admitted by [`Node::admit`]; dropping it gives its slots back.
+pub struct Ticket {
+    node: Shared,
+    ip: std::net::IpAddr,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut a = lock(&self.node.admission);
+        a.in_flight = a.in_flight.saturating_sub(1);
+        if let Some(c) = a.clients.get_mut(&self.ip) {
+            c.in_flight = c.in_flight.saturating_sub(1);
         }
     }
 }
@@ -104,6 +159,9 @@ pub struct Node {
     problem: RwLock<Option<String>>,
     limits: Limits,
     fault: Option<Fault>,
+    nonces: Mutex<NonceCache>,
+    admission: Mutex<Admission>,
+    work: Arc<tokio::sync::Semaphore>,
 }
 
 impl core::fmt::Debug for Node {
@@ -147,7 +205,91 @@ impl Node {
             problem: RwLock::new(None),
             limits,
             fault,
+            nonces: Mutex::new(NonceCache::new(
+                now(),
+                escrow_core::auth::DEFAULT_NONCE_CAPACITY,
+            )),
+            admission: Mutex::new(Admission::default()),
+            work: Arc::new(tokio::sync::Semaphore::new(limits.concurrency.max(1))),
         })
+    }
+
+    /// Admit a request from `ip`: at most `per_client` in flight per address, `posts_per_sec`
+    /// POSTs per address (token bucket, burst twice that), `max_in_flight` in all. Refusals
+    /// write nothing.
+    pub fn admit(self: &Arc<Self>, ip: std::net::IpAddr, post: bool) -> Result<Ticket, ApiError> {
+        let limits = self.limits;
+        let rate = f64::from(limits.posts_per_sec.max(1));
+        let burst = 2.0 * rate;
+        let now = std::time::Instant::now();
+        let refill = |c: &mut ClientState| {
+            let dt = now.saturating_duration_since(c.last).as_secs_f64();
+            c.tokens = (c.tokens + dt * rate).min(burst);
+            c.last = now;
+        };
+        let mut a = lock(&self.admission);
+        if a.in_flight >= limits.max_in_flight {
+            return Err(ApiError::unavailable(
+                "busy",
+                format!(
+                    "{} requests in flight; try again later",
+                    limits.max_in_flight
+                ),
+            ));
+        }
+        if !a.clients.contains_key(&ip) && a.clients.len() >= MAX_CLIENTS {
+            a.clients.retain(|_, c| {
+                refill(c);
+                c.in_flight > 0 || c.tokens < burst
+            });
+            if a.clients.len() >= MAX_CLIENTS {
+                return Err(ApiError::unavailable(
+                    "busy",
+                    "too many clients at once; try again later",
+                ));
+            }
+        }
+        let c = a.clients.entry(ip).or_insert(ClientState {
+            in_flight: 0,
+            tokens: burst,
+            last: now,
+        });
+        refill(c);
+        if c.in_flight >= limits.per_client {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                format!(
+                    "more than {} requests in flight from {ip}",
+                    limits.per_client
+                ),
+            ));
+        }
+        if post {
+            if c.tokens < 1.0 {
+                return Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too-many-requests",
+                    format!(
+                        "more than {} POST requests per second from {ip}; slow down",
+                        limits.posts_per_sec
+                    ),
+                ));
+            }
+            c.tokens -= 1.0;
+        }
+        c.in_flight += 1;
+        a.in_flight += 1;
+        drop(a);
+        Ok(Ticket {
+            node: self.clone(),
+            ip,
+        })
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// Trustee index.
@@ -222,16 +364,52 @@ impl Node {
         )
     }
 
+    /// Check a request signature by `key` and remember its nonce. Nothing else happens on
+    /// behalf of a request until this succeeded.
+    fn authenticate(
+        &self,
+        sig: &RequestSignature,
+        key: &escrow_core::keys::PublicKey,
+        method: &str,
+        path_and_query: &str,
+        body: &[u8],
+    ) -> Result<(), ApiError> {
+        sig.verify(key, method, path_and_query, body)
+            .map_err(auth_error)?;
+        lock(&self.nonces)
+            .check_and_remember(sig, now())
+            .map_err(auth_error)
+    }
+
     /// `POST /v1/release`, synchronous (runs on a blocking thread; crypto fans out on rayon).
-    pub fn release(&self, body: &[u8]) -> Result<ReleaseResponse, ApiError> {
-        let parsed = parse_request(body, self.limits.max_batch).map_err(|e| match e {
-            RequestError::TooManyCiphertexts { .. } => ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "batch-too-large",
-                e.to_string(),
-            ),
-            RequestError::Malformed(_) => ApiError::bad_request("malformed-request", e.to_string()),
-        })?;
+    ///
+    /// The request must be signed by the investigator key its warrant names
+    /// (`escrow_core::auth`); that is checked before any ciphertext is looked at, and a request
+    /// that fails it is answered without writing or counting anything.
+    pub fn release(
+        &self,
+        auth: Option<&[u8]>,
+        path_and_query: &str,
+        body: &[u8],
+    ) -> Result<ReleaseResponse, ApiError> {
+        let sig =
+            RequestSignature::from_header(auth.ok_or_else(|| auth_error(AuthError::Missing))?)
+                .map_err(auth_error)?;
+        let (warrant, _) = request_warrant(body).map_err(request_error)?;
+        let investigator = *warrant
+            .and_then(|env| Warrant::parse(&env))
+            .map_err(|r| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    format!(
+                        "the warrant does not parse, so it names no investigator key to check the request signature with: {r}"
+                    ),
+                )
+            })?
+            .investigator();
+        self.authenticate(&sig, &investigator, "POST", path_and_query, body)?;
+        let parsed = parse_request(body, self.limits.max_batch).map_err(request_error)?;
         self.check_healthy()?;
         let time = now();
         let wd = parsed.warrant_digest;
@@ -672,27 +850,106 @@ impl Node {
         })
     }
 
-    /// `GET /v1/log/envelope?digest=`: the stored (sealed) copy of a warrant or cancellation
-    /// whose digest is in the log, disclosed to an auditor.
-    pub fn envelope(&self, digest: &str) -> Result<String, ApiError> {
+    fn read_envelope(&self, d: &Digest32) -> Result<Option<String>, ApiError> {
+        let conn = lock(&self.reader);
+        db::read_envelope(&conn, &self.db_path, d)
+            .map_err(|e| ApiError::internal("reading the log", e))
+    }
+
+    /// The investigator key of a stored warrant envelope, or of the warrant a stored
+    /// cancellation names (if this node holds it).
+    fn investigator_of(&self, stored: &str) -> Result<Option<PublicKey>, ApiError> {
+        if let Ok(w) = escrow_core::warrant::WarrantEnvelope::from_json(stored)
+            .and_then(|env| Warrant::parse(&env))
+        {
+            return Ok(Some(*w.investigator()));
+        }
+        let Ok(c) = CancellationEnvelope::from_json(stored) else {
+            return Ok(None);
+        };
+        let Ok(p) = serde_json::from_slice::<escrow_core::warrant::CancellationPayload>(
+            &c.envelope().payload,
+        ) else {
+            return Ok(None);
+        };
+        Ok(self
+            .read_envelope(&p.warrant_digest)?
+            .and_then(|w| escrow_core::warrant::WarrantEnvelope::from_json(&w).ok())
+            .and_then(|env| Warrant::parse(&env).ok())
+            .map(|w| *w.investigator()))
+    }
+
+    /// `GET /v1/log/envelope?digest=`: the stored copy of a warrant or cancellation whose
+    /// digest is in the log, served only to a request signed (`escrow_core::auth`) by an
+    /// oversight key of the policy or by the investigator the warrant names (for a
+    /// cancellation: the cancelled warrant's investigator). Anyone else gets 401/403, the same
+    /// whether or not the digest exists.
+    pub fn envelope(
+        &self,
+        auth: Option<&[u8]>,
+        path_and_query: &str,
+        digest: &str,
+    ) -> Result<String, ApiError> {
+        let sig =
+            RequestSignature::from_header(auth.ok_or_else(|| auth_error(AuthError::Missing))?)
+                .map_err(auth_error)?;
         let d = Digest32::from_hex(digest)
             .ok_or_else(|| ApiError::bad_request("bad-digest", "digest must be 64 hex digits"))?;
-        let conn = lock(&self.reader);
-        db::read_envelope(&conn, &self.db_path, &d)
-            .map_err(|e| ApiError::internal("reading the log", e))?
-            .ok_or_else(|| {
+        let wrong_key = || {
+            auth_error(AuthError::WrongKey {
+                found: sig.key_id,
+                expected: " (only the policy's oversight keys and the warrant's investigator may read a warrant)".into(),
+            })
+        };
+        if let Some(o) = self.policy.oversight_key(&sig.key_id) {
+            let key = o.key;
+            self.authenticate(&sig, &key, "GET", path_and_query, b"")?;
+            return self.read_envelope(&d)?.ok_or_else(|| {
                 ApiError::new(
                     StatusCode::NOT_FOUND,
                     "not-found",
                     "no warrant or cancellation with that digest",
                 )
-            })
+            });
+        }
+        let stored = self.read_envelope(&d)?.ok_or_else(wrong_key)?;
+        match self.investigator_of(&stored)? {
+            Some(key) if key.key_id() == sig.key_id => {
+                self.authenticate(&sig, &key, "GET", path_and_query, b"")?;
+                Ok(stored)
+            }
+            _ => Err(wrong_key()),
+        }
     }
+}
+
+fn request_error(e: RequestError) -> ApiError {
+    match e {
+        RequestError::TooManyCiphertexts { .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::BatchTooLarge,
+            e.to_string(),
+        ),
+        RequestError::Malformed(_) => {
+            ApiError::bad_request(ErrorCode::MalformedRequest, e.to_string())
+        }
+    }
+}
+
+/// 401 for a request that is not (validly, freshly) signed, 403 for one signed by a key that
+/// may not make it, 503 when the nonce memory is full.
+fn auth_error(e: AuthError) -> ApiError {
+    let status = match e {
+        AuthError::WrongKey { .. } => StatusCode::FORBIDDEN,
+        AuthError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::UNAUTHORIZED,
+    };
+    ApiError::new(status, e.code(), e.to_string())
 }
 
 type Shared = Arc<Node>;
 
-async fn read_body(req: Request, limit: usize) -> Result<Vec<u8>, ApiError> {
+async fn read_body(req: Request, limit: usize, timeout: Duration) -> Result<Vec<u8>, ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -708,18 +965,57 @@ async fn read_body(req: Request, limit: usize) -> Result<Vec<u8>, ApiError> {
     if announced.is_some_and(|len| len > limit as u64) {
         return Err(too_large());
     }
-    axum::body::to_bytes(req.into_body(), limit)
-        .await
-        .map(|b| b.to_vec())
-        .map_err(|_| too_large())
+    // Read straight into one buffer (sized from Content-Length, at most `limit`): memory is
+    // the body once, not the body plus its chunks plus a copy.
+    let capacity = announced.map_or(0, |l| usize::try_from(l).unwrap_or(limit).min(limit));
+    let mut body = req.into_body();
+    let read = async move {
+        use http_body_util::BodyExt;
+        let mut out: Vec<u8> = Vec::with_capacity(capacity);
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|_| {
+                ApiError::bad_request("malformed-request", "the request body could not be read")
+            })?;
+            if let Ok(data) = frame.into_data() {
+                if out.len().saturating_add(data.len()) > limit {
+                    return Err(too_large());
+                }
+                out.extend_from_slice(&data);
+            }
+        }
+        Ok(out)
+    };
+    match tokio::time::timeout(timeout, read).await {
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body-timeout",
+            format!(
+                "the request body was not received within {} s",
+                timeout.as_secs()
+            ),
+        )),
+        Ok(r) => r,
+    }
 }
 
+/// Run `f` on a blocking thread once one of the node-wide work permits is free (the permit is
+/// held until `f` returns, even if the client has gone).
 async fn blocking<T: Send + 'static>(
+    node: &Shared,
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
+    let permit = node
+        .work
+        .clone()
+        .acquire_owned()
         .await
-        .map_err(|e| ApiError::internal("running a request", e))?
+        .map_err(|e| ApiError::internal("waiting for a worker", e))?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        f()
+    })
+    .await
+    .map_err(|e| ApiError::internal("running a request", e))?
 }
 
 async fn h_info(State(node): State<Shared>) -> Json<Info> {
@@ -730,18 +1026,21 @@ async fn h_release(
     State(node): State<Shared>,
     req: Request,
 ) -> Result<Json<ReleaseResponse>, ApiError> {
-    let body = read_body(req, node.limits.max_body_bytes).await?;
+    let (auth, pq) = auth_header(req.headers(), req.uri());
+    let body = read_body(req, node.limits.max_body_bytes, node.limits.body_timeout).await?;
     let n = node.clone();
-    blocking(move || n.release(&body)).await.map(Json)
+    blocking(&node, move || n.release(auth.as_deref(), &pq, &body))
+        .await
+        .map(Json)
 }
 
 async fn h_cancel(
     State(node): State<Shared>,
     req: Request,
 ) -> Result<Json<CancelResponse>, ApiError> {
-    let body = read_body(req, node.limits.max_body_bytes).await?;
+    let body = read_body(req, node.limits.max_body_bytes, node.limits.body_timeout).await?;
     let n = node.clone();
-    blocking(move || n.cancel(&body)).await.map(Json)
+    blocking(&node, move || n.cancel(&body)).await.map(Json)
 }
 
 async fn h_entries(
@@ -750,12 +1049,14 @@ async fn h_entries(
 ) -> Result<Json<EntriesPage>, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::bad_request("bad-range", e.body_text()))?;
     let n = node.clone();
-    blocking(move || n.entries(q.start, q.end)).await.map(Json)
+    blocking(&node, move || n.entries(q.start, q.end))
+        .await
+        .map(Json)
 }
 
 async fn h_checkpoint(State(node): State<Shared>) -> Result<Response, ApiError> {
     let n = node.clone();
-    let note = blocking(move || n.checkpoint()).await?;
+    let note = blocking(&node, move || n.checkpoint()).await?;
     let mut r = Response::new(Body::from(note));
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -770,7 +1071,7 @@ async fn h_inclusion(
 ) -> Result<Json<InclusionProofView>, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::bad_request("bad-range", e.body_text()))?;
     let n = node.clone();
-    blocking(move || n.inclusion(q.index, q.size))
+    blocking(&node, move || n.inclusion(q.index, q.size))
         .await
         .map(Json)
 }
@@ -781,18 +1082,36 @@ async fn h_consistency(
 ) -> Result<Json<ConsistencyProofView>, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::bad_request("bad-range", e.body_text()))?;
     let n = node.clone();
-    blocking(move || n.consistency(q.old, q.new))
+    blocking(&node, move || n.consistency(q.old, q.new))
         .await
         .map(Json)
 }
 
+/// The `Escrow-Signature` header and the path with query of a request.
+fn auth_header(
+    headers: &axum::http::HeaderMap,
+    uri: &axum::http::Uri,
+) -> (Option<Vec<u8>>, String) {
+    (
+        headers
+            .get(escrow_core::auth::HEADER)
+            .map(|v| v.as_bytes().to_vec()),
+        uri.path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default(),
+    )
+}
+
 async fn h_envelope(
     State(node): State<Shared>,
+    headers: axum::http::HeaderMap,
+    uri: axum::http::Uri,
     q: Result<Query<EnvelopeQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let (auth, pq) = auth_header(&headers, &uri);
     let Query(q) = q.map_err(|e| ApiError::bad_request("bad-digest", e.body_text()))?;
     let n = node.clone();
-    let env = blocking(move || n.envelope(&q.digest)).await?;
+    let env = blocking(&node, move || n.envelope(auth.as_deref(), &pq, &q.digest)).await?;
     let mut r = Response::new(Body::from(env));
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -803,6 +1122,29 @@ async fn h_envelope(
 
 async fn h_head(State(node): State<Shared>) -> Json<TreeHead> {
     Json(node.head())
+}
+
+/// Admission by client address, before anything else (`Node::admit`).
+async fn admission(
+    State(node): State<Shared>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::response::IntoResponse;
+    let ip = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let post = req.method() == axum::http::Method::POST;
+    match node.admit(ip, post) {
+        Ok(ticket) => {
+            let resp = next.run(req).await;
+            drop(ticket);
+            resp
+        }
+        Err(e) => e.into_response(),
+    }
 }
 
 async fn h_not_found() -> ApiError {
@@ -858,12 +1200,12 @@ pub fn router(node: Shared) -> axum::Router {
         .route(path::ENVELOPE, get(h_envelope))
         .fallback(h_not_found)
         .method_not_allowed_fallback(h_method)
-        .with_state(node)
-        .layer(tower::limit::ConcurrencyLimitLayer::new(limits.concurrency))
+        .with_state(node.clone())
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
         ))
+        .layer(axum::middleware::from_fn_with_state(node, admission))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(axum::middleware::map_response(json_errors))
 }

@@ -163,8 +163,9 @@ fn a_truncated_replaced_or_rolled_back_log_is_not_a_fresh_start() {
 
     // The untouched state still serves, the warrant still cancelled.
     let node = start(&state, &[], &[]);
-    let (s, b) = post(
+    let (s, b) = post_as(
         &node.url("/v1/release"),
+        &fx.investigator,
         &ReleaseRequest::new(&w, vec![fx.message("alice", "bob", "i3", 60).escrow]).to_json(),
     );
     assert_eq!(s, 200, "{b}");
@@ -265,8 +266,9 @@ fn edited_derived_tables_refuse_start_naming_the_table() {
 
     // Untouched: starts, and the warrant stays cancelled.
     let node = start(&state, &[], &[]);
-    let (s, b) = post(
+    let (s, b) = post_as(
         &node.url("/v1/release"),
+        &fx.investigator,
         &ReleaseRequest::new(&w, vec![fx.message("alice", "bob", "d2", 60).escrow]).to_json(),
     );
     assert_eq!(s, 200, "{b}");
@@ -296,8 +298,9 @@ fn cancelling_a_parent_stops_its_renewals_and_theirs() {
     }
     cancel(&node, &fx, &w, "w-parent");
     let refused_under = |node: &NodeProc, env, id: &str| {
-        let (s, b) = post(
+        let (s, b) = post_as(
             &node.url("/v1/release"),
+            &fx.investigator,
             &ReleaseRequest::new(env, vec![fx.message("alice", "bob", id, 60).escrow]).to_json(),
         );
         assert_eq!(s, 200, "{b}");
@@ -328,7 +331,8 @@ fn a_parent_cancelled_while_a_renewal_batch_is_in_flight_stops_it() {
         .collect();
     let body = ReleaseRequest::new(&r1, cts(&msgs)).to_json();
     let url = node.url("/v1/release");
-    let inflight = std::thread::spawn(move || post(&url, &body));
+    let inv = fx.investigator.clone();
+    let inflight = std::thread::spawn(move || post_as(&url, &inv, &body));
     cancel(&node, &fx, &w, "w-p");
     let (s, b) = inflight.join().unwrap();
     assert_eq!(s, 200, "{b}");

@@ -154,7 +154,9 @@ fn every_policy_refusal_reaches_the_client_and_the_log() {
     let mut e = fx.issue(&fx.payload("w-role"));
     e.add_signature(&fx.judge, Role::Issuer).unwrap();
     cases.push(("wrong-role", e));
-    // a correctly signed envelope whose payload is not a warrant
+    // A correctly signed envelope whose payload is not a warrant names no investigator key, so
+    // no caller can be authenticated for it: refused before anything is logged (issue 11 item
+    // 3; it used to be a logged `malformed` refusal).
     let mut e = WarrantEnvelope::sign_bytes(
         b"{\"not\":\"a warrant\"}".to_vec(),
         &fx.issuer,
@@ -162,7 +164,15 @@ fn every_policy_refusal_reaches_the_client_and_the_log() {
     )
     .unwrap();
     e.add_signature(&fx.judge, Role::Judicial).unwrap();
-    cases.push(("malformed", e));
+    let size0 = log_entries(&node).len();
+    let (s, b) = post_as(
+        &node.url("/v1/release"),
+        &fx.investigator,
+        &escrow_core::release::ReleaseRequest::new(&e, cts(&msgs)).to_json(),
+    );
+    assert_eq!(s, 401, "{b}");
+    assert_eq!(json(&b)["error"]["code"], "unauthenticated", "{b}");
+    assert_eq!(log_entries(&node).len(), size0);
     // forged: the payload changed after signing
     let w = fx.double_locked(&fx.payload("w-forged"));
     let mut env = w.envelope().clone();

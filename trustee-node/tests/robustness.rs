@@ -43,13 +43,13 @@ fn bad_requests_get_json_errors_and_the_node_stays_up() {
     let url = node.url("/v1/release");
     let size0 = head_size(&node);
 
-    let (s, b) = post(&url, "this is not json");
+    let (s, b) = post_as(&url, &fx.investigator, "this is not json");
     assert_eq!(
         (s, error_code(&b).as_str()),
         (400, "malformed-request"),
         "{b}"
     );
-    let (s, b) = post(&url, r#"{"version":1}"#);
+    let (s, b) = post_as(&url, &fx.investigator, r#"{"version":1}"#);
     assert_eq!(
         (s, error_code(&b).as_str()),
         (400, "malformed-request"),
@@ -60,10 +60,14 @@ fn bad_requests_get_json_errors_and_the_node_stays_up() {
     let mut v: serde_json::Value =
         serde_json::from_str(&ReleaseRequest::new(&w, vec![m.escrow.clone()]).to_json()).unwrap();
     v["version"] = 2.into();
-    let (s, b) = post(&url, &v.to_string());
+    let (s, b) = post_as(&url, &fx.investigator, &v.to_string());
     assert_eq!(s, 400, "{b}");
     assert!(b.contains("unsupported format version"), "{b}");
-    let (s, b) = post(&url, &ReleaseRequest::new(&w, vec![]).to_json());
+    let (s, b) = post_as(
+        &url,
+        &fx.investigator,
+        &ReleaseRequest::new(&w, vec![]).to_json(),
+    );
     assert_eq!(
         (s, error_code(&b).as_str()),
         (400, "malformed-request"),
@@ -75,8 +79,9 @@ fn bad_requests_get_json_errors_and_the_node_stays_up() {
     // client still sending may see a broken pipe; speak HTTP by hand to read the answer.)
     let (s, b) = raw_post_announcing(&node.addr, "/v1/release", 300_000);
     assert_eq!((s, error_code(&b).as_str()), (413, "body-too-large"), "{b}");
-    let (s, b) = post(
+    let (s, b) = post_as(
         &url,
+        &fx.investigator,
         &ReleaseRequest::new(&w, vec![m.escrow.clone(); 6]).to_json(),
     );
     assert_eq!(
@@ -92,7 +97,7 @@ fn bad_requests_get_json_errors_and_the_node_stays_up() {
     )
     .unwrap();
     v["ciphertexts"][0]["u"] = format!("02{}", "ff".repeat(32)).into();
-    let (s, b) = post(&url, &v.to_string());
+    let (s, b) = post_as(&url, &fx.investigator, &v.to_string());
     assert_eq!(s, 200, "{b}");
     let r = ReleaseResponse::from_json(&b).unwrap();
     r.verify(&fx.set).unwrap();
@@ -108,14 +113,14 @@ fn bad_requests_get_json_errors_and_the_node_stays_up() {
     }
     // The identity (all zero) as a point, and a bad envelope signature encoding.
     v["ciphertexts"][0]["u"] = "00".repeat(33).into();
-    let (s, b) = post(&url, &v.to_string());
+    let (s, b) = post_as(&url, &fx.investigator, &v.to_string());
     assert_eq!(s, 200, "{b}");
     assert_eq!(
         codes(&ReleaseResponse::from_json(&b).unwrap())[0],
         "malformed"
     );
     v["warrant"]["signatures"][0]["sig"] = "AAAA".into();
-    let (s, b) = post(&url, &v.to_string());
+    let (s, b) = post_as(&url, &fx.investigator, &v.to_string());
     assert_eq!(s, 200, "{b}");
     assert_eq!(
         codes(&ReleaseResponse::from_json(&b).unwrap()),
@@ -399,10 +404,12 @@ fn kill_dash_nine_during_a_large_batch_loses_nothing_that_was_sent() {
     // A large batch in flight; kill -9 while the node works on it.
     let url = node.url("/v1/release");
     let body = ReleaseRequest::new(&w, cts(&msgs[200..])).to_json();
+    let sig = signature(&fx.investigator, "POST", &url, body.as_bytes());
     let client = std::thread::spawn(move || {
         let r = agent()
             .post(&url)
             .header("content-type", "application/json")
+            .header(escrow_core::auth::HEADER, sig)
             .send(&body);
         match r {
             Ok(mut resp) if resp.status().as_u16() == 200 => {
@@ -466,8 +473,9 @@ fn fail_closed_when_the_log_cannot_be_written() {
     // nothing, says so with a 503 and a code, and reports itself unhealthy.
     let blocker = rusqlite::Connection::open(state.join("log.db")).unwrap();
     blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
-    let (s, b) = post(
+    let (s, b) = post_as(
         &node.url("/v1/release"),
+        &fx.investigator,
         &ReleaseRequest::new(&w, vec![m.escrow.clone()]).to_json(),
     );
     assert_eq!(
@@ -485,8 +493,9 @@ fn fail_closed_when_the_log_cannot_be_written() {
     blocker.execute_batch("ROLLBACK").unwrap();
     drop(blocker);
     // Fail closed until restart, even though the lock is gone.
-    let (s, b) = post(
+    let (s, b) = post_as(
         &node.url("/v1/release"),
+        &fx.investigator,
         &ReleaseRequest::new(&w, vec![m.escrow.clone()]).to_json(),
     );
     assert_eq!((s, error_code(&b).as_str()), (503, "node-unhealthy"), "{b}");
@@ -515,7 +524,8 @@ fn sigterm_shuts_down_gracefully() {
         .collect();
     let url = node.url("/v1/release");
     let body = ReleaseRequest::new(&w, cts(&msgs)).to_json();
-    let client = std::thread::spawn(move || post(&url, &body));
+    let inv = fx.investigator.clone();
+    let client = std::thread::spawn(move || post_as(&url, &inv, &body));
     std::thread::sleep(Duration::from_millis(300));
     let st = Command::new("kill")
         .arg("-TERM")
@@ -642,8 +652,9 @@ fn a_request_past_its_timeout_gets_a_json_408() {
     let msgs: Vec<_> = (0..4000)
         .map(|i| fx.message("alice", "bob", &format!("s{i}"), 60 + i))
         .collect();
-    let (s, b) = post(
+    let (s, b) = post_as(
         &node.url("/v1/release"),
+        &fx.investigator,
         &ReleaseRequest::new(&w, cts(&msgs)).to_json(),
     );
     assert_eq!((s, error_code(&b).as_str()), (408, "timeout"), "{b}");

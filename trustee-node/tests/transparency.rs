@@ -95,9 +95,12 @@ fn checkpoint_and_proofs_verify_for_every_entry_and_size() {
         assert_eq!(s, 400, "{q}: {b}");
         assert_eq!(json(&b)["error"]["code"], "bad-range", "{q}: {b}");
     }
-    // the warrant's full text is not in the log, only its digest; the sealed copy is
-    // disclosed by digest
-    let (s, env) = get(&node.url(&format!("/v1/log/envelope?digest={}", w.digest().to_hex())));
+    // the warrant's full text is not in the log, only its digest; the stored copy is
+    // disclosed by digest to the oversight key (the rest of who may read it: tests/auth.rs)
+    let (s, env) = get_as(
+        &node.url(&format!("/v1/log/envelope?digest={}", w.digest().to_hex())),
+        &fx.oversight,
+    );
     assert_eq!(s, 200, "{env}");
     assert_eq!(
         escrow_core::warrant::WarrantEnvelope::from_json(&env)
@@ -105,10 +108,13 @@ fn checkpoint_and_proofs_verify_for_every_entry_and_size() {
             .digest(),
         w.digest()
     );
-    let (s, _) = get(&node.url(&format!(
-        "/v1/log/envelope?digest={}",
-        Digest32::sha256(b"x").to_hex()
-    )));
+    let (s, _) = get_as(
+        &node.url(&format!(
+            "/v1/log/envelope?digest={}",
+            Digest32::sha256(b"x").to_hex()
+        )),
+        &fx.oversight,
+    );
     assert_eq!(s, 404);
 }
 

@@ -47,6 +47,11 @@ pub struct AuditArgs {
     /// documents not found here are asked of the nodes (`/v1/log/envelope`).
     #[arg(long)]
     pub warrants: Option<PathBuf>,
+    /// The oversight private key (PKCS#8 PEM) whose public half the policy names
+    /// (`escrow policy init --oversight`): envelope requests are signed with it, as the nodes
+    /// serve warrant text only to the policy's oversight keys and the warrant's investigator.
+    #[arg(long, value_name = "KEY")]
+    pub oversight_key: Option<PathBuf>,
     /// The auditor's memory: pinned log keys, the last checkpoint and the leaf hashes seen per
     /// trustee. Without it, nothing is compared with earlier runs.
     #[arg(long)]
@@ -216,6 +221,18 @@ impl Http {
         );
         let client = escrow_client::NodeClient::new(base, &self.cfg)?;
         client.get_raw(path).map_err(|e| anyhow!("{e}"))
+    }
+
+    /// A warrant envelope by digest, asked with a request signed by `key` (`docs/api.md`
+    /// §2.1, §3.9); `None` when the node does not serve it.
+    fn envelope(
+        &self,
+        url: &str,
+        digest: &Digest32,
+        key: &escrow_core::keys::PrivateKey,
+    ) -> Option<String> {
+        let client = escrow_client::NodeClient::new(url.trim_end_matches('/'), &self.cfg).ok()?;
+        client.envelope(digest, key).ok().flatten()
     }
 
     fn get_ok(&self, url: &str) -> Result<String> {
@@ -683,17 +700,18 @@ pub fn run(a: &AuditArgs, out: Out) -> Result<AuditReport> {
         .iter()
         .filter_map(|t| t.trustee.map(|i| (i, t.url.clone())))
         .collect();
+    let oversight = match &a.oversight_key {
+        Some(p) => Some(crate::cmd_keys::load_private(p)?),
+        None => None,
+    };
     for (t, d) in ctx.judge.wanted() {
         if docs.warrants.contains_key(&d) || docs.cancellations.contains_key(&d) {
             continue;
         }
         let Some(url) = urls.get(&t) else { continue };
-        let u = format!(
-            "{}/v1/log/envelope?digest={}",
-            url.trim_end_matches('/'),
-            d.to_hex()
-        );
-        if let Ok((200, text)) = http.get(&u) {
+        // The nodes disclose warrant text only to a request signed by an oversight key.
+        let Some(key) = &oversight else { continue };
+        if let Some(text) = http.envelope(url, &d, key) {
             if let Ok(env) = WarrantEnvelope::from_json(&text)
                 && env.digest() == d
                 && escrow_core::warrant::Warrant::parse(&env).is_ok()

@@ -63,6 +63,7 @@ impl Roles for CliRoles {
             net: Default::default(),
             policy: Some(req.policy.clone()),
             warrants: None,
+            oversight_key: req.oversight_key.clone(),
             state: req.state.clone(),
             html: None,
             receipts: Vec::new(),

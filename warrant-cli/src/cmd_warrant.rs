@@ -38,6 +38,11 @@ pub struct PolicyInitArgs {
     /// Repeatable.
     #[arg(long, value_name = "PUB")]
     pub judicial: Vec<PathBuf>,
+    /// Public key (SPKI PEM) of an oversight body (Investigatory Powers Commissioner): it may
+    /// read every warrant a trustee holds (signed requests to `/v1/log/envelope`), and holds
+    /// no role. Repeatable. Makes the policy format version 2.
+    #[arg(long, value_name = "PUB")]
+    pub oversight: Vec<PathBuf>,
     /// A role that must sign every warrant. Repeatable. Default: issuer and judicial.
     #[arg(long = "require", value_name = "ROLE", value_parser = parse_role)]
     pub require: Vec<Role>,
@@ -293,7 +298,15 @@ fn policy_init(a: PolicyInitArgs, out: Out) -> Result<()> {
         max_releases: a.max_releases,
         urgent_unapproved_secs: a.urgent_unapproved,
     };
+    let mut oversight = Vec::new();
+    for p in &a.oversight {
+        oversight.push(escrow_core::warrant::Oversight {
+            name: authority_name(p),
+            key: load_public(p)?,
+        });
+    }
     let policy = Policy::new(authorities, required, limits)
+        .and_then(|p| p.with_oversight(oversight))
         .map_err(|r| anyhow!("refusing to write this policy: {r}"))?;
     let mut text = policy.to_json_pretty();
     text.push('\n');
@@ -304,6 +317,14 @@ fn policy_init(a: PolicyInitArgs, out: Out) -> Result<()> {
         a.out.display(),
         policy.digest()
     )];
+    for o in policy.oversight() {
+        lines.push(format!(
+            "  {:<18} {:<16} key id {}",
+            "oversight",
+            o.name,
+            o.key.key_id()
+        ));
+    }
     for au in policy.authorities() {
         lines.push(format!(
             "  {:<18} {:<16} key id {}",

@@ -11,7 +11,7 @@ use super::{
     CancellationEnvelope, Envelope, ScopeMatcher, TAG_POLICY_DIGEST, VerifiedCancellation,
     VerifiedWarrant, Warrant, WarrantEnvelope,
 };
-use crate::codec::{Digest32, V1};
+use crate::codec::Digest32;
 use crate::keys::PublicKey;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -84,6 +84,21 @@ pub struct Authority {
     pub key: PublicKey,
 }
 
+/// A key the policy names for oversight (the Investigatory Powers Commissioner's role): it may
+/// read every warrant and cancellation a trustee holds (`GET /v1/log/envelope`, signed request).
+/// It holds no role: its signatures never count for a warrant. Issue 16 also uses it as the
+/// key the oversight copies are encrypted to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Oversight {
+    /// A readable name (e.g. `commissioner`); informational.
+    pub name: String,
+    /// Its key.
+    pub key: PublicKey,
+}
+
+/// Most oversight keys in one policy.
+pub const MAX_OVERSIGHT_KEYS: usize = 16;
+
 /// A signature that verified, with the authority and role the policy gives its key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Signer {
@@ -134,6 +149,13 @@ struct AuthorityFile {
     key: String,
 }
 
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OversightFile {
+    name: String,
+    key: String,
+}
+
 fn default_required_roles() -> Vec<Role> {
     vec![Role::Issuer, Role::Judicial]
 }
@@ -151,7 +173,9 @@ fn default_clock_skew() -> u64 {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PolicyFile {
-    version: V1,
+    /// 1, or 2 when the policy names oversight keys (a version-1 reader then refuses the file
+    /// clearly instead of ignoring who may read warrants).
+    version: u32,
     authorities: Vec<AuthorityFile>,
     #[serde(default = "default_required_roles")]
     required_roles: Vec<Role>,
@@ -165,7 +189,14 @@ struct PolicyFile {
     max_releases: Option<u64>,
     #[serde(default)]
     urgent_unapproved_secs: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    oversight: Vec<OversightFile>,
 }
+
+/// Policy format version without oversight keys.
+pub const POLICY_VERSION_1: u32 = 1;
+/// Policy format version with oversight keys.
+pub const POLICY_VERSION_2: u32 = 2;
 
 /// A checked policy. Immutable; its digest is computed once.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -173,6 +204,7 @@ pub struct Policy {
     authorities: Vec<Authority>,
     required_roles: Vec<Role>,
     limits: PolicyLimits,
+    oversight: Vec<Oversight>,
     digest: Digest32,
 }
 
@@ -322,17 +354,100 @@ impl Policy {
             authorities,
             required_roles,
             limits,
+            oversight: Vec::new(),
             digest: Digest32::default(),
         };
-        let value =
-            serde_json::to_value(policy.to_file()).map_err(|e| Refusal::malformed("policy", e))?;
-        policy.digest = Digest32::tagged(TAG_POLICY_DIGEST, &[canonical_json(&value).as_bytes()]);
+        policy.digest = policy.compute_digest()?;
         Ok(policy)
+    }
+
+    fn compute_digest(&self) -> Result<Digest32, Refusal> {
+        let value =
+            serde_json::to_value(self.to_file()).map_err(|e| Refusal::malformed("policy", e))?;
+        Ok(Digest32::tagged(
+            TAG_POLICY_DIGEST,
+            &[canonical_json(&value).as_bytes()],
+        ))
+    }
+
+    /// The same policy naming `oversight` keys (format version 2; none: version 1, and the
+    /// digest of the policy without them). Refused (`malformed`) for more than
+    /// [`MAX_OVERSIGHT_KEYS`], a bad name, a key listed twice, or a key that is also an
+    /// authority's (oversight and authority are separate powers).
+    pub fn with_oversight(mut self, oversight: Vec<Oversight>) -> Result<Self, Refusal> {
+        if oversight.len() > MAX_OVERSIGHT_KEYS {
+            return Err(Refusal::malformed(
+                "policy.oversight",
+                format!("more than {MAX_OVERSIGHT_KEYS} oversight keys"),
+            ));
+        }
+        let mut keys: BTreeSet<Digest32> =
+            self.authorities.iter().map(|a| a.key.key_id()).collect();
+        for (i, o) in oversight.iter().enumerate() {
+            if o.name.is_empty()
+                || o.name.len() > payload::MAX_SHORT_TEXT_LEN
+                || o.name.chars().any(char::is_control)
+            {
+                return Err(Refusal::malformed(
+                    &format!("policy.oversight[{i}].name"),
+                    "must be 1..=256 bytes without control characters",
+                ));
+            }
+            if !keys.insert(o.key.key_id()) {
+                return Err(Refusal::malformed(
+                    &format!("policy.oversight[{i}].key"),
+                    format!(
+                        "key {} is listed twice or is also an authority's key (oversight is a separate power)",
+                        o.key.key_id()
+                    ),
+                ));
+            }
+        }
+        self.oversight = oversight;
+        self.digest = self.compute_digest()?;
+        Ok(self)
+    }
+
+    /// The oversight keys (may be empty).
+    pub fn oversight(&self) -> &[Oversight] {
+        &self.oversight
+    }
+
+    /// The oversight entry holding the key with this id.
+    pub fn oversight_key(&self, key_id: &Digest32) -> Option<&Oversight> {
+        self.oversight.iter().find(|o| o.key.key_id() == *key_id)
     }
 
     /// Parse a policy file (version 1, unknown fields refused, defaults for absent limits).
     pub fn from_json(s: &str) -> Result<Self, Refusal> {
         let f: PolicyFile = serde_json::from_str(s).map_err(|e| Refusal::malformed("policy", e))?;
+        match f.version {
+            POLICY_VERSION_1 if !f.oversight.is_empty() => {
+                return Err(Refusal::malformed(
+                    "policy.version",
+                    "a version-1 policy names no oversight keys; a policy with `oversight` is version 2",
+                ));
+            }
+            POLICY_VERSION_2 if f.oversight.is_empty() => {
+                return Err(Refusal::malformed(
+                    "policy.version",
+                    "a version-2 policy names at least one oversight key; without them it is version 1",
+                ));
+            }
+            POLICY_VERSION_1 | POLICY_VERSION_2 => {}
+            v => {
+                return Err(Refusal::malformed(
+                    "policy.version",
+                    format!("unsupported format version {v} (this build reads versions 1 and 2)"),
+                ));
+            }
+        }
+        let mut oversight = Vec::with_capacity(f.oversight.len());
+        for (i, o) in f.oversight.into_iter().enumerate() {
+            let key = PublicKey::from_pem(&o.key)
+                .map_err(|e| Refusal::malformed(&format!("policy.oversight[{i}].key"), e))?;
+            oversight.push(Oversight { name: o.name, key });
+        }
         let mut authorities = Vec::with_capacity(f.authorities.len());
         for (i, a) in f.authorities.into_iter().enumerate() {
             let key = PublicKey::from_pem(&a.key)
@@ -353,12 +468,17 @@ impl Policy {
                 max_releases: f.max_releases,
                 urgent_unapproved_secs: f.urgent_unapproved_secs,
             },
-        )
+        )?
+        .with_oversight(oversight)
     }
 
     fn to_file(&self) -> PolicyFile {
         PolicyFile {
-            version: V1::default(),
+            version: if self.oversight.is_empty() {
+                POLICY_VERSION_1
+            } else {
+                POLICY_VERSION_2
+            },
             authorities: self
                 .authorities
                 .iter()
@@ -374,6 +494,14 @@ impl Policy {
             clock_skew_secs: self.limits.clock_skew_secs,
             max_releases: self.limits.max_releases,
             urgent_unapproved_secs: self.limits.urgent_unapproved_secs,
+            oversight: self
+                .oversight
+                .iter()
+                .map(|o| OversightFile {
+                    name: o.name.clone(),
+                    key: o.key.to_pem(),
+                })
+                .collect(),
         }
     }
 
@@ -706,6 +834,70 @@ mod tests {
             canonical_json(&v),
             r#"{"Z":2,"a":"x\ny\u0001\"","b":[1,{"a":true,"z":null}],"é":1}"#
         );
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn oversight_keys_make_a_version_2_policy_and_leave_version_1_digests_alone() {
+        let k = || crate::keys::PrivateKey::generate(&mut rand::rng()).public();
+        let issuer = k();
+        let p1 = Policy::new(
+            vec![Authority {
+                name: "sos".into(),
+                role: Role::Issuer,
+                key: issuer,
+            }],
+            vec![Role::Issuer],
+            PolicyLimits::default(),
+        )
+        .unwrap();
+        let text1 = p1.to_json();
+        assert!(text1.starts_with("{\"version\":1,"), "{text1}");
+        assert!(!text1.contains("oversight"));
+        let ipc = k();
+        let p2 = p1
+            .clone()
+            .with_oversight(vec![Oversight {
+                name: "ipc".into(),
+                key: ipc,
+            }])
+            .unwrap();
+        assert_ne!(p2.digest(), p1.digest());
+        let text2 = p2.to_json();
+        assert!(text2.starts_with("{\"version\":2,"), "{text2}");
+        let back = Policy::from_json(&text2).unwrap();
+        assert_eq!(back, p2);
+        assert_eq!(back.oversight_key(&ipc.key_id()).unwrap().name, "ipc");
+        assert!(back.oversight_key(&issuer.key_id()).is_none());
+        assert_eq!(Policy::from_json(&text1).unwrap().digest(), p1.digest());
+        // Versions must match the contents.
+        let wrong = text2.replacen("\"version\":2", "\"version\":1", 1);
+        assert!(
+            Policy::from_json(&wrong)
+                .unwrap_err()
+                .detail
+                .contains("version 2")
+        );
+        let wrong = text1.replacen("\"version\":1", "\"version\":2", 1);
+        assert!(
+            Policy::from_json(&wrong)
+                .unwrap_err()
+                .detail
+                .contains("version 1")
+        );
+        let wrong = text1.replacen("\"version\":1", "\"version\":3", 1);
+        assert!(
+            Policy::from_json(&wrong)
+                .unwrap_err()
+                .detail
+                .contains("unsupported format version 3")
+        );
+        // An authority's key cannot also be an oversight key.
+        let dup = p1.with_oversight(vec![Oversight {
+            name: "sos-again".into(),
+            key: issuer,
+        }]);
+        assert!(dup.unwrap_err().detail.contains("authority"));
     }
 
     #[test]

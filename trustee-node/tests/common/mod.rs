@@ -46,6 +46,8 @@ pub struct Fixture {
     pub foreign: PrivateKey,
     pub investigator: PrivateKey,
     pub recipient: PrivateKey,
+    /// The policy's oversight key: may read every warrant (`/v1/log/envelope`).
+    pub oversight: PrivateKey,
 }
 
 fn write_secret(path: &Path, s: &str) {
@@ -76,6 +78,7 @@ impl Fixture {
         let foreign = PrivateKey::generate(&mut rng);
         let investigator = PrivateKey::generate(&mut rng);
         let recipient = PrivateKey::generate(&mut rng);
+        let oversight = PrivateKey::generate(&mut rng);
         let policy = Policy::new(
             vec![
                 Authority {
@@ -92,6 +95,11 @@ impl Fixture {
             vec![Role::Issuer, Role::Judicial],
             limits,
         )
+        .unwrap()
+        .with_oversight(vec![escrow_core::warrant::Oversight {
+            name: "commissioner".into(),
+            key: oversight.public(),
+        }])
         .unwrap();
         let policy_path = dir.path().join("policy.json");
         std::fs::write(&policy_path, policy.to_json_pretty()).unwrap();
@@ -106,6 +114,7 @@ impl Fixture {
             foreign,
             investigator,
             recipient,
+            oversight,
         }
     }
 
@@ -303,6 +312,55 @@ pub fn post(url: &str, body: &str) -> (u16, String) {
     (status, body)
 }
 
+/// The `Escrow-Signature` header value for a request to `url` by `key` (fresh nonce, now).
+pub fn signature(key: &PrivateKey, method: &str, url: &str, body: &[u8]) -> String {
+    let pq = url
+        .splitn(4, '/')
+        .nth(3)
+        .map(|p| format!("/{p}"))
+        .unwrap_or_else(|| "/".into());
+    escrow_core::auth::RequestSignature::sign_now(key, method, &pq, body, now(), &mut rand::rng())
+        .to_header()
+}
+
+/// (status, body) of a POST signed by `key`.
+pub fn post_as(url: &str, key: &PrivateKey, body: &str) -> (u16, String) {
+    let mut r = agent()
+        .post(url)
+        .header("content-type", "application/json")
+        .header(
+            escrow_core::auth::HEADER,
+            signature(key, "POST", url, body.as_bytes()),
+        )
+        .send(body)
+        .unwrap();
+    let status = r.status().as_u16();
+    let body = r
+        .body_mut()
+        .with_config()
+        .limit(512 * 1024 * 1024)
+        .read_to_string()
+        .unwrap();
+    (status, body)
+}
+
+/// (status, body) of a GET signed by `key`.
+pub fn get_as(url: &str, key: &PrivateKey) -> (u16, String) {
+    let mut r = agent()
+        .get(url)
+        .header(escrow_core::auth::HEADER, signature(key, "GET", url, b""))
+        .call()
+        .unwrap();
+    let status = r.status().as_u16();
+    let body = r
+        .body_mut()
+        .with_config()
+        .limit(512 * 1024 * 1024)
+        .read_to_string()
+        .unwrap();
+    (status, body)
+}
+
 pub fn get(url: &str) -> (u16, String) {
     let mut r = agent().get(url).call().unwrap();
     let status = r.status().as_u16();
@@ -327,8 +385,9 @@ pub fn release(
     cts: Vec<EscrowCiphertext>,
 ) -> ReleaseResponse {
     let digests: Vec<_> = cts.iter().map(|c| c.digest()).collect();
-    let (status, body) = post(
+    let (status, body) = post_as(
         &node.url("/v1/release"),
+        &fx.investigator,
         &ReleaseRequest::new(w, cts).to_json(),
     );
     assert_eq!(status, 200, "{body}");
