@@ -368,7 +368,7 @@ fn refusals_stay_small_and_log_pages_are_bounded_in_bytes() {
     let body = ReleaseRequest::new(&w, vec![m.escrow.clone(); 2000]).to_json();
     assert!(body.len() > 300_000, "{}", body.len());
     for _ in 0..3 {
-        let (s, b) = post(&node.url("/v1/release"), &body);
+        let (s, b) = post_as(&node.url("/v1/release"), &fx.investigator, &body);
         assert_eq!(s, 200, "{}", &b[..b.len().min(300)]);
     }
     for i in 0..40 {
@@ -377,7 +377,10 @@ fn refusals_stay_small_and_log_pages_are_bounded_in_bytes() {
             vec![fx.message("alice", "bob", &format!("x{i}"), 60).escrow],
         )
         .to_json();
-        assert_eq!(post(&node.url("/v1/release"), &one).0, 200);
+        assert_eq!(
+            post_as(&node.url("/v1/release"), &fx.investigator, &one).0,
+            200
+        );
     }
     let entries = log_entries(&node);
     assert_eq!(entries.len(), 1 + 3 + 40);
