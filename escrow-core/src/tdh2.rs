@@ -117,8 +117,19 @@ fn kem_key_encoded(
     z_enc: &[u8; 33],
     u_enc: &[u8; 33],
 ) -> Result<Zeroizing<[u8; 32]>> {
-    let mut info = Vec::with_capacity(INFO_KEM.len() + 33);
-    info.extend_from_slice(INFO_KEM);
+    kem_key_hkdf(INFO_KEM, set_id, z_enc, u_enc)
+}
+
+/// HKDF-SHA-256(salt = set id, ikm = `SEC1c(Z)`, info = `info_prefix ‖ SEC1c(u)`), 32 bytes:
+/// the KEM key of every format version, each with its own `info_prefix` (docs/protocol.md).
+pub(crate) fn kem_key_hkdf(
+    info_prefix: &[u8],
+    set_id: &Digest32,
+    z_enc: &[u8; 33],
+    u_enc: &[u8; 33],
+) -> Result<Zeroizing<[u8; 32]>> {
+    let mut info = Vec::with_capacity(info_prefix.len() + 33);
+    info.extend_from_slice(info_prefix);
     info.extend_from_slice(u_enc);
     let hk = Hkdf::<Sha256>::new(Some(set_id.as_bytes()), z_enc);
     let mut k = Zeroizing::new([0u8; 32]);

@@ -24,11 +24,9 @@ use crate::label::Label;
 use crate::secret::{MessageKey, SecretScalar};
 use crate::time::Timestamp;
 use crate::trustee::TrusteeSet;
-use hkdf::Hkdf;
 use p256::elliptic_curve::group::Group as _;
 use p256::{ProjectivePoint, Scalar};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 use zeroize::Zeroizing;
 
 /// DST of the v2 TDH2 proof challenge.
@@ -93,14 +91,7 @@ pub(super) fn kem_key(
     z_enc: &[u8; 33],
     u_enc: &[u8; 33],
 ) -> Result<Zeroizing<[u8; 32]>> {
-    let mut info = Vec::with_capacity(INFO_KEM_V2.len() + 33);
-    info.extend_from_slice(INFO_KEM_V2);
-    info.extend_from_slice(u_enc);
-    let hk = Hkdf::<Sha256>::new(Some(set_id.as_bytes()), z_enc);
-    let mut k = Zeroizing::new([0u8; 32]);
-    hk.expand(&info, k.as_mut())
-        .map_err(|_| Error::malformed("kem", "hkdf output length"))?;
-    Ok(k)
+    crate::tdh2::kem_key_hkdf(INFO_KEM_V2, set_id, z_enc, u_enc)
 }
 
 /// Wrap `key` under the trustee set's escrow key, bound to `label` (format version 2).
