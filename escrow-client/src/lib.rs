@@ -18,6 +18,7 @@
 //! [`investigator`] turns the trustees' answers into verified shares and one outcome per
 //! message.
 
+pub mod auditor;
 pub mod investigator;
 pub mod trustees;
 

@@ -76,8 +76,8 @@ impl Roles for CliRoles {
             errors: report.errors(),
             findings: report.findings.len(),
             entries: report.trustees.iter().map(|t| t.entries).sum(),
-            text: crate::cmd_audit::report_text(&report),
-            html: crate::cmd_audit::html_report(&report),
+            text: report.to_text(),
+            html: report.to_html(),
             json: serde_json::to_value(&report)?,
         })
     }

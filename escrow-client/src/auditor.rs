@@ -1,0 +1,699 @@
+//! The auditor (`escrow audit`) as a library: fetch every trustee's transparency log with the
+//! [`NodeClient`], check it with `escrow_core::audit::judge` ([`LogCheck`] per log, [`Judge`]
+//! over all of them) and assemble the [`AuditReport`].
+//!
+//! Per trustee: fetch `/v1/info`, pin its Ed25519 log key on first sight (the auditor's
+//! memory, [`AuditConfig::state`]), fetch and verify the signed checkpoint, check it against the
+//! checkpoint saved on the last run, stream every entry page by page (each page parsed as a
+//! stream: no page size can stop the audit), then judge every release. A trustee that cannot be
+//! reached is "not audited", and every count that depends on it is a lower bound. Every
+//! decision is in `escrow_core::audit`; this module fetches, remembers and reads the
+//! investigator's receipts. See `docs/audit.md`.
+
+use crate::{ClientConfig, ClientError, NodeClient};
+use escrow_core::audit::judge::{
+    Documents, Finding, FindingKind, Judge, LogCheck, check_consistency,
+};
+use escrow_core::audit::report::{AuditReport, LogStatus, TrusteeAudit};
+use escrow_core::audit::{EntryKind, LogEntry, TreeHead, verify_checkpoint, verify_inclusion};
+use escrow_core::codec::Digest32;
+use escrow_core::keys::PrivateKey;
+use escrow_core::release::{ReleaseResponse, ReleaseResult};
+use escrow_core::time::Timestamp;
+use escrow_core::trustee::TrusteeSet;
+use escrow_core::warrant::{CancellationEnvelope, Policy, Warrant, WarrantEnvelope};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::io::{BufRead as _, Read as _, Write as _};
+use std::path::{Path, PathBuf};
+
+/// Entries per page asked of a node (it may serve fewer).
+const PAGE: u64 = 1000;
+
+/// What to audit and with what.
+pub struct AuditConfig<'a> {
+    /// The trustee set.
+    pub set: &'a TrusteeSet,
+    /// The trustees' warrant policy: warrants are judged under it (without it, no release can
+    /// be shown justified). Compared with the policy digest each node reports.
+    pub policy: Option<&'a Policy>,
+    /// One URL per trustee.
+    pub urls: &'a [String],
+    /// TLS, timeouts and retries of every request.
+    pub client: &'a ClientConfig,
+    /// The auditor's memory (a folder): pinned log keys, the last checkpoint and the leaf hashes
+    /// seen per trustee. `None`: nothing is compared with earlier runs.
+    pub state: Option<&'a Path>,
+    /// Warrants and cancellations disclosed to the auditor (see [`load_documents`]); the rest
+    /// are asked of the nodes when `oversight_key` is given.
+    pub documents: Documents,
+    /// An oversight key of the policy: envelope requests are signed with it.
+    pub oversight_key: Option<&'a PrivateKey>,
+    /// Investigators' `receipts.jsonl` files (with the `summary.json` beside each).
+    pub receipts: &'a [PathBuf],
+    /// Checkpoints of the trustees' logs as others saw them: (name for the messages, note).
+    pub checkpoints: &'a [(String, String)],
+}
+
+/// Why an audit could not run at all (a trustee that cannot be read is "not audited" instead).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuditError {
+    /// A file of the auditor (state, receipts) could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> AuditError + '_ {
+    move |source| AuditError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Progress of the log reading (for a progress bar); every method does nothing by default.
+pub trait AuditProgress {
+    /// Reading the log of `trustee`, `entries` long, starts.
+    fn log_started(&mut self, _trustee: u16, _entries: u64) {}
+    /// `read` entries of it are read.
+    fn log_read(&mut self, _read: u64) {}
+    /// The log is read (or reading stopped).
+    fn log_done(&mut self) {}
+}
+
+/// No progress shown.
+pub struct Quiet;
+
+impl AuditProgress for Quiet {}
+
+/// Saved per trustee in the auditor's memory.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Pinned {
+    origin: String,
+    log_key: String,
+    first_seen: Timestamp,
+    checkpoint: Option<TreeHead>,
+    checkpoint_note: Option<String>,
+    checkpoint_seen: Option<Timestamp>,
+}
+
+fn safe_name(origin: &str) -> String {
+    origin
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+/// The current time, whole seconds.
+pub fn now() -> Timestamp {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    Timestamp::from_unix(secs)
+}
+
+/// Warrants and cancellations in a folder of `*.json` envelopes, by digest (files that are
+/// neither are skipped).
+pub fn load_documents(dir: &Path, docs: &mut Documents) -> Result<(), AuditError> {
+    for e in std::fs::read_dir(dir).map_err(io_err(dir))? {
+        let p = e.map_err(io_err(dir))?.path();
+        if p.extension().and_then(|x| x.to_str()) != Some("json") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&p) else {
+            continue;
+        };
+        if let Ok(env) = WarrantEnvelope::from_json(&text)
+            && Warrant::parse(&env).is_ok()
+        {
+            docs.add_warrant(env);
+        } else if let Ok(env) = CancellationEnvelope::from_json(&text) {
+            docs.add_cancellation(env);
+        }
+    }
+    Ok(())
+}
+
+struct Ctx<'a> {
+    cfg: &'a AuditConfig<'a>,
+    findings: Vec<Finding>,
+    judge: Judge,
+    /// trustee -> (url, checkpoint head), for the audited logs.
+    heads: HashMap<u16, (String, TreeHead)>,
+}
+
+impl Ctx<'_> {
+    fn find(&mut self, mut f: Finding, url: &str) {
+        f.url = Some(url.to_string());
+        self.findings.push(f);
+    }
+
+    fn client(&self, url: &str) -> Result<NodeClient, ClientError> {
+        NodeClient::new(url.trim_end_matches('/'), self.cfg.client)
+    }
+}
+
+/// Audit one trustee's log. Integrity problems become findings; `Err` means the trustee could
+/// not be audited (unreachable, not of this set, stopped answering).
+fn audit_trustee(
+    ctx: &mut Ctx<'_>,
+    url: &str,
+    ta: &mut TrusteeAudit,
+    progress: &mut dyn AuditProgress,
+) -> Result<(), String> {
+    let set = ctx.cfg.set;
+    let client = ctx.client(url).map_err(|e| e.to_string())?;
+    let info = client.info().map_err(|e| e.to_string())?;
+    let index = info.trustee;
+    let tname = format!("trustee {index} ({url})");
+    if info.set_id != set.id() {
+        return Err(format!(
+            "{tname} belongs to another trustee set ({})",
+            info.set_id.to_hex()
+        ));
+    }
+    if ctx.heads.contains_key(&index) {
+        return Err(format!("{tname} was already audited under another URL"));
+    }
+    ta.trustee = Some(index);
+    if let Some(p) = ctx.cfg.policy {
+        let pd = info.policy_digest;
+        if pd != p.digest() {
+            ctx.find(
+                Finding::new(
+                    FindingKind::PolicyDiffers,
+                    Some(index),
+                    None,
+                    format!(
+                        "{tname} now runs policy {}, not the --policy given ({}): its releases are judged under --policy",
+                        pd.short(),
+                        p.digest().short()
+                    ),
+                ),
+                url,
+            );
+        }
+    }
+    let origin = info.log_origin.clone();
+    let served_key = info.log_key.clone();
+
+    // Trust on first use: pin the log key.
+    let state = ctx.cfg.state;
+    let pin_path = state.map(|s| s.join(format!("{}.json", safe_name(&origin))));
+    let mut pinned: Option<Pinned> = match &pin_path {
+        Some(p) if p.exists() => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read auditor state {}: {e}", p.display()))?;
+            Some(
+                serde_json::from_str(&text)
+                    .map_err(|e| format!("{}: auditor state: {e}", p.display()))?,
+            )
+        }
+        _ => None,
+    };
+    let log_key = match &pinned {
+        Some(p) => {
+            if p.log_key != served_key {
+                ctx.find(
+                    Finding::new(
+                        FindingKind::LogKeyChanged,
+                        Some(index),
+                        None,
+                        format!(
+                            "{tname} now presents log key {served_key}, but {} was pinned on {}; checking against the pinned key",
+                            p.log_key, p.first_seen
+                        ),
+                    ),
+                    url,
+                );
+            }
+            p.log_key.clone()
+        }
+        None => {
+            ta.key_pinned_now = state.is_some();
+            served_key.clone()
+        }
+    };
+    ta.origin = origin.clone();
+    ta.log_key = log_key.clone();
+    ta.previous_checkpoint = pinned.as_ref().and_then(|p| p.checkpoint);
+    ta.status = LogStatus::Failed;
+
+    let note = client.checkpoint().map_err(|e| e.to_string())?;
+    let cp = match verify_checkpoint(&note, &log_key) {
+        Ok(cp) => cp,
+        Err(e) => {
+            ctx.find(
+                Finding::new(
+                    FindingKind::BadCheckpoint,
+                    Some(index),
+                    None,
+                    format!("{tname}: checkpoint rejected: {e}"),
+                ),
+                url,
+            );
+            return Ok(());
+        }
+    };
+    let head = cp.head;
+    ta.checkpoint = Some(head);
+    let earlier = ta.previous_checkpoint.map(|c| c.size).unwrap_or(0);
+    let mut check = LogCheck::new(index, head, earlier);
+
+    // Append-only against the checkpoint seen on the last run.
+    if let Some(old) = ta.previous_checkpoint {
+        let proof = if old.size <= head.size {
+            match client.consistency(old.size, head.size) {
+                Ok(p) => p.proof,
+                // A proof that is not one fails the check below (a finding, not an outage).
+                Err(ClientError::Malformed { .. }) => Vec::new(),
+                Err(e) => return Err(e.to_string()),
+            }
+        } else {
+            Vec::new()
+        };
+        if let Some(mut f) = check_consistency(index, &old, &head, &proof) {
+            f.url = Some(url.to_string());
+            check.fail(f);
+        }
+    }
+
+    // Stream the entries; recompute leaves and root; compare with the leaves seen before.
+    let leaves_path = state.map(|s| s.join(format!("{}.leaves", safe_name(&origin))));
+    let mut old_leaves = match &leaves_path {
+        Some(p) if p.exists() => Some(std::io::BufReader::new(
+            std::fs::File::open(p).map_err(|e| format!("{}: {e}", p.display()))?,
+        )),
+        _ => None,
+    };
+    let earlier_kept = old_leaves.is_some();
+    let mut new_leaves: Vec<Digest32> = Vec::new();
+    progress.log_started(index, head.size);
+    let judge = &mut ctx.judge;
+    while check.remaining() > 0 {
+        let start = check.next_index();
+        let end = head.size.min(start.saturating_add(PAGE));
+        let got = client
+            .entries_streamed(start, end, &mut |served| {
+                if check.remaining() == 0 {
+                    return;
+                }
+                let i = check.next_index();
+                let earlier_leaf = if i < earlier {
+                    old_leaves.as_mut().and_then(|r| {
+                        let mut buf = [0u8; 32];
+                        r.read_exact(&mut buf).ok().map(|()| Digest32(buf))
+                    })
+                } else {
+                    None
+                };
+                let earlier_leaf = match (i < earlier, earlier_leaf, old_leaves.is_some()) {
+                    // the earlier leaves file is shorter than the earlier checkpoint
+                    (true, None, true) => Some(Digest32([0; 32])),
+                    (_, l, _) => l,
+                };
+                let (leaf, entry) = check.push(&served.bytes, served.leaf_hash, earlier_leaf);
+                if i >= earlier {
+                    new_leaves.push(leaf);
+                }
+                if let Some(e) = entry {
+                    match e.kind {
+                        EntryKind::Release => ta.releases += 1,
+                        EntryKind::Refusal => ta.refusals += 1,
+                        EntryKind::Cancellation => ta.cancellations += 1,
+                        _ => {}
+                    }
+                    judge.add(index, e);
+                }
+            })
+            .map_err(|e| e.to_string());
+        let got = match got {
+            Ok(g) => g,
+            Err(e) => {
+                progress.log_done();
+                return Err(e);
+            }
+        };
+        if got == 0 || check.next_index() == start {
+            check.missing();
+            break;
+        }
+        progress.log_read(check.next_index());
+    }
+    progress.log_done();
+    let verdict = check.finish(earlier_kept);
+    ta.entries = verdict.entries;
+    ta.log_ok = verdict.ok;
+    ta.status = if verdict.ok {
+        LogStatus::Verified
+    } else {
+        LogStatus::Failed
+    };
+    for f in verdict.findings {
+        ctx.find(f, url);
+    }
+    ctx.heads.insert(index, (url.to_string(), head));
+
+    // Remember what was seen, only when everything checked out (a bad log keeps the evidence).
+    if let (Some(pin), Some(lp), true) = (&pin_path, &leaves_path, verdict.ok) {
+        let now = now();
+        let p = match pinned.take() {
+            Some(mut p) => {
+                p.checkpoint = Some(head);
+                p.checkpoint_note = Some(note.clone());
+                p.checkpoint_seen = Some(now);
+                p
+            }
+            None => Pinned {
+                origin: origin.clone(),
+                log_key: log_key.clone(),
+                first_seen: now,
+                checkpoint: Some(head),
+                checkpoint_note: Some(note.clone()),
+                checkpoint_seen: Some(now),
+            },
+        };
+        remember(pin, lp, &p, &new_leaves).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Append the new leaves, then replace the pinned record (atomically).
+fn remember(
+    pin: &Path,
+    leaves: &Path,
+    p: &Pinned,
+    new_leaves: &[Digest32],
+) -> Result<(), AuditError> {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(leaves)
+        .map_err(io_err(leaves))?;
+    let mut buf = Vec::with_capacity(new_leaves.len() * 32);
+    for l in new_leaves {
+        buf.extend_from_slice(l.as_bytes());
+    }
+    f.write_all(&buf).map_err(io_err(leaves))?;
+    f.sync_all().map_err(io_err(leaves))?;
+    let tmp = pin.with_extension("json.tmp");
+    std::fs::write(&tmp, escrow_core::codec::to_json_pretty(p)).map_err(io_err(&tmp))?;
+    std::fs::rename(&tmp, pin).map_err(io_err(pin))?;
+    Ok(())
+}
+
+/// Run the audit. `Err` only when it could not run at all; an unreachable trustee is "not
+/// audited".
+pub fn audit(
+    cfg: &AuditConfig<'_>,
+    progress: &mut dyn AuditProgress,
+) -> Result<AuditReport, AuditError> {
+    let set = cfg.set;
+    if let Some(s) = cfg.state {
+        std::fs::create_dir_all(s).map_err(io_err(s))?;
+    }
+    let mut ctx = Ctx {
+        cfg,
+        findings: Vec::new(),
+        judge: Judge::new(set, cfg.policy.cloned()),
+        heads: HashMap::new(),
+    };
+    let mut trustees = Vec::new();
+    for url in cfg.urls {
+        let mut ta = TrusteeAudit::not_audited(url, String::new());
+        match audit_trustee(&mut ctx, url, &mut ta, progress) {
+            Ok(()) => ta.not_audited = None,
+            Err(e) => {
+                // A log read in part is not audited either; what was read still counts (as a
+                // lower bound).
+                ta.status = LogStatus::NotAudited;
+                ta.log_ok = false;
+                ta.not_audited = Some(e);
+                if let Some(i) = ta.trustee {
+                    ctx.heads.remove(&i);
+                }
+            }
+        }
+        trustees.push(ta);
+    }
+
+    // Checkpoints others saw: the same log must not look different to them.
+    for (name, note) in cfg.checkpoints {
+        check_other_checkpoint(&mut ctx, &trustees, name, note);
+    }
+
+    // Documents: the disclosed ones first, else the node's copy.
+    let mut docs = cfg.documents.clone();
+    let urls: HashMap<u16, String> = trustees
+        .iter()
+        .filter_map(|t| t.trustee.map(|i| (i, t.url.clone())))
+        .collect();
+    for (t, d) in ctx.judge.wanted() {
+        if docs.warrants.contains_key(&d) || docs.cancellations.contains_key(&d) {
+            continue;
+        }
+        let Some(url) = urls.get(&t) else { continue };
+        // The nodes disclose warrant text only to a request signed by an oversight key.
+        let Some(key) = cfg.oversight_key else {
+            continue;
+        };
+        let Ok(client) = ctx.client(url) else {
+            continue;
+        };
+        if let Ok(Some(text)) = client.envelope(&d, key) {
+            if let Ok(env) = WarrantEnvelope::from_json(&text)
+                && env.digest() == d
+                && Warrant::parse(&env).is_ok()
+            {
+                docs.add_warrant(env);
+            } else if let Ok(env) = CancellationEnvelope::from_json(&text)
+                && env.digest() == d
+            {
+                docs.add_cancellation(env);
+            }
+        }
+    }
+
+    // Receipts: every receipt's leaf is in its trustee's log under the checkpoint.
+    let mut receipts_checked = 0u64;
+    for path in cfg.receipts {
+        receipts_checked += check_receipts(&mut ctx, path)?;
+    }
+
+    // Judge every release.
+    let judgement = std::mem::replace(&mut ctx.judge, Judge::new(set, None)).judge(&docs);
+    Ok(AuditReport::assemble(
+        set,
+        cfg.policy.map(|p| p.digest()),
+        now(),
+        trustees,
+        judgement,
+        ctx.findings,
+        receipts_checked,
+    ))
+}
+
+/// A checkpoint someone else saw (`name`): it must verify under the trustee's log key and be
+/// consistent with the checkpoint seen now.
+fn check_other_checkpoint(ctx: &mut Ctx<'_>, trustees: &[TrusteeAudit], name: &str, note: &str) {
+    let origin = note.lines().next().unwrap_or("").to_string();
+    let Some(t) = trustees
+        .iter()
+        .find(|t| !t.origin.is_empty() && t.origin == origin)
+    else {
+        ctx.findings.push(Finding::new(
+            FindingKind::CheckpointUnmatched,
+            None,
+            None,
+            format!("{name}: no audited trustee has origin {origin:?}"),
+        ));
+        return;
+    };
+    let (index, url, now) = (t.trustee, t.url.clone(), t.checkpoint);
+    let tname = format!(
+        "trustee {} ({url})",
+        index.map(|i| i.to_string()).unwrap_or_default()
+    );
+    let other = match verify_checkpoint(note, &t.log_key) {
+        Ok(c) => c.head,
+        Err(e) => {
+            ctx.find(
+                Finding::new(
+                    FindingKind::CheckpointUnverified,
+                    index,
+                    None,
+                    format!("{name}: not a checkpoint of {tname}: {e}"),
+                ),
+                &url,
+            );
+            return;
+        }
+    };
+    let Some(now) = now else { return };
+    let verdict = if other.size > now.size {
+        Err(format!(
+            "{tname} showed {name} a log of {} entries; it now shows {}",
+            other.size, now.size
+        ))
+    } else {
+        let pr = ctx
+            .client(&url)
+            .and_then(|c| c.consistency(other.size, now.size));
+        match pr {
+            Ok(pr) => match check_consistency(index.unwrap_or(0), &other, &now, &pr.proof) {
+                None => Ok(()),
+                Some(f) => Err(format!(
+                    "{tname}: the checkpoint in {name} (size {}) and the one served now (size {}) are not views of one append-only log ({})",
+                    other.size, now.size, f.message
+                )),
+            },
+            Err(e) => Err(format!("{tname}: no consistency proof: {e}")),
+        }
+    };
+    if let Err(msg) = verdict {
+        ctx.find(Finding::new(FindingKind::SplitView, index, None, msg), &url);
+    }
+}
+
+/// The part of an investigator's `summary.json` the auditor reads.
+#[derive(Debug, Deserialize)]
+struct SummaryNames {
+    /// Trustees whose shares failed their proofs.
+    #[serde(default)]
+    bad_share_trustees: Vec<u16>,
+}
+
+/// Check one `receipts.jsonl` (and the `summary.json` beside it); returns the receipts proved.
+fn check_receipts(ctx: &mut Ctx<'_>, path: &Path) -> Result<u64, AuditError> {
+    let set = ctx.cfg.set;
+    let mut checked = 0u64;
+    let f = std::fs::File::open(path).map_err(io_err(path))?;
+    for (lineno, line) in std::io::BufReader::new(f).lines().enumerate() {
+        let line = line.map_err(io_err(path))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let here = format!("{}:{}", path.display(), lineno + 1);
+        let resp = match ReleaseResponse::from_json(&line) {
+            Ok(r) => r,
+            Err(e) => {
+                ctx.findings.push(Finding::new(
+                    FindingKind::ReceiptNotInLog,
+                    None,
+                    None,
+                    format!("{here}: not a receipt: {e}"),
+                ));
+                continue;
+            }
+        };
+        if let Err(e) = resp.verify(set) {
+            ctx.findings.push(Finding::new(
+                FindingKind::ReceiptNotInLog,
+                Some(resp.trustee),
+                None,
+                format!("{here}: receipt signature does not verify: {e}"),
+            ));
+            continue;
+        }
+        let Some((url, head)) = ctx.heads.get(&resp.trustee).cloned() else {
+            ctx.findings.push(Finding::new(
+                FindingKind::ReceiptUnchecked,
+                Some(resp.trustee),
+                None,
+                format!("{here}: trustee {} was not audited", resp.trustee),
+            ));
+            continue;
+        };
+        for res in &resp.results {
+            let ReleaseResult::Released {
+                ciphertext,
+                leaf_index,
+                ..
+            } = res
+            else {
+                continue;
+            };
+            let rel = ctx.judge.release_at(resp.trustee, *leaf_index).cloned();
+            let msg = match check_receipt(
+                ctx,
+                &url,
+                &head,
+                *leaf_index,
+                rel.as_ref(),
+                &resp.warrant,
+                ciphertext,
+            ) {
+                Ok(()) => {
+                    checked += 1;
+                    continue;
+                }
+                Err(e) => e,
+            };
+            ctx.find(
+                Finding::new(
+                    FindingKind::ReceiptNotInLog,
+                    Some(resp.trustee),
+                    Some(*leaf_index),
+                    format!(
+                        "{here}: trustee {} receipt for entry {leaf_index}: {msg}",
+                        resp.trustee
+                    ),
+                ),
+                &url,
+            );
+        }
+    }
+    // The investigator's retrieval summary names trustees whose shares failed their proofs.
+    let summary = path.with_file_name("summary.json");
+    if let Ok(text) = std::fs::read_to_string(&summary)
+        && let Ok(v) = serde_json::from_str::<SummaryNames>(&text)
+    {
+        for t in v.bad_share_trustees {
+            let f = Finding::new(
+                FindingKind::CheatingTrustee,
+                Some(t),
+                None,
+                format!(
+                    "trustee {t} is named as cheating by the investigator's retrieval ({}): it released decryption shares that failed their proofs",
+                    summary.display()
+                ),
+            );
+            match ctx.heads.get(&t).map(|(u, _)| u.clone()) {
+                Some(u) => ctx.find(f, &u),
+                None => ctx.findings.push(f),
+            }
+        }
+    }
+    Ok(checked)
+}
+
+fn check_receipt(
+    ctx: &Ctx<'_>,
+    url: &str,
+    head: &TreeHead,
+    index: u64,
+    rel: Option<&LogEntry>,
+    warrant: &Digest32,
+    ciphertext: &Digest32,
+) -> Result<(), String> {
+    let Some(rel) = rel else {
+        return Err("no release entry at that index in the audited log".into());
+    };
+    if rel.warrant.as_ref() != Some(warrant) || rel.ciphertexts.first() != Some(ciphertext) {
+        return Err("the log entry at that index is a release of something else".into());
+    }
+    let proof = ctx
+        .client(url)
+        .and_then(|c| c.inclusion(index, head.size))
+        .map_err(|e| e.to_string())?
+        .proof;
+    verify_inclusion(&rel.leaf_hash(), index, head.size, &proof, &head.root)
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,895 @@
+//! The audit report: what `escrow audit` shows, as data ([`AuditReport`], serialized as its
+//! `--json`), as text ([`AuditReport::to_text`]) and as a self-contained HTML page
+//! ([`AuditReport::to_html`]), and the exit decision ([`AuditReport::outcome`]).
+//!
+//! No I/O: the report is assembled ([`AuditReport::assemble`]) from what an auditor fetched
+//! (per-trustee [`TrusteeAudit`] rows, the findings of every log check) and the
+//! [`Judgement`](super::judge::Judgement) of every release. See `docs/audit.md`.
+
+use super::TreeHead;
+use super::judge::{
+    Finding, FindingGroup, Judgement, ReadableMessage, RefusalView, ReleaseJudgement, Severity,
+    WarrantSummary, group_findings,
+};
+use crate::codec::Digest32;
+use crate::time::Timestamp;
+use crate::trustee::TrusteeSet;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How far the audit of one trustee got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogStatus {
+    /// Every check of the log passed.
+    Verified,
+    /// The log was read and something is wrong with it (see the findings).
+    Failed,
+    /// The trustee could not be reached or read: nothing is known about its log.
+    NotAudited,
+}
+
+/// The audit of one trustee's log.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrusteeAudit {
+    /// The URL audited.
+    pub url: String,
+    /// Its trustee index, once `/v1/info` was read.
+    pub trustee: Option<u16>,
+    /// How far the audit got.
+    pub status: LogStatus,
+    /// Why it was not audited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_audited: Option<String>,
+    /// The log's checkpoint origin line.
+    pub origin: String,
+    /// The log key checked against (the pinned one, if any).
+    pub log_key: String,
+    /// The log key was pinned on this run (trust on first use).
+    pub key_pinned_now: bool,
+    /// The verified checkpoint of this run.
+    pub checkpoint: Option<TreeHead>,
+    /// The checkpoint remembered from the last run.
+    pub previous_checkpoint: Option<TreeHead>,
+    /// Entries read.
+    pub entries: u64,
+    /// Release entries read.
+    pub releases: u64,
+    /// Refusal entries read.
+    pub refusals: u64,
+    /// Cancellation entries read.
+    pub cancellations: u64,
+    /// Every check of the log passed.
+    pub log_ok: bool,
+}
+
+impl TrusteeAudit {
+    /// A trustee not (yet) audited, with the reason.
+    pub fn not_audited(url: &str, why: String) -> Self {
+        TrusteeAudit {
+            url: url.to_string(),
+            trustee: None,
+            status: LogStatus::NotAudited,
+            not_audited: Some(why),
+            origin: String::new(),
+            log_key: String::new(),
+            key_pinned_now: false,
+            checkpoint: None,
+            previous_checkpoint: None,
+            entries: 0,
+            releases: 0,
+            refusals: 0,
+            cancellations: 0,
+            log_ok: false,
+        }
+    }
+}
+
+/// Refusals counted by reason code.
+#[derive(Debug, Clone, Serialize)]
+pub struct RefusalCount {
+    /// Reason code.
+    pub reason: String,
+    /// Refusal entries with it.
+    pub entries: u64,
+}
+
+/// Everything one audit run found.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditReport {
+    /// Trustee-set id.
+    pub set_id: Digest32,
+    /// Threshold k.
+    pub threshold: u16,
+    /// Trustees n.
+    pub trustees_total: u16,
+    /// When the audit ran.
+    pub time: Timestamp,
+    /// Digest of the policy releases were judged under.
+    pub policy: Option<Digest32>,
+    /// Logs audited (of `trustees_total`).
+    pub logs_audited: u16,
+    /// Fewer than every trustee's log was audited: every count below is a lower bound.
+    pub lower_bounds: bool,
+    /// One row per trustee URL given.
+    pub trustees: Vec<TrusteeAudit>,
+    /// One row per warrant seen in a release.
+    pub warrants: Vec<WarrantSummary>,
+    /// Readable messages per issuing authority.
+    pub per_authority: BTreeMap<String, u64>,
+    /// Readable messages per month (of the k-th release).
+    pub per_period: BTreeMap<String, u64>,
+    /// Every release entry, judged.
+    pub releases: Vec<ReleaseJudgement>,
+    /// Messages released by at least k trustees.
+    pub readable: Vec<ReadableMessage>,
+    /// Every refusal entry: trustee, entry, time, reason code, warrant digest.
+    pub refusals: Vec<RefusalView>,
+    /// Refusals counted by reason code.
+    pub refusals_by_reason: Vec<RefusalCount>,
+    /// Receipts proved included in their trustee's log.
+    pub receipts_checked: u64,
+    /// The findings grouped by kind and trustee (count and first entries).
+    pub finding_groups: Vec<FindingGroup>,
+    /// Every finding.
+    pub findings: Vec<Finding>,
+    /// What the audit cannot show ([`NOT_CHECKED`]).
+    pub what_is_not_checked: Vec<&'static str>,
+}
+
+impl AuditReport {
+    /// Integrity failures, unjustified releases, cheating trustees found.
+    pub fn errors(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count()
+    }
+
+    /// The report of an audit run: `trustees` as fetched, `judgement` of every release,
+    /// `findings` of the log checks (the judgement's own findings are appended, each given the
+    /// URL of its trustee).
+    #[allow(clippy::too_many_arguments)]
+    pub fn assemble(
+        set: &TrusteeSet,
+        policy: Option<Digest32>,
+        time: Timestamp,
+        trustees: Vec<TrusteeAudit>,
+        judgement: Judgement,
+        mut findings: Vec<Finding>,
+        receipts_checked: u64,
+    ) -> Self {
+        let audited: BTreeSet<u16> = trustees
+            .iter()
+            .filter(|t| t.status != LogStatus::NotAudited)
+            .filter_map(|t| t.trustee)
+            .collect();
+        let logs_audited = u16::try_from(audited.len()).unwrap_or(u16::MAX);
+        let urls: BTreeMap<u16, String> = trustees
+            .iter()
+            .filter_map(|t| t.trustee.map(|i| (i, t.url.clone())))
+            .collect();
+        let j = judgement;
+        for mut f in j.findings {
+            f.url = f.trustee.and_then(|t| urls.get(&t).cloned());
+            findings.push(f);
+        }
+        let mut by_reason: BTreeMap<String, u64> = BTreeMap::new();
+        for r in &j.refusals {
+            *by_reason.entry(r.reason.clone()).or_default() += 1;
+        }
+        AuditReport {
+            set_id: set.id(),
+            threshold: set.threshold(),
+            trustees_total: set.trustees(),
+            time,
+            policy,
+            logs_audited,
+            lower_bounds: logs_audited < set.trustees(),
+            trustees,
+            warrants: j.warrants,
+            per_authority: j.per_authority,
+            per_period: j.per_period,
+            releases: j.releases,
+            readable: j.readable,
+            refusals: j.refusals,
+            refusals_by_reason: by_reason
+                .into_iter()
+                .map(|(reason, entries)| RefusalCount { reason, entries })
+                .collect(),
+            receipts_checked,
+            finding_groups: group_findings(&findings),
+            findings,
+            what_is_not_checked: NOT_CHECKED.to_vec(),
+        }
+    }
+
+    /// The exit decision of `escrow audit` (`require_all`: every trustee must be audited).
+    pub fn outcome(&self, require_all: bool) -> AuditOutcome {
+        let errors = self.errors();
+        if errors > 0 {
+            return AuditOutcome::Problems {
+                errors,
+                kinds: self
+                    .finding_groups
+                    .iter()
+                    .filter(|g| g.severity == Severity::Error)
+                    .count(),
+            };
+        }
+        if self.logs_audited == 0 {
+            return AuditOutcome::NothingAudited {
+                given: self.trustees.len(),
+            };
+        }
+        if self.lower_bounds {
+            return AuditOutcome::LowerBounds {
+                audited: self.logs_audited,
+                total: self.trustees_total,
+                fatal: require_all,
+            };
+        }
+        AuditOutcome::Clean
+    }
+
+    /// The report as text (what `escrow audit` prints).
+    pub fn to_text(&self) -> String {
+        text_report(self)
+    }
+
+    /// The self-contained HTML page (`escrow audit --html`).
+    pub fn to_html(&self) -> String {
+        html_report(self)
+    }
+
+    /// Refusals grouped by (reason, warrant, trustee).
+    pub fn refusal_groups(&self) -> Vec<RefusalGroup> {
+        refusal_groups(self)
+    }
+}
+
+/// How an audit run ends (`escrow audit`'s exit code: `Problems` 3, `NothingAudited` 1,
+/// `LowerBounds` 1 when fatal, else 0 with a warning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuditOutcome {
+    /// Every log verified, every release justified, every trustee audited.
+    Clean,
+    /// Findings of severity error (integrity failures, unjustified releases, cheating
+    /// trustees): `errors` findings in `kinds` groups.
+    Problems {
+        /// Findings of severity error.
+        errors: usize,
+        /// Groups of them.
+        kinds: usize,
+    },
+    /// None of the `given` trustees could be read.
+    NothingAudited {
+        /// Trustees given.
+        given: usize,
+    },
+    /// Fewer than every trustee audited: the counts are lower bounds.
+    LowerBounds {
+        /// Logs audited.
+        audited: u16,
+        /// Trustees of the set.
+        total: u16,
+        /// Every trustee was required (`--require-all`).
+        fatal: bool,
+    },
+}
+
+impl core::fmt::Display for AuditOutcome {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            AuditOutcome::Clean => write!(f, "every log verified and every release justified"),
+            AuditOutcome::Problems { errors, kinds } => write!(
+                f,
+                "audit found {errors} problem(s) in {kinds} kind(s): see the findings"
+            ),
+            AuditOutcome::NothingAudited { given } => write!(
+                f,
+                "could not audit: none of the {given} trustee(s) given could be read"
+            ),
+            AuditOutcome::LowerBounds {
+                audited,
+                total,
+                fatal,
+            } => {
+                write!(
+                    f,
+                    "{audited} of {total} logs audited: the counts are lower bounds"
+                )?;
+                if *fatal {
+                    write!(f, " (--require-all)")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// What the auditor cannot check (also in docs/audit.md).
+pub const NOT_CHECKED: [&str; 4] = [
+    "scope: the log holds ciphertext digests, not labels, so the auditor cannot re-check that a released message was in the warrant's scope (each trustee checked it; an investigator's disclosed labels can be checked separately)",
+    "k trustees that collude and rewrite all their logs before any auditor or witness saw a checkpoint",
+    "a trustee that releases without ever logging (its receipt-less shares leave no trace here)",
+    "metadata: who asked, from where, and the traffic pattern are not in the log",
+];
+
+fn trustee_name(t: &TrusteeAudit) -> String {
+    t.trustee
+        .map(|i| i.to_string())
+        .unwrap_or_else(|| "?".into())
+}
+
+/// "at least " when the count depends on trustees not audited.
+fn at_least(r: &AuditReport) -> &'static str {
+    if r.lower_bounds { "at least " } else { "" }
+}
+
+fn text_report(r: &AuditReport) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "audit of trustee set {} ({}-of-{}) at {}",
+        r.set_id.short(),
+        r.threshold,
+        r.trustees_total,
+        r.time
+    );
+    let _ = writeln!(
+        s,
+        "logs: {} of {} audited{}",
+        r.logs_audited,
+        r.trustees_total,
+        if r.lower_bounds {
+            " — every count below is a LOWER BOUND (logs not audited may hold more)"
+        } else {
+            ""
+        }
+    );
+    for t in &r.trustees {
+        if t.status == LogStatus::NotAudited {
+            let _ = writeln!(
+                s,
+                "  trustee {} {}: NOT AUDITED — {}",
+                trustee_name(t),
+                t.url,
+                t.not_audited.as_deref().unwrap_or("")
+            );
+            continue;
+        }
+        let cp = t
+            .checkpoint
+            .map(|c| format!("size {} root {}", c.size, c.root.short()))
+            .unwrap_or_else(|| "no verified checkpoint".into());
+        let prev = t
+            .previous_checkpoint
+            .map(|c| format!(", consistent with size {} seen before", c.size))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "  trustee {} {}: {} — {}{}; {} entries, {} releases, {} refusals, {} cancellations{}",
+            trustee_name(t),
+            t.url,
+            if t.log_ok { "OK" } else { "FAILED" },
+            cp,
+            if t.log_ok { prev } else { String::new() },
+            t.entries,
+            t.releases,
+            t.refusals,
+            t.cancellations,
+            if t.key_pinned_now {
+                " (log key pinned now: trust on first use)"
+            } else {
+                ""
+            }
+        );
+    }
+    let al = at_least(r);
+    let _ = writeln!(s, "warrants:");
+    for w in &r.warrants {
+        let _ = writeln!(
+            s,
+            "  {} {} [{}]: {al}{} messages released ({} release entries), {al}{} READABLE (k={}), {} messages unjustified ({} entries){}",
+            w.warrant_id
+                .clone()
+                .unwrap_or_else(|| "(not disclosed)".into()),
+            w.digest.short(),
+            w.authority.clone().unwrap_or_default(),
+            w.messages_released,
+            w.releases,
+            w.messages_readable,
+            r.threshold,
+            w.messages_unjustified,
+            w.unjustified,
+            if w.cancelled { ", cancelled" } else { "" }
+        );
+    }
+    if r.warrants.is_empty() {
+        let _ = writeln!(s, "  (no releases)");
+    }
+    let _ = writeln!(s, "readable messages: {al}{}", r.readable.len());
+    for (a, n) in &r.per_authority {
+        let _ = writeln!(s, "  by authority: {a}: {al}{n}");
+    }
+    for (p, n) in &r.per_period {
+        let _ = writeln!(s, "  by period: {p}: {al}{n}");
+    }
+    let _ = writeln!(s, "refusals: {al}{}", r.refusals.len());
+    for c in &r.refusals_by_reason {
+        let _ = writeln!(s, "  {}: {} entries", c.reason, c.entries);
+    }
+    let groups = refusal_groups(r);
+    for g in groups.iter().take(TEXT_REFUSALS) {
+        let _ = writeln!(
+            s,
+            "    {} trustee {} warrant {}: {} entries, {}{}",
+            g.reason,
+            g.trustee,
+            g.warrant
+                .map(|w| w.short())
+                .unwrap_or_else(|| "(none)".into()),
+            g.entries,
+            g.first,
+            if g.last != g.first {
+                format!(" to {}", g.last)
+            } else {
+                String::new()
+            }
+        );
+    }
+    if groups.len() > TEXT_REFUSALS {
+        let _ = writeln!(
+            s,
+            "    … {} more groups (every refusal in --json and --html)",
+            groups.len() - TEXT_REFUSALS
+        );
+    }
+    if r.receipts_checked > 0 {
+        let _ = writeln!(
+            s,
+            "receipts: {} proved included in their trustee's log",
+            r.receipts_checked
+        );
+    }
+    let unjust_entries: u64 = r.warrants.iter().map(|w| w.unjustified).sum();
+    let unjust_msgs: u64 = r.warrants.iter().map(|w| w.messages_unjustified).sum();
+    let _ = writeln!(
+        s,
+        "unjustified releases: {unjust_msgs} messages ({unjust_entries} release entries)"
+    );
+    if r.finding_groups.is_empty() {
+        let _ = writeln!(s, "findings: none");
+    } else {
+        let _ = writeln!(s, "findings:");
+        for g in &r.finding_groups {
+            let _ = writeln!(s, "  {}", group_line(g));
+        }
+    }
+    s
+}
+
+/// Refusal groups listed in the text report (all of them in JSON and HTML).
+const TEXT_REFUSALS: usize = 20;
+
+fn group_line(g: &FindingGroup) -> String {
+    let who = g
+        .trustee
+        .map(|t| format!(" trustee {t}"))
+        .unwrap_or_default();
+    if g.count == 1 {
+        return format!(
+            "{}: [{}]{who}: {}",
+            g.severity.as_str().to_uppercase(),
+            g.code,
+            g.first
+        );
+    }
+    let entries = if g.entries.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (entries {}{})",
+            g.entries
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            if g.count > g.entries.len() as u64 {
+                ", …"
+            } else {
+                ""
+            }
+        )
+    };
+    format!(
+        "{}: [{}]{who}: {} findings{entries}; first: {}",
+        g.severity.as_str().to_uppercase(),
+        g.code,
+        g.count,
+        g.first
+    )
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Refusals grouped by (reason, warrant, trustee): count, first and last time.
+#[derive(Debug, Clone, Serialize)]
+pub struct RefusalGroup {
+    /// Reason code.
+    pub reason: String,
+    /// Warrant digest, if the request named one.
+    pub warrant: Option<Digest32>,
+    /// Trustee.
+    pub trustee: u16,
+    /// Entries in the group.
+    pub entries: u64,
+    /// Earliest.
+    pub first: Timestamp,
+    /// Latest.
+    pub last: Timestamp,
+}
+
+fn refusal_groups(r: &AuditReport) -> Vec<RefusalGroup> {
+    let mut m: BTreeMap<(String, Option<Digest32>, u16), RefusalGroup> = BTreeMap::new();
+    for x in &r.refusals {
+        let g = m
+            .entry((x.reason.clone(), x.warrant, x.trustee))
+            .or_insert_with(|| RefusalGroup {
+                reason: x.reason.clone(),
+                warrant: x.warrant,
+                trustee: x.trustee,
+                entries: 0,
+                first: x.time,
+                last: x.time,
+            });
+        g.entries += 1;
+        g.first = g.first.min(x.time);
+        g.last = g.last.max(x.time);
+    }
+    m.into_values().collect()
+}
+
+/// The self-contained HTML page: summary statistics, per-trustee logs, timelines.
+fn html_report(r: &AuditReport) -> String {
+    use std::fmt::Write as _;
+    let mut h = String::new();
+    let unjust_msgs: u64 = r.warrants.iter().map(|w| w.messages_unjustified).sum();
+    let unjust_entries: u64 = r.warrants.iter().map(|w| w.unjustified).sum();
+    let integrity = r.findings.iter().filter(|f| f.code.is_integrity()).count();
+    let al = at_least(r);
+    let _ = write!(
+        h,
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Escrow transparency report</title>
+<style>
+body{{font-family:Georgia,serif;max-width:1100px;margin:2em auto;color:#1b1b1b;background:#fff;padding:0 1em}}
+h1{{border-bottom:4px solid #1d3557;padding-bottom:.3em}} h2{{color:#1d3557;margin-top:1.6em}}
+.cards{{display:flex;gap:1em;flex-wrap:wrap}} .card{{flex:1;min-width:150px;border:1px solid #ccd;border-radius:6px;padding:.8em;background:#f6f8fb}}
+.card b{{display:block;font-size:2em;font-family:Helvetica,Arial,sans-serif}} .bad b{{color:#b00020}} .good b{{color:#2a7a2a}} .warn b{{color:#a15c00}}
+table{{border-collapse:collapse;width:100%;font-family:Helvetica,Arial,sans-serif;font-size:.9em}} th,td{{border-bottom:1px solid #dde;padding:.35em .5em;text-align:left}} th{{background:#eef2f7}}
+.ok{{color:#2a7a2a;font-weight:bold}} .fail{{color:#b00020;font-weight:bold}} .na{{color:#a15c00;font-weight:bold}} .note{{color:#555;font-size:.9em}}
+.banner{{border:2px solid #a15c00;background:#fff6e6;padding:.6em 1em;border-radius:6px;font-family:Helvetica,Arial,sans-serif}}
+code{{font-size:.85em}}
+</style></head><body>
+<h1>Exceptional access: transparency report</h1>
+<p class="note">Trustee set <code>{}</code> ({}-of-{}), audited {}. Policy <code>{}</code>. In the spirit of the Investigatory Powers Commissioner's annual statistics: what was opened, under which warrant, by whom, and what was not justified.</p>
+"#,
+        r.set_id.short(),
+        r.threshold,
+        r.trustees_total,
+        esc(&r.time.to_string()),
+        r.policy
+            .map(|p| p.short())
+            .unwrap_or_else(|| "not given".into()),
+    );
+    if r.lower_bounds {
+        let _ = write!(
+            h,
+            "<p class=banner><b>{} of {} logs audited.</b> The trustees not audited could not be read; every count on this page is a lower bound: their logs may hold more releases, and a message counted as not readable may have been read with their shares.</p>",
+            r.logs_audited, r.trustees_total
+        );
+    }
+    let _ = write!(
+        h,
+        r#"<div class="cards">
+<div class="card {}"><b>{} of {}</b>logs audited</div>
+<div class="card"><b>{al}{}</b>messages made readable</div>
+<div class="card"><b>{al}{}</b>messages released ({} log entries)</div>
+<div class="card {}"><b>{}</b>messages released without justification ({} entries)</div>
+<div class="card {}"><b>{}</b>log integrity failures</div>
+</div>
+"#,
+        if r.lower_bounds { "warn" } else { "good" },
+        r.logs_audited,
+        r.trustees_total,
+        r.readable.len(),
+        r.warrants.iter().map(|w| w.messages_released).sum::<u64>(),
+        r.releases.len(),
+        if unjust_msgs > 0 { "bad" } else { "good" },
+        unjust_msgs,
+        unjust_entries,
+        if integrity > 0 { "bad" } else { "good" },
+        integrity,
+    );
+    let _ = write!(
+        h,
+        "<h2>Trustee logs</h2><table><tr><th>Trustee</th><th>Log</th><th>Checkpoint</th><th>Entries</th><th>Releases</th><th>Refusals</th><th>Cancellations</th></tr>"
+    );
+    for t in &r.trustees {
+        let (class, status) = match t.status {
+            LogStatus::Verified => ("ok", "verified".to_string()),
+            LogStatus::Failed => ("fail", "FAILED".to_string()),
+            LogStatus::NotAudited => (
+                "na",
+                format!(
+                    "not audited: {}",
+                    t.not_audited.as_deref().unwrap_or("unreachable")
+                ),
+            ),
+        };
+        let _ = write!(
+            h,
+            "<tr><td>{} <span class=note>{}</span></td><td class={class}>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            trustee_name(t),
+            esc(&t.url),
+            esc(&status),
+            t.checkpoint
+                .map(|c| format!("{} @ {}", c.size, c.root.short()))
+                .unwrap_or_default(),
+            t.entries,
+            t.releases,
+            t.refusals,
+            t.cancellations
+        );
+    }
+    h.push_str("</table>");
+    let _ = write!(
+        h,
+        "<h2>Warrants</h2><table><tr><th>Warrant</th><th>Authority</th><th>Type</th><th>Limit</th><th>Messages released</th><th>Readable</th><th>Messages unjustified</th><th>Release entries</th><th>Cancelled</th></tr>"
+    );
+    for w in &r.warrants {
+        let _ = write!(
+            h,
+            "<tr><td>{} <code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{al}{}</td><td>{al}{}</td><td class={}>{}</td><td>{} ({} unjustified)</td><td>{}</td></tr>",
+            esc(w.warrant_id.as_deref().unwrap_or("(not disclosed)")),
+            w.digest.short(),
+            esc(w.authority.as_deref().unwrap_or("")),
+            esc(w.warrant_type.as_deref().unwrap_or("")),
+            w.max_releases
+                .map(|m| m.to_string())
+                .unwrap_or_else(|| "—".into()),
+            w.messages_released,
+            w.messages_readable,
+            if w.messages_unjustified > 0 {
+                "fail"
+            } else {
+                "ok"
+            },
+            w.messages_unjustified,
+            w.releases,
+            w.unjustified,
+            if w.cancelled { "yes" } else { "no" }
+        );
+    }
+    h.push_str("</table>");
+    h.push_str("<h2>Timeline of releases</h2><p class=note>One row per warrant, then one per trustee. Green: justified; red: not justified.</p>");
+    h.push_str(&timeline_svg(r));
+    let _ = write!(
+        h,
+        "<h2>Readable messages by authority and period</h2><table><tr><th>Issuing authority</th><th>Messages</th></tr>"
+    );
+    for (a, n) in &r.per_authority {
+        let _ = write!(h, "<tr><td>{}</td><td>{al}{n}</td></tr>", esc(a));
+    }
+    h.push_str("</table><br><table><tr><th>Period</th><th>Messages</th></tr>");
+    for (p, n) in &r.per_period {
+        let _ = write!(h, "<tr><td>{}</td><td>{al}{n}</td></tr>", esc(p));
+    }
+    h.push_str("</table>");
+    let _ = write!(
+        h,
+        "<h2>Refusals</h2><p class=note>{al}{} refusal entries, by reason code, warrant and trustee.</p><table><tr><th>Reason</th><th>Warrant</th><th>Trustee</th><th>Entries</th><th>First</th><th>Last</th></tr>",
+        r.refusals.len()
+    );
+    for g in refusal_groups(r) {
+        let _ = write!(
+            h,
+            "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&g.reason),
+            g.warrant
+                .map(|w| w.short())
+                .unwrap_or_else(|| "(none)".into()),
+            g.trustee,
+            g.entries,
+            esc(&g.first.to_string()),
+            esc(&g.last.to_string())
+        );
+    }
+    h.push_str("</table><h2>Findings</h2>");
+    if r.finding_groups.is_empty() {
+        if r.lower_bounds {
+            let _ = write!(
+                h,
+                "<p class=na>None in the {} logs audited; {} of {} logs could not be audited.</p>",
+                r.logs_audited,
+                r.trustees_total - r.logs_audited.min(r.trustees_total),
+                r.trustees_total
+            );
+        } else {
+            h.push_str("<p class=ok>None: every log verified and every release was justified.</p>");
+        }
+    } else {
+        h.push_str("<table><tr><th>Severity</th><th>Code</th><th>Trustee</th><th>Count</th><th>First entries</th><th>First finding</th></tr>");
+        for g in &r.finding_groups {
+            let _ = write!(
+                h,
+                "<tr><td class={}>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                if g.severity == Severity::Error {
+                    "fail"
+                } else {
+                    "note"
+                },
+                g.severity.as_str(),
+                g.code,
+                g.trustee.map(|t| t.to_string()).unwrap_or_default(),
+                g.count,
+                g.entries
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                esc(&g.first)
+            );
+        }
+        h.push_str("</table>");
+    }
+    h.push_str("<h2>What this audit cannot show</h2><ul>");
+    for n in &r.what_is_not_checked {
+        let _ = write!(h, "<li>{}</li>", esc(n));
+    }
+    h.push_str("</ul></body></html>\n");
+    h
+}
+
+/// Tick steps of the timeline, seconds.
+const TICK_STEPS: [i64; 24] = [
+    1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400,
+    172_800, 604_800, 1_209_600, 2_629_746, 7_889_238, 31_556_952,
+];
+
+/// Ticks for `[t0, t1]`: at most about 8, on round UTC times, labelled at the scale's
+/// precision (seconds, minutes, days or months).
+pub fn time_ticks(t0: i64, t1: i64) -> Vec<(i64, String)> {
+    let span = (t1 - t0).max(1);
+    let step = TICK_STEPS
+        .iter()
+        .copied()
+        .find(|s| span / s <= 8)
+        .unwrap_or(31_556_952 * ((span / 31_556_952 / 8).max(1) + 1));
+    let first = t0.div_euclid(step) * step + if t0.rem_euclid(step) == 0 { 0 } else { step };
+    let label = |t: i64| {
+        let iso = Timestamp(t).to_rfc3339();
+        let part = |a: usize, b: usize| iso.get(a..b).unwrap_or(&iso).to_string();
+        match step {
+            s if s < 60 => part(11, 19),
+            s if s < 86_400 => {
+                if span >= 86_400 {
+                    format!("{} {}", part(5, 10), part(11, 16))
+                } else {
+                    part(11, 16)
+                }
+            }
+            s if s < 2_629_746 => part(0, 10),
+            _ => part(0, 7),
+        }
+    };
+    let mut out = Vec::new();
+    let mut t = first;
+    while t <= t1 && out.len() < 16 {
+        out.push((t, label(t)));
+        t = t.saturating_add(step);
+    }
+    out
+}
+
+fn timeline_svg(r: &AuditReport) -> String {
+    use std::fmt::Write as _;
+    let mut rows: Vec<(String, Vec<&ReleaseJudgement>)> = Vec::new();
+    for w in &r.warrants {
+        let name = format!(
+            "warrant {}",
+            w.warrant_id.clone().unwrap_or_else(|| w.digest.short())
+        );
+        rows.push((
+            name,
+            r.releases
+                .iter()
+                .filter(|x| x.warrant == w.digest)
+                .collect(),
+        ));
+    }
+    let mut ts: BTreeSet<u16> = r.releases.iter().map(|x| x.trustee).collect();
+    ts.extend(r.trustees.iter().filter_map(|t| t.trustee));
+    for t in ts {
+        rows.push((
+            format!("trustee {t}"),
+            r.releases.iter().filter(|x| x.trustee == t).collect(),
+        ));
+    }
+    let (w, left, row_h) = (1000i64, 220i64, 28i64);
+    let height = 60 + row_h * i64::try_from(rows.len()).unwrap_or(0);
+    let t0 = r.releases.iter().map(|x| x.time.unix()).min().unwrap_or(0);
+    let t1 = r.releases.iter().map(|x| x.time.unix()).max().unwrap_or(0);
+    // Everything in the same second: a one-minute window around it.
+    let (t0, t1) = if t1 == t0 {
+        (t0 - 30, t1 + 30)
+    } else {
+        (t0, t1)
+    };
+    let span = (t1 - t0).max(1);
+    let x_of = |t: i64| left + 10 + (t - t0) * (w - left - 30) / span;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="100%" viewBox="0 0 {w} {height}" font-family="Helvetica,Arial,sans-serif" font-size="12">"#
+    );
+    let bottom = 20 + row_h * i64::try_from(rows.len()).unwrap_or(0);
+    for (i, (name, items)) in rows.iter().enumerate() {
+        let y = 20 + row_h * i64::try_from(i).unwrap_or(0);
+        let _ = write!(
+            s,
+            r##"<rect x="0" y="{}" width="{w}" height="{row_h}" fill="{}"/><text x="6" y="{}">{}</text><line x1="{left}" y1="{}" x2="{}" y2="{}" stroke="#bbb"/>"##,
+            y,
+            if i % 2 == 0 { "#f6f8fb" } else { "#ffffff" },
+            y + 18,
+            esc(name),
+            y + 14,
+            w - 10,
+            y + 14
+        );
+        for x in items {
+            let _ = write!(
+                s,
+                r##"<circle cx="{}" cy="{}" r="5" fill="{}" fill-opacity="0.8"><title>trustee {} entry {} at {}: ciphertext {}{}</title></circle>"##,
+                x_of(x.time.unix()),
+                y + 14,
+                if x.justified { "#2a7a2a" } else { "#b00020" },
+                x.trustee,
+                x.entry,
+                esc(&x.time.to_string()),
+                x.ciphertext.short(),
+                if x.justified {
+                    ""
+                } else {
+                    " — NOT JUSTIFIED"
+                }
+            );
+        }
+    }
+    for (t, label) in time_ticks(t0, t1) {
+        let x = x_of(t);
+        let _ = write!(
+            s,
+            r##"<line x1="{x}" y1="20" x2="{x}" y2="{}" stroke="#999" stroke-dasharray="2,3"/><text x="{x}" y="{}" fill="#555" text-anchor="middle">{}</text>"##,
+            bottom + 4,
+            bottom + 18,
+            esc(&label)
+        );
+    }
+    let _ = write!(
+        s,
+        r##"<text x="{left}" y="{}" fill="#555">UTC, {} to {}</text></svg>"##,
+        height - 4,
+        esc(&Timestamp(t0).to_string()),
+        esc(&Timestamp(t1).to_string())
+    );
+    s
+}
