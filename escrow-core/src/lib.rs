@@ -19,6 +19,8 @@
 //! * [`v2`] — release protocol version 2: batchable ciphertext proofs checked in batches, one
 //!   DLEQ proof and one key exchange per trustee answer, compact binary encodings.
 //! * [`audit`] — audit-log entries (canonical bytes) and RFC 9162 Merkle tree hashing.
+//! * [`dkg`] — distributed key generation and proactive refresh among the trustees (no dealer
+//!   ever holds x), with verifiable complaints and a success certificate.
 //! * [`auth`] — signed requests (the `Escrow-Signature` header) and the node's nonce cache.
 //!
 //! The byte-level protocol is specified in `docs/protocol.md`.
@@ -28,6 +30,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod codec;
+pub mod dkg;
 pub mod ecies;
 pub mod error;
 pub mod group;

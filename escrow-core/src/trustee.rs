@@ -113,7 +113,7 @@ impl TrusteeSet {
     /// `Σ α_i X_i == Σ_j (Σ_i α_i i^j) C_j`, one multi-scalar multiplication of n + k terms
     /// instead of n Horner evaluations of k terms. If it fails, each key is checked alone and
     /// the first bad one is named. Members must be listed with indices 1..=n in order.
-    fn from_parts(commitments: Vec<Point>, members: Vec<TrusteePublic>) -> Result<Self> {
+    pub(crate) fn from_parts(commitments: Vec<Point>, members: Vec<TrusteePublic>) -> Result<Self> {
         let (_, k) = check_parameters(members.len() as u64, commitments.len() as u64)?;
         let escrow_key = *commitments
             .first()
@@ -362,6 +362,15 @@ struct KeyShareFile {
 }
 
 impl KeyShare {
+    /// A share produced inside the crate (a dealing, a DKG or a refresh).
+    pub(crate) fn new(set_id: Digest32, index: u16, share: SecretScalar) -> Self {
+        KeyShare {
+            set_id,
+            index,
+            share,
+        }
+    }
+
     /// Trustee index.
     pub fn index(&self) -> u16 {
         self.index

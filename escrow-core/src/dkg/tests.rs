@@ -1,0 +1,593 @@
+use super::*;
+use crate::label::Label;
+use crate::secret::MessageKey;
+use crate::share::{DecryptionShare, ShareContext, combine};
+use crate::tdh2::encapsulate;
+use crate::time::Timestamp;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+type Out1<'a> = Box<dyn FnMut(&Round1State, &mut Round1) + 'a>;
+type View1<'a> = Box<dyn FnMut(u16, &mut Vec<Round1>) + 'a>;
+type Out2<'a> = Box<dyn FnMut(&Round2State, &mut Round2) + 'a>;
+type View2<'a> = Box<dyn FnMut(u16, &mut Vec<Round2>) + 'a>;
+type Out3<'a> = Box<dyn FnMut(&Round3State, &mut Round3) + 'a>;
+type View3<'a> = Box<dyn FnMut(u16, &mut Vec<Round3>) + 'a>;
+
+/// Where a test plays a malicious participant (`*_out`, may re-sign) or a malicious relay
+/// (`*_view`, per recipient).
+#[derive(Default)]
+struct Hooks<'a> {
+    r1_out: Option<Out1<'a>>,
+    r1_view: Option<View1<'a>>,
+    r2_out: Option<Out2<'a>>,
+    r2_view: Option<View2<'a>>,
+    r3_out: Option<Out3<'a>>,
+    r3_view: Option<View3<'a>>,
+}
+
+fn keys(n: usize, rng: &mut StdRng) -> Vec<PrivateKey> {
+    (0..n).map(|_| PrivateKey::generate(rng)).collect()
+}
+
+/// The relay, in memory: every participant's result, index order.
+fn drive(
+    params: &SessionParams,
+    keys: &[PrivateKey],
+    previous: Option<(&TrusteeSet, &[VerifiedKeyShare])>,
+    h: &mut Hooks<'_>,
+    rng: &mut StdRng,
+) -> Vec<Result<DkgOutput, DkgError>> {
+    let n = usize::from(params.n());
+    let mut results: Vec<Option<Result<DkgOutput, DkgError>>> = (0..n).map(|_| None).collect();
+    let mut s1 = Vec::new();
+    let mut r1 = Vec::new();
+    for (pos, key) in keys.iter().enumerate() {
+        let i = pos as u16 + 1;
+        let (st, mut m) = match previous {
+            None => start_keygen(params.clone(), i, key.clone(), rng).unwrap(),
+            Some((set, shares)) => start_refresh(
+                params.clone(),
+                i,
+                key.clone(),
+                set.clone(),
+                shares[pos].clone(),
+                rng,
+            )
+            .unwrap(),
+        };
+        let mut st = st;
+        if let Some(f) = h.r1_out.as_mut() {
+            // a malicious participant believes its own message
+            f(&st, &mut m);
+            st.own = m.clone();
+        }
+        s1.push((pos, st));
+        r1.push(m);
+    }
+    let mut s2 = Vec::new();
+    let mut r2 = Vec::new();
+    for (pos, st) in s1 {
+        let mut view = r1.clone();
+        if let Some(f) = h.r1_view.as_mut() {
+            f(pos as u16 + 1, &mut view);
+        }
+        match st.round2(view) {
+            Ok((mut st, mut m)) => {
+                if let Some(f) = h.r2_out.as_mut() {
+                    f(&st, &mut m);
+                    st.own = m.clone();
+                }
+                s2.push((pos, st));
+                r2.push(m);
+            }
+            Err(e) => results[pos] = Some(Err(e)),
+        }
+    }
+    let mut s3 = Vec::new();
+    let mut r3 = Vec::new();
+    for (pos, st) in s2 {
+        let mut view = r2.clone();
+        if let Some(f) = h.r2_view.as_mut() {
+            f(pos as u16 + 1, &mut view);
+        }
+        match st.round3(view, rng) {
+            Ok((mut st, mut m)) => {
+                if let Some(f) = h.r3_out.as_mut() {
+                    f(&st, &mut m);
+                    st.own = m.clone();
+                }
+                s3.push((pos, st));
+                r3.push(m);
+            }
+            Err(e) => results[pos] = Some(Err(e)),
+        }
+    }
+    for (pos, st) in s3 {
+        let mut view = r3.clone();
+        if let Some(f) = h.r3_view.as_mut() {
+            f(pos as u16 + 1, &mut view);
+        }
+        results[pos] = Some(st.finalise(view));
+    }
+    results.into_iter().map(Option::unwrap).collect()
+}
+
+fn keygen(n: usize, k: u16, rng: &mut StdRng) -> (SessionParams, Vec<PrivateKey>, Vec<DkgOutput>) {
+    let ks = keys(n, rng);
+    let params = SessionParams::keygen(k, ks.iter().map(|k| k.public()).collect(), rng).unwrap();
+    let out = drive(&params, &ks, None, &mut Hooks::default(), rng)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    (params, ks, out)
+}
+
+fn open_with(
+    set: &TrusteeSet,
+    shares: &[&VerifiedKeyShare],
+    rng: &mut StdRng,
+) -> Result<(), Error> {
+    let key = MessageKey::random(rng);
+    let label = Label::new("alice", "bob", Timestamp(5), "m1").unwrap();
+    let (ct, _) = encapsulate(set, &label, &key, rng).unwrap();
+    let v = ct.check(set).unwrap();
+    let ctx = ShareContext::without_warrant();
+    let ds: Vec<DecryptionShare> = shares
+        .iter()
+        .map(|s| s.decryption_share(&v, &ctx, rng).unwrap())
+        .collect();
+    let c = combine(set, &v, &ctx, &ds)?;
+    assert_eq!(c.message_key, key);
+    Ok(())
+}
+
+/// `Σ λ_i x_i · G` over the given shares (raw Lagrange interpolation at 0).
+fn interpolate(shares: &[&VerifiedKeyShare]) -> ProjectivePoint {
+    let ids: Vec<u16> = shares.iter().map(|s| s.index()).collect();
+    let l = group::lagrange_at_zero(&ids).unwrap();
+    let x: Scalar = shares
+        .iter()
+        .zip(&l)
+        .map(|(s, l)| *s.secret() * l)
+        .fold(Scalar::ZERO, |a, b| a + b);
+    ProjectivePoint::mul_by_generator(&x)
+}
+
+#[test]
+fn keygen_5_of_3_gives_one_set_whose_shares_open_a_message() {
+    let mut rng = StdRng::seed_from_u64(11);
+    let (params, _, out) = keygen(5, 3, &mut rng);
+    let set = &out[0].set;
+    for o in &out {
+        assert_eq!(&o.set, set);
+        assert_eq!(o.certificate, out[0].certificate);
+        o.certificate.verify(set).unwrap();
+    }
+    assert_eq!(set.threshold(), 3);
+    assert_eq!(set.trustees(), 5);
+    for (o, key) in out.iter().zip(&params.participants) {
+        assert_eq!(set.member(o.share.index()).unwrap().signing_key, *key);
+    }
+    // the same trustee-set.json format as a dealt set
+    assert_eq!(&TrusteeSet::from_json(&set.to_json()).unwrap(), set);
+    let cert = Certificate::from_json(&out[0].certificate.to_json()).unwrap();
+    cert.verify(set).unwrap();
+    // any 3 shares open a sealed message through the ordinary combine path
+    let shares: Vec<&VerifiedKeyShare> = out.iter().map(|o| &o.share).collect();
+    open_with(set, &shares[2..5], &mut rng).unwrap();
+    open_with(set, &[shares[0], shares[3], shares[1]], &mut rng).unwrap();
+    // k shares interpolate to Y; k-1 do not (nor does any pair)
+    assert_eq!(interpolate(&shares[..3]), *set.escrow_key().inner());
+    for a in 0..5 {
+        for b in a + 1..5 {
+            assert_ne!(
+                interpolate(&[shares[a], shares[b]]),
+                *set.escrow_key().inner()
+            );
+        }
+    }
+    assert!(matches!(
+        open_with(set, &shares[..2], &mut rng).unwrap_err(),
+        Error::NotEnoughShares { valid: 2, .. }
+    ));
+    // what the relay sees is enough to compute the set and check the certificate
+    // (resulting_set is public), and the certificate refuses another set
+    let other = keygen(5, 3, &mut rng).2;
+    assert!(matches!(
+        cert.verify(&other[0].set).unwrap_err(),
+        DkgError::CertificateMismatch(_)
+    ));
+}
+
+#[test]
+fn secrets_never_print() {
+    let mut rng = StdRng::seed_from_u64(12);
+    let ks = keys(3, &mut rng);
+    let params =
+        SessionParams::keygen(2, ks.iter().map(|k| k.public()).collect(), &mut rng).unwrap();
+    let (st, _) = start_keygen(params, 1, ks[0].clone(), &mut rng).unwrap();
+    let text = format!("{st:?}");
+    assert!(text.contains("REDACTED"));
+    for c in &st.coeffs {
+        assert!(!text.contains(&hex::encode(scalar_to_bytes(c.expose()))));
+    }
+}
+
+#[test]
+fn a_bad_share_is_named_by_a_complaint_anyone_can_check() {
+    let mut rng = StdRng::seed_from_u64(13);
+    let ks = keys(5, &mut rng);
+    let params =
+        SessionParams::keygen(3, ks.iter().map(|k| k.public()).collect(), &mut rng).unwrap();
+    let signer = ks[1].clone();
+    let mut seen = None;
+    let mut seen1 = None;
+    let mut seen2 = None;
+    let mut h = Hooks {
+        r1_view: Some(Box::new(|_, v: &mut Vec<Round1>| seen1 = Some(v.clone()))),
+        // participant 2 sends participant 4 a wrong share, properly encrypted and signed
+        r2_out: Some(Box::new(|st: &Round2State, m: &mut Round2| {
+            if st.inner.index != 2 {
+                return;
+            }
+            let st1 = &st.inner;
+            let e4 = st.r1[3].ephemeral;
+            let k = *e4.inner() * st1.ephemeral.expose();
+            let key = share_key(&st1.session, 2, 4, &st1.own.ephemeral, &e4, &k).unwrap();
+            let wrong = eval_secret(&st1.coeffs, 4) + Scalar::ONE;
+            m.shares[2].ciphertext = seal_once(
+                &key,
+                &scalar_to_bytes(&wrong),
+                &share_aad(&st1.session, 2, 4),
+            )
+            .unwrap();
+            m.signature = signer.sign(&m.signed_bytes());
+        })),
+        r2_view: Some(Box::new(|_, v: &mut Vec<Round2>| seen2 = Some(v.clone()))),
+        r3_view: Some(Box::new(|_, v: &mut Vec<Round3>| seen = Some(v.clone()))),
+        ..Hooks::default()
+    };
+    let res = drive(&params, &ks, None, &mut h, &mut rng);
+    drop(h);
+    let want = DkgError::Aborted(vec![Fault {
+        participant: 2,
+        kind: FaultKind::BadShare { recipient: 4 },
+    }]);
+    for r in &res {
+        assert_eq!(r.as_ref().unwrap_err(), &want);
+        assert_eq!(r.as_ref().unwrap_err().culprits(), vec![2]);
+    }
+    // participant 4 complained and only 4
+    let r3 = seen.unwrap();
+    assert!(
+        r3.iter()
+            .filter(|m| m.sender != 4)
+            .all(|m| m.complaints.is_empty())
+    );
+    assert_eq!(r3[3].complaints.len(), 1);
+    assert_eq!(r3[3].complaints[0].accused, 2);
+    // a third party (the relay, an auditor) judges it from the public messages alone
+    let (r1, r2) = (seen1.unwrap(), seen2.unwrap());
+    assert_eq!(
+        judge_complaint(&params, &r1, &r2, 4, &r3[3].complaints[0]),
+        Fault {
+            participant: 2,
+            kind: FaultKind::BadShare { recipient: 4 }
+        }
+    );
+    // the same revealed key blamed on another sender does not verify: false complaint
+    let mut moved = r3[3].complaints[0].clone();
+    moved.accused = 3;
+    assert_eq!(
+        judge_complaint(&params, &r1, &r2, 4, &moved),
+        Fault {
+            participant: 4,
+            kind: FaultKind::FalseComplaint { accused: 3 }
+        }
+    );
+}
+
+#[test]
+fn a_false_complaint_names_the_complainer() {
+    let mut rng = StdRng::seed_from_u64(14);
+    let ks = keys(4, &mut rng);
+    let params =
+        SessionParams::keygen(2, ks.iter().map(|k| k.public()).collect(), &mut rng).unwrap();
+    for honest_reveal in [true, false] {
+        let signer = ks[2].clone();
+        let mut h = Hooks {
+            // participant 3 accuses 1 although 1's share is good
+            r3_out: Some(Box::new(|st: &Round3State, m: &mut Round3| {
+                if st.inner.index != 3 {
+                    return;
+                }
+                let st1 = &st.inner;
+                let e1 = st.r1[0].ephemeral;
+                let k = if honest_reveal {
+                    *e1.inner() * st1.ephemeral.expose()
+                } else {
+                    ProjectivePoint::GENERATOR
+                };
+                let dleq = Dleq {
+                    session: &st1.session,
+                    complainer: 3,
+                    accused: 1,
+                    e_c: st1.own.ephemeral.inner(),
+                    e_a: e1.inner(),
+                    k: &k,
+                };
+                m.complaints = vec![Complaint {
+                    accused: 1,
+                    shared: Point::new(k, "k").unwrap(),
+                    proof: dleq.prove(st1.ephemeral.expose(), &mut rand::rng()),
+                }];
+                m.signature = signer.sign(&m.signed_bytes());
+            })),
+            ..Hooks::default()
+        };
+        let res = drive(&params, &ks, None, &mut h, &mut rng);
+        for r in res {
+            assert_eq!(
+                r.unwrap_err(),
+                DkgError::Aborted(vec![Fault {
+                    participant: 3,
+                    kind: FaultKind::FalseComplaint { accused: 1 },
+                }])
+            );
+        }
+    }
+}
+
+#[test]
+fn a_relay_that_alters_drops_or_replays_a_message_is_caught() {
+    let mut rng = StdRng::seed_from_u64(15);
+    let ks = keys(4, &mut rng);
+    let params =
+        SessionParams::keygen(3, ks.iter().map(|k| k.public()).collect(), &mut rng).unwrap();
+    let shift = |p: &Point| Point::new(*p.inner() + ProjectivePoint::GENERATOR, "p").unwrap();
+    // round 1: participant 3's commitment altered on the way to participant 1
+    let mut h = Hooks {
+        r1_view: Some(Box::new(|to, v: &mut Vec<Round1>| {
+            if to == 1 {
+                v[2].commitments[1] = shift(&v[2].commitments[1]);
+            }
+        })),
+        ..Hooks::default()
+    };
+    let res = drive(&params, &ks, None, &mut h, &mut rng);
+    assert_eq!(
+        res[0].as_ref().unwrap_err(),
+        &DkgError::Aborted(vec![Fault {
+            participant: 3,
+            kind: FaultKind::BadSignature { round: 1 }
+        }])
+    );
+    // the others never see participant 1's round 2: nobody ends with a set
+    for r in &res[1..] {
+        assert_eq!(
+            r.as_ref().unwrap_err(),
+            &DkgError::Aborted(vec![Fault {
+                participant: 1,
+                kind: FaultKind::Missing { round: 2 }
+            }])
+        );
+    }
+    // round 2: a ciphertext altered on the way to participant 4
+    let mut h = Hooks {
+        r2_view: Some(Box::new(|to, v: &mut Vec<Round2>| {
+            if to == 4 {
+                v[1].shares[2].ciphertext[0] ^= 1;
+            }
+        })),
+        ..Hooks::default()
+    };
+    let res = drive(&params, &ks, None, &mut h, &mut rng);
+    assert_eq!(
+        res[3].as_ref().unwrap_err(),
+        &DkgError::Aborted(vec![Fault {
+            participant: 2,
+            kind: FaultKind::BadSignature { round: 2 }
+        }])
+    );
+    assert!(res.iter().all(Result::is_err));
+    // round 3: a certificate signature dropped
+    let mut h = Hooks {
+        r3_view: Some(Box::new(|to, v: &mut Vec<Round3>| {
+            if to == 2 {
+                v.remove(3);
+            }
+        })),
+        ..Hooks::default()
+    };
+    let res = drive(&params, &ks, None, &mut h, &mut rng);
+    assert_eq!(
+        res[1].as_ref().unwrap_err(),
+        &DkgError::Aborted(vec![Fault {
+            participant: 4,
+            kind: FaultKind::Missing { round: 3 }
+        }])
+    );
+    // a message replayed from another session
+    let other =
+        SessionParams::keygen(3, ks.iter().map(|k| k.public()).collect(), &mut rng).unwrap();
+    let (_, stale) = start_keygen(other, 2, ks[1].clone(), &mut rng).unwrap();
+    let mut h = Hooks {
+        r1_view: Some(Box::new(|_, v: &mut Vec<Round1>| v[1] = stale.clone())),
+        ..Hooks::default()
+    };
+    let res = drive(&params, &ks, None, &mut h, &mut rng);
+    for (pos, r) in res.iter().enumerate() {
+        let f = r.as_ref().unwrap_err();
+        if pos == 1 {
+            // participant 2 also sees its own message replaced
+            assert_eq!(f.culprits(), vec![2]);
+        } else {
+            assert_eq!(
+                f,
+                &DkgError::Aborted(vec![Fault {
+                    participant: 2,
+                    kind: FaultKind::Malformed {
+                        round: 1,
+                        why: "for another session".into()
+                    }
+                }])
+            );
+        }
+    }
+}
+
+#[test]
+fn a_bad_proof_of_possession_is_named() {
+    let mut rng = StdRng::seed_from_u64(16);
+    let ks = keys(3, &mut rng);
+    let params =
+        SessionParams::keygen(2, ks.iter().map(|k| k.public()).collect(), &mut rng).unwrap();
+    for which in ["pop", "ephemeral"] {
+        let signer = ks[0].clone();
+        let mut h = Hooks {
+            r1_out: Some(Box::new(|st: &Round1State, m: &mut Round1| {
+                if st.index == 1 {
+                    match which {
+                        "pop" => {
+                            if let Some(p) = m.pop.as_mut() {
+                                p.z += Scalar::ONE;
+                            }
+                        }
+                        _ => m.ephemeral_proof.z += Scalar::ONE,
+                    }
+                    m.signature = signer.sign(&m.signed_bytes());
+                }
+            })),
+            ..Hooks::default()
+        };
+        let res = drive(&params, &ks, None, &mut h, &mut rng);
+        let kind = if which == "pop" {
+            FaultKind::BadProofOfPossession
+        } else {
+            FaultKind::BadEphemeralProof
+        };
+        for r in res {
+            assert_eq!(
+                r.unwrap_err(),
+                DkgError::Aborted(vec![Fault {
+                    participant: 1,
+                    kind: kind.clone()
+                }])
+            );
+        }
+    }
+}
+
+#[test]
+fn refresh_keeps_the_key_changes_every_share_and_old_and_new_do_not_mix() {
+    let mut rng = StdRng::seed_from_u64(17);
+    let (_, ks, out) = keygen(5, 3, &mut rng);
+    let set = out[0].set.clone();
+    let old: Vec<VerifiedKeyShare> = out.iter().map(|o| o.share.clone()).collect();
+    let params = SessionParams::refresh(&set, &mut rng).unwrap();
+    let res = drive(
+        &params,
+        &ks,
+        Some((&set, &old)),
+        &mut Hooks::default(),
+        &mut rng,
+    );
+    let new: Vec<DkgOutput> = res.into_iter().map(Result::unwrap).collect();
+    let nset = &new[0].set;
+    assert_eq!(nset.escrow_key(), set.escrow_key());
+    assert_ne!(nset.id(), set.id());
+    for o in &new {
+        assert_eq!(&o.set, nset);
+        o.certificate.verify(nset).unwrap();
+        assert_eq!(o.certificate.params.previous_set, Some(set.id()));
+    }
+    let ns: Vec<&VerifiedKeyShare> = new.iter().map(|o| &o.share).collect();
+    for (a, b) in ns.iter().zip(&old) {
+        assert_ne!(a.secret(), b.secret());
+    }
+    // new shares open messages sealed to the (unchanged) key
+    open_with(nset, &ns[..3], &mut rng).unwrap();
+    assert_eq!(interpolate(&ns[1..4]), *set.escrow_key().inner());
+    // two new shares and one old one interpolate to garbage, in every mix
+    for (stale, old_share) in old.iter().enumerate() {
+        let mut mix: Vec<&VerifiedKeyShare> = ns
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(i, _)| *i != stale)
+            .map(|(_, s)| s)
+            .take(2)
+            .collect();
+        mix.push(old_share);
+        assert_ne!(interpolate(&mix), *set.escrow_key().inner());
+    }
+    // an old share fails the new set's Feldman check
+    assert_eq!(
+        nset.verify_share(old[0].to_key_share()).unwrap_err(),
+        Error::WrongTrusteeSet {
+            trustee: 1,
+            found: set.id().short(),
+            expected: nset.id().short()
+        }
+    );
+    // a refresh of another set is refused at the start
+    let other = keygen(5, 3, &mut rng).2;
+    let p2 = SessionParams::refresh(&other[0].set, &mut rng).unwrap();
+    assert!(matches!(
+        start_refresh(p2, 1, ks[0].clone(), set.clone(), old[0].clone(), &mut rng).unwrap_err(),
+        DkgError::NotAParticipant(_)
+    ));
+}
+
+#[test]
+fn parameters_are_checked() {
+    let mut rng = StdRng::seed_from_u64(18);
+    let ks = keys(3, &mut rng);
+    let pubs: Vec<PublicKey> = ks.iter().map(|k| k.public()).collect();
+    assert!(matches!(
+        SessionParams::keygen(4, pubs.clone(), &mut rng).unwrap_err(),
+        DkgError::InvalidParams(_)
+    ));
+    let dup = vec![pubs[0], pubs[1], pubs[0]];
+    assert_eq!(
+        SessionParams::keygen(2, dup, &mut rng).unwrap_err(),
+        DkgError::InvalidParams("participant 1 appears more than once".into())
+    );
+    let p = SessionParams::keygen(2, pubs, &mut rng).unwrap();
+    // a node that is not the participant at that index
+    assert!(matches!(
+        start_keygen(p.clone(), 2, ks[0].clone(), &mut rng).unwrap_err(),
+        DkgError::NotAParticipant(_)
+    ));
+    let json = crate::codec::to_json(&p);
+    let back: SessionParams = crate::codec::from_json("params", &json).unwrap();
+    assert_eq!(back.session_id(), p.session_id());
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    v["extra"] = 1.into();
+    assert!(crate::codec::from_json::<SessionParams>("params", &v.to_string()).is_err());
+}
+
+/// Known-answer vectors: a fixed RNG gives fixed round messages (ECDSA signatures are
+/// RFC 6979 deterministic), hence a fixed session id, transcript digest and set id.
+#[test]
+fn known_answer_vectors() {
+    let mut rng = StdRng::seed_from_u64(2026);
+    let (params, _, out) = keygen(3, 2, &mut rng);
+    let got = (
+        params.session_id().to_hex(),
+        out[0].certificate.transcript.to_hex(),
+        out[0].set.id().to_hex(),
+        out[0].set.escrow_key().to_hex(),
+    );
+    println!("{got:#?}");
+    assert_eq!(got.0, KAT_SESSION);
+    assert_eq!(got.1, KAT_TRANSCRIPT);
+    assert_eq!(got.2, KAT_SET_ID);
+    assert_eq!(got.3, KAT_ESCROW_KEY);
+}
+
+const KAT_SESSION: &str = "458f3ccd06b11972a96ba4ccf609123e2038416e07c96de3aa2bef98044d8ac6";
+const KAT_TRANSCRIPT: &str = "fa68775376bccff871c59ca1c70103033e53939d1eca4d71c1aeeea592abf10d";
+const KAT_SET_ID: &str = "0e91e94fa497b6545b8e654035ed56db5c8c63f156df1fdc30b38ff4a3c9d46c";
+const KAT_ESCROW_KEY: &str = "02c7e4c48c867903b477fe8e414c8e5d808c41bd100d3b813fefe2da741029e022";
