@@ -8,22 +8,13 @@
 //! The passphrase that seals the key share comes from `TRUSTEE_PASSPHRASE` or
 //! `--passphrase-file`. The HTTP API is documented in `docs/api.md`.
 
-mod api;
-mod db;
-mod error;
-mod sealed;
-mod server;
-mod state;
-
 use clap::{Parser, Subcommand};
-use error::NodeError;
-use sealed::KdfCost;
-use server::{Fault, Limits, Node};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
+use trustee_node::server::{self, Fault, Limits};
+use trustee_node::{Config, KdfCost, NodeError, TlsFiles, state};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -149,7 +140,7 @@ fn main() -> ExitCode {
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    match run(cli) {
+    match main_inner(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("trustee-node: error: {e}");
@@ -158,7 +149,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<(), NodeError> {
+fn main_inner(cli: Cli) -> Result<(), NodeError> {
     match cli.cmd {
         Cmd::Init {
             set,
@@ -237,126 +228,56 @@ fn run(cli: Cli) -> Result<(), NodeError> {
                 max_in_flight: max_in_flight.max(1),
             };
             let pass = state::passphrase(passphrase_file.as_deref())?;
-            // Everything is loaded and checked before the socket is bound.
-            let loaded = state::load(&state, pass.as_bytes(), accept_unanchored_log)?;
+            let config = Config {
+                state,
+                passphrase: zeroize::Zeroizing::new(pass.as_bytes().to_vec()),
+                limits,
+                tls: match (tls_cert, tls_key) {
+                    (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+                    _ => None,
+                },
+                accept_unanchored_log,
+                fault,
+            };
             drop(pass);
-            let node = Arc::new(Node::new(loaded, limits, fault)?);
             if let Some(f) = fault {
                 eprintln!(
                     "trustee-node: WARNING: FAULT INJECTION '{}' IS ON — this node misbehaves on purpose (tests and demos only)",
                     f.as_str()
                 );
-                tracing::warn!(fault = f.as_str(), "fault injection enabled");
             }
-            let tls = match (tls_cert, tls_key) {
-                (Some(c), Some(k)) => Some((c, k)),
-                _ => None,
-            };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .map_err(|e| NodeError::State(format!("starting the async runtime: {e}")))?;
-            rt.block_on(serve(node, listen, addr_file, tls))
+            rt.block_on(serve(config, listen, addr_file))
         }
     }
 }
 
+/// Load everything, then bind, announce the address, and serve until Ctrl-C or SIGTERM.
 async fn serve(
-    node: Arc<Node>,
+    config: Config,
     listen: SocketAddr,
     addr_file: Option<PathBuf>,
-    tls: Option<(PathBuf, PathBuf)>,
 ) -> Result<(), NodeError> {
-    let tls_config = match &tls {
-        Some((cert, key)) => {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            Some(
-                axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
-                    .await
-                    .map_err(|e| {
-                        NodeError::Tls(format!("{} / {}: {e}", cert.display(), key.display()))
-                    })?,
-            )
-        }
-        None => None,
-    };
+    // Everything is loaded and checked before the socket is bound.
+    let loaded = trustee_node::load(config).await?;
     let listener = std::net::TcpListener::bind(listen)
         .map_err(|e| NodeError::io(format!("listen address {listen}"), e))?;
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| NodeError::io("listener", e))?;
     let addr = listener
         .local_addr()
         .map_err(|e| NodeError::io("listener", e))?;
-    if tls_config.is_none() && !addr.ip().is_loopback() {
-        tracing::warn!(%addr, "serving plain HTTP on a non-loopback address; use --tls-cert/--tls-key");
-    }
-    let scheme = if tls_config.is_some() {
-        "https"
-    } else {
-        "http"
-    };
-    let head = node.head();
+    let scheme = if loaded.tls() { "https" } else { "http" };
     println!(
         "trustee-node {} listening on {scheme}://{addr} (log size {})",
-        node.index(),
-        head.size
+        loaded.index(),
+        loaded.log_size()
     );
     if let Some(f) = &addr_file {
         let tmp = f.with_extension("tmp");
         std::fs::write(&tmp, addr.to_string()).map_err(|e| NodeError::io(&tmp, e))?;
         std::fs::rename(&tmp, f).map_err(|e| NodeError::io(f, e))?;
     }
-    let handle = axum_server::Handle::new();
-    tokio::spawn(shutdown_on_signal(handle.clone()));
-    let header_timeout = node.limits().header_timeout;
-    let app = server::router(node).into_make_service_with_connect_info::<SocketAddr>();
-    let result = match tls_config {
-        Some(cfg) => {
-            let mut server = axum_server::from_tcp_rustls(listener, cfg)
-                .map_err(|e| NodeError::io("listener", e))?
-                .handle(handle);
-            server
-                .http_builder()
-                .http1()
-                .header_read_timeout(header_timeout);
-            server.serve(app).await
-        }
-        None => {
-            let mut server = axum_server::from_tcp(listener)
-                .map_err(|e| NodeError::io("listener", e))?
-                .handle(handle);
-            server
-                .http_builder()
-                .http1()
-                .header_read_timeout(header_timeout);
-            server.serve(app).await
-        }
-    };
-    result.map_err(|e| NodeError::io("server", e))?;
-    tracing::info!("stopped");
-    Ok(())
-}
-
-async fn shutdown_on_signal<A: axum_server::Address>(handle: axum_server::Handle<A>) {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutting down: finishing requests in flight");
-    handle.graceful_shutdown(Some(Duration::from_secs(30)));
+    trustee_node::serve(listener, loaded, trustee_node::shutdown_signal()).await
 }

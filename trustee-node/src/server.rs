@@ -287,6 +287,11 @@ impl Node {
         })
     }
 
+    /// The fault injected, if any.
+    pub fn fault(&self) -> Option<Fault> {
+        self.fault
+    }
+
     /// The limits in force.
     pub fn limits(&self) -> Limits {
         self.limits

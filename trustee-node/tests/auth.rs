@@ -1,6 +1,6 @@
 //! Who may ask (issue 11 items 3 and 4): release requests signed by the warrant's investigator,
-//! replays refused, warrant text served only to keys the policy names. Attacker tests on real
-//! node processes.
+//! replays refused, warrant text served only to keys the policy names. Attacker tests on nodes
+//! run in process by `trustee_node::run`'s parts, over real HTTP.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -15,7 +15,7 @@ use escrow_core::auth::{HEADER, RequestSignature};
 use escrow_core::keys::PrivateKey;
 use escrow_core::release::ReleaseRequest;
 
-fn head_size(node: &NodeProc) -> u64 {
+fn head_size(node: &impl Served) -> u64 {
     json(&get(&node.url("/v1/log/head")).1)["size"]
         .as_u64()
         .unwrap()
@@ -42,7 +42,7 @@ fn post_with_header(url: &str, header: Option<&str>, body: &str) -> (u16, String
 #[test]
 fn a_stranger_with_the_warrant_text_cannot_spend_the_release_limit() {
     let fx = Fixture::new(2, 2);
-    let node = start(&fx.init(1), &[], &[]);
+    let node = start_in_process(&fx.init(1), trustee_node::Limits::default());
     let mut p = fx.payload("w-limit-1");
     p.max_releases = Some(1);
     let w = fx.double_locked(&p);
@@ -99,7 +99,7 @@ fn a_stranger_with_the_warrant_text_cannot_spend_the_release_limit() {
 #[test]
 fn a_replayed_or_stale_signed_request_is_refused() {
     let fx = Fixture::new(2, 2);
-    let node = start(&fx.init(1), &[], &[]);
+    let node = start_in_process(&fx.init(1), trustee_node::Limits::default());
     let w = fx.double_locked(&fx.payload("w-replay"));
     let m = fx.message("alice", "bob", "r1", 60);
     let url = node.url("/v1/release");
@@ -141,7 +141,7 @@ fn a_replayed_or_stale_signed_request_is_refused() {
 #[test]
 fn warrant_text_is_served_only_to_the_investigator_and_oversight() {
     let fx = Fixture::new(2, 2);
-    let node = start(&fx.init(1), &[], &[]);
+    let node = start_in_process(&fx.init(1), trustee_node::Limits::default());
     let w = fx.double_locked(&fx.payload("w-secret"));
     let r = release(
         &node,

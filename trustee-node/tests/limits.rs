@@ -23,7 +23,7 @@ fn code(b: &str) -> String {
         .to_string()
 }
 
-fn head_size(node: &NodeProc) -> u64 {
+fn head_size(node: &impl Served) -> u64 {
     json(&get(&node.url("/v1/log/head")).1)["size"]
         .as_u64()
         .unwrap()
@@ -155,7 +155,13 @@ fn per_client_limit_and_body_and_header_timeouts() {
 #[test]
 fn posts_are_rate_limited_per_client() {
     let fx = Fixture::new(2, 2);
-    let node = start(&fx.init(1), &["--posts-per-sec", "1"], &[]);
+    let node = start_in_process(
+        &fx.init(1),
+        trustee_node::Limits {
+            posts_per_sec: 1,
+            ..Default::default()
+        },
+    );
     let size0 = head_size(&node);
     // Burst of 2, then 429 (a malformed cancellation costs a token like any POST).
     let mut answers = Vec::new();

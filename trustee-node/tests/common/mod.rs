@@ -266,11 +266,97 @@ pub fn try_start(state: &Path, extra: &[&str], env: &[(&str, &str)]) -> Result<N
     }
 }
 
-impl NodeProc {
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
+/// Something serving the node API over plain HTTP (a process or an in-process node).
+pub trait Served {
+    fn addr(&self) -> &str;
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr(), path)
+    }
+}
+
+impl Served for NodeProc {
+    fn addr(&self) -> &str {
+        &self.addr
+    }
+}
+
+/// A node run in this test process by `trustee_node::run` on 127.0.0.1:0 (real HTTP, its own
+/// runtime on its own thread); shut down gracefully on drop.
+pub struct InProcNode {
+    pub addr: String,
+    pub state: PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<(), trustee_node::NodeError>>>,
+}
+
+impl<T: Served + ?Sized> Served for std::sync::Arc<T> {
+    fn addr(&self) -> &str {
+        (**self).addr()
+    }
+}
+
+impl Served for InProcNode {
+    fn addr(&self) -> &str {
+        &self.addr
+    }
+}
+
+/// Start a node in process with `limits`; panics if it does not load.
+pub fn start_in_process(state: &Path, limits: trustee_node::Limits) -> InProcNode {
+    try_start_in_process(state, limits).unwrap_or_else(|e| panic!("node did not start: {e}"))
+}
+
+/// Start a node in process with `limits`; Err if loading the state folder fails.
+pub fn try_start_in_process(
+    state: &Path,
+    limits: trustee_node::Limits,
+) -> Result<InProcNode, trustee_node::NodeError> {
+    let mut config = trustee_node::Config::new(state, PASS.as_bytes().to_vec());
+    config.limits = limits;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // Load first (as the binary does), so a refusal to start is an Err here.
+    let loaded = rt.block_on(trustee_node::load(config))?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        rt.block_on(trustee_node::serve(listener, loaded, async move {
+            let _ = rx.await;
+        }))
+    });
+    Ok(InProcNode {
+        addr,
+        state: state.to_path_buf(),
+        stop: Some(tx),
+        thread: Some(thread),
+    })
+}
+
+impl InProcNode {
+    /// Ask the node to stop and wait for `run` to return; its result.
+    pub fn shutdown(mut self) -> Result<(), trustee_node::NodeError> {
+        self.stop_and_join().unwrap()
     }
 
+    fn stop_and_join(&mut self) -> Option<Result<(), trustee_node::NodeError>> {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        self.thread.take().map(|t| t.join().unwrap())
+    }
+}
+
+impl Drop for InProcNode {
+    fn drop(&mut self) {
+        let _ = self.stop_and_join();
+    }
+}
+
+impl NodeProc {
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -379,7 +465,7 @@ pub fn json(s: &str) -> serde_json::Value {
 
 /// POST a release request; the response must be 200 and verify under the set.
 pub fn release(
-    node: &NodeProc,
+    node: &(impl Served + ?Sized),
     fx: &Fixture,
     w: &WarrantEnvelope,
     cts: Vec<EscrowCiphertext>,
@@ -409,7 +495,7 @@ pub fn codes(r: &ReleaseResponse) -> Vec<String> {
 }
 
 /// Every log entry of a node.
-pub fn log_entries(node: &NodeProc) -> Vec<serde_json::Value> {
+pub fn log_entries(node: &(impl Served + ?Sized)) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
     loop {
         let (s, b) = get(&node.url(&format!("/v1/log/entries?start={}", out.len())));

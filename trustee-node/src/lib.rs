@@ -1,0 +1,246 @@
+//! `trustee-node` as a library: one trustee of a threshold key-escrow set as an HTTP service.
+//!
+//! The binary (`src/main.rs`) only parses arguments and calls this library; tests and the lab
+//! may run a node in process:
+//!
+//! ```no_run
+//! # async fn demo(state: std::path::PathBuf) -> Result<(), trustee_node::NodeError> {
+//! let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| trustee_node::NodeError::io("bind", e))?;
+//! let config = trustee_node::Config::new(state, b"a passphrase of some length".to_vec());
+//! trustee_node::run(listener, config, std::future::pending()).await
+//! # }
+//! ```
+//!
+//! The HTTP API is documented in `docs/api.md`.
+
+pub mod api;
+pub mod db;
+pub mod error;
+pub mod sealed;
+pub mod server;
+pub mod state;
+
+pub use error::NodeError;
+pub use sealed::KdfCost;
+pub use server::{Fault, Limits, Node};
+pub use state::{InitReport, LogReport, init, verify_log};
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+/// A TLS certificate chain and its private key, both PEM files.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// Certificate chain (PEM).
+    pub cert: PathBuf,
+    /// Private key (PEM).
+    pub key: PathBuf,
+}
+
+/// What `serve` needs: the state folder, the passphrase that opens it, limits, TLS.
+pub struct Config {
+    /// The state folder made by [`init`].
+    pub state: PathBuf,
+    /// The passphrase that opens the sealed secrets (zeroized on drop).
+    pub passphrase: Zeroizing<Vec<u8>>,
+    /// Request limits.
+    pub limits: Limits,
+    /// Serve HTTPS with these files (plain HTTP when `None`).
+    pub tls: Option<TlsFiles>,
+    /// Start although the state folder has no signed checkpoint (see `serve --help`).
+    pub accept_unanchored_log: bool,
+    /// Fault injection (tests and demos only).
+    pub fault: Option<Fault>,
+}
+
+impl core::fmt::Debug for Config {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Config")
+            .field("state", &self.state)
+            .field("passphrase", &"[REDACTED]")
+            .field("limits", &self.limits)
+            .field("tls", &self.tls)
+            .field("accept_unanchored_log", &self.accept_unanchored_log)
+            .field("fault", &self.fault)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Default limits, plain HTTP, anchored log required, no fault.
+    pub fn new(state: impl Into<PathBuf>, passphrase: Vec<u8>) -> Self {
+        Config {
+            state: state.into(),
+            passphrase: Zeroizing::new(passphrase),
+            limits: Limits::default(),
+            tls: None,
+            accept_unanchored_log: false,
+            fault: None,
+        }
+    }
+}
+
+/// A node loaded from its state folder and ready to serve (see [`load`] and [`serve`]).
+pub struct Loaded {
+    node: Arc<Node>,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
+}
+
+impl core::fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "Loaded {{ node: {:?}, tls: {} }}",
+            self.node,
+            self.tls.is_some()
+        )
+    }
+}
+
+impl Loaded {
+    /// The trustee index.
+    pub fn index(&self) -> u16 {
+        self.node.index()
+    }
+    /// The log size at start.
+    pub fn log_size(&self) -> u64 {
+        self.node.head().size
+    }
+    /// Is this node serving HTTPS?
+    pub fn tls(&self) -> bool {
+        self.tls.is_some()
+    }
+}
+
+/// Load and check the state folder and the TLS files (everything `serve` needs), before any
+/// socket is used.
+pub async fn load(config: Config) -> Result<Loaded, NodeError> {
+    let tls_files = config.tls.clone();
+    let node = tokio::task::spawn_blocking(move || -> Result<Node, NodeError> {
+        let Config {
+            state,
+            passphrase,
+            limits,
+            tls: _,
+            accept_unanchored_log,
+            fault,
+        } = config;
+        let loaded = state::load(&state, &passphrase, accept_unanchored_log)?;
+        drop(passphrase);
+        Node::new(loaded, limits, fault)
+    })
+    .await
+    .map_err(|e| NodeError::State(format!("loading the state folder: {e}")))??;
+    if let Some(f) = node.fault() {
+        tracing::warn!(fault = f.as_str(), "fault injection enabled");
+    }
+    let tls = match tls_files {
+        Some(TlsFiles { cert, key }) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            Some(
+                axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+                    .await
+                    .map_err(|e| {
+                        NodeError::Tls(format!("{} / {}: {e}", cert.display(), key.display()))
+                    })?,
+            )
+        }
+        None => None,
+    };
+    Ok(Loaded {
+        node: Arc::new(node),
+        tls,
+    })
+}
+
+/// Load the node from `config` and serve on `listener` until `shutdown` completes (then
+/// requests in flight get up to 30 s to finish).
+pub async fn run(
+    listener: std::net::TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    let loaded = load(config).await?;
+    serve(listener, loaded, shutdown).await
+}
+
+/// Serve a loaded node on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: std::net::TcpListener,
+    loaded: Loaded,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    let Loaded {
+        node,
+        tls: tls_config,
+    } = loaded;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| NodeError::io("listener", e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| NodeError::io("listener", e))?;
+    if tls_config.is_none() && !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "serving plain HTTP on a non-loopback address; use --tls-cert/--tls-key");
+    }
+    let handle = axum_server::Handle::new();
+    let h = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing requests in flight");
+        h.graceful_shutdown(Some(Duration::from_secs(30)));
+    });
+    let header_timeout = node.limits().header_timeout;
+    let app = server::router(node).into_make_service_with_connect_info::<SocketAddr>();
+    let result = match tls_config {
+        Some(cfg) => {
+            let mut server = axum_server::from_tcp_rustls(listener, cfg)
+                .map_err(|e| NodeError::io("listener", e))?
+                .handle(handle);
+            server
+                .http_builder()
+                .http1()
+                .header_read_timeout(header_timeout);
+            server.serve(app).await
+        }
+        None => {
+            let mut server = axum_server::from_tcp(listener)
+                .map_err(|e| NodeError::io("listener", e))?
+                .handle(handle);
+            server
+                .http_builder()
+                .http1()
+                .header_read_timeout(header_timeout);
+            server.serve(app).await
+        }
+    };
+    result.map_err(|e| NodeError::io("server", e))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM (for [`run`]'s `shutdown`).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
