@@ -18,6 +18,32 @@ impl Timestamp {
         Ok(Timestamp(t.unix_timestamp()))
     }
 
+    /// Parse RFC 3339, or a time relative to `now` (the caller's clock): `now`,
+    /// `now+DURATION` or `now-DURATION`, the duration as for [`parse_duration`] (`90s`, `15m`,
+    /// `12h`, `7d`). So a script can write a warrant window around what it just sealed
+    /// (`--from now-1h --until now+1h`) without computing dates.
+    pub fn parse_at(s: &str, now: Timestamp) -> Result<Self> {
+        let t = s.trim();
+        let Some(rest) = t.strip_prefix("now") else {
+            return Self::parse(t);
+        };
+        if rest.is_empty() {
+            return Ok(now);
+        }
+        let bad = || Error::InvalidTime(s.to_string());
+        let (sign, dur) = match rest.split_at_checked(1) {
+            Some(("+", d)) => (1i64, d),
+            Some(("-", d)) => (-1i64, d),
+            _ => return Err(bad()),
+        };
+        let secs = parse_duration(dur.trim()).map_err(|_| bad())?;
+        let secs = i64::try_from(secs).map_err(|_| bad())?;
+        now.0
+            .checked_add(sign.saturating_mul(secs))
+            .map(Timestamp)
+            .ok_or_else(bad)
+    }
+
     /// Seconds since the epoch.
     pub fn unix(&self) -> i64 {
         self.0
@@ -42,6 +68,27 @@ impl Timestamp {
     pub fn plus(&self, secs: i64) -> Self {
         Timestamp(self.0.saturating_add(secs))
     }
+}
+
+/// A duration in seconds: `30s`, `15m`, `12h`, `183d`, or a plain number of seconds.
+pub fn parse_duration(s: &str) -> core::result::Result<u64, String> {
+    let s = s.trim();
+    let (num, unit) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (s.get(..i).unwrap_or_default(), c),
+        _ => (s, 's'),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 300s, 15m, 12h or 183d"))?;
+    let mult = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use s, m, h or d)")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("{s:?} is too long"))
 }
 
 impl core::fmt::Display for Timestamp {
@@ -85,5 +132,33 @@ mod tests {
         assert!(Timestamp::parse("yesterday").is_err());
         let j: Result<Timestamp, _> = serde_json::from_str("\"2026-11-22T10:30:00+01:00\"");
         assert!(j.is_err());
+    }
+
+    #[test]
+    fn relative_times() {
+        let now = Timestamp::parse("2026-11-22T09:30:00Z").unwrap();
+        let at = |s: &str| Timestamp::parse_at(s, now).map(|t| t.to_rfc3339());
+        assert_eq!(at("now").unwrap(), "2026-11-22T09:30:00Z");
+        assert_eq!(at("now-1h").unwrap(), "2026-11-22T08:30:00Z");
+        assert_eq!(at("now+7d").unwrap(), "2026-11-29T09:30:00Z");
+        assert_eq!(at(" now+90 ").unwrap(), "2026-11-22T09:31:30Z");
+        assert_eq!(at("2026-11-01T00:00:00Z").unwrap(), "2026-11-01T00:00:00Z");
+        for bad in [
+            "now*1h",
+            "now-",
+            "now-1y",
+            "nowish",
+            "now-1h-2h",
+            "tomorrow",
+        ] {
+            assert!(
+                matches!(Timestamp::parse_at(bad, now), Err(Error::InvalidTime(ref s)) if s == bad),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            Timestamp::parse_at("now+9223372036854775807", now),
+            Err(Error::InvalidTime(_))
+        ));
     }
 }

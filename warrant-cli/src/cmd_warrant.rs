@@ -96,10 +96,11 @@ pub struct NewArgs {
     /// Explicit message id. Repeatable. With targets, both must match.
     #[arg(long, value_name = "ID")]
     pub message: Vec<String>,
-    /// Start of the window on the message timestamp (RFC 3339, inclusive).
+    /// Start of the window on the message timestamp (RFC 3339, or `now`, `now-2h`, `now+7d`;
+    /// inclusive).
     #[arg(long, value_name = "TIME", value_parser = io::parse_time)]
     pub from: Timestamp,
-    /// End of the window on the message timestamp (RFC 3339, exclusive).
+    /// End of the window on the message timestamp (RFC 3339 or `now±DURATION`; exclusive).
     #[arg(long, value_name = "TIME", value_parser = io::parse_time)]
     pub until: Timestamp,
     /// The investigator's public key (SPKI PEM): released shares are encrypted to it.

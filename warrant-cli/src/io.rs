@@ -209,28 +209,14 @@ pub fn now() -> escrow_core::time::Timestamp {
     escrow_core::time::Timestamp::from_unix(secs)
 }
 
-/// Parse `--at`-style RFC 3339 times for clap.
+/// Parse a time option for clap: RFC 3339, or `now`, `now-DURATION`, `now+DURATION` against
+/// this machine's clock (e.g. `--from now-1h --until now+1h`).
 pub fn parse_time(s: &str) -> std::result::Result<escrow_core::time::Timestamp, String> {
-    escrow_core::time::Timestamp::parse(s).map_err(|e| e.to_string())
+    escrow_core::time::Timestamp::parse_at(s, now())
+        .map_err(|e| format!("{e}, or now, now-DURATION, now+DURATION (e.g. now-2h)"))
 }
 
 /// `30s`, `15m`, `12h`, `183d`, or a plain number of seconds.
 pub fn parse_duration(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let (num, unit) = match s.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => (s.get(..i).unwrap_or_default(), c),
-        _ => (s, 's'),
-    };
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration like 300s, 15m, 12h or 183d"))?;
-    let mult = match unit {
-        's' => 1,
-        'm' => 60,
-        'h' => 3600,
-        'd' => 86_400,
-        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use s, m, h or d)")),
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("{s:?} is too long"))
+    escrow_core::time::parse_duration(s)
 }

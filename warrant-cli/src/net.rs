@@ -88,8 +88,16 @@ pub enum TrusteesCmd {
 #[derive(Args)]
 pub struct AddArgs {
     /// Node base URLs (https://HOST:PORT, or http:// on loopback).
-    #[arg(value_name = "URL", required = true)]
+    #[arg(value_name = "URL", required_unless_present = "addr_file")]
     pub urls: Vec<String>,
+    /// A node's address file (`trustee-node serve --addr-file FILE`), waited for up to
+    /// --wait seconds: adds http://ADDR (https://ADDR with --ca-cert). Takes several files
+    /// (`--addr-file node-{1,2,3}.addr`).
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub addr_file: Vec<PathBuf>,
+    /// Seconds to wait for each --addr-file to appear (a node writes it once it listens).
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub wait: u64,
     /// The trustees file (default: $ESCROW_TRUSTEES, else ./trustees.json).
     #[arg(long, value_name = "FILE", env = trustees::ENV)]
     pub file: Option<PathBuf>,
@@ -140,7 +148,17 @@ fn add(a: AddArgs, out: Out) -> Result<()> {
     } else {
         TrusteesFile::default()
     };
-    for u in &a.urls {
+    let scheme = if a.ca_cert.is_some() { "https" } else { "http" };
+    let mut urls = a.urls.clone();
+    for f in &a.addr_file {
+        let addr = wait_for_addr_file(f, Duration::from_secs(a.wait))?;
+        urls.push(if addr.contains("://") {
+            addr
+        } else {
+            format!("{scheme}://{addr}")
+        });
+    }
+    for u in &urls {
         let url = escrow_client::NodeUrl::parse(u, a.allow_insecure_http)
             .map_err(|e| Usage(e.to_string()))?;
         if f.trustees
@@ -172,4 +190,27 @@ fn add(a: AddArgs, out: Out) -> Result<()> {
         serde_json::json!({"ok": true, "file": file, "trustees": f.trustees, "ca_cert": f.ca_cert}),
     );
     Ok(())
+}
+
+/// The address a node wrote into its `--addr-file` (atomically, once listening), waiting up
+/// to `within` for it to appear.
+fn wait_for_addr_file(path: &Path, within: Duration) -> Result<String> {
+    let t0 = std::time::Instant::now();
+    loop {
+        match std::fs::read_to_string(path) {
+            Ok(s) if !s.trim().is_empty() => return Ok(s.trim().to_string()),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => anyhow::bail!("cannot read the address file {}: {e}", path.display()),
+        }
+        if t0.elapsed() >= within {
+            anyhow::bail!(
+                "{} did not appear within {}s: is `trustee-node serve --addr-file {}` running? (its log says why not)",
+                path.display(),
+                within.as_secs(),
+                path.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
