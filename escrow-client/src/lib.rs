@@ -20,6 +20,7 @@
 
 pub mod auditor;
 pub mod investigator;
+pub mod investigator_v2;
 pub mod trustees;
 
 use escrow_core::api::{
@@ -298,7 +299,7 @@ impl core::fmt::Debug for NodeClient {
 /// What one attempt gave.
 enum Attempt {
     /// A final answer (status, body).
-    Done(u16, String),
+    Done(u16, Vec<u8>),
     /// Worth retrying: why, and the node's error answer (status, body) if it gave one.
     Retry(String, Option<(u16, String)>),
 }
@@ -346,7 +347,7 @@ impl NodeClient {
         method: &str,
         target: &str,
         path_query: &str,
-        body: Option<&str>,
+        body: Option<(&[u8], &str)>,
         signer: Option<&escrow_core::keys::PrivateKey>,
     ) -> Attempt {
         // A signed request (`docs/api.md` §2.1) is signed afresh for every attempt: a new
@@ -359,21 +360,21 @@ impl NodeClient {
                 k,
                 method,
                 path_query,
-                body.unwrap_or("").as_bytes(),
+                body.map_or(&[][..], |(b, _)| b),
                 escrow_core::time::Timestamp::from_unix(now),
                 &mut rand::rng(),
             )
             .to_header()
         });
         let res = match body {
-            Some(b) => {
+            Some((b, content_type)) => {
                 self.traffic
                     .sent
                     .fetch_add(b.len() as u64, Ordering::Relaxed);
-                let mut r = self
-                    .agent
-                    .post(target)
-                    .header("content-type", "application/json");
+                let mut r = self.agent.post(target).header("content-type", content_type);
+                if content_type != "application/json" {
+                    r = r.header("accept", content_type);
+                }
                 if let Some(s) = &sig {
                     r = r.header(escrow_core::auth::HEADER, s);
                 }
@@ -393,26 +394,27 @@ impl NodeClient {
             Err(e) => return Attempt::Retry(explain_transport(&e), None),
         };
         let status = resp.status().as_u16();
-        let text = match resp
+        let bytes = match resp
             .body_mut()
             .with_config()
             .limit(self.cfg.max_answer_bytes)
-            .read_to_string()
+            .read_to_vec()
         {
             Ok(t) => t,
             Err(e) => return Attempt::Retry(format!("unreadable answer: {e}"), None),
         };
         self.traffic
             .received
-            .fetch_add(text.len() as u64, Ordering::Relaxed);
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         // 429: the node's per-client limits; back off and try again like an outage.
         if status >= 500 || status == 408 || status == 429 {
+            let text = String::from_utf8_lossy(&bytes).into_owned();
             return Attempt::Retry(
                 format!("HTTP {status}: {}", error_summary(&text)),
                 Some((status, text)),
             );
         }
-        Attempt::Done(status, text)
+        Attempt::Done(status, bytes)
     }
 
     /// One request with retries: the final (status, body), or why there was none.
@@ -433,6 +435,23 @@ impl NodeClient {
         body: Option<&str>,
         signer: Option<&escrow_core::keys::PrivateKey>,
     ) -> Result<(u16, String), ClientError> {
+        let body = body.map(|b| (b.as_bytes(), "application/json"));
+        let (status, bytes) = self.exchange_bytes(method, path_query, body, signer)?;
+        let text = String::from_utf8(bytes).map_err(|_| ClientError::Malformed {
+            url: self.url.base.clone(),
+            detail: "the answer is not UTF-8".into(),
+        })?;
+        Ok((status, text))
+    }
+
+    /// One request with retries, any body `(bytes, content type)`, the answer as bytes.
+    fn exchange_bytes(
+        &self,
+        method: &str,
+        path_query: &str,
+        body: Option<(&[u8], &str)>,
+        signer: Option<&escrow_core::keys::PrivateKey>,
+    ) -> Result<(u16, Vec<u8>), ClientError> {
         let target = format!("{}{path_query}", self.url.base);
         let attempts = self.cfg.attempts.clamp(1, MAX_ATTEMPTS);
         let started = Instant::now();
@@ -548,6 +567,32 @@ impl NodeClient {
         ReleaseResponse::from_json(&text).map_err(|e| ClientError::Malformed {
             url: self.url.base.clone(),
             detail: format!("malformed answer: {e}"),
+        })
+    }
+
+    /// `POST /v2/release` with a binary v2 request (`docs/api.md` §3.2), signed by `key`; the
+    /// signed binary answer, parsed (at most `max_results` results). The caller checks it
+    /// ([`escrow_core::v2::ReleaseResponseV2::open`]).
+    pub fn release_v2(
+        &self,
+        request: &[u8],
+        key: &escrow_core::keys::PrivateKey,
+        max_results: usize,
+    ) -> Result<escrow_core::v2::ReleaseResponseV2, ClientError> {
+        let (status, bytes) = self.exchange_bytes(
+            "POST",
+            api::path::RELEASE_V2,
+            Some((request, escrow_core::v2::release::CONTENT_TYPE_V2)),
+            Some(key),
+        )?;
+        if status != 200 {
+            return Err(self.status_error(status, &String::from_utf8_lossy(&bytes)));
+        }
+        escrow_core::v2::ReleaseResponseV2::from_bytes(&bytes, max_results).map_err(|e| {
+            ClientError::Malformed {
+                url: self.url.base.clone(),
+                detail: format!("malformed v2 answer: {e}"),
+            }
         })
     }
 

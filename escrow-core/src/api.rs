@@ -40,6 +40,8 @@ pub mod path {
     pub const INFO: &str = "/v1/info";
     /// `POST`: release shares.
     pub const RELEASE: &str = "/v1/release";
+    /// `POST`: release shares, protocol version 2 (binary; `docs/api.md` §3.2).
+    pub const RELEASE_V2: &str = "/v2/release";
     /// `POST`: cancel a warrant.
     pub const CANCEL: &str = "/v1/cancel";
     /// `GET`: a page of log entries.

@@ -2,7 +2,10 @@
 //!
 //! The node is a thin shell: every decision and formula is in `escrow_core` (policy checks in
 //! `warrant`, per-ciphertext decisions and the response format in `release`, log formats in
-//! `audit`); this module does I/O, storage, concurrency and HTTP.
+//! `audit`); this module does I/O, storage, concurrency and HTTP. `POST /v2/release` is in
+//! [`release_v2`].
+
+mod release_v2;
 
 use crate::api::{ApiError, code_for_status, error_json};
 use crate::db::{self, Batch, Db};
@@ -401,18 +404,7 @@ impl Node {
             RequestSignature::from_header(auth.ok_or_else(|| auth_error(AuthError::Missing))?)
                 .map_err(auth_error)?;
         let (warrant, _) = request_warrant(body).map_err(request_error)?;
-        let investigator = *warrant
-            .and_then(|env| Warrant::parse(&env))
-            .map_err(|r| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthenticated",
-                    format!(
-                        "the warrant does not parse, so it names no investigator key to check the request signature with: {r}"
-                    ),
-                )
-            })?
-            .investigator();
+        let investigator = investigator_of_request(warrant)?;
         self.authenticate(&sig, &investigator, "POST", path_and_query, body)?;
         let parsed = parse_request(body, self.limits.max_batch).map_err(request_error)?;
         self.check_healthy()?;
@@ -928,6 +920,24 @@ impl Node {
     }
 }
 
+/// The investigator key a request's warrant names (whose signature the request must carry).
+fn investigator_of_request(
+    warrant: Result<escrow_core::warrant::WarrantEnvelope, Refusal>,
+) -> Result<PublicKey, ApiError> {
+    Ok(*warrant
+        .and_then(|env| Warrant::parse(&env))
+        .map_err(|r| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                format!(
+                    "the warrant does not parse, so it names no investigator key to check the request signature with: {r}"
+                ),
+            )
+        })?
+        .investigator())
+}
+
 fn request_error(e: RequestError) -> ApiError {
     match e {
         RequestError::TooManyCiphertexts { .. } => ApiError::new(
@@ -1196,6 +1206,7 @@ pub fn router(node: Shared) -> axum::Router {
     axum::Router::new()
         .route(path::INFO, get(h_info))
         .route(path::RELEASE, post(h_release))
+        .route(path::RELEASE_V2, post(release_v2::h_release_v2))
         .route(path::CANCEL, post(h_cancel))
         .route(path::ENTRIES, get(h_entries))
         .route(path::HEAD, get(h_head))

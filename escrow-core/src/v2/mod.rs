@@ -5,6 +5,9 @@
 //!   form (the commitments w, w̄ travel instead of the challenge), so that all the ciphertexts
 //!   of a request are checked with one multi-scalar multiplication ([`check_batch`]); sealing
 //!   uses the fixed-base tables of G' and Y.
+//! * [`message`] — the v2 sealed message (a mailbox line), and [`MailboxMessage`] reading a
+//!   line of either version.
+//! * [`release`] — the `POST /v2/release` request and the signed response on the wire.
 //! * [`answer`] — a trustee's answer to a request: one Chaum–Pedersen proof for all its shares
 //!   (over a random linear combination whose weights hash the whole transcript), sealed to the
 //!   investigator with one ECDH and per-share keys from HKDF, in a compact binary encoding.
@@ -16,14 +19,23 @@
 
 pub mod answer;
 pub mod ciphertext;
+pub mod message;
+pub mod release;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod wire_tests;
 
 pub use answer::{
     AnswerV2, SealedAnswer, VerifiedAnswer, VerifiedShareV2, combine_v2, make_answer,
     request_digest,
 };
 pub use ciphertext::{EscrowCiphertextV2, ValidCiphertextV2, check_batch, encapsulate_v2};
+pub use message::{MailboxMessage, SealedMessageV2, open_unchecked_label_v2, seal_v2};
+pub use release::{
+    ParsedRequestV2, ReleaseRequestV2, ReleaseResponseV2, ReleaseResultV2, RequestErrorV2,
+    judge_ciphertexts_v2, parse_request_v2, request_warrant_v2,
+};
 
 use crate::codec::Digest32;
 use crate::error::{Error, Result};
@@ -71,6 +83,11 @@ impl<'a> Reader<'a> {
                 expected: u32::from(VERSION_BYTE),
             })
         }
+    }
+
+    /// The next byte, not consumed.
+    pub(crate) fn peek(&self) -> Option<u8> {
+        self.buf.first().copied()
     }
 
     pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {

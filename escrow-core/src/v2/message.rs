@@ -1,0 +1,246 @@
+//! The v2 sealed message (`docs/protocol.md` §15.8): a v1 sealed message (§10) whose escrow
+//! header is a v2 ciphertext (§15.2), with its own context strings. One mailbox line, compact
+//! JSON; [`MailboxMessage`] reads a line of either version.
+//!
+//! ```text
+//! mk <- random;  (ct2, r) = encapsulate_v2(set, label, mk)
+//! e2e  = ECIES(recipient, ctx = "escrow/v2/e2e" ‖ lp(label_bytes), mk ‖ S32(r))
+//! body = GCM(mk, plaintext, aad = "escrow/v2/body" ‖ lp(label_bytes))
+//! ```
+//!
+//! The recipient's check is §10.2 with the v2 header: the header passes its public check, the
+//! end-to-end part opens, `u = rG`, `ū = rG'`, and the header's wrapped key opens under `K(rY)`
+//! to the same mk.
+
+use super::{EscrowCiphertextV2, ValidCiphertextV2, encapsulate_v2};
+use crate::codec::{Digest32, FormatVersion, put_lp};
+use crate::ecies::{self, EciesBox, open_once, seal_once};
+use crate::error::{Error, Result};
+use crate::group::{scalar_from_bytes, scalar_to_bytes};
+use crate::keys::{PrivateKey, PublicKey};
+use crate::label::Label;
+use crate::message::{Opened, SealedMessage};
+use crate::secret::{MessageKey, SecretScalar};
+use crate::trustee::TrusteeSet;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+/// Context prefix of the v2 end-to-end ECIES box.
+pub const CTX_E2E_V2: &[u8] = b"escrow/v2/e2e";
+/// Context prefix of the v2 body's AEAD associated data.
+pub const CTX_BODY_V2: &[u8] = b"escrow/v2/body";
+
+/// One v2 sealed message (one line of a mailbox file).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealedMessageV2 {
+    /// Format version (2).
+    pub version: FormatVersion<2>,
+    /// Message id (equals the escrow label's message id).
+    pub id: String,
+    /// Key id of the recipient's public key.
+    pub recipient_key: Digest32,
+    /// End-to-end part: ECIES of `message_key ‖ r` to the recipient.
+    pub e2e: EciesBox,
+    /// The body: AES-256-GCM under the message key.
+    #[serde(with = "crate::codec::b64")]
+    pub body: Vec<u8>,
+    /// The v2 escrow header.
+    pub escrow: EscrowCiphertextV2,
+}
+
+fn context(prefix: &[u8], label: &Label) -> Vec<u8> {
+    let mut c = prefix.to_vec();
+    put_lp(&mut c, &label.to_bytes());
+    c
+}
+
+/// Seal `plaintext` for `recipient` with v2 escrow to `set`.
+pub fn seal_v2<R: rand_core::CryptoRng + ?Sized>(
+    set: &TrusteeSet,
+    recipient: &PublicKey,
+    label: &Label,
+    plaintext: &[u8],
+    rng: &mut R,
+) -> Result<SealedMessageV2> {
+    let key = MessageKey::random(rng);
+    let (escrow, r) = encapsulate_v2(set, label, &key, rng)?;
+    let mut inner = Zeroizing::new([0u8; 64]);
+    let (key_part, r_part) = inner.split_at_mut(32);
+    key_part.copy_from_slice(key.expose());
+    r_part.copy_from_slice(&scalar_to_bytes(r.expose()));
+    let e2e = ecies::encrypt(recipient, &context(CTX_E2E_V2, label), inner.as_ref(), rng)?;
+    let body = seal_once(key.expose(), plaintext, &context(CTX_BODY_V2, label))?;
+    Ok(SealedMessageV2 {
+        version: FormatVersion,
+        id: label.message_id.clone(),
+        recipient_key: recipient.key_id(),
+        e2e,
+        body,
+        escrow,
+    })
+}
+
+impl SealedMessageV2 {
+    /// The id matches the label.
+    pub fn check_structure(&self) -> Result<()> {
+        if self.id != self.escrow.label.message_id {
+            return Err(Error::NonCompliant {
+                message_id: self.id.clone(),
+                why: "message id differs from the escrow label's message id".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Decrypt the body given the message key (recovered by any route).
+    pub fn decrypt_body(&self, key: &MessageKey) -> Result<Opened> {
+        let body = open_once(
+            key.expose(),
+            &self.body,
+            &context(CTX_BODY_V2, &self.escrow.label),
+            "message body",
+        )?;
+        Ok(Opened {
+            label: self.escrow.label.clone(),
+            body,
+        })
+    }
+
+    /// Parse one mailbox line (version 2 only; [`MailboxMessage::from_json`] reads both).
+    pub fn from_json(s: &str) -> Result<Self> {
+        crate::codec::from_json("v2 sealed message", s)
+    }
+
+    /// One mailbox line (compact JSON, no newline).
+    pub fn to_json(&self) -> String {
+        crate::codec::to_json(self)
+    }
+}
+
+/// The recipient's cryptographic check of a v2 message (§10.2 with the v2 header), then the
+/// body. The label is not compared with anything (see [`crate::message::Receipt`]).
+pub fn open_unchecked_label_v2(
+    key: &PrivateKey,
+    set: &TrusteeSet,
+    msg: &SealedMessageV2,
+) -> Result<Opened> {
+    msg.check_structure()?;
+    let nc = |why: String| Error::NonCompliant {
+        message_id: msg.id.clone(),
+        why,
+    };
+    let valid: ValidCiphertextV2 = msg
+        .escrow
+        .check(set)
+        .map_err(|e| nc(format!("escrow header: {e}")))?;
+    if msg.recipient_key != key.public().key_id() {
+        return Err(Error::Decrypt {
+            what: "end-to-end part (message is addressed to another key)",
+        });
+    }
+    let inner = ecies::decrypt(
+        key,
+        &context(CTX_E2E_V2, &msg.escrow.label),
+        &msg.e2e,
+        "end-to-end part",
+    )
+    .map_err(|_| {
+        nc(
+            "the end-to-end part does not open under this key with the escrow header's label \
+            (tampered, or the escrow header belongs to another message)"
+                .into(),
+        )
+    })?;
+    let (kb, rb) = inner
+        .split_first_chunk::<32>()
+        .filter(|(_, r)| r.len() == 32)
+        .ok_or_else(|| nc("end-to-end part has the wrong length".into()))?;
+    let mk = MessageKey::from_bytes(*kb);
+    let r =
+        scalar_from_bytes(rb, "r").map_err(|_| nc("end-to-end part carries no valid r".into()))?;
+    let r = SecretScalar::new(r);
+    valid.check_opening(set, &r, &mk).map_err(nc)?;
+    msg.decrypt_body(&mk)
+}
+
+/// A mailbox line of either format version: v1 lines are read by the v1 functions, v2 lines
+/// by the v2 ones (`docs/protocol.md` §15.7).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MailboxMessage {
+    /// Format version 1 (§10).
+    V1(SealedMessage),
+    /// Format version 2 (§15.8).
+    V2(SealedMessageV2),
+}
+
+#[derive(Deserialize)]
+struct VersionOnly {
+    version: u32,
+}
+
+impl MailboxMessage {
+    /// Parse one mailbox line: its `"version"` chooses the format; any version but 1 and 2 is
+    /// refused with [`Error::UnsupportedVersion`].
+    pub fn from_json(s: &str) -> Result<Self> {
+        let v: VersionOnly = serde_json::from_str(s)
+            .map_err(|e| Error::malformed("sealed message", e.to_string()))?;
+        match v.version {
+            1 => SealedMessage::from_json(s).map(MailboxMessage::V1),
+            2 => SealedMessageV2::from_json(s).map(MailboxMessage::V2),
+            found => Err(Error::UnsupportedVersion {
+                what: "sealed message",
+                found,
+                expected: 2,
+            }),
+        }
+    }
+
+    /// One mailbox line.
+    pub fn to_json(&self) -> String {
+        match self {
+            MailboxMessage::V1(m) => m.to_json(),
+            MailboxMessage::V2(m) => m.to_json(),
+        }
+    }
+
+    /// The message id.
+    pub fn id(&self) -> &str {
+        match self {
+            MailboxMessage::V1(m) => &m.id,
+            MailboxMessage::V2(m) => &m.id,
+        }
+    }
+
+    /// The escrow label.
+    pub fn label(&self) -> &Label {
+        match self {
+            MailboxMessage::V1(m) => &m.escrow.label,
+            MailboxMessage::V2(m) => &m.escrow.label,
+        }
+    }
+
+    /// The format version (1 or 2).
+    pub fn version(&self) -> u32 {
+        match self {
+            MailboxMessage::V1(_) => 1,
+            MailboxMessage::V2(_) => 2,
+        }
+    }
+
+    /// The escrow header's digest (v1 §6.4 or v2 §15.2).
+    pub fn ciphertext_digest(&self) -> Digest32 {
+        match self {
+            MailboxMessage::V1(m) => m.escrow.digest(),
+            MailboxMessage::V2(m) => m.escrow.digest(),
+        }
+    }
+
+    /// The recipient's cryptographic check and the body (§10.2, §15.8).
+    pub fn open_unchecked_label(&self, key: &PrivateKey, set: &TrusteeSet) -> Result<Opened> {
+        match self {
+            MailboxMessage::V1(m) => crate::message::open_unchecked_label(key, set, m),
+            MailboxMessage::V2(m) => open_unchecked_label_v2(key, set, m),
+        }
+    }
+}

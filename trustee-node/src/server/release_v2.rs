@@ -1,0 +1,336 @@
+//! `POST /v2/release`: release protocol version 2 (`docs/api.md` §3.2, `docs/protocol.md`
+//! §15). The same checks, in the same order, as `POST /v1/release`: the request signature by
+//! the warrant's investigator first, then the warrant (double lock, dates, cancellation of the
+//! whole renewal chain), every ciphertext's validity (one batch check) and scope, the release
+//! limit, and the log committed before anything leaves. The shares of every released item
+//! travel in one answer with one batched DLEQ proof and one key exchange.
+//!
+//! The answer is computed before the database lock is taken, for the items an optimistic
+//! admission against the last committed counters admits; under the lock cancellation and the
+//! limit are decided again, and if that changes which items are released the answer is made
+//! again for exactly those (rare: only when concurrent requests raced for the same limit).
+
+use super::{
+    ApiError, Fault, Node, Shared, auth_error, blocking, investigator_of_request, lock, read_body,
+};
+use crate::db::{self, Batch, Db};
+use crate::state::now;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use escrow_core::api::ErrorCode;
+use escrow_core::audit::LogEntry;
+use escrow_core::auth::{AuthError, RequestSignature};
+use escrow_core::codec::Digest32;
+use escrow_core::release::{ItemRefusal, RefusalCode, ReleaseCounter};
+use escrow_core::time::Timestamp;
+use escrow_core::v2::answer::SealedAnswer;
+use escrow_core::v2::release::CONTENT_TYPE_V2;
+use escrow_core::v2::{
+    ReleaseResponseV2, ReleaseResultV2, RequestErrorV2, ValidCiphertextV2, judge_ciphertexts_v2,
+    make_answer, parse_request_v2, request_warrant_v2,
+};
+use escrow_core::warrant::{ReasonCode, Refusal, VerifiedWarrant};
+use std::collections::HashSet;
+
+type Judged = Vec<Result<ValidCiphertextV2, ItemRefusal>>;
+
+fn request_error_v2(e: RequestErrorV2) -> ApiError {
+    match e {
+        RequestErrorV2::TooManyCiphertexts { .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::BatchTooLarge,
+            e.to_string(),
+        ),
+        RequestErrorV2::Malformed(_) => {
+            ApiError::bad_request(ErrorCode::MalformedRequest, e.to_string())
+        }
+    }
+}
+
+/// The positions (and ciphertexts) of the admitted items.
+fn admitted<'a>(decisions: &'a Judged, admit: &[bool]) -> Vec<(u32, &'a ValidCiphertextV2)> {
+    decisions
+        .iter()
+        .zip(admit)
+        .enumerate()
+        .filter_map(|(pos, (d, a))| match d {
+            Ok(v) if *a => Some((pos as u32, v)),
+            _ => None,
+        })
+        .collect()
+}
+
+impl Node {
+    fn answer_v2(
+        &self,
+        warrant: &VerifiedWarrant,
+        request: &Digest32,
+        released: &[(u32, &ValidCiphertextV2)],
+    ) -> Result<Option<SealedAnswer>, ApiError> {
+        if released.is_empty() {
+            return Ok(None);
+        }
+        make_answer(
+            &self.share,
+            &warrant.digest(),
+            request,
+            released,
+            warrant.investigator(),
+            self.fault == Some(Fault::BadShare),
+            &mut rand::rng(),
+        )
+        .map(Some)
+        .map_err(|e| ApiError::internal("computing a v2 answer", e))
+    }
+
+    /// Which judged items the release limit would admit against the last committed counters
+    /// (read connection, no writer lock).
+    fn pre_admit_v2(
+        &self,
+        warrant: &VerifiedWarrant,
+        judged: &Judged,
+    ) -> Result<Vec<bool>, crate::error::NodeError> {
+        let conn = lock(&self.reader);
+        let already = db::released_count(&conn, &self.db_path, warrant.id())?;
+        let mut counter = ReleaseCounter::new(warrant, already);
+        let mut out = Vec::with_capacity(judged.len());
+        for j in judged {
+            out.push(match j {
+                Ok(v) => {
+                    let before = db::is_released(&conn, &self.db_path, warrant.id(), &v.digest())?;
+                    counter.admit(v.digest(), before).is_ok()
+                }
+                Err(_) => false,
+            });
+        }
+        Ok(out)
+    }
+
+    /// `POST /v2/release`, synchronous (runs on a blocking thread).
+    pub fn release_v2(
+        &self,
+        auth: Option<&[u8]>,
+        path_and_query: &str,
+        body: &[u8],
+    ) -> Result<ReleaseResponseV2, ApiError> {
+        let sig =
+            RequestSignature::from_header(auth.ok_or_else(|| auth_error(AuthError::Missing))?)
+                .map_err(auth_error)?;
+        let (warrant, _) = request_warrant_v2(body).map_err(request_error_v2)?;
+        let investigator = investigator_of_request(warrant)?;
+        self.authenticate(&sig, &investigator, "POST", path_and_query, body)?;
+        let parsed = parse_request_v2(body, self.limits.max_batch).map_err(request_error_v2)?;
+        self.check_healthy()?;
+        let time = now();
+        let wd = parsed.warrant_digest;
+        let request = parsed.request;
+        let n = parsed.digests.len();
+        let verdict = match &parsed.warrant {
+            Err(r) => Err(r.clone()),
+            Ok(env) => self.policy.verify(env, time, &|id| self.is_cancelled(id)),
+        };
+        let warrant = match verdict {
+            Ok(w) => w,
+            Err(refusal) => {
+                let mut db = lock(&self.db);
+                return self.refuse_all_v2(&mut db, wd, request, n, refusal, time);
+            }
+        };
+        let envelope_json = warrant.envelope().to_json();
+        let judged = judge_ciphertexts_v2(&self.set, &warrant, &parsed.digests, parsed.ciphertexts);
+
+        // Compute first, without the database lock.
+        let pre = self
+            .pre_admit_v2(&warrant, &judged)
+            .map_err(|e| self.db_failed(e))?;
+        let pre_positions: Vec<u32> = admitted(&judged, &pre).iter().map(|(p, _)| *p).collect();
+        let mut answer = self.answer_v2(&warrant, &request, &admitted(&judged, &pre))?;
+
+        // Under the lock: cancellation and the limit again, then log, then answer.
+        let mut db = lock(&self.db);
+        if let Err(c) = self.chains().check_warrant(warrant.payload()) {
+            let r = Refusal::new(ReasonCode::Cancelled, c.to_string());
+            return self.refuse_all_v2(&mut db, wd, request, n, r, time);
+        }
+        let already = db
+            .released_count(warrant.id())
+            .map_err(|e| self.db_failed(e))?;
+        let mut counter = ReleaseCounter::new(&warrant, already);
+        let mut decisions: Judged = Vec::with_capacity(judged.len());
+        for j in judged {
+            decisions.push(match j {
+                Ok(v) => {
+                    let before = db
+                        .is_released(warrant.id(), &v.digest())
+                        .map_err(|e| self.db_failed(e))?;
+                    counter.admit(v.digest(), before).map(|()| v)
+                }
+                Err(r) => Err(r),
+            });
+        }
+        let all = vec![true; decisions.len()];
+        let released = admitted(&decisions, &all);
+        let positions: Vec<u32> = released.iter().map(|(p, _)| *p).collect();
+        if positions != pre_positions {
+            // The limit (or a concurrent release of the same message) changed the set: the
+            // proof covers the whole answer, so it is made again for exactly these items.
+            answer = self.answer_v2(&warrant, &request, &released)?;
+        }
+        let digests: std::collections::HashMap<u32, Digest32> = answer
+            .as_ref()
+            .map(|a| a.share_digests.iter().copied().collect())
+            .unwrap_or_default();
+
+        let inv = warrant.investigator().key_id();
+        let mut seq = db.next_seq();
+        let mut batch = Batch::default();
+        let known = db.warrant_known(&wd).map_err(|e| self.db_failed(e))?;
+        if !known {
+            batch
+                .entries
+                .push(LogEntry::warrant_seen(seq, time, wd, inv));
+            batch.warrant = Some((wd, warrant.id().to_string(), envelope_json, seq));
+            seq += 1;
+        }
+        let newly = counter.newly_counted().clone();
+        let mut counted = HashSet::new();
+        let mut results = Vec::with_capacity(decisions.len());
+        for (pos, d) in decisions.into_iter().enumerate() {
+            match d {
+                Ok(v) => {
+                    let share = digests.get(&(pos as u32)).copied().ok_or_else(|| {
+                        ApiError::internal("computing a v2 answer", "missing share")
+                    })?;
+                    batch
+                        .entries
+                        .push(LogEntry::release(seq, time, wd, v.digest(), share, inv));
+                    if newly.contains(&v.digest()) && counted.insert(v.digest()) {
+                        batch
+                            .releases
+                            .push((warrant.id().to_string(), v.digest(), seq));
+                    }
+                    results.push(ReleaseResultV2::Released { leaf_index: seq });
+                }
+                Err(r) => {
+                    batch.entries.push(LogEntry::refusal(
+                        seq,
+                        time,
+                        Some(wd),
+                        r.ciphertext.into_iter().collect(),
+                        r.code.as_str(),
+                    ));
+                    results.push(ReleaseResultV2::refused(r, Some(seq)));
+                }
+            }
+            seq += 1;
+        }
+        // Log first: nothing leaves before this returns.
+        self.commit(&mut db, &batch, time)?;
+        if !known {
+            self.chains
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .record_warrant(warrant.payload());
+        }
+        drop(db);
+        Ok(ReleaseResponseV2 {
+            trustee: self.index(),
+            set_id: self.set.id(),
+            warrant: wd,
+            request,
+            investigator: Some(inv),
+            time,
+            results,
+            answer: answer.map(|a| a.answer),
+            signature: Vec::new(),
+        }
+        .sign(&self.signing))
+    }
+
+    /// The warrant itself is refused: one refusal entry for the whole request (request digest
+    /// R and the number of items), every item refused with the same code.
+    fn refuse_all_v2(
+        &self,
+        db: &mut Db,
+        wd: Digest32,
+        request: Digest32,
+        n: usize,
+        refusal: Refusal,
+        time: Timestamp,
+    ) -> Result<ReleaseResponseV2, ApiError> {
+        let seq = db.next_seq();
+        let code = RefusalCode::Warrant(refusal.code);
+        let entry =
+            LogEntry::request_refusal(seq, time, Some(wd), request, n as u64, code.as_str());
+        self.commit(
+            db,
+            &Batch {
+                entries: vec![entry],
+                ..Batch::default()
+            },
+            time,
+        )?;
+        let results = (0..n)
+            .map(|_| {
+                ReleaseResultV2::refused(
+                    ItemRefusal {
+                        ciphertext: None,
+                        code,
+                        detail: refusal.detail.clone(),
+                    },
+                    Some(seq),
+                )
+            })
+            .collect();
+        Ok(ReleaseResponseV2 {
+            trustee: self.index(),
+            set_id: self.set.id(),
+            warrant: wd,
+            request,
+            investigator: None,
+            time,
+            results,
+            answer: None,
+            signature: Vec::new(),
+        }
+        .sign(&self.signing))
+    }
+}
+
+/// Does the client ask for the JSON view (`?format=json`, or `Accept: application/json`
+/// without the binary type)?
+fn wants_json(req: &Request) -> bool {
+    let query = req.uri().query().unwrap_or_default();
+    if query.split('&').any(|kv| kv == "format=json") {
+        return true;
+    }
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json") && !a.contains(CONTENT_TYPE_V2))
+}
+
+pub(super) async fn h_release_v2(
+    State(node): State<Shared>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (auth, pq) = super::auth_header(req.headers(), req.uri());
+    let json = wants_json(&req);
+    let body = read_body(req, node.limits.max_body_bytes, node.limits.body_timeout).await?;
+    let n = node.clone();
+    let resp = blocking(&node, move || n.release_v2(auth.as_deref(), &pq, &body)).await?;
+    let (bytes, ctype) = if json {
+        (
+            resp.to_json_view().to_string().into_bytes(),
+            "application/json",
+        )
+    } else {
+        (resp.to_bytes(), CONTENT_TYPE_V2)
+    };
+    let mut r = Response::new(Body::from(bytes));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+    Ok(r)
+}

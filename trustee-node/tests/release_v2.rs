@@ -1,0 +1,304 @@
+//! `POST /v2/release` on real `trustee-node` processes, asked by the investigator's client
+//! (`escrow_client::investigator_v2`): v2 messages are read end to end, a trustee whose
+//! batched proof is corrupted is named, the same checks as v1 (signature first, scope, the
+//! release limit under concurrent requests, log first), the JSON view, and version 1 bodies
+//! refused clearly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use common::*;
+use escrow_client::investigator::{NoProgress, Outcome, Strategy};
+use escrow_client::investigator_v2::retrieve_v2;
+use escrow_client::{ClientConfig, NodeClient};
+use escrow_core::audit::LogEntry;
+use escrow_core::codec::b64_decode;
+use escrow_core::label::Label;
+use escrow_core::release::ReleaseRequest;
+use escrow_core::v2::release::CONTENT_TYPE_V2;
+use escrow_core::v2::{
+    ReleaseRequestV2, ReleaseResponseV2, ReleaseResultV2, SealedMessageV2, seal_v2,
+};
+use escrow_core::warrant::WarrantEnvelope;
+
+fn message_v2(fx: &Fixture, sender: &str, id: &str) -> SealedMessageV2 {
+    let label = Label::new(sender, "bob", now().plus(-3600), id).unwrap();
+    seal_v2(
+        &fx.set,
+        &fx.recipient.public(),
+        &label,
+        format!("body of {id}").as_bytes(),
+        &mut rand::rng(),
+    )
+    .unwrap()
+}
+
+fn clients(nodes: &[NodeProc]) -> Vec<NodeClient> {
+    let cfg = ClientConfig::default();
+    nodes
+        .iter()
+        .map(|n| NodeClient::new(&n.url(""), &cfg).unwrap())
+        .collect()
+}
+
+/// (status, content type, body) of a signed binary POST.
+fn post_v2(url: &str, fx: &Fixture, body: &[u8]) -> (u16, String, Vec<u8>) {
+    let mut r = agent()
+        .post(url)
+        .header("content-type", CONTENT_TYPE_V2)
+        .header(
+            escrow_core::auth::HEADER,
+            signature(&fx.investigator, "POST", url, body),
+        )
+        .send(body)
+        .unwrap();
+    let status = r.status().as_u16();
+    let ctype = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let body = r.body_mut().read_to_vec().unwrap();
+    (status, ctype, body)
+}
+
+fn request(w: &WarrantEnvelope, msgs: &[SealedMessageV2]) -> ReleaseRequestV2 {
+    ReleaseRequestV2::new(w, msgs.iter().map(|m| &m.escrow))
+}
+
+#[test]
+fn v2_messages_are_read_end_to_end_and_a_corrupted_batched_proof_is_named() {
+    let fx = Fixture::new(3, 2);
+    let nodes: Vec<NodeProc> = (1..=3)
+        .map(|i| {
+            let st = fx.init(i);
+            // Trustee 2 corrupts one share of every answer after proving (fault injection).
+            let env: &[(&str, &str)] = if i == 2 {
+                &[("TRUSTEE_FAULT", "bad-share")]
+            } else {
+                &[]
+            };
+            start(&st, &[], env)
+        })
+        .collect();
+    let msgs: Vec<SealedMessageV2> = (0..7)
+        .map(|i| {
+            message_v2(
+                &fx,
+                if i == 3 { "carol" } else { "alice" },
+                &format!("m{i}"),
+            )
+        })
+        .collect();
+    let w = fx.double_locked(&fx.payload("w-v2"));
+    // Ask the first k = 2 first (trustees 1 and 2); trustee 2's answers fail their proof, so
+    // the messages are asked again of trustee 3. Batches of 3: several answers per trustee.
+    let r = retrieve_v2(
+        &clients(&nodes),
+        &fx.set,
+        &w,
+        &fx.investigator,
+        &msgs,
+        Strategy {
+            batch: 3,
+            threshold_first: true,
+        },
+        &NoProgress,
+    );
+    for (i, o) in r.outcomes.iter().enumerate() {
+        match (&o.outcome, i) {
+            (Outcome::NotRead { refusals, .. }, 3) => {
+                assert!(
+                    refusals
+                        .iter()
+                        .any(|(_, why)| why.starts_with("out-of-scope")),
+                    "{refusals:?}"
+                );
+            }
+            (Outcome::Read { used, body, .. }, _) => {
+                assert_eq!(&body[..], format!("body of m{i}").as_bytes());
+                assert!(!used.contains(&2), "{used:?}");
+            }
+            (Outcome::NotRead { why, .. }, _) => panic!("m{i} not read: {why}"),
+        }
+    }
+    assert_eq!(r.read(), 6);
+    // Trustee 2 is named, for its batched proof.
+    let why = r.bad_shares.get(&2).expect("trustee 2 named");
+    assert!(why.contains("batched DLEQ proof"), "{why}");
+    assert_eq!(r.bad_shares.len(), 1, "{:?}", r.bad_shares);
+    let row = r.trustees.iter().find(|t| t.trustee == Some(2)).unwrap();
+    assert_eq!(row.status, "failed");
+    // Every receipt line is a signed v2 answer whose wire bytes verify.
+    let mut receipts = 0;
+    for line in r.receipts.lines() {
+        let v = json(line);
+        assert_eq!(v["version"], 2);
+        let bytes = hex_decode(v["wire"].as_str().unwrap());
+        ReleaseResponseV2::from_bytes(&bytes, 100)
+            .unwrap()
+            .verify(&fx.set)
+            .unwrap();
+        receipts += 1;
+    }
+    assert!(receipts >= 4, "{receipts}");
+    // The wire is compact: request and answer bytes per message per trustee asked.
+    assert!(r.stats.response_bytes > 0 && r.stats.request_bytes > 0);
+}
+
+fn hex_decode(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn v2_endpoint_checks_like_v1_logs_first_and_offers_a_json_view() {
+    let fx = Fixture::new(2, 2);
+    let node = start(&fx.init(1), &[], &[]);
+    let msgs = vec![
+        message_v2(&fx, "alice", "a1"),
+        message_v2(&fx, "carol", "c1"),
+    ];
+    let w = fx.double_locked(&fx.payload("w-v2-checks"));
+    let url = node.url("/v2/release");
+    let body = request(&w, &msgs).to_bytes();
+
+    // Unsigned: refused before anything is logged.
+    let size0 = log_entries(&node).len();
+    let mut resp = agent()
+        .post(&url)
+        .header("content-type", CONTENT_TYPE_V2)
+        .send(&body[..])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    let text = resp.body_mut().read_to_string().unwrap();
+    assert_eq!(json(&text)["error"]["code"], "unauthenticated");
+    // Signed by another key than the warrant's investigator: refused too.
+    let mut resp = agent()
+        .post(&url)
+        .header("content-type", CONTENT_TYPE_V2)
+        .header(
+            escrow_core::auth::HEADER,
+            signature(&fx.foreign, "POST", &url, &body),
+        )
+        .send(&body[..])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+    let _ = resp.body_mut().read_to_string();
+    assert_eq!(log_entries(&node).len(), size0);
+
+    // Signed: binary answer, one released, one out of scope, both logged before the answer.
+    let (status, ctype, bytes) = post_v2(&url, &fx, &body);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    assert_eq!(ctype, CONTENT_TYPE_V2);
+    let resp = ReleaseResponseV2::from_bytes(&bytes, 10).unwrap();
+    resp.verify(&fx.set).unwrap();
+    assert_eq!(resp.request, request(&w, &msgs).digest());
+    let valid: Vec<_> = msgs
+        .iter()
+        .map(|m| m.escrow.check(&fx.set).unwrap())
+        .collect();
+    let opened = resp
+        .open(&fx.investigator, &fx.set, &w.digest(), &valid)
+        .unwrap()
+        .unwrap();
+    assert_eq!(opened.shares.len(), 1);
+    assert_eq!(opened.shares[0].position, 0);
+    let leaf = match &resp.results[0] {
+        ReleaseResultV2::Released { leaf_index } => *leaf_index,
+        other => panic!("{other:?}"),
+    };
+    match &resp.results[1] {
+        ReleaseResultV2::Refused { code, .. } => assert_eq!(code.as_str(), "out-of-scope"),
+        other => panic!("{other:?}"),
+    }
+    let entries = log_entries(&node);
+    let e = &entries[leaf as usize];
+    let entry = LogEntry::from_bytes(&b64_decode(e["bytes"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(entry.ciphertexts, vec![msgs[0].escrow.digest()]);
+    assert_eq!(entry.warrant, Some(w.digest()));
+    // A signed answer for an investigator who tampers with it: refused (signature).
+    let mut t = resp.clone();
+    t.results.swap(0, 1);
+    assert!(t.verify(&fx.set).is_err());
+
+    // The JSON view for inspection.
+    let jurl = node.url("/v2/release?format=json");
+    let (status, ctype, text) = post_v2(&jurl, &fx, &body);
+    assert_eq!(status, 200);
+    assert!(ctype.starts_with("application/json"), "{ctype}");
+    let v: serde_json::Value = serde_json::from_slice(&text).unwrap();
+    assert_eq!(v["version"], 2);
+    assert_eq!(v["results"][0]["outcome"], "released");
+    assert_eq!(v["results"][1]["code"], "out-of-scope");
+    assert_eq!(v["answer"]["shares"].as_array().unwrap().len(), 1);
+
+    // A version 1 body on the v2 endpoint: 400, naming the version.
+    let v1 = ReleaseRequest::new(&w, vec![]).to_json();
+    let (status, _, text) = post_v2(&url, &fx, v1.as_bytes());
+    assert_eq!(status, 400);
+    let text = String::from_utf8(text).unwrap();
+    assert_eq!(json(&text)["error"]["code"], "malformed-request");
+    assert!(
+        text.contains("protocol version 1): send it to /v1/release"),
+        "{text}"
+    );
+    // A v1 message on the v1 endpoint is still served (v1 stays readable).
+    let m1 = fx.message("alice", "bob", "old-1", 3600);
+    let r1 = release(&node, &fx, &w, vec![m1.escrow.clone()]);
+    assert_eq!(codes(&r1), vec!["released"]);
+}
+
+#[test]
+fn concurrent_v2_requests_never_exceed_the_release_limit() {
+    let fx = Fixture::new(2, 2);
+    let node = start(&fx.init(1), &[], &[]);
+    let mut p = fx.payload("w-v2-limit");
+    p.max_releases = Some(5);
+    let w = fx.double_locked(&p);
+    let url = node.url("/v2/release");
+    // Four requests of three distinct messages each (12 > 5), sent at once.
+    let bodies: Vec<Vec<u8>> = (0..4)
+        .map(|r| {
+            let msgs: Vec<_> = (0..3)
+                .map(|i| message_v2(&fx, "alice", &format!("l{r}-{i}")))
+                .collect();
+            request(&w, &msgs).to_bytes()
+        })
+        .collect();
+    let released: usize = std::thread::scope(|s| {
+        let hs: Vec<_> = bodies
+            .iter()
+            .map(|b| {
+                let (url, fx) = (&url, &fx);
+                s.spawn(move || {
+                    let (status, _, bytes) = post_v2(url, fx, b);
+                    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+                    let resp = ReleaseResponseV2::from_bytes(&bytes, 10).unwrap();
+                    resp.verify(&fx.set).unwrap();
+                    let n = resp
+                        .results
+                        .iter()
+                        .filter(|r| matches!(r, ReleaseResultV2::Released { .. }))
+                        .count();
+                    assert_eq!(resp.answer.as_ref().map_or(0, |a| a.shares.len()), n);
+                    for r in &resp.results {
+                        if let ReleaseResultV2::Refused { code, .. } = r {
+                            assert_eq!(code.as_str(), "release-limit");
+                        }
+                    }
+                    n
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert_eq!(released, 5);
+}
