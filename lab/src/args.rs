@@ -23,7 +23,9 @@ pub struct DemoArgs {
     /// Threshold k.
     #[arg(long, default_value_t = 3, value_name = "K")]
     pub threshold: u64,
-    /// Keep the trustee set, the users' keys and the mailbox in DIR (must not exist).
+    /// Keep the trustee set, the keys, the mailbox and the nodes' state in DIR (must not
+    /// exist), with the nodes' passphrase in DIR/passphrase (mode 0600) so that they can be
+    /// served again (`trustee-node serve --passphrase-file DIR/passphrase`).
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
 }

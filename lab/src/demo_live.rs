@@ -25,6 +25,9 @@ use rand::RngExt as _;
 
 const DAY: i64 = 86_400;
 
+/// The nodes' passphrase in a kept demo folder (`--keep DIR`).
+pub const PASSPHRASE_FILE: &str = "passphrase";
+
 pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     let (n, k) = trustee::check_parameters(a.trustees, a.threshold)?;
     ensure!(
@@ -54,6 +57,13 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         passphrase: hex::encode(rng.random::<[u8; 16]>()),
         kdf: a.kdf_cost.clone(),
     };
+    // Kept state can be served again: the nodes' passphrase goes into the folder (mode 0600),
+    // for `trustee-node serve --passphrase-file`. A demo folder is a lab, not a vault: whoever
+    // reads the folder reads the passphrase (docs/threat-model.md).
+    let passphrase_file = dir.join(PASSPHRASE_FILE);
+    if a.keep.is_some() {
+        files::secret(&passphrase_file, format!("{}\n", env.passphrase).as_bytes())?;
+    }
     let mut story = Story::new(out);
     out.say(&format!(
         "Exceptional access, live: {n} trustee nodes on this machine, any {k} of whom can open an escrowed message, \
@@ -567,10 +577,24 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         x.stop();
     }
     let kept = a.keep.is_some();
+    // The stopped nodes' addresses are stale: a kept node served again writes its new one.
+    for i in 1..=n {
+        let _ = std::fs::remove_file(dir.join(format!("node-{i}.addr")));
+    }
+    let serve_again = format!(
+        "trustee-node serve --state {d}/node-1 --passphrase-file {p} --addr-file {d}/node-1.addr",
+        d = dir.display(),
+        p = passphrase_file.display()
+    );
     out.say(&format!(
         "\nAll {n} trustee processes stopped. {}",
         if kept {
-            format!("Everything is kept in {}.", dir.display())
+            format!(
+                "Everything is kept in {}, with the nodes' passphrase in {} (mode 0600). \
+                 Serve a kept node again (node-1 .. node-{n}):\n  {serve_again}",
+                dir.display(),
+                passphrase_file.display()
+            )
         } else {
             "Temporary state removed (use --keep DIR to keep it).".into()
         }
@@ -579,7 +603,9 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     if out.json {
         println!(
             "{}",
-            serde_json::json!({"ok": true, "mode": "live", "dir": if kept { Some(&dir) } else { None }, "steps": story.steps})
+            serde_json::json!({"ok": true, "mode": "live", "dir": if kept { Some(&dir) } else { None },
+                "passphrase_file": if kept { Some(&passphrase_file) } else { None },
+                "serve_again": if kept { Some(&serve_again) } else { None }, "steps": story.steps})
         );
     }
     Ok(())
