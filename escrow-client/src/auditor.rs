@@ -10,6 +10,7 @@
 //! decision is in `escrow_core::audit`; this module fetches, remembers and reads the
 //! investigator's receipts. See `docs/audit.md`.
 
+use crate::files::now;
 use crate::{ClientConfig, ClientError, NodeClient};
 use escrow_core::audit::judge::{
     Documents, Finding, FindingKind, Judge, LogCheck, check_consistency,
@@ -108,15 +109,6 @@ fn safe_name(origin: &str) -> String {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect()
-}
-
-/// The current time, whole seconds.
-pub fn now() -> Timestamp {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    Timestamp::from_unix(secs)
 }
 
 /// Warrants and cancellations in a folder of `*.json` envelopes, by digest (files that are

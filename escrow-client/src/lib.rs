@@ -19,8 +19,11 @@
 //! message.
 
 pub mod auditor;
+pub mod cancel;
+pub mod files;
 pub mod investigator;
 pub mod investigator_v2;
+pub mod retrieval;
 pub mod trustees;
 
 use escrow_core::api::{

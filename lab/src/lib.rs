@@ -20,6 +20,7 @@ mod demo_local;
 mod experiment;
 mod experiment_live;
 pub mod files;
+pub mod library_roles;
 pub mod nodes;
 pub mod out;
 pub mod parties;

@@ -6,8 +6,9 @@ use crate::cmd_set::{load_set, load_share};
 use crate::io::{self, Out};
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use escrow_client::retrieval::{MailboxLine, parse_mailbox};
 use escrow_core::label::Label;
-use escrow_core::message::{self, Opened, Receipt, SealedMessage};
+use escrow_core::message::{self, Opened, Receipt};
 use escrow_core::share::{self, ShareContext};
 use escrow_core::time::Timestamp;
 use escrow_core::trustee::VerifiedKeyShare;
@@ -99,24 +100,9 @@ pub struct ColludeArgs {
     pub id: Option<String>,
 }
 
-/// One mailbox line: its 1-based number and the parsed message or the parse error.
-pub struct MailboxLine {
-    pub line: usize,
-    pub message: Result<SealedMessage, String>,
-}
-
 /// Read a mailbox; blank lines are skipped, malformed lines reported, never dropped silently.
 pub fn read_mailbox(path: &Path) -> Result<Vec<MailboxLine>> {
-    let text = io::read_text(path, "mailbox")?;
-    Ok(text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| MailboxLine {
-            line: i + 1,
-            message: SealedMessage::from_json(l).map_err(|e| e.to_string()),
-        })
-        .collect())
+    Ok(parse_mailbox(&io::read_text(path, "mailbox")?))
 }
 
 fn random_id() -> String {

@@ -8,10 +8,12 @@ use crate::cmd_keys::{load_private, load_public};
 use crate::io::{self, Out};
 use anyhow::{Context, Result, anyhow};
 use clap::{Args, Subcommand};
+use escrow_client::cancel::{self, Delivery};
 use escrow_core::time::Timestamp;
+use escrow_core::warrant::describe::{self, summary, verified_summary};
 use escrow_core::warrant::{
     Authority, CancellationEnvelope, CancellationPayload, Policy, PolicyLimits, Refusal, Role,
-    Scope, Signer, VerifiedWarrant, Warrant, WarrantEnvelope, WarrantPayload, Window,
+    Scope, Warrant, WarrantEnvelope, WarrantPayload, Window,
 };
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -215,23 +217,6 @@ fn parse_role(s: &str) -> Result<Role, String> {
     s.parse::<Role>().map_err(|e| e.detail)
 }
 
-/// `183d`, `5d 12h`, `300s`.
-fn fmt_secs(secs: u64) -> String {
-    if secs == 0 {
-        return "0s".into();
-    }
-    let (d, rest) = (secs / DAY, secs % DAY);
-    let (h, rest) = (rest / 3600, rest % 3600);
-    let (m, s) = (rest / 60, rest % 60);
-    let mut parts = Vec::new();
-    for (v, u) in [(d, "d"), (h, "h"), (m, "m"), (s, "s")] {
-        if v > 0 {
-            parts.push(format!("{v}{u}"));
-        }
-    }
-    parts.join(" ")
-}
-
 /// A refusal as an exit-code-3 error: `<code>: <detail>. <sentence>`.
 fn refused(r: Refusal) -> anyhow::Error {
     anyhow::Error::new(crate::Refused(format!("{r}. {}", r.code.sentence())))
@@ -312,52 +297,12 @@ fn policy_init(a: PolicyInitArgs, out: Out) -> Result<()> {
     let mut text = policy.to_json_pretty();
     text.push('\n');
     io::write_public(&a.out, text.as_bytes())?;
-    let l = policy.limits();
     let mut lines = vec![format!(
         "wrote {} (policy digest {})",
         a.out.display(),
         policy.digest()
     )];
-    for o in policy.oversight() {
-        lines.push(format!(
-            "  {:<18} {:<16} key id {}",
-            "oversight",
-            o.name,
-            o.key.key_id()
-        ));
-    }
-    for au in policy.authorities() {
-        lines.push(format!(
-            "  {:<18} {:<16} key id {}",
-            au.role.as_str(),
-            au.name,
-            au.key.key_id()
-        ));
-    }
-    let roles: Vec<&str> = policy.required_roles().iter().map(|r| r.as_str()).collect();
-    lines.push(format!("  required roles     {}", roles.join(" + ")));
-    lines.push(format!(
-        "  longest validity   {} normal, {} urgent; clock skew {}",
-        fmt_secs(l.max_validity_secs),
-        fmt_secs(l.max_urgent_validity_secs),
-        fmt_secs(l.clock_skew_secs)
-    ));
-    lines.push(format!(
-        "  release cap        {}",
-        l.max_releases
-            .map_or("none".to_string(), |m| format!("{m} messages per warrant"))
-    ));
-    if l.urgent_unapproved_secs > 0 {
-        lines.push(format!(
-            "  urgent warrants    usable for {} before judicial approval",
-            fmt_secs(l.urgent_unapproved_secs)
-        ));
-    }
-    if !policy.required_roles().contains(&Role::Judicial) {
-        lines.push(
-            "  WARNING: no judicial approval required: this policy has no double lock".into(),
-        );
-    }
+    lines.extend(describe::policy_lines(&policy));
     let policy_value: serde_json::Value =
         serde_json::from_str(&policy.to_json()).unwrap_or(serde_json::Value::Null);
     out.emit(
@@ -464,26 +409,7 @@ fn show_cancellation(path: &Path, text: &str, out: Out) -> Result<()> {
             path.display()
         )
     })?;
-    let sigs: Vec<String> = c
-        .envelope()
-        .signatures
-        .iter()
-        .map(|s| format!("{} (keyid {})", s.role, short_hex(&s.keyid)))
-        .collect();
-    let text = format!(
-        "cancellation of warrant {}  (NOT VERIFIED: use `escrow warrant verify --policy FILE --cancellation {}`)\n  digest         {}\n  warrant digest {}\n  cancelled at   {}\n  reason         {}\n  signatures     {}",
-        p.warrant_id,
-        path.display(),
-        c.digest(),
-        p.warrant_digest,
-        p.cancelled_at,
-        if p.reason.is_empty() {
-            "(none given)"
-        } else {
-            &p.reason
-        },
-        sigs.join(", ")
-    );
+    let text = describe::cancellation_text(&c, &p, &path.display().to_string());
     out.emit(
         &text,
         json!({"ok": true, "kind": "cancellation", "verified": false, "warrant_id": p.warrant_id,
@@ -495,26 +421,18 @@ fn show_cancellation(path: &Path, text: &str, out: Out) -> Result<()> {
 
 fn show(a: ShowArgs, out: Out) -> Result<()> {
     let text = io::read_text(&a.warrant, "warrant or cancellation")?;
-    if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
-        && v.get("payloadType")
-            .and_then(|t| t.as_str())
-            .is_some_and(|t| t == escrow_core::warrant::CANCELLATION_PAYLOAD_TYPE)
+    if describe::payload_type(&text).as_deref()
+        == Some(escrow_core::warrant::CANCELLATION_PAYLOAD_TYPE)
     {
         return show_cancellation(&a.warrant, &text, out);
     }
     let env = WarrantEnvelope::from_json(&text).map_err(|r| bad_input(&a.warrant, r))?;
     let warrant = Warrant::parse(&env).map_err(|r| bad_input(&a.warrant, r))?;
-    let sigs: Vec<String> = env
-        .envelope()
-        .signatures
-        .iter()
-        .map(|s| format!("{} (keyid {})", s.role, short_hex(&s.keyid)))
-        .collect();
     let text = format!(
         "warrant {}  (NOT VERIFIED: use `escrow warrant verify --policy FILE`)\n{}\n  signatures     {}",
         warrant.id(),
         summary(&warrant),
-        sigs.join(", ")
+        describe::signature_list(&env.envelope().signatures)
     );
     out.emit(
         &text,
@@ -611,30 +529,13 @@ fn cancel(mut a: CancelArgs, out: Out) -> Result<()> {
         );
         return Ok(());
     }
-    let body = text.clone();
-    let answers: Vec<_> = std::thread::scope(|sc| {
-        let hs: Vec<_> = clients
-            .iter()
-            .map(|cl| sc.spawn(|| cl.cancel(&body)))
-            .collect();
-        hs.into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(escrow_client::ClientError::Malformed {
-                        url: String::new(),
-                        detail: "internal error".into(),
-                    })
-                })
-            })
-            .collect()
-    });
     let (mut refused, mut failed) = (0usize, 0usize);
     let mut lines = String::new();
     let mut rows = Vec::new();
-    for (cl, ans) in clients.iter().zip(answers) {
+    for (cl, ans) in clients.iter().zip(cancel::deliver(&clients, &text)) {
         let url = cl.url().to_string();
         match ans {
-            Ok(r) => {
+            Delivery::Accepted(r) => {
                 lines.push_str(&format!(
                     "  {url:<28} {} (log entry {})\n",
                     r.status.as_str(),
@@ -644,21 +545,18 @@ fn cancel(mut a: CancelArgs, out: Out) -> Result<()> {
                     json!({"url": url, "outcome": r.status.as_str(), "leaf_index": r.leaf_index}),
                 );
             }
-            Err(e) => {
-                let code = match &e {
-                    escrow_client::ClientError::Status { status: 403, .. } => {
-                        refused += 1;
-                        "refused"
-                    }
-                    _ => {
-                        failed += 1;
-                        "failed"
-                    }
-                };
+            Delivery::Refused(ref e) | Delivery::Failed(ref e) => {
+                let code = ans.outcome();
+                if let Delivery::Refused(_) = ans {
+                    refused += 1;
+                } else {
+                    failed += 1;
+                }
                 lines.push_str(&format!("  {url:<28} {code}: {e}\n"));
                 rows.push(json!({"url": url, "outcome": code, "error": e.to_string(),
-                    "code": match &e { escrow_client::ClientError::Status { code, .. } => Some(code.to_string()), _ => None }}));
+                    "code": match e { escrow_client::ClientError::Status { code, .. } => Some(code.to_string()), _ => None }}));
             }
+            _ => {}
         }
     }
     out.emit(
@@ -679,101 +577,12 @@ fn cancel(mut a: CancelArgs, out: Out) -> Result<()> {
     Ok(())
 }
 
-fn short_hex(s: &str) -> String {
-    if s.is_empty() {
-        "none".into()
-    } else {
-        s.chars().take(16).collect()
-    }
-}
-
 fn signatures_json(env: &WarrantEnvelope) -> serde_json::Value {
     env.envelope()
         .signatures
         .iter()
         .map(|s| json!({"keyid": s.keyid, "role": s.role}))
         .collect()
-}
-
-fn list_or(items: &[String], none: &str) -> String {
-    if items.is_empty() {
-        return none.to_string();
-    }
-    const SHOWN: usize = 8;
-    let mut s = items
-        .iter()
-        .take(SHOWN)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if items.len() > SHOWN {
-        s.push_str(&format!(" ... ({} in all)", items.len()));
-    }
-    s
-}
-
-fn summary(w: &Warrant) -> String {
-    let p = w.payload();
-    let len = u64::try_from(p.validity_secs()).unwrap_or(0);
-    let mut lines = vec![
-        format!("  digest         {}", w.digest()),
-        format!("  case           {}", p.case_reference),
-        format!(
-            "  type           {}{}",
-            p.warrant_type,
-            if p.urgent { " (URGENT)" } else { "" }
-        ),
-        format!("  legal basis    {}", p.legal_basis),
-        format!("  issued by      {}", p.issuing_authority),
-        format!(
-            "  in effect      {} to {} ({})",
-            p.not_before,
-            p.not_after,
-            fmt_secs(len)
-        ),
-        format!(
-            "  targets        {}",
-            list_or(&p.scope.targets, "(any account)")
-        ),
-        format!(
-            "  message ids    {}",
-            list_or(&p.scope.message_ids, "(any)")
-        ),
-        format!(
-            "  sent between   {} (inclusive) and {} (exclusive)",
-            p.scope.window.from, p.scope.window.until
-        ),
-        format!(
-            "  release limit  {}",
-            p.max_releases
-                .map_or("none of its own".to_string(), |m| format!("{m} messages"))
-        ),
-        format!("  investigator   key id {}", w.investigator().key_id()),
-    ];
-    if let Some(parent) = &p.parent_warrant_id {
-        lines.push(format!("  renews         {parent}"));
-    }
-    lines.join("\n")
-}
-
-fn signer_line(s: &Signer) -> String {
-    format!("{} {:?} (key id {})", s.role, s.name, s.key_id.short())
-}
-
-fn verified_summary(w: &VerifiedWarrant) -> String {
-    let signed: Vec<String> = w.signers().iter().map(signer_line).collect();
-    let mut text = format!(
-        "  warrant        {}\n  checked at     {}\n  signed by      {}\n  policy         {}",
-        w.id(),
-        w.verified_at(),
-        signed.join("; "),
-        w.policy_digest()
-    );
-    if let Ok(parsed) = Warrant::parse(w.envelope()) {
-        text.push('\n');
-        text.push_str(&summary(&parsed));
-    }
-    text
 }
 
 #[cfg(test)]
@@ -792,8 +601,5 @@ mod tests {
         assert!(parse_duration("d").is_err());
         assert!(parse_duration("-1d").is_err());
         assert!(parse_duration("99999999999999999999d").is_err());
-        assert_eq!(fmt_secs(183 * DAY), "183d");
-        assert_eq!(fmt_secs(DAY + 3661), "1d 1h 1m 1s");
-        assert_eq!(fmt_secs(0), "0s");
     }
 }

@@ -102,14 +102,6 @@ pub fn write_secret(path: &Path, contents: &[u8]) -> Result<()> {
     write_atomic(path, contents, 0o600, true)
 }
 
-/// Like [`write_secret`] (atomic, mode 0600) but without the per-file `fsync`: for the many
-/// files of a bulk output (one plaintext per retrieved message), where an fsync each (3.5 ms
-/// on this kind of machine) would cost more than the cryptography. A crash may lose such a
-/// file, never leave a partial one; the retrieval can be run again.
-pub fn write_secret_unsynced(path: &Path, contents: &[u8]) -> Result<()> {
-    write_atomic(path, contents, 0o600, false)
-}
-
 /// Refuse to overwrite an existing file.
 pub fn refuse_existing(path: &Path) -> Result<()> {
     if path.exists() {
@@ -122,51 +114,14 @@ pub fn refuse_existing(path: &Path) -> Result<()> {
 }
 
 fn write_atomic(path: &Path, contents: &[u8], mode: u32, sync: bool) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut opts = OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(mode);
-    }
-    let res = (|| -> Result<()> {
-        let mut f = opts
-            .open(&tmp)
-            .with_context(|| format!("cannot create {}", tmp.display()))?;
-        f.write_all(contents)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        if sync {
-            f.sync_all()
-                .with_context(|| format!("cannot sync {}", tmp.display()))?;
-        }
-        fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(())
-    })();
-    if res.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    res
+    Ok(escrow_client::files::write_atomic(
+        path, contents, mode, sync,
+    )?)
 }
 
 /// Create a directory (and parents) with mode 0700.
 pub fn create_private_dir(path: &Path) -> Result<()> {
-    let mut b = fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        b.mode(0o700);
-    }
-    b.create(path)
+    escrow_client::files::create_private_dir(path)
         .with_context(|| format!("cannot create directory {}", path.display()))
 }
 
@@ -202,11 +157,7 @@ pub fn append_line(path: &Path, line: &str) -> Result<()> {
 
 /// The current time, whole seconds.
 pub fn now() -> escrow_core::time::Timestamp {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    escrow_core::time::Timestamp::from_unix(secs)
+    escrow_client::files::now()
 }
 
 /// Parse a time option for clap: RFC 3339, or `now`, `now-DURATION`, `now+DURATION` against

@@ -18,6 +18,7 @@
 //! Every refusal is a [`Refusal`]: a stable [`ReasonCode`] and a detail naming the culprit.
 
 mod chain;
+pub mod describe;
 mod dsse;
 mod payload;
 mod policy;

@@ -1,0 +1,217 @@
+//! Readable descriptions of warrants, verified warrants, policies and cancellations (what
+//! `escrow warrant show|verify|new|approve` and `escrow policy init` print). No I/O.
+
+use super::{
+    CancellationEnvelope, CancellationPayload, Policy, Role, Signer, VerifiedWarrant, Warrant,
+};
+
+const DAY: u64 = 86_400;
+
+/// `183d`, `5d 12h`, `300s`.
+pub fn fmt_secs(secs: u64) -> String {
+    if secs == 0 {
+        return "0s".into();
+    }
+    let (d, rest) = (secs / DAY, secs % DAY);
+    let (h, rest) = (rest / 3600, rest % 3600);
+    let (m, s) = (rest / 60, rest % 60);
+    let mut parts = Vec::new();
+    for (v, u) in [(d, "d"), (h, "h"), (m, "m"), (s, "s")] {
+        if v > 0 {
+            parts.push(format!("{v}{u}"));
+        }
+    }
+    parts.join(" ")
+}
+
+/// At most eight items, comma separated, or `none` when empty.
+fn list_or(items: &[String], none: &str) -> String {
+    if items.is_empty() {
+        return none.to_string();
+    }
+    const SHOWN: usize = 8;
+    let mut s = items
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > SHOWN {
+        s.push_str(&format!(" ... ({} in all)", items.len()));
+    }
+    s
+}
+
+/// A key id for display: its first 16 hex digits, or `none`.
+pub fn short_hex(s: &str) -> String {
+    if s.is_empty() {
+        "none".into()
+    } else {
+        s.chars().take(16).collect()
+    }
+}
+
+/// The warrant's fields, one indented line each.
+pub fn summary(w: &Warrant) -> String {
+    let p = w.payload();
+    let len = u64::try_from(p.validity_secs()).unwrap_or(0);
+    let mut lines = vec![
+        format!("  digest         {}", w.digest()),
+        format!("  case           {}", p.case_reference),
+        format!(
+            "  type           {}{}",
+            p.warrant_type,
+            if p.urgent { " (URGENT)" } else { "" }
+        ),
+        format!("  legal basis    {}", p.legal_basis),
+        format!("  issued by      {}", p.issuing_authority),
+        format!(
+            "  in effect      {} to {} ({})",
+            p.not_before,
+            p.not_after,
+            fmt_secs(len)
+        ),
+        format!(
+            "  targets        {}",
+            list_or(&p.scope.targets, "(any account)")
+        ),
+        format!(
+            "  message ids    {}",
+            list_or(&p.scope.message_ids, "(any)")
+        ),
+        format!(
+            "  sent between   {} (inclusive) and {} (exclusive)",
+            p.scope.window.from, p.scope.window.until
+        ),
+        format!(
+            "  release limit  {}",
+            p.max_releases
+                .map_or("none of its own".to_string(), |m| format!("{m} messages"))
+        ),
+        format!("  investigator   key id {}", w.investigator().key_id()),
+    ];
+    if let Some(parent) = &p.parent_warrant_id {
+        lines.push(format!("  renews         {parent}"));
+    }
+    lines.join("\n")
+}
+
+fn signer_line(s: &Signer) -> String {
+    format!("{} {:?} (key id {})", s.role, s.name, s.key_id.short())
+}
+
+/// A verified warrant: who signed, when checked, under which policy, then its fields.
+pub fn verified_summary(w: &VerifiedWarrant) -> String {
+    let signed: Vec<String> = w.signers().iter().map(signer_line).collect();
+    let mut text = format!(
+        "  warrant        {}\n  checked at     {}\n  signed by      {}\n  policy         {}",
+        w.id(),
+        w.verified_at(),
+        signed.join("; "),
+        w.policy_digest()
+    );
+    if let Ok(parsed) = Warrant::parse(w.envelope()) {
+        text.push('\n');
+        text.push_str(&summary(&parsed));
+    }
+    text
+}
+
+/// The signatures of an envelope: `role (keyid …)`, comma separated.
+pub fn signature_list(sigs: &[super::EnvelopeSignature]) -> String {
+    sigs.iter()
+        .map(|s| format!("{} (keyid {})", s.role, short_hex(&s.keyid)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A policy's authorities, roles and limits, one indented line each (with a warning when it
+/// has no double lock).
+pub fn policy_lines(policy: &Policy) -> Vec<String> {
+    let l = policy.limits();
+    let mut lines = Vec::new();
+    for o in policy.oversight() {
+        lines.push(format!(
+            "  {:<18} {:<16} key id {}",
+            "oversight",
+            o.name,
+            o.key.key_id()
+        ));
+    }
+    for au in policy.authorities() {
+        lines.push(format!(
+            "  {:<18} {:<16} key id {}",
+            au.role.as_str(),
+            au.name,
+            au.key.key_id()
+        ));
+    }
+    let roles: Vec<&str> = policy.required_roles().iter().map(|r| r.as_str()).collect();
+    lines.push(format!("  required roles     {}", roles.join(" + ")));
+    lines.push(format!(
+        "  longest validity   {} normal, {} urgent; clock skew {}",
+        fmt_secs(l.max_validity_secs),
+        fmt_secs(l.max_urgent_validity_secs),
+        fmt_secs(l.clock_skew_secs)
+    ));
+    lines.push(format!(
+        "  release cap        {}",
+        l.max_releases
+            .map_or("none".to_string(), |m| format!("{m} messages per warrant"))
+    ));
+    if l.urgent_unapproved_secs > 0 {
+        lines.push(format!(
+            "  urgent warrants    usable for {} before judicial approval",
+            fmt_secs(l.urgent_unapproved_secs)
+        ));
+    }
+    if !policy.required_roles().contains(&Role::Judicial) {
+        lines.push(
+            "  WARNING: no judicial approval required: this policy has no double lock".into(),
+        );
+    }
+    lines
+}
+
+/// A cancellation, not verified (`name`: the file, for the hint how to verify it).
+pub fn cancellation_text(c: &CancellationEnvelope, p: &CancellationPayload, name: &str) -> String {
+    format!(
+        "cancellation of warrant {}  (NOT VERIFIED: use `escrow warrant verify --policy FILE --cancellation {}`)\n  digest         {}\n  warrant digest {}\n  cancelled at   {}\n  reason         {}\n  signatures     {}",
+        p.warrant_id,
+        name,
+        c.digest(),
+        p.warrant_digest,
+        p.cancelled_at,
+        if p.reason.is_empty() {
+            "(none given)"
+        } else {
+            &p.reason
+        },
+        signature_list(&c.envelope().signatures)
+    )
+}
+
+/// The `payloadType` of a DSSE envelope's JSON, if it is one (to tell a cancellation from a
+/// warrant before parsing either).
+pub fn payload_type(json: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        #[serde(rename = "payloadType")]
+        payload_type: String,
+    }
+    serde_json::from_str::<Head>(json)
+        .ok()
+        .map(|h| h.payload_type)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_print_in_days_hours_minutes_seconds() {
+        assert_eq!(fmt_secs(183 * DAY), "183d");
+        assert_eq!(fmt_secs(DAY + 3661), "1d 1h 1m 1s");
+        assert_eq!(fmt_secs(0), "0s");
+    }
+}

@@ -1,0 +1,135 @@
+//! [`Roles`] on the libraries a user's `escrow retrieve` and `escrow audit` run:
+//! `escrow_client::retrieval` (the investigator's retrieval into a folder) and
+//! `escrow_client::auditor` (the auditor).
+
+use crate::roles::{Ask, AuditRequest, AuditSummary, Got, Net, RetrieveStats, Retrieved, Roles};
+use anyhow::{Context, Result, anyhow};
+use escrow_client::auditor::{self, AuditConfig, Quiet};
+use escrow_client::investigator::{NoProgress, Strategy};
+use escrow_client::retrieval::{self, Written};
+use escrow_client::{ClientConfig, NodeClient};
+use escrow_core::audit::judge::Documents;
+use escrow_core::keys::PrivateKey;
+use escrow_core::message::SealedMessage;
+use escrow_core::trustee::TrusteeSet;
+use escrow_core::warrant::{Policy, WarrantEnvelope};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The investigator and the auditor as `escrow retrieve` and `escrow audit` run them;
+/// `audit_program` is the `escrow` binary the audit-log experiment times as a process.
+pub struct LibraryRoles {
+    /// The `escrow` program.
+    pub audit_program: PathBuf,
+}
+
+fn read(path: &Path, what: &str) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {what} {}", path.display()))
+}
+
+impl Roles for LibraryRoles {
+    fn retrieve(
+        &self,
+        set: &TrusteeSet,
+        warrant: &WarrantEnvelope,
+        key: &PrivateKey,
+        msgs: &[SealedMessage],
+        urls: &[String],
+        net: &Net,
+        out_dir: &Path,
+    ) -> Result<Retrieved> {
+        let cfg = ClientConfig {
+            timeout: Duration::from_secs(net.timeout.max(1)),
+            attempts: net.attempts,
+            ..ClientConfig::default()
+        };
+        let clients = urls
+            .iter()
+            .map(|u| NodeClient::new(u, &cfg))
+            .collect::<Result<Vec<_>, _>>()?;
+        let strategy = Strategy {
+            batch: net.batch,
+            threshold_first: net.ask == Ask::Threshold,
+        };
+        let r = retrieval::run(
+            &clients,
+            set,
+            warrant,
+            key,
+            msgs,
+            strategy,
+            &NoProgress,
+            out_dir,
+            false,
+        )?;
+        Ok(Retrieved {
+            outcomes: r
+                .outcomes
+                .into_iter()
+                .map(|(_, _, o)| match o {
+                    Written::Decrypted { file, .. } => Got::Read { file },
+                    Written::NotDecrypted { refusals, .. } => Got::Unread { refusals },
+                })
+                .collect(),
+            trustees: r
+                .trustees
+                .iter()
+                .map(serde_json::to_value)
+                .collect::<Result<_, _>>()?,
+            bad_shares: r.bad_shares,
+            stats: RetrieveStats {
+                ask_s: r.stats.ask_s,
+                combine_s: r.stats.combine_s,
+                request_bytes: r.stats.request_bytes,
+                response_bytes: r.stats.response_bytes,
+            },
+        })
+    }
+
+    fn audit(&self, req: &AuditRequest) -> Result<AuditSummary> {
+        let set = TrusteeSet::from_json(&read(&req.set, "trustee set")?)
+            .map_err(|e| anyhow!("{}: {e}", req.set.display()))?;
+        let policy = Policy::from_json(&read(&req.policy, "policy")?)
+            .map_err(|e| anyhow!("{}: {e}", req.policy.display()))?;
+        let oversight = match &req.oversight_key {
+            Some(p) => {
+                let bytes = std::fs::read(p)
+                    .with_context(|| format!("cannot read private key {}", p.display()))?;
+                Some(
+                    PrivateKey::from_key_file(&bytes, None)
+                        .map_err(|e| anyhow!("{}: {e}", p.display()))?,
+                )
+            }
+            None => None,
+        };
+        let client = ClientConfig {
+            timeout: Duration::from_secs(req.timeout.max(1)),
+            attempts: 3,
+            ..ClientConfig::default()
+        };
+        let cfg = AuditConfig {
+            set: &set,
+            policy: Some(&policy),
+            urls: &req.trustees,
+            client: &client,
+            state: req.state.as_deref(),
+            documents: Documents::default(),
+            oversight_key: oversight.as_ref(),
+            receipts: &[],
+            checkpoints: &[],
+        };
+        let report = auditor::audit(&cfg, &mut Quiet)?;
+        Ok(AuditSummary {
+            errors: report.errors(),
+            findings: report.findings.len(),
+            entries: report.trustees.iter().map(|t| t.entries).sum(),
+            text: report.to_text(),
+            html: report.to_html(),
+            json: serde_json::to_value(&report)?,
+        })
+    }
+
+    fn audit_program(&self) -> Result<PathBuf> {
+        Ok(self.audit_program.clone())
+    }
+}
