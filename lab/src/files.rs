@@ -25,11 +25,7 @@ pub fn refuse_existing(path: &Path) -> Result<()> {
 
 /// Create a folder (and its parents) readable only by its owner.
 pub fn private_dir(path: &Path) -> Result<()> {
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-    b.create(path)
+    escrow_client::files::create_private_dir(path)
         .with_context(|| format!("cannot create folder {}", path.display()))
 }
 
@@ -57,11 +53,4 @@ fn create(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// The current time, whole seconds.
-pub fn now() -> escrow_core::time::Timestamp {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    escrow_core::time::Timestamp::from_unix(secs)
-}
+pub use escrow_client::files::now;

@@ -1,5 +1,8 @@
-//! How the demo and the experiments print: readable text by default, exactly one JSON object on
-//! stdout with `--json`; progress on stderr.
+//! How `escrow` (the CLI, the demo and the experiments) prints: readable text by default,
+//! exactly one JSON object on stdout with `--json`; progress on stderr; a reader that went away
+//! ends the program quietly.
+
+use std::io::Write as _;
 
 /// Text or one JSON object on stdout.
 #[derive(Clone, Copy, Debug)]
@@ -12,17 +15,31 @@ impl Out {
     /// Print `text` (text mode) or `json` (JSON mode) on stdout.
     pub fn emit(&self, text: &str, json: serde_json::Value) {
         if self.json {
-            println!("{json}");
+            print_line(&json.to_string());
         } else if !text.is_empty() {
-            println!("{}", text.trim_end_matches('\n'));
+            print_line(text.trim_end_matches('\n'));
         }
     }
 
     /// A narration line: stdout in text mode, nothing in JSON mode.
     pub fn say(&self, text: &str) {
         if !self.json {
-            println!("{text}");
+            print_line(text);
         }
+    }
+}
+
+/// Print one line on stdout. A reader that went away (`escrow open … | head -1`) ends the
+/// program quietly with exit 0, as for other Unix filters, instead of a panic.
+pub fn print_line(text: &str) {
+    let mut w = std::io::stdout().lock();
+    let res = writeln!(w, "{text}").and_then(|()| w.flush());
+    if let Err(e) = res {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("escrow: error: cannot write to standard output: {e}");
+        std::process::exit(1);
     }
 }
 

@@ -13,9 +13,9 @@ fn roles() -> Result<LibraryRoles> {
 }
 
 pub fn demo(a: escrow_lab::DemoArgs, out: Out) -> Result<()> {
-    escrow_lab::demo(a, &roles()?, escrow_lab::Out { json: out.json })
+    escrow_lab::demo(a, &roles()?, out)
 }
 
 pub fn experiment(a: escrow_lab::ExperimentArgs, out: Out) -> Result<()> {
-    escrow_lab::experiment(a, &roles()?, escrow_lab::Out { json: out.json })
+    escrow_lab::experiment(a, &roles()?, out)
 }

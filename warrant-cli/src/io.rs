@@ -7,43 +7,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::Path;
 
-/// How results are printed: readable text, or exactly one JSON object on stdout.
-#[derive(Clone, Copy, Debug)]
-pub struct Out {
-    pub json: bool,
-}
-
-impl Out {
-    /// Print `text` (text mode) or `json` (JSON mode) on stdout.
-    pub fn emit(&self, text: &str, json: serde_json::Value) {
-        if self.json {
-            print_line(&json.to_string());
-        } else if !text.is_empty() {
-            print_line(text.trim_end_matches('\n'));
-        }
-    }
-
-    /// A progress or narration line: stdout in text mode, nothing in JSON mode.
-    pub fn say(&self, text: &str) {
-        if !self.json {
-            print_line(text);
-        }
-    }
-}
-
-/// Print one line on stdout. A reader that went away (`escrow open … | head -1`) ends the
-/// program quietly with exit 0, as for other Unix filters, instead of a panic.
-pub fn print_line(text: &str) {
-    let mut w = std::io::stdout().lock();
-    let res = writeln!(w, "{text}").and_then(|()| w.flush());
-    if let Err(e) = res {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-        eprintln!("escrow: error: cannot write to standard output: {e}");
-        std::process::exit(1);
-    }
-}
+pub use escrow_lab::out::{Out, print_line};
 
 /// Whether an error is a closed standard output (the reader went away).
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
