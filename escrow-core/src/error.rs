@@ -181,11 +181,47 @@ pub enum Error {
 }
 
 impl Error {
+    /// The trustee this error names as the culprit (a bad key share, a share or answer that
+    /// fails its proof, a trustee given twice), if any.
+    pub fn culprit(&self) -> Option<u16> {
+        match self {
+            Error::BadKeyShare { trustee }
+            | Error::WrongTrusteeSet { trustee, .. }
+            | Error::BadShareProof { trustee, .. }
+            | Error::ShareForOtherCiphertext { trustee, .. }
+            | Error::BadAnswerProof { trustee, .. }
+            | Error::BadAnswer { trustee, .. } => Some(*trustee),
+            Error::DuplicateTrustee(t) => Some(*t),
+            _ => None,
+        }
+    }
+
     /// Shorthand for [`Error::Malformed`].
     pub fn malformed(what: &'static str, why: impl ToString) -> Self {
         Error::Malformed {
             what,
             why: why.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    #[test]
+    fn errors_that_name_a_trustee_return_it_as_the_culprit() {
+        assert_eq!(Error::BadKeyShare { trustee: 3 }.culprit(), Some(3));
+        assert_eq!(Error::DuplicateTrustee(2).culprit(), Some(2));
+        assert_eq!(
+            Error::BadAnswer {
+                trustee: 5,
+                why: "x".into()
+            }
+            .culprit(),
+            Some(5)
+        );
+        assert_eq!(Error::Rng.culprit(), None);
+        assert_eq!(Error::malformed("share", "short").culprit(), None);
     }
 }
