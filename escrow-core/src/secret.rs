@@ -25,9 +25,24 @@ impl core::fmt::Debug for SecretScalar {
     }
 }
 
-/// A 256-bit symmetric message key.
-#[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+/// A 256-bit symmetric message key. Compared in constant time ([`subtle::ConstantTimeEq`];
+/// `==` uses it), zeroized on drop.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct MessageKey(pub(crate) [u8; 32]);
+
+impl subtle::ConstantTimeEq for MessageKey {
+    fn ct_eq(&self, other: &Self) -> subtle::Choice {
+        self.0.ct_eq(&other.0)
+    }
+}
+
+impl PartialEq for MessageKey {
+    fn eq(&self, other: &Self) -> bool {
+        bool::from(subtle::ConstantTimeEq::ct_eq(self, other))
+    }
+}
+
+impl Eq for MessageKey {}
 
 impl MessageKey {
     /// A fresh random key.
@@ -51,5 +66,22 @@ impl MessageKey {
 impl core::fmt::Debug for MessageKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("MessageKey([REDACTED])")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MessageKey;
+    use subtle::ConstantTimeEq;
+
+    #[test]
+    fn message_keys_compare_in_constant_time() {
+        let a = MessageKey::from_bytes([7; 32]);
+        let mut other = [7; 32];
+        other[31] = 8;
+        let b = MessageKey::from_bytes(other);
+        assert!(bool::from(a.ct_eq(&a.clone())));
+        assert!(!bool::from(a.ct_eq(&b)));
+        assert!(a == a.clone() && a != b);
     }
 }
