@@ -41,6 +41,8 @@ pub mod release;
 pub mod secret;
 pub mod share;
 pub mod tdh2;
+#[cfg(test)]
+mod test_fixtures;
 pub mod time;
 pub mod trustee;
 pub mod v2;

@@ -784,7 +784,7 @@ mod tests {
     use crate::message::seal;
     use crate::share::combine;
     use crate::trustee::{Dealing, deal};
-    use crate::warrant::{Authority, Policy, PolicyLimits, Role, Scope, WarrantPayload, Window};
+    use crate::warrant::{Policy, Role, Scope, WarrantPayload, Window};
 
     const T0: i64 = 1_800_000_000;
 
@@ -807,23 +807,7 @@ mod tests {
             .collect();
         let issuer = PrivateKey::generate(&mut rng);
         let judge = PrivateKey::generate(&mut rng);
-        let policy = Policy::new(
-            vec![
-                Authority {
-                    name: "sos".into(),
-                    role: Role::Issuer,
-                    key: issuer.public(),
-                },
-                Authority {
-                    name: "jc".into(),
-                    role: Role::Judicial,
-                    key: judge.public(),
-                },
-            ],
-            vec![Role::Issuer, Role::Judicial],
-            PolicyLimits::default(),
-        )
-        .unwrap();
+        let policy = crate::test_fixtures::double_lock_policy(&issuer, &judge);
         Fx {
             d,
             keys,

@@ -1035,7 +1035,7 @@ mod tests {
     use crate::codec::V1;
     use crate::keys::PrivateKey;
     use crate::trustee::deal;
-    use crate::warrant::{Authority, PolicyLimits, Role, Scope, WarrantPayload, Window};
+    use crate::warrant::{Role, Scope, WarrantPayload, Window};
 
     const T0: i64 = 1_800_000_000;
 
@@ -1052,23 +1052,7 @@ mod tests {
         let d = deal(3, 2, &mut rng).unwrap();
         let issuer = PrivateKey::generate(&mut rng);
         let judge = PrivateKey::generate(&mut rng);
-        let policy = Policy::new(
-            vec![
-                Authority {
-                    name: "sos".into(),
-                    role: Role::Issuer,
-                    key: issuer.public(),
-                },
-                Authority {
-                    name: "jc".into(),
-                    role: Role::Judicial,
-                    key: judge.public(),
-                },
-            ],
-            vec![Role::Issuer, Role::Judicial],
-            PolicyLimits::default(),
-        )
-        .unwrap();
+        let policy = crate::test_fixtures::double_lock_policy(&issuer, &judge);
         Fx {
             set: d.set,
             policy,
