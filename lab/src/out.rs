@@ -15,17 +15,35 @@ impl Out {
     /// Print `text` (text mode) or `json` (JSON mode) on stdout.
     pub fn emit(&self, text: &str, json: serde_json::Value) {
         if self.json {
-            print_line(&json.to_string());
+            report_line(&json.to_string());
         } else if !text.is_empty() {
-            print_line(text.trim_end_matches('\n'));
+            report_line(text.trim_end_matches('\n'));
         }
     }
 
     /// A narration line: stdout in text mode, nothing in JSON mode.
     pub fn say(&self, text: &str) {
         if !self.json {
-            print_line(text);
+            report_line(text);
         }
+    }
+}
+
+/// Set once a verb has written its output file to standard output (`--out -`): from then on
+/// its report goes to standard error, so that standard output is the file alone.
+static REPORT_ON_STDERR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Send every later report ([`Out::emit`], [`Out::say`]) to standard error: standard output
+/// carries a file (`--out -`).
+pub fn report_on_stderr() {
+    REPORT_ON_STDERR.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn report_line(text: &str) {
+    if REPORT_ON_STDERR.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("{text}");
+    } else {
+        print_line(text);
     }
 }
 

@@ -64,7 +64,7 @@ pub struct PolicyInitArgs {
     /// judicial approval (IPA 2016 s.24). Default 0: never.
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = io::parse_duration)]
     pub urgent_unapproved: u64,
-    /// Output file.
+    /// Output file (`-`: standard output; the report then goes to standard error).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
 }
@@ -135,7 +135,7 @@ pub struct NewArgs {
     /// The id of the warrant this one renews (IPA 2016 s.33).
     #[arg(long, value_name = "ID")]
     pub parent: Option<String>,
-    /// Output file.
+    /// Output file (`-`: standard output; the report then goes to standard error).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
 }
@@ -148,7 +148,8 @@ pub struct ApproveArgs {
     /// The role the signature is made in.
     #[arg(long, value_name = "ROLE", default_value = "judicial", value_parser = parse_role)]
     pub role: Role,
-    /// Write the approved warrant here instead of updating the file in place.
+    /// Write the approved warrant here (`-`: standard output) instead of updating the file in
+    /// place (a warrant read from standard input goes to standard output).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// The warrant file.
@@ -198,7 +199,7 @@ pub struct CancelArgs {
     /// Time of the cancellation. Default: now.
     #[arg(long, value_name = "TIME", value_parser = io::parse_time)]
     pub at: Option<Timestamp>,
-    /// Output file.
+    /// Output file (`-`: standard output; the report then goes to standard error).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
     /// Deliver the signed cancellation to this trustee node (repeat for every trustee) and
@@ -296,7 +297,7 @@ fn policy_init(a: PolicyInitArgs, out: Out) -> Result<()> {
         .map_err(|r| anyhow!("refusing to write this policy: {r}"))?;
     let mut text = policy.to_json_pretty();
     text.push('\n');
-    io::write_public(&a.out, text.as_bytes())?;
+    io::write_output(&a.out, text.as_bytes())?;
     let mut lines = vec![format!(
         "wrote {} (policy digest {})",
         a.out.display(),
@@ -350,7 +351,7 @@ fn new(a: NewArgs, out: Out) -> Result<()> {
         .map_err(|r| anyhow!("refusing to issue this warrant: {r}"))?;
     let mut text = env.to_json_pretty();
     text.push('\n');
-    io::write_public(&a.out, text.as_bytes())?;
+    io::write_output(&a.out, text.as_bytes())?;
     let warrant = Warrant::parse(&env).map_err(|r| anyhow!("internal error: {r}"))?;
     let text = format!(
         "wrote {}: warrant {} signed as issuer (key id {})\n{}\nnext: the judicial approval, e.g. `escrow warrant approve --key jc.key {}`",
@@ -377,7 +378,7 @@ fn approve(a: ApproveArgs, out: Out) -> Result<()> {
     let dest = a.out.unwrap_or_else(|| a.warrant.clone());
     let mut text = env.to_json_pretty();
     text.push('\n');
-    io::write_public(&dest, text.as_bytes())?;
+    io::write_output(&dest, text.as_bytes())?;
     let roles: Vec<String> = env
         .envelope()
         .signatures
@@ -508,7 +509,7 @@ fn cancel(mut a: CancelArgs, out: Out) -> Result<()> {
     } else {
         Vec::new()
     };
-    io::write_public(&a.out, text.as_bytes())
+    io::write_output(&a.out, text.as_bytes())
         .with_context(|| format!("cannot write the cancellation {}", a.out.display()))?;
     let wrote = format!(
         "wrote {}: cancellation of warrant {} (digest {}) signed as {} (key id {})",

@@ -9,6 +9,19 @@ use std::path::Path;
 
 pub use escrow_lab::out::{Out, print_line};
 
+/// Write an output file (public, atomically), or standard output for `-`; then the verb's
+/// report goes to standard error, so that standard output is the file alone.
+pub fn write_output(path: &Path, contents: &[u8]) -> Result<()> {
+    if !is_stdio(path) {
+        return write_public(path, contents);
+    }
+    escrow_lab::out::report_on_stderr();
+    let mut w = std::io::stdout().lock();
+    w.write_all(contents)
+        .and_then(|()| w.flush())
+        .context("cannot write to standard output")
+}
+
 /// Whether an error is a closed standard output (the reader went away).
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
@@ -68,7 +81,7 @@ pub fn write_secret(path: &Path, contents: &[u8]) -> Result<()> {
 
 /// Refuse to overwrite an existing file.
 pub fn refuse_existing(path: &Path) -> Result<()> {
-    if path.exists() {
+    if path.exists() && !is_stdio(path) {
         bail!(
             "{} already exists; refusing to overwrite it (move it away or choose another name)",
             path.display()
