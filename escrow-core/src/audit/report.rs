@@ -893,3 +893,71 @@ fn timeline_svg(r: &AuditReport) -> String {
     );
     s
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::audit::judge::{Documents, FindingKind, Judge};
+
+    fn report(trustees: Vec<TrusteeAudit>, findings: Vec<Finding>) -> AuditReport {
+        let d = crate::trustee::deal(3, 2, &mut rand::rng()).unwrap();
+        let j = Judge::new(&d.set, None).judge(&Documents::default());
+        AuditReport::assemble(&d.set, None, Timestamp(0), trustees, j, findings, 0)
+    }
+
+    fn audited(url: &str, i: u16) -> TrusteeAudit {
+        let mut t = TrusteeAudit::not_audited(url, String::new());
+        t.trustee = Some(i);
+        t.status = LogStatus::Verified;
+        t.not_audited = None;
+        t.log_ok = true;
+        t
+    }
+
+    #[test]
+    fn the_exit_decision_follows_findings_then_coverage() {
+        let none = report(vec![TrusteeAudit::not_audited("u", "down".into())], vec![]);
+        assert_eq!(
+            none.outcome(false),
+            AuditOutcome::NothingAudited { given: 1 }
+        );
+        let two = report(vec![audited("a", 1), audited("b", 2)], vec![]);
+        assert!(two.lower_bounds);
+        assert_eq!(
+            two.outcome(true),
+            AuditOutcome::LowerBounds {
+                audited: 2,
+                total: 3,
+                fatal: true
+            }
+        );
+        assert!(two.to_text().contains("LOWER BOUND"));
+        let all = report(
+            vec![audited("a", 1), audited("b", 2), audited("c", 3)],
+            vec![],
+        );
+        assert_eq!(all.outcome(true), AuditOutcome::Clean);
+        assert!(all.to_html().contains("None: every log verified"));
+        let bad = report(
+            vec![audited("a", 1), audited("b", 2), audited("c", 3)],
+            vec![Finding::new(
+                FindingKind::BadCheckpoint,
+                Some(2),
+                None,
+                "x".into(),
+            )],
+        );
+        assert_eq!(
+            bad.outcome(false),
+            AuditOutcome::Problems {
+                errors: 1,
+                kinds: 1
+            }
+        );
+        assert_eq!(
+            bad.outcome(false).to_string(),
+            "audit found 1 problem(s) in 1 kind(s): see the findings"
+        );
+    }
+}
