@@ -789,6 +789,9 @@ pub fn preflight(clients: Vec<NodeClient>, set: &TrusteeSet) -> Result<Reachable
                 info.trustee
             )));
         }
+        // The log key is this trustee's only if its signing key in the set says so, and the
+        // whole answer is signed by it (no trust on first use).
+        info.verify(set).map_err(|e| other(e.to_string()))?;
         if let Some((first, _)) = usable.iter().find(|(_, i)| i.trustee == info.trustee) {
             return Err(PreflightError::SameTrustee {
                 index: info.trustee,

@@ -58,12 +58,20 @@ pub mod path {
     pub const ENVELOPE: &str = "/v1/log/envelope";
 }
 
-/// `GET /v1/info` answer.
+/// Format version of [`Info`]: 2 since it is signed and binds the log key (issue 17).
+pub type InfoVersion = crate::codec::FormatVersion<2>;
+
+/// Domain tag of the log-key binding ([`Info::log_key_binding_bytes`]).
+pub const TAG_LOG_KEY_BINDING: &str = "escrow/v1/log-key-binding";
+/// Domain tag of the `/v1/info` signature ([`Info::signed_bytes`]).
+pub const TAG_INFO: &str = "escrow/v2/info";
+
+/// `GET /v1/info` answer (format version 2), signed by the trustee's signing key in the set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Info {
-    /// Format version ([`API_VERSION`]).
-    pub version: V1,
+    /// Format version ([`InfoVersion`], 2).
+    pub version: InfoVersion,
     /// Software name and version.
     pub software: String,
     /// Trustee index.
@@ -88,6 +96,10 @@ pub struct Info {
     pub log_origin: String,
     /// C2SP note verifier key of the Ed25519 log key (`origin+keyid+base64`).
     pub log_key: String,
+    /// ECDSA P-256 / SHA-256 signature (DER, base64) by the trustee's signing key over
+    /// [`Info::log_key_binding_bytes`]: the log key belongs to this trustee of this set.
+    #[serde(with = "crate::codec::b64")]
+    pub log_key_binding: Vec<u8>,
     /// False once the log could not be written (fail closed).
     pub healthy: bool,
     /// Why not healthy.
@@ -102,6 +114,175 @@ pub struct Info {
     pub fault: Option<String>,
     /// The node's clock.
     pub time: Timestamp,
+    /// ECDSA P-256 / SHA-256 signature (DER, base64) by the trustee's signing key over
+    /// [`Info::signed_bytes`].
+    #[serde(with = "crate::codec::b64")]
+    pub signature: Vec<u8>,
+}
+
+/// Why a `/v1/info` answer is not trusted; every variant names the trustee it claims to be.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InfoError {
+    /// Another trustee set.
+    #[error("trustee {trustee}: /v1/info is for trustee set {found}, not {expected}")]
+    WrongSet {
+        /// Claimed index.
+        trustee: u16,
+        /// Set id served.
+        found: String,
+        /// Set id expected.
+        expected: String,
+    },
+    /// The index is not in the set.
+    #[error("trustee {trustee}: not a member of the set")]
+    NotMember {
+        /// Claimed index.
+        trustee: u16,
+    },
+    /// Its keys are not that trustee's in the set.
+    #[error("trustee {trustee}: /v1/info serves keys that are not this trustee's in the set")]
+    KeysDiffer {
+        /// Claimed index.
+        trustee: u16,
+    },
+    /// The log key is not signed by the trustee's signing key.
+    #[error(
+        "trustee {trustee}: log key {log_key} is not bound to the trustee's signing key in the set (binding signature does not verify)"
+    )]
+    LogKeyNotBound {
+        /// Claimed index.
+        trustee: u16,
+        /// The log key served.
+        log_key: String,
+    },
+    /// The answer's signature does not verify.
+    #[error(
+        "trustee {trustee}: /v1/info signature does not verify under its signing key in the set"
+    )]
+    BadSignature {
+        /// Claimed index.
+        trustee: u16,
+    },
+    /// The log origin is not this trustee's.
+    #[error("trustee {trustee}: log origin {found:?}, expected {expected:?}")]
+    WrongOrigin {
+        /// Claimed index.
+        trustee: u16,
+        /// Served.
+        found: String,
+        /// Expected.
+        expected: String,
+    },
+}
+
+impl InfoError {
+    /// The trustee the answer claimed to be.
+    pub fn trustee(&self) -> u16 {
+        match self {
+            InfoError::WrongSet { trustee, .. }
+            | InfoError::NotMember { trustee }
+            | InfoError::KeysDiffer { trustee }
+            | InfoError::LogKeyNotBound { trustee, .. }
+            | InfoError::BadSignature { trustee }
+            | InfoError::WrongOrigin { trustee, .. } => *trustee,
+        }
+    }
+}
+
+impl Info {
+    /// The bytes the log-key binding signs:
+    ///
+    /// ```text
+    /// u8(len(tag)) || tag || set_id (32) || u16be trustee || u32be(len(log_key)) || log_key
+    /// ```
+    ///
+    /// with tag [`TAG_LOG_KEY_BINDING`] and `log_key` the C2SP verifier key string (its name is
+    /// the origin).
+    pub fn log_key_binding_bytes(set_id: &Digest32, trustee: u16, log_key: &str) -> Vec<u8> {
+        let mut out = Vec::with_capacity(80 + log_key.len());
+        out.push(TAG_LOG_KEY_BINDING.len() as u8);
+        out.extend_from_slice(TAG_LOG_KEY_BINDING.as_bytes());
+        out.extend_from_slice(set_id.as_bytes());
+        out.extend_from_slice(&trustee.to_be_bytes());
+        out.extend_from_slice(&(log_key.len() as u32).to_be_bytes());
+        out.extend_from_slice(log_key.as_bytes());
+        out
+    }
+
+    /// The bytes the answer's signature covers: `u8(len(tag)) || tag ||` the RFC 8785
+    /// canonical JSON of the answer without its `signature` member (tag [`TAG_INFO`]).
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        let mut v = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        if let Some(o) = v.as_object_mut() {
+            o.remove("signature");
+        }
+        let mut out = vec![TAG_INFO.len() as u8];
+        out.extend_from_slice(TAG_INFO.as_bytes());
+        out.extend_from_slice(crate::warrant::canonical_json(&v).as_bytes());
+        out
+    }
+
+    /// Sign the log-key binding and the answer with the trustee's signing key.
+    pub fn sign(mut self, key: &crate::keys::PrivateKey) -> Self {
+        self.log_key_binding = key.sign(&Self::log_key_binding_bytes(
+            &self.set_id,
+            self.trustee,
+            &self.log_key,
+        ));
+        self.signature = key.sign(&self.signed_bytes());
+        self
+    }
+
+    /// Check the answer against the trustee set: set id, membership, the trustee's keys, the
+    /// log origin, the log-key binding and the signature. Only then is `log_key` this
+    /// trustee's (no trust on first use).
+    pub fn verify(&self, set: &crate::trustee::TrusteeSet) -> Result<(), InfoError> {
+        let trustee = self.trustee;
+        if self.set_id != set.id() {
+            return Err(InfoError::WrongSet {
+                trustee,
+                found: self.set_id.short(),
+                expected: set.id().short(),
+            });
+        }
+        let member = set
+            .member(trustee)
+            .map_err(|_| InfoError::NotMember { trustee })?;
+        if self.signing_key_id != member.signing_key.key_id()
+            || self.verification_key != member.verification_key.to_hex()
+        {
+            return Err(InfoError::KeysDiffer { trustee });
+        }
+        let origin = crate::audit::checkpoint::origin(&set.id(), trustee);
+        let key_name = crate::audit::checkpoint::verifier_key_name(&self.log_key).unwrap_or("");
+        if self.log_origin != origin || key_name != origin {
+            return Err(InfoError::WrongOrigin {
+                trustee,
+                found: if self.log_origin != origin {
+                    self.log_origin.clone()
+                } else {
+                    key_name.to_string()
+                },
+                expected: origin,
+            });
+        }
+        member
+            .signing_key
+            .verify(
+                &Self::log_key_binding_bytes(&self.set_id, trustee, &self.log_key),
+                &self.log_key_binding,
+                "log key binding",
+            )
+            .map_err(|_| InfoError::LogKeyNotBound {
+                trustee,
+                log_key: self.log_key.clone(),
+            })?;
+        member
+            .signing_key
+            .verify(&self.signed_bytes(), &self.signature, "info")
+            .map_err(|_| InfoError::BadSignature { trustee })
+    }
 }
 
 /// Limits in [`Info`].

@@ -706,7 +706,7 @@ impl Node {
         let me = self.set.member(self.index()).ok();
         let problem = self.problem();
         Info {
-            version: V1::default(),
+            version: escrow_core::api::InfoVersion::default(),
             software: concat!("trustee-node ", env!("CARGO_PKG_VERSION")).into(),
             trustee: self.index(),
             set_id: self.set.id(),
@@ -721,6 +721,7 @@ impl Node {
             policy_digest: self.policy.digest(),
             log_origin: self.log_key.origin().to_string(),
             log_key: self.log_key.verifier_key(),
+            log_key_binding: Vec::new(),
             healthy: problem.is_none(),
             problem,
             log: self.head(),
@@ -733,7 +734,9 @@ impl Node {
             },
             fault: self.fault.map(|f| f.as_str().to_string()),
             time: now(),
+            signature: Vec::new(),
         }
+        .sign(&self.signing)
     }
 
     /// `GET /v1/log/entries`.

@@ -18,6 +18,7 @@ pub mod merkle;
 pub mod page;
 pub mod proof;
 pub mod report;
+pub mod witness;
 
 pub use checkpoint::{CheckpointError, LogKey, SignedCheckpoint, verify_checkpoint};
 pub use entry::{EntryKind, LogEntry, MAX_ENTRY_BYTES, MAX_ENTRY_DIGESTS};

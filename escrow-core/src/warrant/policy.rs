@@ -11,6 +11,7 @@ use super::{
     CancellationEnvelope, Envelope, ScopeMatcher, TAG_POLICY_DIGEST, VerifiedCancellation,
     VerifiedWarrant, Warrant, WarrantEnvelope,
 };
+use crate::audit::witness::{WitnessFile, WitnessPolicy};
 use crate::codec::Digest32;
 use crate::keys::PublicKey;
 use crate::time::Timestamp;
@@ -191,12 +192,25 @@ struct PolicyFile {
     urgent_unapproved_secs: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     oversight: Vec<OversightFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    witnessing: Option<WitnessingFile>,
+}
+
+/// The `witnessing` section (format version 3): the release gate's witnesses and quorum.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WitnessingFile {
+    quorum: u16,
+    auditing_required: bool,
+    witnesses: Vec<WitnessFile>,
 }
 
 /// Policy format version without oversight keys.
 pub const POLICY_VERSION_1: u32 = 1;
 /// Policy format version with oversight keys.
 pub const POLICY_VERSION_2: u32 = 2;
+/// Policy format version with a `witnessing` section (release gate; oversight keys optional).
+pub const POLICY_VERSION_3: u32 = 3;
 
 /// A checked policy. Immutable; its digest is computed once.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -205,6 +219,7 @@ pub struct Policy {
     required_roles: Vec<Role>,
     limits: PolicyLimits,
     oversight: Vec<Oversight>,
+    witnessing: Option<WitnessPolicy>,
     digest: Digest32,
 }
 
@@ -355,6 +370,7 @@ impl Policy {
             required_roles,
             limits,
             oversight: Vec::new(),
+            witnessing: None,
             digest: Digest32::default(),
         };
         policy.digest = policy.compute_digest()?;
@@ -408,6 +424,19 @@ impl Policy {
         Ok(self)
     }
 
+    /// The same policy with a release gate: shares leave a node only under a checkpoint
+    /// cosigned by `witnessing`'s quorum (format version 3; `None`: no gate, version 1 or 2).
+    pub fn with_witnessing(mut self, witnessing: Option<WitnessPolicy>) -> Result<Self, Refusal> {
+        self.witnessing = witnessing;
+        self.digest = self.compute_digest()?;
+        Ok(self)
+    }
+
+    /// The release gate's witnesses and quorum, if the policy has one.
+    pub fn witnessing(&self) -> Option<&WitnessPolicy> {
+        self.witnessing.as_ref()
+    }
+
     /// The oversight keys (may be empty).
     pub fn oversight(&self) -> &[Oversight] {
         &self.oversight
@@ -434,14 +463,35 @@ impl Policy {
                     "a version-2 policy names at least one oversight key; without them it is version 1",
                 ));
             }
-            POLICY_VERSION_1 | POLICY_VERSION_2 => {}
+            POLICY_VERSION_1 | POLICY_VERSION_2 if f.witnessing.is_some() => {
+                return Err(Refusal::malformed(
+                    "policy.version",
+                    "a policy with a `witnessing` section is version 3",
+                ));
+            }
+            POLICY_VERSION_3 if f.witnessing.is_none() => {
+                return Err(Refusal::malformed(
+                    "policy.version",
+                    "a version-3 policy has a `witnessing` section; without it it is version 1 or 2",
+                ));
+            }
+            POLICY_VERSION_1 | POLICY_VERSION_2 | POLICY_VERSION_3 => {}
             v => {
                 return Err(Refusal::malformed(
                     "policy.version",
-                    format!("unsupported format version {v} (this build reads versions 1 and 2)"),
+                    format!(
+                        "unsupported format version {v} (this build reads versions 1, 2 and 3)"
+                    ),
                 ));
             }
         }
+        let witnessing = match &f.witnessing {
+            None => None,
+            Some(w) => Some(
+                WitnessPolicy::from_files(&w.witnesses, w.quorum, w.auditing_required)
+                    .map_err(|e| Refusal::malformed("policy.witnessing", e))?,
+            ),
+        };
         let mut oversight = Vec::with_capacity(f.oversight.len());
         for (i, o) in f.oversight.into_iter().enumerate() {
             let key = PublicKey::from_pem(&o.key)
@@ -469,12 +519,15 @@ impl Policy {
                 urgent_unapproved_secs: f.urgent_unapproved_secs,
             },
         )?
-        .with_oversight(oversight)
+        .with_oversight(oversight)?
+        .with_witnessing(witnessing)
     }
 
     fn to_file(&self) -> PolicyFile {
         PolicyFile {
-            version: if self.oversight.is_empty() {
+            version: if self.witnessing.is_some() {
+                POLICY_VERSION_3
+            } else if self.oversight.is_empty() {
                 POLICY_VERSION_1
             } else {
                 POLICY_VERSION_2
@@ -502,6 +555,11 @@ impl Policy {
                     key: o.key.to_pem(),
                 })
                 .collect(),
+            witnessing: self.witnessing.as_ref().map(|w| WitnessingFile {
+                quorum: w.quorum(),
+                auditing_required: w.auditing_required(),
+                witnesses: w.to_files(),
+            }),
         }
     }
 
@@ -885,12 +943,12 @@ mod tests {
                 .detail
                 .contains("version 1")
         );
-        let wrong = text1.replacen("\"version\":1", "\"version\":3", 1);
+        let wrong = text1.replacen("\"version\":1", "\"version\":4", 1);
         assert!(
             Policy::from_json(&wrong)
                 .unwrap_err()
                 .detail
-                .contains("unsupported format version 3")
+                .contains("unsupported format version 4")
         );
         // An authority's key cannot also be an oversight key.
         let dup = p1.with_oversight(vec![Oversight {

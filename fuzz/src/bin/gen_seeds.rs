@@ -287,7 +287,7 @@ fn main() {
         use escrow_core::audit::{consistency_proof, inclusion_proof};
         let member = &set.members()[0];
         let info = Info {
-            version: V1::default(),
+            version: InfoVersion::default(),
             software: "trustee-node 0.1.0".into(),
             trustee: 1,
             set_id: set.id(),
@@ -300,6 +300,7 @@ fn main() {
             policy_digest: f.policy.digest(),
             log_origin: f.log_key.origin().into(),
             log_key: f.log_key.verifier_key(),
+            log_key_binding: vec![0x30; 70],
             healthy: true,
             problem: None,
             log: head,
@@ -312,6 +313,7 @@ fn main() {
             },
             fault: None,
             time: Timestamp(T0),
+            signature: vec![0x30; 70],
         };
         write(
             "api",

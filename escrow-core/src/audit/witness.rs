@@ -1,0 +1,547 @@
+//! Witness cosignatures on a trustee's checkpoint (C2SP tlog-cosignature `cosignature/v1`,
+//! Ed25519, <https://c2sp.org/tlog-cosignature>) and the policy's witness quorum: which
+//! witnesses' cosignatures count, how many are needed, and whether an auditing witness must be
+//! among them (`docs/witness.md` §Release gate).
+//!
+//! ```text
+//! signed message = "cosignature/v1\n" || "time " || decimal(t) || "\n" || checkpoint body
+//! key ID         = SHA-256(name || "\n" || 0x04 || public key)[:4]
+//! signature line = "— " || name || " " || base64(key ID || u64be(t) || Ed25519 signature)
+//! verifier key   = name || "+" || hex(key ID) || "+" || base64(0x04 || public key)
+//! ```
+//!
+//! The checkpoint body is the note text up to and including its last newline (no blank line, no
+//! signature lines). Verification here is independent of the witness service (`log-witness`).
+
+use super::checkpoint::{SignedCheckpoint, verify_checkpoint};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// The signature type byte of an Ed25519 `cosignature/v1` key (in its key ID and vkey).
+pub const COSIGNATURE_V1_TYPE: u8 = 0x04;
+/// Most witnesses one policy may name.
+pub const MAX_WITNESSES: usize = 16;
+
+/// Why a witness key, a cosignature or a witnessed checkpoint was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WitnessCheckError {
+    /// A witness verifier key is malformed.
+    #[error("malformed witness verifier key {key:?}: {why}")]
+    VerifierKey {
+        /// The key as given.
+        key: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// The checkpoint's own (log) signature does not verify, or it is malformed.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
+    /// A cosignature by a witness the policy names does not verify.
+    #[error("cosignature by witness {witness:?} does not verify: {why}")]
+    BadCosignature {
+        /// The witness (key name).
+        witness: String,
+        /// Why.
+        why: String,
+    },
+    /// Fewer valid cosignatures by distinct policy witnesses than the quorum.
+    #[error("{got} valid cosignature(s) by the policy's witnesses, the quorum is {quorum}")]
+    NoQuorum {
+        /// Valid cosignatures.
+        got: usize,
+        /// Needed.
+        quorum: u16,
+    },
+    /// The policy requires an auditing witness and none cosigned.
+    #[error("no auditing witness cosigned, and the policy requires one")]
+    NoAuditingWitness,
+    /// The witness section of a policy is invalid.
+    #[error("policy.witnesses: {0}")]
+    Policy(String),
+}
+
+/// `SHA-256(name || "\n" || 0x04 || public key)[:4]` as a big-endian `u32`.
+pub fn cosignature_key_id(name: &str, public: &[u8; 32]) -> u32 {
+    let mut typed = Vec::with_capacity(33);
+    typed.push(COSIGNATURE_V1_TYPE);
+    typed.extend_from_slice(public);
+    signed_note::key_id(name, &typed)
+}
+
+/// The exact bytes a `cosignature/v1` signs: header, time line, checkpoint body.
+pub fn cosigned_message(timestamp: u64, checkpoint_body: &str) -> Vec<u8> {
+    format!("cosignature/v1\ntime {timestamp}\n{checkpoint_body}").into_bytes()
+}
+
+/// A witness's `cosignature/v1` verifier key, parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WitnessVerifier {
+    name: String,
+    id: u32,
+    key: ed25519_dalek::VerifyingKey,
+}
+
+impl WitnessVerifier {
+    /// Parse `name+hex(key ID)+base64(0x04 || public key)`; the key ID must match.
+    pub fn parse(vkey: &str) -> Result<Self, WitnessCheckError> {
+        let bad = |why: &str| WitnessCheckError::VerifierKey {
+            key: vkey.chars().take(200).collect(),
+            why: why.into(),
+        };
+        let mut parts = vkey.splitn(3, '+');
+        let (Some(name), Some(id_hex), Some(b64)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad("want name+keyid+base64"));
+        };
+        if !signed_note::is_key_name_valid(name) {
+            return Err(bad("invalid key name"));
+        }
+        if id_hex.len() != 8 {
+            return Err(bad("key id is not 8 hex digits"));
+        }
+        let id = u32::from_str_radix(id_hex, 16).map_err(|_| bad("key id is not hex"))?;
+        let typed = STANDARD.decode(b64).map_err(|_| bad("key is not base64"))?;
+        let Some((&kind, public)) = typed.split_first() else {
+            return Err(bad("empty key"));
+        };
+        if kind != COSIGNATURE_V1_TYPE {
+            return Err(bad("not a cosignature/v1 (type 0x04) key"));
+        }
+        let public: [u8; 32] = public
+            .try_into()
+            .map_err(|_| bad("Ed25519 public key is not 32 bytes"))?;
+        if cosignature_key_id(name, &public) != id {
+            return Err(bad("key id does not match the name and key"));
+        }
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&public)
+            .map_err(|_| bad("not an Ed25519 public key"))?;
+        Ok(WitnessVerifier {
+            name: name.into(),
+            id,
+            key,
+        })
+    }
+
+    /// The key name (the name on its signature lines).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The 4-byte key ID.
+    pub fn key_id(&self) -> u32 {
+        self.id
+    }
+
+    /// The verifier key string.
+    pub fn verifier_key(&self) -> String {
+        let mut typed = vec![COSIGNATURE_V1_TYPE];
+        typed.extend_from_slice(self.key.as_bytes());
+        format!("{}+{:08x}+{}", self.name, self.id, STANDARD.encode(typed))
+    }
+
+    /// Verify one signature line's payload (`key ID || u64be(t) || signature`, already
+    /// base64-decoded, key ID included) over `checkpoint_body`. Returns the timestamp `t`.
+    pub fn verify_blob(&self, blob: &[u8], checkpoint_body: &str) -> Result<u64, String> {
+        if blob.len() != 4 + 8 + 64 {
+            return Err(format!("{} bytes, want 76", blob.len()));
+        }
+        let (id, rest) = blob.split_at(4);
+        let (t, sig) = rest.split_at(8);
+        if id != self.id.to_be_bytes() {
+            return Err("another key id".into());
+        }
+        let t = u64::from_be_bytes(t.try_into().map_err(|_| "timestamp")?);
+        let sig = ed25519_dalek::Signature::from_slice(sig).map_err(|e| e.to_string())?;
+        self.key
+            .verify_strict(&cosigned_message(t, checkpoint_body), &sig)
+            .map_err(|_| "Ed25519 signature does not verify".to_string())?;
+        Ok(t)
+    }
+}
+
+/// A witness the policy names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyWitness {
+    /// Its cosignature verifier key (its name is the key name).
+    pub key: WitnessVerifier,
+    /// Where a node reaches it (`http://` or `https://` base URL; absent: the node is
+    /// configured with it out of band).
+    pub url: Option<String>,
+    /// An auditing witness: it cosigns only if every release up to the checkpoint was justified
+    /// under the policy.
+    pub auditing: bool,
+}
+
+/// The witness section of a policy file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessFile {
+    /// Cosignature verifier key.
+    pub key: String,
+    /// Base URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Auditing witness.
+    #[serde(default)]
+    pub auditing: bool,
+}
+
+/// The witness quorum of a policy: shares leave a node only under a checkpoint cosigned by at
+/// least `quorum` distinct witnesses of the list (and an auditing one if `auditing_required`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WitnessPolicy {
+    witnesses: Vec<PolicyWitness>,
+    quorum: u16,
+    auditing_required: bool,
+}
+
+impl WitnessPolicy {
+    /// Check and build: 1..=[`MAX_WITNESSES`] witnesses with distinct names and keys, quorum
+    /// 1..=their number, and at least one auditing witness if one is required.
+    pub fn new(
+        witnesses: Vec<PolicyWitness>,
+        quorum: u16,
+        auditing_required: bool,
+    ) -> Result<Self, WitnessCheckError> {
+        let bad = |s: String| WitnessCheckError::Policy(s);
+        if witnesses.is_empty() || witnesses.len() > MAX_WITNESSES {
+            return Err(bad(format!(
+                "{} witnesses; a witness section names 1..={MAX_WITNESSES}",
+                witnesses.len()
+            )));
+        }
+        let mut names = BTreeSet::new();
+        let mut keys = BTreeSet::new();
+        for w in &witnesses {
+            if !names.insert(w.key.name().to_string()) || !keys.insert(*w.key.key.as_bytes()) {
+                return Err(bad(format!(
+                    "witness {:?} is listed twice (by name or key)",
+                    w.key.name()
+                )));
+            }
+            if let Some(u) = &w.url
+                && !(u.starts_with("http://") || u.starts_with("https://"))
+            {
+                return Err(bad(format!(
+                    "witness {:?}: url {u:?} is not http(s)",
+                    w.key.name()
+                )));
+            }
+        }
+        if quorum == 0 || usize::from(quorum) > witnesses.len() {
+            return Err(bad(format!(
+                "quorum {quorum} is not in 1..={}",
+                witnesses.len()
+            )));
+        }
+        if auditing_required && !witnesses.iter().any(|w| w.auditing) {
+            return Err(bad(
+                "an auditing witness is required but none is listed".into()
+            ));
+        }
+        Ok(WitnessPolicy {
+            witnesses,
+            quorum,
+            auditing_required,
+        })
+    }
+
+    /// From the file form.
+    pub fn from_files(
+        files: &[WitnessFile],
+        quorum: u16,
+        auditing_required: bool,
+    ) -> Result<Self, WitnessCheckError> {
+        let mut ws = Vec::with_capacity(files.len());
+        for f in files {
+            ws.push(PolicyWitness {
+                key: WitnessVerifier::parse(&f.key)?,
+                url: f.url.clone(),
+                auditing: f.auditing,
+            });
+        }
+        Self::new(ws, quorum, auditing_required)
+    }
+
+    /// The file form.
+    pub fn to_files(&self) -> Vec<WitnessFile> {
+        self.witnesses
+            .iter()
+            .map(|w| WitnessFile {
+                key: w.key.verifier_key(),
+                url: w.url.clone(),
+                auditing: w.auditing,
+            })
+            .collect()
+    }
+
+    /// The witnesses.
+    pub fn witnesses(&self) -> &[PolicyWitness] {
+        &self.witnesses
+    }
+
+    /// How many distinct witnesses must cosign.
+    pub fn quorum(&self) -> u16 {
+        self.quorum
+    }
+
+    /// Whether an auditing witness must be among them.
+    pub fn auditing_required(&self) -> bool {
+        self.auditing_required
+    }
+
+    /// Whether these cosigners (witness names) satisfy the quorum.
+    pub fn satisfied_by<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> bool {
+        let got: BTreeSet<&str> = names.into_iter().collect();
+        let count = self
+            .witnesses
+            .iter()
+            .filter(|w| got.contains(w.key.name()))
+            .count();
+        let audited = self
+            .witnesses
+            .iter()
+            .any(|w| w.auditing && got.contains(w.key.name()));
+        count >= usize::from(self.quorum) && (!self.auditing_required || audited)
+    }
+}
+
+/// A cosignature that verified.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cosigner {
+    /// The witness (key name).
+    pub witness: String,
+    /// Its timestamp (POSIX seconds, the witness's clock).
+    pub time: u64,
+    /// An auditing witness.
+    pub auditing: bool,
+}
+
+/// A checkpoint signed by the log and cosigned by a quorum of the policy's witnesses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WitnessedCheckpoint {
+    /// The log-signed checkpoint.
+    pub checkpoint: SignedCheckpoint,
+    /// The valid cosignatures by policy witnesses, in note order.
+    pub cosigners: Vec<Cosigner>,
+}
+
+/// The note's body (text before the blank line, with its final newline) and its signature
+/// lines.
+fn split_note(note: &str) -> Result<(&str, Vec<&str>), WitnessCheckError> {
+    let cut = note
+        .find("\n\n")
+        .ok_or_else(|| WitnessCheckError::Checkpoint("no blank line before signatures".into()))?;
+    let body = note
+        .get(..=cut)
+        .ok_or_else(|| WitnessCheckError::Checkpoint("note".into()))?;
+    let sigs = note
+        .get(cut + 2..)
+        .ok_or_else(|| WitnessCheckError::Checkpoint("note".into()))?;
+    Ok((body, sigs.lines().filter(|l| !l.is_empty()).collect()))
+}
+
+/// Verify a checkpoint note: the log's signature under `log_vkey`, then every cosignature line
+/// by a witness of `policy` (a bad one is an error naming the witness; lines by other keys are
+/// ignored), then the quorum.
+pub fn verify_witnessed(
+    note: &str,
+    log_vkey: &str,
+    policy: &WitnessPolicy,
+) -> Result<WitnessedCheckpoint, WitnessCheckError> {
+    let checkpoint = verify_checkpoint(note, log_vkey)
+        .map_err(|e| WitnessCheckError::Checkpoint(e.to_string()))?;
+    let (body, lines) = split_note(note)?;
+    let mut cosigners: Vec<Cosigner> = Vec::new();
+    for line in lines {
+        let Some(rest) = line.strip_prefix("\u{2014} ") else {
+            continue;
+        };
+        let Some((name, b64)) = rest.split_once(' ') else {
+            continue;
+        };
+        let Some(w) = policy.witnesses.iter().find(|w| w.key.name() == name) else {
+            continue;
+        };
+        let Ok(blob) = STANDARD.decode(b64) else {
+            return Err(WitnessCheckError::BadCosignature {
+                witness: name.into(),
+                why: "not base64".into(),
+            });
+        };
+        // A line with the witness's name but another key ID is another key: ignore it.
+        if blob.get(..4) != Some(&w.key.key_id().to_be_bytes()[..]) {
+            continue;
+        }
+        let time =
+            w.key
+                .verify_blob(&blob, body)
+                .map_err(|why| WitnessCheckError::BadCosignature {
+                    witness: name.into(),
+                    why,
+                })?;
+        if cosigners.iter().all(|c| c.witness != name) {
+            cosigners.push(Cosigner {
+                witness: name.into(),
+                time,
+                auditing: w.auditing,
+            });
+        }
+    }
+    if cosigners.len() < usize::from(policy.quorum) {
+        return Err(WitnessCheckError::NoQuorum {
+            got: cosigners.len(),
+            quorum: policy.quorum,
+        });
+    }
+    if policy.auditing_required && !cosigners.iter().any(|c| c.auditing) {
+        return Err(WitnessCheckError::NoAuditingWitness);
+    }
+    Ok(WitnessedCheckpoint {
+        checkpoint,
+        cosigners,
+    })
+}
+
+/// Append cosignature lines (as a witness returns them, each ending in `\n`) to a signed note.
+pub fn add_cosignatures(note: &str, lines: &[String]) -> String {
+    let mut out = note.to_string();
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    for l in lines {
+        out.push_str(l);
+        if !l.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::audit::{Frontier, LogKey, leaf_hash};
+    use ed25519_dalek::Signer as _;
+
+    fn witness(name: &str, seed: u8) -> (ed25519_dalek::SigningKey, String) {
+        let k = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
+        let id = cosignature_key_id(name, k.verifying_key().as_bytes());
+        let mut typed = vec![COSIGNATURE_V1_TYPE];
+        typed.extend_from_slice(k.verifying_key().as_bytes());
+        (k, format!("{name}+{id:08x}+{}", STANDARD.encode(typed)))
+    }
+
+    fn cosign(k: &ed25519_dalek::SigningKey, name: &str, t: u64, body: &str) -> String {
+        let id = cosignature_key_id(name, k.verifying_key().as_bytes());
+        let sig = k.sign(&cosigned_message(t, body));
+        let mut blob = id.to_be_bytes().to_vec();
+        blob.extend_from_slice(&t.to_be_bytes());
+        blob.extend_from_slice(&sig.to_bytes());
+        format!("\u{2014} {name} {}\n", STANDARD.encode(blob))
+    }
+
+    #[test]
+    fn quorum_and_auditing_witness() {
+        let log = LogKey::from_seed("escrow.example/trustee/00/1", &[1; 32]).unwrap();
+        let mut f = Frontier::new();
+        f.push(leaf_hash(b"x"));
+        let note = log.sign(&f.head()).unwrap();
+        let body = note.split_once("\n\n").unwrap().0.to_string() + "\n";
+        let (k1, v1) = witness("w.example/1", 2);
+        let (k2, v2) = witness("w.example/2", 3);
+        let (k3, v3) = witness("w.example/audit", 4);
+        let files = vec![
+            WitnessFile {
+                key: v1,
+                url: None,
+                auditing: false,
+            },
+            WitnessFile {
+                key: v2,
+                url: None,
+                auditing: false,
+            },
+            WitnessFile {
+                key: v3,
+                url: None,
+                auditing: true,
+            },
+        ];
+        let policy = WitnessPolicy::from_files(&files, 2, true).unwrap();
+        let c1 = cosign(&k1, "w.example/1", 10, &body);
+        let c2 = cosign(&k2, "w.example/2", 11, &body);
+        let c3 = cosign(&k3, "w.example/audit", 12, &body);
+        let lv = log.verifier_key();
+        // two plain witnesses: quorum but no auditing witness
+        let two = add_cosignatures(&note, &[c1.clone(), c2.clone()]);
+        assert_eq!(
+            verify_witnessed(&two, &lv, &policy).unwrap_err(),
+            WitnessCheckError::NoAuditingWitness
+        );
+        // one witness twice is one
+        let dup = add_cosignatures(&note, &[c3.clone(), c3.clone()]);
+        assert_eq!(
+            verify_witnessed(&dup, &lv, &policy).unwrap_err(),
+            WitnessCheckError::NoQuorum { got: 1, quorum: 2 }
+        );
+        let ok = add_cosignatures(&note, &[c1.clone(), c3.clone()]);
+        let w = verify_witnessed(&ok, &lv, &policy).unwrap();
+        assert_eq!(w.cosigners.len(), 2);
+        assert_eq!(w.cosigners[1].time, 12);
+        assert!(w.cosigners[1].auditing);
+        // a forged cosignature (another timestamp under the same signature) names the witness
+        let mut blob = STANDARD
+            .decode(c1.trim_end().rsplit_once(' ').unwrap().1)
+            .unwrap();
+        blob[11] ^= 1;
+        let forged = format!("\u{2014} w.example/1 {}\n", STANDARD.encode(blob));
+        let bad = add_cosignatures(&note, &[forged, c3.clone()]);
+        assert!(matches!(
+            verify_witnessed(&bad, &lv, &policy).unwrap_err(),
+            WitnessCheckError::BadCosignature { witness, .. } if witness == "w.example/1"
+        ));
+        // a cosignature over another checkpoint does not count
+        let mut g = f.clone();
+        g.push(leaf_hash(b"y"));
+        let other = log.sign(&g.head()).unwrap();
+        let other_body = other.split_once("\n\n").unwrap().0.to_string() + "\n";
+        let c2x = cosign(&k2, "w.example/2", 11, &other_body);
+        let bad = add_cosignatures(&note, &[c2x, c3]);
+        assert!(matches!(
+            verify_witnessed(&bad, &lv, &policy).unwrap_err(),
+            WitnessCheckError::BadCosignature { witness, .. } if witness == "w.example/2"
+        ));
+        assert!(policy.satisfied_by(["w.example/1", "w.example/audit"]));
+        assert!(!policy.satisfied_by(["w.example/1", "w.example/2"]));
+    }
+
+    #[test]
+    fn policy_checks() {
+        let (_, v1) = witness("w.example/1", 2);
+        let f = |k: &str, auditing| WitnessFile {
+            key: k.into(),
+            url: None,
+            auditing,
+        };
+        assert!(WitnessPolicy::from_files(&[f(&v1, false)], 2, false).is_err());
+        assert!(WitnessPolicy::from_files(&[f(&v1, false)], 0, false).is_err());
+        assert!(WitnessPolicy::from_files(&[f(&v1, false)], 1, true).is_err());
+        assert!(WitnessPolicy::from_files(&[f(&v1, false), f(&v1, true)], 1, false).is_err());
+        assert!(WitnessPolicy::from_files(&[f(&v1, true)], 1, true).is_ok());
+        let wrong_id = v1.replacen('+', "+0", 1);
+        assert!(WitnessVerifier::parse(&wrong_id).is_err());
+        let log_key = LogKey::from_seed("w.example/1", &[2; 32])
+            .unwrap()
+            .verifier_key();
+        assert!(
+            WitnessVerifier::parse(&log_key).is_err(),
+            "a type-0x01 key is not a witness key"
+        );
+    }
+}
