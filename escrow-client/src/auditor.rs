@@ -171,6 +171,10 @@ fn audit_trustee(
             info.set_id.to_hex()
         ));
     }
+    // The log key is checked against the set (the trustee's signing key binds it, and signs
+    // the whole answer) before anything else is believed: no trust on first use.
+    info.verify(set)
+        .map_err(|e| format!("{tname}: /v1/info refused: {e}"))?;
     if ctx.heads.contains_key(&index) {
         return Err(format!("{tname} was already audited under another URL"));
     }

@@ -140,6 +140,32 @@ impl WitnessKey {
 mod tests {
     use super::*;
 
+    /// Interop: the witness's cosignature lines equal those of an independent implementation of
+    /// C2SP tlog-cosignature (escrow-core/tests/vectors/witness_vectors.py, Python).
+    #[test]
+    fn cosignatures_match_an_independent_implementation() {
+        let v: serde_json::Value =
+            serde_json::from_str(include_str!("../../escrow-core/tests/vectors/witness.json"))
+                .unwrap();
+        let note = v["note"].as_str().unwrap();
+        let body = format!("{}\n", note.split_once("\n\n").unwrap().0);
+        for (i, name) in [
+            "witness.example/w1",
+            "witness.example/w2",
+            "witness.example/audit",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let w = &v["witnesses"][i];
+            let seed = [w["seed_byte"].as_u64().unwrap() as u8; 32];
+            let k = WitnessKey::from_seed(name, &seed).unwrap();
+            assert_eq!(k.verifier_key(), w["key"].as_str().unwrap());
+            let line = k.cosign(w["time"].as_u64().unwrap(), &body);
+            assert_eq!(line, v["cosignatures"][i].as_str().unwrap());
+        }
+    }
+
     #[test]
     fn cosignature_line_layout() {
         let k = WitnessKey::from_seed("witness.example/w1", &[7u8; 32]).unwrap();

@@ -121,4 +121,29 @@ fn a_swapped_log_key_in_info_is_refused_naming_the_trustee() {
         err.contains("trustee 2: log key") && err.contains("is not bound"),
         "{err}"
     );
+
+    // The auditor does not pin it either: trustee 2 is not audited, and the report says why.
+    let fake = serve_info(swapped.to_string(), 4);
+    let o = escrow(
+        &w.dir,
+        &[
+            "audit",
+            "--set",
+            "ts/trustee-set.json",
+            "--policy",
+            "policy.json",
+            "--oversight-key",
+            "oversight.key",
+            "--trustee",
+            &urls[0],
+            "--trustee",
+            &fake,
+        ],
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("NOT AUDITED"), "{out}");
+    assert!(
+        out.contains("trustee 2") && out.contains("is not bound to the trustee's signing key"),
+        "{out}"
+    );
 }
