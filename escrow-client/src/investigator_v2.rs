@@ -15,10 +15,11 @@ use crate::investigator::{
     MessageOutcome, Outcome, Progress, Retrieval, RetrievalStats, Strategy, TrusteeRow,
 };
 use escrow_core::keys::PrivateKey;
+use escrow_core::message::SealedMessage;
 use escrow_core::trustee::TrusteeSet;
 use escrow_core::v2::{
-    ReleaseRequestV2, ReleaseResponseV2, ReleaseResultV2, SealedMessageV2, ValidCiphertextV2,
-    VerifiedShareV2, check_batch, combine_v2,
+    MailboxMessage, ReleaseRequestV2, ReleaseResponseV2, ReleaseResultV2, SealedMessageV2,
+    ValidCiphertextV2, VerifiedShareV2, check_batch, combine_v2,
 };
 use escrow_core::warrant::WarrantEnvelope;
 use rayon::prelude::*;
@@ -59,14 +60,14 @@ fn describe(e: &crate::ClientError) -> String {
     }
 }
 
-/// The receipt line of a signed v2 response: its JSON view and, under `"wire"`, the signed
-/// bytes in hex (what a verifier checks).
-pub fn receipt_line(resp: &ReleaseResponseV2) -> String {
-    let mut line = resp.to_json_view();
-    if let Some(o) = line.as_object_mut() {
-        o.insert("wire".into(), hex::encode(resp.to_bytes()).into());
+/// The receipt line of a signed v2 response to a request of the items `ciphertexts`
+/// ([`escrow_core::v2::release::ReceiptV2`]).
+pub fn receipt_line(resp: &ReleaseResponseV2, ciphertexts: &[ValidCiphertextV2]) -> String {
+    escrow_core::v2::release::ReceiptV2 {
+        response: resp.clone(),
+        ciphertexts: ciphertexts.iter().map(ValidCiphertextV2::digest).collect(),
     }
-    line.to_string()
+    .to_json_line()
 }
 
 /// Ask one trustee for every batch (each a list of indices into `valid`); stop at the first
@@ -122,7 +123,7 @@ fn ask_trustee(
                             .push((pos, format!("{code}: {detail}"), code.to_string()));
                     }
                 }
-                rep.receipts.push_str(&receipt_line(&resp));
+                rep.receipts.push_str(&receipt_line(&resp, &cts));
                 rep.receipts.push('\n');
                 progress.inc(batch.len() as u64);
             }
@@ -293,8 +294,8 @@ impl Gathered {
 /// `POST /v2/release`, verify every answer (one batched proof each), combine and decrypt.
 ///
 /// With [`Strategy::threshold_first`], only the first k clients are asked at first, and the
-/// others only for the messages that did not decrypt. The receipts are one JSON view per
-/// signed answer, with its signed bytes in hex under `"wire"`.
+/// others only for the messages that did not decrypt. The receipts are one line per signed
+/// answer ([`escrow_core::v2::release::ReceiptV2`]).
 pub fn retrieve_v2(
     clients: &[NodeClient],
     set: &TrusteeSet,
@@ -450,6 +451,106 @@ pub fn retrieve_v2(
             combine_s,
             request_bytes: g.sent,
             response_bytes: g.received,
+        },
+    }
+}
+
+/// Check one mailbox message of either version before it is used: its id is the label's
+/// message id and a safe file name (as [`crate::investigator::check_message`]).
+pub fn check_any_message(m: &MailboxMessage) -> Result<(), String> {
+    match m {
+        MailboxMessage::V1(m) => crate::investigator::check_message(m),
+        MailboxMessage::V2(m) => {
+            m.escrow
+                .label
+                .check()
+                .map_err(|e| format!("message {:?}: {e}", m.id))?;
+            m.check_structure().map_err(|e| e.to_string())?;
+            crate::investigator::output_name(&m.id).map(|_| ())
+        }
+    }
+}
+
+/// A retrieval of a mailbox holding messages of both versions.
+pub struct MixedRetrieval {
+    /// Outcomes (the version 1 messages first, then version 2), trustee rows merged by URL,
+    /// bad trustees, time and bytes of both; the receipts of both versions, one per line.
+    pub retrieval: Retrieval,
+}
+
+/// Retrieve the version 1 messages with `POST /v1/release` and the version 2 messages with
+/// `POST /v2/release`, from the same trustees, and merge the results.
+#[allow(clippy::too_many_arguments)]
+pub fn retrieve_any(
+    clients: &[NodeClient],
+    set: &TrusteeSet,
+    env: &WarrantEnvelope,
+    key: &PrivateKey,
+    v1: &[SealedMessage],
+    v2: &[SealedMessageV2],
+    strategy: Strategy,
+    progress: &dyn Progress,
+) -> MixedRetrieval {
+    let empty = || Retrieval {
+        outcomes: Vec::new(),
+        trustees: Vec::new(),
+        bad_shares: BTreeMap::new(),
+        receipts: String::new(),
+        stats: RetrievalStats::default(),
+    };
+    let a = if v1.is_empty() {
+        empty()
+    } else {
+        crate::investigator::retrieve(clients, set, env, key, v1, strategy, progress)
+    };
+    let b = if v2.is_empty() {
+        empty()
+    } else {
+        retrieve_v2(clients, set, env, key, v2, strategy, progress)
+    };
+    let mut rows: Vec<TrusteeRow> = a.trustees;
+    for r in b.trustees {
+        match rows.iter_mut().find(|x| x.url == r.url) {
+            None => rows.push(r),
+            Some(x) => {
+                x.trustee = x.trustee.or(r.trustee);
+                x.released += r.released;
+                for (c, n) in r.refused {
+                    *x.refused.entry(c).or_default() += n;
+                }
+                x.failure = x.failure.take().or(r.failure);
+                x.status = match (x.status, r.status) {
+                    ("ignored", _) | (_, "ignored") => "ignored",
+                    _ => match (x.released > 0, !x.refused.is_empty()) {
+                        (true, false) => "released",
+                        (false, true) => "refused",
+                        (true, true) => "released-some",
+                        (false, false) => "failed",
+                    },
+                };
+            }
+        }
+    }
+    let mut bad_shares = a.bad_shares;
+    for (i, e) in b.bad_shares {
+        bad_shares.entry(i).or_insert(e);
+    }
+    let mut outcomes = a.outcomes;
+    outcomes.extend(b.outcomes);
+    let mut receipts = a.receipts;
+    receipts.push_str(&b.receipts);
+    MixedRetrieval {
+        retrieval: Retrieval {
+            outcomes,
+            trustees: rows,
+            bad_shares,
+            receipts,
+            stats: RetrievalStats {
+                ask_s: a.stats.ask_s + b.stats.ask_s,
+                combine_s: a.stats.combine_s + b.stats.combine_s,
+                request_bytes: a.stats.request_bytes + b.stats.request_bytes,
+                response_bytes: a.stats.response_bytes + b.stats.response_bytes,
+            },
         },
     }
 }

@@ -20,7 +20,7 @@ use escrow_core::audit::LogEntry;
 use escrow_core::codec::b64_decode;
 use escrow_core::label::Label;
 use escrow_core::release::ReleaseRequest;
-use escrow_core::v2::release::CONTENT_TYPE_V2;
+use escrow_core::v2::release::{CONTENT_TYPE_V2, ReceiptV2};
 use escrow_core::v2::{
     ReleaseRequestV2, ReleaseResponseV2, ReleaseResultV2, SealedMessageV2, seal_v2,
 };
@@ -137,25 +137,21 @@ fn v2_messages_are_read_end_to_end_and_a_corrupted_batched_proof_is_named() {
     // Every receipt line is a signed v2 answer whose wire bytes verify.
     let mut receipts = 0;
     for line in r.receipts.lines() {
-        let v = json(line);
-        assert_eq!(v["version"], 2);
-        let bytes = hex_decode(v["wire"].as_str().unwrap());
-        ReleaseResponseV2::from_bytes(&bytes, 100)
-            .unwrap()
-            .verify(&fx.set)
-            .unwrap();
+        assert_eq!(json(line)["version"], 2);
+        let rc = ReceiptV2::from_json_line(line).unwrap();
+        rc.response.verify(&fx.set).unwrap();
+        for (_, d) in rc.released() {
+            assert!(msgs.iter().any(|m| m.escrow.digest() == d));
+        }
+        // The digests must be the request the signed response answers.
+        let mut v = json(line);
+        v["ciphertexts"][0] = v["ciphertexts"][1].clone();
+        assert!(ReceiptV2::from_json_line(&v.to_string()).is_err());
         receipts += 1;
     }
     assert!(receipts >= 4, "{receipts}");
     // The wire is compact: request and answer bytes per message per trustee asked.
     assert!(r.stats.response_bytes > 0 && r.stats.request_bytes > 0);
-}
-
-fn hex_decode(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
 }
 
 #[test]

@@ -19,9 +19,9 @@ use crate::error::{Error, Result};
 use crate::group::{scalar_from_bytes, scalar_to_bytes};
 use crate::keys::{PrivateKey, PublicKey};
 use crate::label::Label;
-use crate::message::{Opened, SealedMessage};
+use crate::message::{LabelMismatch, Opened, Receipt, SealedMessage};
 use crate::secret::{MessageKey, SecretScalar};
-use crate::trustee::TrusteeSet;
+use crate::trustee::{TrusteeSet, VerifiedKeyShare};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -241,6 +241,74 @@ impl MailboxMessage {
         match self {
             MailboxMessage::V1(m) => crate::message::open_unchecked_label(key, set, m),
             MailboxMessage::V2(m) => open_unchecked_label_v2(key, set, m),
+        }
+    }
+
+    /// Key id of the recipient's public key.
+    pub fn recipient_key(&self) -> Digest32 {
+        match self {
+            MailboxMessage::V1(m) => m.recipient_key,
+            MailboxMessage::V2(m) => m.recipient_key,
+        }
+    }
+
+    /// The recipient opens the message and compares its label with the [`Receipt`] (§10.2,
+    /// §10.3): the opened message and every mismatch. Non-compliant messages are refused.
+    pub fn open_reporting_label(
+        &self,
+        key: &PrivateKey,
+        set: &TrusteeSet,
+        receipt: &Receipt,
+    ) -> Result<(Opened, Vec<LabelMismatch>)> {
+        let opened = self.open_unchecked_label(key, set)?;
+        let mismatches = receipt.check(&opened.label);
+        Ok((opened, mismatches))
+    }
+
+    /// Exceptional access without any warrant: k (or more) trustees pool their verified key
+    /// shares and read the message directly (what colluding trustees can always do; the demo
+    /// shows it). v1: decryption shares without a warrant context, combined (§8); v2:
+    /// `Z = Σ λ_i x_i·u` (§15.6's combination).
+    pub fn read_with_key_shares(
+        &self,
+        set: &TrusteeSet,
+        shares: &[VerifiedKeyShare],
+    ) -> Result<Opened> {
+        match self {
+            MailboxMessage::V1(m) => {
+                let v = m.escrow.check(set)?;
+                let ctx = crate::share::ShareContext::without_warrant();
+                let mut rng = rand::rng();
+                let ds = shares
+                    .iter()
+                    .map(|s| s.decryption_share(&v, &ctx, &mut rng))
+                    .collect::<Result<Vec<_>>>()?;
+                let c = crate::share::combine(set, &v, &ctx, &ds)?;
+                m.decrypt_body(&c.message_key)
+            }
+            MailboxMessage::V2(m) => {
+                let v = m.escrow.check(set)?;
+                let k = usize::from(set.threshold());
+                if shares.len() < k {
+                    return Err(Error::NotEnoughShares {
+                        valid: shares.len(),
+                        threshold: set.threshold(),
+                        rejected: String::new(),
+                    });
+                }
+                let used = shares.get(..k).unwrap_or_default();
+                let ids: Vec<u16> = used.iter().map(VerifiedKeyShare::index).collect();
+                let lambdas = crate::group::lagrange_at_zero(&ids)?;
+                let u = *v.ciphertext().u.inner();
+                let z = Zeroizing::new(
+                    used.iter()
+                        .zip(lambdas)
+                        .fold(p256::ProjectivePoint::IDENTITY, |acc, (s, l)| {
+                            acc + u * (*s.secret() * l)
+                        }),
+                );
+                m.decrypt_body(&v.unwrap_with(&z)?)
+            }
         }
     }
 }

@@ -574,3 +574,70 @@ impl ReleaseResponseV2 {
         }
     }
 }
+
+/// An investigator's receipt of one v2 answer: the signed response and the digests of the
+/// items of the request it answers (which the response binds through R). One line of
+/// `receipts.jsonl`: the response's JSON view with two more fields, `"wire"` (the signed
+/// response bytes, hex) and `"ciphertexts"` (the item digests, hex, request order); a reader
+/// uses only those two.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiptV2 {
+    /// The signed response (signature not yet verified when parsed).
+    pub response: ReleaseResponseV2,
+    /// `D_j` of every item of the request, in order.
+    pub ciphertexts: Vec<Digest32>,
+}
+
+#[derive(serde::Deserialize)]
+struct ReceiptLine {
+    wire: String,
+    ciphertexts: Vec<Digest32>,
+}
+
+impl ReceiptV2 {
+    /// The receipt line (compact JSON, no newline).
+    pub fn to_json_line(&self) -> String {
+        let mut line = self.response.to_json_view();
+        if let Some(o) = line.as_object_mut() {
+            o.insert("wire".into(), hex::encode(self.response.to_bytes()).into());
+            o.insert(
+                "ciphertexts".into(),
+                self.ciphertexts.iter().map(|d| d.to_hex()).collect(),
+            );
+        }
+        line.to_string()
+    }
+
+    /// Parse a receipt line: the response from its bytes, and the item digests, which must be
+    /// the ones the response's R covers (`R = T(…, W ‖ n ‖ D_0 ‖ …)`) and as many as its results.
+    pub fn from_json_line(line: &str) -> Result<Self> {
+        let bad = |why: String| Error::malformed("v2 receipt", why);
+        let l: ReceiptLine = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
+        let bytes = hex::decode(&l.wire).map_err(|e| bad(format!("wire: {e}")))?;
+        let response = ReleaseResponseV2::from_bytes(&bytes, MAX_BATCH)?;
+        if response.results.len() != l.ciphertexts.len()
+            || request_digest(&response.warrant, &l.ciphertexts) != response.request
+        {
+            return Err(bad(
+                "the ciphertext digests are not the request the response answers".into(),
+            ));
+        }
+        Ok(ReceiptV2 {
+            response,
+            ciphertexts: l.ciphertexts,
+        })
+    }
+
+    /// `(leaf index, ciphertext digest)` of every released item.
+    pub fn released(&self) -> Vec<(u64, Digest32)> {
+        self.response
+            .results
+            .iter()
+            .zip(&self.ciphertexts)
+            .filter_map(|(r, d)| match r {
+                ReleaseResultV2::Released { leaf_index } => Some((*leaf_index, *d)),
+                ReleaseResultV2::Refused { .. } => None,
+            })
+            .collect()
+    }
+}
