@@ -20,6 +20,7 @@
 
 pub mod auditor;
 pub mod cancel;
+pub mod ceremony;
 pub mod files;
 pub mod investigator;
 pub mod investigator_v2;
@@ -547,6 +548,25 @@ impl NodeClient {
             }) => Ok((status, ErrorBody::new(code, message, None).to_json())),
             Err(e) => Err(e),
         }
+    }
+
+    /// `GET` a typed answer from any path.
+    pub fn get_typed<T: serde::de::DeserializeOwned>(
+        &self,
+        path_query: &str,
+    ) -> Result<T, ClientError> {
+        self.get(path_query)
+    }
+
+    /// `POST` a JSON body signed by `key` (`docs/api.md` §2.1), typed answer.
+    pub fn post_signed<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &str,
+        key: &escrow_core::keys::PrivateKey,
+    ) -> Result<T, ClientError> {
+        let (status, text) = self.exchange_signed("POST", path, Some(body), Some(key))?;
+        self.typed(status, &text)
     }
 
     /// `GET /v1/info`.

@@ -14,6 +14,7 @@
 //! The HTTP API is documented in `docs/api.md`.
 
 pub mod api;
+pub mod ceremony;
 pub mod db;
 pub mod error;
 pub mod sealed;
@@ -159,13 +160,45 @@ pub async fn load(config: Config) -> Result<Loaded, NodeError> {
 
 /// Load the node from `config` and serve on `listener` until `shutdown` completes (then
 /// requests in flight get up to 30 s to finish).
+///
+/// A state folder made with `init --dkg` (no share yet) first serves only the key-generation
+/// ceremony ([`ceremony`]); once it finishes, the completed folder is loaded and served as
+/// usual on the same socket.
 pub async fn run(
     listener: std::net::TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
+    if !ceremony::is_pending(&config.state) {
+        let loaded = load(config).await?;
+        return serve(listener, loaded, shutdown).await;
+    }
+    // one shutdown signal for both phases
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let again = listener
+        .try_clone()
+        .map_err(|e| NodeError::io("listener", e))?;
+    let finished = ceremony::serve_pending(
+        listener,
+        &config.state,
+        &config.passphrase,
+        config.limits,
+        config.tls.clone(),
+        stopped(stop_rx.clone()),
+    )
+    .await?;
+    if !finished {
+        return Ok(());
+    }
     let loaded = load(config).await?;
-    serve(listener, loaded, shutdown).await
+    serve(again, loaded, stopped(stop_rx)).await
 }
 
 /// Serve a loaded node on `listener` until `shutdown` completes.

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! trustee-node init  --set trustee-set.json --trustee DIR/trustee-<i> --policy policy.json --state STATE
+//! trustee-node init  --dkg --policy policy.json --state STATE --coordinator-key coordinator.pub
 //! trustee-node serve --state STATE --listen 127.0.0.1:0 [--addr-file FILE] [--tls-cert C --tls-key K]
 //! ```
 //!
@@ -14,7 +15,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use trustee_node::server::{self, Fault, Limits};
-use trustee_node::{Config, KdfCost, NodeError, TlsFiles, state};
+use trustee_node::{Config, KdfCost, NodeError, TlsFiles, ceremony, state};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -34,12 +35,22 @@ struct Cli {
 enum Cmd {
     /// Create a state folder: sealed key share and signing key, policy, audit database.
     Init {
-        /// The trustee set (`trustee-set.json` from `escrow setup`).
+        /// The trustee set (`trustee-set.json` from `escrow setup`); not with --dkg.
+        #[arg(long, required_unless_present = "dkg", conflicts_with = "dkg")]
+        set: Option<PathBuf>,
+        /// This trustee's folder from `escrow setup` (holds key-share.json and signing.key);
+        /// not with --dkg.
+        #[arg(long, required_unless_present = "dkg", conflicts_with = "dkg")]
+        trustee: Option<PathBuf>,
+        /// No dealer: make this node's signing and log keys and wait for a distributed key
+        /// generation (`escrow ceremony dkg`); `serve` then answers only the ceremony until
+        /// it finishes, and then serves as usual.
         #[arg(long)]
-        set: PathBuf,
-        /// This trustee's folder from `escrow setup` (holds key-share.json and signing.key).
-        #[arg(long)]
-        trustee: PathBuf,
+        dkg: bool,
+        /// With --dkg: a public key (PEM) whose signed requests may run the ceremony.
+        /// Repeatable.
+        #[arg(long, requires = "dkg")]
+        coordinator_key: Vec<PathBuf>,
         /// The warrant policy (which authorities hold which role, limits).
         #[arg(long)]
         policy: PathBuf,
@@ -154,6 +165,8 @@ fn main_inner(cli: Cli) -> Result<(), NodeError> {
         Cmd::Init {
             set,
             trustee,
+            dkg,
+            coordinator_key,
             policy,
             state,
             passphrase_file,
@@ -165,6 +178,21 @@ fn main_inner(cli: Cli) -> Result<(), NodeError> {
                     "trustee-node: WARNING: --kdf-cost test gives the passphrase no real protection (tests only)"
                 );
             }
+            let (Some(set), Some(trustee), false) = (set, trustee, dkg) else {
+                let key = ceremony::init_pending(
+                    &policy,
+                    &coordinator_key,
+                    &state,
+                    pass.as_bytes(),
+                    kdf_cost,
+                )?;
+                println!(
+                    "initialised a node without a share in {}: signing key {}; run `trustee-node serve`, then `escrow ceremony dkg`",
+                    state.display(),
+                    key.key_id().short()
+                );
+                return Ok(());
+            };
             let r = state::init(&set, &trustee, &policy, &state, pass.as_bytes(), kdf_cost)?;
             println!(
                 "initialised trustee {} of set {} in {} (policy {}, key share sealed with Argon2id/{})",
@@ -261,6 +289,18 @@ async fn serve(
     listen: SocketAddr,
     addr_file: Option<PathBuf>,
 ) -> Result<(), NodeError> {
+    if ceremony::is_pending(&config.state) {
+        // A node made with `init --dkg`: the ceremony first, then the usual service on the
+        // same socket.
+        let listener = std::net::TcpListener::bind(listen)
+            .map_err(|e| NodeError::io(format!("listen address {listen}"), e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| NodeError::io("listener", e))?;
+        println!("trustee-node waiting for a key-generation ceremony on {addr}");
+        write_addr(addr_file.as_deref(), addr)?;
+        return trustee_node::run(listener, config, trustee_node::shutdown_signal()).await;
+    }
     // Everything is loaded and checked before the socket is bound.
     let loaded = trustee_node::load(config).await?;
     let listener = std::net::TcpListener::bind(listen)
@@ -274,10 +314,15 @@ async fn serve(
         loaded.index(),
         loaded.log_size()
     );
-    if let Some(f) = &addr_file {
+    write_addr(addr_file.as_deref(), addr)?;
+    trustee_node::serve(listener, loaded, trustee_node::shutdown_signal()).await
+}
+
+fn write_addr(addr_file: Option<&std::path::Path>, addr: SocketAddr) -> Result<(), NodeError> {
+    if let Some(f) = addr_file {
         let tmp = f.with_extension("tmp");
         std::fs::write(&tmp, addr.to_string()).map_err(|e| NodeError::io(&tmp, e))?;
         std::fs::rename(&tmp, f).map_err(|e| NodeError::io(f, e))?;
     }
-    trustee_node::serve(listener, loaded, trustee_node::shutdown_signal()).await
+    Ok(())
 }

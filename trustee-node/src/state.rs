@@ -77,7 +77,7 @@ fn read_secret(path: &Path) -> Result<Zeroizing<String>, NodeError> {
 }
 
 /// Write a file, readable by the owner only when `secret`; fsynced.
-fn write_file(path: &Path, contents: &[u8], secret: bool) -> Result<(), NodeError> {
+pub fn write_file(path: &Path, contents: &[u8], secret: bool) -> Result<(), NodeError> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -135,6 +135,31 @@ pub struct InitReport {
     pub state: PathBuf,
 }
 
+/// Create the state folder (or accept an empty one), mode 0700.
+pub fn prepare_dir(state: &Path) -> Result<(), NodeError> {
+    if state.exists() {
+        let empty = std::fs::read_dir(state)
+            .map_err(|e| NodeError::io(state, e))?
+            .next()
+            .is_none();
+        if !empty {
+            return Err(NodeError::State(format!(
+                "{} exists and is not empty; refusing to overwrite a node",
+                state.display()
+            )));
+        }
+    } else {
+        std::fs::create_dir_all(state).map_err(|e| NodeError::io(state, e))?;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(state, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| NodeError::io(state, e))?;
+    }
+    Ok(())
+}
+
 /// `trustee-node init`.
 pub fn init(
     set_path: &Path,
@@ -156,26 +181,7 @@ pub fn init(
     let policy_json = read(policy_path)?;
     let policy = Policy::from_json(&policy_json).map_err(NodeError::Policy)?;
 
-    if state.exists() {
-        let empty = std::fs::read_dir(state)
-            .map_err(|e| NodeError::io(state, e))?
-            .next()
-            .is_none();
-        if !empty {
-            return Err(NodeError::State(format!(
-                "{} exists and is not empty; refusing to overwrite a node",
-                state.display()
-            )));
-        }
-    } else {
-        std::fs::create_dir_all(state).map_err(|e| NodeError::io(state, e))?;
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(state, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| NodeError::io(state, e))?;
-    }
+    prepare_dir(state)?;
 
     let log_key = LogKey::generate(&checkpoint::origin(&set.id(), share.index()))
         .map_err(|e| NodeError::State(format!("log key: {e}")))?;

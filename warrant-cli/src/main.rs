@@ -6,6 +6,7 @@
 //! not escrow-compliant, too few shares).
 
 mod cmd_audit;
+mod cmd_ceremony;
 mod cmd_keys;
 mod cmd_lab;
 mod cmd_msg;
@@ -105,7 +106,12 @@ enum Cmd {
     /// passphrase unless --no-passphrase) and NAME.pub (SPKI PEM).
     Keygen(cmd_keys::KeygenArgs),
     /// Deal a k-of-n trustee set: DIR/trustee-set.json and DIR/trustee-<i>/ per trustee.
+    /// A trusted-dealer shortcut (one machine holds x for a moment): for experiments; use
+    /// `escrow ceremony dkg` for a real set.
     Setup(cmd_set::SetupArgs),
+    /// Ceremonies among trustee nodes: `dkg` makes a set with no dealer.
+    #[command(subcommand)]
+    Ceremony(cmd_ceremony::CeremonyCmd),
     /// Seal a message for a recipient, escrowed to the trustee set; append it to a mailbox.
     Seal(cmd_msg::SealArgs),
     /// Open the messages in a mailbox addressed to your key; refuse non-compliant ones.
@@ -142,6 +148,7 @@ fn main() -> ExitCode {
     let res = match cli.cmd {
         Cmd::Keygen(a) => cmd_keys::keygen(a, out),
         Cmd::Setup(a) => cmd_set::setup(a, out),
+        Cmd::Ceremony(c) => cmd_ceremony::ceremony(c, out),
         Cmd::Seal(a) => cmd_msg::seal(a, out),
         Cmd::Open(a) => cmd_msg::open(a, out),
         Cmd::Collude(a) => cmd_msg::collude(a, out),

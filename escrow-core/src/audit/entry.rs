@@ -9,7 +9,8 @@
 //! u8  encoding version                  1, or 2 exactly when the entry carries a count
 //! u64 sequence (= leaf index)             big-endian
 //! i64 time (Unix seconds)                 big-endian
-//! u8  kind                                1 setup, 2 warrant-seen, 3 release, 4 refusal, 5 cancellation
+//! u8  kind                                1 setup, 2 warrant-seen, 3 release, 4 refusal, 5 cancellation,
+//!                                         6 keygen
 //! opt(warrant)      opt(document)      opt(policy)      opt(investigator)
 //! u32 n || n × 32 bytes                   ciphertext digests
 //! u32 m || m × 32 bytes                   share digests
@@ -62,6 +63,10 @@ pub enum EntryKind {
     /// A cancellation was accepted: `warrant` = the digest it names, `document` = the
     /// cancellation's own digest.
     Cancellation,
+    /// The node's set was made by a distributed key generation (`escrow_core::dkg`):
+    /// `document` = the ceremony's transcript digest (the certificate's `transcript`). The
+    /// setup entry before it names the set id.
+    Keygen,
 }
 
 impl EntryKind {
@@ -73,6 +78,7 @@ impl EntryKind {
             EntryKind::Release => 3,
             EntryKind::Refusal => 4,
             EntryKind::Cancellation => 5,
+            EntryKind::Keygen => 6,
         }
     }
 
@@ -84,6 +90,7 @@ impl EntryKind {
             3 => EntryKind::Release,
             4 => EntryKind::Refusal,
             5 => EntryKind::Cancellation,
+            6 => EntryKind::Keygen,
             _ => return None,
         })
     }
@@ -96,6 +103,7 @@ impl EntryKind {
             EntryKind::Release => "release",
             EntryKind::Refusal => "refusal",
             EntryKind::Cancellation => "cancellation",
+            EntryKind::Keygen => "keygen",
         }
     }
 }
@@ -171,6 +179,14 @@ impl LogEntry {
             document: Some(set_id),
             policy: Some(policy),
             ..LogEntry::new(sequence, time, EntryKind::Setup)
+        }
+    }
+
+    /// The set was made by a distributed key generation with this transcript digest.
+    pub fn keygen(sequence: u64, time: Timestamp, transcript: Digest32) -> Self {
+        LogEntry {
+            document: Some(transcript),
+            ..LogEntry::new(sequence, time, EntryKind::Keygen)
         }
     }
 

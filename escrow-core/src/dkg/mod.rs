@@ -1578,3 +1578,65 @@ impl Round3State {
         })
     }
 }
+
+/// The ceremony endpoints of a trustee node (`docs/api.md` §Ceremony) and their bodies.
+pub mod wire {
+    use super::{Round1, Round2, Round3};
+    use crate::codec::{Digest32, V1};
+    use crate::keys::PublicKey;
+    use serde::{Deserialize, Serialize};
+
+    /// `GET`: [`Identity`].
+    pub const IDENTITY: &str = "/v1/ceremony/identity";
+    /// `POST` [`super::SessionParams`] → [`Round1`] (signed request).
+    pub const ROUND1: &str = "/v1/ceremony/dkg/round1";
+    /// `POST` [`Relay`] of [`Round1`] → [`Round2`] (signed request).
+    pub const ROUND2: &str = "/v1/ceremony/dkg/round2";
+    /// `POST` [`Relay`] of [`Round2`] → [`Round3`] (signed request).
+    pub const ROUND3: &str = "/v1/ceremony/dkg/round3";
+    /// `POST` [`Relay`] of [`Round3`] → [`Finalised`] (signed request).
+    pub const FINALISE: &str = "/v1/ceremony/dkg/finalise";
+
+    /// A node waiting for a ceremony: its signing key.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Identity {
+        /// Format version.
+        pub version: V1,
+        /// The node's ECDSA signing key (it becomes its `signing_key` in the set).
+        pub signing_key: PublicKey,
+    }
+
+    /// Every participant's message of one round, relayed (index order).
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Relay<T> {
+        /// Format version.
+        pub version: V1,
+        /// Session id.
+        pub session: Digest32,
+        /// The messages, participant 1 first.
+        pub messages: Vec<T>,
+    }
+
+    /// Relayed round-1 messages.
+    pub type Relay1 = Relay<Round1>;
+    /// Relayed round-2 messages.
+    pub type Relay2 = Relay<Round2>;
+    /// Relayed round-3 messages.
+    pub type Relay3 = Relay<Round3>;
+
+    /// A node's answer to the finalise step: it stored its share and logged the keygen.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Finalised {
+        /// Format version.
+        pub version: V1,
+        /// The node's trustee index.
+        pub trustee: u16,
+        /// The set id.
+        pub set_id: Digest32,
+        /// The transcript digest it logged.
+        pub transcript: Digest32,
+    }
+}

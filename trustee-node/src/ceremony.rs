@@ -1,0 +1,612 @@
+//! A node made with `init --dkg`: it holds its signing and log keys but no share yet, and
+//! serves only the ceremony endpoints (`escrow_core::dkg::wire`) until a key generation
+//! finishes. Then it completes its state folder (set, sealed share, log with the setup and
+//! `keygen` entries, certificate) and the caller goes on to serve releases as usual.
+//!
+//! ```text
+//! STATE/pending.json          public: signing key, coordinator keys, policy digest, KDF cost
+//! STATE/pending.sealed.json   signing key + log key seed, sealed like secrets.sealed.json
+//! STATE/policy.json           the warrant policy
+//! ```
+//!
+//! Every ceremony `POST` must be signed (`Escrow-Signature`, `escrow_core::auth`) by one of the
+//! coordinator keys given to `init --dkg --coordinator-key`; nothing happens for another
+//! caller. The ceremony lives in memory only: a node killed mid-ceremony forgets it, and the
+//! run fails for everyone (no half-made set is ever written: `node.json` is written last).
+
+use crate::api::ApiError;
+use crate::db::{Batch, Db};
+use crate::error::NodeError;
+use crate::sealed::{KdfCost, SealedSecrets, SecretBundle};
+use crate::state::{self, now};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use escrow_core::audit::{LogEntry, LogKey, checkpoint};
+use escrow_core::auth::{AuthError, NonceCache, RequestSignature};
+use escrow_core::codec::{Digest32, V1};
+use escrow_core::dkg::{
+    self, DkgError, Round1State, Round2State, Round3State, SessionParams, wire,
+};
+use escrow_core::keys::{PrivateKey, PublicKey};
+use escrow_core::warrant::Policy;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use zeroize::Zeroizing;
+
+/// Public file of a pending node.
+pub const PENDING_FILE: &str = "pending.json";
+/// Sealed secrets of a pending node.
+pub const PENDING_SECRETS_FILE: &str = "pending.sealed.json";
+/// The certificate of the ceremony that made the node's set (written at finalise).
+pub const CERTIFICATE_FILE: &str = "keygen-certificate.json";
+
+/// `STATE/pending.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PendingFile {
+    /// Format version.
+    pub version: V1,
+    /// The node's signing key.
+    pub signing_key: PublicKey,
+    /// Keys whose signed requests may drive a ceremony.
+    pub coordinator_keys: Vec<PublicKey>,
+    /// Digest of `policy.json` at init.
+    pub policy_digest: Digest32,
+    /// `strong` or `test`.
+    pub kdf_cost: String,
+    /// When `init --dkg` ran.
+    pub created: escrow_core::time::Timestamp,
+}
+
+fn cost_name(c: KdfCost) -> &'static str {
+    match c {
+        KdfCost::Strong => "strong",
+        KdfCost::Test => "test",
+    }
+}
+
+/// Is `state` a pending node's folder (made by `init --dkg`, no ceremony finished yet)?
+pub fn is_pending(state: &Path) -> bool {
+    state.join(PENDING_FILE).exists() && !state.join(state::NODE_FILE).exists()
+}
+
+/// `trustee-node init --dkg`: a state folder with fresh signing and log keys and no share.
+pub fn init_pending(
+    policy_path: &Path,
+    coordinator_keys: &[PathBuf],
+    state_dir: &Path,
+    passphrase: &[u8],
+    cost: KdfCost,
+) -> Result<PublicKey, NodeError> {
+    let policy_json =
+        std::fs::read_to_string(policy_path).map_err(|e| NodeError::io(policy_path, e))?;
+    let policy = Policy::from_json(&policy_json).map_err(NodeError::Policy)?;
+    if coordinator_keys.is_empty() {
+        return Err(NodeError::State(
+            "init --dkg needs at least one --coordinator-key (whose signed requests may run the ceremony)".into(),
+        ));
+    }
+    let mut keys = Vec::new();
+    for p in coordinator_keys {
+        let text = std::fs::read(p).map_err(|e| NodeError::io(p, e))?;
+        keys.push(PublicKey::from_key_file(&text).map_err(|e| {
+            NodeError::State(format!("{}: not a P-256 public key: {e}", p.display()))
+        })?);
+    }
+    state::prepare_dir(state_dir)?;
+    let mut rng = rand::rng();
+    let signing = PrivateKey::generate(&mut rng);
+    let mut seed = Zeroizing::new([0u8; 32]);
+    rand::Rng::fill_bytes(&mut rng, seed.as_mut());
+    let bundle = SecretBundle {
+        key_share: String::new(),
+        signing_key: signing.to_pem()?.to_string(),
+        log_key: hex::encode(*seed),
+    };
+    let sealed = SealedSecrets::seal(&bundle, Digest32::default(), 0, passphrase, cost)?;
+    let pending = PendingFile {
+        version: V1::default(),
+        signing_key: signing.public(),
+        coordinator_keys: keys,
+        policy_digest: policy.digest(),
+        kdf_cost: cost_name(cost).into(),
+        created: now(),
+    };
+    state::write_file(
+        &state_dir.join(state::POLICY_FILE),
+        policy_json.as_bytes(),
+        false,
+    )?;
+    state::write_file(
+        &state_dir.join(PENDING_SECRETS_FILE),
+        escrow_core::codec::to_json_pretty(&sealed).as_bytes(),
+        true,
+    )?;
+    state::write_file(
+        &state_dir.join(PENDING_FILE),
+        escrow_core::codec::to_json_pretty(&pending).as_bytes(),
+        false,
+    )?;
+    Ok(signing.public())
+}
+
+enum Stage {
+    Idle,
+    One(SessionParams, Box<Round1State>),
+    Two(SessionParams, Box<Round2State>),
+    Three(SessionParams, Box<Round3State>),
+    Done(wire::Finalised),
+}
+
+/// A pending node in memory.
+pub struct Pending {
+    state: PathBuf,
+    file: PendingFile,
+    signing: PrivateKey,
+    log_seed: Zeroizing<String>,
+    policy_json: String,
+    passphrase: Zeroizing<Vec<u8>>,
+    cost: KdfCost,
+    nonces: Mutex<NonceCache>,
+    stage: Mutex<Stage>,
+    used: Mutex<HashSet<Digest32>>,
+    done: tokio::sync::watch::Sender<bool>,
+}
+
+impl core::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "Pending {{ state: {}, secrets: [REDACTED] }}",
+            self.state.display()
+        )
+    }
+}
+
+/// Open a pending state folder (the passphrase is kept to seal the share at finalise).
+pub fn load_pending(state_dir: &Path, passphrase: &[u8]) -> Result<Pending, NodeError> {
+    let read = |p: PathBuf| std::fs::read_to_string(&p).map_err(|e| NodeError::io(&p, e));
+    let file: PendingFile = serde_json::from_str(&read(state_dir.join(PENDING_FILE))?)
+        .map_err(|e| NodeError::State(format!("{PENDING_FILE}: {e}")))?;
+    let sealed: SealedSecrets = serde_json::from_str(&read(state_dir.join(PENDING_SECRETS_FILE))?)
+        .map_err(|e| NodeError::State(format!("{PENDING_SECRETS_FILE}: {e}")))?;
+    let bundle = sealed.open(passphrase)?;
+    let signing = PrivateKey::from_pem(&bundle.signing_key)?;
+    if signing.public() != file.signing_key {
+        return Err(NodeError::State(format!(
+            "{PENDING_SECRETS_FILE} does not hold the signing key {PENDING_FILE} names"
+        )));
+    }
+    let policy_json = read(state_dir.join(state::POLICY_FILE))?;
+    let policy = Policy::from_json(&policy_json).map_err(NodeError::Policy)?;
+    if policy.digest() != file.policy_digest {
+        return Err(NodeError::State(
+            "policy.json changed since init --dkg; re-run init".into(),
+        ));
+    }
+    let cost = match file.kdf_cost.as_str() {
+        "test" => KdfCost::Test,
+        _ => KdfCost::Strong,
+    };
+    let (done, _) = tokio::sync::watch::channel(false);
+    Ok(Pending {
+        state: state_dir.to_path_buf(),
+        signing,
+        log_seed: Zeroizing::new(bundle.log_key.clone()),
+        policy_json,
+        passphrase: Zeroizing::new(passphrase.to_vec()),
+        cost,
+        nonces: Mutex::new(NonceCache::new(
+            now(),
+            escrow_core::auth::DEFAULT_NONCE_CAPACITY,
+        )),
+        stage: Mutex::new(Stage::Idle),
+        used: Mutex::new(HashSet::new()),
+        done,
+        file,
+    })
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn auth_error(e: AuthError) -> ApiError {
+    let status = match e {
+        AuthError::WrongKey { .. } => StatusCode::FORBIDDEN,
+        _ => StatusCode::UNAUTHORIZED,
+    };
+    ApiError::new(status, e.code(), e.to_string())
+}
+
+fn dkg_error(e: DkgError) -> ApiError {
+    let code = match &e {
+        DkgError::Aborted(_) => "ceremony-aborted",
+        DkgError::NotAParticipant(_) => "not-a-participant",
+        _ => "ceremony-refused",
+    };
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string())
+}
+
+fn conflict(why: &str) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "ceremony-state", why.to_string())
+}
+
+impl Pending {
+    /// A receiver that turns true once the ceremony finished and the state folder is complete.
+    pub fn finished(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.done.subscribe()
+    }
+
+    /// The node's signing key.
+    pub fn signing_key(&self) -> PublicKey {
+        self.file.signing_key
+    }
+
+    /// Check the request signature against the coordinator keys and remember its nonce.
+    fn authenticate(&self, headers: &HeaderMap, uri: &Uri, body: &[u8]) -> Result<(), ApiError> {
+        let raw = headers
+            .get(escrow_core::auth::HEADER)
+            .ok_or_else(|| auth_error(AuthError::Missing))?;
+        let sig = RequestSignature::from_header(raw.as_bytes()).map_err(auth_error)?;
+        let key = self
+            .file
+            .coordinator_keys
+            .iter()
+            .find(|k| k.key_id() == sig.key_id)
+            .ok_or_else(|| {
+                auth_error(AuthError::WrongKey {
+                    found: sig.key_id,
+                    expected: " (one of this node's coordinator keys)".into(),
+                })
+            })?;
+        let pq = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+        sig.verify(key, "POST", pq, body).map_err(auth_error)?;
+        lock(&self.nonces)
+            .check_and_remember(&sig, now())
+            .map_err(auth_error)
+    }
+
+    fn round1(&self, body: &[u8]) -> Result<dkg::Round1, ApiError> {
+        let params: SessionParams = escrow_core::codec::from_json(
+            "session parameters",
+            std::str::from_utf8(body).unwrap_or(""),
+        )
+        .map_err(|e| ApiError::bad_request("malformed-request", e.to_string()))?;
+        if params.kind != dkg::CeremonyKind::Keygen {
+            return Err(conflict(
+                "this node has no set to refresh: only a keygen can run",
+            ));
+        }
+        let sid = params.session_id();
+        let mut stage = lock(&self.stage);
+        if matches!(*stage, Stage::Done(_)) {
+            return Err(conflict("the ceremony already finished"));
+        }
+        if !lock(&self.used).insert(sid) {
+            return Err(conflict(
+                "this session id was used before: start a new session",
+            ));
+        }
+        let index = params
+            .participants
+            .iter()
+            .position(|k| *k == self.file.signing_key)
+            .and_then(|p| u16::try_from(p + 1).ok())
+            .ok_or_else(|| {
+                dkg_error(DkgError::NotAParticipant(
+                    "the parameters do not list this node's signing key".into(),
+                ))
+            })?;
+        let (st, msg) = dkg::start_keygen(
+            params.clone(),
+            index,
+            self.signing.clone(),
+            &mut rand::rng(),
+        )
+        .map_err(dkg_error)?;
+        // a new session replaces an unfinished one
+        *stage = Stage::One(params, Box::new(st));
+        tracing::info!(session = %sid.short(), index, "ceremony: round 1");
+        Ok(msg)
+    }
+
+    fn relay<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<wire::Relay<T>, ApiError> {
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request("malformed-request", format!("relay: {e}")))
+    }
+
+    fn round2(&self, body: &[u8]) -> Result<dkg::Round2, ApiError> {
+        let relay: wire::Relay1 = Self::relay(body)?;
+        let mut stage = lock(&self.stage);
+        let (params, st) = match std::mem::replace(&mut *stage, Stage::Idle) {
+            Stage::One(p, st) if p.session_id() == relay.session => (p, st),
+            other => {
+                *stage = other;
+                return Err(conflict(
+                    "no ceremony of this session is waiting for round 2",
+                ));
+            }
+        };
+        let (st, msg) = st.round2(relay.messages).map_err(dkg_error)?;
+        *stage = Stage::Two(params, Box::new(st));
+        Ok(msg)
+    }
+
+    fn round3(&self, body: &[u8]) -> Result<dkg::Round3, ApiError> {
+        let relay: wire::Relay2 = Self::relay(body)?;
+        let mut stage = lock(&self.stage);
+        let (params, st): (SessionParams, Box<Round2State>) =
+            match std::mem::replace(&mut *stage, Stage::Idle) {
+                Stage::Two(p, st) if p.session_id() == relay.session => (p, st),
+                other => {
+                    *stage = other;
+                    return Err(conflict(
+                        "no ceremony of this session is waiting for round 3",
+                    ));
+                }
+            };
+        let (st, msg) = st
+            .round3(relay.messages, &mut rand::rng())
+            .map_err(dkg_error)?;
+        *stage = Stage::Three(params, Box::new(st));
+        Ok(msg)
+    }
+
+    fn finalise(&self, body: &[u8]) -> Result<wire::Finalised, ApiError> {
+        let relay: wire::Relay3 = Self::relay(body)?;
+        let mut stage = lock(&self.stage);
+        if let Stage::Done(f) = &*stage {
+            // idempotent: a coordinator that lost the answer asks again
+            if Some(relay.session) == self.finished_session() {
+                return Ok(f.clone());
+            }
+        }
+        let (_params, st): (SessionParams, Box<Round3State>) =
+            match std::mem::replace(&mut *stage, Stage::Idle) {
+                Stage::Three(p, st) if p.session_id() == relay.session => (p, st),
+                other => {
+                    *stage = other;
+                    return Err(conflict(
+                        "no ceremony of this session is waiting to finalise",
+                    ));
+                }
+            };
+        let out = st.finalise(relay.messages).map_err(dkg_error)?;
+        let fin = self
+            .complete(&out)
+            .map_err(|e| ApiError::internal("completing the state folder", e))?;
+        *lock(&self.used) = HashSet::from([relay.session]);
+        *stage = Stage::Done(fin.clone());
+        let _ = self.done.send(true);
+        tracing::info!(set = %fin.set_id.short(), trustee = fin.trustee, "ceremony finished: state folder complete");
+        Ok(fin)
+    }
+
+    fn finished_session(&self) -> Option<Digest32> {
+        lock(&self.used).iter().next().copied()
+    }
+
+    /// Write the complete state folder: set, certificate, sealed share, log (setup + keygen),
+    /// checkpoint, and `node.json` last; then remove the pending files.
+    fn complete(&self, out: &dkg::DkgOutput) -> Result<wire::Finalised, NodeError> {
+        let dir = &self.state;
+        let set = &out.set;
+        let index = out.share.index();
+        // leftovers of a finalise that crashed before node.json
+        for f in [
+            state::SET_FILE,
+            state::SECRETS_FILE,
+            state::DB_FILE,
+            state::LOG_KEY_FILE,
+            state::CHECKPOINT_FILE,
+            CERTIFICATE_FILE,
+        ] {
+            let p = dir.join(f);
+            if p.exists() {
+                std::fs::remove_file(&p).map_err(|e| NodeError::io(&p, e))?;
+            }
+        }
+        let seed = Zeroizing::new(
+            hex::decode(self.log_seed.as_str())
+                .map_err(|_| NodeError::State("sealed log key is not hex".into()))?,
+        );
+        let seed: &[u8; 32] = seed
+            .as_slice()
+            .try_into()
+            .map_err(|_| NodeError::State("sealed log key is not 32 bytes".into()))?;
+        let log_key = LogKey::from_seed(&checkpoint::origin(&set.id(), index), seed)
+            .map_err(|e| NodeError::State(format!("log key: {e}")))?;
+        let bundle = SecretBundle {
+            key_share: out.share.to_key_share().to_json().to_string(),
+            signing_key: self.signing.to_pem()?.to_string(),
+            log_key: self.log_seed.to_string(),
+        };
+        let sealed = SealedSecrets::seal(&bundle, set.id(), index, &self.passphrase, self.cost)?;
+        drop(bundle);
+        let policy = Policy::from_json(&self.policy_json).map_err(NodeError::Policy)?;
+        state::write_file(&dir.join(state::SET_FILE), set.to_json().as_bytes(), false)?;
+        state::write_file(
+            &dir.join(CERTIFICATE_FILE),
+            out.certificate.to_json().as_bytes(),
+            false,
+        )?;
+        state::write_file(
+            &dir.join(state::SECRETS_FILE),
+            escrow_core::codec::to_json_pretty(&sealed).as_bytes(),
+            true,
+        )?;
+        let created = now();
+        let mut db = Db::create(&dir.join(state::DB_FILE))?;
+        let batch = Batch {
+            entries: vec![
+                LogEntry::setup(0, created, set.id(), policy.digest()),
+                LogEntry::keygen(1, created, out.certificate.transcript),
+            ],
+            ..Batch::default()
+        };
+        let head = db.commit(&batch, created)?;
+        drop(db);
+        state::write_file(
+            &dir.join(state::LOG_KEY_FILE),
+            format!("{}\n", log_key.verifier_key()).as_bytes(),
+            false,
+        )?;
+        state::write_checkpoint(dir, &log_key, &head)?;
+        let node = state::NodeFile {
+            version: V1::default(),
+            trustee: index,
+            set_id: set.id(),
+            policy_digest: policy.digest(),
+            created,
+        };
+        state::write_file(
+            &dir.join(state::NODE_FILE),
+            escrow_core::codec::to_json_pretty(&node).as_bytes(),
+            false,
+        )?;
+        for f in [PENDING_SECRETS_FILE, PENDING_FILE] {
+            let p = dir.join(f);
+            std::fs::remove_file(&p).map_err(|e| NodeError::io(&p, e))?;
+        }
+        Ok(wire::Finalised {
+            version: V1::default(),
+            trustee: index,
+            set_id: set.id(),
+            transcript: out.certificate.transcript,
+        })
+    }
+}
+
+type Shared = Arc<Pending>;
+
+fn answer<T: Serialize>(r: Result<T, ApiError>) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    match r {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn h_identity(State(p): State<Shared>) -> Json<wire::Identity> {
+    Json(wire::Identity {
+        version: V1::default(),
+        signing_key: p.signing_key(),
+    })
+}
+
+macro_rules! signed_post {
+    ($name:ident, $method:ident) => {
+        async fn $name(
+            State(p): State<Shared>,
+            uri: Uri,
+            headers: HeaderMap,
+            body: Bytes,
+        ) -> axum::response::Response {
+            let r = tokio::task::spawn_blocking(move || {
+                p.authenticate(&headers, &uri, &body)?;
+                p.$method(&body)
+            })
+            .await
+            .unwrap_or_else(|e| Err(ApiError::internal("ceremony task", e)));
+            answer(r)
+        }
+    };
+}
+
+signed_post!(h_round1, round1);
+signed_post!(h_round2, round2);
+signed_post!(h_round3, round3);
+signed_post!(h_finalise, finalise);
+
+async fn h_not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "this node is waiting for a key-generation ceremony (trustee-node init --dkg): only the /v1/ceremony endpoints are served",
+    )
+}
+
+/// Serve a pending node's ceremony endpoints on `listener` until the ceremony finishes
+/// (`Ok(true)`: the state folder is complete) or `shutdown` completes (`Ok(false)`).
+pub async fn serve_pending(
+    listener: std::net::TcpListener,
+    state_dir: &Path,
+    passphrase: &[u8],
+    limits: crate::Limits,
+    tls: Option<crate::TlsFiles>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<bool, NodeError> {
+    let pending = Arc::new(load_pending(state_dir, passphrase)?);
+    let mut finished = pending.finished();
+    let tls = match tls {
+        Some(crate::TlsFiles { cert, key }) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            Some(
+                axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+                    .await
+                    .map_err(|e| {
+                        NodeError::Tls(format!("{} / {}: {e}", cert.display(), key.display()))
+                    })?,
+            )
+        }
+        None => None,
+    };
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| NodeError::io("listener", e))?;
+    let handle = axum_server::Handle::new();
+    let h = handle.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            () = shutdown => {},
+            _ = finished.wait_for(|d| *d) => {},
+        }
+        h.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+    });
+    let app = router(pending, limits.max_body_bytes)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = match tls {
+        Some(cfg) => {
+            let mut server = axum_server::from_tcp_rustls(listener, cfg)
+                .map_err(|e| NodeError::io("listener", e))?
+                .handle(handle);
+            server
+                .http_builder()
+                .http1()
+                .header_read_timeout(limits.header_timeout);
+            server.serve(app).await
+        }
+        None => {
+            let mut server = axum_server::from_tcp(listener)
+                .map_err(|e| NodeError::io("listener", e))?
+                .handle(handle);
+            server
+                .http_builder()
+                .http1()
+                .header_read_timeout(limits.header_timeout);
+            server.serve(app).await
+        }
+    };
+    result.map_err(|e| NodeError::io("server", e))?;
+    Ok(!is_pending(state_dir))
+}
+
+/// The router of a pending node.
+pub fn router(p: Shared, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route(wire::IDENTITY, get(h_identity))
+        .route(wire::ROUND1, post(h_round1))
+        .route(wire::ROUND2, post(h_round2))
+        .route(wire::ROUND3, post(h_round3))
+        .route(wire::FINALISE, post(h_finalise))
+        .fallback(h_not_found)
+        .with_state(p)
+        .layer(axum::extract::DefaultBodyLimit::max(max_body_bytes))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+}
