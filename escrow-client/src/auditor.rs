@@ -54,6 +54,9 @@ pub struct AuditConfig<'a> {
     pub receipts: &'a [PathBuf],
     /// Checkpoints of the trustees' logs as others saw them: (name for the messages, note).
     pub checkpoints: &'a [(String, String)],
+    /// The certificate of the key generation that made the set (`keygen-certificate.json`):
+    /// checked against the set and every audited log's `keygen` entry.
+    pub keygen_certificate: Option<&'a escrow_core::dkg::Certificate>,
 }
 
 /// Why an audit could not run at all (a trustee that cannot be read is "not audited" instead).
@@ -438,6 +441,27 @@ pub fn audit(
             }
         }
         trustees.push(ta);
+    }
+
+    // The key generation that made the set, if its certificate was given.
+    if let Some(cert) = cfg.keygen_certificate {
+        let audited: Vec<u16> = trustees
+            .iter()
+            .filter(|t| t.not_audited.is_none())
+            .filter_map(|t| t.trustee)
+            .collect();
+        for f in ctx.judge.check_keygen(set, cert, &audited) {
+            let url = f.trustee.and_then(|i| {
+                trustees
+                    .iter()
+                    .find(|t| t.trustee == Some(i))
+                    .map(|t| t.url.clone())
+            });
+            match url {
+                Some(u) => ctx.find(f, &u),
+                None => ctx.findings.push(f),
+            }
+        }
     }
 
     // Checkpoints others saw: the same log must not look different to them.

@@ -117,6 +117,7 @@ impl Roles for LibraryRoles {
             oversight_key: oversight.as_ref(),
             receipts: &[],
             checkpoints: &[],
+            keygen_certificate: None,
         };
         let report = auditor::audit(&cfg, &mut Quiet)?;
         Ok(AuditSummary {

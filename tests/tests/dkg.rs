@@ -238,6 +238,50 @@ fn five_nodes_make_their_set_without_a_dealer_and_then_serve_a_warrant() {
         std::fs::read_to_string(dir.join("out/m0.txt")).unwrap(),
         "message 0"
     );
+    // the auditor checks the certificate against the set in use and every log's keygen entry
+    let mut args: Vec<String> = [
+        "--json",
+        "audit",
+        "--set",
+        "trustee-set.json",
+        "--policy",
+        "policy.json",
+        "--keygen-certificate",
+        "keygen-certificate.json",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(trustees.iter().cloned());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = escrow(dir, &refs);
+    let report = json(&o);
+    // (the warrant text is not disclosed to this auditor, so the releases are reported as
+    // unjustified; the keygen check itself finds nothing)
+    for g in report["finding_groups"].as_array().unwrap() {
+        assert_eq!(g["code"], "unjustified-release", "{report}");
+    }
+    assert!(!report.to_string().contains("keygen-mismatch"), "{report}");
+    // ... and refuses a set the ceremony did not make
+    ok(&escrow(
+        dir,
+        &[
+            "setup",
+            "--trustees",
+            "5",
+            "--threshold",
+            "3",
+            "--out",
+            "dealt",
+        ],
+    ));
+    args[3] = "dealt/trustee-set.json".into();
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = escrow(dir, &refs);
+    let all = fails(&o, 3, "keygen-mismatch");
+    assert!(
+        all.contains("not the one the key-generation certificate certifies"),
+        "{all}"
+    );
     // a restart loads the completed state like any node's
     nodes[2].restart();
     assert_eq!(wait_serving(&nodes[2].url())["set_id"], set.id().to_hex());

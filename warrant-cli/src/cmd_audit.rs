@@ -57,6 +57,11 @@ pub struct AuditArgs {
     /// key and be consistent with the checkpoint seen now (catches a split view). Repeatable.
     #[arg(long = "checkpoint")]
     pub checkpoints: Vec<PathBuf>,
+    /// The certificate of the key generation that made the set (`keygen-certificate.json`
+    /// from `escrow ceremony dkg`): it must certify the set, and every log must hold its
+    /// `keygen` entry.
+    #[arg(long)]
+    pub keygen_certificate: Option<PathBuf>,
     /// Exit 1 unless every trustee of the set could be audited.
     #[arg(long)]
     pub require_all: bool,
@@ -121,6 +126,13 @@ pub fn run(a: &AuditArgs, out: Out) -> Result<AuditReport> {
             io::read_text(path, "checkpoint")?,
         ));
     }
+    let keygen = match &a.keygen_certificate {
+        Some(p) => Some(
+            escrow_core::dkg::Certificate::from_json(&io::read_text(p, "keygen certificate")?)
+                .map_err(|e| anyhow!("{}: {e}", p.display()))?,
+        ),
+        None => None,
+    };
     let cfg = AuditConfig {
         set: &set,
         policy: policy.as_ref(),
@@ -131,6 +143,7 @@ pub fn run(a: &AuditArgs, out: Out) -> Result<AuditReport> {
         oversight_key: oversight.as_ref(),
         receipts: &a.receipts,
         checkpoints: &checkpoints,
+        keygen_certificate: keygen.as_ref(),
     };
     let mut bar = Bar {
         json: out.json,

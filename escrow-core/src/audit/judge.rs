@@ -100,6 +100,9 @@ pub enum FindingKind {
     CheckpointUnverified,
     /// A checkpoint someone else was shown is not consistent with the one served now.
     SplitView,
+    /// The set in use is not the one a key-generation certificate certifies, or a trustee's
+    /// log lacks the `keygen` entry of that ceremony (`escrow audit --keygen-certificate`).
+    KeygenMismatch,
 }
 
 impl FindingKind {
@@ -124,6 +127,7 @@ impl FindingKind {
             FindingKind::CheckpointUnmatched => "checkpoint-unmatched",
             FindingKind::CheckpointUnverified => "checkpoint-unverified",
             FindingKind::SplitView => "split-view",
+            FindingKind::KeygenMismatch => "keygen-mismatch",
         }
     }
 
@@ -667,7 +671,12 @@ pub struct Judge {
     cancellations: Vec<Cancel>,
     setups: HashMap<u16, Vec<(u64, Digest32)>>,
     refusals: Vec<RefusalView>,
+    /// Per trustee: the set id of its first setup entry, and its keygen entries' transcripts.
+    keygen: HashMap<u16, KeygenFacts>,
 }
+
+/// A trustee's first setup entry's set id, and its keygen entries (sequence, transcript).
+type KeygenFacts = (Option<Digest32>, Vec<(u64, Digest32)>);
 
 impl Judge {
     /// A judge for the logs of `set`'s trustees, under `policy` (without one, no release can be
@@ -680,6 +689,7 @@ impl Judge {
             cancellations: Vec::new(),
             setups: HashMap::new(),
             refusals: Vec::new(),
+            keygen: HashMap::new(),
         }
     }
 
@@ -695,7 +705,17 @@ impl Judge {
                 warrant: entry.warrant,
                 document: entry.document,
             }),
+            EntryKind::Keygen => {
+                if let Some(t) = entry.document {
+                    let k = self.keygen.entry(trustee).or_default();
+                    k.1.push((entry.sequence, t));
+                }
+            }
             EntryKind::Setup => {
+                let k = self.keygen.entry(trustee).or_default();
+                if k.0.is_none() {
+                    k.0 = entry.document;
+                }
                 if let Some(p) = entry.policy {
                     self.setups
                         .entry(trustee)
@@ -713,6 +733,53 @@ impl Judge {
             }),
             _ => {}
         }
+    }
+
+    /// Check a key-generation certificate against the set in use and the logs of the
+    /// `audited` trustees: the certificate must verify against `set`
+    /// (`dkg::Certificate::verify`), and each log must begin with the setup entry of that set
+    /// and hold a `keygen` entry with the certificate's transcript digest.
+    pub fn check_keygen(
+        &self,
+        set: &TrusteeSet,
+        cert: &crate::dkg::Certificate,
+        audited: &[u16],
+    ) -> Vec<Finding> {
+        let mut out = Vec::new();
+        if let Err(e) = cert.verify(set) {
+            out.push(Finding::new(
+                FindingKind::KeygenMismatch,
+                None,
+                None,
+                format!(
+                    "the set in use is not the one the key-generation certificate certifies: {e}"
+                ),
+            ));
+            return out;
+        }
+        for &t in audited {
+            let (first_set, keygens) = self.keygen.get(&t).cloned().unwrap_or_default();
+            if first_set != Some(set.id()) {
+                out.push(Finding::new(
+                    FindingKind::KeygenMismatch,
+                    Some(t),
+                    Some(0),
+                    "the log does not begin with the setup entry of the certified set".into(),
+                ));
+            }
+            if !keygens.iter().any(|(_, d)| *d == cert.transcript) {
+                out.push(Finding::new(
+                    FindingKind::KeygenMismatch,
+                    Some(t),
+                    None,
+                    format!(
+                        "no keygen entry with the certificate's transcript {} in the log",
+                        cert.transcript.short()
+                    ),
+                ));
+            }
+        }
+        out
     }
 
     /// The release entry of `trustee` at leaf `index`, if one was added.
