@@ -16,6 +16,7 @@
 //! u32 m || m × 32 bytes                   share digests
 //! opt_str(reason)
 //! u64 count                               version 2 only, big-endian
+//! opt_u64(count) || sealed                version 3 only (instead of the line above)
 //! ```
 //!
 //! where `opt(d) = 0x00 | 0x01 || d` (32 bytes) and `opt_str(s) = 0x00 | 0x01 || u32(len) || s`.
@@ -24,7 +25,15 @@
 //! the request digest (`document`) and how many ciphertexts the request carried, never the
 //! ciphertexts themselves, so no request can make an entry large. Every other entry keeps the
 //! version 1 bytes, so logs written before version 2 verify unchanged.
+//!
+//! Version 3 (issue 16) is written exactly when the entry carries an oversight copy
+//! ([`super::oversight`]): the escrow header of a released message, or the envelope of a
+//! warrant seen, encrypted to the policy's oversight keys and bound to the entry's digests.
+//! After `opt_str(reason)` it has `opt_u64(count)` (`0x00 | 0x01 || u64`) and the sealed copy
+//! (`u8 r || r × (key id || E || wrapped key) || u32 len || body`). Entries without a copy keep
+//! their version 1 or 2 bytes.
 
+use super::oversight::{MAX_SEALED_BYTES, Sealed};
 use crate::codec::{Digest32, V1, put_lp};
 use crate::error::{Error, Result};
 use crate::label::{MAX_TIMESTAMP, MIN_TIMESTAMP};
@@ -37,13 +46,22 @@ pub const TAG_LOG_ENTRY: &str = "escrow/v1/log-entry";
 pub const ENTRY_ENCODING_VERSION: u8 = 1;
 /// Encoding version byte of an entry with a count (a whole-request refusal).
 pub const ENTRY_ENCODING_VERSION_COUNT: u8 = 2;
+/// Encoding version byte of an entry with an oversight copy.
+pub const ENTRY_ENCODING_VERSION_SEALED: u8 = 3;
 /// Most digests in one list of an entry.
 pub const MAX_ENTRY_DIGESTS: usize = 100_000;
 /// Longest reason string, bytes.
 pub const MAX_REASON_LEN: usize = 64;
 /// Largest entry encoding, bytes.
-pub const MAX_ENTRY_BYTES: usize =
-    64 + 8 + 8 + 4 * 33 + 2 * (4 + 32 * MAX_ENTRY_DIGESTS) + 5 + MAX_REASON_LEN + 8;
+pub const MAX_ENTRY_BYTES: usize = 64
+    + 8
+    + 8
+    + 4 * 33
+    + 2 * (4 + 32 * MAX_ENTRY_DIGESTS)
+    + 5
+    + MAX_REASON_LEN
+    + 9
+    + MAX_SEALED_BYTES;
 
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -152,6 +170,11 @@ pub struct LogEntry {
     /// request digest, `escrow_core::release::request_digest`). Encoded as version 2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
+    /// The oversight copy (issue 16): the released message's escrow header (release) or the
+    /// warrant envelope (warrant-seen), encrypted to the policy's oversight keys. Encoded as
+    /// version 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<Sealed>,
 }
 
 impl LogEntry {
@@ -170,6 +193,7 @@ impl LogEntry {
             shares: Vec::new(),
             reason: None,
             count: None,
+            sealed: None,
         }
     }
 
@@ -296,6 +320,9 @@ impl LogEntry {
                 format!("reason longer than {MAX_REASON_LEN} bytes"),
             ));
         }
+        if let Some(s) = &self.sealed {
+            s.check()?;
+        }
         Ok(())
     }
 
@@ -305,11 +332,14 @@ impl LogEntry {
             64 + 4 * 33
                 + 8
                 + 32 * (self.ciphertexts.len() + self.shares.len())
-                + self.reason.as_ref().map_or(0, String::len),
+                + self.reason.as_ref().map_or(0, String::len)
+                + self.sealed.as_ref().map_or(0, Sealed::encoded_len),
         );
         out.push(TAG_LOG_ENTRY.len() as u8);
         out.extend_from_slice(TAG_LOG_ENTRY.as_bytes());
-        out.push(if self.count.is_some() {
+        out.push(if self.sealed.is_some() {
+            ENTRY_ENCODING_VERSION_SEALED
+        } else if self.count.is_some() {
             ENTRY_ENCODING_VERSION_COUNT
         } else {
             ENTRY_ENCODING_VERSION
@@ -338,7 +368,16 @@ impl LogEntry {
                 put_lp(&mut out, r.as_bytes());
             }
         }
-        if let Some(n) = self.count {
+        if let Some(s) = &self.sealed {
+            match self.count {
+                None => out.push(0),
+                Some(n) => {
+                    out.push(1);
+                    out.extend_from_slice(&n.to_be_bytes());
+                }
+            }
+            s.put(&mut out);
+        } else if let Some(n) = self.count {
             out.extend_from_slice(&n.to_be_bytes());
         }
         out
@@ -357,11 +396,11 @@ impl LogEntry {
             return Err(Error::malformed("log entry", "wrong domain tag"));
         }
         let v = r.u8()?;
-        if v != ENTRY_ENCODING_VERSION && v != ENTRY_ENCODING_VERSION_COUNT {
+        if !(ENTRY_ENCODING_VERSION..=ENTRY_ENCODING_VERSION_SEALED).contains(&v) {
             return Err(Error::UnsupportedVersion {
                 what: "log entry",
                 found: u32::from(v),
-                expected: u32::from(ENTRY_ENCODING_VERSION_COUNT),
+                expected: u32::from(ENTRY_ENCODING_VERSION_SEALED),
             });
         }
         let sequence = u64::from_be_bytes(r.array()?);
@@ -389,6 +428,17 @@ impl LogEntry {
         };
         let count = if v == ENTRY_ENCODING_VERSION_COUNT {
             Some(u64::from_be_bytes(r.array()?))
+        } else if v == ENTRY_ENCODING_VERSION_SEALED {
+            match r.u8()? {
+                0 => None,
+                1 => Some(u64::from_be_bytes(r.array()?)),
+                _ => return Err(Error::malformed("log entry", "bad option byte for count")),
+            }
+        } else {
+            None
+        };
+        let sealed = if v == ENTRY_ENCODING_VERSION_SEALED {
+            Some(Sealed::take(&mut r.rest)?)
         } else {
             None
         };
@@ -408,6 +458,7 @@ impl LogEntry {
             shares,
             reason,
             count,
+            sealed,
         };
         entry.check()?;
         Ok(entry)

@@ -15,6 +15,7 @@ pub mod checkpoint;
 pub mod entry;
 pub mod judge;
 pub mod merkle;
+pub mod oversight;
 pub mod page;
 pub mod proof;
 pub mod report;
@@ -23,6 +24,7 @@ pub mod witness;
 pub use checkpoint::{CheckpointError, LogKey, SignedCheckpoint, verify_checkpoint};
 pub use entry::{EntryKind, LogEntry, MAX_ENTRY_BYTES, MAX_ENTRY_DIGESTS};
 pub use merkle::{Frontier, TreeHead, empty_root, leaf_hash, mth, node_hash};
+pub use oversight::{OpenError, Sealed, SealedDocument};
 pub use proof::{
     ProofError, consistency_proof, inclusion_proof, verify_consistency, verify_inclusion,
 };

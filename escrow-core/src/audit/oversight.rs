@@ -1,0 +1,493 @@
+//! The oversight copies a log entry carries (issue 16): the escrow header of a released message,
+//! or the warrant envelope a trustee accepted, encrypted to the policy's oversight key(s) and
+//! bound to the entry's digests.
+//!
+//! Multi-recipient, in the manner of HPKE's base mode (ECDH P-256 + HKDF-SHA-256 + AES-256-GCM,
+//! the [`crate::ecies`] construction): a fresh 32-byte data key `DK` encrypts the document once;
+//! `DK` is wrapped to every oversight key with ECIES. Byte layout and context in
+//! `docs/protocol.md` §16:
+//!
+//! ```text
+//! ctx     = u8(len(tag)) || tag || u8 kind || opt(warrant) || opt(document) || opt(policy)
+//!           || opt(investigator) || u32 n || ciphertext digests || u32 m || share digests
+//!           tag = "escrow/v1/oversight-seal"            (the entry's digests, not its position)
+//! wrap_i  = ECIES(R_i, ctx, DK)                         (ephemeral E_i, 48 bytes)
+//! body    = AES-256-GCM(DK, nonce = 0^96, u8 type || document, aad = ctx)
+//! sealed  = u8 r || r × (key id 32 || E_i 33 || wrap_i 48) || u32 len || body
+//! ```
+//!
+//! Document types: 1 = a version-1 escrow header (compact JSON, §11.4), 2 = a version-2 escrow
+//! header (binary, §15.2), 3 = a warrant envelope (compact JSON). A release entry carries type 1
+//! or 2, a warrant-seen entry type 3.
+
+use super::entry::{EntryKind, LogEntry};
+use crate::codec::{Digest32, to_json};
+use crate::ecies::{self, EciesBox, open_once, seal_once};
+use crate::error::{Error, Result};
+use crate::group::Point;
+use crate::keys::{PrivateKey, PublicKey};
+use crate::tdh2::EscrowCiphertext;
+use crate::v2::EscrowCiphertextV2;
+use crate::warrant::WarrantEnvelope;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+/// Domain tag of the sealing context.
+pub const TAG_OVERSIGHT_SEAL: &str = "escrow/v1/oversight-seal";
+/// Most recipients of one sealed copy (= the most oversight keys a policy names).
+pub const MAX_SEALED_RECIPIENTS: usize = crate::warrant::MAX_OVERSIGHT_KEYS;
+/// Largest sealed document (type byte included), bytes: a warrant envelope of the largest
+/// payload (4 MiB, base64) with its signatures fits.
+pub const MAX_SEALED_DOCUMENT: usize = 6 << 20;
+/// GCM tag length.
+const TAG_LEN: usize = 16;
+/// Length of one wrapped data key: 32 bytes + the GCM tag.
+pub const WRAPPED_KEY_LEN: usize = 32 + TAG_LEN;
+/// Encoded size of one recipient: key id, ephemeral key, wrapped data key.
+pub const RECIPIENT_LEN: usize = 32 + 33 + WRAPPED_KEY_LEN;
+/// Largest encoding of a sealed copy, bytes.
+pub const MAX_SEALED_BYTES: usize =
+    1 + MAX_SEALED_RECIPIENTS * RECIPIENT_LEN + 4 + MAX_SEALED_DOCUMENT + TAG_LEN;
+
+/// The data key wrapped to one oversight key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealedRecipient {
+    /// Key id of the oversight key (SHA-256 of its SPKI DER).
+    pub key_id: Digest32,
+    /// The ephemeral ECIES public key.
+    pub ephemeral: Point,
+    /// The wrapped data key (48 bytes).
+    #[serde(with = "crate::codec::b64")]
+    pub wrapped: Vec<u8>,
+}
+
+/// An oversight copy: one document, readable by every listed oversight key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sealed {
+    /// One wrapped data key per oversight key (1..=16).
+    pub recipients: Vec<SealedRecipient>,
+    /// The document under the data key (AES-256-GCM, tag appended).
+    #[serde(with = "crate::codec::b64")]
+    pub body: Vec<u8>,
+}
+
+/// What an oversight copy holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SealedDocument {
+    /// A version-1 escrow header (TDH2 ciphertext with its label).
+    HeaderV1(EscrowCiphertext),
+    /// A version-2 escrow header.
+    HeaderV2(EscrowCiphertextV2),
+    /// A warrant envelope.
+    Warrant(WarrantEnvelope),
+}
+
+impl SealedDocument {
+    /// `u8 type || document` (see the module documentation).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let (t, body) = match self {
+            SealedDocument::HeaderV1(h) => (1u8, to_json(h).into_bytes()),
+            SealedDocument::HeaderV2(h) => (2u8, h.to_bytes()),
+            SealedDocument::Warrant(w) => (3u8, w.to_json().into_bytes()),
+        };
+        let mut out = Vec::with_capacity(1 + body.len());
+        out.push(t);
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// Strict inverse of [`SealedDocument::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let (t, body) = bytes
+            .split_first()
+            .ok_or_else(|| Error::malformed("oversight copy", "empty"))?;
+        let text = || {
+            core::str::from_utf8(body)
+                .map_err(|_| Error::malformed("oversight copy", "document is not UTF-8"))
+        };
+        match t {
+            1 => crate::codec::from_json::<EscrowCiphertext>("oversight copy", text()?)
+                .map(SealedDocument::HeaderV1),
+            2 => EscrowCiphertextV2::from_bytes(body).map(SealedDocument::HeaderV2),
+            3 => WarrantEnvelope::from_json(text()?)
+                .map(SealedDocument::Warrant)
+                .map_err(|r| Error::malformed("oversight copy", r)),
+            _ => Err(Error::malformed("oversight copy", "unknown document type")),
+        }
+    }
+
+    /// The entry kind that may carry this document.
+    pub fn entry_kind(&self) -> EntryKind {
+        match self {
+            SealedDocument::Warrant(_) => EntryKind::WarrantSeen,
+            _ => EntryKind::Release,
+        }
+    }
+}
+
+/// Why an oversight copy could not be opened.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The entry carries no oversight copy.
+    #[error("the entry carries no oversight copy")]
+    NotSealed,
+    /// The copy is not addressed to this key.
+    #[error("the oversight copy is not addressed to key {0}")]
+    NotForThisKey(String),
+    /// The wrapped key or the body does not decrypt under this key and the entry's digests.
+    #[error("the oversight copy does not decrypt (changed, or moved from another entry)")]
+    Decrypt,
+    /// It decrypts, but the document does not parse.
+    #[error("the oversight copy does not parse: {0}")]
+    Malformed(String),
+    /// It holds a document of the wrong kind for the entry.
+    #[error("the oversight copy holds a document of the wrong kind for a {0} entry")]
+    WrongKind(EntryKind),
+}
+
+/// The sealing context of `entry`: its kind and digests (see the module documentation).
+pub fn sealing_context(entry: &LogEntry) -> Vec<u8> {
+    let mut out = Vec::with_capacity(
+        1 + TAG_OVERSIGHT_SEAL.len()
+            + 1
+            + 4 * 33
+            + 8
+            + 32 * (entry.ciphertexts.len() + entry.shares.len()),
+    );
+    out.push(TAG_OVERSIGHT_SEAL.len() as u8);
+    out.extend_from_slice(TAG_OVERSIGHT_SEAL.as_bytes());
+    out.push(entry.kind.to_byte());
+    for d in [
+        &entry.warrant,
+        &entry.document,
+        &entry.policy,
+        &entry.investigator,
+    ] {
+        match d {
+            None => out.push(0),
+            Some(d) => {
+                out.push(1);
+                out.extend_from_slice(d.as_bytes());
+            }
+        }
+    }
+    for list in [&entry.ciphertexts, &entry.shares] {
+        out.extend_from_slice(&(list.len() as u32).to_be_bytes());
+        for d in list {
+            out.extend_from_slice(d.as_bytes());
+        }
+    }
+    out
+}
+
+impl Sealed {
+    /// Encrypt `doc` to every key in `keys` (1..=16), bound to `entry`'s digests.
+    pub fn seal<R: rand_core::CryptoRng + ?Sized>(
+        entry: &LogEntry,
+        keys: &[PublicKey],
+        doc: &SealedDocument,
+        rng: &mut R,
+    ) -> Result<Sealed> {
+        if keys.is_empty() || keys.len() > MAX_SEALED_RECIPIENTS {
+            return Err(Error::malformed(
+                "oversight copy",
+                format!("1 to {MAX_SEALED_RECIPIENTS} oversight keys"),
+            ));
+        }
+        if doc.entry_kind() != entry.kind {
+            return Err(Error::malformed(
+                "oversight copy",
+                format!("a {} entry cannot carry this document", entry.kind),
+            ));
+        }
+        let plaintext = Zeroizing::new(doc.to_bytes());
+        if plaintext.len() > MAX_SEALED_DOCUMENT {
+            return Err(Error::malformed("oversight copy", "document too large"));
+        }
+        let ctx = sealing_context(entry);
+        let mut dk = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(dk.as_mut());
+        let mut recipients = Vec::with_capacity(keys.len());
+        for k in keys {
+            let b = ecies::encrypt(k, &ctx, dk.as_ref(), rng)?;
+            recipients.push(SealedRecipient {
+                key_id: k.key_id(),
+                ephemeral: b.ephemeral,
+                wrapped: b.ciphertext,
+            });
+        }
+        let body = seal_once(&dk, &plaintext, &ctx)?;
+        Ok(Sealed { recipients, body })
+    }
+
+    /// Open the copy `entry` carries with the oversight private key `key`, and check that the
+    /// document is of the kind the entry may carry.
+    pub fn open(
+        entry: &LogEntry,
+        key: &PrivateKey,
+    ) -> core::result::Result<SealedDocument, OpenError> {
+        let sealed = entry.sealed.as_ref().ok_or(OpenError::NotSealed)?;
+        let id = key.public().key_id();
+        let r = sealed
+            .recipients
+            .iter()
+            .find(|r| r.key_id == id)
+            .ok_or_else(|| OpenError::NotForThisKey(id.short()))?;
+        let ctx = sealing_context(entry);
+        let b = EciesBox {
+            version: Default::default(),
+            ephemeral: r.ephemeral,
+            ciphertext: r.wrapped.clone(),
+        };
+        let dk =
+            ecies::decrypt(key, &ctx, &b, "oversight data key").map_err(|_| OpenError::Decrypt)?;
+        let dk: Zeroizing<[u8; 32]> =
+            Zeroizing::new(dk.as_slice().try_into().map_err(|_| OpenError::Decrypt)?);
+        let pt =
+            open_once(&dk, &sealed.body, &ctx, "oversight copy").map_err(|_| OpenError::Decrypt)?;
+        let doc =
+            SealedDocument::from_bytes(&pt).map_err(|e| OpenError::Malformed(e.to_string()))?;
+        if doc.entry_kind() != entry.kind {
+            return Err(OpenError::WrongKind(entry.kind));
+        }
+        Ok(doc)
+    }
+
+    /// Check the limits of the encoding.
+    pub fn check(&self) -> Result<()> {
+        if self.recipients.is_empty() || self.recipients.len() > MAX_SEALED_RECIPIENTS {
+            return Err(Error::malformed(
+                "log entry",
+                format!("an oversight copy has 1 to {MAX_SEALED_RECIPIENTS} recipients"),
+            ));
+        }
+        if self
+            .recipients
+            .iter()
+            .any(|r| r.wrapped.len() != WRAPPED_KEY_LEN)
+        {
+            return Err(Error::malformed(
+                "log entry",
+                format!("a wrapped data key is {WRAPPED_KEY_LEN} bytes"),
+            ));
+        }
+        if self.body.len() < TAG_LEN || self.body.len() > MAX_SEALED_DOCUMENT + TAG_LEN {
+            return Err(Error::malformed("log entry", "oversight copy body length"));
+        }
+        Ok(())
+    }
+
+    /// Append the encoding: `u8 r || r × (key id || E || wrapped) || u32 len || body`.
+    pub(crate) fn put(&self, out: &mut Vec<u8>) {
+        out.push(self.recipients.len() as u8);
+        for r in &self.recipients {
+            out.extend_from_slice(r.key_id.as_bytes());
+            out.extend_from_slice(&r.ephemeral.to_bytes());
+            out.extend_from_slice(&r.wrapped);
+        }
+        crate::codec::put_lp(out, &self.body);
+    }
+
+    /// Encoded length.
+    pub(crate) fn encoded_len(&self) -> usize {
+        1 + self.recipients.len() * RECIPIENT_LEN + 4 + self.body.len()
+    }
+
+    /// Decode from the front of `rest` (strict; limits checked).
+    pub(crate) fn take(rest: &mut &[u8]) -> Result<Sealed> {
+        fn take<'a>(rest: &mut &'a [u8], n: usize) -> Result<&'a [u8]> {
+            if rest.len() < n {
+                return Err(Error::malformed("log entry", "truncated oversight copy"));
+            }
+            let (a, b) = rest.split_at(n);
+            *rest = b;
+            Ok(a)
+        }
+        let n = usize::from(take(rest, 1)?.first().copied().unwrap_or(0));
+        if n == 0 || n > MAX_SEALED_RECIPIENTS {
+            return Err(Error::malformed(
+                "log entry",
+                format!("an oversight copy has 1 to {MAX_SEALED_RECIPIENTS} recipients"),
+            ));
+        }
+        let mut recipients = Vec::with_capacity(n);
+        for _ in 0..n {
+            let key_id: [u8; 32] = take(rest, 32)?
+                .try_into()
+                .map_err(|_| Error::malformed("log entry", "truncated oversight copy"))?;
+            let ephemeral = Point::from_bytes(take(rest, 33)?, "oversight ephemeral key")?;
+            let wrapped = take(rest, WRAPPED_KEY_LEN)?.to_vec();
+            recipients.push(SealedRecipient {
+                key_id: Digest32(key_id),
+                ephemeral,
+                wrapped,
+            });
+        }
+        let len: [u8; 4] = take(rest, 4)?
+            .try_into()
+            .map_err(|_| Error::malformed("log entry", "truncated oversight copy"))?;
+        let len = u32::from_be_bytes(len) as usize;
+        if !(TAG_LEN..=MAX_SEALED_DOCUMENT + TAG_LEN).contains(&len) {
+            return Err(Error::malformed("log entry", "oversight copy body length"));
+        }
+        let body = take(rest, len)?.to_vec();
+        Ok(Sealed { recipients, body })
+    }
+}
+
+impl LogEntry {
+    /// Attach an oversight copy of `doc`, encrypted to `keys` and bound to this entry's
+    /// digests (the entry's digests must not change afterwards). No keys: nothing attached.
+    pub fn seal_for_oversight<R: rand_core::CryptoRng + ?Sized>(
+        &mut self,
+        keys: &[PublicKey],
+        doc: &SealedDocument,
+        rng: &mut R,
+    ) -> Result<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        self.sealed = Some(Sealed::seal(self, keys, doc, rng)?);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use super::*;
+    use crate::label::Label;
+    use crate::secret::MessageKey;
+    use crate::time::Timestamp;
+    use crate::trustee;
+
+    fn d(b: u8) -> Digest32 {
+        Digest32([b; 32])
+    }
+
+    fn header() -> (crate::trustee::TrusteeSet, EscrowCiphertext) {
+        let mut rng = rand::rng();
+        let dealing = trustee::deal(3, 2, &mut rng).unwrap();
+        let label = Label::new(
+            "alice@example",
+            "bob@example",
+            Timestamp(1_700_000_000),
+            "m-1",
+        )
+        .unwrap();
+        let (ct, _) = crate::tdh2::encapsulate(
+            &dealing.set,
+            &label,
+            &MessageKey::random(&mut rng),
+            &mut rng,
+        )
+        .unwrap();
+        (dealing.set, ct)
+    }
+
+    #[test]
+    fn a_sealed_release_entry_roundtrips_and_opens_for_each_key_only() {
+        let mut rng = rand::rng();
+        let (_, ct) = header();
+        let a = PrivateKey::generate(&mut rng);
+        let b = PrivateKey::generate(&mut rng);
+        let stranger = PrivateKey::generate(&mut rng);
+        let mut e = LogEntry::release(4, Timestamp(7), d(1), ct.digest(), d(2), d(3));
+        let doc = SealedDocument::HeaderV1(ct.clone());
+        e.seal_for_oversight(&[a.public(), b.public()], &doc, &mut rng)
+            .unwrap();
+        let bytes = e.to_bytes();
+        assert_eq!(bytes[20], 3, "an entry with an oversight copy is version 3");
+        let back = LogEntry::from_bytes(&bytes).unwrap();
+        assert_eq!(back, e);
+        let j = serde_json::to_string(&e).unwrap();
+        assert_eq!(serde_json::from_str::<LogEntry>(&j).unwrap(), e);
+        assert_eq!(Sealed::open(&back, &a).unwrap(), doc);
+        assert_eq!(Sealed::open(&back, &b).unwrap(), doc);
+        assert!(matches!(
+            Sealed::open(&back, &stranger),
+            Err(OpenError::NotForThisKey(_))
+        ));
+        // The label is not in the entry's bytes.
+        let hay = hex::encode(&bytes);
+        assert!(!hay.contains(&hex::encode("alice@example")));
+        assert!(!String::from_utf8_lossy(&bytes).contains("alice"));
+        // Without a copy: the version 1 bytes, and NotSealed.
+        let plain = LogEntry::release(4, Timestamp(7), d(1), ct.digest(), d(2), d(3));
+        assert_eq!(plain.to_bytes()[20], 1);
+        assert_eq!(Sealed::open(&plain, &a), Err(OpenError::NotSealed));
+    }
+
+    #[test]
+    fn a_copy_moved_to_another_entry_or_changed_does_not_open() {
+        let mut rng = rand::rng();
+        let (_, ct) = header();
+        let k = PrivateKey::generate(&mut rng);
+        let mut e = LogEntry::release(4, Timestamp(7), d(1), ct.digest(), d(2), d(3));
+        e.seal_for_oversight(
+            &[k.public()],
+            &SealedDocument::HeaderV1(ct.clone()),
+            &mut rng,
+        )
+        .unwrap();
+        // Same copy, another ciphertext digest (a trustee hiding what it released).
+        let mut moved = LogEntry::release(4, Timestamp(7), d(1), d(9), d(2), d(3));
+        moved.sealed = e.sealed.clone();
+        assert_eq!(Sealed::open(&moved, &k), Err(OpenError::Decrypt));
+        // Another warrant digest.
+        let mut moved = LogEntry::release(4, Timestamp(7), d(8), ct.digest(), d(2), d(3));
+        moved.sealed = e.sealed.clone();
+        assert_eq!(Sealed::open(&moved, &k), Err(OpenError::Decrypt));
+        // One body bit flipped.
+        let mut t = e.clone();
+        t.sealed.as_mut().unwrap().body[0] ^= 1;
+        assert_eq!(Sealed::open(&t, &k), Err(OpenError::Decrypt));
+        // A warrant-seen entry cannot carry a header, nor a release entry a warrant.
+        let mut ws = LogEntry::warrant_seen(1, Timestamp(1), d(1), d(3));
+        assert!(
+            ws.seal_for_oversight(&[k.public()], &SealedDocument::HeaderV1(ct), &mut rng)
+                .is_err()
+        );
+        // The entry's position is not bound (its digests are): the same release logged at
+        // another sequence number still opens.
+        let mut later = e.clone();
+        later.sequence = 99;
+        assert!(Sealed::open(&later, &k).is_ok());
+    }
+
+    #[test]
+    fn decoding_a_sealed_entry_is_strict() {
+        let mut rng = rand::rng();
+        let (_, ct) = header();
+        let k = PrivateKey::generate(&mut rng);
+        let mut e = LogEntry::release(4, Timestamp(7), d(1), ct.digest(), d(2), d(3));
+        e.seal_for_oversight(&[k.public()], &SealedDocument::HeaderV1(ct), &mut rng)
+            .unwrap();
+        let b = e.to_bytes();
+        for cut in 0..b.len() {
+            assert!(
+                LogEntry::from_bytes(&b[..cut]).is_err(),
+                "truncated at {cut}"
+            );
+        }
+        let mut long = b.clone();
+        long.push(0);
+        assert!(LogEntry::from_bytes(&long).is_err());
+        // zero recipients
+        let at = e.clone();
+        let mut z = LogEntry { sealed: None, ..at }.to_bytes();
+        z[20] = 3;
+        z.push(0); // count: none
+        z.push(0); // zero recipients
+        z.extend_from_slice(&16u32.to_be_bytes());
+        z.extend_from_slice(&[0u8; 16]);
+        assert!(LogEntry::from_bytes(&z).is_err());
+        // A request refusal with a copy keeps its count.
+        let mut r = LogEntry::request_refusal(1, Timestamp(2), None, d(5), 10, "cancelled");
+        r.sealed = e.sealed.clone();
+        assert_eq!(LogEntry::from_bytes(&r.to_bytes()).unwrap(), r);
+    }
+}
