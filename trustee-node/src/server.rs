@@ -22,7 +22,7 @@ use escrow_core::api::{
     EntriesQuery, EntryView, EnvelopeQuery, ErrorCode, InclusionProofView, InclusionQuery, Info,
     InfoLimits, path,
 };
-use escrow_core::audit::{LogEntry, LogKey, TreeHead};
+use escrow_core::audit::{LogEntry, LogKey, Sealed, SealedDocument, TreeHead};
 use escrow_core::auth::{AuthError, NonceCache, RequestSignature};
 use escrow_core::codec::V1;
 use escrow_core::codec::{Digest32, b64_encode};
@@ -502,10 +502,24 @@ impl Node {
         let mut seq = db.next_seq();
         let mut batch = Batch::default();
         let known = db.warrant_known(&wd).map_err(|e| self.db_failed(e))?;
+        // Oversight copies (issue 16): the warrant envelope and every released header,
+        // encrypted to the policy's oversight keys.
+        let oversight: Vec<PublicKey> = self
+            .policy
+            .oversight()
+            .iter()
+            .map(|o| o.key.clone())
+            .collect();
+        let mut headers = Vec::new();
         if !known {
-            batch
-                .entries
-                .push(LogEntry::warrant_seen(seq, time, wd, inv));
+            let mut seen = LogEntry::warrant_seen(seq, time, wd, inv);
+            seen.seal_for_oversight(
+                &oversight,
+                &SealedDocument::Warrant(warrant.envelope().clone()),
+                &mut rand::rng(),
+            )
+            .map_err(|e| ApiError::internal("sealing the oversight copy", e))?;
+            batch.entries.push(seen);
             batch.warrant = Some((wd, warrant.id().to_string(), envelope_json, seq));
             seq += 1;
         }
@@ -515,6 +529,9 @@ impl Node {
         for (d, s) in decisions.into_iter().zip(shares) {
             match (d, s) {
                 (Ok(v), Some(Ok(s))) => {
+                    if !oversight.is_empty() {
+                        headers.push((batch.entries.len(), v.ciphertext().clone()));
+                    }
                     batch.entries.push(LogEntry::release(
                         seq,
                         time,
@@ -555,6 +572,25 @@ impl Node {
                 }
             }
             seq += 1;
+        }
+        let sealed = headers
+            .par_iter()
+            .map(|(i, h)| match batch.entries.get(*i) {
+                Some(e) => Sealed::seal(
+                    e,
+                    &oversight,
+                    &SealedDocument::HeaderV1(h.clone()),
+                    &mut rand::rng(),
+                )
+                .map(|s| (*i, s)),
+                None => Err(escrow_core::Error::malformed("batch", "entry index")),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::internal("sealing the oversight copy", e))?;
+        for (i, s) in sealed {
+            if let Some(e) = batch.entries.get_mut(i) {
+                e.sealed = Some(s);
+            }
         }
         // Log first: nothing leaves before this returns.
         self.commit(&mut db, &batch, time)?;

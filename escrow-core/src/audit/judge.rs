@@ -21,11 +21,15 @@
 
 use super::entry::{EntryKind, LogEntry};
 use super::merkle::{Frontier, TreeHead, leaf_hash};
+use super::oversight::{OpenError, Sealed, SealedDocument};
 use super::proof::verify_consistency;
 use crate::codec::Digest32;
+use crate::keys::PrivateKey;
+use crate::label::Label;
 use crate::release::ReleaseCounter;
 use crate::time::Timestamp;
 use crate::trustee::TrusteeSet;
+use crate::warrant::ScopeMatcher;
 use crate::warrant::{
     CancellationEnvelope, CancellationPayload, ChainCancellation, Policy, RenewalChains,
     VerifiedWarrant, Warrant, WarrantEnvelope,
@@ -96,6 +100,9 @@ pub enum FindingKind {
     CheatingTrustee,
     /// A `--checkpoint` names no audited trustee.
     CheckpointUnmatched,
+    /// An oversight copy of a warrant (warrant-seen entry) does not open, or holds another
+    /// warrant than the entry names.
+    BadOversightCopy,
     /// A `--checkpoint` does not verify under the trustee's log key.
     CheckpointUnverified,
     /// A checkpoint someone else was shown is not consistent with the one served now.
@@ -125,6 +132,7 @@ impl FindingKind {
             FindingKind::ReceiptUnchecked => "receipt-unchecked",
             FindingKind::CheatingTrustee => "cheating-trustee",
             FindingKind::CheckpointUnmatched => "checkpoint-unmatched",
+            FindingKind::BadOversightCopy => "bad-oversight-copy",
             FindingKind::CheckpointUnverified => "checkpoint-unverified",
             FindingKind::SplitView => "split-view",
             FindingKind::KeygenMismatch => "keygen-mismatch",
@@ -489,6 +497,26 @@ pub enum Unjustified {
         /// The cancelled warrant id.
         warrant_id: String,
     },
+    /// Oversight view: the policy names oversight keys but the entry carries no oversight copy
+    /// of the released header (the trustee hid what it released).
+    NoOversightCopy,
+    /// Oversight view: the oversight copy does not open under the oversight key.
+    OversightCopyUnreadable {
+        /// Why, in words.
+        why: String,
+    },
+    /// Oversight view: the sealed header's digest is not the logged ciphertext digest.
+    HeaderMismatch,
+    /// Oversight view: the sealed header fails its public check (TDH2 proof, trustee set).
+    HeaderInvalid {
+        /// Why, in words.
+        why: String,
+    },
+    /// Oversight view: the released message's label is outside the warrant's scope.
+    OutOfScope {
+        /// The constraint missed, in words that name the warrant's bound, never the label.
+        why: String,
+    },
 }
 
 impl core::fmt::Display for Unjustified {
@@ -520,6 +548,21 @@ impl core::fmt::Display for Unjustified {
                 f,
                 "released after the cancellation of warrant {warrant_id} logged at entry {entry}"
             ),
+            Unjustified::NoOversightCopy => f.write_str(
+                "the policy names oversight keys but the entry carries no oversight copy of the released header",
+            ),
+            Unjustified::OversightCopyUnreadable { why } => {
+                write!(f, "the oversight copy cannot be read: {why}")
+            }
+            Unjustified::HeaderMismatch => f.write_str(
+                "the oversight copy holds another escrow header than the logged ciphertext digest",
+            ),
+            Unjustified::HeaderInvalid { why } => {
+                write!(f, "the released escrow header fails its public check: {why}")
+            }
+            Unjustified::OutOfScope { why } => {
+                write!(f, "OUT OF SCOPE of its warrant: {why}")
+            }
         }
     }
 }
@@ -646,6 +689,31 @@ pub struct Judgement {
     pub per_period: BTreeMap<String, u64>,
     /// One `unjustified-release` finding per unjustified entry.
     pub findings: Vec<Finding>,
+    /// What the oversight view checked, and which checks could not be made.
+    pub oversight: OversightSummary,
+}
+
+/// The oversight view's checks (issue 16): with the oversight key, every release's sealed
+/// escrow header is opened and re-checked against the logged digest, the trustee set and the
+/// warrant's scope; warrants are read from their sealed copies in the logs.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct OversightSummary {
+    /// The oversight private key was given.
+    pub key_given: bool,
+    /// Release entries judged.
+    pub releases: u64,
+    /// Release entries carrying an oversight copy.
+    pub releases_with_copy: u64,
+    /// Release entries whose sealed header was opened and checked (digest, proof, scope).
+    pub headers_checked: u64,
+    /// Of those, the released message was inside its warrant's scope.
+    pub in_scope: u64,
+    /// Release entries whose header, digest, proof or scope check failed.
+    pub failed: u64,
+    /// Warrants read from the oversight copies in the logs.
+    pub warrants_from_log: u64,
+    /// The checks that could not be made, in words (empty: every check was made).
+    pub not_checked: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -665,6 +733,10 @@ struct Cancel {
 #[derive(Debug)]
 pub struct Judge {
     threshold: u16,
+    set: TrusteeSet,
+    oversight: Option<PrivateKey>,
+    /// Warrant-seen entries with an oversight copy (kept only with the oversight key).
+    sealed_warrants: Vec<(u16, LogEntry)>,
     policy: Option<Policy>,
     /// Release entries per trustee, in log order.
     releases: BTreeMap<u16, Vec<LogEntry>>,
@@ -684,6 +756,9 @@ impl Judge {
     pub fn new(set: &TrusteeSet, policy: Option<Policy>) -> Self {
         Judge {
             threshold: set.threshold(),
+            set: set.clone(),
+            oversight: None,
+            sealed_warrants: Vec::new(),
             policy,
             releases: BTreeMap::new(),
             cancellations: Vec::new(),
@@ -693,12 +768,31 @@ impl Judge {
         }
     }
 
+    /// The oversight view: open the oversight copies in the logs with `key` (a key the policy
+    /// names for oversight) and re-check every release's header and scope from the logs alone.
+    pub fn with_oversight_key(mut self, key: PrivateKey) -> Self {
+        self.oversight = Some(key);
+        self
+    }
+
     /// One decoded entry of `trustee`'s log (entries of one trustee in log order). Only the
     /// facts the judgement needs are kept: memory grows with releases, cancellations and
     /// refusals, not with the log.
-    pub fn add(&mut self, trustee: u16, entry: LogEntry) {
+    pub fn add(&mut self, trustee: u16, mut entry: LogEntry) {
         match entry.kind {
-            EntryKind::Release => self.releases.entry(trustee).or_default().push(entry),
+            EntryKind::Release => {
+                if self.oversight.is_none()
+                    && let Some(s) = entry.sealed.as_mut()
+                {
+                    // Kept only as a marker: without the key the copy cannot be read.
+                    s.body = Vec::new();
+                    s.recipients.clear();
+                }
+                self.releases.entry(trustee).or_default().push(entry)
+            }
+            EntryKind::WarrantSeen if self.oversight.is_some() && entry.sealed.is_some() => {
+                self.sealed_warrants.push((trustee, entry))
+            }
             EntryKind::Cancellation => self.cancellations.push(Cancel {
                 trustee,
                 seq: entry.sequence,
@@ -812,6 +906,51 @@ impl Judge {
 
     /// Judge every release entry against `docs`.
     pub fn judge(mut self, docs: &Documents) -> Judgement {
+        let mut findings = Vec::new();
+        let mut oversight = OversightSummary {
+            key_given: self.oversight.is_some(),
+            ..OversightSummary::default()
+        };
+        // Oversight view: the warrants sealed in the logs, bound by digest to their entries.
+        let mut merged;
+        let docs = match &self.oversight {
+            Some(key) if !self.sealed_warrants.is_empty() => {
+                merged = docs.clone();
+                for (t, e) in std::mem::take(&mut self.sealed_warrants) {
+                    match Sealed::open(&e, key) {
+                        Ok(SealedDocument::Warrant(env)) if Some(env.digest()) == e.warrant => {
+                            if !merged.warrants.contains_key(&env.digest()) {
+                                oversight.warrants_from_log += 1;
+                            }
+                            merged.add_warrant(env);
+                        }
+                        Ok(_) => findings.push(Finding::new(
+                            FindingKind::BadOversightCopy,
+                            Some(t),
+                            Some(e.sequence),
+                            format!(
+                                "trustee {t} entry {}: the oversight copy holds another warrant than the entry names",
+                                e.sequence
+                            ),
+                        )),
+                        Err(OpenError::NotForThisKey(_)) => {}
+                        Err(err) => findings.push(Finding::new(
+                            FindingKind::BadOversightCopy,
+                            Some(t),
+                            Some(e.sequence),
+                            format!("trustee {t} entry {}: {err}", e.sequence),
+                        )),
+                    }
+                }
+                &merged
+            }
+            _ => docs,
+        };
+        let policy_has_oversight = self
+            .policy
+            .as_ref()
+            .is_some_and(|p| !p.oversight().is_empty());
+        let mut scopes: HashMap<Digest32, ScopeMatcher> = HashMap::new();
         // Parsed warrants (format rules only) by digest, and each id's parent.
         let parsed: HashMap<Digest32, Warrant> = docs
             .warrants
@@ -876,7 +1015,6 @@ impl Judge {
         let mut releases = Vec::with_capacity(total);
         let mut holders: BTreeMap<(Digest32, Digest32), BTreeMap<u16, Timestamp>> = BTreeMap::new();
         let mut unjustified_msgs: BTreeSet<(Digest32, Digest32)> = BTreeSet::new();
-        let mut findings = Vec::new();
         for (r, e) in self
             .releases
             .iter()
@@ -987,6 +1125,38 @@ impl Judge {
                 sum.cancelled = true;
                 why.push(Unjustified::AfterCancellation { entry, warrant_id });
             }
+            // Oversight view: the released header, from the log alone.
+            oversight.releases += 1;
+            if e.sealed.is_some() {
+                oversight.releases_with_copy += 1;
+            }
+            if let Some(key) = &self.oversight {
+                if let Some(w) = parsed.get(&warrant) {
+                    scopes
+                        .entry(warrant)
+                        .or_insert_with(|| ScopeMatcher::new(&w.payload().scope));
+                }
+                let before = why.len();
+                match check_sealed_header(e, key, &self.set, ct, scopes.get(&warrant)) {
+                    HeaderCheck::Checked(None) => {
+                        oversight.headers_checked += 1;
+                        oversight.in_scope += 1;
+                    }
+                    HeaderCheck::Unscoped => oversight.headers_checked += 1,
+                    HeaderCheck::Checked(Some(u)) => {
+                        oversight.headers_checked += 1;
+                        why.push(u);
+                    }
+                    HeaderCheck::NoCopy if policy_has_oversight => {
+                        why.push(Unjustified::NoOversightCopy)
+                    }
+                    HeaderCheck::NoCopy => {}
+                    HeaderCheck::Failed(u) => why.push(u),
+                }
+                if why.len() > before {
+                    oversight.failed += 1;
+                }
+            }
             let justified = why.is_empty();
             if !justified {
                 sum.unjustified += 1;
@@ -1083,6 +1253,18 @@ impl Judge {
         }
         let mut refusals = std::mem::take(&mut self.refusals);
         refusals.sort_by_key(|r| (r.time, r.trustee, r.entry));
+        if !oversight.key_given {
+            oversight.not_checked = vec![
+                "scope: whether each released message's label (accounts, time, message id) lies inside its warrant's scope — needs --oversight-key".into(),
+                "headers: whether each release entry's sealed escrow header has the logged digest and a valid TDH2 proof — needs --oversight-key".into(),
+            ];
+        } else if oversight.releases > oversight.releases_with_copy {
+            oversight.not_checked.push(format!(
+                "scope of {} release entr{} without an oversight copy (logged under a policy without oversight keys, or before log entry version 3)",
+                oversight.releases - oversight.releases_with_copy,
+                if oversight.releases - oversight.releases_with_copy == 1 { "y" } else { "ies" }
+            ));
+        }
         Judgement {
             releases,
             refusals,
@@ -1091,7 +1273,74 @@ impl Judge {
             per_authority,
             per_period,
             findings,
+            oversight,
         }
+    }
+}
+
+enum HeaderCheck {
+    /// The header was opened: `None` when digest, proof and scope hold.
+    Checked(Option<Unjustified>),
+    /// Digest and proof hold; the warrant is unknown, so the scope was not checked.
+    Unscoped,
+    /// The entry carries no copy for any key.
+    NoCopy,
+    /// The copy could not be opened or checked.
+    Failed(Unjustified),
+}
+
+/// Open the release's sealed header and check it: digest = the logged ciphertext digest,
+/// public TDH2 check under `set`, label inside `scope` (when the warrant is known).
+fn check_sealed_header(
+    e: &LogEntry,
+    key: &PrivateKey,
+    set: &TrusteeSet,
+    ct: Digest32,
+    scope: Option<&ScopeMatcher>,
+) -> HeaderCheck {
+    let doc = match Sealed::open(e, key) {
+        Ok(d) => d,
+        Err(OpenError::NotSealed) => return HeaderCheck::NoCopy,
+        Err(err) => {
+            return HeaderCheck::Failed(Unjustified::OversightCopyUnreadable {
+                why: err.to_string(),
+            });
+        }
+    };
+    let (digest, checked): (Digest32, Result<Label, String>) = match &doc {
+        SealedDocument::HeaderV1(h) => (
+            h.digest(),
+            h.check(set)
+                .map(|v| v.label().clone())
+                .map_err(|e| e.to_string()),
+        ),
+        SealedDocument::HeaderV2(h) => (
+            h.digest(),
+            h.check(set)
+                .map(|v| v.label().clone())
+                .map_err(|e| e.to_string()),
+        ),
+        SealedDocument::Warrant(_) => {
+            return HeaderCheck::Failed(Unjustified::OversightCopyUnreadable {
+                why: "it holds a warrant, not an escrow header".into(),
+            });
+        }
+    };
+    if digest != ct {
+        return HeaderCheck::Checked(Some(Unjustified::HeaderMismatch));
+    }
+    let label = match checked {
+        Ok(l) => l,
+        Err(why) => return HeaderCheck::Checked(Some(Unjustified::HeaderInvalid { why })),
+    };
+    match scope {
+        None => HeaderCheck::Unscoped,
+        Some(m) => match m.check(&label) {
+            Ok(()) => HeaderCheck::Checked(None),
+            Err(miss) => HeaderCheck::Checked(Some(Unjustified::OutOfScope {
+                why: m.explain(miss),
+            })),
+        },
     }
 }
 
@@ -1371,6 +1620,127 @@ mod tests {
                 (FindingKind::RootMismatch, None),
                 (FindingKind::EntryChanged, Some(1))
             ]
+        );
+    }
+
+    #[test]
+    fn the_oversight_view_catches_an_honestly_logged_out_of_scope_release_from_the_logs_alone() {
+        use crate::audit::oversight::SealedDocument;
+        use crate::label::Label;
+        use crate::secret::MessageKey;
+        use crate::tdh2;
+        use crate::warrant::Oversight;
+        let fx = fx();
+        let mut rng = rand::rng();
+        let ipc = PrivateKey::generate(&mut rng);
+        let policy = fx
+            .policy
+            .clone()
+            .with_oversight(vec![Oversight {
+                name: "ipc".into(),
+                key: ipc.public(),
+            }])
+            .unwrap();
+        let keys = [ipc.public()];
+        let w = warrant(&fx, "w-1", "case", None, None);
+        let header = |sender: &str, t: i64| {
+            let l = Label::new(sender, "bob", Timestamp(t), "m").unwrap();
+            tdh2::encapsulate(
+                &fx.set,
+                &l,
+                &MessageKey::random(&mut rand::rng()),
+                &mut rand::rng(),
+            )
+            .unwrap()
+            .0
+        };
+        let inside = header("alice", T0);
+        let late = header("alice", T0 + 5000); // after the window closes
+        let stranger = header("carol", T0); // neither party is a target
+        let mut seen =
+            LogEntry::warrant_seen(1, Timestamp(T0), w.digest(), fx.inv.public().key_id());
+        seen.seal_for_oversight(&keys, &SealedDocument::Warrant(w.clone()), &mut rng)
+            .unwrap();
+        let mut sealed = |seq: u64, h: &tdh2::EscrowCiphertext| {
+            let mut e = release(&fx, seq, &w, h.digest());
+            e.seal_for_oversight(&keys, &SealedDocument::HeaderV1(h.clone()), &mut rng)
+                .unwrap();
+            e
+        };
+        let entries = vec![
+            LogEntry::setup(0, Timestamp(T0 - 10), fx.set.id(), policy.digest()),
+            seen,
+            sealed(2, &inside),
+            sealed(3, &late),
+            sealed(4, &stranger),
+            release(&fx, 5, &w, header("alice", T0).digest()), // no copy at all
+        ];
+        // A copy moved to an entry naming another ciphertext does not open.
+        let mut moved = release(&fx, 6, &w, inside.digest());
+        moved.ciphertexts = vec![ct(7)];
+        moved.sealed = sealed(6, &inside).sealed;
+
+        // No documents are given: the warrant comes from its sealed copy in the log.
+        let run = |key: Option<&PrivateKey>| {
+            let mut j = Judge::new(&fx.set, Some(policy.clone()));
+            if let Some(k) = key {
+                j = j.with_oversight_key(k.clone());
+            }
+            for e in entries.iter().chain([&moved]) {
+                j.add(2, e.clone());
+            }
+            j.judge(&Documents::default())
+        };
+        let j = run(Some(&ipc));
+        assert_eq!(j.oversight.warrants_from_log, 1);
+        assert!(reasons(&j, 2, 2).is_empty(), "{:?}", reasons(&j, 2, 2));
+        assert!(
+            matches!(&reasons(&j, 2, 3)[..], [Unjustified::OutOfScope { why }] if why.contains("window closes"))
+        );
+        assert!(
+            matches!(&reasons(&j, 2, 4)[..], [Unjustified::OutOfScope { why }] if why.contains("target account"))
+        );
+        assert_eq!(reasons(&j, 2, 5), vec![Unjustified::NoOversightCopy]);
+        assert!(matches!(
+            &reasons(&j, 2, 6)[..],
+            [Unjustified::OversightCopyUnreadable { .. }]
+        ));
+        assert_eq!(
+            (
+                j.oversight.headers_checked,
+                j.oversight.in_scope,
+                j.oversight.failed
+            ),
+            (3, 1, 4)
+        );
+        let named: Vec<_> = j.findings.iter().map(|f| (f.trustee, f.entry)).collect();
+        assert_eq!(
+            named,
+            vec![
+                (Some(2), Some(3)),
+                (Some(2), Some(4)),
+                (Some(2), Some(5)),
+                (Some(2), Some(6))
+            ]
+        );
+        // No finding names the label's values.
+        for f in &j.findings {
+            assert!(!f.message.contains("carol"), "{}", f.message);
+        }
+
+        // Without the key: the warrant is not disclosed to this auditor, and the report says
+        // which checks it could not make.
+        let j = run(None);
+        assert_eq!(j.oversight.headers_checked, 0);
+        assert_eq!(j.oversight.not_checked.len(), 2);
+        assert!(j.oversight.not_checked[0].starts_with("scope"));
+        assert!(reasons(&j, 2, 3).contains(&Unjustified::WarrantNotDisclosed));
+        // The wrong key opens nothing and says so.
+        let j = run(Some(&fx.issuer));
+        assert!(
+            matches!(&reasons(&j, 2, 2)[..], [Unjustified::WarrantNotDisclosed, Unjustified::OversightCopyUnreadable { why }] if why.contains("not addressed")),
+            "{:?}",
+            reasons(&j, 2, 2)
         );
     }
 }
