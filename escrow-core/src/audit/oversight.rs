@@ -5,7 +5,7 @@
 //! Multi-recipient, in the manner of HPKE's base mode (ECDH P-256 + HKDF-SHA-256 + AES-256-GCM,
 //! the [`crate::ecies`] construction): a fresh 32-byte data key `DK` encrypts the document once;
 //! `DK` is wrapped to every oversight key with ECIES. Byte layout and context in
-//! `docs/protocol.md` §16:
+//! `docs/protocol.md` §17:
 //!
 //! ```text
 //! ctx     = u8(len(tag)) || tag || u8 kind || opt(warrant) || opt(document) || opt(policy)

@@ -1,0 +1,194 @@
+//! Known-answer vector of a log entry with an oversight copy (entry encoding version 3, issue 16;
+//! `docs/protocol.md` §17): `tests/vectors/oversight-entry.json`, generated from a fixed seed.
+//! [`oversight_vector_matches_committed_file`] regenerates it and compares byte for byte;
+//! [`committed_oversight_vector_opens_with_library_and_by_the_specification`] opens the
+//! committed entry with the library and, independently, with p256 / hkdf / aes-gcm following
+//! the specification alone. Regenerate after a deliberate change with
+//!
+//! ```text
+//! ESCROW_REGENERATE_VECTORS=1 cargo test -p escrow-core --test vectors_oversight
+//! ```
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use common::{rng, sort_keys};
+use escrow_core::audit::{LogEntry, Sealed, SealedDocument};
+use escrow_core::codec::Digest32;
+use escrow_core::keys::PrivateKey;
+use escrow_core::label::Label;
+use escrow_core::secret::MessageKey;
+use escrow_core::tdh2;
+use escrow_core::time::Timestamp;
+use escrow_core::trustee;
+use hkdf::Hkdf;
+use p256::pkcs8::DecodePrivateKey as _;
+use serde_json::{Value, json};
+use sha2::Sha256;
+use std::path::PathBuf;
+
+const FILE: &str = "oversight-entry.json";
+const SEED: u64 = 0x0e5c_0016;
+
+fn path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/vectors")
+        .join(FILE)
+}
+
+fn generate() -> String {
+    let mut r = rng(SEED);
+    let dealing = trustee::deal(3, 2, &mut r).unwrap();
+    let label = Label::new(
+        "alice@example.org",
+        "bob@example.org",
+        Timestamp(1_700_000_000),
+        "msg-0001",
+    )
+    .unwrap();
+    let key = MessageKey::random(&mut r);
+    let (header, _) = tdh2::encapsulate(&dealing.set, &label, &key, &mut r).unwrap();
+    let ipc = PrivateKey::generate(&mut r);
+    let second = PrivateKey::generate(&mut r);
+    let mut entry = LogEntry::release(
+        5,
+        Timestamp(1_700_000_100),
+        Digest32([0x11; 32]),
+        header.digest(),
+        Digest32([0x22; 32]),
+        Digest32([0x33; 32]),
+    );
+    let doc = SealedDocument::HeaderV1(header.clone());
+    entry
+        .seal_for_oversight(&[ipc.public(), second.public()], &doc, &mut r)
+        .unwrap();
+    let bytes = entry.to_bytes();
+    let v = json!({
+        "description": "A release entry (encoding version 3) carrying the escrow header of the released message sealed to two oversight keys (docs/protocol.md §17). Open with either key: the document is `document_hex` (type byte 1, then the header's compact JSON), whose ciphertext digest is the entry's.",
+        "rng": "rand 0.10 rand::rngs::StdRng::seed_from_u64(seed) (ChaCha12)",
+        "seed": SEED,
+        "trustee_set": serde_json::from_str::<Value>(&dealing.set.to_json()).unwrap(),
+        "oversight_keys": [ipc.to_pem().unwrap().as_str(), second.to_pem().unwrap().as_str()],
+        "oversight_key_ids": [ipc.public().key_id(), second.public().key_id()],
+        "entry_hex": hex::encode(&bytes),
+        "leaf_hash": entry.leaf_hash(),
+        "context_hex": hex::encode(escrow_core::audit::oversight::sealing_context(&entry)),
+        "document_hex": hex::encode(doc.to_bytes()),
+        "header_digest": header.digest(),
+    });
+    serde_json::to_string_pretty(&sort_keys(v)).unwrap() + "\n"
+}
+
+#[test]
+fn oversight_vector_matches_committed_file() {
+    let text = generate();
+    assert_eq!(text, generate(), "vector generation is not deterministic");
+    if std::env::var_os("ESCROW_REGENERATE_VECTORS").is_some_and(|v| v == "1") {
+        std::fs::write(path(), &text).unwrap();
+    }
+    let committed = std::fs::read_to_string(path()).unwrap_or_default();
+    assert!(
+        committed == text,
+        "tests/vectors/{FILE} differs from what this build generates; if the change is \
+         deliberate, run ESCROW_REGENERATE_VECTORS=1 cargo test -p escrow-core --test vectors_oversight"
+    );
+}
+
+fn unhex(v: &Value) -> Vec<u8> {
+    hex::decode(v.as_str().unwrap()).unwrap()
+}
+
+fn gcm_open(key: &[u8], ct: &[u8], aad: &[u8]) -> Vec<u8> {
+    Aes256Gcm::new_from_slice(key)
+        .unwrap()
+        .decrypt(&Nonce::default(), Payload { msg: ct, aad })
+        .unwrap()
+}
+
+#[test]
+fn committed_oversight_vector_opens_with_library_and_by_the_specification() {
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(path()).unwrap()).unwrap();
+    let bytes = unhex(&v["entry_hex"]);
+    let document = unhex(&v["document_hex"]);
+    let ctx = unhex(&v["context_hex"]);
+
+    // Library.
+    let entry = LogEntry::from_bytes(&bytes).unwrap();
+    assert_eq!(entry.leaf_hash().to_hex(), v["leaf_hash"].as_str().unwrap());
+    for pem in v["oversight_keys"].as_array().unwrap() {
+        let k = PrivateKey::from_pem(pem.as_str().unwrap()).unwrap();
+        let doc = Sealed::open(&entry, &k).unwrap();
+        assert_eq!(doc.to_bytes(), document);
+        let SealedDocument::HeaderV1(h) = doc else {
+            panic!("not a v1 header")
+        };
+        assert_eq!(h.digest().to_hex(), v["header_digest"].as_str().unwrap());
+        assert_eq!(Some(&h.digest()), entry.ciphertexts.first());
+    }
+
+    // Specification only. ctx = u8 len || "escrow/v1/oversight-seal" || kind || opt(warrant)
+    // || opt(document) || opt(policy) || opt(investigator) || u32 n || cts || u32 m || shares.
+    let tag = b"escrow/v1/oversight-seal";
+    let mut want = vec![tag.len() as u8];
+    want.extend_from_slice(tag);
+    want.push(3); // release
+    want.push(1);
+    want.extend_from_slice(&[0x11; 32]);
+    want.extend_from_slice(&[0, 0]);
+    want.push(1);
+    want.extend_from_slice(&[0x33; 32]);
+    want.extend_from_slice(&1u32.to_be_bytes());
+    want.extend_from_slice(&unhex(&v["header_digest"]));
+    want.extend_from_slice(&1u32.to_be_bytes());
+    want.extend_from_slice(&[0x22; 32]);
+    assert_eq!(want, ctx);
+    // The version-1 part of the entry: tag, version 3, seq, time, kind, the four options,
+    // two digest lists, no reason; then opt_u64(count) = 0x00 and the sealed copy.
+    let v1_len = 1 + 19 + 1 + 8 + 8 + 1 + 33 + 1 + 1 + 33 + 4 + 32 + 4 + 32 + 1;
+    assert_eq!(bytes[20], 3);
+    assert_eq!(bytes[v1_len], 0, "no count");
+    let mut at = v1_len + 1;
+    let n = usize::from(bytes[at]);
+    assert_eq!(n, 2);
+    at += 1;
+    let recipients: Vec<&[u8]> = (0..n)
+        .map(|i| &bytes[at + i * 113..at + (i + 1) * 113])
+        .collect();
+    at += n * 113;
+    let len = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    at += 4;
+    let body = &bytes[at..at + len];
+    assert_eq!(at + len, bytes.len());
+    for (pem, rcpt) in v["oversight_keys"].as_array().unwrap().iter().zip(recipients) {
+        let sk = p256::SecretKey::from_pkcs8_pem(pem.as_str().unwrap()).unwrap();
+        let r_enc = {
+            use p256::elliptic_curve::sec1::ToSec1Point;
+            sk.public_key().as_affine().to_sec1_point(true).as_bytes().to_vec()
+        };
+        let (key_id, rest) = rcpt.split_at(32);
+        let (e_enc, wrapped) = rest.split_at(33);
+        // key id = SHA-256 of the SPKI DER
+        let der = p256::pkcs8::EncodePublicKey::to_public_key_der(&sk.public_key()).unwrap();
+        assert_eq!(key_id, Digest32::sha256(der.as_bytes()).as_bytes());
+        let e = p256::PublicKey::from_sec1_bytes(e_enc).unwrap();
+        let sx = p256::ecdh::diffie_hellman(sk.to_nonzero_scalar(), e.as_affine());
+        let mut info = b"escrow/v1/ecies".to_vec();
+        info.extend_from_slice(&(ctx.len() as u32).to_be_bytes());
+        info.extend_from_slice(&ctx);
+        info.extend_from_slice(e_enc);
+        info.extend_from_slice(&r_enc);
+        let mut k = [0u8; 32];
+        Hkdf::<Sha256>::new(Some(&[]), sx.raw_secret_bytes().as_slice())
+            .expand(&info, &mut k)
+            .unwrap();
+        let dk = gcm_open(&k, wrapped, &ctx);
+        assert_eq!(gcm_open(&dk, body, &ctx), document);
+    }
+}
