@@ -421,7 +421,11 @@ pub fn audit(
     let mut ctx = Ctx {
         cfg,
         findings: Vec::new(),
-        judge: Judge::new(set, cfg.policy.cloned()),
+        judge: match cfg.oversight_key {
+            // The oversight view: sealed warrants and headers in the logs are opened.
+            Some(k) => Judge::new(set, cfg.policy.cloned()).with_oversight_key(k.clone()),
+            None => Judge::new(set, cfg.policy.cloned()),
+        },
         heads: HashMap::new(),
     };
     let mut trustees = Vec::new();

@@ -166,11 +166,20 @@ fn committed_oversight_vector_opens_with_library_and_by_the_specification() {
     at += 4;
     let body = &bytes[at..at + len];
     assert_eq!(at + len, bytes.len());
-    for (pem, rcpt) in v["oversight_keys"].as_array().unwrap().iter().zip(recipients) {
+    for (pem, rcpt) in v["oversight_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(recipients)
+    {
         let sk = p256::SecretKey::from_pkcs8_pem(pem.as_str().unwrap()).unwrap();
         let r_enc = {
             use p256::elliptic_curve::sec1::ToSec1Point;
-            sk.public_key().as_affine().to_sec1_point(true).as_bytes().to_vec()
+            sk.public_key()
+                .as_affine()
+                .to_sec1_point(true)
+                .as_bytes()
+                .to_vec()
         };
         let (key_id, rest) = rcpt.split_at(32);
         let (e_enc, wrapped) = rest.split_at(33);

@@ -504,12 +504,7 @@ impl Node {
         let known = db.warrant_known(&wd).map_err(|e| self.db_failed(e))?;
         // Oversight copies (issue 16): the warrant envelope and every released header,
         // encrypted to the policy's oversight keys.
-        let oversight: Vec<PublicKey> = self
-            .policy
-            .oversight()
-            .iter()
-            .map(|o| o.key.clone())
-            .collect();
+        let oversight: Vec<PublicKey> = self.policy.oversight().iter().map(|o| o.key).collect();
         let mut headers = Vec::new();
         if !known {
             let mut seen = LogEntry::warrant_seen(seq, time, wd, inv);

@@ -1667,7 +1667,7 @@ mod tests {
                 .unwrap();
             e
         };
-        let entries = vec![
+        let entries = [
             LogEntry::setup(0, Timestamp(T0 - 10), fx.set.id(), policy.digest()),
             seen,
             sealed(2, &inside),

@@ -1,0 +1,286 @@
+//! The oversight view (issue 16) against real trustee nodes: every release entry carries the
+//! released escrow header sealed to the policy's oversight key, so `escrow audit
+//! --oversight-key` re-checks scope from the logs alone. A trustee modified to release one
+//! message outside the warrant's window — and to log it honestly, with its sealed header — is
+//! caught and named; without the key the same audit passes and says it could not check scope.
+//! A wrong `--policy` gives grouped findings, not one line per release.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use escrow_core::audit::{EntryKind, Frontier, LogEntry, SealedDocument};
+use escrow_core::codec::Digest32;
+use escrow_core::keys::PublicKey;
+use escrow_core::message::SealedMessage;
+use escrow_core::time::Timestamp;
+use escrow_e2e::{Workflow, escrow, json, ok};
+use std::path::Path;
+use std::process::Output;
+
+fn audit(w: &Workflow, extra: &[&str]) -> Output {
+    let mut args: Vec<String> = [
+        "--json",
+        "audit",
+        "--set",
+        "ts/trustee-set.json",
+        "--policy",
+        "policy.json",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(w.trustee_args());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    escrow(&w.dir, &refs)
+}
+
+/// What a trustee modified to ignore the warrant's window would write: one release entry of
+/// `header` under the warrant of the log's last release, logged honestly (its oversight copy
+/// sealed to `oversight` as the node seals every copy), appended as the node appends: the
+/// entry, the tree head after it and the release counter, in one transaction. The node's
+/// start-up checks (signed checkpoint a prefix of the log, counters match the log) pass.
+fn append_out_of_scope_release(state: &Path, msg: &SealedMessage, oversight: &PublicKey) -> u64 {
+    let mut conn = rusqlite::Connection::open(state.join("log.db")).unwrap();
+    let (entries, leaves): (Vec<LogEntry>, Vec<Digest32>) = {
+        let mut st = conn
+            .prepare("SELECT entry, leaf_hash FROM log_entries ORDER BY seq")
+            .unwrap();
+        st.query_map([], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })
+        .unwrap()
+        .map(|x| {
+            let (b, l) = x.unwrap();
+            (
+                LogEntry::from_bytes(&b).unwrap(),
+                Digest32(l.try_into().unwrap()),
+            )
+        })
+        .unzip()
+    };
+    let last = entries
+        .iter()
+        .rev()
+        .find(|e| e.kind == EntryKind::Release)
+        .unwrap();
+    let seq = entries.len() as u64;
+    let mut e = LogEntry::release(
+        seq,
+        Timestamp(last.time.0 + 1),
+        last.warrant.unwrap(),
+        msg.escrow.digest(),
+        Digest32::sha256(b"the decryption share it sent"),
+        last.investigator.unwrap(),
+    );
+    e.seal_for_oversight(
+        &[*oversight],
+        &SealedDocument::HeaderV1(msg.escrow.clone()),
+        &mut rand::rng(),
+    )
+    .unwrap();
+    let warrant_id: String = conn
+        .query_row(
+            "SELECT warrant_id FROM warrants WHERE digest = ?1",
+            [last.warrant.unwrap().as_bytes().to_vec()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mut frontier = Frontier::new();
+    for l in leaves {
+        frontier.push(l);
+    }
+    let bytes = e.to_bytes();
+    let lh = escrow_core::audit::leaf_hash(&bytes);
+    frontier.push(lh);
+    let tx = conn.transaction().unwrap();
+    tx.execute(
+        "INSERT INTO log_entries (seq, kind, time, entry, leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+        rusqlite::params![
+            seq as i64,
+            "release",
+            e.time.0,
+            bytes,
+            lh.as_bytes().to_vec()
+        ],
+    )
+    .unwrap();
+    tx.execute(
+        "INSERT INTO releases (warrant_id, ciphertext, first_seq) VALUES (?1, ?2, ?3)",
+        rusqlite::params![
+            warrant_id,
+            msg.escrow.digest().as_bytes().to_vec(),
+            seq as i64
+        ],
+    )
+    .unwrap();
+    tx.execute(
+        "INSERT INTO tree_heads (size, root, time) VALUES (?1, ?2, ?3)",
+        rusqlite::params![
+            frontier.size() as i64,
+            frontier.root().as_bytes().to_vec(),
+            e.time.0
+        ],
+    )
+    .unwrap();
+    tx.commit().unwrap();
+    seq
+}
+
+#[test]
+fn a_trustee_that_releases_outside_the_window_is_caught_by_the_oversight_view_only() {
+    // 10 days of traffic; the warrant covers alice from Nov 1 to Nov 8 (exclusive).
+    let mut w = Workflow::new(3, 2, 10);
+    let r = json(&w.retrieve("w.json", "inv.key", "out", &[]));
+    assert_eq!(r["decrypted"], w.in_scope as u64, "{r:#}");
+
+    // Honest logs: every release's sealed header opens, matches, proves and is in scope.
+    let o = audit(&w, &["--oversight-key", "oversight.key"]);
+    let v = json(&o);
+    assert_eq!(o.status.code(), Some(0), "{v:#}");
+    let ov = &v["oversight"];
+    assert_eq!(ov["key_given"], true);
+    let releases = ov["releases"].as_u64().unwrap();
+    assert!(releases >= 2 * w.in_scope as u64, "{ov:#}");
+    assert_eq!(ov["releases_with_copy"], releases, "{ov:#}");
+    assert_eq!(ov["headers_checked"], releases, "{ov:#}");
+    assert_eq!(ov["in_scope"], releases, "{ov:#}");
+    assert_eq!(ov["warrants_from_log"], 1, "{ov:#}");
+    assert!(ov["not_checked"].as_array().unwrap().is_empty(), "{ov:#}");
+
+    // Trustee 2, modified: releases alice's message of Nov 9 (after the window) and logs it
+    // honestly.
+    let mailbox = std::fs::read_to_string(w.dir.join("mailbox.jsonl")).unwrap();
+    let late: SealedMessage = mailbox
+        .lines()
+        .map(|l| serde_json::from_str::<SealedMessage>(l).unwrap())
+        .find(|m| m.id == "m09-alice")
+        .unwrap();
+    let oversight =
+        PublicKey::from_pem(&std::fs::read_to_string(w.dir.join("oversight.pub")).unwrap())
+            .unwrap();
+    w.nodes[1].stop();
+    let state = w.dir.join("node-2");
+    assert!(state.join("log.db").exists(), "{}", state.display());
+    let entry = append_out_of_scope_release(&state, &late, &oversight);
+    w.nodes[1].restart(); // the node's own start-up checks accept the appended entry
+
+    // The oversight view catches it and names the trustee and the entry.
+    let o = audit(&w, &["--oversight-key", "oversight.key"]);
+    let v = json(&o);
+    assert_eq!(o.status.code(), Some(3), "{v:#}");
+    let f: Vec<_> = v["findings"].as_array().unwrap().iter().collect();
+    assert_eq!(f.len(), 1, "{v:#}");
+    assert_eq!(f[0]["code"], "unjustified-release");
+    assert_eq!(f[0]["trustee"], 2);
+    assert_eq!(f[0]["entry"], entry);
+    let msg = f[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("OUT OF SCOPE") && msg.contains("window closes"),
+        "{msg}"
+    );
+    assert_eq!(v["oversight"]["failed"], 1);
+    // The text report names it too, and never the label.
+    let mut args: Vec<String> = [
+        "audit",
+        "--set",
+        "ts/trustee-set.json",
+        "--policy",
+        "policy.json",
+        "--oversight-key",
+        "oversight.key",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(w.trustee_args());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let t = escrow(&w.dir, &refs);
+    assert_eq!(t.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&t.stdout).to_string();
+    assert!(
+        text.contains("trustee 2 entry") && text.contains("OUT OF SCOPE"),
+        "{text}"
+    );
+    assert!(!text.contains("m09-alice"), "{text}");
+
+    // Without the oversight key, but with the warrant disclosed: the digests alone cannot show
+    // it, and the report says which checks it could not make.
+    std::fs::create_dir_all(w.dir.join("disclosed")).unwrap();
+    std::fs::copy(w.dir.join("w.json"), w.dir.join("disclosed/w.json")).unwrap();
+    let o = audit(&w, &["--warrants", "disclosed"]);
+    let v = json(&o);
+    assert_eq!(o.status.code(), Some(0), "{v:#}");
+    assert_eq!(v["oversight"]["key_given"], false);
+    let nc = v["oversight"]["not_checked"].as_array().unwrap();
+    assert!(nc[0].as_str().unwrap().starts_with("scope"), "{nc:?}");
+    assert!(
+        v["what_is_not_checked"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("scope"),
+        "{v:#}"
+    );
+}
+
+#[test]
+fn a_wrong_policy_gives_one_grouped_finding_per_trustee_not_one_line_per_release() {
+    let w = Workflow::new(3, 2, 8);
+    ok(&w.retrieve("w.json", "inv.key", "out", &[]));
+    // A policy of other authorities.
+    ok(&escrow(
+        &w.dir,
+        &[
+            "policy",
+            "init",
+            "--issuer",
+            "foreign-sos.pub",
+            "--judicial",
+            "foreign-jc.pub",
+            "--oversight",
+            "oversight.pub",
+            "--out",
+            "wrong-policy.json",
+        ],
+    ));
+    let mut args: Vec<String> = [
+        "--json",
+        "audit",
+        "--set",
+        "ts/trustee-set.json",
+        "--policy",
+        "wrong-policy.json",
+        "--oversight-key",
+        "oversight.key",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(w.trustee_args());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = escrow(&w.dir, &refs);
+    let v = json(&o);
+    assert_eq!(o.status.code(), Some(3), "{v:#}");
+    let releases = v["releases"].as_array().unwrap().len();
+    assert!(releases >= 14, "{releases}");
+    let groups = v["finding_groups"].as_array().unwrap();
+    let unjust: Vec<_> = groups
+        .iter()
+        .filter(|g| g["code"] == "unjustified-release")
+        .collect();
+    // One group per trustee that released, each counting all its releases.
+    assert!(!unjust.is_empty() && unjust.len() <= 3, "{groups:#?}");
+    let counted: u64 = unjust.iter().map(|g| g["count"].as_u64().unwrap()).sum();
+    assert_eq!(counted as usize, releases);
+    // The text report stays short: one line per group, not per release.
+    let text_args: Vec<&str> = refs[1..].to_vec();
+    let t = escrow(&w.dir, &text_args);
+    assert_eq!(t.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&t.stdout);
+    let lines = text
+        .lines()
+        .filter(|l| l.contains("unjustified-release"))
+        .count();
+    assert!(lines <= 3, "{lines} lines:\n{text}");
+    assert!(text.lines().count() < 80, "{text}");
+}
