@@ -710,7 +710,7 @@ pub struct OversightSummary {
     pub in_scope: u64,
     /// Release entries whose header, digest, proof or scope check failed.
     pub failed: u64,
-    /// Warrants read from the oversight copies in the logs.
+    /// Distinct warrants whose sealed copy in the logs opened and matched its entry.
     pub warrants_from_log: u64,
     /// The checks that could not be made, in words (empty: every check was made).
     pub not_checked: Vec<String>,
@@ -916,10 +916,11 @@ impl Judge {
         let docs = match &self.oversight {
             Some(key) if !self.sealed_warrants.is_empty() => {
                 merged = docs.clone();
+                let mut opened = HashSet::new();
                 for (t, e) in std::mem::take(&mut self.sealed_warrants) {
                     match Sealed::open(&e, key) {
                         Ok(SealedDocument::Warrant(env)) if Some(env.digest()) == e.warrant => {
-                            if !merged.warrants.contains_key(&env.digest()) {
+                            if opened.insert(env.digest()) {
                                 oversight.warrants_from_log += 1;
                             }
                             merged.add_warrant(env);
