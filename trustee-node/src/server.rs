@@ -502,19 +502,18 @@ impl Node {
         let mut seq = db.next_seq();
         let mut batch = Batch::default();
         let known = db.warrant_known(&wd).map_err(|e| self.db_failed(e))?;
-        // Oversight copies (issue 16): the warrant envelope and every released header,
-        // encrypted to the policy's oversight keys.
-        let oversight: Vec<PublicKey> = self.policy.oversight().iter().map(|o| o.key).collect();
+        // Oversight copies (issue 16): the warrant envelope and every released header.
         let mut headers = Vec::new();
         if !known {
-            let mut seen = LogEntry::warrant_seen(seq, time, wd, inv);
-            seen.seal_for_oversight(
-                &oversight,
-                &SealedDocument::Warrant(warrant.envelope().clone()),
-                &mut rand::rng(),
-            )
-            .map_err(|e| ApiError::internal("sealing the oversight copy", e))?;
-            batch.entries.push(seen);
+            if !self.policy.oversight().is_empty() {
+                headers.push((
+                    batch.entries.len(),
+                    SealedDocument::Warrant(warrant.envelope().clone()),
+                ));
+            }
+            batch
+                .entries
+                .push(LogEntry::warrant_seen(seq, time, wd, inv));
             batch.warrant = Some((wd, warrant.id().to_string(), envelope_json, seq));
             seq += 1;
         }
@@ -524,8 +523,11 @@ impl Node {
         for (d, s) in decisions.into_iter().zip(shares) {
             match (d, s) {
                 (Ok(v), Some(Ok(s))) => {
-                    if !oversight.is_empty() {
-                        headers.push((batch.entries.len(), v.ciphertext().clone()));
+                    if !self.policy.oversight().is_empty() {
+                        headers.push((
+                            batch.entries.len(),
+                            SealedDocument::HeaderV1(v.ciphertext().clone()),
+                        ));
                     }
                     batch.entries.push(LogEntry::release(
                         seq,
@@ -568,25 +570,7 @@ impl Node {
             }
             seq += 1;
         }
-        let sealed = headers
-            .par_iter()
-            .map(|(i, h)| match batch.entries.get(*i) {
-                Some(e) => Sealed::seal(
-                    e,
-                    &oversight,
-                    &SealedDocument::HeaderV1(h.clone()),
-                    &mut rand::rng(),
-                )
-                .map(|s| (*i, s)),
-                None => Err(escrow_core::Error::malformed("batch", "entry index")),
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ApiError::internal("sealing the oversight copy", e))?;
-        for (i, s) in sealed {
-            if let Some(e) = batch.entries.get_mut(i) {
-                e.sealed = Some(s);
-            }
-        }
+        self.seal_for_oversight(&mut batch, &headers)?;
         // Log first: nothing leaves before this returns.
         self.commit(&mut db, &batch, time)?;
         if !known {
@@ -600,6 +584,34 @@ impl Node {
             ReleaseResponse::unsigned(self.index(), self.set.id(), wd, Some(inv), time, results)
                 .sign(&self.signing),
         )
+    }
+
+    /// Oversight copies (issue 16, `docs/protocol.md` §17): attach to the entries at the given
+    /// batch positions their document (warrant envelope or released header), encrypted to the
+    /// policy's oversight keys; sealed in parallel (one ECDH per entry and key).
+    pub(crate) fn seal_for_oversight(
+        &self,
+        batch: &mut Batch,
+        docs: &[(usize, SealedDocument)],
+    ) -> Result<(), ApiError> {
+        let keys: Vec<PublicKey> = self.policy.oversight().iter().map(|o| o.key).collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let sealed = docs
+            .par_iter()
+            .map(|(i, d)| match batch.entries.get(*i) {
+                Some(e) => Sealed::seal(e, &keys, d, &mut rand::rng()).map(|s| (*i, s)),
+                None => Err(escrow_core::Error::malformed("batch", "entry index")),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::internal("sealing the oversight copy", e))?;
+        for (i, s) in sealed {
+            if let Some(e) = batch.entries.get_mut(i) {
+                e.sealed = Some(s);
+            }
+        }
+        Ok(())
     }
 
     /// Which judged ciphertexts the release limit would admit against the last committed

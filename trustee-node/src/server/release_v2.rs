@@ -20,7 +20,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use escrow_core::api::ErrorCode;
-use escrow_core::audit::LogEntry;
+use escrow_core::audit::{LogEntry, SealedDocument};
 use escrow_core::auth::{AuthError, RequestSignature};
 use escrow_core::codec::Digest32;
 use escrow_core::release::{ItemRefusal, RefusalCode, ReleaseCounter};
@@ -187,7 +187,16 @@ impl Node {
         let mut seq = db.next_seq();
         let mut batch = Batch::default();
         let known = db.warrant_known(&wd).map_err(|e| self.db_failed(e))?;
+        // Oversight copies (issue 16): the warrant envelope and every released header.
+        let oversee = !self.policy.oversight().is_empty();
+        let mut copies = Vec::new();
         if !known {
+            if oversee {
+                copies.push((
+                    batch.entries.len(),
+                    SealedDocument::Warrant(warrant.envelope().clone()),
+                ));
+            }
             batch
                 .entries
                 .push(LogEntry::warrant_seen(seq, time, wd, inv));
@@ -203,6 +212,12 @@ impl Node {
                     let share = digests.get(&(pos as u32)).copied().ok_or_else(|| {
                         ApiError::internal("computing a v2 answer", "missing share")
                     })?;
+                    if oversee {
+                        copies.push((
+                            batch.entries.len(),
+                            SealedDocument::HeaderV2(v.ciphertext().clone()),
+                        ));
+                    }
                     batch
                         .entries
                         .push(LogEntry::release(seq, time, wd, v.digest(), share, inv));
@@ -226,6 +241,7 @@ impl Node {
             }
             seq += 1;
         }
+        self.seal_for_oversight(&mut batch, &copies)?;
         // Log first: nothing leaves before this returns.
         self.commit(&mut db, &batch, time)?;
         if !known {
