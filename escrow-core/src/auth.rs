@@ -251,9 +251,17 @@ impl RequestSignature {
 /// `capacity`: when full, new requests are refused ([`AuthError::Busy`]) rather than forgetting
 /// a nonce that could still be replayed. Requests signed before `started` are refused, so a
 /// restart (which forgets every nonce) opens no replay window.
+///
+/// The cache keeps the highest clock reading it was given and judges times against it: when
+/// the node's clock steps backwards, a signature whose nonce was already forgotten (its time
+/// more than `MAX_SKEW_SECS` behind that highest reading) stays refused as stale, instead of
+/// coming back into the window. Until the clock catches up, the window's lower edge stays where
+/// the highest reading put it (fail closed).
 #[derive(Debug)]
 pub struct NonceCache {
     started: Timestamp,
+    /// The highest `now` seen (never decreases).
+    highest: i64,
     capacity: usize,
     seen: HashMap<[u8; NONCE_LEN], i64>,
     by_expiry: BTreeSet<(i64, [u8; NONCE_LEN])>,
@@ -264,6 +272,7 @@ impl NonceCache {
     pub fn new(started: Timestamp, capacity: usize) -> Self {
         NonceCache {
             started,
+            highest: started.unix(),
             capacity: capacity.max(1),
             seen: HashMap::new(),
             by_expiry: BTreeSet::new(),
@@ -290,7 +299,12 @@ impl NonceCache {
     ) -> Result<(), AuthError> {
         let nonce = sig.nonce()?;
         let t = sig.time.unix();
-        if (t - now.unix()).abs() > MAX_SKEW_SECS {
+        // The lower edge of the window follows the highest clock reading, so that a clock
+        // stepping back cannot re-admit a nonce that was forgotten; the upper edge follows the
+        // clock as it is.
+        self.highest = self.highest.max(now.unix());
+        let lowest = self.highest.saturating_sub(MAX_SKEW_SECS);
+        if t < lowest || t > now.unix().saturating_add(MAX_SKEW_SECS) {
             return Err(AuthError::Stale {
                 time: sig.time,
                 now,
@@ -303,7 +317,7 @@ impl NonceCache {
             });
         }
         // Forget what the time check alone now refuses.
-        let horizon = now.unix() - MAX_SKEW_SECS;
+        let horizon = lowest;
         while let Some(&(exp, n)) = self.by_expiry.first() {
             if exp >= horizon {
                 break;
@@ -424,5 +438,41 @@ mod tests {
             c.check_and_remember(&sig(1, 1_000_090), later),
             Err(AuthError::Stale { .. })
         ));
+    }
+
+    /// Issue 11: a backwards clock step must not re-open the replay window of a nonce the
+    /// cache already forgot.
+    #[test]
+    fn a_clock_stepping_back_does_not_readmit_a_forgotten_nonce() {
+        let k = key();
+        let start = Timestamp::from_unix(1_000_000);
+        let mut c = NonceCache::new(start, 100);
+        let sig = |n: u8, t: i64| {
+            RequestSignature::sign(&k, "POST", "/", b"", [n; 16], Timestamp::from_unix(t))
+        };
+        let t1 = 1_000_010;
+        c.check_and_remember(&sig(1, t1), Timestamp::from_unix(t1))
+            .unwrap();
+        // Time passes: nonce 1 ages out of the window and is forgotten.
+        let later = Timestamp::from_unix(t1 + MAX_SKEW_SECS + 60);
+        c.check_and_remember(&sig(2, later.unix()), later).unwrap();
+        assert_eq!(c.len(), 1, "nonce 1 was forgotten");
+        // The clock steps back to just after t1, where nonce 1's time is inside the skew.
+        let back = Timestamp::from_unix(t1 + 5);
+        assert!(matches!(
+            c.check_and_remember(&sig(1, t1), back),
+            Err(AuthError::Stale { .. })
+        ));
+        // A nonce not yet forgotten is still a replay after a smaller step back.
+        assert_eq!(
+            c.check_and_remember(
+                &sig(2, later.unix()),
+                Timestamp::from_unix(later.unix() - 100)
+            ),
+            Err(AuthError::Replayed)
+        );
+        // Once the clock is past the highest reading again, fresh requests pass.
+        let again = Timestamp::from_unix(later.unix() + 1);
+        c.check_and_remember(&sig(3, again.unix()), again).unwrap();
     }
 }

@@ -71,11 +71,11 @@ impl Digest32 {
         hex::encode(self.0.get(..8).unwrap_or_default())
     }
 
-    /// Parse 64 hex digits.
+    /// Parse exactly 64 lower-case hex digits (upper case is refused: one digest, one
+    /// spelling).
     pub fn from_hex(s: &str) -> Option<Self> {
-        let mut out = [0u8; 32];
-        hex::decode_to_slice(s, &mut out).ok()?;
-        Some(Digest32(out))
+        let b = hex_lower(s)?;
+        Some(Digest32(b.try_into().ok()?))
     }
 
     /// The bytes.
@@ -108,6 +108,18 @@ impl<'de> Deserialize<'de> for Digest32 {
         Digest32::from_hex(&s)
             .ok_or_else(|| de::Error::custom("expected 64 lower-case hex digits (32 bytes)"))
     }
+}
+
+/// Decode lower-case hex (digits `0-9a-f`, even length); `None` for anything else, upper-case
+/// digits included. Every hex field of every format is read with this (`docs/protocol.md` §2).
+pub fn hex_lower(s: &str) -> Option<Vec<u8>> {
+    if !s
+        .bytes()
+        .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    {
+        return None;
+    }
+    hex::decode(s).ok()
 }
 
 /// Standard base64 (RFC 4648, with padding).

@@ -50,10 +50,12 @@ impl Point {
         out
     }
 
-    /// Decode 33-byte compressed (or 65-byte uncompressed) SEC1; on-curve and non-identity.
+    /// Decode the 33-byte compressed SEC1 form (the only form any format uses; the 65-byte
+    /// uncompressed form is refused, so that one point has one spelling); on-curve and
+    /// non-identity.
     pub fn from_bytes(bytes: &[u8], field: &'static str) -> Result<Self> {
         match (bytes.len(), bytes.first()) {
-            (33, Some(0x02 | 0x03)) | (65, Some(0x04)) => {}
+            (33, Some(0x02 | 0x03)) => {}
             _ => return Err(Error::InvalidPoint { field }),
         }
         let ep = p256::Sec1Point::from_bytes(bytes).map_err(|_| Error::InvalidPoint { field })?;
@@ -67,9 +69,9 @@ impl Point {
         hex::encode(self.to_bytes())
     }
 
-    /// Parse hex of a SEC1 encoding.
+    /// Parse lower-case hex of the compressed SEC1 encoding (66 digits).
     pub fn from_hex(s: &str, field: &'static str) -> Result<Self> {
-        let b = hex::decode(s).map_err(|_| Error::InvalidPoint { field })?;
+        let b = crate::codec::hex_lower(s).ok_or(Error::InvalidPoint { field })?;
         Self::from_bytes(&b, field)
     }
 }
@@ -91,7 +93,7 @@ impl<'de> Deserialize<'de> for Point {
         let s = String::deserialize(d)?;
         Point::from_hex(&s, "point").map_err(|_| {
             de::Error::custom(
-                "expected hex of a compressed SEC1 P-256 point, on the curve and not the identity",
+                "expected 66 lower-case hex digits of a compressed SEC1 P-256 point, on the curve and not the identity",
             )
         })
     }
@@ -124,7 +126,8 @@ pub mod scalar_hex {
     /// Deserialize 64 hex digits, below the group order.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Scalar, D::Error> {
         let s = String::deserialize(d)?;
-        let b = hex::decode(&s).map_err(|_| de::Error::custom("scalar: expected 64 hex digits"))?;
+        let b = crate::codec::hex_lower(&s)
+            .ok_or_else(|| de::Error::custom("scalar: expected 64 lower-case hex digits"))?;
         super::scalar_from_bytes(&b, "scalar")
             .map_err(|_| de::Error::custom("scalar: expected 32 bytes below the P-256 group order"))
     }

@@ -397,7 +397,8 @@ impl KeyShare {
     /// Parse (the share is not usable until [`TrusteeSet::verify_share`]).
     pub fn from_json(s: &str) -> Result<Self> {
         let mut f: KeyShareFile = crate::codec::from_json("key share", s)?;
-        let mut bytes = hex::decode(&f.share).map_err(|_| Error::InvalidScalar { field: "share" });
+        let mut bytes =
+            crate::codec::hex_lower(&f.share).ok_or(Error::InvalidScalar { field: "share" });
         f.share.zeroize();
         let scalar = match &bytes {
             Ok(b) => scalar_from_bytes(b, "share"),

@@ -828,6 +828,22 @@ fn bad_points() -> Vec<(String, Value)> {
     let g = spec::sec1(&ProjectivePoint::GENERATOR).to_vec();
     let mut v: Vec<(String, Value)> = vec![
         ("identity (00)".into(), json!("00")),
+        // One point, one spelling (issue 11): upper-case hex and the uncompressed form of a
+        // valid point are refused.
+        (
+            "upper-case hex of a valid point".into(),
+            json!(hex::encode_upper(&g)),
+        ),
+        (
+            "uncompressed form of a valid point".into(),
+            json!(hex::encode(
+                p256::elliptic_curve::sec1::ToSec1Point::to_sec1_point(
+                    &ProjectivePoint::GENERATOR.to_affine(),
+                    false,
+                )
+                .as_bytes()
+            )),
+        ),
         ("33 zero bytes".into(), json!(hex::encode([0u8; 33]))),
         ("empty".into(), json!("")),
         ("not hex".into(), json!("zz".repeat(33))),
@@ -945,11 +961,9 @@ fn bad_points_are_rejected_on_decode() {
     assert!(checked > 150, "{checked}");
     // the library's own decoder, directly
     for (what, p) in &bad {
-        if let Some(s) = p.as_str()
-            && let Ok(b) = hex::decode(s)
-        {
+        if let Some(s) = p.as_str() {
             assert!(
-                escrow_core::group::Point::from_bytes(&b, "t").is_err(),
+                escrow_core::group::Point::from_hex(s, "t").is_err(),
                 "accepted {what}"
             );
         }
@@ -971,6 +985,8 @@ fn bad_scalars_are_rejected_on_decode() {
         json!("01".repeat(33)),
         json!(""),
         json!("zz".repeat(32)),
+        // a valid scalar spelled in upper case
+        json!("0A".repeat(32)),
         json!(1),
     ];
     for (kind, v) in format_values(&fm) {

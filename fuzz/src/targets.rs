@@ -848,3 +848,93 @@ pub fn log_page(data: &[u8]) {
         assert_eq!(g.bytes, bytes);
     }
 }
+
+/// `request_auth`: who may ask. Even: an `Escrow-Signature` header value as a node reads it —
+/// what parses re-encodes to itself, its nonce is 32 lower-case hex digits, it verifies under
+/// the fixture investigator's key only if it names that key, and the same nonce and time signed
+/// by the harness verify for that request and no other. Odd: a schedule of requests for the
+/// node's nonce memory, three bytes each (nonce, signed time, clock step, the clock may step
+/// backwards): the same signature (nonce and time) is never accepted twice, an accepted time is
+/// within `MAX_SKEW_SECS` of the clock and not older than the highest clock reading minus
+/// `MAX_SKEW_SECS`, never before the start, and the memory stays within its capacity.
+pub fn request_auth(data: &[u8]) {
+    use escrow_core::auth::{MAX_HEADER_LEN, MAX_SKEW_SECS, NonceCache, RequestSignature};
+    let Some((odd, rest)) = mode(data) else {
+        return;
+    };
+    let f = fixtures::get();
+    let key = f.investigator.public();
+    if !odd {
+        let Ok(sig) = RequestSignature::from_header(rest) else {
+            return;
+        };
+        assert!(
+            sig.nonce.len() == 32
+                && sig
+                    .nonce
+                    .bytes()
+                    .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)),
+            "nonce {:?} accepted",
+            sig.nonce
+        );
+        let again = sig.to_header();
+        if again.len() <= MAX_HEADER_LEN {
+            let back = RequestSignature::from_header(again.as_bytes())
+                .expect("a re-encoded header parses");
+            assert_eq!(back, sig, "header round trip");
+        }
+        if sig.verify(&key, "POST", "/v1/release", b"{}").is_ok() {
+            assert_eq!(sig.key_id, key.key_id(), "verified under another key id");
+        }
+        let nonce = sig.nonce().expect("a parsed nonce");
+        let mine = RequestSignature::sign(
+            &f.investigator,
+            "POST",
+            "/v1/release",
+            b"{}",
+            nonce,
+            sig.time,
+        );
+        assert!(mine.verify(&key, "POST", "/v1/release", b"{}").is_ok());
+        assert!(mine.verify(&key, "POST", "/v1/cancel", b"{}").is_err());
+        assert!(mine.verify(&key, "POST", "/v1/release", b"{} ").is_err());
+        return;
+    }
+    let start = T0;
+    let capacity = 4;
+    let mut cache = NonceCache::new(Timestamp::from_unix(start), capacity);
+    let mut clock = start;
+    let mut highest = start;
+    let mut accepted = std::collections::HashSet::new();
+    for op in rest.chunks_exact(3).take(256) {
+        let [n, off, step] = [op[0], op[1], op[2]];
+        // Steps of up to ±127 × 7 s, so the schedule crosses the 300 s window both ways.
+        clock += i64::from(step as i8) * 7;
+        highest = highest.max(clock);
+        let t = clock + i64::from(off as i8) * 5;
+        let sig = RequestSignature {
+            version: Default::default(),
+            key_id: key.key_id(),
+            nonce: format!("{:02x}", n & 7).repeat(16),
+            time: Timestamp::from_unix(t),
+            signature: Vec::new(),
+        };
+        if cache
+            .check_and_remember(&sig, Timestamp::from_unix(clock))
+            .is_ok()
+        {
+            assert!(
+                accepted.insert((n & 7, t)),
+                "replay of ({}, {t}) accepted",
+                n & 7
+            );
+            assert!(t >= start, "accepted before the start");
+            assert!(t <= clock + MAX_SKEW_SECS, "accepted from the future");
+            assert!(
+                t >= highest - MAX_SKEW_SECS,
+                "accepted {t}, older than the highest clock {highest} minus the skew"
+            );
+        }
+        assert!(cache.len() <= capacity);
+    }
+}

@@ -11,6 +11,16 @@ pub enum NodeError {
         "wrong passphrase: it does not open the sealed key share (or secrets.sealed.json was altered)"
     )]
     WrongPassphrase,
+    /// `init` refuses a passphrase shorter than the minimum.
+    #[error(
+        "passphrase too short: {chars} characters, at least {min} needed (it protects the sealed key share if the state folder is copied)"
+    )]
+    PassphraseTooShort {
+        /// Characters given.
+        chars: usize,
+        /// The minimum.
+        min: usize,
+    },
     /// No passphrase was given.
     #[error("no passphrase: set TRUSTEE_PASSPHRASE or pass --passphrase-file FILE")]
     NoPassphrase,
@@ -25,6 +35,11 @@ pub enum NodeError {
     /// The state folder is missing something or holds something inconsistent.
     #[error("state folder: {0}")]
     State(String),
+    /// Another process serves (or initialises) this state folder.
+    #[error(
+        "state folder {0} is in use by another trustee-node process (it holds serve.lock); stop it first — two nodes must never share one state folder"
+    )]
+    StateInUse(PathBuf),
     /// The SQLite database failed.
     #[error("database {path}: {why}")]
     Database {

@@ -34,6 +34,9 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Create a state folder: sealed key share and signing key, policy, audit database.
+    ///
+    /// The passphrase (TRUSTEE_PASSPHRASE or --passphrase-file) must have at least 12
+    /// characters.
     Init {
         /// The trustee set (`trustee-set.json` from `escrow setup`); not with --dkg.
         #[arg(long, required_unless_present = "dkg", conflicts_with = "dkg")]
@@ -57,7 +60,8 @@ enum Cmd {
         /// The state folder to create (must not exist or be empty).
         #[arg(long)]
         state: PathBuf,
-        /// Read the passphrase from this file (first line) instead of TRUSTEE_PASSPHRASE.
+        /// Read the passphrase from this file (first line) instead of TRUSTEE_PASSPHRASE. At
+        /// least 12 characters.
         #[arg(long)]
         passphrase_file: Option<PathBuf>,
         /// Argon2id cost. `test` is for automated tests only: it gives the passphrase no

@@ -165,6 +165,8 @@ pub struct Node {
     nonces: Mutex<NonceCache>,
     admission: Mutex<Admission>,
     work: Arc<tokio::sync::Semaphore>,
+    /// One serving node per state folder (released when the node is dropped).
+    _lock: crate::state::StateLock,
 }
 
 impl core::fmt::Debug for Node {
@@ -214,6 +216,7 @@ impl Node {
             )),
             admission: Mutex::new(Admission::default()),
             work: Arc::new(tokio::sync::Semaphore::new(limits.concurrency.max(1))),
+            _lock: loaded.lock,
         })
     }
 
@@ -327,9 +330,14 @@ impl Node {
     }
 
     /// Fail closed: refuse to release anything until restarted (the restart re-verifies the log).
+    ///
+    /// The operator's log gets `why` as it is; the public answers (`/v1/info`, 503 messages)
+    /// get it with the state folder's path replaced by `<state>`, so they show no paths of the
+    /// node's machine.
     fn mark_unhealthy(&self, why: String) {
         tracing::error!(problem = %why, "audit log cannot be written: the node releases nothing until restarted");
-        *self.problem.write().unwrap_or_else(|p| p.into_inner()) = Some(why);
+        let public = public_text(&why, &self.state_dir);
+        *self.problem.write().unwrap_or_else(|p| p.into_inner()) = Some(public);
     }
 
     fn check_healthy(&self) -> Result<(), ApiError> {
@@ -1010,7 +1018,59 @@ fn auth_error(e: AuthError) -> ApiError {
 
 type Shared = Arc<Node>;
 
+/// `text` with every spelling of the state folder's path replaced by `<state>` (as given, and
+/// canonical), for answers to the public.
+fn public_text(text: &str, state_dir: &std::path::Path) -> String {
+    let mut out = text.to_string();
+    let mut spellings = vec![state_dir.display().to_string()];
+    if let Ok(c) = std::fs::canonicalize(state_dir) {
+        spellings.push(c.display().to_string());
+    }
+    spellings.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for s in spellings.iter().filter(|s| !s.is_empty()) {
+        out = out.replace(s.as_str(), "<state>");
+    }
+    out
+}
+
+/// A POST body must be `application/json` (parameters allowed, `charset` only `utf-8`);
+/// checked before anything else is done with the request (`docs/api.md` §1).
+fn check_content_type(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let refuse = |why: String| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::UnsupportedMediaType,
+            format!("{why}; send the body with Content-Type: application/json"),
+        )
+    };
+    let value = headers
+        .get(header::CONTENT_TYPE)
+        .ok_or_else(|| refuse("the request has no Content-Type".into()))?;
+    let text = value
+        .to_str()
+        .map_err(|_| refuse("the Content-Type is not ASCII".into()))?;
+    let mut parts = text.split(';');
+    let media = parts.next().unwrap_or_default().trim();
+    if !media.eq_ignore_ascii_case("application/json") {
+        return Err(refuse(format!(
+            "Content-Type {text:?} is not application/json"
+        )));
+    }
+    for param in parts {
+        let (name, value) = param.split_once('=').unwrap_or((param, ""));
+        if name.trim().eq_ignore_ascii_case("charset")
+            && !value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        {
+            return Err(refuse(format!(
+                "Content-Type {text:?}: the body must be UTF-8"
+            )));
+        }
+    }
+    Ok(())
+}
+
 async fn read_body(req: Request, limit: usize, timeout: Duration) -> Result<Vec<u8>, ApiError> {
+    check_content_type(req.headers())?;
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -122,6 +122,53 @@ fn check_signing_key(set: &TrusteeSet, index: u16, key: &PrivateKey) -> Result<(
     Ok(())
 }
 
+/// The lock file in a state folder: held (flock, exclusive) by the one process serving the
+/// folder, and by `init` while it writes it. The kernel releases it when the process ends,
+/// kill -9 included, so a stale file never blocks a restart.
+pub const LOCK_FILE: &str = "serve.lock";
+
+/// The state folder's lock, held until dropped.
+#[derive(Debug)]
+pub struct StateLock {
+    _file: std::fs::File,
+}
+
+/// Take the state folder's lock without waiting; [`NodeError::StateInUse`] if another process
+/// (or another node in this process) holds it.
+pub fn lock_state(state: &Path) -> Result<StateLock, NodeError> {
+    let path = state.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| NodeError::io(&path, e))?;
+    match fs4::FileExt::try_lock(&file) {
+        Ok(()) => Ok(StateLock { _file: file }),
+        Err(fs4::TryLockError::WouldBlock) => Err(NodeError::StateInUse(state.to_path_buf())),
+        Err(fs4::TryLockError::Error(e)) => Err(NodeError::io(&path, e)),
+    }
+}
+
+/// The shortest passphrase `init` accepts, in characters (Unicode scalar values). Argon2id
+/// slows each guess; it cannot make a short passphrase strong.
+pub const MIN_PASSPHRASE_CHARS: usize = 12;
+
+/// Refuse a passphrase shorter than [`MIN_PASSPHRASE_CHARS`] (bytes that are not UTF-8 count
+/// one each).
+pub fn check_passphrase_length(passphrase: &[u8]) -> Result<(), NodeError> {
+    let chars = std::str::from_utf8(passphrase)
+        .map(|s| s.chars().count())
+        .unwrap_or(passphrase.len());
+    if chars < MIN_PASSPHRASE_CHARS {
+        return Err(NodeError::PassphraseTooShort {
+            chars,
+            min: MIN_PASSPHRASE_CHARS,
+        });
+    }
+    Ok(())
+}
+
 /// What `init` reports.
 #[derive(Debug)]
 pub struct InitReport {
@@ -169,6 +216,7 @@ pub fn init(
     passphrase: &[u8],
     cost: KdfCost,
 ) -> Result<InitReport, NodeError> {
+    check_passphrase_length(passphrase)?;
     let set_json = read(set_path)?;
     let set = TrusteeSet::from_json(&set_json)?;
     let ks_path = trustee_dir.join("key-share.json");
@@ -181,7 +229,13 @@ pub fn init(
     let policy_json = read(policy_path)?;
     let policy = Policy::from_json(&policy_json).map_err(NodeError::Policy)?;
 
+    if state.join(LOCK_FILE).exists() {
+        // A serving node holds it: say so rather than "not empty".
+        drop(lock_state(state)?);
+    }
     prepare_dir(state)?;
+    // Two inits racing on one empty folder: the second stops here.
+    let _lock = lock_state(state)?;
 
     let log_key = LogKey::generate(&checkpoint::origin(&set.id(), share.index()))
         .map_err(|e| NodeError::State(format!("log key: {e}")))?;
@@ -250,6 +304,8 @@ pub struct Loaded {
     pub db_path: PathBuf,
     /// The state folder (the signed checkpoint is rewritten there after every commit).
     pub state: PathBuf,
+    /// The state folder's lock (held as long as the node lives).
+    pub lock: StateLock,
 }
 
 impl core::fmt::Debug for Loaded {
@@ -270,6 +326,8 @@ impl core::fmt::Debug for Loaded {
 /// folders made before it existed), anchoring the log as it is.
 pub fn load(state: &Path, passphrase: &[u8], accept_unanchored: bool) -> Result<Loaded, NodeError> {
     let node = read_node_file(state)?;
+    // One serving process per state folder, before anything is opened.
+    let lock = lock_state(state)?;
     let set = TrusteeSet::from_json(&read(&state.join(SET_FILE))?)?;
     if set.id() != node.set_id {
         return Err(NodeError::State(format!(
@@ -338,6 +396,7 @@ pub fn load(state: &Path, passphrase: &[u8], accept_unanchored: bool) -> Result<
         db,
         db_path,
         state: state.to_path_buf(),
+        lock,
     })
 }
 

@@ -490,6 +490,13 @@ fn fail_closed_when_the_log_cannot_be_written() {
         info["problem"].as_str().unwrap().contains("locked"),
         "{info}"
     );
+    // The public answer names no path of the node's machine (issue 11: no paths in /v1/info).
+    assert!(
+        !info
+            .to_string()
+            .contains(&fx.dir.path().display().to_string()),
+        "{info}"
+    );
     blocker.execute_batch("ROLLBACK").unwrap();
     drop(blocker);
     // Fail closed until restart, even though the lock is gone.
@@ -628,7 +635,9 @@ fn tls_with_a_certificate() {
         .output()
         .unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains("\"trustee\""));
-    // Missing certificate file: a clear error before listening.
+    // Missing certificate file: a clear error before listening (the first node stopped, as
+    // one state folder serves one node at a time).
+    drop(node);
     let e = try_start(
         &state,
         &[

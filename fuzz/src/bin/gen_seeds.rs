@@ -466,6 +466,42 @@ fn main() {
         write("label", &format!("pair-{i}"), pair.as_bytes());
     }
 
+    // request_auth: the signed-request vector's header; nonce-memory schedules of
+    // (nonce, time offset / 5 s, clock step / 7 s) triples, the clock stepping back in one.
+    let sr = vector("signed-request.json");
+    let header = sr["header"].as_str().expect("header");
+    write(
+        "request_auth",
+        "header-vector",
+        &moded(0, header.as_bytes()),
+    );
+    let schedule = |ops: &[[i8; 3]]| {
+        let bytes: Vec<u8> = ops.iter().flatten().map(|b| *b as u8).collect();
+        moded(1, &bytes)
+    };
+    write(
+        "request_auth",
+        "replays",
+        &schedule(&[[1, 0, 0], [1, 0, 0], [2, 0, 1], [1, 0, 1]]),
+    );
+    write(
+        "request_auth",
+        "clock-back",
+        &schedule(&[[1, 0, 2], [2, 0, 50], [3, 0, 0], [1, -48, -50], [1, 0, 0]]),
+    );
+    write(
+        "request_auth",
+        "full",
+        &schedule(&[
+            [0, 0, 0],
+            [1, 0, 0],
+            [2, 0, 0],
+            [3, 0, 0],
+            [4, 0, 0],
+            [5, 0, 0],
+        ]),
+    );
+
     for (i, seed) in [[5u8, 2], [63, 17], [12, 12], [0, 0]].iter().enumerate() {
         let mut v = seed.to_vec();
         v.extend((0..60).map(|x: u8| x.wrapping_mul(37).wrapping_add(i as u8)));
