@@ -1033,14 +1033,15 @@ fn public_text(text: &str, state_dir: &std::path::Path) -> String {
     out
 }
 
-/// A POST body must be `application/json` (parameters allowed, `charset` only `utf-8`);
-/// checked before anything else is done with the request (`docs/api.md` §1).
-fn check_content_type(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+/// A POST body must be of the endpoint's media type: `application/json` (parameters allowed,
+/// `charset` only `utf-8`), or `application/vnd.escrow.v2` for `/v2/release`; checked before
+/// anything else is done with the request (`docs/api.md` §1).
+fn check_content_type(headers: &axum::http::HeaderMap, expected: &str) -> Result<(), ApiError> {
     let refuse = |why: String| {
         ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::UnsupportedMediaType,
-            format!("{why}; send the body with Content-Type: application/json"),
+            format!("{why}; send the body with Content-Type: {expected}"),
         )
     };
     let value = headers
@@ -1051,10 +1052,8 @@ fn check_content_type(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
         .map_err(|_| refuse("the Content-Type is not ASCII".into()))?;
     let mut parts = text.split(';');
     let media = parts.next().unwrap_or_default().trim();
-    if !media.eq_ignore_ascii_case("application/json") {
-        return Err(refuse(format!(
-            "Content-Type {text:?} is not application/json"
-        )));
+    if !media.eq_ignore_ascii_case(expected) {
+        return Err(refuse(format!("Content-Type {text:?} is not {expected}")));
     }
     for param in parts {
         let (name, value) = param.split_once('=').unwrap_or((param, ""));
@@ -1069,8 +1068,16 @@ fn check_content_type(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn read_body(req: Request, limit: usize, timeout: Duration) -> Result<Vec<u8>, ApiError> {
-    check_content_type(req.headers())?;
+/// The media type of every JSON POST body.
+const JSON_MEDIA: &str = "application/json";
+
+async fn read_body(
+    req: Request,
+    media: &str,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Vec<u8>, ApiError> {
+    check_content_type(req.headers(), media)?;
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -1148,7 +1155,13 @@ async fn h_release(
     req: Request,
 ) -> Result<Json<ReleaseResponse>, ApiError> {
     let (auth, pq) = auth_header(req.headers(), req.uri());
-    let body = read_body(req, node.limits.max_body_bytes, node.limits.body_timeout).await?;
+    let body = read_body(
+        req,
+        JSON_MEDIA,
+        node.limits.max_body_bytes,
+        node.limits.body_timeout,
+    )
+    .await?;
     let n = node.clone();
     blocking(&node, move || n.release(auth.as_deref(), &pq, &body))
         .await
@@ -1159,7 +1172,13 @@ async fn h_cancel(
     State(node): State<Shared>,
     req: Request,
 ) -> Result<Json<CancelResponse>, ApiError> {
-    let body = read_body(req, node.limits.max_body_bytes, node.limits.body_timeout).await?;
+    let body = read_body(
+        req,
+        JSON_MEDIA,
+        node.limits.max_body_bytes,
+        node.limits.body_timeout,
+    )
+    .await?;
     let n = node.clone();
     blocking(&node, move || n.cancel(&body)).await.map(Json)
 }

@@ -102,6 +102,32 @@ fn a_post_without_a_json_content_type_is_415_before_anything_else() {
             "{ct:?}: {b}"
         );
     }
+    // The binary v2 endpoint wants its own media type, and the JSON endpoints refuse it.
+    for (path, ct, want) in [
+        (
+            "/v2/release",
+            Some("application/json"),
+            "application/vnd.escrow.v2",
+        ),
+        ("/v2/release", None, "application/vnd.escrow.v2"),
+        (
+            "/v1/release",
+            Some("application/vnd.escrow.v2"),
+            "application/json",
+        ),
+    ] {
+        let headers: Vec<String> = ct
+            .map(|c| format!("Content-Type: {c}"))
+            .into_iter()
+            .collect();
+        let (s, b) = raw_post(&node, path, &headers, &body);
+        assert_eq!(
+            (s, code(&b).as_str()),
+            (415, "unsupported-media-type"),
+            "{path} {ct:?}: {b}"
+        );
+        assert!(b.contains(want), "{b}");
+    }
     assert_eq!(head_size(&node), size0, "a 415 writes nothing");
     // The same request with the right media type (any case, charset utf-8) is released.
     let headers = vec![
