@@ -253,6 +253,21 @@ fn five_nodes_make_their_set_without_a_dealer_and_then_serve_a_warrant() {
     .to_vec();
     args.extend(trustees.iter().cloned());
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    // With the warrant disclosed to the auditor, every release on the ceremony's set is
+    // justified and the keygen check finds nothing: the audit is clean.
+    std::fs::create_dir_all(dir.join("disclosed")).unwrap();
+    std::fs::copy(dir.join("w.json"), dir.join("disclosed/w.json")).unwrap();
+    let mut disclosed = refs.clone();
+    disclosed.extend(["--warrants", "disclosed"]);
+    let o = escrow(dir, &disclosed);
+    let report = json(&o);
+    assert_eq!(o.status.code(), Some(0), "{report:#}");
+    assert_eq!(
+        report["finding_groups"],
+        serde_json::json!([]),
+        "{report:#}"
+    );
+    assert_eq!(report["warrants"][0]["messages_released"], 2, "{report:#}");
     let o = escrow(dir, &refs);
     let report = json(&o);
     // (the warrant text is not disclosed to this auditor, so the releases are reported as
