@@ -446,7 +446,10 @@ impl Node {
         // Compute first, without the database lock (issue 14): an optimistic admission against
         // the last committed counters (read connection) says which shares to compute.
         let pre = self
-            .pre_admit(&warrant, &judged)
+            .pre_admit(
+                &warrant,
+                judged.iter().map(|j| j.as_ref().ok().map(|v| v.digest())),
+            )
             .map_err(|e| self.db_failed(e))?;
         let tamper = self.fault == Some(Fault::BadShare);
         let mut shares: Vec<Option<escrow_core::Result<SealedShare>>> = judged
@@ -624,22 +627,24 @@ impl Node {
 
     /// Which judged ciphertexts the release limit would admit against the last committed
     /// counters (read connection, no writer lock): the shares worth computing before the lock.
-    fn pre_admit(
+    /// `judged` yields the digest of each valid ciphertext and `None` for a refused item; used
+    /// by both protocol versions.
+    pub(crate) fn pre_admit(
         &self,
         warrant: &escrow_core::warrant::VerifiedWarrant,
-        judged: &[Result<ValidCiphertext, ItemRefusal>],
+        judged: impl ExactSizeIterator<Item = Option<Digest32>>,
     ) -> Result<Vec<bool>, crate::error::NodeError> {
         let conn = lock(&self.reader);
         let already = db::released_count(&conn, &self.db_path, warrant.id())?;
         let mut counter = ReleaseCounter::new(warrant, already);
         let mut out = Vec::with_capacity(judged.len());
-        for j in judged {
-            out.push(match j {
-                Ok(v) => {
-                    let before = db::is_released(&conn, &self.db_path, warrant.id(), &v.digest())?;
-                    counter.admit(v.digest(), before).is_ok()
+        for digest in judged {
+            out.push(match digest {
+                Some(d) => {
+                    let before = db::is_released(&conn, &self.db_path, warrant.id(), &d)?;
+                    counter.admit(d, before).is_ok()
                 }
-                Err(_) => false,
+                None => false,
             });
         }
         Ok(out)

@@ -13,7 +13,7 @@
 use super::{
     ApiError, Fault, Node, Shared, auth_error, blocking, investigator_of_request, lock, read_body,
 };
-use crate::db::{self, Batch, Db};
+use crate::db::{Batch, Db};
 use crate::state::now;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -85,29 +85,6 @@ impl Node {
         .map_err(|e| ApiError::internal("computing a v2 answer", e))
     }
 
-    /// Which judged items the release limit would admit against the last committed counters
-    /// (read connection, no writer lock).
-    fn pre_admit_v2(
-        &self,
-        warrant: &VerifiedWarrant,
-        judged: &Judged,
-    ) -> Result<Vec<bool>, crate::error::NodeError> {
-        let conn = lock(&self.reader);
-        let already = db::released_count(&conn, &self.db_path, warrant.id())?;
-        let mut counter = ReleaseCounter::new(warrant, already);
-        let mut out = Vec::with_capacity(judged.len());
-        for j in judged {
-            out.push(match j {
-                Ok(v) => {
-                    let before = db::is_released(&conn, &self.db_path, warrant.id(), &v.digest())?;
-                    counter.admit(v.digest(), before).is_ok()
-                }
-                Err(_) => false,
-            });
-        }
-        Ok(out)
-    }
-
     /// `POST /v2/release`, synchronous (runs on a blocking thread).
     pub fn release_v2(
         &self,
@@ -143,7 +120,10 @@ impl Node {
 
         // Compute first, without the database lock.
         let pre = self
-            .pre_admit_v2(&warrant, &judged)
+            .pre_admit(
+                &warrant,
+                judged.iter().map(|j| j.as_ref().ok().map(|v| v.digest())),
+            )
             .map_err(|e| self.db_failed(e))?;
         let pre_positions: Vec<u32> = admitted(&judged, &pre).iter().map(|(p, _)| *p).collect();
         let mut answer = self.answer_v2(&warrant, &request, &admitted(&judged, &pre))?;
