@@ -43,10 +43,36 @@ pub struct SealedMessage {
     pub escrow: EscrowCiphertext,
 }
 
-fn context(prefix: &[u8], label: &Label) -> Vec<u8> {
+/// A body or key-box context: `prefix ‖ lp(label bytes)` (`docs/protocol.md` §10, §15.8).
+pub(crate) fn context(prefix: &[u8], label: &Label) -> Vec<u8> {
     let mut c = prefix.to_vec();
     put_lp(&mut c, &label.to_bytes());
     c
+}
+
+/// The structural check of either message version: the id matches the label's.
+pub(crate) fn check_id(id: &str, label: &Label) -> Result<()> {
+    if id != label.message_id {
+        return Err(Error::NonCompliant {
+            message_id: id.to_string(),
+            why: "message id differs from the escrow label's message id".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Open a body of either version under the message key and the version's context prefix.
+pub(crate) fn decrypt_body_with(
+    prefix: &[u8],
+    key: &MessageKey,
+    body: &[u8],
+    label: &Label,
+) -> Result<Opened> {
+    let body = open_once(key.expose(), body, &context(prefix, label), "message body")?;
+    Ok(Opened {
+        label: label.clone(),
+        body,
+    })
 }
 
 /// Seal `plaintext` for `recipient` with escrow to `set`.
@@ -98,27 +124,12 @@ impl core::fmt::Debug for Opened {
 impl SealedMessage {
     /// Structural checks that need no key: the id matches the label.
     pub fn check_structure(&self) -> Result<()> {
-        if self.id != self.escrow.label.message_id {
-            return Err(Error::NonCompliant {
-                message_id: self.id.clone(),
-                why: "message id differs from the escrow label's message id".into(),
-            });
-        }
-        Ok(())
+        check_id(&self.id, &self.escrow.label)
     }
 
     /// Decrypt the body given the message key (recovered by any route).
     pub fn decrypt_body(&self, key: &MessageKey) -> Result<Opened> {
-        let body = open_once(
-            key.expose(),
-            &self.body,
-            &context(CTX_BODY, &self.escrow.label),
-            "message body",
-        )?;
-        Ok(Opened {
-            label: self.escrow.label.clone(),
-            body,
-        })
+        decrypt_body_with(CTX_BODY, key, &self.body, &self.escrow.label)
     }
 
     /// Parse one mailbox line.

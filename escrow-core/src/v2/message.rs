@@ -13,13 +13,15 @@
 //! to the same mk.
 
 use super::{EscrowCiphertextV2, ValidCiphertextV2, encapsulate_v2};
-use crate::codec::{Digest32, FormatVersion, put_lp};
-use crate::ecies::{self, EciesBox, open_once, seal_once};
+use crate::codec::{Digest32, FormatVersion};
+use crate::ecies::{self, EciesBox, seal_once};
 use crate::error::{Error, Result};
 use crate::group::{scalar_from_bytes, scalar_to_bytes};
 use crate::keys::{PrivateKey, PublicKey};
 use crate::label::Label;
-use crate::message::{LabelMismatch, Opened, Receipt, SealedMessage};
+use crate::message::{
+    LabelMismatch, Opened, Receipt, SealedMessage, check_id, context, decrypt_body_with,
+};
 use crate::secret::{MessageKey, SecretScalar};
 use crate::trustee::{TrusteeSet, VerifiedKeyShare};
 use serde::{Deserialize, Serialize};
@@ -47,12 +49,6 @@ pub struct SealedMessageV2 {
     pub body: Vec<u8>,
     /// The v2 escrow header.
     pub escrow: EscrowCiphertextV2,
-}
-
-fn context(prefix: &[u8], label: &Label) -> Vec<u8> {
-    let mut c = prefix.to_vec();
-    put_lp(&mut c, &label.to_bytes());
-    c
 }
 
 /// Seal `plaintext` for `recipient` with v2 escrow to `set`.
@@ -84,27 +80,12 @@ pub fn seal_v2<R: rand_core::CryptoRng + ?Sized>(
 impl SealedMessageV2 {
     /// The id matches the label.
     pub fn check_structure(&self) -> Result<()> {
-        if self.id != self.escrow.label.message_id {
-            return Err(Error::NonCompliant {
-                message_id: self.id.clone(),
-                why: "message id differs from the escrow label's message id".into(),
-            });
-        }
-        Ok(())
+        check_id(&self.id, &self.escrow.label)
     }
 
     /// Decrypt the body given the message key (recovered by any route).
     pub fn decrypt_body(&self, key: &MessageKey) -> Result<Opened> {
-        let body = open_once(
-            key.expose(),
-            &self.body,
-            &context(CTX_BODY_V2, &self.escrow.label),
-            "message body",
-        )?;
-        Ok(Opened {
-            label: self.escrow.label.clone(),
-            body,
-        })
+        decrypt_body_with(CTX_BODY_V2, key, &self.body, &self.escrow.label)
     }
 
     /// Parse one mailbox line (version 2 only; [`MailboxMessage::from_json`] reads both).
