@@ -894,6 +894,24 @@ mod tests {
         );
     }
 
+    /// Fuzz finding (target `policy`): `300000000000000000000000000` printed as
+    /// `3.0000000000000003e+26`, which read back as `3e+26`, so canonical JSON of a parsed value
+    /// was not idempotent. serde_json's `float_roundtrip` reads numbers exactly.
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn canonical_json_is_idempotent_for_large_numbers() {
+        for text in [
+            r#"{"n":300000000000000000000000000}"#,
+            r#"{"n":3.0000000000000003e+26}"#,
+            r#"[1e-7,0.1,123456789012345678901234567890,-2.5e300]"#,
+        ] {
+            let v: serde_json::Value = serde_json::from_str(text).unwrap();
+            let c = canonical_json(&v);
+            let back: serde_json::Value = serde_json::from_str(&c).unwrap();
+            assert_eq!(canonical_json(&back), c, "{text}");
+        }
+    }
+
     #[test]
     #[allow(clippy::unwrap_used)]
     fn oversight_keys_make_a_version_2_policy_and_leave_version_1_digests_alone() {
