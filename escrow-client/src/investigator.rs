@@ -50,123 +50,142 @@ pub struct Strategy {
     pub threshold_first: bool,
 }
 
-/// What one trustee answered (all batches).
-#[derive(Debug, Default)]
-pub struct TrusteeAnswers {
-    /// The URL asked.
-    pub url: String,
-    /// The trustee index it answered as.
-    pub index: Option<u16>,
-    /// Valid, signed responses (signature, warrant and answered ciphertexts checked).
-    pub responses: Vec<ReleaseResponse>,
-    /// Why it could not be used (unreachable, an error answer, a bad signature, …).
-    pub failure: Option<String>,
-    /// Bytes of request bodies sent and answer bodies received, all attempts.
-    pub sent: u64,
-    /// See `sent`.
-    pub received: u64,
+/// One protocol version's side of a retrieval (version 1 here, with JSON `POST /v1/release`;
+/// version 2 in [`crate::investigator_v2`]): how one trustee is asked, how its answers are
+/// filed and how a message is combined. Everything else, the same for both versions, is
+/// [`drive`]'s: the threshold-first split, one thread per trustee, progress, asking the other
+/// trustees for what did not decrypt, the trustees named as cheating and the figures.
+pub(crate) trait Codec: Sync {
+    /// What one trustee answered, all batches.
+    type Answers: Send;
+    /// The items to ask for, for the selected messages `which` (indices into the selection);
+    /// a message that cannot be asked for has none.
+    fn items(&self, which: &[usize]) -> Vec<usize>;
+    /// Whether selected message `i`, not read, is worth asking the other trustees for.
+    fn retry(&self, i: usize) -> bool;
+    /// Ask one trustee for every batch (each a list of items); stop at the first batch it
+    /// cannot answer validly.
+    fn ask(
+        &self,
+        client: &NodeClient,
+        batches: &[Vec<usize>],
+        progress: &dyn Progress,
+    ) -> Self::Answers;
+    /// The answers of a trustee whose thread failed.
+    fn lost(&self, url: String) -> Self::Answers;
+    /// File the trustees' answers (one voice per trustee index, see [`Voices`]).
+    fn add(&mut self, answers: Vec<Self::Answers>);
+    /// Combine and decrypt the selected messages `which` with what was gathered so far
+    /// (results in the order of `which`).
+    fn combine(&self, which: &[usize]) -> Vec<MessageOutcome>;
+    /// The trustee rows and the receipts, one per line.
+    fn finish(self) -> (Vec<TrusteeRow>, String);
 }
 
-/// Ask one trustee for every batch; stop at the first batch it cannot answer validly.
-pub fn ask_trustee(
-    client: &NodeClient,
-    set: &TrusteeSet,
-    env: &WarrantEnvelope,
-    key: &PrivateKey,
-    batches: &[Vec<&SealedMessage>],
-    progress: &dyn Progress,
-) -> TrusteeAnswers {
-    let (sent0, received0) = (client.traffic().sent(), client.traffic().received());
-    let mut rep = TrusteeAnswers {
-        url: client.url().to_string(),
-        ..Default::default()
-    };
-    for batch in batches {
-        let cts: Vec<_> = batch.iter().map(|m| m.escrow.clone()).collect();
-        let requested: Vec<Digest32> = cts.iter().map(|c| c.digest()).collect();
-        let body = ReleaseRequest::new(env, cts).to_json();
-        let checked = client
-            .release(&body, key)
-            .map_err(|e| match e {
-                crate::ClientError::Status {
-                    status,
-                    code,
-                    message,
-                    ..
-                } => format!("HTTP {status}: {code}: {message}"),
-                crate::ClientError::Unreachable { detail, .. } => format!("unreachable: {detail}"),
-                other => other.to_string(),
-            })
-            .and_then(|resp| {
-                resp.verify(set)
-                    .map_err(|e| format!("answer rejected: {e}"))?;
-                if rep.index.is_some_and(|i| i != resp.trustee) {
-                    return Err(format!(
-                        "answered as trustee {} after answering as {:?}",
-                        resp.trustee, rep.index
-                    ));
-                }
-                if resp.warrant != env.digest() {
-                    return Err("answer is for another warrant".into());
-                }
-                resp.check_answers(&requested)
-                    .map_err(|e| format!("answer rejected: {e}"))?;
-                Ok(resp)
-            });
-        match checked {
-            Ok(resp) => {
-                rep.index = Some(resp.trustee);
-                rep.responses.push(resp);
-                progress.inc(batch.len() as u64);
-            }
-            Err(e) => {
-                rep.failure = Some(e);
-                break;
-            }
-        }
+/// A client error as a trustee row's failure.
+pub(crate) fn describe(e: &crate::ClientError) -> String {
+    match e {
+        crate::ClientError::Status {
+            status,
+            code,
+            message,
+            ..
+        } => format!("HTTP {status}: {code}: {message}"),
+        crate::ClientError::Unreachable { detail, .. } => format!("unreachable: {detail}"),
+        other => other.to_string(),
     }
-    rep.sent = client.traffic().sent().saturating_sub(sent0);
-    rep.received = client.traffic().received().saturating_sub(received0);
-    rep
 }
 
-/// Ask each of `clients` (in parallel, one thread per trustee) for shares of `msgs`, every
-/// request signed by the investigator's `key`.
-#[allow(clippy::too_many_arguments)]
-pub fn ask_all(
+/// Ask `clients` (one thread each) for `items` in batches of `batch`; the bytes sent and
+/// received are added to `traffic`.
+fn ask_all<C: Codec>(
+    codec: &C,
     clients: &[NodeClient],
-    set: &TrusteeSet,
-    env: &WarrantEnvelope,
-    key: &PrivateKey,
-    msgs: &[&SealedMessage],
+    items: &[usize],
     batch: usize,
     progress: &dyn Progress,
     what: &str,
-) -> Vec<TrusteeAnswers> {
-    let batches: Vec<Vec<&SealedMessage>> = msgs.chunks(batch.max(1)).map(<[_]>::to_vec).collect();
-    progress.start(what, (msgs.len() * clients.len()) as u64);
-    let answers = std::thread::scope(|s| {
+    traffic: &mut (u64, u64),
+) -> Vec<C::Answers> {
+    let batches: Vec<Vec<usize>> = items.chunks(batch.max(1)).map(<[_]>::to_vec).collect();
+    progress.start(what, (items.len() * clients.len()) as u64);
+    let answers: Vec<(C::Answers, u64, u64)> = std::thread::scope(|s| {
         let handles: Vec<_> = clients
             .iter()
             .map(|c| {
                 let batches = &batches;
-                s.spawn(move || ask_trustee(c, set, env, key, batches, progress))
+                s.spawn(move || {
+                    let (sent0, received0) = (c.traffic().sent(), c.traffic().received());
+                    let a = codec.ask(c, batches, progress);
+                    let sent = c.traffic().sent().saturating_sub(sent0);
+                    let received = c.traffic().received().saturating_sub(received0);
+                    (a, sent, received)
+                })
             })
             .collect();
         handles
             .into_iter()
             .zip(clients)
             .map(|(h, c)| {
-                h.join().unwrap_or_else(|_| TrusteeAnswers {
-                    url: c.url().to_string(),
-                    failure: Some("internal error while asking this trustee".into()),
-                    ..Default::default()
-                })
+                h.join()
+                    .unwrap_or_else(|_| (codec.lost(c.url().to_string()), 0, 0))
             })
             .collect()
     });
     progress.finish();
     answers
+        .into_iter()
+        .map(|(a, sent, received)| {
+            traffic.0 += sent;
+            traffic.1 += received;
+            a
+        })
+        .collect()
+}
+
+/// Why a trustee's thread gave no answers.
+pub(crate) const LOST: &str = "internal error while asking this trustee";
+
+/// The trustee rows of a retrieval: one voice per trustee index (a second URL answering as
+/// the same trustee is `ignored`).
+#[derive(Default)]
+pub(crate) struct Voices {
+    counted: BTreeSet<u16>,
+    /// The rows, in the order the trustees were filed.
+    pub(crate) rows: Vec<TrusteeRow>,
+}
+
+impl Voices {
+    /// A new row for the trustee at `url` answering as `index`, or `None` (and an `ignored`
+    /// row) when another URL already answered as that trustee.
+    pub(crate) fn admit(
+        &mut self,
+        url: &str,
+        index: Option<u16>,
+        failure: Option<String>,
+    ) -> Option<TrusteeRow> {
+        let mut row = TrusteeRow {
+            url: url.to_string(),
+            trustee: index,
+            status: "failed",
+            released: 0,
+            refused: BTreeMap::new(),
+            failure,
+        };
+        if index.is_some_and(|i| !self.counted.insert(i)) {
+            row.status = "ignored";
+            self.rows.push(row);
+            return None;
+        }
+        Some(row)
+    }
+
+    /// File a row admitted by [`Voices::admit`], its status set from what it released and
+    /// refused.
+    pub(crate) fn push(&mut self, mut row: TrusteeRow) {
+        row.settle();
+        self.rows.push(row);
+    }
 }
 
 /// What a trustee did, for the final table.
@@ -189,6 +208,17 @@ pub struct TrusteeRow {
 }
 
 impl TrusteeRow {
+    /// Set the status from the shares released and refused (`released`, `refused`,
+    /// `released-some`, or `failed` when neither).
+    pub(crate) fn settle(&mut self) {
+        self.status = match (self.released > 0, !self.refused.is_empty()) {
+            (true, false) => "released",
+            (false, true) => "refused",
+            (true, true) => "released-some",
+            (false, false) => "failed",
+        };
+    }
+
     /// One line for people.
     pub fn describe(&self) -> String {
         let refused = || {
@@ -248,12 +278,14 @@ pub struct MessageOutcome {
     pub outcome: Outcome,
 }
 
-/// Shares, refusals and receipts gathered from the trustees' answers; one voice per trustee
-/// index (a second URL answering as the same trustee is ignored).
-pub struct Investigation<'a> {
+/// Version 1's side of a retrieval ([`Codec`]): the selected messages, their escrow headers
+/// checked once, and the shares, refusals and receipts gathered from the trustees' answers.
+struct Investigation<'a> {
     set: &'a TrusteeSet,
+    env: &'a WarrantEnvelope,
     ctx: ShareContext,
     key: &'a PrivateKey,
+    selected: &'a [SealedMessage],
     /// Every selected message's escrow header, checked once.
     checked: BTreeMap<Digest32, Result<ValidCiphertext, String>>,
     /// Shares that passed their proofs, per ciphertext.
@@ -261,10 +293,20 @@ pub struct Investigation<'a> {
     refusals: BTreeMap<Digest32, Vec<(u16, String)>>,
     unopenable: BTreeMap<Digest32, Vec<(u16, String)>>,
     receipts: String,
-    counted: BTreeSet<u16>,
-    rows: Vec<TrusteeRow>,
-    sent: u64,
-    received: u64,
+    voices: Voices,
+}
+
+/// What one trustee answered (all batches).
+#[derive(Debug, Default)]
+struct TrusteeAnswers {
+    /// The URL asked.
+    url: String,
+    /// The trustee index it answered as.
+    index: Option<u16>,
+    /// Valid, signed responses (signature, warrant and answered ciphertexts checked).
+    responses: Vec<ReleaseResponse>,
+    /// Why it could not be used (unreachable, an error answer, a bad signature, …).
+    failure: Option<String>,
 }
 
 /// Verified shares (ciphertext, share) and rejected ones (ciphertext, trustee, reason).
@@ -277,11 +319,11 @@ const VERIFY_CHUNK: usize = 128;
 
 impl<'a> Investigation<'a> {
     /// Check every selected message's escrow header (on every core).
-    pub fn new(
+    fn new(
         set: &'a TrusteeSet,
-        env: &WarrantEnvelope,
+        env: &'a WarrantEnvelope,
         key: &'a PrivateKey,
-        selected: &[&SealedMessage],
+        selected: &'a [SealedMessage],
     ) -> Self {
         let checked = selected
             .par_iter()
@@ -296,17 +338,90 @@ impl<'a> Investigation<'a> {
             .collect();
         Investigation {
             set,
+            env,
             ctx: ShareContext::warrant(env.digest()),
             key,
+            selected,
             checked,
             shares: BTreeMap::new(),
             refusals: BTreeMap::new(),
             unopenable: BTreeMap::new(),
             receipts: String::new(),
-            counted: BTreeSet::new(),
-            rows: Vec::new(),
-            sent: 0,
-            received: 0,
+            voices: Voices::default(),
+        }
+    }
+}
+
+impl Codec for Investigation<'_> {
+    type Answers = TrusteeAnswers;
+
+    /// Every selected message is asked for (its header is checked when a share is verified).
+    fn items(&self, which: &[usize]) -> Vec<usize> {
+        which.to_vec()
+    }
+
+    fn retry(&self, _: usize) -> bool {
+        true
+    }
+
+    fn ask(
+        &self,
+        client: &NodeClient,
+        batches: &[Vec<usize>],
+        progress: &dyn Progress,
+    ) -> TrusteeAnswers {
+        let (set, env) = (self.set, self.env);
+        let mut rep = TrusteeAnswers {
+            url: client.url().to_string(),
+            ..Default::default()
+        };
+        for batch in batches {
+            let cts: Vec<_> = batch
+                .iter()
+                .filter_map(|&i| self.selected.get(i))
+                .map(|m| m.escrow.clone())
+                .collect();
+            let requested: Vec<Digest32> = cts.iter().map(|c| c.digest()).collect();
+            let body = ReleaseRequest::new(env, cts).to_json();
+            let checked = client
+                .release(&body, self.key)
+                .map_err(|e| describe(&e))
+                .and_then(|resp| {
+                    resp.verify(set)
+                        .map_err(|e| format!("answer rejected: {e}"))?;
+                    if rep.index.is_some_and(|i| i != resp.trustee) {
+                        return Err(format!(
+                            "answered as trustee {} after answering as {:?}",
+                            resp.trustee, rep.index
+                        ));
+                    }
+                    if resp.warrant != env.digest() {
+                        return Err("answer is for another warrant".into());
+                    }
+                    resp.check_answers(&requested)
+                        .map_err(|e| format!("answer rejected: {e}"))?;
+                    Ok(resp)
+                });
+            match checked {
+                Ok(resp) => {
+                    rep.index = Some(resp.trustee);
+                    rep.responses.push(resp);
+                    progress.inc(batch.len() as u64);
+                }
+                Err(e) => {
+                    rep.failure = Some(e);
+                    break;
+                }
+            }
+        }
+        rep
+    }
+
+    fn lost(&self, url: String) -> TrusteeAnswers {
+        TrusteeAnswers {
+            url,
+            failure: Some(LOST.into()),
+            ..Default::default()
         }
     }
 
@@ -314,24 +429,11 @@ impl<'a> Investigation<'a> {
     /// verified together (one multi-scalar multiplication for a whole batch; a failing batch
     /// is re-checked share by share so that every bad share is named), the responses spread
     /// over the cores.
-    pub fn add(&mut self, answers: Vec<TrusteeAnswers>) {
+    fn add(&mut self, answers: Vec<TrusteeAnswers>) {
         for r in answers {
-            self.sent += r.sent;
-            self.received += r.received;
-            let dup = r.index.is_some_and(|i| !self.counted.insert(i));
-            let mut row = TrusteeRow {
-                url: r.url.clone(),
-                trustee: r.index,
-                status: "failed",
-                released: 0,
-                refused: BTreeMap::new(),
-                failure: r.failure.clone(),
-            };
-            if dup {
-                row.status = "ignored";
-                self.rows.push(row);
+            let Some(mut row) = self.voices.admit(&r.url, r.index, r.failure) else {
                 continue;
-            }
+            };
             let checked = &self.checked;
             let (set, ctx, key) = (self.set, &self.ctx, self.key);
             let opened: Vec<Checked> = r
@@ -368,22 +470,14 @@ impl<'a> Investigation<'a> {
                     }
                 }
             }
-            row.status = match (row.released > 0, !row.refused.is_empty()) {
-                (true, false) => "released",
-                (false, true) => "refused",
-                (true, true) => "released-some",
-                (false, false) => "failed",
-            };
-            if row.failure.is_some() && row.status != "failed" && r.responses.is_empty() {
-                row.status = "failed";
-            }
-            self.rows.push(row);
+            self.voices.push(row);
         }
     }
 
-    /// Verify, combine and decrypt each of `msgs` with what was gathered so far, messages
-    /// spread over the cores (results in the order of `msgs`).
-    pub fn combine(&self, msgs: &[&SealedMessage]) -> Vec<MessageOutcome> {
+    /// Verify, combine and decrypt, messages spread over the cores.
+    fn combine(&self, which: &[usize]) -> Vec<MessageOutcome> {
+        let msgs: Vec<&SealedMessage> =
+            which.iter().filter_map(|&i| self.selected.get(i)).collect();
         msgs.par_iter()
             .map(|m| {
                 let d = m.escrow.digest();
@@ -418,14 +512,8 @@ impl<'a> Investigation<'a> {
             .collect()
     }
 
-    /// The signed responses received, one JSON per line (the investigator's receipts).
-    pub fn receipts(&self) -> &str {
-        &self.receipts
-    }
-
-    /// What each trustee did.
-    pub fn rows(&self) -> &[TrusteeRow] {
-        &self.rows
+    fn finish(self) -> (Vec<TrusteeRow>, String) {
+        (self.voices.rows, self.receipts)
     }
 }
 
@@ -444,15 +532,10 @@ fn combine_one(
         return Err("no trustee released a share".into());
     }
     let c = share::combine_verified(set, valid, ctx, got).map_err(|e| {
-        let why = e.to_string();
-        if matches!(e, escrow_core::Error::NotEnoughShares { .. }) && !rejected.is_empty() {
-            let names: Vec<String> = rejected
-                .iter()
-                .map(|(i, e)| format!("trustee {i}: {e}"))
-                .collect();
-            format!("{why}; rejected: {}", names.join("; "))
+        if matches!(e, escrow_core::Error::NotEnoughShares { .. }) {
+            naming_rejected(e.to_string(), rejected)
         } else {
-            why
+            e.to_string()
         }
     })?;
     let opened = m.decrypt_body(&c.message_key).map_err(|e| e.to_string())?;
@@ -566,6 +649,18 @@ pub struct RetrievalStats {
     pub response_bytes: u64,
 }
 
+/// `why`, with the rejected shares named when there are any.
+pub(crate) fn naming_rejected(why: String, rejected: &[(u16, String)]) -> String {
+    if rejected.is_empty() {
+        return why;
+    }
+    let names: Vec<String> = rejected
+        .iter()
+        .map(|(i, e)| format!("trustee {i}: {e}"))
+        .collect();
+    format!("{why}; rejected: {}", names.join("; "))
+}
+
 /// Ask the trustees for shares of `selected` under `env`, verify, combine and decrypt.
 ///
 /// With [`Strategy::threshold_first`], only the first k clients are asked at first, and the
@@ -580,58 +675,77 @@ pub fn retrieve(
     strategy: Strategy,
     progress: &dyn Progress,
 ) -> Retrieval {
+    drive(
+        || Investigation::new(set, env, key, selected),
+        clients,
+        set,
+        selected.len(),
+        strategy,
+        progress,
+    )
+}
+
+/// The retrieval of `n` selected messages with the codec `make` builds (its time counts as
+/// combining: it checks the messages' escrow headers), for both protocol versions.
+pub(crate) fn drive<C: Codec>(
+    make: impl FnOnce() -> C,
+    clients: &[NodeClient],
+    set: &TrusteeSet,
+    n: usize,
+    strategy: Strategy,
+    progress: &dyn Progress,
+) -> Retrieval {
     let k = usize::from(set.threshold());
     let (first, rest) = if strategy.threshold_first && clients.len() > k {
         clients.split_at(k)
     } else {
         (clients, &[][..])
     };
-    let all: Vec<&SealedMessage> = selected.iter().collect();
+    let mut traffic = (0, 0);
+    let t_combine = Instant::now();
+    let mut codec = make();
+    let all: Vec<usize> = (0..n).collect();
+    let items = codec.items(&all);
+    let mut combine_s = t_combine.elapsed().as_secs_f64();
 
     let t_ask = Instant::now();
     let answers = ask_all(
+        &codec,
         first,
-        set,
-        env,
-        key,
-        &all,
+        &items,
         strategy.batch,
         progress,
         "asking trustees",
+        &mut traffic,
     );
     let mut ask_s = t_ask.elapsed().as_secs_f64();
-    let t_combine = Instant::now();
-    let mut inv = Investigation::new(set, env, key, &all);
-    inv.add(answers);
-    let mut outcomes = inv.combine(&all);
-    let mut combine_s = t_combine.elapsed().as_secs_f64();
+    let t = Instant::now();
+    codec.add(answers);
+    let mut outcomes = codec.combine(&all);
+    combine_s += t.elapsed().as_secs_f64();
 
     let missing: Vec<usize> = outcomes
         .iter()
         .enumerate()
-        .filter(|(_, o)| matches!(o.outcome, Outcome::NotRead { .. }))
+        .filter(|(i, o)| matches!(o.outcome, Outcome::NotRead { .. }) && codec.retry(*i))
         .map(|(i, _)| i)
         .collect();
     if !rest.is_empty() && !missing.is_empty() {
-        let msgs: Vec<&SealedMessage> = missing
-            .iter()
-            .filter_map(|&i| all.get(i).copied())
-            .collect();
+        let items = codec.items(&missing);
         let t = Instant::now();
         let more = ask_all(
+            &codec,
             rest,
-            set,
-            env,
-            key,
-            &msgs,
+            &items,
             strategy.batch,
             progress,
             "asking the other trustees",
+            &mut traffic,
         );
         ask_s += t.elapsed().as_secs_f64();
         let t = Instant::now();
-        inv.add(more);
-        let again = inv.combine(&msgs);
+        codec.add(more);
+        let again = codec.combine(&missing);
         for (&i, o) in missing.iter().zip(again) {
             if let Some(slot) = outcomes.get_mut(i) {
                 *slot = o;
@@ -649,18 +763,18 @@ pub fn retrieve(
             bad_shares.entry(*i).or_insert_with(|| e.clone());
         }
     }
-    let stats = RetrievalStats {
-        ask_s,
-        combine_s,
-        request_bytes: inv.sent,
-        response_bytes: inv.received,
-    };
+    let (trustees, receipts) = codec.finish();
     Retrieval {
         outcomes,
-        trustees: inv.rows.clone(),
+        trustees,
         bad_shares,
-        receipts: inv.receipts.clone(),
-        stats,
+        receipts,
+        stats: RetrievalStats {
+            ask_s,
+            combine_s,
+            request_bytes: traffic.0,
+            response_bytes: traffic.1,
+        },
     }
 }
 

@@ -12,7 +12,8 @@
 
 use crate::NodeClient;
 use crate::investigator::{
-    MessageOutcome, Outcome, Progress, Retrieval, RetrievalStats, Strategy, TrusteeRow,
+    Codec, LOST, MessageOutcome, Outcome, Progress, Retrieval, RetrievalStats, Strategy,
+    TrusteeRow, Voices, describe, drive, naming_rejected,
 };
 use escrow_core::keys::PrivateKey;
 use escrow_core::message::SealedMessage;
@@ -23,8 +24,7 @@ use escrow_core::v2::{
 };
 use escrow_core::warrant::WarrantEnvelope;
 use rayon::prelude::*;
-use std::collections::{BTreeMap, BTreeSet};
-use std::time::Instant;
+use std::collections::BTreeMap;
 
 /// Ciphertexts checked per batch when the selected headers are spread over the cores.
 const CHECK_CHUNK: usize = 256;
@@ -43,21 +43,6 @@ struct Answers {
     /// Positions covered by a signed answer that was refused whole, and why.
     refused_answer: Option<(Vec<usize>, String)>,
     failure: Option<String>,
-    sent: u64,
-    received: u64,
-}
-
-fn describe(e: &crate::ClientError) -> String {
-    match e {
-        crate::ClientError::Status {
-            status,
-            code,
-            message,
-            ..
-        } => format!("HTTP {status}: {code}: {message}"),
-        crate::ClientError::Unreachable { detail, .. } => format!("unreachable: {detail}"),
-        other => other.to_string(),
-    }
 }
 
 /// The receipt line of a signed v2 response to a request of the items `ciphertexts`
@@ -70,152 +55,210 @@ pub fn receipt_line(resp: &ReleaseResponseV2, ciphertexts: &[ValidCiphertextV2])
     .to_json_line()
 }
 
-/// Ask one trustee for every batch (each a list of indices into `valid`); stop at the first
-/// batch it cannot answer validly.
-fn ask_trustee(
-    client: &NodeClient,
-    set: &TrusteeSet,
-    env: &WarrantEnvelope,
-    key: &PrivateKey,
-    valid: &[ValidCiphertextV2],
-    batches: &[Vec<usize>],
-    progress: &dyn Progress,
-) -> Answers {
-    let (sent0, received0) = (client.traffic().sent(), client.traffic().received());
-    let mut rep = Answers {
-        url: client.url().to_string(),
-        ..Default::default()
-    };
-    let wd = env.digest();
-    for batch in batches {
-        let cts: Vec<ValidCiphertextV2> = batch
-            .iter()
-            .filter_map(|&i| valid.get(i).cloned())
-            .collect();
-        let body = ReleaseRequestV2::new(env, cts.iter().map(ValidCiphertextV2::ciphertext));
-        let resp = match client.release_v2(&body.to_bytes(), key, cts.len()) {
-            Ok(r) => r,
-            Err(e) => {
-                rep.failure = Some(describe(&e));
-                break;
-            }
-        };
-        if rep.index.is_some_and(|i| i != resp.trustee) {
-            rep.failure = Some(format!(
-                "answered as trustee {} after answering as {:?}",
-                resp.trustee, rep.index
-            ));
-            break;
-        }
-        match resp.open(key, set, &wd, &cts) {
-            Ok(opened) => {
-                rep.index = Some(resp.trustee);
-                for s in opened.map(|a| a.shares).unwrap_or_default() {
-                    if let Some(&pos) = batch.get(s.position as usize) {
-                        rep.shares.push((pos, s));
-                    }
-                }
-                for (j, r) in resp.results.iter().enumerate() {
-                    if let (ReleaseResultV2::Refused { code, detail, .. }, Some(&pos)) =
-                        (r, batch.get(j))
-                    {
-                        rep.refusals
-                            .push((pos, format!("{code}: {detail}"), code.to_string()));
-                    }
-                }
-                rep.receipts.push_str(&receipt_line(&resp, &cts));
-                rep.receipts.push('\n');
-                progress.inc(batch.len() as u64);
-            }
-            Err(e) => {
-                // A signed answer that fails (its batched proof, a box, the positions): every
-                // share in it is refused and the trustee is named. An answer that is not
-                // validly signed names the URL only.
-                if resp.verify(set).is_ok() {
-                    rep.index = Some(resp.trustee);
-                    rep.refused_answer = Some((batch.clone(), e.to_string()));
-                }
-                rep.failure = Some(format!("answer rejected: {e}"));
-                break;
-            }
-        }
-    }
-    rep.sent = client.traffic().sent().saturating_sub(sent0);
-    rep.received = client.traffic().received().saturating_sub(received0);
-    rep
-}
-
-/// Ask `clients` (one thread each) for the shares of `which` (indices into `valid`).
-#[allow(clippy::too_many_arguments)]
-fn ask_all(
-    clients: &[NodeClient],
-    set: &TrusteeSet,
-    env: &WarrantEnvelope,
-    key: &PrivateKey,
-    valid: &[ValidCiphertextV2],
-    which: &[usize],
-    batch: usize,
-    progress: &dyn Progress,
-    what: &str,
-) -> Vec<Answers> {
-    let batches: Vec<Vec<usize>> = which.chunks(batch.max(1)).map(<[_]>::to_vec).collect();
-    progress.start(what, (which.len() * clients.len()) as u64);
-    let answers = std::thread::scope(|s| {
-        let handles: Vec<_> = clients
-            .iter()
-            .map(|c| {
-                let batches = &batches;
-                s.spawn(move || ask_trustee(c, set, env, key, valid, batches, progress))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .zip(clients)
-            .map(|(h, c)| {
-                h.join().unwrap_or_else(|_| Answers {
-                    url: c.url().to_string(),
-                    failure: Some("internal error while asking this trustee".into()),
-                    ..Default::default()
-                })
-            })
-            .collect()
-    });
-    progress.finish();
-    answers
-}
-
-/// What was gathered so far, per valid ciphertext (index into the valid list); one voice per
-/// trustee index.
-#[derive(Default)]
-struct Gathered {
+/// Version 2's side of a retrieval ([`Codec`]): the selected messages, their escrow headers
+/// checked in batches (the items asked for are indices into the valid ones), and what was
+/// gathered so far, per valid ciphertext, one voice per trustee index.
+struct V2<'a> {
+    set: &'a TrusteeSet,
+    env: &'a WarrantEnvelope,
+    key: &'a PrivateKey,
+    selected: &'a [SealedMessageV2],
+    valid: Vec<ValidCiphertextV2>,
+    /// For each selected message, its index among the valid headers (or why it is not valid).
+    slot: Vec<Result<usize, String>>,
     shares: BTreeMap<usize, Vec<VerifiedShareV2>>,
     refusals: BTreeMap<usize, Vec<(u16, String)>>,
     rejected: BTreeMap<usize, Vec<(u16, String)>>,
-    counted: BTreeSet<u16>,
-    rows: Vec<TrusteeRow>,
+    voices: Voices,
     receipts: String,
-    sent: u64,
-    received: u64,
 }
 
-impl Gathered {
+impl<'a> V2<'a> {
+    /// Check every header, in batches spread over the cores.
+    fn new(
+        set: &'a TrusteeSet,
+        env: &'a WarrantEnvelope,
+        key: &'a PrivateKey,
+        selected: &'a [SealedMessageV2],
+    ) -> Self {
+        let checked: Vec<Result<ValidCiphertextV2, String>> = selected
+            .par_chunks(CHECK_CHUNK)
+            .flat_map_iter(|chunk| {
+                let cts: Vec<_> = chunk.iter().map(|m| m.escrow.clone()).collect();
+                check_batch(set, &cts)
+                    .into_iter()
+                    .zip(chunk)
+                    .map(|(r, m)| {
+                        r.map_err(|e| format!("escrow header: {e}")).and_then(|v| {
+                            m.check_structure()
+                                .map(|()| v)
+                                .map_err(|e| format!("escrow header: {e}"))
+                        })
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let mut valid = Vec::new();
+        let mut slot: Vec<Result<usize, String>> = Vec::with_capacity(checked.len());
+        for c in checked {
+            slot.push(c.map(|v| {
+                valid.push(v);
+                valid.len() - 1
+            }));
+        }
+        V2 {
+            set,
+            env,
+            key,
+            selected,
+            valid,
+            slot,
+            shares: BTreeMap::new(),
+            refusals: BTreeMap::new(),
+            rejected: BTreeMap::new(),
+            voices: Voices::default(),
+            receipts: String::new(),
+        }
+    }
+
+    /// Combine and decrypt message `m` (valid index `pos`).
+    fn combine_one(&self, m: &SealedMessageV2, ct: &ValidCiphertextV2, pos: usize) -> Outcome {
+        let got: Vec<&VerifiedShareV2> = self
+            .shares
+            .get(&pos)
+            .map(|v| v.iter().collect())
+            .unwrap_or_default();
+        let rejected = self.rejected.get(&pos).cloned().unwrap_or_default();
+        let not_read = |why: String| Outcome::NotRead {
+            why,
+            refusals: self.refusals.get(&pos).cloned().unwrap_or_default(),
+            rejected: rejected.clone(),
+        };
+        if got.is_empty() && rejected.is_empty() {
+            return not_read("no trustee released a share".into());
+        }
+        match combine_v2(self.set, ct, &got) {
+            Ok((mk, used)) => match m.decrypt_body(&mk) {
+                Ok(opened) => Outcome::Read {
+                    used,
+                    rejected,
+                    body: opened.body,
+                },
+                Err(e) => not_read(e.to_string()),
+            },
+            Err(e) => not_read(naming_rejected(e.to_string(), &rejected)),
+        }
+    }
+
+    /// The outcome of selected message `i`.
+    fn outcome(&self, i: usize) -> Outcome {
+        let not_read = |why: String| Outcome::NotRead {
+            why,
+            refusals: vec![],
+            rejected: vec![],
+        };
+        match (self.slot.get(i), self.selected.get(i)) {
+            (Some(Ok(pos)), Some(m)) => match self.valid.get(*pos) {
+                Some(ct) => self.combine_one(m, ct, *pos),
+                None => not_read("escrow header not checked".into()),
+            },
+            (Some(Err(why)), _) => not_read(why.clone()),
+            _ => not_read("escrow header not checked".into()),
+        }
+    }
+}
+
+impl Codec for V2<'_> {
+    type Answers = Answers;
+
+    /// Only messages whose header is valid are asked for.
+    fn items(&self, which: &[usize]) -> Vec<usize> {
+        which
+            .iter()
+            .filter_map(|&i| self.slot.get(i).and_then(|s| s.as_ref().ok().copied()))
+            .collect()
+    }
+
+    fn retry(&self, i: usize) -> bool {
+        matches!(self.slot.get(i), Some(Ok(_)))
+    }
+
+    fn ask(&self, client: &NodeClient, batches: &[Vec<usize>], progress: &dyn Progress) -> Answers {
+        let (set, env, key) = (self.set, self.env, self.key);
+        let mut rep = Answers {
+            url: client.url().to_string(),
+            ..Default::default()
+        };
+        let wd = env.digest();
+        for batch in batches {
+            let cts: Vec<ValidCiphertextV2> = batch
+                .iter()
+                .filter_map(|&i| self.valid.get(i).cloned())
+                .collect();
+            let body = ReleaseRequestV2::new(env, cts.iter().map(ValidCiphertextV2::ciphertext));
+            let resp = match client.release_v2(&body.to_bytes(), key, cts.len()) {
+                Ok(r) => r,
+                Err(e) => {
+                    rep.failure = Some(describe(&e));
+                    break;
+                }
+            };
+            if rep.index.is_some_and(|i| i != resp.trustee) {
+                rep.failure = Some(format!(
+                    "answered as trustee {} after answering as {:?}",
+                    resp.trustee, rep.index
+                ));
+                break;
+            }
+            match resp.open(key, set, &wd, &cts) {
+                Ok(opened) => {
+                    rep.index = Some(resp.trustee);
+                    for s in opened.map(|a| a.shares).unwrap_or_default() {
+                        if let Some(&pos) = batch.get(s.position as usize) {
+                            rep.shares.push((pos, s));
+                        }
+                    }
+                    for (j, r) in resp.results.iter().enumerate() {
+                        if let (ReleaseResultV2::Refused { code, detail, .. }, Some(&pos)) =
+                            (r, batch.get(j))
+                        {
+                            rep.refusals
+                                .push((pos, format!("{code}: {detail}"), code.to_string()));
+                        }
+                    }
+                    rep.receipts.push_str(&receipt_line(&resp, &cts));
+                    rep.receipts.push('\n');
+                    progress.inc(batch.len() as u64);
+                }
+                Err(e) => {
+                    // A signed answer that fails (its batched proof, a box, the positions):
+                    // every share in it is refused and the trustee is named. An answer that
+                    // is not validly signed names the URL only.
+                    if resp.verify(set).is_ok() {
+                        rep.index = Some(resp.trustee);
+                        rep.refused_answer = Some((batch.clone(), e.to_string()));
+                    }
+                    rep.failure = Some(format!("answer rejected: {e}"));
+                    break;
+                }
+            }
+        }
+        rep
+    }
+
+    fn lost(&self, url: String) -> Answers {
+        Answers {
+            url,
+            failure: Some(LOST.into()),
+            ..Default::default()
+        }
+    }
+
     fn add(&mut self, answers: Vec<Answers>) {
         for r in answers {
-            self.sent += r.sent;
-            self.received += r.received;
-            let mut row = TrusteeRow {
-                url: r.url.clone(),
-                trustee: r.index,
-                status: "failed",
-                released: 0,
-                refused: BTreeMap::new(),
-                failure: r.failure.clone(),
-            };
-            if r.index.is_some_and(|i| !self.counted.insert(i)) {
-                row.status = "ignored";
-                self.rows.push(row);
+            let Some(mut row) = self.voices.admit(&r.url, r.index, r.failure) else {
                 continue;
-            }
+            };
             let who = r.index.unwrap_or(0);
             self.receipts.push_str(&r.receipts);
             row.released = r.shares.len() as u64;
@@ -234,59 +277,26 @@ impl Gathered {
                         .push((who, why.clone()));
                 }
             }
-            row.status = match (row.released > 0, !row.refused.is_empty()) {
-                (true, false) => "released",
-                (false, true) => "refused",
-                (true, true) => "released-some",
-                (false, false) => "failed",
-            };
-            self.rows.push(row);
+            self.voices.push(row);
         }
     }
 
-    /// Combine and decrypt message `m` (valid index `pos`).
-    fn combine(
-        &self,
-        set: &TrusteeSet,
-        m: &SealedMessageV2,
-        ct: &ValidCiphertextV2,
-        pos: usize,
-    ) -> Outcome {
-        let got: Vec<&VerifiedShareV2> = self
-            .shares
-            .get(&pos)
-            .map(|v| v.iter().collect())
-            .unwrap_or_default();
-        let rejected = self.rejected.get(&pos).cloned().unwrap_or_default();
-        let not_read = |why: String| Outcome::NotRead {
-            why,
-            refusals: self.refusals.get(&pos).cloned().unwrap_or_default(),
-            rejected: rejected.clone(),
-        };
-        if got.is_empty() && rejected.is_empty() {
-            return not_read("no trustee released a share".into());
-        }
-        match combine_v2(set, ct, &got) {
-            Ok((mk, used)) => match m.decrypt_body(&mk) {
-                Ok(opened) => Outcome::Read {
-                    used,
-                    rejected,
-                    body: opened.body,
-                },
-                Err(e) => not_read(e.to_string()),
-            },
-            Err(e) => {
-                let mut why = e.to_string();
-                if !rejected.is_empty() {
-                    let names: Vec<String> = rejected
-                        .iter()
-                        .map(|(i, e)| format!("trustee {i}: {e}"))
-                        .collect();
-                    why = format!("{why}; rejected: {}", names.join("; "));
-                }
-                not_read(why)
-            }
-        }
+    fn combine(&self, which: &[usize]) -> Vec<MessageOutcome> {
+        which
+            .par_iter()
+            .filter_map(|&i| {
+                let m = self.selected.get(i)?;
+                Some(MessageOutcome {
+                    id: m.id.clone(),
+                    ciphertext: m.escrow.digest(),
+                    outcome: self.outcome(i),
+                })
+            })
+            .collect()
+    }
+
+    fn finish(self) -> (Vec<TrusteeRow>, String) {
+        (self.voices.rows, self.receipts)
     }
 }
 
@@ -305,154 +315,14 @@ pub fn retrieve_v2(
     strategy: Strategy,
     progress: &dyn Progress,
 ) -> Retrieval {
-    let k = usize::from(set.threshold());
-    let (first, rest) = if strategy.threshold_first && clients.len() > k {
-        clients.split_at(k)
-    } else {
-        (clients, &[][..])
-    };
-    let t_combine = Instant::now();
-    // Every header checked, in batches spread over the cores.
-    let checked: Vec<Result<ValidCiphertextV2, String>> = selected
-        .par_chunks(CHECK_CHUNK)
-        .flat_map_iter(|chunk| {
-            let cts: Vec<_> = chunk.iter().map(|m| m.escrow.clone()).collect();
-            check_batch(set, &cts)
-                .into_iter()
-                .zip(chunk)
-                .map(|(r, m)| {
-                    r.map_err(|e| format!("escrow header: {e}")).and_then(|v| {
-                        m.check_structure()
-                            .map(|()| v)
-                            .map_err(|e| format!("escrow header: {e}"))
-                    })
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    // The valid headers, and for each selected message its index among them.
-    let mut valid = Vec::new();
-    let mut slot: Vec<Result<usize, String>> = Vec::with_capacity(checked.len());
-    for c in checked {
-        slot.push(c.map(|v| {
-            valid.push(v);
-            valid.len() - 1
-        }));
-    }
-    let mut combine_s = t_combine.elapsed().as_secs_f64();
-    let all: Vec<usize> = (0..valid.len()).collect();
-
-    let t_ask = Instant::now();
-    let answers = ask_all(
-        first,
+    drive(
+        || V2::new(set, env, key, selected),
+        clients,
         set,
-        env,
-        key,
-        &valid,
-        &all,
-        strategy.batch,
+        selected.len(),
+        strategy,
         progress,
-        "asking trustees",
-    );
-    let mut ask_s = t_ask.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let mut g = Gathered::default();
-    g.add(answers);
-    let outcome_of = |g: &Gathered, i: usize| -> Outcome {
-        match (slot.get(i), selected.get(i)) {
-            (Some(Ok(pos)), Some(m)) => match valid.get(*pos) {
-                Some(ct) => g.combine(set, m, ct, *pos),
-                None => Outcome::NotRead {
-                    why: "escrow header not checked".into(),
-                    refusals: vec![],
-                    rejected: vec![],
-                },
-            },
-            (Some(Err(why)), _) => Outcome::NotRead {
-                why: why.clone(),
-                refusals: vec![],
-                rejected: vec![],
-            },
-            _ => Outcome::NotRead {
-                why: "escrow header not checked".into(),
-                refusals: vec![],
-                rejected: vec![],
-            },
-        }
-    };
-    let mut outcomes: Vec<Outcome> = (0..selected.len())
-        .into_par_iter()
-        .map(|i| outcome_of(&g, i))
-        .collect();
-    combine_s += t.elapsed().as_secs_f64();
-
-    let missing: Vec<usize> = outcomes
-        .iter()
-        .enumerate()
-        .filter(|(i, o)| {
-            matches!(o, Outcome::NotRead { .. }) && matches!(slot.get(*i), Some(Ok(_)))
-        })
-        .map(|(i, _)| i)
-        .collect();
-    if !rest.is_empty() && !missing.is_empty() {
-        let which: Vec<usize> = missing
-            .iter()
-            .filter_map(|&i| slot.get(i).and_then(|s| s.as_ref().ok().copied()))
-            .collect();
-        let t = Instant::now();
-        let more = ask_all(
-            rest,
-            set,
-            env,
-            key,
-            &valid,
-            &which,
-            strategy.batch,
-            progress,
-            "asking the other trustees",
-        );
-        ask_s += t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        g.add(more);
-        let again: Vec<Outcome> = missing.par_iter().map(|&i| outcome_of(&g, i)).collect();
-        for (&i, o) in missing.iter().zip(again) {
-            if let Some(s) = outcomes.get_mut(i) {
-                *s = o;
-            }
-        }
-        combine_s += t.elapsed().as_secs_f64();
-    }
-
-    let mut bad_shares = BTreeMap::new();
-    for o in &outcomes {
-        let rejected = match o {
-            Outcome::Read { rejected, .. } | Outcome::NotRead { rejected, .. } => rejected,
-        };
-        for (i, e) in rejected {
-            bad_shares.entry(*i).or_insert_with(|| e.clone());
-        }
-    }
-    let outcomes = outcomes
-        .into_iter()
-        .zip(selected)
-        .map(|(outcome, m)| MessageOutcome {
-            id: m.id.clone(),
-            ciphertext: m.escrow.digest(),
-            outcome,
-        })
-        .collect();
-    Retrieval {
-        outcomes,
-        trustees: g.rows,
-        bad_shares,
-        receipts: g.receipts,
-        stats: RetrievalStats {
-            ask_s,
-            combine_s,
-            request_bytes: g.sent,
-            response_bytes: g.received,
-        },
-    }
+    )
 }
 
 /// Check one mailbox message of either version before it is used: its id is the label's
@@ -519,15 +389,11 @@ pub fn retrieve_any(
                     *x.refused.entry(c).or_default() += n;
                 }
                 x.failure = x.failure.take().or(r.failure);
-                x.status = match (x.status, r.status) {
-                    ("ignored", _) | (_, "ignored") => "ignored",
-                    _ => match (x.released > 0, !x.refused.is_empty()) {
-                        (true, false) => "released",
-                        (false, true) => "refused",
-                        (true, true) => "released-some",
-                        (false, false) => "failed",
-                    },
-                };
+                if x.status == "ignored" || r.status == "ignored" {
+                    x.status = "ignored";
+                } else {
+                    x.settle();
+                }
             }
         }
     }

@@ -351,35 +351,50 @@ pub fn open_unchecked_label(
         .escrow
         .check(set)
         .map_err(|e| nc(format!("escrow header: {e}")))?;
-    if msg.recipient_key != key.public().key_id() {
+    let (mk, r) = open_e2e(
+        key,
+        &msg.recipient_key,
+        &msg.e2e,
+        CTX_E2E,
+        &msg.escrow.label,
+        &nc,
+    )?;
+    valid.check_opening(set, &r, &mk).map_err(nc)?;
+    msg.decrypt_body(&mk)
+}
+
+/// The end-to-end part of a sealed message of either version, opened by the recipient: it is
+/// addressed to `key`, opens under the `ctx_prefix` context of `label`, and holds the message
+/// key and the sender's r (32 bytes each). A part that does not is non-compliant (`nc`).
+pub(crate) fn open_e2e(
+    key: &PrivateKey,
+    recipient_key: &Digest32,
+    e2e: &EciesBox,
+    ctx_prefix: &[u8],
+    label: &Label,
+    nc: &dyn Fn(String) -> Error,
+) -> Result<(MessageKey, SecretScalar)> {
+    if *recipient_key != key.public().key_id() {
         return Err(Error::Decrypt {
             what: "end-to-end part (message is addressed to another key)",
         });
     }
-    let inner = ecies::decrypt(
-        key,
-        &context(CTX_E2E, &msg.escrow.label),
-        &msg.e2e,
-        "end-to-end part",
-    )
-    .map_err(|_| {
-        nc(
-            "the end-to-end part does not open under this key with the escrow header's label \
-            (tampered, or the escrow header belongs to another message)"
-                .into(),
-        )
-    })?;
-    if inner.len() != 64 {
-        return Err(nc("end-to-end part has the wrong length".into()));
-    }
-    let mut kb = [0u8; 32];
-    kb.copy_from_slice(inner.get(..32).unwrap_or(&[0u8; 32]));
-    let mk = MessageKey::from_bytes(kb);
-    let r = scalar_from_bytes(inner.get(32..).unwrap_or(&[]), "r")
-        .map_err(|_| nc("end-to-end part carries no valid r".into()))?;
-    let r = SecretScalar::new(r);
-    valid.check_opening(set, &r, &mk).map_err(nc)?;
-    msg.decrypt_body(&mk)
+    let inner =
+        ecies::decrypt(key, &context(ctx_prefix, label), e2e, "end-to-end part").map_err(|_| {
+            nc(
+                "the end-to-end part does not open under this key with the escrow header's label \
+                (tampered, or the escrow header belongs to another message)"
+                    .into(),
+            )
+        })?;
+    let (kb, rb) = inner
+        .split_first_chunk::<32>()
+        .filter(|(_, r)| r.len() == 32)
+        .ok_or_else(|| nc("end-to-end part has the wrong length".into()))?;
+    let mk = MessageKey::from_bytes(*kb);
+    let r =
+        scalar_from_bytes(rb, "r").map_err(|_| nc("end-to-end part carries no valid r".into()))?;
+    Ok((mk, SecretScalar::new(r)))
 }
 
 #[cfg(test)]

@@ -547,18 +547,10 @@ impl ReleaseResult {
 
     /// A refusal result from an [`ItemRefusal`] and its log position.
     pub fn refused(r: ItemRefusal, leaf_index: Option<u64>) -> Self {
-        let mut detail = r.detail;
-        if detail.len() > MAX_DETAIL_LEN {
-            let mut cut = MAX_DETAIL_LEN;
-            while !detail.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            detail.truncate(cut);
-        }
         ReleaseResult::Refused {
             ciphertext: r.ciphertext,
             code: r.code,
-            detail,
+            detail: cut_detail(r.detail),
             leaf_index,
         }
     }
@@ -590,7 +582,21 @@ pub struct ReleaseResponse {
     pub signature: Vec<u8>,
 }
 
-fn put_opt_digest(out: &mut Vec<u8>, d: Option<&Digest32>) {
+/// A refusal's detail cut to at most [`MAX_DETAIL_LEN`] bytes (at a character boundary), as
+/// both protocol versions answer it.
+pub(crate) fn cut_detail(mut detail: String) -> String {
+    if detail.len() > MAX_DETAIL_LEN {
+        let mut cut = MAX_DETAIL_LEN;
+        while !detail.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        detail.truncate(cut);
+    }
+    detail
+}
+
+/// `0`, or `1 ‖ d` (the optional digest of both versions' signed response bodies).
+pub(crate) fn put_opt_digest(out: &mut Vec<u8>, d: Option<&Digest32>) {
     match d {
         None => out.push(0),
         Some(d) => {

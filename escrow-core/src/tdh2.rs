@@ -147,6 +147,49 @@ pub fn encapsulate<R: rand_core::CryptoRng + ?Sized>(
     key: &MessageKey,
     rng: &mut R,
 ) -> Result<(EscrowCiphertext, SecretScalar)> {
+    let e = encapsulate_with(set, label, key, rng, kem_key_encoded, challenge_encoded)?;
+    Ok((
+        EscrowCiphertext {
+            version: V1::default(),
+            set_id: set.id(),
+            label: label.clone(),
+            u: e.u,
+            u_bar: e.u_bar,
+            e: e.e,
+            f: e.f,
+            wrapped_key: e.wrapped_key,
+        },
+        e.r,
+    ))
+}
+
+/// What an encapsulation computes, before a format version chooses what it keeps.
+pub(crate) struct Encapsulated {
+    pub(crate) r: SecretScalar,
+    pub(crate) u: Point,
+    pub(crate) u_bar: Point,
+    pub(crate) w: ProjectivePoint,
+    pub(crate) w_bar: ProjectivePoint,
+    pub(crate) e: Scalar,
+    pub(crate) f: Scalar,
+    pub(crate) wrapped_key: Vec<u8>,
+}
+
+/// The KEM key from `SEC1c(Z)` and `SEC1c(u)` (one per format version).
+pub(crate) type KemKey = fn(&Digest32, &[u8; 33], &[u8; 33]) -> Result<Zeroizing<[u8; 32]>>;
+/// The challenge from the set id, wrapped key, label and `SEC1c` of u, w, ū, w̄ (one per
+/// format version).
+pub(crate) type Challenge = fn(&Digest32, &[u8], &[u8], [&[u8; 33]; 4]) -> Scalar;
+
+/// The encapsulation of every format version, with its KEM key and challenge.
+pub(crate) fn encapsulate_with<R: rand_core::CryptoRng + ?Sized>(
+    set: &TrusteeSet,
+    label: &Label,
+    key: &MessageKey,
+    rng: &mut R,
+    kem: KemKey,
+    challenge: Challenge,
+) -> Result<Encapsulated> {
     label.check()?;
     let r = SecretScalar::new(group::random_scalar(rng));
     let s = SecretScalar::new(group::random_scalar(rng));
@@ -167,29 +210,60 @@ pub fn encapsulate<R: rand_core::CryptoRng + ?Sized>(
         *z,
     ]));
     let [u_enc, w_enc, u_bar_enc, w_bar_enc, z_enc] = &*enc;
-    let k = kem_key_encoded(&set.id(), z_enc, u_enc)?;
+    let k = kem(&set.id(), z_enc, u_enc)?;
     let label_bytes = label.to_bytes();
     let wrapped_key = seal_once(&k, key.expose(), &label_bytes)?;
-    let e = challenge_encoded(
+    let e = challenge(
         &set.id(),
         &wrapped_key,
         &label_bytes,
         [u_enc, w_enc, u_bar_enc, w_bar_enc],
     );
     let f = *s.expose() + *r.expose() * e;
-    Ok((
-        EscrowCiphertext {
-            version: V1::default(),
-            set_id: set.id(),
-            label: label.clone(),
-            u,
-            u_bar,
-            e,
-            f,
-            wrapped_key,
-        },
+    Ok(Encapsulated {
         r,
-    ))
+        u,
+        u_bar,
+        w,
+        w_bar,
+        e,
+        f,
+        wrapped_key,
+    })
+}
+
+/// The message key wrapped under the KEM key `k`, bound to `label`.
+pub(crate) fn unwrap_key(k: &[u8; 32], wrapped: &[u8], label: &Label) -> Result<MessageKey> {
+    let pt = open_once(k, wrapped, &label.to_bytes(), "escrowed message key")?;
+    let arr: [u8; 32] = pt
+        .as_slice()
+        .try_into()
+        .map_err(|_| Error::malformed("escrowed message key", "not 32 bytes"))?;
+    Ok(MessageKey::from_bytes(arr))
+}
+
+/// The recipient's check of every format version, given the sender's r: `u == rG`,
+/// `ū == rG'` and the wrapped key opens under `K(rY)` (`unwrap_with(rY)`) to `key`.
+pub(crate) fn check_opening_with(
+    set: &TrusteeSet,
+    u: &Point,
+    u_bar: &Point,
+    r: &SecretScalar,
+    key: &MessageKey,
+    unwrap_with: impl FnOnce(&ProjectivePoint) -> Result<MessageKey>,
+) -> Result<(), String> {
+    if ProjectivePoint::mul_by_generator(r.expose()) != *u.inner() {
+        return Err("escrow header u is not rG for the sender's r".into());
+    }
+    if group::generator2_table().mul(r.expose()) != *u_bar.inner() {
+        return Err("escrow header ū is not rG' for the sender's r".into());
+    }
+    let z = set.escrow_key_table().mul(r.expose());
+    match unwrap_with(&z) {
+        Ok(k) if k == *key => Ok(()),
+        Ok(_) => Err("escrow header wraps a different message key".into()),
+        Err(_) => Err("escrow header's wrapped key does not decrypt under the escrow key".into()),
+    }
 }
 
 impl EscrowCiphertext {
@@ -271,17 +345,7 @@ impl ValidCiphertext {
     /// Unwrap the message key given `Z = xu = rY` (from combined shares or from r).
     pub(crate) fn unwrap_with(&self, z: &ProjectivePoint) -> Result<MessageKey> {
         let k = kem_key(&self.ct.set_id, z, &self.ct.u)?;
-        let pt = open_once(
-            &k,
-            &self.ct.wrapped_key,
-            &self.ct.label.to_bytes(),
-            "escrowed message key",
-        )?;
-        let arr: [u8; 32] = pt
-            .as_slice()
-            .try_into()
-            .map_err(|_| Error::malformed("escrowed message key", "not 32 bytes"))?;
-        Ok(MessageKey::from_bytes(arr))
+        unwrap_key(&k, &self.ct.wrapped_key, &self.ct.label)
     }
 
     /// The recipient's check (answer to Blaze's LEAF attack): given the sender's r, this
@@ -293,20 +357,9 @@ impl ValidCiphertext {
         r: &SecretScalar,
         key: &MessageKey,
     ) -> Result<(), String> {
-        if ProjectivePoint::mul_by_generator(r.expose()) != *self.ct.u.inner() {
-            return Err("escrow header u is not rG for the sender's r".into());
-        }
-        if generator2() * r.expose() != *self.ct.u_bar.inner() {
-            return Err("escrow header ū is not rG' for the sender's r".into());
-        }
-        let z = *set.escrow_key().inner() * r.expose();
-        match self.unwrap_with(&z) {
-            Ok(k) if k == *key => Ok(()),
-            Ok(_) => Err("escrow header wraps a different message key".into()),
-            Err(_) => {
-                Err("escrow header's wrapped key does not decrypt under the escrow key".into())
-            }
-        }
+        check_opening_with(set, &self.ct.u, &self.ct.u_bar, r, key, |z| {
+            self.unwrap_with(z)
+        })
     }
 }
 

@@ -17,7 +17,6 @@
 
 use super::{Reader, VERSION_BYTE, weights128};
 use crate::codec::{Digest32, FormatVersion, put_lp};
-use crate::ecies::{open_once, seal_once};
 use crate::error::{Error, Result};
 use crate::group::{self, Point, generator2, scalar_hex, scalar_to_bytes};
 use crate::label::Label;
@@ -102,47 +101,21 @@ pub fn encapsulate_v2<R: rand_core::CryptoRng + ?Sized>(
     key: &MessageKey,
     rng: &mut R,
 ) -> Result<(EscrowCiphertextV2, SecretScalar)> {
-    label.check()?;
-    let r = SecretScalar::new(group::random_scalar(rng));
-    let s = SecretScalar::new(group::random_scalar(rng));
-    let g2 = group::generator2_table();
+    let e = crate::tdh2::encapsulate_with(set, label, key, rng, kem_key, challenge)?;
     // r, s ≠ 0 and G, G' generate the group: none of u, ū, w, w̄ is the identity.
-    let u = Point::new(ProjectivePoint::mul_by_generator(r.expose()), "u")?;
-    let u_bar = Point::new(g2.mul(r.expose()), "u_bar")?;
-    let w = Point::new(ProjectivePoint::mul_by_generator(s.expose()), "w")?;
-    let w_bar = Point::new(g2.mul(s.expose()), "w_bar")?;
-    let z = Zeroizing::new(set.escrow_key_table().mul(r.expose()));
-    let enc = Zeroizing::new(group::sec1c_batch(&[
-        *u.inner(),
-        *w.inner(),
-        *u_bar.inner(),
-        *w_bar.inner(),
-        *z,
-    ]));
-    let [u_enc, w_enc, u_bar_enc, w_bar_enc, z_enc] = &*enc;
-    let k = kem_key(&set.id(), z_enc, u_enc)?;
-    let label_bytes = label.to_bytes();
-    let wrapped_key = seal_once(&k, key.expose(), &label_bytes)?;
-    let e = challenge(
-        &set.id(),
-        &wrapped_key,
-        &label_bytes,
-        [u_enc, w_enc, u_bar_enc, w_bar_enc],
-    );
-    let f = *s.expose() + *r.expose() * e;
     Ok((
         EscrowCiphertextV2 {
             version: FormatVersion,
             set_id: set.id(),
             label: label.clone(),
-            u,
-            u_bar,
-            w,
-            w_bar,
-            f,
-            wrapped_key,
+            u: e.u,
+            u_bar: e.u_bar,
+            w: Point::new(e.w, "w")?,
+            w_bar: Point::new(e.w_bar, "w_bar")?,
+            f: e.f,
+            wrapped_key: e.wrapped_key,
         },
-        r,
+        e.r,
     ))
 }
 
@@ -414,17 +387,7 @@ impl ValidCiphertextV2 {
         let [z_enc, u_enc] = group::sec1c_batch(&[*z, *self.ct.u.inner()]);
         let z_enc = Zeroizing::new(z_enc);
         let k = kem_key(&self.ct.set_id, &z_enc, &u_enc)?;
-        let pt = open_once(
-            &k,
-            &self.ct.wrapped_key,
-            &self.ct.label.to_bytes(),
-            "escrowed message key",
-        )?;
-        let arr: [u8; 32] = pt
-            .as_slice()
-            .try_into()
-            .map_err(|_| Error::malformed("escrowed message key", "not 32 bytes"))?;
-        Ok(MessageKey::from_bytes(arr))
+        crate::tdh2::unwrap_key(&k, &self.ct.wrapped_key, &self.ct.label)
     }
 
     /// The recipient's check (as in v1): given the sender's r, `u == rG`, `ū == rG'`, and the
@@ -435,19 +398,8 @@ impl ValidCiphertextV2 {
         r: &SecretScalar,
         key: &MessageKey,
     ) -> Result<(), String> {
-        if ProjectivePoint::mul_by_generator(r.expose()) != *self.ct.u.inner() {
-            return Err("escrow header u is not rG for the sender's r".into());
-        }
-        if group::generator2_table().mul(r.expose()) != *self.ct.u_bar.inner() {
-            return Err("escrow header ū is not rG' for the sender's r".into());
-        }
-        let z = set.escrow_key_table().mul(r.expose());
-        match self.unwrap_with(&z) {
-            Ok(k) if k == *key => Ok(()),
-            Ok(_) => Err("escrow header wraps a different message key".into()),
-            Err(_) => {
-                Err("escrow header's wrapped key does not decrypt under the escrow key".into())
-            }
-        }
+        crate::tdh2::check_opening_with(set, &self.ct.u, &self.ct.u_bar, r, key, |z| {
+            self.unwrap_with(z)
+        })
     }
 }

@@ -16,13 +16,13 @@ use super::{EscrowCiphertextV2, ValidCiphertextV2, encapsulate_v2};
 use crate::codec::{Digest32, FormatVersion};
 use crate::ecies::{self, EciesBox, seal_once};
 use crate::error::{Error, Result};
-use crate::group::{scalar_from_bytes, scalar_to_bytes};
+use crate::group::scalar_to_bytes;
 use crate::keys::{PrivateKey, PublicKey};
 use crate::label::Label;
 use crate::message::{
-    LabelMismatch, Opened, Receipt, SealedMessage, check_id, context, decrypt_body_with,
+    LabelMismatch, Opened, Receipt, SealedMessage, check_id, context, decrypt_body_with, open_e2e,
 };
-use crate::secret::{MessageKey, SecretScalar};
+use crate::secret::MessageKey;
 use crate::trustee::{TrusteeSet, VerifiedKeyShare};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -115,32 +115,14 @@ pub fn open_unchecked_label_v2(
         .escrow
         .check(set)
         .map_err(|e| nc(format!("escrow header: {e}")))?;
-    if msg.recipient_key != key.public().key_id() {
-        return Err(Error::Decrypt {
-            what: "end-to-end part (message is addressed to another key)",
-        });
-    }
-    let inner = ecies::decrypt(
+    let (mk, r) = open_e2e(
         key,
-        &context(CTX_E2E_V2, &msg.escrow.label),
+        &msg.recipient_key,
         &msg.e2e,
-        "end-to-end part",
-    )
-    .map_err(|_| {
-        nc(
-            "the end-to-end part does not open under this key with the escrow header's label \
-            (tampered, or the escrow header belongs to another message)"
-                .into(),
-        )
-    })?;
-    let (kb, rb) = inner
-        .split_first_chunk::<32>()
-        .filter(|(_, r)| r.len() == 32)
-        .ok_or_else(|| nc("end-to-end part has the wrong length".into()))?;
-    let mk = MessageKey::from_bytes(*kb);
-    let r =
-        scalar_from_bytes(rb, "r").map_err(|_| nc("end-to-end part carries no valid r".into()))?;
-    let r = SecretScalar::new(r);
+        CTX_E2E_V2,
+        &msg.escrow.label,
+        &nc,
+    )?;
     valid.check_opening(set, &r, &mk).map_err(nc)?;
     msg.decrypt_body(&mk)
 }

@@ -24,7 +24,9 @@ use super::{EscrowCiphertextV2, Reader, VERSION_BYTE, ValidCiphertextV2, check_b
 use crate::codec::{Digest32, put_lp};
 use crate::error::{Error, Result};
 use crate::keys::PrivateKey;
-use crate::release::{CiphertextCode, ItemRefusal, MAX_BATCH, MAX_DETAIL_LEN, RefusalCode};
+use crate::release::{
+    CiphertextCode, ItemRefusal, MAX_BATCH, MAX_DETAIL_LEN, RefusalCode, cut_detail, put_opt_digest,
+};
 use crate::time::Timestamp;
 use crate::trustee::TrusteeSet;
 use crate::warrant::{Envelope, ReasonCode, Refusal, VerifiedWarrant, WarrantEnvelope};
@@ -278,17 +280,9 @@ pub enum ReleaseResultV2 {
 impl ReleaseResultV2 {
     /// A refusal result from an [`ItemRefusal`] (detail cut to [`MAX_DETAIL_LEN`]).
     pub fn refused(r: ItemRefusal, leaf_index: Option<u64>) -> Self {
-        let mut detail = r.detail;
-        if detail.len() > MAX_DETAIL_LEN {
-            let mut cut = MAX_DETAIL_LEN;
-            while !detail.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            detail.truncate(cut);
-        }
         ReleaseResultV2::Refused {
             code: r.code,
-            detail,
+            detail: cut_detail(r.detail),
             leaf_index,
         }
     }
@@ -325,16 +319,6 @@ pub struct ReleaseResponseV2 {
     pub answer: Option<AnswerV2>,
     /// ECDSA P-256 / SHA-256 signature (DER) over [`Self::body_bytes`].
     pub signature: Vec<u8>,
-}
-
-fn put_opt_digest(out: &mut Vec<u8>, d: Option<&Digest32>) {
-    match d {
-        None => out.push(0),
-        Some(d) => {
-            out.push(1);
-            out.extend_from_slice(d.as_bytes());
-        }
-    }
 }
 
 fn malformed(why: impl core::fmt::Display) -> Error {
