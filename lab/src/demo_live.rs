@@ -120,12 +120,12 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     let mut nodes: Vec<NodeProc> = Vec::with_capacity(usize::from(n));
     for i in 1..=n {
         env.init(i)?;
-        nodes.push(env.serve(i, None)?);
+        nodes.push(env.serve(i)?);
     }
     let urls = |nodes: &[NodeProc]| -> Vec<String> {
         nodes
             .iter()
-            .filter(|x| x.child.is_some())
+            .filter(|x| x.running())
             .map(|x| x.url())
             .collect()
     };
@@ -495,7 +495,7 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     let cheat = 1u16;
     if let Some(node) = nodes.iter_mut().find(|x| x.index == cheat) {
         node.stop();
-        *node = env.serve(cheat, Some("bad-share"))?;
+        *node = env.serve_cheating(cheat)?;
     }
     let r = try_get(&warrant, &inv, &in_scope, &urls(&nodes), "cheater")?;
     ensure!(
@@ -519,12 +519,12 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     );
     if let Some(node) = nodes.iter_mut().find(|x| x.index == cheat) {
         node.stop();
-        *node = env.serve(cheat, None)?;
+        *node = env.serve(cheat)?;
     }
 
     // 8. The logs.
     let mut heads = Vec::new();
-    for x in nodes.iter().filter(|x| x.child.is_some()) {
+    for x in nodes.iter().filter(|x| x.running()) {
         let h = node(&x.url())?.head()?;
         heads.push(format!(
             "trustee {}: {} log entries, root {}",
@@ -539,7 +539,7 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         set: dir.join(SET_FILE),
         trustees: nodes
             .iter()
-            .filter(|x| x.child.is_some())
+            .filter(|x| x.running())
             .map(|x| x.url())
             .collect(),
         policy: dir.join("policy.json"),

@@ -16,7 +16,7 @@ use crate::out::{Out, progress};
 use crate::parties::{double_lock_policy, node, payload, save_key, sign, write_set};
 use crate::roles::{Ask, AuditRequest, Net, Roles};
 use anyhow::{Context, Result, bail, ensure};
-use escrow_core::audit::{EntryKind, Frontier, LogEntry, leaf_hash};
+use escrow_core::audit::{EntryKind, LogEntry};
 use escrow_core::codec::Digest32;
 use escrow_core::keys::PrivateKey;
 use escrow_core::label::Label;
@@ -92,7 +92,7 @@ impl Lab {
     fn urls(&self) -> Vec<String> {
         self.nodes
             .iter()
-            .filter(|x| x.child.is_some())
+            .filter(|x| x.running())
             .map(|x| x.url())
             .collect()
     }
@@ -382,7 +382,7 @@ pub fn e2e(a: E2eArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     let t0 = Instant::now();
     for i in 1..=n {
         lab.env.init(i)?;
-        let node = lab.env.serve(i, None)?;
+        let node = lab.env.serve(i)?;
         lab.nodes.push(node);
     }
     let node_start_s = t0.elapsed().as_secs_f64();
@@ -593,59 +593,18 @@ pub const AUDIT_COLUMNS: &[&str] = &[
 /// experiment does it behind the node's back, as the audit tests do, because a real release
 /// costs a few milliseconds of curve work per entry.
 fn grow_log(state: &Path, template: &LogEntry, warrant_id: &str, target: u64) -> Result<()> {
-    let mut conn = rusqlite::Connection::open(state.join("log.db"))
-        .with_context(|| format!("cannot open {}", state.join("log.db").display()))?;
-    let mut frontier = Frontier::new();
-    {
-        let mut st = conn.prepare("SELECT leaf_hash FROM log_entries ORDER BY seq")?;
-        let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
-        for h in rows {
-            let h = h?;
-            let d: [u8; 32] = h
-                .as_slice()
-                .try_into()
-                .map_err(|_| anyhow::anyhow!("a stored leaf hash is not 32 bytes"))?;
-            frontier.push(Digest32(d));
-        }
-    }
+    let path = state.join("log.db");
+    let mut db = trustee_node::db::Db::open(&path, None)
+        .with_context(|| format!("cannot open {}", path.display()))?;
     let mut rng = rand::rng();
-    let tx = conn.transaction()?;
-    {
-        let mut ins = tx.prepare(
-            "INSERT INTO log_entries (seq, kind, time, entry, leaf_hash) VALUES (?1, 'release', ?2, ?3, ?4)",
-        )?;
-        let mut rel = tx.prepare(
-            "INSERT INTO releases (warrant_id, ciphertext, first_seq) VALUES (?1, ?2, ?3)",
-        )?;
-        while frontier.size() < target {
-            let mut e = template.clone();
-            e.sequence = frontier.size();
-            let ct = Digest32(rng.random::<[u8; 32]>());
-            e.ciphertexts = vec![ct];
-            e.shares = vec![Digest32(rng.random::<[u8; 32]>())];
-            let bytes = e.to_bytes();
-            let lh = leaf_hash(&bytes);
-            let seq = i64::try_from(e.sequence)?;
-            ins.execute(rusqlite::params![
-                seq,
-                e.time.unix(),
-                bytes,
-                lh.as_bytes().to_vec()
-            ])?;
-            rel.execute(rusqlite::params![warrant_id, ct.as_bytes().to_vec(), seq])?;
-            frontier.push(lh);
-        }
-    }
-    tx.execute(
-        "INSERT INTO tree_heads (size, root, time) VALUES (?1, ?2, ?3)",
-        rusqlite::params![
-            i64::try_from(frontier.size())?,
-            frontier.root().as_bytes().to_vec(),
-            files::now().unix()
-        ],
-    )?;
-    tx.commit()?;
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    db.append_bulk(target, warrant_id, files::now(), |seq| {
+        let mut e = template.clone();
+        e.sequence = seq;
+        e.ciphertexts = vec![Digest32(rng.random::<[u8; 32]>())];
+        e.shares = vec![Digest32(rng.random::<[u8; 32]>())];
+        e
+    })
+    .with_context(|| format!("cannot grow the log in {}", path.display()))?;
     Ok(())
 }
 
@@ -723,7 +682,7 @@ pub fn audit_log(a: AuditLogArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     let (machine, started_unix, started) = experiment::start();
     let mut lab = Lab::new(&work, 5, 3, a.node_bin.as_deref(), "test")?;
     lab.env.init(1)?;
-    lab.nodes.push(lab.env.serve(1, None)?);
+    lab.nodes.push(lab.env.serve(1)?);
     let res = audit_log_runs(&mut lab, roles, &a);
     stop_all(&mut lab.nodes);
     let rows = res?;
@@ -864,7 +823,7 @@ fn audit_log_runs(lab: &mut Lab, roles: &dyn Roles, a: &AuditLogArgs) -> Result<
             progress(&format!("growing the log to {target} entries"));
             grow_log(&state, &template, "W-AUDIT-LOG", target)?;
         }
-        let restarted = lab.env.serve(1, None)?;
+        let restarted = lab.env.serve(1)?;
         lab.nodes.clear();
         lab.nodes.push(restarted);
         let url = lab.urls().first().context("no node")?.clone();

@@ -6,24 +6,50 @@ use anyhow::{Context, Result, bail, ensure};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+pub use trustee_node::Spawned;
 
-/// One running trustee node.
+/// One running trustee node: a `trustee-node` process, or (the cheating trustee) a node run
+/// in this process by the `trustee-node` library.
 pub struct NodeProc {
     pub index: u16,
     pub addr: String,
     pub child: Option<Child>,
+    pub in_process: Option<trustee_node::Spawned>,
 }
 
 impl NodeProc {
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        match &self.in_process {
+            Some(n) => n.url(),
+            None => format!("http://{}", self.addr),
+        }
+    }
+
+    /// Is it running (not stopped)?
+    pub fn running(&self) -> bool {
+        self.child.is_some() || self.in_process.is_some()
     }
 
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             terminate(&mut c);
         }
+        if let Some(n) = self.in_process.take() {
+            let _ = n.shutdown();
+        }
     }
+}
+
+/// A cheating trustee: the node of state folder `state` run in this process with fault
+/// injection `bad-share` (every released share carries a broken proof; `/v1/info` says so).
+/// Fault injection is a setting of the `trustee-node` library only: the binary has no switch
+/// for it (docs/architecture.md §4).
+pub fn spawn_cheating(state: &Path, passphrase: &str) -> Result<trustee_node::Spawned> {
+    let mut config = trustee_node::Config::new(state, passphrase.as_bytes().to_vec());
+    config.fault = Some(trustee_node::Fault::BadShare);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("bind 127.0.0.1:0")?;
+    trustee_node::spawn(listener, config)
+        .with_context(|| format!("cannot start the node of {}", state.display()))
 }
 
 /// Stop a process gracefully: SIGTERM, then SIGKILL if it has not exited within 10 s.
@@ -96,8 +122,7 @@ impl Env {
     fn node_cmd(&self) -> Command {
         let mut c = Command::new(&self.node_bin);
         c.env("TRUSTEE_PASSPHRASE", &self.passphrase)
-            .env("TRUSTEE_KDF_COST", &self.kdf)
-            .env_remove("TRUSTEE_FAULT");
+            .env("TRUSTEE_KDF_COST", &self.kdf);
         c
     }
 
@@ -124,7 +149,18 @@ impl Env {
         Ok(())
     }
 
-    pub fn serve(&self, i: u16, fault: Option<&str>) -> Result<NodeProc> {
+    /// Run trustee `i`'s node in this process as a cheating trustee ([`spawn_cheating`]).
+    pub fn serve_cheating(&self, i: u16) -> Result<NodeProc> {
+        let node = spawn_cheating(&self.dir.join(format!("node-{i}")), &self.passphrase)?;
+        Ok(NodeProc {
+            index: i,
+            addr: node.addr().to_string(),
+            child: None,
+            in_process: Some(node),
+        })
+    }
+
+    pub fn serve(&self, i: u16) -> Result<NodeProc> {
         let state = self.dir.join(format!("node-{i}"));
         let addr_file = self.dir.join(format!("node-{i}.addr"));
         let _ = std::fs::remove_file(&addr_file);
@@ -142,9 +178,6 @@ impl Env {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
-        if let Some(f) = fault {
-            cmd.args(["--fault", f]);
-        }
         let child = cmd
             .spawn()
             .with_context(|| format!("cannot start {}", self.node_bin.display()))?;
@@ -154,6 +187,7 @@ impl Env {
                 index: i,
                 addr,
                 child: Some(child),
+                in_process: None,
             }),
             Err(StartError::Exited(st)) => bail!(
                 "trustee-node {i} exited ({st}) before it listened; its log: {}",

@@ -91,12 +91,14 @@ pub fn fails(o: &Output, code: i32, needle: &str) -> String {
     all
 }
 
-/// A running `trustee-node serve` process.
+/// A running `trustee-node serve` process (or, for a cheating trustee, a node run in this
+/// process by the library: see [`Node::start_cheating`]).
 pub struct Node {
     pub index: u16,
     pub state: PathBuf,
     pub addr: String,
     child: Option<Child>,
+    in_process: Option<escrow_lab::nodes::Spawned>,
     extra_env: Vec<(String, String)>,
     /// Extra `serve` arguments (e.g. `--tls-cert`, `--tls-key`).
     extra_args: Vec<String>,
@@ -112,6 +114,7 @@ impl Node {
             state: state.to_path_buf(),
             addr: String::new(),
             child: None,
+            in_process: None,
             extra_env: extra_env
                 .iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
@@ -130,6 +133,7 @@ impl Node {
             state: state.to_path_buf(),
             addr: String::new(),
             child: None,
+            in_process: None,
             extra_env: Vec::new(),
             extra_args: vec![
                 "--tls-cert".into(),
@@ -141,6 +145,23 @@ impl Node {
         };
         n.spawn();
         n
+    }
+
+    /// A cheating trustee: the node of `state` run in this process with fault injection
+    /// `bad-share` (a setting of the `trustee-node` library; the binary has no switch for it).
+    pub fn start_cheating(index: u16, state: &Path) -> Node {
+        let node = escrow_lab::nodes::spawn_cheating(state, TEST_PASSPHRASE)
+            .unwrap_or_else(|e| panic!("cheating trustee {index} did not start: {e:#}"));
+        Node {
+            index,
+            state: state.to_path_buf(),
+            addr: node.addr().to_string(),
+            child: None,
+            in_process: Some(node),
+            extra_env: Vec::new(),
+            extra_args: Vec::new(),
+            https: false,
+        }
     }
 
     fn spawn(&mut self) {
@@ -197,6 +218,9 @@ impl Node {
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             terminate(&mut c);
+        }
+        if let Some(n) = self.in_process.take() {
+            let _ = n.shutdown();
         }
     }
 

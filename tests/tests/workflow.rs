@@ -305,7 +305,7 @@ fn a_cheating_trustee_is_named_and_routed_around() {
     let mut w = Workflow::new(4, 2, 3);
     let state = w.dir.join("node-2");
     w.nodes[1].stop();
-    w.nodes[1] = Node::start(2, &state, &[("TRUSTEE_FAULT", "bad-share")]);
+    w.nodes[1] = Node::start_cheating(2, &state);
     let o = w.retrieve("w.json", "inv.key", "out", &[]);
     let v = json(&o);
     assert_eq!(v["decrypted"], 3, "{v}");
@@ -462,7 +462,7 @@ fn asking_the_threshold_first_releases_k_shares_and_falls_back_when_one_fails() 
     // everything is read and trustee 2 is named.
     let state = w.dir.join("node-2");
     w.nodes[1].stop();
-    w.nodes[1] = Node::start(2, &state, &[("TRUSTEE_FAULT", "bad-share")]);
+    w.nodes[1] = Node::start_cheating(2, &state);
     let o = w.retrieve("w.json", "inv.key", "out2", &["--ask", "threshold"]);
     let v = json(&o);
     assert_eq!(v["decrypted"], w.in_scope as u64, "{v}");

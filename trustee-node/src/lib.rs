@@ -54,7 +54,8 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// Start although the state folder has no signed checkpoint (see `serve --help`).
     pub accept_unanchored_log: bool,
-    /// Fault injection (tests and demos only).
+    /// Fault injection (tests and the demo's cheating trustee only). A library setting: the
+    /// `trustee-node` binary has no option that sets it (docs/architecture.md §4).
     pub fault: Option<Fault>,
 }
 
@@ -254,6 +255,85 @@ pub async fn serve(
     result.map_err(|e| NodeError::io("server", e))?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A node serving on a thread of its own with its own tokio runtime (tests, the demo, the
+/// lab), started by [`spawn`]; stopped gracefully by [`Spawned::shutdown`] or on drop.
+pub struct Spawned {
+    addr: SocketAddr,
+    tls: bool,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<(), NodeError>>>,
+}
+
+impl core::fmt::Debug for Spawned {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Spawned {{ addr: {}, tls: {} }}", self.addr, self.tls)
+    }
+}
+
+/// Load the node from `config` (an Err here if it does not load, as `serve` would refuse to
+/// start), then serve it on `listener` on a new thread until [`Spawned::shutdown`].
+pub fn spawn(listener: std::net::TcpListener, config: Config) -> Result<Spawned, NodeError> {
+    let addr = listener
+        .local_addr()
+        .map_err(|e| NodeError::io("listener", e))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| NodeError::State(format!("starting the async runtime: {e}")))?;
+    let loaded = rt.block_on(load(config))?;
+    let tls = loaded.tls();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name(format!("trustee-node-{}", loaded.index()))
+        .spawn(move || {
+            rt.block_on(serve(listener, loaded, async move {
+                let _ = rx.await;
+            }))
+        })
+        .map_err(|e| NodeError::io("node thread", e))?;
+    Ok(Spawned {
+        addr,
+        tls,
+        stop: Some(tx),
+        thread: Some(thread),
+    })
+}
+
+impl Spawned {
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`, or `https://ADDR` when it serves TLS.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// Stop gracefully (requests in flight finish) and wait; how serving ended.
+    pub fn shutdown(mut self) -> Result<(), NodeError> {
+        self.stop_and_join().unwrap_or(Ok(()))
+    }
+
+    fn stop_and_join(&mut self) -> Option<Result<(), NodeError>> {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        self.thread.take().map(|t| {
+            t.join()
+                .unwrap_or_else(|_| Err(NodeError::State("the node thread panicked".into())))
+        })
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.stop_and_join();
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM (for [`run`]'s `shutdown`).

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use trustee_node::server::{self, Fault, Limits};
+use trustee_node::server::{self, Limits};
 use trustee_node::{Config, KdfCost, NodeError, TlsFiles, ceremony, state};
 
 #[derive(Parser, Debug)]
@@ -136,10 +136,6 @@ enum Cmd {
         /// Requests in flight from all clients together (more: 503).
         #[arg(long, default_value_t = 1024)]
         max_in_flight: usize,
-        /// TEST FEATURE — fault injection for tests and demos. `bad-share`: every released
-        /// share has a broken proof. Never use in production.
-        #[arg(long, value_enum, env = "TRUSTEE_FAULT")]
-        fault: Option<Fault>,
     },
 }
 
@@ -244,7 +240,6 @@ fn main_inner(cli: Cli) -> Result<(), NodeError> {
             per_client,
             posts_per_sec,
             max_in_flight,
-            fault,
         } => {
             let limits = Limits {
                 max_batch: max_batch.clamp(1, escrow_core::release::MAX_BATCH),
@@ -269,15 +264,9 @@ fn main_inner(cli: Cli) -> Result<(), NodeError> {
                     _ => None,
                 },
                 accept_unanchored_log,
-                fault,
+                fault: None,
             };
             drop(pass);
-            if let Some(f) = fault {
-                eprintln!(
-                    "trustee-node: WARNING: FAULT INJECTION '{}' IS ON — this node misbehaves on purpose (tests and demos only)",
-                    f.as_str()
-                );
-            }
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()

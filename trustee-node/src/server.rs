@@ -42,8 +42,9 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
-/// Fault injection for tests and demos. NEVER use in production.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+/// Fault injection for tests and the demo's cheating trustee: a setting of the library
+/// ([`crate::Config::fault`]) only — the `trustee-node` binary has no switch for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
     /// TEST FEATURE: every released decryption share carries a broken DLEQ proof (the release
     /// is logged as usual, with the digest of the broken share). Combiners must catch it and

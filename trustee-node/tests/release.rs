@@ -1,6 +1,7 @@
 //! The release flow on real `trustee-node` processes: scope, combining k shares, every policy
 //! refusal with its code in the response and in the log, release limits across restarts,
-//! cancellation, the fault-injection switch.
+//! cancellation, a cheating trustee (fault injection, a library setting) and a binary without
+//! a fault switch.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -16,6 +17,7 @@ use escrow_core::codec::{Digest32, b64_decode};
 use escrow_core::release::{ReleaseRequest, ReleaseResult, request_digest, share_digest};
 use escrow_core::share::{ShareContext, combine};
 use escrow_core::warrant::{PolicyLimits, Role, WarrantEnvelope};
+use std::process::Command;
 
 fn entry_at(entries: &[serde_json::Value], i: u64) -> LogEntry {
     let e = &entries[i as usize];
@@ -28,16 +30,16 @@ fn entry_at(entries: &[serde_json::Value], i: u64) -> LogEntry {
 #[test]
 fn double_locked_warrant_releases_in_scope_and_k_shares_decrypt() {
     let fx = Fixture::new(3, 2);
-    let nodes: Vec<NodeProc> = (1..=3)
-        .map(|i| {
+    let nodes: Vec<Box<dyn Served>> = (1..=3)
+        .map(|i| -> Box<dyn Served> {
             let st = fx.init(i);
-            // Trustee 3 returns bad shares (fault injection): it must be caught and named.
-            let env: &[(&str, &str)] = if i == 3 {
-                &[("TRUSTEE_FAULT", "bad-share")]
+            // Trustee 3 returns bad shares (fault injection, in process): it must be caught
+            // and named.
+            if i == 3 {
+                Box::new(start_cheating(&st))
             } else {
-                &[]
-            };
-            start(&st, &[], env)
+                Box::new(start(&st, &[], &[]))
+            }
         })
         .collect();
     let msgs = vec![
@@ -318,4 +320,37 @@ fn concurrent_requests_cannot_overrun_the_release_limit() {
         7,
         "{all:?}"
     );
+}
+
+/// Issue 12: the production binary has no fault switch — `serve --help` does not mention one,
+/// `--fault` is a usage error, and `TRUSTEE_FAULT` in the environment changes nothing (its
+/// `/v1/info` has no `fault`); a node run with fault injection (library setting) says so.
+#[test]
+fn the_binary_has_no_fault_switch_and_a_cheating_node_says_so() {
+    let help = Command::new(BIN)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    let text = String::from_utf8_lossy(&help.stdout).to_lowercase();
+    assert!(text.contains("--tls-cert"), "{text}");
+    for word in ["--fault", "trustee_fault", "fault injection", "bad-share"] {
+        assert!(!text.contains(word), "{word}: {text}");
+    }
+    let fx = Fixture::new(2, 1);
+    let st = fx.init(1);
+    let o = Command::new(BIN)
+        .args(["serve", "--fault", "bad-share", "--state"])
+        .arg(&st)
+        .env("TRUSTEE_PASSPHRASE", PASS)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let node = start(&st, &[], &[("TRUSTEE_FAULT", "bad-share")]);
+    let (_, info) = get(&node.url("/v1/info"));
+    assert!(json(&info).get("fault").is_none(), "{info}");
+    drop(node);
+    let cheat = start_cheating(&fx.init(2));
+    let (_, info) = get(&cheat.url("/v1/info"));
+    assert_eq!(json(&info)["fault"], "bad-share");
 }

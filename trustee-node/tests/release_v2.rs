@@ -38,7 +38,7 @@ fn message_v2(fx: &Fixture, sender: &str, id: &str) -> SealedMessageV2 {
     .unwrap()
 }
 
-fn clients(nodes: &[NodeProc]) -> Vec<NodeClient> {
+fn clients(nodes: &[Box<dyn Served>]) -> Vec<NodeClient> {
     let cfg = ClientConfig::default();
     nodes
         .iter()
@@ -74,16 +74,16 @@ fn request(w: &WarrantEnvelope, msgs: &[SealedMessageV2]) -> ReleaseRequestV2 {
 #[test]
 fn v2_messages_are_read_end_to_end_and_a_corrupted_batched_proof_is_named() {
     let fx = Fixture::new(3, 2);
-    let nodes: Vec<NodeProc> = (1..=3)
-        .map(|i| {
+    let nodes: Vec<Box<dyn Served>> = (1..=3)
+        .map(|i| -> Box<dyn Served> {
             let st = fx.init(i);
-            // Trustee 2 corrupts one share of every answer after proving (fault injection).
-            let env: &[(&str, &str)] = if i == 2 {
-                &[("TRUSTEE_FAULT", "bad-share")]
+            // Trustee 2 corrupts one share of every answer after proving (fault injection, in
+            // process).
+            if i == 2 {
+                Box::new(start_cheating(&st))
             } else {
-                &[]
-            };
-            start(&st, &[], env)
+                Box::new(start(&st, &[], &[]))
+            }
         })
         .collect();
     let msgs: Vec<SealedMessageV2> = (0..7)

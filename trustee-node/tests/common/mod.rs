@@ -131,7 +131,6 @@ impl Fixture {
             .arg("--state")
             .arg(&state)
             .env("TRUSTEE_PASSPHRASE", PASS)
-            .env_remove("TRUSTEE_FAULT")
             .output()
             .unwrap();
         assert!(
@@ -235,7 +234,6 @@ pub fn try_start(state: &Path, extra: &[&str], env: &[(&str, &str)]) -> Result<N
         .arg(&addr_file)
         .args(extra)
         .env("TRUSTEE_PASSPHRASE", PASS)
-        .env_remove("TRUSTEE_FAULT")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&stderr_path).unwrap());
     for (k, v) in env {
@@ -280,16 +278,21 @@ impl Served for NodeProc {
     }
 }
 
-/// A node run in this test process by `trustee_node::run` on 127.0.0.1:0 (real HTTP, its own
-/// runtime on its own thread); shut down gracefully on drop.
+/// A node run in this test process by `trustee_node::spawn` on 127.0.0.1:0 (real HTTP, its
+/// own runtime on its own thread); shut down gracefully on drop.
 pub struct InProcNode {
     pub addr: String,
     pub state: PathBuf,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<Result<(), trustee_node::NodeError>>>,
+    node: trustee_node::Spawned,
 }
 
 impl<T: Served + ?Sized> Served for std::sync::Arc<T> {
+    fn addr(&self) -> &str {
+        (**self).addr()
+    }
+}
+
+impl<T: Served + ?Sized> Served for Box<T> {
     fn addr(&self) -> &str {
         (**self).addr()
     }
@@ -313,46 +316,34 @@ pub fn try_start_in_process(
 ) -> Result<InProcNode, trustee_node::NodeError> {
     let mut config = trustee_node::Config::new(state, PASS.as_bytes().to_vec());
     config.limits = limits;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    // Load first (as the binary does), so a refusal to start is an Err here.
-    let loaded = rt.block_on(trustee_node::load(config))?;
+    start_config(state, config)
+}
+
+/// A cheating trustee: a node in process with fault injection `bad-share` (a library setting;
+/// the binary has no switch for it).
+pub fn start_cheating(state: &Path) -> InProcNode {
+    let mut config = trustee_node::Config::new(state, PASS.as_bytes().to_vec());
+    config.fault = Some(trustee_node::Fault::BadShare);
+    start_config(state, config).unwrap_or_else(|e| panic!("node did not start: {e}"))
+}
+
+fn start_config(
+    state: &Path,
+    config: trustee_node::Config,
+) -> Result<InProcNode, trustee_node::NodeError> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        rt.block_on(trustee_node::serve(listener, loaded, async move {
-            let _ = rx.await;
-        }))
-    });
+    let node = trustee_node::spawn(listener, config)?;
     Ok(InProcNode {
-        addr,
+        addr: node.addr().to_string(),
         state: state.to_path_buf(),
-        stop: Some(tx),
-        thread: Some(thread),
+        node,
     })
 }
 
 impl InProcNode {
-    /// Ask the node to stop and wait for `run` to return; its result.
-    pub fn shutdown(mut self) -> Result<(), trustee_node::NodeError> {
-        self.stop_and_join().unwrap()
-    }
-
-    fn stop_and_join(&mut self) -> Option<Result<(), trustee_node::NodeError>> {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        self.thread.take().map(|t| t.join().unwrap())
-    }
-}
-
-impl Drop for InProcNode {
-    fn drop(&mut self) {
-        let _ = self.stop_and_join();
+    /// Ask the node to stop and wait for it; how serving ended.
+    pub fn shutdown(self) -> Result<(), trustee_node::NodeError> {
+        self.node.shutdown()
     }
 }
 
