@@ -109,6 +109,56 @@ pub fn run_dkg(
         ids.iter().map(|i| i.signing_key).collect(),
         &mut rand::rng(),
     )?;
+    run_rounds(nodes, &params, None, key)
+}
+
+/// Refresh `set` among its trustees' `nodes` (trustee i = `nodes[i-1]`, every trustee takes
+/// part): each deals a sharing of zero, the escrow key stays, every share changes, and each
+/// node destroys its old share and logs it. Each node's `/v1/info` must be trustee i of `set`
+/// (its answer checked against the set) before anything is sent.
+pub fn run_refresh(
+    nodes: &[NodeClient],
+    set: &TrusteeSet,
+    key: &PrivateKey,
+) -> Result<Outcome, CeremonyError> {
+    if nodes.len() != usize::from(set.trustees()) {
+        return Err(DkgError::InvalidParams(format!(
+            "a refresh needs every trustee of the set: {} given, the set has {}",
+            nodes.len(),
+            set.trustees()
+        ))
+        .into());
+    }
+    let infos = all(nodes, NodeClient::info)?;
+    for ((info, n), index) in infos.iter().zip(nodes).zip(1u16..) {
+        let wrong = |why: String| CeremonyError::Node {
+            index,
+            url: n.url().to_string(),
+            source: ClientError::Malformed {
+                url: n.url().to_string(),
+                detail: why,
+            },
+        };
+        if info.trustee != index {
+            return Err(wrong(format!(
+                "it is trustee {}, given as trustee {index} (list the nodes in trustee order)",
+                info.trustee
+            )));
+        }
+        info.verify(set).map_err(|e| wrong(e.to_string()))?;
+    }
+    let params = SessionParams::refresh(set, &mut rand::rng())?;
+    run_rounds(nodes, &params, Some(set), key)
+}
+
+/// Relay the three rounds and the finalise step of the ceremony `params`.
+fn run_rounds(
+    nodes: &[NodeClient],
+    params: &SessionParams,
+    previous: Option<&TrusteeSet>,
+    key: &PrivateKey,
+) -> Result<Outcome, CeremonyError> {
+    let params = params.clone();
     let session = params.session_id();
     let body = escrow_core::codec::to_json(&params);
     let r1: Vec<dkg::Round1> = all(nodes, |n| n.post_signed(wire::ROUND1, &body, key))?;
@@ -122,7 +172,7 @@ pub fn run_dkg(
     let r2: Vec<dkg::Round2> = all(nodes, |n| n.post_signed(wire::ROUND2, &body, key))?;
     check(dkg::check_round2(&params, &d1, &r2))?;
     let transcript = dkg::transcript_digest(&session, &d1, &dkg::round2_digest(&r2));
-    let set = dkg::resulting_set(&params, &r1, None)?;
+    let set = dkg::resulting_set(&params, &r1, previous)?;
     let body = escrow_core::codec::to_json(&wire::Relay {
         version: V1::default(),
         session,

@@ -254,7 +254,7 @@ impl Info {
         {
             return Err(InfoError::KeysDiffer { trustee });
         }
-        let origin = crate::audit::checkpoint::origin(&set.id(), trustee);
+        let origin = crate::audit::checkpoint::origin(&set.origin(), trustee);
         let key_name = crate::audit::checkpoint::verifier_key_name(&self.log_key).unwrap_or("");
         if self.log_origin != origin || key_name != origin {
             return Err(InfoError::WrongOrigin {

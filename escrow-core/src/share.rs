@@ -124,9 +124,9 @@ impl VerifiedKeyShare {
         context: &ShareContext,
         rng: &mut R,
     ) -> Result<DecryptionShare> {
-        // A ValidCiphertext does not record which set it was checked against: refuse one
-        // escrowed to another trustee set.
-        if ct.ciphertext().set_id != self.set_id() {
+        // Refuse a ciphertext checked against another trustee set (one escrowed to a set this
+        // one was refreshed from was checked against this set: same escrow key).
+        if ct.checked_for() != self.set_id() {
             return Err(Error::CiphertextForOtherSet {
                 found: ct.ciphertext().set_id.short(),
                 expected: self.set_id().short(),

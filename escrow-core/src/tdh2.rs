@@ -289,7 +289,7 @@ impl EscrowCiphertext {
 
     /// The public validity check against `set`. Anyone can run it.
     pub fn check(&self, set: &TrusteeSet) -> Result<ValidCiphertext> {
-        if self.set_id != set.id() {
+        if !set.covers(&self.set_id) {
             return Err(Error::CiphertextForOtherSet {
                 found: self.set_id.short(),
                 expected: set.id().short(),
@@ -317,6 +317,7 @@ impl EscrowCiphertext {
         Ok(ValidCiphertext {
             digest: self.digest(),
             ct: self.clone(),
+            checked_for: set.id(),
         })
     }
 }
@@ -326,9 +327,15 @@ impl EscrowCiphertext {
 pub struct ValidCiphertext {
     ct: EscrowCiphertext,
     digest: Digest32,
+    checked_for: Digest32,
 }
 
 impl ValidCiphertext {
+    /// The id of the set it was checked against: the ciphertext's own `set_id`, or a set
+    /// refreshed from that one ([`TrusteeSet::covers`]).
+    pub fn checked_for(&self) -> Digest32 {
+        self.checked_for
+    }
     /// The ciphertext.
     pub fn ciphertext(&self) -> &EscrowCiphertext {
         &self.ct

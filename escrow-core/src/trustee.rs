@@ -44,14 +44,23 @@ pub struct TrusteePublic {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TrusteeSetFile {
-    version: V1,
+    /// 1, or 2 exactly when `lineage` is present.
+    version: u32,
     set_id: Digest32,
     threshold: u16,
     trustees: u16,
     escrow_key: Point,
     commitments: Vec<Point>,
     members: Vec<TrusteePublic>,
+    /// Version 2: the ids of the sets this one was refreshed from, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    lineage: Vec<Digest32>,
 }
+
+/// Format version of `trustee-set.json` without a lineage.
+pub const SET_FILE_VERSION: u32 = 1;
+/// Format version of `trustee-set.json` with a lineage (a refreshed set).
+pub const SET_FILE_VERSION_LINEAGE: u32 = 2;
 
 /// A checked trustee set: its commitments, keys and id are mutually consistent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,6 +69,7 @@ pub struct TrusteeSet {
     escrow_key: Point,
     commitments: Vec<Point>,
     members: Vec<TrusteePublic>,
+    lineage: Vec<Digest32>,
     id: Digest32,
     escrow_table: EscrowKeyTable,
 }
@@ -114,6 +124,16 @@ impl TrusteeSet {
     /// instead of n Horner evaluations of k terms. If it fails, each key is checked alone and
     /// the first bad one is named. Members must be listed with indices 1..=n in order.
     pub(crate) fn from_parts(commitments: Vec<Point>, members: Vec<TrusteePublic>) -> Result<Self> {
+        Self::from_parts_with_lineage(commitments, members, Vec::new())
+    }
+
+    /// [`TrusteeSet::from_parts`] for a set refreshed from the sets `lineage` (oldest first):
+    /// same escrow key, new commitments and verification keys; the lineage is part of the id.
+    pub(crate) fn from_parts_with_lineage(
+        commitments: Vec<Point>,
+        members: Vec<TrusteePublic>,
+        lineage: Vec<Digest32>,
+    ) -> Result<Self> {
         let (_, k) = check_parameters(members.len() as u64, commitments.len() as u64)?;
         let escrow_key = *commitments
             .first()
@@ -127,7 +147,15 @@ impl TrusteeSet {
                 )));
             }
         }
-        let id = compute_set_id(k, &commitments, &members);
+        if lineage.len() > usize::from(u16::MAX) {
+            return Err(Error::InconsistentTrusteeSet("lineage too long".into()));
+        }
+        let id = compute_set_id(k, &commitments, &members, &lineage);
+        if lineage.contains(&id) {
+            return Err(Error::InconsistentTrusteeSet(
+                "the lineage names the set itself".into(),
+            ));
+        }
         if !verification_keys_consistent(&id, &commitments, &members) {
             let cs: Vec<ProjectivePoint> = commitments.iter().map(|c| *c.inner()).collect();
             for m in &members {
@@ -149,9 +177,28 @@ impl TrusteeSet {
             escrow_key,
             commitments,
             members,
+            lineage,
             id,
             escrow_table: EscrowKeyTable::default(),
         })
+    }
+
+    /// The ids of the sets this one was refreshed from, oldest first (empty for a set made by
+    /// a dealer or a key generation). Every one has the same escrow key.
+    pub fn lineage(&self) -> &[Digest32] {
+        &self.lineage
+    }
+
+    /// The id of the set this one descends from by refreshes (its own id if none): the set
+    /// each trustee's log was set up with, and the name of its log (`checkpoint::origin`).
+    pub fn origin(&self) -> Digest32 {
+        self.lineage.first().copied().unwrap_or(self.id)
+    }
+
+    /// Is `set_id` this set or one it was refreshed from (same escrow key, so a message
+    /// sealed to it is opened by this set's shares)?
+    pub fn covers(&self, set_id: &Digest32) -> bool {
+        *set_id == self.id || self.lineage.contains(set_id)
     }
 
     /// Threshold k.
@@ -211,13 +258,18 @@ impl TrusteeSet {
     /// Serialize to `trustee-set.json`.
     pub fn to_json(&self) -> String {
         crate::codec::to_json_pretty(&TrusteeSetFile {
-            version: V1::default(),
+            version: if self.lineage.is_empty() {
+                SET_FILE_VERSION
+            } else {
+                SET_FILE_VERSION_LINEAGE
+            },
             set_id: self.id,
             threshold: self.threshold,
             trustees: self.trustees(),
             escrow_key: *self.escrow_key(),
             commitments: self.commitments.clone(),
             members: self.members.clone(),
+            lineage: self.lineage.clone(),
         })
     }
 
@@ -225,6 +277,18 @@ impl TrusteeSet {
     /// commitments, the escrow key, the set id.
     pub fn from_json(s: &str) -> Result<Self> {
         let f: TrusteeSetFile = crate::codec::from_json("trustee set", s)?;
+        match (f.version, f.lineage.is_empty()) {
+            (SET_FILE_VERSION, true) | (SET_FILE_VERSION_LINEAGE, false) => {}
+            (v, _) => {
+                return Err(Error::malformed(
+                    "trustee set",
+                    format!(
+                        "version {v} with {} lineage entries (version 1 has none, version 2 at least one)",
+                        f.lineage.len()
+                    ),
+                ));
+            }
+        }
         let (n, k) = check_parameters(u64::from(f.trustees), u64::from(f.threshold))?;
         if f.commitments.len() != usize::from(k) {
             return Err(Error::InconsistentTrusteeSet(format!(
@@ -247,7 +311,7 @@ impl TrusteeSet {
                 )));
             }
         }
-        let set = TrusteeSet::from_parts(f.commitments, f.members)?;
+        let set = TrusteeSet::from_parts_with_lineage(f.commitments, f.members, f.lineage)?;
         if set.escrow_key() != &f.escrow_key {
             return Err(Error::InconsistentTrusteeSet(
                 "escrow_key is not the first commitment".into(),
@@ -318,7 +382,14 @@ fn verification_keys_consistent(
     bool::from(group::msm_vartime(&terms).is_identity())
 }
 
-fn compute_set_id(k: u16, commitments: &[Point], members: &[TrusteePublic]) -> Digest32 {
+/// `T(TAG_SET_ID, u16 k ‖ u16 n ‖ C… ‖ (u16 i ‖ X_i ‖ S_i)… [‖ u16 m ‖ m × 32-byte set id])`,
+/// the bracketed lineage only when it is not empty (a set without one keeps its version-1 id).
+fn compute_set_id(
+    k: u16,
+    commitments: &[Point],
+    members: &[TrusteePublic],
+    lineage: &[Digest32],
+) -> Digest32 {
     let mut buf = Vec::with_capacity(4 + 33 * commitments.len() + 68 * members.len());
     buf.extend_from_slice(&k.to_be_bytes());
     buf.extend_from_slice(&(members.len() as u16).to_be_bytes());
@@ -329,6 +400,12 @@ fn compute_set_id(k: u16, commitments: &[Point], members: &[TrusteePublic]) -> D
         buf.extend_from_slice(&m.index.to_be_bytes());
         buf.extend_from_slice(&m.verification_key.to_bytes());
         buf.extend_from_slice(&m.signing_key.point().to_bytes());
+    }
+    if !lineage.is_empty() {
+        buf.extend_from_slice(&(lineage.len() as u16).to_be_bytes());
+        for l in lineage {
+            buf.extend_from_slice(l.as_bytes());
+        }
     }
     Digest32::tagged(TAG_SET_ID, &[&buf])
 }
@@ -695,7 +772,7 @@ mod tests {
                 .map(|m| *m.verification_key.inner())
                 .sum::<ProjectivePoint>();
         assert_eq!(unweighted, ProjectivePoint::IDENTITY);
-        let id = compute_set_id(3, &d.set.commitments, &members);
+        let id = compute_set_id(3, &d.set.commitments, &members, &[]);
         assert!(!verification_keys_consistent(
             &id,
             &d.set.commitments,

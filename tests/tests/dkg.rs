@@ -301,3 +301,323 @@ fn five_nodes_make_their_set_without_a_dealer_and_then_serve_a_warrant() {
     nodes[2].restart();
     assert_eq!(wait_serving(&nodes[2].url())["set_id"], set.id().to_hex());
 }
+
+fn args_with(head: &[&str], trustees: &[String]) -> Vec<String> {
+    let mut a: Vec<String> = head.iter().map(|s| s.to_string()).collect();
+    a.extend(trustees.iter().cloned());
+    a
+}
+
+fn run(dir: &Path, args: &[String]) -> std::process::Output {
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    escrow(dir, &refs)
+}
+
+fn seal(dir: &Path, i: usize, at: &str) {
+    ok(&escrow_stdin(
+        dir,
+        &[
+            "seal",
+            "--set",
+            "trustee-set.json",
+            "--recipient-key",
+            "bob.pub",
+            "--from",
+            "alice",
+            "--to",
+            "bob",
+            "--at",
+            at,
+            "--id",
+            &format!("m{i}"),
+            "--mailbox",
+            "mailbox.jsonl",
+        ],
+        format!("message {i}").as_bytes(),
+    ));
+}
+
+/// A trustee's key share of `set`, opened from its sealed secrets file's bytes.
+fn share_of(sealed: &str, set: &TrusteeSet) -> escrow_core::trustee::VerifiedKeyShare {
+    let s: trustee_node::sealed::SealedSecrets = serde_json::from_str(sealed).unwrap();
+    let b = s.open(TEST_PASSPHRASE.as_bytes()).unwrap();
+    set.verify_share(escrow_core::trustee::KeyShare::from_json(&b.key_share).unwrap())
+        .unwrap()
+}
+
+fn entries(url: &str) -> Vec<serde_json::Value> {
+    let (_, page) = get(&format!("{url}/v1/log/entries?start=0"));
+    let page: serde_json::Value = serde_json::from_str(&page).unwrap();
+    page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["entry"].clone())
+        .collect()
+}
+
+/// Every file under `dir` (the state folder, database included), bytes.
+fn all_bytes(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            out.push((p.clone(), std::fs::read(&p).unwrap()));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_refresh_renews_every_share_keeps_old_messages_readable_and_destroys_the_old_shares() {
+    use escrow_core::share::{ShareContext, combine};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for name in ["sos", "jc", "inv", "oversight", "alice", "bob", "coord"] {
+        ok(&escrow(dir, &["keygen", "--no-passphrase", "--out", name]));
+    }
+    ok(&escrow(
+        dir,
+        &[
+            "policy",
+            "init",
+            "--issuer",
+            "sos.pub",
+            "--judicial",
+            "jc.pub",
+            "--oversight",
+            "oversight.pub",
+            "--out",
+            "policy.json",
+        ],
+    ));
+    let nodes: Vec<Node> = (1..=5)
+        .map(|i| Node::start(i, &init_dkg_node(dir, i), &[]))
+        .collect();
+    let trustees: Vec<String> = nodes
+        .iter()
+        .flat_map(|n| ["--trustee".to_string(), n.url()])
+        .collect();
+    ok(&run(
+        dir,
+        &args_with(
+            &["ceremony", "dkg", "--threshold", "3", "--key", "coord.key"],
+            &trustees,
+        ),
+    ));
+    let old_text = std::fs::read_to_string(dir.join("trustee-set.json")).unwrap();
+    let old = TrusteeSet::from_json(&old_text).unwrap();
+    for n in &nodes {
+        wait_serving(&n.url());
+    }
+    seal(dir, 0, "2026-11-02T10:00:00Z");
+    let old_sealed: Vec<String> = nodes
+        .iter()
+        .map(|n| std::fs::read_to_string(n.state.join("secrets.sealed.json")).unwrap())
+        .collect();
+    // the refresh
+    let o = run(
+        dir,
+        &args_with(
+            &["--json", "ceremony", "refresh", "--key", "coord.key"],
+            &trustees,
+        ),
+    );
+    ok(&o);
+    let v = json(&o);
+    let set =
+        TrusteeSet::from_json(&std::fs::read_to_string(dir.join("trustee-set.json")).unwrap())
+            .unwrap();
+    assert_eq!(v["set_id"], set.id().to_hex(), "{v}");
+    assert_eq!(v["previous_set_id"], old.id().to_hex(), "{v}");
+    assert_ne!(set.id(), old.id());
+    assert_eq!(set.escrow_key(), old.escrow_key());
+    assert_eq!(set.lineage(), &[old.id()]);
+    assert_eq!(set.origin(), old.id());
+    let cert = Certificate::from_json(
+        &std::fs::read_to_string(dir.join(v["certificate"].as_str().unwrap())).unwrap(),
+    )
+    .unwrap();
+    cert.verify(&set).unwrap();
+    assert_eq!(cert.params.previous_set, Some(old.id()));
+    // every node reloaded with its new share; its log ends keygen, setup, share-destroyed
+    for (i, n) in nodes.iter().enumerate() {
+        let mut info = wait_serving(&n.url());
+        for _ in 0..100 {
+            if info["set_id"] == set.id().to_hex() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            info = wait_serving(&n.url());
+        }
+        assert_eq!(info["set_id"], set.id().to_hex(), "{info}");
+        let e = entries(&n.url());
+        let tail = &e[e.len() - 3..];
+        assert_eq!(tail[0]["kind"], "keygen");
+        assert_eq!(tail[0]["document"], cert.transcript.to_hex());
+        assert_eq!(tail[1]["kind"], "setup");
+        assert_eq!(tail[1]["document"], set.id().to_hex());
+        assert_eq!(tail[2]["kind"], "share-destroyed");
+        assert_eq!(tail[2]["document"], old.id().to_hex());
+        // the old share is gone from the state folder: neither its sealed file nor the share
+        // itself (hex or raw bytes) is in any file, the database included
+        let old_share = share_of(&old_sealed[i], &old);
+        let secret = old_share.to_key_share();
+        let hex_share = {
+            let j = secret.to_json();
+            let f: serde_json::Value = serde_json::from_str(&j).unwrap();
+            f["share"].as_str().unwrap().to_string()
+        };
+        let raw = escrow_core::codec::hex_lower(&hex_share).unwrap();
+        let now_sealed = std::fs::read_to_string(n.state.join("secrets.sealed.json")).unwrap();
+        assert_ne!(now_sealed, old_sealed[i]);
+        for (p, bytes) in all_bytes(&n.state) {
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(!text.contains(&hex_share), "{}", p.display());
+            assert!(
+                !bytes.windows(32).any(|w| w == raw.as_slice()),
+                "{}",
+                p.display()
+            );
+            let old_ct: serde_json::Value = serde_json::from_str(&old_sealed[i]).unwrap();
+            assert!(
+                !text.contains(old_ct["ciphertext"].as_str().unwrap()),
+                "{}",
+                p.display()
+            );
+        }
+        // and the new sealed file holds a share of the new set
+        share_of(&now_sealed, &set);
+    }
+    // a message sealed after the refresh, and the warrant workflow opens both
+    seal(dir, 1, "2026-11-03T10:00:00Z");
+    ok(&escrow(
+        dir,
+        &[
+            "warrant",
+            "new",
+            "--issuer-key",
+            "sos.key",
+            "--case",
+            "OP-REFRESH",
+            "--target",
+            "alice",
+            "--from",
+            "2026-11-01T00:00:00Z",
+            "--until",
+            "2026-11-08T00:00:00Z",
+            "--investigator",
+            "inv.pub",
+            "--out",
+            "w.json",
+        ],
+    ));
+    ok(&escrow(
+        dir,
+        &["warrant", "approve", "--key", "jc.key", "w.json"],
+    ));
+    let o = run(
+        dir,
+        &args_with(
+            &[
+                "--json",
+                "retrieve",
+                "--warrant",
+                "w.json",
+                "--set",
+                "trustee-set.json",
+                "--key",
+                "inv.key",
+                "--mailbox",
+                "mailbox.jsonl",
+                "--out",
+                "out",
+            ],
+            &trustees,
+        ),
+    );
+    ok(&o);
+    assert_eq!(json(&o)["decrypted"], 2);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out/m0.txt")).unwrap(),
+        "message 0"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out/m1.txt")).unwrap(),
+        "message 1"
+    );
+    // old and new shares do not combine: trustee 1's old share, with trustees 2 and 3's new
+    // ones, on the message sealed before the refresh. The old share's decryption share fails
+    // its DLEQ proof against the new set (its verification key changed), so only two valid
+    // shares remain for a threshold of three.
+    let line = std::fs::read_to_string(dir.join("mailbox.jsonl")).unwrap();
+    let m0 = escrow_core::message::SealedMessage::from_json(line.lines().next().unwrap()).unwrap();
+    let mut rng = rand::rng();
+    let ctx = ShareContext::warrant(escrow_core::codec::Digest32::sha256(b"any warrant"));
+    let for_new = m0.escrow.check(&set).unwrap();
+    let old1 = share_of(&old_sealed[0], &old);
+    let d_old = old1
+        .decryption_share(&m0.escrow.check(&old).unwrap(), &ctx, &mut rng)
+        .unwrap();
+    // (an old share refuses a ciphertext checked for the new set outright)
+    assert!(matches!(
+        old1.decryption_share(&for_new, &ctx, &mut rng).unwrap_err(),
+        escrow_core::Error::CiphertextForOtherSet { .. }
+    ));
+    let mut shares = vec![d_old];
+    for n in &nodes[1..3] {
+        let s = share_of(
+            &std::fs::read_to_string(n.state.join("secrets.sealed.json")).unwrap(),
+            &set,
+        );
+        shares.push(s.decryption_share(&for_new, &ctx, &mut rng).unwrap());
+    }
+    match combine(&set, &for_new, &ctx, &shares).unwrap_err() {
+        escrow_core::Error::NotEnoughShares {
+            valid,
+            threshold,
+            rejected,
+        } => {
+            assert_eq!((valid, threshold), (2, 3));
+            let why = escrow_core::Error::BadShareProof { trustee: 1 }.to_string();
+            assert!(rejected.contains(&why), "{rejected}");
+        }
+        e => panic!("{e:?}"),
+    }
+    // with trustee 1's new share instead, the same ciphertext combines
+    let new1 = share_of(
+        &std::fs::read_to_string(nodes[0].state.join("secrets.sealed.json")).unwrap(),
+        &set,
+    );
+    shares[0] = new1.decryption_share(&for_new, &ctx, &mut rng).unwrap();
+    combine(&set, &for_new, &ctx, &shares).unwrap();
+    // the auditor follows the set's history: the refresh certificate against the set in
+    // use, every log begun with the original set's setup entry and holding the refresh's
+    // keygen entry; with the warrant disclosed the audit is clean
+    std::fs::create_dir_all(dir.join("disclosed")).unwrap();
+    std::fs::copy(dir.join("w.json"), dir.join("disclosed/w.json")).unwrap();
+    let o = run(
+        dir,
+        &args_with(
+            &[
+                "--json",
+                "audit",
+                "--set",
+                "trustee-set.json",
+                "--policy",
+                "policy.json",
+                "--keygen-certificate",
+                v["certificate"].as_str().unwrap(),
+                "--warrants",
+                "disclosed",
+            ],
+            &trustees,
+        ),
+    );
+    let report = json(&o);
+    assert_eq!(o.status.code(), Some(0), "{report:#}");
+    // a restart loads the refreshed state
+    let mut nodes = nodes;
+    nodes[4].restart();
+    assert_eq!(wait_serving(&nodes[4].url())["set_id"], set.id().to_hex());
+}

@@ -45,6 +45,19 @@ pub const PENDING_SECRETS_FILE: &str = "pending.sealed.json";
 /// The certificate of the ceremony that made the node's set (written at finalise).
 pub const CERTIFICATE_FILE: &str = "keygen-certificate.json";
 
+/// The coordinator keys of a node made by a ceremony, kept for later ceremonies (refresh).
+pub const COORDINATORS_FILE: &str = "coordinators.json";
+
+/// `STATE/coordinators.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoordinatorsFile {
+    /// Format version.
+    pub version: V1,
+    /// Keys whose signed requests may drive a ceremony on this node.
+    pub coordinator_keys: Vec<PublicKey>,
+}
+
 /// `STATE/pending.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -136,11 +149,124 @@ pub fn init_pending(
 }
 
 enum Stage {
-    Idle,
     One(SessionParams, Box<Round1State>),
     Two(SessionParams, Box<Round2State>),
     Three(SessionParams, Box<Round3State>),
-    Done(wire::Finalised),
+    Done(Digest32, wire::Finalised),
+}
+
+fn parse_params(body: &[u8]) -> Result<SessionParams, ApiError> {
+    escrow_core::codec::from_json(
+        "session parameters",
+        std::str::from_utf8(body).unwrap_or(""),
+    )
+    .map_err(|e| ApiError::bad_request("malformed-request", e.to_string()))
+}
+
+fn relay<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<wire::Relay<T>, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request("malformed-request", format!("relay: {e}")))
+}
+
+/// One node's side of a ceremony's rounds (a keygen on a pending node, a refresh on a serving
+/// one), in memory only: a new session replaces an unfinished one, a session id is never
+/// used twice, and after a finished ceremony only that ceremony's finalise is answered again.
+#[derive(Default)]
+struct Rounds {
+    stage: Mutex<Option<Stage>>,
+    used: Mutex<HashSet<Digest32>>,
+}
+
+impl Rounds {
+    fn begin(
+        &self,
+        params: SessionParams,
+        start: impl FnOnce(SessionParams) -> Result<(Round1State, dkg::Round1), DkgError>,
+    ) -> Result<dkg::Round1, ApiError> {
+        let sid = params.session_id();
+        let mut stage = lock(&self.stage);
+        if matches!(*stage, Some(Stage::Done(..))) {
+            return Err(conflict("the ceremony already finished"));
+        }
+        if !lock(&self.used).insert(sid) {
+            return Err(conflict(
+                "this session id was used before: start a new session",
+            ));
+        }
+        let (st, msg) = start(params.clone()).map_err(dkg_error)?;
+        tracing::info!(session = %sid.short(), kind = %params.kind, "ceremony: round 1");
+        // a new session replaces an unfinished one
+        *stage = Some(Stage::One(params, Box::new(st)));
+        Ok(msg)
+    }
+
+    fn take(&self, session: &Digest32, round: u8) -> Result<Stage, ApiError> {
+        let mut stage = lock(&self.stage);
+        let waiting = match &*stage {
+            Some(Stage::One(p, _)) => (2, p.session_id()),
+            Some(Stage::Two(p, _)) => (3, p.session_id()),
+            Some(Stage::Three(p, _)) => (4, p.session_id()),
+            _ => (0, Digest32::default()),
+        };
+        if waiting != (round, *session) {
+            return Err(conflict(match round {
+                2 => "no ceremony of this session is waiting for round 2",
+                3 => "no ceremony of this session is waiting for round 3",
+                _ => "no ceremony of this session is waiting to finalise",
+            }));
+        }
+        stage
+            .take()
+            .ok_or_else(|| conflict("no ceremony is under way"))
+    }
+
+    fn put(&self, s: Stage) {
+        *lock(&self.stage) = Some(s);
+    }
+
+    fn round2(&self, body: &[u8]) -> Result<dkg::Round2, ApiError> {
+        let relay: wire::Relay1 = relay(body)?;
+        let Stage::One(params, st) = self.take(&relay.session, 2)? else {
+            return Err(conflict("no ceremony is waiting for round 2"));
+        };
+        let (st, msg) = st.round2(relay.messages).map_err(dkg_error)?;
+        self.put(Stage::Two(params, Box::new(st)));
+        Ok(msg)
+    }
+
+    fn round3(&self, body: &[u8]) -> Result<dkg::Round3, ApiError> {
+        let relay: wire::Relay2 = relay(body)?;
+        let Stage::Two(params, st) = self.take(&relay.session, 3)? else {
+            return Err(conflict("no ceremony is waiting for round 3"));
+        };
+        let (st, msg) = st
+            .round3(relay.messages, &mut rand::rng())
+            .map_err(dkg_error)?;
+        self.put(Stage::Three(params, Box::new(st)));
+        Ok(msg)
+    }
+
+    /// Finalise, then `complete` (write the state); on success the ceremony is done.
+    fn finalise(
+        &self,
+        body: &[u8],
+        complete: impl FnOnce(&dkg::DkgOutput) -> Result<wire::Finalised, ApiError>,
+    ) -> Result<wire::Finalised, ApiError> {
+        let relay: wire::Relay3 = relay(body)?;
+        if let Some(Stage::Done(sid, f)) = &*lock(&self.stage) {
+            // idempotent: a coordinator that lost the answer asks again
+            if *sid == relay.session {
+                return Ok(f.clone());
+            }
+        }
+        let Stage::Three(_, st) = self.take(&relay.session, 4)? else {
+            return Err(conflict("no ceremony is waiting to finalise"));
+        };
+        let out = st.finalise(relay.messages).map_err(dkg_error)?;
+        let fin = complete(&out)?;
+        self.put(Stage::Done(relay.session, fin.clone()));
+        Ok(fin)
+    }
 }
 
 /// A pending node in memory.
@@ -153,8 +279,7 @@ pub struct Pending {
     passphrase: Zeroizing<Vec<u8>>,
     cost: KdfCost,
     nonces: Mutex<NonceCache>,
-    stage: Mutex<Stage>,
-    used: Mutex<HashSet<Digest32>>,
+    rounds: Rounds,
     done: tokio::sync::watch::Sender<bool>,
 }
 
@@ -205,8 +330,7 @@ pub fn load_pending(state_dir: &Path, passphrase: &[u8]) -> Result<Pending, Node
             now(),
             escrow_core::auth::DEFAULT_NONCE_CAPACITY,
         )),
-        stage: Mutex::new(Stage::Idle),
-        used: Mutex::new(HashSet::new()),
+        rounds: Rounds::default(),
         done,
         file,
     })
@@ -233,6 +357,34 @@ fn dkg_error(e: DkgError) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string())
 }
 
+/// Check a ceremony request's signature against `keys` and remember its nonce.
+fn authenticate(
+    keys: &[PublicKey],
+    nonces: &Mutex<NonceCache>,
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: &[u8],
+) -> Result<(), ApiError> {
+    let raw = headers
+        .get(escrow_core::auth::HEADER)
+        .ok_or_else(|| auth_error(AuthError::Missing))?;
+    let sig = RequestSignature::from_header(raw.as_bytes()).map_err(auth_error)?;
+    let key = keys
+        .iter()
+        .find(|k| k.key_id() == sig.key_id)
+        .ok_or_else(|| {
+            auth_error(AuthError::WrongKey {
+                found: sig.key_id,
+                expected: " (one of this node's coordinator keys)".into(),
+            })
+        })?;
+    let pq = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+    sig.verify(key, "POST", pq, body).map_err(auth_error)?;
+    lock(nonces)
+        .check_and_remember(&sig, now())
+        .map_err(auth_error)
+}
+
 fn conflict(why: &str) -> ApiError {
     ApiError::new(StatusCode::CONFLICT, "ceremony-state", why.to_string())
 }
@@ -250,146 +402,53 @@ impl Pending {
 
     /// Check the request signature against the coordinator keys and remember its nonce.
     fn authenticate(&self, headers: &HeaderMap, uri: &Uri, body: &[u8]) -> Result<(), ApiError> {
-        let raw = headers
-            .get(escrow_core::auth::HEADER)
-            .ok_or_else(|| auth_error(AuthError::Missing))?;
-        let sig = RequestSignature::from_header(raw.as_bytes()).map_err(auth_error)?;
-        let key = self
-            .file
-            .coordinator_keys
-            .iter()
-            .find(|k| k.key_id() == sig.key_id)
-            .ok_or_else(|| {
-                auth_error(AuthError::WrongKey {
-                    found: sig.key_id,
-                    expected: " (one of this node's coordinator keys)".into(),
-                })
-            })?;
-        let pq = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
-        sig.verify(key, "POST", pq, body).map_err(auth_error)?;
-        lock(&self.nonces)
-            .check_and_remember(&sig, now())
-            .map_err(auth_error)
+        authenticate(
+            &self.file.coordinator_keys,
+            &self.nonces,
+            headers,
+            uri,
+            body,
+        )
     }
 
     fn round1(&self, body: &[u8]) -> Result<dkg::Round1, ApiError> {
-        let params: SessionParams = escrow_core::codec::from_json(
-            "session parameters",
-            std::str::from_utf8(body).unwrap_or(""),
-        )
-        .map_err(|e| ApiError::bad_request("malformed-request", e.to_string()))?;
+        let params = parse_params(body)?;
         if params.kind != dkg::CeremonyKind::Keygen {
             return Err(conflict(
                 "this node has no set to refresh: only a keygen can run",
             ));
         }
-        let sid = params.session_id();
-        let mut stage = lock(&self.stage);
-        if matches!(*stage, Stage::Done(_)) {
-            return Err(conflict("the ceremony already finished"));
-        }
-        if !lock(&self.used).insert(sid) {
-            return Err(conflict(
-                "this session id was used before: start a new session",
-            ));
-        }
-        let index = params
-            .participants
-            .iter()
-            .position(|k| *k == self.file.signing_key)
-            .and_then(|p| u16::try_from(p + 1).ok())
-            .ok_or_else(|| {
-                dkg_error(DkgError::NotAParticipant(
-                    "the parameters do not list this node's signing key".into(),
-                ))
-            })?;
-        let (st, msg) = dkg::start_keygen(
-            params.clone(),
-            index,
-            self.signing.clone(),
-            &mut rand::rng(),
-        )
-        .map_err(dkg_error)?;
-        // a new session replaces an unfinished one
-        *stage = Stage::One(params, Box::new(st));
-        tracing::info!(session = %sid.short(), index, "ceremony: round 1");
-        Ok(msg)
-    }
-
-    fn relay<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<wire::Relay<T>, ApiError> {
-        serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request("malformed-request", format!("relay: {e}")))
+        self.rounds.begin(params, |params| {
+            let index = params
+                .participants
+                .iter()
+                .position(|k| *k == self.file.signing_key)
+                .and_then(|p| u16::try_from(p + 1).ok())
+                .ok_or_else(|| {
+                    DkgError::NotAParticipant(
+                        "the parameters do not list this node's signing key".into(),
+                    )
+                })?;
+            dkg::start_keygen(params, index, self.signing.clone(), &mut rand::rng())
+        })
     }
 
     fn round2(&self, body: &[u8]) -> Result<dkg::Round2, ApiError> {
-        let relay: wire::Relay1 = Self::relay(body)?;
-        let mut stage = lock(&self.stage);
-        let (params, st) = match std::mem::replace(&mut *stage, Stage::Idle) {
-            Stage::One(p, st) if p.session_id() == relay.session => (p, st),
-            other => {
-                *stage = other;
-                return Err(conflict(
-                    "no ceremony of this session is waiting for round 2",
-                ));
-            }
-        };
-        let (st, msg) = st.round2(relay.messages).map_err(dkg_error)?;
-        *stage = Stage::Two(params, Box::new(st));
-        Ok(msg)
+        self.rounds.round2(body)
     }
 
     fn round3(&self, body: &[u8]) -> Result<dkg::Round3, ApiError> {
-        let relay: wire::Relay2 = Self::relay(body)?;
-        let mut stage = lock(&self.stage);
-        let (params, st): (SessionParams, Box<Round2State>) =
-            match std::mem::replace(&mut *stage, Stage::Idle) {
-                Stage::Two(p, st) if p.session_id() == relay.session => (p, st),
-                other => {
-                    *stage = other;
-                    return Err(conflict(
-                        "no ceremony of this session is waiting for round 3",
-                    ));
-                }
-            };
-        let (st, msg) = st
-            .round3(relay.messages, &mut rand::rng())
-            .map_err(dkg_error)?;
-        *stage = Stage::Three(params, Box::new(st));
-        Ok(msg)
+        self.rounds.round3(body)
     }
 
     fn finalise(&self, body: &[u8]) -> Result<wire::Finalised, ApiError> {
-        let relay: wire::Relay3 = Self::relay(body)?;
-        let mut stage = lock(&self.stage);
-        if let Stage::Done(f) = &*stage {
-            // idempotent: a coordinator that lost the answer asks again
-            if Some(relay.session) == self.finished_session() {
-                return Ok(f.clone());
-            }
-        }
-        let (_params, st): (SessionParams, Box<Round3State>) =
-            match std::mem::replace(&mut *stage, Stage::Idle) {
-                Stage::Three(p, st) if p.session_id() == relay.session => (p, st),
-                other => {
-                    *stage = other;
-                    return Err(conflict(
-                        "no ceremony of this session is waiting to finalise",
-                    ));
-                }
-            };
-        let out = st.finalise(relay.messages).map_err(dkg_error)?;
-        let fin = self
-            .complete(&out)
-            .map_err(|e| ApiError::internal("completing the state folder", e))?;
-        *lock(&self.used) = HashSet::from([relay.session]);
-        *stage = Stage::Done(fin.clone());
+        let fin = self.rounds.finalise(body, |out| {
+            self.complete(out)
+                .map_err(|e| ApiError::internal("completing the state folder", e))
+        })?;
         let _ = self.done.send(true);
         tracing::info!(set = %fin.set_id.short(), trustee = fin.trustee, "ceremony finished: state folder complete");
         Ok(fin)
-    }
-
-    fn finished_session(&self) -> Option<Digest32> {
-        lock(&self.used).iter().next().copied()
     }
 
     /// Write the complete state folder: set, certificate, sealed share, log (setup + keygen),
@@ -406,6 +465,7 @@ impl Pending {
             state::LOG_KEY_FILE,
             state::CHECKPOINT_FILE,
             CERTIFICATE_FILE,
+            COORDINATORS_FILE,
         ] {
             let p = dir.join(f);
             if p.exists() {
@@ -458,6 +518,15 @@ impl Pending {
             false,
         )?;
         state::write_checkpoint(dir, &log_key, &head)?;
+        state::write_file(
+            &dir.join(COORDINATORS_FILE),
+            escrow_core::codec::to_json_pretty(&CoordinatorsFile {
+                version: V1::default(),
+                coordinator_keys: self.file.coordinator_keys.clone(),
+            })
+            .as_bytes(),
+            false,
+        )?;
         let node = state::NodeFile {
             version: V1::default(),
             trustee: index,
@@ -609,4 +678,220 @@ pub fn router(p: Shared, max_body_bytes: usize) -> Router {
         .with_state(p)
         .layer(axum::extract::DefaultBodyLimit::max(max_body_bytes))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+// ---- refresh on a serving node ----
+
+/// Refresh ceremonies on a serving node (`escrow ceremony refresh`): the node deals a sharing
+/// of zero, checks every other trustee's, and on success replaces its set, certificate and
+/// sealed share in place, logs `keygen` (the refresh's transcript), `setup` (the new set) and
+/// `share-destroyed` (the old set), stops releasing, and asks [`crate::run`] to reload its
+/// state; the old share is dropped (zeroized) with the old node. Only the coordinator keys in
+/// [`COORDINATORS_FILE`] may drive it; a node without that file refuses every ceremony.
+pub struct Refresher {
+    coordinators: Vec<PublicKey>,
+    reseal: state::Reseal,
+    nonces: Mutex<NonceCache>,
+    rounds: Rounds,
+    retired: std::sync::atomic::AtomicBool,
+    reload: tokio::sync::watch::Sender<bool>,
+}
+
+impl core::fmt::Debug for Refresher {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "Refresher {{ coordinators: {}, retired: {}, secrets: [REDACTED] }}",
+            self.coordinators.len(),
+            self.retired()
+        )
+    }
+}
+
+impl Refresher {
+    pub(crate) fn new(state_dir: &Path, reseal: state::Reseal) -> Result<Self, NodeError> {
+        let p = state_dir.join(COORDINATORS_FILE);
+        let coordinators = if p.exists() {
+            let text = std::fs::read_to_string(&p).map_err(|e| NodeError::io(&p, e))?;
+            let f: CoordinatorsFile = serde_json::from_str(&text)
+                .map_err(|e| NodeError::State(format!("{COORDINATORS_FILE}: {e}")))?;
+            f.coordinator_keys
+        } else {
+            Vec::new()
+        };
+        let (reload, _) = tokio::sync::watch::channel(false);
+        Ok(Refresher {
+            coordinators,
+            reseal,
+            nonces: Mutex::new(NonceCache::new(
+                now(),
+                escrow_core::auth::DEFAULT_NONCE_CAPACITY,
+            )),
+            rounds: Rounds::default(),
+            retired: std::sync::atomic::AtomicBool::new(false),
+            reload,
+        })
+    }
+
+    /// Has a refresh replaced this node's share (it releases nothing until reloaded)?
+    pub fn retired(&self) -> bool {
+        self.retired.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Turns true when a refresh finished and the node must reload its state folder.
+    pub fn reload_requested(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.reload.subscribe()
+    }
+
+    fn authenticate(&self, headers: &HeaderMap, uri: &Uri, body: &[u8]) -> Result<(), ApiError> {
+        if self.coordinators.is_empty() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "no-coordinator",
+                format!(
+                    "this node has no coordinator keys ({COORDINATORS_FILE}): it takes part in no ceremony"
+                ),
+            ));
+        }
+        authenticate(&self.coordinators, &self.nonces, headers, uri, body)
+    }
+}
+
+type NodeRef = Arc<crate::server::Node>;
+
+fn refresh_round1(node: &crate::server::Node, body: &[u8]) -> Result<dkg::Round1, ApiError> {
+    let r = node.refresher();
+    let params = parse_params(body)?;
+    if params.kind != dkg::CeremonyKind::Refresh {
+        return Err(conflict(
+            "this node already serves a set: only a refresh of it can run",
+        ));
+    }
+    if r.retired() {
+        return Err(conflict(
+            "this node's share was just refreshed: it is reloading",
+        ));
+    }
+    r.rounds.begin(params, |params| {
+        dkg::start_refresh(
+            params,
+            node.share().index(),
+            node.signing().clone(),
+            node.set().clone(),
+            node.share().clone(),
+            &mut rand::rng(),
+        )
+    })
+}
+
+/// Replace the set, certificate and sealed share in place (each file atomically), then log
+/// keygen (transcript), setup (new set) and share-destroyed (old set).
+fn complete_refresh(
+    node: &crate::server::Node,
+    out: &dkg::DkgOutput,
+) -> Result<wire::Finalised, NodeError> {
+    let r = node.refresher();
+    let dir = node.state_dir();
+    let old = node.set().id();
+    let index = out.share.index();
+    let bundle = SecretBundle {
+        key_share: out.share.to_key_share().to_json().to_string(),
+        signing_key: node.signing().to_pem()?.to_string(),
+        log_key: hex::encode(*node.log_key().seed()),
+    };
+    let sealed = SealedSecrets::seal(
+        &bundle,
+        out.set.id(),
+        index,
+        &r.reseal.passphrase,
+        r.reseal.cost,
+    )?;
+    drop(bundle);
+    // from here on the old share releases nothing
+    r.retired.store(true, std::sync::atomic::Ordering::SeqCst);
+    state::replace_file(
+        &dir.join(CERTIFICATE_FILE),
+        out.certificate.to_json().as_bytes(),
+        false,
+    )?;
+    state::replace_file(
+        &dir.join(state::SET_FILE),
+        out.set.to_json().as_bytes(),
+        false,
+    )?;
+    state::replace_file(
+        &dir.join(state::SECRETS_FILE),
+        escrow_core::codec::to_json_pretty(&sealed).as_bytes(),
+        true,
+    )?;
+    let t = now();
+    node.append(vec![
+        LogEntry::keygen(0, t, out.certificate.transcript),
+        LogEntry::setup(0, t, out.set.id(), node.policy_digest()),
+        LogEntry::share_destroyed(0, t, old),
+    ])
+    .map_err(|e| NodeError::State(format!("logging the refresh: {}", e.message)))?;
+    Ok(wire::Finalised {
+        version: V1::default(),
+        trustee: index,
+        set_id: out.set.id(),
+        transcript: out.certificate.transcript,
+    })
+}
+
+fn refresh_finalise(node: &crate::server::Node, body: &[u8]) -> Result<wire::Finalised, ApiError> {
+    let r = node.refresher();
+    let fin = r.rounds.finalise(body, |out| {
+        complete_refresh(node, out).map_err(|e| ApiError::internal("replacing the share", e))
+    })?;
+    let _ = r.reload.send(true);
+    tracing::info!(set = %fin.set_id.short(), trustee = fin.trustee, "refresh finished: old share destroyed, reloading");
+    Ok(fin)
+}
+
+macro_rules! refresh_post {
+    ($name:ident, $body:expr) => {
+        async fn $name(
+            State(node): State<NodeRef>,
+            uri: Uri,
+            headers: HeaderMap,
+            body: Bytes,
+        ) -> axum::response::Response {
+            let r = tokio::task::spawn_blocking(move || {
+                node.refresher().authenticate(&headers, &uri, &body)?;
+                $body(&node, &body)
+            })
+            .await
+            .unwrap_or_else(|e| Err(ApiError::internal("ceremony task", e)));
+            answer(r)
+        }
+    };
+}
+
+refresh_post!(hr_round1, refresh_round1);
+refresh_post!(hr_round2, |n: &NodeRef, b: &[u8]| n
+    .refresher()
+    .rounds
+    .round2(b));
+refresh_post!(hr_round3, |n: &NodeRef, b: &[u8]| n
+    .refresher()
+    .rounds
+    .round3(b));
+refresh_post!(hr_finalise, refresh_finalise);
+
+async fn hr_identity(State(node): State<NodeRef>) -> Json<wire::Identity> {
+    Json(wire::Identity {
+        version: V1::default(),
+        signing_key: node.signing().public(),
+    })
+}
+
+/// The ceremony endpoints of a serving node (a refresh of its set), merged into its router.
+pub fn refresh_routes() -> Router<NodeRef> {
+    Router::new()
+        .route(wire::IDENTITY, get(hr_identity))
+        .route(wire::ROUND1, post(hr_round1))
+        .route(wire::ROUND2, post(hr_round2))
+        .route(wire::ROUND3, post(hr_round3))
+        .route(wire::FINALISE, post(hr_finalise))
 }

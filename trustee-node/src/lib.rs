@@ -164,17 +164,15 @@ pub async fn load(config: Config) -> Result<Loaded, NodeError> {
 ///
 /// A state folder made with `init --dkg` (no share yet) first serves only the key-generation
 /// ceremony ([`ceremony`]); once it finishes, the completed folder is loaded and served as
-/// usual on the same socket.
+/// usual on the same socket. Likewise, after a refresh ceremony replaced the node's share
+/// ([`ceremony::Refresher`]), the node stops, reloads its state folder and serves again on
+/// the same socket.
 pub async fn run(
     listener: std::net::TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
-    if !ceremony::is_pending(&config.state) {
-        let loaded = load(config).await?;
-        return serve(listener, loaded, shutdown).await;
-    }
-    // one shutdown signal for both phases
+    // one shutdown signal for every phase
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
@@ -183,23 +181,70 @@ pub async fn run(
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let again = listener
-        .try_clone()
-        .map_err(|e| NodeError::io("listener", e))?;
-    let finished = ceremony::serve_pending(
-        listener,
-        &config.state,
-        &config.passphrase,
-        config.limits,
-        config.tls.clone(),
-        stopped(stop_rx.clone()),
-    )
-    .await?;
-    if !finished {
-        return Ok(());
+    let mut listener = listener;
+    if ceremony::is_pending(&config.state) {
+        let again = listener
+            .try_clone()
+            .map_err(|e| NodeError::io("listener", e))?;
+        let finished = ceremony::serve_pending(
+            listener,
+            &config.state,
+            &config.passphrase,
+            config.limits,
+            config.tls.clone(),
+            stopped(stop_rx.clone()),
+        )
+        .await?;
+        if !finished {
+            return Ok(());
+        }
+        listener = again;
     }
-    let loaded = load(config).await?;
-    serve(again, loaded, stopped(stop_rx)).await
+    let mut first = true;
+    loop {
+        let again = listener
+            .try_clone()
+            .map_err(|e| NodeError::io("listener", e))?;
+        let loaded = if first {
+            load(config.copy()).await?
+        } else {
+            load_after_refresh(&config).await?
+        };
+        first = false;
+        if !serve_until(listener, loaded, stopped(stop_rx.clone())).await? {
+            return Ok(());
+        }
+        tracing::info!("reloading the state folder after a refresh");
+        listener = again;
+    }
+}
+
+/// Load again after a refresh: the old node may hold the state lock for a moment longer
+/// (bounded: 100 × 50 ms).
+async fn load_after_refresh(config: &Config) -> Result<Loaded, NodeError> {
+    let mut tries = 0;
+    loop {
+        match load(config.copy()).await {
+            Err(NodeError::StateInUse(_)) if tries < 100 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+impl Config {
+    fn copy(&self) -> Config {
+        Config {
+            state: self.state.clone(),
+            passphrase: self.passphrase.clone(),
+            limits: self.limits,
+            tls: self.tls.clone(),
+            accept_unanchored_log: self.accept_unanchored_log,
+            fault: self.fault,
+        }
+    }
 }
 
 /// Serve a loaded node on `listener` until `shutdown` completes.
@@ -208,6 +253,15 @@ pub async fn serve(
     loaded: Loaded,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
+    serve_until(listener, loaded, shutdown).await.map(|_| ())
+}
+
+/// Serve until `shutdown` (`Ok(false)`) or until a refresh asks for a reload (`Ok(true)`).
+async fn serve_until(
+    listener: std::net::TcpListener,
+    loaded: Loaded,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<bool, NodeError> {
     let Loaded {
         node,
         tls: tls_config,
@@ -223,10 +277,18 @@ pub async fn serve(
     }
     let handle = axum_server::Handle::new();
     let h = handle.clone();
+    let mut reload = node.refresher().reload_requested();
+    let (reloading_tx, reloading_rx) = tokio::sync::oneshot::channel::<bool>();
     tokio::spawn(async move {
-        shutdown.await;
-        tracing::info!("shutting down: finishing requests in flight");
-        h.graceful_shutdown(Some(Duration::from_secs(30)));
+        let again = tokio::select! {
+            () = shutdown => {
+                tracing::info!("shutting down: finishing requests in flight");
+                false
+            }
+            _ = reload.wait_for(|r| *r) => true,
+        };
+        let _ = reloading_tx.send(again);
+        h.graceful_shutdown(Some(Duration::from_secs(if again { 5 } else { 30 })));
     });
     let header_timeout = node.limits().header_timeout;
     let app = server::router(node).into_make_service_with_connect_info::<SocketAddr>();
@@ -253,8 +315,13 @@ pub async fn serve(
         }
     };
     result.map_err(|e| NodeError::io("server", e))?;
-    tracing::info!("stopped");
-    Ok(())
+    // the watcher sent its answer before it shut the server down
+    let mut reloading_rx = reloading_rx;
+    let again = reloading_rx.try_recv().unwrap_or(false);
+    if !again {
+        tracing::info!("stopped");
+    }
+    Ok(again)
 }
 
 /// A node serving on a thread of its own with its own tokio runtime (tests, the demo, the

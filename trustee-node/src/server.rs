@@ -166,6 +166,8 @@ pub struct Node {
     nonces: Mutex<NonceCache>,
     admission: Mutex<Admission>,
     work: Arc<tokio::sync::Semaphore>,
+    /// Refresh ceremonies on this node's set (`crate::ceremony`).
+    refresher: crate::ceremony::Refresher,
     /// One serving node per state folder (released when the node is dropped).
     _lock: crate::state::StateLock,
 }
@@ -196,6 +198,7 @@ impl Node {
         let chains = loaded.db.renewal_chains().clone();
         let reader = db::open_reader(&loaded.db_path)?;
         let head = loaded.db.head();
+        let refresher = crate::ceremony::Refresher::new(&loaded.state, loaded.reseal)?;
         Ok(Node {
             set: loaded.set,
             share: loaded.share,
@@ -217,8 +220,61 @@ impl Node {
             )),
             admission: Mutex::new(Admission::default()),
             work: Arc::new(tokio::sync::Semaphore::new(limits.concurrency.max(1))),
+            refresher,
             _lock: loaded.lock,
         })
+    }
+
+    /// The set this node serves.
+    pub fn set(&self) -> &TrusteeSet {
+        &self.set
+    }
+
+    /// The node's share (for a refresh ceremony, `crate::ceremony`).
+    pub(crate) fn share(&self) -> &VerifiedKeyShare {
+        &self.share
+    }
+
+    /// The node's signing key (for a refresh ceremony).
+    pub(crate) fn signing(&self) -> &PrivateKey {
+        &self.signing
+    }
+
+    /// The node's log key (resealed with a refreshed share).
+    pub(crate) fn log_key(&self) -> &LogKey {
+        &self.log_key
+    }
+
+    /// The policy digest.
+    pub(crate) fn policy_digest(&self) -> Digest32 {
+        self.policy.digest()
+    }
+
+    /// The state folder.
+    pub(crate) fn state_dir(&self) -> &std::path::Path {
+        &self.state_dir
+    }
+
+    /// Refresh ceremonies on this node.
+    pub fn refresher(&self) -> &crate::ceremony::Refresher {
+        &self.refresher
+    }
+
+    /// Append `entries` (their sequence numbers are assigned here) to the log and rewrite the
+    /// signed checkpoint.
+    pub(crate) fn append(&self, mut entries: Vec<LogEntry>) -> Result<TreeHead, ApiError> {
+        let mut db = lock(&self.db);
+        let t = now();
+        let first = db.next_seq();
+        for (e, seq) in entries.iter_mut().zip(first..) {
+            e.sequence = seq;
+            e.time = t;
+        }
+        let batch = Batch {
+            entries,
+            ..Batch::default()
+        };
+        self.commit(&mut db, &batch, t)
     }
 
     /// Admit a request from `ip`: at most `per_client` in flight per address, `posts_per_sec`
@@ -342,6 +398,12 @@ impl Node {
     }
 
     fn check_healthy(&self) -> Result<(), ApiError> {
+        if self.refresher.retired() {
+            return Err(ApiError::unavailable(
+                "share-refreshed",
+                "this node's share was replaced by a refresh ceremony: it releases nothing until it has reloaded its state",
+            ));
+        }
         match self.problem() {
             None => Ok(()),
             Some(p) => Err(ApiError::unavailable(
@@ -1345,6 +1407,7 @@ pub fn router(node: Shared) -> axum::Router {
         .route(path::INCLUSION, get(h_inclusion))
         .route(path::CONSISTENCY, get(h_consistency))
         .route(path::ENVELOPE, get(h_envelope))
+        .merge(crate::ceremony::refresh_routes())
         .fallback(h_not_found)
         .method_not_allowed_fallback(h_method)
         .with_state(node.clone())

@@ -90,6 +90,28 @@ pub fn write_file(path: &Path, contents: &[u8], secret: bool) -> Result<(), Node
     f.sync_all().map_err(|e| NodeError::io(path, e))
 }
 
+/// Replace `path` atomically with `contents`: a temporary file beside it, fsynced, renamed over
+/// it, and the folder fsynced. The old contents are gone from the folder afterwards.
+pub fn replace_file(path: &Path, contents: &[u8], secret: bool) -> Result<(), NodeError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!("{name}.tmp"));
+    if tmp.exists() {
+        std::fs::remove_file(&tmp).map_err(|e| NodeError::io(&tmp, e))?;
+    }
+    write_file(&tmp, contents, secret)?;
+    std::fs::rename(&tmp, path).map_err(|e| NodeError::io(path, e))?;
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| NodeError::io(dir, e))?;
+    }
+    Ok(())
+}
+
 /// The passphrase: `--passphrase-file` (first line) if given, else `TRUSTEE_PASSPHRASE`.
 pub fn passphrase(file: Option<&Path>) -> Result<Zeroizing<String>, NodeError> {
     let p = match file {
@@ -306,6 +328,19 @@ pub struct Loaded {
     pub state: PathBuf,
     /// The state folder's lock (held as long as the node lives).
     pub lock: StateLock,
+    /// What a refresh needs to seal the node's new share: the passphrase (zeroized on drop)
+    /// and the KDF cost the secrets were sealed with.
+    pub reseal: Reseal,
+}
+
+/// The passphrase and KDF cost a serving node keeps to seal the share a refresh gives it
+/// (`crate::ceremony`). The share itself is in memory anyway; the passphrase adds the power
+/// to open copies of older sealed files, which is why a refresh replaces the file in place.
+pub struct Reseal {
+    /// The passphrase.
+    pub passphrase: Zeroizing<Vec<u8>>,
+    /// The cost recorded in the sealed file.
+    pub cost: crate::sealed::KdfCost,
 }
 
 impl core::fmt::Debug for Loaded {
@@ -329,9 +364,11 @@ pub fn load(state: &Path, passphrase: &[u8], accept_unanchored: bool) -> Result<
     // One serving process per state folder, before anything is opened.
     let lock = lock_state(state)?;
     let set = TrusteeSet::from_json(&read(&state.join(SET_FILE))?)?;
-    if set.id() != node.set_id {
+    // node.json names the set the node was set up with; a refresh replaces the set file with
+    // one that descends from it (`TrusteeSet::origin`)
+    if set.origin() != node.set_id {
         return Err(NodeError::State(format!(
-            "{SET_FILE} is not the trustee set this node was set up with"
+            "{SET_FILE} is not the trustee set this node was set up with (nor one refreshed from it)"
         )));
     }
     let policy = load_policy(&state.join(POLICY_FILE))?;
@@ -346,7 +383,7 @@ pub fn load(state: &Path, passphrase: &[u8], accept_unanchored: bool) -> Result<
     let bundle = sealed.open(passphrase)?;
     let share = set.verify_share(KeyShare::from_json(&bundle.key_share)?)?;
     let signing = PrivateKey::from_pem(&bundle.signing_key)?;
-    let log_key = open_log_key(&bundle.log_key, &set.id(), node.trustee)?;
+    let log_key = open_log_key(&bundle.log_key, &node.set_id, node.trustee)?;
     drop(bundle);
     if share.index() != node.trustee {
         return Err(NodeError::State(
@@ -397,6 +434,14 @@ pub fn load(state: &Path, passphrase: &[u8], accept_unanchored: bool) -> Result<
         db_path,
         state: state.to_path_buf(),
         lock,
+        reseal: Reseal {
+            passphrase: Zeroizing::new(passphrase.to_vec()),
+            cost: if sealed.kdf.setting == "test" {
+                crate::sealed::KdfCost::Test
+            } else {
+                crate::sealed::KdfCost::Strong
+            },
+        },
     })
 }
 

@@ -1,5 +1,6 @@
 //! `escrow ceremony dkg`: relay a distributed key generation among trustee nodes made with
-//! `trustee-node init --dkg` (the logic is `escrow_client::ceremony`).
+//! `trustee-node init --dkg`; `escrow ceremony refresh`: relay a proactive refresh of the set
+//! they serve (the logic is `escrow_client::ceremony`).
 
 use crate::io::{self, Out};
 use crate::{Refused, Usage, cmd_keys, net::NetArgs};
@@ -13,6 +14,32 @@ use std::path::PathBuf;
 pub enum CeremonyCmd {
     /// Key generation without a dealer: the nodes make the set together; this only relays.
     Dkg(DkgArgs),
+    /// Proactive refresh: every trustee gets a new share of the same key (the escrow key and
+    /// every message stay), the old shares are destroyed and that is logged; writes the new
+    /// set file (it replaces --set unless --out is given).
+    Refresh(RefreshArgs),
+}
+
+#[derive(Args)]
+pub struct RefreshArgs {
+    /// The set being refreshed.
+    #[arg(long, default_value = "trustee-set.json")]
+    pub set: PathBuf,
+    /// Every trustee's node, in trustee order (repeat).
+    #[arg(long = "trustee", value_name = "URL", required = true)]
+    pub trustees: Vec<String>,
+    /// The coordinator's private key (one of the nodes' coordinator keys).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// Where to write the refreshed set (default: replace --set once every node finished).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Where to write the refresh's certificate (default:
+    /// refresh-certificate-<new set id, 16 hex>.json beside the set).
+    #[arg(long)]
+    pub certificate: Option<PathBuf>,
+    #[command(flatten)]
+    pub net: NetArgs,
 }
 
 #[derive(Args)]
@@ -37,7 +64,10 @@ pub struct DkgArgs {
 }
 
 pub fn ceremony(c: CeremonyCmd, out: Out) -> Result<()> {
-    let CeremonyCmd::Dkg(a) = c;
+    let a = match c {
+        CeremonyCmd::Dkg(a) => a,
+        CeremonyCmd::Refresh(a) => return refresh(a, out),
+    };
     let cert_path = a
         .certificate
         .clone()
@@ -46,14 +76,7 @@ pub fn ceremony(c: CeremonyCmd, out: Out) -> Result<()> {
     io::refuse_existing(&cert_path)?;
     let key = cmd_keys::load_private(&a.key)?;
     let nodes = a.net.clients(&a.trustees, 60, 1)?;
-    let o = match ceremony::run_dkg(&nodes, a.threshold, &key) {
-        Ok(o) => o,
-        Err(CeremonyError::Dkg(escrow_core::dkg::DkgError::InvalidParams(e))) => {
-            return Err(Usage(e).into());
-        }
-        Err(e @ CeremonyError::Dkg(_)) => return Err(Refused(e.to_string()).into()),
-        Err(e) => return Err(e.into()),
-    };
+    let o = outcome(ceremony::run_dkg(&nodes, a.threshold, &key))?;
     io::write_public(&a.out, o.set.to_json().as_bytes())?;
     io::write_public(&cert_path, o.certificate.to_json().as_bytes())?;
     out.emit(
@@ -73,6 +96,67 @@ pub fn ceremony(c: CeremonyCmd, out: Out) -> Result<()> {
             "trustees": o.set.trustees(),
             "transcript": o.certificate.transcript,
             "out": a.out,
+            "certificate": cert_path,
+            "bytes_sent": o.bytes.0,
+            "bytes_received": o.bytes.1,
+        }),
+    );
+    Ok(())
+}
+
+/// A ceremony's result, or the error with its exit code: bad parameters are usage (2), a
+/// fault the messages show is a refusal (3), anything else an error (1).
+fn outcome(r: Result<ceremony::Outcome, CeremonyError>) -> Result<ceremony::Outcome> {
+    match r {
+        Ok(o) => Ok(o),
+        Err(CeremonyError::Dkg(escrow_core::dkg::DkgError::InvalidParams(e))) => {
+            Err(Usage(e).into())
+        }
+        Err(e @ CeremonyError::Dkg(_)) => Err(Refused(e.to_string()).into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn refresh(a: RefreshArgs, out: Out) -> Result<()> {
+    let old = escrow_core::trustee::TrusteeSet::from_json(&io::read_text(&a.set, "trustee set")?)?;
+    if let Some(p) = &a.out {
+        io::refuse_existing(p)?;
+    }
+    if let Some(p) = &a.certificate {
+        io::refuse_existing(p)?;
+    }
+    let key = cmd_keys::load_private(&a.key)?;
+    let nodes = a.net.clients(&a.trustees, 60, 1)?;
+    let o = outcome(ceremony::run_refresh(&nodes, &old, &key))?;
+    let set_path = a.out.clone().unwrap_or_else(|| a.set.clone());
+    let cert_path = a.certificate.clone().unwrap_or_else(|| {
+        set_path.with_file_name(format!(
+            "refresh-certificate-{}.json",
+            &o.set.id().to_hex()[..16]
+        ))
+    });
+    io::write_public(&cert_path, o.certificate.to_json().as_bytes())?;
+    io::write_public(&set_path, o.set.to_json().as_bytes())?;
+    out.emit(
+        &format!(
+            "refresh finished: set {} is now set {} (same escrow key {}, {}-of-{}, every share new; each trustee destroyed its old share and logged it); wrote {} and {}",
+            old.id().short(),
+            o.set.id().short(),
+            o.set.escrow_key().to_hex(),
+            o.set.threshold(),
+            o.set.trustees(),
+            set_path.display(),
+            cert_path.display()
+        ),
+        serde_json::json!({
+            "ok": true,
+            "previous_set_id": old.id(),
+            "set_id": o.set.id(),
+            "lineage": o.set.lineage(),
+            "threshold": o.set.threshold(),
+            "trustees": o.set.trustees(),
+            "transcript": o.certificate.transcript,
+            "out": set_path,
             "certificate": cert_path,
             "bytes_sent": o.bytes.0,
             "bytes_received": o.bytes.1,

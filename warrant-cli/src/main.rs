@@ -109,7 +109,8 @@ enum Cmd {
     /// A trusted-dealer shortcut (one machine holds x for a moment): for experiments; use
     /// `escrow ceremony dkg` for a real set.
     Setup(cmd_set::SetupArgs),
-    /// Ceremonies among trustee nodes: `dkg` makes a set with no dealer.
+    /// Ceremonies among trustee nodes: `dkg` makes a set with no dealer, `refresh` renews
+    /// every share of it.
     #[command(subcommand)]
     Ceremony(cmd_ceremony::CeremonyCmd),
     /// Seal a message for a recipient, escrowed to the trustee set; append it to a mailbox.

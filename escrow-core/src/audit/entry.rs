@@ -10,7 +10,7 @@
 //! u64 sequence (= leaf index)             big-endian
 //! i64 time (Unix seconds)                 big-endian
 //! u8  kind                                1 setup, 2 warrant-seen, 3 release, 4 refusal, 5 cancellation,
-//!                                         6 keygen
+//!                                         6 keygen, 7 share-destroyed
 //! opt(warrant)      opt(document)      opt(policy)      opt(investigator)
 //! u32 n || n × 32 bytes                   ciphertext digests
 //! u32 m || m × 32 bytes                   share digests
@@ -85,6 +85,10 @@ pub enum EntryKind {
     /// `document` = the ceremony's transcript digest (the certificate's `transcript`). The
     /// setup entry before it names the set id.
     Keygen,
+    /// The trustee destroyed its share of a set after a refresh replaced it (zeroized, removed
+    /// from the sealed state): `document` = the id of the set whose share was destroyed. The
+    /// keygen entry (the refresh's transcript) and the setup entry of the new set precede it.
+    ShareDestroyed,
 }
 
 impl EntryKind {
@@ -97,6 +101,7 @@ impl EntryKind {
             EntryKind::Refusal => 4,
             EntryKind::Cancellation => 5,
             EntryKind::Keygen => 6,
+            EntryKind::ShareDestroyed => 7,
         }
     }
 
@@ -109,6 +114,7 @@ impl EntryKind {
             4 => EntryKind::Refusal,
             5 => EntryKind::Cancellation,
             6 => EntryKind::Keygen,
+            7 => EntryKind::ShareDestroyed,
             _ => return None,
         })
     }
@@ -122,6 +128,7 @@ impl EntryKind {
             EntryKind::Refusal => "refusal",
             EntryKind::Cancellation => "cancellation",
             EntryKind::Keygen => "keygen",
+            EntryKind::ShareDestroyed => "share-destroyed",
         }
     }
 }
@@ -211,6 +218,14 @@ impl LogEntry {
         LogEntry {
             document: Some(transcript),
             ..LogEntry::new(sequence, time, EntryKind::Keygen)
+        }
+    }
+
+    /// This trustee destroyed its share of set `set_id` (a refresh replaced it).
+    pub fn share_destroyed(sequence: u64, time: Timestamp, set_id: Digest32) -> Self {
+        LogEntry {
+            document: Some(set_id),
+            ..LogEntry::new(sequence, time, EntryKind::ShareDestroyed)
         }
     }
 
@@ -542,6 +557,7 @@ mod tests {
             ),
             LogEntry::refusal(4, Timestamp(5), None, vec![], "malformed"),
             LogEntry::cancellation(5, Timestamp(6), d(3), d(9)),
+            LogEntry::share_destroyed(6, Timestamp(7), d(3)),
         ]
     }
 
@@ -620,6 +636,37 @@ mod tests {
         assert!(LogEntry::from_bytes(&v1).is_err());
         // an entry without a count keeps the version 1 bytes
         assert_eq!(samples()[3].to_bytes()[20], 1);
+    }
+
+    #[test]
+    fn a_share_destroyed_entry_has_the_version_1_bytes_with_kind_7() {
+        // Known answer: trustee destroyed its share of set d(0x5e) (a refresh replaced it).
+        let e = LogEntry::share_destroyed(12, Timestamp(1_700_000_000), d(0x5e));
+        let b = e.to_bytes();
+        assert_eq!(
+            hex::encode(&b),
+            concat!(
+                "13657363726f772f76312f6c6f672d656e74727901",
+                "000000000000000c",
+                "000000006553f100",
+                "07",
+                "00",
+                "015e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e",
+                "00",
+                "00",
+                "00000000",
+                "00000000",
+                "00"
+            )
+        );
+        assert_eq!(LogEntry::from_bytes(&b).unwrap(), e);
+        let j = serde_json::to_string(&e).unwrap();
+        assert!(j.contains("\"kind\":\"share-destroyed\""), "{j}");
+        assert_eq!(serde_json::from_str::<LogEntry>(&j).unwrap(), e);
+        // kind 8 is unknown: refused
+        let mut unknown = b.clone();
+        unknown[37] = 8;
+        assert!(LogEntry::from_bytes(&unknown).is_err());
     }
 
     #[test]

@@ -832,7 +832,8 @@ impl Judge {
     /// Check a key-generation certificate against the set in use and the logs of the
     /// `audited` trustees: the certificate must verify against `set`
     /// (`dkg::Certificate::verify`), and each log must begin with the setup entry of that set
-    /// and hold a `keygen` entry with the certificate's transcript digest.
+    /// (for a refreshed set: of the first set of its lineage) and hold a `keygen` entry with
+    /// the certificate's transcript digest.
     pub fn check_keygen(
         &self,
         set: &TrusteeSet,
@@ -853,12 +854,13 @@ impl Judge {
         }
         for &t in audited {
             let (first_set, keygens) = self.keygen.get(&t).cloned().unwrap_or_default();
-            if first_set != Some(set.id()) {
+            // a refreshed set's logs began with the set it descends from
+            if first_set != Some(set.origin()) {
                 out.push(Finding::new(
                     FindingKind::KeygenMismatch,
                     Some(t),
                     Some(0),
-                    "the log does not begin with the setup entry of the certified set".into(),
+                    "the log does not begin with the setup entry of the certified set (or of the set it was refreshed from)".into(),
                 ));
             }
             if !keygens.iter().any(|(_, d)| *d == cert.transcript) {

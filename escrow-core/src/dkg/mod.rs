@@ -1092,7 +1092,21 @@ pub fn resulting_set(
             signing_key: *key,
         });
     }
-    Ok(TrusteeSet::from_parts(commitments, members)?)
+    // a refreshed set names every set it descends from (same escrow key): messages sealed to
+    // any of them stay open to the new shares
+    let lineage = match previous {
+        Some(prev) if params.kind == CeremonyKind::Refresh => {
+            let mut l = prev.lineage().to_vec();
+            l.push(prev.id());
+            l
+        }
+        _ => Vec::new(),
+    };
+    Ok(TrusteeSet::from_parts_with_lineage(
+        commitments,
+        members,
+        lineage,
+    )?)
 }
 
 /// Assemble the certificate from the round-3 messages (what the coordinator does after a

@@ -304,7 +304,7 @@ pub fn make_answer<R: rand_core::CryptoRng + ?Sized>(
             return Err(bad("positions must be strictly increasing"));
         }
         last = Some(*pos);
-        if ct.ciphertext().set_id != key.set_id() {
+        if ct.checked_for() != key.set_id() {
             return Err(Error::CiphertextForOtherSet {
                 found: ct.ciphertext().set_id.short(),
                 expected: key.set_id().short(),

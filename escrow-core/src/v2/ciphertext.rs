@@ -124,6 +124,7 @@ pub(super) struct Prepared<'a> {
     ct: &'a EscrowCiphertextV2,
     e: Scalar,
     digest: Digest32,
+    checked_for: Digest32,
 }
 
 impl EscrowCiphertextV2 {
@@ -190,7 +191,7 @@ impl EscrowCiphertextV2 {
     /// The cheap checks (set, label, wrapped-key length) and the challenge, from the points'
     /// encodings `[u, ū, w, w̄]`.
     pub(super) fn prepare(&self, set: &TrusteeSet, enc: &[[u8; 33]; 4]) -> Result<Prepared<'_>> {
-        if self.set_id != set.id() {
+        if !set.covers(&self.set_id) {
             return Err(Error::CiphertextForOtherSet {
                 found: self.set_id.short(),
                 expected: set.id().short(),
@@ -215,6 +216,7 @@ impl EscrowCiphertextV2 {
             ct: self,
             e,
             digest,
+            checked_for: set.id(),
         })
     }
 
@@ -250,6 +252,7 @@ impl Prepared<'_> {
         ValidCiphertextV2 {
             ct: self.ct.clone(),
             digest: self.digest,
+            checked_for: self.checked_for,
         }
     }
 }
@@ -366,9 +369,14 @@ pub(super) fn batch_equation_holds<'a, 'b: 'a>(
 pub struct ValidCiphertextV2 {
     ct: EscrowCiphertextV2,
     digest: Digest32,
+    checked_for: Digest32,
 }
 
 impl ValidCiphertextV2 {
+    /// The id of the set it was checked against (its own `set_id`, or a set refreshed from it).
+    pub fn checked_for(&self) -> Digest32 {
+        self.checked_for
+    }
     /// The ciphertext.
     pub fn ciphertext(&self) -> &EscrowCiphertextV2 {
         &self.ct
