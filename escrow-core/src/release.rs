@@ -48,6 +48,7 @@ pub const MAX_DETAIL_LEN: usize = 1024;
 /// Refusal codes about a ciphertext rather than the warrant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum CiphertextCode {
     /// The ciphertext fails its TDH2 validity proof (e.g. it was relabelled).
     BadCiphertextProof,
@@ -69,6 +70,7 @@ impl CiphertextCode {
 /// the stable kebab-case string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum RefusalCode {
     /// From the warrant policy (signatures, roles, dates, cancellation, scope, limit,
     /// malformed input).
