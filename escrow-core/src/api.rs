@@ -56,6 +56,13 @@ pub mod path {
     pub const CONSISTENCY: &str = "/v1/log/proof/consistency";
     /// `GET`: a stored warrant or cancellation envelope.
     pub const ENVELOPE: &str = "/v1/log/envelope";
+    /// `GET`: the signed checkpoint at the C2SP tlog-tiles path (same note as [`CHECKPOINT`]).
+    pub const TLOG_CHECKPOINT: &str = "/checkpoint";
+    /// `GET`: C2SP tlog-tiles, `/tile/<L>/<N>[.p/<W>]` and `/tile/entries/<N>[.p/<W>]`
+    /// (`escrow_core::audit::tiles`); the route pattern.
+    pub const TILES: &str = "/tile/{*path}";
+    /// Prefix of a tile URL (followed by [`crate::audit::tiles::TileId::path`]).
+    pub const TILE_PREFIX: &str = "/tile/";
 }
 
 /// Format version of [`Info`]: 2 since it is signed and binds the log key (issue 17).

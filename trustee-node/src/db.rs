@@ -208,6 +208,34 @@ pub fn read_leaf_hashes(
     Ok(out)
 }
 
+/// The leaf hashes `[start, end)` (one tile's worth at a time for the tile endpoints).
+pub fn read_leaf_hash_range(
+    conn: &Connection,
+    path: &Path,
+    start: u64,
+    end: u64,
+) -> Result<Vec<Digest32>, NodeError> {
+    let mut st = conn
+        .prepare_cached(
+            "SELECT leaf_hash FROM log_entries WHERE seq >= ?1 AND seq < ?2 ORDER BY seq",
+        )
+        .map_err(db_err(path))?;
+    let rows = st
+        .query_map(params![to_i64(start), to_i64(end)], |r| {
+            r.get::<_, Vec<u8>>(0)
+        })
+        .map_err(db_err(path))?;
+    let mut out = Vec::with_capacity(
+        usize::try_from(end.saturating_sub(start))
+            .unwrap_or(0)
+            .min(1 << 16),
+    );
+    for row in rows {
+        out.push(digest_from(&row.map_err(db_err(path))?, "leaf hash")?);
+    }
+    Ok(out)
+}
+
 /// The stored envelope of a warrant (or a cancellation) by digest: the sealed copy an auditor
 /// may ask to be disclosed.
 pub fn read_envelope(

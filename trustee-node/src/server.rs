@@ -6,6 +6,7 @@
 //! [`release_v2`].
 
 mod release_v2;
+mod tiles;
 
 use crate::api::{ApiError, code_for_status, error_json};
 use crate::db::{self, Batch, Db};
@@ -168,6 +169,8 @@ pub struct Node {
     work: Arc<tokio::sync::Semaphore>,
     /// Refresh ceremonies on this node's set (`crate::ceremony`).
     refresher: crate::ceremony::Refresher,
+    /// Derived tile hashes of levels 1 and above ([`tiles`]).
+    tiles: tiles::TileCache,
     /// One serving node per state folder (released when the node is dropped).
     _lock: crate::state::StateLock,
 }
@@ -221,6 +224,7 @@ impl Node {
             admission: Mutex::new(Admission::default()),
             work: Arc::new(tokio::sync::Semaphore::new(limits.concurrency.max(1))),
             refresher,
+            tiles: tiles::TileCache::default(),
             _lock: loaded.lock,
         })
     }
@@ -1270,6 +1274,8 @@ async fn h_checkpoint(State(node): State<Shared>) -> Result<Response, ApiError> 
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(r)
 }
 
@@ -1408,6 +1414,8 @@ pub fn router(node: Shared) -> axum::Router {
         .route(path::CONSISTENCY, get(h_consistency))
         .route(path::ENVELOPE, get(h_envelope))
         .merge(crate::ceremony::refresh_routes())
+        .route(path::TLOG_CHECKPOINT, get(h_checkpoint))
+        .route(path::TILES, get(tiles::h_tile))
         .fallback(h_not_found)
         .method_not_allowed_fallback(h_method)
         .with_state(node.clone())

@@ -19,6 +19,7 @@ pub mod oversight;
 pub mod page;
 pub mod proof;
 pub mod report;
+pub mod tiles;
 pub mod witness;
 
 pub use checkpoint::{CheckpointError, LogKey, SignedCheckpoint, verify_checkpoint};
