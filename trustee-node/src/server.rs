@@ -36,7 +36,7 @@ use escrow_core::tdh2::ValidCiphertext;
 use escrow_core::time::Timestamp;
 use escrow_core::trustee::{TrusteeSet, VerifiedKeyShare};
 use escrow_core::warrant::{
-    CancellationEnvelope, Policy, ReasonCode, Refusal, RenewalChains, Warrant,
+    CancellationEnvelope, Policy, ReasonCode, Refusal, RenewalChains, VerifiedWarrant, Warrant,
 };
 use rayon::prelude::*;
 use std::collections::HashSet;
@@ -475,12 +475,9 @@ impl Node {
         path_and_query: &str,
         body: &[u8],
     ) -> Result<ReleaseResponse, ApiError> {
-        let sig =
-            RequestSignature::from_header(auth.ok_or_else(|| auth_error(AuthError::Missing))?)
-                .map_err(auth_error)?;
-        let (warrant, _) = request_warrant(body).map_err(request_error)?;
-        let investigator = investigator_of_request(warrant)?;
-        self.authenticate(&sig, &investigator, "POST", path_and_query, body)?;
+        self.authenticate_release(auth, path_and_query, body, |b| {
+            request_warrant(b).map(|(w, _)| w).map_err(request_error)
+        })?;
         let parsed = parse_request(body, self.limits.max_batch).map_err(request_error)?;
         self.check_healthy()?;
         let time = now();
@@ -491,11 +488,7 @@ impl Node {
             .par_iter()
             .map(|c| c.as_ref().ok().map(|c| c.digest()))
             .collect();
-        let verdict = match &parsed.warrant {
-            Err(r) => Err(r.clone()),
-            Ok(env) => self.policy.verify(env, time, &|id| self.is_cancelled(id)),
-        };
-        let warrant = match verdict {
+        let warrant = match self.verdict(&parsed.warrant, time) {
             Ok(w) => w,
             Err(refusal) => {
                 let mut db = lock(&self.db);
@@ -544,22 +537,8 @@ impl Node {
             let r = Refusal::new(ReasonCode::Cancelled, c.to_string());
             return self.refuse_all(&mut db, wd, request, &digests, r, time);
         }
-        let already = db
-            .released_count(warrant.id())
-            .map_err(|e| self.db_failed(e))?;
-        let mut counter = ReleaseCounter::new(&warrant, already);
-        let mut decisions = Vec::with_capacity(judged.len());
-        for j in judged {
-            decisions.push(match j {
-                Ok(v) => {
-                    let before = db
-                        .is_released(warrant.id(), &v.digest())
-                        .map_err(|e| self.db_failed(e))?;
-                    counter.admit(v.digest(), before).map(|()| v)
-                }
-                Err(r) => Err(r),
-            });
-        }
+        let (decisions, counter) =
+            self.admit_items(&db, &warrant, judged, ValidCiphertext::digest)?;
         // Rare: admitted now but not by the optimistic pass (another request released the same
         // ciphertext meanwhile, so it costs nothing): compute those shares under the lock.
         for (d, s) in decisions.iter().zip(shares.iter_mut()) {
@@ -577,49 +556,14 @@ impl Node {
         }
 
         let inv = warrant.investigator().key_id();
-        let mut seq = db.next_seq();
-        let mut batch = Batch::default();
-        let known = db.warrant_known(&wd).map_err(|e| self.db_failed(e))?;
-        // Oversight copies (issue 16): the warrant envelope and every released header.
-        let mut headers = Vec::new();
-        if !known {
-            if !self.policy.oversight().is_empty() {
-                headers.push((
-                    batch.entries.len(),
-                    SealedDocument::Warrant(warrant.envelope().clone()),
-                ));
-            }
-            batch
-                .entries
-                .push(LogEntry::warrant_seen(seq, time, wd, inv));
-            batch.warrant = Some((wd, warrant.id().to_string(), envelope_json, seq));
-            seq += 1;
-        }
-        let newly = counter.newly_counted().clone();
-        let mut counted = HashSet::new();
+        let mut log = self.begin_release(&db, &warrant, &counter, wd, envelope_json, time)?;
         let mut results = Vec::with_capacity(decisions.len());
         for (d, s) in decisions.into_iter().zip(shares) {
             match (d, s) {
                 (Ok(v), Some(Ok(s))) => {
-                    if !self.policy.oversight().is_empty() {
-                        headers.push((
-                            batch.entries.len(),
-                            SealedDocument::HeaderV1(v.ciphertext().clone()),
-                        ));
-                    }
-                    batch.entries.push(LogEntry::release(
-                        seq,
-                        time,
-                        wd,
-                        v.digest(),
-                        s.share_digest,
-                        inv,
-                    ));
-                    if newly.contains(&v.digest()) && counted.insert(v.digest()) {
-                        batch
-                            .releases
-                            .push((warrant.id().to_string(), v.digest(), seq));
-                    }
+                    let seq = log.release(v.digest(), s.share_digest, || {
+                        SealedDocument::HeaderV1(v.ciphertext().clone())
+                    });
                     results.push(ReleaseResult::Released {
                         ciphertext: s.ciphertext,
                         share: s.share_box,
@@ -636,32 +580,171 @@ impl Node {
                     ));
                 }
                 (Err(r), _) => {
-                    batch.entries.push(LogEntry::refusal(
-                        seq,
-                        time,
-                        Some(wd),
-                        r.ciphertext.into_iter().collect(),
-                        r.code.as_str(),
-                    ));
+                    let seq = log.refuse(&r);
                     results.push(ReleaseResult::refused(r, Some(seq)));
                 }
             }
-            seq += 1;
         }
-        self.seal_for_oversight(&mut batch, &headers)?;
         // Log first: nothing leaves before this returns.
-        self.commit(&mut db, &batch, time)?;
-        if !known {
-            self.chains
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .record_warrant(warrant.payload());
-        }
+        self.end_release(&mut db, log, &warrant)?;
         drop(db);
         Ok(
             ReleaseResponse::unsigned(self.index(), self.set.id(), wd, Some(inv), time, results)
                 .sign(&self.signing),
         )
+    }
+
+    /// Both protocol versions, before anything else of a release request is looked at: the
+    /// request signature (`auth`), by the investigator key its warrant (`warrant_of(body)`)
+    /// names; a request that fails it is answered without writing or counting anything.
+    pub(crate) fn authenticate_release(
+        &self,
+        auth: Option<&[u8]>,
+        path_and_query: &str,
+        body: &[u8],
+        warrant_of: impl FnOnce(
+            &[u8],
+        ) -> Result<
+            Result<escrow_core::warrant::WarrantEnvelope, Refusal>,
+            ApiError,
+        >,
+    ) -> Result<(), ApiError> {
+        let sig =
+            RequestSignature::from_header(auth.ok_or_else(|| auth_error(AuthError::Missing))?)
+                .map_err(auth_error)?;
+        let investigator = investigator_of_request(warrant_of(body)?)?;
+        self.authenticate(&sig, &investigator, "POST", path_and_query, body)
+    }
+
+    /// Both protocol versions: the request's warrant judged at `time` (policy, signatures,
+    /// validity, cancellation).
+    pub(crate) fn verdict(
+        &self,
+        warrant: &Result<escrow_core::warrant::WarrantEnvelope, Refusal>,
+        time: Timestamp,
+    ) -> Result<VerifiedWarrant, Refusal> {
+        match warrant {
+            Err(r) => Err(r.clone()),
+            Ok(env) => self.policy.verify(env, time, &|id| self.is_cancelled(id)),
+        }
+    }
+
+    /// Both protocol versions: a request whose warrant is refused is one log entry (warrant
+    /// and request digests, the number of items, the code). Returns its leaf index and the
+    /// code every item is refused with.
+    pub(crate) fn log_request_refusal(
+        &self,
+        db: &mut Db,
+        wd: Digest32,
+        request: Digest32,
+        n: usize,
+        refusal: &Refusal,
+        time: Timestamp,
+    ) -> Result<(u64, RefusalCode), ApiError> {
+        let seq = db.next_seq();
+        let code = RefusalCode::Warrant(refusal.code);
+        let entry =
+            LogEntry::request_refusal(seq, time, Some(wd), request, n as u64, code.as_str());
+        self.commit(
+            db,
+            &Batch {
+                entries: vec![entry],
+                ..Batch::default()
+            },
+            time,
+        )?;
+        Ok((seq, code))
+    }
+
+    /// Under the database lock, both protocol versions: admit every judged item against the
+    /// warrant's release limit (counting what this warrant already released), in request
+    /// order.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn admit_items<'w, V>(
+        &self,
+        db: &Db,
+        warrant: &'w VerifiedWarrant,
+        judged: Vec<Result<V, ItemRefusal>>,
+        digest: impl Fn(&V) -> Digest32,
+    ) -> Result<(Vec<Result<V, ItemRefusal>>, ReleaseCounter<'w>), ApiError> {
+        let already = db
+            .released_count(warrant.id())
+            .map_err(|e| self.db_failed(e))?;
+        let mut counter = ReleaseCounter::new(warrant, already);
+        let mut decisions = Vec::with_capacity(judged.len());
+        for j in judged {
+            decisions.push(match j {
+                Ok(v) => {
+                    let d = digest(&v);
+                    let before = db
+                        .is_released(warrant.id(), &d)
+                        .map_err(|e| self.db_failed(e))?;
+                    counter.admit(d, before).map(|()| v)
+                }
+                Err(r) => Err(r),
+            });
+        }
+        Ok((decisions, counter))
+    }
+
+    /// Under the database lock, both protocol versions: start the log entries of an admitted
+    /// request (the warrant-seen entry when this warrant is new, with its oversight copy).
+    pub(crate) fn begin_release(
+        &self,
+        db: &Db,
+        warrant: &VerifiedWarrant,
+        counter: &ReleaseCounter,
+        wd: Digest32,
+        envelope_json: String,
+        time: Timestamp,
+    ) -> Result<ReleaseLog, ApiError> {
+        let inv = warrant.investigator().key_id();
+        let mut log = ReleaseLog {
+            seq: db.next_seq(),
+            batch: Batch::default(),
+            known: db.warrant_known(&wd).map_err(|e| self.db_failed(e))?,
+            oversee: !self.policy.oversight().is_empty(),
+            copies: Vec::new(),
+            wd,
+            inv,
+            time,
+            warrant_id: warrant.id().to_string(),
+            newly: counter.newly_counted().clone(),
+            counted: HashSet::new(),
+        };
+        if !log.known {
+            if log.oversee {
+                log.copies.push((
+                    log.batch.entries.len(),
+                    SealedDocument::Warrant(warrant.envelope().clone()),
+                ));
+            }
+            log.batch
+                .entries
+                .push(LogEntry::warrant_seen(log.seq, time, wd, inv));
+            log.batch.warrant = Some((wd, log.warrant_id.clone(), envelope_json, log.seq));
+            log.seq += 1;
+        }
+        Ok(log)
+    }
+
+    /// Seal the oversight copies, commit the request's entries and record a new warrant in
+    /// the chains. Nothing of the request leaves before this returns.
+    pub(crate) fn end_release(
+        &self,
+        db: &mut Db,
+        mut log: ReleaseLog,
+        warrant: &VerifiedWarrant,
+    ) -> Result<(), ApiError> {
+        self.seal_for_oversight(&mut log.batch, &log.copies)?;
+        self.commit(db, &log.batch, log.time)?;
+        if !log.known {
+            self.chains
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .record_warrant(warrant.payload());
+        }
+        Ok(())
     }
 
     /// Oversight copies (issue 16, `docs/protocol.md` §17): attach to the entries at the given
@@ -728,24 +811,8 @@ impl Node {
         refusal: Refusal,
         time: Timestamp,
     ) -> Result<ReleaseResponse, ApiError> {
-        let seq = db.next_seq();
-        let code = RefusalCode::Warrant(refusal.code);
-        let entry = LogEntry::request_refusal(
-            seq,
-            time,
-            Some(wd),
-            request,
-            digests.len() as u64,
-            code.as_str(),
-        );
-        self.commit(
-            db,
-            &Batch {
-                entries: vec![entry],
-                ..Batch::default()
-            },
-            time,
-        )?;
+        let (seq, code) =
+            self.log_request_refusal(db, wd, request, digests.len(), &refusal, time)?;
         let results = digests
             .iter()
             .map(|d| {
@@ -1065,15 +1132,23 @@ fn investigator_of_request(
 }
 
 fn request_error(e: RequestError) -> ApiError {
-    match e {
-        RequestError::TooManyCiphertexts { .. } => ApiError::new(
+    batch_or_malformed(
+        matches!(e, RequestError::TooManyCiphertexts { .. }),
+        e.to_string(),
+    )
+}
+
+/// A release request of either version that cannot be read: 413 when it holds too many
+/// ciphertexts, otherwise 400.
+pub(crate) fn batch_or_malformed(too_many: bool, detail: String) -> ApiError {
+    if too_many {
+        ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::BatchTooLarge,
-            e.to_string(),
-        ),
-        RequestError::Malformed(_) => {
-            ApiError::bad_request(ErrorCode::MalformedRequest, e.to_string())
-        }
+            detail,
+        )
+    } else {
+        ApiError::bad_request(ErrorCode::MalformedRequest, detail)
     }
 }
 
@@ -1426,4 +1501,60 @@ pub fn router(node: Shared) -> axum::Router {
         .layer(axum::middleware::from_fn_with_state(node, admission))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(axum::middleware::map_response(json_errors))
+}
+
+/// The log entries of one admitted release request, both protocol versions, in request
+/// order: every item gets one entry (a release or a refusal) and the next sequence number.
+pub(crate) struct ReleaseLog {
+    seq: u64,
+    batch: Batch,
+    known: bool,
+    oversee: bool,
+    /// Oversight copies (issue 16): the warrant envelope and every released header.
+    copies: Vec<(usize, SealedDocument)>,
+    wd: Digest32,
+    inv: Digest32,
+    time: Timestamp,
+    warrant_id: String,
+    newly: HashSet<Digest32>,
+    counted: HashSet<Digest32>,
+}
+
+impl ReleaseLog {
+    /// A release entry for ciphertext `ct` with share digest `share` (and the header's
+    /// oversight copy); its release counter when the limit counted it now. Returns its leaf
+    /// index.
+    pub(crate) fn release(
+        &mut self,
+        ct: Digest32,
+        share: Digest32,
+        header: impl FnOnce() -> SealedDocument,
+    ) -> u64 {
+        let seq = self.seq;
+        if self.oversee {
+            self.copies.push((self.batch.entries.len(), header()));
+        }
+        self.batch.entries.push(LogEntry::release(
+            seq, self.time, self.wd, ct, share, self.inv,
+        ));
+        if self.newly.contains(&ct) && self.counted.insert(ct) {
+            self.batch.releases.push((self.warrant_id.clone(), ct, seq));
+        }
+        self.seq += 1;
+        seq
+    }
+
+    /// A refusal entry for one item. Returns its leaf index.
+    pub(crate) fn refuse(&mut self, r: &ItemRefusal) -> u64 {
+        let seq = self.seq;
+        self.batch.entries.push(LogEntry::refusal(
+            seq,
+            self.time,
+            Some(self.wd),
+            r.ciphertext.into_iter().collect(),
+            r.code.as_str(),
+        ));
+        self.seq += 1;
+        seq
+    }
 }

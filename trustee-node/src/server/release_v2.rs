@@ -10,20 +10,16 @@
 //! limit are decided again, and if that changes which items are released the answer is made
 //! again for exactly those (rare: only when concurrent requests raced for the same limit).
 
-use super::{
-    ApiError, Fault, Node, Shared, auth_error, blocking, investigator_of_request, lock, read_body,
-};
-use crate::db::{Batch, Db};
+use super::{ApiError, Fault, Node, Shared, blocking, lock, read_body};
+use crate::db::Db;
 use crate::state::now;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::Response;
-use escrow_core::api::ErrorCode;
-use escrow_core::audit::{LogEntry, SealedDocument};
-use escrow_core::auth::{AuthError, RequestSignature};
+use escrow_core::audit::SealedDocument;
 use escrow_core::codec::Digest32;
-use escrow_core::release::{ItemRefusal, RefusalCode, ReleaseCounter};
+use escrow_core::release::ItemRefusal;
 use escrow_core::time::Timestamp;
 use escrow_core::v2::answer::SealedAnswer;
 use escrow_core::v2::release::CONTENT_TYPE_V2;
@@ -32,21 +28,14 @@ use escrow_core::v2::{
     make_answer, parse_request_v2, request_warrant_v2,
 };
 use escrow_core::warrant::{ReasonCode, Refusal, VerifiedWarrant};
-use std::collections::HashSet;
 
 type Judged = Vec<Result<ValidCiphertextV2, ItemRefusal>>;
 
 fn request_error_v2(e: RequestErrorV2) -> ApiError {
-    match e {
-        RequestErrorV2::TooManyCiphertexts { .. } => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::BatchTooLarge,
-            e.to_string(),
-        ),
-        RequestErrorV2::Malformed(_) => {
-            ApiError::bad_request(ErrorCode::MalformedRequest, e.to_string())
-        }
-    }
+    super::batch_or_malformed(
+        matches!(e, RequestErrorV2::TooManyCiphertexts { .. }),
+        e.to_string(),
+    )
 }
 
 /// The positions (and ciphertexts) of the admitted items.
@@ -92,23 +81,18 @@ impl Node {
         path_and_query: &str,
         body: &[u8],
     ) -> Result<ReleaseResponseV2, ApiError> {
-        let sig =
-            RequestSignature::from_header(auth.ok_or_else(|| auth_error(AuthError::Missing))?)
-                .map_err(auth_error)?;
-        let (warrant, _) = request_warrant_v2(body).map_err(request_error_v2)?;
-        let investigator = investigator_of_request(warrant)?;
-        self.authenticate(&sig, &investigator, "POST", path_and_query, body)?;
+        self.authenticate_release(auth, path_and_query, body, |b| {
+            request_warrant_v2(b)
+                .map(|(w, _)| w)
+                .map_err(request_error_v2)
+        })?;
         let parsed = parse_request_v2(body, self.limits.max_batch).map_err(request_error_v2)?;
         self.check_healthy()?;
         let time = now();
         let wd = parsed.warrant_digest;
         let request = parsed.request;
         let n = parsed.digests.len();
-        let verdict = match &parsed.warrant {
-            Err(r) => Err(r.clone()),
-            Ok(env) => self.policy.verify(env, time, &|id| self.is_cancelled(id)),
-        };
-        let warrant = match verdict {
+        let warrant = match self.verdict(&parsed.warrant, time) {
             Ok(w) => w,
             Err(refusal) => {
                 let mut db = lock(&self.db);
@@ -134,22 +118,8 @@ impl Node {
             let r = Refusal::new(ReasonCode::Cancelled, c.to_string());
             return self.refuse_all_v2(&mut db, wd, request, n, r, time);
         }
-        let already = db
-            .released_count(warrant.id())
-            .map_err(|e| self.db_failed(e))?;
-        let mut counter = ReleaseCounter::new(&warrant, already);
-        let mut decisions: Judged = Vec::with_capacity(judged.len());
-        for j in judged {
-            decisions.push(match j {
-                Ok(v) => {
-                    let before = db
-                        .is_released(warrant.id(), &v.digest())
-                        .map_err(|e| self.db_failed(e))?;
-                    counter.admit(v.digest(), before).map(|()| v)
-                }
-                Err(r) => Err(r),
-            });
-        }
+        let (decisions, counter): (Judged, _) =
+            self.admit_items(&db, &warrant, judged, ValidCiphertextV2::digest)?;
         let all = vec![true; decisions.len()];
         let released = admitted(&decisions, &all);
         let positions: Vec<u32> = released.iter().map(|(p, _)| *p).collect();
@@ -164,27 +134,7 @@ impl Node {
             .unwrap_or_default();
 
         let inv = warrant.investigator().key_id();
-        let mut seq = db.next_seq();
-        let mut batch = Batch::default();
-        let known = db.warrant_known(&wd).map_err(|e| self.db_failed(e))?;
-        // Oversight copies (issue 16): the warrant envelope and every released header.
-        let oversee = !self.policy.oversight().is_empty();
-        let mut copies = Vec::new();
-        if !known {
-            if oversee {
-                copies.push((
-                    batch.entries.len(),
-                    SealedDocument::Warrant(warrant.envelope().clone()),
-                ));
-            }
-            batch
-                .entries
-                .push(LogEntry::warrant_seen(seq, time, wd, inv));
-            batch.warrant = Some((wd, warrant.id().to_string(), envelope_json, seq));
-            seq += 1;
-        }
-        let newly = counter.newly_counted().clone();
-        let mut counted = HashSet::new();
+        let mut log = self.begin_release(&db, &warrant, &counter, wd, envelope_json, time)?;
         let mut results = Vec::with_capacity(decisions.len());
         for (pos, d) in decisions.into_iter().enumerate() {
             match d {
@@ -192,44 +142,19 @@ impl Node {
                     let share = digests.get(&(pos as u32)).copied().ok_or_else(|| {
                         ApiError::internal("computing a v2 answer", "missing share")
                     })?;
-                    if oversee {
-                        copies.push((
-                            batch.entries.len(),
-                            SealedDocument::HeaderV2(v.ciphertext().clone()),
-                        ));
-                    }
-                    batch
-                        .entries
-                        .push(LogEntry::release(seq, time, wd, v.digest(), share, inv));
-                    if newly.contains(&v.digest()) && counted.insert(v.digest()) {
-                        batch
-                            .releases
-                            .push((warrant.id().to_string(), v.digest(), seq));
-                    }
+                    let seq = log.release(v.digest(), share, || {
+                        SealedDocument::HeaderV2(v.ciphertext().clone())
+                    });
                     results.push(ReleaseResultV2::Released { leaf_index: seq });
                 }
                 Err(r) => {
-                    batch.entries.push(LogEntry::refusal(
-                        seq,
-                        time,
-                        Some(wd),
-                        r.ciphertext.into_iter().collect(),
-                        r.code.as_str(),
-                    ));
+                    let seq = log.refuse(&r);
                     results.push(ReleaseResultV2::refused(r, Some(seq)));
                 }
             }
-            seq += 1;
         }
-        self.seal_for_oversight(&mut batch, &copies)?;
         // Log first: nothing leaves before this returns.
-        self.commit(&mut db, &batch, time)?;
-        if !known {
-            self.chains
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .record_warrant(warrant.payload());
-        }
+        self.end_release(&mut db, log, &warrant)?;
         drop(db);
         Ok(ReleaseResponseV2 {
             trustee: self.index(),
@@ -256,18 +181,7 @@ impl Node {
         refusal: Refusal,
         time: Timestamp,
     ) -> Result<ReleaseResponseV2, ApiError> {
-        let seq = db.next_seq();
-        let code = RefusalCode::Warrant(refusal.code);
-        let entry =
-            LogEntry::request_refusal(seq, time, Some(wd), request, n as u64, code.as_str());
-        self.commit(
-            db,
-            &Batch {
-                entries: vec![entry],
-                ..Batch::default()
-            },
-            time,
-        )?;
+        let (seq, code) = self.log_request_refusal(db, wd, request, n, &refusal, time)?;
         let results = (0..n)
             .map(|_| {
                 ReleaseResultV2::refused(
