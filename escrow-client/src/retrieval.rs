@@ -1,6 +1,7 @@
 //! The investigator's retrieval into a folder (`escrow retrieve`, the demo, the experiments):
-//! select the mailbox messages a warrant could cover, ask and combine
-//! ([`investigator::retrieve`]), write one file per message read and the signed receipts, and
+//! select the mailbox messages a warrant could cover (format version 1 or 2), ask and combine
+//! (v1 messages with [`investigator::retrieve`], v2 ones with
+//! [`crate::investigator_v2::retrieve_v2`], both from the same trustees), write one file per message read and the signed receipts, and
 //! summarise (the `summary.json` the auditor reads, the table people read, the exit decision).
 
 use crate::NodeClient;
@@ -10,8 +11,8 @@ use crate::investigator::{
 };
 use escrow_core::codec::Digest32;
 use escrow_core::keys::PrivateKey;
-use escrow_core::message::SealedMessage;
 use escrow_core::trustee::TrusteeSet;
+use escrow_core::v2::MailboxMessage;
 use escrow_core::warrant::{Warrant, WarrantEnvelope};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -23,19 +24,19 @@ use std::path::{Path, PathBuf};
 pub struct MailboxLine {
     /// Line number, from 1.
     pub line: usize,
-    /// The message, or why the line is not one.
-    pub message: Result<SealedMessage, String>,
+    /// The message (either format version), or why the line is not one.
+    pub message: Result<MailboxMessage, String>,
 }
 
-/// A mailbox's lines (JSON lines); blank lines are skipped, malformed lines reported, never
-/// dropped silently.
+/// A mailbox's lines (JSON lines, format version 1 or 2 on each line); blank lines are
+/// skipped, malformed lines (and any other version) reported, never dropped silently.
 pub fn parse_mailbox(text: &str) -> Vec<MailboxLine> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| MailboxLine {
             line: i + 1,
-            message: SealedMessage::from_json(l).map_err(|e| e.to_string()),
+            message: MailboxMessage::from_json(l).map_err(|e| e.to_string()),
         })
         .collect()
 }
@@ -43,8 +44,8 @@ pub fn parse_mailbox(text: &str) -> Vec<MailboxLine> {
 /// The messages a retrieval asks for.
 #[derive(Default)]
 pub struct Selection {
-    /// To ask for.
-    pub selected: Vec<SealedMessage>,
+    /// To ask for (either version, in mailbox order).
+    pub selected: Vec<MailboxMessage>,
     /// Outside the warrant's scope, left sealed.
     pub skipped_scope: usize,
     /// Unreadable lines, with why.
@@ -72,15 +73,15 @@ pub fn select(
                 continue;
             }
         };
-        if let Err(e) = investigator::check_message(&m) {
+        if let Err(e) = crate::investigator_v2::check_any_message(&m) {
             s.skipped_bad.push(format!("line {}: {e}", l.line));
-        } else if !all_messages && warrant.payload().scope.check(&m.escrow.label).is_err() {
+        } else if !all_messages && warrant.payload().scope.check(m.label()).is_err() {
             s.skipped_scope += 1;
-        } else if !seen_ids.insert(m.id.clone()) {
+        } else if !seen_ids.insert(m.id().to_string()) {
             s.skipped_bad
-                .push(format!("line {}: duplicate message id {}", l.line, m.id));
-        } else if done.contains(&m.id) {
-            s.already.push(m.id.clone());
+                .push(format!("line {}: duplicate message id {}", l.line, m.id()));
+        } else if done.contains(m.id()) {
+            s.already.push(m.id().to_string());
         } else {
             s.selected.push(m);
         }
@@ -168,7 +169,8 @@ pub struct Retrieval {
     pub stats: RetrievalStats,
 }
 
-/// Ask `clients` for shares of `selected` under `env`, verify, combine, decrypt, and write
+/// Ask `clients` for shares of `selected` under `env` (version 1 messages with
+/// `POST /v1/release`, version 2 ones with `POST /v2/release`), verify, combine, decrypt, and write
 /// `<id>.txt` per message (atomic, mode 0600) and `receipts.jsonl` (appended to when
 /// `append_receipts` and it exists) into `out_dir`.
 #[allow(clippy::too_many_arguments)]
@@ -177,7 +179,7 @@ pub fn run(
     set: &TrusteeSet,
     env: &WarrantEnvelope,
     key: &PrivateKey,
-    selected: &[SealedMessage],
+    selected: &[MailboxMessage],
     strategy: Strategy,
     progress: &dyn Progress,
     out_dir: &Path,
@@ -189,7 +191,17 @@ pub fn run(
             "the batch size must be at least 1",
         ));
     }
-    let got = investigator::retrieve(clients, set, env, key, selected, strategy, progress);
+    let mut v1 = Vec::new();
+    let mut v2 = Vec::new();
+    for m in selected {
+        match m {
+            MailboxMessage::V1(m) => v1.push(m.clone()),
+            MailboxMessage::V2(m) => v2.push(m.clone()),
+        }
+    }
+    let got =
+        crate::investigator_v2::retrieve_any(clients, set, env, key, &v1, &v2, strategy, progress)
+            .retrieval;
     let t = std::time::Instant::now();
     let outcomes: Vec<(String, Digest32, Written)> = got
         .outcomes

@@ -235,7 +235,7 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
      -> Result<Retrieved> {
         let d = dir.join(format!("retrieved-{tag}"));
         files::private_dir(&d)?;
-        roles.retrieve(&set, env, key, msgs, urls, &net, &d)
+        roles.retrieve(&set, env, key, &as_v1(msgs), urls, &net, &d)
     };
     let r = try_get(&issuer_only, &inv, &in_scope, &urls(&nodes), "issuer-only")?;
     ensure!(
@@ -487,7 +487,15 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     };
     let d = dir.join("retrieved-one-down");
     files::private_dir(&d)?;
-    let r = roles.retrieve(&set, &warrant, &inv, &in_scope, &all_urls, &net_fast, &d)?;
+    let r = roles.retrieve(
+        &set,
+        &warrant,
+        &inv,
+        &as_v1(&in_scope),
+        &all_urls,
+        &net_fast,
+        &d,
+    )?;
     ensure!(
         r.decrypted() == in_scope.len(),
         "demo: retrieval with one trustee down failed"
@@ -609,4 +617,13 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The demo's mailbox is sealed in format version 1 (the `escrow seal --v1` path): it shows
+/// that version 1 messages stay readable beside version 2 (`docs/protocol.md` §15.8).
+fn as_v1(msgs: &[SealedMessage]) -> Vec<escrow_core::v2::MailboxMessage> {
+    msgs.iter()
+        .cloned()
+        .map(escrow_core::v2::MailboxMessage::V1)
+        .collect()
 }

@@ -10,8 +10,8 @@ use escrow_client::retrieval::{self, Written};
 use escrow_client::{ClientConfig, NodeClient};
 use escrow_core::audit::judge::Documents;
 use escrow_core::keys::PrivateKey;
-use escrow_core::message::SealedMessage;
 use escrow_core::trustee::TrusteeSet;
+use escrow_core::v2::MailboxMessage;
 use escrow_core::warrant::{Policy, WarrantEnvelope};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -33,7 +33,7 @@ impl Roles for LibraryRoles {
         set: &TrusteeSet,
         warrant: &WarrantEnvelope,
         key: &PrivateKey,
-        msgs: &[SealedMessage],
+        msgs: &[MailboxMessage],
         urls: &[String],
         net: &Net,
         out_dir: &Path,

@@ -5,8 +5,8 @@
 
 use anyhow::Result;
 use escrow_core::keys::PrivateKey;
-use escrow_core::message::SealedMessage;
 use escrow_core::trustee::TrusteeSet;
+use escrow_core::v2::MailboxMessage;
 use escrow_core::warrant::WarrantEnvelope;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -165,7 +165,7 @@ pub struct AuditSummary {
 
 /// The investigator and the auditor, as the `escrow` CLI runs them.
 pub trait Roles {
-    /// Ask the trustees at `urls` for shares of `msgs` under `warrant`, verify, combine,
+    /// Ask the trustees at `urls` for shares of `msgs` (either format version) under `warrant`, verify, combine,
     /// decrypt, and write one file per message into `out_dir` (which exists).
     #[allow(clippy::too_many_arguments)]
     fn retrieve(
@@ -173,7 +173,7 @@ pub trait Roles {
         set: &TrusteeSet,
         warrant: &WarrantEnvelope,
         key: &PrivateKey,
-        msgs: &[SealedMessage],
+        msgs: &[MailboxMessage],
         urls: &[String],
         net: &Net,
         out_dir: &Path,

@@ -14,8 +14,8 @@
 use escrow_core::audit::{EntryKind, Frontier, LogEntry, SealedDocument};
 use escrow_core::codec::Digest32;
 use escrow_core::keys::PublicKey;
-use escrow_core::message::SealedMessage;
 use escrow_core::time::Timestamp;
+use escrow_core::v2::MailboxMessage;
 use escrow_e2e::{Workflow, escrow, json, ok};
 use std::path::Path;
 use std::process::Output;
@@ -42,7 +42,7 @@ fn audit(w: &Workflow, extra: &[&str]) -> Output {
 /// sealed to `oversight` as the node seals every copy), appended as the node appends: the
 /// entry, the tree head after it and the release counter, in one transaction. The node's
 /// start-up checks (signed checkpoint a prefix of the log, counters match the log) pass.
-fn append_out_of_scope_release(state: &Path, msg: &SealedMessage, oversight: &PublicKey) -> u64 {
+fn append_out_of_scope_release(state: &Path, msg: &MailboxMessage, oversight: &PublicKey) -> u64 {
     let mut conn = rusqlite::Connection::open(state.join("log.db")).unwrap();
     let (entries, leaves): (Vec<LogEntry>, Vec<Digest32>) = {
         let mut st = conn
@@ -71,13 +71,16 @@ fn append_out_of_scope_release(state: &Path, msg: &SealedMessage, oversight: &Pu
         seq,
         Timestamp(last.time.0 + 1),
         last.warrant.unwrap(),
-        msg.escrow.digest(),
+        msg.ciphertext_digest(),
         Digest32::sha256(b"the decryption share it sent"),
         last.investigator.unwrap(),
     );
     e.seal_for_oversight(
         &[*oversight],
-        &SealedDocument::HeaderV1(msg.escrow.clone()),
+        &match msg {
+            MailboxMessage::V1(m) => SealedDocument::HeaderV1(m.escrow.clone()),
+            MailboxMessage::V2(m) => SealedDocument::HeaderV2(m.escrow.clone()),
+        },
         &mut rand::rng(),
     )
     .unwrap();
@@ -111,7 +114,7 @@ fn append_out_of_scope_release(state: &Path, msg: &SealedMessage, oversight: &Pu
         "INSERT INTO releases (warrant_id, ciphertext, first_seq) VALUES (?1, ?2, ?3)",
         rusqlite::params![
             warrant_id,
-            msg.escrow.digest().as_bytes().to_vec(),
+            msg.ciphertext_digest().as_bytes().to_vec(),
             seq as i64
         ],
     )
@@ -153,10 +156,10 @@ fn a_trustee_that_releases_outside_the_window_is_caught_by_the_oversight_view_on
     // Trustee 2, modified: releases alice's message of Nov 9 (after the window) and logs it
     // honestly.
     let mailbox = std::fs::read_to_string(w.dir.join("mailbox.jsonl")).unwrap();
-    let late: SealedMessage = mailbox
+    let late = mailbox
         .lines()
-        .map(|l| serde_json::from_str::<SealedMessage>(l).unwrap())
-        .find(|m| m.id == "m09-alice")
+        .map(|l| MailboxMessage::from_json(l).unwrap())
+        .find(|m| m.id() == "m09-alice")
         .unwrap();
     let oversight =
         PublicKey::from_pem(&std::fs::read_to_string(w.dir.join("oversight.pub")).unwrap())

@@ -9,9 +9,9 @@ use clap::Args;
 use escrow_client::retrieval::{MailboxLine, parse_mailbox};
 use escrow_core::label::Label;
 use escrow_core::message::{self, Opened, Receipt};
-use escrow_core::share::{self, ShareContext};
 use escrow_core::time::Timestamp;
 use escrow_core::trustee::VerifiedKeyShare;
+use escrow_core::v2::{MailboxMessage, seal_v2};
 use rand::RngExt as _;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -43,6 +43,11 @@ pub struct SealArgs {
     /// output instead (then the plaintext must come from --in FILE).
     #[arg(long, value_name = "FILE")]
     pub mailbox: PathBuf,
+    /// Seal in format version 1 (`docs/protocol.md` §10) instead of version 2 (§15.8): for
+    /// trustee nodes that do not serve `POST /v2/release` yet. Both versions are read by
+    /// `escrow msg open` and `escrow retrieve`, and may share one mailbox.
+    #[arg(long)]
+    pub v1: bool,
 }
 
 #[derive(Args)]
@@ -138,7 +143,7 @@ pub fn seal(a: SealArgs, out: Out) -> Result<()> {
         && let Ok(existing) = read_mailbox(&a.mailbox)
         && existing
             .iter()
-            .any(|l| l.message.as_ref().is_ok_and(|m| m.id == id))
+            .any(|l| l.message.as_ref().is_ok_and(|m| m.id() == id))
     {
         bail!(
             "message id {id} is already in {}; choose another --id",
@@ -146,7 +151,12 @@ pub fn seal(a: SealArgs, out: Out) -> Result<()> {
         );
     }
     let body = io::read_input(a.input.as_deref())?;
-    let msg = message::seal(&set, &recipient, &label, &body, &mut rand::rng())?;
+    let mut rng = rand::rng();
+    let msg = if a.v1 {
+        MailboxMessage::V1(message::seal(&set, &recipient, &label, &body, &mut rng)?)
+    } else {
+        MailboxMessage::V2(seal_v2(&set, &recipient, &label, &body, &mut rng)?)
+    };
     if to_stdout {
         // The mailbox line is the output; the report goes to standard error.
         println!("{}", msg.to_json());
@@ -159,7 +169,8 @@ pub fn seal(a: SealArgs, out: Out) -> Result<()> {
         serde_json::json!({
             "ok": true, "id": id, "from": label.sender, "to": label.recipient,
             "timestamp": label.timestamp, "bytes": body.len(), "mailbox": a.mailbox,
-            "escrow_ciphertext_digest": msg.escrow.digest().to_hex(),
+            "escrow_ciphertext_digest": msg.ciphertext_digest().to_hex(),
+            "format_version": msg.version(),
         }),
     );
     Ok(())
@@ -217,34 +228,35 @@ pub fn open(a: OpenArgs, out: Out) -> Result<()> {
                 continue;
             }
         };
-        if a.id.as_ref().is_some_and(|id| *id != m.id) {
+        if a.id.as_ref().is_some_and(|id| id != m.id()) {
             continue;
         }
-        if m.recipient_key != my_id {
+        if m.recipient_key() != my_id {
             others += 1;
             continue;
         }
-        match message::open_reporting_label(&key, &set, m, &receipt) {
+        match m.open_reporting_label(&key, &set, &receipt) {
             Ok((o, mismatches)) if mismatches.is_empty() => opened.push((o, mismatches)),
             Ok((o, mismatches)) if a.warn_mislabelled => {
                 for mm in &mismatches {
                     eprintln!(
                         "escrow: WARNING: message {} (line {}) is MISLABELLED and was opened only because of --warn-mislabelled: {mm}",
-                        m.id, l.line
+                        m.id(),
+                        l.line
                     );
                 }
                 opened.push((o, mismatches))
             }
             Ok((_, mismatches)) => refused.push(serde_json::json!({
-                "line": l.line, "id": m.id,
+                "line": l.line, "id": m.id(),
                 "reason": escrow_core::Error::Mislabelled {
-                    message_id: m.id.clone(),
+                    message_id: m.id().to_string(),
                     why: mismatches.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
                 }.to_string(),
                 "mislabelled": mismatches.iter().map(|x| x.code()).collect::<Vec<_>>(),
             })),
             Err(e) => refused
-                .push(serde_json::json!({"line": l.line, "id": m.id, "reason": e.to_string()})),
+                .push(serde_json::json!({"line": l.line, "id": m.id(), "reason": e.to_string()})),
         }
     }
     let warned = opened.iter().filter(|(_, w)| !w.is_empty()).count();
@@ -368,8 +380,6 @@ pub fn collude(a: ColludeArgs, out: Out) -> Result<()> {
         .into());
     }
     let lines = read_mailbox(&a.mailbox)?;
-    let ctx = ShareContext::without_warrant();
-    let mut rng = rand::rng();
     let mut read = Vec::new();
     let mut failed = Vec::new();
     for l in &lines {
@@ -381,22 +391,14 @@ pub fn collude(a: ColludeArgs, out: Out) -> Result<()> {
                 continue;
             }
         };
-        if a.id.as_ref().is_some_and(|id| *id != m.id) {
+        if a.id.as_ref().is_some_and(|id| id != m.id()) {
             continue;
         }
-        let res = (|| -> Result<Opened> {
-            let v = m.escrow.check(&set)?;
-            let ds = shares
-                .iter()
-                .map(|s| s.decryption_share(&v, &ctx, &mut rng))
-                .collect::<Result<Vec<_>, _>>()?;
-            let c = share::combine(&set, &v, &ctx, &ds)?;
-            Ok(m.decrypt_body(&c.message_key)?)
-        })();
-        match res {
+        match m.read_with_key_shares(&set, &shares) {
             Ok(o) => read.push(o),
-            Err(e) => failed
-                .push(serde_json::json!({"line": l.line, "id": m.id, "reason": format!("{e:#}")})),
+            Err(e) => failed.push(
+                serde_json::json!({"line": l.line, "id": m.id(), "reason": format!("{e:#}")}),
+            ),
         }
     }
     let mut text = format!(
