@@ -289,6 +289,8 @@ pub struct RefSet {
     pub y: ProjectivePoint,
     pub commitments: Vec<ProjectivePoint>,
     pub xs: Vec<ProjectivePoint>,
+    /// Each trustee's ECDSA signing key (member i at position i − 1).
+    pub signing: Vec<ProjectivePoint>,
 }
 
 /// `sum_j C_j i^j` by Horner.
@@ -382,6 +384,7 @@ pub fn trustee_set(v: &Value) -> Result<RefSet, &'static str> {
         y,
         commitments: cs,
         xs: ms.iter().map(|m| m.1).collect(),
+        signing: ms.iter().map(|m| m.2).collect(),
     })
 }
 

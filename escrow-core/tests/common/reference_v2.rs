@@ -289,3 +289,245 @@ pub fn combine_v2(ct: &RefCtV2, shares: &[(u16, ProjectivePoint)]) -> Option<[u8
     let k = hkdf32(&ct.set_id, &sec1(&z), &info);
     gcm_open(&k, &ct.c, &ct.label_bytes)?.try_into().ok()
 }
+
+pub const TAG_WARRANT_DIGEST: &str = "escrow/v1/warrant-digest";
+pub const TAG_RELEASE_RESPONSE_V2: &str = "escrow/v2/release-response";
+
+/// §7.1: `W = T("escrow/v1/warrant-digest", PAE(payloadType, payload))` of a DSSE envelope
+/// given as JSON (DSSE's PAE: `"DSSEv1" SP len(type) SP type SP len(body) SP body`).
+pub fn warrant_digest(envelope_json: &[u8]) -> Option<[u8; 32]> {
+    use base64::Engine as _;
+    let v: serde_json::Value = serde_json::from_slice(envelope_json).ok()?;
+    let t = v["payloadType"].as_str()?;
+    let body = base64::engine::general_purpose::STANDARD
+        .decode(v["payload"].as_str()?)
+        .ok()?;
+    let mut pae = format!("DSSEv1 {} {} {} ", t.len(), t, body.len()).into_bytes();
+    pae.extend_from_slice(&body);
+    Some(tagged(TAG_WARRANT_DIGEST, &[&pae]))
+}
+
+/// A cursor over a byte string: every read is bounded, running out is an error.
+struct Cur<'a>(&'a [u8]);
+
+impl<'a> Cur<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], &'static str> {
+        if self.0.len() < n {
+            return Err("short");
+        }
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        Ok(a)
+    }
+    fn u8(&mut self) -> Result<u8, &'static str> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Result<u32, &'static str> {
+        Ok(u32::from_be_bytes(self.take(4)?.try_into().unwrap()))
+    }
+    fn u64(&mut self) -> Result<u64, &'static str> {
+        Ok(u64::from_be_bytes(self.take(8)?.try_into().unwrap()))
+    }
+    fn d32(&mut self) -> Result<[u8; 32], &'static str> {
+        Ok(self.take(32)?.try_into().unwrap())
+    }
+    fn lp(&mut self, max: usize) -> Result<&'a [u8], &'static str> {
+        let n = self.u32()? as usize;
+        if n > max {
+            return Err("length");
+        }
+        self.take(n)
+    }
+}
+
+/// A `POST /v2/release` request body, read from its bytes (`docs/api.md` §4.3).
+#[derive(Clone, Debug)]
+pub struct RefRequest {
+    pub warrant_json: Vec<u8>,
+    pub w: [u8; 32],
+    pub items: Vec<Vec<u8>>,
+    pub item_digests: Vec<[u8; 32]>,
+    pub r: [u8; 32],
+}
+
+/// `u8(2) ‖ lp(warrant envelope) ‖ u32be(n) ‖ n × lp(item)`, 1 ≤ n ≤ 10,000, items ≤ 8 KiB,
+/// warrant ≤ 1 MiB, nothing after; D_j over the items as sent, R as §15.4.
+pub fn request_v2(b: &[u8]) -> Result<RefRequest, &'static str> {
+    let mut c = Cur(b);
+    if c.u8()? != 2 {
+        return Err("version");
+    }
+    let warrant_json = c.lp(1 << 20)?.to_vec();
+    let w = warrant_digest(&warrant_json).ok_or("warrant")?;
+    let n = c.u32()? as usize;
+    if n == 0 || n > 10_000 {
+        return Err("count");
+    }
+    let mut items = Vec::with_capacity(n);
+    for _ in 0..n {
+        items.push(c.lp(8192)?.to_vec());
+    }
+    if !c.0.is_empty() {
+        return Err("trailing bytes");
+    }
+    let item_digests: Vec<[u8; 32]> = items
+        .iter()
+        .map(|i| tagged(TAG_CT_DIGEST_V2, &[i]))
+        .collect();
+    let mut m = w.to_vec();
+    m.extend_from_slice(&(n as u32).to_be_bytes());
+    for d in &item_digests {
+        m.extend_from_slice(d);
+    }
+    let r = tagged(TAG_REQUEST_DIGEST, &[&m]);
+    Ok(RefRequest {
+        warrant_json,
+        w,
+        items,
+        item_digests,
+        r,
+    })
+}
+
+/// One result of a v2 response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefResult {
+    Released {
+        leaf: u64,
+    },
+    Refused {
+        code: String,
+        detail: String,
+        leaf: Option<u64>,
+    },
+}
+
+/// A signed v2 response, read from its bytes and its signature verified.
+#[derive(Clone, Debug)]
+pub struct RefResponse {
+    pub trustee: u16,
+    pub set_id: [u8; 32],
+    pub w: [u8; 32],
+    pub r: [u8; 32],
+    pub investigator: Option<[u8; 32]>,
+    pub time: i64,
+    pub results: Vec<RefResult>,
+    pub answer: Option<Vec<u8>>,
+    pub body: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
+/// `docs/api.md` §4.3: parse `body ‖ lp(signature)` and verify the ECDSA P-256 / SHA-256
+/// signature (DER) of trustee i's signing key over `u8(26) ‖ "escrow/v2/release-response" ‖
+/// body`.
+pub fn response_v2(set: &RefSet, b: &[u8]) -> Result<RefResponse, &'static str> {
+    use p256::ecdsa::signature::Verifier as _;
+    let mut c = Cur(b);
+    if c.u8()? != 2 {
+        return Err("version");
+    }
+    let trustee = u16::from_be_bytes(c.take(2)?.try_into().unwrap());
+    let set_id = c.d32()?;
+    let w = c.d32()?;
+    let r = c.d32()?;
+    let investigator = match c.u8()? {
+        0 => None,
+        1 => Some(c.d32()?),
+        _ => return Err("option tag"),
+    };
+    let time = i64::from_be_bytes(c.take(8)?.try_into().unwrap());
+    let n = c.u32()? as usize;
+    if n > 10_000 {
+        return Err("count");
+    }
+    let mut results = Vec::with_capacity(n);
+    for _ in 0..n {
+        results.push(match c.u8()? {
+            1 => RefResult::Released { leaf: c.u64()? },
+            2 => {
+                let code = String::from_utf8(c.lp(64)?.to_vec()).map_err(|_| "code")?;
+                let detail = String::from_utf8(c.lp(1024)?.to_vec()).map_err(|_| "detail")?;
+                let leaf = match c.u8()? {
+                    0 => None,
+                    1 => Some(c.u64()?),
+                    _ => return Err("option tag"),
+                };
+                RefResult::Refused { code, detail, leaf }
+            }
+            _ => return Err("result tag"),
+        });
+    }
+    let answer = match c.u8()? {
+        0 => None,
+        1 => Some(c.lp(b.len())?.to_vec()),
+        _ => return Err("option tag"),
+    };
+    let body = b[..b.len() - c.0.len()].to_vec();
+    let signature = c.lp(80)?.to_vec();
+    if !c.0.is_empty() {
+        return Err("trailing bytes");
+    }
+    if set_id != set.id || trustee == 0 || trustee > set.n {
+        return Err("set or trustee");
+    }
+    let key = set.signing[usize::from(trustee) - 1].to_affine();
+    let vk = p256::ecdsa::VerifyingKey::from_affine(key).map_err(|_| "signing key")?;
+    let sig = p256::ecdsa::Signature::from_der(&signature).map_err(|_| "signature encoding")?;
+    let mut msg = vec![TAG_RELEASE_RESPONSE_V2.len() as u8];
+    msg.extend_from_slice(TAG_RELEASE_RESPONSE_V2.as_bytes());
+    msg.extend_from_slice(&body);
+    vk.verify(&msg, &sig).map_err(|_| "signature")?;
+    Ok(RefResponse {
+        trustee,
+        set_id,
+        w,
+        r,
+        investigator,
+        time,
+        results,
+        answer,
+        body,
+        signature,
+    })
+}
+
+/// The investigator's check of a verified response against its own request (§4.3): W and R,
+/// one result per item, the answer present exactly when something was released and holding
+/// exactly the released positions, then the answer's boxes and proof ([`answer_v2`]).
+pub fn check_response_v2(
+    set: &RefSet,
+    sk: &Scalar,
+    req: &RefRequest,
+    cts: &[RefCtV2],
+    resp: &RefResponse,
+) -> Result<Option<RefAnswer>, &'static str> {
+    if resp.w != req.w || resp.r != req.r {
+        return Err("other request");
+    }
+    if resp.results.len() != req.items.len() {
+        return Err("result count");
+    }
+    let released: Vec<u32> = resp
+        .results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| matches!(r, RefResult::Released { .. }))
+        .map(|(p, _)| p as u32)
+        .collect();
+    match &resp.answer {
+        None if released.is_empty() => Ok(None),
+        None => Err("answer missing"),
+        Some(_) if released.is_empty() => Err("answer without release"),
+        Some(a) => {
+            let ra = answer_v2(set, sk, &req.w, cts, a)?;
+            if ra.trustee != resp.trustee {
+                return Err("answer of another trustee");
+            }
+            let got: Vec<u32> = ra.shares.iter().map(|s| s.0).collect();
+            if got != released {
+                return Err("positions");
+            }
+            Ok(Some(ra))
+        }
+    }
+}
