@@ -582,6 +582,11 @@ pub struct ReleaseResponse {
     /// by the trustee's signing key in the trustee set.
     #[serde(with = "crate::codec::b64")]
     pub signature: Vec<u8>,
+    /// Under a policy with a release gate: the quorum-cosigned checkpoint covering the release
+    /// entries and their inclusion proofs (`audit::witness::check_release`; not covered by
+    /// `signature`, self-authenticating).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witnessed: Option<crate::audit::witness::Witnessed>,
 }
 
 /// A refusal's detail cut to at most [`MAX_DETAIL_LEN`] bytes (at a character boundary), as
@@ -627,6 +632,7 @@ impl ReleaseResponse {
             time,
             results,
             signature: Vec::new(),
+            witnessed: None,
         }
     }
 

@@ -17,6 +17,7 @@ pub mod api;
 pub mod ceremony;
 pub mod db;
 pub mod error;
+pub mod gate;
 pub mod sealed;
 pub mod server;
 pub mod state;

@@ -7,6 +7,7 @@
 
 mod release_v2;
 mod tiles;
+mod witnessed;
 
 use crate::api::{ApiError, code_for_status, error_json};
 use crate::db::{self, Batch, Db};
@@ -171,6 +172,8 @@ pub struct Node {
     refresher: crate::ceremony::Refresher,
     /// Derived tile hashes of levels 1 and above ([`tiles`]).
     tiles: tiles::TileCache,
+    /// The release gate, under a policy with witnesses (issue 17).
+    gate: Option<crate::gate::Gate>,
     /// One serving node per state folder (released when the node is dropped).
     _lock: crate::state::StateLock,
 }
@@ -202,6 +205,10 @@ impl Node {
         let reader = db::open_reader(&loaded.db_path)?;
         let head = loaded.db.head();
         let refresher = crate::ceremony::Refresher::new(&loaded.state, loaded.reseal)?;
+        let gate = loaded
+            .policy
+            .witnessing()
+            .map(|w| crate::gate::Gate::new(w.clone(), crate::gate::DEFAULT_WITNESS_TIMEOUT));
         Ok(Node {
             set: loaded.set,
             share: loaded.share,
@@ -225,6 +232,7 @@ impl Node {
             work: Arc::new(tokio::sync::Semaphore::new(limits.concurrency.max(1))),
             refresher,
             tiles: tiles::TileCache::default(),
+            gate,
             _lock: loaded.lock,
         })
     }
@@ -586,12 +594,15 @@ impl Node {
             }
         }
         // Log first: nothing leaves before this returns.
-        self.end_release(&mut db, log, &warrant)?;
+        let entries = self.end_release(&mut db, log, &warrant)?;
         drop(db);
-        Ok(
+        // The release gate (issue 17): nothing leaves without the witnesses' quorum.
+        let witnessed = self.witness_release(wd, &entries)?;
+        let mut resp =
             ReleaseResponse::unsigned(self.index(), self.set.id(), wd, Some(inv), time, results)
-                .sign(&self.signing),
-        )
+                .sign(&self.signing);
+        resp.witnessed = witnessed;
+        Ok(resp)
     }
 
     /// Both protocol versions, before anything else of a release request is looked at: the
@@ -729,13 +740,14 @@ impl Node {
     }
 
     /// Seal the oversight copies, commit the request's entries and record a new warrant in
-    /// the chains. Nothing of the request leaves before this returns.
+    /// the chains; returns the committed entries. Nothing of the request leaves before this
+    /// returns.
     pub(crate) fn end_release(
         &self,
         db: &mut Db,
         mut log: ReleaseLog,
         warrant: &VerifiedWarrant,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Vec<LogEntry>, ApiError> {
         self.seal_for_oversight(&mut log.batch, &log.copies)?;
         self.commit(db, &log.batch, log.time)?;
         if !log.known {
@@ -744,7 +756,7 @@ impl Node {
                 .unwrap_or_else(|p| p.into_inner())
                 .record_warrant(warrant.payload());
         }
-        Ok(())
+        Ok(log.batch.entries)
     }
 
     /// Oversight copies (issue 16, `docs/protocol.md` §17): attach to the entries at the given

@@ -160,6 +160,20 @@ impl WitnessVerifier {
             .map_err(|_| "Ed25519 signature does not verify".to_string())?;
         Ok(t)
     }
+
+    /// Verify one signature line as a witness returns it (`— name base64(…)`, with or without
+    /// its newline) over the note body `checkpoint_body`: the name is this witness's and the
+    /// payload verifies ([`WitnessVerifier::verify_blob`]). Returns the timestamp.
+    pub fn verify_line(&self, line: &str, checkpoint_body: &str) -> Result<u64, String> {
+        let b64 = line
+            .trim_end_matches('\n')
+            .strip_prefix("\u{2014} ")
+            .and_then(|rest| rest.strip_prefix(self.name.as_str()))
+            .and_then(|rest| rest.strip_prefix(' '))
+            .ok_or("not a signature line by this witness")?;
+        let blob = STANDARD.decode(b64).map_err(|_| "not base64")?;
+        self.verify_blob(&blob, checkpoint_body)
+    }
 }
 
 /// A witness the policy names.
@@ -345,6 +359,12 @@ fn split_note(note: &str) -> Result<(&str, Vec<&str>), WitnessCheckError> {
     Ok((body, sigs.lines().filter(|l| !l.is_empty()).collect()))
 }
 
+/// The body a cosignature of `note` signs: its text up to and including the newline before the
+/// blank line.
+pub fn note_body(note: &str) -> Result<&str, WitnessCheckError> {
+    split_note(note).map(|(body, _)| body)
+}
+
 /// Verify a checkpoint note: the log's signature under `log_vkey`, then every cosignature line
 /// by a witness of `policy` (a bad one is an error naming the witness; lines by other keys are
 /// ignored), then the quorum.
@@ -420,6 +440,151 @@ pub fn add_cosignatures(note: &str, lines: &[String]) -> String {
         }
     }
     out
+}
+
+/// The release gate's evidence in a release response (issue 17, `docs/api.md` §3.2): the
+/// checkpoint covering the response's release entries, signed by the trustee's log key and
+/// cosigned by the policy's witness quorum, and one inclusion proof per released share.
+/// Self-authenticating (log key bound to the set, witness keys in the policy, Merkle proofs),
+/// so the response's own signature does not cover it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Witnessed {
+    /// Format version.
+    pub version: crate::codec::V1,
+    /// The signed checkpoint note with the witnesses' `cosignature/v1` lines.
+    pub checkpoint: String,
+    /// One inclusion proof per released result, in result order.
+    pub inclusion: Vec<Inclusion>,
+}
+
+/// One release entry and its RFC 9162 inclusion proof in [`Witnessed::checkpoint`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inclusion {
+    /// Leaf index of the release entry (the result's `leaf_index`).
+    pub leaf_index: u64,
+    /// The entry's canonical bytes (`LogEntry::to_bytes`; with the oversight copy, if any).
+    #[serde(with = "crate::codec::b64")]
+    pub entry: Vec<u8>,
+    /// The audit path.
+    pub proof: Vec<crate::codec::Digest32>,
+}
+
+/// Why a release response's gate evidence was refused; every variant names the trustee.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GateCheckError {
+    /// Shares without evidence although the policy has a release gate.
+    #[error(
+        "trustee {trustee}: shares without a witnessed checkpoint, but the policy has a release gate"
+    )]
+    Missing {
+        /// Trustee.
+        trustee: u16,
+    },
+    /// The checkpoint, its cosignatures or the quorum.
+    #[error("trustee {trustee}: witnessed checkpoint refused: {source}")]
+    Checkpoint {
+        /// Trustee.
+        trustee: u16,
+        /// Why.
+        source: WitnessCheckError,
+    },
+    /// A released share's entry is not proven in the checkpoint.
+    #[error(
+        "trustee {trustee}: release entry {leaf_index} is not in the witnessed checkpoint: {why}"
+    )]
+    NotIncluded {
+        /// Trustee.
+        trustee: u16,
+        /// Leaf index.
+        leaf_index: u64,
+        /// Why.
+        why: String,
+    },
+}
+
+/// A release response's gate evidence, checked: the witnessed checkpoint and, per released
+/// ciphertext, the share digest the witnessed log entry records (the investigator compares it
+/// with the digest of the share it opens, `release::share_digest`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedRelease {
+    /// The quorum-cosigned checkpoint.
+    pub checkpoint: WitnessedCheckpoint,
+    /// Ciphertext digest → share digest in the witnessed release entry.
+    pub shares: std::collections::BTreeMap<crate::codec::Digest32, crate::codec::Digest32>,
+}
+
+/// Check a release response's gate evidence: the checkpoint is signed by `log_vkey` (the
+/// trustee's log key, bound to it by its signed `/v1/info`) and cosigned by `policy`'s quorum,
+/// and every released result has an inclusion proof of a release entry at its `leaf_index`
+/// that records this response's warrant, investigator and ciphertext.
+pub fn check_release(
+    resp: &crate::release::ReleaseResponse,
+    log_vkey: &str,
+    policy: &WitnessPolicy,
+) -> Result<CheckedRelease, GateCheckError> {
+    use crate::audit::{EntryKind, LogEntry, verify_inclusion};
+    let trustee = resp.trustee;
+    let released: Vec<(u64, crate::codec::Digest32)> = resp
+        .results
+        .iter()
+        .filter_map(|r| match r {
+            crate::release::ReleaseResult::Released {
+                ciphertext,
+                leaf_index,
+                ..
+            } => Some((*leaf_index, *ciphertext)),
+            crate::release::ReleaseResult::Refused { .. } => None,
+        })
+        .collect();
+    let Some(w) = resp.witnessed.as_ref() else {
+        return Err(GateCheckError::Missing { trustee });
+    };
+    let checkpoint = verify_witnessed(&w.checkpoint, log_vkey, policy)
+        .map_err(|source| GateCheckError::Checkpoint { trustee, source })?;
+    let head = checkpoint.checkpoint.head;
+    let mut shares = std::collections::BTreeMap::new();
+    for (leaf_index, ciphertext) in released {
+        let bad = |why: String| GateCheckError::NotIncluded {
+            trustee,
+            leaf_index,
+            why,
+        };
+        let inc = w
+            .inclusion
+            .iter()
+            .find(|p| p.leaf_index == leaf_index)
+            .ok_or_else(|| bad("no inclusion proof".into()))?;
+        let entry = LogEntry::from_bytes(&inc.entry).map_err(|e| bad(e.to_string()))?;
+        let share = match (entry.shares.as_slice(), entry.ciphertexts.as_slice()) {
+            ([s], [c])
+                if entry.kind == EntryKind::Release
+                    && entry.sequence == leaf_index
+                    && entry.warrant == Some(resp.warrant)
+                    && entry.investigator == resp.investigator
+                    && *c == ciphertext =>
+            {
+                *s
+            }
+            _ => {
+                return Err(bad(
+                    "the proven entry is not this release (kind, sequence, warrant, investigator or ciphertext differ)".into(),
+                ));
+            }
+        };
+        verify_inclusion(
+            &entry.leaf_hash(),
+            leaf_index,
+            head.size,
+            &inc.proof,
+            &head.root,
+        )
+        .map_err(|e| bad(e.to_string()))?;
+        shares.insert(ciphertext, share);
+    }
+    Ok(CheckedRelease { checkpoint, shares })
 }
 
 #[cfg(test)]

@@ -154,8 +154,10 @@ impl Node {
             }
         }
         // Log first: nothing leaves before this returns.
-        self.end_release(&mut db, log, &warrant)?;
+        let entries = self.end_release(&mut db, log, &warrant)?;
         drop(db);
+        // The release gate (issue 17); the v2 response does not carry its evidence yet.
+        self.witness_release(wd, &entries)?;
         Ok(ReleaseResponseV2 {
             trustee: self.index(),
             set_id: self.set.id(),

@@ -1,0 +1,267 @@
+//! The release gate (issue 17, `docs/witness.md` §Release gate): when the policy names
+//! witnesses, shares leave the node only under a checkpoint that covers their release entries
+//! and that a quorum of those witnesses cosigned (C2SP tlog-witness `add-checkpoint`).
+//!
+//! One cosigning round at a time: a round signs a checkpoint of the whole log as committed,
+//! sends it with a consistency proof from the size each witness last cosigned to every witness
+//! with a URL (in parallel, each answer bounded by the gate's timeout; a 409 answer tells the
+//! held size and is retried once with a proof from it), and keeps the cosigned note when the
+//! quorum is met. A release whose entries an earlier round already covers reuses that note.
+
+use escrow_core::audit::witness::{WitnessPolicy, add_cosignatures, note_body};
+use escrow_core::audit::{LogKey, TreeHead, consistency_proof, mth};
+use escrow_core::codec::{Digest32, b64_encode};
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Default bound on one witness's answer (connect, send, read), seconds.
+pub const DEFAULT_WITNESS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Largest witness answer read, bytes.
+const MAX_ANSWER: u64 = 16 * 1024;
+
+/// Why no quorum-cosigned checkpoint could be had.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GateError {
+    /// Fewer witnesses than the quorum cosigned in time.
+    #[error(
+        "the witness quorum ({quorum}{auditing}) did not cosign the checkpoint of size {size}: cosigned by [{cosigned}]; {failures}"
+    )]
+    NoQuorum {
+        /// Quorum.
+        quorum: u16,
+        /// ", an auditing witness required" or "".
+        auditing: &'static str,
+        /// Checkpoint size.
+        size: u64,
+        /// Witnesses that cosigned.
+        cosigned: String,
+        /// Why the others did not, one per witness.
+        failures: String,
+    },
+    /// The node could not read or sign its own log.
+    #[error("{0}")]
+    Log(String),
+}
+
+/// The gate of one node.
+pub struct Gate {
+    policy: WitnessPolicy,
+    agent: ureq::Agent,
+    /// Size of the checkpoint each witness last cosigned for this log, as far as the node knows.
+    held: Mutex<HashMap<String, u64>>,
+    /// The latest quorum-cosigned note and its size.
+    latest: Mutex<Option<(u64, String)>>,
+    /// One round at a time.
+    round: Mutex<()>,
+}
+
+impl core::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Gate {{ quorum: {} }}", self.policy.quorum())
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// One witness's answer to one `add-checkpoint`.
+enum Answer {
+    Cosigned(String),
+    Held(u64),
+    Failed(String),
+}
+
+impl Gate {
+    /// A gate for `policy`'s witnesses, each answer bounded by `timeout`.
+    pub fn new(policy: WitnessPolicy, timeout: Duration) -> Self {
+        let cfg = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout.max(Duration::from_millis(100))))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build();
+        Gate {
+            policy,
+            agent: ureq::Agent::new_with_config(cfg),
+            held: Mutex::new(HashMap::new()),
+            latest: Mutex::new(None),
+            round: Mutex::new(()),
+        }
+    }
+
+    /// A note of size ≥ `needed`, signed by `log_key` and cosigned by the quorum, and its size.
+    /// `leaves` reads the leaf hashes of the log as committed now (all of them).
+    pub fn cosigned_covering(
+        &self,
+        needed: u64,
+        log_key: &LogKey,
+        leaves: &dyn Fn() -> Result<Vec<Digest32>, String>,
+    ) -> Result<(u64, String), GateError> {
+        let _round = lock(&self.round);
+        if let Some((size, note)) = lock(&self.latest).clone()
+            && size >= needed
+        {
+            return Ok((size, note));
+        }
+        let leaves = leaves().map_err(GateError::Log)?;
+        let head = TreeHead {
+            size: leaves.len() as u64,
+            root: mth(&leaves),
+        };
+        let note = log_key
+            .sign(&head)
+            .map_err(|e| GateError::Log(format!("signing the checkpoint: {e}")))?;
+        let body = note_body(&note).map_err(|e| GateError::Log(e.to_string()))?;
+        let answers: Vec<(usize, Result<(String, u64), String>)> = std::thread::scope(|s| {
+            let handles: Vec<_> = self
+                .policy
+                .witnesses()
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    let (note, leaves) = (&note, &leaves);
+                    s.spawn(move || {
+                        let name = w.key.name();
+                        let r = match &w.url {
+                            None => Err("no URL in the policy".to_string()),
+                            Some(url) => self.ask(name, url, note, leaves, head.size),
+                        }
+                        .and_then(|line| {
+                            // A line counts only if it is a valid cosignature by that witness.
+                            w.key
+                                .verify_line(&line, body)
+                                .map(|t| (line, t))
+                                .map_err(|e| format!("invalid cosignature: {e}"))
+                        });
+                        (i, r)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .enumerate()
+                .map(|(i, h)| {
+                    h.join()
+                        .unwrap_or_else(|_| (i, Err("the request thread failed".into())))
+                })
+                .collect()
+        });
+        let mut lines = Vec::new();
+        let mut cosigned = Vec::new();
+        let mut failures = Vec::new();
+        for (i, r) in answers {
+            let Some(w) = self.policy.witnesses().get(i) else {
+                continue;
+            };
+            let name = w.key.name().to_string();
+            match r {
+                Ok((line, _time)) => {
+                    lock(&self.held).insert(name.clone(), head.size);
+                    lines.push(line);
+                    cosigned.push(name);
+                }
+                Err(e) => failures.push(format!("{name}: {e}")),
+            }
+        }
+        if !self
+            .policy
+            .satisfied_by(cosigned.iter().map(String::as_str))
+        {
+            return Err(GateError::NoQuorum {
+                quorum: self.policy.quorum(),
+                auditing: if self.policy.auditing_required() {
+                    ", an auditing witness required"
+                } else {
+                    ""
+                },
+                size: head.size,
+                cosigned: cosigned.join(", "),
+                failures: failures.join("; "),
+            });
+        }
+        let full = add_cosignatures(&note, &lines);
+        *lock(&self.latest) = Some((head.size, full.clone()));
+        Ok((head.size, full))
+    }
+
+    /// `add-checkpoint` to one witness; after a 409 once more from the size it holds.
+    fn ask(
+        &self,
+        name: &str,
+        url: &str,
+        note: &str,
+        leaves: &[Digest32],
+        size: u64,
+    ) -> Result<String, String> {
+        let mut old = lock(&self.held).get(name).copied().unwrap_or(0);
+        for _ in 0..2 {
+            if old > size {
+                return Err(format!(
+                    "it holds a checkpoint of size {old}, larger than this log ({size})"
+                ));
+            }
+            let proof = if old == 0 {
+                Vec::new()
+            } else {
+                consistency_proof(leaves, old).map_err(|e| e.to_string())?
+            };
+            let mut body = format!("old {old}\n");
+            for h in &proof {
+                body.push_str(&b64_encode(h.as_bytes()));
+                body.push('\n');
+            }
+            body.push('\n');
+            body.push_str(note);
+            match self.post(url, &body) {
+                Answer::Cosigned(line) => return Ok(line),
+                Answer::Held(h) if h != old => {
+                    lock(&self.held).insert(name.to_string(), h);
+                    old = h;
+                }
+                Answer::Held(h) => return Err(format!("409 conflict (it holds size {h})")),
+                Answer::Failed(e) => return Err(e),
+            }
+        }
+        Err("409 conflict twice".into())
+    }
+
+    fn post(&self, url: &str, body: &str) -> Answer {
+        let target = format!("{}/add-checkpoint", url.trim_end_matches('/'));
+        let mut resp = match self
+            .agent
+            .post(&target)
+            .header("content-type", "text/plain; charset=utf-8")
+            .send(body)
+        {
+            Ok(r) => r,
+            Err(e) => return Answer::Failed(format!("unreachable: {e}")),
+        };
+        let status = resp.status().as_u16();
+        let text = match resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER)
+            .read_to_string()
+        {
+            Ok(t) => t,
+            Err(e) => return Answer::Failed(format!("unreadable answer: {e}")),
+        };
+        match status {
+            200 if text.starts_with('\u{2014}') && text.lines().count() == 1 => {
+                Answer::Cosigned(text)
+            }
+            200 => Answer::Failed("200 without one cosignature line".into()),
+            409 => match text.trim().parse() {
+                Ok(h) => Answer::Held(h),
+                Err(_) => Answer::Failed("409 without a held size".into()),
+            },
+            s => Answer::Failed(format!(
+                "HTTP {s}: {}",
+                text.trim().chars().take(300).collect::<String>()
+            )),
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! The node's side of the release gate (issue 17, `docs/witness.md` §Release gate): after the
+//! release entries are committed, get a checkpoint covering them cosigned by the policy's
+//! witness quorum ([`crate::gate::Gate`]) and prove each entry in it; without the quorum,
+//! release nothing and log that the releases were never delivered.
+
+use super::{ApiError, Node, lock};
+use crate::db::Batch;
+use crate::state::now;
+use escrow_core::audit::witness::{Inclusion, Witnessed};
+use escrow_core::audit::{EntryKind, LogEntry, MAX_ENTRY_DIGESTS, inclusion_proof};
+use escrow_core::codec::{Digest32, V1};
+
+/// Refusal code of a release the witness quorum did not cosign (HTTP 503, and the reason of the
+/// follow-up log entry naming the undelivered ciphertexts).
+pub const WITNESS_QUORUM: &str = "witness-quorum";
+
+impl Node {
+    /// Under a policy with witnesses: the quorum-cosigned checkpoint covering the committed
+    /// release entries of `entries` and their inclusion proofs (`None` without a gate or
+    /// without releases). Without the quorum: a refusal entry (reason `witness-quorum`, the
+    /// ciphertexts of those releases) is committed and the request gets a 503 `witness-quorum`.
+    pub(crate) fn witness_release(
+        &self,
+        warrant: Digest32,
+        entries: &[LogEntry],
+    ) -> Result<Option<Witnessed>, ApiError> {
+        let Some(gate) = &self.gate else {
+            return Ok(None);
+        };
+        let released: Vec<&LogEntry> = entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::Release)
+            .collect();
+        let Some(needed) = released.iter().map(|e| e.sequence + 1).max() else {
+            return Ok(None);
+        };
+        let current = || {
+            let size = self.head().size;
+            self.leaf_hashes(size).map_err(|e| e.message)
+        };
+        let (size, note) = match gate.cosigned_covering(needed, &self.log_key, &current) {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!(problem = %e, "release gate: no witness quorum; nothing released");
+                self.mark_undelivered(warrant, &released)?;
+                return Err(ApiError::unavailable(
+                    WITNESS_QUORUM,
+                    format!(
+                        "{e}; nothing was released and the log marks these releases as never delivered"
+                    ),
+                ));
+            }
+        };
+        let leaves = self.leaf_hashes(size)?;
+        let inclusion = released
+            .iter()
+            .map(|e| {
+                inclusion_proof(&leaves, e.sequence)
+                    .map(|proof| Inclusion {
+                        leaf_index: e.sequence,
+                        entry: e.to_bytes(),
+                        proof,
+                    })
+                    .map_err(|err| ApiError::internal("proving a release entry", err))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(Witnessed {
+            version: V1::default(),
+            checkpoint: note,
+            inclusion,
+        }))
+    }
+
+    /// Commit refusal entries (reason [`WITNESS_QUORUM`]) naming the ciphertexts of `released`:
+    /// those shares never left the node.
+    fn mark_undelivered(&self, warrant: Digest32, released: &[&LogEntry]) -> Result<(), ApiError> {
+        let cts: Vec<Digest32> = released
+            .iter()
+            .flat_map(|e| e.ciphertexts.iter().copied())
+            .collect();
+        let time = now();
+        let mut db = lock(&self.db);
+        let mut seq = db.next_seq();
+        let mut batch = Batch::default();
+        for chunk in cts.chunks(MAX_ENTRY_DIGESTS) {
+            batch.entries.push(LogEntry::refusal(
+                seq,
+                time,
+                Some(warrant),
+                chunk.to_vec(),
+                WITNESS_QUORUM,
+            ));
+            seq += 1;
+        }
+        self.commit(&mut db, &batch, time).map(|_| ())
+    }
+}

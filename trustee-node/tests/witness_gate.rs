@@ -1,0 +1,211 @@
+//! The release gate (issue 17): under a policy with witnesses, shares leave a node only under a
+//! checkpoint a quorum of the witnesses (with the required auditing one) cosigned, together with
+//! inclusion proofs of their release entries; without the quorum nothing leaves any node, the
+//! client gets `witness-quorum`, and the log marks the releases as never delivered. In-process
+//! nodes and in-process `log-witness` services over real HTTP on 127.0.0.1.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use common::*;
+use escrow_core::audit::witness::{WitnessFile, WitnessPolicy, check_release};
+use escrow_core::release::{ReleaseRequest, ReleaseResponse};
+use escrow_core::warrant::Policy;
+use std::sync::Arc;
+
+/// A `log-witness` served in this process on 127.0.0.1:0 (its own runtime and thread; the
+/// thread ends with the test process).
+struct InProcWitness {
+    witness: Arc<log_witness::Witness>,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+fn start_witness(name: &str) -> InProcWitness {
+    let dir = tempfile::tempdir().unwrap();
+    let witness = Arc::new(log_witness::Witness::init(&dir.path().join("w"), name).unwrap());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = log_witness::server::router(witness.clone());
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(l, router).await.unwrap();
+        });
+    });
+    InProcWitness {
+        witness,
+        url,
+        _dir: dir,
+    }
+}
+
+/// A URL where nothing listens (bound, then closed).
+fn dead_url() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", l.local_addr().unwrap())
+}
+
+/// Rewrite the fixture's policy with a witnessing section: `(verifier key, url, auditing)`.
+fn witness_policy(fx: &Fixture, ws: &[(String, String, bool)], quorum: u16) -> WitnessPolicy {
+    let files: Vec<WitnessFile> = ws
+        .iter()
+        .map(|(key, url, auditing)| WitnessFile {
+            key: key.clone(),
+            url: Some(url.clone()),
+            auditing: *auditing,
+        })
+        .collect();
+    let wp = WitnessPolicy::from_files(&files, quorum, true).unwrap();
+    let policy = Policy::from_json(&std::fs::read_to_string(&fx.policy_path).unwrap())
+        .unwrap()
+        .with_witnessing(Some(wp.clone()))
+        .unwrap();
+    std::fs::write(&fx.policy_path, policy.to_json_pretty()).unwrap();
+    wp
+}
+
+/// Start trustees 1..=n in process; every witness follows every node's log (key from its
+/// signed `/v1/info`). Returns the nodes and their log verifier keys.
+fn start_nodes(fx: &Fixture, n: usize, witnesses: &[&InProcWitness]) -> Vec<(InProcNode, String)> {
+    (1..=n)
+        .map(|i| {
+            let node = start_in_process(&fx.init(i), trustee_node::Limits::default());
+            let info: escrow_core::api::Info =
+                serde_json::from_str(&get(&node.url("/v1/info")).1).unwrap();
+            info.verify(&fx.set).unwrap();
+            for w in witnesses {
+                w.witness.add_log(&info.log_origin, &info.log_key).unwrap();
+            }
+            (node, info.log_key)
+        })
+        .collect()
+}
+
+#[test]
+fn shares_leave_with_a_quorum_cosigned_checkpoint_and_inclusion_proofs() {
+    let fx = Fixture::new(3, 2);
+    let (w1, w2, audit) = (
+        start_witness("w.example/1"),
+        start_witness("w.example/2"),
+        start_witness("w.example/audit"),
+    );
+    let wp = witness_policy(
+        &fx,
+        &[
+            (w1.witness.key().verifier_key(), w1.url.clone(), false),
+            (w2.witness.key().verifier_key(), w2.url.clone(), false),
+            (audit.witness.key().verifier_key(), audit.url.clone(), true),
+        ],
+        2,
+    );
+    let nodes = start_nodes(&fx, 3, &[&w1, &w2, &audit]);
+    let w = fx.double_locked(&fx.payload("gate-ok"));
+    let msgs: Vec<_> = (0..3)
+        .map(|i| fx.message("alice", "bob", &format!("m{i}"), 60))
+        .collect();
+    for (node, log_key) in &nodes {
+        // Two batches: the second round is consistent with the first (a proof from the size
+        // each witness cosigned before).
+        for batch in [&msgs[..2], &msgs[2..]] {
+            let r = release(node, &fx, &w, cts(batch));
+            assert!(codes(&r).iter().all(|c| c == "released"), "{:?}", codes(&r));
+            let checked = check_release(&r, log_key, &wp).unwrap();
+            assert!(checked.checkpoint.cosigners.len() >= 2);
+            assert!(checked.checkpoint.cosigners.iter().any(|c| c.auditing));
+            assert_eq!(checked.shares.len(), batch.len());
+            // A proof of another entry does not pass for this one.
+            let mut forged = r.clone();
+            let wit = forged.witnessed.as_mut().unwrap();
+            wit.inclusion[0].entry = wit.inclusion.last().unwrap().entry.clone();
+            if batch.len() > 1 {
+                assert!(matches!(
+                    check_release(&forged, log_key, &wp).unwrap_err(),
+                    escrow_core::audit::witness::GateCheckError::NotIncluded { trustee, .. }
+                        if trustee == r.trustee
+                ));
+            }
+        }
+    }
+    // Every witness holds each node's latest size.
+    for wit in [&w1, &w2, &audit] {
+        let logs = wit.witness.logs().unwrap();
+        assert_eq!(logs.len(), 3);
+        assert!(logs.iter().all(|l| l.size > 0), "{logs:?}");
+    }
+}
+
+#[test]
+fn without_the_quorum_no_share_leaves_any_node_and_the_log_says_so() {
+    let fx = Fixture::new(3, 2);
+    let w1 = start_witness("w.example/1");
+    let audit_down = log_witness::WitnessKey::generate("w.example/audit").unwrap();
+    let w2_down = log_witness::WitnessKey::generate("w.example/2").unwrap();
+    // One witness of three reachable, quorum 2 with the auditing witness required.
+    witness_policy(
+        &fx,
+        &[
+            (w1.witness.key().verifier_key(), w1.url.clone(), false),
+            (w2_down.verifier_key(), dead_url(), false),
+            (audit_down.verifier_key(), dead_url(), true),
+        ],
+        2,
+    );
+    let nodes = start_nodes(&fx, 3, &[&w1]);
+    let w = fx.double_locked(&fx.payload("gate-down"));
+    let msgs: Vec<_> = (0..2)
+        .map(|i| fx.message("alice", "bob", &format!("m{i}"), 60))
+        .collect();
+    let body = ReleaseRequest::new(&w, cts(&msgs)).to_json();
+    for (node, _) in &nodes {
+        let (status, answer) = post_as(&node.url("/v1/release"), &fx.investigator, &body);
+        assert_eq!(status, 503, "{answer}");
+        let v = json(&answer);
+        assert_eq!(v["error"]["code"], "witness-quorum", "{answer}");
+        assert!(
+            ReleaseResponse::from_json(&answer).is_err(),
+            "no release response (no share box) leaves: {answer}"
+        );
+        let msg = v["error"]["message"].as_str().unwrap();
+        assert!(
+            msg.contains("w.example/audit") && msg.contains("w.example/2"),
+            "{msg}"
+        );
+        // The release entries are in the log, followed by one naming them as never delivered.
+        let log: Vec<serde_json::Value> = log_entries(node)
+            .into_iter()
+            .map(|e| e["entry"].clone())
+            .collect();
+        let released: Vec<&serde_json::Value> =
+            log.iter().filter(|e| e["kind"] == "release").collect();
+        assert_eq!(released.len(), 2);
+        let last = log.last().unwrap();
+        assert_eq!(last["kind"], "refusal", "{last}");
+        assert_eq!(last["reason"], "witness-quorum", "{last}");
+        let mut marked: Vec<String> = last["ciphertexts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect();
+        let mut want: Vec<String> = released
+            .iter()
+            .map(|e| e["ciphertexts"][0].as_str().unwrap().to_string())
+            .collect();
+        marked.sort();
+        want.sort();
+        assert_eq!(marked, want);
+    }
+    // The lone witness answered (it cosigned), which was not enough.
+    assert!(w1.witness.logs().unwrap().iter().all(|l| l.size > 0));
+}
