@@ -68,6 +68,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Per witness (policy position): its cosignature line and timestamp, or why not.
+type Answers = Vec<(usize, Result<(String, u64), String>)>;
+
 /// One witness's answer to one `add-checkpoint`.
 enum Answer {
     Cosigned(String),
@@ -115,7 +118,7 @@ impl Gate {
             .sign(&head)
             .map_err(|e| GateError::Log(format!("signing the checkpoint: {e}")))?;
         let body = note_body(&note).map_err(|e| GateError::Log(e.to_string()))?;
-        let answers: Vec<(usize, Result<(String, u64), String>)> = std::thread::scope(|s| {
+        let answers: Answers = std::thread::scope(|s| {
             let handles: Vec<_> = self
                 .policy
                 .witnesses()

@@ -80,9 +80,8 @@ impl Node {
             .collect();
         let time = now();
         let mut db = lock(&self.db);
-        let mut seq = db.next_seq();
         let mut batch = Batch::default();
-        for chunk in cts.chunks(MAX_ENTRY_DIGESTS) {
+        for (seq, chunk) in (db.next_seq()..).zip(cts.chunks(MAX_ENTRY_DIGESTS)) {
             batch.entries.push(LogEntry::refusal(
                 seq,
                 time,
@@ -90,7 +89,6 @@ impl Node {
                 chunk.to_vec(),
                 WITNESS_QUORUM,
             ));
-            seq += 1;
         }
         self.commit(&mut db, &batch, time).map(|_| ())
     }
