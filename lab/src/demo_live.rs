@@ -619,9 +619,10 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     Ok(())
 }
 
-/// The demo's mailbox is sealed in format version 1 (the `escrow seal --v1` path): it shows
-/// that version 1 messages stay readable beside version 2 (`docs/protocol.md` §15.8).
-fn as_v1(msgs: &[SealedMessage]) -> Vec<escrow_core::v2::MailboxMessage> {
+/// The demo's and the live experiments' mailboxes are sealed in format version 1 (the
+/// `escrow seal --v1` path): version 1 messages stay readable beside version 2
+/// (`docs/protocol.md` §15.8).
+pub(crate) fn as_v1(msgs: &[SealedMessage]) -> Vec<escrow_core::v2::MailboxMessage> {
     msgs.iter()
         .cloned()
         .map(escrow_core::v2::MailboxMessage::V1)

@@ -512,11 +512,7 @@ fn e2e_runs(
                 &lab.set,
                 &env,
                 &lab.inv,
-                &msgs
-                    .iter()
-                    .cloned()
-                    .map(escrow_core::v2::MailboxMessage::V1)
-                    .collect::<Vec<_>>(),
+                &crate::demo_live::as_v1(&msgs),
                 &urls,
                 &net,
                 &out_dir,
@@ -818,11 +814,7 @@ fn audit_log_runs(lab: &mut Lab, roles: &dyn Roles, a: &AuditLogArgs) -> Result<
         &lab.set,
         &env,
         &lab.inv,
-        &msgs
-            .iter()
-            .cloned()
-            .map(escrow_core::v2::MailboxMessage::V1)
-            .collect::<Vec<_>>(),
+        &crate::demo_live::as_v1(&msgs),
         &urls,
         &net,
         &out_dir,
