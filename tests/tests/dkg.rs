@@ -166,27 +166,7 @@ fn five_nodes_make_their_set_without_a_dealer_and_then_serve_a_warrant() {
         .iter()
         .enumerate()
     {
-        ok(&escrow_stdin(
-            dir,
-            &[
-                "seal",
-                "--set",
-                "trustee-set.json",
-                "--recipient-key",
-                "bob.pub",
-                "--from",
-                "alice",
-                "--to",
-                "bob",
-                "--at",
-                at,
-                "--id",
-                &format!("m{i}"),
-                "--mailbox",
-                "mailbox.jsonl",
-            ],
-            format!("message {i}").as_bytes(),
-        ));
+        seal(dir, i, at, false);
     }
     ok(&escrow(
         dir,
@@ -313,28 +293,31 @@ fn run(dir: &Path, args: &[String]) -> std::process::Output {
     escrow(dir, &refs)
 }
 
-fn seal(dir: &Path, i: usize, at: &str) {
-    ok(&escrow_stdin(
-        dir,
-        &[
-            "seal",
-            "--set",
-            "trustee-set.json",
-            "--recipient-key",
-            "bob.pub",
-            "--from",
-            "alice",
-            "--to",
-            "bob",
-            "--at",
-            at,
-            "--id",
-            &format!("m{i}"),
-            "--mailbox",
-            "mailbox.jsonl",
-        ],
-        format!("message {i}").as_bytes(),
-    ));
+/// Seal message `m{i}` to bob's mailbox: release protocol v2 (the default), or version 1
+/// with `v1` (`escrow seal --v1`).
+fn seal(dir: &Path, i: usize, at: &str, v1: bool) {
+    let id = format!("m{i}");
+    let mut args = vec![
+        "seal",
+        "--set",
+        "trustee-set.json",
+        "--recipient-key",
+        "bob.pub",
+        "--from",
+        "alice",
+        "--to",
+        "bob",
+        "--at",
+        at,
+        "--id",
+        &id,
+        "--mailbox",
+        "mailbox.jsonl",
+    ];
+    if v1 {
+        args.push("--v1");
+    }
+    ok(&escrow_stdin(dir, &args, format!("message {i}").as_bytes()));
 }
 
 /// A trustee's key share of `set`, opened from its sealed secrets file's bytes.
@@ -410,7 +393,8 @@ fn a_refresh_renews_every_share_keeps_old_messages_readable_and_destroys_the_old
     for n in &nodes {
         wait_serving(&n.url());
     }
-    seal(dir, 0, "2026-11-02T10:00:00Z");
+    // version 1 before the refresh (the old-and-new-shares check below uses its v1 API), v2 after
+    seal(dir, 0, "2026-11-02T10:00:00Z", true);
     let old_sealed: Vec<String> = nodes
         .iter()
         .map(|n| std::fs::read_to_string(n.state.join("secrets.sealed.json")).unwrap())
@@ -490,7 +474,7 @@ fn a_refresh_renews_every_share_keeps_old_messages_readable_and_destroys_the_old
         share_of(&now_sealed, &set);
     }
     // a message sealed after the refresh, and the warrant workflow opens both
-    seal(dir, 1, "2026-11-03T10:00:00Z");
+    seal(dir, 1, "2026-11-03T10:00:00Z", false);
     ok(&escrow(
         dir,
         &[
