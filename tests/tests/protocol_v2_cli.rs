@@ -47,6 +47,28 @@ fn seal(w: &Workflow, id: &str, day: u32, body: &str, extra: &[&str]) -> serde_j
     serde_json::from_str(&ok(&escrow_stdin(&w.dir, &args, body.as_bytes()))).unwrap()
 }
 
+/// `escrow --json open` of bob's mailbox (messages from alice), received at `received`.
+fn open_as_bob(w: &Workflow, received: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "--json",
+        "open",
+        "--key",
+        "bob.key",
+        "--set",
+        "ts/trustee-set.json",
+        "--mailbox",
+        "mailbox.jsonl",
+        "--to",
+        "bob",
+        "--from",
+        "alice",
+        "--received",
+        received,
+    ];
+    args.extend_from_slice(extra);
+    escrow(&w.dir, &args)
+}
+
 #[test]
 fn seal_v2_then_warrant_retrieve_and_open_with_a_mixed_mailbox() {
     // Workflow::new seals its traffic with the default `escrow seal`: version 2.
@@ -124,27 +146,7 @@ fn seal_v2_then_warrant_retrieve_and_open_with_a_mixed_mailbox() {
     );
 
     // bob opens every message addressed to him, of both versions.
-    let o = escrow(
-        &w.dir,
-        &[
-            "--json",
-            "open",
-            "--key",
-            "bob.key",
-            "--set",
-            "ts/trustee-set.json",
-            "--mailbox",
-            "mailbox.jsonl",
-            "--to",
-            "bob",
-            "--from",
-            "alice",
-            "--received",
-            "2026-11-03T12:00:00Z",
-            "--tolerance",
-            "10d",
-        ],
-    );
+    let o = open_as_bob(&w, "2026-11-03T12:00:00Z", &["--tolerance", "10d"]);
     let v = json(&o);
     assert!(o.status.success(), "{v:#}");
     let opened: Vec<&str> = v["opened"]
@@ -189,25 +191,7 @@ fn a_mailbox_line_of_an_unknown_version_is_reported_not_read() {
     v3["id"] = "future".into();
     mailbox.push_str(&format!("{v3}\n"));
     std::fs::write(w.dir.join("mailbox.jsonl"), mailbox).unwrap();
-    let o = escrow(
-        &w.dir,
-        &[
-            "--json",
-            "open",
-            "--key",
-            "bob.key",
-            "--set",
-            "ts/trustee-set.json",
-            "--mailbox",
-            "mailbox.jsonl",
-            "--to",
-            "bob",
-            "--from",
-            "alice",
-            "--received",
-            "2026-11-01T10:00:00Z",
-        ],
-    );
+    let o = open_as_bob(&w, "2026-11-01T10:00:00Z", &[]);
     let v = json(&o);
     assert_eq!(o.status.code(), Some(1), "{v:#}");
     assert_eq!(v["opened"].as_array().unwrap().len(), 1, "{v:#}");
