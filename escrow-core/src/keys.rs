@@ -224,6 +224,10 @@ impl PrivateKey {
                 pkcs8::Error::EncryptedPrivateKey(pkcs8::pkcs5::Error::DecryptFailed) => {
                     KeyFileError::WrongPassphrase
                 }
+                // The outer structure parsed above, so a DER error here is about the decrypted
+                // bytes: a wrong passphrase that passed the CBC padding check by chance (about
+                // 1 in 256) and left garbage.
+                pkcs8::Error::Asn1(_) => KeyFileError::WrongPassphrase,
                 other => KeyFileError::UnsupportedEncryption {
                     why: other.to_string(),
                 },
@@ -473,6 +477,39 @@ mod tests {
         assert!(!is_encrypted_key_file(plain.as_bytes()));
         let k3 = PrivateKey::from_key_file(plain.as_bytes(), None).unwrap();
         assert_eq!(k3.public(), k.public());
+    }
+
+    /// A wrong passphrase passes the CBC padding check about once in 256 tries and leaves
+    /// bytes that are not DER: still "wrong passphrase", never "a scheme escrow does not
+    /// read". PBKDF2 with one iteration makes a few thousand tries cheap.
+    #[test]
+    fn a_wrong_passphrase_that_survives_the_padding_check_is_still_a_wrong_passphrase() {
+        use pkcs8::pkcs5::pbes2;
+        let k = PrivateKey::generate(&mut rand::rng());
+        let der = k.0.to_pkcs8_der().unwrap();
+        let info = PrivateKeyInfoRef::try_from(der.as_bytes()).unwrap();
+        let params =
+            pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(1, &[7u8; 16], [9u8; 16]).unwrap();
+        let enc = info.encrypt_with_params(params.clone(), b"correct horse").unwrap();
+        let pem = enc.to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF).unwrap();
+        let parsed = EncryptedPrivateKeyInfoRef::try_from(enc.as_bytes()).unwrap();
+        let data = parsed.encrypted_data.as_ref();
+        let mut survived = 0;
+        for i in 0..4000u32 {
+            let wrong = format!("wrong passphrase {i}");
+            if params.decrypt(wrong.as_bytes(), data).is_ok() {
+                survived += 1;
+            }
+            assert_eq!(
+                PrivateKey::from_key_file(pem.as_bytes(), Some(wrong.as_bytes())).unwrap_err(),
+                KeyFileError::WrongPassphrase,
+                "{wrong}"
+            );
+        }
+        // The case this test is about happened (expected ~15 times; none in 4000 is e^-15).
+        assert!(survived > 0);
+        let k2 = PrivateKey::from_key_file(pem.as_bytes(), Some(b"correct horse")).unwrap();
+        assert_eq!(k2.public(), k.public());
     }
 
     #[test]
