@@ -287,3 +287,162 @@ fn a_wrong_policy_gives_one_grouped_finding_per_trustee_not_one_line_per_release
     assert!(lines <= 3, "{lines} lines:\n{text}");
     assert!(text.lines().count() < 80, "{text}");
 }
+
+/// Every public output of `escrow audit --public` (text, the `--json` object, the `--html`
+/// page), with the names that must never appear in it.
+fn public_outputs(w: &Workflow, extra: &[&str]) -> (Output, serde_json::Value, String, String) {
+    let mut args: Vec<String> = ["--public", "--html", "public.html"]
+        .map(String::from)
+        .to_vec();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = audit(w, &refs);
+    let v = json(&o);
+    let html = std::fs::read_to_string(w.dir.join("public.html")).unwrap();
+    let mut text_args: Vec<String> = [
+        "audit",
+        "--set",
+        "ts/trustee-set.json",
+        "--policy",
+        "policy.json",
+        "--public",
+    ]
+    .map(String::from)
+    .to_vec();
+    text_args.extend(w.trustee_args());
+    text_args.extend(extra.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = text_args.iter().map(String::as_str).collect();
+    let t = escrow(&w.dir, &refs);
+    (o, v, html, String::from_utf8_lossy(&t.stdout).to_string())
+}
+
+#[test]
+fn the_public_view_counts_everything_and_names_no_target_label_or_case() {
+    let w = Workflow::new(3, 2, 9);
+    ok(&w.retrieve("w.json", "inv.key", "out", &[]));
+    // A second warrant, never approved, for another target and case: every trustee refuses it
+    // and logs the refusal.
+    ok(&escrow(
+        &w.dir,
+        &[
+            "warrant",
+            "new",
+            "--issuer-key",
+            "sos.key",
+            "--case",
+            "OP-HIDDEN-CASE",
+            "--target",
+            "carol",
+            "--from",
+            "2026-11-01T00:00:00Z",
+            "--until",
+            "2026-11-08T00:00:00Z",
+            "--investigator",
+            "inv.pub",
+            "--out",
+            "w2.json",
+        ],
+    ));
+    let refused = w.retrieve("w2.json", "inv.key", "out2", &[]);
+    assert!(!refused.status.success());
+    let env = escrow_core::warrant::WarrantEnvelope::from_json(
+        &std::fs::read_to_string(w.dir.join("w.json")).unwrap(),
+    )
+    .unwrap();
+    let warrant_id = escrow_core::warrant::Warrant::parse(&env)
+        .unwrap()
+        .id()
+        .to_string();
+
+    // The full view (for comparison) and the public view, with the oversight key.
+    let full = json(&audit(&w, &["--oversight-key", "oversight.key"]));
+    let (o, v, html, text) = public_outputs(&w, &["--oversight-key", "oversight.key"]);
+    assert_eq!(o.status.code(), Some(0), "{v:#}");
+    for (name, out) in [
+        ("json", v.to_string()),
+        ("html", html.clone()),
+        ("text", text.clone()),
+    ] {
+        for secret in [
+            "alice",
+            "bob",
+            "carol",
+            "OP-TEST",
+            "OP-HIDDEN-CASE",
+            warrant_id.as_str(),
+            "m01-alice",
+            "day 1",
+        ] {
+            assert!(
+                !out.contains(secret),
+                "{name} output names {secret:?}:\n{out}"
+            );
+        }
+    }
+    assert!(text.contains("public audit of trustee set"), "{text}");
+    assert!(html.contains("public transparency report") && html.contains("<svg"));
+    // The counts are right: those of the full view.
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["view"], "public");
+    assert_eq!(v["messages_readable"], w.in_scope as u64, "{v:#}");
+    assert_eq!(
+        v["messages_readable"].as_u64().unwrap() as usize,
+        full["readable"].as_array().unwrap().len()
+    );
+    let entries = full["releases"].as_array().unwrap().len() as u64;
+    assert_eq!(v["release_entries"], entries);
+    assert_eq!(v["unjustified_entries"], 0);
+    let per_trustee: u64 = v["per_trustee"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|t| t["release_entries"].as_u64().unwrap())
+        .sum();
+    assert_eq!(per_trustee, entries);
+    for t in full["trustees"].as_array().unwrap() {
+        let i = t["trustee"].to_string();
+        assert_eq!(
+            v["per_trustee"][&i]["release_entries"], t["releases"],
+            "{v:#}"
+        );
+        assert_eq!(v["per_trustee"][&i]["refusals"], t["refusals"], "{v:#}");
+    }
+    let refusals: u64 = full["refusals"].as_array().unwrap().len() as u64;
+    assert!(refusals >= 1, "{full:#}");
+    let by_reason: u64 = v["refusals_by_reason"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["entries"].as_u64().unwrap())
+        .sum();
+    assert_eq!(by_reason, refusals);
+    assert_eq!(v["per_authority"], full["per_authority"]);
+    assert_eq!(v["per_period"], full["per_period"]);
+    // The warrant is shown by its digest and the salted digest of its case number, which
+    // only the oversight key's salt reproduces.
+    let pw = &v["warrants"][0];
+    assert_eq!(pw["digest"], full["warrants"][0]["digest"]);
+    assert_eq!(pw["messages_readable"], w.in_scope as u64);
+    let key = escrow_core::keys::PrivateKey::from_pem(
+        &std::fs::read_to_string(w.dir.join("oversight.key")).unwrap(),
+    )
+    .unwrap();
+    let policy = escrow_core::warrant::Policy::from_json(
+        &std::fs::read_to_string(w.dir.join("policy.json")).unwrap(),
+    )
+    .unwrap();
+    let salt = escrow_core::audit::public::public_salt(&key, &policy.digest());
+    let case = escrow_core::audit::public::case_digest(&salt, "OP-TEST");
+    assert_eq!(pw["case"], serde_json::json!(case), "{v:#}");
+    assert_ne!(
+        case,
+        escrow_core::audit::public::case_digest(&[0; 32], "OP-TEST")
+    );
+
+    // Without the oversight key, the warrant has no case digest, and still no names.
+    let (_, v, html, text) = public_outputs(&w, &[]);
+    assert!(v["warrants"][0]["case"].is_null(), "{v:#}");
+    for out in [v.to_string(), html, text] {
+        assert!(!out.contains("alice") && !out.contains("OP-TEST"), "{out}");
+    }
+}

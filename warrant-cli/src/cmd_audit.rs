@@ -44,9 +44,14 @@ pub struct AuditArgs {
     /// trustee. Without it, nothing is compared with earlier runs.
     #[arg(long)]
     pub state: Option<PathBuf>,
-    /// Write a self-contained HTML report here.
+    /// Write a self-contained HTML report here (the public summary with --public).
     #[arg(long)]
     pub html: Option<PathBuf>,
+    /// The public view: statistics only (per authority, period, trustee and refusal reason;
+    /// warrants by envelope digest and salted case-number digest), with no account, label,
+    /// warrant id or warrant text, in the text, the --json object and the --html page.
+    #[arg(long)]
+    pub public: bool,
     /// An investigator's `receipts.jsonl` (from `escrow retrieve`): prove every receipt is in
     /// its trustee's log; the `summary.json` next to it, if any, names trustees whose shares
     /// failed their proofs. Repeatable.
@@ -156,9 +161,17 @@ pub fn run(a: &AuditArgs, out: Out) -> Result<AuditReport> {
 pub fn audit(a: AuditArgs, out: Out) -> Result<()> {
     let report = run(&a, out)?;
     if let Some(p) = &a.html {
-        io::write_public(p, report.to_html().as_bytes())?;
+        let page = if a.public {
+            report.to_public_html()
+        } else {
+            report.to_html()
+        };
+        io::write_public(p, page.as_bytes())?;
     }
-    if out.json {
+    if a.public {
+        let view = report.public_view();
+        out.emit(&view.to_text(), serde_json::to_value(&view)?);
+    } else if out.json {
         // Streamed: the report of a large log is hundreds of megabytes; a `Value` tree of it
         // would take several times that.
         let stdout = std::io::stdout();

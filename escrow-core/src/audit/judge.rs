@@ -34,14 +34,14 @@ use crate::warrant::{
     CancellationEnvelope, CancellationPayload, ChainCancellation, Policy, RenewalChains,
     VerifiedWarrant, Warrant, WarrantEnvelope,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// How many entries a grouped finding lists.
 pub const GROUP_EXAMPLES: usize = 5;
 
 /// How bad a finding is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Severity {
@@ -64,7 +64,7 @@ impl Severity {
 }
 
 /// What was found; the stable `code` of a finding.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum FindingKind {
@@ -615,6 +615,26 @@ pub struct WarrantSummary {
     pub digest: Digest32,
     /// Warrant id (if disclosed).
     pub warrant_id: Option<String>,
+    /// Salted digest of its case reference (`audit::public::case_digest`), with the oversight
+    /// key and the policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_digest: Option<Digest32>,
+    /// Case reference (if disclosed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_reference: Option<String>,
+    /// Scope in words: targets, message ids, window (if disclosed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Validity: `not_before to not_after` (if disclosed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validity: Option<String>,
+    /// Who signed it: `role (keyid …)` per signature — the issuer and the approver (if
+    /// disclosed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<String>,
+    /// The investigator's key id (if disclosed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub investigator: Option<Digest32>,
     /// The warrant it renews.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_warrant_id: Option<String>,
@@ -953,6 +973,10 @@ impl Judge {
             .policy
             .as_ref()
             .is_some_and(|p| !p.oversight().is_empty());
+        let case_salt = match (&self.oversight, &self.policy) {
+            (Some(k), Some(p)) => Some(super::public::public_salt(k, &p.digest())),
+            _ => None,
+        };
         let mut scopes: HashMap<Digest32, ScopeMatcher> = HashMap::new();
         // Parsed warrants (format rules only) by digest, and each id's parent.
         let parsed: HashMap<Digest32, Warrant> = docs
@@ -1033,6 +1057,30 @@ impl Judge {
                 if let Some(w) = parsed.get(&warrant) {
                     let pl = w.payload();
                     s.warrant_id = Some(pl.warrant_id.clone());
+                    s.case_reference = Some(pl.case_reference.clone());
+                    s.scope = Some(format!(
+                        "targets {}; message ids {}; sent from {} until {}",
+                        if pl.scope.targets.is_empty() {
+                            "(any)".to_string()
+                        } else {
+                            pl.scope.targets.join(", ")
+                        },
+                        if pl.scope.message_ids.is_empty() {
+                            "(any)".to_string()
+                        } else {
+                            pl.scope.message_ids.join(", ")
+                        },
+                        pl.scope.window.from,
+                        pl.scope.window.until
+                    ));
+                    s.validity = Some(format!("{} to {}", pl.not_before, pl.not_after));
+                    s.signed_by = Some(crate::warrant::describe::signature_list(
+                        &w.envelope().envelope().signatures,
+                    ));
+                    s.investigator = Some(w.investigator().key_id());
+                    s.case_digest = case_salt
+                        .as_ref()
+                        .map(|salt| super::public::case_digest(salt, &pl.case_reference));
                     s.parent_warrant_id = pl.parent_warrant_id.clone();
                     s.authority = Some(pl.issuing_authority.clone());
                     s.warrant_type = Some(pl.warrant_type.clone());

@@ -18,6 +18,7 @@ pub mod merkle;
 pub mod oversight;
 pub mod page;
 pub mod proof;
+pub mod public;
 pub mod report;
 pub mod tiles;
 pub mod witness;

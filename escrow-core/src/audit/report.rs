@@ -86,7 +86,8 @@ impl TrusteeAudit {
 }
 
 /// Refusals counted by reason code.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RefusalCount {
     /// Reason code.
     pub reason: String,
@@ -249,6 +250,17 @@ impl AuditReport {
     /// The self-contained HTML page (`escrow audit --html`).
     pub fn to_html(&self) -> String {
         html_report(self)
+    }
+
+    /// The public view: statistics without account names, labels, warrant ids or envelope
+    /// text (`escrow audit --public`; `audit::public`).
+    pub fn public_view(&self) -> super::public::PublicReport {
+        super::public::PublicReport::of(self)
+    }
+
+    /// The public view's self-contained HTML page (`escrow audit --public --html`).
+    pub fn to_public_html(&self) -> String {
+        self.public_view().to_html(&timeline_svg(self, true))
     }
 
     /// Refusals grouped by (reason, warrant, trustee).
@@ -440,6 +452,14 @@ fn text_report(r: &AuditReport) -> String {
             w.unjustified,
             if w.cancelled { ", cancelled" } else { "" }
         );
+        if let (Some(case), Some(scope), Some(valid)) = (&w.case_reference, &w.scope, &w.validity) {
+            let _ = writeln!(
+                s,
+                "    case {case}; {scope}; valid {valid}; signed by {}; investigator {}",
+                w.signed_by.as_deref().unwrap_or(""),
+                w.investigator.map(|k| k.short()).unwrap_or_default()
+            );
+        }
     }
     if r.warrants.is_empty() {
         let _ = writeln!(s, "  (no releases)");
@@ -548,7 +568,7 @@ fn group_line(g: &FindingGroup) -> String {
     )
 }
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -600,20 +620,10 @@ fn html_report(r: &AuditReport) -> String {
     let unjust_entries: u64 = r.warrants.iter().map(|w| w.unjustified).sum();
     let integrity = r.findings.iter().filter(|f| f.code.is_integrity()).count();
     let al = at_least(r);
+    h.push_str(&page_start("Escrow transparency report"));
     let _ = write!(
         h,
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Escrow transparency report</title>
-<style>
-body{{font-family:Georgia,serif;max-width:1100px;margin:2em auto;color:#1b1b1b;background:#fff;padding:0 1em}}
-h1{{border-bottom:4px solid #1d3557;padding-bottom:.3em}} h2{{color:#1d3557;margin-top:1.6em}}
-.cards{{display:flex;gap:1em;flex-wrap:wrap}} .card{{flex:1;min-width:150px;border:1px solid #ccd;border-radius:6px;padding:.8em;background:#f6f8fb}}
-.card b{{display:block;font-size:2em;font-family:Helvetica,Arial,sans-serif}} .bad b{{color:#b00020}} .good b{{color:#2a7a2a}} .warn b{{color:#a15c00}}
-table{{border-collapse:collapse;width:100%;font-family:Helvetica,Arial,sans-serif;font-size:.9em}} th,td{{border-bottom:1px solid #dde;padding:.35em .5em;text-align:left}} th{{background:#eef2f7}}
-.ok{{color:#2a7a2a;font-weight:bold}} .fail{{color:#b00020;font-weight:bold}} .na{{color:#a15c00;font-weight:bold}} .note{{color:#555;font-size:.9em}}
-.banner{{border:2px solid #a15c00;background:#fff6e6;padding:.6em 1em;border-radius:6px;font-family:Helvetica,Arial,sans-serif}}
-code{{font-size:.85em}}
-</style></head><body>
-<h1>Exceptional access: transparency report</h1>
+        r#"<h1>Exceptional access: transparency report</h1>
 <p class="note">Trustee set <code>{}</code> ({}-of-{}), audited {}. Policy <code>{}</code>. In the spirit of the Investigatory Powers Commissioner's annual statistics: what was opened, under which warrant, by whom, and what was not justified.</p>
 "#,
         r.set_id.short(),
@@ -687,14 +697,19 @@ code{{font-size:.85em}}
     h.push_str("</table>");
     let _ = write!(
         h,
-        "<h2>Warrants</h2><table><tr><th>Warrant</th><th>Authority</th><th>Type</th><th>Limit</th><th>Messages released</th><th>Readable</th><th>Messages unjustified</th><th>Release entries</th><th>Cancelled</th></tr>"
+        "<h2>Warrants</h2><table><tr><th>Warrant</th><th>Case</th><th>Scope</th><th>Valid</th><th>Signed by</th><th>Investigator</th><th>Authority</th><th>Type</th><th>Limit</th><th>Messages released</th><th>Readable</th><th>Messages unjustified</th><th>Release entries</th><th>Cancelled</th></tr>"
     );
     for w in &r.warrants {
         let _ = write!(
             h,
-            "<tr><td>{} <code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{al}{}</td><td>{al}{}</td><td class={}>{}</td><td>{} ({} unjustified)</td><td>{}</td></tr>",
+            "<tr><td>{} <code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{al}{}</td><td>{al}{}</td><td class={}>{}</td><td>{} ({} unjustified)</td><td>{}</td></tr>",
             esc(w.warrant_id.as_deref().unwrap_or("(not disclosed)")),
             w.digest.short(),
+            esc(w.case_reference.as_deref().unwrap_or("")),
+            esc(w.scope.as_deref().unwrap_or("")),
+            esc(w.validity.as_deref().unwrap_or("")),
+            esc(w.signed_by.as_deref().unwrap_or("")),
+            w.investigator.map(|k| k.short()).unwrap_or_default(),
             esc(w.authority.as_deref().unwrap_or("")),
             esc(w.warrant_type.as_deref().unwrap_or("")),
             w.max_releases
@@ -715,7 +730,7 @@ code{{font-size:.85em}}
     }
     h.push_str("</table>");
     h.push_str("<h2>Timeline of releases</h2><p class=note>One row per warrant, then one per trustee. Green: justified; red: not justified.</p>");
-    h.push_str(&timeline_svg(r));
+    h.push_str(&timeline_svg(r, false));
     let _ = write!(
         h,
         "<h2>Readable messages by authority and period</h2><table><tr><th>Issuing authority</th><th>Messages</th></tr>"
@@ -817,6 +832,25 @@ code{{font-size:.85em}}
     h
 }
 
+/// The start of a self-contained report page: the style sheet and the title.
+pub(crate) fn page_start(title: &str) -> String {
+    format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{}</title>
+<style>
+body{{font-family:Georgia,serif;max-width:1100px;margin:2em auto;color:#1b1b1b;background:#fff;padding:0 1em}}
+h1{{border-bottom:4px solid #1d3557;padding-bottom:.3em}} h2{{color:#1d3557;margin-top:1.6em}}
+.cards{{display:flex;gap:1em;flex-wrap:wrap}} .card{{flex:1;min-width:150px;border:1px solid #ccd;border-radius:6px;padding:.8em;background:#f6f8fb}}
+.card b{{display:block;font-size:2em;font-family:Helvetica,Arial,sans-serif}} .bad b{{color:#b00020}} .good b{{color:#2a7a2a}} .warn b{{color:#a15c00}}
+table{{border-collapse:collapse;width:100%;font-family:Helvetica,Arial,sans-serif;font-size:.9em}} th,td{{border-bottom:1px solid #dde;padding:.35em .5em;text-align:left}} th{{background:#eef2f7}}
+.ok{{color:#2a7a2a;font-weight:bold}} .fail{{color:#b00020;font-weight:bold}} .na{{color:#a15c00;font-weight:bold}} .note{{color:#555;font-size:.9em}}
+.banner{{border:2px solid #a15c00;background:#fff6e6;padding:.6em 1em;border-radius:6px;font-family:Helvetica,Arial,sans-serif}}
+code{{font-size:.85em}}
+</style></head><body>
+"#,
+        esc(title)
+    )
+}
+
 /// Tick steps of the timeline, seconds.
 const TICK_STEPS: [i64; 24] = [
     1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400,
@@ -858,14 +892,14 @@ pub fn time_ticks(t0: i64, t1: i64) -> Vec<(i64, String)> {
     out
 }
 
-fn timeline_svg(r: &AuditReport) -> String {
+fn timeline_svg(r: &AuditReport, public: bool) -> String {
     use std::fmt::Write as _;
     let mut rows: Vec<(String, Vec<&ReleaseJudgement>)> = Vec::new();
     for w in &r.warrants {
-        let name = format!(
-            "warrant {}",
-            w.warrant_id.clone().unwrap_or_else(|| w.digest.short())
-        );
+        let name = match (&w.warrant_id, public) {
+            (Some(id), false) => format!("warrant {id}"),
+            _ => format!("warrant {}", w.digest.short()),
+        };
         rows.push((
             name,
             r.releases
