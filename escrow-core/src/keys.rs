@@ -490,7 +490,9 @@ mod tests {
         let info = PrivateKeyInfoRef::try_from(der.as_bytes()).unwrap();
         let params =
             pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(1, &[7u8; 16], [9u8; 16]).unwrap();
-        let enc = info.encrypt_with_params(params.clone(), b"correct horse").unwrap();
+        let enc = info
+            .encrypt_with_params(params.clone(), b"correct horse")
+            .unwrap();
         let pem = enc.to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF).unwrap();
         let parsed = EncryptedPrivateKeyInfoRef::try_from(enc.as_bytes()).unwrap();
         let data = parsed.encrypted_data.as_ref();

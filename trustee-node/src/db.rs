@@ -8,6 +8,7 @@
 //! `PRAGMA user_version`.
 
 use crate::error::NodeError;
+use escrow_core::audit::tiles::{UpperLevels, UpperLevelsBuilder};
 use escrow_core::audit::{EntryKind, Frontier, LogEntry, TreeHead, leaf_hash};
 use escrow_core::codec::Digest32;
 use escrow_core::time::Timestamp;
@@ -64,6 +65,8 @@ pub struct Db {
     latest_policy: Option<Digest32>,
     first_setup: Option<(Digest32, Digest32)>,
     chains: RenewalChains,
+    /// The tile hashes of levels 1 and above, derived while [`Db::verify`] checked the log.
+    upper: UpperLevels,
 }
 
 fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> NodeError + '_ {
@@ -189,25 +192,6 @@ pub fn read_entries(
     Ok(out)
 }
 
-/// The leaf hashes `[0, size)` (for proofs).
-pub fn read_leaf_hashes(
-    conn: &Connection,
-    path: &Path,
-    size: u64,
-) -> Result<Vec<Digest32>, NodeError> {
-    let mut st = conn
-        .prepare_cached("SELECT leaf_hash FROM log_entries WHERE seq < ?1 ORDER BY seq")
-        .map_err(db_err(path))?;
-    let rows = st
-        .query_map(params![to_i64(size)], |r| r.get::<_, Vec<u8>>(0))
-        .map_err(db_err(path))?;
-    let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0).min(1 << 20));
-    for row in rows {
-        out.push(digest_from(&row.map_err(db_err(path))?, "leaf hash")?);
-    }
-    Ok(out)
-}
-
 /// The leaf hashes `[start, end)` (one tile's worth at a time for the tile endpoints).
 pub fn read_leaf_hash_range(
     conn: &Connection,
@@ -276,6 +260,7 @@ impl Db {
             latest_policy: None,
             first_setup: None,
             chains: RenewalChains::new(),
+            upper: UpperLevels::default(),
         })
     }
 
@@ -309,6 +294,7 @@ impl Db {
             latest_policy: None,
             first_setup: None,
             chains: RenewalChains::new(),
+            upper: UpperLevels::default(),
         };
         db.verify(anchor)?;
         Ok(db)
@@ -322,6 +308,12 @@ impl Db {
     /// Parent links of every warrant seen and every cancelled id, from the checked tables.
     pub fn renewal_chains(&self) -> &RenewalChains {
         &self.chains
+    }
+
+    /// The tile hashes of levels 1 and above of the log as [`Db::open`] checked it (one per full
+    /// tile below; a node serves tiles and computes proofs from them, see `server::tiles`).
+    pub fn upper_levels(&self) -> &UpperLevels {
+        &self.upper
     }
 
     /// The sequence number the next entry gets.
@@ -379,6 +371,7 @@ impl Db {
             }
         }
         let mut frontier = Frontier::new();
+        let mut upper = UpperLevelsBuilder::default();
         let mut latest_policy = None;
         let mut first_setup = None;
         let mut released: HashMap<u64, (Digest32, Digest32)> = HashMap::new(); // seq -> (warrant, ct)
@@ -400,14 +393,15 @@ impl Db {
                 })
                 .map_err(db_err(&path))?;
             for row in rows {
-                let (seq, bytes, lh) = row.map_err(db_err(&path))?;
+                let (seq, bytes, lh_stored) = row.map_err(db_err(&path))?;
                 let want = frontier.size();
                 if u64::try_from(seq).ok() != Some(want) {
                     return Err(NodeError::LogDamaged(format!(
                         "entry {seq} found where entry {want} was expected"
                     )));
                 }
-                if digest_from(&lh, "leaf hash")? != leaf_hash(&bytes) {
+                let lh = leaf_hash(&bytes);
+                if digest_from(&lh_stored, "leaf hash")? != lh {
                     return Err(NodeError::LogDamaged(format!(
                         "entry {seq}: stored leaf hash does not match its bytes"
                     )));
@@ -454,7 +448,8 @@ impl Db {
                         e.kind
                     )));
                 }
-                frontier.push(leaf_hash(&bytes));
+                frontier.push(lh);
+                upper.push(lh);
                 if heads
                     .get(&frontier.size())
                     .is_some_and(|root| *root != frontier.root())
@@ -517,6 +512,7 @@ impl Db {
         self.latest_policy = latest_policy;
         self.first_setup = first_setup;
         self.chains = chains;
+        self.upper = upper.finish();
         Ok(())
     }
 

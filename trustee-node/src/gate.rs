@@ -9,7 +9,7 @@
 //! quorum is met. A release whose entries an earlier round already covers reuses that note.
 
 use escrow_core::audit::witness::{WitnessPolicy, add_cosignatures, note_body};
-use escrow_core::audit::{LogKey, TreeHead, consistency_proof, mth};
+use escrow_core::audit::{LogKey, TreeHead};
 use escrow_core::codec::{Digest32, b64_encode};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -44,6 +44,15 @@ pub enum GateError {
     /// The node could not read or sign its own log.
     #[error("{0}")]
     Log(String),
+}
+
+/// The node's log as the gate reads it: its head and consistency proofs, computed from the
+/// stored tiles in `O(log n)` reads (never every leaf hash).
+pub trait LogView: Sync {
+    /// The tree head of the log as committed now.
+    fn current(&self) -> TreeHead;
+    /// The consistency proof from the first `old` leaves to the first `new` leaves.
+    fn consistency(&self, old: u64, new: u64) -> Result<Vec<Digest32>, String>;
 }
 
 /// The gate of one node.
@@ -96,12 +105,12 @@ impl Gate {
     }
 
     /// A note of size ≥ `needed`, signed by `log_key` and cosigned by the quorum, and its size.
-    /// `leaves` reads the leaf hashes of the log as committed now (all of them).
+    /// `log` is the log as committed now.
     pub fn cosigned_covering(
         &self,
         needed: u64,
         log_key: &LogKey,
-        leaves: &dyn Fn() -> Result<Vec<Digest32>, String>,
+        log: &dyn LogView,
     ) -> Result<(u64, String), GateError> {
         let _round = lock(&self.round);
         if let Some((size, note)) = lock(&self.latest).clone()
@@ -109,11 +118,7 @@ impl Gate {
         {
             return Ok((size, note));
         }
-        let leaves = leaves().map_err(GateError::Log)?;
-        let head = TreeHead {
-            size: leaves.len() as u64,
-            root: mth(&leaves),
-        };
+        let head = log.current();
         let note = log_key
             .sign(&head)
             .map_err(|e| GateError::Log(format!("signing the checkpoint: {e}")))?;
@@ -125,12 +130,12 @@ impl Gate {
                 .iter()
                 .enumerate()
                 .map(|(i, w)| {
-                    let (note, leaves) = (&note, &leaves);
+                    let note = &note;
                     s.spawn(move || {
                         let name = w.key.name();
                         let r = match &w.url {
                             None => Err("no URL in the policy".to_string()),
-                            Some(url) => self.ask(name, url, note, leaves, head.size),
+                            Some(url) => self.ask(name, url, note, log, head.size),
                         }
                         .and_then(|line| {
                             // A line counts only if it is a valid cosignature by that witness.
@@ -196,7 +201,7 @@ impl Gate {
         name: &str,
         url: &str,
         note: &str,
-        leaves: &[Digest32],
+        log: &dyn LogView,
         size: u64,
     ) -> Result<String, String> {
         let mut old = lock(&self.held).get(name).copied().unwrap_or(0);
@@ -209,7 +214,7 @@ impl Gate {
             let proof = if old == 0 {
                 Vec::new()
             } else {
-                consistency_proof(leaves, old).map_err(|e| e.to_string())?
+                log.consistency(old, size)?
             };
             let mut body = format!("old {old}\n");
             for h in &proof {

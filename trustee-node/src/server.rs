@@ -204,6 +204,7 @@ impl Node {
         let chains = loaded.db.renewal_chains().clone();
         let reader = db::open_reader(&loaded.db_path)?;
         let head = loaded.db.head();
+        let upper = loaded.db.upper_levels().clone();
         let refresher = crate::ceremony::Refresher::new(&loaded.state, loaded.reseal)?;
         let gate = loaded
             .policy
@@ -231,7 +232,7 @@ impl Node {
             admission: Mutex::new(Admission::default()),
             work: Arc::new(tokio::sync::Semaphore::new(limits.concurrency.max(1))),
             refresher,
-            tiles: tiles::TileCache::default(),
+            tiles: tiles::TileCache::new(upper),
             gate,
             _lock: loaded.lock,
         })
@@ -995,12 +996,6 @@ impl Node {
             .map_err(|e| ApiError::internal("signing the checkpoint", e))
     }
 
-    fn leaf_hashes(&self, size: u64) -> Result<Vec<Digest32>, ApiError> {
-        let conn = lock(&self.reader);
-        db::read_leaf_hashes(&conn, &self.db_path, size)
-            .map_err(|e| ApiError::internal("reading the log", e))
-    }
-
     fn check_size(&self, what: &str, size: u64) -> Result<(), ApiError> {
         let now = self.head().size;
         if size > now {
@@ -1015,19 +1010,26 @@ impl Node {
     /// `GET /v1/log/proof/inclusion?index=&size=`.
     pub fn inclusion(&self, index: u64, size: u64) -> Result<InclusionProofView, ApiError> {
         self.check_size("size", size)?;
-        let leaves = self.leaf_hashes(size)?;
-        let proof = escrow_core::audit::inclusion_proof(&leaves, index)
-            .map_err(|e| ApiError::bad_request("bad-range", e.to_string()))?;
-        let leaf_hash = leaves
-            .get(usize::try_from(index).unwrap_or(usize::MAX))
+        if index >= size {
+            return Err(ApiError::bad_request(
+                "bad-range",
+                format!("leaf index {index} >= tree size {size}"),
+            ));
+        }
+        let prover = self.prover(size);
+        let proof = prover.inclusion(index).map_err(proof_error)?;
+        let root = prover.tree_hash().map_err(proof_error)?;
+        let leaf_hash = self
+            .leaf_range(index, index.saturating_add(1))?
+            .first()
             .copied()
-            .ok_or_else(|| ApiError::bad_request("bad-range", "index beyond size"))?;
+            .ok_or_else(|| ApiError::internal("reading the log", "no leaf hash"))?;
         Ok(InclusionProofView {
             version: V1::default(),
             index,
             size,
             leaf_hash,
-            root: escrow_core::audit::mth(&leaves),
+            root,
             proof,
         })
     }
@@ -1041,9 +1043,7 @@ impl Node {
                 format!("old {old} is larger than new {new}"),
             ));
         }
-        let leaves = self.leaf_hashes(new)?;
-        let proof = escrow_core::audit::consistency_proof(&leaves, old)
-            .map_err(|e| ApiError::bad_request("bad-range", e.to_string()))?;
+        let proof = self.prover(new).consistency(old).map_err(proof_error)?;
         Ok(ConsistencyProofView {
             version: V1::default(),
             old,
@@ -1141,6 +1141,14 @@ fn investigator_of_request(
             )
         })?
         .investigator())
+}
+
+/// A proof the node could not compute: out of range (400 `bad-range`) or its log unreadable.
+fn proof_error(e: escrow_core::audit::ProofError) -> ApiError {
+    match e {
+        escrow_core::audit::ProofError::OutOfRange(why) => ApiError::bad_request("bad-range", why),
+        other => ApiError::internal("proving from the log's tiles", other),
+    }
 }
 
 fn request_error(e: RequestError) -> ApiError {

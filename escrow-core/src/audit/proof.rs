@@ -17,6 +17,10 @@ pub enum ProofError {
     /// The proof does not verify.
     #[error("the {0} proof does not verify")]
     Invalid(&'static str),
+    /// The hashes a proof is computed from could not be read (see
+    /// [`super::tiles::TileProver`]).
+    #[error("reading the tree's hashes: {0}")]
+    Read(String),
 }
 
 /// The largest power of two strictly smaller than `n` (`n >= 2`).

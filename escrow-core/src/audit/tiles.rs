@@ -6,8 +6,18 @@
 //! partial one `1 ≤ W ≤ 255` and its path ends in `.p/W`. The entry bundle `N` holds the entry
 //! bytes of leaves `N·256 .. N·256 + W`, each prefixed by its length as a big-endian `u16`.
 //! No I/O here: the trustee node serves tiles, a client checks them against a checkpoint.
+//!
+//! [`TileProver`] computes a tree hash, an inclusion proof or a consistency proof of a tree
+//! from its tiles: `tlog_tiles`' generators (the Go `sumdb/tlog` algorithms, RFC 9162 proofs)
+//! ask for `O(log n)` subtree hashes, each the Merkle tree hash of at most 128 hashes of one
+//! tile, so a proof costs `O(log n)` tile reads instead of every leaf hash.
 
+use super::merkle::mth;
+use super::proof::ProofError;
 use crate::codec::Digest32;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use tlog_tiles::tlog::{self, HashReader};
 
 /// Hashes (or entries) in a full tile.
 pub const TILE_WIDTH: u64 = 256;
@@ -235,6 +245,228 @@ impl UpperLevels {
     }
 }
 
+impl UpperLevels {
+    /// Append `hash` to level `k + 1`; when that completes a tile of level `k + 1`, its root
+    /// goes to the level above, and so on.
+    fn push_at(&mut self, k: usize, hash: Digest32) {
+        let (mut k, mut hash) = (k, hash);
+        loop {
+            while self.levels.len() <= k {
+                self.levels.push(Vec::new());
+            }
+            let Some(v) = self.levels.get_mut(k) else {
+                return;
+            };
+            v.push(hash);
+            if !(v.len() as u64).is_multiple_of(TILE_WIDTH) {
+                return;
+            }
+            let from = v.len().saturating_sub(FULL_WIDTH.into());
+            hash = full_tile_root(v.get(from..).unwrap_or_default());
+            k = k.saturating_add(1);
+        }
+    }
+}
+
+/// Builds [`UpperLevels`] from the leaf hashes of a log in order, in one pass with at most 255
+/// leaf hashes held (the trustee node does this while it checks its log at start, so that the
+/// upper levels are there without a second pass over the leaves).
+#[derive(Debug, Default, Clone)]
+pub struct UpperLevelsBuilder {
+    pending: Vec<Digest32>,
+    up: UpperLevels,
+}
+
+impl UpperLevelsBuilder {
+    /// Append the next leaf hash.
+    pub fn push(&mut self, leaf: Digest32) {
+        self.pending.push(leaf);
+        if self.pending.len() as u64 == TILE_WIDTH {
+            let root = full_tile_root(&self.pending);
+            self.pending.clear();
+            self.up.push_at(0, root);
+        }
+    }
+
+    /// The upper levels of the leaves pushed so far.
+    pub fn finish(self) -> UpperLevels {
+        self.up
+    }
+}
+
+/// Tree hashes and RFC 9162 proofs of the tree of `size` leaves computed from its tiles.
+///
+/// `read(level, start, end)` returns the hashes at positions `[start, end)` of `level` of that
+/// tree (level 0: leaf hashes; level `L ≥ 1`: the hash of each full tile of level `L − 1`),
+/// all of them or an error; it is only asked for positions that exist (`end ≤ size >> 8·L`)
+/// and for at most one tile's worth at a time. Each tile read is kept for the life of the
+/// prover, so several proofs from one prover (the release entries of one answer) share
+/// their reads. [`TileProver::tiles_read`] counts the reads.
+///
+/// The proofs are `tlog_tiles`' (`prove_record`, `prove_tree`), which are the RFC 9162
+/// `PATH` and `PROOF` of [`super::proof`], byte for byte.
+pub struct TileProver<R> {
+    size: u64,
+    read: R,
+    tiles: RefCell<HashMap<(u8, u64), Vec<Digest32>>>,
+    failure: RefCell<Option<String>>,
+    reads: Cell<u64>,
+}
+
+impl<R> core::fmt::Debug for TileProver<R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "TileProver {{ size: {}, tiles_read: {} }}",
+            self.size,
+            self.reads.get()
+        )
+    }
+}
+
+impl<R> TileProver<R>
+where
+    R: Fn(u8, u64, u64) -> Result<Vec<Digest32>, String>,
+{
+    /// A prover for the tree of `size` leaves whose level hashes `read` reads.
+    pub fn new(size: u64, read: R) -> Self {
+        TileProver {
+            size,
+            read,
+            tiles: RefCell::new(HashMap::new()),
+            failure: RefCell::new(None),
+            reads: Cell::new(0),
+        }
+    }
+
+    /// The tree size.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Tiles (or partial tiles) read so far.
+    pub fn tiles_read(&self) -> u64 {
+        self.reads.get()
+    }
+
+    /// The root of the tree (RFC 9162 `MTH`).
+    pub fn tree_hash(&self) -> Result<Digest32, ProofError> {
+        tlog::tree_hash(self.size, self)
+            .map(|h| Digest32(h.0))
+            .map_err(|e| self.error(e))
+    }
+
+    /// The inclusion proof of leaf `index` (RFC 9162 `PATH(index, D[size])`).
+    pub fn inclusion(&self, index: u64) -> Result<Vec<Digest32>, ProofError> {
+        if index >= self.size {
+            return Err(ProofError::OutOfRange(format!(
+                "leaf index {index} >= tree size {}",
+                self.size
+            )));
+        }
+        tlog::prove_record(self.size, index, self)
+            .map(|p| p.into_iter().map(|h| Digest32(h.0)).collect())
+            .map_err(|e| self.error(e))
+    }
+
+    /// The consistency proof from the tree of the first `old` leaves (RFC 9162
+    /// `PROOF(old, D[size])`); empty when `old` is 0 or `size`.
+    pub fn consistency(&self, old: u64) -> Result<Vec<Digest32>, ProofError> {
+        if old > self.size {
+            return Err(ProofError::OutOfRange(format!(
+                "old size {old} > new size {}",
+                self.size
+            )));
+        }
+        if old == 0 || old == self.size {
+            return Ok(Vec::new());
+        }
+        tlog::prove_tree(self.size, old, self)
+            .map(|p| p.into_iter().map(|h| Digest32(h.0)).collect())
+            .map_err(|e| self.error(e))
+    }
+
+    fn error(&self, e: tlog::Error) -> ProofError {
+        match self.failure.borrow_mut().take() {
+            Some(why) => ProofError::Read(why),
+            None => match e {
+                tlog::Error::InvalidInput(why) => ProofError::OutOfRange(why),
+                other => ProofError::Read(other.to_string()),
+            },
+        }
+    }
+
+    /// The hashes of tile `index` of `level` that exist in the tree (all 256, or the partial
+    /// tile at the right edge), read once.
+    fn tile(&self, level: u8, index: u64) -> Result<Vec<Digest32>, String> {
+        if let Some(t) = self.tiles.borrow().get(&(level, index)) {
+            return Ok(t.clone());
+        }
+        let at_level = self
+            .size
+            .checked_shr(TILE_HEIGHT.saturating_mul(u32::from(level)))
+            .unwrap_or(0);
+        let start = index.saturating_mul(TILE_WIDTH);
+        let end = start.saturating_add(TILE_WIDTH).min(at_level);
+        if start >= end {
+            return Err(format!(
+                "tile {index} of level {level} is not in a tree of {} leaves",
+                self.size
+            ));
+        }
+        let hashes = (self.read)(level, start, end)?;
+        if hashes.len() as u64 != end - start {
+            return Err(format!(
+                "level {level} hashes {start}..{end}: {} read",
+                hashes.len()
+            ));
+        }
+        self.reads.set(self.reads.get().saturating_add(1));
+        self.tiles
+            .borrow_mut()
+            .insert((level, index), hashes.clone());
+        Ok(hashes)
+    }
+
+    /// The hash of the perfect subtree of height `height` whose leaves start at
+    /// `n · 2^height`: the Merkle tree hash of `2^(height mod 8)` hashes of one tile of level
+    /// `height div 8`.
+    fn subtree(&self, height: u8, n: u64) -> Result<Digest32, String> {
+        let level = height / 8;
+        let below = height % 8;
+        let first = n
+            .checked_shl(u32::from(below))
+            .ok_or_else(|| format!("subtree {n} of height {height} out of range"))?;
+        let count = 1u64 << below;
+        let tile = self.tile(level, first / TILE_WIDTH)?;
+        let at = usize::try_from(first % TILE_WIDTH).unwrap_or(usize::MAX);
+        let hashes = tile
+            .get(at..at.saturating_add(usize::try_from(count).unwrap_or(usize::MAX)))
+            .ok_or_else(|| format!("subtree {n} of height {height} is not complete"))?;
+        Ok(mth(hashes))
+    }
+}
+
+impl<R> HashReader for TileProver<R>
+where
+    R: Fn(u8, u64, u64) -> Result<Vec<Digest32>, String>,
+{
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<tlog::Hash>, tlog::Error> {
+        indexes
+            .iter()
+            .map(|&i| {
+                let (height, n) = tlog::split_stored_hash_index(i);
+                self.subtree(height, n)
+                    .map(|h| tlog::Hash(h.0))
+                    .map_err(|e| {
+                        *self.failure.borrow_mut() = Some(e);
+                        tlog::Error::InvalidTile
+                    })
+            })
+            .collect()
+    }
+}
+
 /// Encode an entry bundle; `first` is the leaf index of the first entry (for the error).
 pub fn entry_bundle<'a>(
     first: u64,
@@ -376,6 +608,138 @@ mod tests {
             Ok(leaves[s as usize..(e - 1) as usize].to_vec())
         };
         assert_eq!(bad.extend(1, 1000, short, || ()), Err(()));
+    }
+
+    /// A tile reader over leaf hashes in memory, with the upper levels built in one pass,
+    /// counting the hashes it hands out.
+    fn level_reader<'a>(
+        leaves: &'a [Digest32],
+        up: &'a UpperLevels,
+        hashes_read: &'a Cell<u64>,
+    ) -> impl Fn(u8, u64, u64) -> Result<Vec<Digest32>, String> + 'a {
+        move |level, s, e| {
+            hashes_read.set(hashes_read.get() + (e - s));
+            if level == 0 {
+                Ok(leaves[s as usize..e as usize].to_vec())
+            } else {
+                up.hashes(level, s, e)
+                    .map(<[Digest32]>::to_vec)
+                    .ok_or_else(|| "not derived".to_string())
+            }
+        }
+    }
+
+    #[test]
+    fn the_builder_derives_the_same_upper_levels_as_extend() {
+        let leaves: Vec<Digest32> = (0u32..70_000)
+            .map(|i| leaf_hash(&i.to_be_bytes()))
+            .collect();
+        let mut b = UpperLevelsBuilder::default();
+        for l in &leaves {
+            b.push(*l);
+        }
+        let built = b.finish();
+        let mut up = UpperLevels::default();
+        let read = |s: u64, e: u64| -> Result<Vec<Digest32>, ()> {
+            Ok(leaves[s as usize..e as usize].to_vec())
+        };
+        up.extend(3, 70_000, read, || ()).unwrap();
+        assert_eq!(built.hashes(1, 0, 273), up.hashes(1, 0, 273));
+        assert_eq!(built.hashes(2, 0, 1), up.hashes(2, 0, 1));
+        assert_eq!(built.hashes(1, 0, 274), None);
+        assert_eq!(built.hashes(2, 0, 2), None);
+        // and it grows on from there as extend does
+        let mut grown = built.clone();
+        grown
+            .extend(2, 70_000, read, || ())
+            .expect("nothing to add");
+        assert_eq!(grown.hashes(1, 0, 273), built.hashes(1, 0, 273));
+    }
+
+    #[test]
+    fn proofs_from_tiles_are_the_rfc_proofs() {
+        use crate::audit::{consistency_proof, inclusion_proof, verify_inclusion};
+        let all: Vec<Digest32> = (0u32..70_000)
+            .map(|i| leaf_hash(&i.to_be_bytes()))
+            .collect();
+        let mut b = UpperLevelsBuilder::default();
+        for l in &all {
+            b.push(*l);
+        }
+        let up = b.finish();
+        let count = Cell::new(0);
+        for size in [
+            1u64, 2, 3, 255, 256, 257, 511, 512, 513, 1000, 4097, 65_535, 65_536, 65_537, 70_000,
+        ] {
+            let leaves = &all[..size as usize];
+            let p = TileProver::new(size, level_reader(&all, &up, &count));
+            assert_eq!(p.tree_hash().unwrap(), mth(leaves), "root of {size}");
+            let mut idx: Vec<u64> = vec![0, size / 2, size - 1, size.saturating_sub(257)];
+            idx.extend((0..size).step_by(4099));
+            for i in idx {
+                let mine = p.inclusion(i).unwrap();
+                assert_eq!(mine, inclusion_proof(leaves, i).unwrap(), "{i} in {size}");
+                verify_inclusion(&leaves[i as usize], i, size, &mine, &mth(leaves)).unwrap();
+            }
+            for old in [0, 1, size / 3, size - 1, size, 256, 65_536] {
+                if old > size {
+                    continue;
+                }
+                assert_eq!(
+                    p.consistency(old).unwrap(),
+                    consistency_proof(leaves, old).unwrap(),
+                    "{old} -> {size}"
+                );
+            }
+            assert!(matches!(p.inclusion(size), Err(ProofError::OutOfRange(_))));
+            assert!(matches!(
+                p.consistency(size + 1),
+                Err(ProofError::OutOfRange(_))
+            ));
+        }
+        // A reader that fails is named, not turned into a wrong proof.
+        let p = TileProver::new(1000, |_, _, _| Err("disk on fire".to_string()));
+        assert_eq!(p.inclusion(7), Err(ProofError::Read("disk on fire".into())));
+        let p = TileProver::new(1000, |_, s, e| {
+            Ok(vec![Digest32([0; 32]); (e - s - 1) as usize])
+        });
+        assert!(matches!(p.tree_hash(), Err(ProofError::Read(w)) if w.contains("read")));
+    }
+
+    /// One proof reads O(log n) tiles of at most 256 hashes: the count does not grow with the
+    /// log (it would, by a factor of 256, if the prover read every leaf).
+    #[test]
+    fn one_proof_reads_a_logarithmic_number_of_tiles() {
+        let all: Vec<Digest32> = (0u32..300_000)
+            .map(|i| leaf_hash(&i.to_be_bytes()))
+            .collect();
+        let mut b = UpperLevelsBuilder::default();
+        for l in &all {
+            b.push(*l);
+        }
+        let up = b.finish();
+        let mut per_size = Vec::new();
+        for size in [1_000u64, 4_000, 70_000, 300_000] {
+            let hashes = Cell::new(0);
+            let p = TileProver::new(size, level_reader(&all, &up, &hashes));
+            p.inclusion(size / 3).unwrap();
+            let (tiles, read) = (p.tiles_read(), hashes.get());
+            let q = TileProver::new(size, level_reader(&all, &up, &hashes));
+            q.consistency(size / 2 + 1).unwrap();
+            // at most two tiles per level (the path's and the right edge's), three levels here
+            assert!(
+                tiles <= 6 && q.tiles_read() <= 6,
+                "{size}: {tiles}, {}",
+                q.tiles_read()
+            );
+            per_size.push((size, read));
+        }
+        for (size, read) in per_size {
+            assert!(
+                read <= 6 * 256,
+                "{size} leaves: {read} hashes read for one proof"
+            );
+        }
     }
 
     #[test]

@@ -3,11 +3,13 @@
 //!
 //! Storage: level-0 tiles and entry bundles are read from SQLite as one range query over the
 //! primary key (`seq`) each; the hashes of level 1 and above (one per full tile below) are
-//! derived from them once and cached in memory, append-only (`size / 255` hashes in all, about
-//! 4 bytes per log entry). A full tile never changes, so the cache is never invalidated; after
-//! a restart it is rebuilt on the first request for a tile above level 0 (one pass over the
-//! leaf hashes). Every tile of a tree of size `n` therefore costs one bounded read, and a tile
-//! client reads an inclusion or consistency proof with `O(log n)` tiles.
+//! kept in memory, append-only (`size / 255` hashes in all, about 4 bytes per log entry):
+//! derived while the node checks its whole log at start ([`crate::db::Db::verify`]), then
+//! extended from each newly full level-0 tile when a tile above level 0 or a proof needs it.
+//! A full tile never changes, so they are never invalidated. Every tile of a tree of size `n`
+//! therefore costs one bounded read, a tile client reads an inclusion or consistency proof
+//! with `O(log n)` tiles, and the node computes the proofs of `/v1/log/proof/*` and of its
+//! release gate the same way ([`Node::prover`], `escrow_core::audit::tiles::TileProver`).
 
 use super::{Node, Shared, blocking, lock};
 use crate::api::ApiError;
@@ -17,23 +19,41 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use escrow_core::audit::tiles::{
-    TileError, TileId, TileKind, UpperLevels, entry_bundle, tile_bytes,
+    TileError, TileId, TileKind, TileProver, UpperLevels, entry_bundle, tile_bytes,
 };
 use escrow_core::codec::Digest32;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The derived hashes of levels 1 and above.
+/// The derived hashes of levels 1 and above, and a count of the leaf hashes read.
 #[derive(Debug, Default)]
 pub(super) struct TileCache {
     upper: Mutex<UpperLevels>,
+    leaves_read: AtomicU64,
 }
+
+impl TileCache {
+    /// Starting from the upper levels derived when the log was checked.
+    pub(super) fn new(upper: UpperLevels) -> Self {
+        TileCache {
+            upper: Mutex::new(upper),
+            leaves_read: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Reads the hashes of one level of the node's tree (see [`TileProver`]).
+pub(crate) type LevelReader<'a> = Box<dyn Fn(u8, u64, u64) -> Result<Vec<Digest32>, String> + 'a>;
 
 impl Node {
     /// Leaf hashes `[start, end)`, all of them or an error.
-    fn leaf_range(&self, start: u64, end: u64) -> Result<Vec<Digest32>, ApiError> {
+    pub(super) fn leaf_range(&self, start: u64, end: u64) -> Result<Vec<Digest32>, ApiError> {
         let conn = lock(&self.reader);
         let hashes = db::read_leaf_hash_range(&conn, &self.db_path, start, end)
             .map_err(|e| ApiError::internal("reading the log", e))?;
+        self.tiles
+            .leaves_read
+            .fetch_add(hashes.len() as u64, Ordering::Relaxed);
         if hashes.len() as u64 != end.saturating_sub(start) {
             return Err(ApiError::internal(
                 "reading the log",
@@ -66,6 +86,24 @@ impl Node {
             .hashes(level, start, end)
             .map(<[Digest32]>::to_vec)
             .ok_or_else(|| ApiError::internal("tile cache", "range not derived"))
+    }
+
+    /// Leaf hashes read from the log table for tiles and proofs since the node started (the
+    /// whole-log check at start not counted): what the tests hold to `O(log n)` per proof.
+    pub fn leaf_hashes_read(&self) -> u64 {
+        self.tiles.leaves_read.load(Ordering::Relaxed)
+    }
+
+    /// Tree hashes and proofs of the tree of `size` leaves (at most the current size) from
+    /// the stored tiles: `O(log n)` tile reads each.
+    pub(crate) fn prover(&self, size: u64) -> TileProver<LevelReader<'_>> {
+        TileProver::new(
+            size,
+            Box::new(move |level, start, end| {
+                self.level_hashes(level, start, end, size)
+                    .map_err(|e| e.message)
+            }),
+        )
     }
 
     /// The bytes of one tile or entry bundle of the current tree; `None` when the tile does not

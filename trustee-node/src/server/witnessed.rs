@@ -5,9 +5,10 @@
 
 use super::{ApiError, Node, lock};
 use crate::db::Batch;
+use crate::gate::LogView;
 use crate::state::now;
 use escrow_core::audit::witness::{Inclusion, Witnessed};
-use escrow_core::audit::{EntryKind, LogEntry, MAX_ENTRY_DIGESTS, inclusion_proof};
+use escrow_core::audit::{EntryKind, LogEntry, MAX_ENTRY_DIGESTS, TreeHead};
 use escrow_core::codec::{Digest32, V1};
 
 /// Refusal code of a release the witness quorum did not cosign (HTTP 503, and the reason of the
@@ -34,11 +35,7 @@ impl Node {
         let Some(needed) = released.iter().map(|e| e.sequence + 1).max() else {
             return Ok(None);
         };
-        let current = || {
-            let size = self.head().size;
-            self.leaf_hashes(size).map_err(|e| e.message)
-        };
-        let (size, note) = match gate.cosigned_covering(needed, &self.log_key, &current) {
+        let (size, note) = match gate.cosigned_covering(needed, &self.log_key, self) {
             Ok(x) => x,
             Err(e) => {
                 tracing::warn!(problem = %e, "release gate: no witness quorum; nothing released");
@@ -51,11 +48,13 @@ impl Node {
                 ));
             }
         };
-        let leaves = self.leaf_hashes(size)?;
+        // One prover for every entry: consecutive entries share their tiles.
+        let prover = self.prover(size);
         let inclusion = released
             .iter()
             .map(|e| {
-                inclusion_proof(&leaves, e.sequence)
+                prover
+                    .inclusion(e.sequence)
                     .map(|proof| Inclusion {
                         leaf_index: e.sequence,
                         entry: e.to_bytes(),
@@ -91,5 +90,15 @@ impl Node {
             ));
         }
         self.commit(&mut db, &batch, time).map(|_| ())
+    }
+}
+
+impl LogView for Node {
+    fn current(&self) -> TreeHead {
+        self.head()
+    }
+
+    fn consistency(&self, old: u64, new: u64) -> Result<Vec<Digest32>, String> {
+        self.prover(new).consistency(old).map_err(|e| e.to_string())
     }
 }
