@@ -24,3 +24,56 @@ pub(crate) fn double_lock_policy(issuer: &PrivateKey, judge: &PrivateKey) -> Pol
     )
     .unwrap()
 }
+
+/// The double-lock policy with `oversight` as its oversight key.
+#[allow(clippy::unwrap_used)]
+pub(crate) fn double_lock_policy_with_oversight(
+    issuer: &PrivateKey,
+    judge: &PrivateKey,
+    oversight: &PrivateKey,
+) -> Policy {
+    double_lock_policy(issuer, judge)
+        .with_oversight(vec![crate::warrant::Oversight {
+            name: "commissioner".into(),
+            key: oversight.public(),
+        }])
+        .unwrap()
+}
+
+/// A warrant for `alice` in November 2026, issued by `issuer` and approved by `judge`.
+#[allow(clippy::unwrap_used)]
+pub(crate) fn signed_warrant(
+    issuer: &PrivateKey,
+    judge: &PrivateKey,
+    id: &str,
+    case: &str,
+) -> crate::warrant::WarrantEnvelope {
+    use crate::time::Timestamp;
+    use crate::warrant::{Scope, WarrantEnvelope, WarrantPayload, Window};
+    let t0 = Timestamp::parse("2026-11-01T00:00:00Z").unwrap().unix();
+    let p = WarrantPayload {
+        version: crate::codec::V1::default(),
+        warrant_id: id.into(),
+        case_reference: case.into(),
+        warrant_type: "targeted-interception".into(),
+        legal_basis: "IPA 2016 s.15(2)".into(),
+        issuing_authority: "sos".into(),
+        scope: Scope {
+            targets: vec!["alice".into()],
+            message_ids: vec![],
+            window: Window {
+                from: Timestamp(t0),
+                until: Timestamp(t0 + 7 * 86_400),
+            },
+        },
+        investigator_key: PrivateKey::generate(&mut rand::rng()).public().to_pem(),
+        not_before: Timestamp(t0),
+        not_after: Timestamp(t0 + 7 * 86_400),
+        max_releases: None,
+        urgent: false,
+        parent_warrant_id: None,
+    };
+    let mut env = WarrantEnvelope::sign_new(&p, issuer, Role::Issuer).unwrap();
+    env.add_signature(judge, Role::Judicial).unwrap();
+    env
+}

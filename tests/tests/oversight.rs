@@ -382,8 +382,9 @@ fn the_public_view_counts_everything_and_names_no_target_label_or_case() {
     assert!(text.contains("public audit of trustee set"), "{text}");
     assert!(html.contains("public transparency report") && html.contains("<svg"));
     // The counts are right: those of the full view.
-    assert_eq!(v["version"], 1);
+    assert_eq!(v["version"], 2);
     assert_eq!(v["view"], "public");
+    assert_eq!(v["disclosures"], serde_json::json!([]));
     assert_eq!(v["messages_readable"], w.in_scope as u64, "{v:#}");
     assert_eq!(
         v["messages_readable"].as_u64().unwrap() as usize,
@@ -445,4 +446,316 @@ fn the_public_view_counts_everything_and_names_no_target_label_or_case() {
     for out in [v.to_string(), html, text] {
         assert!(!out.contains("alice") && !out.contains("OP-TEST"), "{out}");
     }
+}
+
+/// The report an auditor can trust, item by item: every refusal is listed by reason code,
+/// warrant digest and time (and grouped across trustees in the text); a trustee named as
+/// cheating by the investigator's retrieval (`--receipts`, the `summary.json` beside it) is a
+/// finding, in the grouped findings of `--json` too; exit 3.
+#[test]
+fn refusals_are_listed_by_reason_warrant_and_time_and_a_cheating_trustee_from_receipts_is_a_finding()
+ {
+    let mut w = Workflow::new(4, 2, 3);
+    // Trustee 2 cheats: its shares fail their proofs; the investigator names it.
+    let state = w.dir.join("node-2");
+    w.nodes[1].stop();
+    w.nodes[1] = escrow_e2e::Node::start_cheating(2, &state);
+    let r = json(&w.retrieve("w.json", "inv.key", "out", &[]));
+    assert_eq!(r["bad_share_trustees"], serde_json::json!([2]), "{r:#}");
+    // A warrant never approved: every trustee refuses it and logs the refusal.
+    ok(&escrow(
+        &w.dir,
+        &[
+            "warrant",
+            "new",
+            "--issuer-key",
+            "sos.key",
+            "--case",
+            "OP-2",
+            "--target",
+            "carol",
+            "--from",
+            "2026-11-01T00:00:00Z",
+            "--until",
+            "2026-11-08T00:00:00Z",
+            "--investigator",
+            "inv.pub",
+            "--out",
+            "w2.json",
+        ],
+    ));
+    assert!(
+        !w.retrieve("w2.json", "inv.key", "out2", &[])
+            .status
+            .success()
+    );
+    let w2 = escrow_core::warrant::WarrantEnvelope::from_json(
+        &std::fs::read_to_string(w.dir.join("w2.json")).unwrap(),
+    )
+    .unwrap()
+    .digest();
+
+    let o = audit(&w, &["--receipts", "out/receipts.jsonl"]);
+    let v = json(&o);
+    assert_eq!(o.status.code(), Some(3), "{v:#}");
+    // The cheating trustee is a finding, grouped.
+    let cheat: Vec<_> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "cheating-trustee")
+        .collect();
+    assert_eq!(cheat.len(), 1, "{v:#}");
+    assert_eq!(cheat[0]["trustee"], 2);
+    assert_eq!(cheat[0]["severity"], "error");
+    assert!(
+        v["finding_groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["code"] == "cheating-trustee" && g["trustee"] == 2 && g["count"] == 1),
+        "{v:#}"
+    );
+    // Every refusal: trustee, entry, time, reason code, warrant digest.
+    let refusals = v["refusals"].as_array().unwrap();
+    let of_w2: Vec<_> = refusals
+        .iter()
+        .filter(|r| r["warrant"] == serde_json::json!(w2))
+        .collect();
+    let mut trustees: Vec<u64> = of_w2
+        .iter()
+        .map(|r| r["trustee"].as_u64().unwrap())
+        .collect();
+    trustees.sort();
+    trustees.dedup();
+    assert!(trustees.len() >= 2, "refused by several trustees: {v:#}");
+    for r in &of_w2 {
+        assert_eq!(r["reason"], "missing-approval", "{r}");
+        assert!(r["entry"].is_u64(), "{r}");
+        escrow_core::time::Timestamp::parse(r["time"].as_str().unwrap()).unwrap();
+    }
+    assert!(
+        v["refusals_by_reason"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["reason"] == "missing-approval" && c["entries"] == of_w2.len()),
+        "{v:#}"
+    );
+    // The text: one line for that refusal across the four trustees, and the finding.
+    let args = text_args(&w, &["--receipts", "out/receipts.jsonl"]);
+    let t = escrow(&w.dir, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(t.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&t.stdout).to_string();
+    assert!(
+        text.contains(&format!(
+            "missing-approval warrant {}: {} entries at trustees {}, ",
+            w2.short(),
+            of_w2.len(),
+            trustees
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        "{text}"
+    );
+    assert!(text.contains("[cheating-trustee] trustee 2"), "{text}");
+}
+
+/// `escrow audit` (text) over every node with `extra`.
+fn text_args(w: &Workflow, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "audit",
+        "--set",
+        "ts/trustee-set.json",
+        "--policy",
+        "policy.json",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(w.trustee_args());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+fn envelope_digest(w: &Workflow, file: &str) -> escrow_core::codec::Digest32 {
+    escrow_core::warrant::WarrantEnvelope::from_json(
+        &std::fs::read_to_string(w.dir.join(file)).unwrap(),
+    )
+    .unwrap()
+    .digest()
+}
+
+/// Optional unsealing: the oversight body signs a disclosure of a warrant (fetched from a node
+/// with a request signed by its key); the public audit verifies it against the policy and the
+/// logs and shows the warrant's text. A forged disclosure, one of a warrant no log names, and
+/// one signed by a key that is not an oversight key are each refused or a finding.
+#[test]
+fn a_signed_disclosure_is_verified_against_the_logs_and_shown_and_a_forged_one_is_a_finding() {
+    let w = Workflow::new(3, 2, 3);
+    ok(&w.retrieve("w.json", "inv.key", "out", &[]));
+    let d = envelope_digest(&w, "w.json").to_hex();
+    let url = w.nodes[0].url();
+    let disclose = |extra: &[&str]| {
+        let mut args = vec![
+            "--json",
+            "oversight",
+            "disclose",
+            "--policy",
+            "policy.json",
+            "--statement",
+            "investigation closed",
+        ];
+        args.extend_from_slice(extra);
+        escrow(&w.dir, &args)
+    };
+    let o = disclose(&[
+        "--oversight-key",
+        "oversight.key",
+        "--warrant-digest",
+        &d,
+        "--trustee",
+        &url,
+        "--out",
+        "disclosure.json",
+    ]);
+    let r = json(&o);
+    assert_eq!(o.status.code(), Some(0), "{r:#}");
+    assert_eq!(r["warrant_digest"], d);
+
+    // The public audit verifies it and shows the warrant's text, and only that warrant's.
+    let (o, v, html, text) = public_outputs(&w, &["--disclosure", "disclosure.json"]);
+    assert_eq!(o.status.code(), Some(0), "{v:#}");
+    let shown = &v["disclosures"][0];
+    assert_eq!(shown["warrant"], d, "{v:#}");
+    assert_eq!(shown["case_reference"], "OP-TEST");
+    assert_eq!(shown["statement"], "investigation closed");
+    assert!(shown["scope"].as_str().unwrap().contains("alice"), "{v:#}");
+    for out in [&html, &text] {
+        assert!(
+            out.contains("OP-TEST") && out.contains("investigation closed"),
+            "{out}"
+        );
+    }
+
+    // Forged: the statement changed after signing.
+    let mut f: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.dir.join("disclosure.json")).unwrap())
+            .unwrap();
+    let payload = escrow_core::codec::b64_decode(f["payload"].as_str().unwrap()).unwrap();
+    let mut p: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    p["statement"] = "nothing to see".into();
+    f["payload"] = escrow_core::codec::b64_encode(p.to_string().as_bytes()).into();
+    std::fs::write(w.dir.join("forged.json"), f.to_string()).unwrap();
+    let o = audit(&w, &["--public", "--disclosure", "forged.json"]);
+    let v = json(&o);
+    assert_eq!(o.status.code(), Some(3), "{v:#}");
+    assert_eq!(v["disclosures"], serde_json::json!([]));
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["code"] == "bad-disclosure" && g["count"] == 1),
+        "{v:#}"
+    );
+    let o = audit(&w, &["--disclosure", "forged.json"]);
+    let v = json(&o);
+    assert_eq!(o.status.code(), Some(3), "{v:#}");
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "bad-disclosure")
+        .unwrap()
+        .clone();
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("signature does not verify"),
+        "{f}"
+    );
+
+    // A warrant that no audited log names (approved, never presented to a trustee).
+    ok(&escrow(
+        &w.dir,
+        &[
+            "warrant",
+            "new",
+            "--issuer-key",
+            "sos.key",
+            "--case",
+            "OP-NEVER",
+            "--target",
+            "carol",
+            "--from",
+            "2026-11-01T00:00:00Z",
+            "--until",
+            "2026-11-08T00:00:00Z",
+            "--investigator",
+            "inv.pub",
+            "--out",
+            "w3.json",
+        ],
+    ));
+    ok(&escrow(
+        &w.dir,
+        &["warrant", "approve", "--key", "jc.key", "w3.json"],
+    ));
+    let d3 = envelope_digest(&w, "w3.json").to_hex();
+    ok(&disclose(&[
+        "--oversight-key",
+        "oversight.key",
+        "--warrant-digest",
+        &d3,
+        "--warrant",
+        "w3.json",
+        "--out",
+        "unlogged.json",
+    ]));
+    let o = audit(&w, &["--disclosure", "unlogged.json"]);
+    let v = json(&o);
+    assert_eq!(o.status.code(), Some(3), "{v:#}");
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "bad-disclosure"
+                && f["message"].as_str().unwrap().contains("in no audited log")),
+        "{v:#}"
+    );
+
+    // Refused at the source: a key the policy does not name for oversight, a digest that is
+    // not the warrant's.
+    let o = disclose(&[
+        "--oversight-key",
+        "sos.key",
+        "--warrant-digest",
+        &d,
+        "--warrant",
+        "w.json",
+        "--out",
+        "by-sos.json",
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("does not name for oversight"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = disclose(&[
+        "--oversight-key",
+        "oversight.key",
+        "--warrant-digest",
+        &d3,
+        "--warrant",
+        "w.json",
+        "--out",
+        "wrong.json",
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(!w.dir.join("wrong.json").exists());
 }

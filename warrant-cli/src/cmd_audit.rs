@@ -8,6 +8,7 @@ use crate::io::{self, Out};
 use anyhow::{Result, anyhow};
 use clap::Args;
 use escrow_client::auditor::{self, AuditConfig, AuditProgress};
+use escrow_core::audit::disclosure::Disclosure;
 use escrow_core::audit::judge::Documents;
 use escrow_core::audit::report::{AuditOutcome, AuditReport};
 use escrow_core::trustee::TrusteeSet;
@@ -67,6 +68,12 @@ pub struct AuditArgs {
     /// `keygen` entry.
     #[arg(long)]
     pub keygen_certificate: Option<PathBuf>,
+    /// A disclosure of a warrant published by the oversight body (`escrow oversight
+    /// disclose`): verified against the policy (signed by one of its oversight keys) and the
+    /// logs (the warrant is in one), then shown, also in the public view. A forged or
+    /// mismatched disclosure is a finding. Repeatable.
+    #[arg(long = "disclosure", value_name = "FILE")]
+    pub disclosures: Vec<PathBuf>,
     /// Exit 1 unless every trustee of the set could be audited.
     #[arg(long)]
     pub require_all: bool,
@@ -117,6 +124,11 @@ pub fn run(a: &AuditArgs, out: Out) -> Result<AuditReport> {
     let mut documents = Documents::default();
     if let Some(d) = &a.warrants {
         auditor::load_documents(d, &mut documents)?;
+    }
+    for p in &a.disclosures {
+        let d = Disclosure::from_json(&io::read_text(p, "disclosure")?)
+            .map_err(|e| anyhow!("{}: {e}", p.display()))?;
+        documents.disclosures.push((p.display().to_string(), d));
     }
     let (urls, ca) = a.net.resolve(&a.trustees)?;
     let client = a.net.config(ca.as_deref(), a.timeout, 3)?;

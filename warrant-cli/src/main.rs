@@ -10,6 +10,7 @@ mod cmd_ceremony;
 mod cmd_keys;
 mod cmd_lab;
 mod cmd_msg;
+mod cmd_oversight;
 mod cmd_retrieve;
 mod cmd_set;
 mod cmd_warrant;
@@ -131,6 +132,10 @@ enum Cmd {
     /// with earlier runs), judge every release against its warrant, and report which messages
     /// became readable (text, `--json`, `--html`).
     Audit(cmd_audit::AuditArgs),
+    /// The oversight body (the Investigatory Powers Commissioner's role): `disclose` publishes
+    /// a signed disclosure of a warrant for the public audit to verify and show.
+    #[command(subcommand)]
+    Oversight(cmd_oversight::OversightCmd),
     /// The trustees file (node URLs and the CA to trust) that retrieve, audit and warrant
     /// cancel read when no --trustee is given (`--trustees FILE` or ESCROW_TRUSTEES).
     #[command(subcommand)]
@@ -157,6 +162,7 @@ fn main() -> ExitCode {
         Cmd::Warrant(c) => cmd_warrant::warrant(c, out),
         Cmd::Retrieve(a) => cmd_retrieve::retrieve(a, out),
         Cmd::Audit(a) => cmd_audit::audit(a, out),
+        Cmd::Oversight(c) => cmd_oversight::oversight(c, out),
         Cmd::Trustees(c) => net::trustees(c, out),
         Cmd::Demo(a) => cmd_lab::demo(a, out),
         Cmd::Experiment(a) => cmd_lab::experiment(a, out),

@@ -19,6 +19,7 @@
 //! id** (two envelopes with the same id share one limit; a renewal has an id of its own and a
 //! limit of its own). See `docs/audit.md` §6.
 
+use super::disclosure::{Disclosure, DisclosureView};
 use super::entry::{EntryKind, LogEntry};
 use super::merkle::{Frontier, TreeHead, leaf_hash};
 use super::oversight::{OpenError, Sealed, SealedDocument};
@@ -110,6 +111,9 @@ pub enum FindingKind {
     /// The set in use is not the one a key-generation certificate certifies, or a trustee's
     /// log lacks the `keygen` entry of that ceremony (`escrow audit --keygen-certificate`).
     KeygenMismatch,
+    /// A disclosure (`escrow audit --disclosure`) that is forged, altered, not signed by an
+    /// oversight key of the policy, or of a warrant no audited log names.
+    BadDisclosure,
 }
 
 impl FindingKind {
@@ -136,6 +140,7 @@ impl FindingKind {
             FindingKind::CheckpointUnverified => "checkpoint-unverified",
             FindingKind::SplitView => "split-view",
             FindingKind::KeygenMismatch => "keygen-mismatch",
+            FindingKind::BadDisclosure => "bad-disclosure",
         }
     }
 
@@ -678,6 +683,8 @@ pub struct Documents {
     pub warrants: HashMap<Digest32, WarrantEnvelope>,
     /// Cancellation envelopes by digest.
     pub cancellations: HashMap<Digest32, CancellationEnvelope>,
+    /// Disclosures published by the oversight body, with where each came from (a file name).
+    pub disclosures: Vec<(String, Disclosure)>,
 }
 
 impl Documents {
@@ -711,6 +718,8 @@ pub struct Judgement {
     pub findings: Vec<Finding>,
     /// What the oversight view checked, and which checks could not be made.
     pub oversight: OversightSummary,
+    /// The disclosures that verified against the policy and the logs.
+    pub disclosures: Vec<DisclosureView>,
 }
 
 /// The oversight view's checks (issue 16): with the oversight key, every release's sealed
@@ -765,6 +774,8 @@ pub struct Judge {
     refusals: Vec<RefusalView>,
     /// Per trustee: the set id of its first setup entry, and its keygen entries' transcripts.
     keygen: HashMap<u16, KeygenFacts>,
+    /// Every warrant digest an audited log names (warrant-seen, release, refusal entries).
+    logged_warrants: HashSet<Digest32>,
 }
 
 /// A trustee's first setup entry's set id, and its keygen entries (sequence, transcript).
@@ -785,6 +796,7 @@ impl Judge {
             setups: HashMap::new(),
             refusals: Vec::new(),
             keygen: HashMap::new(),
+            logged_warrants: HashSet::new(),
         }
     }
 
@@ -799,6 +811,14 @@ impl Judge {
     /// facts the judgement needs are kept: memory grows with releases, cancellations and
     /// refusals, not with the log.
     pub fn add(&mut self, trustee: u16, mut entry: LogEntry) {
+        if let Some(w) = entry.warrant
+            && matches!(
+                entry.kind,
+                EntryKind::WarrantSeen | EntryKind::Release | EntryKind::Refusal
+            )
+        {
+            self.logged_warrants.insert(w);
+        }
         match entry.kind {
             EntryKind::Release => {
                 if self.oversight.is_none()
@@ -933,42 +953,70 @@ impl Judge {
             key_given: self.oversight.is_some(),
             ..OversightSummary::default()
         };
-        // Oversight view: the warrants sealed in the logs, bound by digest to their entries.
-        let mut merged;
-        let docs = match &self.oversight {
-            Some(key) if !self.sealed_warrants.is_empty() => {
-                merged = docs.clone();
-                let mut opened = HashSet::new();
-                for (t, e) in std::mem::take(&mut self.sealed_warrants) {
-                    match Sealed::open(&e, key) {
-                        Ok(SealedDocument::Warrant(env)) if Some(env.digest()) == e.warrant => {
-                            if opened.insert(env.digest()) {
-                                oversight.warrants_from_log += 1;
-                            }
-                            merged.add_warrant(env);
+        // Oversight view: the warrants sealed in the logs, bound by digest to their entries;
+        // and the warrants the oversight body disclosed, verified against the policy and logs.
+        let mut merged: Option<Documents> = None;
+        if let Some(key) = &self.oversight {
+            let mut opened = HashSet::new();
+            for (t, e) in std::mem::take(&mut self.sealed_warrants) {
+                match Sealed::open(&e, key) {
+                    Ok(SealedDocument::Warrant(env)) if Some(env.digest()) == e.warrant => {
+                        if opened.insert(env.digest()) {
+                            oversight.warrants_from_log += 1;
                         }
-                        Ok(_) => findings.push(Finding::new(
-                            FindingKind::BadOversightCopy,
-                            Some(t),
-                            Some(e.sequence),
-                            format!(
-                                "trustee {t} entry {}: the oversight copy holds another warrant than the entry names",
-                                e.sequence
-                            ),
-                        )),
-                        Err(OpenError::NotForThisKey(_)) => {}
-                        Err(err) => findings.push(Finding::new(
-                            FindingKind::BadOversightCopy,
-                            Some(t),
-                            Some(e.sequence),
-                            format!("trustee {t} entry {}: {err}", e.sequence),
-                        )),
+                        merged.get_or_insert_with(|| docs.clone()).add_warrant(env);
                     }
+                    Ok(_) => findings.push(Finding::new(
+                        FindingKind::BadOversightCopy,
+                        Some(t),
+                        Some(e.sequence),
+                        format!(
+                            "trustee {t} entry {}: the oversight copy holds another warrant than the entry names",
+                            e.sequence
+                        ),
+                    )),
+                    Err(OpenError::NotForThisKey(_)) => {}
+                    Err(err) => findings.push(Finding::new(
+                        FindingKind::BadOversightCopy,
+                        Some(t),
+                        Some(e.sequence),
+                        format!("trustee {t} entry {}: {err}", e.sequence),
+                    )),
                 }
-                &merged
             }
-            _ => docs,
-        };
+        }
+        let mut disclosures = Vec::new();
+        for (source, d) in &docs.disclosures {
+            let verified = match self.policy.as_ref() {
+                None => Err("no --policy given: its oversight keys are unknown".to_string()),
+                Some(p) => d.verify(p).map_err(|e| e.to_string()),
+            }
+            .and_then(|v| {
+                if self.logged_warrants.contains(&v.payload.warrant_digest) {
+                    Ok(v)
+                } else {
+                    Err(format!(
+                        "warrant {} is in no audited log",
+                        v.payload.warrant_digest.short()
+                    ))
+                }
+            });
+            match verified {
+                Ok(v) => {
+                    disclosures.push(DisclosureView::of(source, &v));
+                    merged
+                        .get_or_insert_with(|| docs.clone())
+                        .add_warrant(v.warrant.envelope().clone());
+                }
+                Err(why) => findings.push(Finding::new(
+                    FindingKind::BadDisclosure,
+                    None,
+                    None,
+                    format!("disclosure {source}: {why}"),
+                )),
+            }
+        }
+        let docs = merged.as_ref().unwrap_or(docs);
         let policy_has_oversight = self
             .policy
             .as_ref()
@@ -1058,21 +1106,7 @@ impl Judge {
                     let pl = w.payload();
                     s.warrant_id = Some(pl.warrant_id.clone());
                     s.case_reference = Some(pl.case_reference.clone());
-                    s.scope = Some(format!(
-                        "targets {}; message ids {}; sent from {} until {}",
-                        if pl.scope.targets.is_empty() {
-                            "(any)".to_string()
-                        } else {
-                            pl.scope.targets.join(", ")
-                        },
-                        if pl.scope.message_ids.is_empty() {
-                            "(any)".to_string()
-                        } else {
-                            pl.scope.message_ids.join(", ")
-                        },
-                        pl.scope.window.from,
-                        pl.scope.window.until
-                    ));
+                    s.scope = Some(crate::warrant::describe::scope_words(&pl.scope));
                     s.validity = Some(format!("{} to {}", pl.not_before, pl.not_after));
                     s.signed_by = Some(crate::warrant::describe::signature_list(
                         &w.envelope().envelope().signatures,
@@ -1325,6 +1359,7 @@ impl Judge {
             per_period,
             findings,
             oversight,
+            disclosures,
         }
     }
 }

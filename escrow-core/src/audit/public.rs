@@ -9,6 +9,7 @@
 //! `docs/protocol.md` §18 specifies both; `tests/vectors/public-view.json` is their
 //! known-answer vector.
 
+use super::disclosure::DisclosureView;
 use super::judge::{FindingKind, Severity};
 use super::report::{AuditReport, LogStatus, RefusalCount, esc, page_start};
 use crate::codec::Digest32;
@@ -21,7 +22,8 @@ use std::collections::BTreeMap;
 use zeroize::Zeroizing;
 
 /// Format version of [`PublicReport`].
-pub const PUBLIC_REPORT_VERSION: u32 = 1;
+/// Version 2 adds `disclosures`.
+pub const PUBLIC_REPORT_VERSION: u32 = 2;
 
 /// HKDF info of the per-policy salt.
 pub const SALT_INFO: &[u8] = b"escrow/v1/public-view/salt";
@@ -178,6 +180,9 @@ pub struct PublicReport {
     pub oversight_failed: u64,
     /// What the audit could not show.
     pub not_checked: Vec<String>,
+    /// Warrants the oversight body chose to disclose (signed by its key, found in the logs):
+    /// the only warrant text the public view shows.
+    pub disclosures: Vec<DisclosureView>,
 }
 
 impl PublicReport {
@@ -265,6 +270,7 @@ impl PublicReport {
             oversight_headers_checked: r.oversight.headers_checked,
             oversight_failed: r.oversight.failed,
             not_checked,
+            disclosures: r.disclosures.clone(),
         }
     }
 
@@ -347,6 +353,7 @@ impl PublicReport {
                 if w.cancelled { ", cancelled" } else { "" }
             );
         }
+        s.push_str(&super::report::disclosures_text(&self.disclosures));
         if self.findings.is_empty() {
             let _ = writeln!(s, "findings: none");
         }
@@ -459,7 +466,9 @@ impl PublicReport {
                 if w.cancelled { "yes" } else { "no" }
             );
         }
-        h.push_str("</table><h2>Timeline of releases</h2><p class=note>One row per warrant (by digest), then one per trustee. Green: justified; red: not justified.</p>");
+        h.push_str("</table>");
+        h.push_str(&super::report::disclosures_html(&self.disclosures));
+        h.push_str("<h2>Timeline of releases</h2><p class=note>One row per warrant (by digest), then one per trustee. Green: justified; red: not justified.</p>");
         h.push_str(timeline);
         h.push_str("<h2>Readable messages by authority and period</h2><table><tr><th>Issuing authority</th><th>Messages</th></tr>");
         for (a, n) in &self.per_authority {

@@ -7,6 +7,7 @@
 //! [`Judgement`](super::judge::Judgement) of every release. See `docs/audit.md`.
 
 use super::TreeHead;
+use super::disclosure::DisclosureView;
 use super::judge::{
     Finding, FindingGroup, Judgement, OversightSummary, ReadableMessage, RefusalView,
     ReleaseJudgement, Severity, WarrantSummary, group_findings,
@@ -140,6 +141,9 @@ pub struct AuditReport {
     /// What the audit cannot show ([`NOT_CHECKED`]; the scope line only without the
     /// oversight key).
     pub what_is_not_checked: Vec<&'static str>,
+    /// Warrants the oversight body disclosed (`--disclosure`), verified against the policy and
+    /// the logs.
+    pub disclosures: Vec<DisclosureView>,
 }
 
 impl AuditReport {
@@ -211,6 +215,7 @@ impl AuditReport {
                 .filter(|w| !(j.oversight.key_given && w.starts_with("scope:")))
                 .collect(),
             oversight: j.oversight,
+            disclosures: j.disclosures,
         }
     }
 
@@ -263,7 +268,7 @@ impl AuditReport {
         self.public_view().to_html(&timeline_svg(self, true))
     }
 
-    /// Refusals grouped by (reason, warrant, trustee).
+    /// Refusals grouped by (reason, warrant) across trustees, in order of first time.
     pub fn refusal_groups(&self) -> Vec<RefusalGroup> {
         refusal_groups(self)
     }
@@ -360,6 +365,64 @@ fn oversight_text(o: &OversightSummary, al: &str) -> String {
         let _ = writeln!(s, "  NOT CHECKED: {n}");
     }
     s
+}
+
+/// The disclosed warrants, as text (both views show them: the oversight body unsealed them).
+pub(crate) fn disclosures_text(d: &[DisclosureView]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    if d.is_empty() {
+        return s;
+    }
+    let _ = writeln!(
+        s,
+        "disclosed by the oversight body (signature and log checked):"
+    );
+    for x in d {
+        let _ = writeln!(
+            s,
+            "  warrant {} ({}), case {}, {} [{}], disclosed {} by oversight key {}: {}\n    {}; valid {}",
+            x.warrant_id,
+            x.warrant.short(),
+            x.case_reference,
+            x.warrant_type,
+            x.authority,
+            x.disclosed_at,
+            x.signed_by.short(),
+            x.statement,
+            x.scope,
+            x.validity
+        );
+    }
+    s
+}
+
+/// The disclosed warrants, as an HTML section (empty when none).
+pub(crate) fn disclosures_html(d: &[DisclosureView]) -> String {
+    use std::fmt::Write as _;
+    let mut h = String::new();
+    if d.is_empty() {
+        return h;
+    }
+    h.push_str("<h2>Warrants disclosed by the oversight body</h2><p class=note>Each signed by an oversight key of the policy and found in the logs.</p><table><tr><th>Warrant</th><th>Case</th><th>Authority</th><th>Type</th><th>Scope</th><th>Valid</th><th>Disclosed</th><th>Statement</th></tr>");
+    for x in d {
+        let _ = write!(
+            h,
+            "<tr><td>{} <code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} <span class=note>key {}</span></td><td>{}</td></tr>",
+            esc(&x.warrant_id),
+            x.warrant.short(),
+            esc(&x.case_reference),
+            esc(&x.authority),
+            esc(&x.warrant_type),
+            esc(&x.scope),
+            esc(&x.validity),
+            esc(&x.disclosed_at.to_string()),
+            x.signed_by.short(),
+            esc(&x.statement)
+        );
+    }
+    h.push_str("</table>");
+    h
 }
 
 fn trustee_name(t: &TrusteeAudit) -> String {
@@ -479,13 +542,14 @@ fn text_report(r: &AuditReport) -> String {
     for g in groups.iter().take(TEXT_REFUSALS) {
         let _ = writeln!(
             s,
-            "    {} trustee {} warrant {}: {} entries, {}{}",
+            "    {} warrant {}: {} entries at trustee{} {}, {}{}",
             g.reason,
-            g.trustee,
             g.warrant
                 .map(|w| w.short())
                 .unwrap_or_else(|| "(none)".into()),
             g.entries,
+            if g.trustees.len() == 1 { "" } else { "s" },
+            g.trustee_list(),
             g.first,
             if g.last != g.first {
                 format!(" to {}", g.last)
@@ -509,6 +573,7 @@ fn text_report(r: &AuditReport) -> String {
         );
     }
     s.push_str(&oversight_text(&r.oversight, al));
+    s.push_str(&disclosures_text(&r.disclosures));
     let unjust_entries: u64 = r.warrants.iter().map(|w| w.unjustified).sum();
     let unjust_msgs: u64 = r.warrants.iter().map(|w| w.messages_unjustified).sum();
     let _ = writeln!(
@@ -575,15 +640,16 @@ pub(crate) fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Refusals grouped by (reason, warrant, trustee): count, first and last time.
+/// Refusals grouped by (reason, warrant) across trustees: which trustees, count, first and
+/// last time. The demo's nine provoked refusals are nine lines, not one per trustee.
 #[derive(Debug, Clone, Serialize)]
 pub struct RefusalGroup {
     /// Reason code.
     pub reason: String,
     /// Warrant digest, if the request named one.
     pub warrant: Option<Digest32>,
-    /// Trustee.
-    pub trustee: u16,
+    /// The trustees that logged it, ascending.
+    pub trustees: Vec<u16>,
     /// Entries in the group.
     pub entries: u64,
     /// Earliest.
@@ -592,24 +658,40 @@ pub struct RefusalGroup {
     pub last: Timestamp,
 }
 
+impl RefusalGroup {
+    /// `1, 2, 3`.
+    pub fn trustee_list(&self) -> String {
+        self.trustees
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 fn refusal_groups(r: &AuditReport) -> Vec<RefusalGroup> {
-    let mut m: BTreeMap<(String, Option<Digest32>, u16), RefusalGroup> = BTreeMap::new();
+    let mut m: BTreeMap<(String, Option<Digest32>), RefusalGroup> = BTreeMap::new();
     for x in &r.refusals {
         let g = m
-            .entry((x.reason.clone(), x.warrant, x.trustee))
+            .entry((x.reason.clone(), x.warrant))
             .or_insert_with(|| RefusalGroup {
                 reason: x.reason.clone(),
                 warrant: x.warrant,
-                trustee: x.trustee,
+                trustees: Vec::new(),
                 entries: 0,
                 first: x.time,
                 last: x.time,
             });
         g.entries += 1;
+        if let Err(at) = g.trustees.binary_search(&x.trustee) {
+            g.trustees.insert(at, x.trustee);
+        }
         g.first = g.first.min(x.time);
         g.last = g.last.max(x.time);
     }
-    m.into_values().collect()
+    let mut groups: Vec<RefusalGroup> = m.into_values().collect();
+    groups.sort_by_key(|g| (g.first, g.reason.clone()));
+    groups
 }
 
 /// The self-contained HTML page: summary statistics, per-trustee logs, timelines.
@@ -729,6 +811,7 @@ fn html_report(r: &AuditReport) -> String {
         );
     }
     h.push_str("</table>");
+    h.push_str(&disclosures_html(&r.disclosures));
     h.push_str("<h2>Timeline of releases</h2><p class=note>One row per warrant, then one per trustee. Green: justified; red: not justified.</p>");
     h.push_str(&timeline_svg(r, false));
     let _ = write!(
@@ -745,7 +828,7 @@ fn html_report(r: &AuditReport) -> String {
     h.push_str("</table>");
     let _ = write!(
         h,
-        "<h2>Refusals</h2><p class=note>{al}{} refusal entries, by reason code, warrant and trustee.</p><table><tr><th>Reason</th><th>Warrant</th><th>Trustee</th><th>Entries</th><th>First</th><th>Last</th></tr>",
+        "<h2>Refusals</h2><p class=note>{al}{} refusal entries, by reason code and warrant, with the trustees that logged them.</p><table><tr><th>Reason</th><th>Warrant</th><th>Trustees</th><th>Entries</th><th>First</th><th>Last</th></tr>",
         r.refusals.len()
     );
     for g in refusal_groups(r) {
@@ -756,7 +839,7 @@ fn html_report(r: &AuditReport) -> String {
             g.warrant
                 .map(|w| w.short())
                 .unwrap_or_else(|| "(none)".into()),
-            g.trustee,
+            g.trustee_list(),
             g.entries,
             esc(&g.first.to_string()),
             esc(&g.last.to_string())
@@ -851,43 +934,95 @@ code{{font-size:.85em}}
     )
 }
 
-/// Tick steps of the timeline, seconds.
-const TICK_STEPS: [i64; 24] = [
+/// Tick steps of the timeline up to two weeks, seconds (beyond: calendar months).
+const TICK_STEPS: [i64; 21] = [
     1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400,
-    172_800, 604_800, 1_209_600, 2_629_746, 7_889_238, 31_556_952,
+    172_800, 604_800, 1_209_600,
 ];
 
+/// Tick steps of a long timeline, calendar months (beyond: whole numbers of years).
+const MONTH_STEPS: [i64; 5] = [1, 2, 3, 6, 12];
+
+/// Most ticks on a timeline.
+const MAX_TICKS: i64 = 8;
+
+/// (year, month 1..=12) of `t`, UTC.
+fn year_month(t: i64) -> (i64, i64) {
+    let iso = Timestamp(t).to_rfc3339();
+    let num = |a: usize, b: usize| iso.get(a..b).and_then(|x| x.parse().ok()).unwrap_or(1);
+    (num(0, 4), num(5, 7))
+}
+
+/// The start of month `ym` (= year × 12 + month − 1), UTC; `None` outside the years 0..=9999.
+fn month_start(ym: i64) -> Option<i64> {
+    let (y, m) = (ym.div_euclid(12), ym.rem_euclid(12) + 1);
+    if !(0..=9999).contains(&y) {
+        return None;
+    }
+    Timestamp::parse(&format!("{y:04}-{m:02}-01T00:00:00Z"))
+        .ok()
+        .map(|t| t.unix())
+}
+
 /// Ticks for `[t0, t1]`: at most about 8, on round UTC times, labelled at the scale's
-/// precision (seconds, minutes, days or months).
+/// precision: `HH:MM:SS` for seconds, `HH:MM` (with the date when the span passes a day)
+/// for minutes and hours, `YYYY-MM-DD` for days and weeks, and, for spans of months and
+/// years, the first of calendar months labelled `YYYY-MM` (`YYYY` for whole years).
 pub fn time_ticks(t0: i64, t1: i64) -> Vec<(i64, String)> {
     let span = (t1 - t0).max(1);
-    let step = TICK_STEPS
+    let mut out = Vec::new();
+    if let Some(step) = TICK_STEPS.iter().copied().find(|s| span / s <= MAX_TICKS) {
+        let first = t0.div_euclid(step) * step + if t0.rem_euclid(step) == 0 { 0 } else { step };
+        let label = |t: i64| {
+            let iso = Timestamp(t).to_rfc3339();
+            let part = |a: usize, b: usize| iso.get(a..b).unwrap_or(&iso).to_string();
+            match step {
+                s if s < 60 => part(11, 19),
+                s if s < 86_400 => {
+                    if span >= 86_400 {
+                        format!("{} {}", part(5, 10), part(11, 16))
+                    } else {
+                        part(11, 16)
+                    }
+                }
+                _ => part(0, 10),
+            }
+        };
+        let mut t = first;
+        while t <= t1 && out.len() < 16 {
+            out.push((t, label(t)));
+            t = t.saturating_add(step);
+        }
+        return out;
+    }
+    // Calendar months: the first of a month whose index is a multiple of the step.
+    let (y0, m0) = year_month(t0);
+    let (y1, m1) = year_month(t1);
+    let (a, b) = (y0 * 12 + m0 - 1, y1 * 12 + m1 - 1);
+    let months = (b - a).max(1);
+    let step = MONTH_STEPS
         .iter()
         .copied()
-        .find(|s| span / s <= 8)
-        .unwrap_or(31_556_952 * ((span / 31_556_952 / 8).max(1) + 1));
-    let first = t0.div_euclid(step) * step + if t0.rem_euclid(step) == 0 { 0 } else { step };
-    let label = |t: i64| {
-        let iso = Timestamp(t).to_rfc3339();
-        let part = |a: usize, b: usize| iso.get(a..b).unwrap_or(&iso).to_string();
-        match step {
-            s if s < 60 => part(11, 19),
-            s if s < 86_400 => {
-                if span >= 86_400 {
-                    format!("{} {}", part(5, 10), part(11, 16))
-                } else {
-                    part(11, 16)
-                }
-            }
-            s if s < 2_629_746 => part(0, 10),
-            _ => part(0, 7),
+        .find(|s| months / s <= MAX_TICKS)
+        .unwrap_or(12 * (months / 12 / MAX_TICKS + 1));
+    let mut ym = a.div_euclid(step) * step;
+    while out.len() < 16 {
+        let Some(t) = month_start(ym) else { break };
+        if t > t1 {
+            break;
         }
-    };
-    let mut out = Vec::new();
-    let mut t = first;
-    while t <= t1 && out.len() < 16 {
-        out.push((t, label(t)));
-        t = t.saturating_add(step);
+        if t >= t0 {
+            let (y, m) = (ym.div_euclid(12), ym.rem_euclid(12) + 1);
+            out.push((
+                t,
+                if step % 12 == 0 {
+                    format!("{y:04}")
+                } else {
+                    format!("{y:04}-{m:02}")
+                },
+            ));
+        }
+        ym += step;
     }
     out
 }
@@ -1005,6 +1140,113 @@ mod tests {
         t.not_audited = None;
         t.log_ok = true;
         t
+    }
+
+    #[test]
+    fn timeline_ticks_are_readable_from_seconds_to_years() {
+        let t0 = Timestamp::parse("2026-11-30T20:41:07Z").unwrap().unix();
+        // The demo: everything within seconds.
+        let s = time_ticks(t0, t0 + 9);
+        assert!(s.len() >= 3 && s.len() <= 10, "{s:?}");
+        assert_eq!(s[0].1, "20:41:08");
+        assert!(
+            s.iter()
+                .all(|(_, l)| l.len() == 8 && l.starts_with("20:41:"))
+        );
+        // Minutes and hours.
+        let m = time_ticks(t0, t0 + 1800);
+        assert!(m.iter().all(|(t, l)| t % 300 == 0 && l.len() == 5), "{m:?}");
+        // Days: dates.
+        let d = time_ticks(t0, t0 + 6 * 86_400);
+        assert_eq!(d[0].1, "2026-12-01", "{d:?}");
+        assert!(d.iter().all(|(t, _)| t % 86_400 == 0));
+        // A long log (months): the first of each month, on the calendar.
+        let mo = time_ticks(t0, t0 + 200 * 86_400);
+        assert_eq!(
+            mo.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>(),
+            [
+                "2026-12", "2027-01", "2027-02", "2027-03", "2027-04", "2027-05", "2027-06"
+            ]
+        );
+        for (t, l) in &mo {
+            assert!(
+                Timestamp(*t)
+                    .to_rfc3339()
+                    .starts_with(&format!("{l}-01T00:00:00"))
+            );
+        }
+        // Years: whole years.
+        let y = time_ticks(t0, t0 + 30 * 365 * 86_400);
+        assert!(y.len() >= 3 && y.len() <= 9, "{y:?}");
+        assert!(y.iter().all(|(t, l)| {
+            l.len() == 4
+                && Timestamp(*t)
+                    .to_rfc3339()
+                    .starts_with(&format!("{l}-01-01T00:00:00"))
+        }));
+        // Every scale: at most about 8 ticks, increasing, inside the span.
+        for span in [
+            1,
+            59,
+            3_600,
+            86_400 * 20,
+            86_400 * 90,
+            86_400 * 400,
+            86_400 * 3_000,
+        ] {
+            let t = time_ticks(t0, t0 + span);
+            assert!(!t.is_empty() && t.len() <= 9, "{span}: {t:?}");
+            assert!(t.windows(2).all(|w| w[0].0 < w[1].0));
+            assert!(t.iter().all(|(x, _)| *x >= t0 && *x <= t0 + span));
+        }
+    }
+
+    #[test]
+    fn refusals_are_grouped_by_reason_and_warrant_across_trustees() {
+        let mut r = report(
+            vec![audited("a", 1), audited("b", 2), audited("c", 3)],
+            vec![],
+        );
+        let w = Digest32([7; 32]);
+        for (trustee, entry, time, reason, warrant) in [
+            (1, 10, 100, "missing-approval", Some(w)),
+            (2, 11, 101, "missing-approval", Some(w)),
+            (3, 12, 102, "missing-approval", Some(w)),
+            (2, 13, 200, "expired", Some(w)),
+            (1, 14, 300, "bad-signature", None),
+        ] {
+            r.refusals.push(RefusalView {
+                trustee,
+                entry,
+                time: Timestamp(time),
+                reason: reason.into(),
+                warrant,
+                ciphertexts: 1,
+            });
+        }
+        let g = r.refusal_groups();
+        assert_eq!(g.len(), 3, "{g:?}");
+        assert_eq!(g[0].reason, "missing-approval");
+        assert_eq!(g[0].trustees, [1, 2, 3]);
+        assert_eq!(
+            (g[0].entries, g[0].first, g[0].last),
+            (3, Timestamp(100), Timestamp(102))
+        );
+        assert_eq!(g[2].warrant, None);
+        let text = r.to_text();
+        assert!(
+            text.contains(&format!(
+                "missing-approval warrant {}: 3 entries at trustees 1, 2, 3, ",
+                w.short()
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains("bad-signature warrant (none): 1 entries at trustee 1, "),
+            "{text}"
+        );
+        let html = r.to_html();
+        assert!(html.contains("<td>1, 2, 3</td>"), "{html}");
     }
 
     #[test]

@@ -117,6 +117,24 @@ pub fn verified_summary(w: &VerifiedWarrant) -> String {
     text
 }
 
+/// A warrant's scope on one line: `targets …; message ids …; sent from … until …`.
+pub fn scope_words(scope: &super::Scope) -> String {
+    let or_any = |v: &[String]| {
+        if v.is_empty() {
+            "(any)".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    format!(
+        "targets {}; message ids {}; sent from {} until {}",
+        or_any(&scope.targets),
+        or_any(&scope.message_ids),
+        scope.window.from,
+        scope.window.until
+    )
+}
+
 /// The signatures of an envelope: `role (keyid …)`, comma separated.
 pub fn signature_list(sigs: &[super::EnvelopeSignature]) -> String {
     sigs.iter()
