@@ -55,6 +55,24 @@ pub fn receipt_line(resp: &ReleaseResponseV2, ciphertexts: &[ValidCiphertextV2])
     .to_json_line()
 }
 
+/// Release requests in flight at once to one trustee (bounded): the batches of a large
+/// retrieval are pipelined, so the round-trip latency does not multiply with their number.
+pub const PIPELINE_DEPTH: usize = 4;
+
+/// What one batch got from one trustee.
+enum BatchOutcome {
+    /// A signed response that checked: the response, the request's items, the shares.
+    Answered(
+        ReleaseResponseV2,
+        Vec<ValidCiphertextV2>,
+        Vec<VerifiedShareV2>,
+    ),
+    /// A response that failed its check; with the response when it is validly signed.
+    Rejected(Option<(ReleaseResponseV2, Vec<ValidCiphertextV2>)>, String),
+    /// No usable response (unreachable, HTTP error, malformed).
+    Failed(String),
+}
+
 /// Version 2's side of a retrieval ([`Codec`]): the selected messages, their escrow headers
 /// checked in batches (the items asked for are indices into the valid ones), and what was
 /// gathered so far, per valid ciphertext, one voice per trustee index.
@@ -150,6 +168,37 @@ impl<'a> V2<'a> {
         }
     }
 
+    /// Ask one trustee for one batch (indices into the valid headers) and check its answer.
+    fn ask_batch(
+        &self,
+        client: &NodeClient,
+        wd: &escrow_core::codec::Digest32,
+        batch: &[usize],
+    ) -> BatchOutcome {
+        let cts: Vec<ValidCiphertextV2> = batch
+            .iter()
+            .filter_map(|&i| self.valid.get(i).cloned())
+            .collect();
+        let body = ReleaseRequestV2::new(self.env, cts.iter().map(ValidCiphertextV2::ciphertext));
+        let resp = match client.release_v2(&body.to_bytes(), self.key, cts.len()) {
+            Ok(r) => r,
+            Err(e) => return BatchOutcome::Failed(describe(&e)),
+        };
+        match resp.open(self.key, self.set, wd, &cts) {
+            Ok(opened) => {
+                let shares = opened.map(|a| a.shares).unwrap_or_default();
+                BatchOutcome::Answered(resp, cts, shares)
+            }
+            // A signed answer that fails (its batched proof, a box, the positions): every
+            // share in it is refused and the trustee is named. An answer that is not validly
+            // signed names the URL only.
+            Err(e) => {
+                let signed = resp.verify(self.set).is_ok().then_some((resp, cts));
+                BatchOutcome::Rejected(signed, e.to_string())
+            }
+        }
+    }
+
     /// The outcome of selected message `i`.
     fn outcome(&self, i: usize) -> Outcome {
         let not_read = |why: String| Outcome::NotRead {
@@ -183,65 +232,93 @@ impl Codec for V2<'_> {
         matches!(self.slot.get(i), Some(Ok(_)))
     }
 
+    /// Every batch asked of one trustee, up to [`PIPELINE_DEPTH`] requests in flight (no new
+    /// batch is sent after one it could not answer validly); every answer that came back is
+    /// checked on its own and used, in batch order; the first failure is the row's failure.
     fn ask(&self, client: &NodeClient, batches: &[Vec<usize>], progress: &dyn Progress) -> Answers {
-        let (set, env, key) = (self.set, self.env, self.key);
+        use std::sync::Mutex;
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
         let mut rep = Answers {
             url: client.url().to_string(),
             ..Default::default()
         };
-        let wd = env.digest();
-        for batch in batches {
-            let cts: Vec<ValidCiphertextV2> = batch
-                .iter()
-                .filter_map(|&i| self.valid.get(i).cloned())
-                .collect();
-            let body = ReleaseRequestV2::new(env, cts.iter().map(ValidCiphertextV2::ciphertext));
-            let resp = match client.release_v2(&body.to_bytes(), key, cts.len()) {
-                Ok(r) => r,
-                Err(e) => {
-                    rep.failure = Some(describe(&e));
-                    break;
+        let wd = self.env.digest();
+        let next = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let slots: Vec<Mutex<Option<BatchOutcome>>> =
+            batches.iter().map(|_| Mutex::new(None)).collect();
+        std::thread::scope(|s| {
+            for _ in 0..PIPELINE_DEPTH.min(batches.len()) {
+                s.spawn(|| {
+                    while !stop.load(Ordering::Relaxed) {
+                        let b = next.fetch_add(1, Ordering::Relaxed);
+                        let (Some(batch), Some(slot)) = (batches.get(b), slots.get(b)) else {
+                            break;
+                        };
+                        let got = self.ask_batch(client, &wd, batch);
+                        match &got {
+                            BatchOutcome::Answered(..) => progress.inc(batch.len() as u64),
+                            _ => stop.store(true, Ordering::Relaxed),
+                        }
+                        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(got);
+                    }
+                });
+            }
+        });
+        let fail = |rep: &mut Answers, why: String| {
+            rep.failure.get_or_insert(why);
+        };
+        for (slot, batch) in slots.into_iter().zip(batches) {
+            let got = slot.into_inner().unwrap_or_else(|p| p.into_inner());
+            let (resp, cts, shares) = match got {
+                Some(BatchOutcome::Answered(resp, cts, shares)) => (resp, cts, shares),
+                Some(BatchOutcome::Rejected(signed, why)) => {
+                    if let Some((resp, cts)) = signed
+                        && rep.index.is_none_or(|i| i == resp.trustee)
+                    {
+                        rep.index = Some(resp.trustee);
+                        let (positions, _) = rep
+                            .refused_answer
+                            .get_or_insert_with(|| (Vec::new(), why.clone()));
+                        positions.extend_from_slice(batch);
+                        // Still a signed receipt: the trustee answered (and logged) this request.
+                        rep.receipts.push_str(&receipt_line(&resp, &cts));
+                        rep.receipts.push('\n');
+                    }
+                    fail(&mut rep, format!("answer rejected: {why}"));
+                    continue;
                 }
+                Some(BatchOutcome::Failed(why)) => {
+                    fail(&mut rep, why);
+                    continue;
+                }
+                // Not sent: another batch had failed.
+                None => continue,
             };
             if rep.index.is_some_and(|i| i != resp.trustee) {
-                rep.failure = Some(format!(
+                let why = format!(
                     "answered as trustee {} after answering as {:?}",
                     resp.trustee, rep.index
-                ));
-                break;
+                );
+                fail(&mut rep, why);
+                continue;
             }
-            match resp.open(key, set, &wd, &cts) {
-                Ok(opened) => {
-                    rep.index = Some(resp.trustee);
-                    for s in opened.map(|a| a.shares).unwrap_or_default() {
-                        if let Some(&pos) = batch.get(s.position as usize) {
-                            rep.shares.push((pos, s));
-                        }
-                    }
-                    for (j, r) in resp.results.iter().enumerate() {
-                        if let (ReleaseResultV2::Refused { code, detail, .. }, Some(&pos)) =
-                            (r, batch.get(j))
-                        {
-                            rep.refusals
-                                .push((pos, format!("{code}: {detail}"), code.to_string()));
-                        }
-                    }
-                    rep.receipts.push_str(&receipt_line(&resp, &cts));
-                    rep.receipts.push('\n');
-                    progress.inc(batch.len() as u64);
-                }
-                Err(e) => {
-                    // A signed answer that fails (its batched proof, a box, the positions):
-                    // every share in it is refused and the trustee is named. An answer that
-                    // is not validly signed names the URL only.
-                    if resp.verify(set).is_ok() {
-                        rep.index = Some(resp.trustee);
-                        rep.refused_answer = Some((batch.clone(), e.to_string()));
-                    }
-                    rep.failure = Some(format!("answer rejected: {e}"));
-                    break;
+            rep.index = Some(resp.trustee);
+            for s in shares {
+                if let Some(&pos) = batch.get(s.position as usize) {
+                    rep.shares.push((pos, s));
                 }
             }
+            for (j, r) in resp.results.iter().enumerate() {
+                if let (ReleaseResultV2::Refused { code, detail, .. }, Some(&pos)) =
+                    (r, batch.get(j))
+                {
+                    rep.refusals
+                        .push((pos, format!("{code}: {detail}"), code.to_string()));
+                }
+            }
+            rep.receipts.push_str(&receipt_line(&resp, &cts));
+            rep.receipts.push('\n');
         }
         rep
     }

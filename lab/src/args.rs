@@ -157,6 +157,10 @@ pub struct E2eArgs {
     /// Skip the auditor run at the end.
     #[arg(long)]
     pub no_audit: bool,
+    /// Seal the messages in format version 1 and retrieve them with `POST /v1/release`, to
+    /// compare with version 2 (the default: `POST /v2/release`).
+    #[arg(long)]
+    pub v1: bool,
     /// Keep the nodes' state and the decrypted files in OUT/work.
     #[arg(long)]
     pub keep: bool,

@@ -20,9 +20,10 @@ use escrow_core::audit::{EntryKind, LogEntry};
 use escrow_core::codec::Digest32;
 use escrow_core::keys::PrivateKey;
 use escrow_core::label::Label;
-use escrow_core::message::{self, SealedMessage};
+use escrow_core::message;
 use escrow_core::time::Timestamp;
 use escrow_core::trustee::{self, TrusteeSet};
+use escrow_core::v2::{MailboxMessage, seal_v2};
 use escrow_core::warrant::Window;
 use escrow_research::experiment::{self, RunOutput};
 use escrow_research::plot::{Chart, Scale, Series, Target};
@@ -98,13 +99,14 @@ impl Lab {
     }
 
     /// `count` messages from alice to `target` within `[start, start + 7 days)`, sealed on
-    /// every core. Returns them and the wall time.
+    /// every core, in format version 2 (version 1 with `v1`). Returns them and the wall time.
     fn traffic(
         &self,
         target: &str,
         count: usize,
         start: Timestamp,
-    ) -> Result<(Vec<SealedMessage>, f64)> {
+        v1: bool,
+    ) -> Result<(Vec<MailboxMessage>, f64)> {
         let t0 = Instant::now();
         let rk = self.recipient.public();
         let step = (7 * DAY / count.max(1) as i64).max(1);
@@ -114,13 +116,18 @@ impl Lab {
                 let at = start.plus((j as i64 * step).min(7 * DAY - 1));
                 let label = Label::new("alice", target, at, &format!("{target}-m{j:06}"))?;
                 let body = format!("message {j} from alice to {target}");
-                Ok(message::seal(
-                    &self.set,
-                    &rk,
-                    &label,
-                    body.as_bytes(),
-                    &mut rand::rng(),
-                )?)
+                let mut rng = rand::rng();
+                Ok(if v1 {
+                    MailboxMessage::V1(message::seal(
+                        &self.set,
+                        &rk,
+                        &label,
+                        body.as_bytes(),
+                        &mut rng,
+                    )?)
+                } else {
+                    MailboxMessage::V2(seal_v2(&self.set, &rk, &label, body.as_bytes(), &mut rng)?)
+                })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok((msgs, t0.elapsed().as_secs_f64()))
@@ -191,6 +198,17 @@ pub struct E2eRow {
     pub log_entries_per_node: f64,
     /// Database growth per log entry (mean over nodes; SQLite file + WAL).
     pub db_bytes_per_entry: f64,
+    /// Release protocol version of the messages and the exchange (1 or 2).
+    pub version: u8,
+    /// Wire bytes (requests and answers) per message per trustee asked: k with `threshold`
+    /// (when the first k answered everything), n with `all`.
+    pub wire_bytes_per_message_per_trustee: f64,
+    /// Peak resident set (kB, VmHWM) of each node process after this row (a process's peak so
+    /// far: the last row holds the run's peak).
+    pub node_peak_rss_kb: Vec<u64>,
+    /// Peak resident set (kB) of this process (the investigator, and the sealing) after this
+    /// row (VmHWM of /proc/self/status, what getrusage's ru_maxrss reports on Linux).
+    pub investigator_peak_rss_kb: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -218,6 +236,7 @@ pub struct AuditRow {
 struct E2eParams {
     n: u16,
     k: u16,
+    version: u8,
     ask: Vec<Ask>,
     messages: Vec<usize>,
     batch: usize,
@@ -242,6 +261,10 @@ pub const E2E_COLUMNS: &[&str] = &[
     "wire_bytes_per_message",
     "log_entries_per_node",
     "db_bytes_per_entry",
+    "version",
+    "wire_bytes_per_message_per_trustee",
+    "node_peak_rss_kb_max",
+    "investigator_peak_rss_kb",
 ];
 
 fn e2e_csv(rows: &[E2eRow]) -> Vec<Vec<String>> {
@@ -264,6 +287,16 @@ fn e2e_csv(rows: &[E2eRow]) -> Vec<Vec<String>> {
                 format!("{:.1}", r.wire_bytes_per_message),
                 format!("{:.1}", r.log_entries_per_node),
                 format!("{:.1}", r.db_bytes_per_entry),
+                r.version.to_string(),
+                format!("{:.1}", r.wire_bytes_per_message_per_trustee),
+                r.node_peak_rss_kb
+                    .iter()
+                    .max()
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
+                r.investigator_peak_rss_kb
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
             ]
         })
         .collect()
@@ -390,7 +423,7 @@ pub fn e2e(a: E2eArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         "{n} trustee nodes up in {node_start_s:.2} s (KDF cost {})",
         a.kdf_cost
     ));
-    let res = e2e_runs(&lab, roles, &counts, &a.ask, a.batch, !a.no_audit);
+    let res = e2e_runs(&lab, roles, &counts, &a.ask, a.batch, !a.no_audit, a.v1);
     stop_all(&mut lab.nodes);
     let (rows, audit) = res?;
     if !a.keep {
@@ -400,12 +433,14 @@ pub fn e2e(a: E2eArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "e2e: {k}-of-{n} trustee nodes on 127.0.0.1, {} cores ({}); one double-locked warrant per row, every node asked, every share verified",
-        machine.cores, machine.cpu_model
+        "e2e: {k}-of-{n} trustee nodes on 127.0.0.1, {} cores ({}); release protocol version {}; one double-locked warrant per row, every share verified",
+        machine.cores,
+        machine.cpu_model,
+        if a.v1 { 1 } else { 2 }
     );
     let _ = writeln!(
         text,
-        "{:>9} {:>8} {:>10} {:>9} {:>9} {:>10} {:>11} {:>12} {:>12}",
+        "{:>9} {:>8} {:>10} {:>9} {:>9} {:>10} {:>11} {:>13} {:>12} {:>12} {:>13} {:>9}",
         "ask",
         "messages",
         "retrieve s",
@@ -413,13 +448,16 @@ pub fn e2e(a: E2eArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         "combine s",
         "msgs/s",
         "wire B/msg",
+        "B/msg/trustee",
         "log entries",
-        "db B/entry"
+        "db B/entry",
+        "node RSS MB",
+        "inv RSS MB"
     );
     for r in &rows {
         let _ = writeln!(
             text,
-            "{:>9} {:>8} {:>10.3} {:>9.3} {:>9.3} {:>10.0} {:>11.0} {:>12.0} {:>12.0}",
+            "{:>9} {:>8} {:>10.3} {:>9.3} {:>9.3} {:>10.0} {:>11.0} {:>13.0} {:>12.0} {:>12.0} {:>13} {:>9}",
             r.ask.name(),
             r.messages,
             r.retrieve_s,
@@ -427,8 +465,17 @@ pub fn e2e(a: E2eArgs, roles: &dyn Roles, out: Out) -> Result<()> {
             r.combine_s,
             r.messages_per_s,
             r.wire_bytes_per_message,
+            r.wire_bytes_per_message_per_trustee,
             r.log_entries_per_node,
-            r.db_bytes_per_entry
+            r.db_bytes_per_entry,
+            r.node_peak_rss_kb
+                .iter()
+                .map(|v| format!("{:.0}", *v as f64 / 1024.0))
+                .collect::<Vec<_>>()
+                .join("/"),
+            r.investigator_peak_rss_kb
+                .map(|v| format!("{:.0}", v as f64 / 1024.0))
+                .unwrap_or_default()
         );
     }
     if let Some(a) = &audit {
@@ -441,6 +488,7 @@ pub fn e2e(a: E2eArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     let params = E2eParams {
         n,
         k,
+        version: if a.v1 { 1 } else { 2 },
         ask: a.ask.clone(),
         messages: counts,
         batch: a.batch,
@@ -474,6 +522,7 @@ fn e2e_runs(
     asks: &[Ask],
     batch: usize,
     audit: bool,
+    v1: bool,
 ) -> Result<(Vec<E2eRow>, Option<AuditRow>)> {
     let (n, k) = (lab.set.trustees(), lab.set.threshold());
     let urls = lab.urls();
@@ -482,7 +531,7 @@ fn e2e_runs(
     for (j, &m) in counts.iter().enumerate() {
         let target = format!("target-{j}");
         progress(&format!("{m} messages: sealing"));
-        let (msgs, seal_s) = lab.traffic(&target, m, start)?;
+        let (msgs, seal_s) = lab.traffic(&target, m, start, v1)?;
         for &ask in asks {
             let env = lab.warrant(&format!("W-E2E-{j}-{m}-{}", ask.name()), &target, start)?;
             let before: Vec<(u64, u64)> = lab
@@ -532,6 +581,11 @@ fn e2e_runs(
                     .saturating_sub(*bytes0);
             }
             let s = r.stats;
+            let asked = match ask {
+                Ask::Threshold => k,
+                Ask::All => n,
+            };
+            let wire = (s.request_bytes + s.response_bytes) as f64;
             let row = E2eRow {
                 n,
                 k,
@@ -549,6 +603,14 @@ fn e2e_runs(
                 wire_bytes_per_message: (s.request_bytes + s.response_bytes) as f64 / m as f64,
                 log_entries_per_node: added as f64 / f64::from(n),
                 db_bytes_per_entry: grown as f64 / (added.max(1) as f64),
+                version: if v1 { 1 } else { 2 },
+                wire_bytes_per_message_per_trustee: wire / m as f64 / f64::from(asked.max(1)),
+                node_peak_rss_kb: lab
+                    .nodes
+                    .iter()
+                    .filter_map(|x| x.child.as_ref().and_then(|c| vm_hwm(c.id())))
+                    .collect(),
+                investigator_peak_rss_kb: vm_hwm(std::process::id()),
             };
             progress(&format!(
                 "{m} messages, ask {}: {retrieve_s:.2} s ({:.0} messages/s)",
@@ -788,7 +850,7 @@ pub fn audit_log(a: AuditLogArgs, roles: &dyn Roles, out: Out) -> Result<()> {
 fn audit_log_runs(lab: &mut Lab, roles: &dyn Roles, a: &AuditLogArgs) -> Result<Vec<AuditRow>> {
     let start = Timestamp::from_unix((files::now().unix() / DAY - 14) * DAY);
     let real = usize::try_from(a.real)?;
-    let (msgs, _) = lab.traffic("target", real, start)?;
+    let (msgs, _) = lab.traffic("target", real, start, true)?;
     let env = lab.warrant("W-AUDIT-LOG", "target", start)?;
     // The grown entries are synthetic (fresh random digests), so the oversight copies they
     // inherit from the template cannot open under their digests: the auditor is given the

@@ -467,10 +467,9 @@ fn asking_the_threshold_first_releases_k_shares_and_falls_back_when_one_fails() 
     let v = json(&o);
     assert_eq!(v["decrypted"], w.in_scope as u64, "{v}");
     assert_eq!(v["bad_share_trustees"], serde_json::json!([2]));
-    // The mailbox is release protocol v2 (`escrow seal`'s default). A v2 answer whose batched
-    // proof fails is not kept as a receipt yet (v1 keeps it; issue 14, open): the cheater is
-    // named above, but its signed answer is missing from the receipts.
-    assert_eq!(receipt_trustees(&w, "out2"), vec![1, 3, 4, 5]);
+    // The mailbox is release protocol v2 (`escrow seal`'s default). The cheater's signed
+    // answer, whose batched proof fails, is still kept as a receipt: it answered and logged.
+    assert_eq!(receipt_trustees(&w, "out2"), vec![1, 2, 3, 4, 5]);
     // Trustee 1 down as well: still k honest ones among the rest.
     w.nodes[0].stop();
     let o = w.retrieve(

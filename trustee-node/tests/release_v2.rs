@@ -254,47 +254,103 @@ fn v2_endpoint_checks_like_v1_logs_first_and_offers_a_json_view() {
 
 #[test]
 fn concurrent_v2_requests_never_exceed_the_release_limit() {
+    // The node computes its shares before it takes the database lock, decides the limit again
+    // under the lock and drops the shares the limit refuses: four requests of three distinct
+    // messages each (12 > 5), sent at once, get exactly five releases between them; every
+    // answer opens and its batched proof verifies over exactly the items it released, and the
+    // log holds exactly those five releases with the shares that were sent.
     let fx = Fixture::new(2, 2);
     let node = start(&fx.init(1), &[], &[]);
     let mut p = fx.payload("w-v2-limit");
     p.max_releases = Some(5);
     let w = fx.double_locked(&p);
+    let wd = w.digest();
     let url = node.url("/v2/release");
-    // Four requests of three distinct messages each (12 > 5), sent at once.
-    let bodies: Vec<Vec<u8>> = (0..4)
+    let requests: Vec<Vec<SealedMessageV2>> = (0..4)
         .map(|r| {
-            let msgs: Vec<_> = (0..3)
+            (0..3)
                 .map(|i| message_v2(&fx, "alice", &format!("l{r}-{i}")))
-                .collect();
-            request(&w, &msgs).to_bytes()
+                .collect()
         })
         .collect();
-    let released: usize = std::thread::scope(|s| {
-        let hs: Vec<_> = bodies
+    let size0 = log_entries(&node).len();
+    let sent: Vec<(
+        escrow_core::codec::Digest32,
+        escrow_core::codec::Digest32,
+        u64,
+    )> = std::thread::scope(|s| {
+        let hs: Vec<_> = requests
             .iter()
-            .map(|b| {
-                let (url, fx) = (&url, &fx);
+            .map(|msgs| {
+                let (url, fx, w, wd) = (&url, &fx, &w, &wd);
                 s.spawn(move || {
-                    let (status, _, bytes) = post_v2(url, fx, b);
+                    let (status, _, bytes) = post_v2(url, fx, &request(w, msgs).to_bytes());
                     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
                     let resp = ReleaseResponseV2::from_bytes(&bytes, 10).unwrap();
-                    resp.verify(&fx.set).unwrap();
-                    let n = resp
+                    let valid: Vec<_> = escrow_core::v2::check_batch(
+                        &fx.set,
+                        &msgs.iter().map(|m| m.escrow.clone()).collect::<Vec<_>>(),
+                    )
+                    .into_iter()
+                    .map(Result::unwrap)
+                    .collect();
+                    // Signature, W, R, positions, boxes and the one proof.
+                    let opened = resp.open(&fx.investigator, &fx.set, wd, &valid).unwrap();
+                    let shares = opened.map(|a| a.shares).unwrap_or_default();
+                    let released: Vec<u64> = resp
                         .results
                         .iter()
-                        .filter(|r| matches!(r, ReleaseResultV2::Released { .. }))
-                        .count();
-                    assert_eq!(resp.answer.as_ref().map_or(0, |a| a.shares.len()), n);
-                    for r in &resp.results {
-                        if let ReleaseResultV2::Refused { code, .. } = r {
-                            assert_eq!(code.as_str(), "release-limit");
-                        }
-                    }
-                    n
+                        .filter_map(|r| match r {
+                            ReleaseResultV2::Released { leaf_index } => Some(*leaf_index),
+                            ReleaseResultV2::Refused { code, .. } => {
+                                assert_eq!(code.as_str(), "release-limit");
+                                None
+                            }
+                        })
+                        .collect();
+                    assert_eq!(shares.len(), released.len());
+                    shares
+                        .iter()
+                        .zip(released)
+                        .map(|(sh, leaf)| {
+                            let d = sh.d.to_bytes();
+                            let digest = escrow_core::v2::answer::share_digest_v2(
+                                &fx.set.id(),
+                                resp.trustee,
+                                wd,
+                                &sh.ciphertext,
+                                &d,
+                            );
+                            (sh.ciphertext, digest, leaf)
+                        })
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();
-        hs.into_iter().map(|h| h.join().unwrap()).sum()
+        hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(released, 5);
+    assert_eq!(sent.len(), 5, "exactly the limit released");
+    let logged: Vec<LogEntry> = log_entries(&node)[size0..]
+        .iter()
+        .map(|e| LogEntry::from_bytes(&b64_decode(e["bytes"].as_str().unwrap()).unwrap()).unwrap())
+        .collect();
+    let releases: Vec<&LogEntry> = logged
+        .iter()
+        .filter(|e| e.kind == escrow_core::audit::EntryKind::Release)
+        .collect();
+    assert_eq!(releases.len(), 5, "the log agrees: five releases");
+    for (ct, share, leaf) in &sent {
+        let e = &logged[(*leaf as usize) - size0];
+        assert_eq!(e.kind, escrow_core::audit::EntryKind::Release);
+        assert_eq!(e.ciphertexts, vec![*ct]);
+        assert_eq!(e.shares, vec![*share], "the logged share is the one sent");
+    }
+    let refused = logged
+        .iter()
+        .filter(|e| e.reason.as_deref() == Some("release-limit"))
+        .count();
+    assert_eq!(
+        refused, 7,
+        "every other item logged as refused by the limit"
+    );
 }

@@ -276,9 +276,191 @@ fn challenge(seed: &Digest32, pts: &[ProjectivePoint; 4]) -> Scalar {
     group::hash_to_scalar(DST_ANSWER_DLEQ, &[&m])
 }
 
+/// Items from which a request's shares are spread over the cores.
+const PARALLEL_MIN: usize = 64;
+
+/// `x·u_j` for every item, in order: one constant-time multiplication each, spread over the
+/// available cores (scoped threads over contiguous chunks) for a large request.
+fn multiply_all(
+    trustee: u16,
+    x: &Scalar,
+    items: &[(u32, &ValidCiphertextV2)],
+) -> Result<Vec<ProjectivePoint>> {
+    let one = |c: &[(u32, &ValidCiphertextV2)]| -> Vec<ProjectivePoint> {
+        c.iter()
+            .map(|(_, ct)| *ct.ciphertext().u.inner() * x)
+            .collect()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || items.len() < PARALLEL_MIN {
+        return Ok(one(items));
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| s.spawn(move || one(c)))
+            .collect();
+        let mut out = Vec::with_capacity(items.len());
+        for h in handles {
+            out.extend(h.join().map_err(|_| Error::BadAnswer {
+                trustee,
+                why: "a share computation failed".into(),
+            })?);
+        }
+        Ok(out)
+    })
+}
+
+/// Trustee i's shares `d_j = x_i·u_j` for the items of one request it may release, computed
+/// before anything is decided: the expensive part of an answer (one constant-time
+/// multiplication per item, on every core for a large request), so that a node can compute
+/// without holding its database lock, then decide and log ([`Self::share_digest`]), keep
+/// exactly the items it released ([`Self::select`]) and seal them ([`Self::seal`]).
+pub struct ComputedShares<'a> {
+    key: &'a VerifiedKeyShare,
+    /// (position, ciphertext, d), positions strictly increasing.
+    items: Vec<(u32, &'a ValidCiphertextV2, ProjectivePoint)>,
+}
+
+impl<'a> ComputedShares<'a> {
+    /// The shares of `released` (positions strictly increasing, ciphertexts checked and of
+    /// the key's set); may be empty.
+    pub fn compute(
+        key: &'a VerifiedKeyShare,
+        released: &[(u32, &'a ValidCiphertextV2)],
+    ) -> Result<Self> {
+        let mut last = None;
+        for (pos, ct) in released {
+            if last.is_some_and(|l| *pos <= l) {
+                return Err(Error::BadAnswer {
+                    trustee: key.index(),
+                    why: "positions must be strictly increasing".into(),
+                });
+            }
+            last = Some(*pos);
+            if ct.checked_for() != key.set_id() {
+                return Err(Error::CiphertextForOtherSet {
+                    found: ct.ciphertext().set_id.short(),
+                    expected: key.set_id().short(),
+                });
+            }
+        }
+        let ds = multiply_all(key.index(), key.secret(), released)?;
+        Ok(ComputedShares {
+            key,
+            items: released
+                .iter()
+                .zip(ds)
+                .map(|((pos, ct), d)| (*pos, *ct, d))
+                .collect(),
+        })
+    }
+
+    /// The positions computed, in order.
+    pub fn positions(&self) -> Vec<u32> {
+        self.items.iter().map(|(p, _, _)| *p).collect()
+    }
+
+    /// `(position, logged share digest)` of every share under warrant digest `warrant`
+    /// (§15.6), in order.
+    pub fn share_digests(&self, warrant: &Digest32) -> Vec<(u32, Digest32)> {
+        let ds: Vec<ProjectivePoint> = self.items.iter().map(|(_, _, d)| *d).collect();
+        let set_id = self.key.set_id();
+        self.items
+            .iter()
+            .zip(group::sec1c_vec(&ds))
+            .map(|((pos, ct, _), enc)| {
+                (
+                    *pos,
+                    share_digest_v2(&set_id, self.key.index(), warrant, &ct.digest(), &enc),
+                )
+            })
+            .collect()
+    }
+
+    /// Exactly the items `released` (positions strictly increasing): the shares already
+    /// computed are kept, any other is computed now (what the limit refuses is dropped).
+    pub fn select(&self, released: &[(u32, &'a ValidCiphertextV2)]) -> Result<Self> {
+        let missing: Vec<(u32, &'a ValidCiphertextV2)> = released
+            .iter()
+            .filter(|(p, _)| self.items.binary_search_by_key(p, |(q, _, _)| *q).is_err())
+            .copied()
+            .collect();
+        let extra = ComputedShares::compute(self.key, &missing)?;
+        let mut items = Vec::with_capacity(released.len());
+        for (pos, ct) in released {
+            let from = |v: &[(u32, &'a ValidCiphertextV2, ProjectivePoint)]| {
+                v.binary_search_by_key(pos, |(q, _, _)| *q)
+                    .ok()
+                    .and_then(|i| v.get(i).map(|(_, _, d)| *d))
+            };
+            let d = from(&self.items)
+                .or_else(|| from(&extra.items))
+                .ok_or_else(|| Error::BadAnswer {
+                    trustee: self.key.index(),
+                    why: "positions must be strictly increasing".into(),
+                })?;
+            items.push((*pos, *ct, d));
+        }
+        // The order and the set are checked by `compute` on the missing ones; check all.
+        if items.windows(2).any(|w| matches!(w, [a, b] if a.0 >= b.0)) {
+            return Err(Error::BadAnswer {
+                trustee: self.key.index(),
+                why: "positions must be strictly increasing".into(),
+            });
+        }
+        Ok(ComputedShares {
+            key: self.key,
+            items,
+        })
+    }
+
+    /// No item.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The answer (§15.5, §15.6) for these shares, bound to W and R and sealed to
+    /// `investigator`. `tamper` is the node's fault-injection hook (tests and demos only):
+    /// when set, the first share is changed after the proof was made, so the proof fails.
+    pub fn seal<R: rand_core::CryptoRng + ?Sized>(
+        &self,
+        warrant: &Digest32,
+        request: &Digest32,
+        investigator: &PublicKey,
+        tamper: bool,
+        rng: &mut R,
+    ) -> Result<SealedAnswer> {
+        if self.items.is_empty() {
+            return Err(Error::BadAnswer {
+                trustee: self.key.index(),
+                why: "an answer releases at least one share".into(),
+            });
+        }
+        let released: Vec<(u32, &ValidCiphertextV2)> =
+            self.items.iter().map(|(p, ct, _)| (*p, *ct)).collect();
+        let mut ds: Vec<ProjectivePoint> = self.items.iter().map(|(_, _, d)| *d).collect();
+        if tamper && let Some(d) = ds.first_mut() {
+            // FAULT INJECTION (test feature): another point in place of d_0; the proof fails.
+            *d += ProjectivePoint::GENERATOR;
+        }
+        seal_answer(
+            self.key,
+            warrant,
+            request,
+            &released,
+            &ds,
+            investigator,
+            rng,
+        )
+    }
+}
+
 /// Trustee i's answer: for each `(position, ciphertext)` it releases (positions strictly
 /// increasing, ciphertexts checked and of its own set), `d_j = x_i·u_j`, one proof for all,
-/// sealed to `investigator` and bound to the warrant digest W and request digest R.
+/// sealed to `investigator` and bound to the warrant digest W and request digest R
+/// ([`ComputedShares::compute`] then [`ComputedShares::seal`]).
 /// `tamper` is the node's fault-injection hook (tests and demos only): when set, the first
 /// share is changed after the proof was made, so the proof fails.
 #[allow(clippy::too_many_arguments)]
@@ -291,36 +473,13 @@ pub fn make_answer<R: rand_core::CryptoRng + ?Sized>(
     tamper: bool,
     rng: &mut R,
 ) -> Result<SealedAnswer> {
-    let bad = |why: &str| Error::BadAnswer {
-        trustee: key.index(),
-        why: why.into(),
-    };
     if released.is_empty() {
-        return Err(bad("an answer releases at least one share"));
+        return Err(Error::BadAnswer {
+            trustee: key.index(),
+            why: "an answer releases at least one share".into(),
+        });
     }
-    let mut last = None;
-    for (pos, ct) in released {
-        if last.is_some_and(|l| *pos <= l) {
-            return Err(bad("positions must be strictly increasing"));
-        }
-        last = Some(*pos);
-        if ct.checked_for() != key.set_id() {
-            return Err(Error::CiphertextForOtherSet {
-                found: ct.ciphertext().set_id.short(),
-                expected: key.set_id().short(),
-            });
-        }
-    }
-    let x = key.secret();
-    let mut ds: Vec<ProjectivePoint> = released
-        .iter()
-        .map(|(_, ct)| *ct.ciphertext().u.inner() * x)
-        .collect();
-    if tamper && let Some(d) = ds.first_mut() {
-        // FAULT INJECTION (test feature): another point in place of d_0; the proof fails.
-        *d += ProjectivePoint::GENERATOR;
-    }
-    seal_answer(key, warrant, request, released, &ds, investigator, rng)
+    ComputedShares::compute(key, released)?.seal(warrant, request, investigator, tamper, rng)
 }
 
 /// The answer for the given shares `ds` (honestly `x_i·u_j`), with the proof made for

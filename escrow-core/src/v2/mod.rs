@@ -27,8 +27,8 @@ mod tests;
 mod wire_tests;
 
 pub use answer::{
-    AnswerV2, SealedAnswer, VerifiedAnswer, VerifiedShareV2, combine_v2, make_answer,
-    request_digest,
+    AnswerV2, ComputedShares, SealedAnswer, VerifiedAnswer, VerifiedShareV2, combine_v2,
+    make_answer, request_digest,
 };
 pub use ciphertext::{EscrowCiphertextV2, ValidCiphertextV2, check_batch, encapsulate_v2};
 pub use message::{MailboxMessage, SealedMessageV2, open_unchecked_label_v2, seal_v2};

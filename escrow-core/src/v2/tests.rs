@@ -499,3 +499,60 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn computed_shares_select_drops_and_adds_and_the_answer_opens() {
+    // 70 items: the shares are computed on several threads (PARALLEL_MIN = 64) and must equal
+    // x_i·u_j in order; `select` keeps a subset (what the limit refuses is dropped) and computes
+    // an item it did not have; the sealed answer opens over exactly the selected items, and the
+    // digests it would log are the sealed shares' digests.
+    let rel = release(3, 2, 70);
+    let key = &rel.f.keys[1];
+    let all: Vec<(u32, &ValidCiphertextV2)> =
+        (0..70u32).map(|p| (p, &rel.valid[p as usize])).collect();
+    let pre: Vec<(u32, &ValidCiphertextV2)> =
+        all.iter().copied().filter(|(p, _)| p % 7 != 3).collect();
+    let computed = ComputedShares::compute(key, &pre).unwrap();
+    assert_eq!(
+        computed.positions(),
+        pre.iter().map(|(p, _)| *p).collect::<Vec<_>>()
+    );
+    // Keep every other pre-computed item, and add position 3, not computed before.
+    let keep: Vec<(u32, &ValidCiphertextV2)> = all
+        .iter()
+        .copied()
+        .filter(|(p, _)| *p == 3 || (p % 7 != 3 && p % 2 == 0))
+        .collect();
+    let chosen = computed.select(&keep).unwrap();
+    assert_eq!(
+        chosen.positions(),
+        keep.iter().map(|(p, _)| *p).collect::<Vec<_>>()
+    );
+    let logged = chosen.share_digests(&rel.w);
+    let sealed = chosen
+        .seal(&rel.w, &rel.r, &rel.inv.public(), false, &mut rand::rng())
+        .unwrap();
+    assert_eq!(sealed.share_digests, logged);
+    let opened = sealed
+        .answer
+        .open(&rel.inv, &rel.f.d.set, &rel.w, &rel.valid)
+        .unwrap();
+    let x = *key.secret();
+    for (s, (p, ct)) in opened.shares.iter().zip(&keep) {
+        assert_eq!(s.position, *p);
+        assert_eq!(*s.d.inner(), *ct.ciphertext().u.inner() * x);
+    }
+    // Positions out of order are refused, naming the trustee.
+    let backwards = [keep[1], keep[0]];
+    assert!(matches!(
+        computed.select(&backwards),
+        Err(Error::BadAnswer { trustee: 2, .. })
+    ));
+    // Nothing to seal is refused.
+    let none = computed.select(&[]).unwrap();
+    assert!(none.is_empty());
+    assert!(matches!(
+        none.seal(&rel.w, &rel.r, &rel.inv.public(), false, &mut rand::rng()),
+        Err(Error::BadAnswer { .. })
+    ));
+}

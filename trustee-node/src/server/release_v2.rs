@@ -5,10 +5,15 @@
 //! limit, and the log committed before anything leaves. The shares of every released item
 //! travel in one answer with one batched DLEQ proof and one key exchange.
 //!
-//! The answer is computed before the database lock is taken, for the items an optimistic
-//! admission against the last committed counters admits; under the lock cancellation and the
-//! limit are decided again, and if that changes which items are released the answer is made
-//! again for exactly those (rare: only when concurrent requests raced for the same limit).
+//! The node never computes while it holds its database lock. The shares `d_j = x_i·u_j` (the
+//! expensive part, spread over the cores for a large request) are computed first, for the items
+//! an optimistic admission against the last committed counters admits; under the lock
+//! cancellation and the limit are decided again, the shares of the items the limit now refuses
+//! are dropped, and the log is committed; the answer's one proof and its boxes are made after
+//! the lock is released (and after the witness gate), for exactly the items logged as released.
+//! (The one exception: an item the optimistic admission refused but the locked decision admits
+//! — another request released the same message in between, so it no longer counts — has its
+//! share computed under the lock; it is bounded by what concurrent requests released.)
 
 use super::{ApiError, Fault, Node, Shared, blocking, lock, read_body};
 use crate::db::Db;
@@ -21,13 +26,12 @@ use escrow_core::audit::SealedDocument;
 use escrow_core::codec::Digest32;
 use escrow_core::release::ItemRefusal;
 use escrow_core::time::Timestamp;
-use escrow_core::v2::answer::SealedAnswer;
 use escrow_core::v2::release::CONTENT_TYPE_V2;
 use escrow_core::v2::{
-    ReleaseResponseV2, ReleaseResultV2, RequestErrorV2, ValidCiphertextV2, judge_ciphertexts_v2,
-    make_answer, parse_request_v2, request_warrant_v2,
+    ComputedShares, ReleaseResponseV2, ReleaseResultV2, RequestErrorV2, ValidCiphertextV2,
+    judge_ciphertexts_v2, parse_request_v2, request_warrant_v2,
 };
-use escrow_core::warrant::{ReasonCode, Refusal, VerifiedWarrant};
+use escrow_core::warrant::{ReasonCode, Refusal};
 
 type Judged = Vec<Result<ValidCiphertextV2, ItemRefusal>>;
 
@@ -52,28 +56,6 @@ fn admitted<'a>(decisions: &'a Judged, admit: &[bool]) -> Vec<(u32, &'a ValidCip
 }
 
 impl Node {
-    fn answer_v2(
-        &self,
-        warrant: &VerifiedWarrant,
-        request: &Digest32,
-        released: &[(u32, &ValidCiphertextV2)],
-    ) -> Result<Option<SealedAnswer>, ApiError> {
-        if released.is_empty() {
-            return Ok(None);
-        }
-        make_answer(
-            &self.share,
-            &warrant.digest(),
-            request,
-            released,
-            warrant.investigator(),
-            self.fault == Some(Fault::BadShare),
-            &mut rand::rng(),
-        )
-        .map(Some)
-        .map_err(|e| ApiError::internal("computing a v2 answer", e))
-    }
-
     /// `POST /v2/release`, synchronous (runs on a blocking thread).
     pub fn release_v2(
         &self,
@@ -109,29 +91,33 @@ impl Node {
                 judged.iter().map(|j| j.as_ref().ok().map(|v| v.digest())),
             )
             .map_err(|e| self.db_failed(e))?;
-        let pre_positions: Vec<u32> = admitted(&judged, &pre).iter().map(|(p, _)| *p).collect();
-        let mut answer = self.answer_v2(&warrant, &request, &admitted(&judged, &pre))?;
+        let computed = ComputedShares::compute(&self.share, &admitted(&judged, &pre))
+            .map_err(|e| ApiError::internal("computing v2 shares", e))?;
 
-        // Under the lock: cancellation and the limit again, then log, then answer.
+        // Under the lock: cancellation and the limit again, then log.
         let mut db = lock(&self.db);
         if let Err(c) = self.chains().check_warrant(warrant.payload()) {
             let r = Refusal::new(ReasonCode::Cancelled, c.to_string());
             return self.refuse_all_v2(&mut db, wd, request, n, r, time);
         }
-        let (decisions, counter): (Judged, _) =
-            self.admit_items(&db, &warrant, judged, ValidCiphertextV2::digest)?;
-        let all = vec![true; decisions.len()];
-        let released = admitted(&decisions, &all);
-        let positions: Vec<u32> = released.iter().map(|(p, _)| *p).collect();
-        if positions != pre_positions {
-            // The limit (or a concurrent release of the same message) changed the set: the
-            // proof covers the whole answer, so it is made again for exactly these items.
-            answer = self.answer_v2(&warrant, &request, &released)?;
-        }
-        let digests: std::collections::HashMap<u32, Digest32> = answer
-            .as_ref()
-            .map(|a| a.share_digests.iter().copied().collect())
-            .unwrap_or_default();
+        let refs: Vec<Result<&ValidCiphertextV2, ItemRefusal>> = judged
+            .iter()
+            .map(|j| j.as_ref().map_err(Clone::clone))
+            .collect();
+        let (decisions, counter) = self.admit_items(&db, &warrant, refs, |v| v.digest())?;
+        let admit: Vec<bool> = decisions.iter().map(Result::is_ok).collect();
+        let released = admitted(&judged, &admit);
+        let shares = if released.iter().map(|(p, _)| *p).eq(computed.positions()) {
+            computed
+        } else {
+            // The limit (or a concurrent release of the same message) changed the set: keep
+            // exactly these items' shares; what the limit refuses is dropped.
+            computed
+                .select(&released)
+                .map_err(|e| ApiError::internal("computing v2 shares", e))?
+        };
+        let digests: std::collections::HashMap<u32, Digest32> =
+            shares.share_digests(&wd).into_iter().collect();
 
         let inv = warrant.investigator().key_id();
         let mut log = self.begin_release(&db, &warrant, &counter, wd, envelope_json, time)?;
@@ -158,6 +144,24 @@ impl Node {
         drop(db);
         // The release gate (issue 17); the v2 response does not carry its evidence yet.
         self.witness_release(wd, &entries)?;
+        // The answer's one proof and its boxes, after the log, the lock and the gate: nothing
+        // has left yet (an error here releases nothing; the log then shows a release the
+        // investigator never received, which fails closed).
+        let answer = if shares.is_empty() {
+            None
+        } else {
+            Some(
+                shares
+                    .seal(
+                        &wd,
+                        &request,
+                        warrant.investigator(),
+                        self.fault == Some(Fault::BadShare),
+                        &mut rand::rng(),
+                    )
+                    .map_err(|e| ApiError::internal("computing a v2 answer", e))?,
+            )
+        };
         Ok(ReleaseResponseV2 {
             trustee: self.index(),
             set_id: self.set.id(),
