@@ -557,15 +557,7 @@ fn e2e_runs(
                 ask,
             };
             let t0 = Instant::now();
-            let r = roles.retrieve(
-                &lab.set,
-                &env,
-                &lab.inv,
-                &crate::demo_live::as_v1(&msgs),
-                &urls,
-                &net,
-                &out_dir,
-            )?;
+            let r = roles.retrieve(&lab.set, &env, &lab.inv, &msgs, &urls, &net, &out_dir)?;
             let retrieve_s = t0.elapsed().as_secs_f64();
             let decrypted = r.decrypted();
             ensure!(
@@ -872,15 +864,7 @@ fn audit_log_runs(lab: &mut Lab, roles: &dyn Roles, a: &AuditLogArgs) -> Result<
         ask: Ask::All,
     };
     // One node cannot open anything (k = 3): only its releases and log entries matter here.
-    let _ = roles.retrieve(
-        &lab.set,
-        &env,
-        &lab.inv,
-        &crate::demo_live::as_v1(&msgs),
-        &urls,
-        &net,
-        &out_dir,
-    )?;
+    let _ = roles.retrieve(&lab.set, &env, &lab.inv, &msgs, &urls, &net, &out_dir)?;
     let state = lab.env.dir.join("node-1");
     let url = urls.first().context("no node")?.clone();
     let size0 = tree_size(&url)?;
