@@ -303,10 +303,75 @@ struct TrusteeAnswers {
     url: String,
     /// The trustee index it answered as.
     index: Option<u16>,
-    /// Valid, signed responses (signature, warrant and answered ciphertexts checked).
+    /// Valid, signed responses (signature, warrant and answered ciphertexts checked; under a
+    /// release gate, the witnessed checkpoint and inclusion proofs too).
     responses: Vec<ReleaseResponse>,
+    /// Per response, under a release gate: the share digest its witnessed release entry
+    /// records, per ciphertext.
+    logged: Vec<Option<Logged>>,
     /// Why it could not be used (unreachable, an error answer, a bad signature, …).
     failure: Option<String>,
+}
+
+/// Ciphertext digest → share digest in the witnessed release entry.
+type Logged = BTreeMap<Digest32, Digest32>;
+
+/// The investigator's check of the release gate (issue 17) on one signed answer, before any of
+/// its shares is opened: when `client` carries a [`crate::GateCheck`] and the answer releases
+/// a share, its checkpoint must be signed by the trustee's log key and cosigned by the
+/// policy's quorum, and every release entry proven in it ([`check_release`]). The share
+/// digests those entries record, to compare with the shares opened.
+///
+/// [`check_release`]: escrow_core::audit::witness::check_release
+fn check_gate(client: &NodeClient, resp: &ReleaseResponse) -> Result<Option<Logged>, String> {
+    let Some(gate) = client.gate_check() else {
+        return Ok(None);
+    };
+    if !resp
+        .results
+        .iter()
+        .any(|r| matches!(r, ReleaseResult::Released { .. }))
+    {
+        return Ok(None);
+    }
+    escrow_core::audit::witness::check_release(resp, &gate.log_key, &gate.policy)
+        .map(|c| Some(c.shares))
+        .map_err(|e| format!("answer rejected: {e}; none of its shares is used"))
+}
+
+/// The trustees to ask under `policy`, from those [`preflight`] found: a node that reports
+/// another policy digest in its signed `/v1/info` is not asked (URL, why); under a policy with
+/// a release gate every other one gets the investigator's check ([`crate::GateCheck`], its
+/// log key from that `/v1/info`).
+pub fn with_policy(
+    usable: Vec<(NodeClient, escrow_core::api::Info)>,
+    policy: &escrow_core::warrant::Policy,
+) -> (Vec<NodeClient>, Vec<(String, String)>) {
+    let digest = policy.digest();
+    let mut ok = Vec::new();
+    let mut other = Vec::new();
+    for (c, info) in usable {
+        if info.policy_digest != digest {
+            other.push((
+                c.url().to_string(),
+                format!(
+                    "trustee {} reports policy {}, not the given policy {}",
+                    info.trustee,
+                    info.policy_digest.short(),
+                    digest.short()
+                ),
+            ));
+            continue;
+        }
+        ok.push(match policy.witnessing() {
+            Some(w) => c.with_gate_check(crate::GateCheck {
+                log_key: info.log_key,
+                policy: w.clone(),
+            }),
+            None => c,
+        });
+    }
+    (ok, other)
 }
 
 /// Verified shares (ciphertext, share) and rejected ones (ciphertext, trustee, reason).
@@ -400,12 +465,14 @@ impl Codec for Investigation<'_> {
                     }
                     resp.check_answers(&requested)
                         .map_err(|e| format!("answer rejected: {e}"))?;
-                    Ok(resp)
+                    let logged = check_gate(client, &resp)?;
+                    Ok((resp, logged))
                 });
             match checked {
-                Ok(resp) => {
+                Ok((resp, logged)) => {
                     rep.index = Some(resp.trustee);
                     rep.responses.push(resp);
+                    rep.logged.push(logged);
                     progress.inc(batch.len() as u64);
                 }
                 Err(e) => {
@@ -439,7 +506,10 @@ impl Codec for Investigation<'_> {
             let opened: Vec<Checked> = r
                 .responses
                 .par_iter()
-                .map(|resp| open_and_verify(resp, set, ctx, key, checked))
+                .zip(r.logged.par_iter())
+                .map(|(resp, logged)| {
+                    open_and_verify(resp, logged.as_ref(), set, ctx, key, checked)
+                })
                 .collect();
             for (resp, (good, bad)) in r.responses.iter().zip(opened) {
                 self.receipts.push_str(&resp.to_json());
@@ -552,6 +622,7 @@ fn combine_one(
 /// verified (and used).
 fn open_and_verify(
     resp: &ReleaseResponse,
+    logged: Option<&Logged>,
     set: &TrusteeSet,
     ctx: &ShareContext,
     key: &PrivateKey,
@@ -581,6 +652,14 @@ fn open_and_verify(
     let mut shares = Vec::with_capacity(opened.len());
     for (d, o) in opened {
         match o {
+            // Under a release gate the share must be the one the witnessed entry records.
+            Ok(s) if logged.is_some_and(|l| l.get(&d) != Some(&release::share_digest(&s))) => {
+                bad.push((
+                    d,
+                    resp.trustee,
+                    "the share is not the one its witnessed release entry records".into(),
+                ));
+            }
             Ok(s) => shares.push(s),
             Err(e) => bad.push((d, resp.trustee, e.to_string())),
         }

@@ -184,6 +184,19 @@ impl<'a> V2<'a> {
             Ok(r) => r,
             Err(e) => return BatchOutcome::Failed(describe(&e)),
         };
+        // The investigator's check (issue 17): a v2 answer does not carry the witnessed
+        // checkpoint yet, so under a release gate none of its shares is opened or used.
+        if client.gate_check().is_some()
+            && resp
+                .results
+                .iter()
+                .any(|r| matches!(r, ReleaseResultV2::Released { .. }))
+        {
+            return BatchOutcome::Failed(format!(
+                "answer rejected: trustee {}: a v2 answer carries no witnessed checkpoint, but the policy has a release gate; none of its shares is used",
+                resp.trustee
+            ));
+        }
         match resp.open(self.key, self.set, wd, &cts) {
             Ok(opened) => {
                 let shares = opened.map(|a| a.shares).unwrap_or_default();

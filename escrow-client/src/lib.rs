@@ -285,6 +285,17 @@ fn is_loopback(host: &str) -> bool {
     h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// What the investigator's check of the release gate (issue 17, `docs/witness.md`
+/// §Investigator's check) needs of one trustee: its log key, taken from its `/v1/info` only
+/// after [`Info::verify`] against the trustee set, and the policy's witness quorum.
+#[derive(Clone, Debug)]
+pub struct GateCheck {
+    /// The trustee's C2SP log verifier key.
+    pub log_key: String,
+    /// The witnesses and the quorum of the trustees' policy.
+    pub policy: escrow_core::audit::witness::WitnessPolicy,
+}
+
 /// A client of one trustee node.
 #[derive(Clone)]
 pub struct NodeClient {
@@ -292,6 +303,7 @@ pub struct NodeClient {
     agent: ureq::Agent,
     cfg: Arc<ClientConfig>,
     traffic: Arc<Traffic>,
+    gate: Option<Arc<GateCheck>>,
 }
 
 impl core::fmt::Debug for NodeClient {
@@ -333,7 +345,21 @@ impl NodeClient {
             agent: ureq::Agent::new_with_config(agent_cfg),
             cfg: Arc::new(cfg.clone()),
             traffic: Arc::new(Traffic::default()),
+            gate: None,
         })
+    }
+
+    /// This client with the release gate's check: every release answer that hands out a share
+    /// must carry a checkpoint signed by `gate.log_key` and cosigned by `gate.policy`'s quorum,
+    /// with an inclusion proof of each release entry, or none of its shares is used.
+    pub fn with_gate_check(mut self, gate: GateCheck) -> Self {
+        self.gate = Some(Arc::new(gate));
+        self
+    }
+
+    /// The release gate's check, when set ([`NodeClient::with_gate_check`]).
+    pub fn gate_check(&self) -> Option<&GateCheck> {
+        self.gate.as_deref()
     }
 
     /// The node's URL.

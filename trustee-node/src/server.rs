@@ -52,6 +52,11 @@ pub enum Fault {
     /// is logged as usual, with the digest of the broken share). Combiners must catch it and
     /// name this trustee.
     BadShare,
+    /// TEST FEATURE: under a release gate, every cosignature line but the first in the
+    /// witnessed checkpoint a response carries has its signature bytes flipped (a node that
+    /// hands out shares with evidence the witnesses never gave). The investigator's check
+    /// (`audit::witness::check_release`) must refuse the answer and name this trustee.
+    ForgedCosignatures,
 }
 
 impl Fault {
@@ -59,6 +64,7 @@ impl Fault {
     pub fn as_str(self) -> &'static str {
         match self {
             Fault::BadShare => "bad-share",
+            Fault::ForgedCosignatures => "forged-cosignatures",
         }
     }
 }

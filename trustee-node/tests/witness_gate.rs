@@ -78,9 +78,22 @@ fn witness_policy(fx: &Fixture, ws: &[(String, String, bool)], quorum: u16) -> W
 /// Start trustees 1..=n in process; every witness follows every node's log (key from its
 /// signed `/v1/info`). Returns the nodes and their log verifier keys.
 fn start_nodes(fx: &Fixture, n: usize, witnesses: &[&InProcWitness]) -> Vec<(InProcNode, String)> {
+    start_nodes_with(fx, n, witnesses, |_| None)
+}
+
+/// [`start_nodes`], trustee `i` with the fault injection `fault(i)`.
+fn start_nodes_with(
+    fx: &Fixture,
+    n: usize,
+    witnesses: &[&InProcWitness],
+    fault: impl Fn(usize) -> Option<trustee_node::Fault>,
+) -> Vec<(InProcNode, String)> {
     (1..=n)
         .map(|i| {
-            let node = start_in_process(&fx.init(i), trustee_node::Limits::default());
+            let node = match fault(i) {
+                Some(f) => start_faulty(&fx.init(i), f),
+                None => start_in_process(&fx.init(i), trustee_node::Limits::default()),
+            };
             let info: escrow_core::api::Info =
                 serde_json::from_str(&get(&node.url("/v1/info")).1).unwrap();
             info.verify(&fx.set).unwrap();
@@ -208,4 +221,118 @@ fn without_the_quorum_no_share_leaves_any_node_and_the_log_says_so() {
     }
     // The lone witness answered (it cosigned), which was not enough.
     assert!(w1.witness.logs().unwrap().iter().all(|l| l.size > 0));
+}
+
+/// The investigator's check (issue 17): `escrow_client` runs `check_release` on every answer
+/// that hands out a share, before opening any. A trustee whose answer carries forged
+/// cosignatures is named and none of its shares is used; the honest trustees' evidence is
+/// kept in the receipts, where anyone can check it again; a receipt with its cosignatures cut
+/// below the quorum fails that check.
+#[test]
+fn the_investigator_uses_no_share_without_witnessed_evidence_and_keeps_it_in_the_receipts() {
+    use escrow_client::investigator::{self, NoProgress, Outcome, Strategy};
+    use escrow_core::audit::witness::{GateCheckError, WitnessCheckError};
+    let fx = Fixture::new(3, 2);
+    let (w1, w2, audit) = (
+        start_witness("w.example/1"),
+        start_witness("w.example/2"),
+        start_witness("w.example/audit"),
+    );
+    let wp = witness_policy(
+        &fx,
+        &[
+            (w1.witness.key().verifier_key(), w1.url.clone(), false),
+            (w2.witness.key().verifier_key(), w2.url.clone(), false),
+            (audit.witness.key().verifier_key(), audit.url.clone(), true),
+        ],
+        2,
+    );
+    let nodes = start_nodes_with(&fx, 3, &[&w1, &w2, &audit], |i| {
+        (i == 3).then_some(trustee_node::Fault::ForgedCosignatures)
+    });
+    let policy = Policy::from_json(&std::fs::read_to_string(&fx.policy_path).unwrap()).unwrap();
+    let cfg = escrow_client::ClientConfig::default();
+    let clients: Vec<escrow_client::NodeClient> = nodes
+        .iter()
+        .map(|(n, _)| escrow_client::NodeClient::new(&n.url(""), &cfg).unwrap())
+        .collect();
+    let reachable = investigator::preflight(clients, &fx.set).unwrap();
+    let (clients, other) = investigator::with_policy(reachable.usable, &policy);
+    assert!(other.is_empty(), "{other:?}");
+    assert!(clients.iter().all(|c| c.gate_check().is_some()));
+
+    let w = fx.double_locked(&fx.payload("gate-investigator"));
+    let msgs: Vec<_> = (0..3)
+        .map(|i| fx.message("alice", "bob", &format!("m{i}"), 60))
+        .collect();
+    let strategy = Strategy {
+        batch: 2,
+        threshold_first: false,
+    };
+    let r = investigator::retrieve(
+        &clients,
+        &fx.set,
+        &w,
+        &fx.investigator,
+        &msgs,
+        strategy,
+        &NoProgress,
+    );
+    // Read from trustees 1 and 2 only; trustee 3 is named and none of its shares was used.
+    assert_eq!(r.read(), 3);
+    for o in &r.outcomes {
+        let Outcome::Read { used, .. } = &o.outcome else {
+            panic!("{} not read", o.id)
+        };
+        assert_eq!(used, &vec![1, 2]);
+    }
+    let row = r
+        .trustees
+        .iter()
+        .find(|t| t.url == clients[2].url().to_string())
+        .unwrap();
+    assert_eq!(row.status, "failed");
+    let why = row.failure.as_deref().unwrap();
+    assert!(
+        why.contains("trustee 3: witnessed checkpoint refused")
+            && why.contains("does not verify")
+            && why.contains("none of its shares is used"),
+        "{why}"
+    );
+    assert_eq!(row.released, 0);
+
+    // The receipts: trustees 1 and 2's answers with their evidence, each checkable again.
+    let keys: std::collections::BTreeMap<u16, &String> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, (_, k))| (i as u16 + 1, k))
+        .collect();
+    let receipts: Vec<ReleaseResponse> = r
+        .receipts
+        .lines()
+        .map(|l| ReleaseResponse::from_json(l).unwrap())
+        .collect();
+    assert_eq!(
+        receipts.len(),
+        4,
+        "two batches from each of trustees 1 and 2"
+    );
+    for resp in &receipts {
+        assert_ne!(resp.trustee, 3);
+        let checked = check_release(resp, keys[&resp.trustee], &wp).unwrap();
+        assert!(checked.checkpoint.cosigners.iter().any(|c| c.auditing));
+        // Cut to the log's signature and one cosignature: below the quorum.
+        let mut short = resp.clone();
+        let wit = short.witnessed.as_mut().unwrap();
+        let (body, sigs) = wit.checkpoint.split_once("\n\n").unwrap();
+        let kept: Vec<&str> = sigs.lines().take(2).collect();
+        wit.checkpoint = format!("{body}\n\n{}\n", kept.join("\n"));
+        assert!(matches!(
+            check_release(&short, keys[&resp.trustee], &wp).unwrap_err(),
+            GateCheckError::Checkpoint {
+                trustee,
+                source: WitnessCheckError::NoQuorum { got: 1, quorum: 2 },
+            } if trustee == resp.trustee
+        ));
+    }
 }

@@ -68,6 +68,12 @@ pub struct RetrieveArgs {
     /// (k shares per message leave the trustees instead of n; less work for the trustees).
     #[arg(long, value_enum, default_value_t = Ask::All)]
     pub ask: Ask,
+    /// The trustees' policy. Each trustee's signed /v1/info must report its digest (a trustee
+    /// that reports another is not asked); under a policy with a release gate (a `witnessing`
+    /// section) every share must come with a checkpoint of that trustee's log cosigned by the
+    /// witness quorum and an inclusion proof of its release entry, or it is not used.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
     /// Send every mailbox message, not just the ones the warrant's scope covers (the trustees
     /// will refuse the rest as out-of-scope; shows their checks at work).
     #[arg(long)]
@@ -134,6 +140,11 @@ pub fn retrieve(a: RetrieveArgs, out: Out) -> Result<()> {
         ))
         .into());
     }
+    let policy = a
+        .policy
+        .as_deref()
+        .map(crate::cmd_warrant::load_policy)
+        .transpose()?;
     let clients = a.net.clients(&a.trustees, a.timeout, a.attempts)?;
     let done = retrieval::prepare_out_dir(&a.out, a.resume).map_err(|e| match e {
         OutDirError::NotEmpty(_) => anyhow::Error::from(Usage(e.to_string())),
@@ -182,7 +193,16 @@ pub fn retrieve(a: RetrieveArgs, out: Out) -> Result<()> {
     for (u, e) in &checked.unreachable {
         eprintln!("escrow: warning: {e}; not asked (trustee {u})");
     }
-    let usable: Vec<NodeClient> = checked.usable.into_iter().map(|(c, _)| c).collect();
+    let (usable, other_policy): (Vec<NodeClient>, Vec<(String, String)>) = match &policy {
+        Some(p) => investigator::with_policy(checked.usable, p),
+        None => (
+            checked.usable.into_iter().map(|(c, _)| c).collect(),
+            Vec::new(),
+        ),
+    };
+    for (u, e) in &other_policy {
+        eprintln!("escrow: warning: {e}; not asked ({u})");
+    }
     let mut r = if sel.selected.is_empty() {
         Retrieval {
             outcomes: Vec::new(),
@@ -211,6 +231,16 @@ pub fn retrieve(a: RetrieveArgs, out: Out) -> Result<()> {
             a.resume,
         )?
     };
+    for (u, e) in other_policy {
+        r.trustees.push(TrusteeRow {
+            url: u,
+            trustee: None,
+            status: "failed",
+            released: 0,
+            refused: BTreeMap::new(),
+            failure: Some(e),
+        });
+    }
     for (u, e) in checked.unreachable {
         r.trustees.push(TrusteeRow {
             url: u,

@@ -240,7 +240,7 @@ pub fn load_envelope(path: &Path) -> Result<WarrantEnvelope> {
     WarrantEnvelope::from_json(&text).map_err(|r| bad_input(path, r))
 }
 
-fn load_policy(path: &Path) -> Result<Policy> {
+pub(crate) fn load_policy(path: &Path) -> Result<Policy> {
     let text = io::read_text(path, "policy")?;
     Policy::from_json(&text).map_err(|r| bad_input(path, r))
 }

@@ -63,9 +63,14 @@ impl Node {
                     .map_err(|err| ApiError::internal("proving a release entry", err))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let checkpoint = if self.fault == Some(super::Fault::ForgedCosignatures) {
+            forge_cosignatures(&note)
+        } else {
+            note
+        };
         Ok(Some(Witnessed {
             version: V1::default(),
-            checkpoint: note,
+            checkpoint,
             inclusion,
         }))
     }
@@ -101,4 +106,29 @@ impl LogView for Node {
     fn consistency(&self, old: u64, new: u64) -> Result<Vec<Digest32>, String> {
         self.prover(new).consistency(old).map_err(|e| e.to_string())
     }
+}
+
+/// Fault injection [`super::Fault::ForgedCosignatures`]: the note with the signature bytes of
+/// every cosignature line after the first flipped (the log's own signature line is the first
+/// signature line and stays intact).
+fn forge_cosignatures(note: &str) -> String {
+    use escrow_core::codec::{b64_decode, b64_encode};
+    let Some((body, sigs)) = note.split_once("\n\n") else {
+        return note.to_string();
+    };
+    let mut out = format!("{body}\n\n");
+    for (i, line) in sigs.lines().enumerate() {
+        let forged = (i >= 2)
+            .then(|| line.rsplit_once(' '))
+            .flatten()
+            .and_then(|(head, b64)| {
+                let mut blob = b64_decode(b64).ok()?;
+                let last = blob.last_mut()?;
+                *last ^= 1;
+                Some(format!("{head} {}", b64_encode(&blob)))
+            });
+        out.push_str(forged.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
 }

@@ -322,8 +322,13 @@ pub fn try_start_in_process(
 /// A cheating trustee: a node in process with fault injection `bad-share` (a library setting;
 /// the binary has no switch for it).
 pub fn start_cheating(state: &Path) -> InProcNode {
+    start_faulty(state, trustee_node::Fault::BadShare)
+}
+
+/// A node in process with the fault injection `fault` (a library setting).
+pub fn start_faulty(state: &Path, fault: trustee_node::Fault) -> InProcNode {
     let mut config = trustee_node::Config::new(state, PASS.as_bytes().to_vec());
-    config.fault = Some(trustee_node::Fault::BadShare);
+    config.fault = Some(fault);
     start_config(state, config).unwrap_or_else(|e| panic!("node did not start: {e}"))
 }
 
