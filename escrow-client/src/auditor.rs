@@ -329,7 +329,7 @@ fn audit_trustee(
                         EntryKind::Cancellation => ta.cancellations += 1,
                         _ => {}
                     }
-                    judge.add(index, e);
+                    judge.add_logged(index, e, leaf);
                 }
             })
             .map_err(|e| e.to_string());
@@ -648,7 +648,10 @@ fn check_receipts(ctx: &mut Ctx<'_>, path: &Path) -> Result<u64, AuditError> {
             else {
                 continue;
             };
-            let rel = ctx.judge.release_at(resp.trustee, *leaf_index).cloned();
+            let rel = ctx
+                .judge
+                .release_at(resp.trustee, *leaf_index)
+                .map(|(e, leaf)| (e.clone(), leaf));
             let msg = match check_receipt(
                 ctx,
                 &url,
@@ -745,7 +748,10 @@ fn check_receipt_v2(ctx: &mut Ctx<'_>, here: &str, line: &str) -> u64 {
     };
     let mut checked = 0;
     for (leaf_index, ciphertext) in r.released() {
-        let rel = ctx.judge.release_at(trustee, leaf_index).cloned();
+        let rel = ctx
+            .judge
+            .release_at(trustee, leaf_index)
+            .map(|(e, leaf)| (e.clone(), leaf));
         match check_receipt(
             ctx,
             &url,
@@ -775,11 +781,11 @@ fn check_receipt(
     url: &str,
     head: &TreeHead,
     index: u64,
-    rel: Option<&LogEntry>,
+    rel: Option<&(LogEntry, Digest32)>,
     warrant: &Digest32,
     ciphertext: &Digest32,
 ) -> Result<(), String> {
-    let Some(rel) = rel else {
+    let Some((rel, leaf)) = rel else {
         return Err("no release entry at that index in the audited log".into());
     };
     if rel.warrant.as_ref() != Some(warrant) || rel.ciphertexts.first() != Some(ciphertext) {
@@ -790,6 +796,6 @@ fn check_receipt(
         .and_then(|c| c.inclusion(index, head.size))
         .map_err(|e| e.to_string())?
         .proof;
-    verify_inclusion(&rel.leaf_hash(), index, head.size, &proof, &head.root)
-        .map_err(|e| e.to_string())
+    // The leaf as logged (the entry the judge keeps may have lost its oversight copy).
+    verify_inclusion(leaf, index, head.size, &proof, &head.root).map_err(|e| e.to_string())
 }

@@ -21,23 +21,26 @@ use std::path::Path;
 use std::process::Output;
 
 fn audit(w: &Workflow, state: &str, extra: &[&str]) -> Output {
-    let mut args: Vec<String> = [
-        "--json",
-        "audit",
-        "--set",
-        "ts/trustee-set.json",
+    let mut args = vec![
         "--policy",
         "policy.json",
         "--state",
         state,
         "--oversight-key",
         "oversight.key",
-    ]
-    .map(String::from)
-    .to_vec();
-    args.extend(w.trustee_args());
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    ];
+    args.extend_from_slice(extra);
+    audit_with(w, &args)
+}
+
+/// `escrow --json audit --set ts/trustee-set.json ARGS --trustee URL…`.
+fn audit_with(w: &Workflow, args: &[&str]) -> Output {
+    let mut all: Vec<String> = ["--json", "audit", "--set", "ts/trustee-set.json"]
+        .map(String::from)
+        .to_vec();
+    all.extend(args.iter().map(|s| s.to_string()));
+    all.extend(w.trustee_args());
+    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
     escrow(&w.dir, &refs)
 }
 
@@ -203,6 +206,34 @@ fn honest_logs_audit_clean_and_every_receipt_is_proved_included() {
         text.contains("READABLE") && text.contains("unjustified releases: 0"),
         "{text}"
     );
+}
+
+/// `escrow audit --receipts` with neither the oversight key nor the warrant (the receipts are
+/// all the auditor has): every honest receipt's inclusion proof still verifies. The release
+/// entries carry oversight copies the auditor cannot open; the proof is of the entry as
+/// logged, not of what the auditor keeps of it.
+#[test]
+fn receipts_prove_included_without_the_oversight_key_or_the_warrant() {
+    let w = Workflow::new(3, 2, 2);
+    ok(&w.retrieve("w.json", "inv.key", "out", &[]));
+    let v = json(&audit_with(&w, &["--receipts", "out/receipts.jsonl"]));
+    let not_in_log: Vec<_> = findings(&v)
+        .into_iter()
+        .filter(|f| f["code"] == "receipt-not-in-log")
+        .collect();
+    assert!(not_in_log.is_empty(), "{not_in_log:#?}");
+    assert!(
+        v["receipts_checked"].as_u64().unwrap() >= (w.in_scope * 2) as u64,
+        "{v:#}"
+    );
+    // Without the warrant, the releases cannot be shown justified (and are said to be so).
+    assert!(
+        findings(&v)
+            .iter()
+            .all(|f| f["code"] == "unjustified-release"),
+        "{v:#}"
+    );
+    assert!(has_finding(&v, "unjustified-release", 1, None), "{v:#}");
 }
 
 #[test]

@@ -767,8 +767,9 @@ pub struct Judge {
     /// Warrant-seen entries with an oversight copy (kept only with the oversight key).
     sealed_warrants: Vec<(u16, LogEntry)>,
     policy: Option<Policy>,
-    /// Release entries per trustee, in log order.
-    releases: BTreeMap<u16, Vec<LogEntry>>,
+    /// Release entries per trustee, in log order, each with its leaf hash as logged (the
+    /// entry kept may have its unreadable oversight copy dropped).
+    releases: BTreeMap<u16, Vec<(LogEntry, Digest32)>>,
     cancellations: Vec<Cancel>,
     setups: HashMap<u16, Vec<(u64, Digest32)>>,
     refusals: Vec<RefusalView>,
@@ -810,7 +811,14 @@ impl Judge {
     /// One decoded entry of `trustee`'s log (entries of one trustee in log order). Only the
     /// facts the judgement needs are kept: memory grows with releases, cancellations and
     /// refusals, not with the log.
-    pub fn add(&mut self, trustee: u16, mut entry: LogEntry) {
+    pub fn add(&mut self, trustee: u16, entry: LogEntry) {
+        let leaf = entry.leaf_hash();
+        self.add_logged(trustee, entry, leaf);
+    }
+
+    /// [`Judge::add`] for an entry whose leaf hash the caller computed from the bytes served
+    /// (the auditor): `leaf` is what [`Judge::release_at`] proves receipts against.
+    pub fn add_logged(&mut self, trustee: u16, mut entry: LogEntry, leaf: Digest32) {
         if let Some(w) = entry.warrant
             && matches!(
                 entry.kind,
@@ -828,7 +836,10 @@ impl Judge {
                     s.body = Vec::new();
                     s.recipients.clear();
                 }
-                self.releases.entry(trustee).or_default().push(entry)
+                self.releases
+                    .entry(trustee)
+                    .or_default()
+                    .push((entry, leaf))
             }
             EntryKind::WarrantSeen if self.oversight.is_some() && entry.sealed.is_some() => {
                 self.sealed_warrants.push((trustee, entry))
@@ -918,13 +929,16 @@ impl Judge {
         out
     }
 
-    /// The release entry of `trustee` at leaf `index`, if one was added.
-    pub fn release_at(&self, trustee: u16, index: u64) -> Option<&LogEntry> {
+    /// The release entry of `trustee` at leaf `index`, if one was added, and its leaf hash as
+    /// logged (what an inclusion proof is checked against: without the oversight key the
+    /// entry kept has lost its oversight copy, so it no longer hashes to its leaf).
+    pub fn release_at(&self, trustee: u16, index: u64) -> Option<(&LogEntry, Digest32)> {
         // Entries of one trustee are added in log order.
         let run = self.releases.get(&trustee)?;
-        run.binary_search_by_key(&index, |e| e.sequence)
+        run.binary_search_by_key(&index, |(e, _)| e.sequence)
             .ok()
             .and_then(|i| run.get(i))
+            .map(|(e, leaf)| (e, *leaf))
     }
 
     /// The documents the judgement needs, by the trustee that logged them: the warrant of
@@ -932,7 +946,7 @@ impl Judge {
     pub fn wanted(&self) -> BTreeSet<(u16, Digest32)> {
         let mut w = BTreeSet::new();
         for (t, run) in &self.releases {
-            for e in run {
+            for (e, _) in run {
                 if let Some(d) = e.warrant {
                     w.insert((*t, d));
                 }
@@ -1093,7 +1107,7 @@ impl Judge {
         for (r, e) in self
             .releases
             .iter()
-            .flat_map(|(t, run)| run.iter().map(move |e| (Rel { trustee: *t }, e)))
+            .flat_map(|(t, run)| run.iter().map(move |(e, _)| (Rel { trustee: *t }, e)))
         {
             let warrant = e.warrant.unwrap_or(Digest32([0; 32]));
             let ct = e.ciphertexts.first().copied().unwrap_or(Digest32([0; 32]));

@@ -629,16 +629,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_builder_derives_the_same_upper_levels_as_extend() {
-        let leaves: Vec<Digest32> = (0u32..70_000)
-            .map(|i| leaf_hash(&i.to_be_bytes()))
-            .collect();
+    /// `n` test leaf hashes and their upper levels, built in one pass.
+    fn leaves_and_levels(n: u32) -> (Vec<Digest32>, UpperLevels) {
+        let leaves: Vec<Digest32> = (0..n).map(|i| leaf_hash(&i.to_be_bytes())).collect();
         let mut b = UpperLevelsBuilder::default();
         for l in &leaves {
             b.push(*l);
         }
-        let built = b.finish();
+        (leaves, b.finish())
+    }
+
+    #[test]
+    fn the_builder_derives_the_same_upper_levels_as_extend() {
+        let (leaves, built) = leaves_and_levels(70_000);
         let mut up = UpperLevels::default();
         let read = |s: u64, e: u64| -> Result<Vec<Digest32>, ()> {
             Ok(leaves[s as usize..e as usize].to_vec())
@@ -659,14 +662,7 @@ mod tests {
     #[test]
     fn proofs_from_tiles_are_the_rfc_proofs() {
         use crate::audit::{consistency_proof, inclusion_proof, verify_inclusion};
-        let all: Vec<Digest32> = (0u32..70_000)
-            .map(|i| leaf_hash(&i.to_be_bytes()))
-            .collect();
-        let mut b = UpperLevelsBuilder::default();
-        for l in &all {
-            b.push(*l);
-        }
-        let up = b.finish();
+        let (all, up) = leaves_and_levels(70_000);
         let count = Cell::new(0);
         for size in [
             1u64, 2, 3, 255, 256, 257, 511, 512, 513, 1000, 4097, 65_535, 65_536, 65_537, 70_000,
@@ -710,14 +706,7 @@ mod tests {
     /// log (it would, by a factor of 256, if the prover read every leaf).
     #[test]
     fn one_proof_reads_a_logarithmic_number_of_tiles() {
-        let all: Vec<Digest32> = (0u32..300_000)
-            .map(|i| leaf_hash(&i.to_be_bytes()))
-            .collect();
-        let mut b = UpperLevelsBuilder::default();
-        for l in &all {
-            b.push(*l);
-        }
-        let up = b.finish();
+        let (all, up) = leaves_and_levels(300_000);
         let mut per_size = Vec::new();
         for size in [1_000u64, 4_000, 70_000, 300_000] {
             let hashes = Cell::new(0);
