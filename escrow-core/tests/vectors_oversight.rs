@@ -153,10 +153,17 @@ fn committed_oversight_vector_opens_with_library_and_by_the_specification() {
     // two digest lists, no reason; then opt_u64(count) = 0x00 and the sealed copy.
     let v1_len = 1 + 19 + 1 + 8 + 8 + 1 + 33 + 1 + 1 + 33 + 4 + 32 + 4 + 32 + 1;
     assert_eq!(bytes[20], 3);
+    for doc in open_by_specification(&bytes, v1_len, &ctx, &v["oversight_keys"]) {
+        assert_eq!(doc, document);
+    }
+}
+
+/// Open the sealed copy after the first `v1_len` bytes of an entry (`opt_u64(count)` = none,
+/// then the copy) with every key in `keys`, following `docs/protocol.md` §17 and §9 alone.
+fn open_by_specification(bytes: &[u8], v1_len: usize, ctx: &[u8], keys: &Value) -> Vec<Vec<u8>> {
     assert_eq!(bytes[v1_len], 0, "no count");
     let mut at = v1_len + 1;
     let n = usize::from(bytes[at]);
-    assert_eq!(n, 2);
     at += 1;
     let recipients: Vec<&[u8]> = (0..n)
         .map(|i| &bytes[at + i * 113..at + (i + 1) * 113])
@@ -166,12 +173,10 @@ fn committed_oversight_vector_opens_with_library_and_by_the_specification() {
     at += 4;
     let body = &bytes[at..at + len];
     assert_eq!(at + len, bytes.len());
-    for (pem, rcpt) in v["oversight_keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .zip(recipients)
-    {
+    let keys = keys.as_array().unwrap();
+    assert_eq!(keys.len(), n);
+    let mut out = Vec::new();
+    for (pem, rcpt) in keys.iter().zip(recipients) {
         let sk = p256::SecretKey::from_pkcs8_pem(pem.as_str().unwrap()).unwrap();
         let r_enc = {
             use p256::elliptic_curve::sec1::ToSec1Point;
@@ -190,14 +195,112 @@ fn committed_oversight_vector_opens_with_library_and_by_the_specification() {
         let sx = p256::ecdh::diffie_hellman(sk.to_nonzero_scalar(), e.as_affine());
         let mut info = b"escrow/v1/ecies".to_vec();
         info.extend_from_slice(&(ctx.len() as u32).to_be_bytes());
-        info.extend_from_slice(&ctx);
+        info.extend_from_slice(ctx);
         info.extend_from_slice(e_enc);
         info.extend_from_slice(&r_enc);
         let mut k = [0u8; 32];
         Hkdf::<Sha256>::new(Some(&[]), sx.raw_secret_bytes().as_slice())
             .expand(&info, &mut k)
             .unwrap();
-        let dk = gcm_open(&k, wrapped, &ctx);
-        assert_eq!(gcm_open(&dk, body, &ctx), document);
+        let dk = gcm_open(&k, wrapped, ctx);
+        out.push(gcm_open(&dk, body, ctx));
+    }
+    out
+}
+
+const CANCEL_FILE: &str = "oversight-cancellation.json";
+const CANCEL_SEED: u64 = 0x0e5c_0116;
+
+/// A cancellation entry (encoding version 4) carrying the signed cancellation sealed to one
+/// oversight key.
+fn generate_cancellation() -> String {
+    use escrow_core::warrant::{CancellationEnvelope, CancellationPayload, Role};
+    let mut r = rng(CANCEL_SEED);
+    let issuer = PrivateKey::generate(&mut r);
+    let ipc = PrivateKey::generate(&mut r);
+    let payload = CancellationPayload {
+        version: Default::default(),
+        warrant_id: "w-2026-0042".into(),
+        warrant_digest: Digest32([0x11; 32]),
+        cancelled_at: Timestamp(1_700_000_200),
+        reason: "target no longer of interest".into(),
+    };
+    let env = CancellationEnvelope::sign_new(&payload, &issuer, Role::Issuer).unwrap();
+    let mut entry = LogEntry::cancellation(
+        9,
+        Timestamp(1_700_000_300),
+        Digest32([0x11; 32]),
+        env.digest(),
+    );
+    let doc = SealedDocument::Cancellation(env.clone());
+    entry
+        .seal_for_oversight(&[ipc.public()], &doc, &mut r)
+        .unwrap();
+    let v = json!({
+        "description": "A cancellation entry (encoding version 4: the version 3 layout, for a sealed cancellation) carrying the signed cancellation sealed to one oversight key (docs/protocol.md §17). The document is `document_hex` (type byte 4, then the cancellation envelope's compact JSON), whose digest is the entry's document digest.",
+        "rng": "rand 0.10 rand::rngs::StdRng::seed_from_u64(seed) (ChaCha12)",
+        "seed": CANCEL_SEED,
+        "oversight_keys": [ipc.to_pem().unwrap().as_str()],
+        "entry_hex": hex::encode(entry.to_bytes()),
+        "leaf_hash": entry.leaf_hash(),
+        "context_hex": hex::encode(escrow_core::audit::oversight::sealing_context(&entry)),
+        "document_hex": hex::encode(doc.to_bytes()),
+        "cancellation_digest": env.digest(),
+    });
+    serde_json::to_string_pretty(&sort_keys(v)).unwrap() + "\n"
+}
+
+#[test]
+fn oversight_cancellation_vector_matches_committed_file() {
+    let text = generate_cancellation();
+    assert_eq!(text, generate_cancellation(), "not deterministic");
+    let path = path().with_file_name(CANCEL_FILE);
+    if std::env::var_os("ESCROW_REGENERATE_VECTORS").is_some_and(|v| v == "1") {
+        std::fs::write(&path, &text).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == text,
+        "tests/vectors/{CANCEL_FILE} differs from what this build generates; if the change is \
+         deliberate, run ESCROW_REGENERATE_VECTORS=1 cargo test -p escrow-core --test vectors_oversight"
+    );
+}
+
+#[test]
+fn committed_oversight_cancellation_opens_with_library_and_by_the_specification() {
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(path().with_file_name(CANCEL_FILE)).unwrap())
+            .unwrap();
+    let bytes = unhex(&v["entry_hex"]);
+    let document = unhex(&v["document_hex"]);
+    let ctx = unhex(&v["context_hex"]);
+    // Library.
+    let entry = LogEntry::from_bytes(&bytes).unwrap();
+    assert_eq!(entry.leaf_hash().to_hex(), v["leaf_hash"].as_str().unwrap());
+    let k = PrivateKey::from_pem(v["oversight_keys"][0].as_str().unwrap()).unwrap();
+    let SealedDocument::Cancellation(env) = Sealed::open(&entry, &k).unwrap() else {
+        panic!("not a cancellation")
+    };
+    assert_eq!(Some(env.digest()), entry.document);
+    // Specification only: version byte 4, kind 5, ctx over the entry's digests.
+    assert_eq!(bytes[20], 4);
+    let tag = b"escrow/v1/oversight-seal";
+    let mut want = vec![tag.len() as u8];
+    want.extend_from_slice(tag);
+    want.push(5); // cancellation
+    want.push(1);
+    want.extend_from_slice(&[0x11; 32]);
+    want.push(1);
+    want.extend_from_slice(&unhex(&v["cancellation_digest"]));
+    want.extend_from_slice(&[0, 0]);
+    want.extend_from_slice(&0u32.to_be_bytes());
+    want.extend_from_slice(&0u32.to_be_bytes());
+    assert_eq!(want, ctx);
+    assert_eq!(document[0], 4);
+    // tag, version, seq, time, kind, warrant, document, no policy, no investigator, two empty
+    // lists, no reason.
+    let v1_len = 1 + 19 + 1 + 8 + 8 + 1 + 33 + 33 + 1 + 1 + 4 + 4 + 1;
+    for doc in open_by_specification(&bytes, v1_len, &ctx, &v["oversight_keys"]) {
+        assert_eq!(doc, document);
     }
 }

@@ -322,27 +322,7 @@ fn the_public_view_counts_everything_and_names_no_target_label_or_case() {
     ok(&w.retrieve("w.json", "inv.key", "out", &[]));
     // A second warrant, never approved, for another target and case: every trustee refuses it
     // and logs the refusal.
-    ok(&escrow(
-        &w.dir,
-        &[
-            "warrant",
-            "new",
-            "--issuer-key",
-            "sos.key",
-            "--case",
-            "OP-HIDDEN-CASE",
-            "--target",
-            "carol",
-            "--from",
-            "2026-11-01T00:00:00Z",
-            "--until",
-            "2026-11-08T00:00:00Z",
-            "--investigator",
-            "inv.pub",
-            "--out",
-            "w2.json",
-        ],
-    ));
+    new_warrant(&w, "OP-HIDDEN-CASE", "carol", "w2.json");
     let refused = w.retrieve("w2.json", "inv.key", "out2", &[]);
     assert!(!refused.status.success());
     let env = escrow_core::warrant::WarrantEnvelope::from_json(
@@ -463,27 +443,7 @@ fn refusals_are_listed_by_reason_warrant_and_time_and_a_cheating_trustee_from_re
     let r = json(&w.retrieve("w.json", "inv.key", "out", &[]));
     assert_eq!(r["bad_share_trustees"], serde_json::json!([2]), "{r:#}");
     // A warrant never approved: every trustee refuses it and logs the refusal.
-    ok(&escrow(
-        &w.dir,
-        &[
-            "warrant",
-            "new",
-            "--issuer-key",
-            "sos.key",
-            "--case",
-            "OP-2",
-            "--target",
-            "carol",
-            "--from",
-            "2026-11-01T00:00:00Z",
-            "--until",
-            "2026-11-08T00:00:00Z",
-            "--investigator",
-            "inv.pub",
-            "--out",
-            "w2.json",
-        ],
-    ));
+    new_warrant(&w, "OP-2", "carol", "w2.json");
     assert!(
         !w.retrieve("w2.json", "inv.key", "out2", &[])
             .status
@@ -679,27 +639,7 @@ fn a_signed_disclosure_is_verified_against_the_logs_and_shown_and_a_forged_one_i
     );
 
     // A warrant that no audited log names (approved, never presented to a trustee).
-    ok(&escrow(
-        &w.dir,
-        &[
-            "warrant",
-            "new",
-            "--issuer-key",
-            "sos.key",
-            "--case",
-            "OP-NEVER",
-            "--target",
-            "carol",
-            "--from",
-            "2026-11-01T00:00:00Z",
-            "--until",
-            "2026-11-08T00:00:00Z",
-            "--investigator",
-            "inv.pub",
-            "--out",
-            "w3.json",
-        ],
-    ));
+    new_warrant(&w, "OP-NEVER", "carol", "w3.json");
     ok(&escrow(
         &w.dir,
         &["warrant", "approve", "--key", "jc.key", "w3.json"],
@@ -758,4 +698,116 @@ fn a_signed_disclosure_is_verified_against_the_logs_and_shown_and_a_forged_one_i
     ]);
     assert_eq!(o.status.code(), Some(3));
     assert!(!w.dir.join("wrong.json").exists());
+}
+
+/// Oversight copies of cancellations: a cancellation entry carries the signed cancellation
+/// sealed to the oversight key (entry encoding version 4), so the oversight view shows when,
+/// by whom and why a warrant stopped — from the logs alone — and the public view does not.
+#[test]
+fn the_oversight_view_shows_why_a_warrant_was_cancelled_from_the_logs_alone() {
+    let w = Workflow::new(3, 2, 3);
+    ok(&w.retrieve("w.json", "inv.key", "out", &[]));
+    let mut args = vec![
+        "--json",
+        "warrant",
+        "cancel",
+        "--key",
+        "sos.key",
+        "--warrant",
+        "w.json",
+        "--reason",
+        "target no longer of interest",
+        "--out",
+        "c.json",
+    ];
+    let urls: Vec<String> = w.nodes.iter().map(|n| n.url()).collect();
+    for u in &urls {
+        args.extend(["--trustee", u.as_str()]);
+    }
+    ok(&escrow(&w.dir, &args));
+    // Each trustee's cancellation entry is version 4 and carries a copy.
+    let node = escrow_client::NodeClient::new(&urls[0], &Default::default()).unwrap();
+    let size = node.head().unwrap().size;
+    let cancellations: Vec<Vec<u8>> = node
+        .entries(0, size)
+        .unwrap()
+        .entries
+        .iter()
+        .filter(|e| e.entry.kind == EntryKind::Cancellation)
+        .map(|e| escrow_core::codec::b64_decode(&e.bytes).unwrap())
+        .collect();
+    assert_eq!(cancellations.len(), 1);
+    assert_eq!(cancellations[0][20], 4, "entry encoding version 4");
+    assert!(
+        LogEntry::from_bytes(&cancellations[0])
+            .unwrap()
+            .sealed
+            .is_some()
+    );
+
+    // The oversight view, with no document but the logs: the reason is shown.
+    let o = audit(&w, &["--oversight-key", "oversight.key"]);
+    let v = json(&o);
+    assert_eq!(o.status.code(), Some(0), "{v:#}");
+    assert_eq!(v["oversight"]["cancellations_from_log"], 1, "{v:#}");
+    let c = v["warrants"][0]["cancellation"].as_str().unwrap();
+    assert!(
+        c.contains("target no longer of interest") && c.contains("issuer"),
+        "{c}"
+    );
+    assert_eq!(v["warrants"][0]["cancelled"], true);
+    let mut ta = vec![
+        "audit".to_string(),
+        "--set".into(),
+        "ts/trustee-set.json".into(),
+        "--policy".into(),
+        "policy.json".into(),
+        "--oversight-key".into(),
+        "oversight.key".into(),
+        "--html".into(),
+        "full.html".into(),
+    ];
+    ta.extend(w.trustee_args());
+    let t = ok(&escrow(
+        &w.dir,
+        &ta.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    assert!(t.contains("target no longer of interest"), "{t}");
+    let html = std::fs::read_to_string(w.dir.join("full.html")).unwrap();
+    assert!(html.contains("target no longer of interest"));
+    // Without the key: cancelled, but not why. The public view never says why.
+    let v = json(&audit(&w, &[]));
+    assert_eq!(v["oversight"]["cancellations_from_log"], 0);
+    assert!(v["warrants"][0]["cancellation"].is_null(), "{v:#}");
+    let (_, v, html, text) = public_outputs(&w, &["--oversight-key", "oversight.key"]);
+    assert_eq!(v["warrants"][0]["cancelled"], true, "{v:#}");
+    for out in [v.to_string(), html, text] {
+        assert!(!out.contains("no longer of interest"), "{out}");
+    }
+}
+
+/// `escrow warrant new`: a warrant issued (not approved) for `target` in the first week of
+/// November 2026, case `case`, written to `out`.
+fn new_warrant(w: &Workflow, case: &str, target: &str, out: &str) {
+    ok(&escrow(
+        &w.dir,
+        &[
+            "warrant",
+            "new",
+            "--issuer-key",
+            "sos.key",
+            "--case",
+            case,
+            "--target",
+            target,
+            "--from",
+            "2026-11-01T00:00:00Z",
+            "--until",
+            "2026-11-08T00:00:00Z",
+            "--investigator",
+            "inv.pub",
+            "--out",
+            out,
+        ],
+    ));
 }

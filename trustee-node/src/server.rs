@@ -888,11 +888,14 @@ impl Node {
                 let seq = db.next_seq();
                 let entry =
                     LogEntry::cancellation(seq, time, vc.payload().warrant_digest, vc.digest());
-                let batch = Batch {
+                let mut batch = Batch {
                     entries: vec![entry],
                     cancellation: Some((id.clone(), vc.digest(), env.to_json(), seq)),
                     ..Batch::default()
                 };
+                // The oversight copy: the signed cancellation, so the oversight view shows why
+                // the warrant stopped (entry encoding version 4).
+                self.seal_for_oversight(&mut batch, &[(0, SealedDocument::Cancellation(env))])?;
                 self.commit(&mut db, &batch, time)?;
                 // Still under the database lock: a release that has not yet committed sees it.
                 self.chains

@@ -32,6 +32,10 @@
 //! After `opt_str(reason)` it has `opt_u64(count)` (`0x00 | 0x01 || u64`) and the sealed copy
 //! (`u8 r || r × (key id || E || wrapped key) || u32 len || body`). Entries without a copy keep
 //! their version 1 or 2 bytes.
+//!
+//! Version 4 is the version 3 layout, written exactly for a cancellation entry with an oversight
+//! copy (the signed cancellation, so that the oversight body sees why a warrant stopped). A
+//! reader that predates it refuses the entry rather than skip a copy it cannot read.
 
 use super::oversight::{MAX_SEALED_BYTES, Sealed};
 use crate::codec::{Digest32, V1, put_lp};
@@ -48,6 +52,9 @@ pub const ENTRY_ENCODING_VERSION: u8 = 1;
 pub const ENTRY_ENCODING_VERSION_COUNT: u8 = 2;
 /// Encoding version byte of an entry with an oversight copy.
 pub const ENTRY_ENCODING_VERSION_SEALED: u8 = 3;
+/// Encoding version byte of a cancellation entry with an oversight copy (the signed
+/// cancellation): the version 3 layout, for that kind only.
+pub const ENTRY_ENCODING_VERSION_SEALED_CANCELLATION: u8 = 4;
 /// Most digests in one list of an entry.
 pub const MAX_ENTRY_DIGESTS: usize = 100_000;
 /// Longest reason string, bytes.
@@ -352,13 +359,17 @@ impl LogEntry {
         );
         out.push(TAG_LOG_ENTRY.len() as u8);
         out.extend_from_slice(TAG_LOG_ENTRY.as_bytes());
-        out.push(if self.sealed.is_some() {
-            ENTRY_ENCODING_VERSION_SEALED
-        } else if self.count.is_some() {
-            ENTRY_ENCODING_VERSION_COUNT
-        } else {
-            ENTRY_ENCODING_VERSION
-        });
+        out.push(
+            if self.sealed.is_some() && self.kind == EntryKind::Cancellation {
+                ENTRY_ENCODING_VERSION_SEALED_CANCELLATION
+            } else if self.sealed.is_some() {
+                ENTRY_ENCODING_VERSION_SEALED
+            } else if self.count.is_some() {
+                ENTRY_ENCODING_VERSION_COUNT
+            } else {
+                ENTRY_ENCODING_VERSION
+            },
+        );
         out.extend_from_slice(&self.sequence.to_be_bytes());
         out.extend_from_slice(&self.time.0.to_be_bytes());
         out.push(self.kind.to_byte());
@@ -411,13 +422,15 @@ impl LogEntry {
             return Err(Error::malformed("log entry", "wrong domain tag"));
         }
         let v = r.u8()?;
-        if !(ENTRY_ENCODING_VERSION..=ENTRY_ENCODING_VERSION_SEALED).contains(&v) {
+        if !(ENTRY_ENCODING_VERSION..=ENTRY_ENCODING_VERSION_SEALED_CANCELLATION).contains(&v) {
             return Err(Error::UnsupportedVersion {
                 what: "log entry",
                 found: u32::from(v),
-                expected: u32::from(ENTRY_ENCODING_VERSION_SEALED),
+                expected: u32::from(ENTRY_ENCODING_VERSION_SEALED_CANCELLATION),
             });
         }
+        let sealed_layout =
+            v == ENTRY_ENCODING_VERSION_SEALED || v == ENTRY_ENCODING_VERSION_SEALED_CANCELLATION;
         let sequence = u64::from_be_bytes(r.array()?);
         let time = Timestamp(i64::from_be_bytes(r.array()?));
         let kind = EntryKind::from_byte(r.u8()?)
@@ -443,7 +456,7 @@ impl LogEntry {
         };
         let count = if v == ENTRY_ENCODING_VERSION_COUNT {
             Some(u64::from_be_bytes(r.array()?))
-        } else if v == ENTRY_ENCODING_VERSION_SEALED {
+        } else if sealed_layout {
             match r.u8()? {
                 0 => None,
                 1 => Some(u64::from_be_bytes(r.array()?)),
@@ -452,11 +465,21 @@ impl LogEntry {
         } else {
             None
         };
-        let sealed = if v == ENTRY_ENCODING_VERSION_SEALED {
+        let sealed = if sealed_layout {
             Some(Sealed::take(&mut r.rest)?)
         } else {
             None
         };
+        // One encoding per entry: version 4 exactly for a sealed cancellation.
+        if sealed_layout
+            && (v == ENTRY_ENCODING_VERSION_SEALED_CANCELLATION)
+                != (kind == EntryKind::Cancellation)
+        {
+            return Err(Error::malformed(
+                "log entry",
+                "a sealed cancellation entry is encoding version 4, every other sealed entry version 3",
+            ));
+        }
         if !r.rest.is_empty() {
             return Err(Error::malformed("log entry", "trailing bytes"));
         }

@@ -651,6 +651,10 @@ pub struct WarrantSummary {
     pub max_releases: Option<u64>,
     /// Some audited trustee logged a cancellation of it (or of a warrant it renews).
     pub cancelled: bool,
+    /// The cancellation, when its text is known (disclosed, or its sealed copy in the logs):
+    /// when, by whom and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancellation: Option<String>,
     /// Release entries (one per trustee and message).
     pub releases: u64,
     /// Distinct messages released by at least one trustee.
@@ -741,6 +745,8 @@ pub struct OversightSummary {
     pub failed: u64,
     /// Distinct warrants whose sealed copy in the logs opened and matched its entry.
     pub warrants_from_log: u64,
+    /// Distinct cancellations whose sealed copy in the logs opened and matched its entry.
+    pub cancellations_from_log: u64,
     /// The checks that could not be made, in words (empty: every check was made).
     pub not_checked: Vec<String>,
 }
@@ -764,7 +770,8 @@ pub struct Judge {
     threshold: u16,
     set: TrusteeSet,
     oversight: Option<PrivateKey>,
-    /// Warrant-seen entries with an oversight copy (kept only with the oversight key).
+    /// Warrant-seen and cancellation entries with an oversight copy (kept only with the
+    /// oversight key).
     sealed_warrants: Vec<(u16, LogEntry)>,
     policy: Option<Policy>,
     /// Release entries per trustee, in log order, each with its leaf hash as logged (the
@@ -844,12 +851,17 @@ impl Judge {
             EntryKind::WarrantSeen if self.oversight.is_some() && entry.sealed.is_some() => {
                 self.sealed_warrants.push((trustee, entry))
             }
-            EntryKind::Cancellation => self.cancellations.push(Cancel {
-                trustee,
-                seq: entry.sequence,
-                warrant: entry.warrant,
-                document: entry.document,
-            }),
+            EntryKind::Cancellation => {
+                self.cancellations.push(Cancel {
+                    trustee,
+                    seq: entry.sequence,
+                    warrant: entry.warrant,
+                    document: entry.document,
+                });
+                if self.oversight.is_some() && entry.sealed.is_some() {
+                    self.sealed_warrants.push((trustee, entry));
+                }
+            }
             EntryKind::Keygen => {
                 if let Some(t) = entry.document {
                     let k = self.keygen.entry(trustee).or_default();
@@ -980,12 +992,20 @@ impl Judge {
                         }
                         merged.get_or_insert_with(|| docs.clone()).add_warrant(env);
                     }
+                    Ok(SealedDocument::Cancellation(env)) if Some(env.digest()) == e.document => {
+                        if opened.insert(env.digest()) {
+                            oversight.cancellations_from_log += 1;
+                        }
+                        merged
+                            .get_or_insert_with(|| docs.clone())
+                            .add_cancellation(env);
+                    }
                     Ok(_) => findings.push(Finding::new(
                         FindingKind::BadOversightCopy,
                         Some(t),
                         Some(e.sequence),
                         format!(
-                            "trustee {t} entry {}: the oversight copy holds another warrant than the entry names",
+                            "trustee {t} entry {}: the oversight copy holds another document than the entry names",
                             e.sequence
                         ),
                     )),
@@ -1309,6 +1329,26 @@ impl Judge {
                 s.cancelled = true;
             }
         }
+        // Why it stopped: the cancellation's text, when known.
+        for c in docs.cancellations.values() {
+            let Ok(p) = serde_json::from_slice::<CancellationPayload>(&c.envelope().payload) else {
+                continue;
+            };
+            for s in summaries.values_mut().filter(|s| {
+                s.digest == p.warrant_digest || s.warrant_id.as_deref() == Some(&p.warrant_id)
+            }) {
+                s.cancellation = Some(format!(
+                    "cancelled at {} by {}: {}",
+                    p.cancelled_at,
+                    crate::warrant::describe::signature_list(&c.envelope().signatures),
+                    if p.reason.is_empty() {
+                        "(no reason given)"
+                    } else {
+                        p.reason.as_str()
+                    }
+                ));
+            }
+        }
         for (w, _) in &unjustified_msgs {
             if let Some(s) = summaries.get_mut(w) {
                 s.messages_unjustified += 1;
@@ -1420,9 +1460,9 @@ fn check_sealed_header(
                 .map(|v| v.label().clone())
                 .map_err(|e| e.to_string()),
         ),
-        SealedDocument::Warrant(_) => {
+        SealedDocument::Warrant(_) | SealedDocument::Cancellation(_) => {
             return HeaderCheck::Failed(Unjustified::OversightCopyUnreadable {
-                why: "it holds a warrant, not an escrow header".into(),
+                why: "it holds a warrant or cancellation, not an escrow header".into(),
             });
         }
     };

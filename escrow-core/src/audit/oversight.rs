@@ -17,8 +17,10 @@
 //! ```
 //!
 //! Document types: 1 = a version-1 escrow header (compact JSON, §11.4), 2 = a version-2 escrow
-//! header (binary, §15.2), 3 = a warrant envelope (compact JSON). A release entry carries type 1
-//! or 2, a warrant-seen entry type 3.
+//! header (binary, §15.2), 3 = a warrant envelope (compact JSON), 4 = a cancellation envelope
+//! (compact JSON). A release entry carries type 1 or 2, a warrant-seen entry type 3, a
+//! cancellation entry type 4 (entry encoding version 4, so that a reader that predates it
+//! refuses the entry instead of skipping the copy).
 
 use super::entry::{EntryKind, LogEntry};
 use crate::codec::{Digest32, to_json};
@@ -28,7 +30,7 @@ use crate::group::Point;
 use crate::keys::{PrivateKey, PublicKey};
 use crate::tdh2::EscrowCiphertext;
 use crate::v2::EscrowCiphertextV2;
-use crate::warrant::WarrantEnvelope;
+use crate::warrant::{CancellationEnvelope, WarrantEnvelope};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -82,6 +84,8 @@ pub enum SealedDocument {
     HeaderV2(EscrowCiphertextV2),
     /// A warrant envelope.
     Warrant(WarrantEnvelope),
+    /// A cancellation envelope (why and by whom a warrant was stopped).
+    Cancellation(CancellationEnvelope),
 }
 
 impl SealedDocument {
@@ -91,6 +95,7 @@ impl SealedDocument {
             SealedDocument::HeaderV1(h) => (1u8, to_json(h).into_bytes()),
             SealedDocument::HeaderV2(h) => (2u8, h.to_bytes()),
             SealedDocument::Warrant(w) => (3u8, w.to_json().into_bytes()),
+            SealedDocument::Cancellation(c) => (4u8, c.to_json().into_bytes()),
         };
         let mut out = Vec::with_capacity(1 + body.len());
         out.push(t);
@@ -114,6 +119,9 @@ impl SealedDocument {
             3 => WarrantEnvelope::from_json(text()?)
                 .map(SealedDocument::Warrant)
                 .map_err(|r| Error::malformed("oversight copy", r)),
+            4 => CancellationEnvelope::from_json(text()?)
+                .map(SealedDocument::Cancellation)
+                .map_err(|r| Error::malformed("oversight copy", r)),
             _ => Err(Error::malformed("oversight copy", "unknown document type")),
         }
     }
@@ -122,7 +130,8 @@ impl SealedDocument {
     pub fn entry_kind(&self) -> EntryKind {
         match self {
             SealedDocument::Warrant(_) => EntryKind::WarrantSeen,
-            _ => EntryKind::Release,
+            SealedDocument::Cancellation(_) => EntryKind::Cancellation,
+            SealedDocument::HeaderV1(_) | SealedDocument::HeaderV2(_) => EntryKind::Release,
         }
     }
 }
@@ -456,6 +465,53 @@ mod tests {
         let mut later = e.clone();
         later.sequence = 99;
         assert!(Sealed::open(&later, &k).is_ok());
+    }
+
+    #[test]
+    fn a_sealed_cancellation_is_version_4_and_only_a_cancellation_is() {
+        use crate::warrant::{CancellationEnvelope, CancellationPayload, Role};
+        let mut rng = rand::rng();
+        let issuer = PrivateKey::generate(&mut rng);
+        let k = PrivateKey::generate(&mut rng);
+        let env = CancellationEnvelope::sign_new(
+            &CancellationPayload {
+                version: Default::default(),
+                warrant_id: "w-1".into(),
+                warrant_digest: d(1),
+                cancelled_at: Timestamp(5),
+                reason: "done".into(),
+            },
+            &issuer,
+            Role::Issuer,
+        )
+        .unwrap();
+        let mut c = LogEntry::cancellation(3, Timestamp(6), d(1), env.digest());
+        let doc = SealedDocument::Cancellation(env.clone());
+        c.seal_for_oversight(&[k.public()], &doc, &mut rng).unwrap();
+        let bytes = c.to_bytes();
+        assert_eq!(bytes[20], 4);
+        let back = LogEntry::from_bytes(&bytes).unwrap();
+        assert_eq!(back, c);
+        assert_eq!(Sealed::open(&back, &k).unwrap(), doc);
+        // The same bytes labelled version 3: refused (one encoding per entry).
+        let mut v3 = bytes.clone();
+        v3[20] = 3;
+        assert!(LogEntry::from_bytes(&v3).is_err());
+        // A sealed release labelled version 4: refused.
+        let (_, ct) = header();
+        let mut r = LogEntry::release(4, Timestamp(7), d(1), ct.digest(), d(2), d(3));
+        r.seal_for_oversight(&[k.public()], &SealedDocument::HeaderV1(ct), &mut rng)
+            .unwrap();
+        let mut v4 = r.to_bytes();
+        assert_eq!(v4[20], 3);
+        v4[20] = 4;
+        assert!(LogEntry::from_bytes(&v4).is_err());
+        // A cancellation copy cannot ride on another kind of entry.
+        let mut ws = LogEntry::warrant_seen(1, Timestamp(1), d(1), d(3));
+        assert!(
+            ws.seal_for_oversight(&[k.public()], &doc, &mut rng)
+                .is_err()
+        );
     }
 
     #[test]

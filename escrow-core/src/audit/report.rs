@@ -350,13 +350,14 @@ fn oversight_text(o: &OversightSummary, al: &str) -> String {
     if o.key_given {
         let _ = writeln!(
             s,
-            "oversight view: {al}{} release entries, {} with a sealed header; {} headers opened and checked (digest, TDH2 proof, scope): {} in scope, {} failed; {} warrants read from the logs",
+            "oversight view: {al}{} release entries, {} with a sealed header; {} headers opened and checked (digest, TDH2 proof, scope): {} in scope, {} failed; {} warrants and {} cancellations read from the logs",
             o.releases,
             o.releases_with_copy,
             o.headers_checked,
             o.in_scope,
             o.failed,
-            o.warrants_from_log
+            o.warrants_from_log,
+            o.cancellations_from_log
         );
     } else {
         let _ = writeln!(s, "oversight view: not run (no --oversight-key)");
@@ -515,6 +516,9 @@ fn text_report(r: &AuditReport) -> String {
             w.unjustified,
             if w.cancelled { ", cancelled" } else { "" }
         );
+        if let Some(c) = &w.cancellation {
+            let _ = writeln!(s, "    {c}");
+        }
         if let (Some(case), Some(scope), Some(valid)) = (&w.case_reference, &w.scope, &w.validity) {
             let _ = writeln!(
                 s,
@@ -779,7 +783,7 @@ fn html_report(r: &AuditReport) -> String {
     h.push_str("</table>");
     let _ = write!(
         h,
-        "<h2>Warrants</h2><table><tr><th>Warrant</th><th>Case</th><th>Scope</th><th>Valid</th><th>Signed by</th><th>Investigator</th><th>Authority</th><th>Type</th><th>Limit</th><th>Messages released</th><th>Readable</th><th>Messages unjustified</th><th>Release entries</th><th>Cancelled</th></tr>"
+        "<h2>Warrants</h2><table class=wide><tr><th>Warrant</th><th>Case</th><th>Scope</th><th>Valid</th><th>Signed by</th><th>Investigator</th><th>Authority</th><th>Type</th><th>Limit</th><th>Messages released</th><th>Readable</th><th>Messages unjustified</th><th>Release entries</th><th>Cancelled</th></tr>"
     );
     for w in &r.warrants {
         let _ = write!(
@@ -807,7 +811,11 @@ fn html_report(r: &AuditReport) -> String {
             w.messages_unjustified,
             w.releases,
             w.unjustified,
-            if w.cancelled { "yes" } else { "no" }
+            match (&w.cancellation, w.cancelled) {
+                (Some(c), _) => esc(c),
+                (None, true) => "yes".into(),
+                (None, false) => "no".into(),
+            }
         );
     }
     h.push_str("</table>");
@@ -888,14 +896,15 @@ fn html_report(r: &AuditReport) -> String {
     if o.key_given {
         let _ = write!(
             h,
-            "<p>{al}{} release entries, {} with a sealed escrow header. <span class={}>{} headers opened and checked</span> (digest, TDH2 proof, warrant scope): {} in scope, {} failed. {} warrants read from their sealed copies in the logs.</p>",
+            "<p>{al}{} release entries, {} with a sealed escrow header. <span class={}>{} headers opened and checked</span> (digest, TDH2 proof, warrant scope): {} in scope, {} failed. {} warrants and {} cancellations read from their sealed copies in the logs.</p>",
             o.releases,
             o.releases_with_copy,
             if o.failed > 0 { "fail" } else { "ok" },
             o.headers_checked,
             o.in_scope,
             o.failed,
-            o.warrants_from_log
+            o.warrants_from_log,
+            o.cancellations_from_log
         );
     } else {
         h.push_str("<p class=na>Not run: the oversight key was not given.</p>");
@@ -927,7 +936,7 @@ h1{{border-bottom:4px solid #1d3557;padding-bottom:.3em}} h2{{color:#1d3557;marg
 table{{border-collapse:collapse;width:100%;font-family:Helvetica,Arial,sans-serif;font-size:.9em}} th,td{{border-bottom:1px solid #dde;padding:.35em .5em;text-align:left}} th{{background:#eef2f7}}
 .ok{{color:#2a7a2a;font-weight:bold}} .fail{{color:#b00020;font-weight:bold}} .na{{color:#a15c00;font-weight:bold}} .note{{color:#555;font-size:.9em}}
 .banner{{border:2px solid #a15c00;background:#fff6e6;padding:.6em 1em;border-radius:6px;font-family:Helvetica,Arial,sans-serif}}
-code{{font-size:.85em}}
+code{{font-size:.85em}} .wide{{font-size:.76em}} .wide td,.wide th{{padding:.3em .3em}}
 </style></head><body>
 "#,
         esc(title)
@@ -1062,7 +1071,8 @@ fn timeline_svg(r: &AuditReport, public: bool) -> String {
         (t0, t1)
     };
     let span = (t1 - t0).max(1);
-    let x_of = |t: i64| left + 10 + (t - t0) * (w - left - 30) / span;
+    // Room on the right for the last tick's label, centred on its time.
+    let x_of = |t: i64| left + 10 + (t - t0) * (w - left - 70) / span;
     let mut s = String::new();
     let _ = write!(
         s,
