@@ -151,6 +151,66 @@ pub fn run_refresh(
     run_rounds(nodes, &params, Some(set), key)
 }
 
+/// Check that each of `nodes` is the trustee of `set` listed at the same place in `indices`
+/// (its signed `/v1/info`, checked against the set).
+fn check_trustees(
+    nodes: &[NodeClient],
+    indices: &[u16],
+    set: &TrusteeSet,
+) -> Result<(), CeremonyError> {
+    let infos = all(nodes, NodeClient::info)?;
+    for (((info, n), &want), pos) in infos.iter().zip(nodes).zip(indices).zip(1u16..) {
+        let wrong = |why: String| CeremonyError::Node {
+            index: pos,
+            url: n.url().to_string(),
+            source: ClientError::Malformed {
+                url: n.url().to_string(),
+                detail: why,
+            },
+        };
+        if info.trustee != want {
+            return Err(wrong(format!(
+                "it is trustee {}, given as trustee {want}",
+                info.trustee
+            )));
+        }
+        info.verify(set).map_err(|e| wrong(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Reshare `set` to new trustees: `dealers` are at least k of its trustees' nodes (each
+/// node's `/v1/info` names its index in `set`; they are sorted by it), `receivers` the new
+/// trustees' nodes (made with `trustee-node init --dkg --reshare-of`), trustee i of the new
+/// set = `receivers[i-1]`, with threshold `threshold`. The new set has the same escrow key;
+/// the new trustees finalise first (each stores its share), and only after every one of them
+/// did do the dealers destroy their old shares and log it.
+pub fn run_reshare(
+    dealers: &[NodeClient],
+    receivers: &[NodeClient],
+    set: &TrusteeSet,
+    threshold: u16,
+    key: &PrivateKey,
+) -> Result<Outcome, CeremonyError> {
+    let infos = all(dealers, NodeClient::info)?;
+    let mut order: Vec<(u16, &NodeClient)> = infos.iter().map(|i| i.trustee).zip(dealers).collect();
+    order.sort_by_key(|(i, _)| *i);
+    let indices: Vec<u16> = order.iter().map(|(i, _)| *i).collect();
+    let dealers: Vec<NodeClient> = order.into_iter().map(|(_, n)| n.clone()).collect();
+    check_trustees(&dealers, &indices, set)?;
+    let ids: Vec<wire::Identity> = all(receivers, |n| n.get_typed(wire::IDENTITY))?;
+    let params = SessionParams::reshare(
+        set,
+        &indices,
+        threshold,
+        ids.iter().map(|i| i.signing_key).collect(),
+        &mut rand::rng(),
+    )?;
+    let mut nodes = dealers;
+    nodes.extend(receivers.iter().cloned());
+    run_rounds(&nodes, &params, Some(set), key)
+}
+
 /// Relay the three rounds and the finalise step of the ceremony `params`.
 fn run_rounds(
     nodes: &[NodeClient],
@@ -160,9 +220,23 @@ fn run_rounds(
 ) -> Result<Outcome, CeremonyError> {
     let params = params.clone();
     let session = params.session_id();
-    let body = escrow_core::codec::to_json(&params);
-    let r1: Vec<dkg::Round1> = all(nodes, |n| n.post_signed(wire::ROUND1, &body, key))?;
+    let (start, body) = match (params.kind, previous) {
+        (dkg::CeremonyKind::Reshare, Some(prev)) => (
+            wire::RESHARE_ROUND1,
+            escrow_core::codec::to_json(&wire::ReshareStart {
+                version: V1::default(),
+                params: params.clone(),
+                previous: serde_json::from_str(&prev.to_json()).map_err(|e| {
+                    DkgError::InvalidParams(format!("the previous set as JSON: {e}"))
+                })?,
+            }),
+        ),
+        _ => (wire::ROUND1, escrow_core::codec::to_json(&params)),
+    };
+    let r1: Vec<dkg::Round1> = all(nodes, |n| n.post_signed(start, &body, key))?;
     check(dkg::check_round1(&params, &r1))?;
+    // public once round 1 is in (a reshare dealer with a wrong constant term is named here)
+    let set = dkg::resulting_set(&params, &r1, previous)?;
     let d1 = dkg::round1_digest(&r1);
     let body = escrow_core::codec::to_json(&wire::Relay {
         version: V1::default(),
@@ -172,7 +246,6 @@ fn run_rounds(
     let r2: Vec<dkg::Round2> = all(nodes, |n| n.post_signed(wire::ROUND2, &body, key))?;
     check(dkg::check_round2(&params, &d1, &r2))?;
     let transcript = dkg::transcript_digest(&session, &d1, &dkg::round2_digest(&r2));
-    let set = dkg::resulting_set(&params, &r1, previous)?;
     let body = escrow_core::codec::to_json(&wire::Relay {
         version: V1::default(),
         session,
@@ -195,11 +268,30 @@ fn run_rounds(
         session,
         messages: r3,
     });
-    let fin: Vec<wire::Finalised> = all(nodes, |n| n.post_signed(wire::FINALISE, &body, key))?;
-    for ((f, n), index) in fin.iter().zip(nodes).zip(1u16..) {
+    // the new set's trustees first; a reshare's dealers destroy their shares only after
+    // every one of them stored its new share
+    let m = params.dealers.len();
+    let (dealing, receiving) = nodes.split_at(m.min(nodes.len()));
+    let mut fin: Vec<wire::Finalised> =
+        all(receiving, |n| n.post_signed(wire::FINALISE, &body, key)).map_err(|e| match e {
+            CeremonyError::Node { index, url, source } => CeremonyError::Node {
+                index: index + m as u16,
+                url,
+                source,
+            },
+            e => e,
+        })?;
+    let done: Vec<wire::Finalised> = all(dealing, |n| n.post_signed(wire::FINALISE, &body, key))?;
+    let mut ordered = done;
+    ordered.append(&mut fin);
+    for ((f, n), pos) in ordered.iter().zip(nodes).zip(1u16..) {
+        let index = params
+            .receiver_index(pos)
+            .or_else(|| params.dealers.get(usize::from(pos) - 1).map(|d| d.index));
+        let index = index.unwrap_or(0);
         if f.set_id != set.id() || f.trustee != index || f.transcript != transcript {
             return Err(CeremonyError::Mismatch {
-                index,
+                index: pos,
                 url: n.url().to_string(),
                 found: f.set_id.short(),
                 expected: set.id().short(),

@@ -55,12 +55,24 @@ struct TrusteeSetFile {
     /// Version 2: the ids of the sets this one was refreshed from, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     lineage: Vec<Digest32>,
+    /// Version 3: how many sets of the lineage belong to trustees before the last reshare
+    /// (`docs/protocol.md` §4.3); the set's origin is the lineage entry after them, or the set
+    /// itself when they are the whole lineage.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    reshared_after: u16,
+}
+
+fn is_zero(v: &u16) -> bool {
+    *v == 0
 }
 
 /// Format version of `trustee-set.json` without a lineage.
 pub const SET_FILE_VERSION: u32 = 1;
 /// Format version of `trustee-set.json` with a lineage (a refreshed set).
 pub const SET_FILE_VERSION_LINEAGE: u32 = 2;
+/// Format version of `trustee-set.json` of a set made by a reshare or refreshed from one
+/// (a lineage and `reshared_after`).
+pub const SET_FILE_VERSION_RESHARED: u32 = 3;
 
 /// A checked trustee set: its commitments, keys and id are mutually consistent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,6 +82,7 @@ pub struct TrusteeSet {
     commitments: Vec<Point>,
     members: Vec<TrusteePublic>,
     lineage: Vec<Digest32>,
+    reshared_after: u16,
     id: Digest32,
     escrow_table: EscrowKeyTable,
 }
@@ -134,6 +147,17 @@ impl TrusteeSet {
         members: Vec<TrusteePublic>,
         lineage: Vec<Digest32>,
     ) -> Result<Self> {
+        Self::from_parts_full(commitments, members, lineage, 0)
+    }
+
+    /// [`TrusteeSet::from_parts_with_lineage`] with `reshared_after` (§4.3): the number of
+    /// lineage entries that belong to trustees before the last reshare (0: none was made).
+    pub(crate) fn from_parts_full(
+        commitments: Vec<Point>,
+        members: Vec<TrusteePublic>,
+        lineage: Vec<Digest32>,
+        reshared_after: u16,
+    ) -> Result<Self> {
         let (_, k) = check_parameters(members.len() as u64, commitments.len() as u64)?;
         let escrow_key = *commitments
             .first()
@@ -150,7 +174,13 @@ impl TrusteeSet {
         if lineage.len() > usize::from(u16::MAX) {
             return Err(Error::InconsistentTrusteeSet("lineage too long".into()));
         }
-        let id = compute_set_id(k, &commitments, &members, &lineage);
+        if usize::from(reshared_after) > lineage.len() {
+            return Err(Error::InconsistentTrusteeSet(format!(
+                "reshared_after {reshared_after} exceeds the lineage's {} entries",
+                lineage.len()
+            )));
+        }
+        let id = compute_set_id(k, &commitments, &members, &lineage, reshared_after);
         if lineage.contains(&id) {
             return Err(Error::InconsistentTrusteeSet(
                 "the lineage names the set itself".into(),
@@ -178,6 +208,7 @@ impl TrusteeSet {
             commitments,
             members,
             lineage,
+            reshared_after,
             id,
             escrow_table: EscrowKeyTable::default(),
         })
@@ -189,10 +220,21 @@ impl TrusteeSet {
         &self.lineage
     }
 
-    /// The id of the set this one descends from by refreshes (its own id if none): the set
-    /// each trustee's log was set up with, and the name of its log (`checkpoint::origin`).
+    /// The id of the set this one descends from by refreshes since the last reshare (its own
+    /// id if none): the set each of its trustees' logs was set up with, and the name of its
+    /// log (`checkpoint::origin`). A reshare hands the key to other trustees (new nodes, new
+    /// logs), so a reshared set is its own origin although its lineage names the sets before.
     pub fn origin(&self) -> Digest32 {
-        self.lineage.first().copied().unwrap_or(self.id)
+        self.lineage
+            .get(usize::from(self.reshared_after))
+            .copied()
+            .unwrap_or(self.id)
+    }
+
+    /// How many sets of the lineage belong to trustees before the last reshare (0: the set
+    /// descends from its origin by refreshes only).
+    pub fn reshared_after(&self) -> u16 {
+        self.reshared_after
     }
 
     /// Is `set_id` this set or one it was refreshed from (same escrow key, so a message
@@ -258,7 +300,9 @@ impl TrusteeSet {
     /// Serialize to `trustee-set.json`.
     pub fn to_json(&self) -> String {
         crate::codec::to_json_pretty(&TrusteeSetFile {
-            version: if self.lineage.is_empty() {
+            version: if self.reshared_after > 0 {
+                SET_FILE_VERSION_RESHARED
+            } else if self.lineage.is_empty() {
                 SET_FILE_VERSION
             } else {
                 SET_FILE_VERSION_LINEAGE
@@ -270,6 +314,7 @@ impl TrusteeSet {
             commitments: self.commitments.clone(),
             members: self.members.clone(),
             lineage: self.lineage.clone(),
+            reshared_after: self.reshared_after,
         })
     }
 
@@ -277,13 +322,15 @@ impl TrusteeSet {
     /// commitments, the escrow key, the set id.
     pub fn from_json(s: &str) -> Result<Self> {
         let f: TrusteeSetFile = crate::codec::from_json("trustee set", s)?;
-        match (f.version, f.lineage.is_empty()) {
-            (SET_FILE_VERSION, true) | (SET_FILE_VERSION_LINEAGE, false) => {}
-            (v, _) => {
+        match (f.version, f.lineage.is_empty(), f.reshared_after) {
+            (SET_FILE_VERSION, true, 0)
+            | (SET_FILE_VERSION_LINEAGE, false, 0)
+            | (SET_FILE_VERSION_RESHARED, false, 1..) => {}
+            (v, _, r) => {
                 return Err(Error::malformed(
                     "trustee set",
                     format!(
-                        "version {v} with {} lineage entries (version 1 has none, version 2 at least one)",
+                        "version {v} with {} lineage entries and reshared_after {r} (version 1 has no lineage, version 2 a lineage, version 3 a lineage and reshared_after >= 1)",
                         f.lineage.len()
                     ),
                 ));
@@ -311,7 +358,8 @@ impl TrusteeSet {
                 )));
             }
         }
-        let set = TrusteeSet::from_parts_with_lineage(f.commitments, f.members, f.lineage)?;
+        let set =
+            TrusteeSet::from_parts_full(f.commitments, f.members, f.lineage, f.reshared_after)?;
         if set.escrow_key() != &f.escrow_key {
             return Err(Error::InconsistentTrusteeSet(
                 "escrow_key is not the first commitment".into(),
@@ -383,12 +431,14 @@ fn verification_keys_consistent(
 }
 
 /// `T(TAG_SET_ID, u16 k ‖ u16 n ‖ C… ‖ (u16 i ‖ X_i ‖ S_i)… [‖ u16 m ‖ m × 32-byte set id])`,
-/// the bracketed lineage only when it is not empty (a set without one keeps its version-1 id).
+/// the bracketed lineage only when it is not empty (a set without one keeps its version-1 id),
+/// followed by `u16 reshared_after` when that is not 0 (version 3).
 fn compute_set_id(
     k: u16,
     commitments: &[Point],
     members: &[TrusteePublic],
     lineage: &[Digest32],
+    reshared_after: u16,
 ) -> Digest32 {
     let mut buf = Vec::with_capacity(4 + 33 * commitments.len() + 68 * members.len());
     buf.extend_from_slice(&k.to_be_bytes());
@@ -406,6 +456,9 @@ fn compute_set_id(
         for l in lineage {
             buf.extend_from_slice(l.as_bytes());
         }
+    }
+    if reshared_after > 0 {
+        buf.extend_from_slice(&reshared_after.to_be_bytes());
     }
     Digest32::tagged(TAG_SET_ID, &[&buf])
 }
@@ -772,7 +825,7 @@ mod tests {
                 .map(|m| *m.verification_key.inner())
                 .sum::<ProjectivePoint>();
         assert_eq!(unweighted, ProjectivePoint::IDENTITY);
-        let id = compute_set_id(3, &d.set.commitments, &members, &[]);
+        let id = compute_set_id(3, &d.set.commitments, &members, &[], 0);
         assert!(!verification_keys_consistent(
             &id,
             &d.set.commitments,

@@ -605,3 +605,306 @@ fn a_refresh_renews_every_share_keeps_old_messages_readable_and_destroys_the_old
     nodes[4].restart();
     assert_eq!(wait_serving(&nodes[4].url())["set_id"], set.id().to_hex());
 }
+
+/// Seal message `m{i}` to bob's mailbox under the set in `set_file` (protocol v2).
+fn seal_to(dir: &Path, set_file: &str, i: usize, at: &str) {
+    let id = format!("m{i}");
+    ok(&escrow_stdin(
+        dir,
+        &[
+            "seal",
+            "--set",
+            set_file,
+            "--recipient-key",
+            "bob.pub",
+            "--from",
+            "alice",
+            "--to",
+            "bob",
+            "--at",
+            at,
+            "--id",
+            &id,
+            "--mailbox",
+            "mailbox.jsonl",
+        ],
+        format!("message {i}").as_bytes(),
+    ));
+}
+
+fn init_reshare_node(dir: &Path, i: u16, old_set: &str) -> std::path::PathBuf {
+    let state = dir.join(format!("new-node-{i}"));
+    let o = Command::new(bin("trustee-node"))
+        .args(["init", "--dkg", "--policy"])
+        .arg(dir.join("policy.json"))
+        .arg("--state")
+        .arg(&state)
+        .arg("--coordinator-key")
+        .arg(dir.join("coord.pub"))
+        .arg("--reshare-of")
+        .arg(dir.join(old_set))
+        .env("TRUSTEE_PASSPHRASE", TEST_PASSPHRASE)
+        .env("TRUSTEE_KDF_COST", "test")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    ok(&o);
+    state
+}
+
+/// Poll (bounded) until the node at `url` serves `set_id`.
+fn wait_set(url: &str, set_id: &str) {
+    let mut info = wait_serving(url);
+    for _ in 0..100 {
+        if info["set_id"] == set_id {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        info = wait_serving(url);
+    }
+    panic!("{url} serves {info}, not set {set_id}");
+}
+
+#[test]
+fn a_reshare_hands_the_key_to_new_trustees_with_a_new_threshold_and_old_shares_stop_working() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for name in ["sos", "jc", "inv", "oversight", "alice", "bob", "coord"] {
+        ok(&escrow(dir, &["keygen", "--no-passphrase", "--out", name]));
+    }
+    ok(&escrow(
+        dir,
+        &[
+            "policy",
+            "init",
+            "--issuer",
+            "sos.pub",
+            "--judicial",
+            "jc.pub",
+            "--oversight",
+            "oversight.pub",
+            "--out",
+            "policy.json",
+        ],
+    ));
+    // the policy allows a reshare to threshold 3 (a custody section: version 4)
+    let mut policy: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("policy.json")).unwrap()).unwrap();
+    policy["version"] = 4.into();
+    policy["custody"] = serde_json::json!({"reshare_thresholds": [3]});
+    std::fs::write(dir.join("policy.json"), policy.to_string()).unwrap();
+    // a 2-of-3 set made by the DKG
+    let old_nodes: Vec<Node> = (1..=3)
+        .map(|i| Node::start(i, &init_dkg_node(dir, i), &[]))
+        .collect();
+    let old_trustees: Vec<String> = old_nodes
+        .iter()
+        .flat_map(|n| ["--trustee".to_string(), n.url()])
+        .collect();
+    ok(&run(
+        dir,
+        &args_with(
+            &["ceremony", "dkg", "--threshold", "2", "--key", "coord.key"],
+            &old_trustees,
+        ),
+    ));
+    let old =
+        TrusteeSet::from_json(&std::fs::read_to_string(dir.join("trustee-set.json")).unwrap())
+            .unwrap();
+    for n in &old_nodes {
+        wait_serving(&n.url());
+    }
+    seal_to(dir, "trustee-set.json", 0, "2026-11-02T10:00:00Z");
+    // four new trustees join a reshare of exactly this set
+    let new_nodes: Vec<Node> = (1..=4)
+        .map(|i| Node::start(i, &init_reshare_node(dir, i, "trustee-set.json"), &[]))
+        .collect();
+    let to: Vec<String> = new_nodes
+        .iter()
+        .flat_map(|n| ["--to-trustee".to_string(), n.url()])
+        .collect();
+    // old trustees 3 and 1 deal (k = 2, given out of order); trustee 2 does not take part
+    let from = vec![
+        "--from-trustee".to_string(),
+        old_nodes[2].url(),
+        "--from-trustee".to_string(),
+        old_nodes[0].url(),
+    ];
+    let reshare = |k: &str, out: &str| {
+        let mut a = args_with(
+            &[
+                "--json",
+                "ceremony",
+                "reshare",
+                "--threshold",
+                k,
+                "--key",
+                "coord.key",
+                "--out",
+                out,
+            ],
+            &from,
+        );
+        a.extend(to.iter().cloned());
+        run(dir, &a)
+    };
+    // a threshold the policy does not list is refused by the nodes; nothing is written
+    let o = reshare("4", "bad-set.json");
+    let err = fails(&o, 1, "threshold-change-refused");
+    assert!(err.contains("from 2 to 4"), "{err}");
+    assert!(!dir.join("bad-set.json").exists());
+    // the reshare to 3-of-4
+    let o = reshare("3", "new-set.json");
+    ok(&o);
+    let v = json(&o);
+    let set =
+        TrusteeSet::from_json(&std::fs::read_to_string(dir.join("new-set.json")).unwrap()).unwrap();
+    assert_eq!(v["set_id"], set.id().to_hex(), "{v}");
+    assert_eq!(v["dealers"], serde_json::json!([1, 3]), "{v}");
+    assert_eq!((set.threshold(), set.trustees()), (3, 4));
+    assert_eq!(set.escrow_key(), old.escrow_key());
+    assert_eq!(set.lineage(), &[old.id()]);
+    assert_eq!(set.origin(), set.id());
+    let cert = Certificate::from_json(
+        &std::fs::read_to_string(dir.join(v["certificate"].as_str().unwrap())).unwrap(),
+    )
+    .unwrap();
+    cert.verify(&set).unwrap();
+    assert_eq!(cert.params.previous_set, Some(old.id()));
+    // the new nodes serve the new set; their logs begin setup(new set), keygen(transcript)
+    for n in &new_nodes {
+        wait_set(&n.url(), &set.id().to_hex());
+        let e = entries(&n.url());
+        assert_eq!(e[0]["kind"], "setup");
+        assert_eq!(e[0]["document"], set.id().to_hex());
+        assert_eq!(e[1]["kind"], "keygen");
+        assert_eq!(e[1]["document"], cert.transcript.to_hex());
+    }
+    // the dealers destroyed their shares and logged it (keygen of the reshare, then
+    // share-destroyed of the old set); their sealed secrets hold no share any more
+    for d in [0usize, 2] {
+        let e = entries(&old_nodes[d].url());
+        let tail = &e[e.len() - 2..];
+        assert_eq!(tail[0]["kind"], "keygen");
+        assert_eq!(tail[0]["document"], cert.transcript.to_hex());
+        assert_eq!(tail[1]["kind"], "share-destroyed");
+        assert_eq!(tail[1]["document"], old.id().to_hex());
+        let sealed: trustee_node::sealed::SealedSecrets = serde_json::from_str(
+            &std::fs::read_to_string(old_nodes[d].state.join("secrets.sealed.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            sealed.open(TEST_PASSPHRASE.as_bytes()).unwrap().key_share,
+            ""
+        );
+    }
+    // a message sealed after the reshare, and the warrant workflow on the new set opens both
+    seal_to(dir, "new-set.json", 1, "2026-11-03T10:00:00Z");
+    ok(&escrow(
+        dir,
+        &[
+            "warrant",
+            "new",
+            "--issuer-key",
+            "sos.key",
+            "--case",
+            "OP-RESHARE",
+            "--target",
+            "alice",
+            "--from",
+            "2026-11-01T00:00:00Z",
+            "--until",
+            "2026-11-08T00:00:00Z",
+            "--investigator",
+            "inv.pub",
+            "--out",
+            "w.json",
+        ],
+    ));
+    ok(&escrow(
+        dir,
+        &["warrant", "approve", "--key", "jc.key", "w.json"],
+    ));
+    let new_trustees: Vec<String> = new_nodes
+        .iter()
+        .flat_map(|n| ["--trustee".to_string(), n.url()])
+        .collect();
+    let retrieve = |set: &str, trustees: &[String], out: &str| {
+        run(
+            dir,
+            &args_with(
+                &[
+                    "--json",
+                    "retrieve",
+                    "--warrant",
+                    "w.json",
+                    "--set",
+                    set,
+                    "--key",
+                    "inv.key",
+                    "--mailbox",
+                    "mailbox.jsonl",
+                    "--out",
+                    out,
+                ],
+                trustees,
+            ),
+        )
+    };
+    let o = retrieve("new-set.json", &new_trustees, "out");
+    ok(&o);
+    assert_eq!(json(&o)["decrypted"], 2);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out/m0.txt")).unwrap(),
+        "message 0"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out/m1.txt")).unwrap(),
+        "message 1"
+    );
+    // the old set no longer opens anything: its dealers refuse (share destroyed), and the
+    // one old trustee left is below the threshold
+    let o = retrieve("trustee-set.json", &old_trustees, "out-old");
+    let all = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert_ne!(o.status.code(), Some(0), "{all}");
+    assert!(all.contains("share-destroyed"), "{all}");
+    assert!(!dir.join("out-old/m0.txt").exists());
+    // a dealer does not start again, and says why
+    let mut dealer = old_nodes;
+    let state = dealer[0].state.clone();
+    dealer[0].stop();
+    let o = Command::new(bin("trustee-node"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--state"])
+        .arg(&state)
+        .env("TRUSTEE_PASSPHRASE", TEST_PASSPHRASE)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("handed to set"), "{err}");
+    assert!(err.contains(&set.id().short()), "{err}");
+    // the auditor checks the reshare's certificate against the new set and its logs
+    std::fs::create_dir_all(dir.join("disclosed")).unwrap();
+    std::fs::copy(dir.join("w.json"), dir.join("disclosed/w.json")).unwrap();
+    let o = run(
+        dir,
+        &args_with(
+            &[
+                "--json",
+                "audit",
+                "--set",
+                "new-set.json",
+                "--policy",
+                "policy.json",
+                "--keygen-certificate",
+                v["certificate"].as_str().unwrap(),
+                "--warrants",
+                "disclosed",
+            ],
+            &new_trustees,
+        ),
+    );
+    let report = json(&o);
+    assert_eq!(o.status.code(), Some(0), "{report:#}");
+}

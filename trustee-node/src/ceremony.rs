@@ -48,6 +48,25 @@ pub const CERTIFICATE_FILE: &str = "keygen-certificate.json";
 /// The coordinator keys of a node made by a ceremony, kept for later ceremonies (refresh).
 pub const COORDINATORS_FILE: &str = "coordinators.json";
 
+/// Written by a reshare's dealer when it destroyed its share: the node does not start again.
+pub const RETIRED_FILE: &str = "retired.json";
+
+/// `STATE/retired.json`: this node's share went to another set by a reshare.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetiredFile {
+    /// Format version.
+    pub version: V1,
+    /// The set this node was a trustee of.
+    pub old_set_id: Digest32,
+    /// The set the reshare made.
+    pub new_set_id: Digest32,
+    /// The reshare's transcript digest.
+    pub transcript: Digest32,
+    /// When the share was destroyed.
+    pub time: escrow_core::time::Timestamp,
+}
+
 /// `STATE/coordinators.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -74,6 +93,10 @@ pub struct PendingFile {
     pub kdf_cost: String,
     /// When `init --dkg` ran.
     pub created: escrow_core::time::Timestamp,
+    /// `init --dkg --reshare-of SET`: the id of the set this node joins a reshare of (it
+    /// takes part in no keygen and in no reshare of another set); absent: a keygen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reshare_of: Option<Digest32>,
 }
 
 fn cost_name(c: KdfCost) -> &'static str {
@@ -92,6 +115,7 @@ pub fn is_pending(state: &Path) -> bool {
 pub fn init_pending(
     policy_path: &Path,
     coordinator_keys: &[PathBuf],
+    reshare_of: Option<&Path>,
     state_dir: &Path,
     passphrase: &[u8],
     cost: KdfCost,
@@ -111,6 +135,13 @@ pub fn init_pending(
             NodeError::State(format!("{}: not a P-256 public key: {e}", p.display()))
         })?);
     }
+    let reshare_of = match reshare_of {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| NodeError::io(p, e))?;
+            Some(escrow_core::trustee::TrusteeSet::from_json(&text)?.id())
+        }
+        None => None,
+    };
     state::prepare_dir(state_dir)?;
     let mut rng = rand::rng();
     let signing = PrivateKey::generate(&mut rng);
@@ -129,6 +160,7 @@ pub fn init_pending(
         policy_digest: policy.digest(),
         kdf_cost: cost_name(cost).into(),
         created: now(),
+        reshare_of,
     };
     state::write_file(
         &state_dir.join(state::POLICY_FILE),
@@ -161,6 +193,42 @@ fn parse_params(body: &[u8]) -> Result<SessionParams, ApiError> {
         std::str::from_utf8(body).unwrap_or(""),
     )
     .map_err(|e| ApiError::bad_request("malformed-request", e.to_string()))
+}
+
+fn parse_reshare(
+    body: &[u8],
+) -> Result<(SessionParams, escrow_core::trustee::TrusteeSet), ApiError> {
+    let start: wire::ReshareStart =
+        escrow_core::codec::from_json("reshare start", std::str::from_utf8(body).unwrap_or(""))
+            .map_err(|e| ApiError::bad_request("malformed-request", e.to_string()))?;
+    let previous = escrow_core::trustee::TrusteeSet::from_json(&start.previous.to_string())
+        .map_err(|e| ApiError::bad_request("malformed-request", format!("previous set: {e}")))?;
+    if start.params.kind != dkg::CeremonyKind::Reshare {
+        return Err(conflict("not a reshare"));
+    }
+    Ok((start.params, previous))
+}
+
+/// A reshare that changes the threshold must be allowed by the policy
+/// (`Policy::allows_reshare_threshold`).
+fn check_threshold_change(
+    policy: &Policy,
+    previous: &escrow_core::trustee::TrusteeSet,
+    params: &SessionParams,
+) -> Result<(), ApiError> {
+    if params.threshold == previous.threshold() || policy.allows_reshare_threshold(params.threshold)
+    {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "threshold-change-refused",
+        format!(
+            "the reshare changes the threshold from {} to {}, which the policy does not allow (policy custody.reshare_thresholds)",
+            previous.threshold(),
+            params.threshold
+        ),
+    ))
 }
 
 fn relay<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<wire::Relay<T>, ApiError> {
@@ -418,6 +486,12 @@ impl Pending {
                 "this node has no set to refresh: only a keygen can run",
             ));
         }
+        if let Some(s) = self.file.reshare_of {
+            return Err(conflict(&format!(
+                "this node was made to join a reshare of set {} (init --dkg --reshare-of), not a keygen",
+                s.short()
+            )));
+        }
         self.rounds.begin(params, |params| {
             let index = params
                 .participants
@@ -430,6 +504,47 @@ impl Pending {
                     )
                 })?;
             dkg::start_keygen(params, index, self.signing.clone(), &mut rand::rng())
+        })
+    }
+
+    /// A reshare's first round on a new trustee: only of the set `init --dkg --reshare-of`
+    /// named, with this node among the participants; the threshold as the policy allows.
+    fn reshare_round1(&self, body: &[u8]) -> Result<dkg::Round1, ApiError> {
+        let (params, previous) = parse_reshare(body)?;
+        if self.file.reshare_of != Some(previous.id()) {
+            return Err(conflict(&match self.file.reshare_of {
+                Some(s) => format!(
+                    "this node joins a reshare of set {} only, not of set {}",
+                    s.short(),
+                    previous.id().short()
+                ),
+                None => "this node was made for a keygen (init --dkg without --reshare-of)".into(),
+            }));
+        }
+        let policy = Policy::from_json(&self.policy_json)
+            .map_err(|e| ApiError::internal("policy", NodeError::Policy(e)))?;
+        check_threshold_change(&policy, &previous, &params)?;
+        self.rounds.begin(params, |params| {
+            let pos = params
+                .participants
+                .iter()
+                .position(|k| *k == self.file.signing_key)
+                .and_then(|p| u16::try_from(p + 1).ok())
+                .map(|i| params.position_of_trustee(i))
+                .ok_or_else(|| {
+                    DkgError::NotAParticipant(
+                        "the parameters do not list this node's signing key among the new trustees"
+                            .into(),
+                    )
+                })?;
+            dkg::start_reshare(
+                params,
+                pos,
+                self.signing.clone(),
+                previous,
+                None,
+                &mut rand::rng(),
+            )
         })
     }
 
@@ -456,7 +571,11 @@ impl Pending {
     fn complete(&self, out: &dkg::DkgOutput) -> Result<wire::Finalised, NodeError> {
         let dir = &self.state;
         let set = &out.set;
-        let index = out.share.index();
+        let share = out
+            .share
+            .as_ref()
+            .ok_or_else(|| NodeError::State("the ceremony gave this node no share".into()))?;
+        let index = share.index();
         // leftovers of a finalise that crashed before node.json
         for f in [
             state::SET_FILE,
@@ -483,7 +602,7 @@ impl Pending {
         let log_key = LogKey::from_seed(&checkpoint::origin(&set.id(), index), seed)
             .map_err(|e| NodeError::State(format!("log key: {e}")))?;
         let bundle = SecretBundle {
-            key_share: out.share.to_key_share().to_json().to_string(),
+            key_share: share.to_key_share().to_json().to_string(),
             signing_key: self.signing.to_pem()?.to_string(),
             log_key: self.log_seed.to_string(),
         };
@@ -589,6 +708,7 @@ macro_rules! signed_post {
 }
 
 signed_post!(h_round1, round1);
+signed_post!(h_reshare_round1, reshare_round1);
 signed_post!(h_round2, round2);
 signed_post!(h_round3, round3);
 signed_post!(h_finalise, finalise);
@@ -671,6 +791,7 @@ pub fn router(p: Shared, max_body_bytes: usize) -> Router {
     Router::new()
         .route(wire::IDENTITY, get(h_identity))
         .route(wire::ROUND1, post(h_round1))
+        .route(wire::RESHARE_ROUND1, post(h_reshare_round1))
         .route(wire::ROUND2, post(h_round2))
         .route(wire::ROUND3, post(h_round3))
         .route(wire::FINALISE, post(h_finalise))
@@ -694,6 +815,7 @@ pub struct Refresher {
     nonces: Mutex<NonceCache>,
     rounds: Rounds,
     retired: std::sync::atomic::AtomicBool,
+    handed_over: std::sync::atomic::AtomicBool,
     reload: tokio::sync::watch::Sender<bool>,
 }
 
@@ -729,8 +851,15 @@ impl Refresher {
             )),
             rounds: Rounds::default(),
             retired: std::sync::atomic::AtomicBool::new(false),
+            handed_over: std::sync::atomic::AtomicBool::new(false),
             reload,
         })
+    }
+
+    /// Has a reshare handed this node's share to a new set (and destroyed it)? Then the node
+    /// releases nothing, and does not start again ([`RETIRED_FILE`]).
+    pub fn handed_over(&self) -> bool {
+        self.handed_over.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Has a refresh replaced this node's share (it releases nothing until reloaded)?
@@ -767,9 +896,9 @@ fn refresh_round1(node: &crate::server::Node, body: &[u8]) -> Result<dkg::Round1
             "this node already serves a set: only a refresh of it can run",
         ));
     }
-    if r.retired() {
+    if r.retired() || r.handed_over() {
         return Err(conflict(
-            "this node's share was just refreshed: it is reloading",
+            "this node's share was just refreshed or handed over: it takes part in no ceremony",
         ));
     }
     r.rounds.begin(params, |params| {
@@ -784,18 +913,123 @@ fn refresh_round1(node: &crate::server::Node, body: &[u8]) -> Result<dkg::Round1
     })
 }
 
-/// Replace the set, certificate and sealed share in place (each file atomically), then log
-/// keygen (transcript), setup (new set) and share-destroyed (old set).
-fn complete_refresh(
+/// A reshare's first round on a serving node (a dealer): only of the set it serves, with its
+/// own index and key among the dealers; the threshold as its policy allows.
+fn reshare_round1(node: &crate::server::Node, body: &[u8]) -> Result<dkg::Round1, ApiError> {
+    let r = node.refresher();
+    let (params, previous) = parse_reshare(body)?;
+    if previous.id() != node.set().id() {
+        return Err(conflict(&format!(
+            "this node serves set {}, not set {}",
+            node.set().id().short(),
+            previous.id().short()
+        )));
+    }
+    if r.retired() || r.handed_over() {
+        return Err(conflict(
+            "this node's share was just refreshed or handed over: it takes part in no ceremony",
+        ));
+    }
+    check_threshold_change(node.policy(), &previous, &params)?;
+    let me = node.share().index();
+    r.rounds.begin(params, |params| {
+        let pos = params
+            .dealers
+            .iter()
+            .position(|d| d.index == me && d.signing_key == node.signing().public())
+            .and_then(|p| u16::try_from(p + 1).ok())
+            .ok_or_else(|| {
+                DkgError::NotAParticipant(format!(
+                    "the parameters do not list trustee {me} with this node's signing key among the dealers"
+                ))
+            })?;
+        dkg::start_reshare(
+            params,
+            pos,
+            node.signing().clone(),
+            previous,
+            Some(node.share().clone()),
+            &mut rand::rng(),
+        )
+    })
+}
+
+/// A reshare's dealer after every check passed: stop releasing, write [`RETIRED_FILE`],
+/// replace the sealed secrets with ones without the share (signing and log keys kept, so the
+/// log can still be served and verified), keep the reshare's certificate, and log keygen
+/// (the reshare's transcript) and share-destroyed (the old set). The share itself is zeroized
+/// when the node stops.
+fn complete_reshare_dealer(
     node: &crate::server::Node,
     out: &dkg::DkgOutput,
 ) -> Result<wire::Finalised, NodeError> {
     let r = node.refresher();
     let dir = node.state_dir();
     let old = node.set().id();
-    let index = out.share.index();
+    let index = node.share().index();
+    r.handed_over
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let t = now();
+    state::write_file(
+        &dir.join(RETIRED_FILE),
+        escrow_core::codec::to_json_pretty(&RetiredFile {
+            version: V1::default(),
+            old_set_id: old,
+            new_set_id: out.set.id(),
+            transcript: out.certificate.transcript,
+            time: t,
+        })
+        .as_bytes(),
+        false,
+    )?;
     let bundle = SecretBundle {
-        key_share: out.share.to_key_share().to_json().to_string(),
+        key_share: String::new(),
+        signing_key: node.signing().to_pem()?.to_string(),
+        log_key: hex::encode(*node.log_key().seed()),
+    };
+    let sealed = SealedSecrets::seal(&bundle, old, index, &r.reseal.passphrase, r.reseal.cost)?;
+    drop(bundle);
+    state::replace_file(
+        &dir.join(state::SECRETS_FILE),
+        escrow_core::codec::to_json_pretty(&sealed).as_bytes(),
+        true,
+    )?;
+    state::write_file(
+        &dir.join(format!(
+            "reshare-certificate-{}.json",
+            &out.set.id().to_hex()[..16]
+        )),
+        out.certificate.to_json().as_bytes(),
+        false,
+    )?;
+    node.append(vec![
+        LogEntry::keygen(0, t, out.certificate.transcript),
+        LogEntry::share_destroyed(0, t, old),
+    ])
+    .map_err(|e| NodeError::State(format!("logging the reshare: {}", e.message)))?;
+    Ok(wire::Finalised {
+        version: V1::default(),
+        trustee: index,
+        set_id: out.set.id(),
+        transcript: out.certificate.transcript,
+    })
+}
+
+/// Replace the set, certificate and sealed share in place (each file atomically), then log
+/// keygen (transcript), setup (new set) and share-destroyed (old set).
+fn complete_refresh(
+    node: &crate::server::Node,
+    out: &dkg::DkgOutput,
+) -> Result<wire::Finalised, NodeError> {
+    let Some(share) = &out.share else {
+        return complete_reshare_dealer(node, out);
+    };
+    let r = node.refresher();
+    let dir = node.state_dir();
+    let old = node.set().id();
+    let index = share.index();
+    let bundle = SecretBundle {
+        key_share: share.to_key_share().to_json().to_string(),
         signing_key: node.signing().to_pem()?.to_string(),
         log_key: hex::encode(*node.log_key().seed()),
     };
@@ -844,8 +1078,12 @@ fn refresh_finalise(node: &crate::server::Node, body: &[u8]) -> Result<wire::Fin
     let fin = r.rounds.finalise(body, |out| {
         complete_refresh(node, out).map_err(|e| ApiError::internal("replacing the share", e))
     })?;
-    let _ = r.reload.send(true);
-    tracing::info!(set = %fin.set_id.short(), trustee = fin.trustee, "refresh finished: old share destroyed, reloading");
+    if r.handed_over() {
+        tracing::info!(set = %fin.set_id.short(), "reshare finished: share handed to the new set and destroyed; this node releases nothing any more");
+    } else {
+        let _ = r.reload.send(true);
+        tracing::info!(set = %fin.set_id.short(), trustee = fin.trustee, "refresh finished: old share destroyed, reloading");
+    }
     Ok(fin)
 }
 
@@ -869,6 +1107,7 @@ macro_rules! refresh_post {
 }
 
 refresh_post!(hr_round1, refresh_round1);
+refresh_post!(hr_reshare_round1, reshare_round1);
 refresh_post!(hr_round2, |n: &NodeRef, b: &[u8]| n
     .refresher()
     .rounds
@@ -891,6 +1130,7 @@ pub fn refresh_routes() -> Router<NodeRef> {
     Router::new()
         .route(wire::IDENTITY, get(hr_identity))
         .route(wire::ROUND1, post(hr_round1))
+        .route(wire::RESHARE_ROUND1, post(hr_reshare_round1))
         .route(wire::ROUND2, post(hr_round2))
         .route(wire::ROUND3, post(hr_round3))
         .route(wire::FINALISE, post(hr_finalise))

@@ -54,6 +54,11 @@ enum Cmd {
         /// Repeatable.
         #[arg(long, requires = "dkg")]
         coordinator_key: Vec<PathBuf>,
+        /// With --dkg: join as a new trustee of a reshare of this set (`trustee-set.json`
+        /// of the set being reshared; `escrow ceremony reshare`) instead of a key generation.
+        /// The node takes part only in a reshare of exactly this set.
+        #[arg(long, requires = "dkg", value_name = "SET")]
+        reshare_of: Option<PathBuf>,
         /// The warrant policy (which authorities hold which role, limits).
         #[arg(long)]
         policy: PathBuf,
@@ -167,6 +172,7 @@ fn main_inner(cli: Cli) -> Result<(), NodeError> {
             trustee,
             dkg,
             coordinator_key,
+            reshare_of,
             policy,
             state,
             passphrase_file,
@@ -182,14 +188,20 @@ fn main_inner(cli: Cli) -> Result<(), NodeError> {
                 let key = ceremony::init_pending(
                     &policy,
                     &coordinator_key,
+                    reshare_of.as_deref(),
                     &state,
                     pass.as_bytes(),
                     kdf_cost,
                 )?;
                 println!(
-                    "initialised a node without a share in {}: signing key {}; run `trustee-node serve`, then `escrow ceremony dkg`",
+                    "initialised a node without a share in {}: signing key {}; run `trustee-node serve`, then `escrow ceremony {}`",
                     state.display(),
-                    key.key_id().short()
+                    key.key_id().short(),
+                    if reshare_of.is_some() {
+                        "reshare"
+                    } else {
+                        "dkg"
+                    }
                 );
                 return Ok(());
             };

@@ -269,6 +269,11 @@ impl Node {
         self.policy.digest()
     }
 
+    /// The policy.
+    pub(crate) fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
     /// The state folder.
     pub(crate) fn state_dir(&self) -> &std::path::Path {
         &self.state_dir
@@ -417,6 +422,12 @@ impl Node {
     }
 
     fn check_healthy(&self) -> Result<(), ApiError> {
+        if self.refresher.handed_over() {
+            return Err(ApiError::unavailable(
+                "share-destroyed",
+                "this node's share was handed to a new trustee set by a reshare and destroyed: it releases nothing any more",
+            ));
+        }
         if self.refresher.retired() {
             return Err(ApiError::unavailable(
                 "share-refreshed",

@@ -361,6 +361,19 @@ impl core::fmt::Debug for Loaded {
 /// folders made before it existed), anchoring the log as it is.
 pub fn load(state: &Path, passphrase: &[u8], accept_unanchored: bool) -> Result<Loaded, NodeError> {
     let node = read_node_file(state)?;
+    let retired = state.join(crate::ceremony::RETIRED_FILE);
+    if retired.exists() {
+        let r: crate::ceremony::RetiredFile = serde_json::from_str(&read(&retired)?)
+            .map_err(|e| NodeError::State(format!("{}: {e}", retired.display())))?;
+        return Err(NodeError::State(format!(
+            "this node's share of set {} was handed to set {} by a reshare (transcript {}) at {} and destroyed ({}): it releases nothing and does not serve again; its log stays in {DB_FILE}",
+            r.old_set_id.short(),
+            r.new_set_id.short(),
+            r.transcript.short(),
+            r.time,
+            crate::ceremony::RETIRED_FILE
+        )));
+    }
     // One serving process per state folder, before anything is opened.
     let lock = lock_state(state)?;
     let set = TrusteeSet::from_json(&read(&state.join(SET_FILE))?)?;

@@ -18,6 +18,41 @@ pub enum CeremonyCmd {
     /// every message stay), the old shares are destroyed and that is logged; writes the new
     /// set file (it replaces --set unless --out is given).
     Refresh(RefreshArgs),
+    /// Reshare to new trustees (Desmedt–Jajodia): at least k old trustees deal sub-shares of
+    /// their shares to the new trustees' nodes (made with `trustee-node init --dkg
+    /// --reshare-of`); the new set has the same escrow key (every message stays readable),
+    /// its own threshold and trustees, and names the old set in its lineage; the old
+    /// trustees destroy their shares and log it. A changed threshold must be allowed by the
+    /// nodes' policy (custody.reshare_thresholds).
+    Reshare(ReshareArgs),
+}
+
+#[derive(Args)]
+pub struct ReshareArgs {
+    /// The set being reshared.
+    #[arg(long, default_value = "trustee-set.json")]
+    pub set: PathBuf,
+    /// An old trustee's node that deals (repeat; at least the old threshold; any order).
+    #[arg(long = "from-trustee", value_name = "URL", required = true)]
+    pub from: Vec<String>,
+    /// A new trustee's node, in new trustee order (repeat).
+    #[arg(long = "to-trustee", value_name = "URL", required = true)]
+    pub to: Vec<String>,
+    /// The new set's threshold k'.
+    #[arg(long)]
+    pub threshold: u16,
+    /// The coordinator's private key (one of every node's coordinator keys).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// Where to write the new set.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Where to write the reshare's certificate (default:
+    /// reshare-certificate-<new set id, 16 hex>.json beside --out).
+    #[arg(long)]
+    pub certificate: Option<PathBuf>,
+    #[command(flatten)]
+    pub net: NetArgs,
 }
 
 #[derive(Args)]
@@ -67,6 +102,7 @@ pub fn ceremony(c: CeremonyCmd, out: Out) -> Result<()> {
     let a = match c {
         CeremonyCmd::Dkg(a) => a,
         CeremonyCmd::Refresh(a) => return refresh(a, out),
+        CeremonyCmd::Reshare(a) => return reshare(a, out),
     };
     let cert_path = a
         .certificate
@@ -157,6 +193,63 @@ fn refresh(a: RefreshArgs, out: Out) -> Result<()> {
             "trustees": o.set.trustees(),
             "transcript": o.certificate.transcript,
             "out": set_path,
+            "certificate": cert_path,
+            "bytes_sent": o.bytes.0,
+            "bytes_received": o.bytes.1,
+        }),
+    );
+    Ok(())
+}
+
+fn reshare(a: ReshareArgs, out: Out) -> Result<()> {
+    let old = escrow_core::trustee::TrusteeSet::from_json(&io::read_text(&a.set, "trustee set")?)?;
+    io::refuse_existing(&a.out)?;
+    if let Some(p) = &a.certificate {
+        io::refuse_existing(p)?;
+    }
+    let key = cmd_keys::load_private(&a.key)?;
+    let from = a.net.clients(&a.from, 60, 1)?;
+    let to = a.net.clients(&a.to, 60, 1)?;
+    let o = outcome(ceremony::run_reshare(&from, &to, &old, a.threshold, &key))?;
+    let cert_path = a.certificate.clone().unwrap_or_else(|| {
+        a.out.with_file_name(format!(
+            "reshare-certificate-{}.json",
+            &o.set.id().to_hex()[..16]
+        ))
+    });
+    io::write_public(&cert_path, o.certificate.to_json().as_bytes())?;
+    io::write_public(&a.out, o.set.to_json().as_bytes())?;
+    let dealers: Vec<u16> = o
+        .certificate
+        .params
+        .dealers
+        .iter()
+        .map(|d| d.index)
+        .collect();
+    out.emit(
+        &format!(
+            "reshare finished: set {} ({}-of-{}) is now set {} ({}-of-{}, same escrow key {}; new trustees, each checked its sub-shares against the dealers' commitments); old trustees {:?} destroyed their shares and logged it; wrote {} and {}",
+            old.id().short(),
+            old.threshold(),
+            old.trustees(),
+            o.set.id().short(),
+            o.set.threshold(),
+            o.set.trustees(),
+            o.set.escrow_key().to_hex(),
+            dealers,
+            a.out.display(),
+            cert_path.display()
+        ),
+        serde_json::json!({
+            "ok": true,
+            "previous_set_id": old.id(),
+            "set_id": o.set.id(),
+            "lineage": o.set.lineage(),
+            "threshold": o.set.threshold(),
+            "trustees": o.set.trustees(),
+            "dealers": dealers,
+            "transcript": o.certificate.transcript,
+            "out": a.out,
             "certificate": cert_path,
             "bytes_sent": o.bytes.0,
             "bytes_received": o.bytes.1,

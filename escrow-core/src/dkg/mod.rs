@@ -72,6 +72,11 @@ pub enum CeremonyKind {
     /// Refresh an existing set: every participant deals a polynomial with constant term 0
     /// (Herzberg et al.), the public key stays, every share changes.
     Refresh,
+    /// Reshare an existing set to other trustees (Desmedt–Jajodia, Wong–Wang): at least k of
+    /// its trustees (the dealers) each deal a polynomial whose constant term is their share,
+    /// the new trustees (the participants) combine what they receive with Lagrange
+    /// coefficients; the public key stays, the threshold and the number of trustees may change.
+    Reshare,
 }
 
 impl CeremonyKind {
@@ -79,6 +84,7 @@ impl CeremonyKind {
         match self {
             CeremonyKind::Keygen => 1,
             CeremonyKind::Refresh => 2,
+            CeremonyKind::Reshare => 3,
         }
     }
 }
@@ -88,6 +94,7 @@ impl core::fmt::Display for CeremonyKind {
         f.write_str(match self {
             CeremonyKind::Keygen => "keygen",
             CeremonyKind::Refresh => "refresh",
+            CeremonyKind::Reshare => "reshare",
         })
     }
 }
@@ -108,9 +115,23 @@ pub struct SessionParams {
     /// The participants' ECDSA signing keys; participant i (1-based) is entry i-1 and becomes
     /// trustee i.
     pub participants: Vec<PublicKey>,
-    /// Refresh: the id of the set being refreshed.
+    /// Refresh and reshare: the id of the set being refreshed or reshared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_set: Option<Digest32>,
+    /// Reshare only: the old set's trustees that deal, increasing index. They come first in
+    /// the ceremony's positions (1..=m), the participants after them (m+1..=m+n).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dealers: Vec<Dealer>,
+}
+
+/// A dealer of a reshare: an old trustee, by its index in the old set and its signing key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dealer {
+    /// Its index in the old set (the x-coordinate of its share).
+    pub index: u16,
+    /// Its ECDSA signing key (as in the old set).
+    pub signing_key: PublicKey,
 }
 
 impl SessionParams {
@@ -129,6 +150,7 @@ impl SessionParams {
             threshold,
             participants,
             previous_set: None,
+            dealers: Vec::new(),
         };
         p.validate()?;
         Ok(p)
@@ -148,30 +170,120 @@ impl SessionParams {
             threshold: set.threshold(),
             participants: set.members().iter().map(|m| m.signing_key).collect(),
             previous_set: Some(set.id()),
+            dealers: Vec::new(),
         };
         p.validate()?;
         Ok(p)
+    }
+
+    /// Parameters of a reshare of `set`: its trustees `dealers` (indices, at least its
+    /// threshold of them) deal to new trustees `participants` with threshold `threshold`.
+    pub fn reshare<R: rand_core::CryptoRng + ?Sized>(
+        set: &TrusteeSet,
+        dealers: &[u16],
+        threshold: u16,
+        participants: Vec<PublicKey>,
+        rng: &mut R,
+    ) -> Result<Self, DkgError> {
+        let mut nonce = [0u8; 32];
+        rng.fill_bytes(&mut nonce);
+        let dealers = dealers
+            .iter()
+            .map(|&i| {
+                Ok(Dealer {
+                    index: i,
+                    signing_key: set
+                        .member(i)
+                        .map_err(|e| DkgError::InvalidParams(e.to_string()))?
+                        .signing_key,
+                })
+            })
+            .collect::<Result<Vec<_>, DkgError>>()?;
+        let p = SessionParams {
+            version: V1::default(),
+            kind: CeremonyKind::Reshare,
+            nonce: Digest32(nonce),
+            threshold,
+            participants,
+            previous_set: Some(set.id()),
+            dealers,
+        };
+        p.validate()?;
+        p.check_dealers(set)?;
+        Ok(p)
+    }
+
+    /// A reshare's dealers against the old set: at least its threshold of them, each a
+    /// trustee of it with the signing key the set lists.
+    pub fn check_dealers(&self, set: &TrusteeSet) -> Result<(), DkgError> {
+        if self.previous_set != Some(set.id()) {
+            return Err(DkgError::NotAParticipant(
+                "the previous set differs from the one the ceremony reshares".into(),
+            ));
+        }
+        if self.dealers.len() < usize::from(set.threshold()) {
+            return Err(DkgError::InvalidParams(format!(
+                "a reshare needs at least k = {} of the old trustees as dealers, {} given",
+                set.threshold(),
+                self.dealers.len()
+            )));
+        }
+        for d in &self.dealers {
+            let m = set
+                .member(d.index)
+                .map_err(|e| DkgError::InvalidParams(format!("dealer {}: {e}", d.index)))?;
+            if m.signing_key != d.signing_key {
+                return Err(DkgError::InvalidParams(format!(
+                    "dealer {}'s signing key is not old trustee {}'s",
+                    d.index, d.index
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Check `1 <= k <= n <= 255`, distinct participants, and the kind's fields.
     pub fn validate(&self) -> Result<(), DkgError> {
         check_parameters(self.participants.len() as u64, u64::from(self.threshold))
             .map_err(|e| DkgError::InvalidParams(e.to_string()))?;
-        for (i, p) in self.participants.iter().enumerate() {
-            if self.participants.iter().skip(i + 1).any(|q| q == p) {
+        if self.dealers.len() > usize::from(crate::trustee::MAX_TRUSTEES) {
+            return Err(DkgError::InvalidParams("too many dealers".into()));
+        }
+        let keys: Vec<&PublicKey> = (1..=self.parties() as u16)
+            .filter_map(|p| self.key_of(p))
+            .collect();
+        for (i, p) in keys.iter().enumerate() {
+            if keys.iter().skip(i + 1).any(|q| q == p) {
                 return Err(DkgError::InvalidParams(format!(
                     "participant {} appears more than once",
                     i + 1
                 )));
             }
         }
+        if (self.kind == CeremonyKind::Reshare) == self.dealers.is_empty() {
+            return Err(DkgError::InvalidParams(
+                "dealers are listed exactly for a reshare".into(),
+            ));
+        }
+        if self
+            .dealers
+            .windows(2)
+            .any(|w| matches!(w, [a, b] if a.index >= b.index))
+            || self.dealers.iter().any(|d| d.index == 0)
+        {
+            return Err(DkgError::InvalidParams(
+                "dealers must be listed by increasing old-set index (from 1)".into(),
+            ));
+        }
         match (self.kind, self.previous_set) {
-            (CeremonyKind::Keygen, None) | (CeremonyKind::Refresh, Some(_)) => Ok(()),
+            (CeremonyKind::Keygen, None)
+            | (CeremonyKind::Refresh, Some(_))
+            | (CeremonyKind::Reshare, Some(_)) => Ok(()),
             (CeremonyKind::Keygen, Some(_)) => Err(DkgError::InvalidParams(
                 "a keygen has no previous set".into(),
             )),
-            (CeremonyKind::Refresh, None) => Err(DkgError::InvalidParams(
-                "a refresh names the set it refreshes".into(),
+            (CeremonyKind::Refresh | CeremonyKind::Reshare, None) => Err(DkgError::InvalidParams(
+                "a refresh or reshare names the set it renews".into(),
             )),
         }
     }
@@ -182,7 +294,9 @@ impl SessionParams {
     }
 
     /// The session id: `T(TAG_SESSION, kind ‖ nonce ‖ u16 k ‖ u16 n ‖ key_1 ‖ … ‖ key_n ‖
-    /// [previous set id])`, keys as 33-byte compressed points, kind 1 = keygen, 2 = refresh.
+    /// [previous set id] [‖ u16 m ‖ (u16 index ‖ key)… for the m dealers])`, keys as 33-byte
+    /// compressed points, kind 1 = keygen, 2 = refresh, 3 = reshare (only a reshare has
+    /// dealers).
     pub fn session_id(&self) -> Digest32 {
         let mut b = Vec::with_capacity(70 + 33 * self.participants.len());
         b.push(self.kind.code());
@@ -195,20 +309,70 @@ impl SessionParams {
         if let Some(prev) = &self.previous_set {
             b.extend_from_slice(prev.as_bytes());
         }
+        if !self.dealers.is_empty() {
+            b.extend_from_slice(&(self.dealers.len() as u16).to_be_bytes());
+            for d in &self.dealers {
+                b.extend_from_slice(&d.index.to_be_bytes());
+                b.extend_from_slice(&d.signing_key.point().to_bytes());
+            }
+        }
         Digest32::tagged(TAG_SESSION, &[&b])
     }
 
-    /// Number of commitments a round-1 message carries: k for a keygen (C_0..C_{k-1}), k-1
-    /// for a refresh (C_1..C_{k-1}; the constant term is 0).
-    fn commitment_count(&self) -> usize {
+    /// Number of commitments the round-1 message of position `pos` carries: k for a keygen
+    /// (C_0..C_{k-1}), k-1 for a refresh (C_1..C_{k-1}; the constant term is 0); in a
+    /// reshare k for a dealer (C_0 is its old verification key) and none for a participant.
+    fn commitment_count(&self, pos: u16) -> usize {
         match self.kind {
             CeremonyKind::Keygen => usize::from(self.threshold),
             CeremonyKind::Refresh => usize::from(self.threshold).saturating_sub(1),
+            CeremonyKind::Reshare if self.deals(pos) => usize::from(self.threshold),
+            CeremonyKind::Reshare => 0,
         }
     }
 
-    fn key_of(&self, index: u16) -> Option<&PublicKey> {
-        self.participants.get(usize::from(index).checked_sub(1)?)
+    /// Number of positions in the ceremony: n, or m + n for a reshare with m dealers.
+    pub fn parties(&self) -> usize {
+        self.dealers.len() + self.participants.len()
+    }
+
+    /// The signing key of position `pos` (1-based): a reshare's dealers first, then the
+    /// participants.
+    pub fn key_of(&self, pos: u16) -> Option<&PublicKey> {
+        let p = usize::from(pos).checked_sub(1)?;
+        match p.checked_sub(self.dealers.len()) {
+            Some(q) => self.participants.get(q),
+            None => self.dealers.get(p).map(|d| &d.signing_key),
+        }
+    }
+
+    /// Does position `pos` deal (every position, except a reshare's participants)?
+    pub fn deals(&self, pos: u16) -> bool {
+        self.kind != CeremonyKind::Reshare || usize::from(pos) <= self.dealers.len()
+    }
+
+    /// The trustee index (in the resulting set) of position `pos`, if it receives shares
+    /// (every position, except a reshare's dealers).
+    pub fn receiver_index(&self, pos: u16) -> Option<u16> {
+        let m = self.dealers.len() as u16;
+        let i = pos.checked_sub(m)?;
+        (i >= 1 && usize::from(i) <= self.participants.len()).then_some(i)
+    }
+
+    /// The positions `pos` sends a share to (increasing): every receiving position but its
+    /// own; none if it does not deal.
+    pub fn recipients_of(&self, pos: u16) -> Vec<u16> {
+        if !self.deals(pos) {
+            return Vec::new();
+        }
+        (1..=self.parties() as u16)
+            .filter(|&j| j != pos && self.receiver_index(j).is_some())
+            .collect()
+    }
+
+    /// The position of the participant that becomes trustee `index` of the resulting set.
+    pub fn position_of_trustee(&self, index: u16) -> u16 {
+        index + self.dealers.len() as u16
     }
 }
 
@@ -546,8 +710,9 @@ impl Certificate {
     }
 
     /// Check that this certifies `set`: same set id, threshold, trustees and signing keys, and
-    /// every participant's signature valid. A refresh certificate also names the set it
-    /// refreshed (`params.previous_set`), which the caller compares with its history.
+    /// every participant's signature valid (a reshare's dealers first, then the new
+    /// trustees). A refresh or reshare certificate also names the set it renewed
+    /// (`params.previous_set`), which the caller compares with its history.
     pub fn verify(&self, set: &TrusteeSet) -> Result<(), DkgError> {
         self.params.validate()?;
         if self.set_id != set.id() {
@@ -570,11 +735,11 @@ impl Certificate {
                 )));
             }
         }
-        if self.signatures.len() != set.members().len() {
+        if self.signatures.len() != self.params.parties() {
             return Err(DkgError::CertificateMismatch(format!(
-                "{} signatures for {} trustees",
+                "{} signatures for {} participants",
                 self.signatures.len(),
-                set.members().len()
+                self.params.parties()
             )));
         }
         let msg = certificate_bytes(&self.session_id(), &self.transcript, &self.set_id);
@@ -649,6 +814,10 @@ pub enum FaultKind {
         /// The recipient who complained.
         recipient: u16,
     },
+    /// A reshare dealer whose constant-term commitment is not its verification key in the
+    /// old set (it would deal something other than its share).
+    #[error("dealt a polynomial whose constant term is not its share of the old set")]
+    WrongConstantTerm,
     /// A complaint against a participant whose share is good, or a complaint that does not
     /// verify.
     #[error("complained falsely against participant {accused}")]
@@ -813,13 +982,14 @@ fn missing(n: u16, senders: &[u16], round: u8) -> Vec<Fault> {
 /// proofs). Returns every fault found.
 pub fn check_round1(params: &SessionParams, r1: &[Round1]) -> Vec<Fault> {
     let senders: Vec<u16> = r1.iter().map(|m| m.sender).collect();
-    let gaps = missing(params.n(), &senders, 1);
+    let parties = params.parties() as u16;
+    let gaps = missing(parties, &senders, 1);
     if !gaps.is_empty() {
         return gaps;
     }
     let session = params.session_id();
     let mut faults = Vec::new();
-    for index in 1..=params.n() {
+    for index in 1..=parties {
         let Some(m) = r1.get(usize::from(index) - 1) else {
             faults.push(fault(index, FaultKind::Missing { round: 1 }));
             continue;
@@ -828,12 +998,16 @@ pub fn check_round1(params: &SessionParams, r1: &[Round1]) -> Vec<Fault> {
             faults.push(fault(index, f));
         }
     }
-    if r1.len() > usize::from(params.n()) {
+    if r1.len() > params.parties() {
         faults.push(fault(
             0,
             FaultKind::Malformed {
                 round: 1,
-                why: format!("{} messages for {} participants", r1.len(), params.n()),
+                why: format!(
+                    "{} messages for {} participants",
+                    r1.len(),
+                    params.parties()
+                ),
             },
         ));
     }
@@ -865,7 +1039,7 @@ fn check_one_round1(
     {
         return Some(FaultKind::BadSignature { round: 1 });
     }
-    if m.commitments.len() != params.commitment_count() {
+    if m.commitments.len() != params.commitment_count(index) {
         return malformed("wrong number of commitments");
     }
     match (params.kind, &m.pop) {
@@ -875,7 +1049,7 @@ fn check_one_round1(
                 return Some(FaultKind::BadProofOfPossession);
             }
         }
-        (CeremonyKind::Refresh, None) => {}
+        (CeremonyKind::Refresh | CeremonyKind::Reshare, None) => {}
         _ => return malformed("proof of possession present iff keygen"),
     }
     if !schnorr_verify(
@@ -894,13 +1068,14 @@ fn check_one_round1(
 /// the recipients' list).
 pub fn check_round2(params: &SessionParams, r1_digest: &Digest32, r2: &[Round2]) -> Vec<Fault> {
     let senders: Vec<u16> = r2.iter().map(|m| m.sender).collect();
-    let gaps = missing(params.n(), &senders, 2);
+    let parties = params.parties() as u16;
+    let gaps = missing(parties, &senders, 2);
     if !gaps.is_empty() {
         return gaps;
     }
     let session = params.session_id();
     let mut faults = Vec::new();
-    for index in 1..=params.n() {
+    for index in 1..=parties {
         let Some(m) = r2.get(usize::from(index) - 1) else {
             faults.push(fault(index, FaultKind::Missing { round: 2 }));
             continue;
@@ -936,21 +1111,25 @@ pub fn check_round2(params: &SessionParams, r1_digest: &Digest32, r2: &[Round2])
             faults.push(fault(index, FaultKind::ViewMismatch { round: 1 }));
             continue;
         }
-        let expected = (1..=params.n()).filter(|&j| j != index);
-        if m.shares.len() != usize::from(params.n()) - 1
+        let expected = params.recipients_of(index);
+        if m.shares.len() != expected.len()
             || !m.shares.iter().zip(expected).all(|(s, j)| s.recipient == j)
         {
             faults.push(malformed(
-                "shares not addressed to every other participant in order",
+                "shares not addressed to every other receiving participant in order",
             ));
         }
     }
-    if r2.len() > usize::from(params.n()) {
+    if r2.len() > params.parties() {
         faults.push(fault(
             0,
             FaultKind::Malformed {
                 round: 2,
-                why: format!("{} messages for {} participants", r2.len(), params.n()),
+                why: format!(
+                    "{} messages for {} participants",
+                    r2.len(),
+                    params.parties()
+                ),
             },
         ));
     }
@@ -989,7 +1168,8 @@ fn open_share(
     )
     .ok()?;
     let s = SecretScalar::new(scalar_from_bytes(&pt, "dkg share").ok()?);
-    let want = group::eval_commitments_vartime(&ms.full_commitments(params.kind), recipient);
+    let x = params.receiver_index(recipient)?;
+    let want = group::eval_commitments_vartime(&ms.full_commitments(params.kind), x);
     (ProjectivePoint::mul_by_generator(s.expose()) == want).then_some(s)
 }
 
@@ -1006,7 +1186,12 @@ pub fn judge_complaint(
 ) -> Fault {
     let session = params.session_id();
     let false_complaint = fault(complainer, FaultKind::FalseComplaint { accused: c.accused });
-    if c.accused == complainer || c.accused == 0 || c.accused > params.n() {
+    if c.accused == complainer
+        || c.accused == 0
+        || usize::from(c.accused) > params.parties()
+        || !params.deals(c.accused)
+        || params.receiver_index(complainer).is_none()
+    {
         return false_complaint;
     }
     let (Some(mc), Some(ma)) = (
@@ -1047,8 +1232,10 @@ pub fn judge_complaint(
 
 /// The set a ceremony's round-1 messages determine (public: anyone, the coordinator
 /// included, computes it). Keygen: `C_t = Σ_i C_{i,t}`; refresh: `C_0` kept, `C_t = C_t^old +
-/// Σ_i C_{i,t}` for `t ≥ 1`. Verification keys `X_j = Σ_t C_t j^t`; signing keys from the
-/// parameters.
+/// Σ_i C_{i,t}` for `t ≥ 1`; reshare: every dealer d's `C_{d,0}` must be its verification key
+/// in the old set (else the dealer is named, *WrongConstantTerm*), `C_t = Σ_d λ_d C_{d,t}`
+/// with `λ_d` the Lagrange coefficients at 0 of the dealers' old indices (so `C_0` is the old
+/// escrow key). Verification keys `X_j = Σ_t C_t j^t`; signing keys from the parameters.
 pub fn resulting_set(
     params: &SessionParams,
     r1: &[Round1],
@@ -1065,15 +1252,46 @@ pub fn resulting_set(
             }
             prev.commitments().iter().map(|c| *c.inner()).collect()
         }
-        (CeremonyKind::Refresh, None) => {
+        (CeremonyKind::Reshare, Some(prev)) => {
+            params.check_dealers(prev)?;
+            vec![ProjectivePoint::IDENTITY; k]
+        }
+        (CeremonyKind::Refresh | CeremonyKind::Reshare, None) => {
             return Err(DkgError::InvalidParams(
-                "a refresh needs the previous set".into(),
+                "a refresh or reshare needs the previous set".into(),
             ));
         }
     };
-    for m in r1 {
-        for (acc, c) in cs.iter_mut().zip(m.full_commitments(params.kind)) {
-            *acc += c;
+    match (params.kind, previous) {
+        (CeremonyKind::Reshare, Some(prev)) => {
+            let ids: Vec<u16> = params.dealers.iter().map(|d| d.index).collect();
+            let lambdas = group::lagrange_at_zero(&ids)?;
+            let mut faults = Vec::new();
+            for ((d, m), lambda) in params.dealers.iter().zip(r1).zip(&lambdas) {
+                let full = m.full_commitments(params.kind);
+                if full.first() != Some(prev.member(d.index)?.verification_key.inner()) {
+                    faults.push(fault(m.sender, FaultKind::WrongConstantTerm));
+                }
+                for (acc, c) in cs.iter_mut().zip(full) {
+                    *acc += c * lambda;
+                }
+            }
+            if !faults.is_empty() {
+                return Err(DkgError::Aborted(faults));
+            }
+            if cs.first() != Some(prev.escrow_key().inner()) {
+                // unreachable with every constant term checked; fail closed
+                return Err(DkgError::InvalidParams(
+                    "the dealers' shares do not interpolate the escrow key".into(),
+                ));
+            }
+        }
+        _ => {
+            for m in r1 {
+                for (acc, c) in cs.iter_mut().zip(m.full_commitments(params.kind)) {
+                    *acc += c;
+                }
+            }
         }
     }
     let commitments = cs
@@ -1092,20 +1310,28 @@ pub fn resulting_set(
             signing_key: *key,
         });
     }
-    // a refreshed set names every set it descends from (same escrow key): messages sealed to
-    // any of them stay open to the new shares
-    let lineage = match previous {
-        Some(prev) if params.kind == CeremonyKind::Refresh => {
+    // a refreshed or reshared set names every set it descends from (same escrow key):
+    // messages sealed to any of them stay open to the new shares. A reshared set's trustees
+    // are new nodes with new logs: every set before it is "before the reshare".
+    let (lineage, reshared_after) = match previous {
+        Some(prev) if params.kind != CeremonyKind::Keygen => {
             let mut l = prev.lineage().to_vec();
             l.push(prev.id());
-            l
+            let after = if params.kind == CeremonyKind::Reshare {
+                u16::try_from(l.len())
+                    .map_err(|_| DkgError::InvalidParams("lineage too long".into()))?
+            } else {
+                prev.reshared_after()
+            };
+            (l, after)
         }
-        _ => Vec::new(),
+        _ => (Vec::new(), 0),
     };
-    Ok(TrusteeSet::from_parts_with_lineage(
+    Ok(TrusteeSet::from_parts_full(
         commitments,
         members,
         lineage,
+        reshared_after,
     )?)
 }
 
@@ -1162,13 +1388,14 @@ pub fn check_round3(
     r3: &[Round3],
 ) -> Vec<Fault> {
     let senders: Vec<u16> = r3.iter().map(|m| m.sender).collect();
-    let gaps = missing(params.n(), &senders, 3);
+    let parties = params.parties() as u16;
+    let gaps = missing(parties, &senders, 3);
     if !gaps.is_empty() {
         return gaps;
     }
     let session = params.session_id();
     let mut faults = Vec::new();
-    for index in 1..=params.n() {
+    for index in 1..=parties {
         let Some(m) = r3.get(usize::from(index) - 1) else {
             faults.push(fault(index, FaultKind::Missing { round: 3 }));
             continue;
@@ -1197,12 +1424,16 @@ pub fn check_round3(
             faults.push(fault(index, FaultKind::ViewMismatch { round: 2 }));
         }
     }
-    if r3.len() > usize::from(params.n()) {
+    if r3.len() > params.parties() {
         faults.push(fault(
             0,
             FaultKind::Malformed {
                 round: 3,
-                why: format!("{} messages for {} participants", r3.len(), params.n()),
+                why: format!(
+                    "{} messages for {} participants",
+                    r3.len(),
+                    params.parties()
+                ),
             },
         ));
     }
@@ -1218,7 +1449,9 @@ pub struct Round1State {
     coeffs: Vec<SecretScalar>,
     ephemeral: SecretScalar,
     own: Round1,
-    previous: Option<(TrusteeSet, VerifiedKeyShare)>,
+    previous: Option<TrusteeSet>,
+    /// A refresh: the participant's share of the previous set (added to its new share).
+    old_share: Option<VerifiedKeyShare>,
 }
 
 impl core::fmt::Debug for Round1State {
@@ -1274,14 +1507,47 @@ pub fn start_refresh<R: rand_core::CryptoRng + ?Sized>(
             "the ceremony's participants are not the set's trustees".into(),
         ));
     }
-    start(params, index, signing, Some((set, share)), rng)
+    start(params, index, signing, Some((set, Some(share))), rng)
+}
+
+/// Start a reshare of `set` at position `pos` (1-based: the dealers first, then the new
+/// trustees). A dealer holds `share` of `set` (its polynomial's constant term); a new trustee
+/// holds none (`None`) and only receives.
+pub fn start_reshare<R: rand_core::CryptoRng + ?Sized>(
+    params: SessionParams,
+    pos: u16,
+    signing: PrivateKey,
+    set: TrusteeSet,
+    share: Option<VerifiedKeyShare>,
+    rng: &mut R,
+) -> Result<(Round1State, Round1), DkgError> {
+    if params.kind != CeremonyKind::Reshare {
+        return Err(DkgError::InvalidParams("not a reshare".into()));
+    }
+    params.validate()?;
+    params.check_dealers(&set)?;
+    match (&share, params.dealers.get(usize::from(pos).wrapping_sub(1))) {
+        (Some(s), Some(d)) if s.set_id() == set.id() && s.index() == d.index => {}
+        (None, None) => {}
+        (Some(_), _) => {
+            return Err(DkgError::NotAParticipant(format!(
+                "position {pos} is not a dealer holding this node's share of the old set"
+            )));
+        }
+        (None, Some(_)) => {
+            return Err(DkgError::NotAParticipant(format!(
+                "position {pos} is a dealer, and this node holds no share of the old set"
+            )));
+        }
+    }
+    start(params, pos, signing, Some((set, share)), rng)
 }
 
 fn start<R: rand_core::CryptoRng + ?Sized>(
     params: SessionParams,
     index: u16,
     signing: PrivateKey,
-    previous: Option<(TrusteeSet, VerifiedKeyShare)>,
+    previous: Option<(TrusteeSet, Option<VerifiedKeyShare>)>,
     rng: &mut R,
 ) -> Result<(Round1State, Round1), DkgError> {
     params.validate()?;
@@ -1291,16 +1557,24 @@ fn start<R: rand_core::CryptoRng + ?Sized>(
         )));
     }
     let session = params.session_id();
-    let k = usize::from(params.threshold);
+    let k = if params.deals(index) {
+        usize::from(params.threshold)
+    } else {
+        0
+    };
+    let (previous, old_share) = match previous {
+        Some((set, share)) => (Some(set), share),
+        None => (None, None),
+    };
     let coeffs: Vec<SecretScalar> = (0..k)
-        .map(|t| {
-            if t == 0 && params.kind == CeremonyKind::Refresh {
-                SecretScalar::new(Scalar::ZERO)
-            } else {
-                SecretScalar::new(group::random_scalar(rng))
-            }
+        .map(|t| match (t, params.kind, &old_share) {
+            (0, CeremonyKind::Refresh, _) => SecretScalar::new(Scalar::ZERO),
+            (0, CeremonyKind::Reshare, Some(s)) => SecretScalar::new(*s.secret()),
+            _ => SecretScalar::new(group::random_scalar(rng)),
         })
         .collect();
+    // a reshare dealer's share is its polynomial's constant term, not added again
+    let old_share = old_share.filter(|_| params.kind == CeremonyKind::Refresh);
     let skip = usize::from(params.kind == CeremonyKind::Refresh);
     let commitments = coeffs
         .iter()
@@ -1352,6 +1626,7 @@ fn start<R: rand_core::CryptoRng + ?Sized>(
             ephemeral,
             own: own.clone(),
             previous,
+            old_share,
         },
         own,
     ))
@@ -1362,6 +1637,7 @@ pub struct Round2State {
     inner: Round1State,
     r1: Vec<Round1>,
     r1_digest: Digest32,
+    set: TrusteeSet,
     own: Round2,
 }
 
@@ -1387,13 +1663,19 @@ impl Round1State {
         if !faults.is_empty() {
             return Err(DkgError::Aborted(faults));
         }
+        // the set is public once round 1 is in: a reshare dealer whose constant term is not
+        // its old share is named before anyone deals
+        let set = resulting_set(&self.params, &r1, self.previous.as_ref())?;
         let r1_digest = round1_digest(&r1);
-        let mut shares = Vec::with_capacity(r1.len().saturating_sub(1));
-        for m in &r1 {
-            let j = m.sender;
-            if j == self.index {
+        let recipients = self.params.recipients_of(self.index);
+        let mut shares = Vec::with_capacity(recipients.len());
+        for j in recipients {
+            let Some(m) = r1.get(usize::from(j) - 1) else {
                 continue;
-            }
+            };
+            let Some(x) = self.params.receiver_index(j) else {
+                continue;
+            };
             let k = *m.ephemeral.inner() * self.ephemeral.expose();
             let key = share_key(
                 &self.session,
@@ -1403,7 +1685,7 @@ impl Round1State {
                 &m.ephemeral,
                 &k,
             )?;
-            let s = Zeroizing::new(scalar_to_bytes(&eval_secret(&self.coeffs, j)));
+            let s = Zeroizing::new(scalar_to_bytes(&eval_secret(&self.coeffs, x)));
             let ciphertext = seal_once(&key, s.as_ref(), &share_aad(&self.session, self.index, j))?;
             shares.push(SealedShare {
                 recipient: j,
@@ -1424,6 +1706,7 @@ impl Round1State {
                 inner: self,
                 r1,
                 r1_digest,
+                set,
                 own: own.clone(),
             },
             own,
@@ -1438,7 +1721,7 @@ pub struct Round3State {
     r2: Vec<Round2>,
     transcript: Digest32,
     set: TrusteeSet,
-    share: SecretScalar,
+    share: Option<SecretScalar>,
     own: Round3,
 }
 
@@ -1470,17 +1753,34 @@ impl Round2State {
             return Err(DkgError::Aborted(faults));
         }
         let transcript = transcript_digest(&st.session, &self.r1_digest, &round2_digest(&r2));
-        let set = resulting_set(&st.params, &self.r1, st.previous.as_ref().map(|p| &p.0))?;
-        let mut sum = SecretScalar::new(eval_secret(&st.coeffs, st.index));
+        let set = self.set;
+        // the weight of each dealer's share: 1, or a reshare's Lagrange coefficient
+        let dealers: Vec<u16> = (1..=st.params.parties() as u16)
+            .filter(|&p| st.params.deals(p))
+            .collect();
+        let weights = match st.params.kind {
+            CeremonyKind::Reshare => {
+                let ids: Vec<u16> = st.params.dealers.iter().map(|d| d.index).collect();
+                group::lagrange_at_zero(&ids)?
+            }
+            _ => vec![Scalar::ONE; dealers.len()],
+        };
+        let receiver = st.params.receiver_index(st.index);
+        let mut sum = SecretScalar::new(Scalar::ZERO);
+        if let (Some(x), true) = (receiver, st.params.deals(st.index)) {
+            sum = SecretScalar::new(eval_secret(&st.coeffs, x));
+        }
         let mut complaints = Vec::new();
-        for m in &self.r1 {
-            let i = m.sender;
-            if i == st.index {
+        for (&i, w) in dealers.iter().zip(&weights) {
+            if i == st.index || receiver.is_none() {
                 continue;
             }
+            let Some(m) = self.r1.get(usize::from(i) - 1) else {
+                continue;
+            };
             let k = *m.ephemeral.inner() * st.ephemeral.expose();
             match open_share(&st.params, &st.session, &self.r1, &r2, i, st.index, &k) {
-                Some(s) => sum = SecretScalar::new(*sum.expose() + s.expose()),
+                Some(s) => sum = SecretScalar::new(*sum.expose() + *s.expose() * w),
                 None => {
                     let own_e = st.own.ephemeral;
                     let dleq = Dleq {
@@ -1499,16 +1799,20 @@ impl Round2State {
                 }
             }
         }
-        if let Some((_, old)) = &st.previous {
+        if let Some(old) = &st.old_share {
             sum = SecretScalar::new(*sum.expose() + old.secret());
         }
-        if complaints.is_empty() {
-            let x_i = set.member(st.index)?.verification_key;
-            if ProjectivePoint::mul_by_generator(sum.expose()) != *x_i.inner() {
-                // Unreachable when every share checked out; fail closed.
-                return Err(DkgError::Core(Error::BadKeyShare { trustee: st.index }));
+        let share = match receiver {
+            Some(x) if complaints.is_empty() => {
+                let x_i = set.member(x)?.verification_key;
+                if ProjectivePoint::mul_by_generator(sum.expose()) != *x_i.inner() {
+                    // Unreachable when every share checked out; fail closed.
+                    return Err(DkgError::Core(Error::BadKeyShare { trustee: x }));
+                }
+                Some(sum)
             }
-        }
+            _ => None,
+        };
         let mut own = Round3 {
             version: V1::default(),
             session: st.session,
@@ -1526,7 +1830,7 @@ impl Round2State {
                 r2,
                 transcript,
                 set,
-                share: sum,
+                share,
                 own: own.clone(),
             },
             own,
@@ -1542,8 +1846,9 @@ pub struct DkgOutput {
     pub set: TrusteeSet,
     /// The success certificate.
     pub certificate: Certificate,
-    /// This participant's share of the set.
-    pub share: VerifiedKeyShare,
+    /// This participant's share of the set (`None` for a reshare's dealer: it receives
+    /// nothing and is no trustee of the new set).
+    pub share: Option<VerifiedKeyShare>,
 }
 
 impl Round3State {
@@ -1582,9 +1887,14 @@ impl Round3State {
             return Err(DkgError::Aborted(judged));
         }
         let certificate = assemble_certificate(&st.params, &self.set, &self.transcript, &r3)?;
-        let share =
-            self.set
-                .verify_share(KeyShare::new(self.set.id(), st.index, self.share.clone()))?;
+        let share = match (st.params.receiver_index(st.index), &self.share) {
+            (Some(x), Some(s)) => Some(self.set.verify_share(KeyShare::new(
+                self.set.id(),
+                x,
+                s.clone(),
+            ))?),
+            _ => None,
+        };
         Ok(DkgOutput {
             set: self.set,
             certificate,
@@ -1610,6 +1920,22 @@ pub mod wire {
     pub const ROUND3: &str = "/v1/ceremony/dkg/round3";
     /// `POST` [`Relay`] of [`Round3`] → [`Finalised`] (signed request).
     pub const FINALISE: &str = "/v1/ceremony/dkg/finalise";
+    /// `POST` [`ReshareStart`] → [`Round1`] (signed request); the later rounds of a reshare
+    /// use [`ROUND2`], [`ROUND3`] and [`FINALISE`].
+    pub const RESHARE_ROUND1: &str = "/v1/ceremony/reshare/round1";
+
+    /// The first request of a reshare: the parameters and the old set (`trustee-set.json`
+    /// as a JSON value; the new trustees have no copy of their own).
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ReshareStart {
+        /// Format version.
+        pub version: V1,
+        /// The session parameters (`kind` reshare).
+        pub params: super::SessionParams,
+        /// The set being reshared.
+        pub previous: serde_json::Value,
+    }
 
     /// A node waiting for a ceremony: its signing key.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -1640,13 +1966,15 @@ pub mod wire {
     /// Relayed round-3 messages.
     pub type Relay3 = Relay<Round3>;
 
-    /// A node's answer to the finalise step: it stored its share and logged the keygen.
+    /// A node's answer to the finalise step: it stored its share and logged the keygen (a
+    /// reshare's dealer: it destroyed its old share and logged that).
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct Finalised {
         /// Format version.
         pub version: V1,
-        /// The node's trustee index.
+        /// The node's trustee index in the resulting set (a reshare's dealer: its position
+        /// in the ceremony).
         pub trustee: u16,
         /// The set id.
         pub set_id: Digest32,

@@ -38,7 +38,7 @@ fn drive(
     h: &mut Hooks<'_>,
     rng: &mut StdRng,
 ) -> Vec<Result<DkgOutput, DkgError>> {
-    let n = usize::from(params.n());
+    let n = params.parties();
     let mut results: Vec<Option<Result<DkgOutput, DkgError>>> = (0..n).map(|_| None).collect();
     let mut s1 = Vec::new();
     let mut r1 = Vec::new();
@@ -46,6 +46,15 @@ fn drive(
         let i = pos as u16 + 1;
         let (st, mut m) = match previous {
             None => start_keygen(params.clone(), i, key.clone(), rng).unwrap(),
+            Some((set, shares)) if params.kind == CeremonyKind::Reshare => start_reshare(
+                params.clone(),
+                i,
+                key.clone(),
+                set.clone(),
+                shares.get(pos).cloned(),
+                rng,
+            )
+            .unwrap(),
             Some((set, shares)) => start_refresh(
                 params.clone(),
                 i,
@@ -113,6 +122,11 @@ fn drive(
     results.into_iter().map(Option::unwrap).collect()
 }
 
+/// A participant's share (every keygen and refresh participant has one).
+fn sh(o: &DkgOutput) -> &VerifiedKeyShare {
+    o.share.as_ref().unwrap()
+}
+
 fn keygen(n: usize, k: u16, rng: &mut StdRng) -> (SessionParams, Vec<PrivateKey>, Vec<DkgOutput>) {
     let ks = keys(n, rng);
     let params = SessionParams::keygen(k, ks.iter().map(|k| k.public()).collect(), rng).unwrap();
@@ -177,14 +191,14 @@ fn keygen_5_of_3_gives_one_set_whose_shares_open_a_message() {
     assert_eq!(set.threshold(), 3);
     assert_eq!(set.trustees(), 5);
     for (o, key) in out.iter().zip(&params.participants) {
-        assert_eq!(set.member(o.share.index()).unwrap().signing_key, *key);
+        assert_eq!(set.member(sh(o).index()).unwrap().signing_key, *key);
     }
     // the same trustee-set.json format as a dealt set
     assert_eq!(&TrusteeSet::from_json(&set.to_json()).unwrap(), set);
     let cert = Certificate::from_json(&out[0].certificate.to_json()).unwrap();
     cert.verify(set).unwrap();
     // any 3 shares open a sealed message through the ordinary combine path
-    let shares: Vec<&VerifiedKeyShare> = out.iter().map(|o| &o.share).collect();
+    let shares: Vec<&VerifiedKeyShare> = out.iter().map(sh).collect();
     open_with(set, &shares[2..5], &mut rng).unwrap();
     open_with(set, &[shares[0], shares[3], shares[1]], &mut rng).unwrap();
     // k shares interpolate to Y; k-1 do not (nor does any pair)
@@ -494,7 +508,7 @@ fn refresh_keeps_the_key_changes_every_share_and_old_and_new_do_not_mix() {
     let mut rng = StdRng::seed_from_u64(17);
     let (_, ks, out) = keygen(5, 3, &mut rng);
     let set = out[0].set.clone();
-    let old: Vec<VerifiedKeyShare> = out.iter().map(|o| o.share.clone()).collect();
+    let old: Vec<VerifiedKeyShare> = out.iter().map(|o| sh(o).clone()).collect();
     let params = SessionParams::refresh(&set, &mut rng).unwrap();
     let res = drive(
         &params,
@@ -512,7 +526,7 @@ fn refresh_keeps_the_key_changes_every_share_and_old_and_new_do_not_mix() {
         o.certificate.verify(nset).unwrap();
         assert_eq!(o.certificate.params.previous_set, Some(set.id()));
     }
-    let ns: Vec<&VerifiedKeyShare> = new.iter().map(|o| &o.share).collect();
+    let ns: Vec<&VerifiedKeyShare> = new.iter().map(sh).collect();
     for (a, b) in ns.iter().zip(&old) {
         assert_ne!(a.secret(), b.secret());
     }
@@ -604,7 +618,7 @@ fn refresh_known_answer_vector() {
     let mut rng = StdRng::seed_from_u64(2026);
     let (_, ks, out) = keygen(3, 2, &mut rng);
     let set = out[0].set.clone();
-    let old: Vec<VerifiedKeyShare> = out.iter().map(|o| o.share.clone()).collect();
+    let old: Vec<VerifiedKeyShare> = out.iter().map(|o| sh(o).clone()).collect();
     let params = SessionParams::refresh(&set, &mut rng).unwrap();
     let new = drive(
         &params,
@@ -631,7 +645,7 @@ fn refresh_known_answer_vector() {
     f["lineage"] = serde_json::json!([crate::codec::Digest32::sha256(b"x")]);
     assert!(TrusteeSet::from_json(&f.to_string()).is_err());
     // a message sealed to the old set passes the new set's check and decrypts with new shares
-    let ns: Vec<&VerifiedKeyShare> = new.iter().map(|o| &o.as_ref().unwrap().share).collect();
+    let ns: Vec<&VerifiedKeyShare> = new.iter().map(|o| sh(o.as_ref().unwrap())).collect();
     open_with_sealed_to(&set, &nset, &ns[..2], &mut rng).unwrap();
     // ... but a message sealed to the new set is not accepted by the old set
     let os: Vec<&VerifiedKeyShare> = old.iter().collect();
@@ -640,6 +654,258 @@ fn refresh_known_answer_vector() {
         Error::CiphertextForOtherSet { .. }
     ));
 }
+
+/// Reshare `set` from the trustees `dealers` (their shares `old`, keys `ks`) to `n` new
+/// trustees with threshold `k`: the parameters, the new trustees' keys, every position's result.
+#[allow(clippy::too_many_arguments)]
+fn reshare(
+    set: &TrusteeSet,
+    old: &[VerifiedKeyShare],
+    ks: &[PrivateKey],
+    dealers: &[u16],
+    n: usize,
+    k: u16,
+    h: &mut Hooks<'_>,
+    rng: &mut StdRng,
+) -> (
+    SessionParams,
+    Vec<PrivateKey>,
+    Vec<Result<DkgOutput, DkgError>>,
+) {
+    let new_keys = keys(n, rng);
+    let params = SessionParams::reshare(
+        set,
+        dealers,
+        k,
+        new_keys.iter().map(|k| k.public()).collect(),
+        rng,
+    )
+    .unwrap();
+    let mut all: Vec<PrivateKey> = dealers
+        .iter()
+        .map(|&d| ks[usize::from(d) - 1].clone())
+        .collect();
+    all.extend(new_keys.iter().cloned());
+    let shares: Vec<VerifiedKeyShare> = dealers
+        .iter()
+        .map(|&d| old[usize::from(d) - 1].clone())
+        .collect();
+    let res = drive(&params, &all, Some((set, &shares)), h, rng);
+    (params, new_keys, res)
+}
+
+#[test]
+fn reshare_3_of_5_to_4_of_7_keeps_the_key_and_old_shares_stop_working() {
+    let mut rng = StdRng::seed_from_u64(19);
+    let (_, ks, out) = keygen(5, 3, &mut rng);
+    let set = out[0].set.clone();
+    let old: Vec<VerifiedKeyShare> = out.iter().map(|o| sh(o).clone()).collect();
+    let (params, new_keys, res) = reshare(
+        &set,
+        &old,
+        &ks,
+        &[1, 3, 5],
+        7,
+        4,
+        &mut Hooks::default(),
+        &mut rng,
+    );
+    assert_eq!(params.parties(), 10);
+    let res: Vec<DkgOutput> = res.into_iter().map(Result::unwrap).collect();
+    let nset = res[0].set.clone();
+    // every position (dealers 1..=3, new trustees 4..=10) computed the same set and certificate
+    for o in &res {
+        assert_eq!(o.set, nset);
+        assert_eq!(o.certificate, res[0].certificate);
+    }
+    // the dealers get nothing; the new trustees get shares of the new set, in order
+    assert!(res[..3].iter().all(|o| o.share.is_none()));
+    let ns: Vec<&VerifiedKeyShare> = res[3..].iter().map(sh).collect();
+    for (i, s) in ns.iter().enumerate() {
+        assert_eq!(usize::from(s.index()), i + 1);
+    }
+    assert_eq!((nset.threshold(), nset.trustees()), (4, 7));
+    assert_eq!(nset.escrow_key(), set.escrow_key());
+    assert_eq!(nset.lineage(), &[set.id()]);
+    assert_eq!(nset.reshared_after(), 1);
+    assert_eq!(nset.origin(), nset.id());
+    let cert = &res[0].certificate;
+    cert.verify(&nset).unwrap();
+    assert_eq!(cert.params.previous_set, Some(set.id()));
+    assert_eq!(cert.signatures.len(), 10);
+    // the file is version 3 and reads back; reshared_after is part of the id
+    let json = nset.to_json();
+    assert!(json.contains("\"version\": 3"), "{json}");
+    assert_eq!(TrusteeSet::from_json(&json).unwrap(), nset);
+    let mut f: serde_json::Value = serde_json::from_str(&json).unwrap();
+    f["version"] = 2.into();
+    f.as_object_mut().unwrap().remove("reshared_after");
+    assert!(TrusteeSet::from_json(&f.to_string()).is_err());
+    // 4 new shares open a message sealed to the old set and one sealed to the new; 3 do not
+    open_with_sealed_to(&set, &nset, &ns[..4], &mut rng).unwrap();
+    open_with(&nset, &[ns[6], ns[1], ns[4], ns[2]], &mut rng).unwrap();
+    assert_eq!(interpolate(&ns[2..6]), *set.escrow_key().inner());
+    assert!(matches!(
+        open_with(&nset, &ns[..3], &mut rng).unwrap_err(),
+        Error::NotEnoughShares { valid: 3, .. }
+    ));
+    // k'-1 = 3 new shares interpolate to something else than the key, in every choice
+    for a in 0..7 {
+        for b in a + 1..7 {
+            for c in b + 1..7 {
+                assert_ne!(
+                    interpolate(&[ns[a], ns[b], ns[c]]),
+                    *set.escrow_key().inner()
+                );
+            }
+        }
+    }
+    // an old share fails the new set's Feldman check, and mixes of old and new do not combine
+    assert!(matches!(
+        nset.verify_share(old[0].to_key_share()).unwrap_err(),
+        Error::WrongTrusteeSet { trustee: 1, .. }
+    ));
+    assert_ne!(
+        interpolate(&[&old[0], ns[1], ns[2], ns[3]]),
+        *set.escrow_key().inner()
+    );
+    // a refresh of the reshared set keeps its origin (its trustees' logs) and lineage
+    let owned: Vec<VerifiedKeyShare> = ns.iter().map(|s| (*s).clone()).collect();
+    let rp = SessionParams::refresh(&nset, &mut rng).unwrap();
+    let again = drive(
+        &rp,
+        &new_keys,
+        Some((&nset, &owned)),
+        &mut Hooks::default(),
+        &mut rng,
+    );
+    let rset = again[0].as_ref().unwrap().set.clone();
+    assert_eq!(rset.lineage(), &[set.id(), nset.id()]);
+    assert_eq!(rset.origin(), nset.id());
+    assert_eq!(TrusteeSet::from_json(&rset.to_json()).unwrap(), rset);
+    open_with_sealed_to(
+        &set,
+        &rset,
+        &[
+            sh(again[0].as_ref().unwrap()),
+            sh(again[1].as_ref().unwrap()),
+            sh(again[2].as_ref().unwrap()),
+            sh(again[3].as_ref().unwrap()),
+        ],
+        &mut rng,
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_reshare_needs_k_dealers_and_names_one_that_deals_another_secret() {
+    let mut rng = StdRng::seed_from_u64(20);
+    let (_, ks, out) = keygen(5, 3, &mut rng);
+    let set = out[0].set.clone();
+    let old: Vec<VerifiedKeyShare> = out.iter().map(|o| sh(o).clone()).collect();
+    let new_keys: Vec<PublicKey> = keys(3, &mut rng).iter().map(|k| k.public()).collect();
+    // fewer than k = 3 old trustees cannot reshare
+    assert_eq!(
+        SessionParams::reshare(&set, &[1, 2], 2, new_keys.clone(), &mut rng).unwrap_err(),
+        DkgError::InvalidParams(
+            "a reshare needs at least k = 3 of the old trustees as dealers, 2 given".into()
+        )
+    );
+    // a dealer that is not an old trustee, or given twice
+    assert!(matches!(
+        SessionParams::reshare(&set, &[1, 2, 6], 2, new_keys.clone(), &mut rng).unwrap_err(),
+        DkgError::InvalidParams(_)
+    ));
+    assert!(matches!(
+        SessionParams::reshare(&set, &[2, 2, 3], 2, new_keys.clone(), &mut rng).unwrap_err(),
+        DkgError::InvalidParams(_)
+    ));
+    // dealer 2 (old trustee 3) deals a polynomial with another constant term: named by all
+    let signer = ks[2].clone();
+    let mut h = Hooks {
+        r1_out: Some(Box::new(|st: &Round1State, m: &mut Round1| {
+            if st.index == 2 {
+                let other = ProjectivePoint::mul_by_generator(&Scalar::from(7u64));
+                m.commitments[0] = Point::new(other, "c").unwrap();
+                m.signature = signer.sign(&m.signed_bytes());
+            }
+        })),
+        ..Hooks::default()
+    };
+    let (_, _, res) = reshare(&set, &old, &ks, &[1, 3, 4], 3, 2, &mut h, &mut rng);
+    for r in res {
+        assert_eq!(
+            r.unwrap_err(),
+            DkgError::Aborted(vec![Fault {
+                participant: 2,
+                kind: FaultKind::WrongConstantTerm
+            }])
+        );
+    }
+    // a dealer sending a new trustee a bad sub-share is named by that trustee's complaint,
+    // which every position checks from public data
+    let signer = ks[0].clone();
+    let mut h = Hooks {
+        r2_out: Some(Box::new(|st: &Round2State, m: &mut Round2| {
+            if st.inner.index == 1 {
+                if let Some(c) = m.shares.first_mut().and_then(|s| s.ciphertext.first_mut()) {
+                    *c ^= 1;
+                }
+                m.signature = signer.sign(&m.signed_bytes());
+            }
+        })),
+        ..Hooks::default()
+    };
+    let (_, _, res) = reshare(&set, &old, &ks, &[1, 3, 4], 3, 2, &mut h, &mut rng);
+    for r in res {
+        assert_eq!(
+            r.unwrap_err(),
+            DkgError::Aborted(vec![Fault {
+                participant: 1,
+                kind: FaultKind::BadShare { recipient: 4 }
+            }])
+        );
+    }
+}
+
+/// Known answer: a reshare of the keygen vector's set from trustees 1 and 3 to 4 new trustees
+/// with threshold 3 (fixed RNG) gives a fixed session id and set id (`docs/protocol.md`
+/// §16.10); the set file is version 3.
+#[test]
+fn reshare_known_answer_vector() {
+    let mut rng = StdRng::seed_from_u64(2026);
+    let (_, ks, out) = keygen(3, 2, &mut rng);
+    let set = out[0].set.clone();
+    let old: Vec<VerifiedKeyShare> = out.iter().map(|o| sh(o).clone()).collect();
+    let (params, _, res) = reshare(
+        &set,
+        &old,
+        &ks,
+        &[1, 3],
+        4,
+        3,
+        &mut Hooks::default(),
+        &mut rng,
+    );
+    let nset = res[0].as_ref().unwrap().set.clone();
+    let got = (
+        params.session_id().to_hex(),
+        res[0].as_ref().unwrap().certificate.transcript.to_hex(),
+        nset.id().to_hex(),
+    );
+    println!("{got:#?}");
+    assert_eq!(nset.escrow_key().to_hex(), KAT_ESCROW_KEY);
+    assert_eq!(got.0, KAT_RESHARE_SESSION);
+    assert_eq!(got.1, KAT_RESHARE_TRANSCRIPT);
+    assert_eq!(got.2, KAT_RESHARED_SET_ID);
+}
+
+const KAT_RESHARE_SESSION: &str =
+    "5cad6cbb23b8478fb079243e379129b2f543311fe8a35a00500e3e62351d109f";
+const KAT_RESHARE_TRANSCRIPT: &str =
+    "538c662ecb319ec7ec348db4164e815f487df844b1d7e566c661c94d89192aad";
+const KAT_RESHARED_SET_ID: &str =
+    "87219d61f4663e61b81b0b10d20f953bd3525c4288baf5d9fb663a2bf9241eae";
 
 const KAT_REFRESHED_SET_ID: &str =
     "503217882a2756aafdcb3b9dfb3b819b7bcf8dfd6f699bac6d3ba256138f7ad0";

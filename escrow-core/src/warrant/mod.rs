@@ -34,7 +34,7 @@ pub use payload::{
     MAX_WARRANT_ID_LEN, WarrantPayload,
 };
 pub use policy::{
-    Authority, DEFAULT_CLOCK_SKEW_SECS, DEFAULT_MAX_URGENT_VALIDITY_SECS,
+    Authority, Custody, DEFAULT_CLOCK_SKEW_SECS, DEFAULT_MAX_URGENT_VALIDITY_SECS,
     DEFAULT_MAX_VALIDITY_SECS, MAX_AUTHORITIES, MAX_CLOCK_SKEW_SECS, MAX_LIMIT_SECS,
     MAX_OVERSIGHT_KEYS, Oversight, POLICY_VERSION_1, POLICY_VERSION_2, Policy, PolicyLimits, Role,
     Signer, canonical_json,

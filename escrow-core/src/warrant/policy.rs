@@ -194,6 +194,18 @@ struct PolicyFile {
     oversight: Vec<OversightFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     witnessing: Option<WitnessingFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    custody: Option<Custody>,
+}
+
+/// The `custody` section (format version 4): rules on who may hold the escrow key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Custody {
+    /// The thresholds a reshare may change the set's threshold to (a reshare that keeps the
+    /// threshold needs no entry; one that changes it to a value not listed is refused).
+    #[serde(default)]
+    pub reshare_thresholds: Vec<u16>,
 }
 
 /// The `witnessing` section (format version 3): the release gate's witnesses and quorum.
@@ -211,6 +223,8 @@ pub const POLICY_VERSION_1: u32 = 1;
 pub const POLICY_VERSION_2: u32 = 2;
 /// Policy format version with a `witnessing` section (release gate; oversight keys optional).
 pub const POLICY_VERSION_3: u32 = 3;
+/// Policy format version with a `custody` section (oversight keys and witnessing optional).
+pub const POLICY_VERSION_4: u32 = 4;
 
 /// A checked policy. Immutable; its digest is computed once.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -220,6 +234,7 @@ pub struct Policy {
     limits: PolicyLimits,
     oversight: Vec<Oversight>,
     witnessing: Option<WitnessPolicy>,
+    custody: Option<Custody>,
     digest: Digest32,
 }
 
@@ -371,6 +386,7 @@ impl Policy {
             limits,
             oversight: Vec::new(),
             witnessing: None,
+            custody: None,
             digest: Digest32::default(),
         };
         policy.digest = policy.compute_digest()?;
@@ -432,6 +448,35 @@ impl Policy {
         Ok(self)
     }
 
+    /// The same policy with a `custody` section (format version 4; `None`: no section).
+    pub fn with_custody(mut self, custody: Option<Custody>) -> Result<Self, Refusal> {
+        if custody
+            .as_ref()
+            .is_some_and(|c| c.reshare_thresholds.contains(&0))
+        {
+            return Err(Refusal::malformed(
+                "policy.custody.reshare_thresholds",
+                "a threshold is at least 1",
+            ));
+        }
+        self.custody = custody;
+        self.digest = self.compute_digest()?;
+        Ok(self)
+    }
+
+    /// The `custody` section, if any.
+    pub fn custody(&self) -> Option<&Custody> {
+        self.custody.as_ref()
+    }
+
+    /// May a reshare change the set's threshold to `k`? Only if the policy lists it
+    /// explicitly (`custody.reshare_thresholds`).
+    pub fn allows_reshare_threshold(&self, k: u16) -> bool {
+        self.custody
+            .as_ref()
+            .is_some_and(|c| c.reshare_thresholds.contains(&k))
+    }
+
     /// The release gate's witnesses and quorum, if the policy has one.
     pub fn witnessing(&self) -> Option<&WitnessPolicy> {
         self.witnessing.as_ref()
@@ -475,13 +520,23 @@ impl Policy {
                     "a version-3 policy has a `witnessing` section; without it it is version 1 or 2",
                 ));
             }
-            POLICY_VERSION_1 | POLICY_VERSION_2 | POLICY_VERSION_3 => {}
+            POLICY_VERSION_1 | POLICY_VERSION_2 | POLICY_VERSION_3 if f.custody.is_some() => {
+                return Err(Refusal::malformed(
+                    "policy.version",
+                    "a policy with a `custody` section is version 4",
+                ));
+            }
+            POLICY_VERSION_4 if f.custody.is_none() => {
+                return Err(Refusal::malformed(
+                    "policy.version",
+                    "a version-4 policy has a `custody` section; without it it is version 1, 2 or 3",
+                ));
+            }
+            POLICY_VERSION_1 | POLICY_VERSION_2 | POLICY_VERSION_3 | POLICY_VERSION_4 => {}
             v => {
                 return Err(Refusal::malformed(
                     "policy.version",
-                    format!(
-                        "unsupported format version {v} (this build reads versions 1, 2 and 3)"
-                    ),
+                    format!("unsupported format version {v} (this build reads versions 1 to 4)"),
                 ));
             }
         }
@@ -520,12 +575,15 @@ impl Policy {
             },
         )?
         .with_oversight(oversight)?
-        .with_witnessing(witnessing)
+        .with_witnessing(witnessing)?
+        .with_custody(f.custody)
     }
 
     fn to_file(&self) -> PolicyFile {
         PolicyFile {
-            version: if self.witnessing.is_some() {
+            version: if self.custody.is_some() {
+                POLICY_VERSION_4
+            } else if self.witnessing.is_some() {
                 POLICY_VERSION_3
             } else if self.oversight.is_empty() {
                 POLICY_VERSION_1
@@ -560,6 +618,7 @@ impl Policy {
                 auditing_required: w.auditing_required(),
                 witnesses: w.to_files(),
             }),
+            custody: self.custody.clone(),
         }
     }
 
@@ -966,7 +1025,14 @@ mod tests {
             Policy::from_json(&wrong)
                 .unwrap_err()
                 .detail
-                .contains("unsupported format version 4")
+                .contains("a version-4 policy has a `custody` section")
+        );
+        let wrong = text1.replacen("\"version\":1", "\"version\":5", 1);
+        assert!(
+            Policy::from_json(&wrong)
+                .unwrap_err()
+                .detail
+                .contains("unsupported format version 5")
         );
         // An authority's key cannot also be an oversight key.
         let dup = p1.with_oversight(vec![Oversight {
