@@ -164,14 +164,7 @@ impl Voices {
         index: Option<u16>,
         failure: Option<String>,
     ) -> Option<TrusteeRow> {
-        let mut row = TrusteeRow {
-            url: url.to_string(),
-            trustee: index,
-            status: "failed",
-            released: 0,
-            refused: BTreeMap::new(),
-            failure,
-        };
+        let mut row = TrusteeRow::failed(url.to_string(), index, failure);
         if index.is_some_and(|i| !self.counted.insert(i)) {
             row.status = "ignored";
             self.rows.push(row);
@@ -208,6 +201,18 @@ pub struct TrusteeRow {
 }
 
 impl TrusteeRow {
+    /// A row that released and refused nothing (yet): `failed`, with why when known.
+    pub fn failed(url: String, trustee: Option<u16>, failure: Option<String>) -> Self {
+        TrusteeRow {
+            url,
+            trustee,
+            status: "failed",
+            released: 0,
+            refused: BTreeMap::new(),
+            failure,
+        }
+    }
+
     /// Set the status from the shares released and refused (`released`, `refused`,
     /// `released-some`, or `failed` when neither).
     pub(crate) fn settle(&mut self) {

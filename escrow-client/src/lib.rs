@@ -773,6 +773,25 @@ impl NodeClient {
     }
 }
 
+/// The stored envelope `digest` from the first of `clients` that has it (each request signed
+/// by `key`, see [`NodeClient::envelope`]): its JSON, or, per trustee asked, why it did not
+/// serve it ("URL: not logged there", "URL: error").
+pub fn first_envelope(
+    clients: &[NodeClient],
+    digest: &Digest32,
+    key: &escrow_core::keys::PrivateKey,
+) -> Result<String, Vec<String>> {
+    let mut tried = Vec::new();
+    for c in clients {
+        match c.envelope(digest, key) {
+            Ok(Some(text)) => return Ok(text),
+            Ok(None) => tried.push(format!("{}: not logged there", c.url())),
+            Err(e) => tried.push(format!("{}: {e}", c.url())),
+        }
+    }
+    Err(tried)
+}
+
 /// Counts the bytes of a streamed answer into the client's traffic.
 struct CountingReader<'a, R> {
     inner: R,

@@ -17,7 +17,7 @@
 
 mod common;
 
-use common::{rng, sort_keys};
+use common::{check_committed_vector, read_vector, rng, vector_text};
 use escrow_core::audit::disclosure::{Disclosure, DisclosureError};
 use escrow_core::codec::{Digest32, V1};
 use escrow_core::keys::PrivateKey;
@@ -29,16 +29,9 @@ use escrow_core::warrant::{
 use p256::ecdsa::signature::Verifier as _;
 use p256::pkcs8::{DecodePrivateKey as _, EncodePublicKey as _};
 use serde_json::{Value, json};
-use std::path::PathBuf;
 
 const FILE: &str = "disclosure.json";
 const SEED: u64 = 0x0e5c_0019;
-
-fn path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/vectors")
-        .join(FILE)
-}
 
 fn generate() -> String {
     let mut r = rng(SEED);
@@ -111,27 +104,17 @@ fn generate() -> String {
         "warrant_digest": w.digest(),
         "disclosure": serde_json::from_str::<Value>(&d.to_json_pretty()).unwrap(),
     });
-    serde_json::to_string_pretty(&sort_keys(v)).unwrap() + "\n"
+    vector_text(v)
 }
 
 #[test]
 fn disclosure_vector_matches_committed_file() {
-    let text = generate();
-    assert_eq!(text, generate(), "vector generation is not deterministic");
-    if std::env::var_os("ESCROW_REGENERATE_VECTORS").is_some_and(|v| v == "1") {
-        std::fs::write(path(), &text).unwrap();
-    }
-    let committed = std::fs::read_to_string(path()).unwrap_or_default();
-    assert!(
-        committed == text,
-        "tests/vectors/{FILE} differs from what this build generates; if the change is \
-         deliberate, run ESCROW_REGENERATE_VECTORS=1 cargo test -p escrow-core --test vectors_disclosure"
-    );
+    check_committed_vector(FILE, "vectors_disclosure", generate);
 }
 
 #[test]
 fn committed_disclosure_verifies_with_library_and_by_the_specification() {
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(path()).unwrap()).unwrap();
+    let v: Value = read_vector(FILE);
     let policy = Policy::from_json(&v["policy"].to_string()).unwrap();
     assert_eq!(
         policy.digest().to_hex(),

@@ -19,7 +19,7 @@ mod common;
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
-use common::{rng, sort_keys};
+use common::{check_committed_vector, read_vector, rng, vector_text};
 use escrow_core::audit::{LogEntry, Sealed, SealedDocument};
 use escrow_core::codec::Digest32;
 use escrow_core::keys::PrivateKey;
@@ -32,16 +32,9 @@ use hkdf::Hkdf;
 use p256::pkcs8::DecodePrivateKey as _;
 use serde_json::{Value, json};
 use sha2::Sha256;
-use std::path::PathBuf;
 
 const FILE: &str = "oversight-entry.json";
 const SEED: u64 = 0x0e5c_0016;
-
-fn path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/vectors")
-        .join(FILE)
-}
 
 fn generate() -> String {
     let mut r = rng(SEED);
@@ -83,22 +76,12 @@ fn generate() -> String {
         "document_hex": hex::encode(doc.to_bytes()),
         "header_digest": header.digest(),
     });
-    serde_json::to_string_pretty(&sort_keys(v)).unwrap() + "\n"
+    vector_text(v)
 }
 
 #[test]
 fn oversight_vector_matches_committed_file() {
-    let text = generate();
-    assert_eq!(text, generate(), "vector generation is not deterministic");
-    if std::env::var_os("ESCROW_REGENERATE_VECTORS").is_some_and(|v| v == "1") {
-        std::fs::write(path(), &text).unwrap();
-    }
-    let committed = std::fs::read_to_string(path()).unwrap_or_default();
-    assert!(
-        committed == text,
-        "tests/vectors/{FILE} differs from what this build generates; if the change is \
-         deliberate, run ESCROW_REGENERATE_VECTORS=1 cargo test -p escrow-core --test vectors_oversight"
-    );
+    check_committed_vector(FILE, "vectors_oversight", generate);
 }
 
 fn unhex(v: &Value) -> Vec<u8> {
@@ -114,7 +97,7 @@ fn gcm_open(key: &[u8], ct: &[u8], aad: &[u8]) -> Vec<u8> {
 
 #[test]
 fn committed_oversight_vector_opens_with_library_and_by_the_specification() {
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(path()).unwrap()).unwrap();
+    let v: Value = read_vector(FILE);
     let bytes = unhex(&v["entry_hex"]);
     let document = unhex(&v["document_hex"]);
     let ctx = unhex(&v["context_hex"]);
@@ -247,30 +230,17 @@ fn generate_cancellation() -> String {
         "document_hex": hex::encode(doc.to_bytes()),
         "cancellation_digest": env.digest(),
     });
-    serde_json::to_string_pretty(&sort_keys(v)).unwrap() + "\n"
+    vector_text(v)
 }
 
 #[test]
 fn oversight_cancellation_vector_matches_committed_file() {
-    let text = generate_cancellation();
-    assert_eq!(text, generate_cancellation(), "not deterministic");
-    let path = path().with_file_name(CANCEL_FILE);
-    if std::env::var_os("ESCROW_REGENERATE_VECTORS").is_some_and(|v| v == "1") {
-        std::fs::write(&path, &text).unwrap();
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == text,
-        "tests/vectors/{CANCEL_FILE} differs from what this build generates; if the change is \
-         deliberate, run ESCROW_REGENERATE_VECTORS=1 cargo test -p escrow-core --test vectors_oversight"
-    );
+    check_committed_vector(CANCEL_FILE, "vectors_oversight", generate_cancellation);
 }
 
 #[test]
 fn committed_oversight_cancellation_opens_with_library_and_by_the_specification() {
-    let v: Value =
-        serde_json::from_str(&std::fs::read_to_string(path().with_file_name(CANCEL_FILE)).unwrap())
-            .unwrap();
+    let v: Value = read_vector(CANCEL_FILE);
     let bytes = unhex(&v["entry_hex"]);
     let document = unhex(&v["document_hex"]);
     let ctx = unhex(&v["context_hex"]);

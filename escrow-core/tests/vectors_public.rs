@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{rng, sort_keys};
+use common::{check_committed_vector, read_vector, rng, vector_text};
 use escrow_core::audit::public::{case_digest, public_salt};
 use escrow_core::codec::Digest32;
 use escrow_core::keys::PrivateKey;
@@ -20,17 +20,10 @@ use hkdf::Hkdf;
 use p256::pkcs8::DecodePrivateKey as _;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
-use std::path::PathBuf;
 
 const FILE: &str = "public-view.json";
 const SEED: u64 = 0x0e5c_0018;
 const CASES: [&str; 3] = ["OP-2026-0042", "OP-2026-0043", "alice"];
-
-fn path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/vectors")
-        .join(FILE)
-}
 
 fn generate() -> String {
     let mut r = rng(SEED);
@@ -49,27 +42,17 @@ fn generate() -> String {
             .map(|c| json!({"case_reference": c, "digest": case_digest(&salt, c)}))
             .collect::<Vec<_>>(),
     });
-    serde_json::to_string_pretty(&sort_keys(v)).unwrap() + "\n"
+    vector_text(v)
 }
 
 #[test]
 fn public_view_vector_matches_committed_file() {
-    let text = generate();
-    assert_eq!(text, generate(), "vector generation is not deterministic");
-    if std::env::var_os("ESCROW_REGENERATE_VECTORS").is_some_and(|v| v == "1") {
-        std::fs::write(path(), &text).unwrap();
-    }
-    let committed = std::fs::read_to_string(path()).unwrap_or_default();
-    assert!(
-        committed == text,
-        "tests/vectors/{FILE} differs from what this build generates; if the change is \
-         deliberate, run ESCROW_REGENERATE_VECTORS=1 cargo test -p escrow-core --test vectors_public"
-    );
+    check_committed_vector(FILE, "vectors_public", generate);
 }
 
 #[test]
 fn committed_public_view_vector_follows_the_specification() {
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(path()).unwrap()).unwrap();
+    let v: Value = read_vector(FILE);
     let sk = p256::SecretKey::from_pkcs8_pem(v["oversight_key"].as_str().unwrap()).unwrap();
     let policy = hex::decode(v["policy_digest"].as_str().unwrap()).unwrap();
     let mut salt = [0u8; 32];

@@ -20,7 +20,7 @@ mod common;
 
 use common::reference as spec;
 use common::reference_v2 as spec2;
-use common::{rng, sort_keys};
+use common::{check_committed_vector, read_vector, rng, vector_text};
 use escrow_core::Error;
 use escrow_core::group;
 use escrow_core::keys::PrivateKey;
@@ -36,19 +36,12 @@ use escrow_core::v2::{
 use escrow_core::warrant::{ReasonCode, Role, Scope, WarrantEnvelope, WarrantPayload, Window};
 use p256::pkcs8::DecodePrivateKey as _;
 use serde_json::{Value, json};
-use std::path::PathBuf;
 
 const SEED: u64 = 0x7632_2027;
 const FILE: &str = "release-v2.json";
 /// The answering trustee, and the positions it releases (1 is refused: out of scope).
 const TRUSTEE: u16 = 3;
 const RELEASED: [u32; 2] = [0, 2];
-
-fn path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/vectors")
-        .join(FILE)
-}
 
 fn h(b: impl AsRef<[u8]>) -> String {
     hex::encode(b)
@@ -231,7 +224,7 @@ fn generate() -> String {
              "error": "Malformed (trailing bytes)"},
         ],
     });
-    serde_json::to_string_pretty(&sort_keys(v)).unwrap() + "\n"
+    vector_text(v)
 }
 
 fn unhex(v: &Value) -> Vec<u8> {
@@ -240,23 +233,12 @@ fn unhex(v: &Value) -> Vec<u8> {
 
 #[test]
 fn release_v2_vectors_match_committed_file() {
-    let text = generate();
-    assert_eq!(text, generate(), "vector generation is not deterministic");
-    if std::env::var_os("ESCROW_REGENERATE_VECTORS").is_some_and(|v| v == "1") {
-        std::fs::write(path(), &text).unwrap();
-    }
-    let committed = std::fs::read_to_string(path()).unwrap_or_default();
-    assert!(
-        committed == text,
-        "tests/vectors/{FILE} differs from what this build generates; if the change is \
-         deliberate, run ESCROW_REGENERATE_VECTORS=1 cargo test -p escrow-core --test \
-         vectors_release_v2"
-    );
+    check_committed_vector(FILE, "vectors_release_v2", generate);
 }
 
 #[test]
 fn committed_release_v2_vectors_verify_with_library_and_reference() {
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(path()).unwrap()).unwrap();
+    let v: Value = read_vector(FILE);
 
     // library side: the node's parse of the request, the investigator's check of the answer
     let set = TrusteeSet::from_json(&v["trustee_set"].to_string()).unwrap();

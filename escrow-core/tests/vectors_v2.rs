@@ -17,7 +17,7 @@ mod common;
 
 use common::reference as spec;
 use common::reference_v2 as spec2;
-use common::{rng, sort_keys};
+use common::{check_committed_vector, read_vector, rng, vector_text};
 use escrow_core::Error;
 use escrow_core::codec::Digest32;
 use escrow_core::group;
@@ -30,19 +30,12 @@ use escrow_core::v2::{self, AnswerV2, EscrowCiphertextV2, ValidCiphertextV2};
 use p256::Scalar;
 use p256::pkcs8::DecodePrivateKey as _;
 use serde_json::{Value, json};
-use std::path::PathBuf;
 
 const SEED: u64 = 0x7632_2026;
 const FILE: &str = "v2.json";
 /// Trustees that answer (1-based), and the positions each releases.
 const ANSWERING: [u16; 3] = [1, 3, 5];
 const POSITIONS: [u32; 2] = [0, 2];
-
-fn path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/vectors")
-        .join(FILE)
-}
 
 fn h(b: impl AsRef<[u8]>) -> String {
     hex::encode(b)
@@ -228,7 +221,7 @@ fn generate() -> String {
              "error": "BadCiphertextProof"},
         ],
     });
-    serde_json::to_string_pretty(&sort_keys(v)).unwrap() + "\n"
+    vector_text(v)
 }
 
 fn unhex(v: &Value) -> Vec<u8> {
@@ -237,22 +230,12 @@ fn unhex(v: &Value) -> Vec<u8> {
 
 #[test]
 fn v2_vectors_match_committed_file() {
-    let text = generate();
-    assert_eq!(text, generate(), "vector generation is not deterministic");
-    if std::env::var_os("ESCROW_REGENERATE_VECTORS").is_some_and(|v| v == "1") {
-        std::fs::write(path(), &text).unwrap();
-    }
-    let committed = std::fs::read_to_string(path()).unwrap_or_default();
-    assert!(
-        committed == text,
-        "tests/vectors/{FILE} differs from what this build generates; if the change is \
-         deliberate, run ESCROW_REGENERATE_VECTORS=1 cargo test -p escrow-core --test vectors_v2"
-    );
+    check_committed_vector(FILE, "vectors_v2", generate);
 }
 
 #[test]
 fn committed_v2_vectors_verify_with_library_and_reference() {
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(path()).unwrap()).unwrap();
+    let v: Value = read_vector(FILE);
     // library side
     let set = TrusteeSet::from_json(&v["trustee_set"].to_string()).unwrap();
     let inv = PrivateKey::from_pem(v["investigator"]["pkcs8_pem"].as_str().unwrap()).unwrap();

@@ -8,7 +8,7 @@
 )]
 
 pub use escrow_testkit::*;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 /// A complete world, built with the real binaries as users would: authorities, investigators,
@@ -101,31 +101,7 @@ impl Workflow {
                 }
             }
         }
-        ok(&escrow(
-            &dir,
-            &[
-                "warrant",
-                "new",
-                "--issuer-key",
-                "sos.key",
-                "--case",
-                "OP-TEST",
-                "--target",
-                "alice",
-                "--from",
-                "2026-11-01T00:00:00Z",
-                "--until",
-                "2026-11-08T00:00:00Z",
-                "--investigator",
-                "inv.pub",
-                "--out",
-                "w.json",
-            ],
-        ));
-        ok(&escrow(
-            &dir,
-            &["warrant", "approve", "--key", "jc.key", "w.json"],
-        ));
+        approved_warrant(&dir, "OP-TEST", "w.json");
         let mut nodes = Vec::new();
         for i in 1..=n {
             let state = init_node(&dir, i);
@@ -174,4 +150,39 @@ impl Workflow {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         escrow(&self.dir, &refs)
     }
+}
+
+/// Write `out` in `dir`: a warrant issued with `sos.key` for `target` over the first week of
+/// November 2026, for the investigator `inv.pub`; not yet approved.
+pub fn new_warrant(dir: &Path, case: &str, target: &str, out: &str) {
+    ok(&escrow(
+        dir,
+        &[
+            "warrant",
+            "new",
+            "--issuer-key",
+            "sos.key",
+            "--case",
+            case,
+            "--target",
+            target,
+            "--from",
+            "2026-11-01T00:00:00Z",
+            "--until",
+            "2026-11-08T00:00:00Z",
+            "--investigator",
+            "inv.pub",
+            "--out",
+            out,
+        ],
+    ));
+}
+
+/// [`new_warrant`] for `alice`, approved with `jc.key`: the double lock complete.
+pub fn approved_warrant(dir: &Path, case: &str, out: &str) {
+    new_warrant(dir, case, "alice", out);
+    ok(&escrow(
+        dir,
+        &["warrant", "approve", "--key", "jc.key", out],
+    ));
 }

@@ -60,20 +60,12 @@ fn wait_serving(url: &str) -> serde_json::Value {
     panic!("{url} never served /v1/info after the ceremony");
 }
 
-#[test]
-fn five_nodes_make_their_set_without_a_dealer_and_then_serve_a_warrant() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    for name in [
-        "sos",
-        "jc",
-        "inv",
-        "oversight",
-        "alice",
-        "bob",
-        "coord",
-        "mallory",
-    ] {
+/// The people of a ceremony test, as unencrypted key pairs in `dir` (authorities `sos` and
+/// `jc`, investigator `inv`, `oversight`, users `alice` and `bob`, the coordinator `coord`,
+/// then `extra`), and `policy.json` naming the authorities and the oversight key.
+fn people_and_policy(dir: &Path, extra: &[&str]) {
+    let names = ["sos", "jc", "inv", "oversight", "alice", "bob", "coord"];
+    for name in names.iter().chain(extra) {
         ok(&escrow(dir, &["keygen", "--no-passphrase", "--out", name]));
     }
     ok(&escrow(
@@ -91,6 +83,13 @@ fn five_nodes_make_their_set_without_a_dealer_and_then_serve_a_warrant() {
             "policy.json",
         ],
     ));
+}
+
+#[test]
+fn five_nodes_make_their_set_without_a_dealer_and_then_serve_a_warrant() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    people_and_policy(dir, &["mallory"]);
     let mut nodes = Vec::new();
     for i in 1..=5 {
         let state = init_dkg_node(dir, i);
@@ -168,31 +167,7 @@ fn five_nodes_make_their_set_without_a_dealer_and_then_serve_a_warrant() {
     {
         seal(dir, i, at, false);
     }
-    ok(&escrow(
-        dir,
-        &[
-            "warrant",
-            "new",
-            "--issuer-key",
-            "sos.key",
-            "--case",
-            "OP-DKG",
-            "--target",
-            "alice",
-            "--from",
-            "2026-11-01T00:00:00Z",
-            "--until",
-            "2026-11-08T00:00:00Z",
-            "--investigator",
-            "inv.pub",
-            "--out",
-            "w.json",
-        ],
-    ));
-    ok(&escrow(
-        dir,
-        &["warrant", "approve", "--key", "jc.key", "w.json"],
-    ));
+    approved_warrant(dir, "OP-DKG", "w.json");
     let mut args: Vec<String> = [
         "--json",
         "retrieve",
@@ -293,31 +268,10 @@ fn run(dir: &Path, args: &[String]) -> std::process::Output {
     escrow(dir, &refs)
 }
 
-/// Seal message `m{i}` to bob's mailbox: release protocol v2 (the default), or version 1
-/// with `v1` (`escrow seal --v1`).
+/// Seal message `m{i}` to bob's mailbox under `trustee-set.json`: release protocol v2 (the
+/// default), or version 1 with `v1` (`escrow seal --v1`).
 fn seal(dir: &Path, i: usize, at: &str, v1: bool) {
-    let id = format!("m{i}");
-    let mut args = vec![
-        "seal",
-        "--set",
-        "trustee-set.json",
-        "--recipient-key",
-        "bob.pub",
-        "--from",
-        "alice",
-        "--to",
-        "bob",
-        "--at",
-        at,
-        "--id",
-        &id,
-        "--mailbox",
-        "mailbox.jsonl",
-    ];
-    if v1 {
-        args.push("--v1");
-    }
-    ok(&escrow_stdin(dir, &args, format!("message {i}").as_bytes()));
+    seal_with(dir, "trustee-set.json", i, at, v1);
 }
 
 /// A trustee's key share of `set`, opened from its sealed secrets file's bytes.
@@ -356,24 +310,7 @@ fn a_refresh_renews_every_share_keeps_old_messages_readable_and_destroys_the_old
     use escrow_core::share::{ShareContext, combine};
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    for name in ["sos", "jc", "inv", "oversight", "alice", "bob", "coord"] {
-        ok(&escrow(dir, &["keygen", "--no-passphrase", "--out", name]));
-    }
-    ok(&escrow(
-        dir,
-        &[
-            "policy",
-            "init",
-            "--issuer",
-            "sos.pub",
-            "--judicial",
-            "jc.pub",
-            "--oversight",
-            "oversight.pub",
-            "--out",
-            "policy.json",
-        ],
-    ));
+    people_and_policy(dir, &[]);
     let nodes: Vec<Node> = (1..=5)
         .map(|i| Node::start(i, &init_dkg_node(dir, i), &[]))
         .collect();
@@ -475,31 +412,7 @@ fn a_refresh_renews_every_share_keeps_old_messages_readable_and_destroys_the_old
     }
     // a message sealed after the refresh, and the warrant workflow opens both
     seal(dir, 1, "2026-11-03T10:00:00Z", false);
-    ok(&escrow(
-        dir,
-        &[
-            "warrant",
-            "new",
-            "--issuer-key",
-            "sos.key",
-            "--case",
-            "OP-REFRESH",
-            "--target",
-            "alice",
-            "--from",
-            "2026-11-01T00:00:00Z",
-            "--until",
-            "2026-11-08T00:00:00Z",
-            "--investigator",
-            "inv.pub",
-            "--out",
-            "w.json",
-        ],
-    ));
-    ok(&escrow(
-        dir,
-        &["warrant", "approve", "--key", "jc.key", "w.json"],
-    ));
+    approved_warrant(dir, "OP-REFRESH", "w.json");
     let o = run(
         dir,
         &args_with(
@@ -608,28 +521,33 @@ fn a_refresh_renews_every_share_keeps_old_messages_readable_and_destroys_the_old
 
 /// Seal message `m{i}` to bob's mailbox under the set in `set_file` (protocol v2).
 fn seal_to(dir: &Path, set_file: &str, i: usize, at: &str) {
+    seal_with(dir, set_file, i, at, false);
+}
+
+/// Seal message `m{i}` to bob's mailbox under the set in `set_file`, in version 1 with `v1`.
+fn seal_with(dir: &Path, set_file: &str, i: usize, at: &str, v1: bool) {
     let id = format!("m{i}");
-    ok(&escrow_stdin(
-        dir,
-        &[
-            "seal",
-            "--set",
-            set_file,
-            "--recipient-key",
-            "bob.pub",
-            "--from",
-            "alice",
-            "--to",
-            "bob",
-            "--at",
-            at,
-            "--id",
-            &id,
-            "--mailbox",
-            "mailbox.jsonl",
-        ],
-        format!("message {i}").as_bytes(),
-    ));
+    let mut args = vec![
+        "seal",
+        "--set",
+        set_file,
+        "--recipient-key",
+        "bob.pub",
+        "--from",
+        "alice",
+        "--to",
+        "bob",
+        "--at",
+        at,
+        "--id",
+        &id,
+        "--mailbox",
+        "mailbox.jsonl",
+    ];
+    if v1 {
+        args.push("--v1");
+    }
+    ok(&escrow_stdin(dir, &args, format!("message {i}").as_bytes()));
 }
 
 fn init_reshare_node(dir: &Path, i: u16, old_set: &str) -> std::path::PathBuf {
@@ -669,24 +587,7 @@ fn wait_set(url: &str, set_id: &str) {
 fn a_reshare_hands_the_key_to_new_trustees_with_a_new_threshold_and_old_shares_stop_working() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    for name in ["sos", "jc", "inv", "oversight", "alice", "bob", "coord"] {
-        ok(&escrow(dir, &["keygen", "--no-passphrase", "--out", name]));
-    }
-    ok(&escrow(
-        dir,
-        &[
-            "policy",
-            "init",
-            "--issuer",
-            "sos.pub",
-            "--judicial",
-            "jc.pub",
-            "--oversight",
-            "oversight.pub",
-            "--out",
-            "policy.json",
-        ],
-    ));
+    people_and_policy(dir, &[]);
     // the policy allows a reshare to threshold 3 (a custody section: version 4)
     let mut policy: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("policy.json")).unwrap()).unwrap();
@@ -800,31 +701,7 @@ fn a_reshare_hands_the_key_to_new_trustees_with_a_new_threshold_and_old_shares_s
     }
     // a message sealed after the reshare, and the warrant workflow on the new set opens both
     seal_to(dir, "new-set.json", 1, "2026-11-03T10:00:00Z");
-    ok(&escrow(
-        dir,
-        &[
-            "warrant",
-            "new",
-            "--issuer-key",
-            "sos.key",
-            "--case",
-            "OP-RESHARE",
-            "--target",
-            "alice",
-            "--from",
-            "2026-11-01T00:00:00Z",
-            "--until",
-            "2026-11-08T00:00:00Z",
-            "--investigator",
-            "inv.pub",
-            "--out",
-            "w.json",
-        ],
-    ));
-    ok(&escrow(
-        dir,
-        &["warrant", "approve", "--key", "jc.key", "w.json"],
-    ));
+    approved_warrant(dir, "OP-RESHARE", "w.json");
     let new_trustees: Vec<String> = new_nodes
         .iter()
         .flat_map(|n| ["--trustee".to_string(), n.url()])

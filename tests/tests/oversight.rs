@@ -16,7 +16,7 @@ use escrow_core::codec::Digest32;
 use escrow_core::keys::PublicKey;
 use escrow_core::time::Timestamp;
 use escrow_core::v2::MailboxMessage;
-use escrow_e2e::{Workflow, escrow, json, ok};
+use escrow_e2e::{Workflow, escrow, json, new_warrant, ok};
 use std::path::Path;
 use std::process::Output;
 
@@ -322,7 +322,7 @@ fn the_public_view_counts_everything_and_names_no_target_label_or_case() {
     ok(&w.retrieve("w.json", "inv.key", "out", &[]));
     // A second warrant, never approved, for another target and case: every trustee refuses it
     // and logs the refusal.
-    new_warrant(&w, "OP-HIDDEN-CASE", "carol", "w2.json");
+    new_warrant(&w.dir, "OP-HIDDEN-CASE", "carol", "w2.json");
     let refused = w.retrieve("w2.json", "inv.key", "out2", &[]);
     assert!(!refused.status.success());
     let env = escrow_core::warrant::WarrantEnvelope::from_json(
@@ -443,7 +443,7 @@ fn refusals_are_listed_by_reason_warrant_and_time_and_a_cheating_trustee_from_re
     let r = json(&w.retrieve("w.json", "inv.key", "out", &[]));
     assert_eq!(r["bad_share_trustees"], serde_json::json!([2]), "{r:#}");
     // A warrant never approved: every trustee refuses it and logs the refusal.
-    new_warrant(&w, "OP-2", "carol", "w2.json");
+    new_warrant(&w.dir, "OP-2", "carol", "w2.json");
     assert!(
         !w.retrieve("w2.json", "inv.key", "out2", &[])
             .status
@@ -639,7 +639,7 @@ fn a_signed_disclosure_is_verified_against_the_logs_and_shown_and_a_forged_one_i
     );
 
     // A warrant that no audited log names (approved, never presented to a trustee).
-    new_warrant(&w, "OP-NEVER", "carol", "w3.json");
+    new_warrant(&w.dir, "OP-NEVER", "carol", "w3.json");
     ok(&escrow(
         &w.dir,
         &["warrant", "approve", "--key", "jc.key", "w3.json"],
@@ -784,30 +784,4 @@ fn the_oversight_view_shows_why_a_warrant_was_cancelled_from_the_logs_alone() {
     for out in [v.to_string(), html, text] {
         assert!(!out.contains("no longer of interest"), "{out}");
     }
-}
-
-/// `escrow warrant new`: a warrant issued (not approved) for `target` in the first week of
-/// November 2026, case `case`, written to `out`.
-fn new_warrant(w: &Workflow, case: &str, target: &str, out: &str) {
-    ok(&escrow(
-        &w.dir,
-        &[
-            "warrant",
-            "new",
-            "--issuer-key",
-            "sos.key",
-            "--case",
-            case,
-            "--target",
-            target,
-            "--from",
-            "2026-11-01T00:00:00Z",
-            "--until",
-            "2026-11-08T00:00:00Z",
-            "--investigator",
-            "inv.pub",
-            "--out",
-            out,
-        ],
-    ));
 }

@@ -71,19 +71,8 @@ fn disclose(a: DiscloseArgs, out: Out) -> Result<()> {
     let text = match &a.warrant {
         Some(p) => io::read_text(p, "warrant")?,
         None => {
-            let mut found = None;
-            let mut tried = Vec::new();
-            for c in a.net.clients(&a.trustees, a.timeout, 2)? {
-                match c.envelope(&digest, &key) {
-                    Ok(Some(t)) => {
-                        found = Some(t);
-                        break;
-                    }
-                    Ok(None) => tried.push(format!("{}: not logged there", c.url())),
-                    Err(e) => tried.push(format!("{}: {e}", c.url())),
-                }
-            }
-            found.ok_or_else(|| {
+            let clients = a.net.clients(&a.trustees, a.timeout, 2)?;
+            escrow_client::first_envelope(&clients, &digest, &key).map_err(|tried| {
                 anyhow!(
                     "no trustee served warrant {}: {}",
                     digest.short(),

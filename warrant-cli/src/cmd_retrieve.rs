@@ -231,25 +231,10 @@ pub fn retrieve(a: RetrieveArgs, out: Out) -> Result<()> {
             a.resume,
         )?
     };
-    for (u, e) in other_policy {
-        r.trustees.push(TrusteeRow {
-            url: u,
-            trustee: None,
-            status: "failed",
-            released: 0,
-            refused: BTreeMap::new(),
-            failure: Some(e),
-        });
-    }
-    for (u, e) in checked.unreachable {
-        r.trustees.push(TrusteeRow {
-            url: u,
-            trustee: None,
-            status: "failed",
-            released: 0,
-            refused: BTreeMap::new(),
-            failure: Some(format!("unreachable before the release: {e}")),
-        });
+    let unreachable = (checked.unreachable.into_iter())
+        .map(|(u, e)| (u, format!("unreachable before the release: {e}")));
+    for (u, e) in other_policy.into_iter().chain(unreachable) {
+        r.trustees.push(TrusteeRow::failed(u, None, Some(e)));
     }
     let (summary, text, outcome) = retrieval::summarize(&warrant, &set, &r, &sel, &a.out, a.quiet);
     io::write_public(

@@ -1066,6 +1066,12 @@ impl Judge {
             .iter()
             .filter_map(|(d, env)| Warrant::parse(env).ok().map(|w| (*d, w)))
             .collect();
+        // Parsed cancellations (format only) by digest: which id each stops, and why.
+        let cancel_payloads: HashMap<Digest32, CancellationPayload> = docs
+            .cancellations
+            .iter()
+            .filter_map(|(d, env)| env.parse_payload().ok().map(|p| (*d, p)))
+            .collect();
         // The renewal links of every disclosed warrant (the one chain rule, shared with the
         // node: `warrant::RenewalChains`).
         let mut links = RenewalChains::new();
@@ -1081,11 +1087,8 @@ impl Judge {
         for c in &self.cancellations {
             let id = c
                 .document
-                .and_then(|d| docs.cancellations.get(&d))
-                .and_then(|env| {
-                    serde_json::from_slice::<CancellationPayload>(&env.envelope().payload).ok()
-                })
-                .map(|p| p.warrant_id)
+                .and_then(|d| cancel_payloads.get(&d))
+                .map(|p| p.warrant_id.clone())
                 .or_else(|| {
                     c.warrant
                         .and_then(|d| parsed.get(&d))
@@ -1330,8 +1333,8 @@ impl Judge {
             }
         }
         // Why it stopped: the cancellation's text, when known.
-        for c in docs.cancellations.values() {
-            let Ok(p) = serde_json::from_slice::<CancellationPayload>(&c.envelope().payload) else {
+        for (d, c) in &docs.cancellations {
+            let Some(p) = cancel_payloads.get(d) else {
                 continue;
             };
             for s in summaries.values_mut().filter(|s| {

@@ -213,6 +213,12 @@ impl WarrantEnvelope {
 }
 
 impl CancellationEnvelope {
+    /// The payload, parsed (format only: no signature, role or rule checked) — for showing
+    /// what a logged cancellation says; only [`Policy::verify_cancellation`] makes it count.
+    pub fn parse_payload(&self) -> Result<CancellationPayload, Refusal> {
+        payload::parse_json("cancellation", &self.envelope().payload)
+    }
+
     /// Check `payload` and sign it into a new cancellation envelope.
     pub fn sign_new(
         payload: &CancellationPayload,

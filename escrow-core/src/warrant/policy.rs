@@ -5,7 +5,7 @@
 //! An empty authority list or an empty list of required roles is refused when the policy is
 //! built: an empty list never means "anyone".
 
-use super::payload::{self, CancellationPayload};
+use super::payload;
 use super::refusal::{ReasonCode, Refusal};
 use super::{
     CancellationEnvelope, Envelope, ScopeMatcher, TAG_POLICY_DIGEST, VerifiedCancellation,
@@ -926,8 +926,7 @@ impl Policy {
     ) -> Result<VerifiedCancellation, Refusal> {
         let signers = self.verify_signatures(env.envelope(), "cancellation")?;
         env.check_payload_type()?;
-        let payload: CancellationPayload =
-            payload::parse_json("cancellation", &env.envelope().payload)?;
+        let payload = env.parse_payload()?;
         payload.check()?;
         Ok(VerifiedCancellation {
             envelope: env.clone(),

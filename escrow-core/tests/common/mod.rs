@@ -134,3 +134,38 @@ pub fn sort_keys(v: serde_json::Value) -> serde_json::Value {
         other => other,
     }
 }
+
+/// The text of a known-answer file: `v` with sorted keys, pretty-printed, one final newline.
+pub fn vector_text(v: serde_json::Value) -> String {
+    serde_json::to_string_pretty(&sort_keys(v)).unwrap() + "\n"
+}
+
+/// The committed known-answer file `tests/vectors/FILE`.
+pub fn vector_path(file: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/vectors")
+        .join(file)
+}
+
+/// The committed known-answer file `tests/vectors/FILE`, parsed.
+pub fn read_vector(file: &str) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(vector_path(file)).unwrap()).unwrap()
+}
+
+/// The check every known-answer test makes of its committed file: `generate` is deterministic,
+/// `ESCROW_REGENERATE_VECTORS=1` rewrites the file, and the committed file is exactly what this
+/// build generates (`test` names the test binary to re-run).
+pub fn check_committed_vector(file: &str, test: &str, generate: impl Fn() -> String) {
+    let text = generate();
+    assert_eq!(text, generate(), "vector generation is not deterministic");
+    let path = vector_path(file);
+    if std::env::var_os("ESCROW_REGENERATE_VECTORS").is_some_and(|v| v == "1") {
+        std::fs::write(&path, &text).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == text,
+        "tests/vectors/{file} differs from what this build generates; if the change is \
+         deliberate, run ESCROW_REGENERATE_VECTORS=1 cargo test -p escrow-core --test {test}"
+    );
+}
