@@ -185,6 +185,26 @@ fn a_trustee_that_releases_outside_the_window_is_caught_by_the_oversight_view_on
         "{msg}"
     );
     assert_eq!(v["oversight"]["failed"], 1);
+    // The oversight view's warrant table: case, scope, validity, issuer and approver,
+    // investigator; "unjustified" counted in messages like "released", entries apart.
+    let ws = v["warrants"].as_array().unwrap();
+    assert_eq!(ws.len(), 1, "{v:#}");
+    let row = &ws[0];
+    assert_eq!(row["case_reference"], "OP-TEST", "{row:#}");
+    assert!(row["scope"].as_str().unwrap().contains("alice"), "{row:#}");
+    assert!(
+        row["validity"].as_str().unwrap().contains(" to "),
+        "{row:#}"
+    );
+    let signed = row["signed_by"].as_str().unwrap();
+    assert!(
+        signed.contains("issuer") && signed.contains("judicial"),
+        "{row:#}"
+    );
+    assert!(row["investigator"].is_string(), "{row:#}");
+    assert_eq!(row["messages_released"], w.in_scope as u64 + 1, "{row:#}");
+    assert_eq!(row["messages_unjustified"], 1, "{row:#}");
+    assert_eq!(row["unjustified"], 1, "{row:#}");
     // The text report names it too, and never the label.
     let mut args: Vec<String> = [
         "audit",
