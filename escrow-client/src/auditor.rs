@@ -142,6 +142,8 @@ struct Ctx<'a> {
     judge: Judge,
     /// trustee -> (url, checkpoint head), for the audited logs.
     heads: HashMap<u16, (String, TreeHead)>,
+    /// trustee -> its log key (bound to it by its signed `/v1/info`), for the audited logs.
+    log_keys: HashMap<u16, String>,
 }
 
 impl Ctx<'_> {
@@ -359,6 +361,7 @@ fn audit_trustee(
         ctx.find(f, url);
     }
     ctx.heads.insert(index, (url.to_string(), head));
+    ctx.log_keys.insert(index, ta.log_key.clone());
 
     // Remember what was seen, only when everything checked out (a bad log keeps the evidence).
     if let (Some(pin), Some(lp), true) = (&pin_path, &leaves_path, verdict.ok) {
@@ -427,6 +430,7 @@ pub fn audit(
             None => Judge::new(set, cfg.policy.cloned()),
         },
         heads: HashMap::new(),
+        log_keys: HashMap::new(),
     };
     let mut trustees = Vec::new();
     for url in cfg.urls {
@@ -639,6 +643,7 @@ fn check_receipts(ctx: &mut Ctx<'_>, path: &Path) -> Result<u64, AuditError> {
             ));
             continue;
         };
+        check_witnessed(ctx, &here, &url, &resp);
         for res in &resp.results {
             let ReleaseResult::Released {
                 ciphertext,
@@ -703,6 +708,62 @@ fn check_receipts(ctx: &mut Ctx<'_>, path: &Path) -> Result<u64, AuditError> {
         }
     }
     Ok(checked)
+}
+
+/// A receipt's release-gate evidence (issue 17), under a policy with witnesses: checked again
+/// (`check_release`: cosignatures, quorum, inclusion proofs; a failure is `receipt-not-in-log`),
+/// and every witness's timestamp set next to the node's clock (its release entries' time); a
+/// witness more than `DEFAULT_CLOCK_TOLERANCE_SECS` away is a `witness-clock` warning.
+fn check_witnessed(ctx: &mut Ctx<'_>, here: &str, url: &str, resp: &ReleaseResponse) {
+    use escrow_core::audit::witness::{
+        DEFAULT_CLOCK_TOLERANCE_SECS, check_release, clock_readings,
+    };
+    let (Some(wp), Some(log_key)) = (
+        ctx.cfg.policy.and_then(Policy::witnessing),
+        ctx.log_keys.get(&resp.trustee).cloned(),
+    ) else {
+        return;
+    };
+    if !resp
+        .results
+        .iter()
+        .any(|r| matches!(r, ReleaseResult::Released { .. }))
+    {
+        return;
+    }
+    let t = resp.trustee;
+    match check_release(resp, &log_key, wp) {
+        Err(e) => ctx.find(
+            Finding::new(
+                FindingKind::ReceiptNotInLog,
+                Some(t),
+                None,
+                format!("{here}: the receipt's witnessed evidence is refused: {e}"),
+            ),
+            url,
+        ),
+        Ok(checked) => {
+            for c in clock_readings(&checked, DEFAULT_CLOCK_TOLERANCE_SECS) {
+                if c.beyond_tolerance {
+                    ctx.find(
+                        Finding::new(
+                            FindingKind::WitnessClock,
+                            Some(t),
+                            None,
+                            format!(
+                                "{here}: witness {} cosigned at {} (its clock), {} s from trustee {t}'s clock at its release entries ({}); tolerance {DEFAULT_CLOCK_TOLERANCE_SECS} s",
+                                c.witness,
+                                c.witnessed_at,
+                                c.skew_secs,
+                                c.node_time
+                            ),
+                        ),
+                        url,
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// The format version of a receipt line (the other fields are read by its own parser).

@@ -317,6 +317,7 @@ fn the_investigator_uses_no_share_without_witnessed_evidence_and_keeps_it_in_the
         4,
         "two batches from each of trustees 1 and 2"
     );
+    let mut cut_receipts = String::new();
     for resp in &receipts {
         assert_ne!(resp.trustee, 3);
         let checked = check_release(resp, keys[&resp.trustee], &wp).unwrap();
@@ -334,5 +335,56 @@ fn the_investigator_uses_no_share_without_witnessed_evidence_and_keeps_it_in_the
                 source: WitnessCheckError::NoQuorum { got: 1, quorum: 2 },
             } if trustee == resp.trustee
         ));
+        cut_receipts.push_str(&short.to_json());
+        cut_receipts.push('\n');
     }
+
+    // The auditor checks the receipts' evidence again: the investigator's pass, the cut ones
+    // are `receipt-not-in-log` naming their trustee.
+    let dir = tempfile::tempdir().unwrap();
+    let (good, cut) = (dir.path().join("good.jsonl"), dir.path().join("cut.jsonl"));
+    std::fs::write(&good, &r.receipts).unwrap();
+    std::fs::write(&cut, &cut_receipts).unwrap();
+    let urls: Vec<String> = nodes.iter().map(|(n, _)| n.url("")).collect();
+    let audit_of = |receipts: &std::path::Path| {
+        use escrow_core::audit::judge::FindingKind;
+        let paths = [receipts.to_path_buf()];
+        let report = escrow_client::auditor::audit(
+            &escrow_client::auditor::AuditConfig {
+                set: &fx.set,
+                policy: Some(&policy),
+                urls: &urls,
+                client: &cfg,
+                state: None,
+                documents: Default::default(),
+                oversight_key: None,
+                receipts: &paths,
+                checkpoints: &[],
+                keygen_certificate: None,
+            },
+            &mut escrow_client::auditor::Quiet,
+        )
+        .unwrap();
+        report
+            .findings
+            .into_iter()
+            // (The receipts' own inclusion-proof check against the audited checkpoint is
+            // issue 14's; only the witnessed evidence is looked at here.)
+            .filter(|f| {
+                f.code == FindingKind::WitnessClock
+                    || (f.code == FindingKind::ReceiptNotInLog
+                        && f.message.contains("witnessed evidence"))
+            })
+            .map(|f| (f.trustee, f.message))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(audit_of(&good), vec![]);
+    let found = audit_of(&cut);
+    assert_eq!(found.len(), 4, "{found:?}");
+    assert!(
+        found.iter().all(|(t, m)| t.is_some_and(|t| t != 3)
+            && m.contains("witnessed evidence is refused")
+            && m.contains("valid cosignature(s)")),
+        "{found:?}"
+    );
 }

@@ -114,6 +114,10 @@ pub enum FindingKind {
     /// A disclosure (`escrow audit --disclosure`) that is forged, altered, not signed by an
     /// oversight key of the policy, or of a warrant no audited log names.
     BadDisclosure,
+    /// A witness's cosignature timestamp on a receipt's checkpoint and the node's clock (the
+    /// time of the release entries it covers) differ by more than the tolerance
+    /// (`audit::witness::DEFAULT_CLOCK_TOLERANCE_SECS`).
+    WitnessClock,
 }
 
 impl FindingKind {
@@ -141,6 +145,7 @@ impl FindingKind {
             FindingKind::SplitView => "split-view",
             FindingKind::KeygenMismatch => "keygen-mismatch",
             FindingKind::BadDisclosure => "bad-disclosure",
+            FindingKind::WitnessClock => "witness-clock",
         }
     }
 
@@ -150,7 +155,8 @@ impl FindingKind {
             FindingKind::PolicyDiffers
             | FindingKind::ReceiptUnchecked
             | FindingKind::CheckpointUnmatched
-            | FindingKind::CheckpointUnverified => Severity::Warning,
+            | FindingKind::CheckpointUnverified
+            | FindingKind::WitnessClock => Severity::Warning,
             _ => Severity::Error,
         }
     }

@@ -514,6 +514,55 @@ pub struct CheckedRelease {
     pub checkpoint: WitnessedCheckpoint,
     /// Ciphertext digest → share digest in the witnessed release entry.
     pub shares: std::collections::BTreeMap<crate::codec::Digest32, crate::codec::Digest32>,
+    /// The latest time (the node's clock) of the witnessed release entries.
+    pub latest_entry: Option<crate::time::Timestamp>,
+}
+
+/// Default tolerance between a witness's clock and the node's, seconds: the gate waits at most
+/// a few seconds per witness, so a larger gap is a clock that is off, not a slow round.
+pub const DEFAULT_CLOCK_TOLERANCE_SECS: u64 = 60;
+
+/// One witness's timestamp next to the node's clock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ClockReading {
+    /// The witness (key name).
+    pub witness: String,
+    /// Its cosignature's timestamp (POSIX seconds, the witness's clock).
+    pub witnessed_at: u64,
+    /// The node's clock: the latest release entry the checkpoint covers.
+    pub node_time: crate::time::Timestamp,
+    /// `witnessed_at − node_time`, seconds (an honest round makes it small and not negative).
+    pub skew_secs: i64,
+    /// `|skew_secs|` exceeds the tolerance: one of the two clocks is off.
+    pub beyond_tolerance: bool,
+}
+
+/// The witnesses' timestamps on a checked release next to the node's own clock (the time its
+/// release entries record), each flagged when the two disagree by more than `tolerance_secs`.
+/// A node releases only after the round that cosigns the entries it has just committed (a
+/// reused note covers them only if it was cosigned after they were), so the skew of honest
+/// clocks is the round's duration; a large skew either way means a clock is off — the node's
+/// when most witnesses agree with each other.
+pub fn clock_readings(checked: &CheckedRelease, tolerance_secs: u64) -> Vec<ClockReading> {
+    let Some(node_time) = checked.latest_entry else {
+        return Vec::new();
+    };
+    checked
+        .checkpoint
+        .cosigners
+        .iter()
+        .map(|c| {
+            let at = i64::try_from(c.time).unwrap_or(i64::MAX);
+            let skew_secs = at.saturating_sub(node_time.unix());
+            ClockReading {
+                witness: c.witness.clone(),
+                witnessed_at: c.time,
+                node_time,
+                skew_secs,
+                beyond_tolerance: skew_secs.unsigned_abs() > tolerance_secs,
+            }
+        })
+        .collect()
 }
 
 /// Check a release response's gate evidence: the checkpoint is signed by `log_vkey` (the
@@ -546,6 +595,7 @@ pub fn check_release(
         .map_err(|source| GateCheckError::Checkpoint { trustee, source })?;
     let head = checkpoint.checkpoint.head;
     let mut shares = std::collections::BTreeMap::new();
+    let mut latest_entry: Option<crate::time::Timestamp> = None;
     for (leaf_index, ciphertext) in released {
         let bad = |why: String| GateCheckError::NotIncluded {
             trustee,
@@ -583,8 +633,13 @@ pub fn check_release(
         )
         .map_err(|e| bad(e.to_string()))?;
         shares.insert(ciphertext, share);
+        latest_entry = latest_entry.max(Some(entry.time));
     }
-    Ok(CheckedRelease { checkpoint, shares })
+    Ok(CheckedRelease {
+        checkpoint,
+        shares,
+        latest_entry,
+    })
 }
 
 #[cfg(test)]
@@ -684,6 +739,54 @@ mod tests {
         ));
         assert!(policy.satisfied_by(["w.example/1", "w.example/audit"]));
         assert!(!policy.satisfied_by(["w.example/1", "w.example/2"]));
+    }
+
+    #[test]
+    fn clock_readings_flag_a_skew_beyond_the_tolerance() {
+        let log = LogKey::from_seed("escrow.example/trustee/00/1", &[1; 32]).unwrap();
+        let mut f = Frontier::new();
+        f.push(leaf_hash(b"x"));
+        let checkpoint =
+            verify_checkpoint(&log.sign(&f.head()).unwrap(), &log.verifier_key()).unwrap();
+        let node = 1_764_500_000;
+        let cosigner = |witness: &str, time: i64| Cosigner {
+            witness: witness.into(),
+            time: time as u64,
+            auditing: false,
+        };
+        let checked = CheckedRelease {
+            checkpoint: WitnessedCheckpoint {
+                checkpoint,
+                cosigners: vec![
+                    cosigner("w.example/1", node + 2),
+                    // the node's clock runs 10 minutes ahead of this witness
+                    cosigner("w.example/2", node - 600),
+                    cosigner("w.example/3", node + 61),
+                ],
+            },
+            shares: Default::default(),
+            latest_entry: Some(crate::time::Timestamp::from_unix(node)),
+        };
+        let r = clock_readings(&checked, DEFAULT_CLOCK_TOLERANCE_SECS);
+        let got: Vec<(&str, i64, bool)> = r
+            .iter()
+            .map(|c| (c.witness.as_str(), c.skew_secs, c.beyond_tolerance))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("w.example/1", 2, false),
+                ("w.example/2", -600, true),
+                ("w.example/3", 61, true)
+            ]
+        );
+        assert!(r.iter().all(|c| c.node_time.unix() == node));
+        // Without a witnessed release entry there is no node time to compare with.
+        let none = CheckedRelease {
+            latest_entry: None,
+            ..checked
+        };
+        assert!(clock_readings(&none, 60).is_empty());
     }
 
     #[test]
