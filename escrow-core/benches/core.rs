@@ -394,7 +394,6 @@ fn v1_v2(c: &mut Criterion) {
                 &request,
                 &released,
                 &inv.public(),
-                false,
                 &mut rng,
             )
             .unwrap()
@@ -406,7 +405,6 @@ fn v1_v2(c: &mut Criterion) {
         &request,
         &released,
         &inv.public(),
-        false,
         &mut rng,
     )
     .unwrap()
@@ -457,19 +455,11 @@ fn v1_v2(c: &mut Criterion) {
     let answers: Vec<v2::VerifiedAnswer> = keys[..3]
         .iter()
         .map(|k| {
-            v2::make_answer(
-                k,
-                &warrant,
-                &request,
-                &released,
-                &inv.public(),
-                false,
-                &mut rng,
-            )
-            .unwrap()
-            .answer
-            .open(&inv, set, &warrant, &v2_valid)
-            .unwrap()
+            v2::make_answer(k, &warrant, &request, &released, &inv.public(), &mut rng)
+                .unwrap()
+                .answer
+                .open(&inv, set, &warrant, &v2_valid)
+                .unwrap()
         })
         .collect();
     let first: Vec<&v2::VerifiedShareV2> = answers.iter().map(|a| &a.shares[0]).collect();

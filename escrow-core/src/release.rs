@@ -431,32 +431,37 @@ pub struct SealedShare {
 }
 
 /// Compute this trustee's decryption share for `ct` under `warrant` (context = the warrant
-/// digest) and seal it to the warrant's investigator. `tamper` is the node's fault-injection
-/// hook (tests and demos only): when set, the share's proof is broken before sealing.
+/// digest) and seal it to the warrant's investigator ([`seal_warrant_share`]).
 pub fn make_share<R: rand_core::CryptoRng + ?Sized>(
     key: &VerifiedKeyShare,
     warrant: &VerifiedWarrant,
     ct: &ValidCiphertext,
-    tamper: bool,
     rng: &mut R,
 ) -> Result<SealedShare> {
-    let ctx = ShareContext::warrant(warrant.digest());
-    let mut share = key.decryption_share(ct, &ctx, rng)?;
-    if tamper {
-        // FAULT INJECTION (test feature): swap the two commitments; the DLEQ proof fails.
-        core::mem::swap(&mut share.a, &mut share.b);
-    }
+    let share = key.decryption_share(ct, &ShareContext::warrant(warrant.digest()), rng)?;
+    seal_warrant_share(key, warrant, &share, rng)
+}
+
+/// Seal a decryption share of `key`'s trustee to `warrant`'s investigator, with its digest
+/// for the log. [`make_share`] is compute-then-seal; a caller that has its share already
+/// (computed with [`VerifiedKeyShare::decryption_share`]) seals it with this.
+pub fn seal_warrant_share<R: rand_core::CryptoRng + ?Sized>(
+    key: &VerifiedKeyShare,
+    warrant: &VerifiedWarrant,
+    share: &DecryptionShare,
+    rng: &mut R,
+) -> Result<SealedShare> {
     let share_box = seal_share(
         warrant.investigator(),
         &key.set_id(),
         &warrant.digest(),
-        &share,
+        share,
         rng,
     )?;
     Ok(SealedShare {
-        ciphertext: ct.digest(),
+        ciphertext: share.ciphertext,
         share_box,
-        share_digest: share_digest(&share),
+        share_digest: share_digest(share),
     })
 }
 
@@ -918,7 +923,7 @@ mod tests {
         // Two trustees release; responses signed, verified, opened, combined.
         let mut shares = Vec::new();
         for key in &fx.keys[..2] {
-            let s = make_share(key, &w, &valid, false, &mut rand::rng()).unwrap();
+            let s = make_share(key, &w, &valid, &mut rand::rng()).unwrap();
             let resp = ReleaseResponse::unsigned(
                 key.index(),
                 fx.d.set.id(),
@@ -994,8 +999,13 @@ mod tests {
             b"hello"
         );
 
-        // The fault-injection hook breaks the proof, and the combiner names the trustee.
-        let s = make_share(&fx.keys[2], &w, &valid, true, &mut rand::rng()).unwrap();
+        // A share whose proof is broken (commitments swapped), sealed: the combiner names the
+        // trustee.
+        let mut broken = fx.keys[2]
+            .decryption_share(&valid, &ShareContext::warrant(w.digest()), &mut rand::rng())
+            .unwrap();
+        core::mem::swap(&mut broken.a, &mut broken.b);
+        let s = seal_warrant_share(&fx.keys[2], &w, &broken, &mut rand::rng()).unwrap();
         let bad = open_share(
             &fx.inv,
             &fx.d.set.id(),

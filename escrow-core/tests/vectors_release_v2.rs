@@ -120,7 +120,7 @@ fn world() -> World {
     let released: Vec<(u32, &ValidCiphertextV2)> =
         RELEASED.iter().map(|&p| (p, &valid[p as usize])).collect();
     let i = usize::from(TRUSTEE) - 1;
-    let answer = v2::make_answer(&keys[i], &w, &rd, &released, &inv.public(), false, &mut r)
+    let answer = v2::make_answer(&keys[i], &w, &rd, &released, &inv.public(), &mut r)
         .unwrap()
         .answer;
     let signing = &d.secrets[i].signing_key;

@@ -100,21 +100,36 @@ fn world() -> World {
     let request = v2::request_digest(&warrant, &digests);
     let released: Vec<(u32, &ValidCiphertextV2)> =
         POSITIONS.iter().map(|&p| (p, &valid[p as usize])).collect();
-    let mut make = |t: u16, tamper: bool| {
-        v2::make_answer(
-            &keys[usize::from(t) - 1],
-            &warrant,
-            &request,
-            &released,
-            &inv.public(),
-            tamper,
-            &mut r,
-        )
-        .unwrap()
-        .answer
-    };
-    let answers = ANSWERING.iter().map(|&t| make(t, false)).collect();
-    let tampered = make(2, true);
+    let answers = ANSWERING
+        .iter()
+        .map(|&t| {
+            let key = &keys[usize::from(t) - 1];
+            v2::make_answer(key, &warrant, &request, &released, &inv.public(), &mut r)
+                .unwrap()
+                .answer
+        })
+        .collect();
+    // A cheating trustee 2: its shares x_2·u_j with G added to the first, sealed with the proof
+    // for its real key share.
+    let key = &keys[1];
+    let ks: Value = serde_json::from_str(&key.to_key_share().to_json()).unwrap();
+    let x = spec::scalar_hex(&ks["share"]).unwrap();
+    let mut ds: Vec<p256::ProjectivePoint> = released
+        .iter()
+        .map(|(_, c)| *c.ciphertext().u.inner() * x)
+        .collect();
+    ds[0] += p256::ProjectivePoint::GENERATOR;
+    let tampered = v2::answer::seal_answer(
+        key,
+        &warrant,
+        &request,
+        &released,
+        &ds,
+        &inv.public(),
+        &mut r,
+    )
+    .unwrap()
+    .answer;
     World {
         set: d.set,
         keys,

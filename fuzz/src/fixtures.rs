@@ -228,7 +228,6 @@ pub fn v2() -> &'static FixturesV2 {
                     &request,
                     &[(0, &ciphertext)],
                     &f.investigator.public(),
-                    false,
                     &mut r,
                 )
                 .expect("answer")

@@ -374,7 +374,7 @@ pub fn release_request(data: &[u8]) {
         assert_eq!(valid.digest(), ct.digest());
         assert!(warrant.check_scope(valid.label()).is_ok());
         let key = f.keys.first().expect("key");
-        let sealed = make_share(key, warrant, &valid, false, &mut fixtures::rng(1))
+        let sealed = make_share(key, warrant, &valid, &mut fixtures::rng(1))
             .expect("a judged ciphertext gives a share");
         let share = open_share(
             &f.investigator,

@@ -75,3 +75,23 @@ fn only_the_node_writes_its_database() {
         }
     }
 }
+
+/// Issue 12: no test hook in the core API. Fault injection is a setting of the node library
+/// (`trustee_node::fault`), built from public core functions; no function of `escrow-core`
+/// takes a fault-injection flag.
+#[test]
+fn the_core_has_no_fault_injection_hook() {
+    let mut files = Vec::new();
+    rust_files(&root().join("escrow-core").join("src"), &mut files);
+    assert!(!files.is_empty());
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for needle in ["tamper: bool", "FAULT INJECTION", "fault-injection hook"] {
+            assert!(
+                !text.contains(needle),
+                "{} carries a fault-injection hook ({needle})",
+                f.display()
+            );
+        }
+    }
+}

@@ -49,7 +49,7 @@ fn main() {
     let t = Instant::now();
     for m in &msgs[..sample] {
         let v = judge_ciphertext(&fx.set, &vw, Ok(m.escrow.clone())).unwrap();
-        make_share(&share, &vw, &v, false, &mut rand::rng()).unwrap();
+        make_share(&share, &vw, &v, &mut rand::rng()).unwrap();
     }
     let floor_us = t.elapsed().as_secs_f64() * 1e6 / sample as f64;
 

@@ -17,14 +17,16 @@ pub mod api;
 pub mod ceremony;
 pub mod db;
 pub mod error;
+pub mod fault;
 pub mod gate;
 pub mod sealed;
 pub mod server;
 pub mod state;
 
 pub use error::NodeError;
+pub use fault::Fault;
 pub use sealed::KdfCost;
-pub use server::{Fault, Limits, Node};
+pub use server::{Limits, Node};
 pub use state::{InitReport, LogReport, init, verify_log};
 
 use std::future::Future;

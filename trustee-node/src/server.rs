@@ -11,6 +11,7 @@ mod witnessed;
 
 use crate::api::{ApiError, code_for_status, error_json};
 use crate::db::{self, Batch, Db};
+use crate::fault::Fault;
 use crate::state::{Loaded, now};
 use axum::Json;
 use axum::body::Body;
@@ -43,31 +44,6 @@ use rayon::prelude::*;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
-
-/// Fault injection for tests and the demo's cheating trustee: a setting of the library
-/// ([`crate::Config::fault`]) only — the `trustee-node` binary has no switch for it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fault {
-    /// TEST FEATURE: every released decryption share carries a broken DLEQ proof (the release
-    /// is logged as usual, with the digest of the broken share). Combiners must catch it and
-    /// name this trustee.
-    BadShare,
-    /// TEST FEATURE: under a release gate, every cosignature line but the first in the
-    /// witnessed checkpoint a response carries has its signature bytes flipped (a node that
-    /// hands out shares with evidence the witnesses never gave). The investigator's check
-    /// (`audit::witness::check_release`) must refuse the answer and name this trustee.
-    ForgedCosignatures,
-}
-
-impl Fault {
-    /// Kebab-case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Fault::BadShare => "bad-share",
-            Fault::ForgedCosignatures => "forged-cosignatures",
-        }
-    }
-}
 
 /// Default bound on the canonical entry bytes of one `/v1/log/entries` page.
 pub const DEFAULT_PAGE_BYTES: usize = 1024 * 1024;
@@ -490,6 +466,18 @@ impl Node {
             .map_err(auth_error)
     }
 
+    /// This trustee's sealed share of `v` under `warrant` (a faulty node's: [`Fault::share`]).
+    fn sealed_share(
+        &self,
+        warrant: &VerifiedWarrant,
+        v: &ValidCiphertext,
+    ) -> escrow_core::Result<SealedShare> {
+        match self.fault {
+            None => make_share(&self.share, warrant, v, &mut rand::rng()),
+            Some(f) => f.share(&self.share, warrant, v),
+        }
+    }
+
     /// `POST /v1/release`, synchronous (runs on a blocking thread; crypto fans out on rayon).
     ///
     /// The request must be signed by the investigator key its warrant names
@@ -537,18 +525,11 @@ impl Node {
                 judged.iter().map(|j| j.as_ref().ok().map(|v| v.digest())),
             )
             .map_err(|e| self.db_failed(e))?;
-        let tamper = self.fault == Some(Fault::BadShare);
         let mut shares: Vec<Option<escrow_core::Result<SealedShare>>> = judged
             .par_iter()
             .zip(pre.par_iter())
             .map(|(j, admit)| match j {
-                Ok(v) if *admit => Some(make_share(
-                    &self.share,
-                    &warrant,
-                    v,
-                    tamper,
-                    &mut rand::rng(),
-                )),
+                Ok(v) if *admit => Some(self.sealed_share(&warrant, v)),
                 _ => None,
             })
             .collect();
@@ -571,13 +552,7 @@ impl Node {
             if let Ok(v) = d
                 && s.is_none()
             {
-                *s = Some(make_share(
-                    &self.share,
-                    &warrant,
-                    v,
-                    tamper,
-                    &mut rand::rng(),
-                ));
+                *s = Some(self.sealed_share(&warrant, v));
             }
         }
 

@@ -354,3 +354,98 @@ fn the_binary_has_no_fault_switch_and_a_cheating_node_says_so() {
     let (_, info) = get(&cheat.url("/v1/info"));
     assert_eq!(json(&info)["fault"], "bad-share");
 }
+
+/// Issue 12: the core API has no fault hook (`make_share` and `make_answer` take none); a
+/// faulty node builds its bad shares in `trustee_node::fault` from the public core functions an
+/// honest node uses. With the same key share, the honest v1 share and v2 answer verify; the
+/// faulty ones are logged with the digests of what was sent and fail their proofs, naming the
+/// trustee.
+#[test]
+fn a_faulty_trustees_shares_are_built_outside_the_core_and_fail_naming_it() {
+    use escrow_core::release::{judge_ciphertext, make_share, open_share};
+    use escrow_core::trustee::KeyShare;
+    use escrow_core::v2::{check_batch, make_answer, seal_v2};
+    use escrow_core::warrant::Policy;
+    use trustee_node::Fault;
+
+    let fx = Fixture::new(3, 2);
+    let read = |p: &std::path::Path| std::fs::read_to_string(p).unwrap();
+    let key = fx
+        .set
+        .verify_share(
+            KeyShare::from_json(&read(&fx.trustee_dirs[1].join("key-share.json"))).unwrap(),
+        )
+        .unwrap();
+    let policy = Policy::from_json(&read(&fx.policy_path)).unwrap();
+    let w = policy
+        .verify(&fx.double_locked(&fx.payload("w-fault")), now(), &|_| false)
+        .unwrap();
+    let wd = w.digest();
+
+    // Version 1.
+    let m = fx.message("alice", "bob", "m-fault", 60);
+    let v = judge_ciphertext(&fx.set, &w, Ok(m.escrow.clone())).unwrap();
+    let ctx = ShareContext::warrant(wd);
+    let honest = make_share(&key, &w, &v, &mut rand::rng()).unwrap();
+    let bad = Fault::BadShare.share(&key, &w, &v).unwrap();
+    for (sealed, is_honest) in [(honest, true), (bad, false)] {
+        let id = fx.set.id();
+        let s = open_share(
+            &fx.investigator,
+            &id,
+            2,
+            &wd,
+            &v.digest(),
+            &sealed.share_box,
+        )
+        .unwrap();
+        assert_eq!(share_digest(&s), sealed.share_digest);
+        match s.verify(&fx.set, &v, &ctx) {
+            Ok(()) => assert!(is_honest),
+            Err(e) => {
+                assert!(!is_honest, "{e}");
+                assert_eq!(e.culprit(), Some(2), "{e}");
+                assert!(
+                    matches!(e, escrow_core::Error::BadShareProof { trustee: 2, .. }),
+                    "{e:?}"
+                );
+            }
+        }
+    }
+
+    // Version 2.
+    let label = escrow_core::label::Label::new("alice", "bob", now().plus(-60), "m2").unwrap();
+    let m2 = seal_v2(
+        &fx.set,
+        &fx.recipient.public(),
+        &label,
+        b"body",
+        &mut rand::rng(),
+    )
+    .unwrap();
+    let valid: Vec<_> = check_batch(&fx.set, std::slice::from_ref(&m2.escrow))
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let released = [(0u32, &valid[0])];
+    let request = escrow_core::v2::request_digest(&wd, &[valid[0].digest()]);
+    let inv = fx.investigator.public();
+    let honest = make_answer(&key, &wd, &request, &released, &inv, &mut rand::rng()).unwrap();
+    let computed = escrow_core::v2::ComputedShares::compute(&key, &released).unwrap();
+    let bad = Fault::BadShare
+        .answer_v2(&key, &computed, &wd, &request, &inv)
+        .unwrap();
+    assert!(
+        honest
+            .answer
+            .open(&fx.investigator, &fx.set, &wd, &valid)
+            .is_ok()
+    );
+    assert_ne!(bad.share_digests, honest.share_digests);
+    assert_eq!(
+        bad.answer
+            .open(&fx.investigator, &fx.set, &wd, &valid)
+            .unwrap_err(),
+        escrow_core::Error::BadAnswerProof { trustee: 2 }
+    );
+}

@@ -421,15 +421,18 @@ impl<'a> ComputedShares<'a> {
         self.items.is_empty()
     }
 
+    /// The `(position, ciphertext)` of every item, in order.
+    pub fn released(&self) -> Vec<(u32, &'a ValidCiphertextV2)> {
+        self.items.iter().map(|(p, ct, _)| (*p, *ct)).collect()
+    }
+
     /// The answer (§15.5, §15.6) for these shares, bound to W and R and sealed to
-    /// `investigator`. `tamper` is the node's fault-injection hook (tests and demos only):
-    /// when set, the first share is changed after the proof was made, so the proof fails.
+    /// `investigator`.
     pub fn seal<R: rand_core::CryptoRng + ?Sized>(
         &self,
         warrant: &Digest32,
         request: &Digest32,
         investigator: &PublicKey,
-        tamper: bool,
         rng: &mut R,
     ) -> Result<SealedAnswer> {
         if self.items.is_empty() {
@@ -438,13 +441,8 @@ impl<'a> ComputedShares<'a> {
                 why: "an answer releases at least one share".into(),
             });
         }
-        let released: Vec<(u32, &ValidCiphertextV2)> =
-            self.items.iter().map(|(p, ct, _)| (*p, *ct)).collect();
-        let mut ds: Vec<ProjectivePoint> = self.items.iter().map(|(_, _, d)| *d).collect();
-        if tamper && let Some(d) = ds.first_mut() {
-            // FAULT INJECTION (test feature): another point in place of d_0; the proof fails.
-            *d += ProjectivePoint::GENERATOR;
-        }
+        let released = self.released();
+        let ds: Vec<ProjectivePoint> = self.items.iter().map(|(_, _, d)| *d).collect();
         seal_answer(
             self.key,
             warrant,
@@ -461,16 +459,12 @@ impl<'a> ComputedShares<'a> {
 /// increasing, ciphertexts checked and of its own set), `d_j = x_i·u_j`, one proof for all,
 /// sealed to `investigator` and bound to the warrant digest W and request digest R
 /// ([`ComputedShares::compute`] then [`ComputedShares::seal`]).
-/// `tamper` is the node's fault-injection hook (tests and demos only): when set, the first
-/// share is changed after the proof was made, so the proof fails.
-#[allow(clippy::too_many_arguments)]
 pub fn make_answer<R: rand_core::CryptoRng + ?Sized>(
     key: &VerifiedKeyShare,
     warrant: &Digest32,
     request: &Digest32,
     released: &[(u32, &ValidCiphertextV2)],
     investigator: &PublicKey,
-    tamper: bool,
     rng: &mut R,
 ) -> Result<SealedAnswer> {
     if released.is_empty() {
@@ -479,13 +473,15 @@ pub fn make_answer<R: rand_core::CryptoRng + ?Sized>(
             why: "an answer releases at least one share".into(),
         });
     }
-    ComputedShares::compute(key, released)?.seal(warrant, request, investigator, tamper, rng)
+    ComputedShares::compute(key, released)?.seal(warrant, request, investigator, rng)
 }
 
-/// The answer for the given shares `ds` (honestly `x_i·u_j`), with the proof made for
-/// `Z = x_i·M` whatever `ds` are.
+/// The answer for the given shares `ds`, one per released item, with the proof made for
+/// `Z = x_i·M` whatever `ds` are: an honest trustee's `ds` are `x_i·u_j` ([`make_answer`]
+/// computes them); any other share fails the proof and names this trustee. The positions and
+/// the set of `released` are checked by [`make_answer`], not here.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn seal_answer<R: rand_core::CryptoRng + ?Sized>(
+pub fn seal_answer<R: rand_core::CryptoRng + ?Sized>(
     key: &VerifiedKeyShare,
     warrant: &Digest32,
     request: &Digest32,

@@ -261,18 +261,37 @@ fn release(n: u64, k: u64, m: usize) -> Release {
     }
 }
 
-fn answer(rel: &Release, trustee: usize, positions: &[u32], tamper: bool) -> AnswerV2 {
+fn answer(rel: &Release, trustee: usize, positions: &[u32], cheat: bool) -> AnswerV2 {
     let released: Vec<(u32, &ValidCiphertextV2)> = positions
         .iter()
         .map(|&p| (p, &rel.valid[p as usize]))
         .collect();
-    make_answer(
-        &rel.f.keys[trustee],
+    let key = &rel.f.keys[trustee];
+    if !cheat {
+        return make_answer(
+            key,
+            &rel.w,
+            &rel.r,
+            &released,
+            &rel.inv.public(),
+            &mut rand::rng(),
+        )
+        .unwrap()
+        .answer;
+    }
+    // A cheating trustee: another point in place of d_0; the proof fails.
+    let mut ds: Vec<ProjectivePoint> = released
+        .iter()
+        .map(|(_, c)| *c.ciphertext().u.inner() * key.secret())
+        .collect();
+    ds[0] += ProjectivePoint::GENERATOR;
+    seal_answer(
+        key,
         &rel.w,
         &rel.r,
         &released,
+        &ds,
         &rel.inv.public(),
-        tamper,
         &mut rand::rng(),
     )
     .unwrap()
@@ -530,7 +549,7 @@ fn computed_shares_select_drops_and_adds_and_the_answer_opens() {
     );
     let logged = chosen.share_digests(&rel.w);
     let sealed = chosen
-        .seal(&rel.w, &rel.r, &rel.inv.public(), false, &mut rand::rng())
+        .seal(&rel.w, &rel.r, &rel.inv.public(), &mut rand::rng())
         .unwrap();
     assert_eq!(sealed.share_digests, logged);
     let opened = sealed
@@ -552,7 +571,7 @@ fn computed_shares_select_drops_and_adds_and_the_answer_opens() {
     let none = computed.select(&[]).unwrap();
     assert!(none.is_empty());
     assert!(matches!(
-        none.seal(&rel.w, &rel.r, &rel.inv.public(), false, &mut rand::rng()),
+        none.seal(&rel.w, &rel.r, &rel.inv.public(), &mut rand::rng()),
         Err(Error::BadAnswer { .. })
     ));
 }

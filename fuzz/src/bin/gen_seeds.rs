@@ -203,7 +203,7 @@ fn main() {
 
     let valid = judge_ciphertext(set, &f.verified, Ok(m1.escrow.clone())).expect("in scope");
     let key = &f.keys[0];
-    let sealed = make_share(key, &f.verified, &valid, false, &mut fixtures::rng(5)).expect("share");
+    let sealed = make_share(key, &f.verified, &valid, &mut fixtures::rng(5)).expect("share");
     let resp = ReleaseResponse::unsigned(
         key.index(),
         set.id(),

@@ -15,7 +15,7 @@
 //! — another request released the same message in between, so it no longer counts — has its
 //! share computed under the lock; it is bounded by what concurrent requests released.)
 
-use super::{ApiError, Fault, Node, Shared, blocking, lock, read_body};
+use super::{ApiError, Node, Shared, blocking, lock, read_body};
 use crate::db::Db;
 use crate::state::now;
 use axum::body::Body;
@@ -150,16 +150,13 @@ impl Node {
         let answer = if shares.is_empty() {
             None
         } else {
+            let inv = warrant.investigator();
             Some(
-                shares
-                    .seal(
-                        &wd,
-                        &request,
-                        warrant.investigator(),
-                        self.fault == Some(Fault::BadShare),
-                        &mut rand::rng(),
-                    )
-                    .map_err(|e| ApiError::internal("computing a v2 answer", e))?,
+                match self.fault {
+                    None => shares.seal(&wd, &request, inv, &mut rand::rng()),
+                    Some(f) => f.answer_v2(&self.share, &shares, &wd, &request, inv),
+                }
+                .map_err(|e| ApiError::internal("computing a v2 answer", e))?,
             )
         };
         Ok(ReleaseResponseV2 {
