@@ -643,7 +643,13 @@ fn check_receipts(ctx: &mut Ctx<'_>, path: &Path) -> Result<u64, AuditError> {
             ));
             continue;
         };
-        check_witnessed(ctx, &here, &url, &resp);
+        let released = resp
+            .results
+            .iter()
+            .any(|r| matches!(r, ReleaseResult::Released { .. }));
+        check_witnessed(ctx, &here, &url, resp.trustee, released, |key, wp| {
+            escrow_core::audit::witness::check_release(&resp, key, wp)
+        });
         for res in &resp.results {
             let ReleaseResult::Released {
                 ciphertext,
@@ -710,29 +716,35 @@ fn check_receipts(ctx: &mut Ctx<'_>, path: &Path) -> Result<u64, AuditError> {
     Ok(checked)
 }
 
-/// A receipt's release-gate evidence (issue 17), under a policy with witnesses: checked again
-/// (`check_release`: cosignatures, quorum, inclusion proofs; a failure is `receipt-not-in-log`),
-/// and every witness's timestamp set next to the node's clock (its release entries' time); a
-/// witness more than `DEFAULT_CLOCK_TOLERANCE_SECS` away is a `witness-clock` warning.
-fn check_witnessed(ctx: &mut Ctx<'_>, here: &str, url: &str, resp: &ReleaseResponse) {
-    use escrow_core::audit::witness::{
-        DEFAULT_CLOCK_TOLERANCE_SECS, check_release, clock_readings,
-    };
-    let (Some(wp), Some(log_key)) = (
+/// A receipt's release-gate evidence (issue 17), under a policy with witnesses, for a receipt
+/// of trustee `t` that `released` something: checked again by `check` (`check_release` or
+/// `check_release_v2` under the trustee's log key: cosignatures, quorum, inclusion proofs; a
+/// failure is `receipt-not-in-log`), and every witness's timestamp set next to the node's clock
+/// (its release entries' time); a witness more than `DEFAULT_CLOCK_TOLERANCE_SECS` away is a
+/// `witness-clock` warning.
+fn check_witnessed(
+    ctx: &mut Ctx<'_>,
+    here: &str,
+    url: &str,
+    t: u16,
+    released: bool,
+    check: impl FnOnce(
+        &str,
+        &escrow_core::audit::witness::WitnessPolicy,
+    ) -> Result<
+        escrow_core::audit::witness::CheckedRelease,
+        escrow_core::audit::witness::GateCheckError,
+    >,
+) {
+    use escrow_core::audit::witness::{DEFAULT_CLOCK_TOLERANCE_SECS, clock_readings};
+    let (Some(wp), Some(log_key), true) = (
         ctx.cfg.policy.and_then(Policy::witnessing),
-        ctx.log_keys.get(&resp.trustee).cloned(),
+        ctx.log_keys.get(&t).cloned(),
+        released,
     ) else {
         return;
     };
-    if !resp
-        .results
-        .iter()
-        .any(|r| matches!(r, ReleaseResult::Released { .. }))
-    {
-        return;
-    }
-    let t = resp.trustee;
-    match check_release(resp, &log_key, wp) {
+    match check(&log_key, wp) {
         Err(e) => ctx.find(
             Finding::new(
                 FindingKind::ReceiptNotInLog,
@@ -807,8 +819,12 @@ fn check_receipt_v2(ctx: &mut Ctx<'_>, here: &str, line: &str) -> u64 {
         ));
         return 0;
     };
+    let released = r.released();
+    check_witnessed(ctx, here, &url, trustee, !released.is_empty(), |key, wp| {
+        escrow_core::audit::witness::check_release_v2(&r.response, &r.ciphertexts, key, wp)
+    });
     let mut checked = 0;
-    for (leaf_index, ciphertext) in r.released() {
+    for (leaf_index, ciphertext) in released {
         let rel = ctx
             .judge
             .release_at(trustee, leaf_index)

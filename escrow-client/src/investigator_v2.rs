@@ -15,6 +15,7 @@ use crate::investigator::{
     Codec, LOST, MessageOutcome, Outcome, Progress, Retrieval, RetrievalStats, Strategy,
     TrusteeRow, Voices, describe, drive, naming_rejected,
 };
+use escrow_core::codec::Digest32;
 use escrow_core::keys::PrivateKey;
 use escrow_core::message::SealedMessage;
 use escrow_core::trustee::TrusteeSet;
@@ -184,22 +185,30 @@ impl<'a> V2<'a> {
             Ok(r) => r,
             Err(e) => return BatchOutcome::Failed(describe(&e)),
         };
-        // The investigator's check (issue 17): a v2 answer does not carry the witnessed
-        // checkpoint yet, so under a release gate none of its shares is opened or used.
-        if client.gate_check().is_some()
-            && resp
-                .results
-                .iter()
-                .any(|r| matches!(r, ReleaseResultV2::Released { .. }))
-        {
-            return BatchOutcome::Failed(format!(
-                "answer rejected: trustee {}: a v2 answer carries no witnessed checkpoint, but the policy has a release gate; none of its shares is used",
-                resp.trustee
-            ));
-        }
+        // The investigator's check (issue 17): under a release gate, an answer that releases
+        // anything is used only if its signature, then its witnessed evidence (cosigned
+        // checkpoint, quorum, inclusion proofs) check, before any share is opened.
+        let logged = match self.check_gate(client, &resp, &cts) {
+            Ok(l) => l,
+            Err((signed, why)) => {
+                return BatchOutcome::Rejected(signed.then_some((resp, cts)), why);
+            }
+        };
         match resp.open(self.key, self.set, wd, &cts) {
             Ok(opened) => {
                 let shares = opened.map(|a| a.shares).unwrap_or_default();
+                // Each share must be the one its witnessed release entry records.
+                if let Some(l) = &logged
+                    && let Some(s) = shares
+                        .iter()
+                        .find(|s| l.get(&s.ciphertext) != Some(&s.share_digest(wd)))
+                {
+                    let why = format!(
+                        "trustee {}: the share of item {} is not the one its witnessed release entry records; none of its shares is used",
+                        resp.trustee, s.position
+                    );
+                    return BatchOutcome::Rejected(Some((resp, cts)), why);
+                }
                 BatchOutcome::Answered(resp, cts, shares)
             }
             // A signed answer that fails (its batched proof, a box, the positions): every
@@ -210,6 +219,33 @@ impl<'a> V2<'a> {
                 BatchOutcome::Rejected(signed, e.to_string())
             }
         }
+    }
+
+    /// The release gate's check of one answer ([`crate::GateCheck`], `check_release_v2`):
+    /// nothing to check without a gate or without a released item; otherwise the answer's
+    /// signature, then its evidence. The share digest each witnessed entry records, by
+    /// ciphertext; or (whether the answer is validly signed, why it is refused).
+    fn check_gate(
+        &self,
+        client: &NodeClient,
+        resp: &ReleaseResponseV2,
+        cts: &[ValidCiphertextV2],
+    ) -> Result<Option<BTreeMap<Digest32, Digest32>>, (bool, String)> {
+        let Some(gate) = client.gate_check() else {
+            return Ok(None);
+        };
+        if !resp
+            .results
+            .iter()
+            .any(|r| matches!(r, ReleaseResultV2::Released { .. }))
+        {
+            return Ok(None);
+        }
+        resp.verify(self.set).map_err(|e| (false, e.to_string()))?;
+        let items: Vec<Digest32> = cts.iter().map(ValidCiphertextV2::digest).collect();
+        escrow_core::audit::witness::check_release_v2(resp, &items, &gate.log_key, &gate.policy)
+            .map(|c| Some(c.shares))
+            .map_err(|e| (true, format!("{e}; none of its shares is used")))
     }
 
     /// The outcome of selected message `i`.

@@ -145,6 +145,7 @@ fn world() -> World {
         ],
         answer: Some(answer),
         signature: Vec::new(),
+        witnessed: None,
     }
     .sign(signing);
     let refused = |_| ReleaseResultV2::Refused {
@@ -162,6 +163,7 @@ fn world() -> World {
         results: (0..3).map(refused).collect(),
         answer: None,
         signature: Vec::new(),
+        witnessed: None,
     }
     .sign(signing);
     World {
@@ -385,4 +387,258 @@ fn committed_release_v2_vectors_verify_with_library_and_reference() {
         lib.verify(&set).unwrap_err(),
         Error::BadSignature { .. }
     ));
+}
+
+/// The witnessed version of the response (issue 17, `docs/api.md` §4.3): the same signed
+/// response followed by its release gate evidence — a checkpoint of trustee 3's log (44
+/// entries; 41 and 43 are the release entries of positions 0 and 2, 42 the refusal of 1)
+/// signed by a fixed log key and cosigned by three fixed witnesses (one auditing), and the two
+/// inclusion proofs. `tests/vectors/release-v2-witnessed.json`.
+const FILE_WITNESSED: &str = "release-v2-witnessed.json";
+const WITNESSES: [(&str, u8, bool); 3] = [
+    ("w.example/1", 0x21, false),
+    ("w.example/2", 0x22, false),
+    ("w.example/audit", 0x23, true),
+];
+
+struct Witnessed {
+    world: World,
+    response: ReleaseResponseV2,
+    log_key: String,
+    policy: escrow_core::audit::witness::WitnessPolicy,
+    items: Vec<escrow_core::codec::Digest32>,
+    entries: Vec<Vec<u8>>,
+    share_digests: Vec<escrow_core::codec::Digest32>,
+}
+
+fn witnessed() -> Witnessed {
+    use ed25519_dalek::Signer as _;
+    use escrow_core::audit::witness::{
+        COSIGNATURE_V1_TYPE, Inclusion, WitnessFile, WitnessPolicy, add_cosignatures,
+        cosignature_key_id, cosigned_message, note_body,
+    };
+    use escrow_core::audit::{Frontier, LogEntry, LogKey, inclusion_proof, leaf_hash};
+    use escrow_core::codec::b64_encode;
+    let world = world();
+    let w = world.env.digest();
+    let valid: Vec<ValidCiphertextV2> = v2::check_batch(&world.set, &world.cts)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let items: Vec<_> = valid.iter().map(ValidCiphertextV2::digest).collect();
+    let opened = world
+        .response
+        .open(&world.inv, &world.set, &w, &valid)
+        .unwrap()
+        .unwrap();
+    let share_digests: Vec<_> = opened.shares.iter().map(|s| s.share_digest(&w)).collect();
+    let time = world.response.time;
+    let inv = world.inv.public().key_id();
+    let entries: Vec<Vec<u8>> = vec![
+        LogEntry::release(41, time, w, items[0], share_digests[0], inv).to_bytes(),
+        LogEntry::refusal(42, time, Some(w), vec![items[1]], "out-of-scope").to_bytes(),
+        LogEntry::release(43, time, w, items[2], share_digests[1], inv).to_bytes(),
+    ];
+    let mut leaves: Vec<_> = (0..41)
+        .map(|i| leaf_hash(format!("earlier entry {i}").as_bytes()))
+        .collect();
+    leaves.extend(entries.iter().map(|e| leaf_hash(e)));
+    let head = Frontier::from_leaves(&leaves).head();
+    let origin = format!("escrow.example/trustee/{}/3", world.set.id().short());
+    let log = LogKey::from_seed(&origin, &[0x20; 32]).unwrap();
+    let note = log.sign(&head).unwrap();
+    let body = note_body(&note).unwrap().to_string();
+    let at = u64::try_from(time.unix()).unwrap() + 2;
+    let mut files = Vec::new();
+    let mut lines = Vec::new();
+    for (k, (name, seed, auditing)) in WITNESSES.iter().enumerate() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[*seed; 32]);
+        let public = key.verifying_key().to_bytes();
+        let id = cosignature_key_id(name, &public);
+        let mut typed = vec![COSIGNATURE_V1_TYPE];
+        typed.extend_from_slice(&public);
+        files.push(WitnessFile {
+            key: format!("{name}+{id:08x}+{}", b64_encode(&typed)),
+            url: None,
+            auditing: *auditing,
+        });
+        let t = at + k as u64;
+        let mut blob = id.to_be_bytes().to_vec();
+        blob.extend_from_slice(&t.to_be_bytes());
+        blob.extend_from_slice(&key.sign(&cosigned_message(t, &body)).to_bytes());
+        lines.push(format!("\u{2014} {name} {}\n", b64_encode(&blob)));
+    }
+    let policy = WitnessPolicy::from_files(&files, 2, true).unwrap();
+    let inclusion = [(41u64, &entries[0]), (43, &entries[2])]
+        .into_iter()
+        .map(|(i, e)| Inclusion {
+            leaf_index: i,
+            entry: e.clone(),
+            proof: inclusion_proof(&leaves, i).unwrap(),
+        })
+        .collect();
+    let response = ReleaseResponseV2 {
+        witnessed: Some(escrow_core::audit::witness::Witnessed {
+            version: Default::default(),
+            checkpoint: add_cosignatures(&note, &lines),
+            inclusion,
+        }),
+        ..world.response.clone()
+    };
+    Witnessed {
+        world,
+        response,
+        log_key: log.verifier_key(),
+        policy,
+        items,
+        entries,
+        share_digests,
+    }
+}
+
+fn generate_witnessed() -> String {
+    let x = witnessed();
+    let signed = x.world.response.to_bytes();
+    let bytes = x.response.to_bytes();
+    let wit = x.response.witnessed.as_ref().unwrap();
+    // A signature character of the last cosignature line (w.example/audit) changed to another
+    // base64 character: the key ID still matches, the Ed25519 signature no longer verifies.
+    let mut note: Vec<char> = wit.checkpoint.chars().collect();
+    let at = wit.checkpoint.trim_end().rfind(' ').unwrap() + 1 + 60;
+    let at = wit.checkpoint[..at].chars().count();
+    note[at] = if note[at] == 'A' { 'B' } else { 'A' };
+    let mut forged = x.response.clone();
+    forged.witnessed.as_mut().unwrap().checkpoint = note.into_iter().collect();
+    let forged = forged.to_bytes();
+    let mut other_version = bytes.clone();
+    other_version[signed.len()] = 2;
+    let v = json!({
+        "description": "release-v2.json's signed response to the same request, followed by its \
+            release gate evidence (docs/api.md §4.3, issue 17): a checkpoint of trustee 3's log \
+            (44 entries: 41 and 43 release positions 0 and 2, 42 refuses 1) signed by its log \
+            key and cosigned (cosignature/v1) by three witnesses, quorum 2 with the auditing \
+            witness required, and the inclusion proofs of entries 41 and 43. The 41 earlier \
+            leaves are SHA-256(0x00 ‖ \"earlier entry i\").",
+        "seeds": "release-v2.json's seed; log key: LogKey::from_seed(origin, [0x20; 32]); \
+            witness i: Ed25519 seed [0x21 + i; 32]",
+        "log_key": x.log_key,
+        "witnesses": x.policy.to_files(),
+        "quorum": 2,
+        "auditing_required": true,
+        "item_digests": x.items.iter().map(|d| d.to_hex()).collect::<Vec<_>>(),
+        "release_entries": x.entries.iter().map(h).collect::<Vec<_>>(),
+        "share_digests": x.share_digests.iter().map(|d| d.to_hex()).collect::<Vec<_>>(),
+        "signed_response": h(&signed),
+        "witnessed": {
+            "bytes": h(&bytes[signed.len()..]),
+            "checkpoint": wit.checkpoint,
+            "inclusion": wit.inclusion.iter().map(|i| json!({
+                "leaf_index": i.leaf_index,
+                "entry": h(&i.entry),
+                "proof": i.proof.iter().map(|p| p.to_hex()).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        },
+        "response_bytes": h(&bytes),
+        "negative": [
+            {"what": "a byte of the last cosignature (w.example/audit) flipped",
+             "bytes": h(forged), "error": "GateCheckError::Checkpoint { BadCosignature }"},
+            {"what": "the evidence's version byte 2", "bytes": h(other_version),
+             "error": "Malformed (witnessed evidence version)"},
+        ],
+    });
+    vector_text(v)
+}
+
+#[test]
+fn release_v2_witnessed_vectors_match_committed_file() {
+    check_committed_vector(FILE_WITNESSED, "vectors_release_v2", generate_witnessed);
+}
+
+#[test]
+fn committed_release_v2_witnessed_vectors_check_with_library_and_by_hand() {
+    use escrow_core::audit::witness::{
+        GateCheckError, WitnessCheckError, WitnessFile, WitnessPolicy, check_release_v2,
+    };
+    use escrow_core::codec::Digest32;
+    let v: Value = read_vector(FILE_WITNESSED);
+    let plain: Value = read_vector(FILE);
+    let files: Vec<WitnessFile> = serde_json::from_value(v["witnesses"].clone()).unwrap();
+    let policy = WitnessPolicy::from_files(&files, 2, true).unwrap();
+    let log_key = v["log_key"].as_str().unwrap();
+    let items: Vec<Digest32> = serde_json::from_value(v["item_digests"].clone()).unwrap();
+    let bytes = unhex(&v["response_bytes"]);
+    // The signed part is release-v2.json's response unchanged: the evidence is not signed.
+    let signed = unhex(&plain["response"]["bytes"]);
+    assert_eq!(unhex(&v["signed_response"]), signed);
+    assert_eq!(&bytes[..signed.len()], &signed[..]);
+    let resp = ReleaseResponseV2::from_bytes(&bytes, 10).unwrap();
+    let set = TrusteeSet::from_json(&plain["trustee_set"].to_string()).unwrap();
+    resp.verify(&set).unwrap();
+    assert_eq!(resp.to_bytes(), bytes);
+    let checked = check_release_v2(&resp, &items, log_key, &policy).unwrap();
+    let want: Vec<Digest32> = serde_json::from_value(v["share_digests"].clone()).unwrap();
+    assert_eq!(
+        checked.shares,
+        [(items[0], want[0]), (items[2], want[1])]
+            .into_iter()
+            .collect()
+    );
+    assert_eq!(checked.checkpoint.checkpoint.head.size, 44);
+    assert_eq!(checked.checkpoint.cosigners.len(), 3);
+    // The JSON view shows the evidence as version 1 does.
+    assert_eq!(
+        resp.to_json_view()["witnessed"]["checkpoint"],
+        v["witnessed"]["checkpoint"]
+    );
+
+    // By hand, from §4.3 alone: u8(1) ‖ lp(note) ‖ u32be(m) ‖ m × (u64be(leaf) ‖ lp(entry) ‖
+    // u8(k) ‖ k × 32).
+    let tail = unhex(&v["witnessed"]["bytes"]);
+    let mut at = 0usize;
+    let mut take = |n: usize| {
+        let s = tail[at..at + n].to_vec();
+        at += n;
+        s
+    };
+    assert_eq!(take(1), [1]);
+    let n = u32::from_be_bytes(take(4).try_into().unwrap()) as usize;
+    assert_eq!(
+        String::from_utf8(take(n)).unwrap(),
+        v["witnessed"]["checkpoint"].as_str().unwrap()
+    );
+    let m = u32::from_be_bytes(take(4).try_into().unwrap());
+    assert_eq!(m, 2);
+    for inc in v["witnessed"]["inclusion"].as_array().unwrap() {
+        let leaf = u64::from_be_bytes(take(8).try_into().unwrap());
+        assert_eq!(leaf, inc["leaf_index"].as_u64().unwrap());
+        let n = u32::from_be_bytes(take(4).try_into().unwrap()) as usize;
+        assert_eq!(h(take(n)), inc["entry"].as_str().unwrap());
+        let k = usize::from(take(1)[0]);
+        let proof: Vec<String> = (0..k).map(|_| h(take(32))).collect();
+        assert_eq!(
+            proof,
+            serde_json::from_value::<Vec<String>>(inc["proof"].clone()).unwrap()
+        );
+    }
+    assert_eq!(at, tail.len());
+
+    let neg = v["negative"].as_array().unwrap();
+    let forged = ReleaseResponseV2::from_bytes(&unhex(&neg[0]["bytes"]), 10).unwrap();
+    assert!(matches!(
+        check_release_v2(&forged, &items, log_key, &policy).unwrap_err(),
+        GateCheckError::Checkpoint {
+            trustee: TRUSTEE,
+            source: WitnessCheckError::BadCosignature { witness, .. },
+        } if witness == "w.example/audit"
+    ));
+    assert!(matches!(
+        ReleaseResponseV2::from_bytes(&unhex(&neg[1]["bytes"]), 10).unwrap_err(),
+        Error::Malformed { .. }
+    ));
+    // Without the evidence (release-v2.json's bytes) the gate's check refuses.
+    let bare = ReleaseResponseV2::from_bytes(&signed, 10).unwrap();
+    assert_eq!(
+        check_release_v2(&bare, &items, log_key, &policy).unwrap_err(),
+        GateCheckError::Missing { trustee: TRUSTEE }
+    );
 }

@@ -18,25 +18,10 @@ use escrow_client::investigator_v2::retrieve_v2;
 use escrow_client::{ClientConfig, NodeClient};
 use escrow_core::audit::LogEntry;
 use escrow_core::codec::b64_decode;
-use escrow_core::label::Label;
 use escrow_core::release::ReleaseRequest;
 use escrow_core::v2::release::{CONTENT_TYPE_V2, ReceiptV2};
-use escrow_core::v2::{
-    ReleaseRequestV2, ReleaseResponseV2, ReleaseResultV2, SealedMessageV2, seal_v2,
-};
+use escrow_core::v2::{ReleaseRequestV2, ReleaseResponseV2, ReleaseResultV2, SealedMessageV2};
 use escrow_core::warrant::WarrantEnvelope;
-
-fn message_v2(fx: &Fixture, sender: &str, id: &str) -> SealedMessageV2 {
-    let label = Label::new(sender, "bob", now().plus(-3600), id).unwrap();
-    seal_v2(
-        &fx.set,
-        &fx.recipient.public(),
-        &label,
-        format!("body of {id}").as_bytes(),
-        &mut rand::rng(),
-    )
-    .unwrap()
-}
 
 fn clients(nodes: &[Box<dyn Served>]) -> Vec<NodeClient> {
     let cfg = ClientConfig::default();
@@ -87,13 +72,7 @@ fn v2_messages_are_read_end_to_end_and_a_corrupted_batched_proof_is_named() {
         })
         .collect();
     let msgs: Vec<SealedMessageV2> = (0..7)
-        .map(|i| {
-            message_v2(
-                &fx,
-                if i == 3 { "carol" } else { "alice" },
-                &format!("m{i}"),
-            )
-        })
+        .map(|i| fx.message_v2(if i == 3 { "carol" } else { "alice" }, &format!("m{i}")))
         .collect();
     let w = fx.double_locked(&fx.payload("w-v2"));
     // Ask the first k = 2 first (trustees 1 and 2); trustee 2's answers fail their proof, so
@@ -158,10 +137,7 @@ fn v2_messages_are_read_end_to_end_and_a_corrupted_batched_proof_is_named() {
 fn v2_endpoint_checks_like_v1_logs_first_and_offers_a_json_view() {
     let fx = Fixture::new(2, 2);
     let node = start(&fx.init(1), &[], &[]);
-    let msgs = vec![
-        message_v2(&fx, "alice", "a1"),
-        message_v2(&fx, "carol", "c1"),
-    ];
+    let msgs = vec![fx.message_v2("alice", "a1"), fx.message_v2("carol", "c1")];
     let w = fx.double_locked(&fx.payload("w-v2-checks"));
     let url = node.url("/v2/release");
     let body = request(&w, &msgs).to_bytes();
@@ -269,7 +245,7 @@ fn concurrent_v2_requests_never_exceed_the_release_limit() {
     let requests: Vec<Vec<SealedMessageV2>> = (0..4)
         .map(|r| {
             (0..3)
-                .map(|i| message_v2(&fx, "alice", &format!("l{r}-{i}")))
+                .map(|i| fx.message_v2("alice", &format!("l{r}-{i}")))
                 .collect()
         })
         .collect();

@@ -105,6 +105,47 @@ fn start_nodes_with(
         .collect()
 }
 
+/// `escrow audit --policy … --receipts FILE` over the nodes at `urls`: its findings about the
+/// receipts' witnessed evidence (`receipt-not-in-log` "witnessed evidence", `witness-clock`),
+/// as (trustee, message).
+fn gate_findings(
+    fx: &Fixture,
+    policy: &Policy,
+    urls: &[String],
+    receipts: &std::path::Path,
+) -> Vec<(Option<u16>, String)> {
+    use escrow_core::audit::judge::FindingKind;
+    let paths = [receipts.to_path_buf()];
+    let report = escrow_client::auditor::audit(
+        &escrow_client::auditor::AuditConfig {
+            set: &fx.set,
+            policy: Some(policy),
+            urls,
+            client: &escrow_client::ClientConfig::default(),
+            state: None,
+            documents: Default::default(),
+            oversight_key: None,
+            receipts: &paths,
+            checkpoints: &[],
+            keygen_certificate: None,
+        },
+        &mut escrow_client::auditor::Quiet,
+    )
+    .unwrap();
+    report
+        .findings
+        .into_iter()
+        // (The receipts' own inclusion-proof check against the audited checkpoint is issue
+        // 14's; only the witnessed evidence is looked at here.)
+        .filter(|f| {
+            f.code == FindingKind::WitnessClock
+                || (f.code == FindingKind::ReceiptNotInLog
+                    && f.message.contains("witnessed evidence"))
+        })
+        .map(|f| (f.trustee, f.message))
+        .collect()
+}
+
 #[test]
 fn shares_leave_with_a_quorum_cosigned_checkpoint_and_inclusion_proofs() {
     let fx = Fixture::new(3, 2);
@@ -346,38 +387,7 @@ fn the_investigator_uses_no_share_without_witnessed_evidence_and_keeps_it_in_the
     std::fs::write(&good, &r.receipts).unwrap();
     std::fs::write(&cut, &cut_receipts).unwrap();
     let urls: Vec<String> = nodes.iter().map(|(n, _)| n.url("")).collect();
-    let audit_of = |receipts: &std::path::Path| {
-        use escrow_core::audit::judge::FindingKind;
-        let paths = [receipts.to_path_buf()];
-        let report = escrow_client::auditor::audit(
-            &escrow_client::auditor::AuditConfig {
-                set: &fx.set,
-                policy: Some(&policy),
-                urls: &urls,
-                client: &cfg,
-                state: None,
-                documents: Default::default(),
-                oversight_key: None,
-                receipts: &paths,
-                checkpoints: &[],
-                keygen_certificate: None,
-            },
-            &mut escrow_client::auditor::Quiet,
-        )
-        .unwrap();
-        report
-            .findings
-            .into_iter()
-            // (The receipts' own inclusion-proof check against the audited checkpoint is
-            // issue 14's; only the witnessed evidence is looked at here.)
-            .filter(|f| {
-                f.code == FindingKind::WitnessClock
-                    || (f.code == FindingKind::ReceiptNotInLog
-                        && f.message.contains("witnessed evidence"))
-            })
-            .map(|f| (f.trustee, f.message))
-            .collect::<Vec<_>>()
-    };
+    let audit_of = |receipts: &std::path::Path| gate_findings(&fx, &policy, &urls, receipts);
     assert_eq!(audit_of(&good), vec![]);
     let found = audit_of(&cut);
     assert_eq!(found.len(), 4, "{found:?}");
@@ -385,6 +395,146 @@ fn the_investigator_uses_no_share_without_witnessed_evidence_and_keeps_it_in_the
         found.iter().all(|(t, m)| t.is_some_and(|t| t != 3)
             && m.contains("witnessed evidence is refused")
             && m.contains("valid cosignature(s)")),
+        "{found:?}"
+    );
+}
+
+/// Version 2 under a release gate (issue 17): the binary answer carries its witnessed evidence
+/// after the signature (`docs/api.md` §4.3), `escrow_client` checks it with
+/// `check_release_v2` before opening any share, and the evidence ends in the receipts. A
+/// trustee whose v2 answer carries forged cosignatures is named and none of its shares is used.
+#[test]
+fn v2_answers_carry_their_witnessed_evidence_and_a_forged_one_is_not_used() {
+    use escrow_client::investigator::{self, NoProgress, Outcome, Strategy};
+    use escrow_client::investigator_v2::retrieve_v2;
+    use escrow_core::audit::witness::{GateCheckError, WitnessCheckError, check_release_v2};
+    use escrow_core::v2::release::ReceiptV2;
+    let fx = Fixture::new(3, 2);
+    let (w1, w2, audit) = (
+        start_witness("w.example/1"),
+        start_witness("w.example/2"),
+        start_witness("w.example/audit"),
+    );
+    let wp = witness_policy(
+        &fx,
+        &[
+            (w1.witness.key().verifier_key(), w1.url.clone(), false),
+            (w2.witness.key().verifier_key(), w2.url.clone(), false),
+            (audit.witness.key().verifier_key(), audit.url.clone(), true),
+        ],
+        2,
+    );
+    let nodes = start_nodes_with(&fx, 3, &[&w1, &w2, &audit], |i| {
+        (i == 3).then_some(trustee_node::Fault::ForgedCosignatures)
+    });
+    let policy = Policy::from_json(&std::fs::read_to_string(&fx.policy_path).unwrap()).unwrap();
+    let cfg = escrow_client::ClientConfig::default();
+    let clients: Vec<escrow_client::NodeClient> = nodes
+        .iter()
+        .map(|(n, _)| escrow_client::NodeClient::new(&n.url(""), &cfg).unwrap())
+        .collect();
+    let reachable = investigator::preflight(clients, &fx.set).unwrap();
+    let (clients, _) = investigator::with_policy(reachable.usable, &policy);
+    assert!(clients.iter().all(|c| c.gate_check().is_some()));
+
+    let w = fx.double_locked(&fx.payload("gate-v2"));
+    let msgs: Vec<_> = (0..3)
+        .map(|i| fx.message_v2("alice", &format!("v{i}")))
+        .collect();
+    let r = retrieve_v2(
+        &clients,
+        &fx.set,
+        &w,
+        &fx.investigator,
+        &msgs,
+        Strategy {
+            batch: 2,
+            threshold_first: false,
+        },
+        &NoProgress,
+    );
+    assert_eq!(r.read(), 3);
+    for o in &r.outcomes {
+        let Outcome::Read { used, rejected, .. } = &o.outcome else {
+            panic!("{} not read", o.id)
+        };
+        assert_eq!(used, &vec![1, 2]);
+        assert!(rejected.iter().all(|(t, _)| *t == 3), "{rejected:?}");
+    }
+    let row = r
+        .trustees
+        .iter()
+        .find(|t| t.url == clients[2].url().to_string())
+        .unwrap();
+    assert_eq!(row.status, "failed");
+    let why = row.failure.as_deref().unwrap();
+    assert!(
+        why.contains("trustee 3: witnessed checkpoint refused")
+            && why.contains("does not verify")
+            && why.contains("none of its shares is used"),
+        "{why}"
+    );
+    assert_eq!(row.released, 0);
+
+    // The receipts: every signed v2 answer with the evidence that followed its signature.
+    let keys: std::collections::BTreeMap<u16, &String> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, (_, k))| (i as u16 + 1, k))
+        .collect();
+    let receipts: Vec<ReceiptV2> = r
+        .receipts
+        .lines()
+        .map(|l| ReceiptV2::from_json_line(l).unwrap())
+        .collect();
+    let honest: Vec<&ReceiptV2> = receipts
+        .iter()
+        .filter(|x| x.response.trustee != 3)
+        .collect();
+    assert_eq!(honest.len(), 4, "two batches from each of trustees 1 and 2");
+    for x in &honest {
+        x.response.verify(&fx.set).unwrap();
+        let checked =
+            check_release_v2(&x.response, &x.ciphertexts, keys[&x.response.trustee], &wp).unwrap();
+        assert!(checked.checkpoint.cosigners.iter().any(|c| c.auditing));
+        assert_eq!(checked.shares.len(), x.released().len());
+        // Without its evidence the same signed answer is refused.
+        let mut bare = x.response.clone();
+        bare.witnessed = None;
+        assert_eq!(
+            check_release_v2(&bare, &x.ciphertexts, keys[&x.response.trustee], &wp).unwrap_err(),
+            GateCheckError::Missing {
+                trustee: x.response.trustee
+            }
+        );
+    }
+    // Trustee 3's rejected answer is kept as a signed receipt; its evidence fails, naming it.
+    let forged: Vec<&ReceiptV2> = receipts
+        .iter()
+        .filter(|x| x.response.trustee == 3)
+        .collect();
+    assert!(!forged.is_empty());
+    for x in forged {
+        assert!(matches!(
+            check_release_v2(&x.response, &x.ciphertexts, keys[&3], &wp).unwrap_err(),
+            GateCheckError::Checkpoint {
+                trustee: 3,
+                source: WitnessCheckError::BadCosignature { .. },
+            }
+        ));
+    }
+
+    // The auditor checks the v2 receipts' evidence again: trustee 3's (forged) only.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("receipts.jsonl");
+    std::fs::write(&file, &r.receipts).unwrap();
+    let urls: Vec<String> = nodes.iter().map(|(n, _)| n.url("")).collect();
+    let found = gate_findings(&fx, &policy, &urls, &file);
+    assert!(!found.is_empty());
+    assert!(
+        found.iter().all(|(t, m)| *t == Some(3)
+            && m.contains("witnessed evidence is refused")
+            && m.contains("does not verify")),
         "{found:?}"
     );
 }

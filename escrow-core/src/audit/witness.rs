@@ -491,6 +491,17 @@ pub enum GateCheckError {
         /// Why.
         source: WitnessCheckError,
     },
+    /// A version 2 response checked against another number of request items than it has
+    /// results.
+    #[error("trustee {trustee}: {results} results for {items} request items")]
+    Items {
+        /// Trustee.
+        trustee: u16,
+        /// Results in the response.
+        results: usize,
+        /// Request items given.
+        items: usize,
+    },
     /// A released share's entry is not proven in the checkpoint.
     #[error(
         "trustee {trustee}: release entry {leaf_index} is not in the witnessed checkpoint: {why}"
@@ -574,8 +585,6 @@ pub fn check_release(
     log_vkey: &str,
     policy: &WitnessPolicy,
 ) -> Result<CheckedRelease, GateCheckError> {
-    use crate::audit::{EntryKind, LogEntry, verify_inclusion};
-    let trustee = resp.trustee;
     let released: Vec<(u64, crate::codec::Digest32)> = resp
         .results
         .iter()
@@ -588,7 +597,75 @@ pub fn check_release(
             crate::release::ReleaseResult::Refused { .. } => None,
         })
         .collect();
-    let Some(w) = resp.witnessed.as_ref() else {
+    check_released(
+        Released {
+            trustee: resp.trustee,
+            warrant: resp.warrant,
+            investigator: resp.investigator,
+            items: released,
+        },
+        resp.witnessed.as_ref(),
+        log_vkey,
+        policy,
+    )
+}
+
+/// [`check_release`] for a version 2 response (`docs/api.md` §4.3): its results carry leaf
+/// indexes only, so the digests `items` of the request's items (the ones its request digest R
+/// covers, request order) name the ciphertext each released entry must record. The evidence
+/// is the [`Witnessed`] that follows the response's signature.
+pub fn check_release_v2(
+    resp: &crate::v2::ReleaseResponseV2,
+    items: &[crate::codec::Digest32],
+    log_vkey: &str,
+    policy: &WitnessPolicy,
+) -> Result<CheckedRelease, GateCheckError> {
+    if items.len() != resp.results.len() {
+        return Err(GateCheckError::Items {
+            trustee: resp.trustee,
+            results: resp.results.len(),
+            items: items.len(),
+        });
+    }
+    let released = resp
+        .results
+        .iter()
+        .zip(items)
+        .filter_map(|(r, d)| match r {
+            crate::v2::ReleaseResultV2::Released { leaf_index } => Some((*leaf_index, *d)),
+            crate::v2::ReleaseResultV2::Refused { .. } => None,
+        })
+        .collect();
+    check_released(
+        Released {
+            trustee: resp.trustee,
+            warrant: resp.warrant,
+            investigator: resp.investigator,
+            items: released,
+        },
+        resp.witnessed.as_ref(),
+        log_vkey,
+        policy,
+    )
+}
+
+/// What a response says it released: (leaf index, ciphertext digest) per released item.
+struct Released {
+    trustee: u16,
+    warrant: crate::codec::Digest32,
+    investigator: Option<crate::codec::Digest32>,
+    items: Vec<(u64, crate::codec::Digest32)>,
+}
+
+fn check_released(
+    rel: Released,
+    witnessed: Option<&Witnessed>,
+    log_vkey: &str,
+    policy: &WitnessPolicy,
+) -> Result<CheckedRelease, GateCheckError> {
+    use crate::audit::{EntryKind, LogEntry, verify_inclusion};
+    let trustee = rel.trustee;
+    let Some(w) = witnessed else {
         return Err(GateCheckError::Missing { trustee });
     };
     let checkpoint = verify_witnessed(&w.checkpoint, log_vkey, policy)
@@ -596,7 +673,7 @@ pub fn check_release(
     let head = checkpoint.checkpoint.head;
     let mut shares = std::collections::BTreeMap::new();
     let mut latest_entry: Option<crate::time::Timestamp> = None;
-    for (leaf_index, ciphertext) in released {
+    for (leaf_index, ciphertext) in rel.items {
         let bad = |why: String| GateCheckError::NotIncluded {
             trustee,
             leaf_index,
@@ -612,8 +689,8 @@ pub fn check_release(
             ([s], [c])
                 if entry.kind == EntryKind::Release
                     && entry.sequence == leaf_index
-                    && entry.warrant == Some(resp.warrant)
-                    && entry.investigator == resp.investigator
+                    && entry.warrant == Some(rel.warrant)
+                    && entry.investigator == rel.investigator
                     && *c == ciphertext =>
             {
                 *s

@@ -585,6 +585,20 @@ pub struct VerifiedShareV2 {
     set_id: Digest32,
 }
 
+impl VerifiedShareV2 {
+    /// The share digest a trustee logs for this share (`docs/protocol.md` §15.6): the
+    /// investigator compares it with the one its witnessed release entry records.
+    pub fn share_digest(&self, warrant: &Digest32) -> Digest32 {
+        share_digest_v2(
+            &self.set_id,
+            self.trustee,
+            warrant,
+            &self.ciphertext,
+            &self.d.to_bytes(),
+        )
+    }
+}
+
 /// An answer whose boxes opened and whose proof passed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedAnswer {

@@ -11,6 +11,9 @@
 //!          | 0x02 ‖ lp(code) ‖ lp(detail) ‖ opt(u64be(leaf))          refused
 //! signature = ECDSA-P256-SHA256(trustee signing key,
 //!             u8(len(tag)) ‖ tag ‖ body)   tag = "escrow/v2/release-response"
+//! response  = body ‖ lp(signature) ‖ [witnessed]       (witnessed: only under a release gate)
+//! witnessed = u8(1) ‖ lp(checkpoint note) ‖ u32be(m) ‖ m × inclusion
+//! inclusion = u64be(leaf) ‖ lp(entry bytes) ‖ u8(k) ‖ k × hash(32)
 //! ```
 //!
 //! `opt(x)` is `0x00` or `0x01 ‖ x`. R is §15.4's request digest over the digests `D_j` of
@@ -21,6 +24,7 @@
 use super::answer::{AnswerV2, VerifiedAnswer, request_digest};
 use super::ciphertext::TAG_CT_DIGEST_V2;
 use super::{EscrowCiphertextV2, Reader, VERSION_BYTE, ValidCiphertextV2, check_batch};
+use crate::audit::witness::{Inclusion, Witnessed};
 use crate::codec::{Digest32, put_lp};
 use crate::error::{Error, Result};
 use crate::keys::PrivateKey;
@@ -43,6 +47,13 @@ const MAX_CODE_LEN: usize = 64;
 const MAX_SIG_LEN: usize = 80;
 /// Content type of the binary v2 request and response.
 pub const CONTENT_TYPE_V2: &str = "application/vnd.escrow.v2";
+/// Format version (first byte) of the witnessed evidence that may follow a v2 response's
+/// signature (`docs/api.md` §4.3).
+pub const WITNESSED_VERSION: u8 = 1;
+/// Longest cosigned checkpoint note in the witnessed evidence, bytes.
+const MAX_NOTE_BYTES: usize = 64 * 1024;
+/// Longest audit path in the witnessed evidence (a tree of at most 2^64 leaves).
+const MAX_PROOF_HASHES: usize = 64;
 
 /// `D = T("escrow/v2/ciphertext-digest", item)`: the digest of one request item as sent.
 pub fn item_digest(item: &[u8]) -> Digest32 {
@@ -319,6 +330,67 @@ pub struct ReleaseResponseV2 {
     pub answer: Option<AnswerV2>,
     /// ECDSA P-256 / SHA-256 signature (DER) over [`Self::body_bytes`].
     pub signature: Vec<u8>,
+    /// The release gate's evidence (issue 17): the checkpoint covering the release entries,
+    /// cosigned by the policy's witness quorum, and an inclusion proof per released item, in
+    /// result order. Present only under a policy with a release gate and when something was
+    /// released; it follows the signature and is not covered by it (self-authenticating, as
+    /// version 1's `witnessed`): `audit::witness::check_release_v2`.
+    pub witnessed: Option<Witnessed>,
+}
+
+/// `u8(1) ‖ lp(note) ‖ u32be(m) ‖ m × (u64be(leaf) ‖ lp(entry) ‖ u8(k) ‖ k × hash)`.
+fn put_witnessed(out: &mut Vec<u8>, w: &Witnessed) {
+    out.push(WITNESSED_VERSION);
+    put_lp(out, w.checkpoint.as_bytes());
+    out.extend_from_slice(&(w.inclusion.len() as u32).to_be_bytes());
+    for inc in &w.inclusion {
+        out.extend_from_slice(&inc.leaf_index.to_be_bytes());
+        put_lp(out, &inc.entry);
+        out.push(inc.proof.len().min(MAX_PROOF_HASHES) as u8);
+        for h in inc.proof.iter().take(MAX_PROOF_HASHES) {
+            out.extend_from_slice(h.as_bytes());
+        }
+    }
+}
+
+/// Read [`put_witnessed`]'s bytes: at most `max_items` inclusion proofs.
+fn read_witnessed(r: &mut Reader<'_>, max_items: usize) -> Result<Witnessed> {
+    let v = r.u8()?;
+    if v != WITNESSED_VERSION {
+        return Err(malformed(format!(
+            "witnessed evidence version {v} (this build reads {WITNESSED_VERSION}), or bytes after the signature"
+        )));
+    }
+    let checkpoint = core::str::from_utf8(r.lp(MAX_NOTE_BYTES)?)
+        .map_err(|_| malformed("the witnessed checkpoint is not UTF-8"))?
+        .to_owned();
+    let m = r.u32()? as usize;
+    if m > max_items {
+        return Err(malformed("more inclusion proofs than results"));
+    }
+    let mut inclusion = Vec::with_capacity(m);
+    for _ in 0..m {
+        let leaf_index = u64::from_be_bytes(r.array()?);
+        let entry = r.lp(crate::audit::MAX_ENTRY_BYTES)?.to_vec();
+        let k = usize::from(r.u8()?);
+        if k > MAX_PROOF_HASHES {
+            return Err(malformed("audit path longer than 64 hashes"));
+        }
+        let mut proof = Vec::with_capacity(k);
+        for _ in 0..k {
+            proof.push(r.digest()?);
+        }
+        inclusion.push(Inclusion {
+            leaf_index,
+            entry,
+            proof,
+        });
+    }
+    Ok(Witnessed {
+        version: Default::default(),
+        checkpoint,
+        inclusion,
+    })
 }
 
 fn malformed(why: impl core::fmt::Display) -> Error {
@@ -394,10 +466,13 @@ impl ReleaseResponseV2 {
         self
     }
 
-    /// The wire form: `body ‖ lp(signature)`.
+    /// The wire form: `body ‖ lp(signature)`, then the witnessed evidence if any.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = self.body_bytes();
         put_lp(&mut out, &self.signature);
+        if let Some(w) = &self.witnessed {
+            put_witnessed(&mut out, w);
+        }
         out
     }
 
@@ -455,6 +530,10 @@ impl ReleaseResponseV2 {
             _ => return Err(malformed("bad option tag")),
         };
         let signature = r.lp(MAX_SIG_LEN)?.to_vec();
+        let witnessed = match r.peek() {
+            None => None,
+            Some(_) => Some(read_witnessed(&mut r, max_results)?),
+        };
         r.end()?;
         Ok(ReleaseResponseV2 {
             trustee,
@@ -466,12 +545,25 @@ impl ReleaseResponseV2 {
             results,
             answer,
             signature,
+            witnessed,
         })
     }
 
     /// A JSON view for inspection (`?format=json`), never parsed back: `"version":2`, hex
-    /// digests, results with `"outcome"`, the answer's own view, the signature in hex.
+    /// digests, results with `"outcome"`, the answer's own view, the signature in hex, and
+    /// `"witnessed"` (as version 1's) when present.
     pub fn to_json_view(&self) -> serde_json::Value {
+        let mut v = self.json_view_signed();
+        if let (Some(w), Some(o)) = (&self.witnessed, v.as_object_mut()) {
+            o.insert(
+                "witnessed".into(),
+                serde_json::to_value(w).unwrap_or_default(),
+            );
+        }
+        v
+    }
+
+    fn json_view_signed(&self) -> serde_json::Value {
         serde_json::json!({
             "version": VERSION_BYTE,
             "trustee": self.trustee,

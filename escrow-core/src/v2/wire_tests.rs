@@ -121,6 +121,7 @@ fn v2_request_and_response_round_trip_and_the_signature_covers_everything() {
         ],
         answer: None,
         signature: vec![],
+        witnessed: None,
     }
     .sign(&trustee.signing_key);
     let wire = resp.to_bytes();

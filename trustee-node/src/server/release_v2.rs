@@ -142,8 +142,8 @@ impl Node {
         // Log first: nothing leaves before this returns.
         let entries = self.end_release(&mut db, log, &warrant)?;
         drop(db);
-        // The release gate (issue 17); the v2 response does not carry its evidence yet.
-        self.witness_release(wd, &entries)?;
+        // The release gate (issue 17): its evidence follows the response's signature.
+        let witnessed = self.witness_release(wd, &entries)?;
         // The answer's one proof and its boxes, after the log, the lock and the gate: nothing
         // has left yet (an error here releases nothing; the log then shows a release the
         // investigator never received, which fails closed).
@@ -169,6 +169,7 @@ impl Node {
             results,
             answer: answer.map(|a| a.answer),
             signature: Vec::new(),
+            witnessed,
         }
         .sign(&self.signing))
     }
@@ -207,6 +208,7 @@ impl Node {
             results,
             answer: None,
             signature: Vec::new(),
+            witnessed: None,
         }
         .sign(&self.signing))
     }

@@ -205,6 +205,19 @@ impl Fixture {
         )
         .unwrap()
     }
+
+    /// A version 2 message from `sender` to bob, sent an hour ago.
+    pub fn message_v2(&self, sender: &str, id: &str) -> escrow_core::v2::SealedMessageV2 {
+        let label = Label::new(sender, "bob", now().plus(-3600), id).unwrap();
+        escrow_core::v2::seal_v2(
+            &self.set,
+            &self.recipient.public(),
+            &label,
+            format!("body of {id}").as_bytes(),
+            &mut rand::rng(),
+        )
+        .unwrap()
+    }
 }
 
 pub fn cts(msgs: &[SealedMessage]) -> Vec<EscrowCiphertext> {
