@@ -264,31 +264,40 @@ fn without_the_quorum_no_share_leaves_any_node_and_the_log_says_so() {
     assert!(w1.witness.logs().unwrap().iter().all(|l| l.size > 0));
 }
 
-/// The investigator's check (issue 17): `escrow_client` runs `check_release` on every answer
-/// that hands out a share, before opening any. A trustee whose answer carries forged
-/// cosignatures is named and none of its shares is used; the honest trustees' evidence is
-/// kept in the receipts, where anyone can check it again; a receipt with its cosignatures cut
-/// below the quorum fails that check.
-#[test]
-fn the_investigator_uses_no_share_without_witnessed_evidence_and_keeps_it_in_the_receipts() {
-    use escrow_client::investigator::{self, NoProgress, Outcome, Strategy};
-    use escrow_core::audit::witness::{GateCheckError, WitnessCheckError};
-    let fx = Fixture::new(3, 2);
-    let (w1, w2, audit) = (
+/// Three witnesses (`w.example/1`, `/2`, `/audit` auditing; quorum 2, auditing required) and
+/// three in-process nodes they follow, trustee 3 with the fault `forged-cosignatures`; the
+/// investigator's clients under the policy, each with the release gate's check.
+struct ForgedThird {
+    _witnesses: [InProcWitness; 3],
+    wp: WitnessPolicy,
+    nodes: Vec<(InProcNode, String)>,
+    policy: Policy,
+    clients: Vec<escrow_client::NodeClient>,
+}
+
+fn forged_third(fx: &Fixture) -> ForgedThird {
+    use escrow_client::investigator;
+    let ws = [
         start_witness("w.example/1"),
         start_witness("w.example/2"),
         start_witness("w.example/audit"),
-    );
+    ];
     let wp = witness_policy(
-        &fx,
-        &[
-            (w1.witness.key().verifier_key(), w1.url.clone(), false),
-            (w2.witness.key().verifier_key(), w2.url.clone(), false),
-            (audit.witness.key().verifier_key(), audit.url.clone(), true),
-        ],
+        fx,
+        &ws.iter()
+            .map(|w| {
+                let name = w.witness.key().name().to_string();
+                (
+                    w.witness.key().verifier_key(),
+                    w.url.clone(),
+                    name.ends_with("audit"),
+                )
+            })
+            .collect::<Vec<_>>(),
         2,
     );
-    let nodes = start_nodes_with(&fx, 3, &[&w1, &w2, &audit], |i| {
+    let [w1, w2, audit] = &ws;
+    let nodes = start_nodes_with(fx, 3, &[w1, w2, audit], |i| {
         (i == 3).then_some(trustee_node::Fault::ForgedCosignatures)
     });
     let policy = Policy::from_json(&std::fs::read_to_string(&fx.policy_path).unwrap()).unwrap();
@@ -301,6 +310,32 @@ fn the_investigator_uses_no_share_without_witnessed_evidence_and_keeps_it_in_the
     let (clients, other) = investigator::with_policy(reachable.usable, &policy);
     assert!(other.is_empty(), "{other:?}");
     assert!(clients.iter().all(|c| c.gate_check().is_some()));
+    ForgedThird {
+        _witnesses: ws,
+        wp,
+        nodes,
+        policy,
+        clients,
+    }
+}
+
+/// The investigator's check (issue 17): `escrow_client` runs `check_release` on every answer
+/// that hands out a share, before opening any. A trustee whose answer carries forged
+/// cosignatures is named and none of its shares is used; the honest trustees' evidence is
+/// kept in the receipts, where anyone can check it again; a receipt with its cosignatures cut
+/// below the quorum fails that check.
+#[test]
+fn the_investigator_uses_no_share_without_witnessed_evidence_and_keeps_it_in_the_receipts() {
+    use escrow_client::investigator::{self, NoProgress, Outcome, Strategy};
+    use escrow_core::audit::witness::{GateCheckError, WitnessCheckError};
+    let fx = Fixture::new(3, 2);
+    let ForgedThird {
+        wp,
+        nodes,
+        policy,
+        clients,
+        ..
+    } = forged_third(&fx);
 
     let w = fx.double_locked(&fx.payload("gate-investigator"));
     let msgs: Vec<_> = (0..3)
@@ -405,37 +440,18 @@ fn the_investigator_uses_no_share_without_witnessed_evidence_and_keeps_it_in_the
 /// trustee whose v2 answer carries forged cosignatures is named and none of its shares is used.
 #[test]
 fn v2_answers_carry_their_witnessed_evidence_and_a_forged_one_is_not_used() {
-    use escrow_client::investigator::{self, NoProgress, Outcome, Strategy};
+    use escrow_client::investigator::{NoProgress, Outcome, Strategy};
     use escrow_client::investigator_v2::retrieve_v2;
     use escrow_core::audit::witness::{GateCheckError, WitnessCheckError, check_release_v2};
     use escrow_core::v2::release::ReceiptV2;
     let fx = Fixture::new(3, 2);
-    let (w1, w2, audit) = (
-        start_witness("w.example/1"),
-        start_witness("w.example/2"),
-        start_witness("w.example/audit"),
-    );
-    let wp = witness_policy(
-        &fx,
-        &[
-            (w1.witness.key().verifier_key(), w1.url.clone(), false),
-            (w2.witness.key().verifier_key(), w2.url.clone(), false),
-            (audit.witness.key().verifier_key(), audit.url.clone(), true),
-        ],
-        2,
-    );
-    let nodes = start_nodes_with(&fx, 3, &[&w1, &w2, &audit], |i| {
-        (i == 3).then_some(trustee_node::Fault::ForgedCosignatures)
-    });
-    let policy = Policy::from_json(&std::fs::read_to_string(&fx.policy_path).unwrap()).unwrap();
-    let cfg = escrow_client::ClientConfig::default();
-    let clients: Vec<escrow_client::NodeClient> = nodes
-        .iter()
-        .map(|(n, _)| escrow_client::NodeClient::new(&n.url(""), &cfg).unwrap())
-        .collect();
-    let reachable = investigator::preflight(clients, &fx.set).unwrap();
-    let (clients, _) = investigator::with_policy(reachable.usable, &policy);
-    assert!(clients.iter().all(|c| c.gate_check().is_some()));
+    let ForgedThird {
+        wp,
+        nodes,
+        policy,
+        clients,
+        ..
+    } = forged_third(&fx);
 
     let w = fx.double_locked(&fx.payload("gate-v2"));
     let msgs: Vec<_> = (0..3)

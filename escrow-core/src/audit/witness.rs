@@ -597,17 +597,8 @@ pub fn check_release(
             crate::release::ReleaseResult::Refused { .. } => None,
         })
         .collect();
-    check_released(
-        Released {
-            trustee: resp.trustee,
-            warrant: resp.warrant,
-            investigator: resp.investigator,
-            items: released,
-        },
-        resp.witnessed.as_ref(),
-        log_vkey,
-        policy,
-    )
+    let rel = Released::new(resp.trustee, resp.warrant, resp.investigator, released);
+    rel.check(resp.witnessed.as_ref(), log_vkey, policy)
 }
 
 /// [`check_release`] for a version 2 response (`docs/api.md` §4.3): its results carry leaf
@@ -636,17 +627,8 @@ pub fn check_release_v2(
             crate::v2::ReleaseResultV2::Refused { .. } => None,
         })
         .collect();
-    check_released(
-        Released {
-            trustee: resp.trustee,
-            warrant: resp.warrant,
-            investigator: resp.investigator,
-            items: released,
-        },
-        resp.witnessed.as_ref(),
-        log_vkey,
-        policy,
-    )
+    let rel = Released::new(resp.trustee, resp.warrant, resp.investigator, released);
+    rel.check(resp.witnessed.as_ref(), log_vkey, policy)
 }
 
 /// What a response says it released: (leaf index, ciphertext digest) per released item.
@@ -655,6 +637,32 @@ struct Released {
     warrant: crate::codec::Digest32,
     investigator: Option<crate::codec::Digest32>,
     items: Vec<(u64, crate::codec::Digest32)>,
+}
+
+impl Released {
+    fn new(
+        trustee: u16,
+        warrant: crate::codec::Digest32,
+        investigator: Option<crate::codec::Digest32>,
+        items: Vec<(u64, crate::codec::Digest32)>,
+    ) -> Self {
+        Released {
+            trustee,
+            warrant,
+            investigator,
+            items,
+        }
+    }
+
+    /// The evidence `witnessed` proves every item released under the policy's quorum.
+    fn check(
+        self,
+        witnessed: Option<&Witnessed>,
+        log_vkey: &str,
+        policy: &WitnessPolicy,
+    ) -> Result<CheckedRelease, GateCheckError> {
+        check_released(self, witnessed, log_vkey, policy)
+    }
 }
 
 fn check_released(
