@@ -319,6 +319,36 @@ fn forged_third(fx: &Fixture) -> ForgedThird {
     }
 }
 
+/// Trustee 3's row of a retrieval: failed, its forged cosignature named, nothing used.
+fn third_is_named(
+    r: &escrow_client::investigator::Retrieval,
+    clients: &[escrow_client::NodeClient],
+) {
+    let row = r
+        .trustees
+        .iter()
+        .find(|t| t.url == clients[2].url().to_string())
+        .unwrap();
+    assert_eq!(row.status, "failed");
+    let why = row.failure.as_deref().unwrap();
+    assert!(
+        why.contains("trustee 3: witnessed checkpoint refused")
+            && why.contains("does not verify")
+            && why.contains("none of its shares is used"),
+        "{why}"
+    );
+    assert_eq!(row.released, 0);
+}
+
+/// Trustee index → log verifier key.
+fn log_keys(nodes: &[(InProcNode, String)]) -> std::collections::BTreeMap<u16, &String> {
+    nodes
+        .iter()
+        .enumerate()
+        .map(|(i, (_, k))| (i as u16 + 1, k))
+        .collect()
+}
+
 /// The investigator's check (issue 17): `escrow_client` runs `check_release` on every answer
 /// that hands out a share, before opening any. A trustee whose answer carries forged
 /// cosignatures is named and none of its shares is used; the honest trustees' evidence is
@@ -362,27 +392,10 @@ fn the_investigator_uses_no_share_without_witnessed_evidence_and_keeps_it_in_the
         };
         assert_eq!(used, &vec![1, 2]);
     }
-    let row = r
-        .trustees
-        .iter()
-        .find(|t| t.url == clients[2].url().to_string())
-        .unwrap();
-    assert_eq!(row.status, "failed");
-    let why = row.failure.as_deref().unwrap();
-    assert!(
-        why.contains("trustee 3: witnessed checkpoint refused")
-            && why.contains("does not verify")
-            && why.contains("none of its shares is used"),
-        "{why}"
-    );
-    assert_eq!(row.released, 0);
+    third_is_named(&r, &clients);
 
     // The receipts: trustees 1 and 2's answers with their evidence, each checkable again.
-    let keys: std::collections::BTreeMap<u16, &String> = nodes
-        .iter()
-        .enumerate()
-        .map(|(i, (_, k))| (i as u16 + 1, k))
-        .collect();
+    let keys = log_keys(&nodes);
     let receipts: Vec<ReleaseResponse> = r
         .receipts
         .lines()
@@ -477,27 +490,10 @@ fn v2_answers_carry_their_witnessed_evidence_and_a_forged_one_is_not_used() {
         assert_eq!(used, &vec![1, 2]);
         assert!(rejected.iter().all(|(t, _)| *t == 3), "{rejected:?}");
     }
-    let row = r
-        .trustees
-        .iter()
-        .find(|t| t.url == clients[2].url().to_string())
-        .unwrap();
-    assert_eq!(row.status, "failed");
-    let why = row.failure.as_deref().unwrap();
-    assert!(
-        why.contains("trustee 3: witnessed checkpoint refused")
-            && why.contains("does not verify")
-            && why.contains("none of its shares is used"),
-        "{why}"
-    );
-    assert_eq!(row.released, 0);
+    third_is_named(&r, &clients);
 
     // The receipts: every signed v2 answer with the evidence that followed its signature.
-    let keys: std::collections::BTreeMap<u16, &String> = nodes
-        .iter()
-        .enumerate()
-        .map(|(i, (_, k))| (i as u16 + 1, k))
-        .collect();
+    let keys = log_keys(&nodes);
     let receipts: Vec<ReceiptV2> = r
         .receipts
         .lines()
