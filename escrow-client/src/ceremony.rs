@@ -31,6 +31,19 @@ pub enum CeremonyError {
     /// The relayed messages show a fault (the culprits are named).
     #[error(transparent)]
     Dkg(#[from] DkgError),
+    /// Finalise failed at some nodes after the round-3 certificate was complete: the nodes
+    /// listed as finalised may now hold the new set (docs/protocol.md §16.11).
+    #[error(
+        "finalise failed at {failed}; finalised: {finalised} (set {set}). No set file is written; a node that did not finalise either resumes when restarted or refuses to start naming the ceremony (docs/protocol.md §16.11)"
+    )]
+    Unfinished {
+        /// The positions that failed, each with its URL and error.
+        failed: String,
+        /// The positions that finalised ("none" if none did).
+        finalised: String,
+        /// The set id the ceremony determined (short).
+        set: String,
+    },
     /// A node's final answer differs from the set the ceremony produced.
     #[error("trustee {index} ({url}) finalised set {found}, not the ceremony's {expected}")]
     Mismatch {
@@ -56,11 +69,12 @@ pub struct Outcome {
     pub bytes: (u64, u64),
 }
 
-fn all<T: Send>(
+/// `f` on every node at once, each answer in node order.
+fn each<T: Send>(
     nodes: &[NodeClient],
     f: impl Fn(&NodeClient) -> Result<T, ClientError> + Sync,
-) -> Result<Vec<T>, CeremonyError> {
-    let results: Vec<Result<T, ClientError>> = std::thread::scope(|s| {
+) -> Vec<Result<T, ClientError>> {
+    std::thread::scope(|s| {
         let handles: Vec<_> = nodes.iter().map(|n| s.spawn(|| f(n))).collect();
         handles
             .into_iter()
@@ -73,8 +87,14 @@ fn all<T: Send>(
                 })
             })
             .collect()
-    });
-    results
+    })
+}
+
+fn all<T: Send>(
+    nodes: &[NodeClient],
+    f: impl Fn(&NodeClient) -> Result<T, ClientError> + Sync,
+) -> Result<Vec<T>, CeremonyError> {
+    each(nodes, f)
         .into_iter()
         .zip(nodes)
         .zip(1u16..)
@@ -103,13 +123,24 @@ pub fn run_dkg(
     threshold: u16,
     key: &PrivateKey,
 ) -> Result<Outcome, CeremonyError> {
+    run_dkg_with(nodes, threshold, key, &mut || {})
+}
+
+/// [`run_dkg`], calling `before_finalise` once round 3 is complete and checked, before any
+/// finalise request is sent (tests stop a node there).
+pub fn run_dkg_with(
+    nodes: &[NodeClient],
+    threshold: u16,
+    key: &PrivateKey,
+    before_finalise: &mut dyn FnMut(),
+) -> Result<Outcome, CeremonyError> {
     let ids: Vec<wire::Identity> = all(nodes, |n| n.get_typed(wire::IDENTITY))?;
     let params = SessionParams::keygen(
         threshold,
         ids.iter().map(|i| i.signing_key).collect(),
         &mut rand::rng(),
     )?;
-    run_rounds(nodes, &params, None, key)
+    run_rounds(nodes, &params, None, key, before_finalise)
 }
 
 /// Refresh `set` among its trustees' `nodes` (trustee i = `nodes[i-1]`, every trustee takes
@@ -120,6 +151,17 @@ pub fn run_refresh(
     nodes: &[NodeClient],
     set: &TrusteeSet,
     key: &PrivateKey,
+) -> Result<Outcome, CeremonyError> {
+    run_refresh_with(nodes, set, key, &mut || {})
+}
+
+/// [`run_refresh`], calling `before_finalise` once round 3 is complete and checked, before
+/// any finalise request is sent.
+pub fn run_refresh_with(
+    nodes: &[NodeClient],
+    set: &TrusteeSet,
+    key: &PrivateKey,
+    before_finalise: &mut dyn FnMut(),
 ) -> Result<Outcome, CeremonyError> {
     if nodes.len() != usize::from(set.trustees()) {
         return Err(DkgError::InvalidParams(format!(
@@ -148,7 +190,7 @@ pub fn run_refresh(
         info.verify(set).map_err(|e| wrong(e.to_string()))?;
     }
     let params = SessionParams::refresh(set, &mut rand::rng())?;
-    run_rounds(nodes, &params, Some(set), key)
+    run_rounds(nodes, &params, Some(set), key, before_finalise)
 }
 
 /// Check that each of `nodes` is the trustee of `set` listed at the same place in `indices`
@@ -208,7 +250,40 @@ pub fn run_reshare(
     )?;
     let mut nodes = dealers;
     nodes.extend(receivers.iter().cloned());
-    run_rounds(&nodes, &params, Some(set), key)
+    run_rounds(&nodes, &params, Some(set), key, &mut || {})
+}
+
+/// Send finalise to every one of `nodes` (positions from `offset + 1`); if any fails, say
+/// which finalised and which did not.
+fn finalise_all(
+    nodes: &[NodeClient],
+    offset: usize,
+    body: &str,
+    key: &PrivateKey,
+    set: &TrusteeSet,
+) -> Result<Vec<wire::Finalised>, CeremonyError> {
+    let results: Vec<Result<wire::Finalised, ClientError>> =
+        each(nodes, |n| n.post_signed(wire::FINALISE, body, key));
+    let mut failed = Vec::new();
+    let mut finalised = Vec::new();
+    for ((r, n), pos) in results.iter().zip(nodes).zip(offset + 1..) {
+        match r {
+            Ok(_) => finalised.push(pos.to_string()),
+            Err(e) => failed.push(format!("{pos} ({}): {e}", n.url())),
+        }
+    }
+    if failed.is_empty() {
+        return Ok(results.into_iter().flatten().collect());
+    }
+    Err(CeremonyError::Unfinished {
+        failed: failed.join("; "),
+        finalised: if finalised.is_empty() {
+            "none".into()
+        } else {
+            finalised.join(", ")
+        },
+        set: set.id().short(),
+    })
 }
 
 /// Relay the three rounds and the finalise step of the ceremony `params`.
@@ -217,6 +292,7 @@ fn run_rounds(
     params: &SessionParams,
     previous: Option<&TrusteeSet>,
     key: &PrivateKey,
+    before_finalise: &mut dyn FnMut(),
 ) -> Result<Outcome, CeremonyError> {
     let params = params.clone();
     let session = params.session_id();
@@ -268,20 +344,13 @@ fn run_rounds(
         session,
         messages: r3,
     });
+    before_finalise();
     // the new set's trustees first; a reshare's dealers destroy their shares only after
     // every one of them stored its new share
     let m = params.dealers.len();
     let (dealing, receiving) = nodes.split_at(m.min(nodes.len()));
-    let mut fin: Vec<wire::Finalised> =
-        all(receiving, |n| n.post_signed(wire::FINALISE, &body, key)).map_err(|e| match e {
-            CeremonyError::Node { index, url, source } => CeremonyError::Node {
-                index: index + m as u16,
-                url,
-                source,
-            },
-            e => e,
-        })?;
-    let done: Vec<wire::Finalised> = all(dealing, |n| n.post_signed(wire::FINALISE, &body, key))?;
+    let mut fin = finalise_all(receiving, m, &body, key, &set)?;
+    let done = finalise_all(dealing, 0, &body, key, &set)?;
     let mut ordered = done;
     ordered.append(&mut fin);
     for ((f, n), pos) in ordered.iter().zip(nodes).zip(1u16..) {

@@ -785,3 +785,154 @@ fn a_reshare_hands_the_key_to_new_trustees_with_a_new_threshold_and_old_shares_s
     let report = json(&o);
     assert_eq!(o.status.code(), Some(0), "{report:#}");
 }
+
+/// `trustee-node serve` on `state`, expected to refuse to start: its exit code and stderr
+/// (bounded: 100 × 100 ms, then it is killed and the test fails).
+fn serve_refused(state: &Path) -> (Option<i32>, String) {
+    let mut child = Command::new(bin("trustee-node"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--state"])
+        .arg(state)
+        .env("TRUSTEE_PASSPHRASE", TEST_PASSPHRASE)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            return (status.code(), err);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("trustee-node serve started on a state folder with an unfinished ceremony");
+}
+
+fn clients(nodes: &[Node]) -> Vec<escrow_client::NodeClient> {
+    let cfg = escrow_client::ClientConfig {
+        timeout: Duration::from_secs(20),
+        attempts: 1,
+        ..Default::default()
+    };
+    nodes
+        .iter()
+        .map(|n| escrow_client::NodeClient::new(&n.url(), &cfg).unwrap())
+        .collect()
+}
+
+fn coordinator_key(dir: &Path) -> escrow_core::keys::PrivateKey {
+    escrow_core::keys::PrivateKey::from_pem(
+        &std::fs::read_to_string(dir.join("coord.key")).unwrap(),
+    )
+    .unwrap()
+}
+
+/// The coordinator's error names who finalised and who did not.
+fn assert_unfinished(e: &escrow_client::ceremony::CeremonyError) {
+    match e {
+        escrow_client::ceremony::CeremonyError::Unfinished {
+            failed, finalised, ..
+        } => {
+            assert!(failed.starts_with("3 ("), "{e}");
+            assert_eq!(finalised, "1, 2", "{e}");
+        }
+        other => panic!("expected an unfinished finalise, got {other}"),
+    }
+}
+
+#[test]
+fn a_node_killed_mid_ceremony_never_serves_a_half_made_set_and_says_why() {
+    use escrow_client::ceremony::{run_dkg_with, run_refresh_with};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    people_and_policy(dir, &[]);
+    let key = coordinator_key(dir);
+    for group in ["a", "b"] {
+        std::fs::create_dir(dir.join(group)).unwrap();
+        for f in ["policy.json", "coord.pub"] {
+            std::fs::copy(dir.join(f), dir.join(group).join(f)).unwrap();
+        }
+    }
+    // a keygen whose node 3 is killed -9 after it certified the set, before finalise
+    let mut nodes: Vec<Node> = (1..=3)
+        .map(|i| Node::start(i, &init_dkg_node(&dir.join("a"), i), &[]))
+        .collect();
+    let e = run_dkg_with(&clients(&nodes), 2, &key, &mut || nodes[2].kill9()).unwrap_err();
+    assert_unfinished(&e);
+    let state3 = nodes[2].state.clone();
+    assert!(state3.join("ceremony.json").exists());
+    let (code, err) = serve_refused(&state3);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("unfinished keygen ceremony"), "{err}");
+    assert!(err.contains("ceremony.json"), "{err}");
+    // its folder holds no set: no half-made node
+    assert!(!state3.join("node.json").exists());
+    assert!(!state3.join("trustee-set.json").exists());
+    // the two that finalised serve the same set
+    let a = wait_serving(&nodes[0].url());
+    let b = wait_serving(&nodes[1].url());
+    assert_eq!(a["set_id"], b["set_id"]);
+    drop(nodes);
+
+    // a refresh whose node 3 is killed -9 after it certified the new set, before finalise
+    let nodes: Vec<Node> = (1..=3)
+        .map(|i| Node::start(i, &init_dkg_node(&dir.join("b"), i), &[]))
+        .collect();
+    let trustees: Vec<String> = nodes
+        .iter()
+        .flat_map(|n| ["--trustee".to_string(), n.url()])
+        .collect();
+    ok(&run(
+        dir,
+        &args_with(
+            &[
+                "ceremony",
+                "dkg",
+                "--threshold",
+                "2",
+                "--key",
+                "coord.key",
+                "--out",
+                "b.json",
+            ],
+            &trustees,
+        ),
+    ));
+    let old = TrusteeSet::from_json(&std::fs::read_to_string(dir.join("b.json")).unwrap()).unwrap();
+    for n in &nodes {
+        wait_serving(&n.url());
+    }
+    let mut nodes = nodes;
+    let e = run_refresh_with(&clients(&nodes), &old, &key, &mut || nodes[2].kill9()).unwrap_err();
+    assert_unfinished(&e);
+    let state3 = nodes[2].state.clone();
+    let log_before = std::fs::read(state3.join("log.db")).unwrap();
+    let (code, err) = serve_refused(&state3);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("unfinished refresh ceremony"), "{err}");
+    assert!(err.contains("reshared without it"), "{err}");
+    // node 3's files are all of the old set, untouched: never a mix of old and new
+    let set3 =
+        TrusteeSet::from_json(&std::fs::read_to_string(state3.join("trustee-set.json")).unwrap())
+            .unwrap();
+    assert_eq!(set3.id(), old.id());
+    let sealed3: trustee_node::sealed::SealedSecrets =
+        serde_json::from_str(&std::fs::read_to_string(state3.join("secrets.sealed.json")).unwrap())
+            .unwrap();
+    assert_eq!(sealed3.set_id, old.id());
+    assert_eq!(std::fs::read(state3.join("log.db")).unwrap(), log_before);
+    // nodes 1 and 2 moved to the new set and logged the old one's destruction
+    for n in &nodes[..2] {
+        let info = wait_serving(&n.url());
+        assert_ne!(info["set_id"], old.id().to_hex());
+        let log = entries(&n.url());
+        assert!(
+            log.iter()
+                .any(|e| e["kind"] == "share-destroyed" && e["document"] == old.id().to_hex()),
+            "{log:?}"
+        );
+    }
+}

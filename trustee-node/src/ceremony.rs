@@ -11,8 +11,21 @@
 //!
 //! Every ceremony `POST` must be signed (`Escrow-Signature`, `escrow_core::auth`) by one of the
 //! coordinator keys given to `init --dkg --coordinator-key`; nothing happens for another
-//! caller. The ceremony lives in memory only: a node killed mid-ceremony forgets it, and the
-//! run fails for everyone (no half-made set is ever written: `node.json` is written last).
+//! caller. The rounds live in memory only; what survives a stop (kill -9 included) is, in the
+//! state folder (docs/protocol.md §16.11):
+//!
+//! ```text
+//! STATE/ceremony.json          written before the node sends its round-3 certificate
+//!                              signature (from then on the others can finish without it);
+//!                              removed once its result is stored. Found at start without a
+//!                              journal: the node refuses to start (NodeError::UnfinishedCeremony)
+//! STATE/ceremony-journal.json  everything a keygen's or refresh's finalise stores (set,
+//!                              certificate, sealed share), written atomically before any of it
+//!                              is applied: the commit point. Found at start: the node finishes
+//!                              applying it (files, log entries, each once) and goes on
+//! STATE/retired.json           a reshare dealer's commit point: at start the node completes the
+//!                              share destruction (sealed share emptied, log entries) and stops
+//! ```
 
 use crate::api::ApiError;
 use crate::db::{Batch, Db};
@@ -50,6 +63,163 @@ pub const COORDINATORS_FILE: &str = "coordinators.json";
 
 /// Written by a reshare's dealer when it destroyed its share: the node does not start again.
 pub const RETIRED_FILE: &str = "retired.json";
+
+/// Written before the node sends its round-3 certificate signature; removed once the ceremony's
+/// result is stored (see the module documentation).
+pub const MARKER_FILE: &str = "ceremony.json";
+
+/// The finalise journal of a keygen, a reshare's new trustee or a refresh: the commit point.
+pub const JOURNAL_FILE: &str = "ceremony-journal.json";
+
+/// `STATE/ceremony.json`: this node certified a ceremony's result and has not stored it yet.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CeremonyMarker {
+    /// Format version.
+    pub version: V1,
+    /// keygen, refresh or reshare.
+    pub kind: dkg::CeremonyKind,
+    /// The session id.
+    pub session: Digest32,
+    /// The transcript the node certified.
+    pub transcript: Digest32,
+    /// The set the node certified.
+    pub set_id: Digest32,
+    /// The set a refresh or reshare started from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_set: Option<Digest32>,
+    /// When the node certified it.
+    pub time: escrow_core::time::Timestamp,
+}
+
+/// `STATE/ceremony-journal.json` (mode 0600): what the node's finalise stores, in one file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Journal {
+    /// Format version.
+    pub version: V1,
+    /// keygen, refresh or reshare (a new trustee's).
+    pub kind: dkg::CeremonyKind,
+    /// The new `trustee-set.json`, as written.
+    pub set: String,
+    /// The new `keygen-certificate.json`, as written.
+    pub certificate: String,
+    /// The new sealed secrets (the node's new share, sealed with its passphrase).
+    pub secrets: SealedSecrets,
+    /// The set a refresh replaces (its share-destroyed entry names it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_set: Option<Digest32>,
+    /// When the ceremony finished on this node (the time of its log entries and `node.json`).
+    pub time: escrow_core::time::Timestamp,
+}
+
+impl Journal {
+    fn transcript(&self) -> Result<Digest32, NodeError> {
+        dkg::Certificate::from_json(&self.certificate)
+            .map(|c| c.transcript)
+            .map_err(|e| NodeError::State(format!("{JOURNAL_FILE}: certificate: {e}")))
+    }
+
+    fn trustee_set(&self) -> Result<escrow_core::trustee::TrusteeSet, NodeError> {
+        Ok(escrow_core::trustee::TrusteeSet::from_json(&self.set)?)
+    }
+
+    /// The log entries a refresh appends (sequence numbers from `seq`).
+    fn refresh_entries(&self, seq: u64, policy: Digest32) -> Result<Vec<LogEntry>, NodeError> {
+        let previous = self.previous_set.ok_or_else(|| {
+            NodeError::State(format!(
+                "{JOURNAL_FILE}: a refresh journal names no previous set"
+            ))
+        })?;
+        Ok(vec![
+            LogEntry::keygen(seq, self.time, self.transcript()?),
+            LogEntry::setup(seq + 1, self.time, self.trustee_set()?.id(), policy),
+            LogEntry::share_destroyed(seq + 2, self.time, previous),
+        ])
+    }
+}
+
+/// Write the journal (atomically: the commit point of a finalise).
+pub fn write_journal(dir: &Path, j: &Journal) -> Result<(), NodeError> {
+    state::replace_file(
+        &dir.join(JOURNAL_FILE),
+        escrow_core::codec::to_json_pretty(j).as_bytes(),
+        true,
+    )
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    name: &str,
+) -> Result<Option<T>, NodeError> {
+    let p = dir.join(name);
+    if !p.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&p).map_err(|e| NodeError::io(&p, e))?;
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| NodeError::State(format!("{name}: {e}")))
+}
+
+/// The finalise journal in `dir`, if any.
+pub fn read_journal(dir: &Path) -> Result<Option<Journal>, NodeError> {
+    read_json(dir, JOURNAL_FILE)
+}
+
+/// The ceremony marker in `dir`, if any.
+pub fn read_marker(dir: &Path) -> Result<Option<CeremonyMarker>, NodeError> {
+    read_json(dir, MARKER_FILE)
+}
+
+/// Remove `dir/name` if it exists, then sync the folder.
+pub(crate) fn remove_state_file(dir: &Path, name: &str) -> Result<(), NodeError> {
+    let p = dir.join(name);
+    match std::fs::remove_file(&p) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(NodeError::io(&p, e)),
+    }
+    #[cfg(unix)]
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| NodeError::io(dir, e))?;
+    Ok(())
+}
+
+/// A refresh journal's files: certificate, set and sealed share, each replaced atomically
+/// (again, if a stop came after some of them: the contents are the journal's either way).
+pub fn apply_refresh_files(dir: &Path, j: &Journal) -> Result<(), NodeError> {
+    state::replace_file(&dir.join(CERTIFICATE_FILE), j.certificate.as_bytes(), false)?;
+    state::replace_file(&dir.join(state::SET_FILE), j.set.as_bytes(), false)?;
+    state::replace_file(
+        &dir.join(state::SECRETS_FILE),
+        escrow_core::codec::to_json_pretty(&j.secrets).as_bytes(),
+        true,
+    )
+}
+
+/// A refresh journal's log entries, unless the log already holds its share-destroyed entry.
+pub(crate) fn refresh_log_batch(
+    db: &Db,
+    j: &Journal,
+    policy: Digest32,
+) -> Result<Option<Vec<LogEntry>>, NodeError> {
+    match j.previous_set {
+        Some(prev) if db.share_destroyed_logged(&prev) => Ok(None),
+        _ => j.refresh_entries(db.next_seq(), policy).map(Some),
+    }
+}
+
+/// The error for a marker whose ceremony this node did not finish.
+pub fn unfinished(dir: &Path, m: &CeremonyMarker) -> NodeError {
+    NodeError::UnfinishedCeremony {
+        kind: m.kind.to_string(),
+        session: m.session.short(),
+        set: m.set_id.short(),
+        marker: dir.join(MARKER_FILE),
+    }
+}
 
 /// `STATE/retired.json`: this node's share went to another set by a reshare.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -239,13 +409,21 @@ fn relay<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<wire::Relay<T>, 
 /// One node's side of a ceremony's rounds (a keygen on a pending node, a refresh on a serving
 /// one), in memory only: a new session replaces an unfinished one, a session id is never
 /// used twice, and after a finished ceremony only that ceremony's finalise is answered again.
-#[derive(Default)]
 struct Rounds {
+    dir: PathBuf,
     stage: Mutex<Option<Stage>>,
     used: Mutex<HashSet<Digest32>>,
 }
 
 impl Rounds {
+    fn new(dir: &Path) -> Self {
+        Rounds {
+            dir: dir.to_path_buf(),
+            stage: Mutex::new(None),
+            used: Mutex::new(HashSet::new()),
+        }
+    }
+
     fn begin(
         &self,
         params: SessionParams,
@@ -310,6 +488,24 @@ impl Rounds {
         let (st, msg) = st
             .round3(relay.messages, &mut rand::rng())
             .map_err(dkg_error)?;
+        if msg.complaints.is_empty() {
+            // from the certificate signature on, the others can finish without this node
+            let marker = CeremonyMarker {
+                version: V1::default(),
+                kind: params.kind,
+                session: params.session_id(),
+                transcript: msg.transcript,
+                set_id: msg.set_id,
+                previous_set: params.previous_set,
+                time: now(),
+            };
+            state::replace_file(
+                &self.dir.join(MARKER_FILE),
+                escrow_core::codec::to_json_pretty(&marker).as_bytes(),
+                false,
+            )
+            .map_err(|e| ApiError::internal("writing the ceremony marker", e))?;
+        }
         self.put(Stage::Three(params, Box::new(st)));
         Ok(msg)
     }
@@ -333,6 +529,8 @@ impl Rounds {
         let out = st.finalise(relay.messages).map_err(dkg_error)?;
         let fin = complete(&out)?;
         self.put(Stage::Done(relay.session, fin.clone()));
+        remove_state_file(&self.dir, MARKER_FILE)
+            .map_err(|e| ApiError::internal("removing the ceremony marker", e))?;
         Ok(fin)
     }
 }
@@ -398,7 +596,7 @@ pub fn load_pending(state_dir: &Path, passphrase: &[u8]) -> Result<Pending, Node
             now(),
             escrow_core::auth::DEFAULT_NONCE_CAPACITY,
         )),
-        rounds: Rounds::default(),
+        rounds: Rounds::new(state_dir),
         done,
         file,
     })
@@ -566,16 +764,51 @@ impl Pending {
         Ok(fin)
     }
 
-    /// Write the complete state folder: set, certificate, sealed share, log (setup + keygen),
-    /// checkpoint, and `node.json` last; then remove the pending files.
+    /// Seal the share, write the journal (the commit point), then apply it ([`Pending::apply`]).
     fn complete(&self, out: &dkg::DkgOutput) -> Result<wire::Finalised, NodeError> {
-        let dir = &self.state;
-        let set = &out.set;
         let share = out
             .share
             .as_ref()
             .ok_or_else(|| NodeError::State("the ceremony gave this node no share".into()))?;
-        let index = share.index();
+        let bundle = SecretBundle {
+            key_share: share.to_key_share().to_json().to_string(),
+            signing_key: self.signing.to_pem()?.to_string(),
+            log_key: self.log_seed.to_string(),
+        };
+        let sealed = SealedSecrets::seal(
+            &bundle,
+            out.set.id(),
+            share.index(),
+            &self.passphrase,
+            self.cost,
+        )?;
+        drop(bundle);
+        let journal = Journal {
+            version: V1::default(),
+            kind: out.certificate.params.kind,
+            set: out.set.to_json(),
+            certificate: out.certificate.to_json(),
+            secrets: sealed,
+            previous_set: None,
+            time: now(),
+        };
+        write_journal(&self.state, &journal)?;
+        self.apply(&journal)
+    }
+
+    /// Write the complete state folder from `journal`: set, certificate, sealed share, log
+    /// (setup + keygen), checkpoint, and `node.json` last; then remove the pending files and
+    /// the journal. Files a stopped earlier attempt left are removed first.
+    fn apply(&self, journal: &Journal) -> Result<wire::Finalised, NodeError> {
+        let dir = &self.state;
+        let set = &journal.trustee_set()?;
+        let transcript = journal.transcript()?;
+        let index = journal.secrets.trustee;
+        if journal.secrets.set_id != set.id() {
+            return Err(NodeError::State(format!(
+                "{JOURNAL_FILE}: the sealed share is not for the journal's set"
+            )));
+        }
         // leftovers of a finalise that crashed before node.json
         for f in [
             state::SET_FILE,
@@ -601,31 +834,24 @@ impl Pending {
             .map_err(|_| NodeError::State("sealed log key is not 32 bytes".into()))?;
         let log_key = LogKey::from_seed(&checkpoint::origin(&set.id(), index), seed)
             .map_err(|e| NodeError::State(format!("log key: {e}")))?;
-        let bundle = SecretBundle {
-            key_share: share.to_key_share().to_json().to_string(),
-            signing_key: self.signing.to_pem()?.to_string(),
-            log_key: self.log_seed.to_string(),
-        };
-        let sealed = SealedSecrets::seal(&bundle, set.id(), index, &self.passphrase, self.cost)?;
-        drop(bundle);
         let policy = Policy::from_json(&self.policy_json).map_err(NodeError::Policy)?;
-        state::write_file(&dir.join(state::SET_FILE), set.to_json().as_bytes(), false)?;
+        state::write_file(&dir.join(state::SET_FILE), journal.set.as_bytes(), false)?;
         state::write_file(
             &dir.join(CERTIFICATE_FILE),
-            out.certificate.to_json().as_bytes(),
+            journal.certificate.as_bytes(),
             false,
         )?;
         state::write_file(
             &dir.join(state::SECRETS_FILE),
-            escrow_core::codec::to_json_pretty(&sealed).as_bytes(),
+            escrow_core::codec::to_json_pretty(&journal.secrets).as_bytes(),
             true,
         )?;
-        let created = now();
+        let created = journal.time;
         let mut db = Db::create(&dir.join(state::DB_FILE))?;
         let batch = Batch {
             entries: vec![
                 LogEntry::setup(0, created, set.id(), policy.digest()),
-                LogEntry::keygen(1, created, out.certificate.transcript),
+                LogEntry::keygen(1, created, transcript),
             ],
             ..Batch::default()
         };
@@ -658,17 +884,35 @@ impl Pending {
             escrow_core::codec::to_json_pretty(&node).as_bytes(),
             false,
         )?;
-        for f in [PENDING_SECRETS_FILE, PENDING_FILE] {
-            let p = dir.join(f);
-            std::fs::remove_file(&p).map_err(|e| NodeError::io(&p, e))?;
+        for f in [PENDING_SECRETS_FILE, PENDING_FILE, JOURNAL_FILE] {
+            remove_state_file(dir, f)?;
         }
         Ok(wire::Finalised {
             version: V1::default(),
             trustee: index,
             set_id: set.id(),
-            transcript: out.certificate.transcript,
+            transcript,
         })
     }
+}
+
+/// Before a pending node serves: finish a finalise a stop interrupted. With a journal, the
+/// state folder is completed from it (`Ok(true)`: serve it as a complete node); with a marker
+/// and no journal, the node certified a set it never stored: [`NodeError::UnfinishedCeremony`];
+/// otherwise `Ok(false)` (wait for a ceremony).
+pub fn resume_pending(state_dir: &Path, passphrase: &[u8]) -> Result<bool, NodeError> {
+    if let Some(journal) = read_journal(state_dir)? {
+        let _lock = state::lock_state(state_dir)?;
+        let pending = load_pending(state_dir, passphrase)?;
+        let fin = pending.apply(&journal)?;
+        remove_state_file(state_dir, MARKER_FILE)?;
+        tracing::warn!(set = %fin.set_id.short(), trustee = fin.trustee, "resumed the {} a stop interrupted after its commit point ({JOURNAL_FILE}): state folder complete", journal.kind);
+        return Ok(true);
+    }
+    if let Some(m) = read_marker(state_dir)? {
+        return Err(unfinished(state_dir, &m));
+    }
+    Ok(false)
 }
 
 type Shared = Arc<Pending>;
@@ -849,7 +1093,7 @@ impl Refresher {
                 now(),
                 escrow_core::auth::DEFAULT_NONCE_CAPACITY,
             )),
-            rounds: Rounds::default(),
+            rounds: Rounds::new(state_dir),
             retired: std::sync::atomic::AtomicBool::new(false),
             handed_over: std::sync::atomic::AtomicBool::new(false),
             reload,
@@ -970,6 +1214,16 @@ fn complete_reshare_dealer(
     r.handed_over
         .store(true, std::sync::atomic::Ordering::SeqCst);
     let t = now();
+    state::replace_file(
+        &dir.join(format!(
+            "reshare-certificate-{}.json",
+            &out.set.id().to_hex()[..16]
+        )),
+        out.certificate.to_json().as_bytes(),
+        false,
+    )?;
+    // the commit point: a dealer stopped after it completes the destruction when started
+    // again (state::load)
     state::write_file(
         &dir.join(RETIRED_FILE),
         escrow_core::codec::to_json_pretty(&RetiredFile {
@@ -993,14 +1247,6 @@ fn complete_reshare_dealer(
         &dir.join(state::SECRETS_FILE),
         escrow_core::codec::to_json_pretty(&sealed).as_bytes(),
         true,
-    )?;
-    state::write_file(
-        &dir.join(format!(
-            "reshare-certificate-{}.json",
-            &out.set.id().to_hex()[..16]
-        )),
-        out.certificate.to_json().as_bytes(),
-        false,
     )?;
     node.append(vec![
         LogEntry::keygen(0, t, out.certificate.transcript),
@@ -1043,28 +1289,21 @@ fn complete_refresh(
     drop(bundle);
     // from here on the old share releases nothing
     r.retired.store(true, std::sync::atomic::Ordering::SeqCst);
-    state::replace_file(
-        &dir.join(CERTIFICATE_FILE),
-        out.certificate.to_json().as_bytes(),
-        false,
-    )?;
-    state::replace_file(
-        &dir.join(state::SET_FILE),
-        out.set.to_json().as_bytes(),
-        false,
-    )?;
-    state::replace_file(
-        &dir.join(state::SECRETS_FILE),
-        escrow_core::codec::to_json_pretty(&sealed).as_bytes(),
-        true,
-    )?;
-    let t = now();
-    node.append(vec![
-        LogEntry::keygen(0, t, out.certificate.transcript),
-        LogEntry::setup(0, t, out.set.id(), node.policy_digest()),
-        LogEntry::share_destroyed(0, t, old),
-    ])
-    .map_err(|e| NodeError::State(format!("logging the refresh: {}", e.message)))?;
+    let journal = Journal {
+        version: V1::default(),
+        kind: dkg::CeremonyKind::Refresh,
+        set: out.set.to_json(),
+        certificate: out.certificate.to_json(),
+        secrets: sealed,
+        previous_set: Some(old),
+        time: now(),
+    };
+    // the commit point: a node stopped after it finishes the refresh when it starts again
+    write_journal(dir, &journal)?;
+    apply_refresh_files(dir, &journal)?;
+    node.append(journal.refresh_entries(0, node.policy_digest())?)
+        .map_err(|e| NodeError::State(format!("logging the refresh: {}", e.message)))?;
+    remove_state_file(dir, JOURNAL_FILE)?;
     Ok(wire::Finalised {
         version: V1::default(),
         trustee: index,

@@ -64,6 +64,8 @@ pub struct Db {
     frontier: Frontier,
     latest_policy: Option<Digest32>,
     first_setup: Option<(Digest32, Digest32)>,
+    /// The sets whose share-destroyed entries the log holds.
+    destroyed: Vec<Digest32>,
     chains: RenewalChains,
     /// The tile hashes of levels 1 and above, derived while [`Db::verify`] checked the log.
     upper: UpperLevels,
@@ -259,6 +261,7 @@ impl Db {
             frontier: Frontier::new(),
             latest_policy: None,
             first_setup: None,
+            destroyed: Vec::new(),
             chains: RenewalChains::new(),
             upper: UpperLevels::default(),
         })
@@ -293,6 +296,7 @@ impl Db {
             frontier: Frontier::new(),
             latest_policy: None,
             first_setup: None,
+            destroyed: Vec::new(),
             chains: RenewalChains::new(),
             upper: UpperLevels::default(),
         };
@@ -319,6 +323,11 @@ impl Db {
     /// The sequence number the next entry gets.
     pub fn next_seq(&self) -> u64 {
         self.frontier.size()
+    }
+
+    /// Does the log hold a share-destroyed entry for `set`?
+    pub fn share_destroyed_logged(&self, set: &Digest32) -> bool {
+        self.destroyed.contains(set)
     }
 
     /// The policy digest of the latest setup entry.
@@ -374,6 +383,7 @@ impl Db {
         let mut upper = UpperLevelsBuilder::default();
         let mut latest_policy = None;
         let mut first_setup = None;
+        let mut destroyed = Vec::new();
         let mut released: HashMap<u64, (Digest32, Digest32)> = HashMap::new(); // seq -> (warrant, ct)
         let mut seen: HashMap<u64, Digest32> = HashMap::new(); // seq -> warrant digest
         let mut cancels: HashMap<u64, (Digest32, Digest32)> = HashMap::new(); // seq -> (warrant, cancellation)
@@ -439,6 +449,7 @@ impl Db {
                             cancels.insert(want, (w, c));
                         }
                     }
+                    EntryKind::ShareDestroyed => destroyed.extend(e.document),
                     _ => {}
                 }
                 if want == 0 && first_setup.is_none() {
@@ -511,6 +522,7 @@ impl Db {
         self.frontier = frontier;
         self.latest_policy = latest_policy;
         self.first_setup = first_setup;
+        self.destroyed = destroyed;
         self.chains = chains;
         self.upper = upper.finish();
         Ok(())
@@ -766,6 +778,13 @@ impl Db {
         }
         tx.commit().map_err(db_err(&path))?;
         self.frontier = frontier;
+        self.destroyed.extend(
+            batch
+                .entries
+                .iter()
+                .filter(|e| e.kind == EntryKind::ShareDestroyed)
+                .filter_map(|e| e.document),
+        );
         if let Some(p) = batch
             .entries
             .iter()

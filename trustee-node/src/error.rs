@@ -60,6 +60,22 @@ pub enum NodeError {
     /// TLS configuration.
     #[error("TLS: {0}")]
     Tls(String),
+    /// The node signed a ceremony's certificate and was stopped before it stored the result
+    /// (`STATE/ceremony.json` without a journal, docs/protocol.md §16.11).
+    #[error(
+        "unfinished {kind} ceremony (session {session}, new set {set}): this node signed the new set's certificate and was stopped before it stored its share, so the other trustees may have finished without it. It serves nothing until its operator decides: if the coordinator reported that no trustee finalised, remove {} and start again (the set it served stays in use); otherwise this node's share of the new set is lost and the set must be reshared without it (docs/protocol.md §16.11)",
+        marker.display()
+    )]
+    UnfinishedCeremony {
+        /// keygen, refresh or reshare.
+        kind: String,
+        /// The session id (short).
+        session: String,
+        /// The set it certified (short).
+        set: String,
+        /// The marker file.
+        marker: PathBuf,
+    },
 }
 
 impl NodeError {

@@ -185,7 +185,9 @@ pub async fn run(
         let _ = rx.wait_for(|s| *s).await;
     };
     let mut listener = listener;
-    if ceremony::is_pending(&config.state) {
+    if ceremony::is_pending(&config.state)
+        && !ceremony::resume_pending(&config.state, &config.passphrase)?
+    {
         let again = listener
             .try_clone()
             .map_err(|e| NodeError::io("listener", e))?;

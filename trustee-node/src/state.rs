@@ -360,23 +360,46 @@ impl core::fmt::Debug for Loaded {
 /// setup entry. `accept_unanchored`: start although the checkpoint file is missing (state
 /// folders made before it existed), anchoring the log as it is.
 pub fn load(state: &Path, passphrase: &[u8], accept_unanchored: bool) -> Result<Loaded, NodeError> {
+    use crate::ceremony::{self, JOURNAL_FILE, MARKER_FILE};
     let node = read_node_file(state)?;
-    let retired = state.join(crate::ceremony::RETIRED_FILE);
+    let retired = state.join(ceremony::RETIRED_FILE);
     if retired.exists() {
-        let r: crate::ceremony::RetiredFile = serde_json::from_str(&read(&retired)?)
+        let r: ceremony::RetiredFile = serde_json::from_str(&read(&retired)?)
             .map_err(|e| NodeError::State(format!("{}: {e}", retired.display())))?;
+        let lock = lock_state(state)?;
+        let completed = finish_retirement(state, passphrase, &node, &r)?;
+        drop(lock);
         return Err(NodeError::State(format!(
-            "this node's share of set {} was handed to set {} by a reshare (transcript {}) at {} and destroyed ({}): it releases nothing and does not serve again; its log stays in {DB_FILE}",
+            "this node's share of set {} was handed to set {} by a reshare (transcript {}) at {} and destroyed ({}): it releases nothing and does not serve again; its log stays in {DB_FILE}{}",
             r.old_set_id.short(),
             r.new_set_id.short(),
             r.transcript.short(),
             r.time,
-            crate::ceremony::RETIRED_FILE
+            ceremony::RETIRED_FILE,
+            if completed {
+                " (this start completed the destruction a stop had interrupted: the sealed share emptied and the keygen and share-destroyed entries logged)"
+            } else {
+                ""
+            }
         )));
     }
     // One serving process per state folder, before anything is opened.
     let lock = lock_state(state)?;
+    // a refresh stopped after its commit point: its files first (its log entries below)
+    let journal = ceremony::read_journal(state)?;
+    if let Some(j) = &journal
+        && j.kind == escrow_core::dkg::CeremonyKind::Refresh
+    {
+        ceremony::apply_refresh_files(state, j)?;
+    }
     let set = TrusteeSet::from_json(&read(&state.join(SET_FILE))?)?;
+    if let Some(m) = ceremony::read_marker(state)? {
+        if m.set_id != set.id() {
+            return Err(ceremony::unfinished(state, &m));
+        }
+        // the ceremony finished here; only the marker's removal was missed
+        ceremony::remove_state_file(state, MARKER_FILE)?;
+    }
     // node.json names the set the node was set up with; a refresh replaces the set file with
     // one that descends from it (`TrusteeSet::origin`)
     if set.origin() != node.set_id {
@@ -427,6 +450,22 @@ pub fn load(state: &Path, passphrase: &[u8], accept_unanchored: bool) -> Result<
     let db_path = state.join(DB_FILE);
     let mut db = Db::open(&db_path, anchor.as_ref())?;
     check_setup(&db, &node)?;
+    if let Some(j) = &journal {
+        if j.kind == escrow_core::dkg::CeremonyKind::Refresh
+            && let Some(entries) = ceremony::refresh_log_batch(&db, j, policy.digest())?
+        {
+            let t = now();
+            db.commit(
+                &Batch {
+                    entries,
+                    ..Batch::default()
+                },
+                t,
+            )?;
+        }
+        ceremony::remove_state_file(state, JOURNAL_FILE)?;
+        tracing::warn!(set = %set.id().short(), "resumed the {} a stop interrupted after its commit point ({JOURNAL_FILE}): files replaced, log entries present", j.kind);
+    }
     if db.latest_policy() != Some(policy.digest()) {
         let t = now();
         let batch = Batch {
@@ -456,6 +495,64 @@ pub fn load(state: &Path, passphrase: &[u8], accept_unanchored: bool) -> Result<
             },
         },
     })
+}
+
+/// A reshare's dealer stopped after its commit point (`retired.json`): empty the sealed share
+/// if it is still there, and log keygen and share-destroyed if the log lacks them. `Ok(true)`
+/// when something was left to do.
+fn finish_retirement(
+    state: &Path,
+    passphrase: &[u8],
+    node: &NodeFile,
+    r: &crate::ceremony::RetiredFile,
+) -> Result<bool, NodeError> {
+    let sealed_path = state.join(SECRETS_FILE);
+    let sealed: SealedSecrets = serde_json::from_str(&read(&sealed_path)?)
+        .map_err(|e| NodeError::State(format!("{}: {e}", sealed_path.display())))?;
+    let bundle = sealed.open(passphrase)?;
+    let log_key = open_log_key(&bundle.log_key, &node.set_id, node.trustee)?;
+    let mut completed = false;
+    if !bundle.key_share.is_empty() {
+        let emptied = SecretBundle {
+            key_share: String::new(),
+            signing_key: bundle.signing_key.clone(),
+            log_key: bundle.log_key.clone(),
+        };
+        let cost = if sealed.kdf.setting == "test" {
+            KdfCost::Test
+        } else {
+            KdfCost::Strong
+        };
+        let resealed =
+            SealedSecrets::seal(&emptied, sealed.set_id, sealed.trustee, passphrase, cost)?;
+        replace_file(
+            &sealed_path,
+            escrow_core::codec::to_json_pretty(&resealed).as_bytes(),
+            true,
+        )?;
+        completed = true;
+    }
+    drop(bundle);
+    let anchor = read_anchor(state, &log_key.verifier_key())?;
+    let mut db = Db::open(&state.join(DB_FILE), anchor.as_ref())?;
+    if !db.share_destroyed_logged(&r.old_set_id) {
+        let t = now();
+        let seq = db.next_seq();
+        let head = db.commit(
+            &Batch {
+                entries: vec![
+                    LogEntry::keygen(seq, t, r.transcript),
+                    LogEntry::share_destroyed(seq + 1, t, r.old_set_id),
+                ],
+                ..Batch::default()
+            },
+            t,
+        )?;
+        write_checkpoint(state, &log_key, &head)?;
+        completed = true;
+    }
+    crate::ceremony::remove_state_file(state, crate::ceremony::MARKER_FILE)?;
+    Ok(completed)
 }
 
 fn read_node_file(state: &Path) -> Result<NodeFile, NodeError> {
