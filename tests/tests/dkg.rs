@@ -257,6 +257,18 @@ fn five_nodes_make_their_set_without_a_dealer_and_then_serve_a_warrant() {
     assert_eq!(wait_serving(&nodes[2].url())["set_id"], set.id().to_hex());
 }
 
+/// `n` nodes made with `init --dkg` in `dir` and started, and their `--trustee URL` arguments.
+fn start_dkg_nodes(dir: &Path, n: u16) -> (Vec<Node>, Vec<String>) {
+    let nodes: Vec<Node> = (1..=n)
+        .map(|i| Node::start(i, &init_dkg_node(dir, i), &[]))
+        .collect();
+    let trustees = nodes
+        .iter()
+        .flat_map(|n| ["--trustee".to_string(), n.url()])
+        .collect();
+    (nodes, trustees)
+}
+
 fn args_with(head: &[&str], trustees: &[String]) -> Vec<String> {
     let mut a: Vec<String> = head.iter().map(|s| s.to_string()).collect();
     a.extend(trustees.iter().cloned());
@@ -311,13 +323,7 @@ fn a_refresh_renews_every_share_keeps_old_messages_readable_and_destroys_the_old
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     people_and_policy(dir, &[]);
-    let nodes: Vec<Node> = (1..=5)
-        .map(|i| Node::start(i, &init_dkg_node(dir, i), &[]))
-        .collect();
-    let trustees: Vec<String> = nodes
-        .iter()
-        .flat_map(|n| ["--trustee".to_string(), n.url()])
-        .collect();
+    let (nodes, trustees) = start_dkg_nodes(dir, 5);
     ok(&run(
         dir,
         &args_with(
@@ -878,13 +884,7 @@ fn a_node_killed_mid_ceremony_never_serves_a_half_made_set_and_says_why() {
     drop(nodes);
 
     // a refresh whose node 3 is killed -9 after it certified the new set, before finalise
-    let nodes: Vec<Node> = (1..=3)
-        .map(|i| Node::start(i, &init_dkg_node(&dir.join("b"), i), &[]))
-        .collect();
-    let trustees: Vec<String> = nodes
-        .iter()
-        .flat_map(|n| ["--trustee".to_string(), n.url()])
-        .collect();
+    let (nodes, trustees) = start_dkg_nodes(&dir.join("b"), 3);
     ok(&run(
         dir,
         &args_with(

@@ -94,6 +94,32 @@ fn set_in(state: &Path) -> TrusteeSet {
     TrusteeSet::from_json(&std::fs::read_to_string(state.join(state::SET_FILE)).unwrap()).unwrap()
 }
 
+/// Trustee 1's finalise journal for `out`, as the node builds it: its new share sealed with
+/// the signing and log keys of `keys` (its sealed secrets so far).
+fn journal_of(out: &DkgOutput, keys: &SecretBundle, previous_set: Option<Digest32>) -> Journal {
+    let bundle = SecretBundle {
+        key_share: out
+            .share
+            .as_ref()
+            .unwrap()
+            .to_key_share()
+            .to_json()
+            .to_string(),
+        signing_key: keys.signing_key.clone(),
+        log_key: keys.log_key.clone(),
+    };
+    Journal {
+        version: V1::default(),
+        kind: out.certificate.params.kind,
+        set: out.set.to_json(),
+        certificate: out.certificate.to_json(),
+        secrets: SealedSecrets::seal(&bundle, out.set.id(), 1, PASS.as_bytes(), KdfCost::Test)
+            .unwrap(),
+        previous_set,
+        time: now(),
+    }
+}
+
 /// Trustee 1's state folder (made by `trustee-node init`) and a real refresh of the set,
 /// its finalise journal built as the node's finalise builds it.
 struct Refreshed {
@@ -122,28 +148,7 @@ fn refreshed() -> Refreshed {
     let params = SessionParams::refresh(&fx.set, &mut rand::rng()).unwrap();
     let out = drive(&params, &keys, Some((&fx.set, &shares))).swap_remove(0);
     let old = sealed(&state).open(PASS.as_bytes()).unwrap();
-    let bundle = SecretBundle {
-        key_share: out
-            .share
-            .as_ref()
-            .unwrap()
-            .to_key_share()
-            .to_json()
-            .to_string(),
-        signing_key: old.signing_key.clone(),
-        log_key: old.log_key.clone(),
-    };
-    let secrets =
-        SealedSecrets::seal(&bundle, out.set.id(), 1, PASS.as_bytes(), KdfCost::Test).unwrap();
-    let journal = Journal {
-        version: V1::default(),
-        kind: CeremonyKind::Refresh,
-        set: out.set.to_json(),
-        certificate: out.certificate.to_json(),
-        secrets,
-        previous_set: Some(fx.set.id()),
-        time: now(),
-    };
+    let journal = journal_of(&out, &old, Some(fx.set.id()));
     Refreshed {
         transcript: out.certificate.transcript,
         new_set: out.set,
@@ -366,27 +371,7 @@ fn a_keygen_stopped_after_its_journal_completes_the_state_folder_at_start() {
     )
     .unwrap();
     let out = drive(&params, &keys, None).swap_remove(0);
-    let bundle = SecretBundle {
-        key_share: out
-            .share
-            .as_ref()
-            .unwrap()
-            .to_key_share()
-            .to_json()
-            .to_string(),
-        signing_key: secrets.signing_key.clone(),
-        log_key: secrets.log_key.clone(),
-    };
-    let journal = Journal {
-        version: V1::default(),
-        kind: CeremonyKind::Keygen,
-        set: out.set.to_json(),
-        certificate: out.certificate.to_json(),
-        secrets: SealedSecrets::seal(&bundle, out.set.id(), 1, PASS.as_bytes(), KdfCost::Test)
-            .unwrap(),
-        previous_set: None,
-        time: now(),
-    };
+    let journal = journal_of(&out, &secrets, None);
     write_marker(&dir, &marker(CeremonyKind::Keygen, out.set.id(), None));
     // without the journal (stopped before its commit point): refused, naming the keygen
     let e = ceremony::resume_pending(&dir, PASS.as_bytes()).unwrap_err();
