@@ -556,9 +556,12 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         timeout: 30,
     };
     let report = roles.audit(&audit_req)?;
+    // The page to publish is the public summary; the oversight body's full page beside it.
     let html_path = dir.join("audit-report.html");
+    let oversight_path = dir.join("oversight-report.html");
     if a.keep.is_some() {
-        files::public(&html_path, report.html.as_bytes())?;
+        files::public(&html_path, report.public_html.as_bytes())?;
+        files::secret(&oversight_path, report.html.as_bytes())?;
     }
     ensure!(
         report.errors == 0,
@@ -572,7 +575,11 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
             heads.join("\n"),
             report.text,
             if a.keep.is_some() {
-                format!("transparency report page: {}", html_path.display())
+                format!(
+                    "transparency report (public summary): {}\noversight view (not for publication): {}",
+                    html_path.display(),
+                    oversight_path.display()
+                )
             } else {
                 String::new()
             }

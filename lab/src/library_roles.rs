@@ -126,6 +126,7 @@ impl Roles for LibraryRoles {
             entries: report.trustees.iter().map(|t| t.entries).sum(),
             text: report.to_text(),
             html: report.to_html(),
+            public_html: report.to_public_html(),
             json: serde_json::to_value(&report)?,
         })
     }

@@ -157,8 +157,11 @@ pub struct AuditSummary {
     pub entries: u64,
     /// The readable report.
     pub text: String,
-    /// The report as one HTML page.
+    /// The whole report as one HTML page (the oversight view when the audit had the
+    /// oversight key): for the oversight body, not for publication.
     pub html: String,
+    /// The public summary as one HTML page (counts only): the page to publish.
+    pub public_html: String,
     /// The report as JSON.
     pub json: serde_json::Value,
 }

@@ -226,14 +226,15 @@ fn receipts_prove_included_without_the_oversight_key_or_the_warrant() {
         v["receipts_checked"].as_u64().unwrap() >= (w.in_scope * 2) as u64,
         "{v:#}"
     );
-    // Without the warrant, the releases cannot be shown justified (and are said to be so).
+    // Without the warrant (and no --policy), the releases cannot be judged, and are said to
+    // be not judged: a warning, not an unjustified release.
     assert!(
         findings(&v)
             .iter()
-            .all(|f| f["code"] == "unjustified-release"),
+            .all(|f| f["code"] == "release-not-judged" && f["severity"] == "warning"),
         "{v:#}"
     );
-    assert!(has_finding(&v, "unjustified-release", 1, None), "{v:#}");
+    assert!(has_finding(&v, "release-not-judged", 1, None), "{v:#}");
 }
 
 #[test]
@@ -380,7 +381,11 @@ fn a_release_without_a_covering_warrant_is_reported_unjustified() {
         index = (e.len() - 1) as u64;
     });
     w.nodes[node].restart_unanchored();
-    let o = audit(&w, "auditor", &["--html", "report.html"]);
+    let o = audit(
+        &w,
+        "auditor",
+        &["--html", "report.html", "--html-view", "full"],
+    );
     let v = json(&o);
     assert_eq!(o.status.code(), Some(3), "{v:#}");
     assert!(
@@ -389,6 +394,37 @@ fn a_release_without_a_covering_warrant_is_reported_unjustified() {
     );
     let html = std::fs::read_to_string(w.dir.join("report.html")).unwrap();
     assert!(html.contains("NOT JUSTIFIED") && html.contains("unjustified-release"));
+    let said = findings(&v)[0]["message"].as_str().unwrap().to_string();
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    assert!(html.contains(&esc(&said)), "{said}");
+    // the page the auditor's own run wrote is the full one, kept private
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(w.dir.join("report.html"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "full page mode {mode:o}");
+    // the default page is the public summary: the finding is counted, the entry not shown
+    let o = audit(&w, "auditor", &["--html", "public.html"]);
+    assert_eq!(o.status.code(), Some(3));
+    let html = std::fs::read_to_string(w.dir.join("public.html")).unwrap();
+    assert!(html.contains("public transparency report"), "{html}");
+    assert!(html.contains("messages released without justification"));
+    let said = findings(&v)[0]["message"].as_str().unwrap().to_string();
+    assert!(!html.contains(&esc(&said)) && !html.contains("scope re-checked from the logs"));
+    // --public and a full page contradict each other: a usage error, before any work
+    let o = audit(
+        &w,
+        "auditor",
+        &["--public", "--html", "x.html", "--html-view", "full"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!w.dir.join("x.html").exists());
     // the logs themselves are intact (the auditor had no earlier checkpoint)
     assert!(
         findings(&v)
@@ -592,7 +628,11 @@ fn a_trustee_down_is_not_audited_and_the_counts_are_lower_bounds() {
     let mut w = Workflow::new(3, 2, 2);
     ok(&w.retrieve("w.json", "inv.key", "out", &[]));
     w.nodes[2].stop(); // trustee 3
-    let o = audit(&w, "auditor", &["--html", "report.html"]);
+    let o = audit(
+        &w,
+        "auditor",
+        &["--html", "report.html", "--html-view", "full"],
+    );
     let v = json(&o);
     // nothing wrong was found in what could be read: exit 0, with the gap said on stderr
     assert_eq!(o.status.code(), Some(0), "{v:#}");
@@ -610,6 +650,10 @@ fn a_trustee_down_is_not_audited_and_the_counts_are_lower_bounds() {
     assert!(html.contains("2 of 3 logs audited"), "lower bound banner");
     assert!(html.contains("not audited") && !html.contains(">FAILED<"));
     assert!(!html.contains("None: every log verified"));
+    // the public summary (the default page) carries the same banner
+    ok(&audit(&w, "auditor", &["--html", "public.html"]));
+    let html = std::fs::read_to_string(w.dir.join("public.html")).unwrap();
+    assert!(html.contains("2 of 3 logs audited") && html.contains("lower bound"));
     // the text report says the same
     let mut args: Vec<String> = [
         "audit",

@@ -440,12 +440,28 @@ fn the_public_view_counts_everything_and_names_no_target_label_or_case() {
         escrow_core::audit::public::case_digest(&[0; 32], "OP-TEST")
     );
 
-    // Without the oversight key, the warrant has no case digest, and still no names.
-    let (_, v, html, text) = public_outputs(&w, &[]);
+    // Without the oversight key (a citizen's audit), the warrant has no case digest, and still
+    // no names. The citizen was shown no warrant, so no release is judged: that is said
+    // (a warning per trustee, "not judged"), and none is counted unjustified; the logs are
+    // clean, so the exit is 0 with the gap on stderr, and 1 with --require-all.
+    let (o, v, html, text) = public_outputs(&w, &[]);
+    assert_eq!(o.status.code(), Some(0), "{v:#}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not judged"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(v["warrants"][0]["case"].is_null(), "{v:#}");
+    assert_eq!(v["messages_unjustified"], 0, "{v:#}");
+    assert_eq!(v["unjustified_entries"], 0, "{v:#}");
+    assert!(text.contains("release-not-judged"), "{text}");
+    assert!(!text.contains("unjustified-release"), "{text}");
+    assert!(html.contains("release-not-judged"));
     for out in [v.to_string(), html, text] {
         assert!(!out.contains("alice") && !out.contains("OP-TEST"), "{out}");
     }
+    let (o, v, _, _) = public_outputs(&w, &["--require-all"]);
+    assert_eq!(o.status.code(), Some(1), "{v:#}");
 }
 
 /// The report an auditor can trust, item by item: every refusal is listed by reason code,
@@ -786,6 +802,8 @@ fn the_oversight_view_shows_why_a_warrant_was_cancelled_from_the_logs_alone() {
         "oversight.key".into(),
         "--html".into(),
         "full.html".into(),
+        "--html-view".into(),
+        "full".into(),
     ];
     ta.extend(w.trustee_args());
     let t = ok(&escrow(

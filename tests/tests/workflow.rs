@@ -387,8 +387,18 @@ fn the_live_demo_runs_and_every_step_turns_out_as_the_protocol_says() {
             .iter()
             .all(|t| t["log_ok"] == true)
     );
+    // the page to publish is the public summary; the oversight view is kept beside it, private
     let page = std::fs::read_to_string(tmp.path().join("kept/audit-report.html")).unwrap();
-    assert!(page.contains("<svg") && page.contains("transparency report"));
+    assert!(page.contains("<svg") && page.contains("public transparency report"));
+    let full = std::fs::read_to_string(tmp.path().join("kept/oversight-report.html")).unwrap();
+    assert!(
+        full.contains("<svg") && full.contains("Oversight view"),
+        "{full}"
+    );
+    for name in ["w-demo-alice", "alice"] {
+        assert!(full.contains(name), "{name} in the oversight view");
+        assert!(!page.contains(name), "{name} in the public page");
+    }
     // the demo left no process behind and kept its state as asked
     assert!(tmp.path().join("kept/mailbox.jsonl").exists());
     assert!(tmp.path().join("kept/warrant.json").exists());

@@ -45,9 +45,15 @@ pub struct AuditArgs {
     /// trustee. Without it, nothing is compared with earlier runs.
     #[arg(long)]
     pub state: Option<PathBuf>,
-    /// Write a self-contained HTML report here (the public summary with --public).
+    /// Write a self-contained HTML report here: by default the public summary (as --public:
+    /// counts only, no account, label or warrant text), the page to publish.
     #[arg(long)]
     pub html: Option<PathBuf>,
+    /// What the --html page holds: `public` (the default: the summary anyone may read) or
+    /// `full` (the auditor's whole report; the oversight view with --oversight-key: not for
+    /// publication).
+    #[arg(long, value_enum, value_name = "VIEW")]
+    pub html_view: Option<HtmlView>,
     /// The public view: statistics only (per authority, period, trustee and refusal reason;
     /// warrants by envelope digest and salted case-number digest), with no account, label,
     /// warrant id or warrant text, in the text, the --json object and the --html page.
@@ -74,12 +80,21 @@ pub struct AuditArgs {
     /// mismatched disclosure is a finding. Repeatable.
     #[arg(long = "disclosure", value_name = "FILE")]
     pub disclosures: Vec<PathBuf>,
-    /// Exit 1 unless every trustee of the set could be audited.
+    /// Exit 1 unless every trustee of the set could be audited and every release judged.
     #[arg(long)]
     pub require_all: bool,
     /// Network timeout per request, seconds.
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
+}
+
+/// Which report `--html` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum HtmlView {
+    /// Statistics only: `AuditReport::to_public_html`.
+    Public,
+    /// The whole report: `AuditReport::to_html`.
+    Full,
 }
 
 /// A progress bar on stderr for logs of 5,000 entries or more (none with --json).
@@ -171,14 +186,19 @@ pub fn run(a: &AuditArgs, out: Out) -> Result<AuditReport> {
 
 /// `escrow audit`.
 pub fn audit(a: AuditArgs, out: Out) -> Result<()> {
+    if a.public && a.html_view == Some(HtmlView::Full) {
+        return Err(crate::Usage(
+            "--public writes the public page only: drop --html-view full".into(),
+        )
+        .into());
+    }
     let report = run(&a, out)?;
     if let Some(p) = &a.html {
-        let page = if a.public {
-            report.to_public_html()
-        } else {
-            report.to_html()
-        };
-        io::write_public(p, page.as_bytes())?;
+        // The full page names targets and warrants: mode 0600, as the oversight body keeps it.
+        match a.html_view.unwrap_or(HtmlView::Public) {
+            HtmlView::Public => io::write_public(p, report.to_public_html().as_bytes())?,
+            HtmlView::Full => io::write_secret(p, report.to_html().as_bytes())?,
+        }
     }
     if a.public {
         let view = report.public_view();
@@ -197,8 +217,9 @@ pub fn audit(a: AuditArgs, out: Out) -> Result<()> {
     match report.outcome(a.require_all) {
         o @ AuditOutcome::Problems { .. } => Err(Reported::refused(o.to_string())),
         o @ (AuditOutcome::NothingAudited { .. }
-        | AuditOutcome::LowerBounds { fatal: true, .. }) => Err(Reported::error(o.to_string())),
-        o @ AuditOutcome::LowerBounds { .. } => {
+        | AuditOutcome::LowerBounds { fatal: true, .. }
+        | AuditOutcome::NotJudged { fatal: true, .. }) => Err(Reported::error(o.to_string())),
+        o @ (AuditOutcome::LowerBounds { .. } | AuditOutcome::NotJudged { .. }) => {
             eprintln!("escrow audit: {o}");
             Ok(())
         }

@@ -93,6 +93,10 @@ pub enum FindingKind {
     PolicyDiffers,
     /// A release that its warrant, the policy or the log does not justify.
     UnjustifiedRelease,
+    /// A release this auditor could not judge: its warrant was not disclosed to it (no
+    /// `--warrants` copy, no oversight key to open the log's sealed copy) or no `--policy` was
+    /// given. Not evidence against the trustee; the audit is incomplete.
+    ReleaseNotJudged,
     /// An investigator's receipt is not proved in its trustee's log.
     ReceiptNotInLog,
     /// A receipt of a trustee that was not audited.
@@ -136,6 +140,7 @@ impl FindingKind {
             FindingKind::EntryChanged => "entry-changed",
             FindingKind::PolicyDiffers => "policy-differs",
             FindingKind::UnjustifiedRelease => "unjustified-release",
+            FindingKind::ReleaseNotJudged => "release-not-judged",
             FindingKind::ReceiptNotInLog => "receipt-not-in-log",
             FindingKind::ReceiptUnchecked => "receipt-unchecked",
             FindingKind::CheatingTrustee => "cheating-trustee",
@@ -153,6 +158,7 @@ impl FindingKind {
     pub fn severity(self) -> Severity {
         match self {
             FindingKind::PolicyDiffers
+            | FindingKind::ReleaseNotJudged
             | FindingKind::ReceiptUnchecked
             | FindingKind::CheckpointUnmatched
             | FindingKind::CheckpointUnverified
@@ -593,6 +599,10 @@ pub struct ReleaseJudgement {
     pub ciphertext: Digest32,
     /// No reason against it.
     pub justified: bool,
+    /// Not justified only because this auditor could not judge it (warrant not disclosed to
+    /// it, or no policy): `reasons` are all of that kind.
+    #[serde(skip_serializing_if = "core::ops::Not::not")]
+    pub not_judged: bool,
     /// The reasons against it, in words (`None` when justified).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub why_not: Option<String>,
@@ -671,6 +681,14 @@ pub struct WarrantSummary {
     pub unjustified: u64,
     /// Distinct messages with at least one unjustified release entry.
     pub messages_unjustified: u64,
+    /// Release entries this auditor could not judge (`FindingKind::ReleaseNotJudged`): not
+    /// counted as unjustified.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub not_judged: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A message that became readable: k or more trustees released a share for it.
@@ -1286,7 +1304,35 @@ impl Judge {
                 }
             }
             let justified = why.is_empty();
-            if !justified {
+            // What this auditor lacked is not evidence against the trustee: a warrant it was
+            // not shown (unless it holds the oversight key under a policy that makes every
+            // trustee log a sealed copy of the warrant: then the copy's absence is the
+            // trustee's fault), or no policy to judge by.
+            let not_judged = !justified
+                && why.iter().all(|u| match u {
+                    Unjustified::NoPolicy => true,
+                    Unjustified::WarrantNotDisclosed => {
+                        !(self.oversight.is_some() && policy_has_oversight)
+                    }
+                    _ => false,
+                });
+            if not_judged {
+                sum.not_judged += 1;
+                let words: Vec<String> = why.iter().map(ToString::to_string).collect();
+                findings.push(Finding::new(
+                    FindingKind::ReleaseNotJudged,
+                    Some(r.trustee),
+                    Some(e.sequence),
+                    format!(
+                        "trustee {} entry {}: release of ciphertext {} under warrant {} not judged: {}",
+                        r.trustee,
+                        e.sequence,
+                        ct.short(),
+                        warrant.short(),
+                        words.join("; ")
+                    ),
+                ));
+            } else if !justified {
                 sum.unjustified += 1;
                 unjustified_msgs.insert((warrant, ct));
                 let words: Vec<String> = why.iter().map(ToString::to_string).collect();
@@ -1317,6 +1363,7 @@ impl Judge {
                 warrant,
                 ciphertext: ct,
                 justified,
+                not_judged,
                 why_not: (!justified).then(|| {
                     why.iter()
                         .map(ToString::to_string)
@@ -1882,6 +1929,32 @@ mod tests {
         let j = run(None);
         assert_eq!(j.oversight.headers_checked, 0);
         assert_eq!(j.oversight.not_checked.len(), 2);
+        // ... and what it could not see is "not judged" (a warning, one per entry), never an
+        // unjustified release: the trustees did nothing wrong that this auditor can show.
+        assert_eq!(j.findings.len(), 5, "{:?}", j.findings);
+        assert!(j.findings.iter().all(|f| f.code == FindingKind::ReleaseNotJudged
+            && f.severity == Severity::Warning));
+        assert!(j.releases.iter().all(|r| r.not_judged && !r.justified));
+        assert!(
+            j.warrants
+                .iter()
+                .all(|w| w.unjustified == 0 && w.messages_unjustified == 0)
+        );
+        assert_eq!(j.warrants.iter().map(|w| w.not_judged).sum::<u64>(), 5);
+        // With the key, a warrant missing from the log is the trustee's fault: it must log a
+        // sealed copy of every warrant it acts on under this policy.
+        let mut j = Judge::new(&fx.set, Some(policy.clone())).with_oversight_key(ipc.clone());
+        for e in entries.iter().filter(|e| e.sequence != 1) {
+            j.add(2, e.clone());
+        }
+        let j = j.judge(&Documents::default());
+        assert_eq!(reasons(&j, 2, 2), vec![Unjustified::WarrantNotDisclosed]);
+        assert!(
+            j.findings
+                .iter()
+                .any(|f| f.code == FindingKind::UnjustifiedRelease && f.entry == Some(2))
+        );
+        assert!(j.releases.iter().all(|r| !r.not_judged));
         assert!(j.oversight.not_checked[0].starts_with("scope"));
         assert!(reasons(&j, 2, 3).contains(&Unjustified::WarrantNotDisclosed));
         // The wrong key opens nothing and says so.

@@ -468,7 +468,7 @@ impl PublicReport {
         }
         h.push_str("</table>");
         h.push_str(&super::report::disclosures_html(&self.disclosures));
-        h.push_str("<h2>Timeline of releases</h2><p class=note>One row per warrant (by digest), then one per trustee. Green: justified; red: not justified.</p>");
+        h.push_str("<h2>Timeline of releases</h2><p class=note>One row per warrant (by digest), then one per trustee. Green: justified; red: not justified; grey: not judged (warrant not disclosed to this auditor).</p>");
         h.push_str(timeline);
         h.push_str("<h2>Readable messages by authority and period</h2><table><tr><th>Issuing authority</th><th>Messages</th></tr>");
         for (a, n) in &self.per_authority {

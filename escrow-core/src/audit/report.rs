@@ -244,6 +244,13 @@ impl AuditReport {
                 fatal: require_all,
             };
         }
+        let not_judged: u64 = self.warrants.iter().map(|w| w.not_judged).sum();
+        if not_judged > 0 {
+            return AuditOutcome::NotJudged {
+                releases: not_judged,
+                fatal: require_all,
+            };
+        }
         AuditOutcome::Clean
     }
 
@@ -294,6 +301,14 @@ pub enum AuditOutcome {
         /// Trustees given.
         given: usize,
     },
+    /// Every log audited and clean, but `releases` release entries could not be judged
+    /// (their warrants were not disclosed to this auditor, or no policy was given).
+    NotJudged {
+        /// Release entries not judged.
+        releases: u64,
+        /// Every release was required to be judged (`--require-all`).
+        fatal: bool,
+    },
     /// Fewer than every trustee audited: the counts are lower bounds.
     LowerBounds {
         /// Logs audited.
@@ -317,6 +332,16 @@ impl core::fmt::Display for AuditOutcome {
                 f,
                 "could not audit: none of the {given} trustee(s) given could be read"
             ),
+            AuditOutcome::NotJudged { releases, fatal } => {
+                write!(
+                    f,
+                    "{releases} release entries not judged: their warrants were not disclosed to this auditor (give --warrants or --oversight-key) or no --policy was given"
+                )?;
+                if *fatal {
+                    write!(f, " (--require-all)")?;
+                }
+                Ok(())
+            }
             AuditOutcome::LowerBounds {
                 audited,
                 total,
@@ -502,7 +527,7 @@ fn text_report(r: &AuditReport) -> String {
     for w in &r.warrants {
         let _ = writeln!(
             s,
-            "  {} {} [{}]: {al}{} messages released ({} release entries), {al}{} READABLE (k={}), {} messages unjustified ({} entries){}",
+            "  {} {} [{}]: {al}{} messages released ({} release entries), {al}{} READABLE (k={}), {} messages unjustified ({} entries){}{}",
             w.warrant_id
                 .clone()
                 .unwrap_or_else(|| "(not disclosed)".into()),
@@ -514,6 +539,11 @@ fn text_report(r: &AuditReport) -> String {
             r.threshold,
             w.messages_unjustified,
             w.unjustified,
+            if w.not_judged > 0 {
+                format!(", {} entries not judged", w.not_judged)
+            } else {
+                String::new()
+            },
             if w.cancelled { ", cancelled" } else { "" }
         );
         if let Some(c) = &w.cancellation {
@@ -584,6 +614,13 @@ fn text_report(r: &AuditReport) -> String {
         s,
         "unjustified releases: {unjust_msgs} messages ({unjust_entries} release entries)"
     );
+    let not_judged: u64 = r.warrants.iter().map(|w| w.not_judged).sum();
+    if not_judged > 0 {
+        let _ = writeln!(
+            s,
+            "not judged: {not_judged} release entries (their warrants were not disclosed to this auditor: give --warrants or --oversight-key)"
+        );
+    }
     if r.finding_groups.is_empty() {
         let _ = writeln!(s, "findings: none");
     } else {
@@ -820,7 +857,7 @@ fn html_report(r: &AuditReport) -> String {
     }
     h.push_str("</table>");
     h.push_str(&disclosures_html(&r.disclosures));
-    h.push_str("<h2>Timeline of releases</h2><p class=note>One row per warrant, then one per trustee. Green: justified; red: not justified.</p>");
+    h.push_str("<h2>Timeline of releases</h2><p class=note>One row per warrant, then one per trustee. Green: justified; red: not justified; grey: not judged (warrant not disclosed to this auditor).</p>");
     h.push_str(&timeline_svg(r, false));
     let _ = write!(
         h,
@@ -1098,13 +1135,21 @@ fn timeline_svg(r: &AuditReport, public: bool) -> String {
                 r##"<circle cx="{}" cy="{}" r="5" fill="{}" fill-opacity="0.8"><title>trustee {} entry {} at {}: ciphertext {}{}</title></circle>"##,
                 x_of(x.time.unix()),
                 y + 14,
-                if x.justified { "#2a7a2a" } else { "#b00020" },
+                if x.justified {
+                    "#2a7a2a"
+                } else if x.not_judged {
+                    "#888888"
+                } else {
+                    "#b00020"
+                },
                 x.trustee,
                 x.entry,
                 esc(&x.time.to_string()),
                 x.ciphertext.short(),
                 if x.justified {
                     ""
+                } else if x.not_judged {
+                    " — not judged (warrant not disclosed to this auditor)"
                 } else {
                     " — NOT JUSTIFIED"
                 }
