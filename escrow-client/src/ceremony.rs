@@ -58,6 +58,27 @@ pub enum CeremonyError {
     },
 }
 
+impl CeremonyError {
+    /// The participants named as culprits: the node that failed or finalised another set, or
+    /// those the relayed messages show at fault ([`DkgError::culprits`]).
+    pub fn culprits(&self) -> Vec<u16> {
+        match self {
+            CeremonyError::Node { index, .. } | CeremonyError::Mismatch { index, .. } => {
+                vec![*index]
+            }
+            CeremonyError::Dkg(e) => e.culprits(),
+        }
+    }
+
+    /// The one participant named as the culprit, if exactly one is.
+    pub fn culprit(&self) -> Option<u16> {
+        match self.culprits().as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }
+    }
+}
+
 /// A finished ceremony.
 #[derive(Debug)]
 pub struct Outcome {
@@ -375,4 +396,38 @@ fn run_rounds(
         certificate,
         bytes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use escrow_core::dkg::{Fault, FaultKind};
+
+    #[test]
+    fn culprit_names_the_failing_or_faulty_participant() {
+        let node = CeremonyError::Node {
+            index: 2,
+            url: "https://t2".into(),
+            source: ClientError::Unreachable {
+                url: "https://t2".into(),
+                detail: String::new(),
+            },
+        };
+        assert_eq!(node.culprit(), Some(2));
+        let mismatch = CeremonyError::Mismatch {
+            index: 3,
+            url: String::new(),
+            found: String::new(),
+            expected: String::new(),
+        };
+        assert_eq!(mismatch.culprit(), Some(3));
+        let fault = |participant| Fault {
+            participant,
+            kind: FaultKind::BadEphemeralProof,
+        };
+        let one = CeremonyError::Dkg(DkgError::Aborted(vec![fault(4)]));
+        assert_eq!(one.culprit(), Some(4));
+        let two = CeremonyError::Dkg(DkgError::Aborted(vec![fault(1), fault(4)]));
+        assert_eq!((two.culprits(), two.culprit()), (vec![1, 4], None));
+    }
 }

@@ -252,6 +252,7 @@ impl TrusteeRow {
 }
 
 /// The outcome of one message.
+#[non_exhaustive]
 pub enum Outcome {
     /// Read.
     Read {
@@ -542,6 +543,8 @@ impl Codec for Investigation<'_> {
                                     .push((resp.trustee, format!("{code}: {detail}")));
                             }
                         }
+                        // An outcome this client does not know: no share, counted as refused.
+                        _ => *row.refused.entry("unknown-outcome".into()).or_default() += 1,
                     }
                 }
             }
@@ -650,7 +653,7 @@ fn open_and_verify(
                     share,
                 ),
             )),
-            ReleaseResult::Refused { .. } => None,
+            _ => None,
         })
         .collect();
     let mut bad = Vec::new();
@@ -911,6 +914,19 @@ pub enum PreflightError {
 }
 
 impl PreflightError {
+    /// The URL named as the culprit: the one given twice, of another set, or the second
+    /// answering as a trustee already seen (or the client error's); `None` when no one node is
+    /// at fault (too few URLs, too few reachable).
+    pub fn culprit(&self) -> Option<&str> {
+        match self {
+            PreflightError::DuplicateUrl(url)
+            | PreflightError::OtherSet { url, .. }
+            | PreflightError::SameTrustee { second: url, .. } => Some(url),
+            PreflightError::Client(e) => e.culprit(),
+            PreflightError::TooFewUrls { .. } | PreflightError::TooFewReachable { .. } => None,
+        }
+    }
+
     /// A usage error (the trustees given are wrong), as opposed to an outage.
     pub fn is_usage(&self) -> bool {
         !matches!(self, PreflightError::TooFewReachable { .. })
@@ -1051,5 +1067,44 @@ pub fn output_name(id: &str) -> Result<String, String> {
         Err(format!(
             "message id {id:?} is not a safe file name (letters, digits, '.', '_', '-' only)"
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preflight_culprit_names_the_url_at_fault() {
+        let url = |u: &str| u.to_string();
+        assert_eq!(
+            PreflightError::DuplicateUrl(url("https://a")).culprit(),
+            Some("https://a")
+        );
+        let other = PreflightError::OtherSet {
+            url: url("https://b"),
+            detail: String::new(),
+        };
+        assert_eq!(other.culprit(), Some("https://b"));
+        let same = PreflightError::SameTrustee {
+            index: 2,
+            first: url("https://c"),
+            second: url("https://d"),
+        };
+        assert_eq!(same.culprit(), Some("https://d"));
+        let client = PreflightError::Client(crate::ClientError::InsecureUrl {
+            url: url("http://e.example"),
+        });
+        assert_eq!(client.culprit(), Some("http://e.example"));
+        assert_eq!(
+            PreflightError::TooFewUrls { given: 1, k: 2 }.culprit(),
+            None
+        );
+        let reach = PreflightError::TooFewReachable {
+            reachable: 1,
+            k: 2,
+            failures: String::new(),
+        };
+        assert_eq!(reach.culprit(), None);
     }
 }

@@ -464,6 +464,7 @@ pub fn check_any_message(m: &MailboxMessage) -> Result<(), String> {
             m.check_structure().map_err(|e| e.to_string())?;
             crate::investigator::output_name(&m.id).map(|_| ())
         }
+        _ => Err("a mailbox line of a format version this client does not read".into()),
     }
 }
 

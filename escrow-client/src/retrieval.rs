@@ -136,6 +136,7 @@ pub fn prepare_out_dir(dir: &Path, resume: bool) -> Result<BTreeSet<String>, Out
 }
 
 /// Outcome per message, with the file written.
+#[non_exhaustive]
 pub enum Written {
     /// Read.
     Decrypted {
@@ -197,6 +198,8 @@ pub fn run(
         match m {
             MailboxMessage::V1(m) => v1.push(m.clone()),
             MailboxMessage::V2(m) => v2.push(m.clone()),
+            // A version this client does not read: [`check_any_message`] refuses it first.
+            _ => {}
         }
     }
     let got =
@@ -298,6 +301,7 @@ fn reasons(v: &[(u16, String)]) -> Vec<TrusteeReason> {
 /// One message in `summary.json`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum MessageRow {
     /// Read and written.
     Decrypted {

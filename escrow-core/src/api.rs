@@ -195,6 +195,12 @@ impl InfoError {
             | InfoError::WrongOrigin { trustee, .. } => *trustee,
         }
     }
+
+    /// The trustee named as the culprit: the one the answer claimed to be (every variant names
+    /// it; `Option` as for the other errors' `culprit()`).
+    pub fn culprit(&self) -> Option<u16> {
+        Some(self.trustee())
+    }
 }
 
 impl Info {
@@ -640,6 +646,42 @@ pub struct AnswerError(pub String);
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_info_error_names_the_trustee_it_claimed_to_be_as_culprit() {
+        let s = String::new;
+        let all = [
+            (
+                InfoError::WrongSet {
+                    trustee: 1,
+                    found: s(),
+                    expected: s(),
+                },
+                1,
+            ),
+            (InfoError::NotMember { trustee: 2 }, 2),
+            (InfoError::KeysDiffer { trustee: 3 }, 3),
+            (
+                InfoError::LogKeyNotBound {
+                    trustee: 4,
+                    log_key: s(),
+                },
+                4,
+            ),
+            (InfoError::BadSignature { trustee: 5 }, 5),
+            (
+                InfoError::WrongOrigin {
+                    trustee: 6,
+                    found: s(),
+                    expected: s(),
+                },
+                6,
+            ),
+        ];
+        for (e, t) in all {
+            assert_eq!(e.culprit(), Some(t), "{e}");
+        }
+    }
 
     #[test]
     fn error_codes_round_trip_and_keep_unknown_ones() {

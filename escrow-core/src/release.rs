@@ -252,6 +252,7 @@ pub fn request_digest(body: &[u8]) -> Digest32 {
 
 /// Why a release request body was refused as a whole (an HTTP 4xx; not a policy refusal).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RequestError {
     /// Not JSON, wrong structure, unknown field, unsupported version, no ciphertexts.
     #[error("malformed release request: {0}")]
@@ -510,6 +511,7 @@ pub fn open_share(
 /// The outcome for one ciphertext, in request order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum ReleaseResult {
     /// A decryption share, encrypted to the investigator.
     Released {

@@ -69,6 +69,8 @@ impl Roles for LibraryRoles {
                 .map(|(_, _, o)| match o {
                     Written::Decrypted { file, .. } => Got::Read { file },
                     Written::NotDecrypted { refusals, .. } => Got::Unread { refusals },
+                    // An outcome this version does not know: not read.
+                    _ => Got::Unread { refusals: vec![] },
                 })
                 .collect(),
             trustees: r

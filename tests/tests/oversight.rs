@@ -80,6 +80,7 @@ fn append_out_of_scope_release(state: &Path, msg: &MailboxMessage, oversight: &P
         &match msg {
             MailboxMessage::V1(m) => SealedDocument::HeaderV1(m.escrow.clone()),
             MailboxMessage::V2(m) => SealedDocument::HeaderV2(m.escrow.clone()),
+            other => panic!("a mailbox version this test does not know: {other:?}"),
         },
         &mut rand::rng(),
     )

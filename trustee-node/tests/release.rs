@@ -113,6 +113,7 @@ fn double_locked_warrant_releases_in_scope_and_k_shares_decrypt() {
                     assert_eq!(e.kind.as_str(), "refusal");
                     assert_eq!(e.reason.as_deref(), Some("out-of-scope"));
                 }
+                other => panic!("an outcome this test does not know: {other:?}"),
             }
         }
         assert_eq!(entry_at(&entries, 0).kind.as_str(), "setup");

@@ -104,6 +104,7 @@ fn v2_messages_are_read_end_to_end_and_a_corrupted_batched_proof_is_named() {
                 assert!(!used.contains(&2), "{used:?}");
             }
             (Outcome::NotRead { why, .. }, _) => panic!("m{i} not read: {why}"),
+            _ => panic!("m{i}: an outcome this test does not know"),
         }
     }
     assert_eq!(r.read(), 6);
@@ -282,6 +283,7 @@ fn concurrent_v2_requests_never_exceed_the_release_limit() {
                                 assert_eq!(code.as_str(), "release-limit");
                                 None
                             }
+                            other => panic!("an outcome this test does not know: {other:?}"),
                         })
                         .collect();
                     assert_eq!(shares.len(), released.len());

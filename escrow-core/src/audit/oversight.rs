@@ -77,6 +77,7 @@ pub struct Sealed {
 
 /// What an oversight copy holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SealedDocument {
     /// A version-1 escrow header (TDH2 ciphertext with its label).
     HeaderV1(EscrowCiphertext),

@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// How far the audit of one trustee got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum LogStatus {
     /// Every check of the log passed.
     Verified,

@@ -516,6 +516,17 @@ pub enum GateCheckError {
     },
 }
 
+impl GateCheckError {
+    /// The trustee whose answer carried the refused evidence (every variant names it).
+    pub fn culprit(&self) -> Option<u16> {
+        match self {
+            GateCheckError::Missing { trustee }
+            | GateCheckError::Checkpoint { trustee, .. }
+            | GateCheckError::NotIncluded { trustee, .. } => Some(*trustee),
+        }
+    }
+}
+
 /// A release response's gate evidence, checked: the witnessed checkpoint and, per released
 /// ciphertext, the share digest the witnessed log entry records (the investigator compares it
 /// with the digest of the share it opens, `release::share_digest`).
@@ -733,6 +744,25 @@ mod tests {
     use super::*;
     use crate::audit::{Frontier, LogKey, leaf_hash};
     use ed25519_dalek::Signer as _;
+
+    #[test]
+    fn every_gate_check_error_names_its_trustee_as_culprit() {
+        let all = [
+            GateCheckError::Missing { trustee: 2 },
+            GateCheckError::Checkpoint {
+                trustee: 2,
+                source: WitnessCheckError::NoQuorum { got: 1, quorum: 2 },
+            },
+            GateCheckError::NotIncluded {
+                trustee: 2,
+                leaf_index: 7,
+                why: String::new(),
+            },
+        ];
+        for e in all {
+            assert_eq!(e.culprit(), Some(2), "{e}");
+        }
+    }
 
     fn witness(name: &str, seed: u8) -> (ed25519_dalek::SigningKey, String) {
         let k = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);

@@ -66,6 +66,7 @@ pub const INFO_SHARE: &[u8] = b"escrow/v1/dkg/share";
 /// Which ceremony a session runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum CeremonyKind {
     /// Generate a fresh set: every participant deals a random polynomial.
     Keygen,
@@ -774,6 +775,7 @@ impl Certificate {
 
 /// What went wrong, and whose fault it is. The round is the one whose message is at fault.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum FaultKind {
     /// No message from this participant (dropped by it or by the relay).
     #[error("sent no round-{round} message (or the relay dropped it)")]
@@ -839,6 +841,7 @@ pub struct Fault {
 
 /// Errors of a ceremony. A run with any fault aborts; no output is produced.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DkgError {
     /// Bad session parameters.
     #[error("invalid ceremony parameters: {0}")]
@@ -872,7 +875,8 @@ fn faults_text(f: &[Fault]) -> String {
 }
 
 impl DkgError {
-    /// The culprits' indices, if the run was aborted with faults.
+    /// The culprits' indices: the participants named at fault in an aborted run, or the one
+    /// whose certificate signature fails; sorted, each once.
     pub fn culprits(&self) -> Vec<u16> {
         match self {
             DkgError::Aborted(f) => {
@@ -881,7 +885,17 @@ impl DkgError {
                 v.dedup();
                 v
             }
+            DkgError::CertificateSignature { participant } => vec![*participant],
             _ => Vec::new(),
+        }
+    }
+
+    /// The one participant named as the culprit, if exactly one is ([`DkgError::culprits`]
+    /// lists them all).
+    pub fn culprit(&self) -> Option<u16> {
+        match self.culprits().as_slice() {
+            [one] => Some(*one),
+            _ => None,
         }
     }
 }

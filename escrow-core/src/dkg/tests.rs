@@ -914,3 +914,20 @@ const KAT_SESSION: &str = "458f3ccd06b11972a96ba4ccf609123e2038416e07c96de3aa2be
 const KAT_TRANSCRIPT: &str = "fa68775376bccff871c59ca1c70103033e53939d1eca4d71c1aeeea592abf10d";
 const KAT_SET_ID: &str = "0e91e94fa497b6545b8e654035ed56db5c8c63f156df1fdc30b38ff4a3c9d46c";
 const KAT_ESCROW_KEY: &str = "02c7e4c48c867903b477fe8e414c8e5d808c41bd100d3b813fefe2da741029e022";
+
+#[test]
+fn culprit_names_the_one_participant_at_fault() {
+    let fault = |participant| Fault {
+        participant,
+        kind: FaultKind::BadProofOfPossession,
+    };
+    let one = DkgError::Aborted(vec![fault(3), fault(3)]);
+    assert_eq!((one.culprits(), one.culprit()), (vec![3], Some(3)));
+    let two = DkgError::Aborted(vec![fault(4), fault(2)]);
+    assert_eq!((two.culprits(), two.culprit()), (vec![2, 4], None));
+    // A certificate whose signature fails names its signer.
+    let cert = DkgError::CertificateSignature { participant: 5 };
+    assert_eq!((cert.culprits(), cert.culprit()), (vec![5], Some(5)));
+    let params = DkgError::InvalidParams(String::new());
+    assert_eq!((params.culprits(), params.culprit()), (vec![], None));
+}

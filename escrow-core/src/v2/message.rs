@@ -130,6 +130,7 @@ pub fn open_unchecked_label_v2(
 /// A mailbox line of either format version: v1 lines are read by the v1 functions, v2 lines
 /// by the v2 ones (`docs/protocol.md` §15.7).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MailboxMessage {
     /// Format version 1 (§10).
     V1(SealedMessage),

@@ -122,6 +122,7 @@ pub struct ParsedRequestV2 {
 
 /// Why a v2 request body was refused as a whole (an HTTP 4xx; not a policy refusal).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RequestErrorV2 {
     /// Truncated, wrong version, bad lengths, no items, trailing bytes.
     #[error("malformed v2 release request: {0}")]
@@ -271,6 +272,7 @@ pub fn judge_ciphertexts_v2(
 
 /// The outcome for one item, in request order.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ReleaseResultV2 {
     /// Released: its share is in the answer at this position.
     Released {

@@ -29,6 +29,7 @@ pub struct RenewalChains {
 
 /// Why a warrant is dead: which id of its chain was cancelled.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ChainCancellation {
     /// This id (the warrant itself or an ancestor) has been cancelled.
     Cancelled(String),

@@ -36,6 +36,7 @@ pub const MAX_AUTHORITIES: usize = 64;
 /// The capacity in which an authority signs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Role {
     /// Issues warrants (IPA 2016 s.19: the Secretary of State).
     Issuer,

@@ -499,6 +499,7 @@ pub fn codes(r: &ReleaseResponse) -> Vec<String> {
         .map(|x| match x {
             escrow_core::release::ReleaseResult::Released { .. } => "released".to_string(),
             escrow_core::release::ReleaseResult::Refused { code, .. } => code.as_str().to_string(),
+            other => panic!("an outcome this test does not know: {other:?}"),
         })
         .collect()
 }
