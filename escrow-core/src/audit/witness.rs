@@ -522,6 +522,7 @@ impl GateCheckError {
         match self {
             GateCheckError::Missing { trustee }
             | GateCheckError::Checkpoint { trustee, .. }
+            | GateCheckError::Items { trustee, .. }
             | GateCheckError::NotIncluded { trustee, .. } => Some(*trustee),
         }
     }
@@ -752,6 +753,11 @@ mod tests {
             GateCheckError::Checkpoint {
                 trustee: 2,
                 source: WitnessCheckError::NoQuorum { got: 1, quorum: 2 },
+            },
+            GateCheckError::Items {
+                trustee: 2,
+                results: 1,
+                items: 2,
             },
             GateCheckError::NotIncluded {
                 trustee: 2,
