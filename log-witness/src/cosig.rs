@@ -133,6 +133,27 @@ impl WitnessKey {
         blob.extend_from_slice(&sig.to_bytes());
         format!("\u{2014} {} {}\n", self.name, STANDARD.encode(blob))
     }
+
+    /// An auditing witness's statement line (with its final newline) over `checkpoint_body` at
+    /// `timestamp`: every release in that checkpoint was justified under the policy `policy`
+    /// (`escrow_core::audit::witness::audit_statement_message`, `docs/witness.md`).
+    pub fn state(
+        &self,
+        timestamp: u64,
+        policy: &escrow_core::codec::Digest32,
+        checkpoint_body: &str,
+    ) -> String {
+        use escrow_core::audit::witness::{audit_statement_key_id, audit_statement_message};
+        let sig = self
+            .key
+            .sign(&audit_statement_message(timestamp, policy, checkpoint_body));
+        let id = audit_statement_key_id(&self.name, &self.public_key());
+        let mut blob = Vec::with_capacity(4 + 8 + 64);
+        blob.extend_from_slice(&id.to_be_bytes());
+        blob.extend_from_slice(&timestamp.to_be_bytes());
+        blob.extend_from_slice(&sig.to_bytes());
+        format!("\u{2014} {} {}\n", self.name, STANDARD.encode(blob))
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! The checkpoint and proof formats and their verification are escrow-core's
 //! ([`escrow_core::audit`]); this crate adds the cosignature, the state and the HTTP service.
 
+pub mod auditing;
 pub mod cosig;
 pub mod request;
 pub mod server;

@@ -4,6 +4,7 @@
 //! log-witness init    --state DIR [--name NAME] [--json]
 //! log-witness add-log --state DIR --origin ORIGIN --key VKEY
 //! log-witness serve   --state DIR --listen 127.0.0.1:0 [--addr-file FILE]
+//!                     [--audit --policy FILE --set FILE --trustee URL... [--oversight-key FILE]]
 //! ```
 
 use clap::{Parser, Subcommand};
@@ -56,6 +57,23 @@ enum Cmd {
         /// Write the bound address here (atomically) once listening.
         #[arg(long)]
         addr_file: Option<PathBuf>,
+        /// The auditing witness: audit each log (with the auditor's rules, under --policy)
+        /// before cosigning, cosign with a statement, refuse with the findings otherwise.
+        #[arg(long, requires_all = ["policy", "set", "trustee"])]
+        audit: bool,
+        /// The trustees' warrant policy (with --audit).
+        #[arg(long, requires = "audit")]
+        policy: Option<PathBuf>,
+        /// The trustee set (with --audit).
+        #[arg(long, requires = "audit")]
+        set: Option<PathBuf>,
+        /// A trustee's URL, once per trustee (with --audit).
+        #[arg(long, requires = "audit")]
+        trustee: Vec<String>,
+        /// An oversight key of the policy (PKCS#8 PEM; if encrypted, the passphrase is read
+        /// from LOG_WITNESS_PASSPHRASE): the warrants are read with it.
+        #[arg(long, requires = "audit")]
+        oversight_key: Option<PathBuf>,
     },
 }
 
@@ -99,8 +117,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             state,
             listen,
             addr_file,
+            audit,
+            policy,
+            set,
+            trustee,
+            oversight_key,
         } => {
-            let w = Arc::new(Witness::open(&state)?);
+            let mut w = Witness::open(&state)?;
+            if audit {
+                w = w.with_auditor(Box::new(auditor(policy, set, trustee, oversight_key)?));
+            }
+            let w = Arc::new(w);
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
@@ -108,6 +135,50 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             rt.block_on(serve(w, listen, addr_file))
         }
     }
+}
+
+/// The auditing witness's judge from the `serve --audit` options.
+fn auditor(
+    policy: Option<PathBuf>,
+    set: Option<PathBuf>,
+    trustees: Vec<String>,
+    oversight_key: Option<PathBuf>,
+) -> anyhow::Result<log_witness::auditing::Auditor> {
+    use anyhow::Context as _;
+    let read = |p: &Option<PathBuf>, what: &str| -> anyhow::Result<String> {
+        let p = p
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("--audit needs --{what}"))?;
+        std::fs::read_to_string(p).with_context(|| format!("{}", p.display()))
+    };
+    let policy = escrow_core::warrant::Policy::from_json(&read(&policy, "policy")?)?;
+    let set = escrow_core::trustee::TrusteeSet::from_json(&read(&set, "set")?)?;
+    let oversight_key = match oversight_key {
+        None => None,
+        Some(p) => {
+            let bytes = zeroize::Zeroizing::new(
+                std::fs::read(&p).with_context(|| format!("{}", p.display()))?,
+            );
+            let pass = escrow_core::keys::is_encrypted_key_file(&bytes)
+                .then(|| std::env::var("LOG_WITNESS_PASSPHRASE").map(zeroize::Zeroizing::new))
+                .transpose()
+                .context("the oversight key is encrypted: set LOG_WITNESS_PASSPHRASE")?;
+            Some(
+                escrow_core::keys::PrivateKey::from_key_file(
+                    &bytes,
+                    pass.as_ref().map(|p| p.as_bytes()),
+                )
+                .with_context(|| format!("{}", p.display()))?,
+            )
+        }
+    };
+    Ok(log_witness::auditing::Auditor {
+        set,
+        policy,
+        trustees,
+        oversight_key,
+        client: escrow_client::ClientConfig::default(),
+    })
 }
 
 async fn serve(

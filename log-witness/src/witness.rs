@@ -91,6 +91,17 @@ pub enum WitnessError {
         /// New size.
         size: u64,
     },
+    /// An auditing witness found a release that is not justified, or could not audit the log
+    /// (403); evidence `unjustified` stored.
+    #[error("log {origin:?}: not cosigned at size {size}: {findings}")]
+    Unjustified {
+        /// Origin.
+        origin: String,
+        /// Size of the refused checkpoint.
+        size: u64,
+        /// The auditor's findings.
+        findings: String,
+    },
     /// Configuration error (add-log).
     #[error("invalid log configuration: {0}")]
     Config(String),
@@ -114,7 +125,7 @@ impl WitnessError {
             WitnessError::Body(_)
             | WitnessError::Checkpoint(_)
             | WitnessError::OldTooLarge { .. } => 400,
-            WitnessError::Forbidden { .. } => 403,
+            WitnessError::Forbidden { .. } | WitnessError::Unjustified { .. } => 403,
             WitnessError::UnknownLog(_) => 404,
             WitnessError::StaleOldSize { .. } | WitnessError::SplitView { .. } => 409,
             WitnessError::Inconsistent { .. } => 422,
@@ -178,6 +189,8 @@ pub struct Witness {
     key: WitnessKey,
     db_path: PathBuf,
     conn: Mutex<Connection>,
+    /// The auditing witness's judge (`serve --audit`), if any.
+    auditor: Option<Box<dyn crate::auditing::Audit>>,
 }
 
 fn state_err(path: &Path) -> impl Fn(rusqlite::Error) -> WitnessError + '_ {
@@ -292,6 +305,7 @@ impl Witness {
             key,
             db_path,
             conn: Mutex::new(conn),
+            auditor: None,
         })
     }
 
@@ -322,7 +336,15 @@ impl Witness {
             key,
             db_path,
             conn: Mutex::new(conn),
+            auditor: None,
         })
+    }
+
+    /// This witness as an auditing witness: every checkpoint is judged by `auditor` before it is
+    /// cosigned, and cosigned with a statement (`docs/witness.md` §Auditing witness).
+    pub fn with_auditor(mut self, auditor: Box<dyn crate::auditing::Audit>) -> Self {
+        self.auditor = Some(auditor);
+        self
     }
 
     /// The witness key (public parts only are meant to leave).
@@ -542,6 +564,27 @@ impl Witness {
             }
             return Err(err);
         }
+        // The auditing witness: judge the log up to this checkpoint before recording it.
+        let statement = match &self.auditor {
+            None => None,
+            Some(a) => match a.judge(&origin, &req.checkpoint) {
+                Ok(policy) => Some(policy),
+                Err(findings) => {
+                    let err = WitnessError::Unjustified {
+                        origin: origin.clone(),
+                        size,
+                        findings,
+                    };
+                    record(
+                        "unjustified",
+                        held.note.as_deref().unwrap_or_default(),
+                        &err.to_string(),
+                    )?;
+                    tx.commit().map_err(state_err(&path))?;
+                    return Err(err);
+                }
+            },
+        };
         tx.execute(
             "INSERT INTO cosigned (origin, size, root, note, first_at) VALUES (?1, ?2, ?3, ?4, ?5) \
              ON CONFLICT (origin, size) DO NOTHING",
@@ -565,7 +608,11 @@ impl Witness {
             .map_err(|e| WitnessError::Checkpoint(e.to_string()))?;
         let body = std::str::from_utf8(note.text())
             .map_err(|e| WitnessError::Checkpoint(e.to_string()))?;
-        Ok(self.key.cosign(now, body))
+        let mut answer = self.key.cosign(now, body);
+        if let Some(policy) = statement {
+            answer.push_str(&self.key.state(now, &policy, body));
+        }
+        Ok(answer)
     }
 }
 

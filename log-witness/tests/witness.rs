@@ -484,3 +484,24 @@ fn racing_submissions_cosign_exactly_one() {
     }
     assert_eq!(w.get_json("/v1/witness")["logs"][0]["size"], *won);
 }
+
+/// `serve --audit` (the auditing witness) needs the policy, the trustee set and the trustees'
+/// URLs: without them it is a usage error (exit 2), and it does not start.
+#[test]
+fn serve_audit_needs_policy_set_and_trustees() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = state_dir(&tmp, "w");
+    init(&state, "witness.example/audit");
+    let out = Command::new(BIN)
+        .args(["serve", "--state"])
+        .arg(&state)
+        .args(["--listen", "127.0.0.1:0", "--audit"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--policy") && err.contains("--set") && err.contains("--trustee"),
+        "{err}"
+    );
+}

@@ -27,6 +27,10 @@ pub enum Fault {
     /// hands out shares with evidence the witnesses never gave). The investigator's check
     /// (`audit::witness::check_release`) must refuse the answer and name this trustee.
     ForgedCosignatures,
+    /// TEST FEATURE: the node does not check cancellations (a node whose operator removed the
+    /// check): it releases under a cancelled warrant, logging the releases as usual. An auditing
+    /// witness must refuse to cosign its log (`docs/witness.md` §Auditing witness).
+    IgnoreCancellations,
 }
 
 impl Fault {
@@ -35,6 +39,7 @@ impl Fault {
         match self {
             Fault::BadShare => "bad-share",
             Fault::ForgedCosignatures => "forged-cosignatures",
+            Fault::IgnoreCancellations => "ignore-cancellations",
         }
     }
 
@@ -54,7 +59,9 @@ impl Fault {
                 core::mem::swap(&mut share.a, &mut share.b);
                 seal_warrant_share(key, warrant, &share, rng)
             }
-            Fault::ForgedCosignatures => make_share(key, warrant, ct, rng),
+            Fault::ForgedCosignatures | Fault::IgnoreCancellations => {
+                make_share(key, warrant, ct, rng)
+            }
         }
     }
 
@@ -80,7 +87,9 @@ impl Fault {
                     .collect();
                 seal_answer(key, warrant, request, &released, &ds, investigator, rng)
             }
-            Fault::ForgedCosignatures => shares.seal(warrant, request, investigator, rng),
+            Fault::ForgedCosignatures | Fault::IgnoreCancellations => {
+                shares.seal(warrant, request, investigator, rng)
+            }
         }
     }
 }

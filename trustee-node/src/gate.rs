@@ -138,9 +138,11 @@ impl Gate {
                             Some(url) => self.ask(name, url, note, log, head.size),
                         }
                         .and_then(|line| {
-                            // A line counts only if it is a valid cosignature by that witness.
+                            // The first line counts only if it is a valid cosignature by that
+                            // witness; an auditing witness's statement line follows it and is
+                            // kept with it (checked by whoever relies on it).
                             w.key
-                                .verify_line(&line, body)
+                                .verify_line(line.lines().next().unwrap_or_default(), body)
                                 .map(|t| (line, t))
                                 .map_err(|e| format!("invalid cosignature: {e}"))
                         });
@@ -258,10 +260,15 @@ impl Gate {
             Err(e) => return Answer::Failed(format!("unreadable answer: {e}")),
         };
         match status {
-            200 if text.starts_with('\u{2014}') && text.lines().count() == 1 => {
+            200 if text.starts_with('\u{2014}')
+                && (1..=2).contains(&text.lines().count())
+                && text.lines().all(|l| l.starts_with('\u{2014}')) =>
+            {
                 Answer::Cosigned(text)
             }
-            200 => Answer::Failed("200 without one cosignature line".into()),
+            200 => Answer::Failed(
+                "200 without one cosignature line (and at most one statement line)".into(),
+            ),
             409 => match text.trim().parse() {
                 Ok(h) => Answer::Held(h),
                 Err(_) => Answer::Failed("409 without a held size".into()),

@@ -28,10 +28,27 @@ struct InProcWitness {
 
 fn start_witness(name: &str) -> InProcWitness {
     let dir = tempfile::tempdir().unwrap();
-    let witness = Arc::new(log_witness::Witness::init(&dir.path().join("w"), name).unwrap());
+    let witness = log_witness::Witness::init(&dir.path().join("w"), name).unwrap();
+    let (listener, url) = bind();
+    serve_witness(listener, url, witness, dir)
+}
+
+/// A listener on 127.0.0.1:0 and its URL.
+fn bind() -> (std::net::TcpListener, String) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    (listener, url)
+}
+
+/// Serve `witness` on `listener` in this process.
+fn serve_witness(
+    listener: std::net::TcpListener,
+    url: String,
+    witness: log_witness::Witness,
+    dir: tempfile::TempDir,
+) -> InProcWitness {
+    let witness = Arc::new(witness);
     let router = log_witness::server::router(witness.clone());
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -549,4 +566,96 @@ fn v2_answers_carry_their_witnessed_evidence_and_a_forged_one_is_not_used() {
             && m.contains("does not verify")),
         "{found:?}"
     );
+}
+
+/// The auditing witness (issue 17, `docs/witness.md` §Auditing witness): before it cosigns, it
+/// audits the log with the auditor's rules. A justified release is cosigned with its signed
+/// statement; a release under a cancelled warrant — which a node whose cancellation check was
+/// removed (fault `ignore-cancellations`) computes and logs — is refused with the finding, and
+/// with the auditing witness required by the policy no share leaves the node.
+#[test]
+fn an_auditing_witness_refuses_a_release_under_a_cancelled_warrant_and_no_share_leaves() {
+    use escrow_core::audit::witness::audit_statements;
+    let fx = Fixture::new(3, 2);
+    let (w1, w2) = (start_witness("w.example/1"), start_witness("w.example/2"));
+    let audit_dir = tempfile::tempdir().unwrap();
+    let audit = log_witness::Witness::init(&audit_dir.path().join("w"), "w.example/audit").unwrap();
+    let (listener, audit_url) = bind();
+    let wp = witness_policy(
+        &fx,
+        &[
+            (w1.witness.key().verifier_key(), w1.url.clone(), false),
+            (w2.witness.key().verifier_key(), w2.url.clone(), false),
+            (audit.key().verifier_key(), audit_url.clone(), true),
+        ],
+        2,
+    );
+    let policy = Policy::from_json(&std::fs::read_to_string(&fx.policy_path).unwrap()).unwrap();
+    let nodes = start_nodes_with(&fx, 1, &[&w1, &w2], |_| {
+        Some(trustee_node::Fault::IgnoreCancellations)
+    });
+    let (node, log_key) = &nodes[0];
+    let audit = audit.with_auditor(Box::new(log_witness::auditing::Auditor {
+        set: fx.set.clone(),
+        policy: policy.clone(),
+        trustees: vec![node.url("")],
+        oversight_key: Some(fx.oversight.clone()),
+        client: escrow_client::ClientConfig::default(),
+    }));
+    let origin = log_origin(node);
+    audit.add_log(&origin, log_key).unwrap();
+    let audit = serve_witness(listener, audit_url, audit, audit_dir);
+
+    // A justified release: cosigned by the auditing witness, with its statement.
+    let w = fx.double_locked(&fx.payload("gate-audited"));
+    let msgs: Vec<_> = (0..3)
+        .map(|i| fx.message("alice", "bob", &format!("m{i}"), 60))
+        .collect();
+    let r = release(node, &fx, &w, cts(&msgs[..1]));
+    assert_eq!(codes(&r), ["released"]);
+    let checked = check_release(&r, log_key, &wp).unwrap();
+    assert!(checked.checkpoint.cosigners.iter().any(|c| c.auditing));
+    let note = &r.witnessed.as_ref().unwrap().checkpoint;
+    let stated = audit_statements(note, &wp, &policy.digest());
+    assert_eq!(stated.len(), 1, "{note}");
+    assert_eq!(stated[0].0, "w.example/audit");
+    // Under another policy digest the statement does not verify.
+    assert!(audit_statements(note, &wp, &fx.set.id()).is_empty());
+
+    // The warrant is cancelled; this node ignores it and computes and logs the releases, but
+    // the auditing witness refuses to cosign: no share leaves.
+    let c = fx.cancellation(&w, "gate-audited", &fx.issuer);
+    let (s, b) = post(&node.url("/v1/cancel"), &c.to_json());
+    assert_eq!(s, 200, "{b}");
+    let body = ReleaseRequest::new(&w, cts(&msgs[1..])).to_json();
+    let (status, answer) = post_as(&node.url("/v1/release"), &fx.investigator, &body);
+    assert_eq!(status, 503, "{answer}");
+    let v = json(&answer);
+    assert_eq!(v["error"]["code"], "witness-quorum", "{answer}");
+    assert!(
+        ReleaseResponse::from_json(&answer).is_err(),
+        "no release response (no share box) leaves: {answer}"
+    );
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("w.example/audit: HTTP 403") && msg.contains("unjustified-release"),
+        "{msg}"
+    );
+    // The plain witnesses cosigned (the log is append-only); the auditing witness kept the
+    // refused checkpoint and its finding as evidence.
+    let evidence = audit.witness.evidence().unwrap();
+    assert_eq!(evidence.len(), 1, "{evidence:?}");
+    assert_eq!(evidence[0].kind, "unjustified");
+    assert!(
+        evidence[0].detail.contains("unjustified-release"),
+        "{evidence:?}"
+    );
+    let held = audit.witness.logs().unwrap();
+    assert_eq!(held[0].size, checked.checkpoint.checkpoint.head.size);
+}
+
+/// The log origin a node's `/v1/info` names.
+fn log_origin(node: &InProcNode) -> String {
+    let info: escrow_core::api::Info = serde_json::from_str(&get(&node.url("/v1/info")).1).unwrap();
+    info.log_origin
 }

@@ -76,6 +76,34 @@ pub fn cosigned_message(timestamp: u64, checkpoint_body: &str) -> Vec<u8> {
     format!("cosignature/v1\ntime {timestamp}\n{checkpoint_body}").into_bytes()
 }
 
+/// Header of an auditing witness's statement (`docs/witness.md` §Auditing witness).
+pub const AUDIT_STATEMENT_V1: &str = "escrow-audit-statement/v1";
+
+/// Key ID of an auditing witness's statement lines: `SHA-256(name || "\n" || 0xff ||
+/// "escrow-audit-statement/v1" || public key)[:4]` (the witness's own Ed25519 key, told apart
+/// from its `cosignature/v1` lines by the key ID, so cosignature verifiers ignore it).
+pub fn audit_statement_key_id(name: &str, public: &[u8; 32]) -> u32 {
+    let mut typed = Vec::with_capacity(1 + AUDIT_STATEMENT_V1.len() + 32);
+    typed.push(0xff);
+    typed.extend_from_slice(AUDIT_STATEMENT_V1.as_bytes());
+    typed.extend_from_slice(public);
+    signed_note::key_id(name, &typed)
+}
+
+/// The bytes an auditing witness's statement signs: that every release entry in the checkpoint
+/// (whose body, origin and size included, follows) was justified under the policy `policy`.
+pub fn audit_statement_message(
+    timestamp: u64,
+    policy: &crate::codec::Digest32,
+    checkpoint_body: &str,
+) -> Vec<u8> {
+    format!(
+        "{AUDIT_STATEMENT_V1}\ntime {timestamp}\npolicy {}\nevery release in this checkpoint was justified\n{checkpoint_body}",
+        policy.to_hex()
+    )
+    .into_bytes()
+}
+
 /// A witness's `cosignature/v1` verifier key, parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WitnessVerifier {
@@ -161,17 +189,48 @@ impl WitnessVerifier {
         Ok(t)
     }
 
-    /// Verify one signature line as a witness returns it (`— name base64(…)`, with or without
-    /// its newline) over the note body `checkpoint_body`: the name is this witness's and the
-    /// payload verifies ([`WitnessVerifier::verify_blob`]). Returns the timestamp.
-    pub fn verify_line(&self, line: &str, checkpoint_body: &str) -> Result<u64, String> {
+    /// The decoded payload of a signature line by this witness (`— name base64(…)`, with or
+    /// without its newline).
+    fn line_blob(&self, line: &str) -> Result<Vec<u8>, String> {
         let b64 = line
             .trim_end_matches('\n')
             .strip_prefix("\u{2014} ")
             .and_then(|rest| rest.strip_prefix(self.name.as_str()))
             .and_then(|rest| rest.strip_prefix(' '))
             .ok_or("not a signature line by this witness")?;
-        let blob = STANDARD.decode(b64).map_err(|_| "not base64")?;
+        STANDARD.decode(b64).map_err(|_| "not base64".to_string())
+    }
+
+    /// Verify an auditing witness's statement line (`— name base64(statement key ID ||
+    /// u64be(t) || Ed25519 signature)`) over `checkpoint_body` under `policy`. Returns `t`.
+    pub fn verify_statement(
+        &self,
+        line: &str,
+        checkpoint_body: &str,
+        policy: &crate::codec::Digest32,
+    ) -> Result<u64, String> {
+        let blob = self.line_blob(line)?;
+        let (Some(id), Some(t), Some(sig), 76) =
+            (blob.get(..4), blob.get(4..12), blob.get(12..), blob.len())
+        else {
+            return Err(format!("{} bytes, want 76", blob.len()));
+        };
+        if id != audit_statement_key_id(&self.name, self.key.as_bytes()).to_be_bytes() {
+            return Err("not a statement key id".into());
+        }
+        let t = u64::from_be_bytes(t.try_into().map_err(|_| "timestamp")?);
+        let sig = ed25519_dalek::Signature::from_slice(sig).map_err(|e| e.to_string())?;
+        self.key
+            .verify_strict(&audit_statement_message(t, policy, checkpoint_body), &sig)
+            .map_err(|_| "Ed25519 signature does not verify".to_string())?;
+        Ok(t)
+    }
+
+    /// Verify one signature line as a witness returns it (`— name base64(…)`, with or without
+    /// its newline) over the note body `checkpoint_body`: the name is this witness's and the
+    /// payload verifies ([`WitnessVerifier::verify_blob`]). Returns the timestamp.
+    pub fn verify_line(&self, line: &str, checkpoint_body: &str) -> Result<u64, String> {
+        let blob = self.line_blob(line)?;
         self.verify_blob(&blob, checkpoint_body)
     }
 }
@@ -425,6 +484,29 @@ pub fn verify_witnessed(
         checkpoint,
         cosigners,
     })
+}
+
+/// The auditing witnesses of `policy` whose statement line in `note` verifies under the policy
+/// digest `policy_digest` (`docs/witness.md` §Auditing witness): (witness, timestamp).
+pub fn audit_statements(
+    note: &str,
+    policy: &WitnessPolicy,
+    policy_digest: &crate::codec::Digest32,
+) -> Vec<(String, u64)> {
+    let Ok((body, lines)) = split_note(note) else {
+        return Vec::new();
+    };
+    policy
+        .witnesses
+        .iter()
+        .filter(|w| w.auditing)
+        .filter_map(|w| {
+            lines
+                .iter()
+                .find_map(|l| w.key.verify_statement(l, body, policy_digest).ok())
+                .map(|t| (w.key.name().to_string(), t))
+        })
+        .collect()
 }
 
 /// Append cosignature lines (as a witness returns them, each ending in `\n`) to a signed note.

@@ -96,7 +96,7 @@ impl Node {
 
         // Under the lock: cancellation and the limit again, then log.
         let mut db = lock(&self.db);
-        if let Err(c) = self.chains().check_warrant(warrant.payload()) {
+        if let Err(c) = self.check_chain(warrant.payload()) {
             let r = Refusal::new(ReasonCode::Cancelled, c.to_string());
             return self.refuse_all_v2(&mut db, wd, request, n, r, time);
         }
