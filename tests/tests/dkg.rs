@@ -520,6 +520,19 @@ fn a_refresh_renews_every_share_keeps_old_messages_readable_and_destroys_the_old
     );
     let report = json(&o);
     assert_eq!(o.status.code(), Some(0), "{report:#}");
+    // the set's history from the logs: the key generation, then the refresh, whose old shares
+    // every trustee destroyed
+    let h = report["set_history"].as_array().unwrap();
+    assert_eq!(h.len(), 2, "{report:#}");
+    let all: Vec<u16> = (1..=5).collect();
+    assert_eq!(h[0]["ceremony"], "keygen");
+    assert_eq!(h[0]["new_set"], old.id().to_hex());
+    assert_eq!(h[0]["logged_by"], serde_json::json!(all));
+    assert_eq!(h[1]["ceremony"], "refresh");
+    assert_eq!(h[1]["old_set"], old.id().to_hex());
+    assert_eq!(h[1]["new_set"], set.id().to_hex());
+    assert_eq!(h[1]["transcript"], cert.transcript.to_hex());
+    assert_eq!(h[1]["destroyed_by"], serde_json::json!(all));
     // a restart loads the refreshed state
     let mut nodes = nodes;
     nodes[4].restart();

@@ -748,6 +748,8 @@ pub struct Judgement {
     pub oversight: OversightSummary,
     /// The disclosures that verified against the policy and the logs.
     pub disclosures: Vec<DisclosureView>,
+    /// The set's history: every ceremony the audited logs record.
+    pub history: Vec<super::history::CeremonyView>,
 }
 
 /// The oversight view's checks (issue 16): with the oversight key, every release's sealed
@@ -808,6 +810,9 @@ pub struct Judge {
     keygen: HashMap<u16, KeygenFacts>,
     /// Every warrant digest an audited log names (warrant-seen, release, refusal entries).
     logged_warrants: HashSet<Digest32>,
+    /// Per trustee, its setup, keygen and share-destroyed entries in log order (the set's
+    /// history, [`super::history`]).
+    ceremony_log: BTreeMap<u16, Vec<super::history::CeremonyEntry>>,
 }
 
 /// A trustee's first setup entry's set id, and its keygen entries (sequence, transcript).
@@ -829,6 +834,7 @@ impl Judge {
             refusals: Vec::new(),
             keygen: HashMap::new(),
             logged_warrants: HashSet::new(),
+            ceremony_log: BTreeMap::new(),
         }
     }
 
@@ -857,6 +863,22 @@ impl Judge {
             )
         {
             self.logged_warrants.insert(w);
+        }
+        if let Some(document) = entry.document
+            && matches!(
+                entry.kind,
+                EntryKind::Setup | EntryKind::Keygen | EntryKind::ShareDestroyed
+            )
+        {
+            self.ceremony_log
+                .entry(trustee)
+                .or_default()
+                .push(super::history::CeremonyEntry {
+                    sequence: entry.sequence,
+                    time: entry.time,
+                    kind: entry.kind,
+                    document,
+                });
         }
         match entry.kind {
             EntryKind::Release => {
@@ -1470,6 +1492,7 @@ impl Judge {
             findings,
             oversight,
             disclosures,
+            history: super::history::ceremonies(&self.ceremony_log),
         }
     }
 }

@@ -14,6 +14,7 @@
 pub mod checkpoint;
 pub mod disclosure;
 pub mod entry;
+pub mod history;
 pub mod judge;
 pub mod merkle;
 pub mod oversight;
