@@ -384,6 +384,7 @@ fn audit_in_process(
         policy: work.join("policy.json"),
         oversight_key: Some(work.join("oversight.key")),
         state: None,
+        receipts: Vec::new(),
         timeout: 600,
     };
     let t0 = Instant::now();

@@ -6,13 +6,13 @@ use crate::roles::{Ask, AuditRequest, AuditSummary, Got, Net, RetrieveStats, Ret
 use anyhow::{Context, Result, anyhow};
 use escrow_client::auditor::{self, AuditConfig, Quiet};
 use escrow_client::investigator::{NoProgress, Strategy};
-use escrow_client::retrieval::{self, Written};
+use escrow_client::retrieval::{self, Selection, Written};
 use escrow_client::{ClientConfig, NodeClient};
 use escrow_core::audit::judge::Documents;
 use escrow_core::keys::PrivateKey;
 use escrow_core::trustee::TrusteeSet;
 use escrow_core::v2::MailboxMessage;
-use escrow_core::warrant::{Policy, WarrantEnvelope};
+use escrow_core::warrant::{Policy, Warrant, WarrantEnvelope};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -61,6 +61,18 @@ impl Roles for LibraryRoles {
             &NoProgress,
             out_dir,
             false,
+        )?;
+        // As `escrow retrieve` does: summary.json beside receipts.jsonl, which the auditor
+        // reads to name the trustees whose shares failed their proofs (`--receipts`).
+        let parsed = Warrant::parse(warrant).map_err(|e| anyhow!("the warrant: {e}"))?;
+        let sel = Selection {
+            selected: msgs.to_vec(),
+            ..Selection::default()
+        };
+        let (summary, _, _) = retrieval::summarize(&parsed, set, &r, &sel, out_dir, true);
+        crate::files::public(
+            &out_dir.join("summary.json"),
+            escrow_core::codec::to_json_pretty(&summary).as_bytes(),
         )?;
         Ok(Retrieved {
             outcomes: r
@@ -117,7 +129,7 @@ impl Roles for LibraryRoles {
             state: req.state.as_deref(),
             documents: Documents::default(),
             oversight_key: oversight.as_ref(),
-            receipts: &[],
+            receipts: &req.receipts,
             checkpoints: &[],
             keygen_certificate: None,
         };

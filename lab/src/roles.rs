@@ -142,6 +142,9 @@ pub struct AuditRequest {
     pub oversight_key: Option<PathBuf>,
     /// The auditor's state folder (checkpoints seen), if kept.
     pub state: Option<PathBuf>,
+    /// Investigators' `receipts.jsonl` files (each with its `summary.json`): every receipt
+    /// proved in its trustee's log, a trustee whose shares failed their proofs a finding.
+    pub receipts: Vec<PathBuf>,
     /// Per-request timeout, seconds.
     pub timeout: u64,
 }

@@ -373,9 +373,25 @@ fn the_live_demo_runs_and_every_step_turns_out_as_the_protocol_says() {
             >= 4
     );
     // the auditor ran over every running node: every log verified, nothing unjustified, the
-    // warrant's messages readable, and the report page kept
+    // warrant's messages readable, the receipts proved, the cheater named (and nothing else
+    // found), and the report page kept
     let audit = step("the auditor verifies every log")["detail"]["audit"].clone();
-    assert_eq!(audit["findings"], serde_json::json!([]), "{audit:#}");
+    let errors: Vec<_> = audit["finding_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["severity"] == "error")
+        .map(|g| (g["code"].clone(), g["trustee"].clone()))
+        .collect();
+    assert_eq!(
+        errors,
+        vec![(
+            serde_json::json!("cheating-trustee"),
+            faults["cheater"].clone()
+        )],
+        "{audit:#}"
+    );
+    assert!(audit["receipts_checked"].as_u64().unwrap() > 0, "{audit:#}");
     assert!(
         !audit["readable"].as_array().unwrap().is_empty(),
         "{audit:#}"

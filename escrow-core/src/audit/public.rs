@@ -11,7 +11,7 @@
 
 use super::disclosure::DisclosureView;
 use super::judge::{FindingKind, Severity};
-use super::report::{AuditReport, LogStatus, RefusalCount, esc, page_start};
+use super::report::{AuditReport, LogStatus, RefusalCount, counted, esc, page_start};
 use crate::codec::Digest32;
 use crate::keys::PrivateKey;
 use crate::time::Timestamp;
@@ -301,15 +301,15 @@ impl PublicReport {
         for t in &self.trustees {
             let _ = writeln!(
                 s,
-                "  trustee {}: {}; {} entries, {} releases, {} refusals, {} cancellations",
+                "  trustee {}: {}; {}, {}, {}, {}",
                 t.trustee
                     .map(|i| i.to_string())
                     .unwrap_or_else(|| "?".into()),
                 t.status,
-                t.entries,
-                t.releases,
-                t.refusals,
-                t.cancellations
+                counted(t.entries, "entry", "entries"),
+                counted(t.releases, "release", "releases"),
+                counted(t.refusals, "refusal", "refusals"),
+                counted(t.cancellations, "cancellation", "cancellations")
             );
         }
         let _ = writeln!(

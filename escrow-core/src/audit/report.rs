@@ -510,16 +510,16 @@ fn text_report(r: &AuditReport) -> String {
             .unwrap_or_default();
         let _ = writeln!(
             s,
-            "  trustee {} {}: {} — {}{}; {} entries, {} releases, {} refusals, {} cancellations{}",
+            "  trustee {} {}: {} — {}{}; {}, {}, {}, {}{}",
             trustee_name(t),
             t.url,
             if t.log_ok { "OK" } else { "FAILED" },
             cp,
             if t.log_ok { prev } else { String::new() },
-            t.entries,
-            t.releases,
-            t.refusals,
-            t.cancellations,
+            counted(t.entries, "entry", "entries"),
+            counted(t.releases, "release", "releases"),
+            counted(t.refusals, "refusal", "refusals"),
+            counted(t.cancellations, "cancellation", "cancellations"),
             if t.key_pinned_now {
                 " (log key pinned now: trust on first use)"
             } else {
@@ -532,18 +532,18 @@ fn text_report(r: &AuditReport) -> String {
     for w in &r.warrants {
         let _ = writeln!(
             s,
-            "  {} {} [{}]: {al}{} messages released ({} release entries), {al}{} READABLE (k={}), {} messages unjustified ({} entries){}{}",
+            "  {} {} [{}]: {al}{} released ({}), {al}{} READABLE (k={}), {} unjustified ({}){}{}",
             w.warrant_id
                 .clone()
                 .unwrap_or_else(|| "(not disclosed)".into()),
             w.digest.short(),
             w.authority.clone().unwrap_or_default(),
-            w.messages_released,
-            w.releases,
+            counted(w.messages_released, "message", "messages"),
+            counted(w.releases, "release entry", "release entries"),
             w.messages_readable,
             r.threshold,
-            w.messages_unjustified,
-            w.unjustified,
+            counted(w.messages_unjustified, "message", "messages"),
+            counted(w.unjustified, "entry", "entries"),
             if w.not_judged > 0 {
                 format!(", {} entries not judged", w.not_judged)
             } else {
@@ -678,6 +678,11 @@ fn group_line(g: &FindingGroup) -> String {
         g.count,
         g.first
     )
+}
+
+/// "1 entry", "2 entries": a count with its noun in the right number.
+pub(crate) fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 pub(crate) fn esc(s: &str) -> String {
