@@ -180,6 +180,10 @@ pub fn is_encrypted_key_file(bytes: &[u8]) -> bool {
 #[derive(Clone)]
 pub struct PrivateKey(SigningKey);
 
+/// Its one field, the ECDSA signing key, zeroizes itself on drop (asserted in
+/// `secret::tests::every_holder_of_a_secret_zeroizes_it_on_drop`).
+impl zeroize::ZeroizeOnDrop for PrivateKey {}
+
 impl core::fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(

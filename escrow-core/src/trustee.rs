@@ -471,6 +471,9 @@ pub struct KeyShare {
     share: SecretScalar,
 }
 
+/// Its secret, a [`SecretScalar`], zeroizes itself on drop.
+impl zeroize::ZeroizeOnDrop for KeyShare {}
+
 impl core::fmt::Debug for KeyShare {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(
@@ -557,6 +560,9 @@ pub struct VerifiedKeyShare {
     share: SecretScalar,
     verification_key: Point,
 }
+
+/// Its secret, a [`SecretScalar`], zeroizes itself on drop.
+impl zeroize::ZeroizeOnDrop for VerifiedKeyShare {}
 
 impl core::fmt::Debug for VerifiedKeyShare {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {

@@ -108,6 +108,7 @@ impl Roles for LibraryRoles {
         let oversight = match &req.oversight_key {
             Some(p) => {
                 let bytes = std::fs::read(p)
+                    .map(zeroize::Zeroizing::new)
                     .with_context(|| format!("cannot read private key {}", p.display()))?;
                 Some(
                     PrivateKey::from_key_file(&bytes, None)

@@ -38,6 +38,9 @@ pub struct WitnessKey {
     key: ed25519_dalek::SigningKey,
 }
 
+/// Its secret, the Ed25519 signing key, zeroizes itself on drop.
+impl zeroize::ZeroizeOnDrop for WitnessKey {}
+
 impl core::fmt::Debug for WitnessKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(
@@ -160,6 +163,13 @@ impl WitnessKey {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    /// A static assertion: the witness key zeroizes its seed on drop.
+    #[test]
+    fn the_witness_key_zeroizes_on_drop() {
+        fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+        zeroized_on_drop::<WitnessKey>();
+    }
 
     /// Interop: the witness's cosignature lines equal those of an independent implementation of
     /// C2SP tlog-cosignature (escrow-core/tests/vectors/witness_vectors.py, Python).

@@ -143,6 +143,9 @@ impl Drop for SecretBundle {
     }
 }
 
+/// Every field is zeroized by the `Drop` above.
+impl zeroize::ZeroizeOnDrop for SecretBundle {}
+
 fn aad(set_id: &Digest32, trustee: u16) -> Vec<u8> {
     let mut a = AAD_PREFIX.to_vec();
     a.extend_from_slice(set_id.as_bytes());
@@ -226,6 +229,20 @@ mod tests {
         clippy::panic
     )]
     use super::*;
+
+    fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+
+    /// A static assertion: the node's secrets zeroize on drop — the opened bundle, the key share,
+    /// the signing and log keys it is read into, and the passphrase and derived key buffers.
+    #[test]
+    fn the_nodes_secrets_zeroize_on_drop() {
+        zeroized_on_drop::<SecretBundle>();
+        zeroized_on_drop::<escrow_core::trustee::VerifiedKeyShare>();
+        zeroized_on_drop::<escrow_core::keys::PrivateKey>();
+        zeroized_on_drop::<escrow_core::audit::checkpoint::LogKey>();
+        zeroized_on_drop::<Zeroizing<Vec<u8>>>();
+        zeroized_on_drop::<Zeroizing<[u8; 32]>>();
+    }
 
     #[test]
     fn seal_open_and_wrong_passphrase() {

@@ -264,7 +264,8 @@ pub fn init(
     let bundle = SecretBundle {
         key_share: ks_json.to_string(),
         signing_key: sk_pem.to_string(),
-        log_key: hex::encode(*log_key.seed()),
+        // Hex of the seed in place: `*seed()` would copy the seed out of its Zeroizing.
+        log_key: hex::encode(log_key.seed().as_slice()),
     };
     let sealed = SealedSecrets::seal(&bundle, set.id(), share.index(), passphrase, cost)?;
     let created = now();

@@ -62,6 +62,9 @@ pub struct LogKey {
     key: ed25519_dalek::SigningKey,
 }
 
+/// Its secret, the Ed25519 signing key, zeroizes itself on drop.
+impl zeroize::ZeroizeOnDrop for LogKey {}
+
 impl core::fmt::Debug for LogKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "LogKey {{ name: {:?}, secret: [REDACTED] }}", self.name)

@@ -1468,6 +1468,10 @@ pub struct Round1State {
     old_share: Option<VerifiedKeyShare>,
 }
 
+/// Its secrets (the polynomial's coefficients, the ephemeral key, the signing key, an old
+/// share) zeroize themselves on drop.
+impl zeroize::ZeroizeOnDrop for Round1State {}
+
 impl core::fmt::Debug for Round1State {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(
@@ -1655,6 +1659,9 @@ pub struct Round2State {
     own: Round2,
 }
 
+/// Its secrets are its [`Round1State`]'s.
+impl zeroize::ZeroizeOnDrop for Round2State {}
+
 impl core::fmt::Debug for Round2State {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "dkg::Round2State {{ {:?} }}", self.inner)
@@ -1738,6 +1745,9 @@ pub struct Round3State {
     share: Option<SecretScalar>,
     own: Round3,
 }
+
+/// Its secrets, its [`Round1State`]'s and the new share, zeroize themselves on drop.
+impl zeroize::ZeroizeOnDrop for Round3State {}
 
 impl core::fmt::Debug for Round3State {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
