@@ -5,7 +5,7 @@
 
 use escrow_client::ClientConfig;
 use escrow_client::auditor::{AuditConfig, Quiet, audit};
-use escrow_core::audit::judge::Severity;
+use escrow_core::audit::judge::{FindingKind, Severity};
 use escrow_core::codec::Digest32;
 use escrow_core::keys::PrivateKey;
 use escrow_core::trustee::TrusteeSet;
@@ -94,10 +94,12 @@ impl Audit for Auditor {
         if let Some(why) = report.trustees.iter().find_map(|t| t.not_audited.clone()) {
             return Err(format!("the log could not be audited: {why}"));
         }
+        // Fail closed: a release this witness could not judge (its warrant not disclosed to
+        // it: no oversight key) is not a justified one, so it is a reason to refuse too.
         let errors: Vec<String> = report
             .findings
             .iter()
-            .filter(|f| f.severity == Severity::Error)
+            .filter(|f| f.severity == Severity::Error || f.code == FindingKind::ReleaseNotJudged)
             .map(|f| match f.entry {
                 Some(e) => format!("{} (entry {e}): {}", f.code.code(), f.message),
                 None => format!("{}: {}", f.code.code(), f.message),

@@ -654,6 +654,53 @@ fn an_auditing_witness_refuses_a_release_under_a_cancelled_warrant_and_no_share_
     assert_eq!(held[0].size, checked.checkpoint.checkpoint.head.size);
 }
 
+/// An auditing witness that was not given the oversight key cannot read the warrants (the
+/// nodes disclose them only to oversight keys), so it cannot judge any release: it refuses to
+/// cosign rather than state that releases it never judged were justified — no share leaves.
+#[test]
+fn an_auditing_witness_that_cannot_judge_a_release_refuses_to_cosign_it() {
+    let fx = Fixture::new(3, 2);
+    let w1 = start_witness("w.example/1");
+    let audit_dir = tempfile::tempdir().unwrap();
+    let audit = log_witness::Witness::init(&audit_dir.path().join("w"), "w.example/audit").unwrap();
+    let (listener, audit_url) = bind();
+    witness_policy(
+        &fx,
+        &[
+            (w1.witness.key().verifier_key(), w1.url.clone(), false),
+            (audit.key().verifier_key(), audit_url.clone(), true),
+        ],
+        2,
+    );
+    let policy = Policy::from_json(&std::fs::read_to_string(&fx.policy_path).unwrap()).unwrap();
+    let nodes = start_nodes_with(&fx, 1, &[&w1], |_| None);
+    let (node, log_key) = &nodes[0];
+    let audit = audit.with_auditor(Box::new(log_witness::auditing::Auditor {
+        set: fx.set.clone(),
+        policy,
+        trustees: vec![node.url("")],
+        oversight_key: None,
+        client: escrow_client::ClientConfig::default(),
+    }));
+    audit.add_log(&log_origin(node), log_key).unwrap();
+    let audit = serve_witness(listener, audit_url, audit, audit_dir);
+    // An honest release under a valid warrant: the witness cannot tell, so it refuses.
+    let w = fx.double_locked(&fx.payload("gate-blind"));
+    let m = fx.message("alice", "bob", "m0", 60);
+    let body = ReleaseRequest::new(&w, cts(std::slice::from_ref(&m))).to_json();
+    let (status, answer) = post_as(&node.url("/v1/release"), &fx.investigator, &body);
+    assert_eq!(status, 503, "{answer}");
+    let v = json(&answer);
+    assert_eq!(v["error"]["code"], "witness-quorum", "{answer}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("w.example/audit: HTTP 403") && msg.contains("release-not-judged"),
+        "{msg}"
+    );
+    assert!(ReleaseResponse::from_json(&answer).is_err(), "{answer}");
+    assert_eq!(audit.witness.evidence().unwrap().len(), 1);
+}
+
 /// The log origin a node's `/v1/info` names.
 fn log_origin(node: &InProcNode) -> String {
     let info: escrow_core::api::Info = serde_json::from_str(&get(&node.url("/v1/info")).1).unwrap();
