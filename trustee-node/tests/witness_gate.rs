@@ -578,15 +578,13 @@ fn an_auditing_witness_refuses_a_release_under_a_cancelled_warrant_and_no_share_
     use escrow_core::audit::witness::audit_statements;
     let fx = Fixture::new(3, 2);
     let (w1, w2) = (start_witness("w.example/1"), start_witness("w.example/2"));
-    let audit_dir = tempfile::tempdir().unwrap();
-    let audit = log_witness::Witness::init(&audit_dir.path().join("w"), "w.example/audit").unwrap();
-    let (listener, audit_url) = bind();
+    let audit = AuditingWitness::new();
     let wp = witness_policy(
         &fx,
         &[
             (w1.witness.key().verifier_key(), w1.url.clone(), false),
             (w2.witness.key().verifier_key(), w2.url.clone(), false),
-            (audit.key().verifier_key(), audit_url.clone(), true),
+            audit.listed(),
         ],
         2,
     );
@@ -595,16 +593,7 @@ fn an_auditing_witness_refuses_a_release_under_a_cancelled_warrant_and_no_share_
         Some(trustee_node::Fault::IgnoreCancellations)
     });
     let (node, log_key) = &nodes[0];
-    let audit = audit.with_auditor(Box::new(log_witness::auditing::Auditor {
-        set: fx.set.clone(),
-        policy: policy.clone(),
-        trustees: vec![node.url("")],
-        oversight_key: Some(fx.oversight.clone()),
-        client: escrow_client::ClientConfig::default(),
-    }));
-    let origin = log_origin(node);
-    audit.add_log(&origin, log_key).unwrap();
-    let audit = serve_witness(listener, audit_url, audit, audit_dir);
+    let audit = audit.serve(&fx, &nodes[0], Some(fx.oversight.clone()));
 
     // A justified release: cosigned by the auditing witness, with its statement.
     let w = fx.double_locked(&fx.payload("gate-audited"));
@@ -661,29 +650,12 @@ fn an_auditing_witness_refuses_a_release_under_a_cancelled_warrant_and_no_share_
 fn an_auditing_witness_that_cannot_judge_a_release_refuses_to_cosign_it() {
     let fx = Fixture::new(3, 2);
     let w1 = start_witness("w.example/1");
-    let audit_dir = tempfile::tempdir().unwrap();
-    let audit = log_witness::Witness::init(&audit_dir.path().join("w"), "w.example/audit").unwrap();
-    let (listener, audit_url) = bind();
-    witness_policy(
-        &fx,
-        &[
-            (w1.witness.key().verifier_key(), w1.url.clone(), false),
-            (audit.key().verifier_key(), audit_url.clone(), true),
-        ],
-        2,
-    );
-    let policy = Policy::from_json(&std::fs::read_to_string(&fx.policy_path).unwrap()).unwrap();
+    let audit = AuditingWitness::new();
+    let (listed, url) = (w1.witness.key().verifier_key(), w1.url.clone());
+    witness_policy(&fx, &[(listed, url, false), audit.listed()], 2);
     let nodes = start_nodes_with(&fx, 1, &[&w1], |_| None);
-    let (node, log_key) = &nodes[0];
-    let audit = audit.with_auditor(Box::new(log_witness::auditing::Auditor {
-        set: fx.set.clone(),
-        policy,
-        trustees: vec![node.url("")],
-        oversight_key: None,
-        client: escrow_client::ClientConfig::default(),
-    }));
-    audit.add_log(&log_origin(node), log_key).unwrap();
-    let audit = serve_witness(listener, audit_url, audit, audit_dir);
+    let node = &nodes[0].0;
+    let audit = audit.serve(&fx, &nodes[0], None);
     // An honest release under a valid warrant: the witness cannot tell, so it refuses.
     let w = fx.double_locked(&fx.payload("gate-blind"));
     let m = fx.message("alice", "bob", "m0", 60);
@@ -699,6 +671,55 @@ fn an_auditing_witness_that_cannot_judge_a_release_refuses_to_cosign_it() {
     );
     assert!(ReleaseResponse::from_json(&answer).is_err(), "{answer}");
     assert_eq!(audit.witness.evidence().unwrap().len(), 1);
+}
+
+/// An auditing witness before it serves: its key and URL go into the policy first.
+struct AuditingWitness {
+    witness: log_witness::Witness,
+    listener: std::net::TcpListener,
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl AuditingWitness {
+    fn new() -> AuditingWitness {
+        let dir = tempfile::tempdir().unwrap();
+        let witness = log_witness::Witness::init(&dir.path().join("w"), "w.example/audit").unwrap();
+        let (listener, url) = bind();
+        AuditingWitness {
+            witness,
+            listener,
+            url,
+            dir,
+        }
+    }
+
+    /// Its entry in the policy's witness list.
+    fn listed(&self) -> (String, String, bool) {
+        (self.witness.key().verifier_key(), self.url.clone(), true)
+    }
+
+    /// Serve it, auditing `node`'s log under the policy at `fx.policy_path`, with the
+    /// oversight key or without.
+    fn serve(
+        self,
+        fx: &Fixture,
+        (node, log_key): &(InProcNode, String),
+        oversight_key: Option<escrow_core::keys::PrivateKey>,
+    ) -> InProcWitness {
+        let policy = Policy::from_json(&std::fs::read_to_string(&fx.policy_path).unwrap()).unwrap();
+        let audit = self
+            .witness
+            .with_auditor(Box::new(log_witness::auditing::Auditor {
+                set: fx.set.clone(),
+                policy,
+                trustees: vec![node.url("")],
+                oversight_key,
+                client: escrow_client::ClientConfig::default(),
+            }));
+        audit.add_log(&log_origin(node), log_key).unwrap();
+        serve_witness(self.listener, self.url, audit, self.dir)
+    }
 }
 
 /// The log origin a node's `/v1/info` names.
