@@ -871,6 +871,11 @@ fn explain_transport(e: &ureq::Error) -> String {
         )
     } else if s.contains("UnknownIssuer") {
         format!("{s} (the node's certificate is not signed by a trusted CA: give --ca-cert)")
+    } else if s.contains("invalid peer certificate: BadSignature") {
+        // The certificate names the pinned certificate as its issuer but is not signed by it.
+        format!(
+            "{s} (the node's certificate is not signed by a trusted CA: it names the pinned --ca-cert as its issuer, but that did not sign it)"
+        )
     } else {
         s
     }

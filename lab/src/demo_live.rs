@@ -51,11 +51,16 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         }
     };
     let mut rng = rand::rng();
+    // The nodes speak HTTPS: a CA made for this run signs their certificate; every client of
+    // the demo pins that CA, as `escrow --ca-cert` does.
+    let tls = crate::demo_tls::make(&dir)?;
+    crate::parties::pin_ca(tls.ca_pem.clone());
     let env = Env {
         node_bin,
         dir: dir.clone(),
         passphrase: hex::encode(rng.random::<[u8; 16]>()),
         kdf: a.kdf_cost.clone(),
+        tls: Some((tls.cert.clone(), tls.key.clone())),
     };
     // Kept state can be served again: the nodes' passphrase goes into the folder (mode 0600),
     // for `trustee-node serve --passphrase-file`. A demo folder is a lab, not a vault: whoever
@@ -133,12 +138,17 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         &format!(
             "{n} trustee nodes start, each with its own sealed key share, policy and audit log"
         ),
-        &nodes
-            .iter()
-            .map(|x| format!("trustee {} listening on {}", x.index, x.url()))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        serde_json::json!({"nodes": nodes.iter().map(|x| x.url()).collect::<Vec<_>>()}),
+        &format!(
+            "{}\nthe trustees speak HTTPS: their certificate is signed by a CA made for this demo ({}), which every client pins (escrow --ca-cert)",
+            nodes
+                .iter()
+                .map(|x| format!("trustee {} listening on {}", x.index, x.url()))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            tls.ca_file.display()
+        ),
+        serde_json::json!({"nodes": nodes.iter().map(|x| x.url()).collect::<Vec<_>>(),
+            "https": true, "ca_cert": tls.ca_file}),
     );
 
     // 3. Traffic: three weeks, three users, messages every day.
@@ -475,10 +485,7 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         node.stop();
     }
     let mut all_urls = urls(&nodes);
-    all_urls.push(format!(
-        "http://{}",
-        nodes.last().map(|x| x.addr.clone()).unwrap_or_default()
-    ));
+    all_urls.push(nodes.last().map(NodeProc::url).unwrap_or_default());
     let net_fast = Net {
         batch: 500,
         timeout: 10,
@@ -620,9 +627,11 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         let _ = std::fs::remove_file(dir.join(format!("node-{i}.addr")));
     }
     let serve_again = format!(
-        "trustee-node serve --state {d}/node-1 --passphrase-file {p} --addr-file {d}/node-1.addr",
+        "trustee-node serve --state {d}/node-1 --passphrase-file {p} --addr-file {d}/node-1.addr --tls-cert {c} --tls-key {k}",
         d = dir.display(),
-        p = passphrase_file.display()
+        p = passphrase_file.display(),
+        c = tls.cert.display(),
+        k = tls.key.display()
     );
     out.say(&format!(
         "\nAll {n} trustee processes stopped. {}",

@@ -78,6 +78,7 @@ impl Lab {
             dir: work.to_path_buf(),
             passphrase: hex::encode(rng.random::<[u8; 16]>()),
             kdf: kdf.to_string(),
+            tls: None,
         };
         Ok(Lab {
             env,

@@ -17,6 +17,7 @@
 pub mod args;
 mod demo_live;
 mod demo_local;
+pub mod demo_tls;
 mod experiment;
 mod experiment_live;
 pub mod files;

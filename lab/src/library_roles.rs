@@ -41,7 +41,7 @@ impl Roles for LibraryRoles {
         let cfg = ClientConfig {
             timeout: Duration::from_secs(net.timeout.max(1)),
             attempts: net.attempts,
-            ..ClientConfig::default()
+            ..crate::parties::client_config()
         };
         let clients = urls
             .iter()
@@ -120,7 +120,7 @@ impl Roles for LibraryRoles {
         let client = ClientConfig {
             timeout: Duration::from_secs(req.timeout.max(1)),
             attempts: 3,
-            ..ClientConfig::default()
+            ..crate::parties::client_config()
         };
         let cfg = AuditConfig {
             set: &set,

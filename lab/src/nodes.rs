@@ -15,12 +15,15 @@ pub struct NodeProc {
     pub addr: String,
     pub child: Option<Child>,
     pub in_process: Option<trustee_node::Spawned>,
+    /// It serves HTTPS.
+    pub https: bool,
 }
 
 impl NodeProc {
     pub fn url(&self) -> String {
         match &self.in_process {
             Some(n) => n.url(),
+            None if self.https => format!("https://{}", self.addr),
             None => format!("http://{}", self.addr),
         }
     }
@@ -45,8 +48,21 @@ impl NodeProc {
 /// Fault injection is a setting of the `trustee-node` library only: the binary has no switch
 /// for it (docs/architecture.md §4).
 pub fn spawn_cheating(state: &Path, passphrase: &str) -> Result<trustee_node::Spawned> {
+    spawn_cheating_tls(state, passphrase, None)
+}
+
+/// [`spawn_cheating`], serving HTTPS with `tls` (certificate, key) if given.
+pub fn spawn_cheating_tls(
+    state: &Path,
+    passphrase: &str,
+    tls: Option<&(PathBuf, PathBuf)>,
+) -> Result<trustee_node::Spawned> {
     let mut config = trustee_node::Config::new(state, passphrase.as_bytes().to_vec());
     config.fault = Some(trustee_node::Fault::BadShare);
+    config.tls = tls.map(|(cert, key)| trustee_node::TlsFiles {
+        cert: cert.clone(),
+        key: key.clone(),
+    });
     let listener = std::net::TcpListener::bind("127.0.0.1:0").context("bind 127.0.0.1:0")?;
     trustee_node::spawn(listener, config)
         .with_context(|| format!("cannot start the node of {}", state.display()))
@@ -116,6 +132,8 @@ pub struct Env {
     pub dir: PathBuf,
     pub passphrase: String,
     pub kdf: String,
+    /// Serve HTTPS with this certificate and key (the demo's, [`crate::demo_tls`]).
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl Env {
@@ -151,12 +169,17 @@ impl Env {
 
     /// Run trustee `i`'s node in this process as a cheating trustee ([`spawn_cheating`]).
     pub fn serve_cheating(&self, i: u16) -> Result<NodeProc> {
-        let node = spawn_cheating(&self.dir.join(format!("node-{i}")), &self.passphrase)?;
+        let node = spawn_cheating_tls(
+            &self.dir.join(format!("node-{i}")),
+            &self.passphrase,
+            self.tls.as_ref(),
+        )?;
         Ok(NodeProc {
             index: i,
             addr: node.addr().to_string(),
             child: None,
             in_process: Some(node),
+            https: self.tls.is_some(),
         })
     }
 
@@ -178,6 +201,9 @@ impl Env {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
+        if let Some((cert, key)) = &self.tls {
+            cmd.arg("--tls-cert").arg(cert).arg("--tls-key").arg(key);
+        }
         let child = cmd
             .spawn()
             .with_context(|| format!("cannot start {}", self.node_bin.display()))?;
@@ -188,6 +214,7 @@ impl Env {
                 addr,
                 child: Some(child),
                 in_process: None,
+                https: self.tls.is_some(),
             }),
             Err(StartError::Exited(st)) => bail!(
                 "trustee-node {i} exited ({st}) before it listened; its log: {}",

@@ -83,10 +83,28 @@ pub fn sign(
 }
 
 /// A client of a lab node (typed answers, bounded retries).
+/// The CA certificate the lab's clients pin (`ClientConfig::ca_pem`): set by the demo when its
+/// nodes serve HTTPS with a CA made for the run ([`crate::demo_tls`]); plain-HTTP nodes do not
+/// use it.
+static PINNED_CA: std::sync::RwLock<Option<Vec<u8>>> = std::sync::RwLock::new(None);
+
+/// Pin `ca_pem` for every client the lab makes from now on.
+pub fn pin_ca(ca_pem: Vec<u8>) {
+    *PINNED_CA.write().unwrap_or_else(|p| p.into_inner()) = Some(ca_pem);
+}
+
+/// The client settings of the lab: the defaults, with the pinned CA ([`pin_ca`]).
+pub fn client_config() -> escrow_client::ClientConfig {
+    escrow_client::ClientConfig {
+        ca_pem: PINNED_CA.read().unwrap_or_else(|p| p.into_inner()).clone(),
+        ..escrow_client::ClientConfig::default()
+    }
+}
+
 pub fn node(url: &str) -> Result<escrow_client::NodeClient> {
     let cfg = escrow_client::ClientConfig {
         timeout: Duration::from_secs(30),
-        ..escrow_client::ClientConfig::default()
+        ..client_config()
     };
     escrow_client::NodeClient::new(url, &cfg).with_context(|| url.to_string())
 }

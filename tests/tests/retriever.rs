@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use escrow_e2e::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 fn log_size(url: &str) -> u64 {
@@ -434,19 +434,11 @@ fn open_into_a_closed_pipe_ends_quietly() {
     }
 }
 
-#[test]
-fn retrieve_and_audit_speak_https_with_a_pinned_self_signed_certificate() {
-    if !Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        eprintln!("skipped: needs openssl");
-        return;
-    }
-    let mut w = Workflow::new(3, 2, 4);
-    let cert = w.dir.join("node-cert.pem");
-    let key = w.dir.join("node-key.pem");
+/// A self-signed end-entity certificate for 127.0.0.1 and its key, `NAME-cert.pem` and
+/// `NAME-key.pem` in `dir`.
+fn self_signed(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let cert = dir.join(format!("{name}-cert.pem"));
+    let key = dir.join(format!("{name}-key.pem"));
     let o = Command::new("openssl")
         .args([
             "req",
@@ -467,6 +459,47 @@ fn retrieve_and_audit_speak_https_with_a_pinned_self_signed_certificate() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (cert, key)
+}
+
+/// `escrow --json warrant cancel` of w.json, delivered to `urls` with `--ca-cert ca`.
+fn cancel_over_https(w: &Workflow, out: &str, urls: &[String], ca: &str) -> Output {
+    let mut args: Vec<String> = [
+        "--json",
+        "warrant",
+        "cancel",
+        "--key",
+        "sos.key",
+        "--warrant",
+        "w.json",
+        "--out",
+        out,
+        "--ca-cert",
+        ca,
+    ]
+    .map(String::from)
+    .to_vec();
+    for u in urls {
+        args.extend(["--trustee".to_string(), u.clone()]);
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    escrow(&w.dir, &refs)
+}
+
+#[test]
+fn retrieve_audit_and_cancel_speak_https_with_a_pinned_certificate_and_refuse_another() {
+    if !Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("skipped: needs openssl");
+        return;
+    }
+    let mut w = Workflow::new(3, 2, 4);
+    let (cert, key) = self_signed(&w.dir, "node");
+    // A certificate no node presents: pinning it must not let any node through.
+    let (other, _) = self_signed(&w.dir, "other");
     for n in w.nodes.iter_mut() {
         n.stop();
         let state = n.state.clone();
@@ -512,4 +545,51 @@ fn retrieve_and_audit_speak_https_with_a_pinned_self_signed_certificate() {
             .all(|t| t["log_ok"] == true && t["entries"].as_u64() > Some(1)),
         "{v}"
     );
+
+    // Another CA pinned: refused before anything is asked, the node named with the reason.
+    let other = other.to_str().unwrap();
+    let o = retrieve_with(
+        &w,
+        "ts/trustee-set.json",
+        "out-other",
+        &urls,
+        &["--attempts", "1", "--ca-cert", other],
+    );
+    let text = fails(&o, 1, "not signed by a trusted CA");
+    assert!(text.contains(&urls[0]), "{text}");
+    // The cancellation under the wrong CA: delivered nowhere, every trustee named as failed
+    // with the reason; exit 1.
+    let o = cancel_over_https(&w, "c-other.json", &urls, other);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v = json(&o);
+    let rows = v["trustees"].as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{v}");
+    for (r, u) in rows.iter().zip(&urls) {
+        assert_eq!(r["outcome"], "failed", "{v}");
+        assert_eq!(r["url"], u.as_str(), "{v}");
+        let e = r["error"].as_str().unwrap();
+        assert!(
+            e.contains(u.as_str()) && e.contains("not signed by a trusted CA"),
+            "{e}"
+        );
+    }
+    // Under the pinned certificate: delivered to every trustee, each answer reported, and the
+    // warrant is dead over HTTPS too.
+    let v = json(&ok_output(cancel_over_https(&w, "c-tls.json", &urls, ca)));
+    let rows = v["trustees"].as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{v}");
+    assert!(rows.iter().all(|r| r["outcome"] == "cancelled"), "{v}");
+    let o = retrieve_with(
+        &w,
+        "ts/trustee-set.json",
+        "out-after",
+        &urls,
+        &["--ca-cert", ca],
+    );
+    fails(&o, 3, "cancelled");
 }

@@ -341,6 +341,19 @@ fn the_live_demo_runs_and_every_step_turns_out_as_the_protocol_says() {
             .unwrap_or_else(|| panic!("no step {needle:?} in {v}"))
             .clone()
     };
+    // The nodes speak HTTPS under a CA made for the demo, which the demo's clients pin.
+    let nodes = step("trustee nodes start")["detail"].clone();
+    assert_eq!(nodes["https"], true, "{nodes}");
+    let urls = nodes["nodes"].as_array().unwrap();
+    assert!(
+        !urls.is_empty()
+            && urls
+                .iter()
+                .all(|u| u.as_str().unwrap().starts_with("https://127.0.0.1:")),
+        "{nodes}"
+    );
+    let ca = std::fs::read_to_string(tmp.path().join("kept/demo-ca.pem")).unwrap();
+    assert!(ca.contains("BEGIN CERTIFICATE"), "{ca}");
     assert_eq!(
         step("issues warrant")["detail"]["codes"],
         serde_json::json!(["missing-approval"])
