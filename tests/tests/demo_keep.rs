@@ -66,14 +66,20 @@ fn a_kept_demo_node_serves_again_with_the_printed_command_and_the_kept_passphras
             );
         }
     };
-    // It is the kept trustee 1, with the log the demo wrote (setup entry and more).
-    let info: serde_json::Value = ureq::get(&format!("http://{addr}/v1/info"))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_json()
-        .unwrap();
+    // It is the kept trustee 1, with the log the demo wrote (setup entry and more), served
+    // over HTTPS under the kept demo CA, as the demo served it.
+    assert!(
+        line.contains("--tls-cert") && line.contains("--tls-key"),
+        "{line}"
+    );
+    let cfg = escrow_client::ClientConfig {
+        ca_pem: Some(std::fs::read(tmp.path().join("kept/demo-ca.pem")).unwrap()),
+        ..escrow_client::ClientConfig::default()
+    };
+    let info =
+        escrow_client::NodeClient::new(&format!("https://{addr}"), &cfg).and_then(|c| c.info());
     terminate(&mut child);
+    let info = serde_json::to_value(info.unwrap()).unwrap();
     assert_eq!(info["trustee"], 1, "{info}");
     assert_eq!(info["healthy"], true, "{info}");
     assert!(info["log"]["size"].as_u64().unwrap_or(0) > 1, "{info}");
