@@ -53,6 +53,10 @@ pub enum ExperimentCmd {
     /// Audit-log growth: one trustee's log grown to 10^5 / 10^6 entries and `escrow audit`
     /// timed over it (time, peak memory, bytes per entry).
     AuditLog(AuditLogArgs),
+    /// Trustees across a WAN, simulated: each node in its own network namespace (root; else
+    /// on loopback, said so), a delay line between the investigator and every node at each
+    /// round-trip time; retrieval time by messages and round trip.
+    Wan(WanArgs),
 }
 
 #[derive(Args)]
@@ -186,6 +190,47 @@ pub struct AuditLogArgs {
     #[arg(long)]
     pub keep: bool,
     /// Output folder (created; must not already hold a run). Default: experiments/audit-log-<time>.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct WanArgs {
+    /// Number of trustees (nodes started).
+    #[arg(long = "n", default_value_t = 5)]
+    pub n: u64,
+    /// Threshold.
+    #[arg(long = "k", default_value_t = 3)]
+    pub k: u64,
+    /// Round-trip times to simulate between the investigator and every node, in
+    /// milliseconds, comma-separated (0: the delay line without delay, the baseline).
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "0,20,80,150")]
+    pub rtt: Vec<u64>,
+    /// Messages a warrant covers, comma-separated (at most 100000 each).
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "1000,10000")]
+    pub messages: Vec<u64>,
+    /// Ciphertexts per release request.
+    #[arg(long, default_value_t = 1000)]
+    pub batch: usize,
+    /// Retrieval strategies, comma-separated: `threshold` (the first k) and/or `all`.
+    #[arg(long, value_enum, value_delimiter = ',', num_args = 1.., default_value = "threshold")]
+    pub ask: Vec<Ask>,
+    /// Run the nodes on 127.0.0.1 (no network namespaces) even when running as root.
+    #[arg(long)]
+    pub loopback: bool,
+    /// Seal and retrieve in format version 1 (`POST /v1/release`) instead of version 2.
+    #[arg(long)]
+    pub v1: bool,
+    /// The trustee-node binary (default: next to this `escrow`, else on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub node_bin: Option<PathBuf>,
+    /// Argon2id cost of the nodes' sealed state (`test` or `strong`); only start-up pays it.
+    #[arg(long, default_value = "test", value_name = "COST")]
+    pub kdf_cost: String,
+    /// Keep the nodes' state and the decrypted files in OUT/work.
+    #[arg(long)]
+    pub keep: bool,
+    /// Output folder (created; must not already hold a run). Default: experiments/wan-<time>.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }

@@ -35,21 +35,27 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const DAY: i64 = 86_400;
+pub(crate) const DAY: i64 = 86_400;
 
 /// The parties and the nodes of one run.
-struct Lab {
-    env: Env,
-    set: TrusteeSet,
+pub(crate) struct Lab {
+    pub(crate) env: Env,
+    pub(crate) set: TrusteeSet,
     sos: PrivateKey,
     jc: PrivateKey,
-    inv: PrivateKey,
+    pub(crate) inv: PrivateKey,
     recipient: PrivateKey,
-    nodes: Vec<NodeProc>,
+    pub(crate) nodes: Vec<NodeProc>,
 }
 
 impl Lab {
-    fn new(work: &Path, n: u16, k: u16, node_bin: Option<&Path>, kdf: &str) -> Result<Self> {
+    pub(crate) fn new(
+        work: &Path,
+        n: u16,
+        k: u16,
+        node_bin: Option<&Path>,
+        kdf: &str,
+    ) -> Result<Self> {
         let node_bin = find_node_bin(node_bin)?;
         let mut rng = rand::rng();
         files::private_dir(work)?;
@@ -101,7 +107,7 @@ impl Lab {
 
     /// `count` messages from alice to `target` within `[start, start + 7 days)`, sealed on
     /// every core, in format version 2 (version 1 with `v1`). Returns them and the wall time.
-    fn traffic(
+    pub(crate) fn traffic(
         &self,
         target: &str,
         count: usize,
@@ -135,7 +141,7 @@ impl Lab {
     }
 
     /// A warrant for `target` over `[start, start + 7 days)`, issued and approved.
-    fn warrant(
+    pub(crate) fn warrant(
         &self,
         id: &str,
         target: &str,
@@ -158,7 +164,7 @@ impl Lab {
     }
 }
 
-fn stop_all(nodes: &mut [NodeProc]) {
+pub(crate) fn stop_all(nodes: &mut [NodeProc]) {
     for x in nodes.iter_mut() {
         x.stop();
     }
@@ -361,7 +367,7 @@ fn e2e_charts(rows: &[E2eRow]) -> Vec<(String, Chart<'static>)> {
 }
 
 /// The run's folder (refused if it holds a run or a `work` folder), created.
-fn out_dir(given: Option<PathBuf>, verb: &str) -> Result<PathBuf> {
+pub(crate) fn out_dir(given: Option<PathBuf>, verb: &str) -> Result<PathBuf> {
     let dir = crate::experiment::out_dir(given, verb)?;
     if dir.join("work").exists() {
         bail!(

@@ -11,17 +11,21 @@
 //! [`roles::Roles`], so that the demo runs the code paths a user runs.
 //!
 //! Module graph (no cycles): `args`, `out`, `files`, `roles` are leaves; `nodes` and `parties`
-//! use `files`; `demo_local`, `demo_live`, `experiment` and `experiment_live` use those; only
+//! use `files`; `demo_local`, `demo_live`, `experiment` and `experiment_live` use those (and
+//! `experiment_wan` uses `experiment_live`, `delay` and `netns`); only
 //! this file dispatches.
 
 pub mod args;
+pub mod delay;
 mod demo_live;
 mod demo_local;
 pub mod demo_tls;
 mod experiment;
 mod experiment_live;
+mod experiment_wan;
 pub mod files;
 pub mod library_roles;
+pub mod netns;
 pub mod nodes;
 pub mod out;
 pub mod parties;
@@ -49,5 +53,6 @@ pub fn experiment(a: ExperimentArgs, roles: &dyn Roles, out: Out) -> anyhow::Res
         ExperimentCmd::Batch(a) => experiment::batch(a, out),
         ExperimentCmd::E2e(a) => experiment_live::e2e(a, roles, out),
         ExperimentCmd::AuditLog(a) => experiment_live::audit_log(a, roles, out),
+        ExperimentCmd::Wan(a) => experiment_wan::wan(a, roles, out),
     }
 }

@@ -138,7 +138,20 @@ pub struct Env {
 
 impl Env {
     fn node_cmd(&self) -> Command {
-        let mut c = Command::new(&self.node_bin);
+        self.node_cmd_in(None)
+    }
+
+    /// The node binary, run inside network namespace `netns` if given (`ip netns exec`, which
+    /// execs the node itself: the child's pid is the node's).
+    fn node_cmd_in(&self, netns: Option<&str>) -> Command {
+        let mut c = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(&self.node_bin);
+                c
+            }
+            None => Command::new(&self.node_bin),
+        };
         c.env("TRUSTEE_PASSPHRASE", &self.passphrase)
             .env("TRUSTEE_KDF_COST", &self.kdf);
         c
@@ -184,6 +197,11 @@ impl Env {
     }
 
     pub fn serve(&self, i: u16) -> Result<NodeProc> {
+        self.serve_in(i, None, "127.0.0.1")
+    }
+
+    /// Serve trustee `i`'s node on `host` (port 0), inside network namespace `netns` if given.
+    pub fn serve_in(&self, i: u16, netns: Option<&str>, host: &str) -> Result<NodeProc> {
         let state = self.dir.join(format!("node-{i}"));
         let addr_file = self.dir.join(format!("node-{i}.addr"));
         let _ = std::fs::remove_file(&addr_file);
@@ -192,11 +210,13 @@ impl Env {
             .append(true)
             .open(self.dir.join(format!("node-{i}.log")))
             .context("cannot open the node log")?;
-        let mut cmd = self.node_cmd();
+        let mut cmd = self.node_cmd_in(netns);
         cmd.arg("serve")
             .arg("--state")
             .arg(&state)
-            .args(["--listen", "127.0.0.1:0", "--addr-file"])
+            .arg("--listen")
+            .arg(format!("{host}:0"))
+            .arg("--addr-file")
             .arg(&addr_file)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -153,6 +153,9 @@ fn bad_experiment_parameters_are_refused_before_any_node_starts() {
         &["experiment", "audit-log", "--entries", "500,100"][..],
         &["experiment", "audit-log", "--entries", "3000000"][..],
         &["experiment", "audit-log", "--real", "0"][..],
+        &["experiment", "wan", "--loopback", "--rtt", "5000"][..],
+        &["experiment", "wan", "--loopback", "--messages", "0"][..],
+        &["experiment", "wan", "--loopback", "--n", "3", "--k", "4"][..],
     ] {
         let o = escrow(tmp.path(), args);
         assert!(!o.status.success(), "{args:?} should fail");
@@ -165,4 +168,59 @@ fn bad_experiment_parameters_are_refused_before_any_node_starts() {
                 .all(|d| !d.unwrap().path().join("work").exists()),
         "nothing started"
     );
+}
+
+#[test]
+fn wan_retrieves_through_delay_lines_and_each_round_trip_is_paid() {
+    // --loopback: the namespaces need root and are not part of the tests (docs/experiments.md
+    // §9 runs them); the delay lines and the retrieval are the same code.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("wan");
+    let o = escrow(
+        tmp.path(),
+        &[
+            "experiment",
+            "wan",
+            "--loopback",
+            "--n",
+            "3",
+            "--k",
+            "2",
+            "--rtt",
+            "0,60",
+            "--messages",
+            "6",
+            "--batch",
+            "2",
+            "--json",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    let v = json(&o);
+    assert_eq!(v["ok"], true, "{v:#}");
+    assert_eq!(v["experiment"], "wan");
+    assert_eq!(v["parameters"]["mode"], "loopback");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not in network namespaces"),
+        "a loopback run says so"
+    );
+    let rows = csv(&out.join("wan.csv"));
+    assert_eq!(rows.len(), 2, "one row per round trip");
+    for (row, rtt) in rows.iter().zip([0.0, 60.0]) {
+        assert_eq!(num(row, "rtt_ms"), rtt);
+        assert_eq!(num(row, "decrypted"), 6.0, "every message read");
+        assert_eq!(num(row, "batches_per_trustee"), 3.0);
+        assert_eq!(row["mode"], "loopback");
+    }
+    assert!(
+        rows[0]["added_s"].is_empty(),
+        "no baseline for the baseline"
+    );
+    assert!(!rows[1]["added_s"].is_empty());
+    // a lower bound, not a speed target: a fresh connection through the 60 ms delay line
+    // pays its handshake's round trip and then at least one request's
+    assert!(num(&rows[1], "retrieve_s") >= 0.12, "{:?}", rows[1]);
+    assert!(out.join("wan-time.svg").is_file() && out.join("run.json").is_file());
+    assert!(!out.join("work").exists(), "state removed without --keep");
 }
