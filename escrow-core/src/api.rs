@@ -21,7 +21,7 @@
 //! Every error answer is an [`ErrorBody`] with a stable [`ErrorCode`].
 
 use crate::audit::{LogEntry, TreeHead};
-use crate::codec::{Digest32, V1};
+use crate::codec::{Digest32, KeyId, V1};
 use crate::time::Timestamp;
 use crate::warrant::ReasonCode;
 use serde::{Deserialize, Serialize};
@@ -96,7 +96,7 @@ pub struct Info {
     /// Signing key, SPKI PEM.
     pub signing_key_pem: String,
     /// Signing key id.
-    pub signing_key_id: Digest32,
+    pub signing_key_id: KeyId,
     /// Policy digest.
     pub policy_digest: Digest32,
     /// Origin line of this trustee's checkpoints.

@@ -13,7 +13,7 @@
 //! Byte-level format: `docs/api.md` §2.1 and `docs/protocol.md`. Known-answer vector:
 //! `escrow-core/tests/auth_vectors.rs` (`signed_request_known_answer`).
 
-use crate::codec::{Digest32, V1, put_lp};
+use crate::codec::{Digest32, KeyId, V1, put_lp};
 use crate::keys::{PrivateKey, PublicKey};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -47,7 +47,7 @@ pub enum AuthError {
     #[error("signed by key {found}, which may not make this request{expected}")]
     WrongKey {
         /// The key id in the header.
-        found: Digest32,
+        found: KeyId,
         /// Which key was expected, in words (may be empty).
         expected: String,
     },
@@ -104,7 +104,7 @@ pub struct RequestSignature {
     /// Format version (1).
     pub version: V1,
     /// Key id (SHA-256 of the SPKI DER) of the signing key.
-    pub key_id: Digest32,
+    pub key_id: KeyId,
     /// 16 random bytes, 32 lower-case hex digits.
     pub nonce: String,
     /// The caller's clock when signing.
@@ -142,7 +142,7 @@ pub fn signed_bytes(
     method: &str,
     path_and_query: &str,
     body: &[u8],
-    key_id: &Digest32,
+    key_id: &KeyId,
     nonce: &[u8; NONCE_LEN],
     time: Timestamp,
 ) -> Vec<u8> {

@@ -110,6 +110,87 @@ impl<'de> Deserialize<'de> for Digest32 {
     }
 }
 
+/// A 32-byte identifier of one kind, distinct from every other kind: a [`Digest32`] in a
+/// newtype of its own, so that a set id cannot be passed where a key id is expected. Serialized
+/// exactly as [`Digest32`] (64 lower-case hex digits in JSON; the 32 bytes in binary formats),
+/// so the types change no format. Made only where such a digest is computed (inside this
+/// crate) or parsed from a file or the wire ([`from_hex`](Digest32::from_hex), `from_bytes`).
+macro_rules! digest_kind {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(Digest32);
+
+        impl $name {
+            /// Wrap a digest computed by this crate as this kind.
+            #[allow(dead_code)]
+            pub(crate) const fn from_digest(d: Digest32) -> Self {
+                $name(d)
+            }
+
+            /// Parse 32 bytes read from a binary format or the wire.
+            pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+                $name(Digest32(bytes))
+            }
+
+            /// Parse exactly 64 lower-case hex digits (as [`Digest32::from_hex`]).
+            pub fn from_hex(s: &str) -> Option<Self> {
+                Digest32::from_hex(s).map($name)
+            }
+
+            /// Lower-case hex.
+            pub fn to_hex(&self) -> String {
+                self.0.to_hex()
+            }
+
+            /// First 8 bytes in hex, for display.
+            pub fn short(&self) -> String {
+                self.0.short()
+            }
+
+            /// The bytes.
+            pub fn as_bytes(&self) -> &[u8; 32] {
+                self.0.as_bytes()
+            }
+
+            /// The same 32 bytes as a generic digest (for hashing it into something else).
+            pub const fn digest(&self) -> Digest32 {
+                self.0
+            }
+        }
+
+        impl core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                write!(f, concat!(stringify!($name), "({})"), self.0.to_hex())
+            }
+        }
+
+        impl core::fmt::Display for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                core::fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                self.0.serialize(s)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                Digest32::deserialize(d).map($name)
+            }
+        }
+    };
+}
+
+digest_kind!(
+    /// The key id of a P-256 public key: SHA-256 of its SPKI DER encoding
+    /// ([`crate::keys::PublicKey::key_id`]).
+    KeyId
+);
+
 /// Decode lower-case hex (digits `0-9a-f`, even length); `None` for anything else, upper-case
 /// digits included. Every hex field of every format is read with this (`docs/protocol.md` §2).
 pub fn hex_lower(s: &str) -> Option<Vec<u8>> {
@@ -168,4 +249,38 @@ pub fn to_json<T: Serialize>(value: &T) -> String {
 /// Serialize to indented JSON (for files people read).
 pub fn to_json_pretty<T: Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Checks that the digest kind `$kind` reads and writes exactly what a `Digest32` does
+    /// (JSON, hex, bytes), prints the same text, and refuses what `Digest32` refuses.
+    macro_rules! same_form_as_digest32 {
+        ($kind:ident) => {{
+            let d = Digest32::tagged("test", &[stringify!($kind).as_bytes()]);
+            let hex = d.to_hex();
+            let json = serde_json::to_string(&d).unwrap();
+            let k = $kind::from_hex(&hex).unwrap();
+            assert_eq!(serde_json::to_string(&k).unwrap(), json);
+            assert_eq!(serde_json::from_str::<$kind>(&json).unwrap(), k);
+            assert_eq!($kind::from_bytes(d.0), k);
+            assert_eq!(k.digest(), d);
+            assert_eq!(k.as_bytes(), d.as_bytes());
+            assert_eq!(k.to_string(), d.to_string());
+            assert_eq!(k.short(), d.short());
+            assert_eq!(format!("{k:?}"), format!("{}({hex})", stringify!($kind)));
+            assert!($kind::from_hex(&hex.to_uppercase()).is_none());
+            assert!(serde_json::from_str::<$kind>("\"00\"").is_err());
+        }};
+    }
+
+    /// The distinct digest kinds change no format (the known-answer vectors check the same
+    /// for every format that carries them).
+    #[test]
+    fn digest_kinds_serialize_exactly_as_digest32() {
+        same_form_as_digest32!(KeyId);
+    }
 }

@@ -7,7 +7,7 @@
 //! reads them; keys that OpenSSL encrypts (PBKDF2-HMAC-SHA256 with AES-CBC, its default) are
 //! read too. Key files that are something else are named in plain words ([`KeyFileError`]).
 
-use crate::codec::Digest32;
+use crate::codec::{Digest32, KeyId};
 use crate::error::{Error, Result};
 use crate::group::Point;
 use p256::ecdsa::signature::{Signer, Verifier};
@@ -383,8 +383,8 @@ impl PublicKey {
     }
 
     /// Key id: SHA-256 of the SPKI DER encoding.
-    pub fn key_id(&self) -> Digest32 {
-        Digest32::sha256(&self.to_der())
+    pub fn key_id(&self) -> KeyId {
+        KeyId::from_digest(Digest32::sha256(&self.to_der()))
     }
 
     /// The key as a curve point.

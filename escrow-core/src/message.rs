@@ -6,7 +6,7 @@
 //! whose label misstates who sent it to whom and when ([`Receipt`]): the trustees judge a
 //! message only by its label, so a sender who wrote a false one would dodge escrow.
 
-use crate::codec::{Digest32, V1, put_lp};
+use crate::codec::{KeyId, V1, put_lp};
 use crate::ecies::{self, EciesBox, open_once, seal_once};
 use crate::error::{Error, Result};
 use crate::group::{scalar_from_bytes, scalar_to_bytes};
@@ -33,7 +33,7 @@ pub struct SealedMessage {
     /// Message id (equals the escrow label's message id).
     pub id: String,
     /// Key id of the recipient's public key.
-    pub recipient_key: Digest32,
+    pub recipient_key: KeyId,
     /// End-to-end part: ECIES of `message_key || r` to the recipient.
     pub e2e: EciesBox,
     /// The body: AES-256-GCM under the message key.
@@ -368,7 +368,7 @@ pub fn open_unchecked_label(
 /// key and the sender's r (32 bytes each). A part that does not is non-compliant (`nc`).
 pub(crate) fn open_e2e(
     key: &PrivateKey,
-    recipient_key: &Digest32,
+    recipient_key: &KeyId,
     e2e: &EciesBox,
     ctx_prefix: &[u8],
     label: &Label,

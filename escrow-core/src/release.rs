@@ -21,7 +21,7 @@
 //! response body ([`ReleaseResponse::body_bytes`]), so a response is a receipt the trustee
 //! cannot disown, matching its log entries by leaf index.
 
-use crate::codec::{Digest32, V1, put_lp};
+use crate::codec::{Digest32, KeyId, V1, put_lp};
 use crate::ecies::{self, EciesBox};
 use crate::error::{Error, Result};
 use crate::group::scalar_to_bytes;
@@ -580,7 +580,7 @@ pub struct ReleaseResponse {
     /// Key id of the investigator the shares are encrypted to (absent when the warrant was
     /// refused).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub investigator: Option<Digest32>,
+    pub investigator: Option<KeyId>,
     /// The node's clock when it judged the request.
     pub time: Timestamp,
     /// One result per ciphertext, request order.
@@ -626,7 +626,7 @@ impl ReleaseResponse {
         trustee: u16,
         set_id: Digest32,
         warrant: Digest32,
-        investigator: Option<Digest32>,
+        investigator: Option<KeyId>,
         time: Timestamp,
         results: Vec<ReleaseResult>,
     ) -> Self {
@@ -658,7 +658,7 @@ impl ReleaseResponse {
         out.extend_from_slice(&self.trustee.to_be_bytes());
         out.extend_from_slice(self.set_id.as_bytes());
         out.extend_from_slice(self.warrant.as_bytes());
-        put_opt_digest(&mut out, self.investigator.as_ref());
+        put_opt_digest(&mut out, self.investigator.map(|k| k.digest()).as_ref());
         out.extend_from_slice(&self.time.0.to_be_bytes());
         out.extend_from_slice(&(self.results.len() as u32).to_be_bytes());
         for r in &self.results {

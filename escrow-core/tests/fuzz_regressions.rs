@@ -11,7 +11,7 @@
 
 use escrow_core::Error;
 use escrow_core::audit::LogEntry;
-use escrow_core::codec::Digest32;
+use escrow_core::codec::{Digest32, KeyId};
 use escrow_core::label::{MAX_TIMESTAMP, MIN_TIMESTAMP};
 use escrow_core::time::Timestamp;
 
@@ -32,7 +32,7 @@ fn log_entry_time_outside_rfc3339_is_refused() {
         MIN_TIMESTAMP - 1,
         i64::MIN,
     ] {
-        let e = LogEntry::warrant_seen(0, Timestamp(t), d(1), d(4));
+        let e = LogEntry::warrant_seen(0, Timestamp(t), d(1), KeyId::from_bytes([4; 32]));
         let err = LogEntry::from_bytes(&e.to_bytes()).unwrap_err();
         assert!(
             matches!(&err, Error::Malformed { what: "log entry", why } if why.contains("time")),
@@ -42,7 +42,7 @@ fn log_entry_time_outside_rfc3339_is_refused() {
     }
     // The first and last representable seconds decode, and their JSON view reads back.
     for t in [MIN_TIMESTAMP, MAX_TIMESTAMP] {
-        let e = LogEntry::warrant_seen(0, Timestamp(t), d(1), d(4));
+        let e = LogEntry::warrant_seen(0, Timestamp(t), d(1), KeyId::from_bytes([4; 32]));
         let back = LogEntry::from_bytes(&e.to_bytes()).unwrap();
         assert_eq!(back, e);
         let json = serde_json::to_string(&back).unwrap();

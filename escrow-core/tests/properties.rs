@@ -1173,7 +1173,7 @@ proptest! {
         let m = SealedMessage::from_json(&m.to_json()).unwrap();
         prop_assert_eq!(&message::open_unchecked_label(&bob, &d.set, &m).unwrap().body[..], &body[..]);
         let sk = *p256::SecretKey::from_pkcs8_pem(&bob.to_pem().unwrap()).unwrap().to_nonzero_scalar();
-        prop_assert_eq!(spec::open_sealed(&sk, &bob.public().key_id().0, &refset(&d.set), &value(&m)).unwrap(), body.clone());
+        prop_assert_eq!(spec::open_sealed(&sk, bob.public().key_id().as_bytes(), &refset(&d.set), &value(&m)).unwrap(), body.clone());
         // and two trustees recover it without bob
         let keys = verified_keys(&d);
         let v = m.escrow.check(&d.set).unwrap();
@@ -1194,7 +1194,7 @@ proptest! {
         let bob = PrivateKey::generate(&mut r);
         let sk = *p256::SecretKey::from_pkcs8_pem(&bob.to_pem().unwrap()).unwrap().to_nonzero_scalar();
         let rs = refset(set);
-        let key_id = bob.public().key_id().0;
+        let key_id = *bob.public().key_id().as_bytes();
         let m = common::sealed(set, &bob, b"attack at dawn", &mut r);
         let inner_ok = ecies::decrypt(&bob, &spec::context(spec::CTX_E2E, &m.escrow.label.to_bytes()), &m.e2e, "t").unwrap();
         let key: [u8; 32] = inner_ok[..32].try_into().unwrap();

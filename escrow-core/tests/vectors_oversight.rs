@@ -56,7 +56,7 @@ fn generate() -> String {
         Digest32([0x11; 32]),
         header.digest(),
         Digest32([0x22; 32]),
-        Digest32([0x33; 32]),
+        escrow_core::codec::KeyId::from_bytes([0x33; 32]),
     );
     let doc = SealedDocument::HeaderV1(header.clone());
     entry

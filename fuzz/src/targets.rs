@@ -325,7 +325,7 @@ pub fn keys(data: &[u8]) {
             let again = PublicKey::from_pem(&k.to_pem()).expect("own PEM parses");
             assert_eq!(again, k);
             assert_eq!(again.key_id(), k.key_id());
-            assert_eq!(again.key_id(), Digest32::sha256(&k.to_der()));
+            assert_eq!(again.key_id().digest(), Digest32::sha256(&k.to_der()));
             assert_eq!(PublicKey::from_point(&k.point()).expect("point"), k);
         }
         Some((true, rest)) => {

@@ -12,7 +12,7 @@
 )]
 
 use escrow_core::audit::{EntryKind, Frontier, LogEntry, leaf_hash};
-use escrow_core::codec::Digest32;
+use escrow_core::codec::{Digest32, KeyId};
 use escrow_core::keys::PrivateKey;
 use escrow_core::time::Timestamp;
 use escrow_core::warrant::{Role, WarrantEnvelope, WarrantPayload};
@@ -368,7 +368,7 @@ fn a_release_without_a_covering_warrant_is_reported_unjustified() {
             0,
             t,
             forged,
-            Digest32::sha256(b"some investigator"),
+            KeyId::from_bytes(Digest32::sha256(b"some investigator").0),
         ));
         e.push(LogEntry::release(
             0,
@@ -376,7 +376,7 @@ fn a_release_without_a_covering_warrant_is_reported_unjustified() {
             forged,
             Digest32::sha256(b"some ciphertext"),
             Digest32::sha256(b"some share"),
-            Digest32::sha256(b"some investigator"),
+            KeyId::from_bytes(Digest32::sha256(b"some investigator").0),
         ));
         index = (e.len() - 1) as u64;
     });
@@ -583,7 +583,7 @@ fn an_independent_auditor_on_the_library_finds_what_escrow_audit_finds() {
             0,
             t,
             forged,
-            Digest32::sha256(b"some investigator"),
+            KeyId::from_bytes(Digest32::sha256(b"some investigator").0),
         ));
         e.push(LogEntry::release(
             0,
@@ -591,7 +591,7 @@ fn an_independent_auditor_on_the_library_finds_what_escrow_audit_finds() {
             forged,
             Digest32::sha256(b"some ciphertext"),
             Digest32::sha256(b"some share"),
-            Digest32::sha256(b"some investigator"),
+            KeyId::from_bytes(Digest32::sha256(b"some investigator").0),
         ));
     });
     w.nodes[0].restart_unanchored();

@@ -1541,7 +1541,7 @@ pub(crate) struct ReleaseLog {
     /// Oversight copies (issue 16): the warrant envelope and every released header.
     copies: Vec<(usize, SealedDocument)>,
     wd: Digest32,
-    inv: Digest32,
+    inv: escrow_core::codec::KeyId,
     time: Timestamp,
     warrant_id: String,
     newly: HashSet<Digest32>,

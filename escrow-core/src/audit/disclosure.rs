@@ -16,7 +16,7 @@
 //! digest the payload names. The auditor adds the last check: that digest is in an audited log
 //! (`audit::judge`). Anything else is a `bad-disclosure` finding, never a silent omission.
 
-use crate::codec::{Digest32, V1};
+use crate::codec::{Digest32, KeyId, V1};
 use crate::keys::PrivateKey;
 use crate::time::Timestamp;
 use crate::warrant::{Policy, Warrant, WarrantEnvelope, pae};
@@ -57,7 +57,7 @@ pub struct Disclosure {
     #[serde(with = "crate::codec::b64")]
     pub payload: Vec<u8>,
     /// Key id of the oversight key that signed (SHA-256 of its SPKI DER).
-    pub key_id: Digest32,
+    pub key_id: KeyId,
     /// ECDSA P-256 / SHA-256 signature over `PAE(DISCLOSURE_PAYLOAD_TYPE, payload)`, DER.
     #[serde(with = "crate::codec::b64")]
     pub signature: Vec<u8>,
@@ -108,7 +108,7 @@ pub struct VerifiedDisclosure {
     /// The warrant disclosed.
     pub warrant: Warrant,
     /// The oversight key that signed.
-    pub signer: Digest32,
+    pub signer: KeyId,
 }
 
 impl Disclosure {
@@ -212,7 +212,7 @@ pub struct DisclosureView {
     /// The warrant's envelope digest (as logged).
     pub warrant: Digest32,
     /// The oversight key that signed.
-    pub signed_by: Digest32,
+    pub signed_by: KeyId,
     /// When it was disclosed.
     pub disclosed_at: Timestamp,
     /// Why.

@@ -38,7 +38,7 @@
 //! reader that predates it refuses the entry rather than skip a copy it cannot read.
 
 use super::oversight::{MAX_SEALED_BYTES, Sealed};
-use crate::codec::{Digest32, V1, put_lp};
+use crate::codec::{Digest32, KeyId, V1, put_lp};
 use crate::error::{Error, Result};
 use crate::label::{MAX_TIMESTAMP, MIN_TIMESTAMP};
 use crate::time::Timestamp;
@@ -170,7 +170,7 @@ pub struct LogEntry {
     pub policy: Option<Digest32>,
     /// Key id of the investigator the shares were encrypted to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub investigator: Option<Digest32>,
+    pub investigator: Option<KeyId>,
     /// Ciphertext digests concerned.
     #[serde(default)]
     pub ciphertexts: Vec<Digest32>,
@@ -241,7 +241,7 @@ impl LogEntry {
         sequence: u64,
         time: Timestamp,
         warrant: Digest32,
-        investigator: Digest32,
+        investigator: KeyId,
     ) -> Self {
         LogEntry {
             warrant: Some(warrant),
@@ -257,7 +257,7 @@ impl LogEntry {
         warrant: Digest32,
         ciphertext: Digest32,
         share: Digest32,
-        investigator: Digest32,
+        investigator: KeyId,
     ) -> Self {
         LogEntry {
             warrant: Some(warrant),
@@ -374,10 +374,10 @@ impl LogEntry {
         out.extend_from_slice(&self.time.0.to_be_bytes());
         out.push(self.kind.to_byte());
         for d in [
-            &self.warrant,
-            &self.document,
-            &self.policy,
-            &self.investigator,
+            self.warrant,
+            self.document,
+            self.policy,
+            self.investigator.map(|k| k.digest()),
         ] {
             put_opt(&mut out, d.as_ref());
         }
@@ -438,7 +438,7 @@ impl LogEntry {
         let warrant = r.opt_digest()?;
         let document = r.opt_digest()?;
         let policy = r.opt_digest()?;
-        let investigator = r.opt_digest()?;
+        let investigator = r.opt_digest()?.map(|d| KeyId::from_bytes(d.0));
         let ciphertexts = r.digests()?;
         let shares = r.digests()?;
         let reason = match r.u8()? {
@@ -566,11 +566,15 @@ mod tests {
         Digest32([b; 32])
     }
 
+    fn k(b: u8) -> KeyId {
+        KeyId::from_bytes([b; 32])
+    }
+
     fn samples() -> Vec<LogEntry> {
         vec![
             LogEntry::setup(0, Timestamp(1), d(1), d(2)),
-            LogEntry::warrant_seen(1, Timestamp(2), d(3), d(4)),
-            LogEntry::release(2, Timestamp(3), d(3), d(5), d(6), d(4)),
+            LogEntry::warrant_seen(1, Timestamp(2), d(3), k(4)),
+            LogEntry::release(2, Timestamp(3), d(3), d(5), d(6), k(4)),
             LogEntry::refusal(
                 3,
                 Timestamp(-4),

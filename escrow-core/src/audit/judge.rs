@@ -24,7 +24,7 @@ use super::entry::{EntryKind, LogEntry};
 use super::merkle::{Frontier, TreeHead, leaf_hash};
 use super::oversight::{OpenError, Sealed, SealedDocument};
 use super::proof::verify_consistency;
-use crate::codec::Digest32;
+use crate::codec::{Digest32, KeyId};
 use crate::keys::PrivateKey;
 use crate::label::Label;
 use crate::release::ReleaseCounter;
@@ -655,7 +655,7 @@ pub struct WarrantSummary {
     pub signed_by: Option<String>,
     /// The investigator's key id (if disclosed).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub investigator: Option<Digest32>,
+    pub investigator: Option<KeyId>,
     /// The warrant it renews.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_warrant_id: Option<String>,

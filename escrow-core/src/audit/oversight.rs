@@ -23,7 +23,7 @@
 //! refuses the entry instead of skipping the copy).
 
 use super::entry::{EntryKind, LogEntry};
-use crate::codec::{Digest32, to_json};
+use crate::codec::{KeyId, to_json};
 use crate::ecies::{self, EciesBox, open_once, seal_once};
 use crate::error::{Error, Result};
 use crate::group::Point;
@@ -56,7 +56,7 @@ pub const MAX_SEALED_BYTES: usize =
 #[serde(deny_unknown_fields)]
 pub struct SealedRecipient {
     /// Key id of the oversight key (SHA-256 of its SPKI DER).
-    pub key_id: Digest32,
+    pub key_id: KeyId,
     /// The ephemeral ECIES public key.
     pub ephemeral: Point,
     /// The wrapped data key (48 bytes).
@@ -171,10 +171,10 @@ pub fn sealing_context(entry: &LogEntry) -> Vec<u8> {
     out.extend_from_slice(TAG_OVERSIGHT_SEAL.as_bytes());
     out.push(entry.kind.to_byte());
     for d in [
-        &entry.warrant,
-        &entry.document,
-        &entry.policy,
-        &entry.investigator,
+        entry.warrant,
+        entry.document,
+        entry.policy,
+        entry.investigator.map(|k| k.digest()),
     ] {
         match d {
             None => out.push(0),
@@ -331,7 +331,7 @@ impl Sealed {
             let ephemeral = Point::from_bytes(take(rest, 33)?, "oversight ephemeral key")?;
             let wrapped = take(rest, WRAPPED_KEY_LEN)?.to_vec();
             recipients.push(SealedRecipient {
-                key_id: Digest32(key_id),
+                key_id: KeyId::from_bytes(key_id),
                 ephemeral,
                 wrapped,
             });
@@ -374,6 +374,8 @@ mod tests {
     use crate::time::Timestamp;
     use crate::trustee;
 
+    use crate::codec::Digest32;
+
     fn d(b: u8) -> Digest32 {
         Digest32([b; 32])
     }
@@ -405,7 +407,14 @@ mod tests {
         let a = PrivateKey::generate(&mut rng);
         let b = PrivateKey::generate(&mut rng);
         let stranger = PrivateKey::generate(&mut rng);
-        let mut e = LogEntry::release(4, Timestamp(7), d(1), ct.digest(), d(2), d(3));
+        let mut e = LogEntry::release(
+            4,
+            Timestamp(7),
+            d(1),
+            ct.digest(),
+            d(2),
+            KeyId::from_bytes([3; 32]),
+        );
         let doc = SealedDocument::HeaderV1(ct.clone());
         e.seal_for_oversight(&[a.public(), b.public()], &doc, &mut rng)
             .unwrap();
@@ -426,7 +435,14 @@ mod tests {
         assert!(!hay.contains(&hex::encode("alice@example")));
         assert!(!String::from_utf8_lossy(&bytes).contains("alice"));
         // Without a copy: the version 1 bytes, and NotSealed.
-        let plain = LogEntry::release(4, Timestamp(7), d(1), ct.digest(), d(2), d(3));
+        let plain = LogEntry::release(
+            4,
+            Timestamp(7),
+            d(1),
+            ct.digest(),
+            d(2),
+            KeyId::from_bytes([3; 32]),
+        );
         assert_eq!(plain.to_bytes()[20], 1);
         assert_eq!(Sealed::open(&plain, &a), Err(OpenError::NotSealed));
     }
@@ -436,7 +452,14 @@ mod tests {
         let mut rng = rand::rng();
         let (_, ct) = header();
         let k = PrivateKey::generate(&mut rng);
-        let mut e = LogEntry::release(4, Timestamp(7), d(1), ct.digest(), d(2), d(3));
+        let mut e = LogEntry::release(
+            4,
+            Timestamp(7),
+            d(1),
+            ct.digest(),
+            d(2),
+            KeyId::from_bytes([3; 32]),
+        );
         e.seal_for_oversight(
             &[k.public()],
             &SealedDocument::HeaderV1(ct.clone()),
@@ -444,11 +467,25 @@ mod tests {
         )
         .unwrap();
         // Same copy, another ciphertext digest (a trustee hiding what it released).
-        let mut moved = LogEntry::release(4, Timestamp(7), d(1), d(9), d(2), d(3));
+        let mut moved = LogEntry::release(
+            4,
+            Timestamp(7),
+            d(1),
+            d(9),
+            d(2),
+            KeyId::from_bytes([3; 32]),
+        );
         moved.sealed = e.sealed.clone();
         assert_eq!(Sealed::open(&moved, &k), Err(OpenError::Decrypt));
         // Another warrant digest.
-        let mut moved = LogEntry::release(4, Timestamp(7), d(8), ct.digest(), d(2), d(3));
+        let mut moved = LogEntry::release(
+            4,
+            Timestamp(7),
+            d(8),
+            ct.digest(),
+            d(2),
+            KeyId::from_bytes([3; 32]),
+        );
         moved.sealed = e.sealed.clone();
         assert_eq!(Sealed::open(&moved, &k), Err(OpenError::Decrypt));
         // One body bit flipped.
@@ -456,7 +493,7 @@ mod tests {
         t.sealed.as_mut().unwrap().body[0] ^= 1;
         assert_eq!(Sealed::open(&t, &k), Err(OpenError::Decrypt));
         // A warrant-seen entry cannot carry a header, nor a release entry a warrant.
-        let mut ws = LogEntry::warrant_seen(1, Timestamp(1), d(1), d(3));
+        let mut ws = LogEntry::warrant_seen(1, Timestamp(1), d(1), KeyId::from_bytes([3; 32]));
         assert!(
             ws.seal_for_oversight(&[k.public()], &SealedDocument::HeaderV1(ct), &mut rng)
                 .is_err()
@@ -500,7 +537,14 @@ mod tests {
         assert!(LogEntry::from_bytes(&v3).is_err());
         // A sealed release labelled version 4: refused.
         let (_, ct) = header();
-        let mut r = LogEntry::release(4, Timestamp(7), d(1), ct.digest(), d(2), d(3));
+        let mut r = LogEntry::release(
+            4,
+            Timestamp(7),
+            d(1),
+            ct.digest(),
+            d(2),
+            KeyId::from_bytes([3; 32]),
+        );
         r.seal_for_oversight(&[k.public()], &SealedDocument::HeaderV1(ct), &mut rng)
             .unwrap();
         let mut v4 = r.to_bytes();
@@ -508,7 +552,7 @@ mod tests {
         v4[20] = 4;
         assert!(LogEntry::from_bytes(&v4).is_err());
         // A cancellation copy cannot ride on another kind of entry.
-        let mut ws = LogEntry::warrant_seen(1, Timestamp(1), d(1), d(3));
+        let mut ws = LogEntry::warrant_seen(1, Timestamp(1), d(1), KeyId::from_bytes([3; 32]));
         assert!(
             ws.seal_for_oversight(&[k.public()], &doc, &mut rng)
                 .is_err()
@@ -520,7 +564,14 @@ mod tests {
         let mut rng = rand::rng();
         let (_, ct) = header();
         let k = PrivateKey::generate(&mut rng);
-        let mut e = LogEntry::release(4, Timestamp(7), d(1), ct.digest(), d(2), d(3));
+        let mut e = LogEntry::release(
+            4,
+            Timestamp(7),
+            d(1),
+            ct.digest(),
+            d(2),
+            KeyId::from_bytes([3; 32]),
+        );
         e.seal_for_oversight(&[k.public()], &SealedDocument::HeaderV1(ct), &mut rng)
             .unwrap();
         let b = e.to_bytes();

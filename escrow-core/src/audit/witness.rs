@@ -729,7 +729,7 @@ pub fn check_release_v2(
 struct Released {
     trustee: u16,
     warrant: crate::codec::Digest32,
-    investigator: Option<crate::codec::Digest32>,
+    investigator: Option<crate::codec::KeyId>,
     items: Vec<(u64, crate::codec::Digest32)>,
 }
 
@@ -737,7 +737,7 @@ impl Released {
     fn new(
         trustee: u16,
         warrant: crate::codec::Digest32,
-        investigator: Option<crate::codec::Digest32>,
+        investigator: Option<crate::codec::KeyId>,
         items: Vec<(u64, crate::codec::Digest32)>,
     ) -> Self {
         Released {

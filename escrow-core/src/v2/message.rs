@@ -13,7 +13,7 @@
 //! to the same mk.
 
 use super::{EscrowCiphertextV2, ValidCiphertextV2, encapsulate_v2};
-use crate::codec::{Digest32, FormatVersion};
+use crate::codec::{Digest32, FormatVersion, KeyId};
 use crate::ecies::{self, EciesBox, seal_once};
 use crate::error::{Error, Result};
 use crate::group::scalar_to_bytes;
@@ -41,7 +41,7 @@ pub struct SealedMessageV2 {
     /// Message id (equals the escrow label's message id).
     pub id: String,
     /// Key id of the recipient's public key.
-    pub recipient_key: Digest32,
+    pub recipient_key: KeyId,
     /// End-to-end part: ECIES of `message_key ‖ r` to the recipient.
     pub e2e: EciesBox,
     /// The body: AES-256-GCM under the message key.
@@ -209,7 +209,7 @@ impl MailboxMessage {
     }
 
     /// Key id of the recipient's public key.
-    pub fn recipient_key(&self) -> Digest32 {
+    pub fn recipient_key(&self) -> KeyId {
         match self {
             MailboxMessage::V1(m) => m.recipient_key,
             MailboxMessage::V2(m) => m.recipient_key,

@@ -25,7 +25,7 @@ use super::answer::{AnswerV2, VerifiedAnswer, request_digest};
 use super::ciphertext::TAG_CT_DIGEST_V2;
 use super::{EscrowCiphertextV2, Reader, VERSION_BYTE, ValidCiphertextV2, check_batch};
 use crate::audit::witness::{Inclusion, Witnessed};
-use crate::codec::{Digest32, put_lp};
+use crate::codec::{Digest32, KeyId, put_lp};
 use crate::error::{Error, Result};
 use crate::keys::PrivateKey;
 use crate::release::{
@@ -323,7 +323,7 @@ pub struct ReleaseResponseV2 {
     pub request: Digest32,
     /// Key id of the investigator the answer is sealed to (absent when the warrant was
     /// refused).
-    pub investigator: Option<Digest32>,
+    pub investigator: Option<KeyId>,
     /// The node's clock when it judged the request.
     pub time: Timestamp,
     /// One result per item, request order.
@@ -417,7 +417,7 @@ impl ReleaseResponseV2 {
         out.extend_from_slice(self.set_id.as_bytes());
         out.extend_from_slice(self.warrant.as_bytes());
         out.extend_from_slice(self.request.as_bytes());
-        put_opt_digest(&mut out, self.investigator.as_ref());
+        put_opt_digest(&mut out, self.investigator.map(|k| k.digest()).as_ref());
         out.extend_from_slice(&self.time.0.to_be_bytes());
         out.extend_from_slice(&(self.results.len() as u32).to_be_bytes());
         for r in &self.results {
@@ -488,7 +488,7 @@ impl ReleaseResponseV2 {
         let request = r.digest()?;
         let investigator = match r.u8()? {
             0 => None,
-            1 => Some(r.digest()?),
+            1 => Some(KeyId::from_bytes(r.digest()?.0)),
             _ => return Err(malformed("bad option tag")),
         };
         let time = Timestamp(i64::from_be_bytes(r.array()?));

@@ -12,7 +12,7 @@ use super::{
     VerifiedWarrant, Warrant, WarrantEnvelope,
 };
 use crate::audit::witness::{WitnessFile, WitnessPolicy};
-use crate::codec::Digest32;
+use crate::codec::{Digest32, KeyId};
 use crate::keys::PublicKey;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -109,7 +109,7 @@ pub struct Signer {
     /// Its role in the policy (equal to the role the signature declares).
     pub role: Role,
     /// SHA-256 of its SPKI DER.
-    pub key_id: Digest32,
+    pub key_id: KeyId,
 }
 
 /// The numeric limits of a policy.
@@ -414,8 +414,7 @@ impl Policy {
                 format!("more than {MAX_OVERSIGHT_KEYS} oversight keys"),
             ));
         }
-        let mut keys: BTreeSet<Digest32> =
-            self.authorities.iter().map(|a| a.key.key_id()).collect();
+        let mut keys: BTreeSet<KeyId> = self.authorities.iter().map(|a| a.key.key_id()).collect();
         for (i, o) in oversight.iter().enumerate() {
             if o.name.is_empty()
                 || o.name.len() > payload::MAX_SHORT_TEXT_LEN
@@ -489,7 +488,7 @@ impl Policy {
     }
 
     /// The oversight entry holding the key with this id.
-    pub fn oversight_key(&self, key_id: &Digest32) -> Option<&Oversight> {
+    pub fn oversight_key(&self, key_id: &KeyId) -> Option<&Oversight> {
         self.oversight.iter().find(|o| o.key.key_id() == *key_id)
     }
 
@@ -656,7 +655,7 @@ impl Policy {
     }
 
     /// The authority whose key has this id.
-    pub fn authority(&self, key_id: &Digest32) -> Option<&Authority> {
+    pub fn authority(&self, key_id: &KeyId) -> Option<&Authority> {
         self.authorities.iter().find(|a| a.key.key_id() == *key_id)
     }
 
@@ -672,7 +671,7 @@ impl Policy {
         let mut signers: Vec<Signer> = Vec::with_capacity(env.signatures.len());
         for (i, s) in env.signatures.iter().enumerate() {
             let n = i + 1;
-            let hint = Digest32::from_hex(&s.keyid.to_ascii_lowercase());
+            let hint = KeyId::from_hex(&s.keyid.to_ascii_lowercase());
             let authority = match hint.and_then(|id| self.authority(&id)) {
                 Some(a) => {
                     a.key.verify(&msg, &s.sig, what).map_err(|_| {

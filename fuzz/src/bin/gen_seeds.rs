@@ -5,7 +5,7 @@
 //! `cargo afl build --release && target/release/gen_seeds` (from `fuzz/`). Deterministic.
 
 use escrow_core::audit::{LogEntry, TreeHead, mth};
-use escrow_core::codec::{Digest32, V1};
+use escrow_core::codec::{Digest32, KeyId, V1};
 use escrow_core::label::Label;
 use escrow_core::release::{
     ItemRefusal, ReleaseRequest, ReleaseResponse, ReleaseResult, judge_ciphertext, make_share,
@@ -234,10 +234,11 @@ fn main() {
     );
 
     let d = |b: u8| Digest32([b; 32]);
+    let k = |b: u8| KeyId::from_bytes([b; 32]);
     let entries = [
         LogEntry::setup(0, Timestamp(T0), set.id(), f.policy.digest()),
-        LogEntry::warrant_seen(1, Timestamp(T0), f.verified.digest(), d(4)),
-        LogEntry::release(2, Timestamp(T0), f.verified.digest(), d(5), d(6), d(4)),
+        LogEntry::warrant_seen(1, Timestamp(T0), f.verified.digest(), k(4)),
+        LogEntry::release(2, Timestamp(T0), f.verified.digest(), d(5), d(6), k(4)),
         LogEntry::refusal(3, Timestamp(T0), None, vec![d(7), d(8)], "out-of-scope"),
         LogEntry::cancellation(4, Timestamp(T0), f.verified.digest(), cenv.digest()),
         LogEntry::request_refusal(
