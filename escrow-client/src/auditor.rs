@@ -13,10 +13,10 @@
 use crate::files::now;
 use crate::{ClientConfig, ClientError, NodeClient};
 use escrow_core::audit::judge::{
-    Documents, Finding, FindingKind, Judge, LogCheck, check_consistency,
+    Documents, Finding, FindingKind, Judge, LogCheck, LoggedRelease, check_consistency,
 };
 use escrow_core::audit::report::{AuditReport, LogStatus, TrusteeAudit};
-use escrow_core::audit::{EntryKind, LogEntry, TreeHead, verify_checkpoint, verify_inclusion};
+use escrow_core::audit::{EntryKind, TreeHead, verify_checkpoint, verify_inclusion};
 use escrow_core::codec::Digest32;
 use escrow_core::keys::PrivateKey;
 use escrow_core::release::{ReleaseResponse, ReleaseResult};
@@ -659,16 +659,13 @@ fn check_receipts(ctx: &mut Ctx<'_>, path: &Path) -> Result<u64, AuditError> {
             else {
                 continue;
             };
-            let rel = ctx
-                .judge
-                .release_at(resp.trustee, *leaf_index)
-                .map(|(e, leaf)| (e.clone(), leaf));
+            let rel = ctx.judge.release_at(resp.trustee, *leaf_index);
             let msg = match check_receipt(
                 ctx,
                 &url,
                 &head,
                 *leaf_index,
-                rel.as_ref(),
+                rel,
                 &resp.warrant,
                 ciphertext,
             ) {
@@ -825,16 +822,13 @@ fn check_receipt_v2(ctx: &mut Ctx<'_>, here: &str, line: &str) -> u64 {
     });
     let mut checked = 0;
     for (leaf_index, ciphertext) in released {
-        let rel = ctx
-            .judge
-            .release_at(trustee, leaf_index)
-            .map(|(e, leaf)| (e.clone(), leaf));
+        let rel = ctx.judge.release_at(trustee, leaf_index);
         match check_receipt(
             ctx,
             &url,
             &head,
             leaf_index,
-            rel.as_ref(),
+            rel,
             &r.response.warrant,
             &ciphertext,
         ) {
@@ -858,14 +852,14 @@ fn check_receipt(
     url: &str,
     head: &TreeHead,
     index: u64,
-    rel: Option<&(LogEntry, Digest32)>,
+    rel: Option<LoggedRelease>,
     warrant: &Digest32,
     ciphertext: &Digest32,
 ) -> Result<(), String> {
-    let Some((rel, leaf)) = rel else {
+    let Some(rel) = rel else {
         return Err("no release entry at that index in the audited log".into());
     };
-    if rel.warrant.as_ref() != Some(warrant) || rel.ciphertexts.first() != Some(ciphertext) {
+    if rel.warrant.as_ref() != Some(warrant) || rel.ciphertext.as_ref() != Some(ciphertext) {
         return Err("the log entry at that index is a release of something else".into());
     }
     let proof = ctx
@@ -873,6 +867,6 @@ fn check_receipt(
         .and_then(|c| c.inclusion(index, head.size))
         .map_err(|e| e.to_string())?
         .proof;
-    // The leaf as logged (the entry the judge keeps may have lost its oversight copy).
-    verify_inclusion(leaf, index, head.size, &proof, &head.root).map_err(|e| e.to_string())
+    // The leaf as logged (the judge keeps a record of the entry, not its bytes).
+    verify_inclusion(&rel.leaf, index, head.size, &proof, &head.root).map_err(|e| e.to_string())
 }

@@ -19,6 +19,7 @@
 //! id** (two envelopes with the same id share one limit; a renewal has an id of its own and a
 //! limit of its own). See `docs/audit.md` §6.
 
+use super::compact::{Digests, NONE, Readable, ReleaseRecord, Releases, Store, ZERO, flag};
 use super::disclosure::{Disclosure, DisclosureView};
 use super::entry::{EntryKind, LogEntry};
 use super::merkle::{Frontier, TreeHead, leaf_hash};
@@ -36,7 +37,7 @@ use crate::warrant::{
     VerifiedWarrant, Warrant, WarrantEnvelope,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 /// How many entries a grouped finding lists.
 pub const GROUP_EXAMPLES: usize = 5;
@@ -704,6 +705,18 @@ pub struct ReadableMessage {
     pub readable_since: Timestamp,
 }
 
+/// A release entry as the judge kept it ([`Judge::release_at`]): what it released and its
+/// leaf hash as logged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoggedRelease {
+    /// The warrant digest it names.
+    pub warrant: Option<Digest32>,
+    /// The (first) ciphertext digest it names.
+    pub ciphertext: Option<Digest32>,
+    /// Its leaf hash, computed from the bytes as served.
+    pub leaf: Digest32,
+}
+
 /// The documents disclosed to the auditor, by digest.
 #[derive(Clone, Debug, Default)]
 pub struct Documents {
@@ -730,14 +743,15 @@ impl Documents {
 /// Everything the judgement concludes.
 #[derive(Clone, Debug, Serialize)]
 pub struct Judgement {
-    /// Every release entry, in time order.
-    pub releases: Vec<ReleaseJudgement>,
+    /// Every release entry, in time order (a view of the judge's compact records: each
+    /// judgement is built as it is read).
+    pub releases: Releases,
     /// Every refusal entry, in time order.
     pub refusals: Vec<RefusalView>,
     /// Per warrant with a release, by digest.
     pub warrants: Vec<WarrantSummary>,
-    /// Messages that became readable.
-    pub readable: Vec<ReadableMessage>,
+    /// Messages that became readable (a view of the same records).
+    pub readable: Readable,
     /// Readable messages per issuing authority.
     pub per_authority: BTreeMap<String, u64>,
     /// Readable messages per month (`YYYY-MM`, of the k-th release).
@@ -777,11 +791,6 @@ pub struct OversightSummary {
     pub not_checked: Vec<String>,
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Rel {
-    trustee: u16,
-}
-
 #[derive(Clone, Debug)]
 struct Cancel {
     trustee: u16,
@@ -800,9 +809,15 @@ pub struct Judge {
     /// oversight key).
     sealed_warrants: Vec<(u16, LogEntry)>,
     policy: Option<Policy>,
-    /// Release entries per trustee, in log order, each with its leaf hash as logged (the
-    /// entry kept may have its unreadable oversight copy dropped).
-    releases: BTreeMap<u16, Vec<(LogEntry, Digest32)>>,
+    /// Every release entry, one fixed-size record each, in the order added.
+    records: Vec<ReleaseRecord>,
+    /// Per trustee, the ranges of `records` holding its entries, in log order.
+    runs: BTreeMap<u16, Vec<core::ops::Range<usize>>>,
+    /// The warrant digests and investigator key ids the records name.
+    digests: Digests,
+    /// Release entries with an oversight copy, per trustee in log order (kept only with the
+    /// oversight key: the copy is opened when the release is judged).
+    sealed_releases: BTreeMap<u16, VecDeque<LogEntry>>,
     cancellations: Vec<Cancel>,
     setups: HashMap<u16, Vec<(u64, Digest32)>>,
     refusals: Vec<RefusalView>,
@@ -828,7 +843,10 @@ impl Judge {
             oversight: None,
             sealed_warrants: Vec::new(),
             policy,
-            releases: BTreeMap::new(),
+            records: Vec::new(),
+            runs: BTreeMap::new(),
+            digests: Digests::default(),
+            sealed_releases: BTreeMap::new(),
             cancellations: Vec::new(),
             setups: HashMap::new(),
             refusals: Vec::new(),
@@ -855,7 +873,7 @@ impl Judge {
 
     /// [`Judge::add`] for an entry whose leaf hash the caller computed from the bytes served
     /// (the auditor): `leaf` is what [`Judge::release_at`] proves receipts against.
-    pub fn add_logged(&mut self, trustee: u16, mut entry: LogEntry, leaf: Digest32) {
+    pub fn add_logged(&mut self, trustee: u16, entry: LogEntry, leaf: Digest32) {
         if let Some(w) = entry.warrant
             && matches!(
                 entry.kind,
@@ -881,19 +899,7 @@ impl Judge {
                 });
         }
         match entry.kind {
-            EntryKind::Release => {
-                if self.oversight.is_none()
-                    && let Some(s) = entry.sealed.as_mut()
-                {
-                    // Kept only as a marker: without the key the copy cannot be read.
-                    s.body = Vec::new();
-                    s.recipients.clear();
-                }
-                self.releases
-                    .entry(trustee)
-                    .or_default()
-                    .push((entry, leaf))
-            }
+            EntryKind::Release => self.add_release(trustee, entry, leaf),
             EntryKind::WarrantSeen if self.oversight.is_some() && entry.sealed.is_some() => {
                 self.sealed_warrants.push((trustee, entry))
             }
@@ -935,6 +941,47 @@ impl Judge {
                 ciphertexts: entry.ciphertexts.len() as u64,
             }),
             _ => {}
+        }
+    }
+
+    /// Keep a release entry as one fixed-size record (and, with the oversight key, its copy).
+    fn add_release(&mut self, trustee: u16, entry: LogEntry, leaf: Digest32) {
+        let mut flags = 0;
+        if entry.warrant.is_none() || entry.ciphertexts.len() != 1 || entry.shares.len() != 1 {
+            flags |= flag::MALFORMED;
+        }
+        if entry.sealed.is_some() {
+            flags |= flag::SEALED;
+        }
+        if entry.warrant.is_none() {
+            flags |= flag::NO_WARRANT;
+        }
+        if entry.ciphertexts.is_empty() {
+            flags |= flag::NO_CIPHERTEXT;
+        }
+        let record = ReleaseRecord {
+            sequence: entry.sequence,
+            time: entry.time,
+            ciphertext: entry.ciphertexts.first().copied().unwrap_or(ZERO),
+            leaf,
+            warrant: self.digests.intern(entry.warrant.unwrap_or(ZERO)),
+            investigator: entry.investigator.map_or(NONE, |d| self.digests.intern(d)),
+            link: NONE,
+            trustee,
+            flags,
+        };
+        let at = self.records.len();
+        self.records.push(record);
+        let runs = self.runs.entry(trustee).or_default();
+        match runs.last_mut() {
+            Some(r) if r.end == at => r.end = at + 1,
+            _ => runs.push(at..at + 1),
+        }
+        if self.oversight.is_some() && entry.sealed.is_some() {
+            self.sealed_releases
+                .entry(trustee)
+                .or_default()
+                .push_back(entry);
         }
     }
 
@@ -987,27 +1034,64 @@ impl Judge {
         out
     }
 
-    /// The release entry of `trustee` at leaf `index`, if one was added, and its leaf hash as
-    /// logged (what an inclusion proof is checked against: without the oversight key the
-    /// entry kept has lost its oversight copy, so it no longer hashes to its leaf).
-    pub fn release_at(&self, trustee: u16, index: u64) -> Option<(&LogEntry, Digest32)> {
+    /// The release entry of `trustee` at leaf `index`, if one was added: what it released and
+    /// its leaf hash as logged (what an inclusion proof is checked against).
+    pub fn release_at(&self, trustee: u16, index: u64) -> Option<LoggedRelease> {
         // Entries of one trustee are added in log order.
-        let run = self.releases.get(&trustee)?;
-        run.binary_search_by_key(&index, |(e, _)| e.sequence)
-            .ok()
-            .and_then(|i| run.get(i))
-            .map(|(e, leaf)| (e, *leaf))
+        self.runs.get(&trustee)?.iter().find_map(|range| {
+            let run = self.records.get(range.clone())?;
+            let r = run
+                .binary_search_by_key(&index, |r| r.sequence)
+                .ok()
+                .and_then(|i| run.get(i))?;
+            Some(LoggedRelease {
+                warrant: (!r.has(flag::NO_WARRANT)).then(|| self.digests.get(r.warrant)),
+                ciphertext: (!r.has(flag::NO_CIPHERTEXT)).then_some(r.ciphertext),
+                leaf: r.leaf,
+            })
+        })
+    }
+
+    /// The bytes the judge holds for the release entries added so far: one fixed-size record
+    /// per entry (`RELEASE_RECORD_BYTES`), the distinct warrant digests and investigator key
+    /// ids they name (32 bytes each, a handful per log, not one per entry), the ranges of each
+    /// trustee's records, and — only with the oversight key — each entry's oversight copy until
+    /// it is judged. Nothing is kept per message: what a message needs (which trustees released
+    /// it, since when it is readable) is computed from the records.
+    pub fn release_state_bytes(&self) -> usize {
+        let copies: usize = self
+            .sealed_releases
+            .values()
+            .flatten()
+            .map(|e| {
+                core::mem::size_of::<LogEntry>()
+                    + e.sealed.as_ref().map_or(0, |s| {
+                        s.body.len()
+                            + s.recipients.len()
+                                * core::mem::size_of::<super::oversight::SealedRecipient>()
+                    })
+            })
+            .sum();
+        self.records.len() * RELEASE_RECORD_BYTES
+            + usize::try_from(self.digests.len()).unwrap_or(usize::MAX) * 32
+            + self.runs.values().map(Vec::len).sum::<usize>()
+                * core::mem::size_of::<core::ops::Range<usize>>()
+            + copies
+    }
+
+    /// The positions in `records` of every trustee's entries, trustees ascending, each in log
+    /// order (the order the node counted in).
+    fn log_order(&self) -> impl Iterator<Item = usize> + '_ {
+        self.runs.values().flatten().flat_map(Clone::clone)
     }
 
     /// The documents the judgement needs, by the trustee that logged them: the warrant of
     /// every release, and every cancellation (its own digest and the warrant it names).
     pub fn wanted(&self) -> BTreeSet<(u16, Digest32)> {
         let mut w = BTreeSet::new();
-        for (t, run) in &self.releases {
-            for (e, _) in run {
-                if let Some(d) = e.warrant {
-                    w.insert((*t, d));
-                }
+        for r in &self.records {
+            if !r.has(flag::NO_WARRANT) {
+                w.insert((r.trustee, self.digests.get(r.warrant)));
             }
         }
         for c in &self.cancellations {
@@ -1162,24 +1246,62 @@ impl Judge {
         let mut chain_at: HashMap<u16, (RenewalChains, usize)> = HashMap::new();
 
         // Per trustee, in log order: the release limit counts in that order.
-        let total: usize = self.releases.values().map(Vec::len).sum();
         let mut summaries: BTreeMap<Digest32, WarrantSummary> = BTreeMap::new();
         // A warrant's verdict depends only on the warrant and the time judged at; a batch of
-        // releases shares both, so each (warrant, second) is verified once.
-        let mut verdicts: HashMap<(Digest32, Timestamp), Result<VerifiedWarrant, String>> =
+        // releases shares both, so each warrant's verdict is kept for the last time it was
+        // judged at (one per warrant, not one per second of the log).
+        let mut verdicts: HashMap<u32, (Timestamp, Result<VerifiedWarrant, String>)> =
             HashMap::new();
-        // (trustee, warrant id) -> distinct ciphertexts released: the node's counter.
-        let mut counted: HashMap<(u16, String), HashSet<Digest32>> = HashMap::new();
-        let mut releases = Vec::with_capacity(total);
-        let mut holders: BTreeMap<(Digest32, Digest32), BTreeMap<u16, Timestamp>> = BTreeMap::new();
-        let mut unjustified_msgs: BTreeSet<(Digest32, Digest32)> = BTreeSet::new();
-        for (r, e) in self
-            .releases
-            .iter()
-            .flat_map(|(t, run)| run.iter().map(move |(e, _)| (Rel { trustee: *t }, e)))
+        // The release limit counts distinct ciphertexts per trustee per warrant id, in log
+        // order. Rather than a set of every ciphertext, each record is linked to the one of the
+        // same trustee, warrant id and ciphertext just before it (a sort of indices), and the
+        // node's "released before" travels along the links (`flag::ADMITTED`).
+        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut id_of: HashMap<u32, u32> = HashMap::new();
+        for i in 0..self.digests.len() {
+            let d = self.digests.get(i);
+            if let Some(w) = parsed.get(&d) {
+                let next = u32::try_from(ids.len()).unwrap_or(NONE);
+                let id = *ids.entry(w.id().to_string()).or_insert(next);
+                id_of.insert(i, id);
+            }
+        }
+        let warrant_id = |r: &ReleaseRecord| id_of.get(&r.warrant).copied().unwrap_or(NONE);
         {
-            let warrant = e.warrant.unwrap_or(Digest32([0; 32]));
-            let ct = e.ciphertexts.first().copied().unwrap_or(Digest32([0; 32]));
+            let key = |r: &ReleaseRecord| (r.trustee, warrant_id(r), r.ciphertext);
+            let mut order: Vec<usize> = self.log_order().collect();
+            // Log order within a trustee is the order of positions (entries are added in log
+            // order), so (key, position) sorts each group in log order.
+            order.sort_unstable_by_key(|&i| (self.records.get(i).map(key), i));
+            let mut prev: Option<(usize, (u16, u32, Digest32))> = None;
+            for i in order {
+                let Some(r) = self.records.get_mut(i) else {
+                    continue;
+                };
+                let k = key(r);
+                if let Some((p, pk)) = prev
+                    && pk == k
+                {
+                    r.link = u32::try_from(p).unwrap_or(NONE);
+                }
+                prev = Some((i, k));
+            }
+        }
+        // (trustee, warrant id) -> distinct ciphertexts released: the node's counter.
+        let mut counted: HashMap<(u16, u32), u64> = HashMap::new();
+        let mut reasons: Vec<Vec<Unjustified>> = Vec::new();
+        let order: Vec<usize> = self.log_order().collect();
+        for i in order {
+            let Some(&rec) = self.records.get(i) else {
+                continue;
+            };
+            let warrant = self.digests.get(rec.warrant);
+            let ct = rec.ciphertext;
+            let trustee = rec.trustee;
+            let mut admitted = usize::try_from(rec.link)
+                .ok()
+                .and_then(|p| self.records.get(p))
+                .is_some_and(|p| p.has(flag::ADMITTED));
             let sum = summaries.entry(warrant).or_insert_with(|| {
                 let mut s = WarrantSummary {
                     digest: warrant,
@@ -1207,7 +1329,7 @@ impl Judge {
             });
             sum.releases += 1;
             let mut why: Vec<Unjustified> = Vec::new();
-            if e.warrant.is_none() || e.ciphertexts.len() != 1 || e.shares.len() != 1 {
+            if rec.has(flag::MALFORMED) {
                 why.push(Unjustified::MalformedEntry);
             }
             match (docs.warrants.get(&warrant), self.policy.as_ref()) {
@@ -1216,44 +1338,50 @@ impl Judge {
                 (Some(env), Some(p)) => {
                     let trustee_policy = self
                         .setups
-                        .get(&r.trustee)
-                        .and_then(|s| s.iter().rev().find(|(seq, _)| *seq < e.sequence))
+                        .get(&trustee)
+                        .and_then(|s| s.iter().rev().find(|(seq, _)| *seq < rec.sequence))
                         .map(|(_, d)| *d);
                     if let Some(d) = trustee_policy
                         && d != p.digest()
                     {
                         why.push(Unjustified::OtherPolicyAtTheTime { policy: d });
                     }
-                    let verdict = verdicts.entry((warrant, e.time)).or_insert_with(|| {
-                        p.verify(env, e.time, &|_| false).map_err(|r| r.to_string())
-                    });
-                    match verdict {
+                    let cached = verdicts
+                        .entry(rec.warrant)
+                        .or_insert_with(|| (rec.time, verdict_at(p, env, rec.time)));
+                    if cached.0 != rec.time {
+                        *cached = (rec.time, verdict_at(p, env, rec.time));
+                    }
+                    match &cached.1 {
                         Ok(vw) => {
-                            if e.investigator != Some(vw.investigator().key_id()) {
+                            let inv = (rec.investigator != NONE)
+                                .then(|| self.digests.get(rec.investigator));
+                            if inv != Some(vw.investigator().key_id()) {
                                 why.push(Unjustified::WrongInvestigator);
                             }
-                            let seen = counted.entry((r.trustee, vw.id().to_string())).or_default();
-                            let before = seen.contains(&ct);
-                            if let Err(refusal) =
-                                ReleaseCounter::new(vw, seen.len() as u64).admit(ct, before)
+                            let seen = counted.entry((trustee, warrant_id(&rec))).or_default();
+                            if let Err(refusal) = ReleaseCounter::new(vw, *seen).admit(ct, admitted)
                             {
                                 why.push(Unjustified::ReleaseLimit {
                                     refusal: refusal.detail,
                                 });
                             }
-                            seen.insert(ct);
+                            if !admitted {
+                                *seen += 1;
+                                admitted = true;
+                            }
                         }
                         Err(refusal) => why.push(Unjustified::WarrantFails {
-                            refusal: format!("at {}: {refusal}", e.time),
+                            refusal: format!("at {}: {refusal}", rec.time),
                         }),
                     }
                 }
             }
             // Cancellations, by warrant id along the chain of renewals.
             let mut after: Option<(u64, String)> = cancel_by_digest
-                .get(&(r.trustee, warrant))
+                .get(&(trustee, warrant))
                 .copied()
-                .filter(|&c| c < e.sequence)
+                .filter(|&c| c < rec.sequence)
                 .map(|c| {
                     let id = parsed
                         .get(&warrant)
@@ -1263,14 +1391,14 @@ impl Judge {
                 });
             if let Some(w) = parsed.get(&warrant) {
                 let (chains, next) = chain_at
-                    .entry(r.trustee)
+                    .entry(trustee)
                     .or_insert_with(|| (links.clone(), 0));
                 let list = by_trustee
-                    .get(&r.trustee)
+                    .get(&trustee)
                     .map(Vec::as_slice)
                     .unwrap_or_default();
                 while let Some((seq, id)) = list.get(*next)
-                    && *seq < e.sequence
+                    && *seq < rec.sequence
                 {
                     chains.cancel(id);
                     *next += 1;
@@ -1278,10 +1406,7 @@ impl Judge {
                 match chains.check_warrant(w.payload()) {
                     Ok(()) => {}
                     Err(ChainCancellation::Cancelled(id)) => {
-                        let c = cancelled
-                            .get(&(r.trustee, id.clone()))
-                            .copied()
-                            .unwrap_or(0);
+                        let c = cancelled.get(&(trustee, id.clone())).copied().unwrap_or(0);
                         if after.as_ref().is_none_or(|(a, _)| c < *a) {
                             after = Some((c, id));
                         }
@@ -1295,7 +1420,7 @@ impl Judge {
             }
             // Oversight view: the released header, from the log alone.
             oversight.releases += 1;
-            if e.sealed.is_some() {
+            if rec.has(flag::SEALED) {
                 oversight.releases_with_copy += 1;
             }
             if let Some(key) = &self.oversight {
@@ -1305,7 +1430,20 @@ impl Judge {
                         .or_insert_with(|| ScopeMatcher::new(&w.payload().scope));
                 }
                 let before = why.len();
-                match check_sealed_header(e, key, &self.set, ct, scopes.get(&warrant)) {
+                // The copies of a trustee's entries were kept in log order, one per record
+                // that has one.
+                let copy = if rec.has(flag::SEALED) {
+                    self.sealed_releases
+                        .get_mut(&trustee)
+                        .and_then(VecDeque::pop_front)
+                } else {
+                    None
+                };
+                let check = match &copy {
+                    Some(e) => check_sealed_header(e, key, &self.set, ct, scopes.get(&warrant)),
+                    None => HeaderCheck::NoCopy,
+                };
+                match check {
                     HeaderCheck::Checked(None) => {
                         oversight.headers_checked += 1;
                         oversight.in_scope += 1;
@@ -1343,12 +1481,12 @@ impl Judge {
                 let words: Vec<String> = why.iter().map(ToString::to_string).collect();
                 findings.push(Finding::new(
                     FindingKind::ReleaseNotJudged,
-                    Some(r.trustee),
-                    Some(e.sequence),
+                    Some(trustee),
+                    Some(rec.sequence),
                     format!(
                         "trustee {} entry {}: release of ciphertext {} under warrant {} not judged: {}",
-                        r.trustee,
-                        e.sequence,
+                        trustee,
+                        rec.sequence,
                         ct.short(),
                         warrant.short(),
                         words.join("; ")
@@ -1356,46 +1494,43 @@ impl Judge {
                 ));
             } else if !justified {
                 sum.unjustified += 1;
-                unjustified_msgs.insert((warrant, ct));
                 let words: Vec<String> = why.iter().map(ToString::to_string).collect();
                 findings.push(Finding::new(
                     FindingKind::UnjustifiedRelease,
-                    Some(r.trustee),
-                    Some(e.sequence),
+                    Some(trustee),
+                    Some(rec.sequence),
                     format!(
                         "trustee {} entry {}: release of ciphertext {} under warrant {} NOT JUSTIFIED: {}",
-                        r.trustee,
-                        e.sequence,
+                        trustee,
+                        rec.sequence,
                         ct.short(),
                         warrant.short(),
                         words.join("; ")
                     ),
                 ));
             }
-            holders
-                .entry((warrant, ct))
-                .or_default()
-                .entry(r.trustee)
-                .and_modify(|t| *t = (*t).min(e.time))
-                .or_insert(e.time);
-            releases.push(ReleaseJudgement {
-                trustee: r.trustee,
-                entry: e.sequence,
-                time: e.time,
-                warrant,
-                ciphertext: ct,
-                justified,
-                not_judged,
-                why_not: (!justified).then(|| {
-                    why.iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                }),
-                reasons: why,
-            });
+            if let Some(r) = self.records.get_mut(i) {
+                let mut f = r.flags;
+                if admitted {
+                    f |= flag::ADMITTED;
+                }
+                if justified {
+                    f |= flag::JUSTIFIED;
+                }
+                if not_judged {
+                    f |= flag::NOT_JUDGED;
+                }
+                r.flags = f;
+                // The link has served (later records read only ADMITTED): from now on the
+                // record's reasons.
+                r.link = if justified {
+                    NONE
+                } else {
+                    reasons.push(why);
+                    u32::try_from(reasons.len() - 1).unwrap_or(NONE)
+                };
+            }
         }
-        releases.sort_by_key(|r| (r.time, r.trustee, r.entry));
         // A warrant is shown cancelled if any trustee logged a cancellation of it, its id or an
         // id it renews.
         for s in summaries.values_mut() {
@@ -1427,47 +1562,52 @@ impl Judge {
                 ));
             }
         }
-        for (w, _) in &unjustified_msgs {
-            if let Some(s) = summaries.get_mut(w) {
-                s.messages_unjustified += 1;
-            }
-        }
 
-        // Which messages became readable.
-        let k = usize::from(self.threshold);
-        let mut readable = Vec::new();
+        // The records in time order (the report's order), and in message order: which
+        // messages became readable is one scan over the messages.
+        let mut records = std::mem::take(&mut self.records);
+        records.sort_unstable_by_key(|r| (r.time, r.trustee, r.sequence, r.ciphertext));
+        let digests = std::mem::take(&mut self.digests);
+        let mut by_message: Vec<u32> = (0..u32::try_from(records.len()).unwrap_or(NONE)).collect();
+        by_message.sort_unstable_by_key(|&i| {
+            usize::try_from(i)
+                .ok()
+                .and_then(|i| records.get(i))
+                .map(|r| (digests.get(r.warrant), r.ciphertext, r.trustee, r.time, i))
+        });
+        let store = Store {
+            records,
+            digests,
+            reasons,
+            by_message,
+            threshold: self.threshold,
+        };
+        let mut readable = 0usize;
         let mut per_authority: BTreeMap<String, u64> = BTreeMap::new();
         let mut per_period: BTreeMap<String, u64> = BTreeMap::new();
-        for ((w, ct), who) in &holders {
-            let sum = summaries.get_mut(w);
-            if let Some(s) = sum {
+        for g in store.messages() {
+            let since = g.readable_since(self.threshold);
+            if let Some(s) = summaries.get_mut(&g.warrant) {
                 s.messages_released += 1;
-                if who.len() >= k {
+                if since.is_some() {
                     s.messages_readable += 1;
                 }
+                if g.unjustified {
+                    s.messages_unjustified += 1;
+                }
             }
-            if who.len() >= k {
-                let mut times: Vec<Timestamp> = who.values().copied().collect();
-                times.sort();
-                let since = times
-                    .get(k.saturating_sub(1))
-                    .copied()
-                    .unwrap_or(Timestamp(0));
+            if let Some(since) = since {
+                readable += 1;
                 let auth = summaries
-                    .get(w)
+                    .get(&g.warrant)
                     .and_then(|s| s.authority.clone())
                     .unwrap_or_else(|| "(warrant not disclosed)".into());
                 *per_authority.entry(auth).or_default() += 1;
                 let period = since.to_rfc3339().get(..7).unwrap_or("?").to_string();
                 *per_period.entry(period).or_default() += 1;
-                readable.push(ReadableMessage {
-                    warrant: *w,
-                    ciphertext: *ct,
-                    trustees: who.keys().copied().collect(),
-                    readable_since: since,
-                });
             }
         }
+        let (releases, readable) = super::compact::views(store, readable);
         let mut refusals = std::mem::take(&mut self.refusals);
         refusals.sort_by_key(|r| (r.time, r.trustee, r.entry));
         if !oversight.key_given {
@@ -1495,6 +1635,14 @@ impl Judge {
             history: super::history::ceremonies(&self.ceremony_log),
         }
     }
+}
+
+/// Bytes the judge keeps per release entry (`Judge::release_state_bytes`).
+pub const RELEASE_RECORD_BYTES: usize = core::mem::size_of::<ReleaseRecord>();
+
+/// The verdict on warrant `env` under policy `p` at time `at` (the refusal in words).
+fn verdict_at(p: &Policy, env: &WarrantEnvelope, at: Timestamp) -> Result<VerifiedWarrant, String> {
+    p.verify(env, at, &|_| false).map_err(|r| r.to_string())
 }
 
 enum HeaderCheck {
@@ -1668,6 +1816,80 @@ mod tests {
             .unwrap()
             .reasons
             .clone()
+    }
+
+    #[test]
+    fn the_judge_keeps_a_fixed_number_of_bytes_per_release_entry_and_nothing_per_message() {
+        // The record is 96 bytes: sequence, time, ciphertext digest, leaf hash, two interned
+        // indices, a link, the trustee and flags. A format change that grows it shows here.
+        assert_eq!(RELEASE_RECORD_BYTES, 96);
+        let fx = fx();
+        let w = warrant(&fx, "w-1", "case A", None, None);
+        let n = 5_000u64;
+        let grown = |distinct: bool| {
+            let mut j = Judge::new(&fx.set, Some(fx.policy.clone()));
+            assert_eq!(j.release_state_bytes(), 0);
+            for seq in 0..n {
+                let c = if distinct {
+                    Digest32::sha256(&seq.to_be_bytes())
+                } else {
+                    ct(1)
+                };
+                j.add(1, release(&fx, seq, &w, c));
+            }
+            j.release_state_bytes()
+        };
+        // n entries of one message, or of n messages: the same state, a record per entry and
+        // the two digests they name (warrant, investigator), one run of records.
+        let expected = n as usize * RELEASE_RECORD_BYTES
+            + 2 * 32
+            + core::mem::size_of::<core::ops::Range<usize>>();
+        assert_eq!(grown(false), expected);
+        assert_eq!(grown(true), expected);
+    }
+
+    #[test]
+    fn a_message_is_readable_from_its_kth_trustee_whatever_order_the_logs_come_in() {
+        // k = 2 of 3. Trustee 3 releases first (T0), trustee 1 at T0+5, trustee 2 at T0+9:
+        // readable since T0+5. Entries of the trustees arrive interleaved, and trustee 1
+        // releases the message twice (its earliest time counts).
+        let fx = fx();
+        let w = warrant(&fx, "w-1", "case A", None, None);
+        let mut docs = Documents::default();
+        docs.add_warrant(w.clone());
+        let at = |seq: u64, c: Digest32, dt: i64| {
+            let mut e = release(&fx, seq, &w, c);
+            e.time = Timestamp(T0 + dt);
+            e
+        };
+        let mut j = Judge::new(&fx.set, Some(fx.policy.clone()));
+        j.add(1, at(0, ct(1), 7));
+        j.add(3, at(0, ct(1), 0));
+        j.add(1, at(1, ct(1), 5));
+        j.add(2, at(0, ct(1), 9));
+        j.add(2, at(1, ct(2), 9));
+        let j = j.judge(&docs);
+        assert_eq!(j.releases.len(), 5);
+        assert_eq!(j.readable.len(), 1);
+        let r: Vec<ReadableMessage> = j.readable.iter().collect();
+        assert_eq!(r[0].ciphertext, ct(1));
+        assert_eq!(r[0].trustees, vec![1, 2, 3]);
+        assert_eq!(r[0].readable_since, Timestamp(T0 + 5));
+        // in time order, then trustee, then entry
+        let order: Vec<(u16, u64)> = j.releases.iter().map(|r| (r.trustee, r.entry)).collect();
+        assert_eq!(order, vec![(3, 0), (1, 1), (1, 0), (2, 0), (2, 1)]);
+        let s = &j.warrants[0];
+        assert_eq!(
+            (s.releases, s.messages_released, s.messages_readable),
+            (5, 2, 1)
+        );
+        // the JSON lists are the views, written as arrays
+        let v = serde_json::to_value(&j).unwrap();
+        assert_eq!(v["releases"].as_array().unwrap().len(), 5);
+        assert_eq!(
+            v["readable"][0]["readable_since"],
+            serde_json::json!(Timestamp(T0 + 5))
+        );
     }
 
     #[test]

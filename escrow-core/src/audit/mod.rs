@@ -12,6 +12,7 @@
 //! See `docs/audit.md`.
 
 pub mod checkpoint;
+pub mod compact;
 pub mod disclosure;
 pub mod entry;
 pub mod history;

@@ -189,7 +189,7 @@ impl PublicReport {
     /// The public view of `r`.
     pub fn of(r: &AuditReport) -> Self {
         let mut per_trustee: BTreeMap<u16, PerTrustee> = BTreeMap::new();
-        for x in &r.releases {
+        for x in r.releases.iter() {
             let t = per_trustee.entry(x.trustee).or_default();
             t.release_entries += 1;
             if !x.justified {

@@ -7,10 +7,11 @@
 //! [`Judgement`](super::judge::Judgement) of every release. See `docs/audit.md`.
 
 use super::TreeHead;
+use super::compact::{Readable, Releases};
 use super::disclosure::DisclosureView;
 use super::judge::{
-    Finding, FindingGroup, Judgement, OversightSummary, ReadableMessage, RefusalView,
-    ReleaseJudgement, Severity, WarrantSummary, group_findings,
+    Finding, FindingGroup, Judgement, OversightSummary, RefusalView, ReleaseJudgement, Severity,
+    WarrantSummary, group_findings,
 };
 use crate::codec::Digest32;
 use crate::time::Timestamp;
@@ -122,10 +123,11 @@ pub struct AuditReport {
     pub per_authority: BTreeMap<String, u64>,
     /// Readable messages per month (of the k-th release).
     pub per_period: BTreeMap<String, u64>,
-    /// Every release entry, judged.
-    pub releases: Vec<ReleaseJudgement>,
-    /// Messages released by at least k trustees.
-    pub readable: Vec<ReadableMessage>,
+    /// Every release entry, judged (built as it is read or written: `--json` writes the list
+    /// as a stream).
+    pub releases: Releases,
+    /// Messages released by at least k trustees (built as read, like `releases`).
+    pub readable: Readable,
     /// Every refusal entry: trustee, entry, time, reason code, warrant digest.
     pub refusals: Vec<RefusalView>,
     /// Refusals counted by reason code.
@@ -1087,7 +1089,7 @@ pub fn time_ticks(t0: i64, t1: i64) -> Vec<(i64, String)> {
 
 fn timeline_svg(r: &AuditReport, public: bool) -> String {
     use std::fmt::Write as _;
-    let mut rows: Vec<(String, Vec<&ReleaseJudgement>)> = Vec::new();
+    let mut rows: Vec<(String, Vec<ReleaseJudgement>)> = Vec::new();
     for w in &r.warrants {
         let name = match (&w.warrant_id, public) {
             (Some(id), false) => format!("warrant {id}"),

@@ -1,0 +1,300 @@
+//! What the judge keeps of every release entry, in bounded memory (issue 14, `docs/audit.md`
+//! §5): one fixed-size [`ReleaseRecord`] per release entry (the digests it needs, its time,
+//! sequence and leaf hash; warrant digests and investigator key ids interned as indices), and
+//! nothing per message: the messages (warrant, ciphertext) are groups of records sorted by
+//! message, so which messages became readable, and since when, is computed by one scan.
+//!
+//! The report's per-release and readable-message lists ([`Releases`], [`Readable`]) are views
+//! of the same records: each [`ReleaseJudgement`] or [`ReadableMessage`] is built as it is read
+//! or written (the JSON report writes them as a stream), never held as a list.
+
+use super::judge::{ReadableMessage, ReleaseJudgement, Unjustified};
+use crate::codec::Digest32;
+use crate::time::Timestamp;
+use serde::{Serialize, Serializer};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// No index (an entry without an investigator; a record not linked to an earlier one).
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// The zero digest: the warrant or ciphertext of an entry that names none.
+pub(crate) const ZERO: Digest32 = Digest32([0; 32]);
+
+/// Bits of [`ReleaseRecord::flags`].
+pub(crate) mod flag {
+    /// The entry lacks its warrant, or has not exactly one ciphertext and one share.
+    pub const MALFORMED: u8 = 1;
+    /// The entry carries an oversight copy.
+    pub const SEALED: u8 = 2;
+    /// After this entry, the trustee's release counter of the warrant's id holds this
+    /// ciphertext (the node's "released before").
+    pub const ADMITTED: u8 = 4;
+    /// Judged justified.
+    pub const JUSTIFIED: u8 = 8;
+    /// Not judged: this auditor lacked the warrant or the policy.
+    pub const NOT_JUDGED: u8 = 16;
+    /// The entry names no warrant.
+    pub const NO_WARRANT: u8 = 32;
+    /// The entry names no ciphertext.
+    pub const NO_CIPHERTEXT: u8 = 64;
+}
+
+/// One release entry as the judge keeps it: a fixed number of bytes
+/// (`size_of::<ReleaseRecord>()`, 96), whatever the entry's encoding. Its oversight copy, if
+/// any, is kept apart and only when the judge holds the oversight key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ReleaseRecord {
+    /// Leaf index.
+    pub(crate) sequence: u64,
+    /// Entry time.
+    pub(crate) time: Timestamp,
+    /// The ciphertext digest (the zero digest if the entry names none).
+    pub(crate) ciphertext: Digest32,
+    /// The leaf hash as logged (what a receipt's inclusion proof is checked against).
+    pub(crate) leaf: Digest32,
+    /// The warrant digest, interned ([`Digests`]; the zero digest if the entry names none).
+    pub(crate) warrant: u32,
+    /// The investigator's key id, interned, or [`NONE`].
+    pub(crate) investigator: u32,
+    /// While judging: the record of the same trustee, warrant id and ciphertext just before it
+    /// in log order ([`NONE`] if none); once judged: the index of its reasons in
+    /// [`Store::reasons`] ([`NONE`] when justified).
+    pub(crate) link: u32,
+    /// Trustee index.
+    pub(crate) trustee: u16,
+    /// [`flag`] bits.
+    pub(crate) flags: u8,
+}
+
+impl ReleaseRecord {
+    pub(crate) fn has(&self, f: u8) -> bool {
+        self.flags & f != 0
+    }
+}
+
+/// Interned digests (warrants and investigator key ids: few distinct ones per log).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Digests {
+    list: Vec<Digest32>,
+    index: HashMap<Digest32, u32>,
+}
+
+impl Digests {
+    /// The index of `d`, added if new.
+    pub(crate) fn intern(&mut self, d: Digest32) -> u32 {
+        if let Some(i) = self.index.get(&d) {
+            return *i;
+        }
+        // More than 2^32 - 1 distinct digests cannot be held in memory anyway.
+        let i = u32::try_from(self.list.len()).unwrap_or(NONE);
+        self.list.push(d);
+        self.index.insert(d, i);
+        i
+    }
+
+    /// Digests interned.
+    pub(crate) fn len(&self) -> u32 {
+        u32::try_from(self.list.len()).unwrap_or(NONE)
+    }
+
+    /// The digest at `i` (the zero digest for [`NONE`]).
+    pub(crate) fn get(&self, i: u32) -> Digest32 {
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| self.list.get(i))
+            .copied()
+            .unwrap_or(ZERO)
+    }
+}
+
+/// The judged records and what is needed to show them.
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    /// Every release entry, in time order (time, trustee, entry).
+    pub(crate) records: Vec<ReleaseRecord>,
+    /// The interned digests the records name.
+    pub(crate) digests: Digests,
+    /// The reasons against each release that is not justified ([`ReleaseRecord::link`]).
+    pub(crate) reasons: Vec<Vec<Unjustified>>,
+    /// Indices of `records` in message order: (warrant digest, ciphertext, trustee, time).
+    pub(crate) by_message: Vec<u32>,
+    /// The threshold k: a message is readable once k trustees released it.
+    pub(crate) threshold: u16,
+}
+
+/// One message (warrant, ciphertext) and the release entries of it.
+pub(crate) struct MessageGroup {
+    /// Warrant digest.
+    pub(crate) warrant: Digest32,
+    /// Ciphertext digest.
+    pub(crate) ciphertext: Digest32,
+    /// Every trustee that released it, ascending, with its earliest release time.
+    pub(crate) holders: Vec<(u16, Timestamp)>,
+    /// Some release of it was judged unjustified (not merely not judged).
+    pub(crate) unjustified: bool,
+}
+
+impl MessageGroup {
+    /// When k trustees (or more) released it: the time of the k-th release.
+    pub(crate) fn readable_since(&self, k: u16) -> Option<Timestamp> {
+        let k = usize::from(k);
+        if self.holders.len() < k {
+            return None;
+        }
+        let mut times: Vec<Timestamp> = self.holders.iter().map(|(_, t)| *t).collect();
+        times.sort();
+        Some(
+            times
+                .get(k.saturating_sub(1))
+                .copied()
+                .unwrap_or(Timestamp(0)),
+        )
+    }
+}
+
+impl Store {
+    fn record(&self, i: u32) -> Option<&ReleaseRecord> {
+        usize::try_from(i).ok().and_then(|i| self.records.get(i))
+    }
+
+    /// The judgement of one record.
+    fn judgement(&self, r: &ReleaseRecord) -> ReleaseJudgement {
+        let justified = r.has(flag::JUSTIFIED);
+        let reasons: Vec<Unjustified> = usize::try_from(r.link)
+            .ok()
+            .and_then(|i| self.reasons.get(i))
+            .cloned()
+            .unwrap_or_default();
+        ReleaseJudgement {
+            trustee: r.trustee,
+            entry: r.sequence,
+            time: r.time,
+            warrant: self.digests.get(r.warrant),
+            ciphertext: r.ciphertext,
+            justified,
+            not_judged: r.has(flag::NOT_JUDGED),
+            why_not: (!justified).then(|| {
+                reasons
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }),
+            reasons,
+        }
+    }
+
+    /// The messages, in order of (warrant digest, ciphertext).
+    pub(crate) fn messages(&self) -> impl Iterator<Item = MessageGroup> + '_ {
+        let mut at = 0usize;
+        std::iter::from_fn(move || {
+            let first = self.record(*self.by_message.get(at)?)?;
+            let mut g = MessageGroup {
+                warrant: self.digests.get(first.warrant),
+                ciphertext: first.ciphertext,
+                holders: Vec::new(),
+                unjustified: false,
+            };
+            while let Some(r) = self.by_message.get(at).and_then(|&i| self.record(i)) {
+                if r.warrant != first.warrant || r.ciphertext != first.ciphertext {
+                    break;
+                }
+                at += 1;
+                // by trustee, then time: a trustee's first record is its earliest
+                if g.holders.last().is_none_or(|(t, _)| *t != r.trustee) {
+                    g.holders.push((r.trustee, r.time));
+                }
+                if !r.has(flag::JUSTIFIED) && !r.has(flag::NOT_JUDGED) {
+                    g.unjustified = true;
+                }
+            }
+            Some(g)
+        })
+    }
+}
+
+/// Every release entry, judged, in time order: a view of the judge's records, each
+/// [`ReleaseJudgement`] built as it is read. Serialized as a JSON array, written as a stream.
+#[derive(Clone, Debug, Default)]
+pub struct Releases {
+    store: Arc<Store>,
+}
+
+impl Releases {
+    /// Release entries.
+    pub fn len(&self) -> usize {
+        self.store.records.len()
+    }
+
+    /// No release entries.
+    pub fn is_empty(&self) -> bool {
+        self.store.records.is_empty()
+    }
+
+    /// Every release entry's judgement, in time order (time, trustee, entry).
+    pub fn iter(&self) -> impl Iterator<Item = ReleaseJudgement> + '_ {
+        self.store.records.iter().map(|r| self.store.judgement(r))
+    }
+}
+
+impl Serialize for Releases {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+/// The messages that became readable (k or more trustees released a share), in order of
+/// (warrant digest, ciphertext): a view of the judge's records. Serialized as a JSON array,
+/// written as a stream.
+#[derive(Clone, Debug, Default)]
+pub struct Readable {
+    store: Arc<Store>,
+    count: usize,
+}
+
+impl Readable {
+    /// Messages made readable.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// None made readable.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Every readable message.
+    pub fn iter(&self) -> impl Iterator<Item = ReadableMessage> + '_ {
+        let k = self.store.threshold;
+        self.store.messages().filter_map(move |g| {
+            let since = g.readable_since(k)?;
+            Some(ReadableMessage {
+                warrant: g.warrant,
+                ciphertext: g.ciphertext,
+                trustees: g.holders.iter().map(|(t, _)| *t).collect(),
+                readable_since: since,
+            })
+        })
+    }
+}
+
+impl Serialize for Readable {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+/// The two views of one judged store.
+pub(crate) fn views(store: Store, readable: usize) -> (Releases, Readable) {
+    let store = Arc::new(store);
+    (
+        Releases {
+            store: Arc::clone(&store),
+        },
+        Readable {
+            store,
+            count: readable,
+        },
+    )
+}
