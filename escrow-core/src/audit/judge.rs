@@ -965,7 +965,9 @@ impl Judge {
             ciphertext: entry.ciphertexts.first().copied().unwrap_or(ZERO),
             leaf,
             warrant: self.digests.intern(entry.warrant.unwrap_or(ZERO)),
-            investigator: entry.investigator.map_or(NONE, |d| self.digests.intern(d)),
+            investigator: entry
+                .investigator
+                .map_or(NONE, |k| self.digests.intern(k.digest())),
             link: NONE,
             trustee,
             flags,
@@ -1356,7 +1358,7 @@ impl Judge {
                         Ok(vw) => {
                             let inv = (rec.investigator != NONE)
                                 .then(|| self.digests.get(rec.investigator));
-                            if inv != Some(vw.investigator().key_id()) {
+                            if inv != Some(vw.investigator().key_id().digest()) {
                                 why.push(Unjustified::WrongInvestigator);
                             }
                             let seen = counted.entry((trustee, warrant_id(&rec))).or_default();
