@@ -727,7 +727,7 @@ fn check_witnessed(
     released: bool,
     check: impl FnOnce(
         &str,
-        &escrow_core::audit::witness::WitnessPolicy,
+        &escrow_core::audit::witness::GatePolicy,
     ) -> Result<
         escrow_core::audit::witness::CheckedRelease,
         escrow_core::audit::witness::GateCheckError,
@@ -735,13 +735,15 @@ fn check_witnessed(
 ) {
     use escrow_core::audit::witness::{DEFAULT_CLOCK_TOLERANCE_SECS, clock_readings};
     let (Some(wp), Some(log_key), true) = (
-        ctx.cfg.policy.and_then(Policy::witnessing),
+        ctx.cfg
+            .policy
+            .and_then(escrow_core::audit::witness::GatePolicy::of),
         ctx.log_keys.get(&t).cloned(),
         released,
     ) else {
         return;
     };
-    match check(&log_key, wp) {
+    match check(&log_key, &wp) {
         Err(e) => ctx.find(
             Finding::new(
                 FindingKind::ReceiptNotInLog,

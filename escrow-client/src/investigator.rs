@@ -369,10 +369,10 @@ pub fn with_policy(
             ));
             continue;
         }
-        ok.push(match policy.witnessing() {
-            Some(w) => c.with_gate_check(crate::GateCheck {
+        ok.push(match escrow_core::audit::witness::GatePolicy::of(policy) {
+            Some(gate) => c.with_gate_check(crate::GateCheck {
                 log_key: info.log_key,
-                policy: w.clone(),
+                policy: gate,
             }),
             None => c,
         });

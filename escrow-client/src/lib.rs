@@ -292,8 +292,9 @@ fn is_loopback(host: &str) -> bool {
 pub struct GateCheck {
     /// The trustee's C2SP log verifier key.
     pub log_key: String,
-    /// The witnesses and the quorum of the trustees' policy.
-    pub policy: escrow_core::audit::witness::WitnessPolicy,
+    /// The witnesses, the quorum and the digest of the trustees' policy (a required auditing
+    /// witness's statement must verify under it).
+    pub policy: escrow_core::audit::witness::GatePolicy,
 }
 
 /// A client of one trustee node.

@@ -395,6 +395,8 @@ fn committed_release_v2_vectors_verify_with_library_and_reference() {
 /// signed by a fixed log key and cosigned by three fixed witnesses (one auditing), and the two
 /// inclusion proofs. `tests/vectors/release-v2-witnessed.json`.
 const FILE_WITNESSED: &str = "release-v2-witnessed.json";
+/// The digest of the (unnamed) policy under which the auditing witness's statement is signed.
+const POLICY_DIGEST: [u8; 32] = [0x24; 32];
 const WITNESSES: [(&str, u8, bool); 3] = [
     ("w.example/1", 0x21, false),
     ("w.example/2", 0x22, false),
@@ -405,7 +407,7 @@ struct Witnessed {
     world: World,
     response: ReleaseResponseV2,
     log_key: String,
-    policy: escrow_core::audit::witness::WitnessPolicy,
+    policy: escrow_core::audit::witness::GatePolicy,
     items: Vec<escrow_core::codec::Digest32>,
     entries: Vec<Vec<u8>>,
     share_digests: Vec<escrow_core::codec::Digest32>,
@@ -414,8 +416,9 @@ struct Witnessed {
 fn witnessed() -> Witnessed {
     use ed25519_dalek::Signer as _;
     use escrow_core::audit::witness::{
-        COSIGNATURE_V1_TYPE, Inclusion, WitnessFile, WitnessPolicy, add_cosignatures,
-        cosignature_key_id, cosigned_message, note_body,
+        COSIGNATURE_V1_TYPE, GatePolicy, Inclusion, WitnessFile, WitnessPolicy, add_cosignatures,
+        audit_statement_key_id, audit_statement_message, cosignature_key_id, cosigned_message,
+        note_body,
     };
     use escrow_core::audit::{Frontier, LogEntry, LogKey, inclusion_proof, leaf_hash};
     use escrow_core::codec::b64_encode;
@@ -467,8 +470,20 @@ fn witnessed() -> Witnessed {
         blob.extend_from_slice(&t.to_be_bytes());
         blob.extend_from_slice(&key.sign(&cosigned_message(t, &body)).to_bytes());
         lines.push(format!("\u{2014} {name} {}\n", b64_encode(&blob)));
+        if *auditing {
+            // Its statement that every release up to this checkpoint was justified.
+            let digest = escrow_core::codec::Digest32(POLICY_DIGEST);
+            let mut blob = audit_statement_key_id(name, &public).to_be_bytes().to_vec();
+            blob.extend_from_slice(&t.to_be_bytes());
+            let msg = audit_statement_message(t, &digest, &body);
+            blob.extend_from_slice(&key.sign(&msg).to_bytes());
+            lines.push(format!("\u{2014} {name} {}\n", b64_encode(&blob)));
+        }
     }
-    let policy = WitnessPolicy::from_files(&files, 2, true).unwrap();
+    let policy = GatePolicy::new(
+        WitnessPolicy::from_files(&files, 2, true).unwrap(),
+        escrow_core::codec::Digest32(POLICY_DIGEST),
+    );
     let inclusion = [(41u64, &entries[0]), (43, &entries[2])]
         .into_iter()
         .map(|(i, e)| Inclusion {
@@ -501,15 +516,22 @@ fn generate_witnessed() -> String {
     let signed = x.world.response.to_bytes();
     let bytes = x.response.to_bytes();
     let wit = x.response.witnessed.as_ref().unwrap();
-    // A signature character of the last cosignature line (w.example/audit) changed to another
-    // base64 character: the key ID still matches, the Ed25519 signature no longer verifies.
+    // A signature character of the last cosignature line (w.example/audit, before its
+    // statement line) changed to another base64 character: the key ID still matches, the
+    // Ed25519 signature no longer verifies.
+    let (before, statement) = wit.checkpoint.trim_end().rsplit_once('\n').unwrap();
     let mut note: Vec<char> = wit.checkpoint.chars().collect();
-    let at = wit.checkpoint.trim_end().rfind(' ').unwrap() + 1 + 60;
+    let at = before.rfind(' ').unwrap() + 1 + 60;
     let at = wit.checkpoint[..at].chars().count();
     note[at] = if note[at] == 'A' { 'B' } else { 'A' };
     let mut forged = x.response.clone();
     forged.witnessed.as_mut().unwrap().checkpoint = note.into_iter().collect();
     let forged = forged.to_bytes();
+    // The auditing witness's statement line cut: plain cosignatures only.
+    let mut plain = x.response.clone();
+    plain.witnessed.as_mut().unwrap().checkpoint = format!("{before}\n");
+    assert!(statement.starts_with("\u{2014} w.example/audit "));
+    let plain = plain.to_bytes();
     let mut other_version = bytes.clone();
     other_version[signed.len()] = 2;
     let v = json!({
@@ -517,12 +539,14 @@ fn generate_witnessed() -> String {
             release gate evidence (docs/api.md §4.3, issue 17): a checkpoint of trustee 3's log \
             (44 entries: 41 and 43 release positions 0 and 2, 42 refuses 1) signed by its log \
             key and cosigned (cosignature/v1) by three witnesses, quorum 2 with the auditing \
-            witness required, and the inclusion proofs of entries 41 and 43. The 41 earlier \
-            leaves are SHA-256(0x00 ‖ \"earlier entry i\").",
+            witness required, the auditing witness's statement (escrow-audit-statement/v1, \
+            docs/witness.md) under policy_digest, and the inclusion proofs of entries 41 and \
+            43. The 41 earlier leaves are SHA-256(0x00 ‖ \"earlier entry i\").",
         "seeds": "release-v2.json's seed; log key: LogKey::from_seed(origin, [0x20; 32]); \
             witness i: Ed25519 seed [0x21 + i; 32]",
         "log_key": x.log_key,
-        "witnesses": x.policy.to_files(),
+        "witnesses": x.policy.witnessing().to_files(),
+        "policy_digest": x.policy.policy_digest().to_hex(),
         "quorum": 2,
         "auditing_required": true,
         "item_digests": x.items.iter().map(|d| d.to_hex()).collect::<Vec<_>>(),
@@ -544,6 +568,8 @@ fn generate_witnessed() -> String {
              "bytes": h(forged), "error": "GateCheckError::Checkpoint { BadCosignature }"},
             {"what": "the evidence's version byte 2", "bytes": h(other_version),
              "error": "Malformed (witnessed evidence version)"},
+            {"what": "the auditing witness's statement line cut (plain cosignatures only)",
+             "bytes": h(plain), "error": "GateCheckError::Checkpoint { NoAuditStatement }"},
         ],
     });
     vector_text(v)
@@ -557,13 +583,14 @@ fn release_v2_witnessed_vectors_match_committed_file() {
 #[test]
 fn committed_release_v2_witnessed_vectors_check_with_library_and_by_hand() {
     use escrow_core::audit::witness::{
-        GateCheckError, WitnessCheckError, WitnessFile, WitnessPolicy, check_release_v2,
+        GateCheckError, GatePolicy, WitnessCheckError, WitnessFile, WitnessPolicy, check_release_v2,
     };
     use escrow_core::codec::Digest32;
     let v: Value = read_vector(FILE_WITNESSED);
     let plain: Value = read_vector(FILE);
     let files: Vec<WitnessFile> = serde_json::from_value(v["witnesses"].clone()).unwrap();
-    let policy = WitnessPolicy::from_files(&files, 2, true).unwrap();
+    let digest: Digest32 = serde_json::from_value(v["policy_digest"].clone()).unwrap();
+    let policy = GatePolicy::new(WitnessPolicy::from_files(&files, 2, true).unwrap(), digest);
     let log_key = v["log_key"].as_str().unwrap();
     let items: Vec<Digest32> = serde_json::from_value(v["item_digests"].clone()).unwrap();
     let bytes = unhex(&v["response_bytes"]);
@@ -585,6 +612,7 @@ fn committed_release_v2_witnessed_vectors_check_with_library_and_by_hand() {
     );
     assert_eq!(checked.checkpoint.checkpoint.head.size, 44);
     assert_eq!(checked.checkpoint.cosigners.len(), 3);
+    assert_eq!(checked.checkpoint.statements.len(), 1);
     // The JSON view shows the evidence as version 1 does.
     assert_eq!(
         resp.to_json_view()["witnessed"]["checkpoint"],
@@ -634,6 +662,14 @@ fn committed_release_v2_witnessed_vectors_check_with_library_and_by_hand() {
     assert!(matches!(
         ReleaseResponseV2::from_bytes(&unhex(&neg[1]["bytes"]), 10).unwrap_err(),
         Error::Malformed { .. }
+    ));
+    let cut = ReleaseResponseV2::from_bytes(&unhex(&neg[2]["bytes"]), 10).unwrap();
+    assert!(matches!(
+        check_release_v2(&cut, &items, log_key, &policy).unwrap_err(),
+        GateCheckError::Checkpoint {
+            trustee: TRUSTEE,
+            source: WitnessCheckError::NoAuditStatement { witnesses, .. },
+        } if witnesses == ["w.example/audit"]
     ));
     // Without the evidence (release-v2.json's bytes) the gate's check refuses.
     let bare = ReleaseResponseV2::from_bytes(&signed, 10).unwrap();

@@ -8,7 +8,7 @@
 //! held size and is retried once with a proof from it), and keeps the cosigned note when the
 //! quorum is met. A release whose entries an earlier round already covers reuses that note.
 
-use escrow_core::audit::witness::{WitnessPolicy, add_cosignatures, note_body};
+use escrow_core::audit::witness::{GatePolicy, add_cosignatures, note_body};
 use escrow_core::audit::{LogKey, TreeHead};
 use escrow_core::codec::{Digest32, b64_encode};
 use std::collections::HashMap;
@@ -57,7 +57,7 @@ pub trait LogView: Sync {
 
 /// The gate of one node.
 pub struct Gate {
-    policy: WitnessPolicy,
+    policy: GatePolicy,
     agent: ureq::Agent,
     /// Size of the checkpoint each witness last cosigned for this log, as far as the node knows.
     held: Mutex<HashMap<String, u64>>,
@@ -69,7 +69,11 @@ pub struct Gate {
 
 impl core::fmt::Debug for Gate {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "Gate {{ quorum: {} }}", self.policy.quorum())
+        write!(
+            f,
+            "Gate {{ quorum: {} }}",
+            self.policy.witnessing().quorum()
+        )
     }
 }
 
@@ -77,8 +81,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Per witness (policy position): its cosignature line and timestamp, or why not.
-type Answers = Vec<(usize, Result<(String, u64), String>)>;
+/// Per witness (policy position): its answer lines and whether they hold a valid audit
+/// statement (`Err`: why the statement did not verify), or why it did not cosign.
+type Answers = Vec<(usize, Result<(String, Result<(), String>), String>)>;
 
 /// One witness's answer to one `add-checkpoint`.
 enum Answer {
@@ -89,7 +94,7 @@ enum Answer {
 
 impl Gate {
     /// A gate for `policy`'s witnesses, each answer bounded by `timeout`.
-    pub fn new(policy: WitnessPolicy, timeout: Duration) -> Self {
+    pub fn new(policy: GatePolicy, timeout: Duration) -> Self {
         let cfg = ureq::Agent::config_builder()
             .timeout_global(Some(timeout.max(Duration::from_millis(100))))
             .http_status_as_error(false)
@@ -126,6 +131,7 @@ impl Gate {
         let answers: Answers = std::thread::scope(|s| {
             let handles: Vec<_> = self
                 .policy
+                .witnessing()
                 .witnesses()
                 .iter()
                 .enumerate()
@@ -137,14 +143,27 @@ impl Gate {
                             None => Err("no URL in the policy".to_string()),
                             Some(url) => self.ask(name, url, note, log, head.size),
                         }
-                        .and_then(|line| {
+                        .and_then(|answer| {
                             // The first line counts only if it is a valid cosignature by that
-                            // witness; an auditing witness's statement line follows it and is
-                            // kept with it (checked by whoever relies on it).
+                            // witness; an auditing witness's statement line follows it and
+                            // counts for the policy's auditing witness only if it verifies
+                            // under the policy's digest (as the investigator checks it).
+                            let mut lines = answer.lines();
                             w.key
-                                .verify_line(line.lines().next().unwrap_or_default(), body)
-                                .map(|t| (line, t))
-                                .map_err(|e| format!("invalid cosignature: {e}"))
+                                .verify_line(lines.next().unwrap_or_default(), body)
+                                .map_err(|e| format!("invalid cosignature: {e}"))?;
+                            let stated = if !w.auditing {
+                                Ok(())
+                            } else {
+                                match lines.next() {
+                                    None => Err("no statement line".to_string()),
+                                    Some(l) => w
+                                        .key
+                                        .verify_statement(l, body, self.policy.policy_digest())
+                                        .map(|_| ()),
+                                }
+                            };
+                            Ok((answer, stated))
                         });
                         (i, r)
                     })
@@ -159,30 +178,39 @@ impl Gate {
                 })
                 .collect()
         });
+        let witnessing = self.policy.witnessing();
         let mut lines = Vec::new();
         let mut cosigned = Vec::new();
+        let mut stated = Vec::new();
         let mut failures = Vec::new();
         for (i, r) in answers {
-            let Some(w) = self.policy.witnesses().get(i) else {
+            let Some(w) = witnessing.witnesses().get(i) else {
                 continue;
             };
             let name = w.key.name().to_string();
             match r {
-                Ok((line, _time)) => {
+                Ok((line, statement)) => {
                     lock(&self.held).insert(name.clone(), head.size);
                     lines.push(line);
+                    match statement {
+                        Ok(()) if w.auditing => stated.push(name.clone()),
+                        Ok(()) => {}
+                        Err(e) => failures.push(format!(
+                            "{name}: cosigned without a valid audit statement ({e})"
+                        )),
+                    }
                     cosigned.push(name);
                 }
                 Err(e) => failures.push(format!("{name}: {e}")),
             }
         }
-        if !self
-            .policy
-            .satisfied_by(cosigned.iter().map(String::as_str))
-        {
+        if !witnessing.satisfied_by(
+            cosigned.iter().map(String::as_str),
+            stated.iter().map(String::as_str),
+        ) {
             return Err(GateError::NoQuorum {
-                quorum: self.policy.quorum(),
-                auditing: if self.policy.auditing_required() {
+                quorum: witnessing.quorum(),
+                auditing: if witnessing.auditing_required() {
                     ", an auditing witness required"
                 } else {
                     ""

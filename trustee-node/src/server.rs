@@ -188,10 +188,8 @@ impl Node {
         let head = loaded.db.head();
         let upper = loaded.db.upper_levels().clone();
         let refresher = crate::ceremony::Refresher::new(&loaded.state, loaded.reseal)?;
-        let gate = loaded
-            .policy
-            .witnessing()
-            .map(|w| crate::gate::Gate::new(w.clone(), crate::gate::DEFAULT_WITNESS_TIMEOUT));
+        let gate = escrow_core::audit::witness::GatePolicy::of(&loaded.policy)
+            .map(|g| crate::gate::Gate::new(g, crate::gate::DEFAULT_WITNESS_TIMEOUT));
         Ok(Node {
             set: loaded.set,
             share: loaded.share,

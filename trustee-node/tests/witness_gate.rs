@@ -13,7 +13,7 @@
 mod common;
 
 use common::*;
-use escrow_core::audit::witness::{WitnessFile, WitnessPolicy, check_release};
+use escrow_core::audit::witness::{GatePolicy, WitnessFile, WitnessPolicy, check_release};
 use escrow_core::release::{ReleaseRequest, ReleaseResponse};
 use escrow_core::warrant::Policy;
 use std::sync::Arc;
@@ -73,8 +73,9 @@ fn dead_url() -> String {
     format!("http://{}", l.local_addr().unwrap())
 }
 
-/// Rewrite the fixture's policy with a witnessing section: `(verifier key, url, auditing)`.
-fn witness_policy(fx: &Fixture, ws: &[(String, String, bool)], quorum: u16) -> WitnessPolicy {
+/// Rewrite the fixture's policy with a witnessing section: `(verifier key, url, auditing)`;
+/// its release gate (witnesses, quorum, policy digest).
+fn witness_policy(fx: &Fixture, ws: &[(String, String, bool)], quorum: u16) -> GatePolicy {
     let files: Vec<WitnessFile> = ws
         .iter()
         .map(|(key, url, auditing)| WitnessFile {
@@ -86,10 +87,10 @@ fn witness_policy(fx: &Fixture, ws: &[(String, String, bool)], quorum: u16) -> W
     let wp = WitnessPolicy::from_files(&files, quorum, true).unwrap();
     let policy = Policy::from_json(&std::fs::read_to_string(&fx.policy_path).unwrap())
         .unwrap()
-        .with_witnessing(Some(wp.clone()))
+        .with_witnessing(Some(wp))
         .unwrap();
     std::fs::write(&fx.policy_path, policy.to_json_pretty()).unwrap();
-    wp
+    GatePolicy::of(&policy).unwrap()
 }
 
 /// Start trustees 1..=n in process; every witness follows every node's log (key from its
@@ -169,18 +170,19 @@ fn shares_leave_with_a_quorum_cosigned_checkpoint_and_inclusion_proofs() {
     let (w1, w2, audit) = (
         start_witness("w.example/1"),
         start_witness("w.example/2"),
-        start_witness("w.example/audit"),
+        AuditingWitness::new(),
     );
     let wp = witness_policy(
         &fx,
         &[
             (w1.witness.key().verifier_key(), w1.url.clone(), false),
             (w2.witness.key().verifier_key(), w2.url.clone(), false),
-            (audit.witness.key().verifier_key(), audit.url.clone(), true),
+            audit.listed(),
         ],
         2,
     );
-    let nodes = start_nodes(&fx, 3, &[&w1, &w2, &audit]);
+    let nodes = start_nodes(&fx, 3, &[&w1, &w2]);
+    let audit = audit.serve(&fx, &nodes, Some(fx.oversight.clone()));
     let w = fx.double_locked(&fx.payload("gate-ok"));
     let msgs: Vec<_> = (0..3)
         .map(|i| fx.message("alice", "bob", &format!("m{i}"), 60))
@@ -194,6 +196,7 @@ fn shares_leave_with_a_quorum_cosigned_checkpoint_and_inclusion_proofs() {
             let checked = check_release(&r, log_key, &wp).unwrap();
             assert!(checked.checkpoint.cosigners.len() >= 2);
             assert!(checked.checkpoint.cosigners.iter().any(|c| c.auditing));
+            assert_eq!(checked.checkpoint.statements.len(), 1);
             assert_eq!(checked.shares.len(), batch.len());
             // A proof of another entry does not pass for this one.
             let mut forged = r.clone();
@@ -286,7 +289,7 @@ fn without_the_quorum_no_share_leaves_any_node_and_the_log_says_so() {
 /// investigator's clients under the policy, each with the release gate's check.
 struct ForgedThird {
     _witnesses: [InProcWitness; 3],
-    wp: WitnessPolicy,
+    wp: GatePolicy,
     nodes: Vec<(InProcNode, String)>,
     policy: Policy,
     clients: Vec<escrow_client::NodeClient>,
@@ -294,29 +297,25 @@ struct ForgedThird {
 
 fn forged_third(fx: &Fixture) -> ForgedThird {
     use escrow_client::investigator;
-    let ws = [
+    let (w1, w2, audit) = (
         start_witness("w.example/1"),
         start_witness("w.example/2"),
-        start_witness("w.example/audit"),
-    ];
+        AuditingWitness::new(),
+    );
     let wp = witness_policy(
         fx,
-        &ws.iter()
-            .map(|w| {
-                let name = w.witness.key().name().to_string();
-                (
-                    w.witness.key().verifier_key(),
-                    w.url.clone(),
-                    name.ends_with("audit"),
-                )
-            })
-            .collect::<Vec<_>>(),
+        &[
+            (w1.witness.key().verifier_key(), w1.url.clone(), false),
+            (w2.witness.key().verifier_key(), w2.url.clone(), false),
+            audit.listed(),
+        ],
         2,
     );
-    let [w1, w2, audit] = &ws;
-    let nodes = start_nodes_with(fx, 3, &[w1, w2, audit], |i| {
+    let nodes = start_nodes_with(fx, 3, &[&w1, &w2], |i| {
         (i == 3).then_some(trustee_node::Fault::ForgedCosignatures)
     });
+    let audit = audit.serve(fx, &nodes, Some(fx.oversight.clone()));
+    let ws = [w1, w2, audit];
     let policy = Policy::from_json(&std::fs::read_to_string(&fx.policy_path).unwrap()).unwrap();
     let cfg = escrow_client::ClientConfig::default();
     let clients: Vec<escrow_client::NodeClient> = nodes
@@ -575,7 +574,7 @@ fn v2_answers_carry_their_witnessed_evidence_and_a_forged_one_is_not_used() {
 /// with the auditing witness required by the policy no share leaves the node.
 #[test]
 fn an_auditing_witness_refuses_a_release_under_a_cancelled_warrant_and_no_share_leaves() {
-    use escrow_core::audit::witness::audit_statements;
+    use escrow_core::audit::witness::{GateCheckError, WitnessCheckError, audit_statements};
     let fx = Fixture::new(3, 2);
     let (w1, w2) = (start_witness("w.example/1"), start_witness("w.example/2"));
     let audit = AuditingWitness::new();
@@ -593,7 +592,7 @@ fn an_auditing_witness_refuses_a_release_under_a_cancelled_warrant_and_no_share_
         Some(trustee_node::Fault::IgnoreCancellations)
     });
     let (node, log_key) = &nodes[0];
-    let audit = audit.serve(&fx, &nodes[0], Some(fx.oversight.clone()));
+    let audit = audit.serve(&fx, &nodes, Some(fx.oversight.clone()));
 
     // A justified release: cosigned by the auditing witness, with its statement.
     let w = fx.double_locked(&fx.payload("gate-audited"));
@@ -605,11 +604,25 @@ fn an_auditing_witness_refuses_a_release_under_a_cancelled_warrant_and_no_share_
     let checked = check_release(&r, log_key, &wp).unwrap();
     assert!(checked.checkpoint.cosigners.iter().any(|c| c.auditing));
     let note = &r.witnessed.as_ref().unwrap().checkpoint;
-    let stated = audit_statements(note, &wp, &policy.digest());
+    let stated = audit_statements(note, wp.witnessing(), &policy.digest());
     assert_eq!(stated.len(), 1, "{note}");
     assert_eq!(stated[0].0, "w.example/audit");
+    assert_eq!(checked.checkpoint.statements, stated);
     // Under another policy digest the statement does not verify.
-    assert!(audit_statements(note, &wp, &fx.set.id()).is_empty());
+    assert!(audit_statements(note, wp.witnessing(), &fx.set.id()).is_empty());
+    // The same evidence with plain cosignatures only (the statement line cut): the quorum and
+    // the auditing witness's cosignature are there, its audit is not. Refused, naming it.
+    let mut plain = r.clone();
+    let wit = plain.witnessed.as_mut().unwrap();
+    let statement = stated_line(&wit.checkpoint, "w.example/audit");
+    wit.checkpoint = wit.checkpoint.replace(&statement, "");
+    assert!(matches!(
+        check_release(&plain, log_key, &wp).unwrap_err(),
+        GateCheckError::Checkpoint {
+            trustee: 1,
+            source: WitnessCheckError::NoAuditStatement { witnesses, why, .. },
+        } if witnesses == ["w.example/audit"] && why == "w.example/audit: no statement line"
+    ));
 
     // The warrant is cancelled; this node ignores it and computes and logs the releases, but
     // the auditing witness refuses to cosign: no share leaves.
@@ -655,7 +668,7 @@ fn an_auditing_witness_that_cannot_judge_a_release_refuses_to_cosign_it() {
     witness_policy(&fx, &[(listed, url, false), audit.listed()], 2);
     let nodes = start_nodes_with(&fx, 1, &[&w1], |_| None);
     let node = &nodes[0].0;
-    let audit = audit.serve(&fx, &nodes[0], None);
+    let audit = audit.serve(&fx, &nodes, None);
     // An honest release under a valid warrant: the witness cannot tell, so it refuses.
     let w = fx.double_locked(&fx.payload("gate-blind"));
     let m = fx.message("alice", "bob", "m0", 60);
@@ -699,12 +712,12 @@ impl AuditingWitness {
         (self.witness.key().verifier_key(), self.url.clone(), true)
     }
 
-    /// Serve it, auditing `node`'s log under the policy at `fx.policy_path`, with the
+    /// Serve it, auditing the logs of `nodes` under the policy at `fx.policy_path`, with the
     /// oversight key or without.
     fn serve(
         self,
         fx: &Fixture,
-        (node, log_key): &(InProcNode, String),
+        nodes: &[(InProcNode, String)],
         oversight_key: Option<escrow_core::keys::PrivateKey>,
     ) -> InProcWitness {
         let policy = Policy::from_json(&std::fs::read_to_string(&fx.policy_path).unwrap()).unwrap();
@@ -713,11 +726,13 @@ impl AuditingWitness {
             .with_auditor(Box::new(log_witness::auditing::Auditor {
                 set: fx.set.clone(),
                 policy,
-                trustees: vec![node.url("")],
+                trustees: nodes.iter().map(|(n, _)| n.url("")).collect(),
                 oversight_key,
                 client: escrow_client::ClientConfig::default(),
             }));
-        audit.add_log(&log_origin(node), log_key).unwrap();
+        for (node, log_key) in nodes {
+            audit.add_log(&log_origin(node), log_key).unwrap();
+        }
         serve_witness(self.listener, self.url, audit, self.dir)
     }
 }
@@ -726,4 +741,57 @@ impl AuditingWitness {
 fn log_origin(node: &InProcNode) -> String {
     let info: escrow_core::api::Info = serde_json::from_str(&get(&node.url("/v1/info")).1).unwrap();
     info.log_origin
+}
+
+/// The second signature line by `witness` in `note` (an auditing witness's statement follows its
+/// cosignature), with its newline.
+fn stated_line(note: &str, witness: &str) -> String {
+    let prefix = format!("\u{2014} {witness} ");
+    let line = note
+        .lines()
+        .filter(|l| l.starts_with(&prefix))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no second line by {witness} in {note}"));
+    format!("{line}\n")
+}
+
+/// A witness the policy lists as its auditing witness but that runs without `--audit`: it
+/// cosigns (the log is append-only) but states nothing. Its plain cosignature is not the audit
+/// the policy requires, so no share leaves; an answer with plain cosignatures only is what the
+/// investigator's check refuses (`NoAuditStatement`, naming the witness).
+#[test]
+fn a_plain_cosignature_by_the_auditing_witness_is_not_its_audit_and_no_share_leaves() {
+    let fx = Fixture::new(3, 2);
+    let (w1, plain) = (
+        start_witness("w.example/1"),
+        start_witness("w.example/audit"),
+    );
+    witness_policy(
+        &fx,
+        &[
+            (w1.witness.key().verifier_key(), w1.url.clone(), false),
+            (plain.witness.key().verifier_key(), plain.url.clone(), true),
+        ],
+        2,
+    );
+    let nodes = start_nodes(&fx, 1, &[&w1, &plain]);
+    let node = &nodes[0].0;
+    let w = fx.double_locked(&fx.payload("gate-plain"));
+    let m = fx.message("alice", "bob", "m0", 60);
+    let body = ReleaseRequest::new(&w, cts(std::slice::from_ref(&m))).to_json();
+    let (status, answer) = post_as(&node.url("/v1/release"), &fx.investigator, &body);
+    assert_eq!(status, 503, "{answer}");
+    let v = json(&answer);
+    assert_eq!(v["error"]["code"], "witness-quorum", "{answer}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains(
+            "w.example/audit: cosigned without a valid audit statement (no statement line)"
+        ),
+        "{msg}"
+    );
+    assert!(ReleaseResponse::from_json(&answer).is_err(), "{answer}");
+    // Both witnesses did cosign: the log is append-only, which is all a plain witness says.
+    assert!(w1.witness.logs().unwrap()[0].size > 0);
+    assert!(plain.witness.logs().unwrap()[0].size > 0);
 }

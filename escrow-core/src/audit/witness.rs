@@ -58,6 +58,22 @@ pub enum WitnessCheckError {
     /// The policy requires an auditing witness and none cosigned.
     #[error("no auditing witness cosigned, and the policy requires one")]
     NoAuditingWitness,
+    /// The policy requires an auditing witness; the auditing witnesses that cosigned gave no
+    /// statement that verifies under the policy's digest that every release up to this
+    /// checkpoint's size was justified (`docs/witness.md` §Auditing witness).
+    #[error(
+        "auditing witness(es) {witnesses:?} cosigned the checkpoint of size {size} without a valid statement that every release up to it was justified under policy {policy}: {why}"
+    )]
+    NoAuditStatement {
+        /// The auditing witnesses that cosigned (key names).
+        witnesses: Vec<String>,
+        /// The checkpoint's size (the statement covers every release entry below it).
+        size: u64,
+        /// The policy digest (short hex) the statement must verify under.
+        policy: String,
+        /// Why, per witness.
+        why: String,
+    },
     /// The witness section of a policy is invalid.
     #[error("policy.witnesses: {0}")]
     Policy(String),
@@ -103,6 +119,12 @@ pub fn audit_statement_message(
     )
     .into_bytes()
 }
+
+/// [`WitnessVerifier::verify_statement`]'s answer for a line not signed by this witness.
+const NOT_THIS_WITNESS: &str = "not a signature line by this witness";
+/// [`WitnessVerifier::verify_statement`]'s answer for a line of this witness under another key
+/// ID (its cosignature line).
+const NOT_A_STATEMENT: &str = "not a statement key id";
 
 /// A witness's `cosignature/v1` verifier key, parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -197,7 +219,7 @@ impl WitnessVerifier {
             .strip_prefix("\u{2014} ")
             .and_then(|rest| rest.strip_prefix(self.name.as_str()))
             .and_then(|rest| rest.strip_prefix(' '))
-            .ok_or("not a signature line by this witness")?;
+            .ok_or(NOT_THIS_WITNESS)?;
         STANDARD.decode(b64).map_err(|_| "not base64".to_string())
     }
 
@@ -216,7 +238,7 @@ impl WitnessVerifier {
             return Err(format!("{} bytes, want 76", blob.len()));
         };
         if id != audit_statement_key_id(&self.name, self.key.as_bytes()).to_be_bytes() {
-            return Err("not a statement key id".into());
+            return Err(NOT_A_STATEMENT.into());
         }
         let t = u64::from_be_bytes(t.try_into().map_err(|_| "timestamp")?);
         let sig = ed25519_dalek::Signature::from_slice(sig).map_err(|e| e.to_string())?;
@@ -366,9 +388,16 @@ impl WitnessPolicy {
         self.auditing_required
     }
 
-    /// Whether these cosigners (witness names) satisfy the quorum.
-    pub fn satisfied_by<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> bool {
-        let got: BTreeSet<&str> = names.into_iter().collect();
+    /// Whether these cosigners (witness names) satisfy the quorum, and, if the policy
+    /// requires an auditing witness, whether one of `stated` (the witnesses whose audit
+    /// statement verified) is an auditing witness among them.
+    pub fn satisfied_by<'a>(
+        &self,
+        cosigned: impl IntoIterator<Item = &'a str>,
+        stated: impl IntoIterator<Item = &'a str>,
+    ) -> bool {
+        let got: BTreeSet<&str> = cosigned.into_iter().collect();
+        let stated: BTreeSet<&str> = stated.into_iter().collect();
         let count = self
             .witnesses
             .iter()
@@ -377,8 +406,45 @@ impl WitnessPolicy {
         let audited = self
             .witnesses
             .iter()
-            .any(|w| w.auditing && got.contains(w.key.name()));
+            .any(|w| w.auditing && got.contains(w.key.name()) && stated.contains(w.key.name()));
         count >= usize::from(self.quorum) && (!self.auditing_required || audited)
+    }
+}
+
+/// A policy's release gate: its witness quorum ([`WitnessPolicy`]) and the digest of the whole
+/// policy, under which a required auditing witness's statement must verify. What the node's
+/// gate, the investigator's check and the auditor's re-check of receipts are given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GatePolicy {
+    witnessing: WitnessPolicy,
+    policy_digest: crate::codec::Digest32,
+}
+
+impl GatePolicy {
+    /// The gate of a policy whose witness section is `witnessing` and whose digest
+    /// (`Policy::digest`) is `policy_digest`.
+    pub fn new(witnessing: WitnessPolicy, policy_digest: crate::codec::Digest32) -> Self {
+        GatePolicy {
+            witnessing,
+            policy_digest,
+        }
+    }
+
+    /// The release gate of `policy` (`None`: the policy has no `witnessing` section).
+    pub fn of(policy: &crate::warrant::Policy) -> Option<Self> {
+        policy
+            .witnessing()
+            .map(|w| GatePolicy::new(w.clone(), policy.digest()))
+    }
+
+    /// The witnesses and the quorum.
+    pub fn witnessing(&self) -> &WitnessPolicy {
+        &self.witnessing
+    }
+
+    /// The policy's digest.
+    pub fn policy_digest(&self) -> &crate::codec::Digest32 {
+        &self.policy_digest
     }
 }
 
@@ -401,6 +467,10 @@ pub struct WitnessedCheckpoint {
     pub checkpoint: SignedCheckpoint,
     /// The valid cosignatures by policy witnesses, in note order.
     pub cosigners: Vec<Cosigner>,
+    /// The auditing witnesses among the cosigners whose statement (every release up to this
+    /// checkpoint justified) verified under the policy digest, with the statement's time
+    /// ([`verify_gate`]; empty from [`verify_witnessed`], which does not look at statements).
+    pub statements: Vec<(String, u64)>,
 }
 
 /// The note's body (text before the blank line, with its final newline) and its signature
@@ -483,7 +553,77 @@ pub fn verify_witnessed(
     Ok(WitnessedCheckpoint {
         checkpoint,
         cosigners,
+        statements: Vec::new(),
     })
+}
+
+/// Verify a checkpoint note under a release gate: [`verify_witnessed`] (log signature, every
+/// cosignature line by a policy witness, the quorum, an auditing witness among the cosigners
+/// if required), then, if the policy requires an auditing witness, that at least one auditing
+/// witness that cosigned also signed the statement that every release in this checkpoint —
+/// every entry below its size, so every release entry proven in it — was justified under this
+/// policy (`docs/witness.md` §Auditing witness). A plain cosignature by an auditing witness
+/// counts towards the quorum but does not stand for its audit: without a valid statement the
+/// note is refused, naming the auditing witnesses that cosigned and why each statement failed.
+pub fn verify_gate(
+    note: &str,
+    log_vkey: &str,
+    gate: &GatePolicy,
+) -> Result<WitnessedCheckpoint, WitnessCheckError> {
+    let mut checked = verify_witnessed(note, log_vkey, &gate.witnessing)?;
+    let (body, lines) = split_note(note)?;
+    let mut why = Vec::new();
+    for c in checked.cosigners.iter().filter(|c| c.auditing) {
+        let Some(w) = gate
+            .witnessing
+            .witnesses
+            .iter()
+            .find(|w| w.key.name() == c.witness)
+        else {
+            continue;
+        };
+        let mut tried = Vec::new();
+        let stated = lines.iter().find_map(|l| {
+            w.key
+                .verify_statement(l, body, &gate.policy_digest)
+                .map_err(|e| {
+                    // Lines by other keys, and this witness's cosignature line, are not
+                    // statements that failed.
+                    if e != NOT_THIS_WITNESS && e != NOT_A_STATEMENT {
+                        tried.push(e);
+                    }
+                })
+                .ok()
+        });
+        match stated {
+            Some(t) => checked.statements.push((c.witness.clone(), t)),
+            None => {
+                why.push(format!(
+                    "{}: {}",
+                    c.witness,
+                    if tried.is_empty() {
+                        "no statement line".to_string()
+                    } else {
+                        tried.join(", ")
+                    }
+                ));
+            }
+        }
+    }
+    if gate.witnessing.auditing_required && checked.statements.is_empty() {
+        return Err(WitnessCheckError::NoAuditStatement {
+            witnesses: checked
+                .cosigners
+                .iter()
+                .filter(|c| c.auditing)
+                .map(|c| c.witness.clone())
+                .collect(),
+            size: checked.checkpoint.head.size,
+            policy: gate.policy_digest.short(),
+            why: why.join("; "),
+        });
+    }
+    Ok(checked)
 }
 
 /// The auditing witnesses of `policy` whose statement line in `note` verifies under the policy
@@ -671,13 +811,16 @@ pub fn clock_readings(checked: &CheckedRelease, tolerance_secs: u64) -> Vec<Cloc
 }
 
 /// Check a release response's gate evidence: the checkpoint is signed by `log_vkey` (the
-/// trustee's log key, bound to it by its signed `/v1/info`) and cosigned by `policy`'s quorum,
-/// and every released result has an inclusion proof of a release entry at its `leaf_index`
-/// that records this response's warrant, investigator and ciphertext.
+/// trustee's log key, bound to it by its signed `/v1/info`), cosigned by `policy`'s quorum and,
+/// if the policy requires an auditing witness, carries that witness's statement that every
+/// release in it was justified under the policy ([`verify_gate`]); and every released result
+/// has an inclusion proof of a release entry at its `leaf_index` (so below the checkpoint's
+/// size, which the statement covers) that records this response's warrant, investigator and
+/// ciphertext.
 pub fn check_release(
     resp: &crate::release::ReleaseResponse,
     log_vkey: &str,
-    policy: &WitnessPolicy,
+    policy: &GatePolicy,
 ) -> Result<CheckedRelease, GateCheckError> {
     let released: Vec<(u64, crate::codec::Digest32)> = resp
         .results
@@ -703,7 +846,7 @@ pub fn check_release_v2(
     resp: &crate::v2::ReleaseResponseV2,
     items: &[crate::codec::Digest32],
     log_vkey: &str,
-    policy: &WitnessPolicy,
+    policy: &GatePolicy,
 ) -> Result<CheckedRelease, GateCheckError> {
     if items.len() != resp.results.len() {
         return Err(GateCheckError::Items {
@@ -753,7 +896,7 @@ impl Released {
         self,
         witnessed: Option<&Witnessed>,
         log_vkey: &str,
-        policy: &WitnessPolicy,
+        policy: &GatePolicy,
     ) -> Result<CheckedRelease, GateCheckError> {
         check_released(self, witnessed, log_vkey, policy)
     }
@@ -763,14 +906,14 @@ fn check_released(
     rel: Released,
     witnessed: Option<&Witnessed>,
     log_vkey: &str,
-    policy: &WitnessPolicy,
+    policy: &GatePolicy,
 ) -> Result<CheckedRelease, GateCheckError> {
     use crate::audit::{EntryKind, LogEntry, verify_inclusion};
     let trustee = rel.trustee;
     let Some(w) = witnessed else {
         return Err(GateCheckError::Missing { trustee });
     };
-    let checkpoint = verify_witnessed(&w.checkpoint, log_vkey, policy)
+    let checkpoint = verify_gate(&w.checkpoint, log_vkey, policy)
         .map_err(|source| GateCheckError::Checkpoint { trustee, source })?;
     let head = checkpoint.checkpoint.head;
     let mut shares = std::collections::BTreeMap::new();
@@ -940,8 +1083,97 @@ mod tests {
             verify_witnessed(&bad, &lv, &policy).unwrap_err(),
             WitnessCheckError::BadCosignature { witness, .. } if witness == "w.example/2"
         ));
-        assert!(policy.satisfied_by(["w.example/1", "w.example/audit"]));
-        assert!(!policy.satisfied_by(["w.example/1", "w.example/2"]));
+        assert!(policy.satisfied_by(["w.example/1", "w.example/audit"], ["w.example/audit"]));
+        assert!(!policy.satisfied_by(["w.example/1", "w.example/2"], ["w.example/audit"]));
+        // The auditing witness cosigned but stated nothing: not the audit the policy requires.
+        assert!(!policy.satisfied_by(["w.example/1", "w.example/audit"], []));
+    }
+
+    fn statement(
+        k: &ed25519_dalek::SigningKey,
+        name: &str,
+        t: u64,
+        policy: &crate::codec::Digest32,
+        body: &str,
+    ) -> String {
+        let id = audit_statement_key_id(name, k.verifying_key().as_bytes());
+        let sig = k.sign(&audit_statement_message(t, policy, body));
+        let mut blob = id.to_be_bytes().to_vec();
+        blob.extend_from_slice(&t.to_be_bytes());
+        blob.extend_from_slice(&sig.to_bytes());
+        format!("\u{2014} {name} {}\n", STANDARD.encode(blob))
+    }
+
+    /// Under a gate that requires an auditing witness, its plain cosignature (a quorum without
+    /// its statement) is refused, naming it; its statement under another policy is refused; with
+    /// its statement under this policy the note passes.
+    #[test]
+    fn a_required_auditing_witness_must_state_that_every_release_was_justified() {
+        let log = LogKey::from_seed("escrow.example/trustee/00/1", &[1; 32]).unwrap();
+        let mut f = Frontier::new();
+        f.push(leaf_hash(b"x"));
+        f.push(leaf_hash(b"y"));
+        let note = log.sign(&f.head()).unwrap();
+        let body = note_body(&note).unwrap().to_string();
+        let (k1, v1) = witness("w.example/1", 2);
+        let (k3, v3) = witness("w.example/audit", 4);
+        let file = |key: String, auditing| WitnessFile {
+            key,
+            url: None,
+            auditing,
+        };
+        let wp = WitnessPolicy::from_files(&[file(v1, false), file(v3, true)], 2, true).unwrap();
+        let digest = crate::codec::Digest32([7; 32]);
+        let gate = GatePolicy::new(wp, digest);
+        let lv = log.verifier_key();
+        let c1 = cosign(&k1, "w.example/1", 10, &body);
+        let c3 = cosign(&k3, "w.example/audit", 12, &body);
+        // Plain cosignatures only: the quorum and the auditing witness's cosignature, no statement.
+        let plain = add_cosignatures(&note, &[c1.clone(), c3.clone()]);
+        assert!(verify_witnessed(&plain, &lv, gate.witnessing()).is_ok());
+        match verify_gate(&plain, &lv, &gate).unwrap_err() {
+            WitnessCheckError::NoAuditStatement {
+                witnesses,
+                size,
+                policy,
+                why,
+            } => {
+                assert_eq!(witnesses, ["w.example/audit"]);
+                assert_eq!(size, 2);
+                assert_eq!(policy, digest.short());
+                assert_eq!(why, "w.example/audit: no statement line");
+            }
+            e => panic!("{e:?}"),
+        }
+        // A statement under another policy does not verify under this one.
+        let other = crate::codec::Digest32([8; 32]);
+        let s_other = statement(&k3, "w.example/audit", 12, &other, &body);
+        let wrong = add_cosignatures(&note, &[c1.clone(), c3.clone(), s_other]);
+        assert!(matches!(
+            verify_gate(&wrong, &lv, &gate).unwrap_err(),
+            WitnessCheckError::NoAuditStatement { witnesses, why, .. }
+                if witnesses == ["w.example/audit"]
+                    && why == "w.example/audit: Ed25519 signature does not verify"
+        ));
+        // A statement by a plain witness (its own statement key) does not stand for the audit.
+        let s1 = statement(&k1, "w.example/1", 10, &digest, &body);
+        let by_plain = add_cosignatures(&note, &[c1.clone(), c3.clone(), s1]);
+        assert!(matches!(
+            verify_gate(&by_plain, &lv, &gate).unwrap_err(),
+            WitnessCheckError::NoAuditStatement { .. }
+        ));
+        // The statement under this policy: accepted, with its time.
+        let s3 = statement(&k3, "w.example/audit", 13, &digest, &body);
+        let stated = add_cosignatures(&note, &[c1, c3, s3.clone()]);
+        let ok = verify_gate(&stated, &lv, &gate).unwrap();
+        assert_eq!(ok.statements, [("w.example/audit".to_string(), 13)]);
+        // A statement without the auditing witness's cosignature is not its cosignature.
+        let c1 = cosign(&k1, "w.example/1", 10, &body);
+        let no_cosig = add_cosignatures(&note, &[c1, s3]);
+        assert_eq!(
+            verify_gate(&no_cosig, &lv, &gate).unwrap_err(),
+            WitnessCheckError::NoQuorum { got: 1, quorum: 2 }
+        );
     }
 
     #[test]
@@ -966,6 +1198,7 @@ mod tests {
                     cosigner("w.example/2", node - 600),
                     cosigner("w.example/3", node + 61),
                 ],
+                statements: Vec::new(),
             },
             shares: Default::default(),
             latest_entry: Some(crate::time::Timestamp::from_unix(node)),
