@@ -13,6 +13,7 @@ use crate::parties::{double_lock_policy, node, payload, save_key, sign, write_se
 use crate::roles::{Ask, AuditRequest, Got, Net, Retrieved, Roles};
 use crate::story::Story;
 use anyhow::{Context, Result, ensure};
+use escrow_core::audit::judge::{FindingGroup, FindingKind};
 use escrow_core::keys::PrivateKey;
 use escrow_core::label::Label;
 use escrow_core::message::{self, SealedMessage};
@@ -580,21 +581,16 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     }
     // The one problem there is to find: the trustee that returned wrong shares, named by
     // the investigator's receipts. Anything else is a defect of the demo's honest parts.
-    let findings = report
-        .json
-        .get("findings")
-        .and_then(|f| f.as_array())
-        .cloned()
-        .unwrap_or_default();
-    let field = |f: &serde_json::Value, k: &str| f.get(k).cloned().unwrap_or_default();
-    let named_cheater = |f: &serde_json::Value| {
-        field(f, "code") == "cheating-trustee" && field(f, "trustee") == cheat
-    };
+    let named_cheater =
+        |g: &FindingGroup| g.code == FindingKind::CheatingTrustee && g.trustee == Some(cheat);
     ensure!(
-        findings.iter().any(named_cheater)
-            && findings
+        !report.every_release_justified
+            && report
+                .finding_groups
                 .iter()
-                .all(|f| field(f, "severity") != "error" || named_cheater(f)),
+                .filter(|g| g.code.blocks_justification())
+                .all(named_cheater)
+            && report.finding_groups.iter().any(named_cheater),
         "demo: the auditor should find exactly the cheating trustee {cheat}:\n{}",
         report.text
     );

@@ -139,6 +139,8 @@ impl Roles for LibraryRoles {
             errors: report.errors(),
             findings: report.findings.len(),
             entries: report.trustees.iter().map(|t| t.entries).sum(),
+            finding_groups: report.finding_groups.clone(),
+            every_release_justified: report.every_release_justified(),
             text: report.to_text(),
             html: report.to_html(),
             public_html: report.to_public_html(),

@@ -4,6 +4,7 @@
 //! this crate does not depend on the binary.
 
 use anyhow::Result;
+use escrow_core::audit::judge::FindingGroup;
 use escrow_core::keys::PrivateKey;
 use escrow_core::trustee::TrusteeSet;
 use escrow_core::v2::MailboxMessage;
@@ -158,6 +159,10 @@ pub struct AuditSummary {
     pub findings: usize,
     /// Log entries read, all trustees.
     pub entries: u64,
+    /// The findings grouped by kind and trustee, typed (`AuditReport::finding_groups`).
+    pub finding_groups: Vec<FindingGroup>,
+    /// `AuditReport::every_release_justified`: no error and no release left not judged.
+    pub every_release_justified: bool,
     /// The readable report.
     pub text: String,
     /// The whole report as one HTML page (the oversight view when the audit had the

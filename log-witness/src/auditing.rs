@@ -5,7 +5,6 @@
 
 use escrow_client::ClientConfig;
 use escrow_client::auditor::{AuditConfig, Quiet, audit};
-use escrow_core::audit::judge::{FindingKind, Severity};
 use escrow_core::codec::Digest32;
 use escrow_core::keys::PrivateKey;
 use escrow_core::trustee::TrusteeSet;
@@ -95,20 +94,18 @@ impl Audit for Auditor {
             return Err(format!("the log could not be audited: {why}"));
         }
         // Fail closed: a release this witness could not judge (its warrant not disclosed to
-        // it: no oversight key) is not a justified one, so it is a reason to refuse too.
+        // it: no oversight key) is not a justified one, so it is a reason to refuse too
+        // (`FindingKind::blocks_justification`, the auditor's own rule).
+        if report.every_release_justified() {
+            return Ok(self.policy.digest());
+        }
         let errors: Vec<String> = report
-            .findings
-            .iter()
-            .filter(|f| f.severity == Severity::Error || f.code == FindingKind::ReleaseNotJudged)
+            .blocking_findings()
             .map(|f| match f.entry {
                 Some(e) => format!("{} (entry {e}): {}", f.code.code(), f.message),
                 None => format!("{}: {}", f.code.code(), f.message),
             })
             .collect();
-        if errors.is_empty() {
-            Ok(self.policy.digest())
-        } else {
-            Err(errors.join("; "))
-        }
+        Err(errors.join("; "))
     }
 }

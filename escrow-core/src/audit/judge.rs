@@ -168,6 +168,15 @@ impl FindingKind {
         }
     }
 
+    /// Does a finding of this kind stand in the way of saying "every release justified"? Every
+    /// error does, and so does a release this auditor could not judge (a warning, not evidence
+    /// against the trustee, but not a justified release either). The one rule behind
+    /// [`AuditReport::every_release_justified`](super::report::AuditReport::every_release_justified),
+    /// `escrow audit`'s exit decision, the auditing witness's refusal and the demo's check.
+    pub fn blocks_justification(self) -> bool {
+        self.severity() == Severity::Error || self == FindingKind::ReleaseNotJudged
+    }
+
     /// Does this kind say the trustee's log itself is not trustworthy?
     pub fn is_integrity(self) -> bool {
         matches!(

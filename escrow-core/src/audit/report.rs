@@ -161,6 +161,30 @@ impl AuditReport {
             .count()
     }
 
+    /// Release entries this auditor could not judge (`release-not-judged`: their warrants
+    /// were not disclosed to it, or no policy was given), over every warrant.
+    pub fn not_judged(&self) -> u64 {
+        self.warrants.iter().map(|w| w.not_judged).sum()
+    }
+
+    /// The findings that stand in the way of "every release justified"
+    /// ([`FindingKind::blocks_justification`](super::judge::FindingKind::blocks_justification):
+    /// every error, and every release not judged), in report order.
+    pub fn blocking_findings(&self) -> impl Iterator<Item = &Finding> + '_ {
+        self.findings
+            .iter()
+            .filter(|f| f.code.blocks_justification())
+    }
+
+    /// Every audited log verified and every release in it judged and justified: no finding
+    /// of severity error and no release left not judged. What the auditing witness states
+    /// before it cosigns; with every trustee audited, `escrow audit` then exits 0 with
+    /// [`AuditOutcome::Clean`]. Says nothing of logs not audited (see
+    /// [`lower_bounds`](AuditReport::lower_bounds)).
+    pub fn every_release_justified(&self) -> bool {
+        self.blocking_findings().next().is_none()
+    }
+
     /// The report of an audit run: `trustees` as fetched, `judgement` of every release,
     /// `findings` of the log checks (the judgement's own findings are appended, each given the
     /// URL of its trustee).
@@ -251,10 +275,10 @@ impl AuditReport {
                 fatal: require_all,
             };
         }
-        let not_judged: u64 = self.warrants.iter().map(|w| w.not_judged).sum();
-        if not_judged > 0 {
+        // No error: what remains in the way is releases not judged.
+        if !self.every_release_justified() {
             return AuditOutcome::NotJudged {
-                releases: not_judged,
+                releases: self.not_judged(),
                 fatal: require_all,
             };
         }
@@ -622,7 +646,7 @@ fn text_report(r: &AuditReport) -> String {
         s,
         "unjustified releases: {unjust_msgs} messages ({unjust_entries} release entries)"
     );
-    let not_judged: u64 = r.warrants.iter().map(|w| w.not_judged).sum();
+    let not_judged = r.not_judged();
     if not_judged > 0 {
         let _ = writeln!(
             s,
@@ -1362,5 +1386,69 @@ mod tests {
             bad.outcome(false).to_string(),
             "audit found 1 problem(s) in 1 kind(s): see the findings"
         );
+    }
+
+    #[test]
+    fn every_release_justified_is_one_rule_for_the_exit_the_witness_and_the_demo() {
+        // What blocks it: every error, and a release not judged; no other warning.
+        for k in [
+            FindingKind::BadCheckpoint,
+            FindingKind::UnjustifiedRelease,
+            FindingKind::CheatingTrustee,
+            FindingKind::ReleaseNotJudged,
+        ] {
+            assert!(k.blocks_justification(), "{k}");
+        }
+        for k in [FindingKind::PolicyDiffers, FindingKind::WitnessClock] {
+            assert!(!k.blocks_justification(), "{k}");
+        }
+        let d = crate::trustee::deal(3, 2, &mut rand::rng()).unwrap();
+        let three = || vec![audited("a", 1), audited("b", 2), audited("c", 3)];
+        // A warning that does not block: clean.
+        let warned = report(
+            three(),
+            vec![Finding::new(
+                FindingKind::PolicyDiffers,
+                Some(1),
+                None,
+                "p".into(),
+            )],
+        );
+        assert!(warned.every_release_justified());
+        assert_eq!(warned.outcome(true), AuditOutcome::Clean);
+        // A release judged without a policy: not judged, counted once, the one blocking finding.
+        let mut j = Judge::new(&d.set, None);
+        j.add(
+            2,
+            crate::audit::LogEntry::release(
+                0,
+                Timestamp(1_800_000_000),
+                Digest32([1; 32]),
+                Digest32([2; 32]),
+                Digest32([3; 32]),
+                crate::codec::KeyId::from_bytes([4; 32]),
+            ),
+        );
+        let r = AuditReport::assemble(
+            &d.set,
+            None,
+            Timestamp(0),
+            three(),
+            j.judge(&Documents::default()),
+            vec![],
+            0,
+        );
+        assert!(!r.every_release_justified());
+        assert_eq!(r.not_judged(), 1);
+        let blocking: Vec<_> = r.blocking_findings().map(|f| (f.code, f.entry)).collect();
+        assert_eq!(blocking, vec![(FindingKind::ReleaseNotJudged, Some(0))]);
+        assert_eq!(
+            r.outcome(true),
+            AuditOutcome::NotJudged {
+                releases: 1,
+                fatal: true
+            }
+        );
+        assert!(r.to_text().contains("not judged: 1 release entries"));
     }
 }
