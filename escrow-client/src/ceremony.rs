@@ -12,7 +12,7 @@ use crate::{ClientError, NodeClient};
 use escrow_core::codec::V1;
 use escrow_core::dkg::{self, Certificate, DkgError, SessionParams, wire};
 use escrow_core::keys::PrivateKey;
-use escrow_core::trustee::TrusteeSet;
+use escrow_core::trustee::{Holder, TrusteeSet};
 
 /// Why a ceremony failed.
 #[derive(Debug, thiserror::Error)]
@@ -139,6 +139,30 @@ fn check(faults: Vec<dkg::Fault>) -> Result<(), CeremonyError> {
     }
 }
 
+/// The holders the new trustees named (participant i = `ids[i-1]`): every one of them, or none
+/// (a set names who holds every share or no share; the first node without one is named).
+fn holders(ids: &[wire::Identity]) -> Result<Vec<Holder>, CeremonyError> {
+    let named: Vec<Option<&Holder>> = ids
+        .iter()
+        .map(wire::Identity::checked_holder)
+        .collect::<Result<_, _>>()?;
+    if named.iter().all(Option::is_none) {
+        return Ok(Vec::new());
+    }
+    named
+        .into_iter()
+        .zip(1u16..)
+        .map(|(h, i)| {
+            h.cloned().ok_or_else(|| {
+                DkgError::InvalidParams(format!(
+                    "participant {i} names no organisation and jurisdiction while others do (trustee-node init --dkg --organisation --jurisdiction)"
+                ))
+                .into()
+            })
+        })
+        .collect()
+}
+
 /// Run a key generation with threshold `k` among `nodes` (participant i = `nodes[i-1]`),
 /// requests signed by `key`.
 pub fn run_dkg(
@@ -162,7 +186,8 @@ pub fn run_dkg_with(
         threshold,
         ids.iter().map(|i| i.signing_key).collect(),
         &mut rand::rng(),
-    )?;
+    )?
+    .with_holders(holders(&ids)?)?;
     run_rounds(nodes, &params, None, key, before_finalise)
 }
 
@@ -270,7 +295,8 @@ pub fn run_reshare(
         threshold,
         ids.iter().map(|i| i.signing_key).collect(),
         &mut rand::rng(),
-    )?;
+    )?
+    .with_holders(holders(&ids)?)?;
     let mut nodes = dealers;
     nodes.extend(receivers.iter().cloned());
     run_rounds(&nodes, &params, Some(set), key, &mut || {})

@@ -38,6 +38,238 @@ pub struct TrusteePublic {
     pub verification_key: Point,
     /// The trustee's ECDSA P-256 key for signed responses.
     pub signing_key: PublicKey,
+    /// Set format version 4: the organisation that runs this trustee (who holds the share).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
+    /// Set format version 4: the jurisdiction whose law reaches this trustee.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jurisdiction: Option<String>,
+}
+
+impl TrusteePublic {
+    /// Who holds this trustee's share, if the set says (format version 4).
+    pub fn holder(&self) -> Option<Holder> {
+        match (&self.organisation, &self.jurisdiction) {
+            (Some(o), Some(j)) => Some(Holder {
+                organisation: o.clone(),
+                jurisdiction: j.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// The label given to an organisation or jurisdiction left out when the other one is given.
+pub const UNSPECIFIED: &str = "unspecified";
+
+/// Longest organisation or jurisdiction label, in bytes.
+pub const MAX_HOLDER_LABEL_LEN: usize = 128;
+
+/// Who holds one trustee's share: the organisation that runs the trustee and the jurisdiction
+/// whose law reaches it (`docs/protocol.md` §11.1). Both labels are compared byte for byte.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Holder {
+    /// The organisation, e.g. `Bundesamt X` (1..=128 bytes, no control characters, no
+    /// leading or trailing white space).
+    pub organisation: String,
+    /// The jurisdiction, e.g. an ISO 3166 code `DE` (same rules).
+    pub jurisdiction: String,
+}
+
+impl Holder {
+    /// A checked holder (each label 1..=128 bytes, no control characters, no leading or
+    /// trailing white space).
+    pub fn new(organisation: &str, jurisdiction: &str) -> Result<Self> {
+        for (what, v) in [
+            ("organisation", organisation),
+            ("jurisdiction", jurisdiction),
+        ] {
+            check_label(what, v)?;
+        }
+        Ok(Holder {
+            organisation: organisation.to_string(),
+            jurisdiction: jurisdiction.to_string(),
+        })
+    }
+
+    /// The holder given by optional `--organisation` and `--jurisdiction` flags: none if
+    /// neither is given, the missing one [`UNSPECIFIED`] if only one is.
+    pub fn given(organisation: Option<&str>, jurisdiction: Option<&str>) -> Result<Option<Self>> {
+        match (organisation, jurisdiction) {
+            (None, None) => Ok(None),
+            (o, j) => Holder::new(o.unwrap_or(UNSPECIFIED), j.unwrap_or(UNSPECIFIED)).map(Some),
+        }
+    }
+
+    /// The holders of `n` trustees from repeatable `--organisation` and `--jurisdiction`
+    /// flags: each list empty, one value (every trustee) or n values (trustee i is entry
+    /// i-1); a list left empty while the other is not is [`UNSPECIFIED`]. Both empty: none.
+    pub fn for_trustees(
+        n: u16,
+        organisations: &[String],
+        jurisdictions: &[String],
+    ) -> Result<Option<Vec<Holder>>> {
+        if organisations.is_empty() && jurisdictions.is_empty() {
+            return Ok(None);
+        }
+        let pick = |what: &str, v: &[String], i: usize| -> Result<String> {
+            match v.len() {
+                0 => Ok(UNSPECIFIED.to_string()),
+                1 => Ok(v.first().cloned().unwrap_or_default()),
+                l if l == usize::from(n) => Ok(v.get(i).cloned().unwrap_or_default()),
+                l => Err(Error::InvalidParameters(format!(
+                    "{l} {what} values for {n} trustees (give one for all, or one per trustee)"
+                ))),
+            }
+        };
+        (0..usize::from(n))
+            .map(|i| {
+                Holder::new(
+                    &pick("organisation", organisations, i)?,
+                    &pick("jurisdiction", jurisdictions, i)?,
+                )
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(Some)
+    }
+
+    /// Check both labels (as [`Holder::new`]).
+    pub fn check(&self) -> Result<()> {
+        Holder::new(&self.organisation, &self.jurisdiction).map(|_| ())
+    }
+}
+
+fn check_label(what: &str, v: &str) -> Result<()> {
+    if v.is_empty()
+        || v.len() > MAX_HOLDER_LABEL_LEN
+        || v.chars().any(char::is_control)
+        || v.trim() != v
+    {
+        return Err(Error::InvalidParameters(format!(
+            "{what} {v:?}: must be 1..={MAX_HOLDER_LABEL_LEN} bytes without control characters or surrounding spaces"
+        )));
+    }
+    Ok(())
+}
+
+/// How many of a set's shares one organisation or one jurisdiction holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HolderCount {
+    /// The organisation or jurisdiction.
+    pub name: String,
+    /// Its trustees' indices, increasing.
+    pub trustees: Vec<u16>,
+}
+
+/// A set's composition: who holds its shares, grouped by organisation and by jurisdiction
+/// (each list by decreasing number of shares, then by name).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Composition {
+    /// Threshold k.
+    pub threshold: u16,
+    /// Number of trustees n.
+    pub trustees: u16,
+    /// Shares per organisation.
+    pub organisations: Vec<HolderCount>,
+    /// Shares per jurisdiction.
+    pub jurisdictions: Vec<HolderCount>,
+}
+
+impl Composition {
+    /// Group `holders` (trustee i is entry i-1) of a set with threshold `threshold`.
+    pub fn new(threshold: u16, holders: &[Holder]) -> Self {
+        let group = |key: fn(&Holder) -> &str| {
+            let mut m: std::collections::BTreeMap<&str, Vec<u16>> = Default::default();
+            for (i, h) in holders.iter().enumerate() {
+                m.entry(key(h)).or_default().push(i as u16 + 1);
+            }
+            let mut v: Vec<HolderCount> = m
+                .into_iter()
+                .map(|(name, trustees)| HolderCount {
+                    name: name.to_string(),
+                    trustees,
+                })
+                .collect();
+            v.sort_by(|a, b| {
+                b.trustees
+                    .len()
+                    .cmp(&a.trustees.len())
+                    .then(a.name.cmp(&b.name))
+            });
+            v
+        };
+        Composition {
+            threshold,
+            trustees: holders.len() as u16,
+            organisations: group(|h| &h.organisation),
+            jurisdictions: group(|h| &h.jurisdiction),
+        }
+    }
+
+    /// The first organisation holding k or more shares (it could open every message alone).
+    pub fn dominant_organisation(&self) -> Option<&HolderCount> {
+        self.organisations
+            .iter()
+            .find(|c| c.trustees.len() >= usize::from(self.threshold))
+    }
+
+    /// The first jurisdiction holding k or more shares (one court could order every message
+    /// opened).
+    pub fn dominant_jurisdiction(&self) -> Option<&HolderCount> {
+        self.jurisdictions
+            .iter()
+            .find(|c| c.trustees.len() >= usize::from(self.threshold))
+    }
+}
+
+/// A set that breaks the policy's custody rule (`custody.jurisdictions_below_threshold`,
+/// `custody.organisations_below_threshold`): who would hold k or more shares.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CustodyError {
+    /// One jurisdiction would hold k or more shares.
+    #[error(
+        "jurisdiction {jurisdiction:?} would hold {} of the shares (trustees {trustees:?}), at least the threshold k = {threshold}: the policy requires every jurisdiction to hold fewer than k (custody.jurisdictions_below_threshold)",
+        trustees.len()
+    )]
+    Jurisdiction {
+        /// The jurisdiction.
+        jurisdiction: String,
+        /// Its trustees.
+        trustees: Vec<u16>,
+        /// k.
+        threshold: u16,
+    },
+    /// One organisation would hold k or more shares.
+    #[error(
+        "organisation {organisation:?} would hold {} of the shares (trustees {trustees:?}), at least the threshold k = {threshold}: the policy requires every organisation to hold fewer than k (custody.organisations_below_threshold)",
+        trustees.len()
+    )]
+    Organisation {
+        /// The organisation.
+        organisation: String,
+        /// Its trustees.
+        trustees: Vec<u16>,
+        /// k.
+        threshold: u16,
+    },
+    /// The set does not say who holds its shares, and the policy has a rule on them.
+    #[error(
+        "the set does not say which organisation and jurisdiction hold its shares, and the policy has a custody rule on them: give every trustee --organisation and --jurisdiction"
+    )]
+    Unlabelled,
+}
+
+impl CustodyError {
+    /// The jurisdiction or organisation at fault (none for an unlabelled set).
+    pub fn culprit(&self) -> Option<&str> {
+        match self {
+            CustodyError::Jurisdiction { jurisdiction, .. } => Some(jurisdiction),
+            CustodyError::Organisation { organisation, .. } => Some(organisation),
+            CustodyError::Unlabelled => None,
+        }
+    }
 }
 
 /// `trustee-set.json`, as stored.
@@ -73,6 +305,11 @@ pub const SET_FILE_VERSION_LINEAGE: u32 = 2;
 /// Format version of `trustee-set.json` of a set made by a reshare or refreshed from one
 /// (a lineage and `reshared_after`).
 pub const SET_FILE_VERSION_RESHARED: u32 = 3;
+/// Format version of `trustee-set.json` whose members carry `organisation` and
+/// `jurisdiction` (lineage and `reshared_after` as in versions 1 to 3, when present).
+pub const SET_FILE_VERSION_HOLDERS: u32 = 4;
+/// Tag of the id of a set whose members carry holders (version 4).
+pub const TAG_SET_ID_HOLDERS: &str = "escrow/v1/trustee-set-id-with-holders";
 
 /// A checked trustee set: its commitments, keys and id are mutually consistent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -171,6 +408,7 @@ impl TrusteeSet {
                 )));
             }
         }
+        check_member_holders(&members)?;
         if lineage.len() > usize::from(u16::MAX) {
             return Err(Error::InconsistentTrusteeSet("lineage too long".into()));
         }
@@ -229,6 +467,17 @@ impl TrusteeSet {
             .get(usize::from(self.reshared_after))
             .copied()
             .unwrap_or(self.id)
+    }
+
+    /// Who holds each trustee's share (trustee i is entry i-1), if the set says (format
+    /// version 4).
+    pub fn holders(&self) -> Option<Vec<Holder>> {
+        self.members.iter().map(TrusteePublic::holder).collect()
+    }
+
+    /// The set's composition by organisation and jurisdiction, if it says who holds its shares.
+    pub fn composition(&self) -> Option<Composition> {
+        self.holders().map(|h| Composition::new(self.threshold, &h))
     }
 
     /// How many sets of the lineage belong to trustees before the last reshare (0: the set
@@ -300,7 +549,9 @@ impl TrusteeSet {
     /// Serialize to `trustee-set.json`.
     pub fn to_json(&self) -> String {
         crate::codec::to_json_pretty(&TrusteeSetFile {
-            version: if self.reshared_after > 0 {
+            version: if self.members.iter().any(|m| m.organisation.is_some()) {
+                SET_FILE_VERSION_HOLDERS
+            } else if self.reshared_after > 0 {
                 SET_FILE_VERSION_RESHARED
             } else if self.lineage.is_empty() {
                 SET_FILE_VERSION
@@ -322,16 +573,23 @@ impl TrusteeSet {
     /// commitments, the escrow key, the set id.
     pub fn from_json(s: &str) -> Result<Self> {
         let f: TrusteeSetFile = crate::codec::from_json("trustee set", s)?;
-        match (f.version, f.lineage.is_empty(), f.reshared_after) {
-            (SET_FILE_VERSION, true, 0)
-            | (SET_FILE_VERSION_LINEAGE, false, 0)
-            | (SET_FILE_VERSION_RESHARED, false, 1..) => {}
-            (v, _, r) => {
+        let labelled = f
+            .members
+            .iter()
+            .any(|m| m.organisation.is_some() || m.jurisdiction.is_some());
+        match (f.version, f.lineage.is_empty(), f.reshared_after, labelled) {
+            (SET_FILE_VERSION, true, 0, false)
+            | (SET_FILE_VERSION_LINEAGE, false, 0, false)
+            | (SET_FILE_VERSION_RESHARED, false, 1.., false)
+            | (SET_FILE_VERSION_HOLDERS, true, 0, true)
+            | (SET_FILE_VERSION_HOLDERS, false, _, true) => {}
+            (v, _, r, l) => {
                 return Err(Error::malformed(
                     "trustee set",
                     format!(
-                        "version {v} with {} lineage entries and reshared_after {r} (version 1 has no lineage, version 2 a lineage, version 3 a lineage and reshared_after >= 1)",
-                        f.lineage.len()
+                        "version {v} with {} lineage entries, reshared_after {r} and {} members' organisation and jurisdiction (version 1 has no lineage, version 2 a lineage, version 3 a lineage and reshared_after >= 1, version 4 organisation and jurisdiction on every member)",
+                        f.lineage.len(),
+                        if l { "the" } else { "no" }
                     ),
                 ));
             }
@@ -460,7 +718,37 @@ fn compute_set_id(
     if reshared_after > 0 {
         buf.extend_from_slice(&reshared_after.to_be_bytes());
     }
+    if members.iter().any(|m| m.organisation.is_some()) {
+        // version 4: every member's labels (checked present), under a tag of their own
+        for m in members {
+            crate::codec::put_lp(&mut buf, m.organisation.as_deref().unwrap_or("").as_bytes());
+            crate::codec::put_lp(&mut buf, m.jurisdiction.as_deref().unwrap_or("").as_bytes());
+        }
+        return Digest32::tagged(TAG_SET_ID_HOLDERS, &[&buf]);
+    }
     Digest32::tagged(TAG_SET_ID, &[&buf])
+}
+
+/// Either no member names its holder, or every member names both its organisation and its
+/// jurisdiction, each a valid label.
+fn check_member_holders(members: &[TrusteePublic]) -> Result<()> {
+    let labelled = members
+        .iter()
+        .any(|m| m.organisation.is_some() || m.jurisdiction.is_some());
+    if !labelled {
+        return Ok(());
+    }
+    for m in members {
+        let (Some(o), Some(j)) = (&m.organisation, &m.jurisdiction) else {
+            return Err(Error::InconsistentTrusteeSet(format!(
+                "trustee {} lacks its organisation or jurisdiction (a set names both for every trustee or for none)",
+                m.index
+            )));
+        };
+        Holder::new(o, j)
+            .map_err(|e| Error::InconsistentTrusteeSet(format!("trustee {}: {e}", m.index)))?;
+    }
+    Ok(())
 }
 
 /// One trustee's key share as stored (`trustee-<i>/key-share.json`). Not usable until verified.
@@ -622,7 +910,26 @@ pub struct Dealing {
 /// Deal a fresh `k`-of-`n` trustee set. The dealer's secret x and the polynomial are zeroized
 /// before this returns; nothing but the shares and public commitments leaves.
 pub fn deal<R: rand_core::CryptoRng + ?Sized>(n: u64, k: u64, rng: &mut R) -> Result<Dealing> {
+    deal_for(n, k, None, rng)
+}
+
+/// [`deal`] a set whose trustee i is held by `holders[i-1]` (format version 4), or by no one
+/// named (`None`).
+pub fn deal_for<R: rand_core::CryptoRng + ?Sized>(
+    n: u64,
+    k: u64,
+    holders: Option<&[Holder]>,
+    rng: &mut R,
+) -> Result<Dealing> {
     let (n, k) = check_parameters(n, k)?;
+    if let Some(h) = holders
+        && h.len() != usize::from(n)
+    {
+        return Err(Error::InvalidParameters(format!(
+            "{} holders for {n} trustees",
+            h.len()
+        )));
+    }
     let mut x = SecretScalar::new(group::random_scalar(rng));
     let (shares, commitments): (Vec<SecretScalar>, Vec<Point>) = if k == 1 {
         // vsss-rs refuses threshold 1; the degree-0 polynomial gives every trustee x itself.
@@ -678,6 +985,12 @@ pub fn deal<R: rand_core::CryptoRng + ?Sized>(n: u64, k: u64, rng: &mut R) -> Re
                 "verification_key",
             )?,
             signing_key: key.public(),
+            organisation: holders
+                .and_then(|h| h.get(usize::from(index) - 1))
+                .map(|h| h.organisation.clone()),
+            jurisdiction: holders
+                .and_then(|h| h.get(usize::from(index) - 1))
+                .map(|h| h.jurisdiction.clone()),
         });
     }
     let set = TrusteeSet::from_parts(commitments, members)?;

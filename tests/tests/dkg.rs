@@ -16,9 +16,16 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 fn init_dkg_node(dir: &Path, i: u16) -> std::path::PathBuf {
+    init_dkg_node_with(dir, i, &[])
+}
+
+/// `trustee-node init --dkg` with `extra` arguments (e.g. `--organisation`, `--jurisdiction`).
+fn init_dkg_node_with(dir: &Path, i: u16, extra: &[&str]) -> std::path::PathBuf {
     let state = dir.join(format!("node-{i}"));
     let o = Command::new(bin("trustee-node"))
-        .args(["init", "--dkg", "--policy"])
+        .args(["init", "--dkg"])
+        .args(extra)
+        .arg("--policy")
         .arg(dir.join("policy.json"))
         .arg("--state")
         .arg(&state)
@@ -949,4 +956,100 @@ fn a_node_killed_mid_ceremony_never_serves_a_half_made_set_and_says_why() {
             "{log:?}"
         );
     }
+}
+
+/// Issue 15, who may hold the key: under a policy requiring that no jurisdiction and no
+/// organisation holds k or more shares (version 5), `escrow setup` and every node of a DKG
+/// refuse a set that breaks it, naming the jurisdiction (exit 3, 403 `custody-refused`, no
+/// set written); the same nodes then make a set that keeps the rule, which names every
+/// trustee's organisation and jurisdiction (`trustee-set.json` version 4) and whose
+/// certificate binds them.
+#[test]
+fn a_set_giving_one_jurisdiction_k_shares_is_refused_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    people_and_policy(dir, &[]);
+    let mut policy: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("policy.json")).unwrap()).unwrap();
+    policy["version"] = 5.into();
+    policy["custody"] = serde_json::json!({
+        "jurisdictions_below_threshold": true,
+        "organisations_below_threshold": true
+    });
+    std::fs::write(dir.join("policy.json"), policy.to_string()).unwrap();
+    // the dealer shortcut: refused before anything is dealt
+    let o = escrow(
+        dir,
+        &[
+            "setup",
+            "--trustees",
+            "3",
+            "--threshold",
+            "2",
+            "--jurisdiction",
+            "DE",
+            "--organisation",
+            "A",
+            "--organisation",
+            "B",
+            "--organisation",
+            "C",
+            "--policy",
+            "policy.json",
+            "--out",
+            "dealt",
+        ],
+    );
+    fails(&o, 3, "jurisdiction \"DE\" would hold 3 of the shares");
+    assert!(!dir.join("dealt").exists());
+    // the DKG: two of three nodes in DE
+    let labels = [("Org A", "DE"), ("Org B", "DE"), ("Org C", "FR")];
+    let nodes: Vec<Node> = (1..=3u16)
+        .map(|i| {
+            let (org, jur) = labels[usize::from(i) - 1];
+            let state = init_dkg_node_with(dir, i, &["--organisation", org, "--jurisdiction", jur]);
+            Node::start(i, &state, &[])
+        })
+        .collect();
+    let trustees: Vec<String> = nodes
+        .iter()
+        .flat_map(|n| ["--trustee".to_string(), n.url()])
+        .collect();
+    let dkg = |k: &str| {
+        run(
+            dir,
+            &args_with(
+                &[
+                    "ceremony",
+                    "dkg",
+                    "--threshold",
+                    k,
+                    "--key",
+                    "coord.key",
+                    "--out",
+                    "set.json",
+                ],
+                &trustees,
+            ),
+        )
+    };
+    let all = fails(&dkg("2"), 3, "custody-refused");
+    assert!(
+        all.contains("jurisdiction \"DE\" would hold 2 of the shares (trustees [1, 2])"),
+        "{all}"
+    );
+    assert!(!dir.join("set.json").exists());
+    // with k = 3 no jurisdiction or organisation holds k shares: the set is made
+    ok(&dkg("3"));
+    let set =
+        TrusteeSet::from_json(&std::fs::read_to_string(dir.join("set.json")).unwrap()).unwrap();
+    let holders = set.holders().unwrap();
+    assert_eq!(holders[1].organisation, "Org B");
+    assert_eq!(holders[2].jurisdiction, "FR");
+    let cert: Certificate = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("keygen-certificate.json")).unwrap(),
+    )
+    .unwrap();
+    cert.verify(&set).unwrap();
+    assert_eq!(cert.params.holders, holders);
 }

@@ -44,6 +44,7 @@ use escrow_core::dkg::{
     self, DkgError, Round1State, Round2State, Round3State, SessionParams, wire,
 };
 use escrow_core::keys::{PrivateKey, PublicKey};
+use escrow_core::trustee::Holder;
 use escrow_core::warrant::Policy;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -251,8 +252,8 @@ pub struct CoordinatorsFile {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PendingFile {
-    /// Format version.
-    pub version: V1,
+    /// Format version: 1, or 2 exactly when `holder` is present.
+    pub version: u32,
     /// The node's signing key.
     pub signing_key: PublicKey,
     /// Keys whose signed requests may drive a ceremony.
@@ -267,6 +268,10 @@ pub struct PendingFile {
     /// takes part in no keygen and in no reshare of another set); absent: a keygen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reshare_of: Option<Digest32>,
+    /// Version 2: the organisation and jurisdiction given at init (`--organisation`,
+    /// `--jurisdiction`); the node takes part only in ceremonies naming it so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<Holder>,
 }
 
 fn cost_name(c: KdfCost) -> &'static str {
@@ -286,6 +291,7 @@ pub fn init_pending(
     policy_path: &Path,
     coordinator_keys: &[PathBuf],
     reshare_of: Option<&Path>,
+    holder: Option<Holder>,
     state_dir: &Path,
     passphrase: &[u8],
     cost: KdfCost,
@@ -324,13 +330,14 @@ pub fn init_pending(
     };
     let sealed = SealedSecrets::seal(&bundle, Digest32::default(), 0, passphrase, cost)?;
     let pending = PendingFile {
-        version: V1::default(),
+        version: if holder.is_some() { 2 } else { 1 },
         signing_key: signing.public(),
         coordinator_keys: keys,
         policy_digest: policy.digest(),
         kdf_cost: cost_name(cost).into(),
         created: now(),
         reshare_of,
+        holder,
     };
     state::write_file(
         &state_dir.join(state::POLICY_FILE),
@@ -377,6 +384,40 @@ fn parse_reshare(
         return Err(conflict("not a reshare"));
     }
     Ok((start.params, previous))
+}
+
+/// The set a ceremony makes must satisfy the policy's custody rule on who holds the shares
+/// (`Policy::check_holders`): 403 `custody-refused`, naming the jurisdiction or organisation.
+fn check_custody(policy: &Policy, params: &SessionParams) -> Result<(), ApiError> {
+    policy
+        .check_holders(params.threshold, params.holders())
+        .map_err(|e| ApiError::new(StatusCode::FORBIDDEN, "custody-refused", e.to_string()))
+}
+
+/// A new trustee's own entry in the parameters must name it as it was made (`init --dkg
+/// --organisation --jurisdiction`): no holder if it was made without one.
+fn check_own_holder(
+    params: &SessionParams,
+    participant: u16,
+    mine: Option<&Holder>,
+) -> Result<(), DkgError> {
+    let named = params
+        .holders()
+        .and_then(|h| h.get(usize::from(participant).wrapping_sub(1)));
+    if named != mine {
+        return Err(DkgError::NotAParticipant(format!(
+            "the parameters name participant {participant}'s holder as {}, this node was made with {}",
+            named.map_or("none".into(), |h| format!(
+                "{}/{}",
+                h.organisation, h.jurisdiction
+            )),
+            mine.map_or("none".into(), |h| format!(
+                "{}/{}",
+                h.organisation, h.jurisdiction
+            )),
+        )));
+    }
+    Ok(())
 }
 
 /// A reshare that changes the threshold must be allowed by the policy
@@ -564,6 +605,17 @@ pub fn load_pending(state_dir: &Path, passphrase: &[u8]) -> Result<Pending, Node
     let read = |p: PathBuf| std::fs::read_to_string(&p).map_err(|e| NodeError::io(&p, e));
     let file: PendingFile = serde_json::from_str(&read(state_dir.join(PENDING_FILE))?)
         .map_err(|e| NodeError::State(format!("{PENDING_FILE}: {e}")))?;
+    match (file.version, &file.holder) {
+        (1, None) => {}
+        (2, Some(h)) => h
+            .check()
+            .map_err(|e| NodeError::State(format!("{PENDING_FILE}: {e}")))?,
+        (v, _) => {
+            return Err(NodeError::State(format!(
+                "{PENDING_FILE}: version {v} (1 without a holder, 2 with one)"
+            )));
+        }
+    }
     let sealed: SealedSecrets = serde_json::from_str(&read(state_dir.join(PENDING_SECRETS_FILE))?)
         .map_err(|e| NodeError::State(format!("{PENDING_SECRETS_FILE}: {e}")))?;
     let bundle = sealed.open(passphrase)?;
@@ -690,6 +742,9 @@ impl Pending {
                 s.short()
             )));
         }
+        let policy = Policy::from_json(&self.policy_json)
+            .map_err(|e| ApiError::internal("policy", NodeError::Policy(e)))?;
+        check_custody(&policy, &params)?;
         self.rounds.begin(params, |params| {
             let index = params
                 .participants
@@ -701,6 +756,7 @@ impl Pending {
                         "the parameters do not list this node's signing key".into(),
                     )
                 })?;
+            check_own_holder(&params, index, self.file.holder.as_ref())?;
             dkg::start_keygen(params, index, self.signing.clone(), &mut rand::rng())
         })
     }
@@ -722,19 +778,21 @@ impl Pending {
         let policy = Policy::from_json(&self.policy_json)
             .map_err(|e| ApiError::internal("policy", NodeError::Policy(e)))?;
         check_threshold_change(&policy, &previous, &params)?;
+        check_custody(&policy, &params)?;
         self.rounds.begin(params, |params| {
-            let pos = params
+            let index = params
                 .participants
                 .iter()
                 .position(|k| *k == self.file.signing_key)
                 .and_then(|p| u16::try_from(p + 1).ok())
-                .map(|i| params.position_of_trustee(i))
                 .ok_or_else(|| {
                     DkgError::NotAParticipant(
                         "the parameters do not list this node's signing key among the new trustees"
                             .into(),
                     )
                 })?;
+            check_own_holder(&params, index, self.file.holder.as_ref())?;
+            let pos = params.position_of_trustee(index);
             dkg::start_reshare(
                 params,
                 pos,
@@ -926,10 +984,7 @@ fn answer<T: Serialize>(r: Result<T, ApiError>) -> axum::response::Response {
 }
 
 async fn h_identity(State(p): State<Shared>) -> Json<wire::Identity> {
-    Json(wire::Identity {
-        version: V1::default(),
-        signing_key: p.signing_key(),
-    })
+    Json(wire::Identity::new(p.signing_key(), p.file.holder.clone()))
 }
 
 macro_rules! signed_post {
@@ -1145,6 +1200,7 @@ fn refresh_round1(node: &crate::server::Node, body: &[u8]) -> Result<dkg::Round1
             "this node's share was just refreshed or handed over: it takes part in no ceremony",
         ));
     }
+    check_custody(node.policy(), &params)?;
     r.rounds.begin(params, |params| {
         dkg::start_refresh(
             params,
@@ -1175,6 +1231,7 @@ fn reshare_round1(node: &crate::server::Node, body: &[u8]) -> Result<dkg::Round1
         ));
     }
     check_threshold_change(node.policy(), &previous, &params)?;
+    check_custody(node.policy(), &params)?;
     let me = node.share().index();
     r.rounds.begin(params, |params| {
         let pos = params
@@ -1358,10 +1415,13 @@ refresh_post!(hr_round3, |n: &NodeRef, b: &[u8]| n
 refresh_post!(hr_finalise, refresh_finalise);
 
 async fn hr_identity(State(node): State<NodeRef>) -> Json<wire::Identity> {
-    Json(wire::Identity {
-        version: V1::default(),
-        signing_key: node.signing().public(),
-    })
+    Json(wire::Identity::new(
+        node.signing().public(),
+        node.set()
+            .member(node.share().index())
+            .ok()
+            .and_then(|m| m.holder()),
+    ))
 }
 
 /// The ceremony endpoints of a serving node (a refresh of its set), merged into its router.

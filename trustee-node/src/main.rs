@@ -59,6 +59,16 @@ enum Cmd {
         /// The node takes part only in a reshare of exactly this set.
         #[arg(long, requires = "dkg", value_name = "SET")]
         reshare_of: Option<PathBuf>,
+        /// With --dkg: the organisation that runs this trustee (it goes into the set and its
+        /// certificate; a policy may forbid one organisation k or more shares). With only
+        /// --jurisdiction given it is `unspecified`; with neither the node names no holder and
+        /// takes part only in ceremonies whose nodes name none (docs/protocol.md §11.1).
+        #[arg(long, requires = "dkg", value_name = "ORG")]
+        organisation: Option<String>,
+        /// With --dkg: the jurisdiction whose law reaches this trustee, e.g. an ISO 3166 code
+        /// (`DE`); `unspecified` when only --organisation is given.
+        #[arg(long, requires = "dkg", value_name = "JURISDICTION")]
+        jurisdiction: Option<String>,
         /// The warrant policy (which authorities hold which role, limits).
         #[arg(long)]
         policy: PathBuf,
@@ -173,6 +183,8 @@ fn main_inner(cli: Cli) -> Result<(), NodeError> {
             dkg,
             coordinator_key,
             reshare_of,
+            organisation,
+            jurisdiction,
             policy,
             state,
             passphrase_file,
@@ -185,10 +197,15 @@ fn main_inner(cli: Cli) -> Result<(), NodeError> {
                 );
             }
             let (Some(set), Some(trustee), false) = (set, trustee, dkg) else {
+                let holder = escrow_core::trustee::Holder::given(
+                    organisation.as_deref(),
+                    jurisdiction.as_deref(),
+                )?;
                 let key = ceremony::init_pending(
                     &policy,
                     &coordinator_key,
                     reshare_of.as_deref(),
+                    holder,
                     &state,
                     pass.as_bytes(),
                     kdf_cost,

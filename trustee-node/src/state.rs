@@ -250,6 +250,10 @@ pub fn init(
     check_signing_key(&set, share.index(), &signing)?;
     let policy_json = read(policy_path)?;
     let policy = Policy::from_json(&policy_json).map_err(NodeError::Policy)?;
+    // a dealt set under a policy with a custody rule: refused as a ceremony would refuse it
+    policy
+        .check_holders(set.threshold(), set.holders().as_deref())
+        .map_err(|e| NodeError::State(format!("the set breaks the policy's custody rule: {e}")))?;
 
     if state.join(LOCK_FILE).exists() {
         // A serving node holds it: say so rather than "not empty".

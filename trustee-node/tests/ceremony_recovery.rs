@@ -347,6 +347,7 @@ fn a_keygen_stopped_after_its_journal_completes_the_state_folder_at_start() {
         &fx.policy_path,
         &[coord_path],
         None,
+        None,
         &dir,
         PASS.as_bytes(),
         KdfCost::Test,

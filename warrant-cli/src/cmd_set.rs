@@ -26,16 +26,39 @@ pub struct SetupArgs {
     /// Output directory (created; must not already hold a trustee set).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Organisation running the trustees: once for all, or once per trustee in order
+    /// (`unspecified` if only --jurisdiction is given; neither: the set names no holders).
+    #[arg(long, value_name = "ORG")]
+    pub organisation: Vec<String>,
+    /// Jurisdiction of the trustees (e.g. `DE`): once for all, or once per trustee.
+    #[arg(long, value_name = "JURISDICTION")]
+    pub jurisdiction: Vec<String>,
+    /// Refuse a set that breaks this policy's custody rule (custody.*_below_threshold).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
 }
 
 pub fn setup(a: SetupArgs, out: Out) -> Result<()> {
-    trustee::check_parameters(a.trustees, a.threshold).map_err(|e| crate::Usage(e.to_string()))?;
+    let (n, k) = trustee::check_parameters(a.trustees, a.threshold)
+        .map_err(|e| crate::Usage(e.to_string()))?;
     let set_path = a.out.join(SET_FILE);
     io::refuse_existing(&set_path)?;
     for i in 1..=a.trustees {
         io::refuse_existing(&a.out.join(format!("trustee-{i}")))?;
     }
-    let dealing = trustee::deal(a.trustees, a.threshold, &mut rand::rng())?;
+    let holders = trustee::Holder::for_trustees(n, &a.organisation, &a.jurisdiction)
+        .map_err(|e| crate::Usage(e.to_string()))?;
+    if let Some(p) = &a.policy {
+        escrow_core::warrant::Policy::from_json(&io::read_text(p, "policy")?)?
+            .check_holders(k, holders.as_deref())
+            .map_err(|e| crate::Refused(e.to_string()))?;
+    }
+    let dealing = trustee::deal_for(
+        a.trustees,
+        a.threshold,
+        holders.as_deref(),
+        &mut rand::rng(),
+    )?;
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("cannot create {}", a.out.display()))?;
     for s in &dealing.secrets {

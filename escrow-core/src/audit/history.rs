@@ -19,6 +19,7 @@
 use super::EntryKind;
 use crate::codec::Digest32;
 use crate::time::Timestamp;
+use crate::trustee::Composition;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -231,6 +232,76 @@ pub fn to_html(history: &[CeremonyView]) -> String {
     h
 }
 
+/// The set's composition as text: who holds its shares by jurisdiction and by organisation,
+/// and whether any one of them holds k or more (could open every message alone).
+pub fn composition_text(c: Option<&Composition>) -> String {
+    use std::fmt::Write as _;
+    let Some(c) = c else {
+        return "composition: the set does not say which organisations and jurisdictions hold its shares\n".into();
+    };
+    let mut s = String::new();
+    let _ = writeln!(s, "composition ({}-of-{}):", c.threshold, c.trustees);
+    for (what, rows) in [
+        ("jurisdiction", &c.jurisdictions),
+        ("organisation", &c.organisations),
+    ] {
+        for r in rows {
+            let _ = writeln!(
+                s,
+                "  {what:<12} {:<24} {} share(s), trustees {}{}",
+                r.name,
+                r.trustees.len(),
+                list(&r.trustees),
+                if r.trustees.len() >= usize::from(c.threshold) {
+                    "  — holds k or more: could open every message alone"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    s
+}
+
+/// The set's composition as an HTML section.
+pub fn composition_html(c: Option<&Composition>) -> String {
+    use super::report::esc;
+    use std::fmt::Write as _;
+    let mut h = String::from("<h2>Who holds the key</h2>");
+    let Some(c) = c else {
+        h.push_str(
+            "<p>The set does not say which organisations and jurisdictions hold its shares.</p>",
+        );
+        return h;
+    };
+    let _ = write!(
+        h,
+        "<p class=note>Shares of the {}-of-{} set by jurisdiction and by organisation; any one holding k or more could open every message alone.</p><table><tr><th>Kind</th><th>Name</th><th>Shares</th><th>Trustees</th><th>k or more</th></tr>",
+        c.threshold, c.trustees
+    );
+    for (what, rows) in [
+        ("jurisdiction", &c.jurisdictions),
+        ("organisation", &c.organisations),
+    ] {
+        for r in rows {
+            let _ = write!(
+                h,
+                "<tr><td>{what}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&r.name),
+                r.trustees.len(),
+                list(&r.trustees),
+                if r.trustees.len() >= usize::from(c.threshold) {
+                    "yes"
+                } else {
+                    "no"
+                }
+            );
+        }
+    }
+    h.push_str("</table>");
+    h
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
@@ -354,5 +425,23 @@ mod tests {
         assert_eq!(h.len(), 1);
         assert_eq!(h[0].ceremony, Ceremony::Keygen);
         assert_eq!(h[0].old_set, None);
+    }
+
+    #[test]
+    fn the_composition_shows_who_holds_k_shares() {
+        use crate::trustee::Holder;
+        let h = |o: &str, j: &str| Holder::new(o, j).unwrap();
+        let c = Composition::new(2, &[h("A", "DE"), h("B", "DE"), h("C", "FR")]);
+        let t = composition_text(Some(&c));
+        assert!(t.contains("composition (2-of-3)"), "{t}");
+        let de = t.lines().find(|l| l.contains(" DE ")).unwrap();
+        assert!(
+            de.contains("2 share(s), trustees 1, 2") && de.contains("holds k or more"),
+            "{t}"
+        );
+        let fr = t.lines().find(|l| l.contains(" FR ")).unwrap();
+        assert!(!fr.contains("holds k or more"), "{t}");
+        assert!(composition_html(Some(&c)).contains("<td>DE</td><td>2</td>"));
+        assert!(composition_text(None).contains("does not say"));
     }
 }

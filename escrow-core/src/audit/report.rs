@@ -150,6 +150,9 @@ pub struct AuditReport {
     /// The set's history: every key generation, refresh, reshare and share destruction the
     /// audited logs record ([`super::history`]).
     pub set_history: Vec<super::history::CeremonyView>,
+    /// Who holds the set's shares, by organisation and jurisdiction (`None`: the set does not
+    /// say, format versions 1 to 3).
+    pub composition: Option<crate::trustee::Composition>,
 }
 
 impl AuditReport {
@@ -247,6 +250,7 @@ impl AuditReport {
             oversight: j.oversight,
             disclosures: j.disclosures,
             set_history: j.history,
+            composition: set.composition(),
         }
     }
 
@@ -640,6 +644,7 @@ fn text_report(r: &AuditReport) -> String {
     s.push_str(&oversight_text(&r.oversight, al));
     s.push_str(&disclosures_text(&r.disclosures));
     s.push_str(&super::history::to_text(&r.set_history));
+    s.push_str(&super::history::composition_text(r.composition.as_ref()));
     let unjust_entries: u64 = r.warrants.iter().map(|w| w.unjustified).sum();
     let unjust_msgs: u64 = r.warrants.iter().map(|w| w.messages_unjustified).sum();
     let _ = writeln!(
@@ -895,6 +900,7 @@ fn html_report(r: &AuditReport) -> String {
     h.push_str("</table>");
     h.push_str(&disclosures_html(&r.disclosures));
     h.push_str(&super::history::to_html(&r.set_history));
+    h.push_str(&super::history::composition_html(r.composition.as_ref()));
     h.push_str("<h2>Timeline of releases</h2><p class=note>One row per warrant, then one per trustee. Green: justified; red: not justified; grey: not judged (warrant not disclosed to this auditor).</p>");
     h.push_str(&timeline_svg(r, false));
     let _ = write!(

@@ -27,7 +27,9 @@ use crate::error::Error;
 use crate::group::{self, Point, scalar_from_bytes, scalar_to_bytes};
 use crate::keys::{PrivateKey, PublicKey};
 use crate::secret::SecretScalar;
-use crate::trustee::{KeyShare, TrusteePublic, TrusteeSet, VerifiedKeyShare, check_parameters};
+use crate::trustee::{
+    Holder, KeyShare, TrusteePublic, TrusteeSet, VerifiedKeyShare, check_parameters,
+};
 use hkdf::Hkdf;
 use p256::elliptic_curve::group::Group as _;
 use p256::{ProjectivePoint, Scalar};
@@ -105,8 +107,8 @@ impl core::fmt::Display for CeremonyKind {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SessionParams {
-    /// Format version.
-    pub version: V1,
+    /// Format version: 1, or 2 exactly when `holders` is present.
+    pub version: u32,
     /// Keygen or refresh.
     pub kind: CeremonyKind,
     /// A fresh random value (the coordinator's; participants refuse a session id they saw).
@@ -123,7 +125,17 @@ pub struct SessionParams {
     /// the ceremony's positions (1..=m), the participants after them (m+1..=m+n).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dealers: Vec<Dealer>,
+    /// Version 2: who holds each participant's share (entry i-1 for participant i), so that
+    /// the session id, hence the transcript and the certificate, bind the set's composition;
+    /// the set made carries them (`trustee-set.json` version 4).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holders: Vec<Holder>,
 }
+
+/// Format version of session parameters without holders.
+pub const PARAMS_VERSION: u32 = 1;
+/// Format version of session parameters with holders.
+pub const PARAMS_VERSION_HOLDERS: u32 = 2;
 
 /// A dealer of a reshare: an old trustee, by its index in the old set and its signing key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,13 +157,14 @@ impl SessionParams {
         let mut nonce = [0u8; 32];
         rng.fill_bytes(&mut nonce);
         let p = SessionParams {
-            version: V1::default(),
+            version: PARAMS_VERSION,
             kind: CeremonyKind::Keygen,
             nonce: Digest32(nonce),
             threshold,
             participants,
             previous_set: None,
             dealers: Vec::new(),
+            holders: Vec::new(),
         };
         p.validate()?;
         Ok(p)
@@ -164,14 +177,20 @@ impl SessionParams {
     ) -> Result<Self, DkgError> {
         let mut nonce = [0u8; 32];
         rng.fill_bytes(&mut nonce);
+        let holders = set.holders().unwrap_or_default();
         let p = SessionParams {
-            version: V1::default(),
+            version: if holders.is_empty() {
+                PARAMS_VERSION
+            } else {
+                PARAMS_VERSION_HOLDERS
+            },
             kind: CeremonyKind::Refresh,
             nonce: Digest32(nonce),
             threshold: set.threshold(),
             participants: set.members().iter().map(|m| m.signing_key).collect(),
             previous_set: Some(set.id()),
             dealers: Vec::new(),
+            holders,
         };
         p.validate()?;
         Ok(p)
@@ -201,17 +220,36 @@ impl SessionParams {
             })
             .collect::<Result<Vec<_>, DkgError>>()?;
         let p = SessionParams {
-            version: V1::default(),
+            version: PARAMS_VERSION,
             kind: CeremonyKind::Reshare,
             nonce: Digest32(nonce),
             threshold,
             participants,
             previous_set: Some(set.id()),
             dealers,
+            holders: Vec::new(),
         };
         p.validate()?;
         p.check_dealers(set)?;
         Ok(p)
+    }
+
+    /// The same parameters naming who holds each participant's share (version 2; empty:
+    /// version 1). A refresh's holders are its set's ([`SessionParams::refresh`] copies them).
+    pub fn with_holders(mut self, holders: Vec<Holder>) -> Result<Self, DkgError> {
+        self.version = if holders.is_empty() {
+            PARAMS_VERSION
+        } else {
+            PARAMS_VERSION_HOLDERS
+        };
+        self.holders = holders;
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// The holders of the set the ceremony makes, if the parameters name them.
+    pub fn holders(&self) -> Option<&[Holder]> {
+        (!self.holders.is_empty()).then_some(self.holders.as_slice())
     }
 
     /// A reshare's dealers against the old set: at least its threshold of them, each a
@@ -247,6 +285,26 @@ impl SessionParams {
     pub fn validate(&self) -> Result<(), DkgError> {
         check_parameters(self.participants.len() as u64, u64::from(self.threshold))
             .map_err(|e| DkgError::InvalidParams(e.to_string()))?;
+        match (self.version, self.holders.is_empty()) {
+            (PARAMS_VERSION, true) | (PARAMS_VERSION_HOLDERS, false) => {}
+            (v, h) => {
+                return Err(DkgError::InvalidParams(format!(
+                    "parameters version {v} {} holders (version 1 has none, version 2 one per participant)",
+                    if h { "without" } else { "with" }
+                )));
+            }
+        }
+        if !self.holders.is_empty() && self.holders.len() != self.participants.len() {
+            return Err(DkgError::InvalidParams(format!(
+                "{} holders for {} participants",
+                self.holders.len(),
+                self.participants.len()
+            )));
+        }
+        for (i, h) in self.holders.iter().enumerate() {
+            h.check()
+                .map_err(|e| DkgError::InvalidParams(format!("participant {}: {e}", i + 1)))?;
+        }
         if self.dealers.len() > usize::from(crate::trustee::MAX_TRUSTEES) {
             return Err(DkgError::InvalidParams("too many dealers".into()));
         }
@@ -315,6 +373,14 @@ impl SessionParams {
             for d in &self.dealers {
                 b.extend_from_slice(&d.index.to_be_bytes());
                 b.extend_from_slice(&d.signing_key.point().to_bytes());
+            }
+        }
+        if !self.holders.is_empty() {
+            // version 2: u16 n ‖ (lp(organisation) ‖ lp(jurisdiction)) per participant
+            b.extend_from_slice(&(self.holders.len() as u16).to_be_bytes());
+            for h in &self.holders {
+                put_lp(&mut b, h.organisation.as_bytes());
+                put_lp(&mut b, h.jurisdiction.as_bytes());
             }
         }
         Digest32::tagged(TAG_SESSION, &[&b])
@@ -735,6 +801,11 @@ impl Certificate {
                     m.index
                 )));
             }
+        }
+        if set.holders().unwrap_or_default() != self.params.holders {
+            return Err(DkgError::CertificateMismatch(
+                "the set's organisations and jurisdictions differ from the ceremony's".into(),
+            ));
         }
         if self.signatures.len() != self.params.parties() {
             return Err(DkgError::CertificateMismatch(format!(
@@ -1322,6 +1393,8 @@ pub fn resulting_set(
                 "verification_key",
             )?,
             signing_key: *key,
+            organisation: params.holders.get(pos).map(|h| h.organisation.clone()),
+            jurisdiction: params.holders.get(pos).map(|h| h.jurisdiction.clone()),
         });
     }
     // a refreshed or reshared set names every set it descends from (same escrow key):
@@ -1523,6 +1596,11 @@ pub fn start_refresh<R: rand_core::CryptoRng + ?Sized>(
     if keys != params.participants {
         return Err(DkgError::NotAParticipant(
             "the ceremony's participants are not the set's trustees".into(),
+        ));
+    }
+    if set.holders().unwrap_or_default() != params.holders {
+        return Err(DkgError::NotAParticipant(
+            "the ceremony's holders (organisation, jurisdiction) are not the set's".into(),
         ));
     }
     start(params, index, signing, Some((set, Some(share))), rng)
@@ -1929,7 +2007,7 @@ impl Round3State {
 
 /// The ceremony endpoints of a trustee node (`docs/api.md` §Ceremony) and their bodies.
 pub mod wire {
-    use super::{Round1, Round2, Round3};
+    use super::{DkgError, Round1, Round2, Round3};
     use crate::codec::{Digest32, V1};
     use crate::keys::PublicKey;
     use serde::{Deserialize, Serialize};
@@ -1965,10 +2043,41 @@ pub mod wire {
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct Identity {
-        /// Format version.
-        pub version: V1,
+        /// Format version: 1, or 2 exactly when `holder` is present.
+        pub version: u32,
         /// The node's ECDSA signing key (it becomes its `signing_key` in the set).
         pub signing_key: PublicKey,
+        /// Version 2: the organisation and jurisdiction the node was made with
+        /// (`trustee-node init --dkg --organisation --jurisdiction`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub holder: Option<crate::trustee::Holder>,
+    }
+
+    impl Identity {
+        /// A node's identity (version 2 when it names its holder).
+        pub fn new(signing_key: PublicKey, holder: Option<crate::trustee::Holder>) -> Self {
+            Identity {
+                version: if holder.is_some() { 2 } else { 1 },
+                signing_key,
+                holder,
+            }
+        }
+
+        /// The holder, after checking the version and the labels.
+        pub fn checked_holder(&self) -> Result<Option<&crate::trustee::Holder>, DkgError> {
+            match (self.version, &self.holder) {
+                (1, None) => Ok(None),
+                (2, Some(h)) => {
+                    h.check()
+                        .map_err(|e| DkgError::InvalidParams(format!("identity: {e}")))?;
+                    Ok(Some(h))
+                }
+                (v, h) => Err(DkgError::InvalidParams(format!(
+                    "identity version {v} {} a holder",
+                    if h.is_some() { "with" } else { "without" }
+                ))),
+            }
+        }
     }
 
     /// Every participant's message of one round, relayed (index order).

@@ -931,3 +931,82 @@ fn culprit_names_the_one_participant_at_fault() {
     let params = DkgError::InvalidParams(String::new());
     assert_eq!((params.culprits(), params.culprit()), (vec![], None));
 }
+
+fn holders(labels: &[(&str, &str)]) -> Vec<Holder> {
+    labels
+        .iter()
+        .map(|(o, j)| Holder::new(o, j).unwrap())
+        .collect()
+}
+
+/// Issue 15, who may hold the key: the parameters name each participant's organisation and
+/// jurisdiction, the session id binds them, the set made carries them (format version 4) and
+/// its certificate verifies only against them; a refresh keeps them, and one whose
+/// parameters name other holders is refused.
+#[test]
+fn holders_are_bound_by_the_session_and_carried_by_the_set_through_a_refresh() {
+    let mut rng = StdRng::seed_from_u64(20);
+    let ks = keys(4, &mut rng);
+    let hs = holders(&[("A", "DE"), ("B", "FR"), ("C", "NL"), ("D", "DE")]);
+    let plain =
+        SessionParams::keygen(3, ks.iter().map(|k| k.public()).collect(), &mut rng).unwrap();
+    let params = plain.clone().with_holders(hs.clone()).unwrap();
+    assert_eq!(params.version, PARAMS_VERSION_HOLDERS);
+    assert_ne!(params.session_id(), plain.session_id());
+    let mut other = params.clone();
+    other.holders[3].jurisdiction = "FR".into();
+    assert_ne!(other.session_id(), params.session_id());
+    // a version that does not match the holders is refused
+    let mut wrong = params.clone();
+    wrong.version = PARAMS_VERSION;
+    assert!(matches!(wrong.validate(), Err(DkgError::InvalidParams(_))));
+    assert!(matches!(
+        plain.clone().with_holders(hs[..3].to_vec()),
+        Err(DkgError::InvalidParams(_))
+    ));
+    let out: Vec<DkgOutput> = drive(&params, &ks, None, &mut Hooks::default(), &mut rng)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let set = out[0].set.clone();
+    assert_eq!(set.holders().unwrap(), hs);
+    assert!(set.to_json().contains("\"version\": 4"));
+    assert_eq!(TrusteeSet::from_json(&set.to_json()).unwrap(), set);
+    out[0].certificate.verify(&set).unwrap();
+    let comp = set.composition().unwrap();
+    assert_eq!(comp.jurisdictions[0].name, "DE");
+    assert_eq!(comp.jurisdictions[0].trustees, vec![1, 4]);
+    // refresh: the holders stay
+    let old: Vec<VerifiedKeyShare> = out.iter().map(|o| sh(o).clone()).collect();
+    let rp = SessionParams::refresh(&set, &mut rng).unwrap();
+    assert_eq!(rp.holders, hs);
+    let mut bad = rp.clone();
+    bad.holders[0].organisation = "Z".into();
+    assert_eq!(
+        start_refresh(bad, 1, ks[0].clone(), set.clone(), old[0].clone(), &mut rng).unwrap_err(),
+        DkgError::NotAParticipant(
+            "the ceremony's holders (organisation, jurisdiction) are not the set's".into()
+        )
+    );
+    let new: Vec<DkgOutput> = drive(
+        &rp,
+        &ks,
+        Some((&set, &old)),
+        &mut Hooks::default(),
+        &mut rng,
+    )
+    .into_iter()
+    .map(Result::unwrap)
+    .collect();
+    assert_eq!(new[0].set.holders().unwrap(), hs);
+    new[0].certificate.verify(&new[0].set).unwrap();
+    // a certificate does not verify against a set naming other holders
+    let dealt = crate::trustee::deal_for(4, 3, Some(&hs[..]), &mut rng).unwrap();
+    let mut cert = out[0].certificate.clone();
+    cert.params.holders[0].organisation = "Z".into();
+    assert!(matches!(
+        cert.verify(&set),
+        Err(DkgError::CertificateMismatch(_))
+    ));
+    assert_eq!(dealt.set.holders().unwrap(), hs);
+}

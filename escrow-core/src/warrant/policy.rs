@@ -207,6 +207,24 @@ pub struct Custody {
     /// threshold needs no entry; one that changes it to a value not listed is refused).
     #[serde(default)]
     pub reshare_thresholds: Vec<u16>,
+    /// Format version 5: no single jurisdiction may hold k or more of the set's shares
+    /// (every ceremony and `escrow setup` refuse a set that breaks it, naming the jurisdiction).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub jurisdictions_below_threshold: bool,
+    /// Format version 5: no single organisation may hold k or more of the set's shares.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub organisations_below_threshold: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl Custody {
+    /// Does this section have a rule on who holds the shares (format version 5)?
+    pub fn has_holder_rule(&self) -> bool {
+        self.jurisdictions_below_threshold || self.organisations_below_threshold
+    }
 }
 
 /// The `witnessing` section (format version 3): the release gate's witnesses and quorum.
@@ -226,6 +244,9 @@ pub const POLICY_VERSION_2: u32 = 2;
 pub const POLICY_VERSION_3: u32 = 3;
 /// Policy format version with a `custody` section (oversight keys and witnessing optional).
 pub const POLICY_VERSION_4: u32 = 4;
+/// Policy format version whose `custody` section has a rule on who holds the shares
+/// (`jurisdictions_below_threshold`, `organisations_below_threshold`).
+pub const POLICY_VERSION_5: u32 = 5;
 
 /// A checked policy. Immutable; its digest is computed once.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -477,6 +498,43 @@ impl Policy {
             .is_some_and(|c| c.reshare_thresholds.contains(&k))
     }
 
+    /// May a set with threshold `threshold` whose trustee i is held by `holders[i-1]` (`None`:
+    /// the set does not say) be made or used under this policy? Without a custody rule on
+    /// holders, any set may; with one, an unlabelled set is refused, and so is a set in which
+    /// one jurisdiction (or organisation) holds k or more shares, naming it (the jurisdiction
+    /// rule is checked first).
+    pub fn check_holders(
+        &self,
+        threshold: u16,
+        holders: Option<&[crate::trustee::Holder]>,
+    ) -> Result<(), crate::trustee::CustodyError> {
+        use crate::trustee::{Composition, CustodyError};
+        let Some(c) = self.custody.as_ref().filter(|c| c.has_holder_rule()) else {
+            return Ok(());
+        };
+        let holders = holders.ok_or(CustodyError::Unlabelled)?;
+        let comp = Composition::new(threshold, holders);
+        if c.jurisdictions_below_threshold
+            && let Some(d) = comp.dominant_jurisdiction()
+        {
+            return Err(CustodyError::Jurisdiction {
+                jurisdiction: d.name.clone(),
+                trustees: d.trustees.clone(),
+                threshold,
+            });
+        }
+        if c.organisations_below_threshold
+            && let Some(d) = comp.dominant_organisation()
+        {
+            return Err(CustodyError::Organisation {
+                organisation: d.name.clone(),
+                trustees: d.trustees.clone(),
+                threshold,
+            });
+        }
+        Ok(())
+    }
+
     /// The release gate's witnesses and quorum, if the policy has one.
     pub fn witnessing(&self) -> Option<&WitnessPolicy> {
         self.witnessing.as_ref()
@@ -532,11 +590,24 @@ impl Policy {
                     "a version-4 policy has a `custody` section; without it it is version 1, 2 or 3",
                 ));
             }
-            POLICY_VERSION_1 | POLICY_VERSION_2 | POLICY_VERSION_3 | POLICY_VERSION_4 => {}
+            POLICY_VERSION_4 if f.custody.as_ref().is_some_and(Custody::has_holder_rule) => {
+                return Err(Refusal::malformed(
+                    "policy.version",
+                    "a policy whose custody section has jurisdictions_below_threshold or organisations_below_threshold is version 5",
+                ));
+            }
+            POLICY_VERSION_5 if !f.custody.as_ref().is_some_and(Custody::has_holder_rule) => {
+                return Err(Refusal::malformed(
+                    "policy.version",
+                    "a version-5 policy's custody section requires jurisdictions_below_threshold or organisations_below_threshold; without them it is version 4 or lower",
+                ));
+            }
+            POLICY_VERSION_1 | POLICY_VERSION_2 | POLICY_VERSION_3 | POLICY_VERSION_4
+            | POLICY_VERSION_5 => {}
             v => {
                 return Err(Refusal::malformed(
                     "policy.version",
-                    format!("unsupported format version {v} (this build reads versions 1 to 4)"),
+                    format!("unsupported format version {v} (this build reads versions 1 to 5)"),
                 ));
             }
         }
@@ -581,7 +652,9 @@ impl Policy {
 
     fn to_file(&self) -> PolicyFile {
         PolicyFile {
-            version: if self.custody.is_some() {
+            version: if self.custody.as_ref().is_some_and(Custody::has_holder_rule) {
+                POLICY_VERSION_5
+            } else if self.custody.is_some() {
                 POLICY_VERSION_4
             } else if self.witnessing.is_some() {
                 POLICY_VERSION_3
@@ -1026,12 +1099,12 @@ mod tests {
                 .detail
                 .contains("a version-4 policy has a `custody` section")
         );
-        let wrong = text1.replacen("\"version\":1", "\"version\":5", 1);
+        let wrong = text1.replacen("\"version\":1", "\"version\":6", 1);
         assert!(
             Policy::from_json(&wrong)
                 .unwrap_err()
                 .detail
-                .contains("unsupported format version 5")
+                .contains("unsupported format version 6")
         );
         // An authority's key cannot also be an oversight key.
         let dup = p1.with_oversight(vec![Oversight {
@@ -1046,5 +1119,108 @@ mod tests {
         assert_eq!("issuer".parse::<Role>().unwrap(), Role::Issuer);
         assert_eq!("judicial".parse::<Role>().unwrap(), Role::Judicial);
         assert!("judge".parse::<Role>().is_err());
+    }
+
+    /// Issue 15: a custody rule on holders makes a version-5 policy (a version-4 one keeps its
+    /// digest), and `check_holders` names the jurisdiction or organisation that would hold k
+    /// or more shares, or refuses a set that does not say who holds them.
+    #[test]
+    #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    fn a_custody_rule_names_the_jurisdiction_or_organisation_holding_k_shares() {
+        use crate::trustee::{CustodyError, Holder};
+        let base = Policy::new(
+            vec![Authority {
+                name: "sos".into(),
+                role: Role::Issuer,
+                key: crate::keys::PrivateKey::generate(&mut rand::rng()).public(),
+            }],
+            vec![Role::Issuer],
+            PolicyLimits::default(),
+        )
+        .unwrap();
+        let v4 = base
+            .clone()
+            .with_custody(Some(Custody {
+                reshare_thresholds: vec![3],
+                jurisdictions_below_threshold: false,
+                organisations_below_threshold: false,
+            }))
+            .unwrap();
+        assert!(v4.to_json().starts_with("{\"version\":4,"));
+        assert!(!v4.to_json().contains("below_threshold"));
+        let rule = |j: bool, o: bool| {
+            base.clone()
+                .with_custody(Some(Custody {
+                    reshare_thresholds: vec![],
+                    jurisdictions_below_threshold: j,
+                    organisations_below_threshold: o,
+                }))
+                .unwrap()
+        };
+        let both = rule(true, true);
+        let text = both.to_json();
+        assert!(text.starts_with("{\"version\":5,"), "{text}");
+        assert_eq!(Policy::from_json(&text).unwrap(), both);
+        // the version must match the section
+        assert!(Policy::from_json(&text.replace("\"version\":5", "\"version\":4")).is_err());
+        assert!(
+            Policy::from_json(&v4.to_json().replace("\"version\":4", "\"version\":5")).is_err()
+        );
+        let h = |v: &[(&str, &str)]| -> Vec<Holder> {
+            v.iter().map(|(o, j)| Holder::new(o, j).unwrap()).collect()
+        };
+        let spread = h(&[
+            ("A", "DE"),
+            ("B", "FR"),
+            ("C", "NL"),
+            ("D", "DE"),
+            ("E", "FR"),
+        ]);
+        both.check_holders(3, Some(&spread)).unwrap();
+        let de = h(&[
+            ("A", "DE"),
+            ("B", "FR"),
+            ("C", "DE"),
+            ("D", "DE"),
+            ("E", "FR"),
+        ]);
+        let e = both.check_holders(3, Some(&de)).unwrap_err();
+        assert_eq!(
+            e,
+            CustodyError::Jurisdiction {
+                jurisdiction: "DE".into(),
+                trustees: vec![1, 3, 4],
+                threshold: 3
+            }
+        );
+        assert_eq!(e.culprit(), Some("DE"));
+        assert!(e.to_string().contains("jurisdiction \"DE\""), "{e}");
+        // the same set passes a policy that only rules on organisations
+        rule(false, true).check_holders(3, Some(&de)).unwrap();
+        let org = h(&[
+            ("A", "DE"),
+            ("B", "FR"),
+            ("A", "NL"),
+            ("D", "BE"),
+            ("A", "FR"),
+        ]);
+        assert_eq!(
+            both.check_holders(3, Some(&org)).unwrap_err().culprit(),
+            Some("A")
+        );
+        assert!(matches!(
+            both.check_holders(3, Some(&org)).unwrap_err(),
+            CustodyError::Organisation { .. }
+        ));
+        rule(true, false).check_holders(3, Some(&org)).unwrap();
+        // with k = 4 no one holds enough
+        both.check_holders(4, Some(&de)).unwrap();
+        // a set that does not say who holds its shares
+        assert_eq!(
+            both.check_holders(3, None).unwrap_err(),
+            CustodyError::Unlabelled
+        );
+        base.check_holders(3, None).unwrap();
+        v4.check_holders(1, Some(&de)).unwrap();
     }
 }
