@@ -72,6 +72,18 @@ impl CeremonyError {
         }
     }
 
+    /// Did a node refuse because its policy's custody rule forbids the set (403
+    /// `custody-refused`)?
+    pub fn policy_refusal(&self) -> bool {
+        matches!(
+            self,
+            CeremonyError::Node {
+                source: ClientError::Status { status: 403, code, .. },
+                ..
+            } if code.as_str() == "custody-refused"
+        )
+    }
+
     /// The one participant named as the culprit, if exactly one is.
     pub fn culprit(&self) -> Option<u16> {
         match self.culprits().as_slice() {

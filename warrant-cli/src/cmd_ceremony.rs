@@ -148,13 +148,8 @@ fn outcome(r: Result<ceremony::Outcome, CeremonyError>) -> Result<ceremony::Outc
         Err(CeremonyError::Dkg(escrow_core::dkg::DkgError::InvalidParams(e))) => {
             Err(Usage(e).into())
         }
-        Err(e @ CeremonyError::Dkg(_))
-        | Err(
-            e @ CeremonyError::Node {
-                source: escrow_client::ClientError::Status { status: 403, .. },
-                ..
-            },
-        ) => Err(Refused(e.to_string()).into()),
+        Err(e @ CeremonyError::Dkg(_)) => Err(Refused(e.to_string()).into()),
+        Err(e) if e.policy_refusal() => Err(Refused(e.to_string()).into()),
         Err(e) => Err(e.into()),
     }
 }
