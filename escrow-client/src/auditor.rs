@@ -18,6 +18,7 @@ use escrow_core::audit::judge::{
 use escrow_core::audit::report::{AuditReport, LogStatus, TrusteeAudit};
 use escrow_core::audit::{EntryKind, TreeHead, verify_checkpoint, verify_inclusion};
 use escrow_core::codec::Digest32;
+use escrow_core::codec::WarrantDigest;
 use escrow_core::keys::PrivateKey;
 use escrow_core::release::{ReleaseResponse, ReleaseResult};
 use escrow_core::time::Timestamp;
@@ -484,7 +485,7 @@ pub fn audit(
         .filter_map(|t| t.trustee.map(|i| (i, t.url.clone())))
         .collect();
     for (t, d) in ctx.judge.wanted() {
-        if docs.warrants.contains_key(&d) || docs.cancellations.contains_key(&d) {
+        if docs.contains(&d) {
             continue;
         }
         let Some(url) = urls.get(&t) else { continue };
@@ -497,7 +498,7 @@ pub fn audit(
         };
         if let Ok(Some(text)) = client.envelope(&d, key) {
             if let Ok(env) = WarrantEnvelope::from_json(&text)
-                && env.digest() == d
+                && env.digest().digest() == d
                 && Warrant::parse(&env).is_ok()
             {
                 docs.add_warrant(env);
@@ -855,7 +856,7 @@ fn check_receipt(
     head: &TreeHead,
     index: u64,
     rel: Option<LoggedRelease>,
-    warrant: &Digest32,
+    warrant: &WarrantDigest,
     ciphertext: &Digest32,
 ) -> Result<(), String> {
     let Some(rel) = rel else {

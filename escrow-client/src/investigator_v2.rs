@@ -173,7 +173,7 @@ impl<'a> V2<'a> {
     fn ask_batch(
         &self,
         client: &NodeClient,
-        wd: &escrow_core::codec::Digest32,
+        wd: &escrow_core::codec::WarrantDigest,
         batch: &[usize],
     ) -> BatchOutcome {
         let cts: Vec<ValidCiphertextV2> = batch

@@ -10,6 +10,7 @@ use crate::investigator::{
     self, MessageOutcome, Outcome, Progress, RetrievalStats, Strategy, TrusteeRow,
 };
 use escrow_core::codec::Digest32;
+use escrow_core::codec::WarrantDigest;
 use escrow_core::keys::PrivateKey;
 use escrow_core::trustee::TrusteeSet;
 use escrow_core::v2::MailboxMessage;
@@ -346,7 +347,7 @@ pub struct Summary {
     /// Warrant id.
     pub warrant: String,
     /// Warrant digest.
-    pub warrant_digest: Digest32,
+    pub warrant_digest: WarrantDigest,
     /// k.
     pub threshold: u16,
     /// Messages read.

@@ -17,7 +17,7 @@
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use escrow_core::codec::Digest32;
+use escrow_core::codec::{Digest32, WarrantDigest};
 use escrow_core::group::{self, Point};
 use escrow_core::keys::PrivateKey;
 use escrow_core::label::Label;
@@ -64,7 +64,7 @@ fn setup(n: u64, k: u64, rng: &mut StdRng) -> Setup {
     let key = MessageKey::random(rng);
     let (ct, _) = tdh2::encapsulate(&dealing.set, &label(), &key, rng).unwrap();
     let valid = ct.check(&dealing.set).unwrap();
-    let ctx = ShareContext::warrant(Digest32::sha256(b"warrant"));
+    let ctx = ShareContext::warrant(WarrantDigest::from_bytes(Digest32::sha256(b"warrant").0));
     let shares = keys
         .iter()
         .map(|k| k.decryption_share(&valid, &ctx, rng).unwrap())
@@ -328,7 +328,7 @@ fn v1_v2(c: &mut Criterion) {
         .map(|s| set.verify_share(s.key_share.clone()).unwrap())
         .collect();
     let inv = PrivateKey::generate(&mut rng);
-    let warrant = Digest32::sha256(b"warrant");
+    let warrant = WarrantDigest::from_bytes(Digest32::sha256(b"warrant").0);
     let ctx = ShareContext::warrant(warrant);
     let mk = MessageKey::random(&mut rng);
     let labels: Vec<Label> = (0..M)

@@ -191,6 +191,12 @@ digest_kind!(
     KeyId
 );
 
+digest_kind!(
+    /// The digest of a warrant: tagged SHA-256 over its envelope's PAE, independent of the
+    /// signatures ([`crate::warrant::WarrantDigest::of_envelope`]).
+    WarrantDigest
+);
+
 /// Decode lower-case hex (digits `0-9a-f`, even length); `None` for anything else, upper-case
 /// digits included. Every hex field of every format is read with this (`docs/protocol.md` §2).
 pub fn hex_lower(s: &str) -> Option<Vec<u8>> {
@@ -282,5 +288,6 @@ mod tests {
     #[test]
     fn digest_kinds_serialize_exactly_as_digest32() {
         same_form_as_digest32!(KeyId);
+        same_form_as_digest32!(WarrantDigest);
     }
 }

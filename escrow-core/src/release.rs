@@ -21,6 +21,7 @@
 //! response body ([`ReleaseResponse::body_bytes`]), so a response is a receipt the trustee
 //! cannot disown, matching its log entries by leaf index.
 
+use crate::codec::WarrantDigest;
 use crate::codec::{Digest32, KeyId, V1, put_lp};
 use crate::ecies::{self, EciesBox};
 use crate::error::{Error, Result};
@@ -160,7 +161,7 @@ pub struct ParsedRequest {
     /// The warrant envelope (structure checked; signatures not yet).
     pub warrant: Result<WarrantEnvelope, Refusal>,
     /// Digest of the warrant envelope (computable as soon as the envelope parses).
-    pub warrant_digest: Digest32,
+    pub warrant_digest: WarrantDigest,
     /// Every ciphertext, or why it does not parse.
     pub ciphertexts: Vec<Result<EscrowCiphertext, Refusal>>,
 }
@@ -231,11 +232,11 @@ struct WarrantOnly {
 /// have signed the request before it looks at anything else.
 pub fn request_warrant(
     body: &[u8],
-) -> core::result::Result<(Result<WarrantEnvelope, Refusal>, Digest32), RequestError> {
+) -> core::result::Result<(Result<WarrantEnvelope, Refusal>, WarrantDigest), RequestError> {
     let raw: WarrantOnly =
         serde_json::from_slice(body).map_err(|e| RequestError::Malformed(e.to_string()))?;
     let _ = raw.version;
-    let digest = Digest32::tagged(crate::warrant::TAG_WARRANT_DIGEST, &[&raw.warrant.pae()]);
+    let digest = crate::codec::WarrantDigest::of_envelope(&raw.warrant);
     Ok((WarrantEnvelope::from_envelope(raw.warrant), digest))
 }
 
@@ -289,8 +290,7 @@ pub fn parse_request(
     }
     // The digest a WarrantEnvelope has (over the PAE), computed before the structural check so
     // that even a refusal names the document it refused.
-    let warrant_digest =
-        Digest32::tagged(crate::warrant::TAG_WARRANT_DIGEST, &[&raw.warrant.pae()]);
+    let warrant_digest = crate::codec::WarrantDigest::of_envelope(&raw.warrant);
     let warrant = WarrantEnvelope::from_envelope(raw.warrant);
     let ciphertexts = raw
         .ciphertexts
@@ -391,7 +391,7 @@ impl<'a> ReleaseCounter<'a> {
 pub fn share_box_context(
     set_id: &Digest32,
     trustee: u16,
-    warrant: &Digest32,
+    warrant: &WarrantDigest,
     ciphertext: &Digest32,
 ) -> Vec<u8> {
     let mut c = Vec::with_capacity(CTX_RELEASE_SHARE.len() + 2 + 96);
@@ -470,7 +470,7 @@ pub fn seal_warrant_share<R: rand_core::CryptoRng + ?Sized>(
 pub fn seal_share<R: rand_core::CryptoRng + ?Sized>(
     investigator: &PublicKey,
     set_id: &Digest32,
-    warrant: &Digest32,
+    warrant: &WarrantDigest,
     share: &DecryptionShare,
     rng: &mut R,
 ) -> Result<EciesBox> {
@@ -490,7 +490,7 @@ pub fn open_share(
     key: &PrivateKey,
     set_id: &Digest32,
     trustee: u16,
-    warrant: &Digest32,
+    warrant: &WarrantDigest,
     ciphertext: &Digest32,
     share_box: &EciesBox,
 ) -> Result<DecryptionShare> {
@@ -499,7 +499,10 @@ pub fn open_share(
     let s =
         core::str::from_utf8(&pt).map_err(|e| Error::malformed("released decryption share", e))?;
     let share: DecryptionShare = crate::codec::from_json("released decryption share", s)?;
-    if share.trustee != trustee || share.ciphertext != *ciphertext || share.context != *warrant {
+    if share.trustee != trustee
+        || share.ciphertext != *ciphertext
+        || share.context != warrant.digest()
+    {
         return Err(Error::ShareForOtherCiphertext { trustee });
     }
     Ok(share)
@@ -576,7 +579,7 @@ pub struct ReleaseResponse {
     /// Trustee-set id.
     pub set_id: Digest32,
     /// Digest of the warrant envelope the request carried.
-    pub warrant: Digest32,
+    pub warrant: WarrantDigest,
     /// Key id of the investigator the shares are encrypted to (absent when the warrant was
     /// refused).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -625,7 +628,7 @@ impl ReleaseResponse {
     pub fn unsigned(
         trustee: u16,
         set_id: Digest32,
-        warrant: Digest32,
+        warrant: WarrantDigest,
         investigator: Option<KeyId>,
         time: Timestamp,
         results: Vec<ReleaseResult>,

@@ -46,8 +46,8 @@ pub struct ShareContext(pub Digest32);
 
 impl ShareContext {
     /// Bound to a warrant (its envelope digest).
-    pub fn warrant(digest: Digest32) -> Self {
-        ShareContext(digest)
+    pub fn warrant(digest: crate::codec::WarrantDigest) -> Self {
+        ShareContext(digest.digest())
     }
     /// Released without any warrant (the collusion demonstration).
     pub fn without_warrant() -> Self {
@@ -639,7 +639,7 @@ mod tests {
             Error::TrusteeOutOfRange { .. }
         ));
         // another context
-        let other = ShareContext::warrant(Digest32([7; 32]));
+        let other = ShareContext::warrant(crate::codec::WarrantDigest::from_bytes([7; 32]));
         assert!(combine(&d.set, &v, &other, &shares).is_err());
     }
 
@@ -928,7 +928,7 @@ mod tests {
             vec![(1, Error::ShareForOtherCiphertext { trustee: 1 })]
         );
         assert_eq!(c1.used, vec![2, 3, 4]);
-        let other = ShareContext::warrant(Digest32([7; 32]));
+        let other = ShareContext::warrant(crate::codec::WarrantDigest::from_bytes([7; 32]));
         assert!(matches!(
             combine_verified(&f.set, &f.cts[1], &other, &m1).unwrap_err(),
             Error::NotEnoughShares { valid: 0, .. }

@@ -11,12 +11,12 @@
 
 use escrow_core::Error;
 use escrow_core::audit::LogEntry;
-use escrow_core::codec::{Digest32, KeyId};
+use escrow_core::codec::{KeyId, WarrantDigest};
 use escrow_core::label::{MAX_TIMESTAMP, MIN_TIMESTAMP};
 use escrow_core::time::Timestamp;
 
-fn d(b: u8) -> Digest32 {
-    Digest32([b; 32])
+fn d(b: u8) -> WarrantDigest {
+    WarrantDigest::from_bytes([b; 32])
 }
 
 /// Fuzz target `log_entry`: `LogEntry::from_bytes` accepted any 64-bit time, but the entry's

@@ -18,7 +18,7 @@ mod common;
 use common::reference as spec;
 use common::{Fixture, fixture, rng, shuffle, value, verified_keys};
 use escrow_core::Error;
-use escrow_core::codec::{Digest32, b64_decode, b64_encode, from_json};
+use escrow_core::codec::{Digest32, WarrantDigest, b64_decode, b64_encode, from_json};
 use escrow_core::ecies::{self, EciesBox};
 use escrow_core::group::{self, scalar_to_bytes};
 use escrow_core::keys::PrivateKey;
@@ -631,7 +631,7 @@ proptest! {
         }
         assert_not_enough(combine(f.set(), &v2, &f.ctx, &f.shares), 0, f.k());
         // another context (another warrant, or none)
-        for ctx in [ShareContext::without_warrant(), ShareContext::warrant(Digest32::sha256(b"warrant W-2"))] {
+        for ctx in [ShareContext::without_warrant(), ShareContext::warrant(WarrantDigest::from_bytes(Digest32::sha256(b"warrant W-2").0))] {
             for s in &f.shares {
                 prop_assert_eq!(s.verify(f.set(), &f.valid, &ctx).unwrap_err(), Error::ShareForOtherCiphertext { trustee: s.trustee });
                 let rewritten = DecryptionShare { context: ctx.0, ..s.clone() };

@@ -24,7 +24,7 @@ mod common;
 
 use common::reference as spec;
 use common::{rng, sort_keys, value};
-use escrow_core::codec::{Digest32, b64_encode};
+use escrow_core::codec::{Digest32, WarrantDigest, b64_encode};
 use escrow_core::ecies::{self, EciesBox};
 use escrow_core::group::{self, Point};
 use escrow_core::keys::{PrivateKey, PublicKey};
@@ -84,9 +84,9 @@ fn vector_label() -> Label {
     .unwrap()
 }
 
-fn context_digest() -> Digest32 {
+fn context_digest() -> WarrantDigest {
     // Stands for the digest of a warrant envelope.
-    Digest32::sha256(b"example warrant envelope W-2026-0001")
+    WarrantDigest::from_bytes(Digest32::sha256(b"example warrant envelope W-2026-0001").0)
 }
 
 /// Every deterministic input the vectors are made from.
@@ -269,7 +269,7 @@ fn shares_vector(w: &World) -> Value {
         .shares
         .iter()
         .map(|s| {
-            let r = spec::share(&w.refset, &rc, &ctx.0, &value(s)).unwrap();
+            let r = spec::share(&w.refset, &rc, ctx.as_bytes(), &value(s)).unwrap();
             json!({
                 "share": value(s),
                 "challenge_input": h(&r.challenge_input),
@@ -927,7 +927,7 @@ fn committed_vectors_verify() {
 
     // shares and combination
     let d = read("decryption-shares.json");
-    let ctx = ShareContext::warrant(Digest32::from_hex(s(&d["context"])).unwrap());
+    let ctx = ShareContext::warrant(WarrantDigest::from_hex(s(&d["context"])).unwrap());
     let shares: Vec<DecryptionShare> = d["shares"]
         .as_array()
         .unwrap()

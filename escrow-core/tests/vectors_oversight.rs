@@ -53,7 +53,7 @@ fn generate() -> String {
     let mut entry = LogEntry::release(
         5,
         Timestamp(1_700_000_100),
-        Digest32([0x11; 32]),
+        escrow_core::codec::WarrantDigest::from_bytes([0x11; 32]),
         header.digest(),
         Digest32([0x22; 32]),
         escrow_core::codec::KeyId::from_bytes([0x33; 32]),
@@ -204,7 +204,7 @@ fn generate_cancellation() -> String {
     let payload = CancellationPayload {
         version: Default::default(),
         warrant_id: "w-2026-0042".into(),
-        warrant_digest: Digest32([0x11; 32]),
+        warrant_digest: escrow_core::codec::WarrantDigest::from_bytes([0x11; 32]),
         cancelled_at: Timestamp(1_700_000_200),
         reason: "target no longer of interest".into(),
     };
@@ -212,7 +212,7 @@ fn generate_cancellation() -> String {
     let mut entry = LogEntry::cancellation(
         9,
         Timestamp(1_700_000_300),
-        Digest32([0x11; 32]),
+        escrow_core::codec::WarrantDigest::from_bytes([0x11; 32]),
         env.digest(),
     );
     let doc = SealedDocument::Cancellation(env.clone());

@@ -19,7 +19,7 @@ use common::reference as spec;
 use common::reference_v2 as spec2;
 use common::{check_committed_vector, read_vector, rng, vector_text};
 use escrow_core::Error;
-use escrow_core::codec::Digest32;
+use escrow_core::codec::{Digest32, WarrantDigest};
 use escrow_core::group;
 use escrow_core::keys::PrivateKey;
 use escrow_core::label::Label;
@@ -55,7 +55,7 @@ struct World {
     set: TrusteeSet,
     keys: Vec<VerifiedKeyShare>,
     inv: PrivateKey,
-    warrant: Digest32,
+    warrant: WarrantDigest,
     mks: Vec<MessageKey>,
     rs: Vec<Scalar>,
     cts: Vec<EscrowCiphertextV2>,
@@ -74,7 +74,9 @@ fn world() -> World {
         .map(|s| d.set.verify_share(s.key_share.clone()).unwrap())
         .collect();
     let inv = PrivateKey::generate(&mut r);
-    let warrant = Digest32::tagged("escrow/v1/warrant-digest", &[b"v2 vector warrant"]);
+    let warrant = WarrantDigest::from_bytes(
+        Digest32::tagged("escrow/v1/warrant-digest", &[b"v2 vector warrant"]).0,
+    );
     let mut mks = Vec::new();
     let mut rs = Vec::new();
     let mut cts = Vec::new();
@@ -254,7 +256,7 @@ fn committed_v2_vectors_verify_with_library_and_reference() {
     // library side
     let set = TrusteeSet::from_json(&v["trustee_set"].to_string()).unwrap();
     let inv = PrivateKey::from_pem(v["investigator"]["pkcs8_pem"].as_str().unwrap()).unwrap();
-    let warrant = Digest32::from_hex(v["warrant_digest"].as_str().unwrap()).unwrap();
+    let warrant = WarrantDigest::from_hex(v["warrant_digest"].as_str().unwrap()).unwrap();
     let cts: Vec<EscrowCiphertextV2> = v["ciphertexts"]
         .as_array()
         .unwrap()

@@ -8,7 +8,7 @@
     clippy::indexing_slicing
 )]
 
-use escrow_core::codec::Digest32;
+use escrow_core::codec::{Digest32, WarrantDigest};
 use escrow_core::keys::PrivateKey;
 use escrow_core::label::Label;
 use escrow_core::time::Timestamp;
@@ -710,7 +710,7 @@ fn digest_covers_the_payload_not_the_signatures() {
     assert_eq!(issued.digest(), approved.digest());
     assert_eq!(
         issued.digest(),
-        Digest32::tagged(TAG_WARRANT_DIGEST, &[&issued.pae()])
+        WarrantDigest::from_bytes(Digest32::tagged(TAG_WARRANT_DIGEST, &[&issued.pae()]).0)
     );
     let mut p2 = p.clone();
     p2.case_reference = "OP-OTHER".into();
@@ -803,7 +803,7 @@ fn cancellations() {
     assert_eq!(v.digest(), ce.digest());
     assert_eq!(v.payload().warrant_digest, e.digest());
     assert_eq!(v.seen_at(), now());
-    assert_ne!(v.digest(), e.digest());
+    assert_ne!(v.digest(), e.digest().digest());
     let v2 = v.clone();
     let r = err(fx.policy.verify(&e, now(), &|id| id == v2.warrant_id()));
     assert_eq!(r.code, ReasonCode::Cancelled);

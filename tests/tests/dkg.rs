@@ -464,7 +464,9 @@ fn a_refresh_renews_every_share_keeps_old_messages_readable_and_destroys_the_old
     let line = std::fs::read_to_string(dir.join("mailbox.jsonl")).unwrap();
     let m0 = escrow_core::message::SealedMessage::from_json(line.lines().next().unwrap()).unwrap();
     let mut rng = rand::rng();
-    let ctx = ShareContext::warrant(escrow_core::codec::Digest32::sha256(b"any warrant"));
+    let ctx = ShareContext::warrant(escrow_core::codec::WarrantDigest::from_bytes(
+        escrow_core::codec::Digest32::sha256(b"any warrant").0,
+    ));
     let for_new = m0.escrow.check(&set).unwrap();
     let old1 = share_of(&old_sealed[0], &old);
     let d_old = old1

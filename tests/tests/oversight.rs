@@ -576,7 +576,7 @@ fn text_args(w: &Workflow, extra: &[&str]) -> Vec<String> {
     args
 }
 
-fn envelope_digest(w: &Workflow, file: &str) -> escrow_core::codec::Digest32 {
+fn envelope_digest(w: &Workflow, file: &str) -> escrow_core::codec::WarrantDigest {
     escrow_core::warrant::WarrantEnvelope::from_json(
         &std::fs::read_to_string(w.dir.join(file)).unwrap(),
     )

@@ -10,7 +10,7 @@
 use crate::error::NodeError;
 use escrow_core::audit::tiles::{UpperLevels, UpperLevelsBuilder};
 use escrow_core::audit::{EntryKind, Frontier, LogEntry, TreeHead, leaf_hash};
-use escrow_core::codec::Digest32;
+use escrow_core::codec::{Digest32, WarrantDigest};
 use escrow_core::time::Timestamp;
 use escrow_core::warrant::{
     CancellationEnvelope, CancellationPayload, RenewalChains, Warrant, WarrantEnvelope,
@@ -37,7 +37,7 @@ pub struct Batch {
     /// New release counters: (warrant id, ciphertext digest, sequence of its release entry).
     pub releases: Vec<(String, Digest32, u64)>,
     /// A warrant seen for the first time: (digest, id, envelope JSON, sequence).
-    pub warrant: Option<(Digest32, String, String, u64)>,
+    pub warrant: Option<(WarrantDigest, String, String, u64)>,
     /// An accepted cancellation: (warrant id, cancellation digest, envelope JSON, sequence).
     pub cancellation: Option<(String, Digest32, String, u64)>,
 }
@@ -384,9 +384,9 @@ impl Db {
         let mut latest_policy = None;
         let mut first_setup = None;
         let mut destroyed = Vec::new();
-        let mut released: HashMap<u64, (Digest32, Digest32)> = HashMap::new(); // seq -> (warrant, ct)
-        let mut seen: HashMap<u64, Digest32> = HashMap::new(); // seq -> warrant digest
-        let mut cancels: HashMap<u64, (Digest32, Digest32)> = HashMap::new(); // seq -> (warrant, cancellation)
+        let mut released: HashMap<u64, (WarrantDigest, Digest32)> = HashMap::new(); // seq -> (warrant, ct)
+        let mut seen: HashMap<u64, WarrantDigest> = HashMap::new(); // seq -> warrant digest
+        let mut cancels: HashMap<u64, (WarrantDigest, Digest32)> = HashMap::new(); // seq -> (warrant, cancellation)
         let mut anchor_checked = false;
         {
             let mut st = self
@@ -531,9 +531,9 @@ impl Db {
     /// Table `warrants` against the warrant-seen entries; returns digest -> warrant id.
     fn check_warrants(
         &self,
-        seen: &HashMap<u64, Digest32>,
+        seen: &HashMap<u64, WarrantDigest>,
         chains: &mut RenewalChains,
-    ) -> Result<HashMap<Digest32, String>, NodeError> {
+    ) -> Result<HashMap<WarrantDigest, String>, NodeError> {
         let path = &self.path;
         let mut st = self
             .conn
@@ -558,7 +558,7 @@ impl Db {
                     "table warrants, row for warrant {id:?} (entry {seq}): {why}"
                 ))
             };
-            let d = digest_from(&d, "warrant digest")?;
+            let d = WarrantDigest::from_bytes(digest_from(&d, "warrant digest")?.0);
             let seq = u64::try_from(seq).unwrap_or(u64::MAX);
             if seen.get(&seq) != Some(&d) {
                 return Err(bad(
@@ -590,7 +590,7 @@ impl Db {
     /// Table `cancellations` against the cancellation entries.
     fn check_cancellations(
         &self,
-        cancels: &HashMap<u64, (Digest32, Digest32)>,
+        cancels: &HashMap<u64, (WarrantDigest, Digest32)>,
         chains: &mut RenewalChains,
     ) -> Result<(), NodeError> {
         let path = &self.path;
@@ -658,8 +658,8 @@ impl Db {
     /// Table `releases` (the release counters) against the release entries.
     fn check_counters(
         &self,
-        released: &HashMap<u64, (Digest32, Digest32)>,
-        warrant_ids: &HashMap<Digest32, String>,
+        released: &HashMap<u64, (WarrantDigest, Digest32)>,
+        warrant_ids: &HashMap<WarrantDigest, String>,
     ) -> Result<(), NodeError> {
         let path = &self.path;
         let mut counted: HashSet<(String, Digest32)> = HashSet::new();
@@ -845,7 +845,7 @@ impl Db {
     }
 
     /// Has this warrant digest been recorded?
-    pub fn warrant_known(&self, digest: &Digest32) -> Result<bool, NodeError> {
+    pub fn warrant_known(&self, digest: &WarrantDigest) -> Result<bool, NodeError> {
         let r: Option<i64> = self
             .conn
             .query_row(

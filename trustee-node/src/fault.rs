@@ -4,6 +4,7 @@
 //! core functions an honest node uses (compute a share, then seal it).
 
 use escrow_core::codec::Digest32;
+use escrow_core::codec::WarrantDigest;
 use escrow_core::group;
 use escrow_core::keys::PublicKey;
 use escrow_core::release::{SealedShare, make_share, seal_warrant_share};
@@ -72,7 +73,7 @@ impl Fault {
         self,
         key: &VerifiedKeyShare,
         shares: &ComputedShares<'_>,
-        warrant: &Digest32,
+        warrant: &WarrantDigest,
         request: &Digest32,
         investigator: &PublicKey,
     ) -> escrow_core::Result<SealedAnswer> {

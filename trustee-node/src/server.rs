@@ -28,6 +28,7 @@ use escrow_core::api::{
 use escrow_core::audit::{LogEntry, LogKey, Sealed, SealedDocument, TreeHead};
 use escrow_core::auth::{AuthError, NonceCache, RequestSignature};
 use escrow_core::codec::V1;
+use escrow_core::codec::WarrantDigest;
 use escrow_core::codec::{Digest32, b64_encode};
 use escrow_core::keys::{PrivateKey, PublicKey};
 use escrow_core::release::{
@@ -650,7 +651,7 @@ impl Node {
     pub(crate) fn log_request_refusal(
         &self,
         db: &mut Db,
-        wd: Digest32,
+        wd: WarrantDigest,
         request: Digest32,
         n: usize,
         refusal: &Refusal,
@@ -709,7 +710,7 @@ impl Node {
         db: &Db,
         warrant: &VerifiedWarrant,
         counter: &ReleaseCounter,
-        wd: Digest32,
+        wd: WarrantDigest,
         envelope_json: String,
         time: Timestamp,
     ) -> Result<ReleaseLog, ApiError> {
@@ -821,7 +822,7 @@ impl Node {
     fn refuse_all(
         &self,
         db: &mut Db,
-        wd: Digest32,
+        wd: WarrantDigest,
         request: Digest32,
         digests: &[Option<Digest32>],
         refusal: Refusal,
@@ -1081,7 +1082,7 @@ impl Node {
             return Ok(None);
         };
         Ok(self
-            .read_envelope(&p.warrant_digest)?
+            .read_envelope(&p.warrant_digest.digest())?
             .and_then(|w| escrow_core::warrant::WarrantEnvelope::from_json(&w).ok())
             .and_then(|env| Warrant::parse(&env).ok())
             .map(|w| *w.investigator()))
@@ -1538,7 +1539,7 @@ pub(crate) struct ReleaseLog {
     oversee: bool,
     /// Oversight copies (issue 16): the warrant envelope and every released header.
     copies: Vec<(usize, SealedDocument)>,
-    wd: Digest32,
+    wd: WarrantDigest,
     inv: escrow_core::codec::KeyId,
     time: Timestamp,
     warrant_id: String,

@@ -9,7 +9,7 @@ use crate::{Refused, Usage};
 use anyhow::{Result, anyhow};
 use clap::{Args, Subcommand};
 use escrow_core::audit::disclosure::Disclosure;
-use escrow_core::codec::Digest32;
+use escrow_core::codec::WarrantDigest;
 use escrow_core::warrant::{Policy, WarrantEnvelope};
 use std::path::PathBuf;
 
@@ -63,7 +63,7 @@ pub fn oversight(c: OversightCmd, out: Out) -> Result<()> {
 }
 
 fn disclose(a: DiscloseArgs, out: Out) -> Result<()> {
-    let digest = Digest32::from_hex(&a.warrant_digest)
+    let digest = WarrantDigest::from_hex(&a.warrant_digest)
         .ok_or_else(|| Usage("--warrant-digest: expected 64 lower-case hex digits".into()))?;
     let policy = Policy::from_json(&io::read_text(&a.policy, "policy")?)
         .map_err(|e| anyhow!("{}: {e}", a.policy.display()))?;
@@ -72,7 +72,7 @@ fn disclose(a: DiscloseArgs, out: Out) -> Result<()> {
         Some(p) => io::read_text(p, "warrant")?,
         None => {
             let clients = a.net.clients(&a.trustees, a.timeout, 2)?;
-            escrow_client::first_envelope(&clients, &digest, &key).map_err(|tried| {
+            escrow_client::first_envelope(&clients, &digest.digest(), &key).map_err(|tried| {
                 anyhow!(
                     "no trustee served warrant {}: {}",
                     digest.short(),

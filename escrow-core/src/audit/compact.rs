@@ -9,7 +9,7 @@
 //! or written (the JSON report writes them as a stream), never held as a list.
 
 use super::judge::{ReadableMessage, ReleaseJudgement, Unjustified};
-use crate::codec::Digest32;
+use crate::codec::{Digest32, WarrantDigest};
 use crate::time::Timestamp;
 use serde::{Serialize, Serializer};
 use std::collections::HashMap;
@@ -126,7 +126,7 @@ pub(crate) struct Store {
 /// One message (warrant, ciphertext) and the release entries of it.
 pub(crate) struct MessageGroup {
     /// Warrant digest.
-    pub(crate) warrant: Digest32,
+    pub(crate) warrant: WarrantDigest,
     /// Ciphertext digest.
     pub(crate) ciphertext: Digest32,
     /// Every trustee that released it, ascending, with its earliest release time.
@@ -170,7 +170,7 @@ impl Store {
             trustee: r.trustee,
             entry: r.sequence,
             time: r.time,
-            warrant: self.digests.get(r.warrant),
+            warrant: WarrantDigest::from_digest(self.digests.get(r.warrant)),
             ciphertext: r.ciphertext,
             justified,
             not_judged: r.has(flag::NOT_JUDGED),
@@ -191,7 +191,7 @@ impl Store {
         std::iter::from_fn(move || {
             let first = self.record(*self.by_message.get(at)?)?;
             let mut g = MessageGroup {
-                warrant: self.digests.get(first.warrant),
+                warrant: WarrantDigest::from_digest(self.digests.get(first.warrant)),
                 ciphertext: first.ciphertext,
                 holders: Vec::new(),
                 unjustified: false,

@@ -16,6 +16,7 @@
 //! digest the payload names. The auditor adds the last check: that digest is in an audited log
 //! (`audit::judge`). Anything else is a `bad-disclosure` finding, never a silent omission.
 
+use crate::codec::WarrantDigest;
 use crate::codec::{Digest32, KeyId, V1};
 use crate::keys::PrivateKey;
 use crate::time::Timestamp;
@@ -38,7 +39,7 @@ pub struct DisclosurePayload {
     /// Digest of the policy whose oversight key signs.
     pub policy: Digest32,
     /// Digest of the disclosed warrant envelope (as logged).
-    pub warrant_digest: Digest32,
+    pub warrant_digest: WarrantDigest,
     /// The warrant envelope, compact JSON.
     pub warrant: String,
     /// When it was disclosed.
@@ -210,7 +211,7 @@ pub struct DisclosureView {
     /// Where it came from (the file name given).
     pub source: String,
     /// The warrant's envelope digest (as logged).
-    pub warrant: Digest32,
+    pub warrant: WarrantDigest,
     /// The oversight key that signed.
     pub signed_by: KeyId,
     /// When it was disclosed.

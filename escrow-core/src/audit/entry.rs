@@ -38,6 +38,7 @@
 //! reader that predates it refuses the entry rather than skip a copy it cannot read.
 
 use super::oversight::{MAX_SEALED_BYTES, Sealed};
+use crate::codec::WarrantDigest;
 use crate::codec::{Digest32, KeyId, V1, put_lp};
 use crate::error::{Error, Result};
 use crate::label::{MAX_TIMESTAMP, MIN_TIMESTAMP};
@@ -161,7 +162,7 @@ pub struct LogEntry {
     pub kind: EntryKind,
     /// The warrant concerned (envelope digest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub warrant: Option<Digest32>,
+    pub warrant: Option<WarrantDigest>,
     /// Another document: the trustee-set id (setup) or the cancellation digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document: Option<Digest32>,
@@ -240,7 +241,7 @@ impl LogEntry {
     pub fn warrant_seen(
         sequence: u64,
         time: Timestamp,
-        warrant: Digest32,
+        warrant: WarrantDigest,
         investigator: KeyId,
     ) -> Self {
         LogEntry {
@@ -254,7 +255,7 @@ impl LogEntry {
     pub fn release(
         sequence: u64,
         time: Timestamp,
-        warrant: Digest32,
+        warrant: WarrantDigest,
         ciphertext: Digest32,
         share: Digest32,
         investigator: KeyId,
@@ -272,7 +273,7 @@ impl LogEntry {
     pub fn refusal(
         sequence: u64,
         time: Timestamp,
-        warrant: Option<Digest32>,
+        warrant: Option<WarrantDigest>,
         ciphertexts: Vec<Digest32>,
         reason: &str,
     ) -> Self {
@@ -289,7 +290,7 @@ impl LogEntry {
     pub fn request_refusal(
         sequence: u64,
         time: Timestamp,
-        warrant: Option<Digest32>,
+        warrant: Option<WarrantDigest>,
         request: Digest32,
         count: u64,
         reason: &str,
@@ -307,7 +308,7 @@ impl LogEntry {
     pub fn cancellation(
         sequence: u64,
         time: Timestamp,
-        warrant: Digest32,
+        warrant: WarrantDigest,
         cancellation: Digest32,
     ) -> Self {
         LogEntry {
@@ -374,7 +375,7 @@ impl LogEntry {
         out.extend_from_slice(&self.time.0.to_be_bytes());
         out.push(self.kind.to_byte());
         for d in [
-            self.warrant,
+            self.warrant.map(|w| w.digest()),
             self.document,
             self.policy,
             self.investigator.map(|k| k.digest()),
@@ -435,7 +436,7 @@ impl LogEntry {
         let time = Timestamp(i64::from_be_bytes(r.array()?));
         let kind = EntryKind::from_byte(r.u8()?)
             .ok_or_else(|| Error::malformed("log entry", "unknown kind"))?;
-        let warrant = r.opt_digest()?;
+        let warrant = r.opt_digest()?.map(|d| WarrantDigest::from_bytes(d.0));
         let document = r.opt_digest()?;
         let policy = r.opt_digest()?;
         let investigator = r.opt_digest()?.map(|d| KeyId::from_bytes(d.0));
@@ -566,6 +567,10 @@ mod tests {
         Digest32([b; 32])
     }
 
+    fn w(b: u8) -> WarrantDigest {
+        WarrantDigest::from_bytes([b; 32])
+    }
+
     fn k(b: u8) -> KeyId {
         KeyId::from_bytes([b; 32])
     }
@@ -573,17 +578,17 @@ mod tests {
     fn samples() -> Vec<LogEntry> {
         vec![
             LogEntry::setup(0, Timestamp(1), d(1), d(2)),
-            LogEntry::warrant_seen(1, Timestamp(2), d(3), k(4)),
-            LogEntry::release(2, Timestamp(3), d(3), d(5), d(6), k(4)),
+            LogEntry::warrant_seen(1, Timestamp(2), w(3), k(4)),
+            LogEntry::release(2, Timestamp(3), w(3), d(5), d(6), k(4)),
             LogEntry::refusal(
                 3,
                 Timestamp(-4),
-                Some(d(3)),
+                Some(w(3)),
                 vec![d(7), d(8)],
                 "out-of-scope",
             ),
             LogEntry::refusal(4, Timestamp(5), None, vec![], "malformed"),
-            LogEntry::cancellation(5, Timestamp(6), d(3), d(9)),
+            LogEntry::cancellation(5, Timestamp(6), w(3), d(9)),
             LogEntry::share_destroyed(6, Timestamp(7), d(3)),
         ]
     }
@@ -628,7 +633,7 @@ mod tests {
         let e = LogEntry::request_refusal(
             9,
             Timestamp(1_700_000_000),
-            Some(d(3)),
+            Some(w(3)),
             d(0xcd),
             10_000,
             "cancelled",

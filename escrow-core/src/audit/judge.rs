@@ -25,6 +25,7 @@ use super::entry::{EntryKind, LogEntry};
 use super::merkle::{Frontier, TreeHead, leaf_hash};
 use super::oversight::{OpenError, Sealed, SealedDocument};
 use super::proof::verify_consistency;
+use crate::codec::WarrantDigest;
 use crate::codec::{Digest32, KeyId};
 use crate::keys::PrivateKey;
 use crate::label::Label;
@@ -604,7 +605,7 @@ pub struct ReleaseJudgement {
     /// Entry time.
     pub time: Timestamp,
     /// Warrant digest.
-    pub warrant: Digest32,
+    pub warrant: WarrantDigest,
     /// Ciphertext digest.
     pub ciphertext: Digest32,
     /// No reason against it.
@@ -634,16 +635,16 @@ pub struct RefusalView {
     pub reason: String,
     /// The warrant digest, if the request's warrant could be digested.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub warrant: Option<Digest32>,
+    pub warrant: Option<WarrantDigest>,
     /// Ciphertexts named by the entry.
     pub ciphertexts: u64,
 }
 
 /// Per warrant: what was released under it and how much of it was justified.
-#[derive(Clone, Debug, Serialize, Default)]
+#[derive(Clone, Debug, Serialize)]
 pub struct WarrantSummary {
     /// Envelope digest.
-    pub digest: Digest32,
+    pub digest: WarrantDigest,
     /// Warrant id (if disclosed).
     pub warrant_id: Option<String>,
     /// Salted digest of its case reference (`audit::public::case_digest`), with the oversight
@@ -697,6 +698,34 @@ pub struct WarrantSummary {
     pub not_judged: u64,
 }
 
+impl WarrantSummary {
+    /// Nothing known yet about the warrant `digest`.
+    fn new(digest: WarrantDigest) -> Self {
+        WarrantSummary {
+            digest,
+            warrant_id: None,
+            case_digest: None,
+            case_reference: None,
+            scope: None,
+            validity: None,
+            signed_by: None,
+            investigator: None,
+            parent_warrant_id: None,
+            authority: None,
+            warrant_type: None,
+            max_releases: None,
+            cancelled: false,
+            cancellation: None,
+            releases: 0,
+            messages_released: 0,
+            messages_readable: 0,
+            unjustified: 0,
+            messages_unjustified: 0,
+            not_judged: 0,
+        }
+    }
+}
+
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
@@ -705,7 +734,7 @@ fn is_zero(n: &u64) -> bool {
 #[derive(Clone, Debug, Serialize)]
 pub struct ReadableMessage {
     /// Warrant digest.
-    pub warrant: Digest32,
+    pub warrant: WarrantDigest,
     /// Ciphertext digest.
     pub ciphertext: Digest32,
     /// The trustees that released it.
@@ -719,7 +748,7 @@ pub struct ReadableMessage {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LoggedRelease {
     /// The warrant digest it names.
-    pub warrant: Option<Digest32>,
+    pub warrant: Option<WarrantDigest>,
     /// The (first) ciphertext digest it names.
     pub ciphertext: Option<Digest32>,
     /// Its leaf hash, computed from the bytes as served.
@@ -730,7 +759,7 @@ pub struct LoggedRelease {
 #[derive(Clone, Debug, Default)]
 pub struct Documents {
     /// Warrant envelopes by digest.
-    pub warrants: HashMap<Digest32, WarrantEnvelope>,
+    pub warrants: HashMap<WarrantDigest, WarrantEnvelope>,
     /// Cancellation envelopes by digest.
     pub cancellations: HashMap<Digest32, CancellationEnvelope>,
     /// Disclosures published by the oversight body, with where each came from (a file name).
@@ -746,6 +775,14 @@ impl Documents {
     /// Add a cancellation (kept under its own digest).
     pub fn add_cancellation(&mut self, env: CancellationEnvelope) {
         self.cancellations.insert(env.digest(), env);
+    }
+
+    /// Is the warrant or cancellation with this digest (as [`Judge::wanted`] names it) among
+    /// the documents?
+    pub fn contains(&self, digest: &Digest32) -> bool {
+        self.warrants
+            .contains_key(&WarrantDigest::from_digest(*digest))
+            || self.cancellations.contains_key(digest)
     }
 }
 
@@ -804,7 +841,7 @@ pub struct OversightSummary {
 struct Cancel {
     trustee: u16,
     seq: u64,
-    warrant: Option<Digest32>,
+    warrant: Option<WarrantDigest>,
     document: Option<Digest32>,
 }
 
@@ -833,7 +870,7 @@ pub struct Judge {
     /// Per trustee: the set id of its first setup entry, and its keygen entries' transcripts.
     keygen: HashMap<u16, KeygenFacts>,
     /// Every warrant digest an audited log names (warrant-seen, release, refusal entries).
-    logged_warrants: HashSet<Digest32>,
+    logged_warrants: HashSet<WarrantDigest>,
     /// Per trustee, its setup, keygen and share-destroyed entries in log order (the set's
     /// history, [`super::history`]).
     ceremony_log: BTreeMap<u16, Vec<super::history::CeremonyEntry>>,
@@ -973,7 +1010,9 @@ impl Judge {
             time: entry.time,
             ciphertext: entry.ciphertexts.first().copied().unwrap_or(ZERO),
             leaf,
-            warrant: self.digests.intern(entry.warrant.unwrap_or(ZERO)),
+            warrant: self
+                .digests
+                .intern(entry.warrant.map(|w| w.digest()).unwrap_or(ZERO)),
             investigator: entry
                 .investigator
                 .map_or(NONE, |k| self.digests.intern(k.digest())),
@@ -1056,7 +1095,8 @@ impl Judge {
                 .ok()
                 .and_then(|i| run.get(i))?;
             Some(LoggedRelease {
-                warrant: (!r.has(flag::NO_WARRANT)).then(|| self.digests.get(r.warrant)),
+                warrant: (!r.has(flag::NO_WARRANT))
+                    .then(|| WarrantDigest::from_digest(self.digests.get(r.warrant))),
                 ciphertext: (!r.has(flag::NO_CIPHERTEXT)).then_some(r.ciphertext),
                 leaf: r.leaf,
             })
@@ -1106,7 +1146,10 @@ impl Judge {
             }
         }
         for c in &self.cancellations {
-            for d in [c.document, c.warrant].into_iter().flatten() {
+            for d in [c.document, c.warrant.map(|w| w.digest())]
+                .into_iter()
+                .flatten()
+            {
                 w.insert((c.trustee, d));
             }
         }
@@ -1128,7 +1171,7 @@ impl Judge {
             for (t, e) in std::mem::take(&mut self.sealed_warrants) {
                 match Sealed::open(&e, key) {
                     Ok(SealedDocument::Warrant(env)) if Some(env.digest()) == e.warrant => {
-                        if opened.insert(env.digest()) {
+                        if opened.insert(env.digest().digest()) {
                             oversight.warrants_from_log += 1;
                         }
                         merged.get_or_insert_with(|| docs.clone()).add_warrant(env);
@@ -1200,9 +1243,9 @@ impl Judge {
             (Some(k), Some(p)) => Some(super::public::public_salt(k, &p.digest())),
             _ => None,
         };
-        let mut scopes: HashMap<Digest32, ScopeMatcher> = HashMap::new();
+        let mut scopes: HashMap<WarrantDigest, ScopeMatcher> = HashMap::new();
         // Parsed warrants (format rules only) by digest, and each id's parent.
-        let parsed: HashMap<Digest32, Warrant> = docs
+        let parsed: HashMap<WarrantDigest, Warrant> = docs
             .warrants
             .iter()
             .filter_map(|(d, env)| Warrant::parse(env).ok().map(|w| (*d, w)))
@@ -1222,8 +1265,8 @@ impl Judge {
         let mut all_cancelled = links.clone();
         // Cancelled ids per trustee, with the entry that logged them.
         let mut cancelled: HashMap<(u16, String), u64> = HashMap::new();
-        let mut cancelled_digests: HashSet<Digest32> = HashSet::new();
-        let mut cancel_by_digest: HashMap<(u16, Digest32), u64> = HashMap::new();
+        let mut cancelled_digests: HashSet<WarrantDigest> = HashSet::new();
+        let mut cancel_by_digest: HashMap<(u16, WarrantDigest), u64> = HashMap::new();
         let mut by_trustee: HashMap<u16, Vec<(u64, String)>> = HashMap::new();
         for c in &self.cancellations {
             let id = c
@@ -1257,7 +1300,7 @@ impl Judge {
         let mut chain_at: HashMap<u16, (RenewalChains, usize)> = HashMap::new();
 
         // Per trustee, in log order: the release limit counts in that order.
-        let mut summaries: BTreeMap<Digest32, WarrantSummary> = BTreeMap::new();
+        let mut summaries: BTreeMap<WarrantDigest, WarrantSummary> = BTreeMap::new();
         // A warrant's verdict depends only on the warrant and the time judged at; a batch of
         // releases shares both, so each warrant's verdict is kept for the last time it was
         // judged at (one per warrant, not one per second of the log).
@@ -1270,7 +1313,7 @@ impl Judge {
         let mut ids: HashMap<String, u32> = HashMap::new();
         let mut id_of: HashMap<u32, u32> = HashMap::new();
         for i in 0..self.digests.len() {
-            let d = self.digests.get(i);
+            let d = WarrantDigest::from_digest(self.digests.get(i));
             if let Some(w) = parsed.get(&d) {
                 let next = u32::try_from(ids.len()).unwrap_or(NONE);
                 let id = *ids.entry(w.id().to_string()).or_insert(next);
@@ -1306,7 +1349,7 @@ impl Judge {
             let Some(&rec) = self.records.get(i) else {
                 continue;
             };
-            let warrant = self.digests.get(rec.warrant);
+            let warrant = WarrantDigest::from_digest(self.digests.get(rec.warrant));
             let ct = rec.ciphertext;
             let trustee = rec.trustee;
             let mut admitted = usize::try_from(rec.link)
@@ -1314,10 +1357,7 @@ impl Judge {
                 .and_then(|p| self.records.get(p))
                 .is_some_and(|p| p.has(flag::ADMITTED));
             let sum = summaries.entry(warrant).or_insert_with(|| {
-                let mut s = WarrantSummary {
-                    digest: warrant,
-                    ..WarrantSummary::default()
-                };
+                let mut s = WarrantSummary::new(warrant);
                 if let Some(w) = parsed.get(&warrant) {
                     let pl = w.payload();
                     s.warrant_id = Some(pl.warrant_id.clone());

@@ -171,7 +171,7 @@ pub fn sealing_context(entry: &LogEntry) -> Vec<u8> {
     out.extend_from_slice(TAG_OVERSIGHT_SEAL.as_bytes());
     out.push(entry.kind.to_byte());
     for d in [
-        entry.warrant,
+        entry.warrant.map(|w| w.digest()),
         entry.document,
         entry.policy,
         entry.investigator.map(|k| k.digest()),
@@ -380,6 +380,10 @@ mod tests {
         Digest32([b; 32])
     }
 
+    fn w(b: u8) -> crate::codec::WarrantDigest {
+        crate::codec::WarrantDigest::from_bytes([b; 32])
+    }
+
     fn header() -> (crate::trustee::TrusteeSet, EscrowCiphertext) {
         let mut rng = rand::rng();
         let dealing = trustee::deal(3, 2, &mut rng).unwrap();
@@ -410,7 +414,7 @@ mod tests {
         let mut e = LogEntry::release(
             4,
             Timestamp(7),
-            d(1),
+            w(1),
             ct.digest(),
             d(2),
             KeyId::from_bytes([3; 32]),
@@ -438,7 +442,7 @@ mod tests {
         let plain = LogEntry::release(
             4,
             Timestamp(7),
-            d(1),
+            w(1),
             ct.digest(),
             d(2),
             KeyId::from_bytes([3; 32]),
@@ -455,7 +459,7 @@ mod tests {
         let mut e = LogEntry::release(
             4,
             Timestamp(7),
-            d(1),
+            w(1),
             ct.digest(),
             d(2),
             KeyId::from_bytes([3; 32]),
@@ -470,7 +474,7 @@ mod tests {
         let mut moved = LogEntry::release(
             4,
             Timestamp(7),
-            d(1),
+            w(1),
             d(9),
             d(2),
             KeyId::from_bytes([3; 32]),
@@ -481,7 +485,7 @@ mod tests {
         let mut moved = LogEntry::release(
             4,
             Timestamp(7),
-            d(8),
+            w(8),
             ct.digest(),
             d(2),
             KeyId::from_bytes([3; 32]),
@@ -493,7 +497,7 @@ mod tests {
         t.sealed.as_mut().unwrap().body[0] ^= 1;
         assert_eq!(Sealed::open(&t, &k), Err(OpenError::Decrypt));
         // A warrant-seen entry cannot carry a header, nor a release entry a warrant.
-        let mut ws = LogEntry::warrant_seen(1, Timestamp(1), d(1), KeyId::from_bytes([3; 32]));
+        let mut ws = LogEntry::warrant_seen(1, Timestamp(1), w(1), KeyId::from_bytes([3; 32]));
         assert!(
             ws.seal_for_oversight(&[k.public()], &SealedDocument::HeaderV1(ct), &mut rng)
                 .is_err()
@@ -515,7 +519,7 @@ mod tests {
             &CancellationPayload {
                 version: Default::default(),
                 warrant_id: "w-1".into(),
-                warrant_digest: d(1),
+                warrant_digest: w(1),
                 cancelled_at: Timestamp(5),
                 reason: "done".into(),
             },
@@ -523,7 +527,7 @@ mod tests {
             Role::Issuer,
         )
         .unwrap();
-        let mut c = LogEntry::cancellation(3, Timestamp(6), d(1), env.digest());
+        let mut c = LogEntry::cancellation(3, Timestamp(6), w(1), env.digest());
         let doc = SealedDocument::Cancellation(env.clone());
         c.seal_for_oversight(&[k.public()], &doc, &mut rng).unwrap();
         let bytes = c.to_bytes();
@@ -540,7 +544,7 @@ mod tests {
         let mut r = LogEntry::release(
             4,
             Timestamp(7),
-            d(1),
+            w(1),
             ct.digest(),
             d(2),
             KeyId::from_bytes([3; 32]),
@@ -552,7 +556,7 @@ mod tests {
         v4[20] = 4;
         assert!(LogEntry::from_bytes(&v4).is_err());
         // A cancellation copy cannot ride on another kind of entry.
-        let mut ws = LogEntry::warrant_seen(1, Timestamp(1), d(1), KeyId::from_bytes([3; 32]));
+        let mut ws = LogEntry::warrant_seen(1, Timestamp(1), w(1), KeyId::from_bytes([3; 32]));
         assert!(
             ws.seal_for_oversight(&[k.public()], &doc, &mut rng)
                 .is_err()
@@ -567,7 +571,7 @@ mod tests {
         let mut e = LogEntry::release(
             4,
             Timestamp(7),
-            d(1),
+            w(1),
             ct.digest(),
             d(2),
             KeyId::from_bytes([3; 32]),

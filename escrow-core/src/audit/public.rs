@@ -82,7 +82,7 @@ pub struct PublicTrustee {
 #[serde(deny_unknown_fields)]
 pub struct PublicWarrant {
     /// Envelope digest (already in every log entry that names it).
-    pub digest: Digest32,
+    pub digest: crate::codec::WarrantDigest,
     /// Salted case-number digest ([`case_digest`]); absent without the oversight key and the
     /// warrant's text.
     pub case: Option<Digest32>,

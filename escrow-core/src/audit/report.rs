@@ -14,6 +14,7 @@ use super::judge::{
     WarrantSummary, group_findings,
 };
 use crate::codec::Digest32;
+use crate::codec::WarrantDigest;
 use crate::time::Timestamp;
 use crate::trustee::TrusteeSet;
 use serde::Serialize;
@@ -730,7 +731,7 @@ pub struct RefusalGroup {
     /// Reason code.
     pub reason: String,
     /// Warrant digest, if the request named one.
-    pub warrant: Option<Digest32>,
+    pub warrant: Option<WarrantDigest>,
     /// The trustees that logged it, ascending.
     pub trustees: Vec<u16>,
     /// Entries in the group.
@@ -753,7 +754,7 @@ impl RefusalGroup {
 }
 
 fn refusal_groups(r: &AuditReport) -> Vec<RefusalGroup> {
-    let mut m: BTreeMap<(String, Option<Digest32>), RefusalGroup> = BTreeMap::new();
+    let mut m: BTreeMap<(String, Option<WarrantDigest>), RefusalGroup> = BTreeMap::new();
     for x in &r.refusals {
         let g = m
             .entry((x.reason.clone(), x.warrant))
@@ -1306,7 +1307,7 @@ mod tests {
             vec![audited("a", 1), audited("b", 2), audited("c", 3)],
             vec![],
         );
-        let w = Digest32([7; 32]);
+        let w = WarrantDigest::from_bytes([7; 32]);
         for (trustee, entry, time, reason, warrant) in [
             (1, 10, 100, "missing-approval", Some(w)),
             (2, 11, 101, "missing-approval", Some(w)),

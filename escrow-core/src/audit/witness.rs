@@ -871,7 +871,7 @@ pub fn check_release_v2(
 /// What a response says it released: (leaf index, ciphertext digest) per released item.
 struct Released {
     trustee: u16,
-    warrant: crate::codec::Digest32,
+    warrant: crate::codec::WarrantDigest,
     investigator: Option<crate::codec::KeyId>,
     items: Vec<(u64, crate::codec::Digest32)>,
 }
@@ -879,7 +879,7 @@ struct Released {
 impl Released {
     fn new(
         trustee: u16,
-        warrant: crate::codec::Digest32,
+        warrant: crate::codec::WarrantDigest,
         investigator: Option<crate::codec::KeyId>,
         items: Vec<(u64, crate::codec::Digest32)>,
     ) -> Self {

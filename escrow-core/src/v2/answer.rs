@@ -23,6 +23,7 @@
 
 use super::{Reader, VERSION_BYTE, ValidCiphertextV2, weights128};
 use crate::codec::Digest32;
+use crate::codec::WarrantDigest;
 use crate::ecies::{open_once, seal_once};
 use crate::error::{Error, Result};
 use crate::group::{self, Point, scalar_to_bytes};
@@ -57,7 +58,7 @@ pub const ANSWER_SHARE_LEN: usize = 4 + BOX_LEN;
 
 /// `R = T("escrow/v2/request-digest", W ‖ u32be(n) ‖ ct_digest_1 ‖ … ‖ ct_digest_n)`: the
 /// request as the trustee received it, in order.
-pub fn request_digest(warrant: &Digest32, ciphertexts: &[Digest32]) -> Digest32 {
+pub fn request_digest(warrant: &WarrantDigest, ciphertexts: &[Digest32]) -> Digest32 {
     let mut m = Vec::with_capacity(36 + 32 * ciphertexts.len());
     m.extend_from_slice(warrant.as_bytes());
     m.extend_from_slice(&(ciphertexts.len() as u32).to_be_bytes());
@@ -84,7 +85,7 @@ pub struct AnswerV2 {
     /// Trustee index i.
     pub trustee: u16,
     /// Warrant digest W.
-    pub warrant: Digest32,
+    pub warrant: WarrantDigest,
     /// Request digest R.
     pub request: Digest32,
     /// Ephemeral ECDH key E.
@@ -146,7 +147,7 @@ impl AnswerV2 {
         r.version()?;
         let set_id = r.digest()?;
         let trustee = r.u16()?;
-        let warrant = r.digest()?;
+        let warrant = WarrantDigest::from_bytes(r.digest()?.0);
         let request = r.digest()?;
         let ephemeral = r.point("ephemeral")?;
         let e = r.scalar("e")?;
@@ -189,7 +190,7 @@ pub struct SealedAnswer {
 pub fn share_digest_v2(
     set_id: &Digest32,
     trustee: u16,
-    warrant: &Digest32,
+    warrant: &WarrantDigest,
     ciphertext: &Digest32,
     d_enc: &[u8; 33],
 ) -> Digest32 {
@@ -208,7 +209,7 @@ pub fn share_digest_v2(
 struct Transcript<'a> {
     set_id: &'a Digest32,
     trustee: u16,
-    warrant: &'a Digest32,
+    warrant: &'a WarrantDigest,
     request: &'a Digest32,
     x_i: &'a [u8; 33],
 }
@@ -364,7 +365,7 @@ impl<'a> ComputedShares<'a> {
 
     /// `(position, logged share digest)` of every share under warrant digest `warrant`
     /// (§15.6), in order.
-    pub fn share_digests(&self, warrant: &Digest32) -> Vec<(u32, Digest32)> {
+    pub fn share_digests(&self, warrant: &WarrantDigest) -> Vec<(u32, Digest32)> {
         let ds: Vec<ProjectivePoint> = self.items.iter().map(|(_, _, d)| *d).collect();
         let set_id = self.key.set_id();
         self.items
@@ -430,7 +431,7 @@ impl<'a> ComputedShares<'a> {
     /// `investigator`.
     pub fn seal<R: rand_core::CryptoRng + ?Sized>(
         &self,
-        warrant: &Digest32,
+        warrant: &WarrantDigest,
         request: &Digest32,
         investigator: &PublicKey,
         rng: &mut R,
@@ -461,7 +462,7 @@ impl<'a> ComputedShares<'a> {
 /// ([`ComputedShares::compute`] then [`ComputedShares::seal`]).
 pub fn make_answer<R: rand_core::CryptoRng + ?Sized>(
     key: &VerifiedKeyShare,
-    warrant: &Digest32,
+    warrant: &WarrantDigest,
     request: &Digest32,
     released: &[(u32, &ValidCiphertextV2)],
     investigator: &PublicKey,
@@ -483,7 +484,7 @@ pub fn make_answer<R: rand_core::CryptoRng + ?Sized>(
 #[allow(clippy::too_many_arguments)]
 pub fn seal_answer<R: rand_core::CryptoRng + ?Sized>(
     key: &VerifiedKeyShare,
-    warrant: &Digest32,
+    warrant: &WarrantDigest,
     request: &Digest32,
     released: &[(u32, &ValidCiphertextV2)],
     ds: &[ProjectivePoint],
@@ -588,7 +589,7 @@ pub struct VerifiedShareV2 {
 impl VerifiedShareV2 {
     /// The share digest a trustee logs for this share (`docs/protocol.md` §15.6): the
     /// investigator compares it with the one its witnessed release entry records.
-    pub fn share_digest(&self, warrant: &Digest32) -> Digest32 {
+    pub fn share_digest(&self, warrant: &WarrantDigest) -> Digest32 {
         share_digest_v2(
             &self.set_id,
             self.trustee,
@@ -617,7 +618,7 @@ impl AnswerV2 {
         &self,
         key: &PrivateKey,
         set: &TrusteeSet,
-        warrant: &Digest32,
+        warrant: &WarrantDigest,
         request: &[ValidCiphertextV2],
     ) -> Result<VerifiedAnswer> {
         let trustee = self.trustee;

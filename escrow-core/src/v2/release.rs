@@ -25,6 +25,7 @@ use super::answer::{AnswerV2, VerifiedAnswer, request_digest};
 use super::ciphertext::TAG_CT_DIGEST_V2;
 use super::{EscrowCiphertextV2, Reader, VERSION_BYTE, ValidCiphertextV2, check_batch};
 use crate::audit::witness::{Inclusion, Witnessed};
+use crate::codec::WarrantDigest;
 use crate::codec::{Digest32, KeyId, put_lp};
 use crate::error::{Error, Result};
 use crate::keys::PrivateKey;
@@ -111,7 +112,7 @@ pub struct ParsedRequestV2 {
     /// The warrant envelope (structure checked; signatures not yet).
     pub warrant: core::result::Result<WarrantEnvelope, Refusal>,
     /// Digest of the warrant envelope.
-    pub warrant_digest: Digest32,
+    pub warrant_digest: WarrantDigest,
     /// `D_j` of every item as sent.
     pub digests: Vec<Digest32>,
     /// §15.4's request digest R.
@@ -139,8 +140,13 @@ pub enum RequestErrorV2 {
 
 fn warrant_part(
     r: &mut Reader<'_>,
-) -> core::result::Result<(core::result::Result<WarrantEnvelope, Refusal>, Digest32), RequestErrorV2>
-{
+) -> core::result::Result<
+    (
+        core::result::Result<WarrantEnvelope, Refusal>,
+        WarrantDigest,
+    ),
+    RequestErrorV2,
+> {
     let malformed = |e: Error| RequestErrorV2::Malformed(e.to_string());
     if r.peek() == Some(b'{') {
         return Err(RequestErrorV2::Malformed(
@@ -154,7 +160,7 @@ fn warrant_part(
         .map_err(|_| RequestErrorV2::Malformed("the warrant envelope is not UTF-8".into()))?;
     let env: Envelope = serde_json::from_str(text)
         .map_err(|e| RequestErrorV2::Malformed(format!("warrant envelope: {e}")))?;
-    let digest = Digest32::tagged(crate::warrant::TAG_WARRANT_DIGEST, &[&env.pae()]);
+    let digest = crate::codec::WarrantDigest::of_envelope(&env);
     Ok((WarrantEnvelope::from_envelope(env), digest))
 }
 
@@ -162,8 +168,13 @@ fn warrant_part(
 /// needs to authenticate the caller before anything else.
 pub fn request_warrant_v2(
     body: &[u8],
-) -> core::result::Result<(core::result::Result<WarrantEnvelope, Refusal>, Digest32), RequestErrorV2>
-{
+) -> core::result::Result<
+    (
+        core::result::Result<WarrantEnvelope, Refusal>,
+        WarrantDigest,
+    ),
+    RequestErrorV2,
+> {
     warrant_part(&mut Reader::new(body, "v2 release request"))
 }
 
@@ -318,7 +329,7 @@ pub struct ReleaseResponseV2 {
     /// Trustee-set id.
     pub set_id: Digest32,
     /// Warrant digest W.
-    pub warrant: Digest32,
+    pub warrant: WarrantDigest,
     /// Request digest R (§15.4).
     pub request: Digest32,
     /// Key id of the investigator the answer is sealed to (absent when the warrant was
@@ -484,7 +495,7 @@ impl ReleaseResponseV2 {
         r.version()?;
         let trustee = r.u16()?;
         let set_id = r.digest()?;
-        let warrant = r.digest()?;
+        let warrant = WarrantDigest::from_bytes(r.digest()?.0);
         let request = r.digest()?;
         let investigator = match r.u8()? {
             0 => None,
@@ -613,7 +624,7 @@ impl ReleaseResponseV2 {
         &self,
         key: &PrivateKey,
         set: &TrusteeSet,
-        warrant: &Digest32,
+        warrant: &WarrantDigest,
         request: &[ValidCiphertextV2],
     ) -> Result<Option<VerifiedAnswer>> {
         self.verify(set)?;

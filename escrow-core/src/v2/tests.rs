@@ -8,6 +8,7 @@
 use super::answer::{ANSWER_HEADER_LEN, ANSWER_SHARE_LEN, seal_answer};
 use super::ciphertext::{Prepared, batch_equation_holds, challenge, kem_key};
 use super::*;
+use crate::codec::WarrantDigest;
 use crate::ecies::seal_once;
 use crate::keys::PrivateKey;
 use crate::label::Label;
@@ -238,7 +239,7 @@ fn batch_weights_defeat_cancelling_ciphertext_errors() {
 struct Release {
     f: Fx,
     valid: Vec<ValidCiphertextV2>,
-    w: Digest32,
+    w: WarrantDigest,
     r: Digest32,
     inv: PrivateKey,
 }
@@ -249,7 +250,7 @@ fn release(n: u64, k: u64, m: usize) -> Release {
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    let w = Digest32::sha256(b"warrant");
+    let w = WarrantDigest::from_digest(Digest32::sha256(b"warrant"));
     let digests: Vec<Digest32> = valid.iter().map(ValidCiphertextV2::digest).collect();
     let r = request_digest(&w, &digests);
     Release {
@@ -405,7 +406,7 @@ fn a_bad_answer_is_refused_whole_and_names_the_trustee() {
     t.shares.remove(1);
     assert_eq!(open(&t).unwrap_err(), Error::BadAnswerProof { trustee: 2 });
     // another warrant, another request, another investigator, another set
-    let w2 = Digest32::sha256(b"other warrant");
+    let w2 = WarrantDigest::from_digest(Digest32::sha256(b"other warrant"));
     assert!(matches!(
         good.open(&rel.inv, &rel.f.d.set, &w2, &rel.valid)
             .unwrap_err(),

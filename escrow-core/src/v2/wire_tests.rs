@@ -129,7 +129,7 @@ fn v2_request_and_response_round_trip_and_the_signature_covers_everything() {
     assert_eq!(back, resp);
     back.verify(&d.set).unwrap();
     let mut t = back.clone();
-    t.request = w.digest();
+    t.request = w.digest().digest();
     assert!(t.verify(&d.set).is_err());
     let mut t = back.clone();
     t.trustee = 2;

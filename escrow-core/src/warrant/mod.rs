@@ -42,7 +42,7 @@ pub use policy::{
 pub use refusal::{ReasonCode, Refusal};
 pub use scope::{Scope, ScopeMatcher, ScopeMiss, Window};
 
-use crate::codec::Digest32;
+use crate::codec::{Digest32, WarrantDigest};
 use crate::keys::{PrivateKey, PublicKey};
 use crate::label::Label;
 use crate::time::Timestamp;
@@ -105,6 +105,30 @@ pub type WarrantEnvelope = SignedEnvelope<WarrantKind>;
 /// A cancellation in its DSSE envelope.
 pub type CancellationEnvelope = SignedEnvelope<CancellationKind>;
 
+impl WarrantDigest {
+    /// The digest of the warrant in `env` (tagged SHA-256 over its PAE), computed for any
+    /// envelope, so that even a refusal of a malformed warrant names the document it refused.
+    pub(crate) fn of_envelope(env: &Envelope) -> Self {
+        WarrantDigest::from_digest(Digest32::tagged(TAG_WARRANT_DIGEST, &[&env.pae()]))
+    }
+}
+
+impl SignedEnvelope<WarrantKind> {
+    /// The warrant's digest: `SHA-256(tagged)` over the PAE, independent of the signatures
+    /// (adding an approval does not change it).
+    pub fn digest(&self) -> WarrantDigest {
+        WarrantDigest::from_digest(self.pae_digest())
+    }
+}
+
+impl SignedEnvelope<CancellationKind> {
+    /// The cancellation's digest: `SHA-256(tagged)` over the PAE, independent of the
+    /// signatures.
+    pub fn digest(&self) -> Digest32 {
+        self.pae_digest()
+    }
+}
+
 impl<K: EnvelopeKind> SignedEnvelope<K> {
     /// Parse JSON (unknown fields refused, 1..=16 signatures). Signatures are not verified.
     pub fn from_json(s: &str) -> Result<Self, Refusal> {
@@ -154,7 +178,7 @@ impl<K: EnvelopeKind> SignedEnvelope<K> {
 
     /// `SHA-256(tagged)` over the PAE: identifies the signed document, independent of the
     /// signatures (adding an approval does not change it).
-    pub fn digest(&self) -> Digest32 {
+    fn pae_digest(&self) -> Digest32 {
         Digest32::tagged(K::DIGEST_TAG, &[&self.inner.pae()])
     }
 
@@ -276,7 +300,7 @@ impl Warrant {
     }
 
     /// The envelope digest.
-    pub fn digest(&self) -> Digest32 {
+    pub fn digest(&self) -> WarrantDigest {
         self.envelope.digest()
     }
 }
@@ -286,7 +310,7 @@ impl Warrant {
 #[derive(Clone, Debug)]
 pub struct VerifiedWarrant {
     warrant: Warrant,
-    digest: Digest32,
+    digest: WarrantDigest,
     signers: Vec<Signer>,
     verified_at: Timestamp,
     policy_digest: Digest32,
@@ -301,7 +325,7 @@ impl VerifiedWarrant {
     }
 
     /// The envelope digest (see [`SignedEnvelope::digest`]).
-    pub fn digest(&self) -> Digest32 {
+    pub fn digest(&self) -> WarrantDigest {
         self.digest
     }
 

@@ -3,7 +3,7 @@
 
 use super::refusal::Refusal;
 use super::scope::Scope;
-use crate::codec::{Digest32, V1};
+use crate::codec::{V1, WarrantDigest};
 use crate::keys::PublicKey;
 use crate::label::{MAX_ACCOUNT_LEN, MAX_MESSAGE_ID_LEN};
 use crate::time::Timestamp;
@@ -65,7 +65,7 @@ pub struct CancellationPayload {
     /// The warrant id that is cancelled (and, with it, every renewal naming it as parent).
     pub warrant_id: String,
     /// Digest of the warrant envelope the canceller saw (informational: the id is what counts).
-    pub warrant_digest: Digest32,
+    pub warrant_digest: WarrantDigest,
     /// When the cancellation was made. It takes effect when a trustee sees it, whatever this says.
     pub cancelled_at: Timestamp,
     /// Why, free text (may be empty).

@@ -80,7 +80,9 @@ pub fn fixture(n: u64, k: u64, rng: &mut StdRng) -> Fixture {
     let message_key = MessageKey::random(rng);
     let (ct, _r) = encapsulate(&dealing.set, &label, &message_key, rng).unwrap();
     let valid = ct.check(&dealing.set).unwrap();
-    let ctx = ShareContext::warrant(escrow_core::codec::Digest32::sha256(b"warrant W-1"));
+    let ctx = ShareContext::warrant(escrow_core::codec::WarrantDigest::from_bytes(
+        escrow_core::codec::Digest32::sha256(b"warrant W-1").0,
+    ));
     let shares = keys
         .iter()
         .map(|k| k.decryption_share(&valid, &ctx, rng).unwrap())

@@ -24,6 +24,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use escrow_core::audit::SealedDocument;
 use escrow_core::codec::Digest32;
+use escrow_core::codec::WarrantDigest;
 use escrow_core::release::ItemRefusal;
 use escrow_core::time::Timestamp;
 use escrow_core::v2::release::CONTENT_TYPE_V2;
@@ -179,7 +180,7 @@ impl Node {
     fn refuse_all_v2(
         &self,
         db: &mut Db,
-        wd: Digest32,
+        wd: WarrantDigest,
         request: Digest32,
         n: usize,
         refusal: Refusal,

@@ -9,6 +9,7 @@ use crate::gate::LogView;
 use crate::state::now;
 use escrow_core::audit::witness::{Inclusion, Witnessed};
 use escrow_core::audit::{EntryKind, LogEntry, MAX_ENTRY_DIGESTS, TreeHead};
+use escrow_core::codec::WarrantDigest;
 use escrow_core::codec::{Digest32, V1};
 
 /// Refusal code of a release the witness quorum did not cosign (HTTP 503, and the reason of the
@@ -22,7 +23,7 @@ impl Node {
     /// ciphertexts of those releases) is committed and the request gets a 503 `witness-quorum`.
     pub(crate) fn witness_release(
         &self,
-        warrant: Digest32,
+        warrant: WarrantDigest,
         entries: &[LogEntry],
     ) -> Result<Option<Witnessed>, ApiError> {
         let Some(gate) = &self.gate else {
@@ -77,7 +78,11 @@ impl Node {
 
     /// Commit refusal entries (reason [`WITNESS_QUORUM`]) naming the ciphertexts of `released`:
     /// those shares never left the node.
-    fn mark_undelivered(&self, warrant: Digest32, released: &[&LogEntry]) -> Result<(), ApiError> {
+    fn mark_undelivered(
+        &self,
+        warrant: WarrantDigest,
+        released: &[&LogEntry],
+    ) -> Result<(), ApiError> {
         let cts: Vec<Digest32> = released
             .iter()
             .flat_map(|e| e.ciphertexts.iter().copied())
