@@ -1430,7 +1430,7 @@ mod tests {
             crate::audit::LogEntry::release(
                 0,
                 Timestamp(1_800_000_000),
-                Digest32([1; 32]),
+                WarrantDigest::from_bytes([1; 32]),
                 Digest32([2; 32]),
                 Digest32([3; 32]),
                 crate::codec::KeyId::from_bytes([4; 32]),
