@@ -415,7 +415,7 @@ pub fn release_response(data: &[u8]) {
         if let Ok(share) = o.share {
             assert_eq!(share.trustee, r.trustee);
             assert_eq!(share.ciphertext, o.ciphertext);
-            assert_eq!(share.context, r.warrant);
+            assert_eq!(share.context, r.warrant.digest());
         }
     }
     if r.set_id == set.id() {
