@@ -165,7 +165,16 @@ pub struct E2eArgs {
     /// compare with version 2 (the default: `POST /v2/release`).
     #[arg(long)]
     pub v1: bool,
-    /// Keep the nodes' state and the decrypted files in OUT/work.
+    /// Also run every row under a release gate of N witnesses (`log-witness`, in this process
+    /// on 127.0.0.1), quorum a majority (N/2 + 1), on nodes of their own; the rows without
+    /// witnesses run first, for the comparison (added time per warrant and per release batch).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub witnesses: u16,
+    /// With --witnesses: the first witness is an auditing witness (it audits each log with the
+    /// oversight key before it cosigns) and the policy requires it.
+    #[arg(long, requires = "witnesses")]
+    pub auditing_witness: bool,
+    /// Keep the nodes' state and the decrypted files in OUT/work (OUT/work-witnessed).
     #[arg(long)]
     pub keep: bool,
     /// Output folder (created; must not already hold a run). Default: experiments/e2e-<time>.

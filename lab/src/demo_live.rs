@@ -613,7 +613,16 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         serde_json::json!({"heads": heads, "audit": report.json}),
     );
 
-    // 9. Stop.
+    // 9. Witnesses (issue 17): a small second set under a policy with witnesses.
+    let parties = crate::demo_witness::Parties {
+        sos: &sos,
+        jc: &jc,
+        oversight: &oversight,
+        inv: &inv,
+    };
+    crate::demo_witness::run(&dir, &env, &parties, &mut story)?;
+
+    // 10. Stop.
     for x in nodes.iter_mut() {
         x.stop();
     }

@@ -45,6 +45,7 @@ pub(crate) struct Lab {
     jc: PrivateKey,
     pub(crate) inv: PrivateKey,
     recipient: PrivateKey,
+    oversight: PrivateKey,
     pub(crate) nodes: Vec<NodeProc>,
 }
 
@@ -93,8 +94,30 @@ impl Lab {
             jc,
             inv,
             recipient,
+            oversight,
             nodes: Vec::new(),
         })
+    }
+
+    /// Before the nodes are initialised: `n` witnesses in the work folder and the policy
+    /// rewritten with them, quorum [`witness_quorum`], the first one auditing (and required)
+    /// if `auditing`. Serve them with [`crate::witnesses::Pending::serve`] once the nodes run.
+    pub(crate) fn witnessed(
+        &self,
+        n: u16,
+        auditing: bool,
+    ) -> Result<(crate::witnesses::Pending, escrow_core::warrant::Policy)> {
+        let names: Vec<(String, bool)> = (1..=n)
+            .map(|i| (format!("witness.example/w{i}"), auditing && i == 1))
+            .collect();
+        let pending = crate::witnesses::prepare(&self.env.dir, &names)?;
+        let plain = double_lock_policy(&self.sos, &self.jc, &self.oversight)?;
+        let policy = pending.policy(plain, witness_quorum(n))?;
+        files::public(
+            &self.env.dir.join("policy.json"),
+            policy.to_json_pretty().as_bytes(),
+        )?;
+        Ok((pending, policy))
     }
 
     fn urls(&self) -> Vec<String> {
@@ -164,6 +187,11 @@ impl Lab {
     }
 }
 
+/// The witness quorum of `escrow experiment e2e --witnesses N`: a majority, N/2 + 1.
+pub(crate) fn witness_quorum(n: u16) -> u16 {
+    n / 2 + 1
+}
+
 pub(crate) fn stop_all(nodes: &mut [NodeProc]) {
     for x in nodes.iter_mut() {
         x.stop();
@@ -216,6 +244,12 @@ pub struct E2eRow {
     /// Peak resident set (kB) of this process (the investigator, and the sealing) after this
     /// row (VmHWM of /proc/self/status, what getrusage's ru_maxrss reports on Linux).
     pub investigator_peak_rss_kb: Option<u64>,
+    /// Witnesses of the nodes' release gate (0: no gate).
+    pub witnesses: u16,
+    /// One of them is an auditing witness, required by the policy.
+    pub auditing_witness: bool,
+    /// Release requests per trustee asked (messages / batch, rounded up).
+    pub batches: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -249,6 +283,9 @@ struct E2eParams {
     batch: usize,
     kdf_cost: String,
     node_start_s: f64,
+    witnesses: u16,
+    witness_quorum: Option<u16>,
+    auditing_witness: bool,
 }
 
 pub const E2E_COLUMNS: &[&str] = &[
@@ -272,6 +309,9 @@ pub const E2E_COLUMNS: &[&str] = &[
     "wire_bytes_per_message_per_trustee",
     "node_peak_rss_kb_max",
     "investigator_peak_rss_kb",
+    "witnesses",
+    "auditing_witness",
+    "batches",
 ];
 
 fn e2e_csv(rows: &[E2eRow]) -> Vec<Vec<String>> {
@@ -304,26 +344,35 @@ fn e2e_csv(rows: &[E2eRow]) -> Vec<Vec<String>> {
                 r.investigator_peak_rss_kb
                     .map(|v| v.to_string())
                     .unwrap_or_default(),
+                r.witnesses.to_string(),
+                r.auditing_witness.to_string(),
+                r.batches.to_string(),
             ]
         })
         .collect()
 }
 
 fn e2e_charts(rows: &[E2eRow]) -> Vec<(String, Chart<'static>)> {
-    // One series per strategy (and phase): `all` and `threshold` are separate retrievals.
-    let mut asks: Vec<Ask> = Vec::new();
+    // One series per strategy and gate (and phase): `all` and `threshold` are separate
+    // retrievals, with witnesses on nodes of their own.
+    let mut asks: Vec<(Ask, u16)> = Vec::new();
     for r in rows {
-        if !asks.contains(&r.ask) {
-            asks.push(r.ask);
+        if !asks.contains(&(r.ask, r.witnesses)) {
+            asks.push((r.ask, r.witnesses));
         }
     }
     let per_ask = |name: &str, f: &dyn Fn(&E2eRow) -> f64| -> Vec<Series> {
         asks.iter()
-            .map(|&ask| {
+            .map(|&(ask, w)| {
+                let gate = if w > 0 {
+                    format!(", {w} witnesses")
+                } else {
+                    String::new()
+                };
                 Series::line(
-                    format!("{}: {name}", ask.name()),
+                    format!("{}{gate}: {name}", ask.name()),
                     rows.iter()
-                        .filter(|r| r.ask == ask)
+                        .filter(|r| r.ask == ask && r.witnesses == w)
                         .map(|r| (r.messages as f64, f(r)))
                         .collect(),
                 )
@@ -416,26 +465,17 @@ pub fn e2e(a: E2eArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         counts.iter().sum::<usize>() <= 200_000,
         "at most 200000 messages in all per run"
     );
-    let dir = out_dir(a.out, "e2e")?;
-    let work = dir.join("work");
+    let dir = out_dir(a.out.clone(), "e2e")?;
     let (machine, started_unix, started) = experiment::start();
-    let mut lab = Lab::new(&work, n, k, a.node_bin.as_deref(), &a.kdf_cost)?;
-    let t0 = Instant::now();
-    for i in 1..=n {
-        lab.env.init(i)?;
-        let node = lab.env.serve(i)?;
-        lab.nodes.push(node);
-    }
-    let node_start_s = t0.elapsed().as_secs_f64();
-    progress(&format!(
-        "{n} trustee nodes up in {node_start_s:.2} s (KDF cost {})",
-        a.kdf_cost
-    ));
-    let res = e2e_runs(&lab, roles, &counts, &a.ask, a.batch, !a.no_audit, a.v1);
-    stop_all(&mut lab.nodes);
-    let (rows, audit) = res?;
-    if !a.keep {
-        let _ = std::fs::remove_dir_all(&work);
+    // Without witnesses; then, with --witnesses, the same rows on nodes of their own under a
+    // release gate.
+    let (mut rows, audit, node_start_s) = e2e_lab(&a, roles, &dir.join("work"), n, k, &counts, 0)?;
+    let mut audit_witnessed = None;
+    if a.witnesses > 0 {
+        let work = dir.join("work-witnessed");
+        let (more, audit, _) = e2e_lab(&a, roles, &work, n, k, &counts, a.witnesses)?;
+        rows.extend(more);
+        audit_witnessed = audit;
     }
 
     let mut text = String::new();
@@ -448,7 +488,8 @@ pub fn e2e(a: E2eArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     );
     let _ = writeln!(
         text,
-        "{:>9} {:>8} {:>10} {:>9} {:>9} {:>10} {:>11} {:>13} {:>12} {:>12} {:>13} {:>9}",
+        "{:>4} {:>9} {:>8} {:>10} {:>9} {:>9} {:>10} {:>11} {:>13} {:>12} {:>12} {:>13} {:>9}",
+        "wit",
         "ask",
         "messages",
         "retrieve s",
@@ -465,7 +506,8 @@ pub fn e2e(a: E2eArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     for r in &rows {
         let _ = writeln!(
             text,
-            "{:>9} {:>8} {:>10.3} {:>9.3} {:>9.3} {:>10.0} {:>11.0} {:>13.0} {:>12.0} {:>12.0} {:>13} {:>9}",
+            "{:>4} {:>9} {:>8} {:>10.3} {:>9.3} {:>9.3} {:>10.0} {:>11.0} {:>13.0} {:>12.0} {:>12.0} {:>13} {:>9}",
+            r.witnesses,
             r.ask.name(),
             r.messages,
             r.retrieve_s,
@@ -493,6 +535,7 @@ pub fn e2e(a: E2eArgs, roles: &dyn Roles, out: Out) -> Result<()> {
             a.trustees, a.entries, a.audit_s, a.entries_per_s, a.findings
         );
     }
+    text.push_str(&witness_cost(&rows, a.witnesses, a.auditing_witness));
     let params = E2eParams {
         n,
         k,
@@ -502,6 +545,9 @@ pub fn e2e(a: E2eArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         batch: a.batch,
         kdf_cost: a.kdf_cost.clone(),
         node_start_s,
+        witnesses: a.witnesses,
+        witness_quorum: (a.witnesses > 0).then(|| witness_quorum(a.witnesses)),
+        auditing_witness: a.auditing_witness,
     };
     let run = RunOutput {
         experiment: "e2e",
@@ -512,7 +558,7 @@ pub fn e2e(a: E2eArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         started_unix,
         started,
         command: std::env::args().collect(),
-        results: serde_json::json!({"rows": rows, "audit": audit}),
+        results: serde_json::json!({"rows": rows, "audit": audit, "audit_witnessed": audit_witnessed}),
         warnings: experiment::too_small(
             params.messages.iter().copied().min().unwrap_or(0),
             "messages",
@@ -521,6 +567,110 @@ pub fn e2e(a: E2eArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         .collect(),
     };
     finish(out, &dir, run, text)
+}
+
+/// One lab of `escrow experiment e2e` in `work`: n nodes, under a release gate of `witnesses`
+/// witnesses if not 0; its rows, its audit, and the nodes' start time.
+fn e2e_lab(
+    a: &E2eArgs,
+    roles: &dyn Roles,
+    work: &Path,
+    n: u16,
+    k: u16,
+    counts: &[usize],
+    witnesses: u16,
+) -> Result<(Vec<E2eRow>, Option<AuditRow>, f64)> {
+    let mut lab = Lab::new(work, n, k, a.node_bin.as_deref(), &a.kdf_cost)?;
+    let auditing = witnesses > 0 && a.auditing_witness;
+    let gate = if witnesses > 0 {
+        Some(lab.witnessed(witnesses, auditing)?)
+    } else {
+        None
+    };
+    let t0 = Instant::now();
+    for i in 1..=n {
+        lab.env.init(i)?;
+        let node = lab.env.serve(i)?;
+        lab.nodes.push(node);
+    }
+    let node_start_s = t0.elapsed().as_secs_f64();
+    progress(&format!(
+        "{n} trustee nodes up in {node_start_s:.2} s (KDF cost {}){}",
+        a.kdf_cost,
+        if witnesses > 0 {
+            format!(
+                ", under {witnesses} witnesses (quorum {}{})",
+                witness_quorum(witnesses),
+                if auditing { ", one auditing" } else { "" }
+            )
+        } else {
+            String::new()
+        }
+    ));
+    let served = match gate {
+        Some((pending, policy)) => {
+            match pending.serve(&lab.set, &policy, &lab.urls(), &lab.oversight) {
+                Ok(s) => s,
+                Err(e) => {
+                    stop_all(&mut lab.nodes);
+                    return Err(e);
+                }
+            }
+        }
+        None => Vec::new(),
+    };
+    let res = e2e_runs(&lab, roles, counts, &a.ask, a.batch, !a.no_audit, a.v1);
+    stop_all(&mut lab.nodes);
+    drop(served);
+    let (mut rows, audit) = res?;
+    for r in &mut rows {
+        r.witnesses = witnesses;
+        r.auditing_witness = auditing;
+    }
+    if !a.keep {
+        let _ = std::fs::remove_dir_all(work);
+    }
+    Ok((rows, audit, node_start_s))
+}
+
+/// What the witnesses added: per (messages, ask), the retrieval with the gate against the one
+/// without, per warrant and per release batch.
+fn witness_cost(rows: &[E2eRow], witnesses: u16, auditing: bool) -> String {
+    let mut text = String::new();
+    if witnesses == 0 {
+        return text;
+    }
+    let _ = writeln!(
+        text,
+        "release gate of {witnesses} witnesses on 127.0.0.1 (quorum {}{}), added to each retrieval:",
+        witness_quorum(witnesses),
+        if auditing {
+            ", the auditing witness required"
+        } else {
+            ""
+        }
+    );
+    for w in rows.iter().filter(|r| r.witnesses > 0) {
+        let Some(p) = rows
+            .iter()
+            .find(|p| p.witnesses == 0 && p.messages == w.messages && p.ask == w.ask)
+        else {
+            continue;
+        };
+        let added = w.retrieve_s - p.retrieve_s;
+        let _ = writeln!(
+            text,
+            "  {:>9} {:>8} messages: {:+.3} s per warrant ({:.3} s -> {:.3} s), {:+.1} ms per release batch ({} batches per trustee)",
+            w.ask.name(),
+            w.messages,
+            added,
+            p.retrieve_s,
+            w.retrieve_s,
+            added * 1000.0 / w.batches.max(1) as f64,
+            w.batches
+        );
+    }
+    text
 }
 
 fn e2e_runs(
@@ -611,6 +761,9 @@ fn e2e_runs(
                     .filter_map(|x| x.child.as_ref().and_then(|c| vm_hwm(c.id())))
                     .collect(),
                 investigator_peak_rss_kb: vm_hwm(std::process::id()),
+                witnesses: 0,
+                auditing_witness: false,
+                batches: m.div_ceil(batch.max(1)),
             };
             progress(&format!(
                 "{m} messages, ask {}: {retrieve_s:.2} s ({:.0} messages/s)",

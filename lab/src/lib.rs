@@ -20,6 +20,7 @@ pub mod delay;
 mod demo_live;
 mod demo_local;
 pub mod demo_tls;
+mod demo_witness;
 mod experiment;
 mod experiment_live;
 mod experiment_wan;
@@ -31,6 +32,7 @@ pub mod out;
 pub mod parties;
 pub mod roles;
 mod story;
+pub mod witnesses;
 
 pub use args::{DemoArgs, ExperimentArgs, ExperimentCmd};
 pub use out::Out;

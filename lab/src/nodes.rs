@@ -57,8 +57,19 @@ pub fn spawn_cheating_tls(
     passphrase: &str,
     tls: Option<&(PathBuf, PathBuf)>,
 ) -> Result<trustee_node::Spawned> {
+    spawn_in_process(state, passphrase, tls, Some(trustee_node::Fault::BadShare))
+}
+
+/// The node of state folder `state` run in this process (the `trustee-node` library), serving
+/// HTTPS with `tls` if given, with fault injection `fault` if given.
+pub fn spawn_in_process(
+    state: &Path,
+    passphrase: &str,
+    tls: Option<&(PathBuf, PathBuf)>,
+    fault: Option<trustee_node::Fault>,
+) -> Result<trustee_node::Spawned> {
     let mut config = trustee_node::Config::new(state, passphrase.as_bytes().to_vec());
-    config.fault = Some(trustee_node::Fault::BadShare);
+    config.fault = fault;
     config.tls = tls.map(|(cert, key)| trustee_node::TlsFiles {
         cert: cert.clone(),
         key: key.clone(),

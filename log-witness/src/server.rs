@@ -121,3 +121,78 @@ async fn info(State(w): State<Arc<Witness>>) -> Response {
         Err(e) => internal(e),
     }
 }
+
+/// A witness served on a thread of its own with its own tokio runtime (the demo, the lab,
+/// tests), started by [`spawn`]; stopped when dropped.
+pub struct Spawned {
+    url: String,
+    witness: Arc<Witness>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl core::fmt::Debug for Spawned {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Spawned {{ url: {} }}", self.url)
+    }
+}
+
+/// Serve `w` on `listener` (plain HTTP; bind it to a loopback address) on a new thread until
+/// the returned handle is dropped.
+pub fn spawn(listener: std::net::TcpListener, w: Arc<Witness>) -> std::io::Result<Spawned> {
+    let url = format!("http://{}", listener.local_addr()?);
+    listener.set_nonblocking(true)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let router = router(w.clone());
+    let thread = std::thread::Builder::new()
+        .name("log-witness".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                match tokio::net::TcpListener::from_std(listener) {
+                    Ok(l) => {
+                        let served = axum::serve(l, router)
+                            .with_graceful_shutdown(async move {
+                                let _ = rx.await;
+                            })
+                            .await;
+                        if let Err(e) = served {
+                            tracing::error!("witness server: {e}");
+                        }
+                    }
+                    Err(e) => tracing::error!("witness listener: {e}"),
+                }
+            })
+        })?;
+    Ok(Spawned {
+        url,
+        witness: w,
+        stop: Some(tx),
+        thread: Some(thread),
+    })
+}
+
+impl Spawned {
+    /// `http://ADDR`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The witness it serves (its key, logs and evidence).
+    pub fn witness(&self) -> &Witness {
+        &self.witness
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -111,6 +111,56 @@ fn e2e_retrieves_every_message_from_real_nodes_and_accounts_for_bytes_and_log_en
     assert!(String::from_utf8_lossy(&again.stderr).contains("already"));
 }
 
+/// `--witnesses 3 --auditing-witness`: every row runs twice, without witnesses and on nodes of
+/// their own under a release gate (3 witnesses on 127.0.0.1, quorum 2, the auditing one
+/// required); both read every message, and the run reports what the gate added.
+#[test]
+fn e2e_with_witnesses_runs_every_row_without_and_with_the_release_gate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("e2e-w");
+    let o = escrow(
+        tmp.path(),
+        &[
+            "experiment",
+            "e2e",
+            "--n",
+            "3",
+            "--k",
+            "2",
+            "--messages",
+            "3",
+            "--batch",
+            "2",
+            "--ask",
+            "all",
+            "--witnesses",
+            "3",
+            "--auditing-witness",
+            "--json",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    let v = json(&o);
+    assert_eq!(v["ok"], true, "{v:#}");
+    assert_eq!(v["parameters"]["witness_quorum"], 2, "{v:#}");
+    let rows = csv(&out.join("e2e.csv"));
+    assert_eq!(rows.len(), 2, "one row without, one with the witnesses");
+    for (row, (w, auditing)) in rows.iter().zip([(0.0, "false"), (3.0, "true")]) {
+        assert_eq!(num(row, "witnesses"), w, "{row:?}");
+        assert_eq!(row["auditing_witness"], auditing, "{row:?}");
+        assert_eq!(num(row, "decrypted"), 3.0, "every message read: {row:?}");
+        assert_eq!(num(row, "batches"), 2.0, "{row:?}");
+        // the gate adds no log entry when the quorum cosigns
+        assert!(
+            (num(row, "log_entries_per_node") - 4.0).abs() < 0.06,
+            "{row:?}"
+        );
+    }
+    // The auditor over the witnessed nodes finds every release justified.
+    assert_eq!(v["results"]["audit_witnessed"]["findings"], 0, "{v:#}");
+}
+
 #[test]
 fn audit_log_grows_one_log_and_the_auditor_finds_every_entry_justified() {
     let tmp = tempfile::tempdir().unwrap();

@@ -428,6 +428,50 @@ fn the_live_demo_runs_and_every_step_turns_out_as_the_protocol_says() {
         assert!(full.contains(name), "{name} in the oversight view");
         assert!(!page.contains(name), "{name} in the public page");
     }
+    // Witnesses (issue 17): a normal release under a checkpoint cosigned by the quorum with
+    // the auditing witness's statement; a forked log refused by every witness, with evidence;
+    // a release under a cancelled warrant by a faulty node stopped by the auditing witness.
+    let normal = step("Witnesses:")["detail"].clone();
+    assert!(normal["read"].as_u64().unwrap() > 0, "{normal}");
+    assert_eq!(
+        normal["statement_by"],
+        serde_json::json!(["witness.example/audit"])
+    );
+    assert!(
+        normal["cosigners"].as_array().unwrap().len() >= 2,
+        "{normal}"
+    );
+    assert!(
+        normal["checkpoint"]
+            .as_str()
+            .unwrap()
+            .contains("\u{2014} witness.example/")
+    );
+    let fork = step("forks its log")["detail"].clone();
+    assert_eq!(fork["read"], 0, "{fork}");
+    let kinds: Vec<&str> = fork["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e[1].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.len(), 3, "{fork}");
+    assert!(
+        kinds
+            .iter()
+            .all(|k| *k == "split-view" || *k == "inconsistent"),
+        "{fork}"
+    );
+    let cancelled = step("deliberately faulty")["detail"].clone();
+    assert_eq!(cancelled["read"], 0, "{cancelled}");
+    assert_eq!(cancelled["auditing_witness_refused"], true);
+    assert!(
+        cancelled["evidence"][0]
+            .as_str()
+            .unwrap()
+            .contains("unjustified-release"),
+        "{cancelled}"
+    );
     // the demo left no process behind and kept its state as asked
     assert!(tmp.path().join("kept/mailbox.jsonl").exists());
     assert!(tmp.path().join("kept/warrant.json").exists());
