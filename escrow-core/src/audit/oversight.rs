@@ -384,6 +384,18 @@ mod tests {
         crate::codec::WarrantDigest::from_bytes([b; 32])
     }
 
+    /// Release entry 4 of `ct` under `warrant`.
+    fn release(warrant: crate::codec::WarrantDigest, ct: Digest32) -> LogEntry {
+        LogEntry::release(
+            4,
+            Timestamp(7),
+            warrant,
+            ct,
+            d(2),
+            KeyId::from_bytes([3; 32]),
+        )
+    }
+
     fn header() -> (crate::trustee::TrusteeSet, EscrowCiphertext) {
         let mut rng = rand::rng();
         let dealing = trustee::deal(3, 2, &mut rng).unwrap();
@@ -411,14 +423,7 @@ mod tests {
         let a = PrivateKey::generate(&mut rng);
         let b = PrivateKey::generate(&mut rng);
         let stranger = PrivateKey::generate(&mut rng);
-        let mut e = LogEntry::release(
-            4,
-            Timestamp(7),
-            w(1),
-            ct.digest(),
-            d(2),
-            KeyId::from_bytes([3; 32]),
-        );
+        let mut e = release(w(1), ct.digest());
         let doc = SealedDocument::HeaderV1(ct.clone());
         e.seal_for_oversight(&[a.public(), b.public()], &doc, &mut rng)
             .unwrap();
@@ -439,14 +444,7 @@ mod tests {
         assert!(!hay.contains(&hex::encode("alice@example")));
         assert!(!String::from_utf8_lossy(&bytes).contains("alice"));
         // Without a copy: the version 1 bytes, and NotSealed.
-        let plain = LogEntry::release(
-            4,
-            Timestamp(7),
-            w(1),
-            ct.digest(),
-            d(2),
-            KeyId::from_bytes([3; 32]),
-        );
+        let plain = release(w(1), ct.digest());
         assert_eq!(plain.to_bytes()[20], 1);
         assert_eq!(Sealed::open(&plain, &a), Err(OpenError::NotSealed));
     }
@@ -456,14 +454,7 @@ mod tests {
         let mut rng = rand::rng();
         let (_, ct) = header();
         let k = PrivateKey::generate(&mut rng);
-        let mut e = LogEntry::release(
-            4,
-            Timestamp(7),
-            w(1),
-            ct.digest(),
-            d(2),
-            KeyId::from_bytes([3; 32]),
-        );
+        let mut e = release(w(1), ct.digest());
         e.seal_for_oversight(
             &[k.public()],
             &SealedDocument::HeaderV1(ct.clone()),
@@ -471,25 +462,11 @@ mod tests {
         )
         .unwrap();
         // Same copy, another ciphertext digest (a trustee hiding what it released).
-        let mut moved = LogEntry::release(
-            4,
-            Timestamp(7),
-            w(1),
-            d(9),
-            d(2),
-            KeyId::from_bytes([3; 32]),
-        );
+        let mut moved = release(w(1), d(9));
         moved.sealed = e.sealed.clone();
         assert_eq!(Sealed::open(&moved, &k), Err(OpenError::Decrypt));
         // Another warrant digest.
-        let mut moved = LogEntry::release(
-            4,
-            Timestamp(7),
-            w(8),
-            ct.digest(),
-            d(2),
-            KeyId::from_bytes([3; 32]),
-        );
+        let mut moved = release(w(8), ct.digest());
         moved.sealed = e.sealed.clone();
         assert_eq!(Sealed::open(&moved, &k), Err(OpenError::Decrypt));
         // One body bit flipped.
@@ -541,14 +518,7 @@ mod tests {
         assert!(LogEntry::from_bytes(&v3).is_err());
         // A sealed release labelled version 4: refused.
         let (_, ct) = header();
-        let mut r = LogEntry::release(
-            4,
-            Timestamp(7),
-            w(1),
-            ct.digest(),
-            d(2),
-            KeyId::from_bytes([3; 32]),
-        );
+        let mut r = release(w(1), ct.digest());
         r.seal_for_oversight(&[k.public()], &SealedDocument::HeaderV1(ct), &mut rng)
             .unwrap();
         let mut v4 = r.to_bytes();
@@ -568,14 +538,7 @@ mod tests {
         let mut rng = rand::rng();
         let (_, ct) = header();
         let k = PrivateKey::generate(&mut rng);
-        let mut e = LogEntry::release(
-            4,
-            Timestamp(7),
-            w(1),
-            ct.digest(),
-            d(2),
-            KeyId::from_bytes([3; 32]),
-        );
+        let mut e = release(w(1), ct.digest());
         e.seal_for_oversight(&[k.public()], &SealedDocument::HeaderV1(ct), &mut rng)
             .unwrap();
         let b = e.to_bytes();
