@@ -13,8 +13,8 @@
 //!
 //! so the entries next to a `keygen` entry say which ceremony it was. A key generation and a
 //! reshare look alike in a new trustee's log; the ceremony is shown as a reshare when a dealer's
-//! log among those audited shows it, and otherwise as a key generation (a reshare's new set's
-//! certificate names its dealers: `escrow audit --keygen-certificate`).
+//! log among those audited shows it, or when the audited set says it was made by a reshare
+//! ([`ceremonies_of`]: its `reshared_after`), and otherwise as a key generation.
 
 use super::EntryKind;
 use crate::codec::Digest32;
@@ -81,6 +81,32 @@ pub struct CeremonyView {
     /// second).
     #[serde(skip)]
     first_sequence: u64,
+}
+
+/// [`ceremonies`] in the logs of `set`'s trustees. A set made by a reshare (`reshared_after`
+/// at least 1; its origin is the set the reshare made) is logged by its new trustees as setup then
+/// keygen, like a key generation: the ceremony whose setup names that set is a reshare of the
+/// set before it in the lineage, whether or not a dealer's log was audited.
+pub fn ceremonies_of(
+    set: &crate::trustee::TrusteeSet,
+    logs: &BTreeMap<u16, Vec<CeremonyEntry>>,
+) -> Vec<CeremonyView> {
+    let mut out = ceremonies(logs);
+    let after = usize::from(set.reshared_after());
+    if let Some(before) = after
+        .checked_sub(1)
+        .and_then(|i| set.lineage().get(i).copied())
+    {
+        let made = set.origin();
+        for v in out
+            .iter_mut()
+            .filter(|v| v.ceremony == Ceremony::Keygen && v.new_set == Some(made))
+        {
+            v.ceremony = Ceremony::Reshare;
+            v.old_set = v.old_set.or(Some(before));
+        }
+    }
+    out
 }
 
 /// The ceremonies in `logs` (each trustee's setup, keygen and share-destroyed entries in log
@@ -443,5 +469,48 @@ mod tests {
         assert!(!fr.contains("holds k or more"), "{t}");
         assert!(composition_html(Some(&c)).contains("<td>DE</td><td>2</td>"));
         assert!(composition_text(None).contains("does not say"));
+    }
+
+    /// Issue 15 defect (c): a reshare seen only in the new trustees' logs (setup, keygen) was
+    /// listed as a key generation; the reshared set says it was made by a reshare.
+    #[test]
+    fn a_reshare_seen_only_in_the_new_trustees_logs_is_a_reshare() {
+        let dealt = crate::trustee::deal(3, 2, &mut rand::rng()).unwrap().set;
+        let old = d(40);
+        let set = crate::trustee::TrusteeSet::from_parts_full(
+            dealt.commitments().to_vec(),
+            dealt.members().to_vec(),
+            vec![old],
+            1,
+        )
+        .unwrap();
+        let t = d(41);
+        let logs: BTreeMap<u16, Vec<CeremonyEntry>> = (1..=3u16)
+            .map(|i| {
+                (
+                    i,
+                    vec![
+                        e(0, 7, EntryKind::Setup, set.id()),
+                        e(1, 7, EntryKind::Keygen, t),
+                    ],
+                )
+            })
+            .collect();
+        let h = ceremonies_of(&set, &logs);
+        assert_eq!(h.len(), 1);
+        assert_eq!(
+            (h[0].ceremony, h[0].new_set, h[0].old_set),
+            (Ceremony::Reshare, Some(set.id()), Some(old))
+        );
+        assert!(h[0].destroyed_by.is_empty());
+        // a set made by a key generation stays a key generation
+        let logs: BTreeMap<u16, Vec<CeremonyEntry>> = BTreeMap::from([(
+            1u16,
+            vec![
+                e(0, 7, EntryKind::Setup, dealt.id()),
+                e(1, 7, EntryKind::Keygen, t),
+            ],
+        )]);
+        assert_eq!(ceremonies_of(&dealt, &logs)[0].ceremony, Ceremony::Keygen);
     }
 }

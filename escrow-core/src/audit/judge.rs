@@ -1683,7 +1683,7 @@ impl Judge {
             findings,
             oversight,
             disclosures,
-            history: super::history::ceremonies(&self.ceremony_log),
+            history: super::history::ceremonies_of(&self.set, &self.ceremony_log),
         }
     }
 }
