@@ -24,7 +24,7 @@ use escrow_core::warrant::{
 };
 use rand::RngExt as _;
 
-const DAY: i64 = 86_400;
+use crate::files::DAY;
 
 /// The nodes' passphrase in a kept demo folder (`--keep DIR`).
 pub const PASSPHRASE_FILE: &str = "passphrase";

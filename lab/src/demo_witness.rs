@@ -29,7 +29,7 @@ use escrow_core::warrant::{
 };
 use std::path::Path;
 
-const DAY: i64 = 86_400;
+use crate::files::DAY;
 /// The witnesses: key name, auditing.
 const WITNESSES: [(&str, bool); 3] = [
     ("witness.example/w1", false),

@@ -32,7 +32,8 @@ pub fn out_dir(given: Option<PathBuf>, verb: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
-fn messages(m: u64) -> Result<usize> {
+/// A message count given on the command line, checked.
+pub(crate) fn messages(m: u64) -> Result<usize> {
     let m = usize::try_from(m).unwrap_or(usize::MAX);
     experiment::check_messages(m)?;
     Ok(m)

@@ -9,12 +9,12 @@
 //!   audit --json`, a child process) timed over it, with its peak memory.
 
 use crate::args::{AuditLogArgs, E2eArgs};
-use crate::experiment::finish;
+use crate::experiment::{finish, messages};
 use crate::files::{self, SET_FILE};
 use crate::nodes::{Env, NodeProc, find_node_bin};
 use crate::out::{Out, progress};
 use crate::parties::{double_lock_policy, node, payload, save_key, sign, write_set};
-use crate::roles::{Ask, AuditRequest, Net, Roles};
+use crate::roles::{Ask, AuditRequest, Net, Retrieved, Roles};
 use anyhow::{Context, Result, bail, ensure};
 use escrow_core::audit::{EntryKind, LogEntry};
 use escrow_core::codec::Digest32;
@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub(crate) const DAY: i64 = 86_400;
+use crate::files::DAY;
 
 /// The parties and the nodes of one run.
 pub(crate) struct Lab {
@@ -126,6 +126,60 @@ impl Lab {
             .filter(|x| x.running())
             .map(|x| x.url())
             .collect()
+    }
+
+    /// Midnight (UTC) 14 days ago: where the traffic's week starts.
+    pub(crate) fn window_start() -> Timestamp {
+        Timestamp::from_unix((files::now().unix() / DAY - 14) * DAY)
+    }
+
+    /// Initialise and serve trustees 1..=n, each in network namespace `spaces` gives it (its
+    /// own address there) or on 127.0.0.1; the wall time it took.
+    pub(crate) fn start_nodes(&mut self, spaces: Option<&crate::netns::Namespaces>) -> Result<f64> {
+        let t0 = Instant::now();
+        for i in 1..=self.set.trustees() {
+            self.env.init(i)?;
+            let node = match spaces {
+                Some(s) => self
+                    .env
+                    .serve_in(i, s.name(i), s.addr(i).unwrap_or("127.0.0.1"))?,
+                None => self.env.serve(i)?,
+            };
+            self.nodes.push(node);
+        }
+        Ok(t0.elapsed().as_secs_f64())
+    }
+
+    /// `escrow retrieve`'s code over `msgs` under `env` from `urls`, timed (seconds); an
+    /// error unless every message was read. The plaintexts go to `out_dir`, removed after.
+    pub(crate) fn retrieve_every(
+        &self,
+        roles: &dyn Roles,
+        env: &escrow_core::warrant::WarrantEnvelope,
+        msgs: &[MailboxMessage],
+        urls: &[String],
+        (batch, ask): (usize, Ask),
+        out_dir: &Path,
+    ) -> Result<(Retrieved, f64)> {
+        files::private_dir(out_dir)?;
+        let net = Net {
+            batch,
+            timeout: 600,
+            attempts: 1,
+            ask,
+        };
+        let t0 = Instant::now();
+        let r = roles.retrieve(&self.set, env, &self.inv, msgs, urls, &net, out_dir)?;
+        let retrieve_s = t0.elapsed().as_secs_f64();
+        let (decrypted, m) = (r.decrypted(), msgs.len());
+        ensure!(
+            decrypted == m,
+            "only {decrypted} of {m} messages decrypted; trustees: {}",
+            serde_json::Value::from(r.trustees.clone())
+        );
+        // The plaintexts are not needed any more.
+        let _ = std::fs::remove_dir_all(out_dir);
+        Ok((r, retrieve_s))
     }
 
     /// `count` messages from alice to `target` within `[start, start + 7 days)`, sealed on
@@ -454,11 +508,7 @@ pub fn e2e(a: E2eArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     let counts: Vec<usize> = a
         .messages
         .iter()
-        .map(|&m| {
-            let m = usize::try_from(m).unwrap_or(usize::MAX);
-            experiment::check_messages(m)?;
-            Ok(m)
-        })
+        .map(|&m| messages(m))
         .collect::<Result<_>>()?;
     ensure!(a.batch >= 1, "--batch must be at least 1");
     ensure!(
@@ -587,13 +637,7 @@ fn e2e_lab(
     } else {
         None
     };
-    let t0 = Instant::now();
-    for i in 1..=n {
-        lab.env.init(i)?;
-        let node = lab.env.serve(i)?;
-        lab.nodes.push(node);
-    }
-    let node_start_s = t0.elapsed().as_secs_f64();
+    let node_start_s = lab.start_nodes(None)?;
     progress(&format!(
         "{n} trustee nodes up in {node_start_s:.2} s (KDF cost {}){}",
         a.kdf_cost,
@@ -684,7 +728,7 @@ fn e2e_runs(
 ) -> Result<(Vec<E2eRow>, Option<AuditRow>)> {
     let (n, k) = (lab.set.trustees(), lab.set.threshold());
     let urls = lab.urls();
-    let start = Timestamp::from_unix((files::now().unix() / DAY - 14) * DAY);
+    let start = Lab::window_start();
     let mut rows = Vec::new();
     for (j, &m) in counts.iter().enumerate() {
         let target = format!("target-{j}");
@@ -703,26 +747,13 @@ fn e2e_runs(
                 })
                 .collect::<Result<_>>()?;
             let out_dir = lab.env.dir.join(format!("retrieved-{j}-{}", ask.name()));
-            files::private_dir(&out_dir)?;
             progress(&format!(
                 "{m} messages: retrieving from {} nodes",
                 urls.len()
             ));
-            let net = Net {
-                batch,
-                timeout: 600,
-                attempts: 1,
-                ask,
-            };
-            let t0 = Instant::now();
-            let r = roles.retrieve(&lab.set, &env, &lab.inv, &msgs, &urls, &net, &out_dir)?;
-            let retrieve_s = t0.elapsed().as_secs_f64();
+            let (r, retrieve_s) =
+                lab.retrieve_every(roles, &env, &msgs, &urls, (batch, ask), &out_dir)?;
             let decrypted = r.decrypted();
-            ensure!(
-                decrypted == m,
-                "only {decrypted} of {m} messages decrypted; trustees: {}",
-                serde_json::Value::from(r.trustees.clone())
-            );
             let mut added = 0u64;
             let mut grown = 0u64;
             for (x, (size0, bytes0)) in lab.nodes.iter().zip(&before) {
@@ -771,8 +802,6 @@ fn e2e_runs(
                 row.messages_per_s
             ));
             rows.push(row);
-            // The plaintexts are not needed any more.
-            let _ = std::fs::remove_dir_all(&out_dir);
         }
     }
     let audit_row = if audit {
@@ -1001,7 +1030,7 @@ pub fn audit_log(a: AuditLogArgs, roles: &dyn Roles, out: Out) -> Result<()> {
 }
 
 fn audit_log_runs(lab: &mut Lab, roles: &dyn Roles, a: &AuditLogArgs) -> Result<Vec<AuditRow>> {
-    let start = Timestamp::from_unix((files::now().unix() / DAY - 14) * DAY);
+    let start = Lab::window_start();
     let real = usize::try_from(a.real)?;
     let (msgs, _) = lab.traffic("target", real, start, true)?;
     let env = lab.warrant("W-AUDIT-LOG", "target", start)?;

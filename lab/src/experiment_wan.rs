@@ -11,21 +11,19 @@
 
 use crate::args::WanArgs;
 use crate::delay::DelayProxy;
-use crate::experiment::finish;
-use crate::experiment_live::{DAY, Lab, out_dir, stop_all};
-use crate::files;
+use crate::experiment::{finish, messages};
+use crate::experiment_live::{Lab, out_dir, stop_all};
 use crate::netns::{Namespaces, unavailable};
 use crate::out::{Out, progress};
-use crate::roles::{Ask, Net, Roles};
+use crate::roles::{Ask, Roles};
 use anyhow::{Context, Result, ensure};
 use escrow_client::investigator_v2::PIPELINE_DEPTH;
-use escrow_core::time::Timestamp;
 use escrow_research::experiment::{self, RunOutput};
 use escrow_research::plot::{Chart, Scale, Series};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Longest round trip accepted (ms).
 const MAX_RTT_MS: u64 = 2_000;
@@ -164,11 +162,7 @@ pub fn wan(a: WanArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     let counts: Vec<usize> = a
         .messages
         .iter()
-        .map(|&m| {
-            let m = usize::try_from(m).unwrap_or(usize::MAX);
-            experiment::check_messages(m)?;
-            Ok(m)
-        })
+        .map(|&m| messages(m))
         .collect::<Result<_>>()?;
     ensure!(a.batch >= 1, "--batch must be at least 1");
     ensure!(
@@ -203,16 +197,7 @@ pub fn wan(a: WanArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         Some(_) => None,
     };
     let res = (|| {
-        for i in 1..=n {
-            lab.env.init(i)?;
-            let node = match &spaces {
-                Some(s) => lab
-                    .env
-                    .serve_in(i, s.name(i), s.addr(i).unwrap_or("127.0.0.1"))?,
-                None => lab.env.serve(i)?,
-            };
-            lab.nodes.push(node);
-        }
+        lab.start_nodes(spaces.as_ref())?;
         progress(&format!(
             "{n} trustee nodes up ({})",
             if spaces.is_some() {
@@ -316,7 +301,7 @@ fn runs(
     mode: &'static str,
 ) -> Result<Vec<WanRow>> {
     let addrs = node_addrs(lab)?;
-    let start = Timestamp::from_unix((files::now().unix() / DAY - 14) * DAY);
+    let start = Lab::window_start();
     let mut sealed = Vec::new();
     for (j, &m) in counts.iter().enumerate() {
         progress(&format!("{m} messages: sealing"));
@@ -346,27 +331,14 @@ fn runs(
                     .env
                     .dir
                     .join(format!("retrieved-{rtt}-{j}-{}", ask.name()));
-                files::private_dir(&out_dir)?;
                 progress(&format!(
                     "round trip {rtt} ms: retrieving {m} messages (ask {})",
                     ask.name()
                 ));
-                let net = Net {
-                    batch,
-                    timeout: 600,
-                    attempts: 1,
-                    ask,
-                };
-                let t0 = Instant::now();
-                let r = roles.retrieve(&lab.set, &env, &lab.inv, msgs, &urls, &net, &out_dir)?;
-                let retrieve_s = t0.elapsed().as_secs_f64();
+                let (r, retrieve_s) = lab
+                    .retrieve_every(roles, &env, msgs, &urls, (batch, ask), &out_dir)
+                    .with_context(|| format!("round trip {rtt} ms"))?;
                 let decrypted = r.decrypted();
-                ensure!(
-                    decrypted == m,
-                    "round trip {rtt} ms: only {decrypted} of {m} messages decrypted; trustees: {}",
-                    serde_json::Value::from(r.trustees.clone())
-                );
-                let _ = std::fs::remove_dir_all(&out_dir);
                 let batches = m.div_ceil(batch);
                 let base = rows
                     .iter()

@@ -6,6 +6,9 @@ use anyhow::{Context, Result, bail};
 use std::io::Write as _;
 use std::path::Path;
 
+/// Seconds in a day (the demo's and the experiments' traffic windows).
+pub const DAY: i64 = 86_400;
+
 /// The public trustee set in a set folder.
 pub const SET_FILE: &str = "trustee-set.json";
 /// A trustee's key share in `trustee-<i>/`.

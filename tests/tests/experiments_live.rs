@@ -10,7 +10,7 @@
 )]
 
 use escrow_e2e::{escrow, json};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 fn csv(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
     let text = std::fs::read_to_string(path).unwrap();
@@ -31,12 +31,28 @@ fn num(row: &std::collections::HashMap<String, String>, col: &str) -> f64 {
         .unwrap_or_else(|_| panic!("{col} = {}", row[col]))
 }
 
+/// `escrow experiment ARGS --json --out TMP/NAME`: its JSON (the run succeeded), its output
+/// folder and the process output.
+fn run_experiment(
+    tmp: &Path,
+    name: &str,
+    args: &[&str],
+) -> (serde_json::Value, PathBuf, std::process::Output) {
+    let out = tmp.join(name);
+    let mut all = args.to_vec();
+    all.extend(["--json", "--out", out.to_str().unwrap()]);
+    let o = escrow(tmp, &all);
+    let v = json(&o);
+    assert_eq!(v["ok"], true, "{v:#}");
+    (v, out, o)
+}
+
 #[test]
 fn e2e_retrieves_every_message_from_real_nodes_and_accounts_for_bytes_and_log_entries() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("e2e");
-    let o = escrow(
+    let (v, out, _) = run_experiment(
         tmp.path(),
+        "e2e",
         &[
             "experiment",
             "e2e",
@@ -49,13 +65,8 @@ fn e2e_retrieves_every_message_from_real_nodes_and_accounts_for_bytes_and_log_en
             "--batch",
             "5",
             "--keep",
-            "--json",
-            "--out",
-            out.to_str().unwrap(),
         ],
     );
-    let v = json(&o);
-    assert_eq!(v["ok"], true, "{v:#}");
     assert_eq!(v["experiment"], "e2e");
     let rows = csv(&out.join("e2e.csv"));
     assert_eq!(rows.len(), 4, "two message counts, two strategies");
@@ -117,9 +128,9 @@ fn e2e_retrieves_every_message_from_real_nodes_and_accounts_for_bytes_and_log_en
 #[test]
 fn e2e_with_witnesses_runs_every_row_without_and_with_the_release_gate() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("e2e-w");
-    let o = escrow(
+    let (v, out, _) = run_experiment(
         tmp.path(),
+        "e2e-w",
         &[
             "experiment",
             "e2e",
@@ -136,13 +147,8 @@ fn e2e_with_witnesses_runs_every_row_without_and_with_the_release_gate() {
             "--witnesses",
             "3",
             "--auditing-witness",
-            "--json",
-            "--out",
-            out.to_str().unwrap(),
         ],
     );
-    let v = json(&o);
-    assert_eq!(v["ok"], true, "{v:#}");
     assert_eq!(v["parameters"]["witness_quorum"], 2, "{v:#}");
     let rows = csv(&out.join("e2e.csv"));
     assert_eq!(rows.len(), 2, "one row without, one with the witnesses");
@@ -164,9 +170,9 @@ fn e2e_with_witnesses_runs_every_row_without_and_with_the_release_gate() {
 #[test]
 fn audit_log_grows_one_log_and_the_auditor_finds_every_entry_justified() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("al");
-    let o = escrow(
+    let (_, out, _) = run_experiment(
         tmp.path(),
+        "al",
         &[
             "experiment",
             "audit-log",
@@ -174,13 +180,8 @@ fn audit_log_grows_one_log_and_the_auditor_finds_every_entry_justified() {
             "40,300",
             "--real",
             "10",
-            "--json",
-            "--out",
-            out.to_str().unwrap(),
         ],
     );
-    let v = json(&o);
-    assert_eq!(v["ok"], true, "{v:#}");
     let rows = csv(&out.join("audit-log.csv"));
     assert_eq!(rows.len(), 2);
     assert_eq!(num(&rows[0], "entries"), 40.0);
@@ -225,9 +226,9 @@ fn wan_retrieves_through_delay_lines_and_each_round_trip_is_paid() {
     // --loopback: the namespaces need root and are not part of the tests (docs/experiments.md
     // §9 runs them); the delay lines and the retrieval are the same code.
     let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("wan");
-    let o = escrow(
+    let (v, out, o) = run_experiment(
         tmp.path(),
+        "wan",
         &[
             "experiment",
             "wan",
@@ -242,13 +243,8 @@ fn wan_retrieves_through_delay_lines_and_each_round_trip_is_paid() {
             "6",
             "--batch",
             "2",
-            "--json",
-            "--out",
-            out.to_str().unwrap(),
         ],
     );
-    let v = json(&o);
-    assert_eq!(v["ok"], true, "{v:#}");
     assert_eq!(v["experiment"], "wan");
     assert_eq!(v["parameters"]["mode"], "loopback");
     assert!(

@@ -18,11 +18,12 @@ use escrow_core::release::{ReleaseRequest, ReleaseResponse};
 use escrow_core::warrant::Policy;
 use std::sync::Arc;
 
-/// A `log-witness` served in this process on 127.0.0.1:0 (its own runtime and thread; the
-/// thread ends with the test process).
+/// A `log-witness` served in this process on 127.0.0.1:0 (`log_witness::server::spawn`: its
+/// own runtime and thread, stopped when this is dropped, before its state folder goes).
 struct InProcWitness {
     witness: Arc<log_witness::Witness>,
     url: String,
+    _served: log_witness::server::Spawned,
     _dir: tempfile::TempDir,
 }
 
@@ -41,7 +42,7 @@ fn bind() -> (std::net::TcpListener, String) {
     (listener, url)
 }
 
-/// Serve `witness` on `listener` in this process.
+/// Serve `witness` on `listener` (bound by [`bind`], which gave `url`) in this process.
 fn serve_witness(
     listener: std::net::TcpListener,
     url: String,
@@ -49,22 +50,28 @@ fn serve_witness(
     dir: tempfile::TempDir,
 ) -> InProcWitness {
     let witness = Arc::new(witness);
-    let router = log_witness::server::router(witness.clone());
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let l = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(l, router).await.unwrap();
-        });
-    });
+    let served = log_witness::server::spawn(listener, witness.clone()).unwrap();
+    assert_eq!(served.url(), url);
     InProcWitness {
         witness,
         url,
+        _served: served,
         _dir: dir,
     }
+}
+
+/// POST `body` to `node`'s `/v1/release` as the investigator: the gate refuses (503
+/// `witness-quorum`, no release response leaves); its message.
+fn gate_refusal(node: &InProcNode, fx: &Fixture, body: &str) -> String {
+    let (status, answer) = post_as(&node.url("/v1/release"), &fx.investigator, body);
+    assert_eq!(status, 503, "{answer}");
+    let v = json(&answer);
+    assert_eq!(v["error"]["code"], "witness-quorum", "{answer}");
+    assert!(
+        ReleaseResponse::from_json(&answer).is_err(),
+        "no release response (no share box) leaves: {answer}"
+    );
+    v["error"]["message"].as_str().unwrap().to_string()
 }
 
 /// A URL where nothing listens (bound, then closed).
@@ -242,15 +249,7 @@ fn without_the_quorum_no_share_leaves_any_node_and_the_log_says_so() {
         .collect();
     let body = ReleaseRequest::new(&w, cts(&msgs)).to_json();
     for (node, _) in &nodes {
-        let (status, answer) = post_as(&node.url("/v1/release"), &fx.investigator, &body);
-        assert_eq!(status, 503, "{answer}");
-        let v = json(&answer);
-        assert_eq!(v["error"]["code"], "witness-quorum", "{answer}");
-        assert!(
-            ReleaseResponse::from_json(&answer).is_err(),
-            "no release response (no share box) leaves: {answer}"
-        );
-        let msg = v["error"]["message"].as_str().unwrap();
+        let msg = gate_refusal(node, &fx, &body);
         assert!(
             msg.contains("w.example/audit") && msg.contains("w.example/2"),
             "{msg}"
@@ -380,7 +379,8 @@ fn the_investigator_uses_no_share_without_witnessed_evidence_and_keeps_it_in_the
         nodes,
         policy,
         clients,
-        ..
+        // the witnesses serve until the test ends (a `..` would drop and stop them here)
+        _witnesses,
     } = forged_third(&fx);
 
     let w = fx.double_locked(&fx.payload("gate-investigator"));
@@ -479,7 +479,8 @@ fn v2_answers_carry_their_witnessed_evidence_and_a_forged_one_is_not_used() {
         nodes,
         policy,
         clients,
-        ..
+        // the witnesses serve until the test ends (a `..` would drop and stop them here)
+        _witnesses,
     } = forged_third(&fx);
 
     let w = fx.double_locked(&fx.payload("gate-v2"));
@@ -630,15 +631,7 @@ fn an_auditing_witness_refuses_a_release_under_a_cancelled_warrant_and_no_share_
     let (s, b) = post(&node.url("/v1/cancel"), &c.to_json());
     assert_eq!(s, 200, "{b}");
     let body = ReleaseRequest::new(&w, cts(&msgs[1..])).to_json();
-    let (status, answer) = post_as(&node.url("/v1/release"), &fx.investigator, &body);
-    assert_eq!(status, 503, "{answer}");
-    let v = json(&answer);
-    assert_eq!(v["error"]["code"], "witness-quorum", "{answer}");
-    assert!(
-        ReleaseResponse::from_json(&answer).is_err(),
-        "no release response (no share box) leaves: {answer}"
-    );
-    let msg = v["error"]["message"].as_str().unwrap();
+    let msg = gate_refusal(node, &fx, &body);
     assert!(
         msg.contains("w.example/audit: HTTP 403") && msg.contains("unjustified-release"),
         "{msg}"
@@ -673,16 +666,11 @@ fn an_auditing_witness_that_cannot_judge_a_release_refuses_to_cosign_it() {
     let w = fx.double_locked(&fx.payload("gate-blind"));
     let m = fx.message("alice", "bob", "m0", 60);
     let body = ReleaseRequest::new(&w, cts(std::slice::from_ref(&m))).to_json();
-    let (status, answer) = post_as(&node.url("/v1/release"), &fx.investigator, &body);
-    assert_eq!(status, 503, "{answer}");
-    let v = json(&answer);
-    assert_eq!(v["error"]["code"], "witness-quorum", "{answer}");
-    let msg = v["error"]["message"].as_str().unwrap();
+    let msg = gate_refusal(node, &fx, &body);
     assert!(
         msg.contains("w.example/audit: HTTP 403") && msg.contains("release-not-judged"),
         "{msg}"
     );
-    assert!(ReleaseResponse::from_json(&answer).is_err(), "{answer}");
     assert_eq!(audit.witness.evidence().unwrap().len(), 1);
 }
 
@@ -779,18 +767,13 @@ fn a_plain_cosignature_by_the_auditing_witness_is_not_its_audit_and_no_share_lea
     let w = fx.double_locked(&fx.payload("gate-plain"));
     let m = fx.message("alice", "bob", "m0", 60);
     let body = ReleaseRequest::new(&w, cts(std::slice::from_ref(&m))).to_json();
-    let (status, answer) = post_as(&node.url("/v1/release"), &fx.investigator, &body);
-    assert_eq!(status, 503, "{answer}");
-    let v = json(&answer);
-    assert_eq!(v["error"]["code"], "witness-quorum", "{answer}");
-    let msg = v["error"]["message"].as_str().unwrap();
+    let msg = gate_refusal(node, &fx, &body);
     assert!(
         msg.contains(
             "w.example/audit: cosigned without a valid audit statement (no statement line)"
         ),
         "{msg}"
     );
-    assert!(ReleaseResponse::from_json(&answer).is_err(), "{answer}");
     // Both witnesses did cosign: the log is append-only, which is all a plain witness says.
     assert!(w1.witness.logs().unwrap()[0].size > 0);
     assert!(plain.witness.logs().unwrap()[0].size > 0);

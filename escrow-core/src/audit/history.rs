@@ -83,7 +83,8 @@ pub struct CeremonyView {
     first_sequence: u64,
 }
 
-/// [`ceremonies`] in the logs of `set`'s trustees. A set made by a reshare (`reshared_after`
+/// The ceremonies in the logs of `set`'s trustees (setup, keygen and share-destroyed entries in
+/// log order), earliest first. A set made by a reshare (`reshared_after`
 /// at least 1; its origin is the set the reshare made) is logged by its new trustees as setup then
 /// keygen, like a key generation: the ceremony whose setup names that set is a reshare of the
 /// set before it in the lineage, whether or not a dealer's log was audited.
@@ -110,8 +111,9 @@ pub fn ceremonies_of(
 }
 
 /// The ceremonies in `logs` (each trustee's setup, keygen and share-destroyed entries in log
-/// order), earliest first.
-pub fn ceremonies(logs: &BTreeMap<u16, Vec<CeremonyEntry>>) -> Vec<CeremonyView> {
+/// order), earliest first, as the logs alone show them: a reshare logged only by its new
+/// trustees reads as a keygen here; [`ceremonies_of`], which knows the set, is the public view.
+fn ceremonies(logs: &BTreeMap<u16, Vec<CeremonyEntry>>) -> Vec<CeremonyView> {
     let mut by_transcript: BTreeMap<Digest32, CeremonyView> = BTreeMap::new();
     for (&trustee, entries) in logs {
         let at = |i: Option<usize>, seq: Option<u64>| {
