@@ -13,6 +13,30 @@ use escrow_core::codec::V1;
 use escrow_core::dkg::{self, Certificate, DkgError, SessionParams, wire};
 use escrow_core::keys::PrivateKey;
 use escrow_core::trustee::{Holder, TrusteeSet};
+use std::time::{Duration, Instant};
+
+/// How long a coordinator waits, after finalise failed at a new set's trustee, for that node
+/// to show the new set in its signed `/v1/info`: a node stopped after its commit point
+/// finishes the ceremony when started again (docs/protocol.md §16.11).
+pub const RESUME_WAIT: Duration = Duration::from_secs(15);
+
+/// What a ceremony run does besides relaying: a hook before finalise and the resume wait.
+pub struct Steps<'a> {
+    /// Called once round 3 is complete and checked, before any finalise request is sent
+    /// (tests stop a node there).
+    pub before_finalise: Box<dyn FnMut() + 'a>,
+    /// How long to wait for nodes whose finalise failed to show the new set ([`RESUME_WAIT`]).
+    pub resume_wait: Duration,
+}
+
+impl Default for Steps<'_> {
+    fn default() -> Self {
+        Steps {
+            before_finalise: Box::new(|| {}),
+            resume_wait: RESUME_WAIT,
+        }
+    }
+}
 
 /// Why a ceremony failed.
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +126,9 @@ pub struct Outcome {
     pub certificate: Certificate,
     /// Bytes sent to and received from all nodes.
     pub bytes: (u64, u64),
+    /// Positions whose finalise answer failed but which then showed the new set in their
+    /// signed `/v1/info` (they resumed from their journal, docs/protocol.md §16.11).
+    pub resumed: Vec<u16>,
 }
 
 /// `f` on every node at once, each answer in node order.
@@ -182,16 +209,15 @@ pub fn run_dkg(
     threshold: u16,
     key: &PrivateKey,
 ) -> Result<Outcome, CeremonyError> {
-    run_dkg_with(nodes, threshold, key, &mut || {})
+    run_dkg_with(nodes, threshold, key, Steps::default())
 }
 
-/// [`run_dkg`], calling `before_finalise` once round 3 is complete and checked, before any
-/// finalise request is sent (tests stop a node there).
+/// [`run_dkg`] with its [`Steps`].
 pub fn run_dkg_with(
     nodes: &[NodeClient],
     threshold: u16,
     key: &PrivateKey,
-    before_finalise: &mut dyn FnMut(),
+    steps: Steps<'_>,
 ) -> Result<Outcome, CeremonyError> {
     let ids: Vec<wire::Identity> = all(nodes, |n| n.get_typed(wire::IDENTITY))?;
     let params = SessionParams::keygen(
@@ -200,7 +226,7 @@ pub fn run_dkg_with(
         &mut rand::rng(),
     )?
     .with_holders(holders(&ids)?)?;
-    run_rounds(nodes, &params, None, key, before_finalise)
+    run_rounds(nodes, &params, None, key, steps)
 }
 
 /// Refresh `set` among its trustees' `nodes` (trustee i = `nodes[i-1]`, every trustee takes
@@ -212,16 +238,15 @@ pub fn run_refresh(
     set: &TrusteeSet,
     key: &PrivateKey,
 ) -> Result<Outcome, CeremonyError> {
-    run_refresh_with(nodes, set, key, &mut || {})
+    run_refresh_with(nodes, set, key, Steps::default())
 }
 
-/// [`run_refresh`], calling `before_finalise` once round 3 is complete and checked, before
-/// any finalise request is sent.
+/// [`run_refresh`] with its [`Steps`].
 pub fn run_refresh_with(
     nodes: &[NodeClient],
     set: &TrusteeSet,
     key: &PrivateKey,
-    before_finalise: &mut dyn FnMut(),
+    steps: Steps<'_>,
 ) -> Result<Outcome, CeremonyError> {
     if nodes.len() != usize::from(set.trustees()) {
         return Err(DkgError::InvalidParams(format!(
@@ -250,7 +275,7 @@ pub fn run_refresh_with(
         info.verify(set).map_err(|e| wrong(e.to_string()))?;
     }
     let params = SessionParams::refresh(set, &mut rand::rng())?;
-    run_rounds(nodes, &params, Some(set), key, before_finalise)
+    run_rounds(nodes, &params, Some(set), key, steps)
 }
 
 /// Check that each of `nodes` is the trustee of `set` listed at the same place in `indices`
@@ -294,6 +319,18 @@ pub fn run_reshare(
     threshold: u16,
     key: &PrivateKey,
 ) -> Result<Outcome, CeremonyError> {
+    run_reshare_with(dealers, receivers, set, threshold, key, Steps::default())
+}
+
+/// [`run_reshare`] with its [`Steps`].
+pub fn run_reshare_with(
+    dealers: &[NodeClient],
+    receivers: &[NodeClient],
+    set: &TrusteeSet,
+    threshold: u16,
+    key: &PrivateKey,
+    steps: Steps<'_>,
+) -> Result<Outcome, CeremonyError> {
     let infos = all(dealers, NodeClient::info)?;
     let mut order: Vec<(u16, &NodeClient)> = infos.iter().map(|i| i.trustee).zip(dealers).collect();
     order.sort_by_key(|(i, _)| *i);
@@ -311,33 +348,89 @@ pub fn run_reshare(
     .with_holders(holders(&ids)?)?;
     let mut nodes = dealers;
     nodes.extend(receivers.iter().cloned());
-    run_rounds(&nodes, &params, Some(set), key, &mut || {})
+    run_rounds(&nodes, &params, Some(set), key, steps)
 }
 
-/// Send finalise to every one of `nodes` (positions from `offset + 1`); if any fails, say
-/// which finalised and which did not.
+/// A finalise whose answer failed: did the node still finish? A new set's trustee stopped
+/// after its commit point resumes from its journal when started again (docs/protocol.md
+/// §16.11) and then serves the new set: its signed `/v1/info`, checked against the set,
+/// names trustee `index`. (A reshare's dealer does not serve again: never confirmed here.)
+fn finished_anyway(n: &NodeClient, index: u16, set: &TrusteeSet) -> bool {
+    n.info()
+        .is_ok_and(|info| info.trustee == index && info.verify(set).is_ok())
+}
+
+/// Send finalise to every one of `nodes` (positions from `offset + 1`). Positions whose
+/// answer failed are asked for their `/v1/info` until `wait` has passed: those serving the new
+/// set finished (they resumed, listed in the second value); if any remain, say which finalised
+/// and which did not.
 fn finalise_all(
     nodes: &[NodeClient],
     offset: usize,
     body: &str,
     key: &PrivateKey,
-    set: &TrusteeSet,
-) -> Result<Vec<wire::Finalised>, CeremonyError> {
+    expected: (&SessionParams, &TrusteeSet, &escrow_core::codec::Digest32),
+    wait: Duration,
+) -> Result<(Vec<wire::Finalised>, Vec<u16>), CeremonyError> {
+    let (params, set, transcript) = expected;
     let results: Vec<Result<wire::Finalised, ClientError>> =
         each(nodes, |n| n.post_signed(wire::FINALISE, body, key));
+    let positions = (offset + 1..).map(|p| u16::try_from(p).unwrap_or(u16::MAX));
+    let mut out = Vec::new();
     let mut failed = Vec::new();
-    let mut finalised = Vec::new();
-    for ((r, n), pos) in results.iter().zip(nodes).zip(offset + 1..) {
+    for ((r, n), pos) in results.into_iter().zip(nodes).zip(positions) {
         match r {
-            Ok(_) => finalised.push(pos.to_string()),
-            Err(e) => failed.push(format!("{pos} ({}): {e}", n.url())),
+            Ok(f) => out.push(Some(f)),
+            Err(e) => {
+                out.push(None);
+                failed.push((out.len() - 1, pos, n, e));
+            }
         }
     }
-    if failed.is_empty() {
-        return Ok(results.into_iter().flatten().collect());
+    let deadline = Instant::now() + wait;
+    let mut resumed = Vec::new();
+    while !failed.is_empty() {
+        failed.retain(|(slot, pos, n, _)| {
+            let Some(index) = params.receiver_index(*pos) else {
+                return true;
+            };
+            if !finished_anyway(n, index, set) {
+                return true;
+            }
+            if let Some(s) = out.get_mut(*slot) {
+                *s = Some(wire::Finalised {
+                    version: V1::default(),
+                    trustee: index,
+                    set_id: set.id(),
+                    transcript: *transcript,
+                });
+            }
+            resumed.push(*pos);
+            false
+        });
+        let can_resume = failed
+            .iter()
+            .any(|(_, pos, ..)| params.receiver_index(*pos).is_some());
+        if failed.is_empty() || !can_resume || Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
+    if failed.is_empty() {
+        return Ok((out.into_iter().flatten().collect(), resumed));
+    }
+    let finalised: Vec<String> = out
+        .iter()
+        .zip(offset + 1..)
+        .filter(|(f, _)| f.is_some())
+        .map(|(_, pos)| pos.to_string())
+        .collect();
     Err(CeremonyError::Unfinished {
-        failed: failed.join("; "),
+        failed: failed
+            .iter()
+            .map(|(_, pos, n, e)| format!("{pos} ({}): {e}", n.url()))
+            .collect::<Vec<_>>()
+            .join("; "),
         finalised: if finalised.is_empty() {
             "none".into()
         } else {
@@ -353,7 +446,7 @@ fn run_rounds(
     params: &SessionParams,
     previous: Option<&TrusteeSet>,
     key: &PrivateKey,
-    before_finalise: &mut dyn FnMut(),
+    mut steps: Steps<'_>,
 ) -> Result<Outcome, CeremonyError> {
     let params = params.clone();
     let session = params.session_id();
@@ -405,13 +498,18 @@ fn run_rounds(
         session,
         messages: r3,
     });
-    before_finalise();
+    (steps.before_finalise)();
     // the new set's trustees first; a reshare's dealers destroy their shares only after
     // every one of them stored its new share
     let m = params.dealers.len();
     let (dealing, receiving) = nodes.split_at(m.min(nodes.len()));
-    let mut fin = finalise_all(receiving, m, &body, key, &set)?;
-    let done = finalise_all(dealing, 0, &body, key, &set)?;
+    let expected = (&params, &set, &transcript);
+    let (mut fin, mut resumed) =
+        finalise_all(receiving, m, &body, key, expected, steps.resume_wait)?;
+    let (done, mut resumed_dealers) =
+        finalise_all(dealing, 0, &body, key, expected, steps.resume_wait)?;
+    resumed.append(&mut resumed_dealers);
+    resumed.sort_unstable();
     let mut ordered = done;
     ordered.append(&mut fin);
     for ((f, n), pos) in ordered.iter().zip(nodes).zip(1u16..) {
@@ -435,6 +533,7 @@ fn run_rounds(
         set,
         certificate,
         bytes,
+        resumed,
     })
 }
 

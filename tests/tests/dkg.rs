@@ -874,7 +874,7 @@ fn assert_unfinished(e: &escrow_client::ceremony::CeremonyError) {
 
 #[test]
 fn a_node_killed_mid_ceremony_never_serves_a_half_made_set_and_says_why() {
-    use escrow_client::ceremony::{run_dkg_with, run_refresh_with};
+    use escrow_client::ceremony::{Steps, run_dkg_with, run_refresh_with};
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     people_and_policy(dir, &[]);
@@ -889,7 +889,12 @@ fn a_node_killed_mid_ceremony_never_serves_a_half_made_set_and_says_why() {
     let mut nodes: Vec<Node> = (1..=3)
         .map(|i| Node::start(i, &init_dkg_node(&dir.join("a"), i), &[]))
         .collect();
-    let e = run_dkg_with(&clients(&nodes), 2, &key, &mut || nodes[2].kill9()).unwrap_err();
+    let cs = clients(&nodes);
+    let steps = Steps {
+        before_finalise: Box::new(|| nodes[2].kill9()),
+        resume_wait: Duration::from_secs(1),
+    };
+    let e = run_dkg_with(&cs, 2, &key, steps).unwrap_err();
     assert_unfinished(&e);
     let state3 = nodes[2].state.clone();
     assert!(state3.join("ceremony.json").exists());
@@ -929,7 +934,12 @@ fn a_node_killed_mid_ceremony_never_serves_a_half_made_set_and_says_why() {
         wait_serving(&n.url());
     }
     let mut nodes = nodes;
-    let e = run_refresh_with(&clients(&nodes), &old, &key, &mut || nodes[2].kill9()).unwrap_err();
+    let cs = clients(&nodes);
+    let steps = Steps {
+        before_finalise: Box::new(|| nodes[2].kill9()),
+        resume_wait: Duration::from_secs(1),
+    };
+    let e = run_refresh_with(&cs, &old, &key, steps).unwrap_err();
     assert_unfinished(&e);
     let state3 = nodes[2].state.clone();
     let log_before = std::fs::read(state3.join("log.db")).unwrap();
@@ -1054,4 +1064,171 @@ fn a_set_giving_one_jurisdiction_k_shares_is_refused_naming_it() {
     .unwrap();
     cert.verify(&set).unwrap();
     assert_eq!(cert.params.holders, holders);
+}
+
+/// Three nodes made by `escrow ceremony dkg` (2-of-3, `trustee-set.json` in `dir`), serving,
+/// with a message sealed to bob before anything else and an approved warrant `w.json`.
+fn dkg_of_three_with_a_message(dir: &Path) -> (Vec<Node>, Vec<String>, TrusteeSet) {
+    people_and_policy(dir, &[]);
+    let (nodes, trustees) = start_dkg_nodes(dir, 3);
+    ok(&run(
+        dir,
+        &args_with(
+            &["ceremony", "dkg", "--threshold", "2", "--key", "coord.key"],
+            &trustees,
+        ),
+    ));
+    let set =
+        TrusteeSet::from_json(&std::fs::read_to_string(dir.join("trustee-set.json")).unwrap())
+            .unwrap();
+    for n in &nodes {
+        wait_serving(&n.url());
+    }
+    seal(dir, 0, "2026-11-02T10:00:00Z", false);
+    approved_warrant(dir, "OP-PENDING", "w.json");
+    (nodes, trustees, set)
+}
+
+/// `escrow retrieve` of the warrant `w.json` under `set_file` into `out` (one attempt per
+/// request).
+fn retrieve_once(
+    dir: &Path,
+    set_file: &str,
+    out: &str,
+    trustees: &[String],
+) -> std::process::Output {
+    run(
+        dir,
+        &args_with(
+            &[
+                "--json",
+                "retrieve",
+                "--warrant",
+                "w.json",
+                "--set",
+                set_file,
+                "--key",
+                "inv.key",
+                "--mailbox",
+                "mailbox.jsonl",
+                "--out",
+                out,
+                "--attempts",
+                "1",
+            ],
+            trustees,
+        ),
+    )
+}
+
+/// Issue 15, ceremony defect: between its round-3 certificate signature and finalise, a
+/// refreshing node used to release with its old share (the others may already hold the new
+/// set). It now answers 503 `ceremony-pending` naming the session, and after finalise releases
+/// with its new share.
+#[test]
+fn a_node_between_round_3_and_finalise_of_a_refresh_releases_nothing_then_releases_with_its_new_share()
+ {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (nodes, trustees, old) = dkg_of_three_with_a_message(dir);
+    let key = coordinator_key(dir);
+    let mut refused = None;
+    let steps = escrow_client::ceremony::Steps {
+        before_finalise: Box::new(|| {
+            // every node certified the new set and waits for finalise
+            for n in &nodes {
+                let (status, body) = get(&format!("{}/v1/info", n.url()));
+                assert_eq!(status, 200, "{body}");
+            }
+            refused = Some(retrieve_once(dir, "trustee-set.json", "refused", &trustees));
+        }),
+        resume_wait: Duration::from_secs(1),
+    };
+    let o = escrow_client::ceremony::run_refresh_with(&clients(&nodes), &old, &key, steps).unwrap();
+    let refused = refused.unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let report = json(&refused);
+    assert_eq!(report["decrypted"], 0, "{report}");
+    assert!(!dir.join("refused/m0.txt").exists());
+    let answers = report["trustees"].as_array().unwrap();
+    assert_eq!(answers.len(), 3, "{report}");
+    for a in answers {
+        let why = a["failure"].as_str().unwrap();
+        assert!(why.starts_with("HTTP 503: ceremony-pending: "), "{why}");
+        assert!(why.contains("waits for its finalise"), "{why}");
+    }
+    // finalised: every node releases again, with its new share, for the new set
+    std::fs::write(dir.join("new-set.json"), o.set.to_json()).unwrap();
+    for n in &nodes {
+        wait_set(&n.url(), &o.set.id().to_hex());
+    }
+    let got = retrieve_once(dir, "new-set.json", "out", &trustees);
+    ok(&got);
+    assert_eq!(json(&got)["decrypted"], 1);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out/m0.txt")).unwrap(),
+        "message 0"
+    );
+}
+
+/// Issue 15, ceremony defect: a node whose finalise failed after its commit point (the
+/// journal) and that resumed from the journal when restarted serves the new set; the
+/// coordinator used to report it unfinished (no set file). It now waits (bounded) for the
+/// node's signed `/v1/info` to show the new set and reports the ceremony done, naming the
+/// node as resumed.
+#[test]
+fn a_node_that_resumed_from_its_journal_is_reported_finalised() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (mut nodes, _trustees, old) = dkg_of_three_with_a_message(dir);
+    let key = coordinator_key(dir);
+    let clients = clients(&nodes);
+    let mut node3 = nodes.pop().unwrap();
+    let state3 = node3.state.clone();
+    let cert3 = state3.join("keygen-certificate.json");
+    // node 3 writes its journal, then cannot replace its certificate (a directory stands in
+    // its way): its finalise fails after the commit point. Its operator kills it, clears the
+    // way and starts it again on the same address: it resumes from the journal.
+    let operator = std::thread::spawn(move || {
+        let journal = node3.state.join("ceremony-journal.json");
+        for _ in 0..300 {
+            if journal.exists() {
+                node3.kill9();
+                std::fs::remove_dir(node3.state.join("keygen-certificate.json")).unwrap();
+                node3.restart_same_port();
+                return node3;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("node 3 never wrote its journal");
+    });
+    let steps = escrow_client::ceremony::Steps {
+        before_finalise: Box::new(|| {
+            std::fs::remove_file(&cert3).unwrap();
+            std::fs::create_dir(&cert3).unwrap();
+        }),
+        resume_wait: Duration::from_secs(30),
+    };
+    let o = escrow_client::ceremony::run_refresh_with(&clients, &old, &key, steps);
+    let node3 = operator.join().unwrap();
+    let o = o.unwrap();
+    assert_eq!(o.resumed, vec![3]);
+    o.certificate.verify(&o.set).unwrap();
+    assert_eq!(o.set.escrow_key(), old.escrow_key());
+    // node 3 serves the new set, its files complete, the refresh logged once
+    wait_set(&node3.url(), &o.set.id().to_hex());
+    assert!(!state3.join("ceremony-journal.json").exists());
+    let set3 =
+        TrusteeSet::from_json(&std::fs::read_to_string(state3.join("trustee-set.json")).unwrap())
+            .unwrap();
+    assert_eq!(set3.id(), o.set.id());
+    let log = entries(&node3.url());
+    let destroyed = log
+        .iter()
+        .filter(|e| e["kind"] == "share-destroyed" && e["document"] == old.id().to_hex())
+        .count();
+    assert_eq!(destroyed, 1, "{log:?}");
+    for n in &nodes {
+        wait_set(&n.url(), &o.set.id().to_hex());
+    }
 }

@@ -454,6 +454,10 @@ struct Rounds {
     dir: PathBuf,
     stage: Mutex<Option<Stage>>,
     used: Mutex<HashSet<Digest32>>,
+    /// The session whose new set this node certified (its round-3 certificate signature is
+    /// out, the marker written) and which has neither finalised here nor been replaced by a
+    /// new session: the other trustees may already hold the new set.
+    certified: Mutex<Option<Digest32>>,
 }
 
 impl Rounds {
@@ -462,7 +466,13 @@ impl Rounds {
             dir: dir.to_path_buf(),
             stage: Mutex::new(None),
             used: Mutex::new(HashSet::new()),
+            certified: Mutex::new(None),
         }
+    }
+
+    /// The session this node certified and has not finalised (nor abandoned for a new one).
+    fn certified(&self) -> Option<Digest32> {
+        *lock(&self.certified)
     }
 
     fn begin(
@@ -482,8 +492,9 @@ impl Rounds {
         }
         let (st, msg) = start(params.clone()).map_err(dkg_error)?;
         tracing::info!(session = %sid.short(), kind = %params.kind, "ceremony: round 1");
-        // a new session replaces an unfinished one
+        // a new session replaces an unfinished one (the coordinator abandoned it)
         *stage = Some(Stage::One(params, Box::new(st)));
+        *lock(&self.certified) = None;
         Ok(msg)
     }
 
@@ -546,6 +557,7 @@ impl Rounds {
                 false,
             )
             .map_err(|e| ApiError::internal("writing the ceremony marker", e))?;
+            *lock(&self.certified) = Some(params.session_id());
         }
         self.put(Stage::Three(params, Box::new(st)));
         Ok(msg)
@@ -570,6 +582,7 @@ impl Rounds {
         let out = st.finalise(relay.messages).map_err(dkg_error)?;
         let fin = complete(&out)?;
         self.put(Stage::Done(relay.session, fin.clone()));
+        *lock(&self.certified) = None;
         remove_state_file(&self.dir, MARKER_FILE)
             .map_err(|e| ApiError::internal("removing the ceremony marker", e))?;
         Ok(fin)
@@ -1164,6 +1177,14 @@ impl Refresher {
     /// Has a refresh replaced this node's share (it releases nothing until reloaded)?
     pub fn retired(&self) -> bool {
         self.retired.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The refresh or reshare session whose new set this node certified at round 3 and which
+    /// has not finalised here nor been abandoned (a new session's round 1): it releases nothing
+    /// meanwhile (503 `ceremony-pending`), since the other trustees may already have moved to
+    /// the new set and destroyed their old shares.
+    pub fn ceremony_pending(&self) -> Option<Digest32> {
+        self.rounds.certified()
     }
 
     /// Turns true when a refresh finished and the node must reload its state folder.

@@ -416,6 +416,15 @@ impl Node {
                 "this node's share was handed to a new trustee set by a reshare and destroyed: it releases nothing any more",
             ));
         }
+        if let Some(session) = self.refresher.ceremony_pending() {
+            return Err(ApiError::unavailable(
+                "ceremony-pending",
+                format!(
+                    "this node certified a new set in ceremony {} and waits for its finalise: it releases nothing until the ceremony finishes (then with its new share) or is abandoned",
+                    session.short()
+                ),
+            ));
+        }
         if self.refresher.retired() {
             return Err(ApiError::unavailable(
                 "share-refreshed",
