@@ -178,6 +178,33 @@ pub fn new_warrant(dir: &Path, case: &str, target: &str, out: &str) {
     ));
 }
 
+/// `escrow --json retrieve` in `dir` of `w.json` under the set file `set` with `inv.key`, the
+/// mailbox `mailbox.jsonl` into `out`, asking the trustees at `urls`, then `extra` arguments.
+pub fn retrieve_w(dir: &Path, set: &str, out: &str, urls: &[String], extra: &[&str]) -> Output {
+    let mut args: Vec<String> = [
+        "--json",
+        "retrieve",
+        "--warrant",
+        "w.json",
+        "--set",
+        set,
+        "--key",
+        "inv.key",
+        "--mailbox",
+        "mailbox.jsonl",
+        "--out",
+        out,
+    ]
+    .map(String::from)
+    .to_vec();
+    for t in urls {
+        args.extend(["--trustee".to_string(), t.clone()]);
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    escrow(dir, &refs)
+}
+
 /// [`new_warrant`] for `alice`, approved with `jc.key`: the double lock complete.
 pub fn approved_warrant(dir: &Path, case: &str, out: &str) {
     new_warrant(dir, case, "alice", out);

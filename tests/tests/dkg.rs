@@ -175,25 +175,8 @@ fn five_nodes_make_their_set_without_a_dealer_and_then_serve_a_warrant() {
         seal(dir, i, at, false);
     }
     approved_warrant(dir, "OP-DKG", "w.json");
-    let mut args: Vec<String> = [
-        "--json",
-        "retrieve",
-        "--warrant",
-        "w.json",
-        "--set",
-        "trustee-set.json",
-        "--key",
-        "inv.key",
-        "--mailbox",
-        "mailbox.jsonl",
-        "--out",
-        "out",
-    ]
-    .map(String::from)
-    .to_vec();
-    args.extend(trustees.iter().cloned());
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let o = escrow(dir, &refs);
+    let urls: Vec<String> = nodes.iter().map(Node::url).collect();
+    let o = retrieve_w(dir, "trustee-set.json", "out", &urls, &[]);
     ok(&o);
     assert_eq!(json(&o)["decrypted"], 2);
     assert_eq!(
@@ -631,19 +614,7 @@ fn a_reshare_hands_the_key_to_new_trustees_with_a_new_threshold_and_old_shares_s
         .iter()
         .flat_map(|n| ["--trustee".to_string(), n.url()])
         .collect();
-    ok(&run(
-        dir,
-        &args_with(
-            &["ceremony", "dkg", "--threshold", "2", "--key", "coord.key"],
-            &old_trustees,
-        ),
-    ));
-    let old =
-        TrusteeSet::from_json(&std::fs::read_to_string(dir.join("trustee-set.json")).unwrap())
-            .unwrap();
-    for n in &old_nodes {
-        wait_serving(&n.url());
-    }
+    let old = dkg_set(dir, &old_nodes, &old_trustees, "2");
     seal_to(dir, "trustee-set.json", 0, "2026-11-02T10:00:00Z");
     // four new trustees join a reshare of exactly this set
     let new_nodes: Vec<Node> = (1..=4)
@@ -735,29 +706,11 @@ fn a_reshare_hands_the_key_to_new_trustees_with_a_new_threshold_and_old_shares_s
         .iter()
         .flat_map(|n| ["--trustee".to_string(), n.url()])
         .collect();
-    let retrieve = |set: &str, trustees: &[String], out: &str| {
-        run(
-            dir,
-            &args_with(
-                &[
-                    "--json",
-                    "retrieve",
-                    "--warrant",
-                    "w.json",
-                    "--set",
-                    set,
-                    "--key",
-                    "inv.key",
-                    "--mailbox",
-                    "mailbox.jsonl",
-                    "--out",
-                    out,
-                ],
-                trustees,
-            ),
-        )
+    let retrieve = |set: &str, nodes: &[Node], out: &str| {
+        let urls: Vec<String> = nodes.iter().map(Node::url).collect();
+        retrieve_w(dir, set, out, &urls, &[])
     };
-    let o = retrieve("new-set.json", &new_trustees, "out");
+    let o = retrieve("new-set.json", &new_nodes, "out");
     ok(&o);
     assert_eq!(json(&o)["decrypted"], 2);
     assert_eq!(
@@ -770,7 +723,7 @@ fn a_reshare_hands_the_key_to_new_trustees_with_a_new_threshold_and_old_shares_s
     );
     // the old set no longer opens anything: its dealers refuse (share destroyed), and the
     // one old trustee left is below the threshold
-    let o = retrieve("trustee-set.json", &old_trustees, "out-old");
+    let o = retrieve("trustee-set.json", &old_nodes, "out-old");
     let all = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
     assert_ne!(o.status.code(), Some(0), "{all}");
     assert!(all.contains("share-destroyed"), "{all}");
@@ -1066,59 +1019,41 @@ fn a_set_giving_one_jurisdiction_k_shares_is_refused_naming_it() {
     assert_eq!(cert.params.holders, holders);
 }
 
-/// Three nodes made by `escrow ceremony dkg` (2-of-3, `trustee-set.json` in `dir`), serving,
-/// with a message sealed to bob before anything else and an approved warrant `w.json`.
-fn dkg_of_three_with_a_message(dir: &Path) -> (Vec<Node>, Vec<String>, TrusteeSet) {
-    people_and_policy(dir, &[]);
-    let (nodes, trustees) = start_dkg_nodes(dir, 3);
+/// `escrow ceremony dkg --threshold K` among `nodes` (`trustees`: their `--trustee URL`
+/// arguments) writing `trustee-set.json` in `dir`; the set, once every node serves it.
+fn dkg_set(dir: &Path, nodes: &[Node], trustees: &[String], k: &str) -> TrusteeSet {
     ok(&run(
         dir,
         &args_with(
-            &["ceremony", "dkg", "--threshold", "2", "--key", "coord.key"],
-            &trustees,
+            &["ceremony", "dkg", "--threshold", k, "--key", "coord.key"],
+            trustees,
         ),
     ));
     let set =
         TrusteeSet::from_json(&std::fs::read_to_string(dir.join("trustee-set.json")).unwrap())
             .unwrap();
-    for n in &nodes {
+    for n in nodes {
         wait_serving(&n.url());
     }
-    seal(dir, 0, "2026-11-02T10:00:00Z", false);
-    approved_warrant(dir, "OP-PENDING", "w.json");
-    (nodes, trustees, set)
+    set
 }
 
-/// `escrow retrieve` of the warrant `w.json` under `set_file` into `out` (one attempt per
-/// request).
-fn retrieve_once(
-    dir: &Path,
-    set_file: &str,
-    out: &str,
-    trustees: &[String],
-) -> std::process::Output {
-    run(
-        dir,
-        &args_with(
-            &[
-                "--json",
-                "retrieve",
-                "--warrant",
-                "w.json",
-                "--set",
-                set_file,
-                "--key",
-                "inv.key",
-                "--mailbox",
-                "mailbox.jsonl",
-                "--out",
-                out,
-                "--attempts",
-                "1",
-            ],
-            trustees,
-        ),
-    )
+/// Three nodes made by `escrow ceremony dkg` (2-of-3, `trustee-set.json` in `dir`), serving,
+/// with a message sealed to bob before anything else and an approved warrant `w.json`.
+fn dkg_of_three_with_a_message(dir: &Path) -> (Vec<Node>, TrusteeSet) {
+    people_and_policy(dir, &[]);
+    let (nodes, trustees) = start_dkg_nodes(dir, 3);
+    let set = dkg_set(dir, &nodes, &trustees, "2");
+    seal(dir, 0, "2026-11-02T10:00:00Z", false);
+    approved_warrant(dir, "OP-PENDING", "w.json");
+    (nodes, set)
+}
+
+/// `escrow retrieve` of the warrant `w.json` under `set_file` into `out` from `nodes` (one
+/// attempt per request).
+fn retrieve_once(dir: &Path, set_file: &str, out: &str, nodes: &[Node]) -> std::process::Output {
+    let urls: Vec<String> = nodes.iter().map(Node::url).collect();
+    retrieve_w(dir, set_file, out, &urls, &["--attempts", "1"])
 }
 
 /// Issue 15, ceremony defect: between its round-3 certificate signature and finalise, a
@@ -1130,7 +1065,7 @@ fn a_node_between_round_3_and_finalise_of_a_refresh_releases_nothing_then_releas
  {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let (nodes, trustees, old) = dkg_of_three_with_a_message(dir);
+    let (nodes, old) = dkg_of_three_with_a_message(dir);
     let key = coordinator_key(dir);
     let mut refused = None;
     let steps = escrow_client::ceremony::Steps {
@@ -1140,7 +1075,7 @@ fn a_node_between_round_3_and_finalise_of_a_refresh_releases_nothing_then_releas
                 let (status, body) = get(&format!("{}/v1/info", n.url()));
                 assert_eq!(status, 200, "{body}");
             }
-            refused = Some(retrieve_once(dir, "trustee-set.json", "refused", &trustees));
+            refused = Some(retrieve_once(dir, "trustee-set.json", "refused", &nodes));
         }),
         resume_wait: Duration::from_secs(1),
     };
@@ -1162,7 +1097,7 @@ fn a_node_between_round_3_and_finalise_of_a_refresh_releases_nothing_then_releas
     for n in &nodes {
         wait_set(&n.url(), &o.set.id().to_hex());
     }
-    let got = retrieve_once(dir, "new-set.json", "out", &trustees);
+    let got = retrieve_once(dir, "new-set.json", "out", &nodes);
     ok(&got);
     assert_eq!(json(&got)["decrypted"], 1);
     assert_eq!(
@@ -1180,7 +1115,7 @@ fn a_node_between_round_3_and_finalise_of_a_refresh_releases_nothing_then_releas
 fn a_node_that_resumed_from_its_journal_is_reported_finalised() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let (mut nodes, _trustees, old) = dkg_of_three_with_a_message(dir);
+    let (mut nodes, old) = dkg_of_three_with_a_message(dir);
     let key = coordinator_key(dir);
     let clients = clients(&nodes);
     let mut node3 = nodes.pop().unwrap();

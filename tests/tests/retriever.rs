@@ -29,28 +29,7 @@ fn retrieve_with(
     trustees: &[String],
     extra: &[&str],
 ) -> Output {
-    let mut args: Vec<String> = [
-        "--json",
-        "retrieve",
-        "--warrant",
-        "w.json",
-        "--set",
-        set,
-        "--key",
-        "inv.key",
-        "--mailbox",
-        "mailbox.jsonl",
-        "--out",
-        out,
-    ]
-    .map(String::from)
-    .to_vec();
-    for t in trustees {
-        args.extend(["--trustee".to_string(), t.clone()]);
-    }
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    escrow(&w.dir, &refs)
+    retrieve_w(&w.dir, set, out, trustees, extra)
 }
 
 fn escrow_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
