@@ -12,6 +12,7 @@
 
 use crate::files::now;
 use crate::{ClientConfig, ClientError, NodeClient};
+use escrow_core::audit::carry::LogCarry;
 use escrow_core::audit::judge::{
     Documents, Finding, FindingKind, Judge, LogCheck, LoggedRelease, check_consistency,
 };
@@ -137,10 +138,21 @@ pub fn load_documents(dir: &Path, docs: &mut Documents) -> Result<(), AuditError
     Ok(())
 }
 
+/// The incremental audit (the auditing witness, issue 17): per log origin, what the last audit
+/// of that log left ([`audit_resuming`]).
+pub type Carries = std::collections::BTreeMap<String, LogCarry>;
+
 struct Ctx<'a> {
     cfg: &'a AuditConfig<'a>,
     findings: Vec<Finding>,
     judge: Judge,
+    /// The documents judged with: the given ones and those the carries hold.
+    docs: Documents,
+    /// Carries to resume from, by origin (taken as each log is read).
+    resume: Carries,
+    /// trustee -> (origin, checkpoint note, tree) of each log read to the end without a finding,
+    /// when carrying.
+    carry_from: Option<HashMap<u16, (String, String, escrow_core::audit::Frontier)>>,
     /// trustee -> (url, checkpoint head), for the audited logs.
     heads: HashMap<u16, (String, TreeHead)>,
     /// trustee -> its log key (bound to it by its signed `/v1/info`), for the audited logs.
@@ -245,7 +257,20 @@ fn audit_trustee(
     };
     ta.origin = origin.clone();
     ta.log_key = log_key.clone();
-    ta.previous_checkpoint = pinned.as_ref().and_then(|p| p.checkpoint);
+    // Resuming after an earlier audit of this log: its head is the checkpoint seen before.
+    let carry = ctx.resume.remove(&origin);
+    if let Some(c) = &carry
+        && c.trustee != index
+    {
+        return Err(format!(
+            "{tname}: the audit carried for log {origin:?} is trustee {}'s",
+            c.trustee
+        ));
+    }
+    ta.previous_checkpoint = match &carry {
+        Some(c) => Some(c.head),
+        None => pinned.as_ref().and_then(|p| p.checkpoint),
+    };
     ta.status = LogStatus::Failed;
 
     let note = client.checkpoint().map_err(|e| e.to_string())?;
@@ -267,7 +292,17 @@ fn audit_trustee(
     let head = cp.head;
     ta.checkpoint = Some(head);
     let earlier = ta.previous_checkpoint.map(|c| c.size).unwrap_or(0);
-    let mut check = LogCheck::new(index, head, earlier);
+    let mut check = match carry {
+        // Only the entries after the carried head are read; the root is recomputed from its
+        // frontier and them.
+        Some(c) => {
+            let frontier = c.frontier().map_err(|e| format!("{tname}: {e}"))?;
+            c.facts.add_documents(&mut ctx.docs);
+            ctx.judge.resume(index, c.facts);
+            LogCheck::resume(index, head, frontier)
+        }
+        None => LogCheck::new(index, head, earlier),
+    };
 
     // Append-only against the checkpoint seen on the last run.
     if let Some(old) = ta.previous_checkpoint {
@@ -350,6 +385,7 @@ fn audit_trustee(
         progress.log_read(check.next_index());
     }
     progress.log_done();
+    let tree = check.frontier().clone();
     let verdict = check.finish(earlier_kept);
     ta.entries = verdict.entries;
     ta.log_ok = verdict.ok;
@@ -363,6 +399,9 @@ fn audit_trustee(
     }
     ctx.heads.insert(index, (url.to_string(), head));
     ctx.log_keys.insert(index, ta.log_key.clone());
+    if let (Some(c), true) = (ctx.carry_from.as_mut(), verdict.ok) {
+        c.insert(index, (origin.clone(), note.clone(), tree));
+    }
 
     // Remember what was seen, only when everything checked out (a bad log keeps the evidence).
     if let (Some(pin), Some(lp), true) = (&pin_path, &leaves_path, verdict.ok) {
@@ -418,18 +457,52 @@ pub fn audit(
     cfg: &AuditConfig<'_>,
     progress: &mut dyn AuditProgress,
 ) -> Result<AuditReport, AuditError> {
+    run(cfg, None, progress)
+}
+
+/// The incremental audit (the auditing witness, issue 17, `docs/witness.md` §Incremental
+/// audit): a log with a carry in `carries` (by origin) is audited from the carried checkpoint
+/// on — its served checkpoint must be consistent with the carried one (else `log-rolled-back`
+/// or `log-forked`), only the entries after it are read, the root is recomputed from the
+/// carried frontier and them, and the new releases are judged with the carried facts
+/// (`escrow_core::audit::carry`) by the same judge. The report covers the entries read. Then
+/// each log read to the end whose trustee has no finding that blocks justification (and with no
+/// such finding naming no trustee) gets a new carry in `carries`; the others keep theirs.
+/// With `cfg.keygen_certificate`, resumed logs are not checked against it (their first entries
+/// are not read).
+pub fn audit_resuming(
+    cfg: &AuditConfig<'_>,
+    carries: &mut Carries,
+    progress: &mut dyn AuditProgress,
+) -> Result<AuditReport, AuditError> {
+    run(cfg, Some(carries), progress)
+}
+
+fn run(
+    cfg: &AuditConfig<'_>,
+    carries: Option<&mut Carries>,
+    progress: &mut dyn AuditProgress,
+) -> Result<AuditReport, AuditError> {
     let set = cfg.set;
     if let Some(s) = cfg.state {
         std::fs::create_dir_all(s).map_err(io_err(s))?;
     }
+    let judge = match cfg.oversight_key {
+        // The oversight view: sealed warrants and headers in the logs are opened.
+        Some(k) => Judge::new(set, cfg.policy.cloned()).with_oversight_key(k.clone()),
+        None => Judge::new(set, cfg.policy.cloned()),
+    };
     let mut ctx = Ctx {
         cfg,
         findings: Vec::new(),
-        judge: match cfg.oversight_key {
-            // The oversight view: sealed warrants and headers in the logs are opened.
-            Some(k) => Judge::new(set, cfg.policy.cloned()).with_oversight_key(k.clone()),
-            None => Judge::new(set, cfg.policy.cloned()),
+        judge: if carries.is_some() {
+            judge.carrying()
+        } else {
+            judge
         },
+        docs: cfg.documents.clone(),
+        resume: carries.as_deref().cloned().unwrap_or_default(),
+        carry_from: carries.as_ref().map(|_| HashMap::new()),
         heads: HashMap::new(),
         log_keys: HashMap::new(),
     };
@@ -446,6 +519,9 @@ pub fn audit(
                 ta.not_audited = Some(e);
                 if let Some(i) = ta.trustee {
                     ctx.heads.remove(&i);
+                    if let Some(c) = ctx.carry_from.as_mut() {
+                        c.remove(&i);
+                    }
                 }
             }
         }
@@ -478,8 +554,8 @@ pub fn audit(
         check_other_checkpoint(&mut ctx, &trustees, name, note);
     }
 
-    // Documents: the disclosed ones first, else the node's copy.
-    let mut docs = cfg.documents.clone();
+    // Documents: the disclosed ones (and those carried) first, else the node's copy.
+    let mut docs = std::mem::take(&mut ctx.docs);
     let urls: HashMap<u16, String> = trustees
         .iter()
         .filter_map(|t| t.trustee.map(|i| (i, t.url.clone())))
@@ -517,8 +593,10 @@ pub fn audit(
     }
 
     // Judge every release.
-    let judgement = std::mem::replace(&mut ctx.judge, Judge::new(set, None)).judge(&docs);
-    Ok(AuditReport::assemble(
+    let mut judgement = std::mem::replace(&mut ctx.judge, Judge::new(set, None)).judge(&docs);
+    let carried = std::mem::take(&mut judgement.carried);
+    let carry_from = ctx.carry_from.take();
+    let report = AuditReport::assemble(
         set,
         cfg.policy.map(|p| p.digest()),
         now(),
@@ -526,7 +604,23 @@ pub fn audit(
         judgement,
         ctx.findings,
         receipts_checked,
-    ))
+    );
+    if let (Some(carries), Some(from)) = (carries, carry_from) {
+        let blocked: std::collections::BTreeSet<Option<u16>> =
+            report.blocking_findings().map(|f| f.trustee).collect();
+        for (t, facts) in carried {
+            if blocked.contains(&None) || blocked.contains(&Some(t)) {
+                continue;
+            }
+            if let Some((origin, note, tree)) = from.get(&t) {
+                carries.insert(
+                    origin.clone(),
+                    LogCarry::new(t, origin.clone(), note.clone(), tree, facts),
+                );
+            }
+        }
+    }
+    Ok(report)
 }
 
 /// A checkpoint someone else saw (`name`): it must verify under the trustee's log key and be

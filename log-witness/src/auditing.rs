@@ -2,20 +2,41 @@
 //! trustee's checkpoint, it audits that trustee's log with the auditor's rules
 //! (`escrow_client::auditor`, every decision in `escrow_core::audit::judge`) and cosigns only if
 //! every release is justified under the policy; it then adds a signed statement saying so.
+//!
+//! The audit is incremental (`docs/witness.md` §Incremental audit): what a round judged is
+//! carried to the next ([`escrow_core::audit::carry::LogCarry`], kept per log in the witness's
+//! state), so a round reads and judges only the entries after the last judged checkpoint.
 
 use escrow_client::ClientConfig;
-use escrow_client::auditor::{AuditConfig, Quiet, audit};
+use escrow_client::auditor::{AuditConfig, Carries, Quiet, audit_resuming};
+use escrow_core::audit::carry::LogCarry;
 use escrow_core::codec::Digest32;
 use escrow_core::keys::PrivateKey;
 use escrow_core::trustee::TrusteeSet;
 use escrow_core::warrant::Policy;
 
+/// A round's verdict when every release was justified.
+#[derive(Clone, Debug)]
+pub struct Judged {
+    /// The policy every release was justified under.
+    pub policy: Digest32,
+    /// What the next round resumes from (the log judged up to its served checkpoint).
+    pub carry: Option<LogCarry>,
+    /// Log entries read (and judged) in this round.
+    pub entries_read: u64,
+}
+
 /// What judges a checkpoint before the witness cosigns it.
 pub trait Audit: Send + Sync + core::fmt::Debug {
-    /// `Ok(policy digest)` when every release in the log `origin` up to the signed checkpoint
-    /// `note` was justified under that policy; `Err(findings)` otherwise (or when the log could
-    /// not be audited: fail closed).
-    fn judge(&self, origin: &str, note: &str) -> Result<Digest32, String>;
+    /// The digest of the policy releases are judged under (a carry judged under another one is
+    /// not resumed from).
+    fn policy_digest(&self) -> Digest32;
+
+    /// `Ok` when every release in the log `origin` up to the signed checkpoint `note` was
+    /// justified under the policy; `Err(findings)` otherwise (or when the log could not be
+    /// audited: fail closed). `carried`: what the last round of this log left; only the entries
+    /// after it are read, and the log served must be consistent with it.
+    fn judge(&self, origin: &str, note: &str, carried: Option<LogCarry>) -> Result<Judged, String>;
 }
 
 /// The auditor's rules over the trustees' logs, read over HTTP.
@@ -65,8 +86,17 @@ impl Auditor {
 }
 
 impl Audit for Auditor {
-    fn judge(&self, origin: &str, note: &str) -> Result<Digest32, String> {
+    fn policy_digest(&self) -> Digest32 {
+        self.policy.digest()
+    }
+
+    fn judge(&self, origin: &str, note: &str, carried: Option<LogCarry>) -> Result<Judged, String> {
         let url = self.url_of(origin)?;
+        let judged_before = carried.as_ref().map_or(0, |c| c.head.size);
+        let mut carries = Carries::new();
+        if let Some(c) = carried {
+            carries.insert(origin.to_string(), c);
+        }
         let urls = [url];
         // The offered checkpoint is passed as one "seen elsewhere": a log served now that is
         // not an extension of it is a split-view finding.
@@ -74,7 +104,7 @@ impl Audit for Auditor {
             "the checkpoint offered for cosigning".to_string(),
             note.to_string(),
         )];
-        let report = audit(
+        let report = audit_resuming(
             &AuditConfig {
                 set: &self.set,
                 policy: Some(&self.policy),
@@ -87,6 +117,7 @@ impl Audit for Auditor {
                 checkpoints: &seen,
                 keygen_certificate: None,
             },
+            &mut carries,
             &mut Quiet,
         )
         .map_err(|e| e.to_string())?;
@@ -97,7 +128,17 @@ impl Audit for Auditor {
         // it: no oversight key) is not a justified one, so it is a reason to refuse too
         // (`FindingKind::blocks_justification`, the auditor's own rule).
         if report.every_release_justified() {
-            return Ok(self.policy.digest());
+            let entries_read = report
+                .trustees
+                .iter()
+                .map(|t| t.entries)
+                .sum::<u64>()
+                .saturating_sub(judged_before);
+            return Ok(Judged {
+                policy: self.policy.digest(),
+                carry: carries.remove(origin),
+                entries_read,
+            });
         }
         let errors: Vec<String> = report
             .blocking_findings()

@@ -18,4 +18,4 @@ pub mod witness;
 
 pub use cosig::{WitnessKey, cosignature_key_id, cosigned_message};
 pub use request::AddCheckpoint;
-pub use witness::{Evidence, LogState, Witness, WitnessError};
+pub use witness::{Audited, Evidence, LogState, Witness, WitnessError};

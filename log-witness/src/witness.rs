@@ -6,7 +6,9 @@
 //!   log verifier key, last cosigned size/root/note), `cosigned` (every checkpoint ever cosigned,
 //!   primary key `(origin, size)`, so two different checkpoints of one size cannot both be
 //!   recorded), `evidence` (refused checkpoints that prove or claim misbehaviour, with the
-//!   checkpoint the witness held).
+//!   checkpoint the witness held), `audited` (an auditing witness's incremental audit per log:
+//!   the policy it judged under, the size judged, entries read in the last round, and the
+//!   carry, `escrow_core::audit::carry::LogCarry` as JSON).
 //!
 //! One `add-checkpoint` is one `BEGIN IMMEDIATE` transaction: the check of the old size and
 //! the write of the new checkpoint are atomic, and the transaction is committed (fsynced) before
@@ -14,6 +16,7 @@
 
 use crate::cosig::{KeyError, WitnessKey};
 use crate::request::{AddCheckpoint, BodyError};
+use escrow_core::audit::carry::LogCarry;
 use escrow_core::audit::{CheckpointError, empty_root, verify_checkpoint, verify_consistency};
 use escrow_core::codec::Digest32;
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, TransactionBehavior, params};
@@ -22,8 +25,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// Version of the state database layout.
-pub const STATE_FORMAT_VERSION: u32 = 1;
+/// Version of the state database layout (2: the `audited` table; a version 1 state gains it
+/// when opened).
+pub const STATE_FORMAT_VERSION: u32 = 2;
 /// Version of the `GET /evidence` and `GET /v1/witness` JSON documents.
 pub const JSON_FORMAT_VERSION: u32 = 1;
 
@@ -272,6 +276,18 @@ CREATE TABLE evidence (
 ) STRICT;
 ";
 
+/// Format version 2: the auditing witness's incremental audit, per log.
+const AUDITED_TABLE: &str = "
+CREATE TABLE audited (
+    origin TEXT PRIMARY KEY REFERENCES logs(origin),
+    policy BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    entries_read INTEGER NOT NULL,
+    carry TEXT NOT NULL,
+    at INTEGER NOT NULL
+) STRICT;
+";
+
 /// The log's held state inside a transaction.
 struct Held {
     vkey: String,
@@ -296,6 +312,8 @@ impl Witness {
         write_secret(&key_path, &key.hex_seed())?;
         let conn = open_db(&db_path, true)?;
         conn.execute_batch(SCHEMA).map_err(state_err(&db_path))?;
+        conn.execute_batch(AUDITED_TABLE)
+            .map_err(state_err(&db_path))?;
         conn.execute(
             "INSERT INTO meta (k, v) VALUES ('format_version', ?1), ('name', ?2)",
             params![STATE_FORMAT_VERSION.to_string(), name],
@@ -317,7 +335,16 @@ impl Witness {
             conn.query_row("SELECT v FROM meta WHERE k = ?1", [k], |r| r.get(0))
                 .map_err(state_err(&db_path))
         };
-        let version = meta("format_version")?;
+        let mut version = meta("format_version")?;
+        if version == "1" {
+            // Version 1 lacked the auditing witness's incremental audit: add its table.
+            conn.execute_batch(&format!(
+                "BEGIN IMMEDIATE; {AUDITED_TABLE} \
+                 UPDATE meta SET v = '{STATE_FORMAT_VERSION}' WHERE k = 'format_version'; COMMIT;"
+            ))
+            .map_err(state_err(&db_path))?;
+            version = meta("format_version")?;
+        }
         if version != STATE_FORMAT_VERSION.to_string() {
             return Err(WitnessError::State {
                 path: db_path,
@@ -564,11 +591,16 @@ impl Witness {
             }
             return Err(err);
         }
-        // The auditing witness: judge the log up to this checkpoint before recording it.
+        // The auditing witness: judge the log up to this checkpoint before recording it,
+        // resuming from what the last round of this log judged (under the same policy).
         let statement = match &self.auditor {
             None => None,
-            Some(a) => match a.judge(&origin, &req.checkpoint) {
-                Ok(policy) => Some(policy),
+            Some(a) => match a.judge(
+                &origin,
+                &req.checkpoint,
+                self.carried(&tx, &origin, a.as_ref())?,
+            ) {
+                Ok(judged) => Some(judged),
                 Err(findings) => {
                     let err = WitnessError::Unjustified {
                         origin: origin.clone(),
@@ -602,6 +634,26 @@ impl Witness {
             params![origin, size_i, cp.head.root.0.as_slice(), req.checkpoint],
         )
         .map_err(state_err(&path))?;
+        // What this round judged, for the next (in the same transaction as the cosigned
+        // checkpoint: a kill leaves both or neither).
+        if let Some(j) = &statement
+            && let Some(carry) = &j.carry
+        {
+            tx.execute(
+                "INSERT INTO audited (origin, policy, size, entries_read, carry, at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (origin) DO UPDATE SET \
+                 policy = ?2, size = ?3, entries_read = ?4, carry = ?5, at = ?6",
+                params![
+                    origin,
+                    j.policy.0.as_slice(),
+                    to_i64(carry.head.size, "judged size")?,
+                    to_i64(j.entries_read, "entries read")?,
+                    carry.to_json(),
+                    now_i
+                ],
+            )
+            .map_err(state_err(&path))?;
+        }
         tx.commit().map_err(state_err(&path))?;
         drop(conn);
         let note = signed_note::Note::from_bytes(req.checkpoint.as_bytes())
@@ -609,11 +661,71 @@ impl Witness {
         let body = std::str::from_utf8(note.text())
             .map_err(|e| WitnessError::Checkpoint(e.to_string()))?;
         let mut answer = self.key.cosign(now, body);
-        if let Some(policy) = statement {
-            answer.push_str(&self.key.state(now, &policy, body));
+        if let Some(j) = statement {
+            answer.push_str(&self.key.state(now, &j.policy, body));
         }
         Ok(answer)
     }
+
+    /// The carry of `origin`'s last audited round, if it was judged under `auditor`'s policy
+    /// (a carry that does not read back is not resumed from: the log is audited from its
+    /// start, which is sound, only slower).
+    fn carried(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        origin: &str,
+        auditor: &dyn crate::auditing::Audit,
+    ) -> Result<Option<LogCarry>, WitnessError> {
+        let row: Option<(Vec<u8>, String)> = tx
+            .query_row(
+                "SELECT policy, carry FROM audited WHERE origin = ?1",
+                [origin],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(state_err(&self.db_path))?;
+        let Some((policy, json)) = row else {
+            return Ok(None);
+        };
+        if policy.as_slice() != auditor.policy_digest().0.as_slice() {
+            return Ok(None);
+        }
+        match LogCarry::from_json(&json) {
+            Ok(c) if c.origin == origin => Ok(Some(c)),
+            Ok(_) => Ok(None),
+            Err(e) => {
+                tracing::warn!("{origin}: stored audit carry not used: {e}");
+                Ok(None)
+            }
+        }
+    }
+
+    /// The auditing witness's incremental audit of `origin`: the size judged, and the entries
+    /// read in the last round (`None` before the first cosigned round).
+    pub fn audited(&self, origin: &str) -> Result<Option<Audited>, WitnessError> {
+        let conn = self.conn()?;
+        conn.query_row(
+            "SELECT size, entries_read FROM audited WHERE origin = ?1",
+            [origin],
+            |r| {
+                Ok(Audited {
+                    size: to_u64(r.get(0)?),
+                    entries_read: to_u64(r.get(1)?),
+                })
+            },
+        )
+        .optional()
+        .map_err(state_err(&self.db_path))
+    }
+}
+
+/// An auditing witness's incremental audit of one log ([`Witness::audited`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Audited {
+    /// Entries judged (the size of the checkpoint the next round resumes from).
+    pub size: u64,
+    /// Entries read and judged in the last round.
+    pub entries_read: u64,
 }
 
 fn write_secret(path: &Path, s: &str) -> Result<(), WitnessError> {

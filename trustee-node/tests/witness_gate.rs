@@ -778,3 +778,147 @@ fn a_plain_cosignature_by_the_auditing_witness_is_not_its_audit_and_no_share_lea
     assert!(w1.witness.logs().unwrap()[0].size > 0);
     assert!(plain.witness.logs().unwrap()[0].size > 0);
 }
+
+/// Copy a node's state folder (as its operator would, to restore it later).
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// The auditing witness audits incrementally (`docs/witness.md` §Incremental audit): each
+/// round reads only the entries after the checkpoint it last judged (counted by the witness:
+/// `Witness::audited`), also after a restart (the carry is in its SQLite state); and a log
+/// rewritten below the size it judged is refused (`log-forked`/`log-rolled-back` against the
+/// carried checkpoint), even when the checkpoint offered is the one it cosigned before.
+#[test]
+fn the_auditing_witness_reads_only_new_entries_across_a_restart_and_refuses_a_log_rewritten_below_what_it_judged()
+ {
+    use escrow_core::audit::verify_checkpoint;
+    use log_witness::{AddCheckpoint, Audited, Witness, WitnessError};
+    let fx = Fixture::new(3, 2);
+    let state = fx.init(1);
+    // The operator's copy of the node's state folder as initialised.
+    let copy = state.with_file_name("node-1-copy");
+    copy_dir(&state, &copy);
+    let node = start_in_process(&state, trustee_node::Limits::default());
+    let info: escrow_core::api::Info = serde_json::from_str(&get(&node.url("/v1/info")).1).unwrap();
+    info.verify(&fx.set).unwrap();
+    let (origin, log_key) = (info.log_origin.clone(), info.log_key.clone());
+    let policy = Policy::from_json(&std::fs::read_to_string(&fx.policy_path).unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let wdir = dir.path().join("w");
+    Witness::init(&wdir, "w.example/audit")
+        .unwrap()
+        .add_log(&origin, &log_key)
+        .unwrap();
+    // (Re)start the witness from its state folder, auditing the node at `url`.
+    let open = |url: String| {
+        Witness::open(&wdir)
+            .unwrap()
+            .with_auditor(Box::new(log_witness::auditing::Auditor {
+                set: fx.set.clone(),
+                policy: policy.clone(),
+                trustees: vec![url],
+                oversight_key: Some(fx.oversight.clone()),
+                client: escrow_client::ClientConfig::default(),
+            }))
+    };
+    let now = now().0 as u64;
+    // Offer the node's checkpoint as its release gate does: from the size the witness holds.
+    let submit = |w: &Witness, held: u64| -> (u64, Result<String, WitnessError>) {
+        let client =
+            escrow_client::NodeClient::new(&node.url(""), &escrow_client::ClientConfig::default())
+                .unwrap();
+        let note = client.checkpoint().unwrap();
+        let size = verify_checkpoint(&note, &log_key).unwrap().head.size;
+        let proof = match held {
+            0 => Vec::new(),
+            _ => client.consistency(held, size).unwrap().proof,
+        };
+        let body = AddCheckpoint {
+            old_size: held,
+            proof,
+            checkpoint: note,
+        }
+        .to_body();
+        (size, w.add_checkpoint(body.as_bytes(), now))
+    };
+    let warrant = fx.double_locked(&fx.payload("incremental"));
+    let msgs: Vec<_> = (0..4)
+        .map(|i| fx.message("alice", "bob", &format!("m{i}"), 60))
+        .collect();
+
+    let w = open(node.url(""));
+    assert_eq!(w.audited(&origin).unwrap(), None);
+    assert_eq!(
+        codes(&release(&node, &fx, &warrant, cts(&msgs[..2]))),
+        ["released", "released"]
+    );
+    let (s1, answer) = submit(&w, 0);
+    assert_eq!(
+        answer.unwrap().lines().count(),
+        2,
+        "cosignature and statement"
+    );
+    let first = Audited {
+        size: s1,
+        entries_read: s1,
+    };
+    assert_eq!(w.audited(&origin).unwrap(), Some(first));
+    release(&node, &fx, &warrant, cts(&msgs[2..3]));
+    let (s2, answer) = submit(&w, s1);
+    answer.unwrap();
+    assert_eq!(
+        w.audited(&origin).unwrap(),
+        Some(Audited {
+            size: s2,
+            entries_read: s2 - s1
+        })
+    );
+    assert!(s2 - s1 < s1, "{s1} {s2}");
+
+    // A restart: the next round still reads only the new entries.
+    drop(w);
+    let w = open(node.url(""));
+    release(&node, &fx, &warrant, cts(&msgs[3..]));
+    let (s3, answer) = submit(&w, s2);
+    answer.unwrap();
+    let judged = Audited {
+        size: s3,
+        entries_read: s3 - s2,
+    };
+    assert_eq!(w.audited(&origin).unwrap(), Some(judged));
+
+    // The operator restores the copy and serves another history (other releases); the
+    // checkpoint offered is the one the witness cosigned, so only the audit can tell.
+    drop(w);
+    let forked = start_in_process(&copy, trustee_node::Limits::default());
+    let others: Vec<_> = (0..6)
+        .map(|i| fx.message("alice", "bob", &format!("other{i}"), 60))
+        .collect();
+    release(&forked, &fx, &warrant, cts(&others));
+    let w = open(forked.url(""));
+    let held = w.logs().unwrap()[0].checkpoint.clone().unwrap();
+    let body = AddCheckpoint {
+        old_size: s3,
+        proof: Vec::new(),
+        checkpoint: held,
+    }
+    .to_body();
+    match w.add_checkpoint(body.as_bytes(), now).unwrap_err() {
+        WitnessError::Unjustified { findings, .. } => assert!(
+            findings.contains("log-forked") || findings.contains("log-rolled-back"),
+            "{findings}"
+        ),
+        other => panic!("{other}"),
+    }
+    assert_eq!(w.audited(&origin).unwrap(), Some(judged));
+}

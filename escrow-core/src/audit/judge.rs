@@ -19,6 +19,7 @@
 //! id** (two envelopes with the same id share one limit; a renewal has an id of its own and a
 //! limit of its own). See `docs/audit.md` §6.
 
+use super::carry::{CarriedCancellation, JudgedFacts};
 use super::compact::{Digests, NONE, Readable, ReleaseRecord, Releases, Store, ZERO, flag};
 use super::disclosure::{Disclosure, DisclosureView};
 use super::entry::{EntryKind, LogEntry};
@@ -357,6 +358,27 @@ impl LogCheck {
             findings: Vec::new(),
             ok: true,
         }
+    }
+
+    /// Check the entries after the first `frontier.size()` of `trustee`'s log, whose verified
+    /// checkpoint is `head`: the first entries were checked at an earlier audit that left this
+    /// frontier (`carry::LogCarry`); the root is recomputed from it and the new entries alone.
+    /// The caller checks `head` consistent with the earlier head ([`check_consistency`]).
+    pub fn resume(trustee: u16, head: TreeHead, frontier: Frontier) -> Self {
+        LogCheck {
+            trustee,
+            head,
+            frontier,
+            earlier: 0,
+            first_diff: None,
+            findings: Vec::new(),
+            ok: true,
+        }
+    }
+
+    /// The tree of the entries pushed so far.
+    pub fn frontier(&self) -> &Frontier {
+        &self.frontier
     }
 
     /// Record a finding found elsewhere (e.g. by [`check_consistency`]); the log is not ok.
@@ -810,6 +832,10 @@ pub struct Judgement {
     pub disclosures: Vec<DisclosureView>,
     /// The set's history: every ceremony the audited logs record.
     pub history: Vec<super::history::CeremonyView>,
+    /// With [`Judge::carrying`]: per trustee every release of whose (judged) log was justified,
+    /// what judging its later entries needs ([`super::carry`]).
+    #[serde(skip)]
+    pub carried: BTreeMap<u16, JudgedFacts>,
 }
 
 /// The oversight view's checks (issue 16): with the oversight key, every release's sealed
@@ -874,6 +900,10 @@ pub struct Judge {
     /// Per trustee, its setup, keygen and share-destroyed entries in log order (the set's
     /// history, [`super::history`]).
     ceremony_log: BTreeMap<u16, Vec<super::history::CeremonyEntry>>,
+    /// With [`Judge::carrying`]: per trustee resumed, the facts of its log's judged part.
+    carry: Option<BTreeMap<u16, JudgedFacts>>,
+    /// The trustees whose entries were added (or resumed).
+    trustees: BTreeSet<u16>,
 }
 
 /// A trustee's first setup entry's set id, and its keygen entries (sequence, transcript).
@@ -899,7 +929,40 @@ impl Judge {
             keygen: HashMap::new(),
             logged_warrants: HashSet::new(),
             ceremony_log: BTreeMap::new(),
+            carry: None,
+            trustees: BTreeSet::new(),
         }
+    }
+
+    /// Also return, per trustee all of whose releases are justified, what judging the entries
+    /// after those added needs ([`Judgement::carried`], the incremental audit).
+    pub fn carrying(mut self) -> Self {
+        self.carry.get_or_insert_with(BTreeMap::new);
+        self
+    }
+
+    /// Resume `trustee`'s log after its part judged earlier (`facts`, from a
+    /// [`Judgement::carried`] of that part): only the entries after it are added, and judged as
+    /// a judgement of the whole log would judge them. Call before adding the trustee's entries;
+    /// the documents the facts carry must be in the [`Documents`] judged with
+    /// ([`JudgedFacts::add_documents`]). Implies [`Judge::carrying`].
+    pub fn resume(&mut self, trustee: u16, facts: JudgedFacts) {
+        for c in &facts.cancellations {
+            self.cancellations.push(Cancel {
+                trustee,
+                seq: c.entry,
+                warrant: c.warrant,
+                document: c.document,
+            });
+        }
+        if !facts.setups.is_empty() {
+            let s = self.setups.entry(trustee).or_default();
+            s.splice(0..0, facts.setups.iter().copied());
+        }
+        self.trustees.insert(trustee);
+        self.carry
+            .get_or_insert_with(BTreeMap::new)
+            .insert(trustee, facts);
     }
 
     /// The oversight view: open the oversight copies in the logs with `key` (a key the policy
@@ -920,6 +983,7 @@ impl Judge {
     /// [`Judge::add`] for an entry whose leaf hash the caller computed from the bytes served
     /// (the auditor): `leaf` is what [`Judge::release_at`] proves receipts against.
     pub fn add_logged(&mut self, trustee: u16, entry: LogEntry, leaf: Digest32) {
+        self.trustees.insert(trustee);
         if let Some(w) = entry.warrant
             && matches!(
                 entry.kind,
@@ -1320,6 +1384,26 @@ impl Judge {
                 id_of.insert(i, id);
             }
         }
+        // Resumed logs (`carry`): the node's counter as their judged part left it.
+        let mut carry = self.carry.take();
+        let mut prior: HashMap<(u16, u32), &BTreeSet<Digest32>> = HashMap::new();
+        for (t, f) in carry.iter().flatten() {
+            for (id, cts) in &f.released {
+                let next = u32::try_from(ids.len()).unwrap_or(NONE);
+                prior.insert((*t, *ids.entry(id.clone()).or_insert(next)), cts);
+            }
+        }
+        let mut id_names = vec![String::new(); ids.len()];
+        for (name, &i) in &ids {
+            if let Some(slot) = usize::try_from(i).ok().and_then(|i| id_names.get_mut(i)) {
+                slot.clone_from(name);
+            }
+        }
+        // Per trustee carried: whether every release was justified, and the ciphertexts newly
+        // counted per warrant id.
+        type NewlyCounted = (bool, BTreeMap<String, BTreeSet<Digest32>>);
+        let mut carried_out: Option<BTreeMap<u16, NewlyCounted>> =
+            carry.as_ref().map(|_| BTreeMap::new());
         let warrant_id = |r: &ReleaseRecord| id_of.get(&r.warrant).copied().unwrap_or(NONE);
         {
             let key = |r: &ReleaseRecord| (r.trustee, warrant_id(r), r.ciphertext);
@@ -1342,7 +1426,10 @@ impl Judge {
             }
         }
         // (trustee, warrant id) -> distinct ciphertexts released: the node's counter.
-        let mut counted: HashMap<(u16, u32), u64> = HashMap::new();
+        let mut counted: HashMap<(u16, u32), u64> = prior
+            .iter()
+            .map(|(k, cts)| (*k, cts.len() as u64))
+            .collect();
         let mut reasons: Vec<Vec<Unjustified>> = Vec::new();
         let order: Vec<usize> = self.log_order().collect();
         for i in order {
@@ -1355,7 +1442,10 @@ impl Judge {
             let mut admitted = usize::try_from(rec.link)
                 .ok()
                 .and_then(|p| self.records.get(p))
-                .is_some_and(|p| p.has(flag::ADMITTED));
+                .is_some_and(|p| p.has(flag::ADMITTED))
+                || prior
+                    .get(&(trustee, warrant_id(&rec)))
+                    .is_some_and(|cts| cts.contains(&ct));
             let sum = summaries.entry(warrant).or_insert_with(|| {
                 let mut s = WarrantSummary::new(warrant);
                 if let Some(w) = parsed.get(&warrant) {
@@ -1515,6 +1605,18 @@ impl Judge {
                 }
             }
             let justified = why.is_empty();
+            if let Some(out) = carried_out.as_mut() {
+                let (all, newly) = out.entry(trustee).or_insert((true, BTreeMap::new()));
+                *all &= justified;
+                if let (true, Some(id)) = (
+                    justified,
+                    usize::try_from(warrant_id(&rec))
+                        .ok()
+                        .and_then(|i| id_names.get(i)),
+                ) {
+                    newly.entry(id.clone()).or_default().insert(ct);
+                }
+            }
             // What this auditor lacked is not evidence against the trustee: a warrant it was
             // not shown (unless it holds the oversight key under a policy that makes every
             // trustee log a sealed copy of the warrant: then the copy's absence is the
@@ -1673,6 +1775,55 @@ impl Judge {
                 if oversight.releases - oversight.releases_with_copy == 1 { "y" } else { "ies" }
             ));
         }
+        // The incremental audit: what judging each trustee's later entries needs.
+        let mut carried = BTreeMap::new();
+        if let (Some(mut out), Some(prior)) = (carried_out, carry.as_mut()) {
+            for &t in &self.trustees {
+                let (all, newly) = out.remove(&t).unwrap_or((true, BTreeMap::new()));
+                if !all {
+                    continue;
+                }
+                let mut f = prior.remove(&t).unwrap_or_default();
+                for (id, cts) in newly {
+                    f.released.entry(id).or_default().extend(cts);
+                }
+                f.cancellations = self
+                    .cancellations
+                    .iter()
+                    .filter(|c| c.trustee == t)
+                    .map(|c| CarriedCancellation {
+                        entry: c.seq,
+                        warrant: c.warrant,
+                        document: c.document,
+                    })
+                    .collect();
+                f.setups = self.setups.get(&t).cloned().unwrap_or_default();
+                let mut warrants: BTreeMap<Digest32, WarrantEnvelope> = f
+                    .warrants
+                    .drain(..)
+                    .map(|w| (w.digest().digest(), w))
+                    .collect();
+                let named = f.cancellations.iter().filter_map(|c| c.warrant);
+                for d in self.logged_warrants.iter().copied().chain(named) {
+                    if let Some(w) = docs.warrants.get(&d) {
+                        warrants.insert(d.digest(), w.clone());
+                    }
+                }
+                f.warrants = warrants.into_values().collect();
+                let mut cancels: BTreeMap<Digest32, CancellationEnvelope> = f
+                    .cancellation_documents
+                    .drain(..)
+                    .map(|c| (c.digest(), c))
+                    .collect();
+                for d in f.cancellations.iter().filter_map(|c| c.document) {
+                    if let Some(c) = docs.cancellations.get(&d) {
+                        cancels.insert(d, c.clone());
+                    }
+                }
+                f.cancellation_documents = cancels.into_values().collect();
+                carried.insert(t, f);
+            }
+        }
         Judgement {
             releases,
             refusals,
@@ -1684,6 +1835,7 @@ impl Judge {
             oversight,
             disclosures,
             history: super::history::ceremonies_of(&self.set, &self.ceremony_log),
+            carried,
         }
     }
 }
@@ -2041,6 +2193,146 @@ mod tests {
         assert!(matches!(
             &reasons(&j, 1, 1)[..],
             [Unjustified::AfterCancellation { entry: 0, .. }]
+        ));
+    }
+
+    /// The incremental audit (issue 17, `carry`): a log judged in rounds, each round resuming
+    /// from what the last left (`Judgement::carried`, serialized and read back as the auditing
+    /// witness stores it) and given only the documents it carries plus the new ones, is judged
+    /// as one judgement of the whole log: a release limit crossed in a later round than the
+    /// releases that used it up (a re-release of a ciphertext released in an earlier round
+    /// costing nothing), a cancellation logged in an earlier round than the release of a
+    /// renewal it forbids.
+    #[test]
+    fn a_log_judged_in_rounds_is_judged_as_the_whole_log() {
+        let fx = fx();
+        let a = warrant(&fx, "w-1", "case A", Some(3), None);
+        let b = warrant(&fx, "w-1", "case B", Some(3), None); // same id: same limit
+        let p = warrant(&fx, "w-p", "case", None, None);
+        let r = warrant(&fx, "w-r", "case", None, Some("w-p"));
+        let cp = cancellation(&fx, &p, "w-p");
+        let entries = vec![
+            LogEntry::setup(0, Timestamp(T0 - 10), fx.set.id(), fx.policy.digest()),
+            release(&fx, 1, &a, ct(1)),
+            release(&fx, 2, &a, ct(2)),
+            release(&fx, 3, &r, ct(7)), // before the cancellation: fine
+            LogEntry::cancellation(4, Timestamp(T0), p.digest(), cp.digest()),
+            // round 2
+            release(&fx, 5, &a, ct(1)), // again: costs nothing
+            release(&fx, 6, &a, ct(3)), // the third of three
+            // round 3
+            release(&fx, 7, &b, ct(4)), // a fourth message under w-1: over the limit
+            release(&fx, 8, &r, ct(8)), // renews w-p, cancelled in round 1
+            release(&fx, 9, &a, ct(2)), // again: costs nothing
+            release(&fx, 10, &r, ct(7)), // again, but after the cancellation
+        ];
+        let mut all = Documents::default();
+        for w in [&a, &b, &p, &r] {
+            all.add_warrant(w.clone());
+        }
+        all.add_cancellation(cp.clone());
+        let outcome = |j: &Judgement| -> Vec<(u64, Vec<Unjustified>)> {
+            j.releases.iter().map(|r| (r.entry, r.reasons)).collect()
+        };
+        let whole = {
+            let mut judge = Judge::new(&fx.set, Some(fx.policy.clone()));
+            for e in &entries {
+                judge.add(1, e.clone());
+            }
+            judge.judge(&all)
+        };
+
+        let mut carried: Option<String> = None;
+        let mut by_rounds = Vec::new();
+        for (round, range) in [0..5, 5..7, 7..11].into_iter().enumerate() {
+            let mut judge = Judge::new(&fx.set, Some(fx.policy.clone())).carrying();
+            // The documents: the first round is shown all; later rounds only what the carry
+            // holds, plus a warrant first named in round 3.
+            let mut docs = if round == 0 {
+                all.clone()
+            } else {
+                Documents::default()
+            };
+            if let Some(json) = &carried {
+                let c = crate::audit::carry::LogCarry::from_json(json).unwrap();
+                c.facts.add_documents(&mut docs);
+                judge.resume(1, c.facts);
+            }
+            if round == 2 {
+                docs.add_warrant(b.clone());
+            }
+            for e in &entries[range.clone()] {
+                judge.add(1, e.clone());
+            }
+            let j = judge.judge(&docs);
+            by_rounds.extend(outcome(&j));
+            match round {
+                0 | 1 => {
+                    assert!(j.findings.is_empty(), "round {round}: {:?}", j.findings);
+                    let facts = j.carried.get(&1).unwrap().clone();
+                    let mut frontier = Frontier::new();
+                    for e in &entries[..range.end] {
+                        frontier.push(e.leaf_hash());
+                    }
+                    let c = crate::audit::carry::LogCarry::new(
+                        1,
+                        "o".into(),
+                        "note".into(),
+                        &frontier,
+                        facts,
+                    );
+                    carried = Some(c.to_json());
+                }
+                _ => {
+                    // a round with an unjustified release leaves nothing to resume from
+                    assert!(j.carried.is_empty());
+                    assert_eq!(j.findings.len(), 3, "{:?}", j.findings);
+                }
+            }
+        }
+        assert_eq!(by_rounds, outcome(&whole));
+        let reasons_at = |e: u64| {
+            by_rounds
+                .iter()
+                .find(|(n, _)| *n == e)
+                .map(|(_, r)| r.clone())
+                .unwrap()
+        };
+        assert!(
+            matches!(&reasons_at(7)[..], [Unjustified::ReleaseLimit { refusal }] if refusal.contains("limit of 3")),
+            "{:?}",
+            reasons_at(7)
+        );
+        for e in [8, 10] {
+            assert_eq!(
+                reasons_at(e),
+                vec![Unjustified::AfterCancellation {
+                    entry: 4,
+                    warrant_id: "w-p".into()
+                }]
+            );
+        }
+        for e in [1, 2, 3, 5, 6, 9] {
+            assert!(reasons_at(e).is_empty(), "entry {e}: {:?}", reasons_at(e));
+        }
+        // What the carry held after round 2: the node's counter, the cancellation, the setup.
+        let c = crate::audit::carry::LogCarry::from_json(carried.as_deref().unwrap()).unwrap();
+        assert_eq!(c.head.size, 7);
+        assert_eq!(
+            c.facts.released.get("w-1").map(|s| s.len()),
+            Some(3),
+            "{:?}",
+            c.facts.released
+        );
+        assert_eq!(c.facts.cancellations.len(), 1);
+        assert_eq!(c.facts.setups, vec![(0, fx.policy.digest())]);
+        // A frontier that does not hash to the head is refused.
+        let bad = carried
+            .unwrap()
+            .replace(&c.head.root.to_hex(), &ct(9).to_hex());
+        assert!(matches!(
+            crate::audit::carry::LogCarry::from_json(&bad),
+            Err(crate::audit::carry::CarryError::Frontier { size: 7, .. })
         ));
     }
 

@@ -141,6 +141,27 @@ impl Frontier {
         acc
     }
 
+    /// The perfect subtrees of the right edge: (subtree size, subtree hash), left to right
+    /// (what [`Frontier::from_nodes`] takes back).
+    pub fn nodes(&self) -> &[(u64, Digest32)] {
+        &self.nodes
+    }
+
+    /// The frontier with these perfect subtrees (as [`Frontier::nodes`] lists them); `None`
+    /// unless their sizes are powers of two, strictly decreasing.
+    pub fn from_nodes(nodes: Vec<(u64, Digest32)>) -> Option<Self> {
+        let mut size = 0u64;
+        let mut last = u64::MAX;
+        for &(s, _) in &nodes {
+            if !s.is_power_of_two() || s >= last {
+                return None;
+            }
+            last = s;
+            size = size.checked_add(s)?;
+        }
+        Some(Frontier { size, nodes })
+    }
+
     /// The tree head.
     pub fn head(&self) -> TreeHead {
         TreeHead {
@@ -204,6 +225,24 @@ mod tests {
             assert_eq!(f.size(), n as u64);
             assert_eq!(f.root(), mth(&leaves[..n]), "size {n}");
         }
+    }
+
+    #[test]
+    fn a_frontier_resumes_from_its_nodes_and_refuses_nodes_of_no_tree() {
+        let leaves: Vec<Digest32> = (0u32..40).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        for cut in 0..leaves.len() {
+            let f = Frontier::from_leaves(&leaves[..cut]);
+            let mut resumed = Frontier::from_nodes(f.nodes().to_vec()).unwrap();
+            assert_eq!(resumed, f);
+            for l in &leaves[cut..] {
+                resumed.push(*l);
+            }
+            assert_eq!(resumed.root(), mth(&leaves), "resumed at {cut}");
+        }
+        let h = leaf_hash(b"x");
+        assert!(Frontier::from_nodes(vec![(3, h)]).is_none());
+        assert!(Frontier::from_nodes(vec![(2, h), (2, h)]).is_none());
+        assert!(Frontier::from_nodes(vec![(1, h), (2, h)]).is_none());
     }
 
     #[test]

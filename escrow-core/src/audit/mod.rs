@@ -11,6 +11,7 @@
 //! leaf hash from the bytes it was served and decodes the fields with [`LogEntry::from_bytes`].
 //! See `docs/audit.md`.
 
+pub mod carry;
 pub mod checkpoint;
 pub mod compact;
 pub mod disclosure;
