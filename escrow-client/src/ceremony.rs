@@ -117,6 +117,20 @@ impl CeremonyError {
     }
 }
 
+/// One step of a ceremony as the coordinator saw it: its wall time and the request and
+/// answer bodies (bytes, HTTP headers not counted) it sent to and received from every node.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RoundCost {
+    /// `round1`, `round2`, `round3` or `finalise` (the resume wait included).
+    pub round: &'static str,
+    /// Wall time of the step, seconds (every node's request at once, the coordinator's checks).
+    pub seconds: f64,
+    /// Request bodies sent, all nodes.
+    pub sent: u64,
+    /// Answer bodies received, all nodes.
+    pub received: u64,
+}
+
 /// A finished ceremony.
 #[derive(Debug)]
 pub struct Outcome {
@@ -126,6 +140,8 @@ pub struct Outcome {
     pub certificate: Certificate,
     /// Bytes sent to and received from all nodes.
     pub bytes: (u64, u64),
+    /// Each round's cost, in order (round 1, 2, 3, finalise).
+    pub rounds: Vec<RoundCost>,
     /// Positions whose finalise answer failed but which then showed the new set in their
     /// signed `/v1/info` (they resumed from their journal, docs/protocol.md §16.11).
     pub resumed: Vec<u16>,
@@ -440,6 +456,51 @@ fn finalise_all(
     })
 }
 
+/// The coordinator's traffic and time per step of a ceremony.
+struct Meter<'a> {
+    nodes: &'a [NodeClient],
+    at: Instant,
+    bytes: (u64, u64),
+    rounds: Vec<RoundCost>,
+}
+
+impl<'a> Meter<'a> {
+    fn new(nodes: &'a [NodeClient]) -> Self {
+        let mut m = Meter {
+            nodes,
+            at: Instant::now(),
+            bytes: (0, 0),
+            rounds: Vec::new(),
+        };
+        m.restart();
+        m
+    }
+
+    fn totals(&self) -> (u64, u64) {
+        self.nodes.iter().fold((0, 0), |(s, r), n| {
+            (s + n.traffic().sent(), r + n.traffic().received())
+        })
+    }
+
+    /// Start timing the next step from now (a hook's time is not the ceremony's).
+    fn restart(&mut self) {
+        self.at = Instant::now();
+        self.bytes = self.totals();
+    }
+
+    /// The step `round` ended now.
+    fn step(&mut self, round: &'static str) {
+        let (s, r) = self.totals();
+        self.rounds.push(RoundCost {
+            round,
+            seconds: self.at.elapsed().as_secs_f64(),
+            sent: s.saturating_sub(self.bytes.0),
+            received: r.saturating_sub(self.bytes.1),
+        });
+        self.restart();
+    }
+}
+
 /// Relay the three rounds and the finalise step of the ceremony `params`.
 fn run_rounds(
     nodes: &[NodeClient],
@@ -450,6 +511,7 @@ fn run_rounds(
 ) -> Result<Outcome, CeremonyError> {
     let params = params.clone();
     let session = params.session_id();
+    let mut meter = Meter::new(nodes);
     let (start, body) = match (params.kind, previous) {
         (dkg::CeremonyKind::Reshare, Some(prev)) => (
             wire::RESHARE_ROUND1,
@@ -467,6 +529,7 @@ fn run_rounds(
     check(dkg::check_round1(&params, &r1))?;
     // public once round 1 is in (a reshare dealer with a wrong constant term is named here)
     let set = dkg::resulting_set(&params, &r1, previous)?;
+    meter.step("round1");
     let d1 = dkg::round1_digest(&r1);
     let body = escrow_core::codec::to_json(&wire::Relay {
         version: V1::default(),
@@ -476,6 +539,7 @@ fn run_rounds(
     let r2: Vec<dkg::Round2> = all(nodes, |n| n.post_signed(wire::ROUND2, &body, key))?;
     check(dkg::check_round2(&params, &d1, &r2))?;
     let transcript = dkg::transcript_digest(&session, &d1, &dkg::round2_digest(&r2));
+    meter.step("round2");
     let body = escrow_core::codec::to_json(&wire::Relay {
         version: V1::default(),
         session,
@@ -493,12 +557,14 @@ fn run_rounds(
         .collect();
     check(judged)?;
     let certificate = dkg::assemble_certificate(&params, &set, &transcript, &r3)?;
+    meter.step("round3");
     let body = escrow_core::codec::to_json(&wire::Relay {
         version: V1::default(),
         session,
         messages: r3,
     });
     (steps.before_finalise)();
+    meter.restart();
     // the new set's trustees first; a reshare's dealers destroy their shares only after
     // every one of them stored its new share
     let m = params.dealers.len();
@@ -510,6 +576,7 @@ fn run_rounds(
         finalise_all(dealing, 0, &body, key, expected, steps.resume_wait)?;
     resumed.append(&mut resumed_dealers);
     resumed.sort_unstable();
+    meter.step("finalise");
     let mut ordered = done;
     ordered.append(&mut fin);
     for ((f, n), pos) in ordered.iter().zip(nodes).zip(1u16..) {
@@ -533,6 +600,7 @@ fn run_rounds(
         set,
         certificate,
         bytes,
+        rounds: meter.rounds,
         resumed,
     })
 }

@@ -57,6 +57,10 @@ pub enum ExperimentCmd {
     /// on loopback, said so), a delay line between the investigator and every node at each
     /// round-trip time; retrieval time by messages and round trip.
     Wan(WanArgs),
+    /// Key generation, refresh and reshare among real trustee nodes on loopback (in this
+    /// process), k = n/2 + 1: wall time and bytes through the coordinator per round, by n;
+    /// frost-p256's in-process DKG beside them.
+    Dkg(DkgArgs),
 }
 
 #[derive(Args)]
@@ -240,6 +244,22 @@ pub struct WanArgs {
     #[arg(long)]
     pub keep: bool,
     /// Output folder (created; must not already hold a run). Default: experiments/wan-<time>.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct DkgArgs {
+    /// Numbers of trustees, comma-separated (each 2..=255; threshold n/2 + 1).
+    #[arg(long = "n", value_delimiter = ',', num_args = 1.., default_value = "5,16,64,128")]
+    pub n: Vec<u64>,
+    /// Leave out frost-p256's in-process DKG (the baseline row).
+    #[arg(long)]
+    pub no_baseline: bool,
+    /// Keep the nodes' state folders in OUT/work.
+    #[arg(long)]
+    pub keep: bool,
+    /// Output folder (created; must not already hold a run). Default: experiments/dkg-<time>.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }

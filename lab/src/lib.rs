@@ -12,7 +12,8 @@
 //!
 //! Module graph (no cycles): `args`, `out`, `files`, `roles` are leaves; `nodes` and `parties`
 //! use `files`; `demo_local`, `demo_live`, `experiment` and `experiment_live` use those (and
-//! `experiment_wan` uses `experiment_live`, `delay` and `netns`); only
+//! `experiment_wan` uses `experiment_live`, `delay` and `netns`; `experiment_dkg` uses
+//! `experiment`, `experiment_live` and `parties`); only
 //! this file dispatches.
 
 pub mod args;
@@ -22,6 +23,7 @@ mod demo_local;
 pub mod demo_tls;
 mod demo_witness;
 mod experiment;
+mod experiment_dkg;
 mod experiment_live;
 mod experiment_wan;
 pub mod files;
@@ -56,5 +58,6 @@ pub fn experiment(a: ExperimentArgs, roles: &dyn Roles, out: Out) -> anyhow::Res
         ExperimentCmd::E2e(a) => experiment_live::e2e(a, roles, out),
         ExperimentCmd::AuditLog(a) => experiment_live::audit_log(a, roles, out),
         ExperimentCmd::Wan(a) => experiment_wan::wan(a, roles, out),
+        ExperimentCmd::Dkg(a) => experiment_dkg::dkg(a, out),
     }
 }

@@ -10,6 +10,7 @@
 //!   the floor an operation is reported beside.
 //! * [`workload`] — synthetic messages (labels and message keys), the same for every scheme.
 //! * [`experiment`] — the sweep, failure and batch runners behind `escrow experiment`.
+//! * [`frost_dkg`] — `frost-p256`'s in-process DKG, the baseline beside our nodes' ceremonies.
 //! * [`record`] — the run record: parameters, machine, crate versions, git commit.
 //! * [`csv`], [`plot`] — CSV and SVG output.
 //! * [`stats`] — summaries of timing samples.
@@ -18,6 +19,7 @@
 pub mod csv;
 pub mod experiment;
 pub mod floor;
+pub mod frost_dkg;
 pub mod naive;
 pub mod plot;
 pub mod record;
@@ -37,6 +39,9 @@ pub enum Error {
     /// The naive baseline failed (splitting, decrypting or combining).
     #[error("naive baseline: {0}")]
     Naive(String),
+    /// A peer library measured beside ours failed (`frost-p256`'s DKG).
+    #[error("peer baseline: {0}")]
+    Peer(String),
     /// A run produced a wrong result (a recovered key that differs from the sealed one).
     #[error("experiment produced a wrong result: {0}")]
     WrongResult(String),

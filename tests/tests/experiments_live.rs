@@ -270,3 +270,45 @@ fn wan_retrieves_through_delay_lines_and_each_round_trip_is_paid() {
     assert!(out.join("wan-time.svg").is_file() && out.join("run.json").is_file());
     assert!(!out.join("work").exists(), "state removed without --keep");
 }
+
+/// `escrow experiment dkg` at a small size: a key generation, a refresh and a reshare among
+/// three real nodes, each round's time and bytes, and frost-p256's DKG beside them.
+#[test]
+fn dkg_times_a_keygen_a_refresh_and_a_reshare_round_by_round_beside_frost() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (v, out, _) = run_experiment(tmp.path(), "dkg", &["experiment", "dkg", "--n", "3"]);
+    assert_eq!(v["experiment"], "dkg");
+    let rows = csv(&out.join("dkg.csv"));
+    let find = |imp: &str, ceremony: &str, round: &str| {
+        rows.iter()
+            .find(|r| {
+                r["implementation"] == imp && r["ceremony"] == ceremony && r["round"] == round
+            })
+            .unwrap_or_else(|| panic!("no row {imp} {ceremony} {round}: {rows:?}"))
+    };
+    for (ceremony, parties) in [("dkg", 3.0), ("refresh", 3.0), ("reshare", 5.0)] {
+        let total = find("nodes", ceremony, "total");
+        assert_eq!((num(total, "n"), num(total, "k")), (3.0, 2.0));
+        assert_eq!(num(total, "parties"), parties);
+        let mut sent = 0.0;
+        for round in ["round1", "round2", "round3", "finalise"] {
+            let r = find("nodes", ceremony, round);
+            assert!(
+                num(r, "sent_bytes") > 0.0 && num(r, "received_bytes") > 0.0,
+                "{r:?}"
+            );
+            sent += num(r, "sent_bytes");
+        }
+        // the total also counts the checks before round 1 (identities, signed /v1/info)
+        assert!(num(total, "sent_bytes") >= sent, "{total:?}");
+    }
+    // frost-p256: 3 packages of 2 commitments and a proof, 6 shares of 32 bytes
+    let frost = find("frost-p256", "dkg", "total");
+    assert_eq!(
+        num(frost, "received_bytes"),
+        (3 * (2 * 33 + 65) + 6 * 32) as f64
+    );
+    assert_eq!(rows.len(), 3 * 5 + 4);
+    assert!(out.join("dkg-time.svg").is_file() && out.join("run.json").is_file());
+    assert!(!out.join("work").exists(), "state removed without --keep");
+}

@@ -350,21 +350,62 @@ pub fn spawn(listener: std::net::TcpListener, config: Config) -> Result<Spawned,
     let addr = listener
         .local_addr()
         .map_err(|e| NodeError::io("listener", e))?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| NodeError::State(format!("starting the async runtime: {e}")))?;
+    let rt = runtime(2)?;
     let loaded = rt.block_on(load(config))?;
     let tls = loaded.tls();
+    let name = format!("trustee-node-{}", loaded.index());
+    on_thread(addr, tls, name, rt, move |rx| {
+        serve(listener, loaded, async move {
+            let _ = rx.await;
+        })
+    })
+}
+
+/// [`run`] on a thread of its own with a one-worker runtime: unlike [`spawn`], a node made
+/// with `init --dkg` serves its ceremony and then its set, and a node reloads after a refresh,
+/// as `trustee-node serve` does (the lab's ceremony experiment runs many such nodes in one
+/// process). A folder that does not load ends the thread: [`Spawned::shutdown`] returns why.
+pub fn spawn_run(listener: std::net::TcpListener, config: Config) -> Result<Spawned, NodeError> {
+    let addr = listener
+        .local_addr()
+        .map_err(|e| NodeError::io("listener", e))?;
+    let tls = config.tls.is_some();
+    on_thread(
+        addr,
+        tls,
+        format!("trustee-node-{addr}"),
+        runtime(1)?,
+        move |rx| {
+            run(listener, config, async move {
+                let _ = rx.await;
+            })
+        },
+    )
+}
+
+fn runtime(workers: usize) -> Result<tokio::runtime::Runtime, NodeError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .map_err(|e| NodeError::State(format!("starting the async runtime: {e}")))
+}
+
+/// Drive `serve(stop)` on `rt` on a new thread named `name`; stopped by sending on `stop`.
+fn on_thread<F>(
+    addr: SocketAddr,
+    tls: bool,
+    name: String,
+    rt: tokio::runtime::Runtime,
+    serve: impl FnOnce(tokio::sync::oneshot::Receiver<()>) -> F + Send + 'static,
+) -> Result<Spawned, NodeError>
+where
+    F: Future<Output = Result<(), NodeError>>,
+{
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
-        .name(format!("trustee-node-{}", loaded.index()))
-        .spawn(move || {
-            rt.block_on(serve(listener, loaded, async move {
-                let _ = rx.await;
-            }))
-        })
+        .name(name)
+        .spawn(move || rt.block_on(serve(rx)))
         .map_err(|e| NodeError::io("node thread", e))?;
     Ok(Spawned {
         addr,
