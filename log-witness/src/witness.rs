@@ -109,6 +109,15 @@ pub enum WitnessError {
     /// Configuration error (add-log).
     #[error("invalid log configuration: {0}")]
     Config(String),
+    /// Fault injection ([`Witness::stop_after_commit`]): the checkpoint was recorded, and the
+    /// witness stopped before it computed the cosignature (500).
+    #[error("log {origin:?}: stopped after recording size {size}, before answering")]
+    Stopped {
+        /// Origin.
+        origin: String,
+        /// Size recorded.
+        size: u64,
+    },
     /// Key error.
     #[error(transparent)]
     Key(#[from] KeyError),
@@ -133,7 +142,10 @@ impl WitnessError {
             WitnessError::UnknownLog(_) => 404,
             WitnessError::StaleOldSize { .. } | WitnessError::SplitView { .. } => 409,
             WitnessError::Inconsistent { .. } => 422,
-            WitnessError::Config(_) | WitnessError::Key(_) | WitnessError::State { .. } => 500,
+            WitnessError::Config(_)
+            | WitnessError::Key(_)
+            | WitnessError::State { .. }
+            | WitnessError::Stopped { .. } => 500,
         }
     }
 
@@ -195,6 +207,8 @@ pub struct Witness {
     conn: Mutex<Connection>,
     /// The auditing witness's judge (`serve --audit`), if any.
     auditor: Option<Box<dyn crate::auditing::Audit>>,
+    /// Fault injection: stop between the commit and the answer.
+    stop_after_commit: bool,
 }
 
 fn state_err(path: &Path) -> impl Fn(rusqlite::Error) -> WitnessError + '_ {
@@ -324,6 +338,7 @@ impl Witness {
             db_path,
             conn: Mutex::new(conn),
             auditor: None,
+            stop_after_commit: false,
         })
     }
 
@@ -364,6 +379,7 @@ impl Witness {
             db_path,
             conn: Mutex::new(conn),
             auditor: None,
+            stop_after_commit: false,
         })
     }
 
@@ -371,6 +387,15 @@ impl Witness {
     /// cosigned, and cosigned with a statement (`docs/witness.md` §Auditing witness).
     pub fn with_auditor(mut self, auditor: Box<dyn crate::auditing::Audit>) -> Self {
         self.auditor = Some(auditor);
+        self
+    }
+
+    /// Fault injection (tests only; a library setting, the binary has no option that sets it):
+    /// every `add-checkpoint` that passes stops right after its checkpoint is committed and
+    /// before the cosignature is computed ([`WitnessError::Stopped`]), as a witness killed
+    /// between storing and answering; reopen the state folder to go on.
+    pub fn stop_after_commit(mut self) -> Self {
+        self.stop_after_commit = true;
         self
     }
 
@@ -656,6 +681,9 @@ impl Witness {
         }
         tx.commit().map_err(state_err(&path))?;
         drop(conn);
+        if self.stop_after_commit {
+            return Err(WitnessError::Stopped { origin, size });
+        }
         let note = signed_note::Note::from_bytes(req.checkpoint.as_bytes())
             .map_err(|e| WitnessError::Checkpoint(e.to_string()))?;
         let body = std::str::from_utf8(note.text())

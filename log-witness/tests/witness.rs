@@ -505,3 +505,195 @@ fn serve_audit_needs_policy_set_and_trustees() {
         "{err}"
     );
 }
+
+/// A `cosignature/v1` verifier for `signed_note`'s `Note::verify`, written from the C2SP
+/// tlog-cosignature spec (not the witness crate's code): the signature is the 8-byte timestamp
+/// and the Ed25519 signature of `"cosignature/v1\ntime <t>\n" ‖ note text`.
+struct CosignatureV1 {
+    name: String,
+    id: u32,
+    key: ed25519_dalek::VerifyingKey,
+}
+
+impl CosignatureV1 {
+    fn new(vkey: &str) -> CosignatureV1 {
+        use sha2::Digest as _;
+        let mut parts = vkey.splitn(3, '+');
+        let (name, _, key) = (
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+        );
+        let typed = STANDARD.decode(key).unwrap();
+        assert_eq!(typed[0], 0x04);
+        let id = sha2::Sha256::new()
+            .chain_update(name.as_bytes())
+            .chain_update(b"\n")
+            .chain_update(&typed)
+            .finalize();
+        CosignatureV1 {
+            name: name.to_string(),
+            id: u32::from_be_bytes(id[..4].try_into().unwrap()),
+            key: ed25519_dalek::VerifyingKey::from_bytes(&typed[1..].try_into().unwrap()).unwrap(),
+        }
+    }
+}
+
+impl signed_note::Verifier for CosignatureV1 {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn key_id(&self) -> u32 {
+        self.id
+    }
+    fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+        let (Some(t), Some(s)) = (sig.get(..8), sig.get(8..)) else {
+            return false;
+        };
+        let (Ok(t), Ok(s)) = (<[u8; 8]>::try_from(t), <[u8; 64]>::try_from(s)) else {
+            return false;
+        };
+        let mut signed = format!("cosignature/v1\ntime {}\n", u64::from_be_bytes(t)).into_bytes();
+        signed.extend_from_slice(msg);
+        self.key
+            .verify_strict(&signed, &ed25519_dalek::Signature::from_bytes(&s))
+            .is_ok()
+    }
+}
+
+/// Interop (issue 17): a checkpoint with the witness's cosignature appended is read by
+/// independent implementations — `signed_note` verifies the log's signature with its standard
+/// verifier and the cosignature with a verifier written from the C2SP spec (a changed
+/// timestamp fails), and ignores the cosignature as an unknown key without it; `tlog_tiles`
+/// parses the checkpoint body to the log's size and root.
+#[test]
+fn cosigned_checkpoints_verify_with_independent_implementations() {
+    use signed_note::{Note, NoteError, StandardVerifier, VerifierList};
+    let tmp = tempfile::tempdir().unwrap();
+    let st = state_dir(&tmp, "w");
+    let wkey = init(&st, "witness.example/w7");
+    let mut log = TestLog::new(&origin(8));
+    add_log(&st, &log);
+    let w = Proc::start(&st);
+    log.grow(5, "a");
+    let cp5 = log.checkpoint(5);
+    let (s, _, line) = w.add(0, vec![], &cp5);
+    assert_eq!(s, 200, "{line}");
+    let cosigned = format!("{cp5}{line}");
+    let note = Note::from_bytes(cosigned.as_bytes()).unwrap();
+    let both = VerifierList::new(vec![
+        Box::new(StandardVerifier::new(&log.key.verifier_key()).unwrap()),
+        Box::new(CosignatureV1::new(&wkey)),
+    ]);
+    let (verified, unknown) = note.verify(&both).unwrap();
+    assert_eq!((verified.len(), unknown.len()), (2, 0));
+    assert_eq!(verified[1].name(), "witness.example/w7");
+    let log_only = VerifierList::new(vec![Box::new(
+        StandardVerifier::new(&log.key.verifier_key()).unwrap(),
+    )]);
+    let (verified, unknown) = note.verify(&log_only).unwrap();
+    assert_eq!((verified.len(), unknown.len()), (1, 1));
+    // The cosignature's timestamp is signed: one changed second and it fails.
+    let blob = STANDARD
+        .decode(line.trim_end().rsplit_once(' ').unwrap().1)
+        .unwrap();
+    let mut changed = blob.clone();
+    changed[11] ^= 1;
+    let forged = cosigned.replace(&STANDARD.encode(&blob), &STANDARD.encode(&changed));
+    assert!(matches!(
+        Note::from_bytes(forged.as_bytes()).unwrap().verify(&both),
+        Err(NoteError::InvalidSignature { .. })
+    ));
+    let cp = tlog_tiles::Checkpoint::from_bytes(note.text()).unwrap();
+    assert_eq!(cp.origin(), log.key.origin());
+    assert_eq!(cp.size(), 5);
+    assert_eq!(cp.hash().0, mth(&log.leaves).0);
+}
+
+/// kill -9 between storing and answering (issue 17): the witness stops right after its commit,
+/// before it computes the cosignature (fault injection `Witness::stop_after_commit`), and its
+/// state folder is reopened as after a kill. The checkpoint it never answered for is
+/// remembered: another checkpoint of that size is refused as a split view, and the one it
+/// stored is cosigned when the client sends it again — never two different checkpoints of one
+/// size.
+#[test]
+fn a_witness_stopped_between_storing_and_answering_never_cosigns_two_checkpoints_of_one_size() {
+    use log_witness::{Witness, WitnessError};
+    let tmp = tempfile::tempdir().unwrap();
+    let st = state_dir(&tmp, "w");
+    let mut log = TestLog::new(&origin(9));
+    let w = Witness::init(&st, "witness.example/w8").unwrap();
+    w.add_log(log.key.origin(), &log.key.verifier_key())
+        .unwrap();
+    let w = w.stop_after_commit();
+    let body = |old: u64, cp: &str| {
+        AddCheckpoint {
+            old_size: old,
+            proof: vec![],
+            checkpoint: cp.to_string(),
+        }
+        .to_body()
+    };
+    log.grow(4, "a");
+    let cp4 = log.checkpoint(4);
+    assert!(matches!(
+        w.add_checkpoint(body(0, &cp4).as_bytes(), 1_800_000_000),
+        Err(WitnessError::Stopped { size: 4, .. })
+    ));
+    drop(w);
+
+    let w = Witness::open(&st).unwrap();
+    let mut forked = fork(&log, 2);
+    forked.grow(4, "b");
+    let fork4 = forked.checkpoint(4);
+    for old in [0, 4] {
+        assert!(matches!(
+            w.add_checkpoint(body(old, &fork4).as_bytes(), 1_800_000_001),
+            Err(WitnessError::SplitView {
+                size: 4,
+                held: 4,
+                ..
+            })
+        ));
+    }
+    let line = w
+        .add_checkpoint(body(4, &cp4).as_bytes(), 1_800_000_002)
+        .unwrap();
+    let note = signed_note::Note::from_bytes(format!("{cp4}{line}").as_bytes()).unwrap();
+    let v =
+        signed_note::VerifierList::new(vec![Box::new(CosignatureV1::new(&w.key().verifier_key()))]);
+    assert_eq!(note.verify(&v).unwrap().0.len(), 1);
+    let ev = w.evidence().unwrap();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(
+        (ev[0].kind.as_str(), ev[0].held_checkpoint.as_str()),
+        ("split-view", cp4.as_str())
+    );
+}
+
+/// State format version 2 added the auditing witness's `audited` table: a version 1 state
+/// folder gains it when opened, and keeps what it held.
+#[test]
+fn a_version_1_state_gains_the_audited_table_when_opened() {
+    let tmp = tempfile::tempdir().unwrap();
+    let st = state_dir(&tmp, "w");
+    let log = TestLog::new(&origin(10));
+    let w = log_witness::Witness::init(&st, "witness.example/w9").unwrap();
+    w.add_log(log.key.origin(), &log.key.verifier_key())
+        .unwrap();
+    drop(w);
+    let db = rusqlite::Connection::open(st.join("witness.db")).unwrap();
+    db.execute_batch("DROP TABLE audited; UPDATE meta SET v = '1' WHERE k = 'format_version';")
+        .unwrap();
+    drop(db);
+    let w = log_witness::Witness::open(&st).unwrap();
+    assert_eq!(w.audited(log.key.origin()).unwrap(), None);
+    assert_eq!(w.logs().unwrap().len(), 1);
+    let db = rusqlite::Connection::open(st.join("witness.db")).unwrap();
+    let v: String = db
+        .query_row("SELECT v FROM meta WHERE k = 'format_version'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(v, "2");
+}
