@@ -236,6 +236,18 @@ fn verify_cosignature(vkey: &str, checkpoint: &str, response: &str) -> u64 {
     ts
 }
 
+/// A witness named `name` served from a fresh state folder, following a new log `origin(n)`:
+/// (its temp folder, state folder, verifier key, the log, the process).
+fn witness_following(name: &str, n: u16) -> (tempfile::TempDir, PathBuf, String, TestLog, Proc) {
+    let tmp = tempfile::tempdir().unwrap();
+    let st = state_dir(&tmp, "w");
+    let wkey = init(&st, name);
+    let log = TestLog::new(&origin(n));
+    add_log(&st, &log);
+    let w = Proc::start(&st);
+    (tmp, st, wkey, log, w)
+}
+
 fn state_dir(tmp: &tempfile::TempDir, name: &str) -> PathBuf {
     tmp.path().join(name)
 }
@@ -246,12 +258,7 @@ fn origin(n: u16) -> String {
 
 #[test]
 fn consistent_growth_is_cosigned_and_bad_requests_get_their_status() {
-    let tmp = tempfile::tempdir().unwrap();
-    let st = state_dir(&tmp, "w");
-    let wkey = init(&st, "witness.example/w1");
-    let mut log = TestLog::new(&origin(1));
-    add_log(&st, &log);
-    let w = Proc::start(&st);
+    let (_tmp, _st, wkey, mut log, w) = witness_following("witness.example/w1", 1);
 
     log.grow(3, "a");
     let cp3 = log.checkpoint(3);
@@ -313,12 +320,7 @@ fn consistent_growth_is_cosigned_and_bad_requests_get_their_status() {
 
 #[test]
 fn split_view_is_refused_and_the_evidence_names_the_log() {
-    let tmp = tempfile::tempdir().unwrap();
-    let st = state_dir(&tmp, "w");
-    let wkey = init(&st, "witness.example/w2");
-    let mut log = TestLog::new(&origin(3));
-    add_log(&st, &log);
-    let w = Proc::start(&st);
+    let (_tmp, _st, wkey, mut log, w) = witness_following("witness.example/w2", 3);
     log.grow(5, "honest");
     let cp5 = log.checkpoint(5);
     let (s, _, body) = w.add(0, vec![], &cp5);
@@ -414,12 +416,7 @@ fn rollback_is_refused() {
 
 #[test]
 fn restart_keeps_state_and_evidence() {
-    let tmp = tempfile::tempdir().unwrap();
-    let st = state_dir(&tmp, "w");
-    let wkey = init(&st, "witness.example/w4");
-    let mut log = TestLog::new(&origin(5));
-    add_log(&st, &log);
-    let mut w = Proc::start(&st);
+    let (_tmp, st, wkey, mut log, mut w) = witness_following("witness.example/w4", 5);
     log.grow(5, "a");
     let cp5 = log.checkpoint(5);
     let (s, _, body) = w.add(0, vec![], &cp5);
@@ -454,12 +451,7 @@ fn restart_keeps_state_and_evidence() {
 /// gets 409 with the winner's size, and the witness holds the winner.
 #[test]
 fn racing_submissions_cosign_exactly_one() {
-    let tmp = tempfile::tempdir().unwrap();
-    let st = state_dir(&tmp, "w");
-    let wkey = init(&st, "witness.example/w5");
-    let mut log = TestLog::new(&origin(6));
-    add_log(&st, &log);
-    let w = Proc::start(&st);
+    let (_tmp, _st, wkey, mut log, w) = witness_following("witness.example/w5", 6);
     log.grow(8, "a");
     let cps: Vec<String> = (1..=8).map(|n| log.checkpoint(n)).collect();
     let results: Vec<(usize, (u16, String, String))> = std::thread::scope(|s| {
@@ -569,12 +561,7 @@ impl signed_note::Verifier for CosignatureV1 {
 #[test]
 fn cosigned_checkpoints_verify_with_independent_implementations() {
     use signed_note::{Note, NoteError, StandardVerifier, VerifierList};
-    let tmp = tempfile::tempdir().unwrap();
-    let st = state_dir(&tmp, "w");
-    let wkey = init(&st, "witness.example/w7");
-    let mut log = TestLog::new(&origin(8));
-    add_log(&st, &log);
-    let w = Proc::start(&st);
+    let (_tmp, _st, wkey, mut log, w) = witness_following("witness.example/w7", 8);
     log.grow(5, "a");
     let cp5 = log.checkpoint(5);
     let (s, _, line) = w.add(0, vec![], &cp5);
