@@ -21,7 +21,7 @@
 //! Every error answer is an [`ErrorBody`] with a stable [`ErrorCode`].
 
 use crate::audit::{LogEntry, TreeHead};
-use crate::codec::{Digest32, KeyId, V1};
+use crate::codec::{Digest32, KeyId, SetId, V1};
 use crate::time::Timestamp;
 use crate::warrant::ReasonCode;
 use serde::{Deserialize, Serialize};
@@ -84,7 +84,7 @@ pub struct Info {
     /// Trustee index.
     pub trustee: u16,
     /// Trustee-set id.
-    pub set_id: Digest32,
+    pub set_id: SetId,
     /// Threshold k.
     pub threshold: u16,
     /// Number of trustees n.
@@ -212,7 +212,7 @@ impl Info {
     ///
     /// with tag [`TAG_LOG_KEY_BINDING`] and `log_key` the C2SP verifier key string (its name is
     /// the origin).
-    pub fn log_key_binding_bytes(set_id: &Digest32, trustee: u16, log_key: &str) -> Vec<u8> {
+    pub fn log_key_binding_bytes(set_id: &SetId, trustee: u16, log_key: &str) -> Vec<u8> {
         let mut out = Vec::with_capacity(80 + log_key.len());
         out.push(TAG_LOG_KEY_BINDING.len() as u8);
         out.extend_from_slice(TAG_LOG_KEY_BINDING.as_bytes());

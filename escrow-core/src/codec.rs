@@ -197,6 +197,12 @@ digest_kind!(
     WarrantDigest
 );
 
+digest_kind!(
+    /// The id of a trustee set: a tagged digest of every public value of the set
+    /// ([`crate::trustee::TrusteeSet::id`]).
+    SetId
+);
+
 /// Decode lower-case hex (digits `0-9a-f`, even length); `None` for anything else, upper-case
 /// digits included. Every hex field of every format is read with this (`docs/protocol.md` §2).
 pub fn hex_lower(s: &str) -> Option<Vec<u8>> {
@@ -289,5 +295,6 @@ mod tests {
     fn digest_kinds_serialize_exactly_as_digest32() {
         same_form_as_digest32!(KeyId);
         same_form_as_digest32!(WarrantDigest);
+        same_form_as_digest32!(SetId);
     }
 }

@@ -22,7 +22,7 @@
 //! cannot disown, matching its log entries by leaf index.
 
 use crate::codec::WarrantDigest;
-use crate::codec::{Digest32, KeyId, V1, put_lp};
+use crate::codec::{Digest32, KeyId, SetId, V1, put_lp};
 use crate::ecies::{self, EciesBox};
 use crate::error::{Error, Result};
 use crate::group::scalar_to_bytes;
@@ -389,7 +389,7 @@ impl<'a> ReleaseCounter<'a> {
 /// The ECIES context of a released share:
 /// `"escrow/v1/release-share" || set_id || u16_be(trustee) || warrant_digest || ciphertext_digest`.
 pub fn share_box_context(
-    set_id: &Digest32,
+    set_id: &SetId,
     trustee: u16,
     warrant: &WarrantDigest,
     ciphertext: &Digest32,
@@ -469,7 +469,7 @@ pub fn seal_warrant_share<R: rand_core::CryptoRng + ?Sized>(
 /// ECIES-encrypt a share (its JSON) to `investigator`, bound by [`share_box_context`].
 pub fn seal_share<R: rand_core::CryptoRng + ?Sized>(
     investigator: &PublicKey,
-    set_id: &Digest32,
+    set_id: &SetId,
     warrant: &WarrantDigest,
     share: &DecryptionShare,
     rng: &mut R,
@@ -488,7 +488,7 @@ pub fn seal_share<R: rand_core::CryptoRng + ?Sized>(
 /// ([`DecryptionShare::verify`], or [`crate::share::combine`]).
 pub fn open_share(
     key: &PrivateKey,
-    set_id: &Digest32,
+    set_id: &SetId,
     trustee: u16,
     warrant: &WarrantDigest,
     ciphertext: &Digest32,
@@ -577,7 +577,7 @@ pub struct ReleaseResponse {
     /// Trustee index.
     pub trustee: u16,
     /// Trustee-set id.
-    pub set_id: Digest32,
+    pub set_id: SetId,
     /// Digest of the warrant envelope the request carried.
     pub warrant: WarrantDigest,
     /// Key id of the investigator the shares are encrypted to (absent when the warrant was
@@ -627,7 +627,7 @@ impl ReleaseResponse {
     /// An unsigned response (sign it with [`ReleaseResponse::sign`]).
     pub fn unsigned(
         trustee: u16,
-        set_id: Digest32,
+        set_id: SetId,
         warrant: WarrantDigest,
         investigator: Option<KeyId>,
         time: Timestamp,

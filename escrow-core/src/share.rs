@@ -17,7 +17,7 @@
 //! combiner checks every proof, names the trustees whose shares fail, and interpolates any k good
 //! shares in the exponent: `xu = Σ λ_i d_i`.
 
-use crate::codec::{Digest32, V1};
+use crate::codec::{Digest32, SetId, V1};
 use crate::error::{Error, Result};
 use crate::group::{self, Point, scalar_hex};
 use crate::secret::{MessageKey, SecretScalar};
@@ -82,7 +82,7 @@ pub struct DecryptionShare {
 
 #[allow(clippy::too_many_arguments)]
 fn dleq_challenge(
-    set_id: &Digest32,
+    set_id: &SetId,
     trustee: u16,
     ct: &Digest32,
     ctx: &Digest32,
@@ -98,7 +98,7 @@ fn dleq_challenge(
 
 /// The challenge from the SEC1c encodings of `[X_i, u, d, a, b]`.
 fn dleq_challenge_encoded(
-    set_id: &Digest32,
+    set_id: &SetId,
     trustee: u16,
     ct: &Digest32,
     ctx: &Digest32,
@@ -258,7 +258,7 @@ pub struct ShareToVerify<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedShare {
     share: DecryptionShare,
-    set_id: Digest32,
+    set_id: SetId,
 }
 
 impl VerifiedShare {
@@ -271,7 +271,7 @@ impl VerifiedShare {
         self.share.trustee
     }
     /// The id of the trustee set it was verified against.
-    pub fn set_id(&self) -> Digest32 {
+    pub fn set_id(&self) -> SetId {
         self.set_id
     }
     /// The share, forgetting that it was verified.

@@ -15,7 +15,7 @@
 //! whose label, wrapped key, u or ū was changed fails it. [`EscrowCiphertext::check`] is the only
 //! way to a [`ValidCiphertext`], the type decryption shares require.
 
-use crate::codec::{Digest32, V1, put_lp};
+use crate::codec::{Digest32, SetId, V1, put_lp};
 use crate::ecies::{open_once, seal_once};
 use crate::error::{Error, Result};
 use crate::group::{self, Point, generator2, scalar_hex, scalar_to_bytes};
@@ -45,7 +45,7 @@ pub struct EscrowCiphertext {
     /// Format version.
     pub version: V1,
     /// The trustee set it is escrowed to.
-    pub set_id: Digest32,
+    pub set_id: SetId,
     /// The escrow label (metadata the warrant scope is matched against).
     pub label: Label,
     /// `u = rG`.
@@ -63,23 +63,13 @@ pub struct EscrowCiphertext {
     pub wrapped_key: Vec<u8>,
 }
 
-fn challenge(
-    set_id: &Digest32,
-    wrapped: &[u8],
-    label: &[u8],
-    pts: [&ProjectivePoint; 4],
-) -> Scalar {
+fn challenge(set_id: &SetId, wrapped: &[u8], label: &[u8], pts: [&ProjectivePoint; 4]) -> Scalar {
     let [a, b, c, d] = group::sec1c_batch(&pts.map(|p| *p));
     challenge_encoded(set_id, wrapped, label, [&a, &b, &c, &d])
 }
 
 /// The challenge from the encodings of `[u, w, ū, w̄]`.
-fn challenge_encoded(
-    set_id: &Digest32,
-    wrapped: &[u8],
-    label: &[u8],
-    pts: [&[u8; 33]; 4],
-) -> Scalar {
+fn challenge_encoded(set_id: &SetId, wrapped: &[u8], label: &[u8], pts: [&[u8; 33]; 4]) -> Scalar {
     let mut m = Vec::with_capacity(32 + 8 + wrapped.len() + label.len() + 4 * 33);
     m.extend_from_slice(set_id.as_bytes());
     put_lp(&mut m, wrapped);
@@ -103,7 +93,7 @@ pub(crate) fn sec1c(p: &ProjectivePoint) -> [u8; 33] {
 }
 
 pub(crate) fn kem_key(
-    set_id: &Digest32,
+    set_id: &SetId,
     z: &ProjectivePoint,
     u: &Point,
 ) -> Result<Zeroizing<[u8; 32]>> {
@@ -113,7 +103,7 @@ pub(crate) fn kem_key(
 
 /// The KEM key from `SEC1c(Z)` and `SEC1c(u)`.
 fn kem_key_encoded(
-    set_id: &Digest32,
+    set_id: &SetId,
     z_enc: &[u8; 33],
     u_enc: &[u8; 33],
 ) -> Result<Zeroizing<[u8; 32]>> {
@@ -124,7 +114,7 @@ fn kem_key_encoded(
 /// the KEM key of every format version, each with its own `info_prefix` (docs/protocol.md).
 pub(crate) fn kem_key_hkdf(
     info_prefix: &[u8],
-    set_id: &Digest32,
+    set_id: &SetId,
     z_enc: &[u8; 33],
     u_enc: &[u8; 33],
 ) -> Result<Zeroizing<[u8; 32]>> {
@@ -176,10 +166,10 @@ pub(crate) struct Encapsulated {
 }
 
 /// The KEM key from `SEC1c(Z)` and `SEC1c(u)` (one per format version).
-pub(crate) type KemKey = fn(&Digest32, &[u8; 33], &[u8; 33]) -> Result<Zeroizing<[u8; 32]>>;
+pub(crate) type KemKey = fn(&SetId, &[u8; 33], &[u8; 33]) -> Result<Zeroizing<[u8; 32]>>;
 /// The challenge from the set id, wrapped key, label and `SEC1c` of u, w, ū, w̄ (one per
 /// format version).
-pub(crate) type Challenge = fn(&Digest32, &[u8], &[u8], [&[u8; 33]; 4]) -> Scalar;
+pub(crate) type Challenge = fn(&SetId, &[u8], &[u8], [&[u8; 33]; 4]) -> Scalar;
 
 /// The encapsulation of every format version, with its KEM key and challenge.
 pub(crate) fn encapsulate_with<R: rand_core::CryptoRng + ?Sized>(
@@ -327,13 +317,13 @@ impl EscrowCiphertext {
 pub struct ValidCiphertext {
     ct: EscrowCiphertext,
     digest: Digest32,
-    checked_for: Digest32,
+    checked_for: SetId,
 }
 
 impl ValidCiphertext {
     /// The id of the set it was checked against: the ciphertext's own `set_id`, or a set
     /// refreshed from that one ([`TrusteeSet::covers`]).
-    pub fn checked_for(&self) -> Digest32 {
+    pub fn checked_for(&self) -> SetId {
         self.checked_for
     }
     /// The ciphertext.

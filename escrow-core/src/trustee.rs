@@ -5,7 +5,7 @@
 //! Secret: trustee i's share `x_i = f(i)`. A [`KeyShare`] read from disk is not usable; it
 //! becomes a [`VerifiedKeyShare`] only through [`TrusteeSet::verify_share`], the Feldman check.
 
-use crate::codec::{Digest32, V1};
+use crate::codec::{Digest32, SetId, V1};
 use crate::error::{Error, Result};
 use crate::group::{self, FixedBaseTable, Point, scalar_from_bytes, scalar_to_bytes};
 use crate::keys::{PrivateKey, PublicKey};
@@ -278,7 +278,7 @@ impl CustodyError {
 struct TrusteeSetFile {
     /// 1, or 2 exactly when `lineage` is present.
     version: u32,
-    set_id: Digest32,
+    set_id: SetId,
     threshold: u16,
     trustees: u16,
     escrow_key: Point,
@@ -286,7 +286,7 @@ struct TrusteeSetFile {
     members: Vec<TrusteePublic>,
     /// Version 2: the ids of the sets this one was refreshed from, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    lineage: Vec<Digest32>,
+    lineage: Vec<SetId>,
     /// Version 3: how many sets of the lineage belong to trustees before the last reshare
     /// (`docs/protocol.md` §4.3); the set's origin is the lineage entry after them, or the set
     /// itself when they are the whole lineage.
@@ -318,9 +318,9 @@ pub struct TrusteeSet {
     escrow_key: Point,
     commitments: Vec<Point>,
     members: Vec<TrusteePublic>,
-    lineage: Vec<Digest32>,
+    lineage: Vec<SetId>,
     reshared_after: u16,
-    id: Digest32,
+    id: SetId,
     escrow_table: EscrowKeyTable,
 }
 
@@ -382,7 +382,7 @@ impl TrusteeSet {
     pub(crate) fn from_parts_with_lineage(
         commitments: Vec<Point>,
         members: Vec<TrusteePublic>,
-        lineage: Vec<Digest32>,
+        lineage: Vec<SetId>,
     ) -> Result<Self> {
         Self::from_parts_full(commitments, members, lineage, 0)
     }
@@ -392,7 +392,7 @@ impl TrusteeSet {
     pub(crate) fn from_parts_full(
         commitments: Vec<Point>,
         members: Vec<TrusteePublic>,
-        lineage: Vec<Digest32>,
+        lineage: Vec<SetId>,
         reshared_after: u16,
     ) -> Result<Self> {
         let (_, k) = check_parameters(members.len() as u64, commitments.len() as u64)?;
@@ -454,7 +454,7 @@ impl TrusteeSet {
 
     /// The ids of the sets this one was refreshed from, oldest first (empty for a set made by
     /// a dealer or a key generation). Every one has the same escrow key.
-    pub fn lineage(&self) -> &[Digest32] {
+    pub fn lineage(&self) -> &[SetId] {
         &self.lineage
     }
 
@@ -462,7 +462,7 @@ impl TrusteeSet {
     /// id if none): the set each of its trustees' logs was set up with, and the name of its
     /// log (`checkpoint::origin`). A reshare hands the key to other trustees (new nodes, new
     /// logs), so a reshared set is its own origin although its lineage names the sets before.
-    pub fn origin(&self) -> Digest32 {
+    pub fn origin(&self) -> SetId {
         self.lineage
             .get(usize::from(self.reshared_after))
             .copied()
@@ -488,7 +488,7 @@ impl TrusteeSet {
 
     /// Is `set_id` this set or one it was refreshed from (same escrow key, so a message
     /// sealed to it is opened by this set's shares)?
-    pub fn covers(&self, set_id: &Digest32) -> bool {
+    pub fn covers(&self, set_id: &SetId) -> bool {
         *set_id == self.id || self.lineage.contains(set_id)
     }
 
@@ -503,7 +503,7 @@ impl TrusteeSet {
     }
 
     /// The set id (a digest of every public value).
-    pub fn id(&self) -> Digest32 {
+    pub fn id(&self) -> SetId {
         self.id
     }
 
@@ -660,7 +660,7 @@ impl TrusteeSet {
 /// `α_i = int(T(TAG_VK_BATCH_WEIGHT, set_id ‖ u16be(i))[0..16])`, and
 /// `Σ_i α_i X_i − Σ_j (Σ_i α_i i^j) C_j` must be the identity.
 fn verification_keys_consistent(
-    id: &Digest32,
+    id: &SetId,
     commitments: &[Point],
     members: &[TrusteePublic],
 ) -> bool {
@@ -695,9 +695,9 @@ fn compute_set_id(
     k: u16,
     commitments: &[Point],
     members: &[TrusteePublic],
-    lineage: &[Digest32],
+    lineage: &[SetId],
     reshared_after: u16,
-) -> Digest32 {
+) -> SetId {
     let mut buf = Vec::with_capacity(4 + 33 * commitments.len() + 68 * members.len());
     buf.extend_from_slice(&k.to_be_bytes());
     buf.extend_from_slice(&(members.len() as u16).to_be_bytes());
@@ -724,9 +724,9 @@ fn compute_set_id(
             crate::codec::put_lp(&mut buf, m.organisation.as_deref().unwrap_or("").as_bytes());
             crate::codec::put_lp(&mut buf, m.jurisdiction.as_deref().unwrap_or("").as_bytes());
         }
-        return Digest32::tagged(TAG_SET_ID_HOLDERS, &[&buf]);
+        return SetId::from_digest(Digest32::tagged(TAG_SET_ID_HOLDERS, &[&buf]));
     }
-    Digest32::tagged(TAG_SET_ID, &[&buf])
+    SetId::from_digest(Digest32::tagged(TAG_SET_ID, &[&buf]))
 }
 
 /// Either no member names its holder, or every member names both its organisation and its
@@ -754,7 +754,7 @@ fn check_member_holders(members: &[TrusteePublic]) -> Result<()> {
 /// One trustee's key share as stored (`trustee-<i>/key-share.json`). Not usable until verified.
 #[derive(Clone)]
 pub struct KeyShare {
-    set_id: Digest32,
+    set_id: SetId,
     index: u16,
     share: SecretScalar,
 }
@@ -777,14 +777,14 @@ impl core::fmt::Debug for KeyShare {
 #[serde(deny_unknown_fields)]
 struct KeyShareFile {
     version: V1,
-    set_id: Digest32,
+    set_id: SetId,
     index: u16,
     share: String,
 }
 
 impl KeyShare {
     /// A share produced inside the crate (a dealing, a DKG or a refresh).
-    pub(crate) fn new(set_id: Digest32, index: u16, share: SecretScalar) -> Self {
+    pub(crate) fn new(set_id: SetId, index: u16, share: SecretScalar) -> Self {
         KeyShare {
             set_id,
             index,
@@ -798,7 +798,7 @@ impl KeyShare {
     }
 
     /// Set id this share claims to belong to.
-    pub fn set_id(&self) -> Digest32 {
+    pub fn set_id(&self) -> SetId {
         self.set_id
     }
 
@@ -843,7 +843,7 @@ impl KeyShare {
 /// A key share that passed its Feldman check against a trustee set.
 #[derive(Clone)]
 pub struct VerifiedKeyShare {
-    set_id: Digest32,
+    set_id: SetId,
     index: u16,
     share: SecretScalar,
     verification_key: Point,
@@ -869,7 +869,7 @@ impl VerifiedKeyShare {
         self.index
     }
     /// Set id.
-    pub fn set_id(&self) -> Digest32 {
+    pub fn set_id(&self) -> SetId {
         self.set_id
     }
     /// `X_i`.

@@ -896,7 +896,7 @@ fn committed_vectors_verify() {
     assert_eq!((set.trustees(), set.threshold()), (5, 3));
     assert_eq!(
         Digest32::tagged(trustee::TAG_SET_ID, &[&unhex(&t["set_id_preimage"])]),
-        set.id()
+        set.id().digest()
     );
     let x = spec::scalar_hex(&t["secret_x"]).unwrap();
     assert_eq!(ProjectivePoint::GENERATOR * x, *set.escrow_key().inner());

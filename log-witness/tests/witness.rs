@@ -12,7 +12,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use escrow_core::audit::{LogKey, consistency_proof, leaf_hash, mth};
-use escrow_core::codec::Digest32;
+use escrow_core::codec::{Digest32, SetId};
 use log_witness::AddCheckpoint;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -253,7 +253,10 @@ fn state_dir(tmp: &tempfile::TempDir, name: &str) -> PathBuf {
 }
 
 fn origin(n: u16) -> String {
-    escrow_core::audit::checkpoint::origin(&Digest32::sha256(b"witness test set"), n)
+    escrow_core::audit::checkpoint::origin(
+        &SetId::from_bytes(Digest32::sha256(b"witness test set").0),
+        n,
+    )
 }
 
 #[test]

@@ -39,7 +39,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use escrow_core::audit::{LogEntry, LogKey, checkpoint};
 use escrow_core::auth::{AuthError, NonceCache, RequestSignature};
-use escrow_core::codec::{Digest32, V1};
+use escrow_core::codec::{Digest32, SetId, V1};
 use escrow_core::dkg::{
     self, DkgError, Round1State, Round2State, Round3State, SessionParams, wire,
 };
@@ -85,10 +85,10 @@ pub struct CeremonyMarker {
     /// The transcript the node certified.
     pub transcript: Digest32,
     /// The set the node certified.
-    pub set_id: Digest32,
+    pub set_id: SetId,
     /// The set a refresh or reshare started from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_set: Option<Digest32>,
+    pub previous_set: Option<SetId>,
     /// When the node certified it.
     pub time: escrow_core::time::Timestamp,
 }
@@ -109,7 +109,7 @@ pub struct Journal {
     pub secrets: SealedSecrets,
     /// The set a refresh replaces (its share-destroyed entry names it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_set: Option<Digest32>,
+    pub previous_set: Option<SetId>,
     /// When the ceremony finished on this node (the time of its log entries and `node.json`).
     pub time: escrow_core::time::Timestamp,
 }
@@ -229,9 +229,9 @@ pub struct RetiredFile {
     /// Format version.
     pub version: V1,
     /// The set this node was a trustee of.
-    pub old_set_id: Digest32,
+    pub old_set_id: SetId,
     /// The set the reshare made.
-    pub new_set_id: Digest32,
+    pub new_set_id: SetId,
     /// The reshare's transcript digest.
     pub transcript: Digest32,
     /// When the share was destroyed.
@@ -267,7 +267,7 @@ pub struct PendingFile {
     /// `init --dkg --reshare-of SET`: the id of the set this node joins a reshare of (it
     /// takes part in no keygen and in no reshare of another set); absent: a keygen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reshare_of: Option<Digest32>,
+    pub reshare_of: Option<SetId>,
     /// Version 2: the organisation and jurisdiction given at init (`--organisation`,
     /// `--jurisdiction`); the node takes part only in ceremonies naming it so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -328,7 +328,7 @@ pub fn init_pending(
         signing_key: signing.to_pem()?.to_string(),
         log_key: hex::encode(*seed),
     };
-    let sealed = SealedSecrets::seal(&bundle, Digest32::default(), 0, passphrase, cost)?;
+    let sealed = SealedSecrets::seal(&bundle, SetId::from_bytes([0; 32]), 0, passphrase, cost)?;
     let pending = PendingFile {
         version: if holder.is_some() { 2 } else { 1 },
         signing_key: signing.public(),

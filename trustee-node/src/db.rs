@@ -10,7 +10,7 @@
 use crate::error::NodeError;
 use escrow_core::audit::tiles::{UpperLevels, UpperLevelsBuilder};
 use escrow_core::audit::{EntryKind, Frontier, LogEntry, TreeHead, leaf_hash};
-use escrow_core::codec::{Digest32, WarrantDigest};
+use escrow_core::codec::{Digest32, SetId, WarrantDigest};
 use escrow_core::time::Timestamp;
 use escrow_core::warrant::{
     CancellationEnvelope, CancellationPayload, RenewalChains, Warrant, WarrantEnvelope,
@@ -326,8 +326,8 @@ impl Db {
     }
 
     /// Does the log hold a share-destroyed entry for `set`?
-    pub fn share_destroyed_logged(&self, set: &Digest32) -> bool {
-        self.destroyed.contains(set)
+    pub fn share_destroyed_logged(&self, set: &SetId) -> bool {
+        self.destroyed.contains(&set.digest())
     }
 
     /// The policy digest of the latest setup entry.

@@ -11,7 +11,7 @@ use crate::error::NodeError;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use argon2::{Algorithm, Argon2, Params, Version};
-use escrow_core::codec::{Digest32, V1};
+use escrow_core::codec::{SetId, V1};
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -105,7 +105,7 @@ pub struct SealedSecrets {
     /// Format version.
     pub version: V1,
     /// Trustee-set id the secrets belong to (bound as AEAD data).
-    pub set_id: Digest32,
+    pub set_id: SetId,
     /// Trustee index (bound as AEAD data).
     pub trustee: u16,
     /// How the key is derived from the passphrase.
@@ -146,7 +146,7 @@ impl Drop for SecretBundle {
 /// Every field is zeroized by the `Drop` above.
 impl zeroize::ZeroizeOnDrop for SecretBundle {}
 
-fn aad(set_id: &Digest32, trustee: u16) -> Vec<u8> {
+fn aad(set_id: &SetId, trustee: u16) -> Vec<u8> {
     let mut a = AAD_PREFIX.to_vec();
     a.extend_from_slice(set_id.as_bytes());
     a.extend_from_slice(&trustee.to_be_bytes());
@@ -157,7 +157,7 @@ impl SealedSecrets {
     /// Encrypt `bundle` under `passphrase`.
     pub fn seal(
         bundle: &SecretBundle,
-        set_id: Digest32,
+        set_id: SetId,
         trustee: u16,
         passphrase: &[u8],
         cost: KdfCost,
@@ -251,7 +251,8 @@ mod tests {
             signing_key: "sk".into(),
             log_key: String::new(),
         };
-        let s = SealedSecrets::seal(&b, Digest32([1; 32]), 2, b"pw", KdfCost::Test).unwrap();
+        let s =
+            SealedSecrets::seal(&b, SetId::from_bytes([1; 32]), 2, b"pw", KdfCost::Test).unwrap();
         let o = s.open(b"pw").unwrap();
         assert_eq!(o.key_share, "ks");
         assert!(matches!(s.open(b"pW"), Err(NodeError::WrongPassphrase)));

@@ -16,7 +16,7 @@ use crate::db::{Batch, Db};
 use crate::error::NodeError;
 use crate::sealed::{KdfCost, SealedSecrets, SecretBundle};
 use escrow_core::audit::{LogEntry, LogKey, TreeHead, checkpoint};
-use escrow_core::codec::{Digest32, V1};
+use escrow_core::codec::{Digest32, SetId, V1};
 use escrow_core::keys::PrivateKey;
 use escrow_core::time::Timestamp;
 use escrow_core::trustee::{KeyShare, TrusteeSet, VerifiedKeyShare};
@@ -50,7 +50,7 @@ pub struct NodeFile {
     /// Trustee index.
     pub trustee: u16,
     /// Trustee-set id.
-    pub set_id: Digest32,
+    pub set_id: SetId,
     /// Digest of `policy.json` at init.
     pub policy_digest: Digest32,
     /// When `init` ran.
@@ -197,7 +197,7 @@ pub struct InitReport {
     /// Trustee index.
     pub trustee: u16,
     /// Set id.
-    pub set_id: Digest32,
+    pub set_id: SetId,
     /// Policy digest.
     pub policy_digest: Digest32,
     /// Where.
@@ -575,8 +575,10 @@ fn read_node_file(state: &Path) -> Result<NodeFile, NodeError> {
 /// The log must begin with the setup entry of the set and policy `node.json` was made with.
 fn check_setup(db: &Db, node: &NodeFile) -> Result<(), NodeError> {
     match db.first_setup() {
-        Some((set, policy)) if set == node.set_id && policy == node.policy_digest => Ok(()),
-        Some((set, _)) if set != node.set_id => Err(NodeError::LogDamaged(format!(
+        Some((set, policy)) if set == node.set_id.digest() && policy == node.policy_digest => {
+            Ok(())
+        }
+        Some((set, _)) if set != node.set_id.digest() => Err(NodeError::LogDamaged(format!(
             "the log begins with the setup entry of trustee set {}, not of this node's set {} \
              ({NODE_FILE}): log.db is another node's",
             set.short(),
@@ -671,7 +673,7 @@ pub fn verify_log(state: &Path, log_key: Option<&str>) -> Result<LogReport, Node
 
 /// The log key from its sealed hex seed. State folders made before the transparency log have
 /// none: refuse them with a clear message (no migration: re-run `init`).
-fn open_log_key(seed_hex: &str, set_id: &Digest32, trustee: u16) -> Result<LogKey, NodeError> {
+fn open_log_key(seed_hex: &str, set_id: &SetId, trustee: u16) -> Result<LogKey, NodeError> {
     if seed_hex.is_empty() {
         return Err(NodeError::State(
             "this state folder predates the signed transparency log and has no log key; \
@@ -697,7 +699,7 @@ mod tests {
 
     #[test]
     fn a_state_without_a_log_key_is_refused_clearly() {
-        let set = Digest32::sha256(b"set");
+        let set = SetId::from_bytes(Digest32::sha256(b"set").0);
         let e = open_log_key("", &set, 1).unwrap_err().to_string();
         assert!(e.contains("predates the signed transparency log"), "{e}");
         assert!(e.contains("trustee-node init"), "{e}");

@@ -15,7 +15,7 @@ mod common;
 
 use common::*;
 use escrow_core::audit::{EntryKind, LogEntry};
-use escrow_core::codec::{Digest32, V1};
+use escrow_core::codec::{Digest32, SetId, V1};
 use escrow_core::dkg::{self, CeremonyKind, DkgOutput, SessionParams};
 use escrow_core::keys::PrivateKey;
 use escrow_core::trustee::{KeyShare, TrusteeSet};
@@ -96,7 +96,7 @@ fn set_in(state: &Path) -> TrusteeSet {
 
 /// Trustee 1's finalise journal for `out`, as the node builds it: its new share sealed with
 /// the signing and log keys of `keys` (its sealed secrets so far).
-fn journal_of(out: &DkgOutput, keys: &SecretBundle, previous_set: Option<Digest32>) -> Journal {
+fn journal_of(out: &DkgOutput, keys: &SecretBundle, previous_set: Option<SetId>) -> Journal {
     let bundle = SecretBundle {
         key_share: out
             .share
@@ -158,7 +158,7 @@ fn refreshed() -> Refreshed {
     }
 }
 
-fn marker(kind: CeremonyKind, set_id: Digest32, previous: Option<Digest32>) -> CeremonyMarker {
+fn marker(kind: CeremonyKind, set_id: SetId, previous: Option<SetId>) -> CeremonyMarker {
     CeremonyMarker {
         version: V1::default(),
         kind,
@@ -238,12 +238,12 @@ fn a_refresh_stopped_at_any_step_after_its_journal_finishes_once_at_start() {
             assert!(!dir.join(ceremony::MARKER_FILE).exists());
             let log = entries(&dir);
             assert_eq!(
-                count(&log, EntryKind::ShareDestroyed, old),
+                count(&log, EntryKind::ShareDestroyed, old.digest()),
                 1,
                 "{stop_after}"
             );
             assert_eq!(count(&log, EntryKind::Keygen, r.transcript), 1);
-            assert_eq!(count(&log, EntryKind::Setup, new), 1);
+            assert_eq!(count(&log, EntryKind::Setup, new.digest()), 1);
         }
     }
 }
@@ -286,7 +286,7 @@ fn a_node_that_certified_a_ceremony_and_stored_nothing_refuses_to_start_naming_i
 fn a_reshare_dealer_stopped_after_retired_json_completes_the_destruction_at_start() {
     let fx = Fixture::new(3, 2);
     let dir = fx.init(2);
-    let new_set = Digest32::sha256(b"the new set");
+    let new_set = SetId::from_bytes(Digest32::sha256(b"the new set").0);
     let transcript = Digest32::sha256(b"the reshare transcript");
     write_marker(
         &dir,
@@ -322,7 +322,10 @@ fn a_reshare_dealer_stopped_after_retired_json_completes_the_destruction_at_star
     assert!(opened.key_share.is_empty(), "the share is still sealed");
     assert!(!opened.signing_key.is_empty());
     let log = entries(&dir);
-    assert_eq!(count(&log, EntryKind::ShareDestroyed, fx.set.id()), 1);
+    assert_eq!(
+        count(&log, EntryKind::ShareDestroyed, fx.set.id().digest()),
+        1
+    );
     assert_eq!(count(&log, EntryKind::Keygen, transcript), 1);
     assert!(!dir.join(ceremony::MARKER_FILE).exists());
     // started again: still refused, nothing left to do, nothing logged twice
@@ -400,7 +403,7 @@ fn a_keygen_stopped_after_its_journal_completes_the_state_folder_at_start() {
     drop(loaded);
     let log = entries(&dir);
     assert_eq!(log.len(), 2);
-    assert_eq!(count(&log, EntryKind::Setup, out.set.id()), 1);
+    assert_eq!(count(&log, EntryKind::Setup, out.set.id().digest()), 1);
     assert_eq!(
         count(&log, EntryKind::Keygen, out.certificate.transcript),
         1

@@ -610,7 +610,7 @@ fn an_auditing_witness_refuses_a_release_under_a_cancelled_warrant_and_no_share_
     assert_eq!(stated[0].0, "w.example/audit");
     assert_eq!(checked.checkpoint.statements, stated);
     // Under another policy digest the statement does not verify.
-    assert!(audit_statements(note, wp.witnessing(), &fx.set.id()).is_empty());
+    assert!(audit_statements(note, wp.witnessing(), &fx.set.id().digest()).is_empty());
     // The same evidence with plain cosignatures only (the statement line cut): the quorum and
     // the auditing witness's cosignature are there, its audit is not. Refused, naming it.
     let mut plain = r.clone();

@@ -16,7 +16,7 @@
 //! 0.10 and become an `ed25519_dalek::SigningKey` through `from_bytes`.
 
 use super::merkle::TreeHead;
-use crate::codec::Digest32;
+use crate::codec::{Digest32, SetId};
 use rand::Rng as _;
 use signed_note::{Note, Signer, StandardVerifier, VerifierList};
 use tlog_tiles::checkpoint::Checkpoint;
@@ -50,7 +50,7 @@ pub enum CheckpointError {
 }
 
 /// The origin line (and note key name) of a trustee's log.
-pub fn origin(set_id: &Digest32, trustee: u16) -> String {
+pub fn origin(set_id: &SetId, trustee: u16) -> String {
     format!("escrow.example/trustee/{}/{trustee}", set_id.short())
 }
 
@@ -187,7 +187,7 @@ mod tests {
 
     #[test]
     fn sign_and_verify_round_trip() {
-        let set = Digest32::sha256(b"set");
+        let set = SetId::from_digest(Digest32::sha256(b"set"));
         let o = origin(&set, 2);
         let key = LogKey::generate(&o).unwrap();
         let mut f = Frontier::new();

@@ -39,7 +39,7 @@
 
 use super::oversight::{MAX_SEALED_BYTES, Sealed};
 use crate::codec::WarrantDigest;
-use crate::codec::{Digest32, KeyId, V1, put_lp};
+use crate::codec::{Digest32, KeyId, SetId, V1, put_lp};
 use crate::error::{Error, Result};
 use crate::label::{MAX_TIMESTAMP, MIN_TIMESTAMP};
 use crate::time::Timestamp;
@@ -213,9 +213,9 @@ impl LogEntry {
     }
 
     /// The first entry of a node's log.
-    pub fn setup(sequence: u64, time: Timestamp, set_id: Digest32, policy: Digest32) -> Self {
+    pub fn setup(sequence: u64, time: Timestamp, set_id: SetId, policy: Digest32) -> Self {
         LogEntry {
-            document: Some(set_id),
+            document: Some(set_id.digest()),
             policy: Some(policy),
             ..LogEntry::new(sequence, time, EntryKind::Setup)
         }
@@ -230,9 +230,9 @@ impl LogEntry {
     }
 
     /// This trustee destroyed its share of set `set_id` (a refresh replaced it).
-    pub fn share_destroyed(sequence: u64, time: Timestamp, set_id: Digest32) -> Self {
+    pub fn share_destroyed(sequence: u64, time: Timestamp, set_id: SetId) -> Self {
         LogEntry {
-            document: Some(set_id),
+            document: Some(set_id.digest()),
             ..LogEntry::new(sequence, time, EntryKind::ShareDestroyed)
         }
     }
@@ -577,7 +577,7 @@ mod tests {
 
     fn samples() -> Vec<LogEntry> {
         vec![
-            LogEntry::setup(0, Timestamp(1), d(1), d(2)),
+            LogEntry::setup(0, Timestamp(1), SetId::from_digest(d(1)), d(2)),
             LogEntry::warrant_seen(1, Timestamp(2), w(3), k(4)),
             LogEntry::release(2, Timestamp(3), w(3), d(5), d(6), k(4)),
             LogEntry::refusal(
@@ -589,7 +589,7 @@ mod tests {
             ),
             LogEntry::refusal(4, Timestamp(5), None, vec![], "malformed"),
             LogEntry::cancellation(5, Timestamp(6), w(3), d(9)),
-            LogEntry::share_destroyed(6, Timestamp(7), d(3)),
+            LogEntry::share_destroyed(6, Timestamp(7), SetId::from_digest(d(3))),
         ]
     }
 
@@ -673,7 +673,8 @@ mod tests {
     #[test]
     fn a_share_destroyed_entry_has_the_version_1_bytes_with_kind_7() {
         // Known answer: trustee destroyed its share of set d(0x5e) (a refresh replaced it).
-        let e = LogEntry::share_destroyed(12, Timestamp(1_700_000_000), d(0x5e));
+        let e =
+            LogEntry::share_destroyed(12, Timestamp(1_700_000_000), SetId::from_digest(d(0x5e)));
         let b = e.to_bytes();
         assert_eq!(
             hex::encode(&b),

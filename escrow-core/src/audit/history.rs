@@ -17,7 +17,7 @@
 //! ([`ceremonies_of`]: its `reshared_after`), and otherwise as a key generation.
 
 use super::EntryKind;
-use crate::codec::Digest32;
+use crate::codec::{Digest32, SetId};
 use crate::time::Timestamp;
 use crate::trustee::Composition;
 use serde::Serialize;
@@ -69,10 +69,10 @@ pub struct CeremonyView {
     pub time: Timestamp,
     /// The set it made (a setup entry beside a keygen entry names it).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub new_set: Option<Digest32>,
+    pub new_set: Option<SetId>,
     /// The set whose shares it replaced (refresh) or took (reshare).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub old_set: Option<Digest32>,
+    pub old_set: Option<SetId>,
     /// Trustees (indices in their own set) whose logs hold its keygen entry.
     pub logged_by: Vec<u16>,
     /// Trustees whose logs record destroying their share of `old_set` in it.
@@ -159,8 +159,9 @@ fn ceremonies(logs: &BTreeMap<u16, Vec<CeremonyEntry>>) -> Vec<CeremonyView> {
                 v.ceremony = ceremony;
             }
             v.time = v.time.min(e.time);
-            v.new_set = v.new_set.or(new_set);
-            v.old_set = v.old_set.or(old_set);
+            // a setup's or share-destroyed entry's document is a set id
+            v.new_set = v.new_set.or(new_set.map(SetId::from_digest));
+            v.old_set = v.old_set.or(old_set.map(SetId::from_digest));
             v.logged_by.push(trustee);
             if old_set.is_some() {
                 v.destroyed_by.push(trustee);
@@ -351,6 +352,7 @@ mod tests {
     #[test]
     fn keygen_refresh_and_reshare_are_told_apart_from_the_entries_beside_keygen() {
         let (s1, s2, s3) = (d(1), d(2), d(3));
+        let id = SetId::from_digest;
         let (t1, t2, t3) = (d(11), d(12), d(13));
         let mut logs = BTreeMap::new();
         // trustees 1 and 2 of the first set: keygen, refresh, then dealt in a reshare
@@ -380,18 +382,18 @@ mod tests {
         assert_eq!(h.len(), 3);
         assert_eq!(
             (h[0].ceremony, h[0].new_set, h[0].old_set),
-            (Ceremony::Keygen, Some(s1), None)
+            (Ceremony::Keygen, Some(id(s1)), None)
         );
         assert_eq!(h[0].logged_by, vec![1, 2]);
         assert!(h[0].destroyed_by.is_empty());
         assert_eq!(
             (h[1].ceremony, h[1].new_set, h[1].old_set),
-            (Ceremony::Refresh, Some(s2), Some(s1))
+            (Ceremony::Refresh, Some(id(s2)), Some(id(s1)))
         );
         assert_eq!(h[1].destroyed_by, vec![1, 2]);
         assert_eq!(
             (h[2].ceremony, h[2].new_set, h[2].old_set),
-            (Ceremony::Reshare, Some(s3), Some(s2))
+            (Ceremony::Reshare, Some(id(s3)), Some(id(s2)))
         );
         assert_eq!(h[2].logged_by, vec![1, 2, 7]);
         assert_eq!(h[2].destroyed_by, vec![1, 2]);
@@ -478,7 +480,7 @@ mod tests {
     #[test]
     fn a_reshare_seen_only_in_the_new_trustees_logs_is_a_reshare() {
         let dealt = crate::trustee::deal(3, 2, &mut rand::rng()).unwrap().set;
-        let old = d(40);
+        let old = SetId::from_digest(d(40));
         let set = crate::trustee::TrusteeSet::from_parts_full(
             dealt.commitments().to_vec(),
             dealt.members().to_vec(),
@@ -492,7 +494,7 @@ mod tests {
                 (
                     i,
                     vec![
-                        e(0, 7, EntryKind::Setup, set.id()),
+                        e(0, 7, EntryKind::Setup, set.id().digest()),
                         e(1, 7, EntryKind::Keygen, t),
                     ],
                 )
@@ -509,7 +511,7 @@ mod tests {
         let logs: BTreeMap<u16, Vec<CeremonyEntry>> = BTreeMap::from([(
             1u16,
             vec![
-                e(0, 7, EntryKind::Setup, dealt.id()),
+                e(0, 7, EntryKind::Setup, dealt.id().digest()),
                 e(1, 7, EntryKind::Keygen, t),
             ],
         )]);

@@ -1125,7 +1125,7 @@ impl Judge {
         for &t in audited {
             let (first_set, keygens) = self.keygen.get(&t).cloned().unwrap_or_default();
             // a refreshed set's logs began with the set it descends from
-            if first_set != Some(set.origin()) {
+            if first_set != Some(set.origin().digest()) {
                 out.push(Finding::new(
                     FindingKind::KeygenMismatch,
                     Some(t),

@@ -12,7 +12,7 @@
 use super::disclosure::DisclosureView;
 use super::judge::{FindingKind, Severity};
 use super::report::{AuditReport, LogStatus, RefusalCount, counted, esc, page_start};
-use crate::codec::Digest32;
+use crate::codec::{Digest32, SetId};
 use crate::keys::PrivateKey;
 use crate::time::Timestamp;
 use hkdf::Hkdf;
@@ -137,7 +137,7 @@ pub struct PublicReport {
     /// Always `public`.
     pub view: String,
     /// Trustee-set id.
-    pub set_id: Digest32,
+    pub set_id: SetId,
     /// Threshold k.
     pub threshold: u16,
     /// Trustees n.

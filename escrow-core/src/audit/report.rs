@@ -13,8 +13,8 @@ use super::judge::{
     Finding, FindingGroup, Judgement, OversightSummary, RefusalView, ReleaseJudgement, Severity,
     WarrantSummary, group_findings,
 };
-use crate::codec::Digest32;
 use crate::codec::WarrantDigest;
+use crate::codec::{Digest32, SetId};
 use crate::time::Timestamp;
 use crate::trustee::TrusteeSet;
 use serde::Serialize;
@@ -103,7 +103,7 @@ pub struct RefusalCount {
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditReport {
     /// Trustee-set id.
-    pub set_id: Digest32,
+    pub set_id: SetId,
     /// Threshold k.
     pub threshold: u16,
     /// Trustees n.

@@ -21,7 +21,7 @@
 //! the senders' ECDSA signatures instead of a static–static ECDH term; shares are sent in a
 //! second round (after every ephemeral key is known) instead of the first.
 
-use crate::codec::{Digest32, V1, put_lp};
+use crate::codec::{Digest32, SetId, V1, put_lp};
 use crate::ecies::{open_once, seal_once};
 use crate::error::Error;
 use crate::group::{self, Point, scalar_from_bytes, scalar_to_bytes};
@@ -120,7 +120,7 @@ pub struct SessionParams {
     pub participants: Vec<PublicKey>,
     /// Refresh and reshare: the id of the set being refreshed or reshared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_set: Option<Digest32>,
+    pub previous_set: Option<SetId>,
     /// Reshare only: the old set's trustees that deal, increasing index. They come first in
     /// the ceremony's positions (1..=m), the participants after them (m+1..=m+n).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -693,7 +693,7 @@ pub struct Round3 {
     /// Transcript digest as the sender computed it.
     pub transcript: Digest32,
     /// Id of the set the transcript determines.
-    pub set_id: Digest32,
+    pub set_id: SetId,
     /// Complaints (empty: the sender certifies the run).
     pub complaints: Vec<Complaint>,
     /// No complaints: signature over [`certificate_bytes`]; otherwise over
@@ -704,7 +704,7 @@ pub struct Round3 {
 
 /// The bytes every participant signs to certify a run: `SIG_CERTIFICATE ‖ session ‖
 /// transcript ‖ set id`.
-pub fn certificate_bytes(session: &Digest32, transcript: &Digest32, set_id: &Digest32) -> Vec<u8> {
+pub fn certificate_bytes(session: &Digest32, transcript: &Digest32, set_id: &SetId) -> Vec<u8> {
     let mut b = Vec::with_capacity(SIG_CERTIFICATE.len() + 96);
     b.extend_from_slice(SIG_CERTIFICATE);
     b.extend_from_slice(session.as_bytes());
@@ -765,7 +765,7 @@ pub struct Certificate {
     /// Transcript digest.
     pub transcript: Digest32,
     /// The id of the set the ceremony produced.
-    pub set_id: Digest32,
+    pub set_id: SetId,
     /// One signature per participant, index order.
     pub signatures: Vec<CertificateSignature>,
 }
@@ -1471,7 +1471,7 @@ pub fn assemble_certificate(
 pub fn check_round3(
     params: &SessionParams,
     transcript: &Digest32,
-    set_id: &Digest32,
+    set_id: &SetId,
     r3: &[Round3],
 ) -> Vec<Fault> {
     let senders: Vec<u16> = r3.iter().map(|m| m.sender).collect();
@@ -2008,7 +2008,7 @@ impl Round3State {
 /// The ceremony endpoints of a trustee node (`docs/api.md` §Ceremony) and their bodies.
 pub mod wire {
     use super::{DkgError, Round1, Round2, Round3};
-    use crate::codec::{Digest32, V1};
+    use crate::codec::{Digest32, SetId, V1};
     use crate::keys::PublicKey;
     use serde::{Deserialize, Serialize};
 
@@ -2110,7 +2110,7 @@ pub mod wire {
         /// in the ceremony).
         pub trustee: u16,
         /// The set id.
-        pub set_id: Digest32,
+        pub set_id: SetId,
         /// The transcript digest it logged.
         pub transcript: Digest32,
     }

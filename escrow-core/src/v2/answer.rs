@@ -22,8 +22,8 @@
 //! share has its own key, so one K_j can be disclosed (to an auditor) without the others.
 
 use super::{Reader, VERSION_BYTE, ValidCiphertextV2, weights128};
-use crate::codec::Digest32;
 use crate::codec::WarrantDigest;
+use crate::codec::{Digest32, SetId};
 use crate::ecies::{open_once, seal_once};
 use crate::error::{Error, Result};
 use crate::group::{self, Point, scalar_to_bytes};
@@ -81,7 +81,7 @@ pub struct ShareBoxV2 {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AnswerV2 {
     /// The trustee set.
-    pub set_id: Digest32,
+    pub set_id: SetId,
     /// Trustee index i.
     pub trustee: u16,
     /// Warrant digest W.
@@ -145,7 +145,7 @@ impl AnswerV2 {
     pub fn from_bytes(bytes: &[u8], max_shares: usize) -> Result<Self> {
         let mut r = Reader::new(bytes, "v2 answer");
         r.version()?;
-        let set_id = r.digest()?;
+        let set_id = SetId::from_bytes(r.digest()?.0);
         let trustee = r.u16()?;
         let warrant = WarrantDigest::from_bytes(r.digest()?.0);
         let request = r.digest()?;
@@ -188,7 +188,7 @@ pub struct SealedAnswer {
 
 /// `T("escrow/v2/share-digest", set_id ‖ u16be(i) ‖ W ‖ ct_digest ‖ SEC1c(d))`.
 pub fn share_digest_v2(
-    set_id: &Digest32,
+    set_id: &SetId,
     trustee: u16,
     warrant: &WarrantDigest,
     ciphertext: &Digest32,
@@ -207,7 +207,7 @@ pub fn share_digest_v2(
 }
 
 struct Transcript<'a> {
-    set_id: &'a Digest32,
+    set_id: &'a SetId,
     trustee: u16,
     warrant: &'a WarrantDigest,
     request: &'a Digest32,
@@ -583,7 +583,7 @@ pub struct VerifiedShareV2 {
     pub ciphertext: Digest32,
     /// `d = x_i·u`.
     pub d: Point,
-    set_id: Digest32,
+    set_id: SetId,
 }
 
 impl VerifiedShareV2 {

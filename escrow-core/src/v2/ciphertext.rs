@@ -16,7 +16,7 @@
 //! one so that every bad ciphertext is named by its position.
 
 use super::{Reader, VERSION_BYTE, weights128};
-use crate::codec::{Digest32, FormatVersion, put_lp};
+use crate::codec::{Digest32, FormatVersion, SetId, put_lp};
 use crate::error::{Error, Result};
 use crate::group::{self, Point, generator2, scalar_hex, scalar_to_bytes};
 use crate::label::Label;
@@ -50,7 +50,7 @@ pub struct EscrowCiphertextV2 {
     /// Format version (2).
     pub version: FormatVersion<2>,
     /// The trustee set it is escrowed to.
-    pub set_id: Digest32,
+    pub set_id: SetId,
     /// The escrow label.
     pub label: Label,
     /// `u = rG`.
@@ -70,7 +70,7 @@ pub struct EscrowCiphertextV2 {
 }
 
 pub(super) fn challenge(
-    set_id: &Digest32,
+    set_id: &SetId,
     wrapped: &[u8],
     label: &[u8],
     enc: [&[u8; 33]; 4],
@@ -86,7 +86,7 @@ pub(super) fn challenge(
 }
 
 pub(super) fn kem_key(
-    set_id: &Digest32,
+    set_id: &SetId,
     z_enc: &[u8; 33],
     u_enc: &[u8; 33],
 ) -> Result<Zeroizing<[u8; 32]>> {
@@ -124,7 +124,7 @@ pub(super) struct Prepared<'a> {
     ct: &'a EscrowCiphertextV2,
     e: Scalar,
     digest: Digest32,
-    checked_for: Digest32,
+    checked_for: SetId,
 }
 
 impl EscrowCiphertextV2 {
@@ -161,7 +161,7 @@ impl EscrowCiphertextV2 {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let mut r = Reader::new(bytes, "v2 escrow ciphertext");
         r.version()?;
-        let set_id = r.digest()?;
+        let set_id = SetId::from_bytes(r.digest()?.0);
         let label = decode_label(r.lp(MAX_LABEL_BYTES)?)?;
         let u = r.point("u")?;
         let u_bar = r.point("u_bar")?;
@@ -369,12 +369,12 @@ pub(super) fn batch_equation_holds<'a, 'b: 'a>(
 pub struct ValidCiphertextV2 {
     ct: EscrowCiphertextV2,
     digest: Digest32,
-    checked_for: Digest32,
+    checked_for: SetId,
 }
 
 impl ValidCiphertextV2 {
     /// The id of the set it was checked against (its own `set_id`, or a set refreshed from it).
-    pub fn checked_for(&self) -> Digest32 {
+    pub fn checked_for(&self) -> SetId {
         self.checked_for
     }
     /// The ciphertext.

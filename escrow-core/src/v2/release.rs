@@ -26,7 +26,7 @@ use super::ciphertext::TAG_CT_DIGEST_V2;
 use super::{EscrowCiphertextV2, Reader, VERSION_BYTE, ValidCiphertextV2, check_batch};
 use crate::audit::witness::{Inclusion, Witnessed};
 use crate::codec::WarrantDigest;
-use crate::codec::{Digest32, KeyId, put_lp};
+use crate::codec::{Digest32, KeyId, SetId, put_lp};
 use crate::error::{Error, Result};
 use crate::keys::PrivateKey;
 use crate::release::{
@@ -327,7 +327,7 @@ pub struct ReleaseResponseV2 {
     /// Trustee index.
     pub trustee: u16,
     /// Trustee-set id.
-    pub set_id: Digest32,
+    pub set_id: SetId,
     /// Warrant digest W.
     pub warrant: WarrantDigest,
     /// Request digest R (§15.4).
@@ -494,7 +494,7 @@ impl ReleaseResponseV2 {
         let mut r = Reader::new(bytes, "v2 release response");
         r.version()?;
         let trustee = r.u16()?;
-        let set_id = r.digest()?;
+        let set_id = SetId::from_bytes(r.digest()?.0);
         let warrant = WarrantDigest::from_bytes(r.digest()?.0);
         let request = r.digest()?;
         let investigator = match r.u8()? {

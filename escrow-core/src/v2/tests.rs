@@ -8,7 +8,7 @@
 use super::answer::{ANSWER_HEADER_LEN, ANSWER_SHARE_LEN, seal_answer};
 use super::ciphertext::{Prepared, batch_equation_holds, challenge, kem_key};
 use super::*;
-use crate::codec::WarrantDigest;
+use crate::codec::{SetId, WarrantDigest};
 use crate::ecies::seal_once;
 use crate::keys::PrivateKey;
 use crate::label::Label;
@@ -157,7 +157,7 @@ fn batch_check_agrees_with_single_checks_and_names_bad_ones() {
     let mut bad = f.cts.clone();
     bad[1].f += Scalar::ONE;
     bad[4].label.recipient = "mallory".into();
-    bad[5].set_id = Digest32([3; 32]);
+    bad[5].set_id = SetId::from_bytes([3; 32]);
     let res = check_batch(&f.d.set, &bad);
     assert_eq!(res[1], Err(Error::BadCiphertextProof));
     assert_eq!(res[4], Err(Error::BadCiphertextProof));
