@@ -32,6 +32,8 @@ use std::path::{Path, PathBuf};
 
 /// Entries per page asked of a node (it may serve fewer).
 const PAGE: u64 = 1000;
+/// Entries per tile (C2SP tlog-tiles).
+const TILE_WIDTH: u64 = escrow_core::audit::tiles::TILE_WIDTH;
 
 /// What to audit and with what.
 pub struct AuditConfig<'a> {
@@ -324,67 +326,29 @@ fn audit_trustee(
 
     // Stream the entries; recompute leaves and root; compare with the leaves seen before.
     let leaves_path = state.map(|s| s.join(format!("{}.leaves", safe_name(&origin))));
-    let mut old_leaves = match &leaves_path {
+    let old_leaves = match &leaves_path {
         Some(p) if p.exists() => Some(std::io::BufReader::new(
             std::fs::File::open(p).map_err(|e| format!("{}: {e}", p.display()))?,
         )),
         _ => None,
     };
     let earlier_kept = old_leaves.is_some();
-    let mut new_leaves: Vec<Digest32> = Vec::new();
     progress.log_started(index, head.size);
-    let judge = &mut ctx.judge;
-    while check.remaining() > 0 {
-        let start = check.next_index();
-        let end = head.size.min(start.saturating_add(PAGE));
-        let got = client
-            .entries_streamed(start, end, &mut |served| {
-                if check.remaining() == 0 {
-                    return;
-                }
-                let i = check.next_index();
-                let earlier_leaf = if i < earlier {
-                    old_leaves.as_mut().and_then(|r| {
-                        let mut buf = [0u8; 32];
-                        r.read_exact(&mut buf).ok().map(|()| Digest32(buf))
-                    })
-                } else {
-                    None
-                };
-                let earlier_leaf = match (i < earlier, earlier_leaf, old_leaves.is_some()) {
-                    // the earlier leaves file is shorter than the earlier checkpoint
-                    (true, None, true) => Some(Digest32([0; 32])),
-                    (_, l, _) => l,
-                };
-                let (leaf, entry) = check.push(&served.bytes, served.leaf_hash, earlier_leaf);
-                if i >= earlier {
-                    new_leaves.push(leaf);
-                }
-                if let Some(e) = entry {
-                    match e.kind {
-                        EntryKind::Release => ta.releases += 1,
-                        EntryKind::Refusal => ta.refusals += 1,
-                        EntryKind::Cancellation => ta.cancellations += 1,
-                        _ => {}
-                    }
-                    judge.add_logged(index, e, leaf);
-                }
-            })
-            .map_err(|e| e.to_string());
-        let got = match got {
-            Ok(g) => g,
-            Err(e) => {
-                progress.log_done();
-                return Err(e);
-            }
-        };
-        if got == 0 || check.next_index() == start {
-            check.missing();
-            break;
-        }
-        progress.log_read(check.next_index());
-    }
+    let mut log = LogReading {
+        check,
+        earlier,
+        old_leaves,
+        new_leaves: Vec::new(),
+        ta: &mut *ta,
+        judge: &mut ctx.judge,
+        trustee: index,
+    };
+    let read = read_log(&client, head.size, &mut log, progress);
     progress.log_done();
+    read?;
+    let LogReading {
+        check, new_leaves, ..
+    } = log;
     let tree = check.frontier().clone();
     let verdict = check.finish(earlier_kept);
     ta.entries = verdict.entries;
@@ -423,6 +387,144 @@ fn audit_trustee(
             },
         };
         remember(pin, lp, &p, &new_leaves).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Where the entries of one log go as they are read: the log check, the leaves seen on the
+/// last run, the counts and the judge.
+struct LogReading<'a> {
+    check: LogCheck,
+    /// Size of the checkpoint seen on the last run.
+    earlier: u64,
+    /// The leaf hashes seen on the last run (`--state`).
+    old_leaves: Option<std::io::BufReader<std::fs::File>>,
+    /// The leaf hashes past `earlier` (kept for `--state`).
+    new_leaves: Vec<Digest32>,
+    ta: &'a mut TrusteeAudit,
+    judge: &'a mut Judge,
+    trustee: u16,
+}
+
+impl LogReading<'_> {
+    /// The next entry, as served: its bytes and the leaf hash the node served with them.
+    fn push(&mut self, bytes: &[u8], served_leaf: Option<Digest32>) {
+        if self.check.remaining() == 0 {
+            return;
+        }
+        let i = self.check.next_index();
+        let earlier_leaf = if i < self.earlier {
+            self.old_leaves.as_mut().and_then(|r| {
+                let mut buf = [0u8; 32];
+                r.read_exact(&mut buf).ok().map(|()| Digest32(buf))
+            })
+        } else {
+            None
+        };
+        let earlier_leaf = match (i < self.earlier, earlier_leaf, self.old_leaves.is_some()) {
+            // the earlier leaves file is shorter than the earlier checkpoint
+            (true, None, true) => Some(Digest32([0; 32])),
+            (_, l, _) => l,
+        };
+        let (leaf, entry) = self.check.push(bytes, served_leaf, earlier_leaf);
+        if i >= self.earlier {
+            self.new_leaves.push(leaf);
+        }
+        if let Some(e) = entry {
+            match e.kind {
+                EntryKind::Release => self.ta.releases += 1,
+                EntryKind::Refusal => self.ta.refusals += 1,
+                EntryKind::Cancellation => self.ta.cancellations += 1,
+                _ => {}
+            }
+            self.judge.add_logged(self.trustee, e, leaf);
+        }
+    }
+}
+
+/// One level-0 tile's worth of the log read as tiles.
+enum Tiled {
+    /// Its entries and the leaf hashes served with them were pushed.
+    Read,
+    /// The node serves no tiles (404): read pages from now on.
+    NotServed,
+    /// Not usable (an entry too long for a bundle, a malformed bundle or tile, an error):
+    /// read this range as a page, which says why if it fails too.
+    Unusable,
+}
+
+/// Entries `[start, start + width)` from the entry bundle and the level-0 hash tile at
+/// `start` (a multiple of 256), checked like a page's entries (`docs/audit.md` §5).
+fn read_tile(client: &NodeClient, start: u64, width: u64, log: &mut LogReading<'_>) -> Tiled {
+    use escrow_core::audit::tiles::{TileId, TileKind, parse_entry_bundle};
+    let (Ok(w16), Ok(w)) = (u16::try_from(width), usize::try_from(width)) else {
+        return Tiled::Unusable;
+    };
+    let id = |kind| TileId {
+        kind,
+        index: start / TILE_WIDTH,
+        width: w16,
+    };
+    let bundle = match client.tile(&id(TileKind::Entries)) {
+        Ok(Some(b)) => b,
+        Ok(None) => return Tiled::NotServed,
+        Err(_) => return Tiled::Unusable,
+    };
+    let hashes = match client.tile(&id(TileKind::Hashes(0))) {
+        Ok(Some(h)) if h.len() == w.saturating_mul(32) => h,
+        Ok(None) => return Tiled::NotServed,
+        _ => return Tiled::Unusable,
+    };
+    let Ok(entries) = parse_entry_bundle(&bundle, w) else {
+        return Tiled::Unusable;
+    };
+    for (bytes, leaf) in entries.into_iter().zip(hashes.chunks_exact(32)) {
+        log.push(bytes, leaf.try_into().ok().map(Digest32));
+    }
+    Tiled::Read
+}
+
+/// Read a log of `size` entries from the start into `log`: as C2SP tiles (an entry bundle and
+/// the level-0 hash tile per 256 entries: the entry bytes and the leaf hashes the node serves,
+/// binary) where the node serves them, else as `/v1/log/entries` pages of up to [`PAGE`]
+/// entries parsed as a stream. `Err`: the node stopped answering (not audited).
+fn read_log(
+    client: &NodeClient,
+    size: u64,
+    log: &mut LogReading<'_>,
+    progress: &mut dyn AuditProgress,
+) -> Result<(), String> {
+    let mut tiles = true;
+    while log.check.remaining() > 0 {
+        let start = log.check.next_index();
+        let tile_end = (start / TILE_WIDTH + 1)
+            .saturating_mul(TILE_WIDTH)
+            .min(size);
+        if tiles && start.is_multiple_of(TILE_WIDTH) {
+            match read_tile(client, start, tile_end - start, log) {
+                Tiled::Read => {
+                    progress.log_read(log.check.next_index());
+                    continue;
+                }
+                Tiled::NotServed => tiles = false,
+                Tiled::Unusable => {}
+            }
+        }
+        let end = if tiles {
+            tile_end
+        } else {
+            size.min(start.saturating_add(PAGE))
+        };
+        let got = client
+            .entries_streamed(start, end, &mut |served| {
+                log.push(&served.bytes, served.leaf_hash)
+            })
+            .map_err(|e| e.to_string())?;
+        if got == 0 || log.check.next_index() == start {
+            log.check.missing();
+            break;
+        }
+        progress.log_read(log.check.next_index());
     }
     Ok(())
 }

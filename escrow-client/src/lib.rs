@@ -719,6 +719,22 @@ impl NodeClient {
         })
     }
 
+    /// `GET /tile/<path>` (C2SP tlog-tiles, `docs/api.md` §3.11): the tile's bytes, or `None`
+    /// when the node does not serve it (404: not in its tree, or no tile endpoint at all).
+    /// Unchecked: the caller checks what it reads against a signed checkpoint.
+    pub fn tile(
+        &self,
+        id: &escrow_core::audit::tiles::TileId,
+    ) -> Result<Option<Vec<u8>>, ClientError> {
+        let (status, bytes) =
+            self.exchange_bytes("GET", &format!("/tile/{}", id.path()), None, None)?;
+        match status {
+            200 => Ok(Some(bytes)),
+            404 => Ok(None),
+            s => Err(self.status_error(s, &String::from_utf8_lossy(&bytes))),
+        }
+    }
+
     /// Every page of `[start, end)`, in order; stops after the first error.
     pub fn log_pages(&self, start: u64, end: u64) -> LogPages<'_> {
         LogPages {

@@ -57,11 +57,68 @@ pub const MAX_SEALED_BYTES: usize =
 pub struct SealedRecipient {
     /// Key id of the oversight key (SHA-256 of its SPKI DER).
     pub key_id: KeyId,
-    /// The ephemeral ECIES public key.
-    pub ephemeral: Point,
+    /// The ephemeral ECIES public key, as logged (decoded when the copy is opened).
+    pub ephemeral: EphemeralKey,
     /// The wrapped data key (48 bytes).
     #[serde(with = "crate::codec::b64")]
     pub wrapped: Vec<u8>,
+}
+
+/// The ephemeral ECIES public key of one recipient, as logged: the 33 bytes of a compressed
+/// SEC1 point. Decoding a compressed point costs a square root in the field, so an entry is
+/// decoded without it (only the length and the prefix byte are checked) and the point is
+/// decoded when the copy is opened ([`Sealed::open`]: a key that is not a point of P-256 is
+/// [`OpenError::Decrypt`]). An auditor without an oversight key therefore reads a copy's
+/// layout only, never its contents (`docs/audit.md` §5).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct EphemeralKey([u8; 33]);
+
+impl EphemeralKey {
+    /// The logged bytes: 33, starting with `0x02` or `0x03` (not yet decoded).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        match (<[u8; 33]>::try_from(bytes), bytes.first()) {
+            (Ok(b), Some(0x02 | 0x03)) => Ok(EphemeralKey(b)),
+            _ => Err(Error::InvalidPoint {
+                field: "oversight ephemeral key",
+            }),
+        }
+    }
+
+    /// The 33 bytes as logged.
+    pub fn as_bytes(&self) -> &[u8; 33] {
+        &self.0
+    }
+
+    /// The point (refused when not on the curve).
+    pub fn point(&self) -> Result<Point> {
+        Point::from_bytes(&self.0, "oversight ephemeral key")
+    }
+}
+
+impl From<Point> for EphemeralKey {
+    fn from(p: Point) -> Self {
+        EphemeralKey(p.to_bytes())
+    }
+}
+
+impl core::fmt::Debug for EphemeralKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "EphemeralKey({})", hex::encode(self.0))
+    }
+}
+
+/// The same JSON as [`Point`]: lower-case hex of the compressed point.
+impl Serialize for EphemeralKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(self.0))
+    }
+}
+
+/// Decoded in full, as a [`Point`] is (the JSON view is for inspection, not the hot path).
+impl<'de> Deserialize<'de> for EphemeralKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+        Point::deserialize(d).map(EphemeralKey::from)
+    }
 }
 
 /// An oversight copy: one document, readable by every listed oversight key.
@@ -225,7 +282,7 @@ impl Sealed {
             let b = ecies::encrypt(k, &ctx, dk.as_ref(), rng)?;
             recipients.push(SealedRecipient {
                 key_id: k.key_id(),
-                ephemeral: b.ephemeral,
+                ephemeral: b.ephemeral.into(),
                 wrapped: b.ciphertext,
             });
         }
@@ -249,7 +306,7 @@ impl Sealed {
         let ctx = sealing_context(entry);
         let b = EciesBox {
             version: Default::default(),
-            ephemeral: r.ephemeral,
+            ephemeral: r.ephemeral.point().map_err(|_| OpenError::Decrypt)?,
             ciphertext: r.wrapped.clone(),
         };
         let dk =
@@ -295,7 +352,7 @@ impl Sealed {
         out.push(self.recipients.len() as u8);
         for r in &self.recipients {
             out.extend_from_slice(r.key_id.as_bytes());
-            out.extend_from_slice(&r.ephemeral.to_bytes());
+            out.extend_from_slice(r.ephemeral.as_bytes());
             out.extend_from_slice(&r.wrapped);
         }
         crate::codec::put_lp(out, &self.body);
@@ -328,7 +385,7 @@ impl Sealed {
             let key_id: [u8; 32] = take(rest, 32)?
                 .try_into()
                 .map_err(|_| Error::malformed("log entry", "truncated oversight copy"))?;
-            let ephemeral = Point::from_bytes(take(rest, 33)?, "oversight ephemeral key")?;
+            let ephemeral = EphemeralKey::from_bytes(take(rest, 33)?)?;
             let wrapped = take(rest, WRAPPED_KEY_LEN)?.to_vec();
             recipients.push(SealedRecipient {
                 key_id: KeyId::from_bytes(key_id),
@@ -484,6 +541,50 @@ mod tests {
         let mut later = e.clone();
         later.sequence = 99;
         assert!(Sealed::open(&later, &k).is_ok());
+    }
+
+    #[test]
+    fn the_ephemeral_key_is_decoded_when_the_copy_is_opened_not_when_the_entry_is_read() {
+        let mut rng = rand::rng();
+        let (_, ct) = header();
+        let k = PrivateKey::generate(&mut rng);
+        let mut e = release(w(1), ct.digest());
+        e.seal_for_oversight(&[k.public()], &SealedDocument::HeaderV1(ct), &mut rng)
+            .unwrap();
+        let bytes = e.to_bytes();
+        // The recipient starts after the entry's fields: u8 r || key id 32 || E 33 || ...
+        let sealed_at = bytes.len() - e.sealed.as_ref().unwrap().encoded_len();
+        let at = sealed_at + 1 + 32;
+        assert_eq!(
+            &bytes[at..at + 33],
+            e.sealed.as_ref().unwrap().recipients[0]
+                .ephemeral
+                .as_bytes()
+        );
+        // x = 1 is not the x-coordinate of any point of P-256 (1 − 3 + b is a non-residue).
+        let mut off_curve = [0u8; 33];
+        off_curve[0] = 0x02;
+        off_curve[32] = 1;
+        assert!(Point::from_bytes(&off_curve, "x").is_err());
+        let mut bad = bytes.clone();
+        bad[at..at + 33].copy_from_slice(&off_curve);
+        // It decodes (the layout is right), and does not open.
+        let read = LogEntry::from_bytes(&bad).unwrap();
+        assert_eq!(
+            read.to_bytes(),
+            bad,
+            "the logged bytes are kept as they are"
+        );
+        assert_eq!(Sealed::open(&read, &k), Err(OpenError::Decrypt));
+        // A prefix byte that no compressed point has is refused with the entry.
+        let mut bad = bytes.clone();
+        bad[at] = 0x04;
+        assert!(matches!(
+            LogEntry::from_bytes(&bad),
+            Err(Error::InvalidPoint {
+                field: "oversight ephemeral key"
+            })
+        ));
     }
 
     #[test]
