@@ -334,6 +334,8 @@ async fn serve_until(
 pub struct Spawned {
     addr: SocketAddr,
     tls: bool,
+    /// The node as [`spawn`] loaded it ([`spawn_run`] loads on its thread: `None`).
+    node: Option<Arc<Node>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<Result<(), NodeError>>>,
 }
@@ -354,7 +356,8 @@ pub fn spawn(listener: std::net::TcpListener, config: Config) -> Result<Spawned,
     let loaded = rt.block_on(load(config))?;
     let tls = loaded.tls();
     let name = format!("trustee-node-{}", loaded.index());
-    on_thread(addr, tls, name, rt, move |rx| {
+    let node = Some(loaded.node.clone());
+    on_thread(addr, tls, node, name, rt, move |rx| {
         serve(listener, loaded, async move {
             let _ = rx.await;
         })
@@ -373,6 +376,7 @@ pub fn spawn_run(listener: std::net::TcpListener, config: Config) -> Result<Spaw
     on_thread(
         addr,
         tls,
+        None,
         format!("trustee-node-{addr}"),
         runtime(1)?,
         move |rx| {
@@ -395,6 +399,7 @@ fn runtime(workers: usize) -> Result<tokio::runtime::Runtime, NodeError> {
 fn on_thread<F>(
     addr: SocketAddr,
     tls: bool,
+    node: Option<Arc<Node>>,
     name: String,
     rt: tokio::runtime::Runtime,
     serve: impl FnOnce(tokio::sync::oneshot::Receiver<()>) -> F + Send + 'static,
@@ -410,6 +415,7 @@ where
     Ok(Spawned {
         addr,
         tls,
+        node,
         stop: Some(tx),
         thread: Some(thread),
     })
@@ -425,6 +431,12 @@ impl Spawned {
     pub fn url(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
         format!("{scheme}://{}", self.addr)
+    }
+
+    /// The node being served, as [`spawn`] loaded it (for its counters, e.g.
+    /// [`Node::leaf_hashes_read`]); `None` after [`spawn_run`].
+    pub fn node(&self) -> Option<&Node> {
+        self.node.as_deref()
     }
 
     /// Stop gracefully (requests in flight finish) and wait; how serving ended.

@@ -191,3 +191,62 @@ fn a_standard_tile_client_proves_a_release_entry_and_log_growth() {
         assert_eq!(s, 404, "{path}: {}", String::from_utf8_lossy(&body));
     }
 }
+
+/// The auditor (`escrow_client::auditor`, `escrow audit`) reads a log as tiles: the entry
+/// bundle and the level-0 hash tile of every 256 entries (the node counts the leaf hashes it
+/// reads for tiles), and the 256 entries of a bundle that cannot carry one of them (an entry
+/// over 64 KiB) from a `/v1/log/entries` page instead. Every entry is read once and checked
+/// against the signed checkpoint either way: the log audits clean.
+#[test]
+fn the_auditor_reads_the_log_as_tiles_and_a_page_where_a_bundle_cannot_carry_an_entry() {
+    use escrow_client::auditor::{AuditConfig, Quiet, audit};
+    use escrow_core::audit::report::LogStatus;
+    use escrow_core::codec::Digest32;
+    use escrow_core::time::Timestamp;
+    let fx = Fixture::new(2, 2);
+    let st = fx.init(1);
+    // Grown behind the stopped node, as the audit-log experiment does: refusals, entry 300
+    // with 2,100 ciphertext digests (about 67 KB, more than a bundle's u16 length prefix).
+    const SIZE: u64 = 700;
+    let t = Timestamp::from_unix(1_700_000_000);
+    let mut db = trustee_node::db::Db::open(&st.join("log.db"), None).unwrap();
+    db.append_bulk(SIZE, "w-tiles", t, |seq| {
+        let n = if seq == 300 { 2_100 } else { 1 };
+        let cts = (0..n).map(|i: u32| Digest32([(i % 251) as u8; 32])).collect();
+        LogEntry::refusal(seq, t, None, cts, "malformed")
+    })
+    .unwrap();
+    drop(db);
+    let node = start_in_process(&st, trustee_node::Limits::default());
+    let (s, _, _, body) = fetch(&node.url("/tile/entries/001"));
+    assert_eq!(s, 422, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(node.leaf_hashes_read(), 0);
+
+    let urls = [node.url("")];
+    let report = audit(
+        &AuditConfig {
+            set: &fx.set,
+            policy: None,
+            urls: &urls,
+            client: &escrow_client::ClientConfig::default(),
+            state: None,
+            documents: Default::default(),
+            oversight_key: None,
+            receipts: &[],
+            checkpoints: &[],
+            keygen_certificate: None,
+        },
+        &mut Quiet,
+    )
+    .unwrap();
+    let ta = &report.trustees[0];
+    assert_eq!(ta.status, LogStatus::Verified, "{:?}", report.findings);
+    assert!(ta.log_ok);
+    assert_eq!(ta.entries, SIZE);
+    assert_eq!(ta.checkpoint.unwrap().size, SIZE);
+    assert!(ta.refusals >= SIZE - 2, "{}", ta.refusals);
+    assert_eq!(report.refusals.len() as u64, ta.refusals);
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+    // Hash tiles 0 and 2 (256 + 188 leaves) were read as tiles; tile 1 came as a page.
+    assert_eq!(node.leaf_hashes_read(), SIZE - 256);
+}

@@ -317,6 +317,13 @@ impl Served for InProcNode {
     }
 }
 
+impl InProcNode {
+    /// Leaf hashes the node read for tiles and proofs since it started.
+    pub fn leaf_hashes_read(&self) -> u64 {
+        self.node.node().map_or(0, |n| n.leaf_hashes_read())
+    }
+}
+
 /// Start a node in process with `limits`; panics if it does not load.
 pub fn start_in_process(state: &Path, limits: trustee_node::Limits) -> InProcNode {
     try_start_in_process(state, limits).unwrap_or_else(|e| panic!("node did not start: {e}"))
