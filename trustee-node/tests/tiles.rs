@@ -212,7 +212,9 @@ fn the_auditor_reads_the_log_as_tiles_and_a_page_where_a_bundle_cannot_carry_an_
     let mut db = trustee_node::db::Db::open(&st.join("log.db"), None).unwrap();
     db.append_bulk(SIZE, "w-tiles", t, |seq| {
         let n = if seq == 300 { 2_100 } else { 1 };
-        let cts = (0..n).map(|i: u32| Digest32([(i % 251) as u8; 32])).collect();
+        let cts = (0..n)
+            .map(|i: u32| Digest32([(i % 251) as u8; 32]))
+            .collect();
         LogEntry::refusal(seq, t, None, cts, "malformed")
     })
     .unwrap();
