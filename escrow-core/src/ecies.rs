@@ -2,7 +2,8 @@
 //!
 //! `K = HKDF-SHA-256(salt = "", ikm = x(e·R), info = "escrow/v1/ecies" || lp(context) || E || R)`,
 //! `ct = AES-256-GCM(K, nonce = 0^96, plaintext, aad = context)`; E is the 33-byte compressed
-//! ephemeral public key, R the recipient's. The key is used once, so the fixed nonce is safe.
+//! ephemeral public key, R the recipient's. The key is used once, so the fixed nonce is safe:
+//! one ephemeral key may serve several boxes only when their contexts differ ([`Sender`]).
 
 use crate::codec::{V1, put_lp};
 use crate::error::{Error, Result};
@@ -85,27 +86,70 @@ pub fn encrypt<R: rand_core::CryptoRng + ?Sized>(
     plaintext: &[u8],
     rng: &mut R,
 ) -> Result<EciesBox> {
-    let eph =
-        <p256::ecdh::EphemeralSecret as p256::elliptic_curve::Generate>::generate_from_rng(rng);
-    let e_pub = Point::from_nonidentity(eph.public_key().to_projective());
-    let r_pub =
-        p256::PublicKey::from_affine(*recipient.as_affine()).map_err(|_| Error::InvalidKey {
-            what: "recipient key",
-            why: "identity".into(),
+    Sender::new(recipient, rng)?.seal(context, plaintext)
+}
+
+/// One ephemeral key exchange with one recipient, for one box or for several boxes whose
+/// contexts are pairwise distinct (`docs/protocol.md` §17.1: a trustee seals the oversight copies
+/// of one request this way, one ECDH per oversight key instead of one per entry). The context
+/// enters the key derivation, so boxes with distinct contexts have independent keys and the
+/// fixed nonce stays safe; **the caller must never seal two boxes with the same context under
+/// one `Sender`** ([`crate::audit::Sealed::seal_batch`] starts a new one when a context repeats).
+/// The shared secret zeroizes on drop.
+pub struct Sender {
+    e_pub: Point,
+    r_pub: Point,
+    shared: p256::ecdh::SharedSecret,
+}
+
+impl core::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Sender {{ ephemeral: {:?}, .. }}", self.e_pub)
+    }
+}
+
+impl Sender {
+    /// A fresh ephemeral key and its ECDH with `recipient`.
+    pub fn new<R: rand_core::CryptoRng + ?Sized>(
+        recipient: &PublicKey,
+        rng: &mut R,
+    ) -> Result<Self> {
+        let eph =
+            <p256::ecdh::EphemeralSecret as p256::elliptic_curve::Generate>::generate_from_rng(rng);
+        let e_pub = Point::from_nonidentity(eph.public_key().to_projective());
+        let r_pub = p256::PublicKey::from_affine(*recipient.as_affine()).map_err(|_| {
+            Error::InvalidKey {
+                what: "recipient key",
+                why: "identity".into(),
+            }
         })?;
-    let shared = eph.diffie_hellman(&r_pub);
-    let k = derive(
-        shared.raw_secret_bytes().as_slice(),
-        context,
-        &e_pub,
-        &recipient.point(),
-    )?;
-    let ciphertext = seal_once(&k, plaintext, context)?;
-    Ok(EciesBox {
-        version: V1::default(),
-        ephemeral: e_pub,
-        ciphertext,
-    })
+        Ok(Sender {
+            e_pub,
+            r_pub: recipient.point(),
+            shared: eph.diffie_hellman(&r_pub),
+        })
+    }
+
+    /// The ephemeral public key E every box of this sender carries.
+    pub fn ephemeral(&self) -> Point {
+        self.e_pub
+    }
+
+    /// One box bound to `context` (distinct from every other context sealed by this sender).
+    pub fn seal(&self, context: &[u8], plaintext: &[u8]) -> Result<EciesBox> {
+        let k = derive(
+            self.shared.raw_secret_bytes().as_slice(),
+            context,
+            &self.e_pub,
+            &self.r_pub,
+        )?;
+        let ciphertext = seal_once(&k, plaintext, context)?;
+        Ok(EciesBox {
+            version: V1::default(),
+            ephemeral: self.e_pub,
+            ciphertext,
+        })
+    }
 }
 
 /// Decrypt a box addressed to `key`, bound to `context`.

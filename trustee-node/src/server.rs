@@ -775,26 +775,31 @@ impl Node {
 
     /// Oversight copies (issue 16, `docs/protocol.md` §17): attach to the entries at the given
     /// batch positions their document (warrant envelope or released header), encrypted to the
-    /// policy's oversight keys; sealed in parallel (one ECDH per entry and key).
+    /// policy's oversight keys; one ECDH per oversight key for the whole request
+    /// ([`Sealed::seal_batch`], §17.1).
     pub(crate) fn seal_for_oversight(
         &self,
         batch: &mut Batch,
         docs: &[(usize, SealedDocument)],
     ) -> Result<(), ApiError> {
         let keys: Vec<PublicKey> = self.policy.oversight().iter().map(|o| o.key).collect();
-        if keys.is_empty() {
+        if keys.is_empty() || docs.is_empty() {
             return Ok(());
         }
-        let sealed = docs
-            .par_iter()
-            .map(|(i, d)| match batch.entries.get(*i) {
-                Some(e) => Sealed::seal(e, &keys, d, &mut rand::rng()).map(|s| (*i, s)),
-                None => Err(escrow_core::Error::malformed("batch", "entry index")),
-            })
-            .collect::<Result<Vec<_>, _>>()
+        let items = docs
+            .iter()
+            .map(|(i, d)| batch.entries.get(*i).map(|e| (e, d)))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                ApiError::internal(
+                    "sealing the oversight copy",
+                    escrow_core::Error::malformed("batch", "entry index"),
+                )
+            })?;
+        let sealed = Sealed::seal_batch(items, &keys, &mut rand::rng())
             .map_err(|e| ApiError::internal("sealing the oversight copy", e))?;
-        for (i, s) in sealed {
-            if let Some(e) = batch.entries.get_mut(i) {
+        for ((i, _), s) in docs.iter().zip(sealed) {
+            if let Some(e) = batch.entries.get_mut(*i) {
                 e.sealed = Some(s);
             }
         }

@@ -258,36 +258,67 @@ impl Sealed {
         doc: &SealedDocument,
         rng: &mut R,
     ) -> Result<Sealed> {
+        let mut one = Sealed::seal_batch([(entry, doc)], keys, rng)?;
+        one.pop()
+            .ok_or_else(|| Error::malformed("oversight copy", "nothing sealed"))
+    }
+
+    /// Seal the copies of several entries (one request's, in order), each exactly as
+    /// [`Sealed::seal`] would, but with one ephemeral key per oversight key for all of them
+    /// (`docs/protocol.md` §17.1): one ECDH per key instead of one per entry and key. Each
+    /// copy's wrapping key is still its own (its context enters the key derivation), and an
+    /// entry whose context repeats an earlier one of the batch starts a fresh ephemeral key,
+    /// so no wrapping key is ever used twice. Every copy has its own random data key.
+    pub fn seal_batch<'a, R: rand_core::CryptoRng + ?Sized>(
+        items: impl IntoIterator<Item = (&'a LogEntry, &'a SealedDocument)>,
+        keys: &[PublicKey],
+        rng: &mut R,
+    ) -> Result<Vec<Sealed>> {
         if keys.is_empty() || keys.len() > MAX_SEALED_RECIPIENTS {
             return Err(Error::malformed(
                 "oversight copy",
                 format!("1 to {MAX_SEALED_RECIPIENTS} oversight keys"),
             ));
         }
-        if doc.entry_kind() != entry.kind {
-            return Err(Error::malformed(
-                "oversight copy",
-                format!("a {} entry cannot carry this document", entry.kind),
-            ));
+        let mut senders: Vec<ecies::Sender> = Vec::new();
+        let mut contexts: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for (entry, doc) in items {
+            if doc.entry_kind() != entry.kind {
+                return Err(Error::malformed(
+                    "oversight copy",
+                    format!("a {} entry cannot carry this document", entry.kind),
+                ));
+            }
+            let plaintext = Zeroizing::new(doc.to_bytes());
+            if plaintext.len() > MAX_SEALED_DOCUMENT {
+                return Err(Error::malformed("oversight copy", "document too large"));
+            }
+            let ctx = sealing_context(entry);
+            let mut dk = Zeroizing::new([0u8; 32]);
+            rng.fill_bytes(dk.as_mut());
+            // A context seen before under these senders: new senders (never one key twice).
+            if senders.is_empty() || contexts.contains(&ctx) {
+                senders = keys
+                    .iter()
+                    .map(|k| ecies::Sender::new(k, rng))
+                    .collect::<Result<_>>()?;
+                contexts.clear();
+            }
+            let mut recipients = Vec::with_capacity(keys.len());
+            for (k, sender) in keys.iter().zip(&senders) {
+                let b = sender.seal(&ctx, dk.as_ref())?;
+                recipients.push(SealedRecipient {
+                    key_id: k.key_id(),
+                    ephemeral: b.ephemeral.into(),
+                    wrapped: b.ciphertext,
+                });
+            }
+            let body = seal_once(&dk, &plaintext, &ctx)?;
+            contexts.insert(ctx);
+            out.push(Sealed { recipients, body });
         }
-        let plaintext = Zeroizing::new(doc.to_bytes());
-        if plaintext.len() > MAX_SEALED_DOCUMENT {
-            return Err(Error::malformed("oversight copy", "document too large"));
-        }
-        let ctx = sealing_context(entry);
-        let mut dk = Zeroizing::new([0u8; 32]);
-        rng.fill_bytes(dk.as_mut());
-        let mut recipients = Vec::with_capacity(keys.len());
-        for k in keys {
-            let b = ecies::encrypt(k, &ctx, dk.as_ref(), rng)?;
-            recipients.push(SealedRecipient {
-                key_id: k.key_id(),
-                ephemeral: b.ephemeral.into(),
-                wrapped: b.ciphertext,
-            });
-        }
-        let body = seal_once(&dk, &plaintext, &ctx)?;
-        Ok(Sealed { recipients, body })
+        Ok(out)
     }
 
     /// Open the copy `entry` carries with the oversight private key `key`, and check that the
@@ -471,6 +502,52 @@ mod tests {
         )
         .unwrap();
         (dealing.set, ct)
+    }
+
+    #[test]
+    fn a_batch_shares_one_ephemeral_key_and_a_repeated_context_gets_a_fresh_one() {
+        let mut rng = rand::rng();
+        let (_, ct) = header();
+        let a = PrivateKey::generate(&mut rng);
+        let b = PrivateKey::generate(&mut rng);
+        let doc = SealedDocument::HeaderV1(ct);
+        // Entries 0, 1, 2 have distinct contexts; entry 3 repeats entry 1's (same digests).
+        let mut entries = vec![
+            release(w(1), d(10)),
+            release(w(1), d(11)),
+            release(w(1), d(12)),
+            release(w(1), d(11)),
+        ];
+        let sealed = Sealed::seal_batch(
+            entries.iter().map(|e| (e, &doc)),
+            &[a.public(), b.public()],
+            &mut rng,
+        )
+        .unwrap();
+        assert_eq!(sealed.len(), 4);
+        let eph = |i: usize, r: usize| *sealed[i].recipients[r].ephemeral.as_bytes();
+        for r in 0..2 {
+            assert_eq!(eph(0, r), eph(1, r), "one ephemeral key per oversight key");
+            assert_eq!(eph(1, r), eph(2, r));
+            assert_ne!(
+                eph(2, r),
+                eph(3, r),
+                "a repeated context must not reuse the ephemeral key (its wrapping key would repeat)"
+            );
+        }
+        assert_ne!(eph(0, 0), eph(0, 1), "each oversight key has its own");
+        // Every copy has its own data key and opens alone, for each key, as Sealed::seal's do.
+        assert_ne!(sealed[1].body, sealed[3].body);
+        for (e, s) in entries.iter_mut().zip(sealed) {
+            e.sealed = Some(s);
+            let back = LogEntry::from_bytes(&e.to_bytes()).unwrap();
+            assert_eq!(Sealed::open(&back, &a).unwrap(), doc);
+            assert_eq!(Sealed::open(&back, &b).unwrap(), doc);
+        }
+        // Bound to its own entry: copy 0 moved to entry 2 does not open.
+        let mut moved = entries[2].clone();
+        moved.sealed = entries[0].sealed.clone();
+        assert_eq!(Sealed::open(&moved, &a), Err(OpenError::Decrypt));
     }
 
     #[test]
