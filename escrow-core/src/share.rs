@@ -512,7 +512,7 @@ fn interpolate_and_unwrap(
         .zip(lambdas)
         .map(|(s, l)| (*s.d.inner(), l))
         .collect();
-    let z = group::msm_vartime(&terms);
+    let z = group::lagrange_combine_vartime(&terms);
     let message_key = ct.unwrap_with(&z)?;
     Ok(Combined {
         message_key,

@@ -761,7 +761,7 @@ pub fn combine_v2(
         .zip(lambdas)
         .map(|(s, l)| (*s.d.inner(), l))
         .collect();
-    let z = group::msm_vartime(&terms);
+    let z = group::lagrange_combine_vartime(&terms);
     if bool::from(z.is_identity()) {
         return Err(Error::InvalidPoint {
             field: "combined share",
