@@ -512,7 +512,7 @@ mod tests {
         let b = PrivateKey::generate(&mut rng);
         let doc = SealedDocument::HeaderV1(ct);
         // Entries 0, 1, 2 have distinct contexts; entry 3 repeats entry 1's (same digests).
-        let mut entries = vec![
+        let mut entries = [
             release(w(1), d(10)),
             release(w(1), d(11)),
             release(w(1), d(12)),
