@@ -178,9 +178,10 @@ pub fn new_warrant(dir: &Path, case: &str, target: &str, out: &str) {
     ));
 }
 
-/// `escrow --json retrieve` in `dir` of `w.json` under the set file `set` with `inv.key`, the
-/// mailbox `mailbox.jsonl` into `out`, asking the trustees at `urls`, then `extra` arguments.
-pub fn retrieve_w(dir: &Path, set: &str, out: &str, urls: &[String], extra: &[&str]) -> Output {
+/// The arguments of `escrow --json retrieve` of `w.json` under the set file `set` with
+/// `inv.key`, the mailbox `mailbox.jsonl` into `out`, asking the trustees at `urls`, then
+/// `extra` arguments.
+pub fn retrieve_args(set: &str, out: &str, urls: &[String], extra: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = [
         "--json",
         "retrieve",
@@ -201,6 +202,12 @@ pub fn retrieve_w(dir: &Path, set: &str, out: &str, urls: &[String], extra: &[&s
         args.extend(["--trustee".to_string(), t.clone()]);
     }
     args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+/// `escrow --json retrieve` in `dir` with [`retrieve_args`].
+pub fn retrieve_w(dir: &Path, set: &str, out: &str, urls: &[String], extra: &[&str]) -> Output {
+    let args = retrieve_args(set, out, urls, extra);
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     escrow(dir, &refs)
 }

@@ -141,35 +141,13 @@ fn a_trustee_restarting_mid_retrieval_is_retried() {
     let mut w = Workflow::new(4, 3, 30);
     w.nodes[3].stop(); // exactly k = 3 trustees up: every one of them is needed
     let dir = w.dir.clone();
-    let mut args: Vec<String> = [
-        "--json",
-        "retrieve",
-        "--warrant",
-        "w.json",
-        "--set",
+    let urls: Vec<String> = w.nodes[..3].iter().map(|n| n.url()).collect();
+    let args = retrieve_args(
         "ts/trustee-set.json",
-        "--key",
-        "inv.key",
-    ]
-    .map(String::from)
-    .to_vec();
-    args.extend(
-        [
-            "--mailbox",
-            "mailbox.jsonl",
-            "--out",
-            "out",
-            "--batch",
-            "1",
-            "--attempts",
-            "8",
-            "--all-messages",
-        ]
-        .map(String::from),
+        "out",
+        &urls,
+        &["--batch", "1", "--attempts", "8", "--all-messages"],
     );
-    for n in &w.nodes[..3] {
-        args.extend(["--trustee".to_string(), n.url()]);
-    }
     let child = std::process::Command::new(bin("escrow"))
         .args(&args)
         .current_dir(&dir)

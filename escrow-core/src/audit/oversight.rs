@@ -504,6 +504,17 @@ mod tests {
         (dealing.set, ct)
     }
 
+    /// A release entry of a fresh header, its copy sealed to one fresh oversight key.
+    fn sealed_release() -> (PrivateKey, LogEntry) {
+        let mut rng = rand::rng();
+        let (_, ct) = header();
+        let k = PrivateKey::generate(&mut rng);
+        let mut e = release(w(1), ct.digest());
+        e.seal_for_oversight(&[k.public()], &SealedDocument::HeaderV1(ct), &mut rng)
+            .unwrap();
+        (k, e)
+    }
+
     #[test]
     fn a_batch_shares_one_ephemeral_key_and_a_repeated_context_gets_a_fresh_one() {
         let mut rng = rand::rng();
@@ -622,12 +633,7 @@ mod tests {
 
     #[test]
     fn the_ephemeral_key_is_decoded_when_the_copy_is_opened_not_when_the_entry_is_read() {
-        let mut rng = rand::rng();
-        let (_, ct) = header();
-        let k = PrivateKey::generate(&mut rng);
-        let mut e = release(w(1), ct.digest());
-        e.seal_for_oversight(&[k.public()], &SealedDocument::HeaderV1(ct), &mut rng)
-            .unwrap();
+        let (k, e) = sealed_release();
         let bytes = e.to_bytes();
         // The recipient starts after the entry's fields: u8 r || key id 32 || E 33 || ...
         let sealed_at = bytes.len() - e.sealed.as_ref().unwrap().encoded_len();
@@ -713,12 +719,7 @@ mod tests {
 
     #[test]
     fn decoding_a_sealed_entry_is_strict() {
-        let mut rng = rand::rng();
-        let (_, ct) = header();
-        let k = PrivateKey::generate(&mut rng);
-        let mut e = release(w(1), ct.digest());
-        e.seal_for_oversight(&[k.public()], &SealedDocument::HeaderV1(ct), &mut rng)
-            .unwrap();
+        let (_, e) = sealed_release();
         let b = e.to_bytes();
         for cut in 0..b.len() {
             assert!(
