@@ -9,10 +9,11 @@ use crate::args::DemoArgs;
 use crate::files::{self, SET_FILE};
 use crate::nodes::{Env, NodeProc, find_node_bin};
 use crate::out::Out;
-use crate::parties::{double_lock_policy, node, payload, save_key, sign, write_set};
+use crate::parties::{double_lock_policy, node, payload, save_key, sign};
 use crate::roles::{Ask, AuditRequest, Got, Net, Retrieved, Roles};
 use crate::story::Story;
 use anyhow::{Context, Result, ensure};
+use escrow_client::ceremony;
 use escrow_core::audit::judge::{FindingGroup, FindingKind};
 use escrow_core::keys::PrivateKey;
 use escrow_core::label::Label;
@@ -77,10 +78,7 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         dir.display()
     ));
 
-    // 1. Parties
-    let dealing = trustee::deal(a.trustees, a.threshold, &mut rng)?;
-    let set = dealing.set.clone();
-    write_set(&dir, &set, &dealing.secrets)?;
+    // 1. Parties, and the trustee set the nodes make themselves: no dealer.
     let sos = PrivateKey::generate(&mut rng);
     let jc = PrivateKey::generate(&mut rng);
     let inv = PrivateKey::generate(&mut rng);
@@ -88,6 +86,9 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     let foreign_issuer = PrivateKey::generate(&mut rng);
     let foreign_judge = PrivateKey::generate(&mut rng);
     let oversight = PrivateKey::generate(&mut rng);
+    // The ceremony's coordinator only relays signed public messages; the nodes accept its
+    // requests because they were made with its public key (init --dkg --coordinator-key).
+    let coordinator = PrivateKey::generate(&mut rng);
     for (name, key) in [
         ("sos", &sos),
         ("jc", &jc),
@@ -96,6 +97,7 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         ("investigator-2", &inv2),
         ("foreign-issuer", &foreign_issuer),
         ("foreign-judge", &foreign_judge),
+        (COORDINATOR, &coordinator),
     ] {
         save_key(&dir, name, key)?;
     }
@@ -109,25 +111,53 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     }
     let policy = double_lock_policy(&sos, &jc, &oversight)?;
     files::public(&dir.join("policy.json"), policy.to_json_pretty().as_bytes())?;
+    // Each node seals its fresh keys under the passphrase (Argon2id): all at once.
+    let coordinator_pub = dir.join(format!("{COORDINATOR}.pub"));
+    std::thread::scope(|s| {
+        let inits: Vec<_> = (1..=n)
+            .map(|i| {
+                let (env, pk) = (&env, &coordinator_pub);
+                s.spawn(move || env.init_dkg(i, pk))
+            })
+            .collect();
+        inits.into_iter().try_for_each(|h| {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("demo: a node's init thread failed"))?
+        })
+    })?;
+    let mut nodes: Vec<NodeProc> = Vec::with_capacity(usize::from(n));
+    for i in 1..=n {
+        nodes.push(env.serve(i)?);
+    }
+    let keygen = key_generation(&nodes, k, &coordinator)?;
+    let set = keygen.set.clone();
+    files::public(&dir.join(SET_FILE), set.to_json().as_bytes())?;
+    files::public(
+        &dir.join(KEYGEN_CERTIFICATE_FILE),
+        keygen.certificate.to_json().as_bytes(),
+    )?;
     story.step(
-        "Set-up: a trustee set, two authorities, an investigator, three users",
         &format!(
-            "{k}-of-{n} trustee set {} dealt (Feldman VSS; dealer's secret erased)\n\
+            "Set-up: the {n} trustee nodes generate the escrow key together, with no dealer; two authorities, an investigator, three users"
+        ),
+        &format!(
+            "{n} trustee nodes started without a share (trustee-node init --dkg) ran a distributed key generation relayed by an untrusted coordinator (escrow ceremony dkg): \
+             each dealt a random polynomial to the others, encrypted pairwise, and checked what it received against public commitments\n\
+             {k}-of-{n} trustee set {} made: each node holds only its own share; no machine ever held the whole key\n\
+             transcript digest {}, signed by every trustee (the certificate {KEYGEN_CERTIFICATE_FILE}) and logged by each as its keygen entry\n\
              trustee policy: warrants need the Secretary of State (issuer) AND a Judicial Commissioner (approval)\n\
              investigator key {}; users {}",
             set.id().short(),
+            keygen.certificate.transcript.to_hex(),
             inv.public().key_id().short(),
             users.join(", ")
         ),
-        serde_json::json!({"set_id": set.id(), "threshold": k, "trustees": n, "policy_digest": policy.digest()}),
+        serde_json::json!({"set_id": set.id(), "threshold": k, "trustees": n, "dealer": false,
+            "transcript": keygen.certificate.transcript, "certificate": KEYGEN_CERTIFICATE_FILE,
+            "policy_digest": policy.digest()}),
     );
 
     // 2. Nodes
-    let mut nodes: Vec<NodeProc> = Vec::with_capacity(usize::from(n));
-    for i in 1..=n {
-        env.init(i)?;
-        nodes.push(env.serve(i)?);
-    }
     let urls = |nodes: &[NodeProc]| -> Vec<String> {
         nodes
             .iter()
@@ -137,7 +167,7 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     };
     story.step(
         &format!(
-            "{n} trustee nodes start, each with its own sealed key share, policy and audit log"
+            "The {n} trustee nodes start serving the set they made, each with its own sealed key share, policy and audit log"
         ),
         &format!(
             "{}\nthe trustees speak HTTPS: their certificate is signed by a CA made for this demo ({}), which every client pins (escrow --ca-cert)",
@@ -570,6 +600,7 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         state: a.keep.as_ref().map(|_| dir.join("auditor")),
         receipts,
         timeout: 30,
+        keygen_certificate: Some(dir.join(KEYGEN_CERTIFICATE_FILE)),
     };
     let report = roles.audit(&audit_req)?;
     // The page to publish is the public summary; the oversight body's full page beside it.
@@ -595,7 +626,7 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         report.text
     );
     story.step(
-        "Every release and every refusal above was committed to each trustee's log before its answer left; the auditor verifies every log, judges every release, and proves the investigator's receipts in the logs (so the cheating trustee is a finding)",
+        "Every release and every refusal above was committed to each trustee's log before its answer left; the auditor verifies every log and the key generation's certificate against the set and each log's keygen entry, judges every release, and proves the investigator's receipts in the logs (so the cheating trustee is a finding)",
         &format!(
             "{}\n{}{}",
             heads.join("\n"),
@@ -661,6 +692,39 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The coordinator's key pair in the demo folder (`coordinator.key`, `coordinator.pub`).
+const COORDINATOR: &str = "coordinator";
+/// The key generation's certificate in the demo folder (`escrow audit --keygen-certificate`).
+pub const KEYGEN_CERTIFICATE_FILE: &str = "keygen-certificate.json";
+
+/// Run the key generation among `nodes` (made with `init --dkg`, serving) with threshold `k`,
+/// as `escrow ceremony dkg` does, and wait (bounded) until every node serves the set it made.
+fn key_generation(
+    nodes: &[NodeProc],
+    k: u16,
+    coordinator: &PrivateKey,
+) -> Result<ceremony::Outcome> {
+    let clients: Vec<escrow_client::NodeClient> = nodes
+        .iter()
+        .map(|x| node(&x.url()))
+        .collect::<Result<_>>()?;
+    let o = ceremony::run_dkg(&clients, k, coordinator)
+        .map_err(|e| anyhow::anyhow!("demo: the key generation failed: {e}"))?;
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    for c in &clients {
+        while !c.info().is_ok_and(|i| i.set_id == o.set.id()) {
+            ensure!(
+                std::time::Instant::now() < until,
+                "demo: {} does not serve the set it made ({}) within 60 s",
+                c.url(),
+                o.set.id().short()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+    Ok(o)
 }
 
 /// The demo's and the live experiments' mailboxes are sealed in format version 1 (the

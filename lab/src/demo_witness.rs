@@ -283,7 +283,7 @@ pub fn run(dir: &Path, env: &Env, p: &Parties<'_>, story: &mut Story) -> Result<
         "demo: no audit statement in {note}"
     );
     story.step(
-        "Witnesses: a second trustee set whose policy names three witnesses (one auditing; 2 must cosign, the auditing one among them); a normal release",
+        "Witnesses: a second trustee set (a small one, dealt as `escrow setup` deals, to keep the demo short) whose policy names three witnesses (one auditing; 2 must cosign, the auditing one among them); a normal release",
         &format!(
             "{} messages read; each trustee handed out its shares only with a checkpoint of its log covering their release entries, cosigned by {}, and the auditing witness's statement that every release in it was justified:\n{}",
             r.read(),

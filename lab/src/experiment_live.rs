@@ -496,6 +496,7 @@ fn audit_in_process(
         state: None,
         receipts: Vec::new(),
         timeout: 600,
+        keygen_certificate: None,
     };
     let t0 = Instant::now();
     let report = roles.audit(&req)?;

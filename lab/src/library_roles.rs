@@ -117,6 +117,13 @@ impl Roles for LibraryRoles {
             }
             None => None,
         };
+        let keygen = match &req.keygen_certificate {
+            Some(p) => Some(
+                escrow_core::dkg::Certificate::from_json(&read(p, "key-generation certificate")?)
+                    .map_err(|e| anyhow!("{}: {e}", p.display()))?,
+            ),
+            None => None,
+        };
         let client = ClientConfig {
             timeout: Duration::from_secs(req.timeout.max(1)),
             attempts: 3,
@@ -132,7 +139,7 @@ impl Roles for LibraryRoles {
             oversight_key: oversight.as_ref(),
             receipts: &req.receipts,
             checkpoints: &[],
-            keygen_certificate: None,
+            keygen_certificate: keygen.as_ref(),
         };
         let report = auditor::audit(&cfg, &mut Quiet)?;
         Ok(AuditSummary {

@@ -191,6 +191,30 @@ impl Env {
         Ok(())
     }
 
+    /// `trustee-node init --dkg`: trustee `i`'s node made without a share, its own signing
+    /// and log keys, waiting for a key generation driven by the coordinator whose public key
+    /// is `coordinator_pub` (`escrow ceremony dkg`).
+    pub fn init_dkg(&self, i: u16, coordinator_pub: &Path) -> Result<()> {
+        let out = self
+            .node_cmd()
+            .args(["init", "--dkg"])
+            .arg("--policy")
+            .arg(self.dir.join("policy.json"))
+            .arg("--state")
+            .arg(self.dir.join(format!("node-{i}")))
+            .arg("--coordinator-key")
+            .arg(coordinator_pub)
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("cannot run {}", self.node_bin.display()))?;
+        ensure!(
+            out.status.success(),
+            "trustee-node init --dkg for trustee {i} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        Ok(())
+    }
+
     /// Run trustee `i`'s node in this process as a cheating trustee ([`spawn_cheating`]).
     pub fn serve_cheating(&self, i: u16) -> Result<NodeProc> {
         let node = spawn_cheating_tls(

@@ -148,6 +148,9 @@ pub struct AuditRequest {
     pub receipts: Vec<PathBuf>,
     /// Per-request timeout, seconds.
     pub timeout: u64,
+    /// The certificate of the key generation that made the set (`escrow audit
+    /// --keygen-certificate`): checked against the set and every audited log's keygen entry.
+    pub keygen_certificate: Option<PathBuf>,
 }
 
 /// What the auditor found.

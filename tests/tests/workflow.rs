@@ -319,6 +319,24 @@ fn the_live_demo_runs_and_every_step_turns_out_as_the_protocol_says() {
             .unwrap_or_else(|| panic!("no step {needle:?} in {v}"))
             .clone()
     };
+    // Step 1: the nodes made their set themselves (no dealer): no trustee folder with a dealt
+    // share anywhere, the certificate kept verifies against the set kept, and the transcript
+    // the demo shows is the one in the certificate.
+    let setup = step("generate the escrow key together, with no dealer")["detail"].clone();
+    assert_eq!(setup["dealer"], false, "{setup}");
+    let kept = tmp.path().join("kept");
+    let set = escrow_core::trustee::TrusteeSet::from_json(
+        &std::fs::read_to_string(kept.join("trustee-set.json")).unwrap(),
+    )
+    .unwrap();
+    let cert = escrow_core::dkg::Certificate::from_json(
+        &std::fs::read_to_string(kept.join("keygen-certificate.json")).unwrap(),
+    )
+    .unwrap();
+    cert.verify(&set).unwrap();
+    assert_eq!(setup["set_id"], set.id().to_hex(), "{setup}");
+    assert_eq!(setup["transcript"], cert.transcript.to_hex(), "{setup}");
+    assert!(!kept.join("trustee-1").exists());
     // The nodes speak HTTPS under a CA made for the demo, which the demo's clients pin.
     let nodes = step("trustee nodes start")["detail"].clone();
     assert_eq!(nodes["https"], true, "{nodes}");
@@ -383,6 +401,19 @@ fn the_live_demo_runs_and_every_step_turns_out_as_the_protocol_says() {
         "{audit:#}"
     );
     assert!(audit["receipts_checked"].as_u64().unwrap() > 0, "{audit:#}");
+    // the auditor checked the key generation's certificate (no keygen-mismatch among the
+    // findings above) and tells the set's history from the logs: that one key generation,
+    // logged by every audited trustee (the one down is not audited)
+    let history = audit["set_history"].as_array().unwrap();
+    assert_eq!(history.len(), 1, "{audit:#}");
+    assert_eq!(history[0]["ceremony"], "keygen", "{audit:#}");
+    assert_eq!(history[0]["transcript"], setup["transcript"], "{audit:#}");
+    assert_eq!(history[0]["new_set"], set.id().to_hex(), "{audit:#}");
+    assert_eq!(
+        history[0]["logged_by"],
+        serde_json::json!([1, 2, 3, 4]),
+        "{audit:#}"
+    );
     assert!(
         !audit["readable"].as_array().unwrap().is_empty(),
         "{audit:#}"
