@@ -147,6 +147,73 @@ pub struct Outcome {
     pub resumed: Vec<u16>,
 }
 
+/// Which ceremony an [`Outcome`] is of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A key generation ([`run_dkg`]).
+    Dkg,
+    /// A proactive refresh ([`run_refresh`]).
+    Refresh,
+    /// A reshare to new trustees ([`run_reshare`]).
+    Reshare,
+}
+
+impl Outcome {
+    /// The certificate's file name: `keygen-certificate.json` for a key generation,
+    /// `refresh-certificate-<ID>.json` and `reshare-certificate-<ID>.json` (ID: the first 16
+    /// hex digits of the new set's id) for a refresh and a reshare, as the nodes name them.
+    pub fn certificate_file_name(&self, kind: Kind) -> String {
+        let id = self.set.id().to_hex();
+        let id = id.get(..16).unwrap_or_default();
+        match kind {
+            Kind::Dkg => "keygen-certificate.json".to_string(),
+            Kind::Refresh => format!("refresh-certificate-{id}.json"),
+            Kind::Reshare => format!("reshare-certificate-{id}.json"),
+        }
+    }
+
+    /// The old trustees that dealt (a reshare; empty otherwise).
+    pub fn dealers(&self) -> Vec<u16> {
+        self.certificate
+            .params
+            .dealers
+            .iter()
+            .map(|d| d.index)
+            .collect()
+    }
+
+    /// The JSON report: the new set, the transcript, the files written (`set_file`,
+    /// `certificate_file`), the bytes on the wire; for a refresh or reshare the `previous` set
+    /// and the lineage, for a reshare the dealers.
+    pub fn to_json(
+        &self,
+        kind: Kind,
+        previous: Option<&TrusteeSet>,
+        set_file: &std::path::Path,
+        certificate_file: &std::path::Path,
+    ) -> serde_json::Value {
+        let mut v = serde_json::json!({
+            "ok": true,
+            "set_id": self.set.id(),
+            "threshold": self.set.threshold(),
+            "trustees": self.set.trustees(),
+            "transcript": self.certificate.transcript,
+            "out": set_file,
+            "certificate": certificate_file,
+            "bytes_sent": self.bytes.0,
+            "bytes_received": self.bytes.1,
+        });
+        if let (Some(prev), Some(m)) = (previous, v.as_object_mut()) {
+            m.insert("previous_set_id".into(), serde_json::json!(prev.id()));
+            m.insert("lineage".into(), serde_json::json!(self.set.lineage()));
+            if kind == Kind::Reshare {
+                m.insert("dealers".into(), serde_json::json!(self.dealers()));
+            }
+        }
+        v
+    }
+}
+
 /// `f` on every node at once, each answer in node order.
 fn each<T: Send>(
     nodes: &[NodeClient],

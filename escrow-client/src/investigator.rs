@@ -345,6 +345,17 @@ fn check_gate(client: &NodeClient, resp: &ReleaseResponse) -> Result<Option<Logg
         .map_err(|e| format!("answer rejected: {e}; none of its shares is used"))
 }
 
+/// [`with_policy`] when a policy is given; without one, every node [`preflight`] found.
+pub fn under_policy(
+    usable: Vec<(NodeClient, escrow_core::api::Info)>,
+    policy: Option<&escrow_core::warrant::Policy>,
+) -> (Vec<NodeClient>, Vec<(String, String)>) {
+    match policy {
+        Some(p) => with_policy(usable, p),
+        None => (usable.into_iter().map(|(c, _)| c).collect(), Vec::new()),
+    }
+}
+
 /// The trustees to ask under `policy`, from those [`preflight`] found: a node that reports
 /// another policy digest in its signed `/v1/info` is not asked (URL, why); under a policy with
 /// a release gate every other one gets the investigator's check ([`crate::GateCheck`], its

@@ -24,6 +24,7 @@ pub mod ceremony;
 pub mod files;
 pub mod investigator;
 pub mod investigator_v2;
+pub mod mailbox;
 pub mod retrieval;
 pub mod trustees;
 
@@ -78,6 +79,26 @@ impl Default for ClientConfig {
 }
 
 impl ClientConfig {
+    /// The configuration a user's command asks for: `timeout_secs` per attempt (at least 1),
+    /// `attempts`, plain HTTP beyond loopback only if allowed, and the CA file to trust, if any.
+    pub fn for_command(
+        timeout_secs: u64,
+        attempts: u32,
+        allow_insecure_http: bool,
+        ca: Option<&std::path::Path>,
+    ) -> Result<Self, ClientError> {
+        let cfg = ClientConfig {
+            timeout: Duration::from_secs(timeout_secs.max(1)),
+            attempts,
+            allow_insecure_http,
+            ..ClientConfig::default()
+        };
+        match ca {
+            Some(ca) => cfg.with_ca_file(ca),
+            None => Ok(cfg),
+        }
+    }
+
     /// Trust the certificates of a PEM file (checked now: it must hold at least one).
     pub fn with_ca_file(mut self, path: &std::path::Path) -> Result<Self, ClientError> {
         let pem = std::fs::read(path).map_err(|e| ClientError::CaCert {

@@ -18,7 +18,6 @@ use escrow_core::warrant::{Warrant, WarrantEnvelope};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// One mailbox line: its 1-based number and the parsed message or the parse error.
@@ -160,6 +159,7 @@ pub enum Written {
 }
 
 /// The result of asking the trustees, combining and writing.
+#[derive(Default)]
 pub struct Retrieval {
     /// Per message: id, ciphertext digest, outcome (request order).
     pub outcomes: Vec<(String, Digest32, Written)>,
@@ -169,6 +169,22 @@ pub struct Retrieval {
     pub bad_shares: BTreeMap<u16, String>,
     /// Where the time and the bytes went.
     pub stats: RetrievalStats,
+}
+
+impl Retrieval {
+    /// Name, in the trustee rows, the nodes that were not asked: those that report another
+    /// policy (URL, why) and those unreachable before the release (URL, why).
+    pub fn add_unasked(
+        &mut self,
+        other_policy: Vec<(String, String)>,
+        unreachable: Vec<(String, String)>,
+    ) {
+        let unreachable = (unreachable.into_iter())
+            .map(|(u, e)| (u, format!("unreachable before the release: {e}")));
+        for (u, e) in other_policy.into_iter().chain(unreachable) {
+            self.trustees.push(TrusteeRow::failed(u, None, Some(e)));
+        }
+    }
 }
 
 /// Ask `clients` for shares of `selected` under `env` (version 1 messages with
@@ -216,18 +232,7 @@ pub fn run(
     stats.combine_s += t.elapsed().as_secs_f64();
     let receipts = out_dir.join("receipts.jsonl");
     if append_receipts && receipts.exists() {
-        let named = |e: std::io::Error| {
-            std::io::Error::new(
-                e.kind(),
-                format!("cannot append to {}: {e}", receipts.display()),
-            )
-        };
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&receipts)
-            .map_err(named)?;
-        f.write_all(got.receipts.as_bytes()).map_err(named)?;
-        f.sync_all().map_err(named)?;
+        files::append_synced(&receipts, got.receipts.as_bytes())?;
     } else {
         files::write_atomic(&receipts, got.receipts.as_bytes(), 0o644, true)?;
     }

@@ -52,6 +52,35 @@ pub enum TrusteesFileError {
         /// Why.
         detail: String,
     },
+    /// Neither URLs nor a trustees file given.
+    #[error("no trustee given: use --trustee URL (repeat for each), --trustees FILE, or set {ENV}")]
+    NoTrustee,
+    /// A URL that cannot be added (not a node URL, or plain HTTP to a host not on loopback).
+    #[error(transparent)]
+    Url(#[from] crate::ClientError),
+    /// A URL the file already lists.
+    #[error("{url} is already in {path}")]
+    AlreadyListed {
+        /// The URL.
+        url: String,
+        /// The file.
+        path: String,
+    },
+}
+
+/// The node URLs to talk to and the CA file to trust: the URLs `given` (on the command line)
+/// with the CA given, else the trustees `file`'s URLs with the CA given or, failing that, the
+/// file's.
+pub fn resolve(
+    given: &[String],
+    ca_cert: Option<&Path>,
+    file: Option<&Path>,
+) -> Result<(Vec<String>, Option<PathBuf>), TrusteesFileError> {
+    if !given.is_empty() {
+        return Ok((given.to_vec(), ca_cert.map(Path::to_path_buf)));
+    }
+    let f = TrusteesFile::load(file.ok_or(TrusteesFileError::NoTrustee)?)?;
+    Ok((f.trustees, ca_cert.map(Path::to_path_buf).or(f.ca_cert)))
 }
 
 impl TrusteesFile {
@@ -111,6 +140,26 @@ impl TrusteesFile {
         Self::parse(&text, base, &path.display().to_string())
     }
 
+    /// Add a node URL (checked as [`crate::NodeUrl::parse`] does; one already listed, in any
+    /// case and with or without a trailing `/`, is refused). `path` names the file in errors.
+    pub fn add_url(
+        &mut self,
+        url: &str,
+        allow_insecure_http: bool,
+        path: &str,
+    ) -> Result<(), TrusteesFileError> {
+        let url = crate::NodeUrl::parse(url, allow_insecure_http)?;
+        let listed = |t: &String| t.trim_end_matches('/').eq_ignore_ascii_case(url.as_str());
+        if self.trustees.iter().any(listed) {
+            return Err(TrusteesFileError::AlreadyListed {
+                url: url.to_string(),
+                path: path.to_string(),
+            });
+        }
+        self.trustees.push(url.to_string());
+        Ok(())
+    }
+
     /// The JSON form.
     pub fn to_json(&self) -> String {
         escrow_core::codec::to_json_pretty(self)
@@ -133,6 +182,44 @@ mod tests {
         let g = TrusteesFile::parse(t, base, "t.txt").unwrap();
         assert_eq!(g.trustees, f.trustees);
         assert_eq!(g.ca_cert.as_deref(), Some(Path::new("/x/ca.pem")));
+    }
+
+    #[test]
+    fn given_urls_win_over_the_file_and_a_url_is_listed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.txt");
+        std::fs::write(&file, "https://a:1\nca-cert ca.pem\n").unwrap();
+        let given = ["https://b:2".to_string()];
+        let (urls, ca) = resolve(&given, None, Some(&file)).unwrap();
+        assert_eq!((urls.as_slice(), ca), (&given[..], None));
+        let (urls, ca) = resolve(&[], None, Some(&file)).unwrap();
+        assert_eq!(
+            (urls, ca),
+            (
+                vec!["https://a:1".to_string()],
+                Some(dir.path().join("ca.pem"))
+            )
+        );
+        let mine = Path::new("/mine.pem");
+        assert_eq!(
+            resolve(&[], Some(mine), Some(&file)).unwrap().1.as_deref(),
+            Some(mine)
+        );
+        assert!(matches!(
+            resolve(&[], None, None),
+            Err(TrusteesFileError::NoTrustee)
+        ));
+        let mut f = TrusteesFile::default();
+        f.add_url("https://a.example:1", false, "t").unwrap();
+        assert!(matches!(
+            f.add_url("https://A.EXAMPLE:1/", false, "t"),
+            Err(TrusteesFileError::AlreadyListed { .. })
+        ));
+        assert!(matches!(
+            f.add_url("http://a.example:1", false, "t"),
+            Err(TrusteesFileError::Url(_))
+        ));
+        assert_eq!(f.trustees, ["https://a.example:1"]);
     }
 
     #[test]

@@ -258,6 +258,16 @@ impl Receipt {
         &self.sender
     }
 
+    /// When the messages were received.
+    pub fn received_at(&self) -> Timestamp {
+        self.received_at
+    }
+
+    /// How far a label's time may lie from the receipt, seconds (either way).
+    pub fn tolerance_secs(&self) -> u64 {
+        self.tolerance_secs
+    }
+
     /// Every way in which `label` disagrees with this receipt (empty: it agrees).
     pub fn check(&self, label: &Label) -> Vec<LabelMismatch> {
         let mut out = Vec::new();

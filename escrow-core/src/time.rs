@@ -135,6 +135,19 @@ mod tests {
     }
 
     #[test]
+    fn durations() {
+        assert_eq!(parse_duration("300"), Ok(300));
+        assert_eq!(parse_duration("300s"), Ok(300));
+        assert_eq!(parse_duration("15m"), Ok(900));
+        assert_eq!(parse_duration("12h"), Ok(43_200));
+        assert_eq!(parse_duration("183d"), Ok(183 * 86_400));
+        assert!(parse_duration("5w").is_err());
+        assert!(parse_duration("d").is_err());
+        assert!(parse_duration("-1d").is_err());
+        assert!(parse_duration("99999999999999999999d").is_err());
+    }
+
+    #[test]
     fn relative_times() {
         let now = Timestamp::parse("2026-11-22T09:30:00Z").unwrap();
         let at = |s: &str| Timestamp::parse_at(s, now).map(|t| t.to_rfc3339());

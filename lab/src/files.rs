@@ -9,14 +9,7 @@ use std::path::Path;
 /// Seconds in a day (the demo's and the experiments' traffic windows).
 pub const DAY: i64 = 86_400;
 
-/// The public trustee set in a set folder.
-pub const SET_FILE: &str = "trustee-set.json";
-/// A trustee's key share in `trustee-<i>/`.
-pub const SHARE_FILE: &str = "key-share.json";
-/// A trustee's signing key in `trustee-<i>/`.
-pub const SIGNING_KEY_FILE: &str = "signing.key";
-/// A trustee's public signing key in `trustee-<i>/`.
-pub const SIGNING_PUB_FILE: &str = "signing.pub";
+pub use escrow_client::files::SET_FILE;
 
 /// Refuse a path that exists (the demo never writes into an existing folder).
 pub fn refuse_existing(path: &Path) -> Result<()> {

@@ -1,7 +1,7 @@
 //! The parties of the demo and the experiments: a dealt trustee set and keys on disk, the
 //! double-lock policy, warrants signed by the authorities, and the node endpoints they call.
 
-use crate::files::{self, SET_FILE, SHARE_FILE, SIGNING_KEY_FILE, SIGNING_PUB_FILE};
+use crate::files;
 use anyhow::{Context, Result};
 use escrow_core::keys::PrivateKey;
 use escrow_core::time::Timestamp;
@@ -13,20 +13,7 @@ use std::path::Path;
 use std::time::Duration;
 
 pub fn write_set(dir: &Path, set: &TrusteeSet, secrets: &[trustee::TrusteeSecrets]) -> Result<()> {
-    for s in secrets {
-        let d = dir.join(format!("trustee-{}", s.key_share.index()));
-        files::private_dir(&d)?;
-        files::secret(&d.join(SHARE_FILE), s.key_share.to_json().as_bytes())?;
-        files::secret(
-            &d.join(SIGNING_KEY_FILE),
-            s.signing_key.to_pem()?.as_bytes(),
-        )?;
-        files::public(
-            &d.join(SIGNING_PUB_FILE),
-            s.signing_key.public().to_pem().as_bytes(),
-        )?;
-    }
-    files::public(&dir.join(SET_FILE), set.to_json().as_bytes())
+    Ok(escrow_client::files::write_set_folder(dir, set, secrets)?)
 }
 
 pub fn save_key(dir: &Path, name: &str, k: &PrivateKey) -> Result<()> {

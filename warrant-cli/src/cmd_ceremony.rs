@@ -6,7 +6,7 @@ use crate::io::{self, Out};
 use crate::{Refused, Usage, cmd_keys, net::NetArgs};
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use escrow_client::ceremony::{self, CeremonyError};
+use escrow_client::ceremony::{self, CeremonyError, Kind};
 use std::path::PathBuf;
 
 /// `escrow ceremony …`.
@@ -104,10 +104,8 @@ pub fn ceremony(c: CeremonyCmd, out: Out) -> Result<()> {
         CeremonyCmd::Refresh(a) => return refresh(a, out),
         CeremonyCmd::Reshare(a) => return reshare(a, out),
     };
-    let cert_path = a
-        .certificate
-        .clone()
-        .unwrap_or_else(|| a.out.with_file_name("keygen-certificate.json"));
+    let cert_path =
+        (a.certificate.clone()).unwrap_or_else(|| a.out.with_file_name("keygen-certificate.json"));
     io::refuse_existing(&a.out)?;
     io::refuse_existing(&cert_path)?;
     let key = cmd_keys::load_private(&a.key)?;
@@ -125,17 +123,7 @@ pub fn ceremony(c: CeremonyCmd, out: Out) -> Result<()> {
             a.out.display(),
             cert_path.display()
         ),
-        serde_json::json!({
-            "ok": true,
-            "set_id": o.set.id(),
-            "threshold": o.set.threshold(),
-            "trustees": o.set.trustees(),
-            "transcript": o.certificate.transcript,
-            "out": a.out,
-            "certificate": cert_path,
-            "bytes_sent": o.bytes.0,
-            "bytes_received": o.bytes.1,
-        }),
+        o.to_json(Kind::Dkg, None, &a.out, &cert_path),
     );
     Ok(())
 }
@@ -166,12 +154,8 @@ fn refresh(a: RefreshArgs, out: Out) -> Result<()> {
     let nodes = a.net.clients(&a.trustees, 60, 1)?;
     let o = outcome(ceremony::run_refresh(&nodes, &old, &key))?;
     let set_path = a.out.clone().unwrap_or_else(|| a.set.clone());
-    let cert_path = a.certificate.clone().unwrap_or_else(|| {
-        set_path.with_file_name(format!(
-            "refresh-certificate-{}.json",
-            &o.set.id().to_hex()[..16]
-        ))
-    });
+    let cert_path = (a.certificate.clone())
+        .unwrap_or_else(|| set_path.with_file_name(o.certificate_file_name(Kind::Refresh)));
     io::write_public(&cert_path, o.certificate.to_json().as_bytes())?;
     io::write_public(&set_path, o.set.to_json().as_bytes())?;
     out.emit(
@@ -185,19 +169,7 @@ fn refresh(a: RefreshArgs, out: Out) -> Result<()> {
             set_path.display(),
             cert_path.display()
         ),
-        serde_json::json!({
-            "ok": true,
-            "previous_set_id": old.id(),
-            "set_id": o.set.id(),
-            "lineage": o.set.lineage(),
-            "threshold": o.set.threshold(),
-            "trustees": o.set.trustees(),
-            "transcript": o.certificate.transcript,
-            "out": set_path,
-            "certificate": cert_path,
-            "bytes_sent": o.bytes.0,
-            "bytes_received": o.bytes.1,
-        }),
+        o.to_json(Kind::Refresh, Some(&old), &set_path, &cert_path),
     );
     Ok(())
 }
@@ -212,21 +184,11 @@ fn reshare(a: ReshareArgs, out: Out) -> Result<()> {
     let from = a.net.clients(&a.from, 60, 1)?;
     let to = a.net.clients(&a.to, 60, 1)?;
     let o = outcome(ceremony::run_reshare(&from, &to, &old, a.threshold, &key))?;
-    let cert_path = a.certificate.clone().unwrap_or_else(|| {
-        a.out.with_file_name(format!(
-            "reshare-certificate-{}.json",
-            &o.set.id().to_hex()[..16]
-        ))
-    });
+    let cert_path = (a.certificate.clone())
+        .unwrap_or_else(|| a.out.with_file_name(o.certificate_file_name(Kind::Reshare)));
     io::write_public(&cert_path, o.certificate.to_json().as_bytes())?;
     io::write_public(&a.out, o.set.to_json().as_bytes())?;
-    let dealers: Vec<u16> = o
-        .certificate
-        .params
-        .dealers
-        .iter()
-        .map(|d| d.index)
-        .collect();
+    let dealers = o.dealers();
     out.emit(
         &format!(
             "reshare finished: set {} ({}-of-{}) is now set {} ({}-of-{}, same escrow key {}; new trustees, each checked its sub-shares against the dealers' commitments); old trustees {:?} destroyed their shares and logged it; wrote {} and {}",
@@ -241,20 +203,7 @@ fn reshare(a: ReshareArgs, out: Out) -> Result<()> {
             a.out.display(),
             cert_path.display()
         ),
-        serde_json::json!({
-            "ok": true,
-            "previous_set_id": old.id(),
-            "set_id": o.set.id(),
-            "lineage": o.set.lineage(),
-            "threshold": o.set.threshold(),
-            "trustees": o.set.trustees(),
-            "dealers": dealers,
-            "transcript": o.certificate.transcript,
-            "out": a.out,
-            "certificate": cert_path,
-            "bytes_sent": o.bytes.0,
-            "bytes_received": o.bytes.1,
-        }),
+        o.to_json(Kind::Reshare, Some(&old), &a.out, &cert_path),
     );
     Ok(())
 }

@@ -6,14 +6,13 @@ use crate::cmd_set::{load_set, load_share};
 use crate::io::{self, Out};
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use escrow_client::mailbox::{self, PoolError, SharePool};
 use escrow_client::retrieval::{MailboxLine, parse_mailbox};
 use escrow_core::label::Label;
-use escrow_core::message::{self, Opened, Receipt};
+use escrow_core::message::{self, Receipt};
 use escrow_core::time::Timestamp;
-use escrow_core::trustee::VerifiedKeyShare;
 use escrow_core::v2::{MailboxMessage, seal_v2};
 use rand::RngExt as _;
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
@@ -141,9 +140,7 @@ pub fn seal(a: SealArgs, out: Out) -> Result<()> {
     }
     if !to_stdout
         && let Ok(existing) = read_mailbox(&a.mailbox)
-        && existing
-            .iter()
-            .any(|l| l.message.as_ref().is_ok_and(|m| m.id() == id))
+        && mailbox::holds_id(&existing, &id)
     {
         bail!(
             "message id {id} is already in {}; choose another --id",
@@ -176,38 +173,6 @@ pub fn seal(a: SealArgs, out: Out) -> Result<()> {
     Ok(())
 }
 
-fn body_text(o: &Opened) -> String {
-    String::from_utf8_lossy(&o.body).into_owned()
-}
-
-fn opened_json(o: &Opened) -> serde_json::Value {
-    let (key, body) = match std::str::from_utf8(&o.body) {
-        Ok(s) => ("body", serde_json::Value::from(s)),
-        Err(_) => (
-            "body_base64",
-            escrow_core::codec::b64_encode(&o.body).into(),
-        ),
-    };
-    let mut m = serde_json::Map::new();
-    m.insert("id".into(), o.label.message_id.clone().into());
-    m.insert("from".into(), o.label.sender.clone().into());
-    m.insert("to".into(), o.label.recipient.clone().into());
-    m.insert("timestamp".into(), o.label.timestamp.to_rfc3339().into());
-    m.insert(key.into(), body);
-    serde_json::Value::Object(m)
-}
-
-fn opened_text(o: &Opened) -> String {
-    format!(
-        "--- message {} from {} to {} at {}\n{}",
-        o.label.message_id,
-        o.label.sender,
-        o.label.recipient,
-        o.label.timestamp,
-        body_text(o)
-    )
-}
-
 pub fn open(a: OpenArgs, out: Out) -> Result<()> {
     let received = a.received.unwrap_or_else(io::now);
     let receipt = Receipt::new(&a.to, &a.from, received, a.tolerance)
@@ -215,223 +180,64 @@ pub fn open(a: OpenArgs, out: Out) -> Result<()> {
     let key = load_private(&a.key)?;
     let set = load_set(&a.set)?;
     let lines = read_mailbox(&a.mailbox)?;
-    let my_id = key.public().key_id();
-    let mut opened = Vec::new();
-    let mut refused = Vec::new();
-    let mut malformed = Vec::new();
-    let mut others = 0usize;
-    for l in &lines {
-        let m = match &l.message {
-            Ok(m) => m,
-            Err(e) => {
-                malformed.push(serde_json::json!({"line": l.line, "error": e}));
-                continue;
-            }
-        };
-        if a.id.as_ref().is_some_and(|id| id != m.id()) {
-            continue;
-        }
-        if m.recipient_key() != my_id {
-            others += 1;
-            continue;
-        }
-        match m.open_reporting_label(&key, &set, &receipt) {
-            Ok((o, mismatches)) if mismatches.is_empty() => opened.push((o, mismatches)),
-            Ok((o, mismatches)) if a.warn_mislabelled => {
-                for mm in &mismatches {
-                    eprintln!(
-                        "escrow: WARNING: message {} (line {}) is MISLABELLED and was opened only because of --warn-mislabelled: {mm}",
-                        m.id(),
-                        l.line
-                    );
-                }
-                opened.push((o, mismatches))
-            }
-            Ok((_, mismatches)) => refused.push(serde_json::json!({
-                "line": l.line, "id": m.id(),
-                "reason": escrow_core::Error::Mislabelled {
-                    message_id: m.id().to_string(),
-                    why: mismatches.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
-                }.to_string(),
-                "mislabelled": mismatches.iter().map(|x| x.code()).collect::<Vec<_>>(),
-            })),
-            Err(e) => refused
-                .push(serde_json::json!({"line": l.line, "id": m.id(), "reason": e.to_string()})),
-        }
-    }
-    let warned = opened.iter().filter(|(_, w)| !w.is_empty()).count();
-    let mut text = String::new();
-    for (o, mismatches) in &opened {
-        for mm in mismatches {
-            text.push_str(&format!("WARNING: MISLABELLED ({}): {mm}\n", mm.code()));
-        }
-        text.push_str(&opened_text(o));
-        text.push('\n');
-    }
-    for r in &refused {
-        text.push_str(&format!(
-            "REFUSED line {} (message {}): {}\n",
-            r["line"],
-            r["id"].as_str().unwrap_or(""),
-            r["reason"].as_str().unwrap_or("")
-        ));
-    }
-    for m in &malformed {
-        text.push_str(&format!(
-            "MALFORMED line {}: {}\n",
-            m["line"],
-            m["error"].as_str().unwrap_or("")
-        ));
-    }
-    text.push_str(&format!(
-        "{} opened, {} refused, {} malformed, {} addressed to other keys",
-        opened.len(),
-        refused.len(),
-        malformed.len(),
-        others
-    ));
-    if warned > 0 {
-        text.push_str(&format!(
-            "\nWARNING: {warned} of the opened messages are MISLABELLED: the trustees would judge them by a label that misstates them"
-        ));
-    }
-    let ok = refused.is_empty() && malformed.is_empty();
-    out.emit(
-        &text,
-        serde_json::json!({
-            "ok": ok,
-            "opened": opened.iter().map(|(o, mismatches)| {
-                let mut v = opened_json(o);
-                if !mismatches.is_empty()
-                    && let Some(m) = v.as_object_mut()
-                {
-                    m.insert("mislabelled".into(), mismatches.iter().map(|x| serde_json::json!({
-                        "code": x.code(), "detail": x.to_string()})).collect());
-                }
-                v
-            }).collect::<Vec<_>>(),
-            "receipt": {"to": receipt.recipient(), "from": receipt.sender(),
-                        "received": received, "tolerance_secs": a.tolerance},
-            "refused": refused, "malformed": malformed, "other_recipients": others,
-        }),
+    let r = mailbox::open(
+        &lines,
+        &key,
+        &set,
+        &receipt,
+        a.id.as_deref(),
+        a.warn_mislabelled,
     );
+    for o in &r.opened {
+        for mm in &o.mismatches {
+            eprintln!(
+                "escrow: WARNING: message {} (line {}) is MISLABELLED and was opened only because of --warn-mislabelled: {mm}",
+                o.opened.label.message_id, o.line
+            );
+        }
+    }
+    out.emit(&r.to_text(), r.to_json(&receipt));
     if let Some(id) = &a.id
-        && opened.is_empty()
-        && refused.is_empty()
+        && r.opened.is_empty()
+        && r.refused.is_empty()
     {
         return Err(crate::Reported::error(format!(
             "no message {id} addressed to this key in {}",
             a.mailbox.display()
         )));
     }
-    if !malformed.is_empty() {
+    if !r.malformed.is_empty() {
         return Err(crate::Reported::error(format!(
             "{} malformed mailbox line(s) in {} (left as they are)",
-            malformed.len(),
+            r.malformed.len(),
             a.mailbox.display()
         )));
     }
-    if !refused.is_empty() {
+    if !r.refused.is_empty() {
         return Err(crate::Reported::refused(format!(
             "{} message(s) are not escrow-compliant or are mislabelled, and were not opened",
-            refused.len()
+            r.refused.len()
         )));
     }
     Ok(())
 }
 
-/// Load and Feldman-check the colluding trustees' shares, naming any bad one.
-fn load_verified_shares(
-    set: &escrow_core::trustee::TrusteeSet,
-    dirs: &[PathBuf],
-) -> Result<Vec<VerifiedKeyShare>> {
-    let mut seen = BTreeSet::new();
-    let mut out = Vec::new();
-    for d in dirs {
-        let ks = load_share(d)?;
-        let idx = ks.index();
-        let v = set
-            .verify_share(ks)
-            .with_context(|| format!("key share in {} refused", d.display()))?;
-        if !seen.insert(idx) {
-            bail!(
-                "trustee {idx} given twice ({}); each trustee counts once",
-                d.display()
-            );
-        }
-        out.push(v);
-    }
-    Ok(out)
-}
-
 pub fn collude(a: ColludeArgs, out: Out) -> Result<()> {
     let set = load_set(&a.set)?;
-    let shares = load_verified_shares(&set, &a.shares)?;
-    let k = usize::from(set.threshold());
-    let who: Vec<u16> = shares.iter().map(|s| s.index()).collect();
-    if shares.len() < k {
-        return Err(Refused(format!(
-            "{} trustee(s) {:?} pooled their shares, but {} are needed: they learn nothing about any message key \
-             (Shamir shares below the threshold are independent of the secret)",
-            shares.len(),
-            who,
-            k
-        ))
-        .into());
+    let mut pool = SharePool::new(&set);
+    for d in &a.shares {
+        pool.add(&d.display().to_string(), load_share(d)?)?;
     }
+    let shares = pool.finish().map_err(|e| match e {
+        e @ PoolError::BelowThreshold { .. } => anyhow::Error::from(Refused(e.to_string())),
+        e => e.into(),
+    })?;
     let lines = read_mailbox(&a.mailbox)?;
-    let mut read = Vec::new();
-    let mut failed = Vec::new();
-    for l in &lines {
-        let m = match &l.message {
-            Ok(m) => m,
-            Err(e) => {
-                failed
-                    .push(serde_json::json!({"line": l.line, "reason": format!("malformed: {e}")}));
-                continue;
-            }
-        };
-        if a.id.as_ref().is_some_and(|id| id != m.id()) {
-            continue;
-        }
-        match m.read_with_key_shares(&set, &shares) {
-            Ok(o) => read.push(o),
-            Err(e) => failed.push(
-                serde_json::json!({"line": l.line, "id": m.id(), "reason": format!("{e:#}")}),
-            ),
-        }
-    }
-    let mut text = format!(
-        "{} of {} trustees {:?} pooled their key shares. No warrant was asked for, none was checked, nothing was logged.\n",
-        shares.len(),
-        set.trustees(),
-        who
-    );
-    for o in &read {
-        text.push_str(&opened_text(o));
-        text.push('\n');
-    }
-    for f in &failed {
-        text.push_str(&format!(
-            "could not read line {}: {}\n",
-            f["line"],
-            f["reason"].as_str().unwrap_or("")
-        ));
-    }
-    text.push_str(&format!(
-        "{} message(s) read without any warrant: any k trustees who collude can read everything escrowed to them.",
-        read.len()
-    ));
-    out.emit(
-        &text,
-        serde_json::json!({
-            "ok": true, "trustees": who, "threshold": k,
-            "read": read.iter().map(opened_json).collect::<Vec<_>>(), "failed": failed,
-        }),
-    );
+    let r = mailbox::collude(&set, &shares, &lines, a.id.as_deref());
+    out.emit(&r.to_text(), r.to_json());
     if let Some(id) = &a.id
-        && read.is_empty()
-        && failed.is_empty()
+        && r.read.is_empty()
+        && r.failed.is_empty()
     {
         return Err(crate::Reported::error(format!(
             "no message {id} in {}",

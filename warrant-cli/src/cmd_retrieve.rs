@@ -15,12 +15,10 @@ use crate::net::NetArgs;
 use crate::{Refused, Usage};
 use anyhow::{Result, bail};
 use clap::Args;
-use escrow_client::NodeClient;
-use escrow_client::investigator::{self, Progress, Strategy, TrusteeRow};
+use escrow_client::investigator::{self, Progress, Strategy};
 use escrow_client::retrieval::{self, OutDirError, Retrieval, RetrievalOutcome};
 use escrow_core::keys::PrivateKey;
 use escrow_core::warrant::Warrant;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -193,23 +191,12 @@ pub fn retrieve(a: RetrieveArgs, out: Out) -> Result<()> {
     for (u, e) in &checked.unreachable {
         eprintln!("escrow: warning: {e}; not asked (trustee {u})");
     }
-    let (usable, other_policy): (Vec<NodeClient>, Vec<(String, String)>) = match &policy {
-        Some(p) => investigator::with_policy(checked.usable, p),
-        None => (
-            checked.usable.into_iter().map(|(c, _)| c).collect(),
-            Vec::new(),
-        ),
-    };
+    let (usable, other_policy) = investigator::under_policy(checked.usable, policy.as_ref());
     for (u, e) in &other_policy {
         eprintln!("escrow: warning: {e}; not asked ({u})");
     }
     let mut r = if sel.selected.is_empty() {
-        Retrieval {
-            outcomes: Vec::new(),
-            trustees: Vec::new(),
-            bad_shares: BTreeMap::new(),
-            stats: investigator::RetrievalStats::default(),
-        }
+        Retrieval::default()
     } else {
         let strategy = Strategy {
             batch: a.batch,
@@ -231,11 +218,7 @@ pub fn retrieve(a: RetrieveArgs, out: Out) -> Result<()> {
             a.resume,
         )?
     };
-    let unreachable = (checked.unreachable.into_iter())
-        .map(|(u, e)| (u, format!("unreachable before the release: {e}")));
-    for (u, e) in other_policy.into_iter().chain(unreachable) {
-        r.trustees.push(TrusteeRow::failed(u, None, Some(e)));
-    }
+    r.add_unasked(other_policy, checked.unreachable);
     let (summary, text, outcome) = retrieval::summarize(&warrant, &set, &r, &sel, &a.out, a.quiet);
     io::write_public(
         &a.out.join("summary.json"),

@@ -3,17 +3,9 @@
 use crate::io::{self, Out};
 use anyhow::{Context, Result};
 use clap::Args;
+use escrow_client::files::{self, SET_FILE, SHARE_FILE};
 use escrow_core::trustee::{self, KeyShare, TrusteeSet};
 use std::path::{Path, PathBuf};
-
-/// File name of the public trustee set.
-pub const SET_FILE: &str = "trustee-set.json";
-/// File name of a trustee's key share inside its folder.
-pub const SHARE_FILE: &str = "key-share.json";
-/// File name of a trustee's signing key inside its folder.
-pub const SIGNING_KEY_FILE: &str = "signing.key";
-/// File name of a trustee's public signing key inside its folder.
-pub const SIGNING_PUB_FILE: &str = "signing.pub";
 
 #[derive(Args)]
 pub struct SetupArgs {
@@ -61,21 +53,8 @@ pub fn setup(a: SetupArgs, out: Out) -> Result<()> {
     )?;
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("cannot create {}", a.out.display()))?;
-    for s in &dealing.secrets {
-        let dir = a.out.join(format!("trustee-{}", s.key_share.index()));
-        io::create_private_dir(&dir)?;
-        io::write_secret(&dir.join(SHARE_FILE), s.key_share.to_json().as_bytes())?;
-        io::write_secret(
-            &dir.join(SIGNING_KEY_FILE),
-            s.signing_key.to_pem()?.as_bytes(),
-        )?;
-        io::write_public(
-            &dir.join(SIGNING_PUB_FILE),
-            s.signing_key.public().to_pem().as_bytes(),
-        )?;
-    }
     // The set file last: its presence marks a complete setup.
-    io::write_public(&set_path, dealing.set.to_json().as_bytes())?;
+    files::write_set_folder(&a.out, &dealing.set, &dealing.secrets)?;
     let set = &dealing.set;
     out.emit(
         &format!(

@@ -8,7 +8,7 @@ use crate::cmd_keys::{load_private, load_public};
 use crate::io::{self, Out};
 use anyhow::{Context, Result, anyhow};
 use clap::{Args, Subcommand};
-use escrow_client::cancel::{self, Delivery};
+use escrow_client::cancel;
 use escrow_core::time::Timestamp;
 use escrow_core::warrant::describe::{self, summary, verified_summary};
 use escrow_core::warrant::{
@@ -18,8 +18,6 @@ use escrow_core::warrant::{
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-
-const DAY: u64 = 86_400;
 
 /// `escrow policy ...`
 #[derive(Subcommand)]
@@ -318,13 +316,9 @@ fn new(a: NewArgs, out: Out) -> Result<()> {
     let key = load_private(&a.issuer_key)?;
     let investigator = load_public(&a.investigator)?;
     let not_before = a.not_before.unwrap_or_else(io::now);
-    let default_len = if a.urgent { 5 * DAY } else { 183 * DAY };
-    let not_after = a
-        .not_after
-        .unwrap_or_else(|| not_before.plus(i64::try_from(default_len).unwrap_or(i64::MAX)));
-    let warrant_id = a
-        .warrant_id
-        .unwrap_or_else(|| format!("w-{}", hex::encode(rand::random::<[u8; 12]>())));
+    let not_after =
+        (a.not_after).unwrap_or_else(|| WarrantPayload::default_not_after(not_before, a.urgent));
+    let warrant_id = (a.warrant_id).unwrap_or_else(|| WarrantPayload::random_id(&mut rand::rng()));
     let payload = WarrantPayload {
         version: Default::default(),
         warrant_id,
@@ -364,7 +358,7 @@ fn new(a: NewArgs, out: Out) -> Result<()> {
     out.emit(
         &text,
         json!({"ok": true, "file": a.out, "warrant_id": payload.warrant_id, "digest": env.digest().to_hex(),
-               "signatures": signatures_json(&env)}),
+               "signatures": describe::signatures_json(&env.envelope().signatures)}),
     );
     Ok(())
 }
@@ -396,7 +390,7 @@ fn approve(a: ApproveArgs, out: Out) -> Result<()> {
             dest.display()
         ),
         json!({"ok": true, "file": dest, "warrant_id": warrant.id(), "digest": env.digest().to_hex(),
-               "role": a.role, "signatures": signatures_json(&env)}),
+               "role": a.role, "signatures": describe::signatures_json(&env.envelope().signatures)}),
     );
     Ok(())
 }
@@ -411,12 +405,7 @@ fn show_cancellation(path: &Path, text: &str, out: Out) -> Result<()> {
         )
     })?;
     let text = describe::cancellation_text(&c, &p, &path.display().to_string());
-    out.emit(
-        &text,
-        json!({"ok": true, "kind": "cancellation", "verified": false, "warrant_id": p.warrant_id,
-               "digest": c.digest().to_hex(), "payload": p,
-               "signatures": c.envelope().signatures.iter().map(|s| json!({"keyid": s.keyid, "role": s.role})).collect::<Vec<_>>()}),
-    );
+    out.emit(&text, describe::cancellation_json(&c, &p));
     Ok(())
 }
 
@@ -435,12 +424,7 @@ fn show(a: ShowArgs, out: Out) -> Result<()> {
         summary(&warrant),
         describe::signature_list(&env.envelope().signatures)
     );
-    out.emit(
-        &text,
-        json!({"ok": true, "verified": false, "warrant_id": warrant.id(), "digest": env.digest().to_hex(),
-               "investigator_key_id": warrant.investigator().key_id().to_hex(),
-               "payload": warrant.payload(), "signatures": signatures_json(&env)}),
-    );
+    out.emit(&text, describe::warrant_json(&warrant));
     Ok(())
 }
 
@@ -470,14 +454,7 @@ fn verify(a: VerifyArgs, out: Out) -> Result<()> {
             "\n  URGENT AND NOT YET APPROVED: refused from {d} unless the judicial approval is added"
         ));
     }
-    out.emit(
-        &text,
-        json!({"ok": true, "valid": true, "warrant_id": w.id(), "digest": w.digest().to_hex(),
-               "policy_digest": w.policy_digest().to_hex(), "checked_at": w.verified_at(),
-               "signers": w.signers(), "approval_deadline": w.approval_deadline(),
-               "investigator_key_id": w.investigator().key_id().to_hex(),
-               "payload": w.payload()}),
-    );
+    out.emit(&text, describe::verified_json(&w));
     Ok(())
 }
 
@@ -491,13 +468,8 @@ fn cancel(mut a: CancelArgs, out: Out) -> Result<()> {
     let key = load_private(&a.key)?;
     let env = load_envelope(&warrant_path)?;
     let warrant = Warrant::parse(&env).map_err(|r| bad_input(&warrant_path, r))?;
-    let payload = CancellationPayload {
-        version: Default::default(),
-        warrant_id: warrant.id().to_string(),
-        warrant_digest: env.digest(),
-        cancelled_at: a.at.unwrap_or_else(io::now),
-        reason: a.reason,
-    };
+    let at = a.at.unwrap_or_else(io::now);
+    let payload = CancellationPayload::of(&warrant, at, a.reason);
     let c = CancellationEnvelope::sign_new(&payload, &key, a.role)
         .map_err(|r| anyhow!("refusing to write this cancellation: {r}"))?;
     let mut text = c.to_json_pretty();
@@ -530,77 +502,23 @@ fn cancel(mut a: CancelArgs, out: Out) -> Result<()> {
         );
         return Ok(());
     }
-    let (mut refused, mut failed) = (0usize, 0usize);
-    let mut lines = String::new();
-    let mut rows = Vec::new();
-    for (cl, ans) in clients.iter().zip(cancel::deliver(&clients, &text)) {
-        let url = cl.url().to_string();
-        match ans {
-            Delivery::Accepted(r) => {
-                lines.push_str(&format!(
-                    "  {url:<28} {} (log entry {})\n",
-                    r.status.as_str(),
-                    r.leaf_index
-                ));
-                rows.push(
-                    json!({"url": url, "outcome": r.status.as_str(), "leaf_index": r.leaf_index}),
-                );
-            }
-            Delivery::Refused(ref e) | Delivery::Failed(ref e) => {
-                let code = ans.outcome();
-                if let Delivery::Refused(_) = ans {
-                    refused += 1;
-                } else {
-                    failed += 1;
-                }
-                lines.push_str(&format!("  {url:<28} {code}: {e}\n"));
-                rows.push(json!({"url": url, "outcome": code, "error": e.to_string(),
-                    "code": match e { escrow_client::ClientError::Status { code, .. } => Some(code.to_string()), _ => None }}));
-            }
-            _ => {}
-        }
-    }
+    let r = cancel::deliver_all(&clients, &text);
     out.emit(
-        &format!("{wrote}\ndelivered to the trustees:\n{lines}"),
-        summary(refused == 0 && failed == 0, Some(rows)),
+        &format!("{wrote}\ndelivered to the trustees:\n{}", r.to_text()),
+        summary(r.all_accepted(), Some(r.to_json())),
     );
-    if refused > 0 {
+    if r.refused() > 0 {
         return Err(crate::Reported::refused(format!(
-            "{refused} trustee(s) refused the cancellation"
+            "{} trustee(s) refused the cancellation",
+            r.refused()
         )));
     }
-    if failed > 0 {
+    if r.failed() > 0 {
         return Err(crate::Reported::error(format!(
-            "{failed} trustee(s) could not be reached: give them {} when they are back",
+            "{} trustee(s) could not be reached: give them {} when they are back",
+            r.failed(),
             a.out.display()
         )));
     }
     Ok(())
-}
-
-fn signatures_json(env: &WarrantEnvelope) -> serde_json::Value {
-    env.envelope()
-        .signatures
-        .iter()
-        .map(|s| json!({"keyid": s.keyid, "role": s.role}))
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::io::parse_duration;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("300"), Ok(300));
-        assert_eq!(parse_duration("300s"), Ok(300));
-        assert_eq!(parse_duration("15m"), Ok(900));
-        assert_eq!(parse_duration("12h"), Ok(43_200));
-        assert_eq!(parse_duration("183d"), Ok(183 * DAY));
-        assert!(parse_duration("5w").is_err());
-        assert!(parse_duration("d").is_err());
-        assert!(parse_duration("-1d").is_err());
-        assert!(parse_duration("99999999999999999999d").is_err());
-    }
 }

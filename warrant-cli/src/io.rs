@@ -3,7 +3,7 @@
 //! one JSON object.
 
 use anyhow::{Context, Result, bail};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -96,40 +96,10 @@ fn write_atomic(path: &Path, contents: &[u8], mode: u32, sync: bool) -> Result<(
     )?)
 }
 
-/// Create a directory (and parents) with mode 0700.
-pub fn create_private_dir(path: &Path) -> Result<()> {
-    escrow_client::files::create_private_dir(path)
-        .with_context(|| format!("cannot create directory {}", path.display()))
-}
-
-/// Append one line to a file (created if missing) and fsync it. The line is written with a
-/// single `write_all` on a file opened in append mode, so existing lines are never touched.
+/// Append one line to a mailbox (created if missing) and fsync it, never touching what is
+/// there (`escrow_client::files::append_line`).
 pub fn append_line(path: &Path, line: &str) -> Result<()> {
-    if line.contains('\n') {
-        bail!("internal error: a mailbox line must not contain a newline");
-    }
-    // If the file does not end in a newline (a truncated last line), start on a new line so
-    // that the damaged line stays as it was and the new one is readable.
-    let needs_nl = match fs::read(path) {
-        Ok(b) => !b.is_empty() && b.last() != Some(&b'\n'),
-        Err(_) => false,
-    };
-    let mut f = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("cannot open mailbox {} for appending", path.display()))?;
-    let mut buf = String::with_capacity(line.len() + 2);
-    if needs_nl {
-        buf.push('\n');
-    }
-    buf.push_str(line);
-    buf.push('\n');
-    f.write_all(buf.as_bytes())
-        .with_context(|| format!("cannot append to {}", path.display()))?;
-    f.sync_all()
-        .with_context(|| format!("cannot sync {}", path.display()))?;
-    Ok(())
+    Ok(escrow_client::files::append_line(path, line)?)
 }
 
 /// The current time, whole seconds.

@@ -7,6 +7,7 @@ use crate::io::Out;
 use crate::{Usage, io};
 use anyhow::Result;
 use clap::{Args, Subcommand};
+use escrow_client::files;
 use escrow_client::trustees::{self, TrusteesFile};
 use escrow_client::{ClientConfig, NodeClient};
 use std::path::{Path, PathBuf};
@@ -33,32 +34,14 @@ impl NetArgs {
     /// The node URLs (`--trustee`, else the trustees file) and the CA file to trust
     /// (`--ca-cert`, else the trustees file's).
     pub fn resolve(&self, given: &[String]) -> Result<(Vec<String>, Option<PathBuf>)> {
-        if !given.is_empty() {
-            return Ok((given.to_vec(), self.ca_cert.clone()));
-        }
-        let Some(file) = &self.trustees_file else {
-            return Err(Usage(format!(
-                "no trustee given: use --trustee URL (repeat for each), --trustees FILE, or set {}",
-                trustees::ENV
-            ))
-            .into());
-        };
-        let f = TrusteesFile::load(file).map_err(|e| Usage(e.to_string()))?;
-        Ok((f.trustees, self.ca_cert.clone().or(f.ca_cert)))
+        let (ca, file) = (self.ca_cert.as_deref(), self.trustees_file.as_deref());
+        trustees::resolve(given, ca, file).map_err(|e| Usage(e.to_string()).into())
     }
 
     /// A client configuration.
     pub fn config(&self, ca: Option<&Path>, timeout: u64, attempts: u32) -> Result<ClientConfig> {
-        let mut cfg = ClientConfig {
-            timeout: Duration::from_secs(timeout.max(1)),
-            attempts,
-            allow_insecure_http: self.allow_insecure_http,
-            ..ClientConfig::default()
-        };
-        if let Some(ca) = ca {
-            cfg = cfg.with_ca_file(ca).map_err(|e| Usage(e.to_string()))?;
-        }
-        Ok(cfg)
+        ClientConfig::for_command(timeout, attempts, self.allow_insecure_http, ca)
+            .map_err(|e| Usage(e.to_string()).into())
     }
 
     /// One client per node (URLs checked: a bad or insecure URL is a usage error).
@@ -151,7 +134,7 @@ fn add(a: AddArgs, out: Out) -> Result<()> {
     let scheme = if a.ca_cert.is_some() { "https" } else { "http" };
     let mut urls = a.urls.clone();
     for f in &a.addr_file {
-        let addr = wait_for_addr_file(f, Duration::from_secs(a.wait))?;
+        let addr = files::wait_for_addr_file(f, Duration::from_secs(a.wait))?;
         urls.push(if addr.contains("://") {
             addr
         } else {
@@ -159,15 +142,8 @@ fn add(a: AddArgs, out: Out) -> Result<()> {
         });
     }
     for u in &urls {
-        let url = escrow_client::NodeUrl::parse(u, a.allow_insecure_http)
+        (f.add_url(u, a.allow_insecure_http, &file.display().to_string()))
             .map_err(|e| Usage(e.to_string()))?;
-        if f.trustees
-            .iter()
-            .any(|t| t.trim_end_matches('/').eq_ignore_ascii_case(url.as_str()))
-        {
-            return Err(Usage(format!("{url} is already in {}", file.display())).into());
-        }
-        f.trustees.push(url.to_string());
     }
     if let Some(ca) = a.ca_cert {
         ClientConfig::default()
@@ -190,27 +166,4 @@ fn add(a: AddArgs, out: Out) -> Result<()> {
         serde_json::json!({"ok": true, "file": file, "trustees": f.trustees, "ca_cert": f.ca_cert}),
     );
     Ok(())
-}
-
-/// The address a node wrote into its `--addr-file` (atomically, once listening), waiting up
-/// to `within` for it to appear.
-fn wait_for_addr_file(path: &Path, within: Duration) -> Result<String> {
-    let t0 = std::time::Instant::now();
-    loop {
-        match std::fs::read_to_string(path) {
-            Ok(s) if !s.trim().is_empty() => return Ok(s.trim().to_string()),
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => anyhow::bail!("cannot read the address file {}: {e}", path.display()),
-        }
-        if t0.elapsed() >= within {
-            anyhow::bail!(
-                "{} did not appear within {}s: is `trustee-node serve --addr-file {}` running? (its log says why not)",
-                path.display(),
-                within.as_secs(),
-                path.display()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }

@@ -209,6 +209,35 @@ pub fn cancellation_text(c: &CancellationEnvelope, p: &CancellationPayload, name
     )
 }
 
+/// An envelope's signatures as JSON, not verified: `[{"keyid": …, "role": …}, …]`.
+pub fn signatures_json(sigs: &[super::EnvelopeSignature]) -> serde_json::Value {
+    let sig = |s: &super::EnvelopeSignature| serde_json::json!({"keyid": s.keyid, "role": s.role});
+    sigs.iter().map(sig).collect()
+}
+
+/// A warrant as JSON, not verified (`escrow warrant show --json`): id, digest, the
+/// investigator's key id, the payload and the signatures.
+pub fn warrant_json(w: &Warrant) -> serde_json::Value {
+    serde_json::json!({"ok": true, "verified": false, "warrant_id": w.id(), "digest": w.digest().to_hex(),
+        "investigator_key_id": w.investigator().key_id().to_hex(), "payload": w.payload(),
+        "signatures": signatures_json(&w.envelope().envelope().signatures)})
+}
+
+/// A verified warrant as JSON (`escrow warrant verify --json`): what was checked, when, under
+/// which policy, who signed, and the payload.
+pub fn verified_json(w: &VerifiedWarrant) -> serde_json::Value {
+    serde_json::json!({"ok": true, "valid": true, "warrant_id": w.id(), "digest": w.digest().to_hex(),
+        "policy_digest": w.policy_digest().to_hex(), "checked_at": w.verified_at(),
+        "signers": w.signers(), "approval_deadline": w.approval_deadline(),
+        "investigator_key_id": w.investigator().key_id().to_hex(), "payload": w.payload()})
+}
+
+/// A cancellation as JSON, not verified (`escrow warrant show --json` on a cancellation).
+pub fn cancellation_json(c: &CancellationEnvelope, p: &CancellationPayload) -> serde_json::Value {
+    serde_json::json!({"ok": true, "kind": "cancellation", "verified": false, "warrant_id": p.warrant_id,
+        "digest": c.digest().to_hex(), "payload": p, "signatures": signatures_json(&c.envelope().signatures)})
+}
+
 /// The `payloadType` of a DSSE envelope's JSON, if it is one (to tell a cancellation from a
 /// warrant before parsing either).
 pub fn payload_type(json: &str) -> Option<String> {

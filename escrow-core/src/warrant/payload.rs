@@ -190,6 +190,24 @@ impl WarrantPayload {
     pub fn validity_secs(&self) -> i128 {
         i128::from(self.not_after.0) - i128::from(self.not_before.0)
     }
+
+    /// When a warrant issued without an end ceases to have effect: the default policy's
+    /// longest validity after `not_before` (183 days; 5 days if urgent).
+    pub fn default_not_after(not_before: Timestamp, urgent: bool) -> Timestamp {
+        let secs = if urgent {
+            super::DEFAULT_MAX_URGENT_VALIDITY_SECS
+        } else {
+            super::DEFAULT_MAX_VALIDITY_SECS
+        };
+        not_before.plus(i64::try_from(secs).unwrap_or(i64::MAX))
+    }
+
+    /// A fresh warrant id: `w-` and 24 random hex digits.
+    pub fn random_id<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> String {
+        let mut b = [0u8; 12];
+        rng.fill_bytes(&mut b);
+        format!("w-{}", hex::encode(b))
+    }
 }
 
 impl Scope {
@@ -240,6 +258,18 @@ impl Scope {
 }
 
 impl CancellationPayload {
+    /// The cancellation of `warrant` (its id, and the digest of the envelope the canceller
+    /// saw), made at `cancelled_at`.
+    pub fn of(warrant: &super::Warrant, cancelled_at: Timestamp, reason: String) -> Self {
+        CancellationPayload {
+            version: V1::default(),
+            warrant_id: warrant.id().to_string(),
+            warrant_digest: warrant.digest(),
+            cancelled_at,
+            reason,
+        }
+    }
+
     /// Check every field rule (`malformed`, naming the field).
     pub fn check(&self) -> Result<(), Refusal> {
         check_id(
@@ -259,4 +289,30 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
 ) -> Result<T, Refusal> {
     let s = core::str::from_utf8(bytes).map_err(|_| Refusal::malformed(what, "not UTF-8"))?;
     serde_json::from_str(s).map_err(|e| Refusal::malformed(what, e))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_of_a_new_warrant() {
+        let t = Timestamp::from_unix(1_780_000_000);
+        assert_eq!(
+            WarrantPayload::default_not_after(t, false),
+            t.plus(183 * 86_400)
+        );
+        assert_eq!(
+            WarrantPayload::default_not_after(t, true),
+            t.plus(5 * 86_400)
+        );
+        let mut rng = rand::rng();
+        let (a, b) = (
+            WarrantPayload::random_id(&mut rng),
+            WarrantPayload::random_id(&mut rng),
+        );
+        assert!(a.starts_with("w-") && a.len() == 26 && a != b, "{a} {b}");
+        check_id("warrant.warrant_id", &a, MAX_WARRANT_ID_LEN).unwrap();
+    }
 }
