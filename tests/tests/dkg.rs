@@ -1167,3 +1167,216 @@ fn a_node_that_resumed_from_its_journal_is_reported_finalised() {
         wait_set(&n.url(), &o.set.id().to_hex());
     }
 }
+
+/// `escrow --json audit` of the nodes `trustees` (`--trustee URL` arguments) under `set_file`
+/// with the ceremony certificate `cert` and the warrants in `disclosed/`: exit code and report.
+fn audit_with(
+    dir: &Path,
+    set_file: &str,
+    cert: &str,
+    trustees: &[String],
+) -> (i32, serde_json::Value) {
+    let o = run(
+        dir,
+        &args_with(
+            &[
+                "--json",
+                "audit",
+                "--set",
+                set_file,
+                "--policy",
+                "policy.json",
+                "--keygen-certificate",
+                cert,
+                "--warrants",
+                "disclosed",
+            ],
+            trustees,
+        ),
+    );
+    (o.status.code().unwrap_or(-1), json(&o))
+}
+
+/// Issue 15, a set's whole life through the CLI, as its operators run it: five nodes make a
+/// 3-of-5 set with no dealer, a message is sealed to it, the set is refreshed, another message
+/// is sealed, the refreshed set is reshared by all five to seven new nodes as a 4-of-7 set (the
+/// policy allows the threshold change), a third message is sealed; the warrant workflow on the
+/// new set reads all three, the old set's nodes release nothing any more, and the audits of the
+/// old and the new nodes' logs tell the whole history (keygen, refresh, reshare, every share
+/// destroyed) with no error finding.
+#[test]
+fn a_set_made_refreshed_and_reshared_to_4_of_7_reads_every_message_and_the_logs_tell_its_history() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    people_and_policy(dir, &[]);
+    let mut policy: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("policy.json")).unwrap()).unwrap();
+    policy["version"] = 4.into();
+    policy["custody"] = serde_json::json!({"reshare_thresholds": [4]});
+    std::fs::write(dir.join("policy.json"), policy.to_string()).unwrap();
+    // 1. key generation, 3-of-5, and a message sealed to the set it made
+    let (old_nodes, old_trustees) = start_dkg_nodes(dir, 5);
+    let set0 = dkg_set(dir, &old_nodes, &old_trustees, "3");
+    assert_eq!((set0.threshold(), set0.trustees()), (3, 5));
+    seal_to(dir, "trustee-set.json", 0, "2026-11-02T10:00:00Z");
+    // 2. refresh, and a message sealed to the refreshed set
+    let o = run(
+        dir,
+        &args_with(
+            &[
+                "--json",
+                "ceremony",
+                "refresh",
+                "--set",
+                "trustee-set.json",
+                "--key",
+                "coord.key",
+                "--out",
+                "refreshed-set.json",
+            ],
+            &old_trustees,
+        ),
+    );
+    ok(&o);
+    let refresh = json(&o);
+    let set1 =
+        TrusteeSet::from_json(&std::fs::read_to_string(dir.join("refreshed-set.json")).unwrap())
+            .unwrap();
+    assert_eq!(set1.escrow_key(), set0.escrow_key());
+    assert_eq!(set1.lineage(), &[set0.id()]);
+    for n in &old_nodes {
+        wait_set(&n.url(), &set1.id().to_hex());
+    }
+    seal_to(dir, "refreshed-set.json", 1, "2026-11-03T10:00:00Z");
+    // 3. reshare by all five old trustees to seven new nodes, threshold 3 -> 4
+    let new_nodes: Vec<Node> = (1..=7)
+        .map(|i| Node::start(i, &init_reshare_node(dir, i, "refreshed-set.json"), &[]))
+        .collect();
+    let mut args = vec![
+        "--json".to_string(),
+        "ceremony".into(),
+        "reshare".into(),
+        "--set".into(),
+        "refreshed-set.json".into(),
+        "--threshold".into(),
+        "4".into(),
+        "--key".into(),
+        "coord.key".into(),
+        "--out".into(),
+        "new-set.json".into(),
+    ];
+    for n in &old_nodes {
+        args.extend(["--from-trustee".to_string(), n.url()]);
+    }
+    for n in &new_nodes {
+        args.extend(["--to-trustee".to_string(), n.url()]);
+    }
+    let o = run(dir, &args);
+    ok(&o);
+    let reshare = json(&o);
+    assert_eq!(reshare["dealers"], serde_json::json!([1, 2, 3, 4, 5]));
+    let set2 =
+        TrusteeSet::from_json(&std::fs::read_to_string(dir.join("new-set.json")).unwrap()).unwrap();
+    assert_eq!((set2.threshold(), set2.trustees()), (4, 7));
+    assert_eq!(set2.escrow_key(), set0.escrow_key());
+    assert_eq!(set2.lineage(), &[set0.id(), set1.id()]);
+    for n in &new_nodes {
+        wait_set(&n.url(), &set2.id().to_hex());
+    }
+    seal_to(dir, "new-set.json", 2, "2026-11-04T10:00:00Z");
+    // 4. the warrant workflow on the new set reads the messages sealed before and after
+    approved_warrant(dir, "OP-LIFE", "w.json");
+    let new_urls: Vec<String> = new_nodes.iter().map(Node::url).collect();
+    let o = retrieve_w(dir, "new-set.json", "out", &new_urls, &[]);
+    ok(&o);
+    assert_eq!(json(&o)["decrypted"], 3);
+    for i in 0..3 {
+        assert_eq!(
+            std::fs::read_to_string(dir.join(format!("out/m{i}.txt"))).unwrap(),
+            format!("message {i}")
+        );
+    }
+    // 5. the old set's nodes release nothing any more: every one destroyed its share
+    let old_urls: Vec<String> = old_nodes.iter().map(Node::url).collect();
+    let o = retrieve_w(
+        dir,
+        "refreshed-set.json",
+        "out-old",
+        &old_urls,
+        &["--attempts", "1"],
+    );
+    let all = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert_ne!(o.status.code(), Some(0), "{all}");
+    assert!(all.contains("share-destroyed"), "{all}");
+    for i in 0..3 {
+        assert!(!dir.join(format!("out-old/m{i}.txt")).exists());
+    }
+    // 6. the audits: the old nodes' logs under the set they last served (the refresh's
+    // certificate), the new nodes' under the new set (the reshare's); the warrant disclosed
+    std::fs::create_dir_all(dir.join("disclosed")).unwrap();
+    std::fs::copy(dir.join("w.json"), dir.join("disclosed/w.json")).unwrap();
+    let no_errors = |report: &serde_json::Value| {
+        let errors: Vec<&serde_json::Value> = report["finding_groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["severity"] == "error")
+            .collect();
+        assert!(errors.is_empty(), "{report:#}");
+    };
+    let five: Vec<u16> = (1..=5).collect();
+    let seven: Vec<u16> = (1..=7).collect();
+    let (code, old_report) = audit_with(
+        dir,
+        "refreshed-set.json",
+        refresh["certificate"].as_str().unwrap(),
+        &old_trustees,
+    );
+    no_errors(&old_report);
+    assert_eq!(code, 0, "{old_report:#}");
+    let h = old_report["set_history"].as_array().unwrap();
+    assert_eq!(h.len(), 3, "{old_report:#}");
+    assert_eq!(h[0]["ceremony"], "keygen");
+    assert_eq!(h[0]["new_set"], set0.id().to_hex());
+    assert_eq!(h[0]["logged_by"], serde_json::json!(five));
+    assert_eq!(h[1]["ceremony"], "refresh");
+    assert_eq!(h[1]["old_set"], set0.id().to_hex());
+    assert_eq!(h[1]["new_set"], set1.id().to_hex());
+    assert_eq!(h[1]["transcript"], refresh["transcript"]);
+    assert_eq!(h[1]["destroyed_by"], serde_json::json!(five));
+    // (a dealer's entries name the set it handed over and the transcript, not the new set:
+    // the transcript is what links this entry to the new trustees' logs below)
+    assert_eq!(h[2]["ceremony"], "reshare");
+    assert_eq!(h[2]["old_set"], set1.id().to_hex());
+    assert_eq!(h[2]["new_set"], serde_json::Value::Null);
+    assert_eq!(h[2]["transcript"], reshare["transcript"]);
+    assert_eq!(h[2]["destroyed_by"], serde_json::json!(five));
+    let new_trustees: Vec<String> = new_urls
+        .iter()
+        .flat_map(|u| ["--trustee".to_string(), u.clone()])
+        .collect();
+    let (code, new_report) = audit_with(
+        dir,
+        "new-set.json",
+        reshare["certificate"].as_str().unwrap(),
+        &new_trustees,
+    );
+    no_errors(&new_report);
+    assert_eq!(code, 0, "{new_report:#}");
+    assert_eq!(
+        new_report["finding_groups"],
+        serde_json::json!([]),
+        "{new_report:#}"
+    );
+    assert_eq!(
+        new_report["warrants"][0]["messages_released"], 3,
+        "{new_report:#}"
+    );
+    let h = new_report["set_history"].as_array().unwrap();
+    assert_eq!(h.len(), 1, "{new_report:#}");
+    assert_eq!(h[0]["ceremony"], "reshare");
+    assert_eq!(h[0]["old_set"], set1.id().to_hex());
+    assert_eq!(h[0]["new_set"], set2.id().to_hex());
+    assert_eq!(h[0]["transcript"], reshare["transcript"]);
+    assert_eq!(h[0]["logged_by"], serde_json::json!(seven));
+}

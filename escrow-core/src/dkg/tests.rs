@@ -1010,3 +1010,333 @@ fn holders_are_bound_by_the_session_and_carried_by_the_set_through_a_refresh() {
     ));
     assert_eq!(dealt.set.holders().unwrap(), hs);
 }
+
+/// `docs/protocol.md`, read at compile time: the labels below are compared with its text.
+const PROTOCOL_MD: &str = include_str!("../../../docs/protocol.md");
+
+/// Every `escrow/v…` label `docs/protocol.md` §16 states, by subsection (`"16"` for the text
+/// before §16.1, `"16.3"`, …).
+fn doc_labels() -> std::collections::BTreeMap<String, std::collections::BTreeSet<Vec<u8>>> {
+    let start = PROTOCOL_MD
+        .find("\n## 16.")
+        .expect("docs/protocol.md has a §16")
+        + 1;
+    let rest = &PROTOCOL_MD[start..];
+    let s16 = &rest[..rest[1..].find("\n## ").map_or(rest.len(), |e| e + 1)];
+    let mut out = std::collections::BTreeMap::new();
+    for (i, part) in s16.split("\n### ").enumerate() {
+        let name = if i == 0 {
+            "16".to_string()
+        } else {
+            part.split_whitespace().next().unwrap().to_string()
+        };
+        let mut labels = std::collections::BTreeSet::new();
+        let mut t = part;
+        while let Some(p) = t.find("escrow/v") {
+            let tail = &t[p..];
+            let len = tail
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '/' || c == '-'))
+                .unwrap_or(tail.len());
+            labels.insert(tail.as_bytes()[..len].to_vec());
+            t = &tail[len..];
+        }
+        assert!(out.insert(name.clone(), labels).is_none(), "§{name} twice");
+    }
+    out
+}
+
+fn u16be(i: u16) -> [u8; 2] {
+    i.to_be_bytes()
+}
+
+/// `lp(x) = u32be(len x) ‖ x` (§16).
+fn lp(out: &mut Vec<u8>, x: &[u8]) {
+    out.extend_from_slice(&(x.len() as u32).to_be_bytes());
+    out.extend_from_slice(x);
+}
+
+/// `e == H(dst, session ‖ u16 index ‖ A ‖ R)` with `R = z·G − e·A` (§16.3), computed here.
+fn schnorr_holds(
+    dst: &str,
+    session: &Digest32,
+    index: u16,
+    a: &ProjectivePoint,
+    p: &Proof,
+) -> bool {
+    let r = ProjectivePoint::mul_by_generator(&p.z) - *a * p.e;
+    p.e == group::hash_to_scalar(dst, &[session.as_bytes(), &u16be(index), &enc(a), &enc(&r)])
+}
+
+/// Issue 15: every domain-separation label of the DKG, refresh and reshare messages is, byte for
+/// byte, the one `docs/protocol.md` §16 states in the subsection that defines its use, and the
+/// code hashes, signs, proves and encrypts under exactly those labels: the session id, the
+/// signed bytes of rounds 1–3, both Schnorr proofs, the round digests, the transcript, a share's
+/// key and AAD, a complaint's DLEQ proof and the certificate bytes are recomputed here from the
+/// doc's formulas and compared with what the code produced.
+#[test]
+fn every_label_is_the_one_protocol_md_16_states_and_the_code_uses_it() {
+    let doc = doc_labels();
+    let expected: Vec<(&str, Vec<&[u8]>)> = vec![
+        ("16.2", vec![TAG_SESSION.as_bytes()]),
+        (
+            "16.3",
+            vec![
+                DST_POP.as_bytes(),
+                DST_EPHEMERAL.as_bytes(),
+                SIG_ROUND1,
+                TAG_ROUND1_DIGEST.as_bytes(),
+            ],
+        ),
+        (
+            "16.4",
+            vec![
+                INFO_SHARE,
+                SIG_ROUND2,
+                TAG_ROUND2_DIGEST.as_bytes(),
+                TAG_TRANSCRIPT.as_bytes(),
+            ],
+        ),
+        ("16.5", vec![SIG_CERTIFICATE, SIG_COMPLAINTS]),
+        ("16.6", vec![DST_COMPLAINT.as_bytes()]),
+        ("16.10", vec![TAG_SESSION.as_bytes()]),
+    ];
+    for (section, labels) in &doc {
+        let want: std::collections::BTreeSet<Vec<u8>> = expected
+            .iter()
+            .find(|(s, _)| s == section)
+            .map(|(_, l)| l.iter().map(|b| b.to_vec()).collect())
+            .unwrap_or_default();
+        let show = |s: &std::collections::BTreeSet<Vec<u8>>| {
+            s.iter()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            show(labels),
+            show(&want),
+            "docs/protocol.md §{section} states these labels; the code's are the second list"
+        );
+    }
+    for (section, _) in &expected {
+        assert!(
+            doc.contains_key(*section),
+            "docs/protocol.md has no §{section}"
+        );
+    }
+
+    // The code uses them: a keygen of 4 (k = 3) in which participant 2 sends participant 4 a
+    // wrong share (so that 4 complains), everything recomputed from the doc's formulas.
+    let mut rng = StdRng::seed_from_u64(2027);
+    let ks = keys(4, &mut rng);
+    let params =
+        SessionParams::keygen(3, ks.iter().map(|k| k.public()).collect(), &mut rng).unwrap();
+    let sid = params.session_id();
+    let mut b = vec![1u8];
+    b.extend_from_slice(params.nonce.as_bytes());
+    b.extend_from_slice(&u16be(3));
+    b.extend_from_slice(&u16be(4));
+    for k in &ks {
+        b.extend_from_slice(&k.public().point().to_bytes());
+    }
+    assert_eq!(
+        Digest32::tagged(TAG_SESSION, &[&b]),
+        sid,
+        "keygen session id"
+    );
+    let signer = ks[1].clone();
+    let (mut seen1, mut seen2, mut seen3) = (None, None, None);
+    let mut opened = 0;
+    let mut h = Hooks {
+        r1_view: Some(Box::new(|_, v: &mut Vec<Round1>| seen1 = Some(v.clone()))),
+        r2_out: Some(Box::new(|st: &Round2State, m: &mut Round2| {
+            let i = st.inner.index;
+            let e_i = st.inner.own.ephemeral;
+            // every honest ciphertext opens under the key and AAD of §16.4, made here
+            for s in &m.shares {
+                let j = s.recipient;
+                let e_j = st.r1[usize::from(j) - 1].ephemeral;
+                let k = *e_j.inner() * st.inner.ephemeral.expose();
+                let mut info = INFO_SHARE.to_vec();
+                info.extend_from_slice(&u16be(i));
+                info.extend_from_slice(&u16be(j));
+                info.extend_from_slice(&e_i.to_bytes());
+                info.extend_from_slice(&e_j.to_bytes());
+                let mut key = [0u8; 32];
+                Hkdf::<Sha256>::new(Some(sid.as_bytes()), &enc(&k)[1..])
+                    .expand(&info, &mut key)
+                    .unwrap();
+                let mut aad = sid.as_bytes().to_vec();
+                aad.extend_from_slice(&u16be(i));
+                aad.extend_from_slice(&u16be(j));
+                let plain = crate::ecies::open_once(&key, &s.ciphertext, &aad, "share").unwrap();
+                let s_ij = group::scalar_from_bytes(&plain, "share").unwrap();
+                let x = Scalar::from(u64::from(j));
+                let mut want = ProjectivePoint::IDENTITY;
+                for c in st.inner.own.commitments.iter().rev() {
+                    want = want * x + c.inner();
+                }
+                assert_eq!(ProjectivePoint::mul_by_generator(&s_ij), want);
+                opened += 1;
+            }
+            if i != 2 {
+                return;
+            }
+            // participant 2 sends participant 4 a wrong share, properly encrypted and signed
+            let st1 = &st.inner;
+            let e4 = st.r1[3].ephemeral;
+            let k = *e4.inner() * st1.ephemeral.expose();
+            let key = share_key(&st1.session, 2, 4, &st1.own.ephemeral, &e4, &k).unwrap();
+            let wrong = eval_secret(&st1.coeffs, 4) + Scalar::ONE;
+            m.shares[2].ciphertext = seal_once(
+                &key,
+                &scalar_to_bytes(&wrong),
+                &share_aad(&st1.session, 2, 4),
+            )
+            .unwrap();
+            m.signature = signer.sign(&m.signed_bytes());
+        })),
+        r2_view: Some(Box::new(|_, v: &mut Vec<Round2>| seen2 = Some(v.clone()))),
+        r3_view: Some(Box::new(|_, v: &mut Vec<Round3>| seen3 = Some(v.clone()))),
+        ..Hooks::default()
+    };
+    let res = drive(&params, &ks, None, &mut h, &mut rng);
+    drop(h);
+    assert_eq!(opened, 12, "every participant's three shares opened");
+    assert!(res.iter().all(Result::is_err));
+    let (r1, r2, r3) = (seen1.unwrap(), seen2.unwrap(), seen3.unwrap());
+    // round 1: signed bytes, both proofs, the digest
+    let mut d1 = Vec::new();
+    for (m, k) in r1.iter().zip(&ks) {
+        let signed = m.signed_bytes();
+        let mut head = SIG_ROUND1.to_vec();
+        head.extend_from_slice(sid.as_bytes());
+        head.extend_from_slice(&u16be(m.sender));
+        assert!(signed.starts_with(&head));
+        k.public().verify(&signed, &m.signature, "round 1").unwrap();
+        let c0 = m.commitments[0].inner();
+        assert!(schnorr_holds(
+            DST_POP,
+            &sid,
+            m.sender,
+            c0,
+            m.pop.as_ref().unwrap()
+        ));
+        assert!(schnorr_holds(
+            DST_EPHEMERAL,
+            &sid,
+            m.sender,
+            m.ephemeral.inner(),
+            &m.ephemeral_proof
+        ));
+        lp(&mut d1, &signed);
+        lp(&mut d1, &m.signature);
+    }
+    let d1 = Digest32::tagged(TAG_ROUND1_DIGEST, &[&d1]);
+    assert_eq!(d1, round1_digest(&r1));
+    // round 2: signed bytes, the digest, the transcript
+    let mut d2 = Vec::new();
+    for (m, k) in r2.iter().zip(&ks) {
+        let signed = m.signed_bytes();
+        let mut head = SIG_ROUND2.to_vec();
+        head.extend_from_slice(sid.as_bytes());
+        head.extend_from_slice(&u16be(m.sender));
+        head.extend_from_slice(d1.as_bytes());
+        assert!(signed.starts_with(&head));
+        k.public().verify(&signed, &m.signature, "round 2").unwrap();
+        lp(&mut d2, &signed);
+        lp(&mut d2, &m.signature);
+    }
+    let d2 = Digest32::tagged(TAG_ROUND2_DIGEST, &[&d2]);
+    assert_eq!(d2, round2_digest(&r2));
+    let tau = Digest32::tagged(
+        TAG_TRANSCRIPT,
+        &[sid.as_bytes(), d1.as_bytes(), d2.as_bytes()],
+    );
+    assert_eq!(tau, transcript_digest(&sid, &d1, &d2));
+    // round 3: the three without complaints sign the certificate bytes, 4 its complaint
+    for (m, k) in r3.iter().zip(&ks) {
+        assert_eq!(m.transcript, tau);
+        let mut bytes = if m.complaints.is_empty() {
+            SIG_CERTIFICATE.to_vec()
+        } else {
+            SIG_COMPLAINTS.to_vec()
+        };
+        bytes.extend_from_slice(sid.as_bytes());
+        if m.complaints.is_empty() {
+            bytes.extend_from_slice(tau.as_bytes());
+            bytes.extend_from_slice(m.set_id.as_bytes());
+            assert_eq!(bytes, certificate_bytes(&sid, &tau, &m.set_id));
+        } else {
+            bytes.extend_from_slice(&u16be(m.sender));
+            bytes.extend_from_slice(tau.as_bytes());
+            bytes.extend_from_slice(m.set_id.as_bytes());
+            bytes.extend_from_slice(&u16be(m.complaints.len() as u16));
+            for c in &m.complaints {
+                bytes.extend_from_slice(&u16be(c.accused));
+                bytes.extend_from_slice(&c.shared.to_bytes());
+                bytes.extend_from_slice(&scalar_to_bytes(&c.proof.e));
+                bytes.extend_from_slice(&scalar_to_bytes(&c.proof.z));
+            }
+            assert_eq!(bytes, m.complaint_bytes());
+        }
+        k.public().verify(&bytes, &m.signature, "round 3").unwrap();
+    }
+    // the complaint's DLEQ proof (§16.6): log_G E_4 = log_{E_2} K
+    assert_eq!(r3[3].complaints.len(), 1);
+    let c = &r3[3].complaints[0];
+    let (e_j, e_i, k) = (
+        r1[3].ephemeral.inner(),
+        r1[1].ephemeral.inner(),
+        c.shared.inner(),
+    );
+    let r_1 = ProjectivePoint::mul_by_generator(&c.proof.z) - *e_j * c.proof.e;
+    let r_2 = *e_i * c.proof.z - *k * c.proof.e;
+    let parts: [&[u8]; 8] = [
+        sid.as_bytes(),
+        &u16be(4),
+        &u16be(2),
+        &enc(e_j),
+        &enc(e_i),
+        &enc(k),
+        &enc(&r_1),
+        &enc(&r_2),
+    ];
+    assert_eq!(c.proof.e, group::hash_to_scalar(DST_COMPLAINT, &parts));
+
+    // refresh (kind 2) and reshare (kind 3) session ids, by the formulas of §16.2 and §16.10
+    let (_, ks5, out) = keygen(5, 3, &mut rng);
+    let set = out[0].set.clone();
+    let refresh = SessionParams::refresh(&set, &mut rng).unwrap();
+    let mut b = vec![2u8];
+    b.extend_from_slice(refresh.nonce.as_bytes());
+    b.extend_from_slice(&u16be(3));
+    b.extend_from_slice(&u16be(5));
+    for k in &ks5 {
+        b.extend_from_slice(&k.public().point().to_bytes());
+    }
+    b.extend_from_slice(set.id().as_bytes());
+    assert_eq!(Digest32::tagged(TAG_SESSION, &[&b]), refresh.session_id());
+    let new_keys = keys(7, &mut rng);
+    let reshare = SessionParams::reshare(
+        &set,
+        &[1, 3, 5],
+        4,
+        new_keys.iter().map(|k| k.public()).collect(),
+        &mut rng,
+    )
+    .unwrap();
+    let mut b = vec![3u8];
+    b.extend_from_slice(reshare.nonce.as_bytes());
+    b.extend_from_slice(&u16be(4));
+    b.extend_from_slice(&u16be(7));
+    for k in &new_keys {
+        b.extend_from_slice(&k.public().point().to_bytes());
+    }
+    b.extend_from_slice(set.id().as_bytes());
+    b.extend_from_slice(&u16be(3));
+    for d in [1u16, 3, 5] {
+        b.extend_from_slice(&u16be(d));
+        b.extend_from_slice(&ks5[usize::from(d) - 1].public().point().to_bytes());
+    }
+    assert_eq!(Digest32::tagged(TAG_SESSION, &[&b]), reshare.session_id());
+}
