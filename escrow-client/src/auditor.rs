@@ -159,6 +159,8 @@ struct Ctx<'a> {
     heads: HashMap<u16, (String, TreeHead)>,
     /// trustee -> its log key (bound to it by its signed `/v1/info`), for the audited logs.
     log_keys: HashMap<u16, String>,
+    /// Audit each log up to this signed checkpoint instead of the one the node serves now.
+    up_to: Option<&'a str>,
 }
 
 impl Ctx<'_> {
@@ -275,7 +277,10 @@ fn audit_trustee(
     };
     ta.status = LogStatus::Failed;
 
-    let note = client.checkpoint().map_err(|e| e.to_string())?;
+    let note = match ctx.up_to {
+        Some(n) => n.to_string(),
+        None => client.checkpoint().map_err(|e| e.to_string())?,
+    };
     let cp = match verify_checkpoint(&note, &log_key) {
         Ok(cp) => cp,
         Err(e) => {
@@ -293,6 +298,36 @@ fn audit_trustee(
     };
     let head = cp.head;
     ta.checkpoint = Some(head);
+    // Audited up to a checkpoint given (a witness's): the log the node serves now must extend
+    // it, or the node shows others another history.
+    if ctx.up_to.is_some() {
+        let served_note = client.checkpoint().map_err(|e| e.to_string())?;
+        match verify_checkpoint(&served_note, &log_key) {
+            Ok(served) => {
+                let proof = if head.size <= served.head.size {
+                    match client.consistency(head.size, served.head.size) {
+                        Ok(p) => p.proof,
+                        Err(ClientError::Malformed { .. }) => Vec::new(),
+                        Err(e) => return Err(e.to_string()),
+                    }
+                } else {
+                    Vec::new()
+                };
+                if let Some(f) = check_consistency(index, &head, &served.head, &proof) {
+                    ctx.find(f, url);
+                }
+            }
+            Err(e) => ctx.find(
+                Finding::new(
+                    FindingKind::BadCheckpoint,
+                    Some(index),
+                    None,
+                    format!("{tname}: checkpoint served now rejected: {e}"),
+                ),
+                url,
+            ),
+        }
+    }
     let earlier = ta.previous_checkpoint.map(|c| c.size).unwrap_or(0);
     let mut check = match carry {
         // Only the entries after the carried head are read; the root is recomputed from its
@@ -559,7 +594,7 @@ pub fn audit(
     cfg: &AuditConfig<'_>,
     progress: &mut dyn AuditProgress,
 ) -> Result<AuditReport, AuditError> {
-    run(cfg, None, progress)
+    run(cfg, None, None, progress)
 }
 
 /// The incremental audit (the auditing witness, issue 17, `docs/witness.md` §Incremental
@@ -572,17 +607,24 @@ pub fn audit(
 /// such finding naming no trustee) gets a new carry in `carries`; the others keep theirs.
 /// With `cfg.keygen_certificate`, resumed logs are not checked against it (their first entries
 /// are not read).
+///
+/// `up_to`: a signed checkpoint (a note) to audit the log up to — the one a witness is asked
+/// to cosign — instead of the checkpoint the node serves now; it must verify under the
+/// trustee's log key (else a `bad-checkpoint` finding) and the log is read only to its size.
+/// Meant for one log (`cfg.urls` of one trustee).
 pub fn audit_resuming(
     cfg: &AuditConfig<'_>,
     carries: &mut Carries,
+    up_to: Option<&str>,
     progress: &mut dyn AuditProgress,
 ) -> Result<AuditReport, AuditError> {
-    run(cfg, Some(carries), progress)
+    run(cfg, Some(carries), up_to, progress)
 }
 
-fn run(
-    cfg: &AuditConfig<'_>,
+fn run<'a>(
+    cfg: &'a AuditConfig<'a>,
     carries: Option<&mut Carries>,
+    up_to: Option<&'a str>,
     progress: &mut dyn AuditProgress,
 ) -> Result<AuditReport, AuditError> {
     let set = cfg.set;
@@ -607,6 +649,7 @@ fn run(
         carry_from: carries.as_ref().map(|_| HashMap::new()),
         heads: HashMap::new(),
         log_keys: HashMap::new(),
+        up_to,
     };
     let mut trustees = Vec::new();
     for url in cfg.urls {

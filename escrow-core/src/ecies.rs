@@ -33,11 +33,21 @@ pub struct EciesBox {
 }
 
 fn derive(shared_x: &[u8], context: &[u8], e: &Point, r: &Point) -> Result<Zeroizing<[u8; 32]>> {
+    derive_encoded(shared_x, context, &e.to_bytes(), &r.to_bytes())
+}
+
+/// [`derive`] with `E` and `R` already encoded (33-byte compressed SEC1).
+fn derive_encoded(
+    shared_x: &[u8],
+    context: &[u8],
+    e: &[u8; 33],
+    r: &[u8; 33],
+) -> Result<Zeroizing<[u8; 32]>> {
     let mut info = Vec::with_capacity(INFO_ECIES.len() + 4 + context.len() + 66);
     info.extend_from_slice(INFO_ECIES);
     put_lp(&mut info, context);
-    info.extend_from_slice(&e.to_bytes());
-    info.extend_from_slice(&r.to_bytes());
+    info.extend_from_slice(e);
+    info.extend_from_slice(r);
     let hk = Hkdf::<Sha256>::new(Some(&[]), shared_x);
     let mut k = Zeroizing::new([0u8; 32]);
     hk.expand(&info, k.as_mut())
@@ -149,6 +159,86 @@ impl Sender {
             ephemeral: self.e_pub,
             ciphertext,
         })
+    }
+}
+
+/// The receiving side of many boxes addressed to one key, for readers of batches sealed by one
+/// [`Sender`] (`docs/protocol.md` §17.1): the shared secret of the last ephemeral key seen is
+/// kept, so consecutive boxes under one ephemeral key cost one key exchange in all. Opening a
+/// box gives exactly what [`decrypt`] gives. The kept secret zeroizes on drop.
+pub struct Receiver<'a> {
+    key: &'a PrivateKey,
+    /// `R`, encoded.
+    r_enc: [u8; 33],
+    /// The last ephemeral key (as encoded in the box) and the shared secret with it.
+    last: Option<([u8; 33], p256::ecdh::SharedSecret)>,
+    exchanges: u64,
+}
+
+impl core::fmt::Debug for Receiver<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Receiver {{ exchanges: {}, .. }}", self.exchanges)
+    }
+}
+
+impl<'a> Receiver<'a> {
+    /// A receiver for boxes addressed to `key`.
+    pub fn new(key: &'a PrivateKey) -> Self {
+        Receiver {
+            key,
+            r_enc: key.public().point().to_bytes(),
+            last: None,
+            exchanges: 0,
+        }
+    }
+
+    /// The key the boxes are addressed to.
+    pub fn key(&self) -> &'a PrivateKey {
+        self.key
+    }
+
+    /// Key exchanges computed so far (one per change of ephemeral key).
+    pub fn exchanges(&self) -> u64 {
+        self.exchanges
+    }
+
+    /// Decrypt a box addressed to this receiver's key, bound to `context` (as [`decrypt`]).
+    pub fn open(
+        &mut self,
+        context: &[u8],
+        b: &EciesBox,
+        what: &'static str,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        self.open_encoded(context, &b.ephemeral.to_bytes(), &b.ciphertext, what)
+    }
+
+    /// [`Receiver::open`] of a box given as its parts: the ephemeral key as encoded (33-byte
+    /// compressed SEC1; decoded, and refused if it is not a point of P-256, only when it
+    /// differs from the last one) and the AEAD ciphertext.
+    pub fn open_encoded(
+        &mut self,
+        context: &[u8],
+        ephemeral: &[u8; 33],
+        ciphertext: &[u8],
+        what: &'static str,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        let shared = match &self.last {
+            Some((e, s)) if e == ephemeral => s,
+            _ => {
+                let e_pub = p256::PublicKey::from_sec1_bytes(ephemeral)
+                    .map_err(|_| Error::InvalidPoint { field: "ephemeral" })?;
+                let s = p256::ecdh::diffie_hellman(self.key.secret_scalar(), e_pub.as_affine());
+                self.exchanges += 1;
+                &self.last.insert((*ephemeral, s)).1
+            }
+        };
+        let k = derive_encoded(
+            shared.raw_secret_bytes().as_slice(),
+            context,
+            ephemeral,
+            &self.r_enc,
+        )?;
+        open_once(&k, ciphertext, context, what)
     }
 }
 

@@ -118,6 +118,7 @@ impl Audit for Auditor {
                 keygen_certificate: None,
             },
             &mut carries,
+            Some(note),
             &mut Quiet,
         )
         .map_err(|e| e.to_string())?;

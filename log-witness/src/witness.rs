@@ -205,6 +205,10 @@ pub struct Witness {
     key: WitnessKey,
     db_path: PathBuf,
     conn: Mutex<Connection>,
+    /// One lock per followed log: a log's `add-checkpoint` requests are handled one at a time
+    /// (the auditing witness judges outside the database lock, so different logs are judged
+    /// in parallel and the database is never held while judging).
+    rounds: Mutex<std::collections::HashMap<String, std::sync::Arc<Mutex<()>>>>,
     /// The auditing witness's judge (`serve --audit`), if any.
     auditor: Option<Box<dyn crate::auditing::Audit>>,
     /// Fault injection: stop between the commit and the answer.
@@ -337,6 +341,7 @@ impl Witness {
             key,
             db_path,
             conn: Mutex::new(conn),
+            rounds: Mutex::new(std::collections::HashMap::new()),
             auditor: None,
             stop_after_commit: false,
         })
@@ -378,6 +383,7 @@ impl Witness {
             key,
             db_path,
             conn: Mutex::new(conn),
+            rounds: Mutex::new(std::collections::HashMap::new()),
             auditor: None,
             stop_after_commit: false,
         })
@@ -495,33 +501,39 @@ impl Witness {
             .ok_or_else(|| WitnessError::Checkpoint("no origin line".into()))?;
         let now_i = to_i64(now, "time")?;
         let path = self.db_path.clone();
-        let mut conn = self.conn()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(state_err(&path))?;
-        let held = tx
-            .query_row(
-                "SELECT vkey, size, root, note FROM logs WHERE origin = ?1",
-                [&origin],
-                |r| {
-                    let root: Option<Vec<u8>> = r.get(2)?;
-                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, root, r.get(3)?))
-                },
-            )
-            .optional()
-            .map_err(state_err(&path))?
-            .ok_or_else(|| WitnessError::UnknownLog(origin.clone()))?;
-        let held = Held {
-            vkey: held.0,
-            size: to_u64(held.1),
-            root: match held.2 {
-                Some(b) => Digest32(b.as_slice().try_into().map_err(|_| WitnessError::State {
-                    path: path.clone(),
-                    why: format!("stored root of {origin:?} is not 32 bytes"),
-                })?),
-                None => empty_root(),
-            },
-            note: held.3,
+        // One round of this log at a time (held to the end of this call).
+        let round = {
+            let mut rounds = self.rounds.lock().map_err(|_| WitnessError::State {
+                path: path.clone(),
+                why: "round lock poisoned".into(),
+            })?;
+            rounds.entry(origin.clone()).or_default().clone()
+        };
+        let _round = round.lock().map_err(|_| WitnessError::State {
+            path: path.clone(),
+            why: "round lock poisoned".into(),
+        })?;
+        // What is held for this log, read in one short transaction.
+        let (held, earlier, carried) = {
+            let mut conn = self.conn()?;
+            let tx = conn.transaction().map_err(state_err(&path))?;
+            let held = self.held(&tx, &origin)?;
+            let cp_size = verify_checkpoint(&req.checkpoint, &held.vkey)
+                .map(|cp| cp.head.size)
+                .unwrap_or(0);
+            let earlier: Option<(Vec<u8>, String)> = tx
+                .query_row(
+                    "SELECT root, note FROM cosigned WHERE origin = ?1 AND size = ?2",
+                    params![origin, to_i64(cp_size, "checkpoint size")?],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(state_err(&path))?;
+            let carried = match &self.auditor {
+                Some(a) => self.carried(&tx, &origin, a.as_ref())?,
+                None => None,
+            };
+            (held, earlier, carried)
         };
         let cp = verify_checkpoint(&req.checkpoint, &held.vkey).map_err(|e| match e {
             CheckpointError::Malformed(m) => WitnessError::Checkpoint(m),
@@ -546,8 +558,10 @@ impl Witness {
                 base64::engine::general_purpose::STANDARD.encode(h.0) + "\n"
             })
             .collect();
+        // Evidence is kept in a transaction of its own.
         let record = |kind: &str, held_note: &str, detail: &str| -> Result<(), WitnessError> {
-            tx.execute(
+            let conn = self.conn()?;
+            conn.execute(
                 "INSERT INTO evidence (origin, kind, held_note, offered_note, proof, detail, at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
                 params![
@@ -564,14 +578,6 @@ impl Witness {
             Ok(())
         };
         // A checkpoint of a size this witness cosigned before must have the same root.
-        let earlier: Option<(Vec<u8>, String)> = tx
-            .query_row(
-                "SELECT root, note FROM cosigned WHERE origin = ?1 AND size = ?2",
-                params![origin, size_i],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(state_err(&path))?;
         if let Some((root, note)) = &earlier
             && root.as_slice() != cp.head.root.0.as_slice()
         {
@@ -581,7 +587,6 @@ impl Witness {
                 held: held.size,
             };
             record("split-view", note, &err.to_string())?;
-            tx.commit().map_err(state_err(&path))?;
             return Err(err);
         }
         if req.old_size != held.size {
@@ -612,19 +617,15 @@ impl Witness {
             };
             if let Some(note) = &held.note {
                 record("inconsistent", note, &err.to_string())?;
-                tx.commit().map_err(state_err(&path))?;
             }
             return Err(err);
         }
         // The auditing witness: judge the log up to this checkpoint before recording it,
-        // resuming from what the last round of this log judged (under the same policy).
+        // resuming from what the last round of this log judged (under the same policy). No
+        // database lock is held meanwhile.
         let statement = match &self.auditor {
             None => None,
-            Some(a) => match a.judge(
-                &origin,
-                &req.checkpoint,
-                self.carried(&tx, &origin, a.as_ref())?,
-            ) {
+            Some(a) => match a.judge(&origin, &req.checkpoint, carried) {
                 Ok(judged) => Some(judged),
                 Err(findings) => {
                     let err = WitnessError::Unjustified {
@@ -637,11 +638,25 @@ impl Witness {
                         held.note.as_deref().unwrap_or_default(),
                         &err.to_string(),
                     )?;
-                    tx.commit().map_err(state_err(&path))?;
                     return Err(err);
                 }
             },
         };
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(state_err(&path))?;
+        // Nothing else records this log's checkpoints while its round lock is held; if the
+        // state changed anyway (another process on the same folder), answer as for a stale
+        // old size: the caller retries from what is held now.
+        let now_held = self.held(&tx, &origin)?;
+        if now_held.size != held.size || now_held.root != held.root {
+            return Err(WitnessError::StaleOldSize {
+                origin,
+                old: req.old_size,
+                held: now_held.size,
+            });
+        }
         tx.execute(
             "INSERT INTO cosigned (origin, size, root, note, first_at) VALUES (?1, ?2, ?3, ?4, ?5) \
              ON CONFLICT (origin, size) DO NOTHING",
@@ -693,6 +708,35 @@ impl Witness {
             answer.push_str(&self.key.state(now, &j.policy, body));
         }
         Ok(answer)
+    }
+
+    /// The state held for `origin` (an unknown log is refused).
+    fn held(&self, tx: &rusqlite::Transaction<'_>, origin: &str) -> Result<Held, WitnessError> {
+        let path = &self.db_path;
+        let held = tx
+            .query_row(
+                "SELECT vkey, size, root, note FROM logs WHERE origin = ?1",
+                [origin],
+                |r| {
+                    let root: Option<Vec<u8>> = r.get(2)?;
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, root, r.get(3)?))
+                },
+            )
+            .optional()
+            .map_err(state_err(path))?
+            .ok_or_else(|| WitnessError::UnknownLog(origin.to_string()))?;
+        Ok(Held {
+            vkey: held.0,
+            size: to_u64(held.1),
+            root: match held.2 {
+                Some(b) => Digest32(b.as_slice().try_into().map_err(|_| WitnessError::State {
+                    path: path.clone(),
+                    why: format!("stored root of {origin:?} is not 32 bytes"),
+                })?),
+                None => empty_root(),
+            },
+            note: held.3,
+        })
     }
 
     /// The carry of `origin`'s last audited round, if it was judged under `auditor`'s policy

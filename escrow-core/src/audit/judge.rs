@@ -1267,6 +1267,14 @@ impl Judge {
                 }
             }
         }
+        // Oversight view: every release's sealed header opened (one key exchange per
+        // ephemeral key) and its proof checked in batches, before the releases are judged.
+        let mut headers: BTreeMap<u16, VecDeque<OpenedHeader>> = BTreeMap::new();
+        if let Some(key) = &self.oversight {
+            for (t, entries) in std::mem::take(&mut self.sealed_releases) {
+                headers.insert(t, open_sealed_headers(entries, key, &self.set));
+            }
+        }
         let mut disclosures = Vec::new();
         for (source, d) in &docs.disclosures {
             let verified = match self.policy.as_ref() {
@@ -1564,7 +1572,7 @@ impl Judge {
             if rec.has(flag::SEALED) {
                 oversight.releases_with_copy += 1;
             }
-            if let Some(key) = &self.oversight {
+            if self.oversight.is_some() {
                 if let Some(w) = parsed.get(&warrant) {
                     scopes
                         .entry(warrant)
@@ -1574,14 +1582,12 @@ impl Judge {
                 // The copies of a trustee's entries were kept in log order, one per record
                 // that has one.
                 let copy = if rec.has(flag::SEALED) {
-                    self.sealed_releases
-                        .get_mut(&trustee)
-                        .and_then(VecDeque::pop_front)
+                    headers.get_mut(&trustee).and_then(VecDeque::pop_front)
                 } else {
                     None
                 };
-                let check = match &copy {
-                    Some(e) => check_sealed_header(e, key, &self.set, ct, scopes.get(&warrant)),
+                let check = match copy {
+                    Some(h) => h.finish(ct, scopes.get(&warrant)),
                     None => HeaderCheck::NoCopy,
                 };
                 match check {
@@ -1859,58 +1865,110 @@ enum HeaderCheck {
     Failed(Unjustified),
 }
 
-/// Open the release's sealed header and check it: digest = the logged ciphertext digest,
-/// public TDH2 check under `set`, label inside `scope` (when the warrant is known).
-fn check_sealed_header(
-    e: &LogEntry,
+/// A release's sealed header, opened and its proof checked (its digest and scope are checked
+/// against the release by [`OpenedHeader::finish`]).
+enum OpenedHeader {
+    /// The header: its digest, and its label if its proof holds under the set.
+    Header {
+        digest: Digest32,
+        checked: Result<Label, String>,
+    },
+    /// No header to check: the copy is missing or could not be read.
+    Not(HeaderCheck),
+}
+
+/// Sealed headers opened per round of the batch check (bounds the multi-scalar
+/// multiplication's memory).
+const HEADER_BATCH: usize = 512;
+
+/// Open the sealed headers of one trustee's release entries, in log order, with the oversight
+/// key: one key exchange per ephemeral key (`ecies::Receiver`), and every version 2 header's
+/// proof checked in batches of [`HEADER_BATCH`] (`v2::ciphertext::check_batch`, which names
+/// each bad one); the same results as opening and checking each alone.
+fn open_sealed_headers(
+    entries: VecDeque<LogEntry>,
     key: &PrivateKey,
     set: &TrusteeSet,
-    ct: Digest32,
-    scope: Option<&ScopeMatcher>,
-) -> HeaderCheck {
-    let doc = match Sealed::open(e, key) {
-        Ok(d) => d,
-        Err(OpenError::NotSealed) => return HeaderCheck::NoCopy,
-        Err(err) => {
-            return HeaderCheck::Failed(Unjustified::OversightCopyUnreadable {
-                why: err.to_string(),
-            });
+) -> VecDeque<OpenedHeader> {
+    let mut receiver = crate::ecies::Receiver::new(key);
+    let mut out = VecDeque::with_capacity(entries.len());
+    let mut entries = entries.into_iter().peekable();
+    while entries.peek().is_some() {
+        let mut chunk: Vec<OpenedHeader> = Vec::with_capacity(HEADER_BATCH);
+        let mut v2: Vec<(usize, crate::v2::EscrowCiphertextV2)> = Vec::new();
+        for e in entries.by_ref().take(HEADER_BATCH) {
+            let opened = match Sealed::open_with(&e, &mut receiver) {
+                Ok(SealedDocument::HeaderV1(h)) => OpenedHeader::Header {
+                    digest: h.digest(),
+                    checked: h
+                        .check(set)
+                        .map(|v| v.label().clone())
+                        .map_err(|e| e.to_string()),
+                },
+                Ok(SealedDocument::HeaderV2(h)) => {
+                    v2.push((chunk.len(), h));
+                    // Filled in by the batch check below.
+                    OpenedHeader::Not(HeaderCheck::NoCopy)
+                }
+                Ok(SealedDocument::Warrant(_) | SealedDocument::Cancellation(_)) => {
+                    OpenedHeader::Not(HeaderCheck::Failed(Unjustified::OversightCopyUnreadable {
+                        why: "it holds a warrant or cancellation, not an escrow header".into(),
+                    }))
+                }
+                Err(OpenError::NotSealed) => OpenedHeader::Not(HeaderCheck::NoCopy),
+                Err(err) => {
+                    OpenedHeader::Not(HeaderCheck::Failed(Unjustified::OversightCopyUnreadable {
+                        why: err.to_string(),
+                    }))
+                }
+            };
+            chunk.push(opened);
         }
-    };
-    let (digest, checked): (Digest32, Result<Label, String>) = match &doc {
-        SealedDocument::HeaderV1(h) => (
-            h.digest(),
-            h.check(set)
-                .map(|v| v.label().clone())
-                .map_err(|e| e.to_string()),
-        ),
-        SealedDocument::HeaderV2(h) => (
-            h.digest(),
-            h.check(set)
-                .map(|v| v.label().clone())
-                .map_err(|e| e.to_string()),
-        ),
-        SealedDocument::Warrant(_) | SealedDocument::Cancellation(_) => {
-            return HeaderCheck::Failed(Unjustified::OversightCopyUnreadable {
-                why: "it holds a warrant or cancellation, not an escrow header".into(),
-            });
+        let (at, cts): (Vec<usize>, Vec<crate::v2::EscrowCiphertextV2>) = v2.into_iter().unzip();
+        let checked = crate::v2::ciphertext::check_batch(set, &cts);
+        for ((pos, ct), res) in at.into_iter().zip(&cts).zip(checked) {
+            if let Some(slot) = chunk.get_mut(pos) {
+                *slot = match res {
+                    Ok(v) => OpenedHeader::Header {
+                        digest: v.digest(),
+                        checked: Ok(v.label().clone()),
+                    },
+                    Err(e) => OpenedHeader::Header {
+                        digest: ct.digest(),
+                        checked: Err(e.to_string()),
+                    },
+                };
+            }
         }
-    };
-    if digest != ct {
-        return HeaderCheck::Checked(Some(Unjustified::HeaderMismatch));
+        out.extend(chunk);
     }
-    let label = match checked {
-        Ok(l) => l,
-        Err(why) => return HeaderCheck::Checked(Some(Unjustified::HeaderInvalid { why })),
-    };
-    match scope {
-        None => HeaderCheck::Unscoped,
-        Some(m) => match m.check(&label) {
-            Ok(()) => HeaderCheck::Checked(None),
-            Err(miss) => HeaderCheck::Checked(Some(Unjustified::OutOfScope {
-                why: m.explain(miss),
-            })),
-        },
+    out
+}
+
+impl OpenedHeader {
+    /// The header's check against the release: digest = the logged ciphertext digest `ct`, a
+    /// valid proof, label inside `scope` (when the warrant is known).
+    fn finish(self, ct: Digest32, scope: Option<&ScopeMatcher>) -> HeaderCheck {
+        let (digest, checked) = match self {
+            OpenedHeader::Header { digest, checked } => (digest, checked),
+            OpenedHeader::Not(c) => return c,
+        };
+        if digest != ct {
+            return HeaderCheck::Checked(Some(Unjustified::HeaderMismatch));
+        }
+        let label = match checked {
+            Ok(l) => l,
+            Err(why) => return HeaderCheck::Checked(Some(Unjustified::HeaderInvalid { why })),
+        };
+        match scope {
+            None => HeaderCheck::Unscoped,
+            Some(m) => match m.check(&label) {
+                Ok(()) => HeaderCheck::Checked(None),
+                Err(miss) => HeaderCheck::Checked(Some(Unjustified::OutOfScope {
+                    why: m.explain(miss),
+                })),
+            },
+        }
     }
 }
 
@@ -2405,6 +2463,99 @@ mod tests {
                 (FindingKind::EntryChanged, Some(1))
             ]
         );
+    }
+
+    #[test]
+    fn version_2_headers_are_checked_in_batches_and_each_bad_one_is_named() {
+        use crate::audit::oversight::{Sealed, SealedDocument};
+        use crate::label::Label;
+        use crate::secret::MessageKey;
+        use crate::v2::{EscrowCiphertextV2, encapsulate_v2};
+        use crate::warrant::Oversight;
+        let fx = fx();
+        let mut rng = rand::rng();
+        let ipc = PrivateKey::generate(&mut rng);
+        let policy = fx
+            .policy
+            .clone()
+            .with_oversight(vec![Oversight {
+                name: "ipc".into(),
+                key: ipc.public(),
+            }])
+            .unwrap();
+        let w = warrant(&fx, "w-1", "case", None, None);
+        let header = |i: usize| {
+            let l = Label::new("alice", "bob", Timestamp(T0), &format!("m{i}")).unwrap();
+            encapsulate_v2(
+                &fx.set,
+                &l,
+                &MessageKey::random(&mut rand::rng()),
+                &mut rand::rng(),
+            )
+            .unwrap()
+            .0
+        };
+        // More releases than one batch round holds, sealed as a node seals one request's
+        // copies (one ephemeral key); two headers are bad: a broken proof (the entry names the
+        // broken header's digest) and another header than the entry names.
+        let n = HEADER_BATCH + 3;
+        let (bad_proof, other) = (7usize, HEADER_BATCH + 1);
+        let mut headers: Vec<EscrowCiphertextV2> = (0..n).map(header).collect();
+        headers[bad_proof].f += p256::Scalar::ONE;
+        let mut entries: Vec<LogEntry> = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| release(&fx, 2 + i as u64, &w, h.digest()))
+            .collect();
+        let docs: Vec<SealedDocument> = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                if i == other {
+                    SealedDocument::HeaderV2(header(9999))
+                } else {
+                    SealedDocument::HeaderV2(h.clone())
+                }
+            })
+            .collect();
+        let sealed =
+            Sealed::seal_batch(entries.iter().zip(&docs), &[ipc.public()], &mut rng).unwrap();
+        for (e, s) in entries.iter_mut().zip(sealed) {
+            e.sealed = Some(s);
+        }
+        let mut seen =
+            LogEntry::warrant_seen(1, Timestamp(T0), w.digest(), fx.inv.public().key_id());
+        seen.seal_for_oversight(
+            &[ipc.public()],
+            &SealedDocument::Warrant(w.clone()),
+            &mut rng,
+        )
+        .unwrap();
+        let mut j = Judge::new(&fx.set, Some(policy.clone())).with_oversight_key(ipc.clone());
+        j.add(
+            2,
+            LogEntry::setup(0, Timestamp(T0 - 10), fx.set.id(), policy.digest()),
+        );
+        j.add(2, seen);
+        for e in entries {
+            j.add(2, e);
+        }
+        let j = j.judge(&Documents::default());
+        for i in 0..n {
+            let r = reasons(&j, 2, 2 + i as u64);
+            if i == bad_proof {
+                assert!(
+                    matches!(&r[..], [Unjustified::HeaderInvalid { .. }]),
+                    "{r:?}"
+                );
+            } else if i == other {
+                assert_eq!(r, vec![Unjustified::HeaderMismatch]);
+            } else {
+                assert!(r.is_empty(), "entry {}: {r:?}", 2 + i);
+            }
+        }
+        assert_eq!(j.oversight.headers_checked, n as u64);
+        assert_eq!(j.oversight.in_scope, n as u64 - 2);
     }
 
     #[test]

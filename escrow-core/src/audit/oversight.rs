@@ -24,7 +24,7 @@
 
 use super::entry::{EntryKind, LogEntry};
 use crate::codec::{KeyId, to_json};
-use crate::ecies::{self, EciesBox, open_once, seal_once};
+use crate::ecies::{self, open_once, seal_once};
 use crate::error::{Error, Result};
 use crate::group::Point;
 use crate::keys::{PrivateKey, PublicKey};
@@ -327,21 +327,32 @@ impl Sealed {
         entry: &LogEntry,
         key: &PrivateKey,
     ) -> core::result::Result<SealedDocument, OpenError> {
+        Self::open_with(entry, &mut ecies::Receiver::new(key))
+    }
+
+    /// [`Sealed::open`] through `receiver`, which keeps the key exchange of the last ephemeral
+    /// key: the copies one request sealed under one ephemeral key (§17.1), read in log order,
+    /// cost one key exchange in all.
+    pub fn open_with(
+        entry: &LogEntry,
+        receiver: &mut ecies::Receiver<'_>,
+    ) -> core::result::Result<SealedDocument, OpenError> {
         let sealed = entry.sealed.as_ref().ok_or(OpenError::NotSealed)?;
-        let id = key.public().key_id();
+        let id = receiver.key().public().key_id();
         let r = sealed
             .recipients
             .iter()
             .find(|r| r.key_id == id)
             .ok_or_else(|| OpenError::NotForThisKey(id.short()))?;
         let ctx = sealing_context(entry);
-        let b = EciesBox {
-            version: Default::default(),
-            ephemeral: r.ephemeral.point().map_err(|_| OpenError::Decrypt)?,
-            ciphertext: r.wrapped.clone(),
-        };
-        let dk =
-            ecies::decrypt(key, &ctx, &b, "oversight data key").map_err(|_| OpenError::Decrypt)?;
+        let dk = receiver
+            .open_encoded(
+                &ctx,
+                r.ephemeral.as_bytes(),
+                &r.wrapped,
+                "oversight data key",
+            )
+            .map_err(|_| OpenError::Decrypt)?;
         let dk: Zeroizing<[u8; 32]> =
             Zeroizing::new(dk.as_slice().try_into().map_err(|_| OpenError::Decrypt)?);
         let pt =
@@ -513,6 +524,61 @@ mod tests {
         e.seal_for_oversight(&[k.public()], &SealedDocument::HeaderV1(ct), &mut rng)
             .unwrap();
         (k, e)
+    }
+
+    #[test]
+    fn a_receiver_opens_a_batch_with_one_key_exchange_and_still_binds_each_copy() {
+        let mut rng = rand::rng();
+        let (_, ct) = header();
+        let a = PrivateKey::generate(&mut rng);
+        let doc = SealedDocument::HeaderV1(ct);
+        let mut entries: Vec<LogEntry> = (0..4).map(|i| release(w(1), d(20 + i))).collect();
+        let sealed =
+            Sealed::seal_batch(entries.iter().map(|e| (e, &doc)), &[a.public()], &mut rng).unwrap();
+        for (e, s) in entries.iter_mut().zip(sealed) {
+            e.sealed = Some(s);
+        }
+        let mut rx = ecies::Receiver::new(&a);
+        for e in &entries {
+            assert_eq!(Sealed::open_with(e, &mut rx).unwrap(), doc);
+        }
+        assert_eq!(rx.exchanges(), 1, "one key exchange for the batch");
+        // The kept secret does not open a copy moved to another entry (the context differs)...
+        let mut moved = entries[2].clone();
+        moved.sealed = entries[0].sealed.clone();
+        assert_eq!(Sealed::open_with(&moved, &mut rx), Err(OpenError::Decrypt));
+        // ... nor one whose ephemeral key was replaced by another point: that key's own
+        // exchange is computed, and the copy does not open under it.
+        let mut swapped = entries[1].clone();
+        if let Some(s) = swapped.sealed.as_mut() {
+            s.recipients[0].ephemeral = EphemeralKey::from_bytes(
+                &PrivateKey::generate(&mut rng).public().point().to_bytes(),
+            )
+            .unwrap();
+        }
+        assert_eq!(
+            Sealed::open_with(&swapped, &mut rx),
+            Err(OpenError::Decrypt)
+        );
+        assert_eq!(rx.exchanges(), 2);
+        // A copy of another batch: its own exchange, and it opens.
+        let (k2, other) = sealed_release();
+        let mut rx2 = ecies::Receiver::new(&k2);
+        assert!(Sealed::open_with(&other, &mut rx2).is_ok());
+        assert!(
+            Sealed::open_with(&entries[0], &mut rx2).is_err(),
+            "not for this key"
+        );
+        // An ephemeral key that is not a point of P-256 is refused, not used.
+        let mut bad = entries[3].clone();
+        if let Some(s) = bad.sealed.as_mut() {
+            let mut b = *s.recipients[0].ephemeral.as_bytes();
+            b[1..].fill(0xff);
+            if let Ok(e) = EphemeralKey::from_bytes(&b) {
+                s.recipients[0].ephemeral = e;
+            }
+        }
+        assert_eq!(Sealed::open_with(&bad, &mut rx), Err(OpenError::Decrypt));
     }
 
     #[test]
