@@ -357,7 +357,7 @@ pub fn spawn(listener: std::net::TcpListener, config: Config) -> Result<Spawned,
     let tls = loaded.tls();
     let name = format!("trustee-node-{}", loaded.index());
     let node = Some(loaded.node.clone());
-    on_thread(addr, tls, node, name, rt, move |rx| {
+    on_thread(addr, tls, node, name, Rt::Own(rt), move |rx| {
         serve(listener, loaded, async move {
             let _ = rx.await;
         })
@@ -378,13 +378,56 @@ pub fn spawn_run(listener: std::net::TcpListener, config: Config) -> Result<Spaw
         tls,
         None,
         format!("trustee-node-{addr}"),
-        runtime(1)?,
+        Rt::Own(runtime(1)?),
         move |rx| {
             run(listener, config, async move {
                 let _ = rx.await;
             })
         },
     )
+}
+
+/// [`spawn_run`] on a runtime shared by many nodes (`handle`): the node's accept loop runs on
+/// a thread of its own, its requests on the shared runtime's workers and blocking pool. Many
+/// nodes in one process (the lab's ceremony experiment at n = 128) then compute no more at once
+/// than that runtime's threads, instead of one blocking thread per node (each node's ceremony
+/// rounds run on the blocking pool). The runtime must outlive the nodes.
+pub fn spawn_run_on(
+    handle: tokio::runtime::Handle,
+    listener: std::net::TcpListener,
+    config: Config,
+) -> Result<Spawned, NodeError> {
+    let addr = listener
+        .local_addr()
+        .map_err(|e| NodeError::io("listener", e))?;
+    let tls = config.tls.is_some();
+    on_thread(
+        addr,
+        tls,
+        None,
+        format!("trustee-node-{addr}"),
+        Rt::Shared(handle),
+        move |rx| {
+            run(listener, config, async move {
+                let _ = rx.await;
+            })
+        },
+    )
+}
+
+/// The runtime a node thread drives its future on: its own, or one shared by many nodes.
+enum Rt {
+    Own(tokio::runtime::Runtime),
+    Shared(tokio::runtime::Handle),
+}
+
+impl Rt {
+    fn block_on<F: Future>(&self, f: F) -> F::Output {
+        match self {
+            Rt::Own(rt) => rt.block_on(f),
+            Rt::Shared(h) => h.block_on(f),
+        }
+    }
 }
 
 fn runtime(workers: usize) -> Result<tokio::runtime::Runtime, NodeError> {
@@ -401,7 +444,7 @@ fn on_thread<F>(
     tls: bool,
     node: Option<Arc<Node>>,
     name: String,
-    rt: tokio::runtime::Runtime,
+    rt: Rt,
     serve: impl FnOnce(tokio::sync::oneshot::Receiver<()>) -> F + Send + 'static,
 ) -> Result<Spawned, NodeError>
 where
