@@ -151,6 +151,11 @@ enum Cmd {
         /// Requests in flight from all clients together (more: 503).
         #[arg(long, default_value_t = 1024)]
         max_in_flight: usize,
+        /// Release gate (a policy naming witnesses): seconds one witness may take to answer a
+        /// cosigning request; a witness that takes longer counts as not cosigning, and with
+        /// too few cosignatures nothing is released (503 witness-quorum).
+        #[arg(long, default_value_t = trustee_node::gate::DEFAULT_WITNESS_TIMEOUT.as_secs())]
+        witness_timeout_secs: u64,
     },
 }
 
@@ -269,6 +274,7 @@ fn main_inner(cli: Cli) -> Result<(), NodeError> {
             per_client,
             posts_per_sec,
             max_in_flight,
+            witness_timeout_secs,
         } => {
             let limits = Limits {
                 max_batch: max_batch.clamp(1, escrow_core::release::MAX_BATCH),
@@ -282,6 +288,7 @@ fn main_inner(cli: Cli) -> Result<(), NodeError> {
                 per_client: per_client.max(1),
                 posts_per_sec: posts_per_sec.max(1),
                 max_in_flight: max_in_flight.max(1),
+                witness_timeout: Duration::from_secs(witness_timeout_secs.max(1)),
             };
             let pass = state::passphrase(passphrase_file.as_deref())?;
             let config = Config {

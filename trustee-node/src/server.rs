@@ -75,6 +75,9 @@ pub struct Limits {
     pub posts_per_sec: u32,
     /// Requests in flight from all clients together (more: 503).
     pub max_in_flight: usize,
+    /// Release gate: how long one witness may take to answer a cosigning request (connect,
+    /// send, read; an auditing witness judges the new log entries before it answers).
+    pub witness_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -91,6 +94,7 @@ impl Default for Limits {
             per_client: 16,
             posts_per_sec: 200,
             max_in_flight: 1024,
+            witness_timeout: crate::gate::DEFAULT_WITNESS_TIMEOUT,
         }
     }
 }
@@ -190,7 +194,7 @@ impl Node {
         let upper = loaded.db.upper_levels().clone();
         let refresher = crate::ceremony::Refresher::new(&loaded.state, loaded.reseal)?;
         let gate = escrow_core::audit::witness::GatePolicy::of(&loaded.policy)
-            .map(|g| crate::gate::Gate::new(g, crate::gate::DEFAULT_WITNESS_TIMEOUT));
+            .map(|g| crate::gate::Gate::new(g, limits.witness_timeout));
         Ok(Node {
             set: loaded.set,
             share: loaded.share,
