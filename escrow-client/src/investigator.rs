@@ -58,10 +58,10 @@ pub struct Strategy {
 pub(crate) trait Codec: Sync {
     /// What one trustee answered, all batches.
     type Answers: Send;
-    /// The items to ask for, for the selected messages `which` (indices into the selection);
+    /// The items to ask for, for the window's messages `which` (indices into the window);
     /// a message that cannot be asked for has none.
     fn items(&self, which: &[usize]) -> Vec<usize>;
-    /// Whether selected message `i`, not read, is worth asking the other trustees for.
+    /// Whether the window's message `i`, not read, is worth asking the other trustees for.
     fn retry(&self, i: usize) -> bool;
     /// Ask one trustee for every batch (each a list of items); stop at the first batch it
     /// cannot answer validly.
@@ -75,7 +75,7 @@ pub(crate) trait Codec: Sync {
     fn lost(&self, url: String) -> Self::Answers;
     /// File the trustees' answers (one voice per trustee index, see [`Voices`]).
     fn add(&mut self, answers: Vec<Self::Answers>);
-    /// Combine and decrypt the selected messages `which` with what was gathered so far
+    /// Combine and decrypt the window's messages `which` with what was gathered so far
     /// (results in the order of `which`).
     fn combine(&self, which: &[usize]) -> Vec<MessageOutcome>;
     /// The trustee rows and the receipts, one per line.
@@ -100,19 +100,17 @@ pub(crate) fn describe(e: &crate::ClientError) -> String {
 /// received are added to `traffic`.
 fn ask_all<C: Codec>(
     codec: &C,
-    clients: &[NodeClient],
+    clients: &[&NodeClient],
     items: &[usize],
     batch: usize,
     progress: &dyn Progress,
-    what: &str,
     traffic: &mut (u64, u64),
 ) -> Vec<C::Answers> {
     let batches: Vec<Vec<usize>> = items.chunks(batch.max(1)).map(<[_]>::to_vec).collect();
-    progress.start(what, (items.len() * clients.len()) as u64);
     let answers: Vec<(C::Answers, u64, u64)> = std::thread::scope(|s| {
         let handles: Vec<_> = clients
             .iter()
-            .map(|c| {
+            .map(|&c| {
                 let batches = &batches;
                 s.spawn(move || {
                     let (sent0, received0) = (c.traffic().sent(), c.traffic().received());
@@ -132,7 +130,6 @@ fn ask_all<C: Codec>(
             })
             .collect()
     });
-    progress.finish();
     answers
         .into_iter()
         .map(|(a, sent, received)| {
@@ -291,8 +288,9 @@ struct Investigation<'a> {
     env: &'a WarrantEnvelope,
     ctx: ShareContext,
     key: &'a PrivateKey,
-    selected: &'a [SealedMessage],
-    /// Every selected message's escrow header, checked once.
+    /// The window's messages.
+    selected: Vec<&'a SealedMessage>,
+    /// Every message's escrow header, checked once.
     checked: BTreeMap<Digest32, Result<ValidCiphertext, String>>,
     /// Shares that passed their proofs, per ciphertext.
     shares: BTreeMap<Digest32, Vec<VerifiedShare>>,
@@ -400,12 +398,12 @@ type Checked = (Vec<(Digest32, VerifiedShare)>, Vec<(Digest32, u16, String)>);
 const VERIFY_CHUNK: usize = 128;
 
 impl<'a> Investigation<'a> {
-    /// Check every selected message's escrow header (on every core).
+    /// Check the escrow header of every message of the window `selected` (on every core).
     fn new(
         set: &'a TrusteeSet,
         env: &'a WarrantEnvelope,
         key: &'a PrivateKey,
-        selected: &'a [SealedMessage],
+        selected: Vec<&'a SealedMessage>,
     ) -> Self {
         let checked = selected
             .par_iter()
@@ -565,8 +563,10 @@ impl Codec for Investigation<'_> {
 
     /// Verify, combine and decrypt, messages spread over the cores.
     fn combine(&self, which: &[usize]) -> Vec<MessageOutcome> {
-        let msgs: Vec<&SealedMessage> =
-            which.iter().filter_map(|&i| self.selected.get(i)).collect();
+        let msgs: Vec<&SealedMessage> = which
+            .iter()
+            .filter_map(|&i| self.selected.get(i).copied())
+            .collect();
         msgs.par_iter()
             .map(|m| {
                 let d = m.escrow.digest();
@@ -731,6 +731,80 @@ impl Retrieval {
             .filter(|o| matches!(o.outcome, Outcome::Read { .. }))
             .count()
     }
+
+    /// A retrieval with the outcomes and receipts a sink collected.
+    fn collected(t: Totals, outcomes: Vec<MessageOutcome>, receipts: String) -> Self {
+        Retrieval {
+            outcomes,
+            trustees: t.trustees,
+            bad_shares: t.bad_shares,
+            receipts,
+            stats: t.stats,
+        }
+    }
+}
+
+/// What a streamed retrieval keeps to the end: the trustee rows, the trustees named as
+/// cheating and the figures (the outcomes and the receipts went to the sink, window by
+/// window).
+#[derive(Default)]
+pub struct Totals {
+    /// What each trustee did.
+    pub trustees: Vec<TrusteeRow>,
+    /// Trustees whose shares failed their proofs, with the first reason.
+    pub bad_shares: BTreeMap<u16, String>,
+    /// Where the time and the bytes went.
+    pub stats: RetrievalStats,
+}
+
+impl Totals {
+    /// Add the totals of another retrieval from the same trustees (rows merged by URL).
+    pub fn merge(&mut self, other: Totals) {
+        merge_rows(&mut self.trustees, other.trustees);
+        for (i, e) in other.bad_shares {
+            self.bad_shares.entry(i).or_insert(e);
+        }
+        self.stats.ask_s += other.stats.ask_s;
+        self.stats.combine_s += other.stats.combine_s;
+        self.stats.request_bytes += other.stats.request_bytes;
+        self.stats.response_bytes += other.stats.response_bytes;
+    }
+}
+
+/// Where a streamed retrieval puts each window's outcomes (request order) and the receipts
+/// of the answers that window got, one per line, as soon as the window is combined.
+pub type Sink<'s> = dyn FnMut(Vec<MessageOutcome>, String) -> std::io::Result<()> + 's;
+
+/// Merge the trustee rows `more` (of a later window or another protocol version) into `rows`,
+/// by URL: counts added, the first failure kept, `ignored` sticky. A URL that answers as
+/// another trustee than before is failed with why.
+pub(crate) fn merge_rows(rows: &mut Vec<TrusteeRow>, more: Vec<TrusteeRow>) {
+    for r in more {
+        match rows.iter_mut().find(|x| x.url == r.url) {
+            None => rows.push(r),
+            Some(x) => {
+                if let (Some(a), Some(b)) = (x.trustee, r.trustee)
+                    && a != b
+                {
+                    x.failure.get_or_insert(format!(
+                        "answered as trustee {b} after answering as {:?}",
+                        Some(a)
+                    ));
+                }
+                x.trustee = x.trustee.or(r.trustee);
+                x.released += r.released;
+                for (c, n) in r.refused {
+                    *x.refused.entry(c).or_default() += n;
+                }
+                x.failure = x.failure.take().or(r.failure);
+                if x.status == "ignored" || r.status == "ignored" {
+                    x.status = "ignored";
+                } else {
+                    x.settle();
+                }
+            }
+        }
+    }
 }
 
 /// Time per phase and bytes on the wire of one retrieval (the research harness reports them).
@@ -739,7 +813,8 @@ pub struct RetrievalStats {
     /// Asking the trustees (in parallel): requests, the trustees' work, answers, signature
     /// checks. Seconds.
     pub ask_s: f64,
-    /// Opening the share boxes, verifying every share, combining and decrypting. Seconds.
+    /// Checking the escrow headers, opening the share boxes, verifying every share, combining,
+    /// decrypting and (in [`crate::retrieval::run`]) writing. Seconds.
     pub combine_s: f64,
     /// Request bodies sent, all trustees and attempts.
     pub request_bytes: u64,
@@ -759,11 +834,25 @@ pub(crate) fn naming_rejected(why: String, rejected: &[(u16, String)]) -> String
     format!("{why}; rejected: {}", names.join("; "))
 }
 
+/// Release batches per window of a streamed retrieval: a window of `batch ×
+/// WINDOW_BATCHES` messages is asked for, combined, decrypted and handed to the sink before
+/// the next is asked for, so what the investigator holds (checked headers, verified shares,
+/// outcomes, receipts) is bounded by the window, not by the number of messages. Twice the
+/// pipeline depth ([`crate::investigator_v2::PIPELINE_DEPTH`]), so that a window keeps the
+/// trustees' pipelines full for most of its time.
+pub const WINDOW_BATCHES: usize = 8;
+
+/// Messages per window for requests of `batch` ciphertexts ([`WINDOW_BATCHES`]).
+pub fn window_size(batch: usize) -> usize {
+    batch.max(1).saturating_mul(WINDOW_BATCHES)
+}
+
 /// Ask the trustees for shares of `selected` under `env`, verify, combine and decrypt.
 ///
 /// With [`Strategy::threshold_first`], only the first k clients are asked at first, and the
 /// others only for the messages that did not decrypt (a trustee down, refusing or cheating).
-/// Otherwise every client is asked at once.
+/// Otherwise every client is asked at once. Every outcome is kept until the end; a large
+/// retrieval streams them instead ([`retrieve_streamed`]).
 pub fn retrieve(
     clients: &[NodeClient],
     set: &TrusteeSet,
@@ -773,107 +862,180 @@ pub fn retrieve(
     strategy: Strategy,
     progress: &dyn Progress,
 ) -> Retrieval {
-    drive(
-        || Investigation::new(set, env, key, selected),
+    let refs: Vec<&SealedMessage> = selected.iter().collect();
+    let mut outcomes = Vec::new();
+    let mut receipts = String::new();
+    let totals = retrieve_streamed(
         clients,
         set,
-        selected.len(),
+        env,
+        key,
+        &refs,
         strategy,
         progress,
+        &mut |o, r| {
+            outcomes.extend(o);
+            receipts.push_str(&r);
+            Ok(())
+        },
+    );
+    // The sink above never fails.
+    Retrieval::collected(totals.unwrap_or_default(), outcomes, receipts)
+}
+
+/// [`retrieve`], window by window ([`window_size`]): each window's outcomes and receipts go to
+/// `sink` as soon as it is combined (an error from the sink stops the retrieval).
+#[allow(clippy::too_many_arguments)]
+pub fn retrieve_streamed(
+    clients: &[NodeClient],
+    set: &TrusteeSet,
+    env: &WarrantEnvelope,
+    key: &PrivateKey,
+    selected: &[&SealedMessage],
+    strategy: Strategy,
+    progress: &dyn Progress,
+    sink: &mut Sink<'_>,
+) -> std::io::Result<Totals> {
+    drive(
+        |w| Investigation::new(set, env, key, selected.get(w).unwrap_or_default().to_vec()),
+        clients,
+        usize::from(set.threshold()),
+        selected.len(),
+        strategy,
+        window_size(strategy.batch),
+        progress,
+        sink,
     )
 }
 
-/// The retrieval of `n` selected messages with the codec `make` builds (its time counts as
-/// combining: it checks the messages' escrow headers), for both protocol versions.
+/// The clients of `cs` that have not failed.
+fn live<'c>(cs: &'c [NodeClient], failed: &BTreeSet<String>) -> Vec<&'c NodeClient> {
+    cs.iter()
+        .filter(|c| !failed.contains(&c.url().to_string()))
+        .collect()
+}
+
+/// The retrieval of `n` selected messages, window by window (`window` messages each): for
+/// each window, the codec `make` builds for it (its time counts as combining: it checks the
+/// window's escrow headers) asks the trustees, combines, and the outcomes and receipts go to
+/// `sink` before the next window is made, for both protocol versions. A trustee that failed
+/// in a window is not asked again; the rows of every window are merged by URL.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn drive<C: Codec>(
-    make: impl FnOnce() -> C,
+    mut make: impl FnMut(std::ops::Range<usize>) -> C,
     clients: &[NodeClient],
-    set: &TrusteeSet,
+    k: usize,
     n: usize,
     strategy: Strategy,
+    window: usize,
     progress: &dyn Progress,
-) -> Retrieval {
-    let k = usize::from(set.threshold());
+    sink: &mut Sink<'_>,
+) -> std::io::Result<Totals> {
     let (first, rest) = if strategy.threshold_first && clients.len() > k {
         clients.split_at(k)
     } else {
         (clients, &[][..])
     };
+    let window = window.max(1);
+    // At least one window, even an empty one, so that every trustee gets its row.
+    let windows: Vec<std::ops::Range<usize>> = if n == 0 {
+        vec![0..0]
+    } else {
+        (0..n)
+            .step_by(window)
+            .map(|s| s..s.saturating_add(window).min(n))
+            .collect()
+    };
     let mut traffic = (0, 0);
-    let t_combine = Instant::now();
-    let mut codec = make();
-    let all: Vec<usize> = (0..n).collect();
-    let items = codec.items(&all);
-    let mut combine_s = t_combine.elapsed().as_secs_f64();
-
-    let t_ask = Instant::now();
-    let answers = ask_all(
-        &codec,
-        first,
-        &items,
-        strategy.batch,
-        progress,
-        "asking trustees",
-        &mut traffic,
-    );
-    let mut ask_s = t_ask.elapsed().as_secs_f64();
-    let t = Instant::now();
-    codec.add(answers);
-    let mut outcomes = codec.combine(&all);
-    combine_s += t.elapsed().as_secs_f64();
-
-    let missing: Vec<usize> = outcomes
-        .iter()
-        .enumerate()
-        .filter(|(i, o)| matches!(o.outcome, Outcome::NotRead { .. }) && codec.retry(*i))
-        .map(|(i, _)| i)
-        .collect();
-    if !rest.is_empty() && !missing.is_empty() {
-        let items = codec.items(&missing);
+    let (mut ask_s, mut combine_s) = (0.0, 0.0);
+    let mut totals = Totals::default();
+    let mut failed: BTreeSet<String> = BTreeSet::new();
+    progress.start("asking trustees", (n * first.len()) as u64);
+    for w in windows {
+        let (first, rest) = (live(first, &failed), live(rest, &failed));
         let t = Instant::now();
-        let more = ask_all(
+        let mut codec = make(w.clone());
+        let all: Vec<usize> = (0..w.len()).collect();
+        let items = codec.items(&all);
+        combine_s += t.elapsed().as_secs_f64();
+
+        let t = Instant::now();
+        let answers = ask_all(
             &codec,
-            rest,
+            &first,
             &items,
             strategy.batch,
             progress,
-            "asking the other trustees",
             &mut traffic,
         );
         ask_s += t.elapsed().as_secs_f64();
         let t = Instant::now();
-        codec.add(more);
-        let again = codec.combine(&missing);
-        for (&i, o) in missing.iter().zip(again) {
-            if let Some(slot) = outcomes.get_mut(i) {
-                *slot = o;
+        codec.add(answers);
+        let mut outcomes = codec.combine(&all);
+        combine_s += t.elapsed().as_secs_f64();
+
+        let missing: Vec<usize> = outcomes
+            .iter()
+            .enumerate()
+            .filter(|(i, o)| matches!(o.outcome, Outcome::NotRead { .. }) && codec.retry(*i))
+            .map(|(i, _)| i)
+            .collect();
+        if !rest.is_empty() && !missing.is_empty() {
+            let items = codec.items(&missing);
+            let t = Instant::now();
+            let more = ask_all(
+                &codec,
+                &rest,
+                &items,
+                strategy.batch,
+                &NoProgress,
+                &mut traffic,
+            );
+            ask_s += t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            codec.add(more);
+            let again = codec.combine(&missing);
+            for (&i, o) in missing.iter().zip(again) {
+                if let Some(slot) = outcomes.get_mut(i) {
+                    *slot = o;
+                }
+            }
+            combine_s += t.elapsed().as_secs_f64();
+        }
+
+        for o in &outcomes {
+            let rejected = match &o.outcome {
+                Outcome::Read { rejected, .. } | Outcome::NotRead { rejected, .. } => rejected,
+            };
+            for (i, e) in rejected {
+                totals.bad_shares.entry(*i).or_insert_with(|| e.clone());
             }
         }
+        let (rows, receipts) = codec.finish();
+        merge_rows(&mut totals.trustees, rows);
+        failed.extend(
+            totals
+                .trustees
+                .iter()
+                .filter(|r| r.failure.is_some())
+                .map(|r| r.url.clone()),
+        );
+        let t = Instant::now();
+        let sunk = sink(outcomes, receipts);
         combine_s += t.elapsed().as_secs_f64();
-    }
-
-    let mut bad_shares = BTreeMap::new();
-    for o in &outcomes {
-        let rejected = match &o.outcome {
-            Outcome::Read { rejected, .. } | Outcome::NotRead { rejected, .. } => rejected,
-        };
-        for (i, e) in rejected {
-            bad_shares.entry(*i).or_insert_with(|| e.clone());
+        if let Err(e) = sunk {
+            progress.finish();
+            return Err(e);
         }
     }
-    let (trustees, receipts) = codec.finish();
-    Retrieval {
-        outcomes,
-        trustees,
-        bad_shares,
-        receipts,
-        stats: RetrievalStats {
-            ask_s,
-            combine_s,
-            request_bytes: traffic.0,
-            response_bytes: traffic.1,
-        },
-    }
+    progress.finish();
+    totals.stats = RetrievalStats {
+        ask_s,
+        combine_s,
+        request_bytes: traffic.0,
+        response_bytes: traffic.1,
+    };
+    Ok(totals)
 }
 
 /// Why the trustees given cannot serve a retrieval; found before any release request is sent.
@@ -1117,5 +1279,174 @@ mod tests {
             failures: String::new(),
         };
         assert_eq!(reach.culprit(), None);
+    }
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A codec that asks nobody: a trustee answers every item it is asked for, except that
+    /// the trustee at `https://a` refuses every seventh message (so that threshold-first asks
+    /// the other trustee for them); a message is read with two answers. It counts the codecs
+    /// alive and the answers (shares) each holds.
+    struct Mock<'a> {
+        start: usize,
+        len: usize,
+        answers: BTreeMap<usize, usize>,
+        held: usize,
+        live: &'a AtomicUsize,
+        max_held: &'a AtomicUsize,
+    }
+
+    impl Drop for Mock<'_> {
+        fn drop(&mut self) {
+            self.live.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    impl Codec for Mock<'_> {
+        type Answers = (String, Vec<usize>);
+        fn items(&self, which: &[usize]) -> Vec<usize> {
+            assert!(
+                which.iter().all(|&i| i < self.len),
+                "an item outside the window"
+            );
+            which.to_vec()
+        }
+        fn retry(&self, _: usize) -> bool {
+            true
+        }
+        fn ask(&self, c: &NodeClient, batches: &[Vec<usize>], p: &dyn Progress) -> Self::Answers {
+            let url = c.url().to_string();
+            let refuses = |i: usize| url.contains("//a") && (self.start + i) % 7 == 0;
+            let items: Vec<usize> = batches
+                .concat()
+                .into_iter()
+                .filter(|&i| !refuses(i))
+                .collect();
+            p.inc(items.len() as u64);
+            (url, items)
+        }
+        fn lost(&self, url: String) -> Self::Answers {
+            (url, Vec::new())
+        }
+        fn add(&mut self, answers: Vec<Self::Answers>) {
+            for (_, items) in answers {
+                for i in items {
+                    *self.answers.entry(i).or_default() += 1;
+                    self.held += 1;
+                }
+            }
+            self.max_held.fetch_max(self.held, Ordering::SeqCst);
+        }
+        fn combine(&self, which: &[usize]) -> Vec<MessageOutcome> {
+            which
+                .iter()
+                .map(|&i| MessageOutcome {
+                    id: (self.start + i).to_string(),
+                    ciphertext: Digest32([0; 32]),
+                    outcome: if self.answers.get(&i).copied().unwrap_or(0) >= 2 {
+                        Outcome::Read {
+                            used: vec![],
+                            rejected: vec![],
+                            body: Zeroizing::new(vec![]),
+                        }
+                    } else {
+                        Outcome::NotRead {
+                            why: "not enough shares".into(),
+                            refusals: vec![],
+                            rejected: vec![],
+                        }
+                    },
+                })
+                .collect()
+        }
+        fn finish(self) -> (Vec<TrusteeRow>, String) {
+            (Vec::new(), format!("window {}\n", self.start))
+        }
+    }
+
+    /// The retrieval holds one window at a time: however many messages, at most one codec
+    /// (checked headers, shares, outcomes) is alive, it never holds more answers than the
+    /// window's messages times the trustees asked, and each window's outcomes leave for the
+    /// sink before the next window is made; threshold-first still asks the other trustee for
+    /// what the first ones did not give, window by window.
+    #[test]
+    fn a_retrieval_holds_one_window_at_a_time() {
+        let cfg = crate::ClientConfig {
+            allow_insecure_http: true,
+            ..crate::ClientConfig::default()
+        };
+        let clients: Vec<NodeClient> = ["http://a", "http://b", "http://c"]
+            .iter()
+            .map(|u| NodeClient::new(u, &cfg).expect("a client"))
+            .collect();
+        let (live, max_live, max_held) = (
+            AtomicUsize::new(0),
+            AtomicUsize::new(0),
+            AtomicUsize::new(0),
+        );
+        // Outcomes handed to the sink so far.
+        let sunk = AtomicUsize::new(0);
+        let strategy = Strategy {
+            batch: 5,
+            threshold_first: true,
+        };
+        let window = window_size(strategy.batch);
+        let n = 25 * window + 3;
+        let mut seen = Vec::new();
+        let mut receipts = String::new();
+        let mut largest = 0;
+        let totals = drive(
+            |w| {
+                assert_eq!(
+                    sunk.load(Ordering::SeqCst),
+                    w.start,
+                    "a window made before the previous ones went to the sink"
+                );
+                let now = live.fetch_add(1, Ordering::SeqCst) + 1;
+                max_live.fetch_max(now, Ordering::SeqCst);
+                Mock {
+                    start: w.start,
+                    len: w.len(),
+                    answers: BTreeMap::new(),
+                    held: 0,
+                    live: &live,
+                    max_held: &max_held,
+                }
+            },
+            &clients,
+            2,
+            n,
+            strategy,
+            window,
+            &NoProgress,
+            &mut |outcomes, r| {
+                largest = largest.max(outcomes.len());
+                sunk.fetch_add(outcomes.len(), Ordering::SeqCst);
+                seen.extend(
+                    outcomes
+                        .into_iter()
+                        .map(|o| (o.id, matches!(o.outcome, Outcome::Read { .. }))),
+                );
+                receipts.push_str(&r);
+                Ok(())
+            },
+        )
+        .expect("the mock sink does not fail");
+        assert!(totals.bad_shares.is_empty());
+        assert_eq!(max_live.load(Ordering::SeqCst), 1, "one window at a time");
+        assert_eq!(live.load(Ordering::SeqCst), 0);
+        assert!(
+            largest <= window,
+            "a window of {largest} outcomes (window {window})"
+        );
+        let held = max_held.load(Ordering::SeqCst);
+        assert!(
+            held <= window * 3,
+            "{held} answers held at once (window {window})"
+        );
+        // Every message, in order, read (those the first trustee refused from the third).
+        let want: Vec<(String, bool)> = (0..n).map(|i| (i.to_string(), true)).collect();
+        assert_eq!(seen, want);
+        assert_eq!(receipts.lines().count(), n.div_ceil(window));
     }
 }

@@ -12,8 +12,8 @@
 
 use crate::NodeClient;
 use crate::investigator::{
-    Codec, LOST, MessageOutcome, Outcome, Progress, Retrieval, RetrievalStats, Strategy,
-    TrusteeRow, Voices, describe, drive, naming_rejected,
+    Codec, LOST, MessageOutcome, Outcome, Progress, Retrieval, Sink, Strategy, Totals, TrusteeRow,
+    Voices, describe, drive, naming_rejected, window_size,
 };
 use escrow_core::codec::Digest32;
 use escrow_core::keys::PrivateKey;
@@ -81,7 +81,8 @@ struct V2<'a> {
     set: &'a TrusteeSet,
     env: &'a WarrantEnvelope,
     key: &'a PrivateKey,
-    selected: &'a [SealedMessageV2],
+    /// The window's messages.
+    selected: Vec<&'a SealedMessageV2>,
     valid: Vec<ValidCiphertextV2>,
     /// For each selected message, its index among the valid headers (or why it is not valid).
     slot: Vec<Result<usize, String>>,
@@ -93,12 +94,13 @@ struct V2<'a> {
 }
 
 impl<'a> V2<'a> {
-    /// Check every header, in batches spread over the cores.
+    /// Check the header of every message of the window `selected`, in batches spread over
+    /// the cores.
     fn new(
         set: &'a TrusteeSet,
         env: &'a WarrantEnvelope,
         key: &'a PrivateKey,
-        selected: &'a [SealedMessageV2],
+        selected: Vec<&'a SealedMessageV2>,
     ) -> Self {
         let checked: Vec<Result<ValidCiphertextV2, String>> = selected
             .par_chunks(CHECK_CHUNK)
@@ -255,7 +257,7 @@ impl<'a> V2<'a> {
             refusals: vec![],
             rejected: vec![],
         };
-        match (self.slot.get(i), self.selected.get(i)) {
+        match (self.slot.get(i), self.selected.get(i).copied()) {
             (Some(Ok(pos)), Some(m)) => match self.valid.get(*pos) {
                 Some(ct) => self.combine_one(m, ct, *pos),
                 None => not_read("escrow header not checked".into()),
@@ -411,7 +413,7 @@ impl Codec for V2<'_> {
         which
             .par_iter()
             .filter_map(|&i| {
-                let m = self.selected.get(i)?;
+                let m = self.selected.get(i).copied()?;
                 Some(MessageOutcome {
                     id: m.id.clone(),
                     ciphertext: m.escrow.digest(),
@@ -431,7 +433,8 @@ impl Codec for V2<'_> {
 ///
 /// With [`Strategy::threshold_first`], only the first k clients are asked at first, and the
 /// others only for the messages that did not decrypt. The receipts are one line per signed
-/// answer ([`escrow_core::v2::release::ReceiptV2`]).
+/// answer ([`escrow_core::v2::release::ReceiptV2`]). Every outcome is kept until the end; a
+/// large retrieval streams them instead ([`retrieve_any_streamed`]).
 pub fn retrieve_v2(
     clients: &[NodeClient],
     set: &TrusteeSet,
@@ -441,13 +444,51 @@ pub fn retrieve_v2(
     strategy: Strategy,
     progress: &dyn Progress,
 ) -> Retrieval {
+    let refs: Vec<&SealedMessageV2> = selected.iter().collect();
+    collect(|sink| retrieve_v2_streamed(clients, set, env, key, &refs, strategy, progress, sink))
+}
+
+/// A retrieval whose outcomes and receipts are kept (the sink never fails).
+fn collect(run: impl FnOnce(&mut Sink<'_>) -> std::io::Result<Totals>) -> Retrieval {
+    let mut outcomes = Vec::new();
+    let mut receipts = String::new();
+    let totals = run(&mut |o, r| {
+        outcomes.extend(o);
+        receipts.push_str(&r);
+        Ok(())
+    })
+    .unwrap_or_default();
+    Retrieval {
+        outcomes,
+        trustees: totals.trustees,
+        bad_shares: totals.bad_shares,
+        receipts,
+        stats: totals.stats,
+    }
+}
+
+/// [`retrieve_v2`], window by window ([`window_size`]): each window's outcomes and receipts
+/// go to `sink` as soon as it is combined.
+#[allow(clippy::too_many_arguments)]
+fn retrieve_v2_streamed(
+    clients: &[NodeClient],
+    set: &TrusteeSet,
+    env: &WarrantEnvelope,
+    key: &PrivateKey,
+    selected: &[&SealedMessageV2],
+    strategy: Strategy,
+    progress: &dyn Progress,
+    sink: &mut Sink<'_>,
+) -> std::io::Result<Totals> {
     drive(
-        || V2::new(set, env, key, selected),
+        |w| V2::new(set, env, key, selected.get(w).unwrap_or_default().to_vec()),
         clients,
-        set,
+        usize::from(set.threshold()),
         selected.len(),
         strategy,
+        window_size(strategy.batch),
         progress,
+        sink,
     )
 }
 
@@ -488,62 +529,41 @@ pub fn retrieve_any(
     strategy: Strategy,
     progress: &dyn Progress,
 ) -> MixedRetrieval {
-    let empty = || Retrieval {
-        outcomes: Vec::new(),
-        trustees: Vec::new(),
-        bad_shares: BTreeMap::new(),
-        receipts: String::new(),
-        stats: RetrievalStats::default(),
-    };
-    let a = if v1.is_empty() {
-        empty()
-    } else {
-        crate::investigator::retrieve(clients, set, env, key, v1, strategy, progress)
-    };
-    let b = if v2.is_empty() {
-        empty()
-    } else {
-        retrieve_v2(clients, set, env, key, v2, strategy, progress)
-    };
-    let mut rows: Vec<TrusteeRow> = a.trustees;
-    for r in b.trustees {
-        match rows.iter_mut().find(|x| x.url == r.url) {
-            None => rows.push(r),
-            Some(x) => {
-                x.trustee = x.trustee.or(r.trustee);
-                x.released += r.released;
-                for (c, n) in r.refused {
-                    *x.refused.entry(c).or_default() += n;
-                }
-                x.failure = x.failure.take().or(r.failure);
-                if x.status == "ignored" || r.status == "ignored" {
-                    x.status = "ignored";
-                } else {
-                    x.settle();
-                }
-            }
-        }
-    }
-    let mut bad_shares = a.bad_shares;
-    for (i, e) in b.bad_shares {
-        bad_shares.entry(i).or_insert(e);
-    }
-    let mut outcomes = a.outcomes;
-    outcomes.extend(b.outcomes);
-    let mut receipts = a.receipts;
-    receipts.push_str(&b.receipts);
+    let v1: Vec<&SealedMessage> = v1.iter().collect();
+    let v2: Vec<&SealedMessageV2> = v2.iter().collect();
     MixedRetrieval {
-        retrieval: Retrieval {
-            outcomes,
-            trustees: rows,
-            bad_shares,
-            receipts,
-            stats: RetrievalStats {
-                ask_s: a.stats.ask_s + b.stats.ask_s,
-                combine_s: a.stats.combine_s + b.stats.combine_s,
-                request_bytes: a.stats.request_bytes + b.stats.request_bytes,
-                response_bytes: a.stats.response_bytes + b.stats.response_bytes,
-            },
-        },
+        retrieval: collect(|sink| {
+            retrieve_any_streamed(clients, set, env, key, &v1, &v2, strategy, progress, sink)
+        }),
     }
+}
+
+/// [`retrieve_any`], window by window: the version 1 messages, then the version 2 ones, each
+/// window's outcomes and receipts handed to `sink` as soon as it is combined
+/// ([`crate::investigator::window_size`]), so that what is held does not grow with the number
+/// of messages. The trustee rows of both versions are merged by URL.
+#[allow(clippy::too_many_arguments)]
+pub fn retrieve_any_streamed(
+    clients: &[NodeClient],
+    set: &TrusteeSet,
+    env: &WarrantEnvelope,
+    key: &PrivateKey,
+    v1: &[&SealedMessage],
+    v2: &[&SealedMessageV2],
+    strategy: Strategy,
+    progress: &dyn Progress,
+    sink: &mut Sink<'_>,
+) -> std::io::Result<Totals> {
+    let mut totals = Totals::default();
+    if !v1.is_empty() {
+        totals.merge(crate::investigator::retrieve_streamed(
+            clients, set, env, key, v1, strategy, progress, sink,
+        )?);
+    }
+    if !v2.is_empty() {
+        totals.merge(retrieve_v2_streamed(
+            clients, set, env, key, v2, strategy, progress, sink,
+        )?);
+    }
+    Ok(totals)
 }

@@ -18,6 +18,7 @@ use escrow_core::warrant::{Warrant, WarrantEnvelope};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// One mailbox line: its 1-based number and the parsed message or the parse error.
@@ -191,6 +192,12 @@ impl Retrieval {
 /// `POST /v1/release`, version 2 ones with `POST /v2/release`), verify, combine, decrypt, and write
 /// `<id>.txt` per message (atomic, mode 0600) and `receipts.jsonl` (appended to when
 /// `append_receipts` and it exists) into `out_dir`.
+///
+/// The messages are retrieved window by window ([`investigator::window_size`]): each window's
+/// files are written and its receipts appended (and synced) as soon as it is combined, so the
+/// investigator holds one window's headers, shares and plaintexts at a time, and a retrieval
+/// that stops midway leaves the files and receipts of the windows it finished (`--resume`
+/// continues from them).
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     clients: &[NodeClient],
@@ -213,35 +220,81 @@ pub fn run(
     let mut v2 = Vec::new();
     for m in selected {
         match m {
-            MailboxMessage::V1(m) => v1.push(m.clone()),
-            MailboxMessage::V2(m) => v2.push(m.clone()),
+            MailboxMessage::V1(m) => v1.push(m),
+            MailboxMessage::V2(m) => v2.push(m),
             // A version this client does not read: [`check_any_message`] refuses it first.
             _ => {}
         }
     }
-    let got =
-        crate::investigator_v2::retrieve_any(clients, set, env, key, &v1, &v2, strategy, progress)
-            .retrieval;
-    let t = std::time::Instant::now();
-    let outcomes: Vec<(String, Digest32, Written)> = got
-        .outcomes
-        .into_par_iter()
-        .map(|m| write_outcome(m, out_dir))
-        .collect();
-    let mut stats = got.stats;
-    stats.combine_s += t.elapsed().as_secs_f64();
-    let receipts = out_dir.join("receipts.jsonl");
-    if append_receipts && receipts.exists() {
-        files::append_synced(&receipts, got.receipts.as_bytes())?;
-    } else {
-        files::write_atomic(&receipts, got.receipts.as_bytes(), 0o644, true)?;
-    }
+    let path = out_dir.join("receipts.jsonl");
+    let mut receipts = Receipts::open(&path, append_receipts)?;
+    let mut outcomes: Vec<(String, Digest32, Written)> = Vec::with_capacity(selected.len());
+    let totals = crate::investigator_v2::retrieve_any_streamed(
+        clients,
+        set,
+        env,
+        key,
+        &v1,
+        &v2,
+        strategy,
+        progress,
+        &mut |window, lines| {
+            outcomes.par_extend(window.into_par_iter().map(|m| write_outcome(m, out_dir)));
+            receipts.append(lines.as_bytes())
+        },
+    )?;
     Ok(Retrieval {
         outcomes,
-        trustees: got.trustees,
-        bad_shares: got.bad_shares,
-        stats,
+        trustees: totals.trustees,
+        bad_shares: totals.bad_shares,
+        stats: totals.stats,
     })
+}
+
+/// `receipts.jsonl` as a retrieval writes it: created (or, when `append` and it exists,
+/// appended to), then appended to window by window, each append synced, so that the receipts
+/// of every window whose files were written are on disk even if the retrieval stops midway.
+struct Receipts {
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl Receipts {
+    fn open(path: &Path, append: bool) -> std::io::Result<Self> {
+        let mut opts = std::fs::OpenOptions::new();
+        let what = if append && path.exists() {
+            opts.append(true);
+            "append to"
+        } else {
+            opts.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o644);
+            "create"
+        };
+        let file = opts.open(path).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot {what} {}: {e}", path.display()))
+        })?;
+        Ok(Receipts {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Append `lines` and sync them.
+    fn append(&mut self, lines: &[u8]) -> std::io::Result<()> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        self.file
+            .write_all(lines)
+            .and_then(|()| self.file.sync_data())
+            .map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!("cannot append to {}: {e}", self.path.display()),
+                )
+            })
+    }
 }
 
 /// Write a message read into `<id>.txt` (atomic, mode 0600, not synced: a crash may lose such

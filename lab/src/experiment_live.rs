@@ -298,6 +298,12 @@ pub struct E2eRow {
     /// Peak resident set (kB) of this process (the investigator, and the sealing) after this
     /// row (VmHWM of /proc/self/status, what getrusage's ru_maxrss reports on Linux).
     pub investigator_peak_rss_kb: Option<u64>,
+    /// This process's resident set (kB, VmRSS) just before the retrieval: the experiment's
+    /// driver with the sealed mailbox it made, which `escrow retrieve` would not hold.
+    pub driver_rss_kb: Option<u64>,
+    /// The retrieval's own peak (kB): this process's peak resident set during the retrieval
+    /// (VmHWM, reset just before it through /proc/self/clear_refs) minus `driver_rss_kb`.
+    pub retrieval_peak_rss_kb: Option<u64>,
     /// Witnesses of the nodes' release gate (0: no gate).
     pub witnesses: u16,
     /// One of them is an auditing witness, required by the policy.
@@ -366,9 +372,12 @@ pub const E2E_COLUMNS: &[&str] = &[
     "witnesses",
     "auditing_witness",
     "batches",
+    "driver_rss_kb",
+    "retrieval_peak_rss_kb",
 ];
 
 fn e2e_csv(rows: &[E2eRow]) -> Vec<Vec<String>> {
+    let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
     rows.iter()
         .map(|r| {
             vec![
@@ -401,6 +410,8 @@ fn e2e_csv(rows: &[E2eRow]) -> Vec<Vec<String>> {
                 r.witnesses.to_string(),
                 r.auditing_witness.to_string(),
                 r.batches.to_string(),
+                opt(r.driver_rss_kb),
+                opt(r.retrieval_peak_rss_kb),
             ]
         })
         .collect()
@@ -539,7 +550,7 @@ pub fn e2e(a: E2eArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     );
     let _ = writeln!(
         text,
-        "{:>4} {:>9} {:>8} {:>10} {:>9} {:>9} {:>10} {:>11} {:>13} {:>12} {:>12} {:>13} {:>9}",
+        "{:>4} {:>9} {:>8} {:>10} {:>9} {:>9} {:>10} {:>11} {:>13} {:>12} {:>12} {:>13} {:>9} {:>12}",
         "wit",
         "ask",
         "messages",
@@ -552,12 +563,13 @@ pub fn e2e(a: E2eArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         "log entries",
         "db B/entry",
         "node RSS MB",
-        "inv RSS MB"
+        "inv RSS MB",
+        "retrieval MB"
     );
     for r in &rows {
         let _ = writeln!(
             text,
-            "{:>4} {:>9} {:>8} {:>10.3} {:>9.3} {:>9.3} {:>10.0} {:>11.0} {:>13.0} {:>12.0} {:>12.0} {:>13} {:>9}",
+            "{:>4} {:>9} {:>8} {:>10.3} {:>9.3} {:>9.3} {:>10.0} {:>11.0} {:>13.0} {:>12.0} {:>12.0} {:>13} {:>9} {:>12}",
             r.witnesses,
             r.ask.name(),
             r.messages,
@@ -575,6 +587,9 @@ pub fn e2e(a: E2eArgs, roles: &dyn Roles, out: Out) -> Result<()> {
                 .collect::<Vec<_>>()
                 .join("/"),
             r.investigator_peak_rss_kb
+                .map(|v| format!("{:.0}", v as f64 / 1024.0))
+                .unwrap_or_default(),
+            r.retrieval_peak_rss_kb
                 .map(|v| format!("{:.0}", v as f64 / 1024.0))
                 .unwrap_or_default()
         );
@@ -731,6 +746,8 @@ fn e2e_runs(
     let urls = lab.urls();
     let start = Lab::window_start();
     let mut rows = Vec::new();
+    // This process's peak resident set over the run; its VmHWM is reset before each retrieval.
+    let mut process_peak = None;
     for (j, &m) in counts.iter().enumerate() {
         let target = format!("target-{j}");
         progress(&format!("{m} messages: sealing"));
@@ -752,8 +769,11 @@ fn e2e_runs(
                 "{m} messages: retrieving from {} nodes",
                 urls.len()
             ));
+            let driver = reset_peak(&mut process_peak);
             let (r, retrieve_s) =
                 lab.retrieve_every(roles, &env, &msgs, &urls, (batch, ask), &out_dir)?;
+            let peak = vm_hwm(std::process::id());
+            process_peak = process_peak.max(peak);
             let decrypted = r.decrypted();
             let mut added = 0u64;
             let mut grown = 0u64;
@@ -792,7 +812,9 @@ fn e2e_runs(
                     .iter()
                     .filter_map(|x| x.child.as_ref().and_then(|c| vm_hwm(c.id())))
                     .collect(),
-                investigator_peak_rss_kb: vm_hwm(std::process::id()),
+                investigator_peak_rss_kb: process_peak,
+                driver_rss_kb: driver,
+                retrieval_peak_rss_kb: driver.zip(peak).map(|(d, p)| p.saturating_sub(d)),
                 witnesses: 0,
                 auditing_witness: false,
                 batches: m.div_ceil(batch.max(1)),
@@ -863,11 +885,26 @@ fn grow_log(state: &Path, template: &LogEntry, warrant_id: &str, target: u64) ->
 
 /// Peak resident set (kB) of a running process, from /proc (Linux); None elsewhere.
 fn vm_hwm(pid: u32) -> Option<u64> {
+    proc_status_kb(pid, "VmHWM:")
+}
+
+/// A `kB` field of /proc/PID/status.
+fn proc_status_kb(pid: u32, field: &str) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     s.lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.starts_with(field))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
+}
+
+/// Reset this process's peak resident set to its current one (writing 5 to
+/// /proc/self/clear_refs, Linux), after folding the old peak into `process_peak`; the
+/// resident set (kB) it was reset to, or None when the peak cannot be reset.
+fn reset_peak(process_peak: &mut Option<u64>) -> Option<u64> {
+    let me = std::process::id();
+    *process_peak = (*process_peak).max(vm_hwm(me));
+    std::fs::write("/proc/self/clear_refs", "5").ok()?;
+    proc_status_kb(me, "VmRSS:")
 }
 
 /// `escrow audit --json` as a child process: (seconds, report bytes, findings, peak RSS kB).
