@@ -939,7 +939,7 @@ pub(crate) fn drive<C: Codec>(
     let window = window.max(1);
     // At least one window, even an empty one, so that every trustee gets its row.
     let windows: Vec<std::ops::Range<usize>> = if n == 0 {
-        vec![0..0]
+        std::iter::once(0..0).collect()
     } else {
         (0..n)
             .step_by(window)
@@ -1316,7 +1316,7 @@ mod tests {
         }
         fn ask(&self, c: &NodeClient, batches: &[Vec<usize>], p: &dyn Progress) -> Self::Answers {
             let url = c.url().to_string();
-            let refuses = |i: usize| url.contains("//a") && (self.start + i) % 7 == 0;
+            let refuses = |i: usize| url.contains("//a") && (self.start + i).is_multiple_of(7);
             let items: Vec<usize> = batches
                 .concat()
                 .into_iter()
