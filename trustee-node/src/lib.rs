@@ -369,22 +369,7 @@ pub fn spawn(listener: std::net::TcpListener, config: Config) -> Result<Spawned,
 /// as `trustee-node serve` does (the lab's ceremony experiment runs many such nodes in one
 /// process). A folder that does not load ends the thread: [`Spawned::shutdown`] returns why.
 pub fn spawn_run(listener: std::net::TcpListener, config: Config) -> Result<Spawned, NodeError> {
-    let addr = listener
-        .local_addr()
-        .map_err(|e| NodeError::io("listener", e))?;
-    let tls = config.tls.is_some();
-    on_thread(
-        addr,
-        tls,
-        None,
-        format!("trustee-node-{addr}"),
-        Rt::Own(runtime(1)?),
-        move |rx| {
-            run(listener, config, async move {
-                let _ = rx.await;
-            })
-        },
-    )
+    spawn_run_in(Rt::Own(runtime(1)?), listener, config)
 }
 
 /// [`spawn_run`] on a runtime shared by many nodes (`handle`): the node's accept loop runs on
@@ -397,6 +382,15 @@ pub fn spawn_run_on(
     listener: std::net::TcpListener,
     config: Config,
 ) -> Result<Spawned, NodeError> {
+    spawn_run_in(Rt::Shared(handle), listener, config)
+}
+
+/// [`spawn_run`] / [`spawn_run_on`] on runtime `rt`.
+fn spawn_run_in(
+    rt: Rt,
+    listener: std::net::TcpListener,
+    config: Config,
+) -> Result<Spawned, NodeError> {
     let addr = listener
         .local_addr()
         .map_err(|e| NodeError::io("listener", e))?;
@@ -406,7 +400,7 @@ pub fn spawn_run_on(
         tls,
         None,
         format!("trustee-node-{addr}"),
-        Rt::Shared(handle),
+        rt,
         move |rx| {
             run(listener, config, async move {
                 let _ = rx.await;

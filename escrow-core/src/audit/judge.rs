@@ -2070,6 +2070,20 @@ mod tests {
         )
     }
 
+    /// A fresh oversight key and the fixture's policy naming it.
+    fn with_oversight_key(fx: &Fx) -> (PrivateKey, Policy) {
+        let ipc = PrivateKey::generate(&mut rand::rng());
+        let policy = fx
+            .policy
+            .clone()
+            .with_oversight(vec![crate::warrant::Oversight {
+                name: "ipc".into(),
+                key: ipc.public(),
+            }])
+            .unwrap();
+        (ipc, policy)
+    }
+
     fn reasons(j: &Judgement, trustee: u16, entry: u64) -> Vec<Unjustified> {
         j.releases
             .iter()
@@ -2471,18 +2485,9 @@ mod tests {
         use crate::label::Label;
         use crate::secret::MessageKey;
         use crate::v2::{EscrowCiphertextV2, encapsulate_v2};
-        use crate::warrant::Oversight;
         let fx = fx();
         let mut rng = rand::rng();
-        let ipc = PrivateKey::generate(&mut rng);
-        let policy = fx
-            .policy
-            .clone()
-            .with_oversight(vec![Oversight {
-                name: "ipc".into(),
-                key: ipc.public(),
-            }])
-            .unwrap();
+        let (ipc, policy) = with_oversight_key(&fx);
         let w = warrant(&fx, "w-1", "case", None, None);
         let header = |i: usize| {
             let l = Label::new("alice", "bob", Timestamp(T0), &format!("m{i}")).unwrap();
@@ -2564,18 +2569,9 @@ mod tests {
         use crate::label::Label;
         use crate::secret::MessageKey;
         use crate::tdh2;
-        use crate::warrant::Oversight;
         let fx = fx();
         let mut rng = rand::rng();
-        let ipc = PrivateKey::generate(&mut rng);
-        let policy = fx
-            .policy
-            .clone()
-            .with_oversight(vec![Oversight {
-                name: "ipc".into(),
-                key: ipc.public(),
-            }])
-            .unwrap();
+        let (ipc, policy) = with_oversight_key(&fx);
         let keys = [ipc.public()];
         let w = warrant(&fx, "w-1", "case", None, None);
         let header = |sender: &str, t: i64| {
