@@ -141,9 +141,7 @@ fn five_nodes_make_their_set_without_a_dealer_and_then_serve_a_warrant() {
     ok(&o);
     let v = json(&o);
     assert_eq!(v["ok"], true);
-    let set =
-        TrusteeSet::from_json(&std::fs::read_to_string(dir.join("trustee-set.json")).unwrap())
-            .unwrap();
+    let set = read_set(&dir.join("trustee-set.json"));
     let cert = Certificate::from_json(
         &std::fs::read_to_string(dir.join("keygen-certificate.json")).unwrap(),
     )
@@ -343,9 +341,7 @@ fn a_refresh_renews_every_share_keeps_old_messages_readable_and_destroys_the_old
     );
     ok(&o);
     let v = json(&o);
-    let set =
-        TrusteeSet::from_json(&std::fs::read_to_string(dir.join("trustee-set.json")).unwrap())
-            .unwrap();
+    let set = read_set(&dir.join("trustee-set.json"));
     assert_eq!(v["set_id"], set.id().to_hex(), "{v}");
     assert_eq!(v["previous_set_id"], old.id().to_hex(), "{v}");
     assert_ne!(set.id(), old.id());
@@ -595,17 +591,27 @@ fn wait_set(url: &str, set_id: &str) {
     panic!("{url} serves {info}, not set {set_id}");
 }
 
+/// The trustee set in the file `path`.
+fn read_set(path: &std::path::Path) -> TrusteeSet {
+    TrusteeSet::from_json(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Rewrite `dir/policy.json` so that it allows a reshare to threshold `k` (a custody section:
+/// policy version 4).
+fn allow_reshare_to(dir: &std::path::Path, k: u16) {
+    let mut policy: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("policy.json")).unwrap()).unwrap();
+    policy["version"] = 4.into();
+    policy["custody"] = serde_json::json!({ "reshare_thresholds": [k] });
+    std::fs::write(dir.join("policy.json"), policy.to_string()).unwrap();
+}
+
 #[test]
 fn a_reshare_hands_the_key_to_new_trustees_with_a_new_threshold_and_old_shares_stop_working() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     people_and_policy(dir, &[]);
-    // the policy allows a reshare to threshold 3 (a custody section: version 4)
-    let mut policy: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("policy.json")).unwrap()).unwrap();
-    policy["version"] = 4.into();
-    policy["custody"] = serde_json::json!({"reshare_thresholds": [3]});
-    std::fs::write(dir.join("policy.json"), policy.to_string()).unwrap();
+    allow_reshare_to(dir, 3);
     // a 2-of-3 set made by the DKG
     let old_nodes: Vec<Node> = (1..=3)
         .map(|i| Node::start(i, &init_dkg_node(dir, i), &[]))
@@ -658,8 +664,7 @@ fn a_reshare_hands_the_key_to_new_trustees_with_a_new_threshold_and_old_shares_s
     let o = reshare("3", "new-set.json");
     ok(&o);
     let v = json(&o);
-    let set =
-        TrusteeSet::from_json(&std::fs::read_to_string(dir.join("new-set.json")).unwrap()).unwrap();
+    let set = read_set(&dir.join("new-set.json"));
     assert_eq!(v["set_id"], set.id().to_hex(), "{v}");
     assert_eq!(v["dealers"], serde_json::json!([1, 3]), "{v}");
     assert_eq!((set.threshold(), set.trustees()), (3, 4));
@@ -882,7 +887,7 @@ fn a_node_killed_mid_ceremony_never_serves_a_half_made_set_and_says_why() {
             &trustees,
         ),
     ));
-    let old = TrusteeSet::from_json(&std::fs::read_to_string(dir.join("b.json")).unwrap()).unwrap();
+    let old = read_set(&dir.join("b.json"));
     for n in &nodes {
         wait_serving(&n.url());
     }
@@ -1006,8 +1011,7 @@ fn a_set_giving_one_jurisdiction_k_shares_is_refused_naming_it() {
     assert!(!dir.join("set.json").exists());
     // with k = 3 no jurisdiction or organisation holds k shares: the set is made
     ok(&dkg("3"));
-    let set =
-        TrusteeSet::from_json(&std::fs::read_to_string(dir.join("set.json")).unwrap()).unwrap();
+    let set = read_set(&dir.join("set.json"));
     let holders = set.holders().unwrap();
     assert_eq!(holders[1].organisation, "Org B");
     assert_eq!(holders[2].jurisdiction, "FR");
@@ -1029,9 +1033,7 @@ fn dkg_set(dir: &Path, nodes: &[Node], trustees: &[String], k: &str) -> TrusteeS
             trustees,
         ),
     ));
-    let set =
-        TrusteeSet::from_json(&std::fs::read_to_string(dir.join("trustee-set.json")).unwrap())
-            .unwrap();
+    let set = read_set(&dir.join("trustee-set.json"));
     for n in nodes {
         wait_serving(&n.url());
     }
@@ -1209,11 +1211,7 @@ fn a_set_made_refreshed_and_reshared_to_4_of_7_reads_every_message_and_the_logs_
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     people_and_policy(dir, &[]);
-    let mut policy: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("policy.json")).unwrap()).unwrap();
-    policy["version"] = 4.into();
-    policy["custody"] = serde_json::json!({"reshare_thresholds": [4]});
-    std::fs::write(dir.join("policy.json"), policy.to_string()).unwrap();
+    allow_reshare_to(dir, 4);
     // 1. key generation, 3-of-5, and a message sealed to the set it made
     let (old_nodes, old_trustees) = start_dkg_nodes(dir, 5);
     let set0 = dkg_set(dir, &old_nodes, &old_trustees, "3");
@@ -1239,9 +1237,7 @@ fn a_set_made_refreshed_and_reshared_to_4_of_7_reads_every_message_and_the_logs_
     );
     ok(&o);
     let refresh = json(&o);
-    let set1 =
-        TrusteeSet::from_json(&std::fs::read_to_string(dir.join("refreshed-set.json")).unwrap())
-            .unwrap();
+    let set1 = read_set(&dir.join("refreshed-set.json"));
     assert_eq!(set1.escrow_key(), set0.escrow_key());
     assert_eq!(set1.lineage(), &[set0.id()]);
     for n in &old_nodes {
@@ -1275,8 +1271,7 @@ fn a_set_made_refreshed_and_reshared_to_4_of_7_reads_every_message_and_the_logs_
     ok(&o);
     let reshare = json(&o);
     assert_eq!(reshare["dealers"], serde_json::json!([1, 2, 3, 4, 5]));
-    let set2 =
-        TrusteeSet::from_json(&std::fs::read_to_string(dir.join("new-set.json")).unwrap()).unwrap();
+    let set2 = read_set(&dir.join("new-set.json"));
     assert_eq!((set2.threshold(), set2.trustees()), (4, 7));
     assert_eq!(set2.escrow_key(), set0.escrow_key());
     assert_eq!(set2.lineage(), &[set0.id(), set1.id()]);

@@ -123,6 +123,23 @@ fn drive(
 }
 
 /// A participant's share (every keygen and refresh participant has one).
+/// Participant 2's round 2 message `m` gives participant 4 a wrong share, properly encrypted
+/// and signed (by `signer`, participant 2's key).
+fn send_participant_4_a_wrong_share(st: &Round2State, m: &mut Round2, signer: &PrivateKey) {
+    let st1 = &st.inner;
+    let e4 = st.r1[3].ephemeral;
+    let k = *e4.inner() * st1.ephemeral.expose();
+    let key = share_key(&st1.session, 2, 4, &st1.own.ephemeral, &e4, &k).unwrap();
+    let wrong = eval_secret(&st1.coeffs, 4) + Scalar::ONE;
+    m.shares[2].ciphertext = seal_once(
+        &key,
+        &scalar_to_bytes(&wrong),
+        &share_aad(&st1.session, 2, 4),
+    )
+    .unwrap();
+    m.signature = signer.sign(&m.signed_bytes());
+}
+
 fn sh(o: &DkgOutput) -> &VerifiedKeyShare {
     o.share.as_ref().unwrap()
 }
@@ -255,18 +272,7 @@ fn a_bad_share_is_named_by_a_complaint_anyone_can_check() {
             if st.inner.index != 2 {
                 return;
             }
-            let st1 = &st.inner;
-            let e4 = st.r1[3].ephemeral;
-            let k = *e4.inner() * st1.ephemeral.expose();
-            let key = share_key(&st1.session, 2, 4, &st1.own.ephemeral, &e4, &k).unwrap();
-            let wrong = eval_secret(&st1.coeffs, 4) + Scalar::ONE;
-            m.shares[2].ciphertext = seal_once(
-                &key,
-                &scalar_to_bytes(&wrong),
-                &share_aad(&st1.session, 2, 4),
-            )
-            .unwrap();
-            m.signature = signer.sign(&m.signed_bytes());
+            send_participant_4_a_wrong_share(st, m, &signer);
         })),
         r2_view: Some(Box::new(|_, v: &mut Vec<Round2>| seen2 = Some(v.clone()))),
         r3_view: Some(Box::new(|_, v: &mut Vec<Round3>| seen = Some(v.clone()))),
@@ -1181,19 +1187,7 @@ fn every_label_is_the_one_protocol_md_16_states_and_the_code_uses_it() {
             if i != 2 {
                 return;
             }
-            // participant 2 sends participant 4 a wrong share, properly encrypted and signed
-            let st1 = &st.inner;
-            let e4 = st.r1[3].ephemeral;
-            let k = *e4.inner() * st1.ephemeral.expose();
-            let key = share_key(&st1.session, 2, 4, &st1.own.ephemeral, &e4, &k).unwrap();
-            let wrong = eval_secret(&st1.coeffs, 4) + Scalar::ONE;
-            m.shares[2].ciphertext = seal_once(
-                &key,
-                &scalar_to_bytes(&wrong),
-                &share_aad(&st1.session, 2, 4),
-            )
-            .unwrap();
-            m.signature = signer.sign(&m.signed_bytes());
+            send_participant_4_a_wrong_share(st, m, &signer);
         })),
         r2_view: Some(Box::new(|_, v: &mut Vec<Round2>| seen2 = Some(v.clone()))),
         r3_view: Some(Box::new(|_, v: &mut Vec<Round3>| seen3 = Some(v.clone()))),
