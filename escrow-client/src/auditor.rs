@@ -161,6 +161,8 @@ struct Ctx<'a> {
     log_keys: HashMap<u16, String>,
     /// Audit each log up to this signed checkpoint instead of the one the node serves now.
     up_to: Option<&'a str>,
+    /// url -> its client, once its TLS key was tied to its trustee (`NodeClient::bind_tls`).
+    bound: HashMap<String, NodeClient>,
 }
 
 impl Ctx<'_> {
@@ -169,8 +171,13 @@ impl Ctx<'_> {
         self.findings.push(f);
     }
 
+    /// The client of `url`: the one whose TLS key was tied to its trustee when there is one
+    /// (so every request of the audit is held to the pinned key).
     fn client(&self, url: &str) -> Result<NodeClient, ClientError> {
-        NodeClient::new(url.trim_end_matches('/'), self.cfg.client)
+        match self.bound.get(url) {
+            Some(c) => Ok(c.clone()),
+            None => NodeClient::new(url.trim_end_matches('/'), self.cfg.client),
+        }
     }
 }
 
@@ -197,6 +204,12 @@ fn audit_trustee(
     // the whole answer) before anything else is believed: no trust on first use.
     info.verify(set)
         .map_err(|e| format!("{tname}: /v1/info refused: {e}"))?;
+    // Over HTTPS: the TLS key must be the one the trustee bound; pinned for every later
+    // request of this audit to this URL (`Ctx::client` hands out this client).
+    client
+        .bind_tls(&info)
+        .map_err(|e| format!("{tname}: refused: {e}"))?;
+    ctx.bound.insert(url.to_string(), client.clone());
     if ctx.heads.contains_key(&index) {
         return Err(format!("{tname} was already audited under another URL"));
     }
@@ -650,6 +663,7 @@ fn run<'a>(
         heads: HashMap::new(),
         log_keys: HashMap::new(),
         up_to,
+        bound: HashMap::new(),
     };
     let mut trustees = Vec::new();
     for url in cfg.urls {

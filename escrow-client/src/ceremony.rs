@@ -356,6 +356,8 @@ pub fn run_refresh_with(
             )));
         }
         info.verify(set).map_err(|e| wrong(e.to_string()))?;
+        // Over HTTPS, the node's TLS key must be the one its trustee bound.
+        n.bind_tls(info).map_err(|e| wrong(e.to_string()))?;
     }
     let params = SessionParams::refresh(set, &mut rand::rng())?;
     run_rounds(nodes, &params, Some(set), key, steps)
@@ -385,6 +387,8 @@ fn check_trustees(
             )));
         }
         info.verify(set).map_err(|e| wrong(e.to_string()))?;
+        // Over HTTPS, the node's TLS key must be the one its trustee bound.
+        n.bind_tls(info).map_err(|e| wrong(e.to_string()))?;
     }
     Ok(())
 }

@@ -1179,6 +1179,9 @@ pub fn preflight(clients: Vec<NodeClient>, set: &TrusteeSet) -> Result<Reachable
         // The log key is this trustee's only if its signing key in the set says so, and the
         // whole answer is signed by it (no trust on first use).
         info.verify(set).map_err(|e| other(e.to_string()))?;
+        // Over HTTPS the connection is this trustee's only if its TLS key is the one the
+        // trustee bound (a CA-valid certificate is not enough); pinned for every later request.
+        c.bind_tls(&info).map_err(|e| other(e.to_string()))?;
         if let Some((first, _)) = usable.iter().find(|(_, i)| i.trustee == info.trustee) {
             return Err(PreflightError::SameTrustee {
                 index: info.trustee,

@@ -9,6 +9,11 @@
 //!   `http://` is accepted only to a loopback host (`127.0.0.0/8`, `::1`, `localhost`) unless
 //!   [`ClientConfig::allow_insecure_http`] is set: a release or an audit over the open network
 //!   must not be readable or alterable in transit. Redirects are not followed.
+//! * **The TLS key tied to the trustee.** Over HTTPS, [`NodeClient::bind_tls`] (given the
+//!   trustee's verified `/v1/info`) accepts the node only if the key of every certificate it
+//!   presented is the TLS key its signed answer binds, and pins it: a later handshake with
+//!   another key fails before any request is sent ([`ClientError::TlsKey`]; `docs/api.md`
+//!   §3.1). A certificate the CA vouches for is not enough.
 //! * **Bounds.** A timeout per attempt, at most [`MAX_ATTEMPTS`] attempts with exponential
 //!   back-off (0.4 s, 0.8 s, 1.6 s, then 2 s), and a total time budget across all attempts.
 //!   Connection failures, 5xx and 408 answers are retried; any other answer is final.
@@ -26,6 +31,7 @@ pub mod investigator;
 pub mod investigator_v2;
 pub mod mailbox;
 pub mod retrieval;
+mod tls;
 pub mod trustees;
 
 use escrow_core::api::{
@@ -179,6 +185,15 @@ pub enum ClientError {
         /// The log entry that recorded the refusal, if logged.
         leaf_index: Option<u64>,
     },
+    /// The TLS key the node presented is not the one its trustee bound (or it binds none),
+    /// `docs/api.md` §3.1; the error names the trustee. Not retried.
+    #[error("{url}: {source}")]
+    TlsKey {
+        /// The node.
+        url: String,
+        /// Which trustee, and why.
+        source: escrow_core::api::InfoError,
+    },
     /// An answer that is not what the API specifies.
     #[error("{url}: {detail}")]
     Malformed {
@@ -197,6 +212,7 @@ impl ClientError {
             | ClientError::InsecureUrl { url }
             | ClientError::Unreachable { url, .. }
             | ClientError::Status { url, .. }
+            | ClientError::TlsKey { url, .. }
             | ClientError::Malformed { url, .. } => Some(url),
             ClientError::CaCert { .. } => None,
         }
@@ -326,6 +342,8 @@ pub struct NodeClient {
     cfg: Arc<ClientConfig>,
     traffic: Arc<Traffic>,
     gate: Option<Arc<GateCheck>>,
+    /// The TLS keys seen, and the trustee's bound key once [`NodeClient::bind_tls`] took it.
+    pin: tls::Pin,
 }
 
 impl core::fmt::Debug for NodeClient {
@@ -345,29 +363,50 @@ enum Attempt {
 impl NodeClient {
     /// A client of the node at `url` (checked: see [`NodeUrl::parse`]).
     pub fn new(url: &str, cfg: &ClientConfig) -> Result<Self, ClientError> {
+        use ureq::unversioned::transport::{ConnectProxyConnector, Connector as _, TcpConnector};
         let url = NodeUrl::parse(url, cfg.allow_insecure_http)?;
-        let mut tls = ureq::tls::TlsConfig::builder()
-            .provider(ureq::tls::TlsProvider::Rustls)
-            .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()));
-        if let Some(pem) = &cfg.ca_pem {
-            let certs = parse_certs(pem).map_err(|detail| ClientError::CaCert {
+        let roots = match &cfg.ca_pem {
+            Some(pem) => Some(
+                parse_certs(pem)
+                    .map_err(|detail| ClientError::CaCert {
+                        path: "--ca-cert".into(),
+                        detail,
+                    })?
+                    .iter()
+                    .map(|c| rustls::pki_types::CertificateDer::from(c.der().to_vec()))
+                    .collect::<Vec<_>>(),
+            ),
+            None => None,
+        };
+        let pin = tls::Pin::default();
+        let tls_config = tls::client_config(roots.as_deref(), pin.clone()).map_err(|detail| {
+            ClientError::CaCert {
                 path: "--ca-cert".into(),
                 detail,
-            })?;
-            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
-        }
+            }
+        })?;
         let agent_cfg = ureq::Agent::config_builder()
             .timeout_global(Some(cfg.timeout.max(Duration::from_millis(100))))
             .http_status_as_error(false)
             .max_redirects(0)
-            .tls_config(tls.build())
             .build();
+        // ureq's own chain, with the TLS step that checks the pin (`tls`).
+        let connector =
+            ().chain(ConnectProxyConnector::default())
+                .chain(TcpConnector::default())
+                .chain(tls::PinnedTls { config: tls_config });
+        let agent = ureq::Agent::with_parts(
+            agent_cfg,
+            connector,
+            ureq::unversioned::resolver::DefaultResolver::default(),
+        );
         Ok(NodeClient {
             url,
-            agent: ureq::Agent::new_with_config(agent_cfg),
+            agent,
             cfg: Arc::new(cfg.clone()),
             traffic: Arc::new(Traffic::default()),
             gate: None,
+            pin,
         })
     }
 
@@ -382,6 +421,44 @@ impl NodeClient {
     /// The release gate's check, when set ([`NodeClient::with_gate_check`]).
     pub fn gate_check(&self) -> Option<&GateCheck> {
         self.gate.as_deref()
+    }
+
+    /// Tie this client's TLS connections to the trustee `info` speaks for (`docs/api.md`
+    /// §3.1). `info` must be this node's answer, already checked with
+    /// [`escrow_core::api::Info::verify`] against the trustee set. Over HTTPS, every TLS key
+    /// the node presented so far must be the one `info` binds (an answer without a bound TLS
+    /// key is refused); it is then pinned, and a later handshake with another key fails
+    /// ([`ClientError::TlsKey`]). Over plain HTTP there is nothing to tie: `Ok`. This client
+    /// and its clones share the pin.
+    pub fn bind_tls(&self, info: &Info) -> Result<(), escrow_core::api::InfoError> {
+        let mut st = tls::lock(&self.pin);
+        if st.overflow {
+            return Err(escrow_core::api::InfoError::TlsKeyDiffers {
+                trustee: info.trustee,
+                served: "more than 8 different keys".into(),
+                bound: info.tls_key.map_or_else(|| "none".into(), |k| k.to_hex()),
+            });
+        }
+        let seen = match st.pinned {
+            Some((_, k)) => vec![k],
+            None => st.seen.clone(),
+        };
+        info.check_tls_keys(self.url.https, &seen)?;
+        if let Some(k) = info.tls_key.filter(|_| self.url.https) {
+            st.pinned = Some((info.trustee, k));
+        }
+        Ok(())
+    }
+
+    /// A handshake refused by the pin ([`NodeClient::bind_tls`]), as the request's error.
+    fn pin_refusal(&self) -> Option<ClientError> {
+        tls::lock(&self.pin)
+            .refused
+            .clone()
+            .map(|source| ClientError::TlsKey {
+                url: self.url.base.clone(),
+                source,
+            })
     }
 
     /// The node's URL.
@@ -522,6 +599,9 @@ impl NodeClient {
             match self.attempt(method, &target, path_query, body, signer) {
                 Attempt::Done(status, text) => return Ok((status, text)),
                 Attempt::Retry(why, answer) => {
+                    if let Some(e) = self.pin_refusal() {
+                        return Err(e);
+                    }
                     last_status = answer;
                     last = why;
                 }
@@ -705,6 +785,9 @@ impl NodeClient {
             let mut resp = match self.agent.get(&target).call() {
                 Ok(r) => r,
                 Err(e) => {
+                    if let Some(e) = self.pin_refusal() {
+                        return Err(e);
+                    }
                     last = explain_transport(&e);
                     continue;
                 }

@@ -65,15 +65,28 @@ pub mod path {
     pub const TILE_PREFIX: &str = "/tile/";
 }
 
-/// Format version of [`Info`]: 2 since it is signed and binds the log key (issue 17).
-pub type InfoVersion = crate::codec::FormatVersion<2>;
+/// Format version of [`Info`]: 2 since it is signed and binds the log key, 3 since it binds
+/// the TLS key (issue 17). Only 3 is read: a version-2 answer cannot bind a TLS key, and no
+/// node of an earlier version needs to be read (`docs/api.md` §3.1).
+pub type InfoVersion = crate::codec::FormatVersion<3>;
 
 /// Domain tag of the log-key binding ([`Info::log_key_binding_bytes`]).
 pub const TAG_LOG_KEY_BINDING: &str = "escrow/v1/log-key-binding";
+/// Domain tag of the TLS-key binding ([`Info::tls_key_binding_bytes`]).
+pub const TAG_TLS_KEY_BINDING: &str = "escrow/v1/tls-key-binding";
 /// Domain tag of the `/v1/info` signature ([`Info::signed_bytes`]).
-pub const TAG_INFO: &str = "escrow/v2/info";
+pub const TAG_INFO: &str = "escrow/v3/info";
 
-/// `GET /v1/info` answer (format version 2), signed by the trustee's signing key in the set.
+/// The fingerprint of a TLS key as [`Info::tls_key`] carries it: SHA-256 of the DER
+/// SubjectPublicKeyInfo of the server certificate (its end-entity certificate, the first of
+/// the chain). The key, not the certificate: what lets a server complete a handshake is the
+/// private key, and a certificate renewed for the same key stays bound (RFC 7469 pins the
+/// same way).
+pub fn tls_key_fingerprint(spki_der: &[u8]) -> Digest32 {
+    Digest32::sha256(spki_der)
+}
+
+/// `GET /v1/info` answer (format version 3), signed by the trustee's signing key in the set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Info {
@@ -107,6 +120,19 @@ pub struct Info {
     /// [`Info::log_key_binding_bytes`]: the log key belongs to this trustee of this set.
     #[serde(with = "crate::codec::b64")]
     pub log_key_binding: Vec<u8>,
+    /// When the node serves HTTPS: [`tls_key_fingerprint`] of its certificate's key (hex).
+    /// Absent for plain HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<Digest32>,
+    /// With `tls_key`: ECDSA P-256 / SHA-256 signature (DER, base64) by the trustee's signing
+    /// key over [`Info::tls_key_binding_bytes`]: the TLS key belongs to this trustee of this
+    /// set.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::codec::b64_opt"
+    )]
+    pub tls_key_binding: Option<Vec<u8>>,
     /// False once the log could not be written (fail closed).
     pub healthy: bool,
     /// Why not healthy.
@@ -163,6 +189,39 @@ pub enum InfoError {
         /// The log key served.
         log_key: String,
     },
+    /// The TLS-key binding is missing (a `tls_key` without it, or the reverse) or does not
+    /// verify under the trustee's signing key.
+    #[error(
+        "trustee {trustee}: TLS key {tls_key} is not bound to the trustee's signing key in the set (binding missing or does not verify)"
+    )]
+    TlsKeyNotBound {
+        /// Claimed index.
+        trustee: u16,
+        /// The fingerprint served (hex), or "none".
+        tls_key: String,
+    },
+    /// Reached over HTTPS, but the answer binds no TLS key: the connection cannot be tied to
+    /// the trustee (`docs/api.md` §3.1).
+    #[error(
+        "trustee {trustee}: reached over HTTPS but its /v1/info binds no TLS key; refused (the connection cannot be tied to the trustee)"
+    )]
+    NoTlsKey {
+        /// Claimed index.
+        trustee: u16,
+    },
+    /// The TLS key the connection presented is not the one the trustee's signed answer binds:
+    /// a man in the middle with a certificate the CA vouches for, or a misconfigured node.
+    #[error(
+        "trustee {trustee}: the TLS key this connection presented (SHA-256 of its SPKI {served}) is not the TLS key bound in the trustee's signed /v1/info ({bound}); refused"
+    )]
+    TlsKeyDiffers {
+        /// Claimed index.
+        trustee: u16,
+        /// Fingerprint presented by the TLS peer (hex).
+        served: String,
+        /// Fingerprint bound (hex).
+        bound: String,
+    },
     /// The answer's signature does not verify.
     #[error(
         "trustee {trustee}: /v1/info signature does not verify under its signing key in the set"
@@ -192,7 +251,10 @@ impl InfoError {
             | InfoError::KeysDiffer { trustee }
             | InfoError::LogKeyNotBound { trustee, .. }
             | InfoError::BadSignature { trustee }
-            | InfoError::WrongOrigin { trustee, .. } => *trustee,
+            | InfoError::WrongOrigin { trustee, .. }
+            | InfoError::TlsKeyNotBound { trustee, .. }
+            | InfoError::NoTlsKey { trustee }
+            | InfoError::TlsKeyDiffers { trustee, .. } => *trustee,
         }
     }
 
@@ -223,6 +285,23 @@ impl Info {
         out
     }
 
+    /// The bytes the TLS-key binding signs:
+    ///
+    /// ```text
+    /// u8(len(tag)) || tag || set_id (32) || u16be trustee || fingerprint (32)
+    /// ```
+    ///
+    /// with tag [`TAG_TLS_KEY_BINDING`] and `fingerprint` = [`tls_key_fingerprint`].
+    pub fn tls_key_binding_bytes(set_id: &SetId, trustee: u16, fingerprint: &Digest32) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1 + TAG_TLS_KEY_BINDING.len() + 66);
+        out.push(TAG_TLS_KEY_BINDING.len() as u8);
+        out.extend_from_slice(TAG_TLS_KEY_BINDING.as_bytes());
+        out.extend_from_slice(set_id.as_bytes());
+        out.extend_from_slice(&trustee.to_be_bytes());
+        out.extend_from_slice(&fingerprint.0);
+        out
+    }
+
     /// The bytes the answer's signature covers: `u8(len(tag)) || tag ||` the RFC 8785
     /// canonical JSON of the answer without its `signature` member (tag [`TAG_INFO`]).
     pub fn signed_bytes(&self) -> Vec<u8> {
@@ -236,13 +315,24 @@ impl Info {
         out
     }
 
-    /// Sign the log-key binding and the answer with the trustee's signing key.
+    /// Sign the log-key binding, the TLS-key binding (when `tls_key` is set; a binding already
+    /// there is kept, so a node signs it once at start) and the answer with the trustee's
+    /// signing key.
     pub fn sign(mut self, key: &crate::keys::PrivateKey) -> Self {
         self.log_key_binding = key.sign(&Self::log_key_binding_bytes(
             &self.set_id,
             self.trustee,
             &self.log_key,
         ));
+        self.tls_key_binding = match (self.tls_key, self.tls_key_binding.take()) {
+            (None, _) => None,
+            (Some(_), Some(b)) => Some(b),
+            (Some(fp), None) => Some(key.sign(&Self::tls_key_binding_bytes(
+                &self.set_id,
+                self.trustee,
+                &fp,
+            ))),
+        };
         self.signature = key.sign(&self.signed_bytes());
         self
     }
@@ -291,10 +381,61 @@ impl Info {
                 trustee,
                 log_key: self.log_key.clone(),
             })?;
+        match (&self.tls_key, &self.tls_key_binding) {
+            (None, None) => {}
+            (Some(fp), Some(binding)) => member
+                .signing_key
+                .verify(
+                    &Self::tls_key_binding_bytes(&self.set_id, trustee, fp),
+                    binding,
+                    "TLS key binding",
+                )
+                .map_err(|_| InfoError::TlsKeyNotBound {
+                    trustee,
+                    tls_key: fp.to_hex(),
+                })?,
+            (fp, _) => {
+                return Err(InfoError::TlsKeyNotBound {
+                    trustee,
+                    tls_key: fp.map_or_else(|| "none".into(), |f| f.to_hex()),
+                });
+            }
+        }
         member
             .signing_key
             .verify(&self.signed_bytes(), &self.signature, "info")
             .map_err(|_| InfoError::BadSignature { trustee })
+    }
+
+    /// After [`Info::verify`]: may a connection whose TLS peers presented the keys
+    /// `presented` (fingerprints, [`tls_key_fingerprint`]) speak for this trustee? Over plain
+    /// HTTP (`https` false) there is nothing to tie. Over HTTPS the answer must bind a TLS key
+    /// ([`InfoError::NoTlsKey`] otherwise) and every key presented must be it
+    /// ([`InfoError::TlsKeyDiffers`]); no key presented at all is refused too (the answer did
+    /// not come over a checked TLS connection).
+    pub fn check_tls_keys(&self, https: bool, presented: &[Digest32]) -> Result<(), InfoError> {
+        if !https {
+            return Ok(());
+        }
+        let trustee = self.trustee;
+        let Some(bound) = self.tls_key else {
+            return Err(InfoError::NoTlsKey { trustee });
+        };
+        let Some(first) = presented.first() else {
+            return Err(InfoError::TlsKeyDiffers {
+                trustee,
+                served: "none (no TLS handshake seen)".into(),
+                bound: bound.to_hex(),
+            });
+        };
+        match presented.iter().find(|p| **p != bound) {
+            None => Ok(()),
+            Some(other) => Err(InfoError::TlsKeyDiffers {
+                trustee,
+                served: if *first != bound { *first } else { *other }.to_hex(),
+                bound: bound.to_hex(),
+            }),
+        }
     }
 }
 
@@ -676,6 +817,22 @@ mod tests {
                     expected: s(),
                 },
                 6,
+            ),
+            (
+                InfoError::TlsKeyNotBound {
+                    trustee: 7,
+                    tls_key: s(),
+                },
+                7,
+            ),
+            (InfoError::NoTlsKey { trustee: 8 }, 8),
+            (
+                InfoError::TlsKeyDiffers {
+                    trustee: 9,
+                    served: s(),
+                    bound: s(),
+                },
+                9,
             ),
         ];
         for (e, t) in all {

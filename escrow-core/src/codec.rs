@@ -241,6 +241,28 @@ pub mod b64 {
     }
 }
 
+/// `#[serde(default, skip_serializing_if = "Option::is_none", with = "codec::b64_opt")]` for
+/// `Option<Vec<u8>>` fields.
+pub mod b64_opt {
+    use serde::{Deserialize, Deserializer, Serializer, de};
+
+    /// Serialize as standard base64 (the field is skipped when `None`).
+    pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(b) => s.serialize_str(&super::b64_encode(b)),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Deserialize standard base64.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        let s = String::deserialize(d)?;
+        super::b64_decode(&s)
+            .map(Some)
+            .map_err(|e| de::Error::custom(format!("invalid base64: {e}")))
+    }
+}
+
 /// Append a field with a 4-byte big-endian length prefix: `len(x) as u32 BE || x`.
 pub fn put_lp(out: &mut Vec<u8>, x: &[u8]) {
     out.extend_from_slice(&(x.len() as u32).to_be_bytes());

@@ -58,9 +58,12 @@ impl Pending {
     ) -> Result<Vec<ServedWitness>> {
         let mut infos = Vec::with_capacity(urls.len());
         for u in urls {
-            let info = crate::parties::node(u)?.info()?;
+            let node = crate::parties::node(u)?;
+            let info = node.info()?;
             info.verify(set)
                 .map_err(|e| anyhow::anyhow!("{u}: /v1/info refused: {e}"))?;
+            node.bind_tls(&info)
+                .map_err(|e| anyhow::anyhow!("{u}: refused: {e}"))?;
             infos.push(info);
         }
         let mut served = Vec::with_capacity(self.items.len());

@@ -140,6 +140,17 @@ pub async fn load(config: Config) -> Result<Loaded, NodeError> {
     })
     .await
     .map_err(|e| NodeError::State(format!("loading the state folder: {e}")))??;
+    let mut node = node;
+    if let Some(TlsFiles { cert, .. }) = &tls_files {
+        // The key of the certificate served is bound to the trustee (signed now, by the
+        // signing key the node holds): `/v1/info` carries it, and clients refuse a TLS peer
+        // with another key (docs/api.md §3.1).
+        let pem =
+            std::fs::read(cert).map_err(|e| NodeError::Tls(format!("{}: {e}", cert.display())))?;
+        let fp =
+            tls_key_of_pem(&pem).map_err(|e| NodeError::Tls(format!("{}: {e}", cert.display())))?;
+        node.bind_tls_key(fp);
+    }
     if let Some(f) = node.fault() {
         tracing::warn!(fault = f.as_str(), "fault injection enabled");
     }
@@ -160,6 +171,22 @@ pub async fn load(config: Config) -> Result<Loaded, NodeError> {
         node: Arc::new(node),
         tls,
     })
+}
+
+/// The fingerprint ([`escrow_core::api::tls_key_fingerprint`]) of the key of the first
+/// certificate of a PEM chain (the server's own: TLS servers send it first).
+pub fn tls_key_of_pem(pem: &[u8]) -> Result<escrow_core::codec::Digest32, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let first = CertificateDer::pem_slice_iter(pem)
+        .next()
+        .ok_or("no certificate (BEGIN CERTIFICATE) in the file")?
+        .map_err(|e| format!("not a PEM certificate: {e}"))?;
+    let parsed = rustls::server::ParsedCertificate::try_from(&first)
+        .map_err(|e| format!("the first certificate does not parse: {e}"))?;
+    Ok(escrow_core::api::tls_key_fingerprint(
+        parsed.subject_public_key_info().as_ref(),
+    ))
 }
 
 /// Load the node from `config` and serve on `listener` until `shutdown` completes (then

@@ -161,6 +161,9 @@ pub struct Node {
     tiles: tiles::TileCache,
     /// The release gate, under a policy with witnesses (issue 17).
     gate: Option<crate::gate::Gate>,
+    /// When serving HTTPS: the fingerprint of the certificate's key and its binding, signed by
+    /// the signing key when the TLS files are loaded ([`Node::bind_tls_key`]).
+    tls_key: Option<(Digest32, Vec<u8>)>,
     /// One serving node per state folder (released when the node is dropped).
     _lock: crate::state::StateLock,
 }
@@ -219,8 +222,21 @@ impl Node {
             refresher,
             tiles: tiles::TileCache::new(upper),
             gate,
+            tls_key: None,
             _lock: loaded.lock,
         })
+    }
+
+    /// Serve HTTPS with a certificate whose key has fingerprint `fingerprint`
+    /// ([`escrow_core::api::tls_key_fingerprint`]): `/v1/info` then carries it, bound by the
+    /// trustee's signing key (signed here, once; `docs/api.md` §3.1).
+    pub fn bind_tls_key(&mut self, fingerprint: Digest32) {
+        let binding = self.signing.sign(&Info::tls_key_binding_bytes(
+            &self.set.id(),
+            self.index(),
+            &fingerprint,
+        ));
+        self.tls_key = Some((fingerprint, binding));
     }
 
     /// The set this node serves.
@@ -950,6 +966,8 @@ impl Node {
             log_origin: self.log_key.origin().to_string(),
             log_key: self.log_key.verifier_key(),
             log_key_binding: Vec::new(),
+            tls_key: self.tls_key.as_ref().map(|(fp, _)| *fp),
+            tls_key_binding: self.tls_key.as_ref().map(|(_, b)| b.clone()),
             healthy: problem.is_none(),
             problem,
             log: self.head(),

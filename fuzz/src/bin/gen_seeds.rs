@@ -302,6 +302,8 @@ fn main() {
             log_origin: f.log_key.origin().into(),
             log_key: f.log_key.verifier_key(),
             log_key_binding: vec![0x30; 70],
+            tls_key: Some(Digest32([0x7c; 32])),
+            tls_key_binding: Some(vec![0x30; 70]),
             healthy: true,
             problem: None,
             log: head,
