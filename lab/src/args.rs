@@ -225,6 +225,16 @@ pub struct WanArgs {
     /// Ciphertexts per release request.
     #[arg(long, default_value_t = 1000)]
     pub batch: usize,
+    /// Run every row under a release gate of N witnesses (`log-witness`, in this process, in
+    /// the investigator's namespace), quorum a majority (N/2 + 1); each witness behind a delay
+    /// line of the same round trip as the nodes', and the auditing witness reads the logs
+    /// through delay lines too: the witnesses sit as far from every node as the investigator.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub witnesses: u16,
+    /// With --witnesses: the first witness is an auditing witness (it audits each log with the
+    /// oversight key before it cosigns) and the policy requires it.
+    #[arg(long, requires = "witnesses")]
+    pub auditing_witness: bool,
     /// Retrieval strategies, comma-separated: `threshold` (the first k) and/or `all`.
     #[arg(long, value_enum, value_delimiter = ',', num_args = 1.., default_value = "threshold")]
     pub ask: Vec<Ask>,

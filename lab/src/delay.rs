@@ -21,7 +21,7 @@
 use anyhow::{Context, Result};
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -29,6 +29,33 @@ use std::time::{Duration, Instant};
 
 /// Bytes read at a time from either side.
 const CHUNK: usize = 64 * 1024;
+
+/// A one-way delay shared by delay lines and changeable while they run (microseconds): the
+/// witnesses' lines of `escrow experiment wan`, set for each round trip in turn.
+#[derive(Clone, Debug, Default)]
+pub struct SharedDelay(Arc<AtomicU64>);
+
+impl SharedDelay {
+    /// A delay of `one_way`.
+    pub fn new(one_way: Duration) -> Self {
+        let d = SharedDelay::default();
+        d.set(one_way);
+        d
+    }
+
+    /// From now on, `one_way` (for the chunks read and connections made after this).
+    pub fn set(&self, one_way: Duration) {
+        self.0.store(
+            u64::try_from(one_way.as_micros()).unwrap_or(u64::MAX),
+            Ordering::SeqCst,
+        );
+    }
+
+    /// The delay now.
+    pub fn get(&self) -> Duration {
+        Duration::from_micros(self.0.load(Ordering::SeqCst))
+    }
+}
 
 /// A running delay line from a local listening address to `upstream`.
 pub struct DelayProxy {
@@ -42,6 +69,11 @@ impl DelayProxy {
     /// Listen on `listen` (e.g. `127.0.0.1:0`) and forward every connection to `upstream`,
     /// each direction delayed by `one_way`.
     pub fn start(listen: &str, upstream: SocketAddr, one_way: Duration) -> Result<Self> {
+        Self::start_shared(listen, upstream, SharedDelay::new(one_way))
+    }
+
+    /// [`DelayProxy::start`] with a delay that can change while it runs.
+    pub fn start_shared(listen: &str, upstream: SocketAddr, one_way: SharedDelay) -> Result<Self> {
         let listener =
             TcpListener::bind(listen).with_context(|| format!("delay proxy: bind {listen}"))?;
         listener
@@ -93,7 +125,7 @@ impl Drop for DelayProxy {
 fn accept_loop(
     listener: &TcpListener,
     upstream: SocketAddr,
-    one_way: Duration,
+    one_way: SharedDelay,
     stop: &AtomicBool,
     conns: &Arc<Mutex<Vec<TcpStream>>>,
 ) {
@@ -107,6 +139,7 @@ fn accept_loop(
                     list.push(c);
                 }
                 let conns = conns.clone();
+                let one_way = one_way.clone();
                 std::thread::spawn(move || connect(client, upstream, one_way, &conns));
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
@@ -122,7 +155,7 @@ fn accept_loop(
 fn connect(
     client: TcpStream,
     upstream: SocketAddr,
-    one_way: Duration,
+    one_way: SharedDelay,
     conns: &Mutex<Vec<TcpStream>>,
 ) {
     let Ok(server) = TcpStream::connect_timeout(&upstream, Duration::from_secs(10)) else {
@@ -134,19 +167,19 @@ fn connect(
     {
         list.push(c);
     }
-    std::thread::sleep(one_way * 2);
+    std::thread::sleep(one_way.get() * 2);
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
     for (from, to) in [(&client, &server), (&server, &client)] {
         if let (Ok(r), Ok(w)) = (from.try_clone(), to.try_clone()) {
-            pipe(r, w, one_way);
+            pipe(r, w, one_way.clone());
         }
     }
 }
 
 /// One direction: a reader stamps each chunk with its arrival, a writer sends it at
 /// arrival + delay. End of stream (or an error) on the reader closes the writer's side.
-fn pipe(mut from: TcpStream, mut to: TcpStream, delay: Duration) {
+fn pipe(mut from: TcpStream, mut to: TcpStream, delay: SharedDelay) {
     let (tx, rx) = mpsc::channel::<Option<(Instant, Vec<u8>)>>();
     std::thread::spawn(move || {
         let mut buf = vec![0u8; CHUNK];
@@ -158,7 +191,10 @@ fn pipe(mut from: TcpStream, mut to: TcpStream, delay: Duration) {
                 }
                 Ok(n) => {
                     let chunk = buf.get(..n).map(<[u8]>::to_vec).unwrap_or_default();
-                    if tx.send(Some((Instant::now() + delay, chunk))).is_err() {
+                    if tx
+                        .send(Some((Instant::now() + delay.get(), chunk)))
+                        .is_err()
+                    {
                         return;
                     }
                 }

@@ -45,7 +45,7 @@ pub(crate) struct Lab {
     jc: PrivateKey,
     pub(crate) inv: PrivateKey,
     recipient: PrivateKey,
-    oversight: PrivateKey,
+    pub(crate) oversight: PrivateKey,
     pub(crate) nodes: Vec<NodeProc>,
 }
 
@@ -107,10 +107,25 @@ impl Lab {
         n: u16,
         auditing: bool,
     ) -> Result<(crate::witnesses::Pending, escrow_core::warrant::Policy)> {
+        self.witnessed_via(n, auditing, |addrs| {
+            Ok(addrs.iter().map(|a| format!("http://{a}")).collect())
+        })
+    }
+
+    /// [`Lab::witnessed`], the policy naming each witness by the URL `via` gives for its
+    /// listening address (a delay line in front of it: `escrow experiment wan`).
+    pub(crate) fn witnessed_via(
+        &self,
+        n: u16,
+        auditing: bool,
+        via: impl FnOnce(&[std::net::SocketAddr]) -> Result<Vec<String>>,
+    ) -> Result<(crate::witnesses::Pending, escrow_core::warrant::Policy)> {
         let names: Vec<(String, bool)> = (1..=n)
             .map(|i| (format!("witness.example/w{i}"), auditing && i == 1))
             .collect();
         let pending = crate::witnesses::prepare(&self.env.dir, &names)?;
+        let urls = via(&pending.addrs()?)?;
+        let pending = pending.reached_at(urls);
         let plain = double_lock_policy(&self.sos, &self.jc, &self.oversight)?;
         let policy = pending.policy(plain, witness_quorum(n))?;
         files::public(
@@ -120,7 +135,7 @@ impl Lab {
         Ok((pending, policy))
     }
 
-    fn urls(&self) -> Vec<String> {
+    pub(crate) fn urls(&self) -> Vec<String> {
         self.nodes
             .iter()
             .filter(|x| x.running())

@@ -8,11 +8,20 @@
 //! retrieve`'s code (through the caller's [`Roles`]) and timed. The question it answers: does
 //! latency multiply with the number of release batches (it would if the investigator sent one
 //! batch after another), or is it paid a few times per trustee (requests pipelined)?
+//!
+//! With `--witnesses N` every row runs under a release gate of N witnesses (issue 17). They
+//! run in this process, in the investigator's namespace, each behind a delay line of the same
+//! round trip as the nodes' (listening on an address of this namespace every node reaches), and
+//! the auditing witness reads the logs through delay lines of its own: the witnesses sit as far
+//! from every node as the investigator does, as witnesses run by other organisations in other
+//! places would. Not in namespaces of their own: what the gate pays is the node's round trips
+//! to the witnesses (and the auditing witness's to the node), which the delay lines model; a
+//! namespace per witness would add addresses, not latency.
 
 use crate::args::WanArgs;
-use crate::delay::DelayProxy;
+use crate::delay::{DelayProxy, SharedDelay};
 use crate::experiment::{finish, messages};
-use crate::experiment_live::{Lab, out_dir, stop_all};
+use crate::experiment_live::{Lab, out_dir, stop_all, witness_quorum};
 use crate::netns::{Namespaces, unavailable};
 use crate::out::{Out, progress};
 use crate::roles::{Ask, Roles};
@@ -50,6 +59,10 @@ pub struct WanRow {
     /// round trip per batch, plus the connection's).
     pub serial_bound_s: f64,
     pub wire_bytes_per_message: f64,
+    /// Witnesses of the release gate (0: no gate).
+    pub witnesses: u16,
+    /// One of them audits, and the policy requires it.
+    pub auditing_witness: bool,
 }
 
 pub const WAN_COLUMNS: &[&str] = &[
@@ -67,6 +80,8 @@ pub const WAN_COLUMNS: &[&str] = &[
     "added_rtts",
     "serial_bound_s",
     "wire_bytes_per_message",
+    "witnesses",
+    "auditing_witness",
 ];
 
 #[derive(Debug, Clone, Serialize)]
@@ -83,6 +98,9 @@ struct WanParams {
     ask: Vec<Ask>,
     pipeline_depth: usize,
     latency: &'static str,
+    witnesses: u16,
+    witness_quorum: Option<u16>,
+    auditing_witness: bool,
 }
 
 fn opt(x: Option<f64>, digits: usize) -> String {
@@ -107,6 +125,8 @@ fn csv(rows: &[WanRow]) -> Vec<Vec<String>> {
                 opt(r.added_rtts, 2),
                 format!("{:.4}", r.serial_bound_s),
                 format!("{:.1}", r.wire_bytes_per_message),
+                r.witnesses.to_string(),
+                r.auditing_witness.to_string(),
             ]
         })
         .collect()
@@ -169,6 +189,8 @@ pub fn wan(a: WanArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         counts.iter().sum::<usize>() * a.rtt.len() * a.ask.len() <= 400_000,
         "at most 400000 messages retrieved per run (messages × round trips × strategies)"
     );
+    ensure!(a.witnesses <= 16, "at most 16 witnesses");
+    let auditing = a.witnesses > 0 && a.auditing_witness;
     if let Some(&bad) = a.rtt.iter().find(|&&r| r > MAX_RTT_MS) {
         anyhow::bail!("--rtt {bad} ms is more than {MAX_RTT_MS} ms");
     }
@@ -196,21 +218,77 @@ pub fn wan(a: WanArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         None => Some(Namespaces::create(n)?),
         Some(_) => None,
     };
+    // The witnesses' delay lines, all set to half the round trip of the row being run.
+    let witness_delay = SharedDelay::default();
+    let mut witness_lines: Vec<DelayProxy> = Vec::new();
+    let mut served = Vec::new();
     let res = (|| {
+        let gate = if a.witnesses > 0 {
+            let hub = spaces.as_ref().map_or("127.0.0.1", |s| s.hub()).to_string();
+            Some(lab.witnessed_via(a.witnesses, auditing, |addrs| {
+                let mut urls = Vec::with_capacity(addrs.len());
+                for &w in addrs {
+                    let p =
+                        DelayProxy::start_shared(&format!("{hub}:0"), w, witness_delay.clone())?;
+                    urls.push(format!("http://{}", p.addr()));
+                    witness_lines.push(p);
+                }
+                Ok(urls)
+            })?)
+        } else {
+            None
+        };
         lab.start_nodes(spaces.as_ref())?;
         progress(&format!(
-            "{n} trustee nodes up ({})",
+            "{n} trustee nodes up ({}){}",
             if spaces.is_some() {
                 "each in its own network namespace"
             } else {
                 "on 127.0.0.1"
+            },
+            if a.witnesses > 0 {
+                format!(
+                    ", under {} witnesses behind delay lines (quorum {}{})",
+                    a.witnesses,
+                    witness_quorum(a.witnesses),
+                    if auditing { ", one auditing" } else { "" }
+                )
+            } else {
+                String::new()
             }
         ));
-        runs(&lab, roles, &counts, &a.rtt, &a.ask, a.batch, a.v1, mode)
+        if let Some((pending, policy)) = gate {
+            // The witnesses reach the nodes (their signed info, and the auditing witness's
+            // reading of the logs) through delay lines of their own, on 127.0.0.1 like the
+            // investigator's.
+            let mut node_urls = Vec::new();
+            for addr in node_addrs(&lab)? {
+                let p = DelayProxy::start_shared("127.0.0.1:0", addr, witness_delay.clone())?;
+                node_urls.push(format!("http://{}", p.addr()));
+                witness_lines.push(p);
+            }
+            served = pending.serve(&lab.set, &policy, &node_urls, &lab.oversight)?;
+        }
+        runs(
+            &lab,
+            roles,
+            &counts,
+            (&a.rtt, &witness_delay),
+            &a.ask,
+            a.batch,
+            a.v1,
+            mode,
+        )
     })();
     stop_all(&mut lab.nodes);
+    drop(served);
+    drop(witness_lines);
     drop(spaces);
-    let rows = res?;
+    let mut rows = res?;
+    for r in &mut rows {
+        r.witnesses = a.witnesses;
+        r.auditing_witness = auditing;
+    }
     if !a.keep {
         let _ = std::fs::remove_dir_all(&work);
     }
@@ -218,11 +296,25 @@ pub fn wan(a: WanArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "wan: {k}-of-{n} trustee nodes {}, a delay line between the investigator and each node; release protocol version {}; batches of {}, up to {PIPELINE_DEPTH} requests in flight per trustee; {} cores ({})",
+        "wan: {k}-of-{n} trustee nodes {}, a delay line between the investigator and each node{}; release protocol version {}; batches of {}, up to {PIPELINE_DEPTH} requests in flight per trustee; {} cores ({})",
         if mode == "netns" {
             "each in its own network namespace"
         } else {
             "on 127.0.0.1 (no namespaces)"
+        },
+        if a.witnesses > 0 {
+            format!(
+                "; release gate of {} witnesses (quorum {}{}) beside the investigator, each behind a delay line of the same round trip",
+                a.witnesses,
+                witness_quorum(a.witnesses),
+                if auditing {
+                    ", the auditing witness required, reading the logs through delay lines"
+                } else {
+                    ""
+                }
+            )
+        } else {
+            String::new()
         },
         if a.v1 { 1 } else { 2 },
         a.batch,
@@ -271,6 +363,9 @@ pub fn wan(a: WanArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         ask: a.ask.clone(),
         pipeline_depth: PIPELINE_DEPTH,
         latency: "user-space delay line, half the round trip each way (escrow_lab::delay)",
+        witnesses: a.witnesses,
+        witness_quorum: (a.witnesses > 0).then(|| witness_quorum(a.witnesses)),
+        auditing_witness: auditing,
     };
     let run = RunOutput {
         experiment: "wan",
@@ -294,7 +389,7 @@ fn runs(
     lab: &Lab,
     roles: &dyn Roles,
     counts: &[usize],
-    rtts: &[u64],
+    (rtts, witness_delay): (&[u64], &SharedDelay),
     asks: &[Ask],
     batch: usize,
     v1: bool,
@@ -312,6 +407,7 @@ fn runs(
     let mut rows: Vec<WanRow> = Vec::new();
     for &rtt in rtts {
         let one_way = Duration::from_micros(rtt * 500);
+        witness_delay.set(one_way);
         let mut proxies = addrs
             .iter()
             .map(|&a| DelayProxy::start("127.0.0.1:0", a, one_way))
@@ -361,6 +457,8 @@ fn runs(
                     added_rtts: added_s.map(|x| x / (rtt as f64 / 1000.0)),
                     serial_bound_s: (batches + 1) as f64 * rtt as f64 / 1000.0,
                     wire_bytes_per_message: (s.request_bytes + s.response_bytes) as f64 / m as f64,
+                    witnesses: 0,
+                    auditing_witness: false,
                 });
             }
         }

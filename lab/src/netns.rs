@@ -12,6 +12,9 @@ use std::process::{Command, Stdio};
 pub struct Namespaces {
     /// Per node i (1-based, in order): (namespace name, host-side veth, address inside).
     nodes: Vec<(String, String, String)>,
+    /// This side's address of node 1's pair: every namespace's default route leads to this
+    /// namespace, so a service here listening on it is reachable from every node.
+    hub: String,
 }
 
 /// Why namespaces cannot be used here, or `None` if they can.
@@ -67,7 +70,10 @@ impl Namespaces {
         let pid = std::process::id();
         let octet = 200 + pid % 50;
         let tag = pid % 10_000;
-        let mut made = Namespaces { nodes: Vec::new() };
+        let mut made = Namespaces {
+            nodes: Vec::new(),
+            hub: format!("10.{octet}.1.1"),
+        };
         for i in 1..=n {
             let ns = format!("escrow-wan-{pid}-{i}");
             // interface names are at most 15 bytes
@@ -93,6 +99,9 @@ impl Namespaces {
                 &inner,
             ])?;
             ip(&["-n", &ns, "link", "set", &inner, "up"])?;
+            // Addresses of this namespace (the hub's among them) are reached through the
+            // pair; no forwarding between namespaces is enabled.
+            ip(&["-n", &ns, "route", "add", "default", "via", &host_addr])?;
         }
         Ok(made)
     }
@@ -102,6 +111,12 @@ impl Namespaces {
         self.nodes
             .get(usize::from(i).checked_sub(1)?)
             .map(|(ns, _, _)| ns.as_str())
+    }
+
+    /// An address of this namespace every node can reach (the witnesses' delay lines listen
+    /// on it).
+    pub fn hub(&self) -> &str {
+        &self.hub
     }
 
     /// The address node `i` listens on inside its namespace.

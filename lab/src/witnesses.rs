@@ -37,6 +37,23 @@ pub fn prepare(dir: &Path, names: &[(String, bool)]) -> Result<Pending> {
 }
 
 impl Pending {
+    /// Where each witness listens (127.0.0.1).
+    pub fn addrs(&self) -> Result<Vec<std::net::SocketAddr>> {
+        self.items
+            .iter()
+            .map(|(_, l, _)| l.local_addr().context("witness listener"))
+            .collect()
+    }
+
+    /// Name the witnesses in the policy by these URLs instead (a delay line in front of each:
+    /// `escrow experiment wan`), in order.
+    pub fn reached_at(mut self, urls: Vec<String>) -> Self {
+        for ((_, _, f), u) in self.items.iter_mut().zip(urls) {
+            f.url = Some(u);
+        }
+        self
+    }
+
     /// `policy` with a `witnessing` section naming these witnesses, quorum `quorum`, an
     /// auditing witness required when one of them audits.
     pub fn policy(&self, policy: Policy, quorum: u16) -> Result<Policy> {

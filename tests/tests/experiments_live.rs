@@ -271,6 +271,47 @@ fn wan_retrieves_through_delay_lines_and_each_round_trip_is_paid() {
     assert!(!out.join("work").exists(), "state removed without --keep");
 }
 
+#[test]
+fn wan_with_witnesses_runs_every_row_under_the_release_gate() {
+    // --loopback as above; the witnesses' delay lines and the gate are the same code.
+    let tmp = tempfile::tempdir().unwrap();
+    let (v, out, _) = run_experiment(
+        tmp.path(),
+        "wan",
+        &[
+            "experiment",
+            "wan",
+            "--loopback",
+            "--n",
+            "3",
+            "--k",
+            "2",
+            "--rtt",
+            "0,20",
+            "--messages",
+            "4",
+            "--batch",
+            "2",
+            "--witnesses",
+            "3",
+            "--auditing-witness",
+        ],
+    );
+    assert_eq!(v["parameters"]["witnesses"], 3);
+    assert_eq!(v["parameters"]["witness_quorum"], 2);
+    assert_eq!(v["parameters"]["auditing_witness"], true);
+    let rows = csv(&out.join("wan.csv"));
+    assert_eq!(rows.len(), 2, "one row per round trip");
+    for row in &rows {
+        // every message read: under a policy that requires the auditing witness, so every
+        // release answer carried a checkpoint the quorum cosigned, the auditing witness among it
+        assert_eq!(num(row, "decrypted"), 4.0, "{row:?}");
+        assert_eq!(num(row, "witnesses"), 3.0);
+        assert_eq!(row["auditing_witness"], "true");
+    }
+    assert!(!out.join("work").exists(), "state removed without --keep");
+}
+
 /// `escrow experiment dkg` at a small size: a key generation, a refresh and a reshare among
 /// three real nodes, each round's time and bytes, and frost-p256's DKG beside them.
 #[test]
