@@ -1110,7 +1110,7 @@ fn check_receipt(
     index: u64,
     rel: Option<LoggedRelease>,
     warrant: &WarrantDigest,
-    ciphertext: &Digest32,
+    ciphertext: &escrow_core::codec::CiphertextDigest,
 ) -> Result<(), String> {
     let Some(rel) = rel else {
         return Err("no release entry at that index in the audited log".into());

@@ -8,7 +8,7 @@
 //! trustees instead of n).
 
 use crate::NodeClient;
-use escrow_core::codec::Digest32;
+use escrow_core::codec::{CiphertextDigest, Digest32};
 use escrow_core::keys::PrivateKey;
 use escrow_core::message::SealedMessage;
 use escrow_core::release::{self, ReleaseRequest, ReleaseResponse, ReleaseResult};
@@ -276,7 +276,7 @@ pub struct MessageOutcome {
     /// Message id.
     pub id: String,
     /// Escrow ciphertext digest.
-    pub ciphertext: Digest32,
+    pub ciphertext: CiphertextDigest,
     /// What happened.
     pub outcome: Outcome,
 }
@@ -291,11 +291,11 @@ struct Investigation<'a> {
     /// The window's messages.
     selected: Vec<&'a SealedMessage>,
     /// Every message's escrow header, checked once.
-    checked: BTreeMap<Digest32, Result<ValidCiphertext, String>>,
+    checked: BTreeMap<CiphertextDigest, Result<ValidCiphertext, String>>,
     /// Shares that passed their proofs, per ciphertext.
-    shares: BTreeMap<Digest32, Vec<VerifiedShare>>,
-    refusals: BTreeMap<Digest32, Vec<(u16, String)>>,
-    unopenable: BTreeMap<Digest32, Vec<(u16, String)>>,
+    shares: BTreeMap<CiphertextDigest, Vec<VerifiedShare>>,
+    refusals: BTreeMap<CiphertextDigest, Vec<(u16, String)>>,
+    unopenable: BTreeMap<CiphertextDigest, Vec<(u16, String)>>,
     receipts: String,
     voices: Voices,
 }
@@ -318,7 +318,7 @@ struct TrusteeAnswers {
 }
 
 /// Ciphertext digest → share digest in the witnessed release entry.
-type Logged = BTreeMap<Digest32, Digest32>;
+type Logged = BTreeMap<CiphertextDigest, Digest32>;
 
 /// The investigator's check of the release gate (issue 17) on one signed answer, before any of
 /// its shares is opened: when `client` carries a [`crate::GateCheck`] and the answer releases
@@ -390,7 +390,10 @@ pub fn with_policy(
 }
 
 /// Verified shares (ciphertext, share) and rejected ones (ciphertext, trustee, reason).
-type Checked = (Vec<(Digest32, VerifiedShare)>, Vec<(Digest32, u16, String)>);
+type Checked = (
+    Vec<(CiphertextDigest, VerifiedShare)>,
+    Vec<(CiphertextDigest, u16, String)>,
+);
 
 /// Shares verified per batch when a response is split across the cores: large enough to
 /// amortise the multi-scalar multiplication's shared doublings, small enough to keep every
@@ -461,7 +464,7 @@ impl Codec for Investigation<'_> {
                 .filter_map(|&i| self.selected.get(i))
                 .map(|m| m.escrow.clone())
                 .collect();
-            let requested: Vec<Digest32> = cts.iter().map(|c| c.digest()).collect();
+            let requested: Vec<CiphertextDigest> = cts.iter().map(|c| c.digest()).collect();
             let body = ReleaseRequest::new(env, cts).to_json();
             let checked = client
                 .release(&body, self.key)
@@ -645,9 +648,9 @@ fn open_and_verify(
     set: &TrusteeSet,
     ctx: &ShareContext,
     key: &PrivateKey,
-    checked: &BTreeMap<Digest32, Result<ValidCiphertext, String>>,
+    checked: &BTreeMap<CiphertextDigest, Result<ValidCiphertext, String>>,
 ) -> Checked {
-    let opened: Vec<(Digest32, escrow_core::Result<DecryptionShare>)> = resp
+    let opened: Vec<(CiphertextDigest, escrow_core::Result<DecryptionShare>)> = resp
         .results
         .par_iter()
         .filter_map(|r| match r {
@@ -1345,7 +1348,7 @@ mod tests {
                 .iter()
                 .map(|&i| MessageOutcome {
                     id: (self.start + i).to_string(),
-                    ciphertext: Digest32([0; 32]),
+                    ciphertext: CiphertextDigest::from_bytes([0; 32]),
                     outcome: if self.answers.get(&i).copied().unwrap_or(0) >= 2 {
                         Outcome::Read {
                             used: vec![],

@@ -15,7 +15,7 @@ use crate::investigator::{
     Codec, LOST, MessageOutcome, Outcome, Progress, Retrieval, Sink, Strategy, Totals, TrusteeRow,
     Voices, describe, drive, naming_rejected, window_size,
 };
-use escrow_core::codec::Digest32;
+use escrow_core::codec::{CiphertextDigest, Digest32};
 use escrow_core::keys::PrivateKey;
 use escrow_core::message::SealedMessage;
 use escrow_core::trustee::TrusteeSet;
@@ -232,7 +232,7 @@ impl<'a> V2<'a> {
         client: &NodeClient,
         resp: &ReleaseResponseV2,
         cts: &[ValidCiphertextV2],
-    ) -> Result<Option<BTreeMap<Digest32, Digest32>>, (bool, String)> {
+    ) -> Result<Option<BTreeMap<CiphertextDigest, Digest32>>, (bool, String)> {
         let Some(gate) = client.gate_check() else {
             return Ok(None);
         };
@@ -244,7 +244,7 @@ impl<'a> V2<'a> {
             return Ok(None);
         }
         resp.verify(self.set).map_err(|e| (false, e.to_string()))?;
-        let items: Vec<Digest32> = cts.iter().map(ValidCiphertextV2::digest).collect();
+        let items: Vec<CiphertextDigest> = cts.iter().map(ValidCiphertextV2::digest).collect();
         escrow_core::audit::witness::check_release_v2(resp, &items, &gate.log_key, &gate.policy)
             .map(|c| Some(c.shares))
             .map_err(|e| (true, format!("{e}; none of its shares is used")))

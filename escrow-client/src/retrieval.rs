@@ -9,7 +9,7 @@ use crate::files;
 use crate::investigator::{
     self, MessageOutcome, Outcome, Progress, RetrievalStats, Strategy, TrusteeRow,
 };
-use escrow_core::codec::Digest32;
+use escrow_core::codec::CiphertextDigest;
 use escrow_core::codec::WarrantDigest;
 use escrow_core::keys::PrivateKey;
 use escrow_core::trustee::TrusteeSet;
@@ -163,7 +163,7 @@ pub enum Written {
 #[derive(Default)]
 pub struct Retrieval {
     /// Per message: id, ciphertext digest, outcome (request order).
-    pub outcomes: Vec<(String, Digest32, Written)>,
+    pub outcomes: Vec<(String, CiphertextDigest, Written)>,
     /// Per trustee URL: index and what it did.
     pub trustees: Vec<TrusteeRow>,
     /// Trustees whose shares failed their proofs, with the first reason.
@@ -228,7 +228,7 @@ pub fn run(
     }
     let path = out_dir.join("receipts.jsonl");
     let mut receipts = Receipts::open(&path, append_receipts)?;
-    let mut outcomes: Vec<(String, Digest32, Written)> = Vec::with_capacity(selected.len());
+    let mut outcomes: Vec<(String, CiphertextDigest, Written)> = Vec::with_capacity(selected.len());
     let totals = crate::investigator_v2::retrieve_any_streamed(
         clients,
         set,
@@ -300,7 +300,7 @@ impl Receipts {
 /// Write a message read into `<id>.txt` (atomic, mode 0600, not synced: a crash may lose such
 /// a file, never leave a partial one); a message whose file cannot be written is reported not
 /// read.
-fn write_outcome(m: MessageOutcome, dir: &Path) -> (String, Digest32, Written) {
+fn write_outcome(m: MessageOutcome, dir: &Path) -> (String, CiphertextDigest, Written) {
     let o = match m.outcome {
         Outcome::Read {
             used,
@@ -367,7 +367,7 @@ pub enum MessageRow {
         /// Message id.
         id: String,
         /// Escrow ciphertext digest.
-        ciphertext: Digest32,
+        ciphertext: CiphertextDigest,
         /// Trustees whose shares were combined.
         trustees: Vec<u16>,
         /// Shares rejected.
@@ -380,7 +380,7 @@ pub enum MessageRow {
         /// Message id.
         id: String,
         /// Escrow ciphertext digest.
-        ciphertext: Digest32,
+        ciphertext: CiphertextDigest,
         /// Why.
         reason: String,
         /// Trustee refusals.

@@ -355,7 +355,8 @@ fn v1_v2(c: &mut Criterion) {
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    let digests: Vec<Digest32> = v2_valid.iter().map(|v| v.digest()).collect();
+    let digests: Vec<escrow_core::codec::CiphertextDigest> =
+        v2_valid.iter().map(|v| v.digest()).collect();
     let request = v2::request_digest(&warrant, &digests);
     let released: Vec<(u32, &v2::ValidCiphertextV2)> = v2_valid
         .iter()

@@ -198,6 +198,13 @@ digest_kind!(
 );
 
 digest_kind!(
+    /// The digest of an escrow ciphertext (either format version): tagged SHA-256 over its
+    /// canonical bytes (`EscrowCiphertext::digest`, `EscrowCiphertextV2::digest`; for a v2
+    /// request item as sent, `v2::release::item_digest`).
+    CiphertextDigest
+);
+
+digest_kind!(
     /// The id of a trustee set: a tagged digest of every public value of the set
     /// ([`crate::trustee::TrusteeSet::id`]).
     SetId
@@ -318,5 +325,6 @@ mod tests {
         same_form_as_digest32!(KeyId);
         same_form_as_digest32!(WarrantDigest);
         same_form_as_digest32!(SetId);
+        same_form_as_digest32!(CiphertextDigest);
     }
 }

@@ -22,7 +22,7 @@
 //! cannot disown, matching its log entries by leaf index.
 
 use crate::codec::WarrantDigest;
-use crate::codec::{Digest32, KeyId, SetId, V1, put_lp};
+use crate::codec::{CiphertextDigest, Digest32, KeyId, SetId, V1, put_lp};
 use crate::ecies::{self, EciesBox};
 use crate::error::{Error, Result};
 use crate::group::scalar_to_bytes;
@@ -106,7 +106,7 @@ impl From<ReasonCode> for RefusalCode {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ItemRefusal {
     /// Digest of the refused ciphertext, if it could be parsed.
-    pub ciphertext: Option<Digest32>,
+    pub ciphertext: Option<CiphertextDigest>,
     /// Stable code.
     pub code: RefusalCode,
     /// What failed, in words (no secrets, no label contents).
@@ -114,7 +114,7 @@ pub struct ItemRefusal {
 }
 
 impl ItemRefusal {
-    fn from_refusal(ciphertext: Option<Digest32>, r: Refusal) -> Self {
+    fn from_refusal(ciphertext: Option<CiphertextDigest>, r: Refusal) -> Self {
         ItemRefusal {
             ciphertext,
             code: r.code.into(),
@@ -349,7 +349,7 @@ pub fn judge_ciphertext(
 pub struct ReleaseCounter<'a> {
     warrant: &'a VerifiedWarrant,
     already: u64,
-    new: HashSet<Digest32>,
+    new: HashSet<CiphertextDigest>,
 }
 
 impl<'a> ReleaseCounter<'a> {
@@ -366,7 +366,7 @@ impl<'a> ReleaseCounter<'a> {
     /// warrant in an earlier request.
     pub fn admit(
         &mut self,
-        ct: Digest32,
+        ct: CiphertextDigest,
         released_before: bool,
     ) -> core::result::Result<(), ItemRefusal> {
         if released_before || self.new.contains(&ct) {
@@ -381,7 +381,7 @@ impl<'a> ReleaseCounter<'a> {
     }
 
     /// The distinct ciphertexts newly counted by this request.
-    pub fn newly_counted(&self) -> &HashSet<Digest32> {
+    pub fn newly_counted(&self) -> &HashSet<CiphertextDigest> {
         &self.new
     }
 }
@@ -392,7 +392,7 @@ pub fn share_box_context(
     set_id: &SetId,
     trustee: u16,
     warrant: &WarrantDigest,
-    ciphertext: &Digest32,
+    ciphertext: &CiphertextDigest,
 ) -> Vec<u8> {
     let mut c = Vec::with_capacity(CTX_RELEASE_SHARE.len() + 2 + 96);
     c.extend_from_slice(CTX_RELEASE_SHARE);
@@ -424,7 +424,7 @@ pub fn share_digest(s: &DecryptionShare) -> Digest32 {
 #[derive(Clone, Debug)]
 pub struct SealedShare {
     /// Digest of the ciphertext.
-    pub ciphertext: Digest32,
+    pub ciphertext: CiphertextDigest,
     /// The box for the investigator.
     pub share_box: EciesBox,
     /// [`share_digest`] of the share inside.
@@ -491,7 +491,7 @@ pub fn open_share(
     set_id: &SetId,
     trustee: u16,
     warrant: &WarrantDigest,
-    ciphertext: &Digest32,
+    ciphertext: &CiphertextDigest,
     share_box: &EciesBox,
 ) -> Result<DecryptionShare> {
     let ctx = share_box_context(set_id, trustee, warrant, ciphertext);
@@ -519,7 +519,7 @@ pub enum ReleaseResult {
     /// A decryption share, encrypted to the investigator.
     Released {
         /// Digest of the ciphertext.
-        ciphertext: Digest32,
+        ciphertext: CiphertextDigest,
         /// ECIES box of the [`DecryptionShare`] JSON.
         share: EciesBox,
         /// Leaf index of the release entry in the trustee's log.
@@ -529,7 +529,7 @@ pub enum ReleaseResult {
     Refused {
         /// Digest of the ciphertext, if it parsed.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        ciphertext: Option<Digest32>,
+        ciphertext: Option<CiphertextDigest>,
         /// Stable reason code.
         code: RefusalCode,
         /// What failed, in words.
@@ -542,7 +542,7 @@ pub enum ReleaseResult {
 
 impl ReleaseResult {
     /// The ciphertext digest, if known.
-    pub fn ciphertext(&self) -> Option<Digest32> {
+    pub fn ciphertext(&self) -> Option<CiphertextDigest> {
         match self {
             ReleaseResult::Released { ciphertext, .. } => Some(*ciphertext),
             ReleaseResult::Refused { ciphertext, .. } => *ciphertext,
@@ -684,7 +684,7 @@ impl ReleaseResponse {
                     leaf_index,
                 } => {
                     out.push(2);
-                    put_opt_digest(&mut out, ciphertext.as_ref());
+                    put_opt_digest(&mut out, ciphertext.map(|c| c.digest()).as_ref());
                     put_lp(&mut out, code.as_str().as_bytes());
                     put_lp(&mut out, detail.as_bytes());
                     match leaf_index {
@@ -725,7 +725,7 @@ impl ReleaseResponse {
 
     /// Check that the results answer `requested` (ciphertext digests, request order): same
     /// count, and every result that names a ciphertext names the one at its position.
-    pub fn check_answers(&self, requested: &[Digest32]) -> Result<()> {
+    pub fn check_answers(&self, requested: &[CiphertextDigest]) -> Result<()> {
         if self.results.len() != requested.len() {
             return Err(Error::malformed(
                 "release response",
@@ -794,7 +794,7 @@ pub struct OpenedShare {
     /// Position in the request.
     pub position: usize,
     /// Ciphertext digest.
-    pub ciphertext: Digest32,
+    pub ciphertext: CiphertextDigest,
     /// Leaf index of the release entry (the receipt).
     pub leaf_index: u64,
     /// The share (proof not yet checked), or why it could not be opened.
@@ -1031,7 +1031,7 @@ mod tests {
     fn release_counter_counts_distinct_new_messages() {
         let fx = fx();
         let w = warrant(&fx, "w-limit", Some(3));
-        let d = |b: u8| Digest32([b; 32]);
+        let d = |b: u8| CiphertextDigest::from_bytes([b; 32]);
         let mut c = ReleaseCounter::new(&w, 1);
         c.admit(d(1), true).unwrap(); // released before: free
         c.admit(d(2), false).unwrap(); // 2 of 3

@@ -17,7 +17,7 @@
 //! combiner checks every proof, names the trustees whose shares fail, and interpolates any k good
 //! shares in the exponent: `xu = Σ λ_i d_i`.
 
-use crate::codec::{Digest32, SetId, V1};
+use crate::codec::{CiphertextDigest, Digest32, SetId, V1};
 use crate::error::{Error, Result};
 use crate::group::{self, Point, scalar_hex};
 use crate::secret::{MessageKey, SecretScalar};
@@ -66,7 +66,7 @@ pub struct DecryptionShare {
     /// Trustee index i.
     pub trustee: u16,
     /// Digest of the ciphertext this share is for.
-    pub ciphertext: Digest32,
+    pub ciphertext: CiphertextDigest,
     /// The context the proof is bound to.
     pub context: Digest32,
     /// `d_i = x_i u`.
@@ -84,7 +84,7 @@ pub struct DecryptionShare {
 fn dleq_challenge(
     set_id: &SetId,
     trustee: u16,
-    ct: &Digest32,
+    ct: &CiphertextDigest,
     ctx: &Digest32,
     x_i: &ProjectivePoint,
     u: &ProjectivePoint,
@@ -100,7 +100,7 @@ fn dleq_challenge(
 fn dleq_challenge_encoded(
     set_id: &SetId,
     trustee: u16,
-    ct: &Digest32,
+    ct: &CiphertextDigest,
     ctx: &Digest32,
     enc: &[[u8; 33]; 5],
 ) -> Scalar {
@@ -316,7 +316,7 @@ fn batch_weights(batch: &[Prepared<'_>]) -> Vec<(Scalar, Scalar)> {
 fn batch_equation_holds(batch: &[Prepared<'_>]) -> bool {
     let weights = batch_weights(batch);
     let mut terms: Vec<(ProjectivePoint, Scalar)> = Vec::with_capacity(3 * batch.len() + 2);
-    let mut per_ct: BTreeMap<Digest32, (ProjectivePoint, Scalar)> = BTreeMap::new();
+    let mut per_ct: BTreeMap<CiphertextDigest, (ProjectivePoint, Scalar)> = BTreeMap::new();
     let mut per_trustee: BTreeMap<u16, (ProjectivePoint, Scalar)> = BTreeMap::new();
     let mut g = Scalar::ZERO;
     for (p, (alpha, beta)) in batch.iter().zip(weights) {
@@ -409,7 +409,7 @@ fn prepare_batch<'a>(
     ProjectivePoint::batch_normalize(&proj, &mut affine);
     let set_id = set.id();
     let mut x_enc: BTreeMap<u16, [u8; 33]> = BTreeMap::new();
-    let mut u_enc: BTreeMap<Digest32, [u8; 33]> = BTreeMap::new();
+    let mut u_enc: BTreeMap<CiphertextDigest, [u8; 33]> = BTreeMap::new();
     let batch = bound
         .into_iter()
         .zip(affine.chunks_exact(3))

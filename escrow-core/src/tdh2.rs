@@ -15,7 +15,7 @@
 //! whose label, wrapped key, u or ū was changed fails it. [`EscrowCiphertext::check`] is the only
 //! way to a [`ValidCiphertext`], the type decryption shares require.
 
-use crate::codec::{Digest32, SetId, V1, put_lp};
+use crate::codec::{CiphertextDigest, Digest32, SetId, V1, put_lp};
 use crate::ecies::{open_once, seal_once};
 use crate::error::{Error, Result};
 use crate::group::{self, Point, generator2, scalar_hex, scalar_to_bytes};
@@ -273,8 +273,8 @@ impl EscrowCiphertext {
     }
 
     /// Ciphertext digest: `SHA-256(tag || canonical_bytes)` with [`TAG_CT_DIGEST`].
-    pub fn digest(&self) -> Digest32 {
-        Digest32::tagged(TAG_CT_DIGEST, &[&self.canonical_bytes()])
+    pub fn digest(&self) -> CiphertextDigest {
+        CiphertextDigest::from_digest(Digest32::tagged(TAG_CT_DIGEST, &[&self.canonical_bytes()]))
     }
 
     /// The public validity check against `set`. Anyone can run it.
@@ -316,7 +316,7 @@ impl EscrowCiphertext {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidCiphertext {
     ct: EscrowCiphertext,
-    digest: Digest32,
+    digest: CiphertextDigest,
     checked_for: SetId,
 }
 
@@ -331,7 +331,7 @@ impl ValidCiphertext {
         &self.ct
     }
     /// Its digest.
-    pub fn digest(&self) -> Digest32 {
+    pub fn digest(&self) -> CiphertextDigest {
         self.digest
     }
     /// Its label.

@@ -232,7 +232,7 @@ fn trustee_set_vector(w: &World) -> Value {
 
 fn ciphertext_vector(w: &World) -> Value {
     let rc = spec::ciphertext(&w.refset, &value(&w.ct)).unwrap();
-    assert_eq!(rc.digest, w.ct.digest().0);
+    assert_eq!(rc.digest, *w.ct.digest().as_bytes());
     let z = w.refset.y * w.r;
     let mut info = tdh2::INFO_KEM.to_vec();
     info.extend_from_slice(&w.ct.u.to_bytes());

@@ -408,7 +408,7 @@ struct Witnessed {
     response: ReleaseResponseV2,
     log_key: String,
     policy: escrow_core::audit::witness::GatePolicy,
-    items: Vec<escrow_core::codec::Digest32>,
+    items: Vec<escrow_core::codec::CiphertextDigest>,
     entries: Vec<Vec<u8>>,
     share_digests: Vec<escrow_core::codec::Digest32>,
 }
@@ -592,7 +592,8 @@ fn committed_release_v2_witnessed_vectors_check_with_library_and_by_hand() {
     let digest: Digest32 = serde_json::from_value(v["policy_digest"].clone()).unwrap();
     let policy = GatePolicy::new(WitnessPolicy::from_files(&files, 2, true).unwrap(), digest);
     let log_key = v["log_key"].as_str().unwrap();
-    let items: Vec<Digest32> = serde_json::from_value(v["item_digests"].clone()).unwrap();
+    let items: Vec<escrow_core::codec::CiphertextDigest> =
+        serde_json::from_value(v["item_digests"].clone()).unwrap();
     let bytes = unhex(&v["response_bytes"]);
     // The signed part is release-v2.json's response unchanged: the evidence is not signed.
     let signed = unhex(&plain["response"]["bytes"]);

@@ -98,7 +98,8 @@ fn world() -> World {
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    let digests: Vec<Digest32> = valid.iter().map(ValidCiphertextV2::digest).collect();
+    let digests: Vec<escrow_core::codec::CiphertextDigest> =
+        valid.iter().map(ValidCiphertextV2::digest).collect();
     let request = v2::request_digest(&warrant, &digests);
     let released: Vec<(u32, &ValidCiphertextV2)> =
         POSITIONS.iter().map(|&p| (p, &valid[p as usize])).collect();
@@ -273,7 +274,8 @@ fn committed_v2_vectors_verify_with_library_and_reference() {
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    let digests: Vec<Digest32> = valid.iter().map(ValidCiphertextV2::digest).collect();
+    let digests: Vec<escrow_core::codec::CiphertextDigest> =
+        valid.iter().map(ValidCiphertextV2::digest).collect();
     assert_eq!(
         v2::request_digest(&warrant, &digests).to_hex(),
         v["request_digest"].as_str().unwrap()

@@ -409,7 +409,8 @@ pub fn release_response(data: &[u8]) {
     json_round_trip(&r, "release response");
     let set = &f.dealing.set;
     let _ = r.verify(set);
-    let asked: Vec<Digest32> = r.results.iter().filter_map(|x| x.ciphertext()).collect();
+    let asked: Vec<escrow_core::codec::CiphertextDigest> =
+        r.results.iter().filter_map(|x| x.ciphertext()).collect();
     let _ = r.check_answers(&asked);
     for o in r.open_shares(&f.investigator) {
         if let Ok(share) = o.share {

@@ -890,7 +890,9 @@ fn grow_log(state: &Path, template: &LogEntry, warrant_id: &str, target: u64) ->
     db.append_bulk(target, warrant_id, files::now(), |seq| {
         let mut e = template.clone();
         e.sequence = seq;
-        e.ciphertexts = vec![Digest32(rng.random::<[u8; 32]>())];
+        e.ciphertexts = vec![escrow_core::codec::CiphertextDigest::from_bytes(
+            rng.random(),
+        )];
         e.shares = vec![Digest32(rng.random::<[u8; 32]>())];
         e
     })

@@ -12,7 +12,7 @@
 )]
 
 use escrow_core::audit::{EntryKind, Frontier, LogEntry, leaf_hash};
-use escrow_core::codec::{Digest32, KeyId};
+use escrow_core::codec::{CiphertextDigest, Digest32, KeyId};
 use escrow_core::keys::PrivateKey;
 use escrow_core::time::Timestamp;
 use escrow_core::warrant::{Role, WarrantEnvelope, WarrantPayload};
@@ -374,7 +374,7 @@ fn a_release_without_a_covering_warrant_is_reported_unjustified() {
             0,
             t,
             forged,
-            Digest32::sha256(b"some ciphertext"),
+            CiphertextDigest::from_bytes(*Digest32::sha256(b"some ciphertext").as_bytes()),
             Digest32::sha256(b"some share"),
             KeyId::from_bytes(Digest32::sha256(b"some investigator").0),
         ));
@@ -589,7 +589,7 @@ fn an_independent_auditor_on_the_library_finds_what_escrow_audit_finds() {
             0,
             t,
             forged,
-            Digest32::sha256(b"some ciphertext"),
+            CiphertextDigest::from_bytes(*Digest32::sha256(b"some ciphertext").as_bytes()),
             Digest32::sha256(b"some share"),
             KeyId::from_bytes(Digest32::sha256(b"some investigator").0),
         ));

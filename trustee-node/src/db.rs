@@ -10,7 +10,7 @@
 use crate::error::NodeError;
 use escrow_core::audit::tiles::{UpperLevels, UpperLevelsBuilder};
 use escrow_core::audit::{EntryKind, Frontier, LogEntry, TreeHead, leaf_hash};
-use escrow_core::codec::{Digest32, SetId, WarrantDigest};
+use escrow_core::codec::{CiphertextDigest, Digest32, SetId, WarrantDigest};
 use escrow_core::time::Timestamp;
 use escrow_core::warrant::{
     CancellationEnvelope, CancellationPayload, RenewalChains, Warrant, WarrantEnvelope,
@@ -35,7 +35,7 @@ pub struct Batch {
     /// New log entries; their sequence numbers must continue the log.
     pub entries: Vec<LogEntry>,
     /// New release counters: (warrant id, ciphertext digest, sequence of its release entry).
-    pub releases: Vec<(String, Digest32, u64)>,
+    pub releases: Vec<(String, CiphertextDigest, u64)>,
     /// A warrant seen for the first time: (digest, id, envelope JSON, sequence).
     pub warrant: Option<(WarrantDigest, String, String, u64)>,
     /// An accepted cancellation: (warrant id, cancellation digest, envelope JSON, sequence).
@@ -144,7 +144,7 @@ pub fn is_released(
     conn: &Connection,
     path: &Path,
     warrant_id: &str,
-    ct: &Digest32,
+    ct: &CiphertextDigest,
 ) -> Result<bool, NodeError> {
     let mut st = conn
         .prepare_cached("SELECT 1 FROM releases WHERE warrant_id = ?1 AND ciphertext = ?2")
@@ -384,7 +384,7 @@ impl Db {
         let mut latest_policy = None;
         let mut first_setup = None;
         let mut destroyed = Vec::new();
-        let mut released: HashMap<u64, (WarrantDigest, Digest32)> = HashMap::new(); // seq -> (warrant, ct)
+        let mut released: HashMap<u64, (WarrantDigest, CiphertextDigest)> = HashMap::new(); // seq -> (warrant, ct)
         let mut seen: HashMap<u64, WarrantDigest> = HashMap::new(); // seq -> warrant digest
         let mut cancels: HashMap<u64, (WarrantDigest, Digest32)> = HashMap::new(); // seq -> (warrant, cancellation)
         let mut anchor_checked = false;
@@ -658,11 +658,11 @@ impl Db {
     /// Table `releases` (the release counters) against the release entries.
     fn check_counters(
         &self,
-        released: &HashMap<u64, (WarrantDigest, Digest32)>,
+        released: &HashMap<u64, (WarrantDigest, CiphertextDigest)>,
         warrant_ids: &HashMap<WarrantDigest, String>,
     ) -> Result<(), NodeError> {
         let path = &self.path;
-        let mut counted: HashSet<(String, Digest32)> = HashSet::new();
+        let mut counted: HashSet<(String, CiphertextDigest)> = HashSet::new();
         let mut st = self
             .conn
             .prepare("SELECT warrant_id, ciphertext, first_seq FROM releases")
@@ -678,7 +678,8 @@ impl Db {
             .map_err(db_err(path))?;
         for row in rows {
             let (id, ct, seq) = row.map_err(db_err(path))?;
-            let ct = digest_from(&ct, "release counter ciphertext")?;
+            let ct =
+                CiphertextDigest::from_bytes(digest_from(&ct, "release counter ciphertext")?.0);
             let seq = u64::try_from(seq).unwrap_or(u64::MAX);
             match released.get(&seq) {
                 Some((w, c)) if *c == ct && warrant_ids.get(w) == Some(&id) => {}
@@ -840,7 +841,7 @@ impl Db {
     }
 
     /// Was `ct` released under `warrant_id` before?
-    pub fn is_released(&self, warrant_id: &str, ct: &Digest32) -> Result<bool, NodeError> {
+    pub fn is_released(&self, warrant_id: &str, ct: &CiphertextDigest) -> Result<bool, NodeError> {
         is_released(&self.conn, &self.path, warrant_id, ct)
     }
 

@@ -29,7 +29,7 @@ use escrow_core::audit::{LogEntry, LogKey, Sealed, SealedDocument, TreeHead};
 use escrow_core::auth::{AuthError, NonceCache, RequestSignature};
 use escrow_core::codec::V1;
 use escrow_core::codec::WarrantDigest;
-use escrow_core::codec::{Digest32, b64_encode};
+use escrow_core::codec::{CiphertextDigest, Digest32, b64_encode};
 use escrow_core::keys::{PrivateKey, PublicKey};
 use escrow_core::release::{
     ItemRefusal, RefusalCode, ReleaseCounter, ReleaseResponse, ReleaseResult, RequestError,
@@ -538,7 +538,7 @@ impl Node {
         let time = now();
         let wd = parsed.warrant_digest;
         let request = request_digest(body);
-        let digests: Vec<Option<Digest32>> = parsed
+        let digests: Vec<Option<CiphertextDigest>> = parsed
             .ciphertexts
             .par_iter()
             .map(|c| c.as_ref().ok().map(|c| c.digest()))
@@ -710,7 +710,7 @@ impl Node {
         db: &Db,
         warrant: &'w VerifiedWarrant,
         judged: Vec<Result<V, ItemRefusal>>,
-        digest: impl Fn(&V) -> Digest32,
+        digest: impl Fn(&V) -> CiphertextDigest,
     ) -> Result<(Vec<Result<V, ItemRefusal>>, ReleaseCounter<'w>), ApiError> {
         let already = db
             .released_count(warrant.id())
@@ -833,7 +833,7 @@ impl Node {
     pub(crate) fn pre_admit(
         &self,
         warrant: &escrow_core::warrant::VerifiedWarrant,
-        judged: impl ExactSizeIterator<Item = Option<Digest32>>,
+        judged: impl ExactSizeIterator<Item = Option<CiphertextDigest>>,
     ) -> Result<Vec<bool>, crate::error::NodeError> {
         let conn = lock(&self.reader);
         let already = db::released_count(&conn, &self.db_path, warrant.id())?;
@@ -858,7 +858,7 @@ impl Node {
         db: &mut Db,
         wd: WarrantDigest,
         request: Digest32,
-        digests: &[Option<Digest32>],
+        digests: &[Option<CiphertextDigest>],
         refusal: Refusal,
         time: Timestamp,
     ) -> Result<ReleaseResponse, ApiError> {
@@ -1579,8 +1579,8 @@ pub(crate) struct ReleaseLog {
     inv: escrow_core::codec::KeyId,
     time: Timestamp,
     warrant_id: String,
-    newly: HashSet<Digest32>,
-    counted: HashSet<Digest32>,
+    newly: HashSet<CiphertextDigest>,
+    counted: HashSet<CiphertextDigest>,
 }
 
 impl ReleaseLog {
@@ -1589,7 +1589,7 @@ impl ReleaseLog {
     /// index.
     pub(crate) fn release(
         &mut self,
-        ct: Digest32,
+        ct: CiphertextDigest,
         share: Digest32,
         header: impl FnOnce() -> SealedDocument,
     ) -> u64 {

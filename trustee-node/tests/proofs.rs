@@ -27,7 +27,13 @@ fn grow(state: &std::path::Path, target: u64) {
     db.append_bulk(target, "unused", now(), |seq| {
         let mut d = [0u8; 32];
         d[..8].copy_from_slice(&seq.to_be_bytes());
-        LogEntry::refusal(seq, now(), None, vec![Digest32(d)], "test-growth")
+        LogEntry::refusal(
+            seq,
+            now(),
+            None,
+            vec![escrow_core::codec::CiphertextDigest::from_bytes(d)],
+            "test-growth",
+        )
     })
     .unwrap();
 }

@@ -252,7 +252,7 @@ fn concurrent_v2_requests_never_exceed_the_release_limit() {
         .collect();
     let size0 = log_entries(&node).len();
     let sent: Vec<(
-        escrow_core::codec::Digest32,
+        escrow_core::codec::CiphertextDigest,
         escrow_core::codec::Digest32,
         u64,
     )> = std::thread::scope(|s| {

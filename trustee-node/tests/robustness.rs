@@ -12,7 +12,7 @@ mod common;
 
 use common::*;
 use escrow_core::audit::{LogEntry, leaf_hash, mth};
-use escrow_core::codec::{Digest32, b64_decode};
+use escrow_core::codec::b64_decode;
 use escrow_core::release::{ReleaseRequest, ReleaseResponse, ReleaseResult};
 use std::collections::HashSet;
 use std::path::Path;
@@ -266,7 +266,7 @@ fn init_and_serve_refuse_bad_secrets_and_damaged_state() {
             })
             .unwrap();
         let mut e = LogEntry::from_bytes(&bytes).unwrap();
-        e.ciphertexts = vec![Digest32([9; 32])];
+        e.ciphertexts = vec![escrow_core::codec::CiphertextDigest::from_bytes([9; 32])];
         let nb = e.to_bytes();
         db.execute_batch("DROP TRIGGER log_entries_no_update")
             .unwrap();

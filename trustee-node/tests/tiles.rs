@@ -201,7 +201,7 @@ fn a_standard_tile_client_proves_a_release_entry_and_log_growth() {
 fn the_auditor_reads_the_log_as_tiles_and_a_page_where_a_bundle_cannot_carry_an_entry() {
     use escrow_client::auditor::{AuditConfig, Quiet, audit};
     use escrow_core::audit::report::LogStatus;
-    use escrow_core::codec::Digest32;
+    use escrow_core::codec::CiphertextDigest;
     use escrow_core::time::Timestamp;
     let fx = Fixture::new(2, 2);
     let st = fx.init(1);
@@ -213,7 +213,7 @@ fn the_auditor_reads_the_log_as_tiles_and_a_page_where_a_bundle_cannot_carry_an_
     db.append_bulk(SIZE, "w-tiles", t, |seq| {
         let n = if seq == 300 { 2_100 } else { 1 };
         let cts = (0..n)
-            .map(|i: u32| Digest32([(i % 251) as u8; 32]))
+            .map(|i: u32| CiphertextDigest::from_bytes([(i % 251) as u8; 32]))
             .collect();
         LogEntry::refusal(seq, t, None, cts, "malformed")
     })

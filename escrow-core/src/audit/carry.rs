@@ -12,7 +12,7 @@
 //! entries after N exactly as a judgement of the whole log would.
 
 use super::merkle::{Frontier, TreeHead};
-use crate::codec::{Digest32, WarrantDigest};
+use crate::codec::{CiphertextDigest, Digest32, WarrantDigest};
 use crate::warrant::{CancellationEnvelope, WarrantEnvelope};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -58,7 +58,7 @@ pub struct JudgedFacts {
     /// Every setup entry naming a policy: (entry, policy digest), in log order.
     pub setups: Vec<(u64, Digest32)>,
     /// The node's release counter: per warrant id, the distinct ciphertexts released under it.
-    pub released: BTreeMap<String, BTreeSet<Digest32>>,
+    pub released: BTreeMap<String, BTreeSet<CiphertextDigest>>,
     /// The warrants the judgement read (disclosed, fetched or opened from the log).
     pub warrants: Vec<WarrantEnvelope>,
     /// The cancellation documents it read.

@@ -9,7 +9,7 @@
 //! or written (the JSON report writes them as a stream), never held as a list.
 
 use super::judge::{ReadableMessage, ReleaseJudgement, Unjustified};
-use crate::codec::{Digest32, WarrantDigest};
+use crate::codec::{CiphertextDigest, Digest32, WarrantDigest};
 use crate::time::Timestamp;
 use serde::{Serialize, Serializer};
 use std::collections::HashMap;
@@ -20,6 +20,8 @@ pub(crate) const NONE: u32 = u32::MAX;
 
 /// The zero digest: the warrant or ciphertext of an entry that names none.
 pub(crate) const ZERO: Digest32 = Digest32([0; 32]);
+/// The zero ciphertext digest (a record that names no ciphertext).
+pub(crate) const ZERO_CT: CiphertextDigest = CiphertextDigest::from_bytes([0; 32]);
 
 /// Bits of [`ReleaseRecord::flags`].
 pub(crate) mod flag {
@@ -50,7 +52,7 @@ pub(crate) struct ReleaseRecord {
     /// Entry time.
     pub(crate) time: Timestamp,
     /// The ciphertext digest (the zero digest if the entry names none).
-    pub(crate) ciphertext: Digest32,
+    pub(crate) ciphertext: CiphertextDigest,
     /// The leaf hash as logged (what a receipt's inclusion proof is checked against).
     pub(crate) leaf: Digest32,
     /// The warrant digest, interned ([`Digests`]; the zero digest if the entry names none).
@@ -128,7 +130,7 @@ pub(crate) struct MessageGroup {
     /// Warrant digest.
     pub(crate) warrant: WarrantDigest,
     /// Ciphertext digest.
-    pub(crate) ciphertext: Digest32,
+    pub(crate) ciphertext: CiphertextDigest,
     /// Every trustee that released it, ascending, with its earliest release time.
     pub(crate) holders: Vec<(u16, Timestamp)>,
     /// Some release of it was judged unjustified (not merely not judged).

@@ -39,7 +39,7 @@
 
 use super::oversight::{MAX_SEALED_BYTES, Sealed};
 use crate::codec::WarrantDigest;
-use crate::codec::{Digest32, KeyId, SetId, V1, put_lp};
+use crate::codec::{CiphertextDigest, Digest32, KeyId, SetId, V1, put_lp};
 use crate::error::{Error, Result};
 use crate::label::{MAX_TIMESTAMP, MIN_TIMESTAMP};
 use crate::time::Timestamp;
@@ -174,7 +174,7 @@ pub struct LogEntry {
     pub investigator: Option<KeyId>,
     /// Ciphertext digests concerned.
     #[serde(default)]
-    pub ciphertexts: Vec<Digest32>,
+    pub ciphertexts: Vec<CiphertextDigest>,
     /// Digests of the decryption shares released (see `release::share_digest`).
     #[serde(default)]
     pub shares: Vec<Digest32>,
@@ -256,7 +256,7 @@ impl LogEntry {
         sequence: u64,
         time: Timestamp,
         warrant: WarrantDigest,
-        ciphertext: Digest32,
+        ciphertext: CiphertextDigest,
         share: Digest32,
         investigator: KeyId,
     ) -> Self {
@@ -274,7 +274,7 @@ impl LogEntry {
         sequence: u64,
         time: Timestamp,
         warrant: Option<WarrantDigest>,
-        ciphertexts: Vec<Digest32>,
+        ciphertexts: Vec<CiphertextDigest>,
         reason: &str,
     ) -> Self {
         LogEntry {
@@ -382,10 +382,15 @@ impl LogEntry {
         ] {
             put_opt(&mut out, d.as_ref());
         }
-        for list in [&self.ciphertexts, &self.shares] {
+        let ciphertexts = self.ciphertexts.iter().map(CiphertextDigest::as_bytes);
+        for list in [
+            ciphertexts.collect(),
+            self.shares.iter().map(Digest32::as_bytes).collect(),
+        ] {
+            let list: Vec<&[u8; 32]> = list;
             out.extend_from_slice(&(list.len() as u32).to_be_bytes());
             for d in list {
-                out.extend_from_slice(d.as_bytes());
+                out.extend_from_slice(d);
             }
         }
         match &self.reason {
@@ -440,7 +445,9 @@ impl LogEntry {
         let document = r.opt_digest()?;
         let policy = r.opt_digest()?;
         let investigator = r.opt_digest()?.map(|d| KeyId::from_bytes(d.0));
-        let ciphertexts = r.digests()?;
+        let ciphertexts = (r.digests()?.into_iter())
+            .map(|d| CiphertextDigest::from_bytes(d.0))
+            .collect();
         let shares = r.digests()?;
         let reason = match r.u8()? {
             0 => None,
@@ -567,6 +574,10 @@ mod tests {
         Digest32([b; 32])
     }
 
+    fn c(b: u8) -> CiphertextDigest {
+        CiphertextDigest::from_bytes([b; 32])
+    }
+
     fn w(b: u8) -> WarrantDigest {
         WarrantDigest::from_bytes([b; 32])
     }
@@ -579,12 +590,12 @@ mod tests {
         vec![
             LogEntry::setup(0, Timestamp(1), SetId::from_digest(d(1)), d(2)),
             LogEntry::warrant_seen(1, Timestamp(2), w(3), k(4)),
-            LogEntry::release(2, Timestamp(3), w(3), d(5), d(6), k(4)),
+            LogEntry::release(2, Timestamp(3), w(3), c(5), d(6), k(4)),
             LogEntry::refusal(
                 3,
                 Timestamp(-4),
                 Some(w(3)),
-                vec![d(7), d(8)],
+                vec![c(7), c(8)],
                 "out-of-scope",
             ),
             LogEntry::refusal(4, Timestamp(5), None, vec![], "malformed"),
@@ -705,7 +716,7 @@ mod tests {
     #[test]
     fn pinned_encoding() {
         // Pins the byte format: a change here is a format change (bump the version byte).
-        let e = LogEntry::refusal(7, Timestamp(1_700_000_000), None, vec![d(0xab)], "expired");
+        let e = LogEntry::refusal(7, Timestamp(1_700_000_000), None, vec![c(0xab)], "expired");
         let leaf = e.leaf_hash();
         let again = LogEntry::from_bytes(&e.to_bytes()).unwrap().leaf_hash();
         assert_eq!(leaf, again);

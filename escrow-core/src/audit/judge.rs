@@ -20,14 +20,16 @@
 //! limit of its own). See `docs/audit.md` §6.
 
 use super::carry::{CarriedCancellation, JudgedFacts};
-use super::compact::{Digests, NONE, Readable, ReleaseRecord, Releases, Store, ZERO, flag};
+use super::compact::{
+    Digests, NONE, Readable, ReleaseRecord, Releases, Store, ZERO, ZERO_CT, flag,
+};
 use super::disclosure::{Disclosure, DisclosureView};
 use super::entry::{EntryKind, LogEntry};
 use super::merkle::{Frontier, TreeHead, leaf_hash};
 use super::oversight::{OpenError, Sealed, SealedDocument};
 use super::proof::verify_consistency;
 use crate::codec::WarrantDigest;
-use crate::codec::{Digest32, KeyId};
+use crate::codec::{CiphertextDigest, Digest32, KeyId};
 use crate::keys::PrivateKey;
 use crate::label::Label;
 use crate::release::ReleaseCounter;
@@ -629,7 +631,7 @@ pub struct ReleaseJudgement {
     /// Warrant digest.
     pub warrant: WarrantDigest,
     /// Ciphertext digest.
-    pub ciphertext: Digest32,
+    pub ciphertext: CiphertextDigest,
     /// No reason against it.
     pub justified: bool,
     /// Not justified only because this auditor could not judge it (warrant not disclosed to
@@ -758,7 +760,7 @@ pub struct ReadableMessage {
     /// Warrant digest.
     pub warrant: WarrantDigest,
     /// Ciphertext digest.
-    pub ciphertext: Digest32,
+    pub ciphertext: CiphertextDigest,
     /// The trustees that released it.
     pub trustees: Vec<u16>,
     /// The time of the k-th release.
@@ -772,7 +774,7 @@ pub struct LoggedRelease {
     /// The warrant digest it names.
     pub warrant: Option<WarrantDigest>,
     /// The (first) ciphertext digest it names.
-    pub ciphertext: Option<Digest32>,
+    pub ciphertext: Option<CiphertextDigest>,
     /// Its leaf hash, computed from the bytes as served.
     pub leaf: Digest32,
 }
@@ -1072,7 +1074,7 @@ impl Judge {
         let record = ReleaseRecord {
             sequence: entry.sequence,
             time: entry.time,
-            ciphertext: entry.ciphertexts.first().copied().unwrap_or(ZERO),
+            ciphertext: entry.ciphertexts.first().copied().unwrap_or(ZERO_CT),
             leaf,
             warrant: self
                 .digests
@@ -1394,7 +1396,7 @@ impl Judge {
         }
         // Resumed logs (`carry`): the node's counter as their judged part left it.
         let mut carry = self.carry.take();
-        let mut prior: HashMap<(u16, u32), &BTreeSet<Digest32>> = HashMap::new();
+        let mut prior: HashMap<(u16, u32), &BTreeSet<CiphertextDigest>> = HashMap::new();
         for (t, f) in carry.iter().flatten() {
             for (id, cts) in &f.released {
                 let next = u32::try_from(ids.len()).unwrap_or(NONE);
@@ -1409,7 +1411,7 @@ impl Judge {
         }
         // Per trustee carried: whether every release was justified, and the ciphertexts newly
         // counted per warrant id.
-        type NewlyCounted = (bool, BTreeMap<String, BTreeSet<Digest32>>);
+        type NewlyCounted = (bool, BTreeMap<String, BTreeSet<CiphertextDigest>>);
         let mut carried_out: Option<BTreeMap<u16, NewlyCounted>> =
             carry.as_ref().map(|_| BTreeMap::new());
         let warrant_id = |r: &ReleaseRecord| id_of.get(&r.warrant).copied().unwrap_or(NONE);
@@ -1419,7 +1421,7 @@ impl Judge {
             // Log order within a trustee is the order of positions (entries are added in log
             // order), so (key, position) sorts each group in log order.
             order.sort_unstable_by_key(|&i| (self.records.get(i).map(key), i));
-            let mut prev: Option<(usize, (u16, u32, Digest32))> = None;
+            let mut prev: Option<(usize, (u16, u32, CiphertextDigest))> = None;
             for i in order {
                 let Some(r) = self.records.get_mut(i) else {
                     continue;
@@ -1870,7 +1872,7 @@ enum HeaderCheck {
 enum OpenedHeader {
     /// The header: its digest, and its label if its proof holds under the set.
     Header {
-        digest: Digest32,
+        digest: CiphertextDigest,
         checked: Result<Label, String>,
     },
     /// No header to check: the copy is missing or could not be read.
@@ -1948,7 +1950,7 @@ fn open_sealed_headers(
 impl OpenedHeader {
     /// The header's check against the release: digest = the logged ciphertext digest `ct`, a
     /// valid proof, label inside `scope` (when the warrant is known).
-    fn finish(self, ct: Digest32, scope: Option<&ScopeMatcher>) -> HeaderCheck {
+    fn finish(self, ct: CiphertextDigest, scope: Option<&ScopeMatcher>) -> HeaderCheck {
         let (digest, checked) = match self {
             OpenedHeader::Header { digest, checked } => (digest, checked),
             OpenedHeader::Not(c) => return c,
@@ -2055,17 +2057,17 @@ mod tests {
         .unwrap()
     }
 
-    fn ct(i: u8) -> Digest32 {
-        Digest32([i; 32])
+    fn ct(i: u8) -> CiphertextDigest {
+        CiphertextDigest::from_bytes([i; 32])
     }
 
-    fn release(fx: &Fx, seq: u64, w: &WarrantEnvelope, c: Digest32) -> LogEntry {
+    fn release(fx: &Fx, seq: u64, w: &WarrantEnvelope, c: CiphertextDigest) -> LogEntry {
         LogEntry::release(
             seq,
             Timestamp(T0),
             w.digest(),
             c,
-            Digest32::sha256(&[seq as u8, c.0[0]]),
+            Digest32::sha256(&[seq as u8, c.as_bytes()[0]]),
             fx.inv.public().key_id(),
         )
     }
@@ -2106,7 +2108,7 @@ mod tests {
             assert_eq!(j.release_state_bytes(), 0);
             for seq in 0..n {
                 let c = if distinct {
-                    Digest32::sha256(&seq.to_be_bytes())
+                    CiphertextDigest::from_bytes(*Digest32::sha256(&seq.to_be_bytes()).as_bytes())
                 } else {
                     ct(1)
                 };
@@ -2132,7 +2134,7 @@ mod tests {
         let w = warrant(&fx, "w-1", "case A", None, None);
         let mut docs = Documents::default();
         docs.add_warrant(w.clone());
-        let at = |seq: u64, c: Digest32, dt: i64| {
+        let at = |seq: u64, c: CiphertextDigest, dt: i64| {
             let mut e = release(&fx, seq, &w, c);
             e.time = Timestamp(T0 + dt);
             e

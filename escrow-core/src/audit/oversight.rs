@@ -241,10 +241,12 @@ pub fn sealing_context(entry: &LogEntry) -> Vec<u8> {
             }
         }
     }
-    for list in [&entry.ciphertexts, &entry.shares] {
+    let ciphertexts = entry.ciphertexts.iter().map(|d| d.as_bytes());
+    let shares = entry.shares.iter().map(|d| d.as_bytes());
+    for list in [ciphertexts.collect::<Vec<_>>(), shares.collect()] {
         out.extend_from_slice(&(list.len() as u32).to_be_bytes());
         for d in list {
-            out.extend_from_slice(d.as_bytes());
+            out.extend_from_slice(d);
         }
     }
     out
@@ -484,7 +486,10 @@ mod tests {
     }
 
     /// Release entry 4 of `ct` under `warrant`.
-    fn release(warrant: crate::codec::WarrantDigest, ct: Digest32) -> LogEntry {
+    fn release(
+        warrant: crate::codec::WarrantDigest,
+        ct: crate::codec::CiphertextDigest,
+    ) -> LogEntry {
         LogEntry::release(
             4,
             Timestamp(7),
@@ -532,7 +537,14 @@ mod tests {
         let (_, ct) = header();
         let a = PrivateKey::generate(&mut rng);
         let doc = SealedDocument::HeaderV1(ct);
-        let mut entries: Vec<LogEntry> = (0..4).map(|i| release(w(1), d(20 + i))).collect();
+        let mut entries: Vec<LogEntry> = (0..4)
+            .map(|i| {
+                release(
+                    w(1),
+                    crate::codec::CiphertextDigest::from_bytes([20 + i; 32]),
+                )
+            })
+            .collect();
         let sealed =
             Sealed::seal_batch(entries.iter().map(|e| (e, &doc)), &[a.public()], &mut rng).unwrap();
         for (e, s) in entries.iter_mut().zip(sealed) {
@@ -590,10 +602,10 @@ mod tests {
         let doc = SealedDocument::HeaderV1(ct);
         // Entries 0, 1, 2 have distinct contexts; entry 3 repeats entry 1's (same digests).
         let mut entries = [
-            release(w(1), d(10)),
-            release(w(1), d(11)),
-            release(w(1), d(12)),
-            release(w(1), d(11)),
+            release(w(1), crate::codec::CiphertextDigest::from_bytes([10; 32])),
+            release(w(1), crate::codec::CiphertextDigest::from_bytes([11; 32])),
+            release(w(1), crate::codec::CiphertextDigest::from_bytes([12; 32])),
+            release(w(1), crate::codec::CiphertextDigest::from_bytes([11; 32])),
         ];
         let sealed = Sealed::seal_batch(
             entries.iter().map(|e| (e, &doc)),
@@ -673,7 +685,7 @@ mod tests {
         )
         .unwrap();
         // Same copy, another ciphertext digest (a trustee hiding what it released).
-        let mut moved = release(w(1), d(9));
+        let mut moved = release(w(1), crate::codec::CiphertextDigest::from_bytes([9; 32]));
         moved.sealed = e.sealed.clone();
         assert_eq!(Sealed::open(&moved, &k), Err(OpenError::Decrypt));
         // Another warrant digest.

@@ -1431,7 +1431,7 @@ mod tests {
                 0,
                 Timestamp(1_800_000_000),
                 WarrantDigest::from_bytes([1; 32]),
-                Digest32([2; 32]),
+                crate::codec::CiphertextDigest::from_bytes([2; 32]),
                 Digest32([3; 32]),
                 crate::codec::KeyId::from_bytes([4; 32]),
             ),

@@ -758,7 +758,7 @@ pub struct CheckedRelease {
     /// The quorum-cosigned checkpoint.
     pub checkpoint: WitnessedCheckpoint,
     /// Ciphertext digest → share digest in the witnessed release entry.
-    pub shares: std::collections::BTreeMap<crate::codec::Digest32, crate::codec::Digest32>,
+    pub shares: std::collections::BTreeMap<crate::codec::CiphertextDigest, crate::codec::Digest32>,
     /// The latest time (the node's clock) of the witnessed release entries.
     pub latest_entry: Option<crate::time::Timestamp>,
 }
@@ -822,7 +822,7 @@ pub fn check_release(
     log_vkey: &str,
     policy: &GatePolicy,
 ) -> Result<CheckedRelease, GateCheckError> {
-    let released: Vec<(u64, crate::codec::Digest32)> = resp
+    let released: Vec<(u64, crate::codec::CiphertextDigest)> = resp
         .results
         .iter()
         .filter_map(|r| match r {
@@ -844,7 +844,7 @@ pub fn check_release(
 /// is the [`Witnessed`] that follows the response's signature.
 pub fn check_release_v2(
     resp: &crate::v2::ReleaseResponseV2,
-    items: &[crate::codec::Digest32],
+    items: &[crate::codec::CiphertextDigest],
     log_vkey: &str,
     policy: &GatePolicy,
 ) -> Result<CheckedRelease, GateCheckError> {
@@ -873,7 +873,7 @@ struct Released {
     trustee: u16,
     warrant: crate::codec::WarrantDigest,
     investigator: Option<crate::codec::KeyId>,
-    items: Vec<(u64, crate::codec::Digest32)>,
+    items: Vec<(u64, crate::codec::CiphertextDigest)>,
 }
 
 impl Released {
@@ -881,7 +881,7 @@ impl Released {
         trustee: u16,
         warrant: crate::codec::WarrantDigest,
         investigator: Option<crate::codec::KeyId>,
-        items: Vec<(u64, crate::codec::Digest32)>,
+        items: Vec<(u64, crate::codec::CiphertextDigest)>,
     ) -> Self {
         Released {
             trustee,

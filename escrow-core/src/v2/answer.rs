@@ -23,7 +23,7 @@
 
 use super::{Reader, VERSION_BYTE, ValidCiphertextV2, weights128};
 use crate::codec::WarrantDigest;
-use crate::codec::{Digest32, SetId};
+use crate::codec::{CiphertextDigest, Digest32, SetId};
 use crate::ecies::{open_once, seal_once};
 use crate::error::{Error, Result};
 use crate::group::{self, Point, scalar_to_bytes};
@@ -58,7 +58,7 @@ pub const ANSWER_SHARE_LEN: usize = 4 + BOX_LEN;
 
 /// `R = T("escrow/v2/request-digest", W ‖ u32be(n) ‖ ct_digest_1 ‖ … ‖ ct_digest_n)`: the
 /// request as the trustee received it, in order.
-pub fn request_digest(warrant: &WarrantDigest, ciphertexts: &[Digest32]) -> Digest32 {
+pub fn request_digest(warrant: &WarrantDigest, ciphertexts: &[CiphertextDigest]) -> Digest32 {
     let mut m = Vec::with_capacity(36 + 32 * ciphertexts.len());
     m.extend_from_slice(warrant.as_bytes());
     m.extend_from_slice(&(ciphertexts.len() as u32).to_be_bytes());
@@ -191,7 +191,7 @@ pub fn share_digest_v2(
     set_id: &SetId,
     trustee: u16,
     warrant: &WarrantDigest,
-    ciphertext: &Digest32,
+    ciphertext: &CiphertextDigest,
     d_enc: &[u8; 33],
 ) -> Digest32 {
     Digest32::tagged(
@@ -216,7 +216,7 @@ struct Transcript<'a> {
 
 impl Transcript<'_> {
     /// The seed of the composite weights, over every released share.
-    fn seed(&self, items: &[(u32, Digest32, [u8; 33])]) -> Digest32 {
+    fn seed(&self, items: &[(u32, CiphertextDigest, [u8; 33])]) -> Digest32 {
         let mut m = Vec::with_capacity(32 * 3 + 2 + 33 + 4 + 69 * items.len());
         m.extend_from_slice(self.set_id.as_bytes());
         m.extend_from_slice(&self.trustee.to_be_bytes());
@@ -500,7 +500,7 @@ pub fn seal_answer<R: rand_core::CryptoRng + ?Sized>(
         });
     }
     let d_enc = group::sec1c_vec(ds);
-    let items: Vec<(u32, Digest32, [u8; 33])> = released
+    let items: Vec<(u32, CiphertextDigest, [u8; 33])> = released
         .iter()
         .zip(&d_enc)
         .map(|((pos, ct), d)| (*pos, ct.digest(), *d))
@@ -580,7 +580,7 @@ pub struct VerifiedShareV2 {
     /// Position in the request.
     pub position: u32,
     /// Digest of the ciphertext.
-    pub ciphertext: Digest32,
+    pub ciphertext: CiphertextDigest,
     /// `d = x_i·u`.
     pub d: Point,
     set_id: SetId,
@@ -631,7 +631,8 @@ impl AnswerV2 {
             });
         }
         let member = set.member(trustee)?;
-        let digests: Vec<Digest32> = request.iter().map(ValidCiphertextV2::digest).collect();
+        let digests: Vec<CiphertextDigest> =
+            request.iter().map(ValidCiphertextV2::digest).collect();
         if self.warrant != *warrant || self.request != request_digest(warrant, &digests) {
             return Err(bad("it answers another warrant or request".into()));
         }

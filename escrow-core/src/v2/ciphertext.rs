@@ -16,7 +16,7 @@
 //! one so that every bad ciphertext is named by its position.
 
 use super::{Reader, VERSION_BYTE, weights128};
-use crate::codec::{Digest32, FormatVersion, SetId, put_lp};
+use crate::codec::{CiphertextDigest, Digest32, FormatVersion, SetId, put_lp};
 use crate::error::{Error, Result};
 use crate::group::{self, Point, generator2, scalar_hex, scalar_to_bytes};
 use crate::label::Label;
@@ -123,7 +123,7 @@ pub fn encapsulate_v2<R: rand_core::CryptoRng + ?Sized>(
 pub(super) struct Prepared<'a> {
     ct: &'a EscrowCiphertextV2,
     e: Scalar,
-    digest: Digest32,
+    digest: CiphertextDigest,
     checked_for: SetId,
 }
 
@@ -184,8 +184,8 @@ impl EscrowCiphertextV2 {
     }
 
     /// Ciphertext digest: `T("escrow/v2/ciphertext-digest", to_bytes())`.
-    pub fn digest(&self) -> Digest32 {
-        Digest32::tagged(TAG_CT_DIGEST_V2, &[&self.to_bytes()])
+    pub fn digest(&self) -> CiphertextDigest {
+        CiphertextDigest::from_digest(Digest32::tagged(TAG_CT_DIGEST_V2, &[&self.to_bytes()]))
     }
 
     /// The cheap checks (set, label, wrapped-key length) and the challenge, from the points'
@@ -211,7 +211,10 @@ impl EscrowCiphertextV2 {
             &self.label.to_bytes(),
             [u, w, u_bar, w_bar],
         );
-        let digest = Digest32::tagged(TAG_CT_DIGEST_V2, &[&self.bytes_with(enc)]);
+        let digest = CiphertextDigest::from_digest(Digest32::tagged(
+            TAG_CT_DIGEST_V2,
+            &[&self.bytes_with(enc)],
+        ));
         Ok(Prepared {
             ct: self,
             e,
@@ -368,7 +371,7 @@ pub(super) fn batch_equation_holds<'a, 'b: 'a>(
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidCiphertextV2 {
     ct: EscrowCiphertextV2,
-    digest: Digest32,
+    digest: CiphertextDigest,
     checked_for: SetId,
 }
 
@@ -382,7 +385,7 @@ impl ValidCiphertextV2 {
         &self.ct
     }
     /// Its digest.
-    pub fn digest(&self) -> Digest32 {
+    pub fn digest(&self) -> CiphertextDigest {
         self.digest
     }
     /// Its label.

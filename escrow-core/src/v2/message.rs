@@ -13,7 +13,7 @@
 //! to the same mk.
 
 use super::{EscrowCiphertextV2, ValidCiphertextV2, encapsulate_v2};
-use crate::codec::{Digest32, FormatVersion, KeyId};
+use crate::codec::{CiphertextDigest, FormatVersion, KeyId};
 use crate::ecies::{self, EciesBox, seal_once};
 use crate::error::{Error, Result};
 use crate::group::scalar_to_bytes;
@@ -193,7 +193,7 @@ impl MailboxMessage {
     }
 
     /// The escrow header's digest (v1 §6.4 or v2 §15.2).
-    pub fn ciphertext_digest(&self) -> Digest32 {
+    pub fn ciphertext_digest(&self) -> CiphertextDigest {
         match self {
             MailboxMessage::V1(m) => m.escrow.digest(),
             MailboxMessage::V2(m) => m.escrow.digest(),

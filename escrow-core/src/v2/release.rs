@@ -26,7 +26,7 @@ use super::ciphertext::TAG_CT_DIGEST_V2;
 use super::{EscrowCiphertextV2, Reader, VERSION_BYTE, ValidCiphertextV2, check_batch};
 use crate::audit::witness::{Inclusion, Witnessed};
 use crate::codec::WarrantDigest;
-use crate::codec::{Digest32, KeyId, SetId, put_lp};
+use crate::codec::{CiphertextDigest, Digest32, KeyId, SetId, put_lp};
 use crate::error::{Error, Result};
 use crate::keys::PrivateKey;
 use crate::release::{
@@ -57,8 +57,8 @@ const MAX_NOTE_BYTES: usize = 64 * 1024;
 const MAX_PROOF_HASHES: usize = 64;
 
 /// `D = T("escrow/v2/ciphertext-digest", item)`: the digest of one request item as sent.
-pub fn item_digest(item: &[u8]) -> Digest32 {
-    Digest32::tagged(TAG_CT_DIGEST_V2, &[item])
+pub fn item_digest(item: &[u8]) -> CiphertextDigest {
+    CiphertextDigest::from_digest(Digest32::tagged(TAG_CT_DIGEST_V2, &[item]))
 }
 
 /// A v2 release request, as the investigator builds it.
@@ -85,7 +85,7 @@ impl ReleaseRequestV2 {
 
     /// §15.4's request digest R of this request.
     pub fn digest(&self) -> Digest32 {
-        let ds: Vec<Digest32> = self.ciphertexts.iter().map(|c| item_digest(c)).collect();
+        let ds: Vec<CiphertextDigest> = self.ciphertexts.iter().map(|c| item_digest(c)).collect();
         request_digest(&self.warrant.digest(), &ds)
     }
 
@@ -114,7 +114,7 @@ pub struct ParsedRequestV2 {
     /// Digest of the warrant envelope.
     pub warrant_digest: WarrantDigest,
     /// `D_j` of every item as sent.
-    pub digests: Vec<Digest32>,
+    pub digests: Vec<CiphertextDigest>,
     /// §15.4's request digest R.
     pub request: Digest32,
     /// Every item, or why it does not parse.
@@ -220,7 +220,7 @@ pub fn parse_request_v2(
 pub fn judge_ciphertexts_v2(
     set: &TrusteeSet,
     warrant: &VerifiedWarrant,
-    digests: &[Digest32],
+    digests: &[CiphertextDigest],
     items: Vec<core::result::Result<EscrowCiphertextV2, Refusal>>,
 ) -> Vec<core::result::Result<ValidCiphertextV2, ItemRefusal>> {
     let mut parsed = Vec::with_capacity(items.len());
@@ -630,7 +630,8 @@ impl ReleaseResponseV2 {
         self.verify(set)?;
         let trustee = self.trustee;
         let bad = |why: String| Error::BadAnswer { trustee, why };
-        let digests: Vec<Digest32> = request.iter().map(ValidCiphertextV2::digest).collect();
+        let digests: Vec<CiphertextDigest> =
+            request.iter().map(ValidCiphertextV2::digest).collect();
         if self.warrant != *warrant || self.request != request_digest(warrant, &digests) {
             return Err(bad("it answers another warrant or request".into()));
         }
@@ -674,13 +675,13 @@ pub struct ReceiptV2 {
     /// The signed response (signature not yet verified when parsed).
     pub response: ReleaseResponseV2,
     /// `D_j` of every item of the request, in order.
-    pub ciphertexts: Vec<Digest32>,
+    pub ciphertexts: Vec<CiphertextDigest>,
 }
 
 #[derive(serde::Deserialize)]
 struct ReceiptLine {
     wire: String,
-    ciphertexts: Vec<Digest32>,
+    ciphertexts: Vec<CiphertextDigest>,
 }
 
 impl ReceiptV2 {
@@ -718,7 +719,7 @@ impl ReceiptV2 {
     }
 
     /// `(leaf index, ciphertext digest)` of every released item.
-    pub fn released(&self) -> Vec<(u64, Digest32)> {
+    pub fn released(&self) -> Vec<(u64, CiphertextDigest)> {
         self.response
             .results
             .iter()

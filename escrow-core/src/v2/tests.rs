@@ -251,7 +251,8 @@ fn release(n: u64, k: u64, m: usize) -> Release {
         .map(Result::unwrap)
         .collect();
     let w = WarrantDigest::from_digest(Digest32::sha256(b"warrant"));
-    let digests: Vec<Digest32> = valid.iter().map(ValidCiphertextV2::digest).collect();
+    let digests: Vec<crate::codec::CiphertextDigest> =
+        valid.iter().map(ValidCiphertextV2::digest).collect();
     let r = request_digest(&w, &digests);
     Release {
         f,

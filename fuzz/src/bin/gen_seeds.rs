@@ -234,12 +234,13 @@ fn main() {
     );
 
     let d = |b: u8| Digest32([b; 32]);
+    let c = |b: u8| escrow_core::codec::CiphertextDigest::from_bytes([b; 32]);
     let k = |b: u8| KeyId::from_bytes([b; 32]);
     let entries = [
         LogEntry::setup(0, Timestamp(T0), set.id(), f.policy.digest()),
         LogEntry::warrant_seen(1, Timestamp(T0), f.verified.digest(), k(4)),
-        LogEntry::release(2, Timestamp(T0), f.verified.digest(), d(5), d(6), k(4)),
-        LogEntry::refusal(3, Timestamp(T0), None, vec![d(7), d(8)], "out-of-scope"),
+        LogEntry::release(2, Timestamp(T0), f.verified.digest(), c(5), d(6), k(4)),
+        LogEntry::refusal(3, Timestamp(T0), None, vec![c(7), c(8)], "out-of-scope"),
         LogEntry::cancellation(4, Timestamp(T0), f.verified.digest(), cenv.digest()),
         LogEntry::request_refusal(
             5,

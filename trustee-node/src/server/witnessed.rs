@@ -83,7 +83,7 @@ impl Node {
         warrant: WarrantDigest,
         released: &[&LogEntry],
     ) -> Result<(), ApiError> {
-        let cts: Vec<Digest32> = released
+        let cts: Vec<escrow_core::codec::CiphertextDigest> = released
             .iter()
             .flat_map(|e| e.ciphertexts.iter().copied())
             .collect();
