@@ -93,6 +93,7 @@ fn carry() -> LogCarry {
         "w-carry".to_string(),
         [Digest32::sha256(b"ct-1"), Digest32::sha256(b"ct-2")]
             .into_iter()
+            .map(|d| escrow_core::codec::CiphertextDigest::from_bytes(*d.as_bytes()))
             .collect(),
     );
     LogCarry::new(
