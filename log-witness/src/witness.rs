@@ -514,17 +514,21 @@ impl Witness {
             why: "round lock poisoned".into(),
         })?;
         // What is held for this log, read in one short transaction.
-        let (held, earlier, carried) = {
+        let (held, cp, earlier, carried) = {
             let mut conn = self.conn()?;
             let tx = conn.transaction().map_err(state_err(&path))?;
             let held = self.held(&tx, &origin)?;
-            let cp_size = verify_checkpoint(&req.checkpoint, &held.vkey)
-                .map(|cp| cp.head.size)
-                .unwrap_or(0);
+            let cp = verify_checkpoint(&req.checkpoint, &held.vkey).map_err(|e| match e {
+                CheckpointError::Malformed(m) => WitnessError::Checkpoint(m),
+                other => WitnessError::Forbidden {
+                    origin: origin.clone(),
+                    why: other.to_string(),
+                },
+            })?;
             let earlier: Option<(Vec<u8>, String)> = tx
                 .query_row(
                     "SELECT root, note FROM cosigned WHERE origin = ?1 AND size = ?2",
-                    params![origin, to_i64(cp_size, "checkpoint size")?],
+                    params![origin, to_i64(cp.head.size, "checkpoint size")?],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()
@@ -533,15 +537,8 @@ impl Witness {
                 Some(a) => self.carried(&tx, &origin, a.as_ref())?,
                 None => None,
             };
-            (held, earlier, carried)
+            (held, cp, earlier, carried)
         };
-        let cp = verify_checkpoint(&req.checkpoint, &held.vkey).map_err(|e| match e {
-            CheckpointError::Malformed(m) => WitnessError::Checkpoint(m),
-            other => WitnessError::Forbidden {
-                origin: origin.clone(),
-                why: other.to_string(),
-            },
-        })?;
         let size = cp.head.size;
         let size_i = to_i64(size, "checkpoint size")?;
         if req.old_size > size {
