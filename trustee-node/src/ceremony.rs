@@ -32,6 +32,13 @@ use crate::db::{Batch, Db};
 use crate::error::NodeError;
 use crate::sealed::{KdfCost, SealedSecrets, SecretBundle};
 use crate::state::{self, now};
+// The files that carry a ceremony across a stop live below the ceremonies, with the state
+// folder (`crate::state::journal`); their names stay reachable here.
+use crate::state::journal::remove_state_file;
+pub use crate::state::journal::{
+    CERTIFICATE_FILE, CeremonyMarker, JOURNAL_FILE, Journal, MARKER_FILE, RETIRED_FILE,
+    RetiredFile, apply_refresh_files, read_journal, read_marker, unfinished, write_journal,
+};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -56,187 +63,8 @@ use zeroize::Zeroizing;
 pub const PENDING_FILE: &str = "pending.json";
 /// Sealed secrets of a pending node.
 pub const PENDING_SECRETS_FILE: &str = "pending.sealed.json";
-/// The certificate of the ceremony that made the node's set (written at finalise).
-pub const CERTIFICATE_FILE: &str = "keygen-certificate.json";
-
 /// The coordinator keys of a node made by a ceremony, kept for later ceremonies (refresh).
 pub const COORDINATORS_FILE: &str = "coordinators.json";
-
-/// Written by a reshare's dealer when it destroyed its share: the node does not start again.
-pub const RETIRED_FILE: &str = "retired.json";
-
-/// Written before the node sends its round-3 certificate signature; removed once the ceremony's
-/// result is stored (see the module documentation).
-pub const MARKER_FILE: &str = "ceremony.json";
-
-/// The finalise journal of a keygen, a reshare's new trustee or a refresh: the commit point.
-pub const JOURNAL_FILE: &str = "ceremony-journal.json";
-
-/// `STATE/ceremony.json`: this node certified a ceremony's result and has not stored it yet.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CeremonyMarker {
-    /// Format version.
-    pub version: V1,
-    /// keygen, refresh or reshare.
-    pub kind: dkg::CeremonyKind,
-    /// The session id.
-    pub session: Digest32,
-    /// The transcript the node certified.
-    pub transcript: Digest32,
-    /// The set the node certified.
-    pub set_id: SetId,
-    /// The set a refresh or reshare started from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_set: Option<SetId>,
-    /// When the node certified it.
-    pub time: escrow_core::time::Timestamp,
-}
-
-/// `STATE/ceremony-journal.json` (mode 0600): what the node's finalise stores, in one file.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Journal {
-    /// Format version.
-    pub version: V1,
-    /// keygen, refresh or reshare (a new trustee's).
-    pub kind: dkg::CeremonyKind,
-    /// The new `trustee-set.json`, as written.
-    pub set: String,
-    /// The new `keygen-certificate.json`, as written.
-    pub certificate: String,
-    /// The new sealed secrets (the node's new share, sealed with its passphrase).
-    pub secrets: SealedSecrets,
-    /// The set a refresh replaces (its share-destroyed entry names it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_set: Option<SetId>,
-    /// When the ceremony finished on this node (the time of its log entries and `node.json`).
-    pub time: escrow_core::time::Timestamp,
-}
-
-impl Journal {
-    fn transcript(&self) -> Result<Digest32, NodeError> {
-        dkg::Certificate::from_json(&self.certificate)
-            .map(|c| c.transcript)
-            .map_err(|e| NodeError::State(format!("{JOURNAL_FILE}: certificate: {e}")))
-    }
-
-    fn trustee_set(&self) -> Result<escrow_core::trustee::TrusteeSet, NodeError> {
-        Ok(escrow_core::trustee::TrusteeSet::from_json(&self.set)?)
-    }
-
-    /// The log entries a refresh appends (sequence numbers from `seq`).
-    fn refresh_entries(&self, seq: u64, policy: Digest32) -> Result<Vec<LogEntry>, NodeError> {
-        let previous = self.previous_set.ok_or_else(|| {
-            NodeError::State(format!(
-                "{JOURNAL_FILE}: a refresh journal names no previous set"
-            ))
-        })?;
-        Ok(vec![
-            LogEntry::keygen(seq, self.time, self.transcript()?),
-            LogEntry::setup(seq + 1, self.time, self.trustee_set()?.id(), policy),
-            LogEntry::share_destroyed(seq + 2, self.time, previous),
-        ])
-    }
-}
-
-/// Write the journal (atomically: the commit point of a finalise).
-pub fn write_journal(dir: &Path, j: &Journal) -> Result<(), NodeError> {
-    state::replace_file(
-        &dir.join(JOURNAL_FILE),
-        escrow_core::codec::to_json_pretty(j).as_bytes(),
-        true,
-    )
-}
-
-fn read_json<T: serde::de::DeserializeOwned>(
-    dir: &Path,
-    name: &str,
-) -> Result<Option<T>, NodeError> {
-    let p = dir.join(name);
-    if !p.exists() {
-        return Ok(None);
-    }
-    let text = std::fs::read_to_string(&p).map_err(|e| NodeError::io(&p, e))?;
-    serde_json::from_str(&text)
-        .map(Some)
-        .map_err(|e| NodeError::State(format!("{name}: {e}")))
-}
-
-/// The finalise journal in `dir`, if any.
-pub fn read_journal(dir: &Path) -> Result<Option<Journal>, NodeError> {
-    read_json(dir, JOURNAL_FILE)
-}
-
-/// The ceremony marker in `dir`, if any.
-pub fn read_marker(dir: &Path) -> Result<Option<CeremonyMarker>, NodeError> {
-    read_json(dir, MARKER_FILE)
-}
-
-/// Remove `dir/name` if it exists, then sync the folder.
-pub(crate) fn remove_state_file(dir: &Path, name: &str) -> Result<(), NodeError> {
-    let p = dir.join(name);
-    match std::fs::remove_file(&p) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(NodeError::io(&p, e)),
-    }
-    #[cfg(unix)]
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| NodeError::io(dir, e))?;
-    Ok(())
-}
-
-/// A refresh journal's files: certificate, set and sealed share, each replaced atomically
-/// (again, if a stop came after some of them: the contents are the journal's either way).
-pub fn apply_refresh_files(dir: &Path, j: &Journal) -> Result<(), NodeError> {
-    state::replace_file(&dir.join(CERTIFICATE_FILE), j.certificate.as_bytes(), false)?;
-    state::replace_file(&dir.join(state::SET_FILE), j.set.as_bytes(), false)?;
-    state::replace_file(
-        &dir.join(state::SECRETS_FILE),
-        escrow_core::codec::to_json_pretty(&j.secrets).as_bytes(),
-        true,
-    )
-}
-
-/// A refresh journal's log entries, unless the log already holds its share-destroyed entry.
-pub(crate) fn refresh_log_batch(
-    db: &Db,
-    j: &Journal,
-    policy: Digest32,
-) -> Result<Option<Vec<LogEntry>>, NodeError> {
-    match j.previous_set {
-        Some(prev) if db.share_destroyed_logged(&prev) => Ok(None),
-        _ => j.refresh_entries(db.next_seq(), policy).map(Some),
-    }
-}
-
-/// The error for a marker whose ceremony this node did not finish.
-pub fn unfinished(dir: &Path, m: &CeremonyMarker) -> NodeError {
-    NodeError::UnfinishedCeremony {
-        kind: m.kind.to_string(),
-        session: m.session.short(),
-        set: m.set_id.short(),
-        marker: dir.join(MARKER_FILE),
-    }
-}
-
-/// `STATE/retired.json`: this node's share went to another set by a reshare.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RetiredFile {
-    /// Format version.
-    pub version: V1,
-    /// The set this node was a trustee of.
-    pub old_set_id: SetId,
-    /// The set the reshare made.
-    pub new_set_id: SetId,
-    /// The reshare's transcript digest.
-    pub transcript: Digest32,
-    /// When the share was destroyed.
-    pub time: escrow_core::time::Timestamp,
-}
 
 /// `STATE/coordinators.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -364,7 +192,7 @@ enum Stage {
     Done(Digest32, wire::Finalised),
 }
 
-fn parse_params(body: &[u8]) -> Result<SessionParams, ApiError> {
+pub(crate) fn parse_params(body: &[u8]) -> Result<SessionParams, ApiError> {
     escrow_core::codec::from_json(
         "session parameters",
         std::str::from_utf8(body).unwrap_or(""),
@@ -372,7 +200,7 @@ fn parse_params(body: &[u8]) -> Result<SessionParams, ApiError> {
     .map_err(|e| ApiError::bad_request("malformed-request", e.to_string()))
 }
 
-fn parse_reshare(
+pub(crate) fn parse_reshare(
     body: &[u8],
 ) -> Result<(SessionParams, escrow_core::trustee::TrusteeSet), ApiError> {
     let start: wire::ReshareStart =
@@ -388,7 +216,7 @@ fn parse_reshare(
 
 /// The set a ceremony makes must satisfy the policy's custody rule on who holds the shares
 /// (`Policy::check_holders`): 403 `custody-refused`, naming the jurisdiction or organisation.
-fn check_custody(policy: &Policy, params: &SessionParams) -> Result<(), ApiError> {
+pub(crate) fn check_custody(policy: &Policy, params: &SessionParams) -> Result<(), ApiError> {
     policy
         .check_holders(params.threshold, params.holders())
         .map_err(|e| ApiError::new(StatusCode::FORBIDDEN, "custody-refused", e.to_string()))
@@ -422,7 +250,7 @@ fn check_own_holder(
 
 /// A reshare that changes the threshold must be allowed by the policy
 /// (`Policy::allows_reshare_threshold`).
-fn check_threshold_change(
+pub(crate) fn check_threshold_change(
     policy: &Policy,
     previous: &escrow_core::trustee::TrusteeSet,
     params: &SessionParams,
@@ -450,7 +278,7 @@ fn relay<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<wire::Relay<T>, 
 /// One node's side of a ceremony's rounds (a keygen on a pending node, a refresh on a serving
 /// one), in memory only: a new session replaces an unfinished one, a session id is never
 /// used twice, and after a finished ceremony only that ceremony's finalise is answered again.
-struct Rounds {
+pub(crate) struct Rounds {
     dir: PathBuf,
     stage: Mutex<Option<Stage>>,
     used: Mutex<HashSet<Digest32>>,
@@ -461,7 +289,7 @@ struct Rounds {
 }
 
 impl Rounds {
-    fn new(dir: &Path) -> Self {
+    pub(crate) fn new(dir: &Path) -> Self {
         Rounds {
             dir: dir.to_path_buf(),
             stage: Mutex::new(None),
@@ -471,11 +299,11 @@ impl Rounds {
     }
 
     /// The session this node certified and has not finalised (nor abandoned for a new one).
-    fn certified(&self) -> Option<Digest32> {
+    pub(crate) fn certified(&self) -> Option<Digest32> {
         *lock(&self.certified)
     }
 
-    fn begin(
+    pub(crate) fn begin(
         &self,
         params: SessionParams,
         start: impl FnOnce(SessionParams) -> Result<(Round1State, dkg::Round1), DkgError>,
@@ -522,7 +350,7 @@ impl Rounds {
         *lock(&self.stage) = Some(s);
     }
 
-    fn round2(&self, body: &[u8]) -> Result<dkg::Round2, ApiError> {
+    pub(crate) fn round2(&self, body: &[u8]) -> Result<dkg::Round2, ApiError> {
         let relay: wire::Relay1 = relay(body)?;
         let Stage::One(params, st) = self.take(&relay.session, 2)? else {
             return Err(conflict("no ceremony is waiting for round 2"));
@@ -532,7 +360,7 @@ impl Rounds {
         Ok(msg)
     }
 
-    fn round3(&self, body: &[u8]) -> Result<dkg::Round3, ApiError> {
+    pub(crate) fn round3(&self, body: &[u8]) -> Result<dkg::Round3, ApiError> {
         let relay: wire::Relay2 = relay(body)?;
         let Stage::Two(params, st) = self.take(&relay.session, 3)? else {
             return Err(conflict("no ceremony is waiting for round 3"));
@@ -564,7 +392,7 @@ impl Rounds {
     }
 
     /// Finalise, then `complete` (write the state); on success the ceremony is done.
-    fn finalise(
+    pub(crate) fn finalise(
         &self,
         body: &[u8],
         complete: impl FnOnce(&dkg::DkgOutput) -> Result<wire::Finalised, ApiError>,
@@ -689,7 +517,7 @@ fn dkg_error(e: DkgError) -> ApiError {
 }
 
 /// Check a ceremony request's signature against `keys` and remember its nonce.
-fn authenticate(
+pub(crate) fn authenticate(
     keys: &[PublicKey],
     nonces: &Mutex<NonceCache>,
     headers: &HeaderMap,
@@ -716,7 +544,7 @@ fn authenticate(
         .map_err(auth_error)
 }
 
-fn conflict(why: &str) -> ApiError {
+pub(crate) fn conflict(why: &str) -> ApiError {
     ApiError::new(StatusCode::CONFLICT, "ceremony-state", why.to_string())
 }
 
@@ -988,7 +816,7 @@ pub fn resume_pending(state_dir: &Path, passphrase: &[u8]) -> Result<bool, NodeE
 
 type Shared = Arc<Pending>;
 
-fn answer<T: Serialize>(r: Result<T, ApiError>) -> axum::response::Response {
+pub(crate) fn answer<T: Serialize>(r: Result<T, ApiError>) -> axum::response::Response {
     use axum::response::IntoResponse as _;
     match r {
         Ok(v) => Json(v).into_response(),
@@ -1111,347 +939,4 @@ pub fn router(p: Shared, max_body_bytes: usize) -> Router {
         .with_state(p)
         .layer(axum::extract::DefaultBodyLimit::max(max_body_bytes))
         .layer(tower_http::trace::TraceLayer::new_for_http())
-}
-
-// ---- refresh on a serving node ----
-
-/// Refresh ceremonies on a serving node (`escrow ceremony refresh`): the node deals a sharing
-/// of zero, checks every other trustee's, and on success replaces its set, certificate and
-/// sealed share in place, logs `keygen` (the refresh's transcript), `setup` (the new set) and
-/// `share-destroyed` (the old set), stops releasing, and asks [`crate::run`] to reload its
-/// state; the old share is dropped (zeroized) with the old node. Only the coordinator keys in
-/// [`COORDINATORS_FILE`] may drive it; a node without that file refuses every ceremony.
-pub struct Refresher {
-    coordinators: Vec<PublicKey>,
-    reseal: state::Reseal,
-    nonces: Mutex<NonceCache>,
-    rounds: Rounds,
-    retired: std::sync::atomic::AtomicBool,
-    handed_over: std::sync::atomic::AtomicBool,
-    reload: tokio::sync::watch::Sender<bool>,
-}
-
-impl core::fmt::Debug for Refresher {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "Refresher {{ coordinators: {}, retired: {}, secrets: [REDACTED] }}",
-            self.coordinators.len(),
-            self.retired()
-        )
-    }
-}
-
-impl Refresher {
-    pub(crate) fn new(state_dir: &Path, reseal: state::Reseal) -> Result<Self, NodeError> {
-        let p = state_dir.join(COORDINATORS_FILE);
-        let coordinators = if p.exists() {
-            let text = std::fs::read_to_string(&p).map_err(|e| NodeError::io(&p, e))?;
-            let f: CoordinatorsFile = serde_json::from_str(&text)
-                .map_err(|e| NodeError::State(format!("{COORDINATORS_FILE}: {e}")))?;
-            f.coordinator_keys
-        } else {
-            Vec::new()
-        };
-        let (reload, _) = tokio::sync::watch::channel(false);
-        Ok(Refresher {
-            coordinators,
-            reseal,
-            nonces: Mutex::new(NonceCache::new(
-                now(),
-                escrow_core::auth::DEFAULT_NONCE_CAPACITY,
-            )),
-            rounds: Rounds::new(state_dir),
-            retired: std::sync::atomic::AtomicBool::new(false),
-            handed_over: std::sync::atomic::AtomicBool::new(false),
-            reload,
-        })
-    }
-
-    /// Has a reshare handed this node's share to a new set (and destroyed it)? Then the node
-    /// releases nothing, and does not start again ([`RETIRED_FILE`]).
-    pub fn handed_over(&self) -> bool {
-        self.handed_over.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    /// Has a refresh replaced this node's share (it releases nothing until reloaded)?
-    pub fn retired(&self) -> bool {
-        self.retired.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    /// The refresh or reshare session whose new set this node certified at round 3 and which
-    /// has not finalised here nor been abandoned (a new session's round 1): it releases nothing
-    /// meanwhile (503 `ceremony-pending`), since the other trustees may already have moved to
-    /// the new set and destroyed their old shares.
-    pub fn ceremony_pending(&self) -> Option<Digest32> {
-        self.rounds.certified()
-    }
-
-    /// Turns true when a refresh finished and the node must reload its state folder.
-    pub fn reload_requested(&self) -> tokio::sync::watch::Receiver<bool> {
-        self.reload.subscribe()
-    }
-
-    fn authenticate(&self, headers: &HeaderMap, uri: &Uri, body: &[u8]) -> Result<(), ApiError> {
-        if self.coordinators.is_empty() {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "no-coordinator",
-                format!(
-                    "this node has no coordinator keys ({COORDINATORS_FILE}): it takes part in no ceremony"
-                ),
-            ));
-        }
-        authenticate(&self.coordinators, &self.nonces, headers, uri, body)
-    }
-}
-
-type NodeRef = Arc<crate::server::Node>;
-
-fn refresh_round1(node: &crate::server::Node, body: &[u8]) -> Result<dkg::Round1, ApiError> {
-    let r = node.refresher();
-    let params = parse_params(body)?;
-    if params.kind != dkg::CeremonyKind::Refresh {
-        return Err(conflict(
-            "this node already serves a set: only a refresh of it can run",
-        ));
-    }
-    if r.retired() || r.handed_over() {
-        return Err(conflict(
-            "this node's share was just refreshed or handed over: it takes part in no ceremony",
-        ));
-    }
-    check_custody(node.policy(), &params)?;
-    r.rounds.begin(params, |params| {
-        dkg::start_refresh(
-            params,
-            node.share().index(),
-            node.signing().clone(),
-            node.set().clone(),
-            node.share().clone(),
-            &mut rand::rng(),
-        )
-    })
-}
-
-/// A reshare's first round on a serving node (a dealer): only of the set it serves, with its
-/// own index and key among the dealers; the threshold as its policy allows.
-fn reshare_round1(node: &crate::server::Node, body: &[u8]) -> Result<dkg::Round1, ApiError> {
-    let r = node.refresher();
-    let (params, previous) = parse_reshare(body)?;
-    if previous.id() != node.set().id() {
-        return Err(conflict(&format!(
-            "this node serves set {}, not set {}",
-            node.set().id().short(),
-            previous.id().short()
-        )));
-    }
-    if r.retired() || r.handed_over() {
-        return Err(conflict(
-            "this node's share was just refreshed or handed over: it takes part in no ceremony",
-        ));
-    }
-    check_threshold_change(node.policy(), &previous, &params)?;
-    check_custody(node.policy(), &params)?;
-    let me = node.share().index();
-    r.rounds.begin(params, |params| {
-        let pos = params
-            .dealers
-            .iter()
-            .position(|d| d.index == me && d.signing_key == node.signing().public())
-            .and_then(|p| u16::try_from(p + 1).ok())
-            .ok_or_else(|| {
-                DkgError::NotAParticipant(format!(
-                    "the parameters do not list trustee {me} with this node's signing key among the dealers"
-                ))
-            })?;
-        dkg::start_reshare(
-            params,
-            pos,
-            node.signing().clone(),
-            previous,
-            Some(node.share().clone()),
-            &mut rand::rng(),
-        )
-    })
-}
-
-/// A reshare's dealer after every check passed: stop releasing, write [`RETIRED_FILE`],
-/// replace the sealed secrets with ones without the share (signing and log keys kept, so the
-/// log can still be served and verified), keep the reshare's certificate, and log keygen
-/// (the reshare's transcript) and share-destroyed (the old set). The share itself is zeroized
-/// when the node stops.
-fn complete_reshare_dealer(
-    node: &crate::server::Node,
-    out: &dkg::DkgOutput,
-) -> Result<wire::Finalised, NodeError> {
-    let r = node.refresher();
-    let dir = node.state_dir();
-    let old = node.set().id();
-    let index = node.share().index();
-    r.handed_over
-        .store(true, std::sync::atomic::Ordering::SeqCst);
-    let t = now();
-    state::replace_file(
-        &dir.join(format!(
-            "reshare-certificate-{}.json",
-            &out.set.id().to_hex()[..16]
-        )),
-        out.certificate.to_json().as_bytes(),
-        false,
-    )?;
-    // the commit point: a dealer stopped after it completes the destruction when started
-    // again (state::load)
-    state::write_file(
-        &dir.join(RETIRED_FILE),
-        escrow_core::codec::to_json_pretty(&RetiredFile {
-            version: V1::default(),
-            old_set_id: old,
-            new_set_id: out.set.id(),
-            transcript: out.certificate.transcript,
-            time: t,
-        })
-        .as_bytes(),
-        false,
-    )?;
-    let bundle = SecretBundle {
-        key_share: String::new(),
-        signing_key: node.signing().to_pem()?.to_string(),
-        log_key: hex::encode(*node.log_key().seed()),
-    };
-    let sealed = SealedSecrets::seal(&bundle, old, index, &r.reseal.passphrase, r.reseal.cost)?;
-    drop(bundle);
-    state::replace_file(
-        &dir.join(state::SECRETS_FILE),
-        escrow_core::codec::to_json_pretty(&sealed).as_bytes(),
-        true,
-    )?;
-    node.append(vec![
-        LogEntry::keygen(0, t, out.certificate.transcript),
-        LogEntry::share_destroyed(0, t, old),
-    ])
-    .map_err(|e| NodeError::State(format!("logging the reshare: {}", e.message)))?;
-    Ok(wire::Finalised {
-        version: V1::default(),
-        trustee: index,
-        set_id: out.set.id(),
-        transcript: out.certificate.transcript,
-    })
-}
-
-/// Replace the set, certificate and sealed share in place (each file atomically), then log
-/// keygen (transcript), setup (new set) and share-destroyed (old set).
-fn complete_refresh(
-    node: &crate::server::Node,
-    out: &dkg::DkgOutput,
-) -> Result<wire::Finalised, NodeError> {
-    let Some(share) = &out.share else {
-        return complete_reshare_dealer(node, out);
-    };
-    let r = node.refresher();
-    let dir = node.state_dir();
-    let old = node.set().id();
-    let index = share.index();
-    let bundle = SecretBundle {
-        key_share: share.to_key_share().to_json().to_string(),
-        signing_key: node.signing().to_pem()?.to_string(),
-        log_key: hex::encode(*node.log_key().seed()),
-    };
-    let sealed = SealedSecrets::seal(
-        &bundle,
-        out.set.id(),
-        index,
-        &r.reseal.passphrase,
-        r.reseal.cost,
-    )?;
-    drop(bundle);
-    // from here on the old share releases nothing
-    r.retired.store(true, std::sync::atomic::Ordering::SeqCst);
-    let journal = Journal {
-        version: V1::default(),
-        kind: dkg::CeremonyKind::Refresh,
-        set: out.set.to_json(),
-        certificate: out.certificate.to_json(),
-        secrets: sealed,
-        previous_set: Some(old),
-        time: now(),
-    };
-    // the commit point: a node stopped after it finishes the refresh when it starts again
-    write_journal(dir, &journal)?;
-    apply_refresh_files(dir, &journal)?;
-    node.append(journal.refresh_entries(0, node.policy_digest())?)
-        .map_err(|e| NodeError::State(format!("logging the refresh: {}", e.message)))?;
-    remove_state_file(dir, JOURNAL_FILE)?;
-    Ok(wire::Finalised {
-        version: V1::default(),
-        trustee: index,
-        set_id: out.set.id(),
-        transcript: out.certificate.transcript,
-    })
-}
-
-fn refresh_finalise(node: &crate::server::Node, body: &[u8]) -> Result<wire::Finalised, ApiError> {
-    let r = node.refresher();
-    let fin = r.rounds.finalise(body, |out| {
-        complete_refresh(node, out).map_err(|e| ApiError::internal("replacing the share", e))
-    })?;
-    if r.handed_over() {
-        tracing::info!(set = %fin.set_id.short(), "reshare finished: share handed to the new set and destroyed; this node releases nothing any more");
-    } else {
-        let _ = r.reload.send(true);
-        tracing::info!(set = %fin.set_id.short(), trustee = fin.trustee, "refresh finished: old share destroyed, reloading");
-    }
-    Ok(fin)
-}
-
-macro_rules! refresh_post {
-    ($name:ident, $body:expr) => {
-        async fn $name(
-            State(node): State<NodeRef>,
-            uri: Uri,
-            headers: HeaderMap,
-            body: Bytes,
-        ) -> axum::response::Response {
-            let r = tokio::task::spawn_blocking(move || {
-                node.refresher().authenticate(&headers, &uri, &body)?;
-                $body(&node, &body)
-            })
-            .await
-            .unwrap_or_else(|e| Err(ApiError::internal("ceremony task", e)));
-            answer(r)
-        }
-    };
-}
-
-refresh_post!(hr_round1, refresh_round1);
-refresh_post!(hr_reshare_round1, reshare_round1);
-refresh_post!(hr_round2, |n: &NodeRef, b: &[u8]| n
-    .refresher()
-    .rounds
-    .round2(b));
-refresh_post!(hr_round3, |n: &NodeRef, b: &[u8]| n
-    .refresher()
-    .rounds
-    .round3(b));
-refresh_post!(hr_finalise, refresh_finalise);
-
-async fn hr_identity(State(node): State<NodeRef>) -> Json<wire::Identity> {
-    Json(wire::Identity::new(
-        node.signing().public(),
-        node.set()
-            .member(node.share().index())
-            .ok()
-            .and_then(|m| m.holder()),
-    ))
-}
-
-/// The ceremony endpoints of a serving node (a refresh of its set), merged into its router.
-pub fn refresh_routes() -> Router<NodeRef> {
-    Router::new()
-        .route(wire::IDENTITY, get(hr_identity))
-        .route(wire::ROUND1, post(hr_round1))
-        .route(wire::RESHARE_ROUND1, post(hr_reshare_round1))
-        .route(wire::ROUND2, post(hr_round2))
-        .route(wire::ROUND3, post(hr_round3))
-        .route(wire::FINALISE, post(hr_finalise))
 }

@@ -195,7 +195,7 @@ pub fn tls_key_of_pem(pem: &[u8]) -> Result<escrow_core::codec::Digest32, String
 /// A state folder made with `init --dkg` (no share yet) first serves only the key-generation
 /// ceremony ([`ceremony`]); once it finishes, the completed folder is loaded and served as
 /// usual on the same socket. Likewise, after a refresh ceremony replaced the node's share
-/// ([`ceremony::Refresher`]), the node stops, reloads its state folder and serves again on
+/// ([`server::Refresher`]), the node stops, reloads its state folder and serves again on
 /// the same socket.
 pub async fn run(
     listener: std::net::TcpListener,

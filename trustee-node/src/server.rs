@@ -5,9 +5,12 @@
 //! `audit`); this module does I/O, storage, concurrency and HTTP. `POST /v2/release` is in
 //! [`release_v2`].
 
+mod refresh;
 mod release_v2;
 mod tiles;
 mod witnessed;
+
+pub use refresh::Refresher;
 
 use crate::api::{ApiError, code_for_status, error_json};
 use crate::db::{self, Batch, Db};
@@ -155,8 +158,8 @@ pub struct Node {
     nonces: Mutex<NonceCache>,
     admission: Mutex<Admission>,
     work: Arc<tokio::sync::Semaphore>,
-    /// Refresh ceremonies on this node's set (`crate::ceremony`).
-    refresher: crate::ceremony::Refresher,
+    /// Refresh ceremonies on this node's set ([`refresh`]).
+    refresher: Refresher,
     /// Derived tile hashes of levels 1 and above ([`tiles`]).
     tiles: tiles::TileCache,
     /// The release gate, under a policy with witnesses (issue 17).
@@ -195,7 +198,7 @@ impl Node {
         let reader = db::open_reader(&loaded.db_path)?;
         let head = loaded.db.head();
         let upper = loaded.db.upper_levels().clone();
-        let refresher = crate::ceremony::Refresher::new(&loaded.state, loaded.reseal)?;
+        let refresher = Refresher::new(&loaded.state, loaded.reseal)?;
         let gate = escrow_core::audit::witness::GatePolicy::of(&loaded.policy)
             .map(|g| crate::gate::Gate::new(g, limits.witness_timeout));
         Ok(Node {
@@ -244,7 +247,7 @@ impl Node {
         &self.set
     }
 
-    /// The node's share (for a refresh ceremony, `crate::ceremony`).
+    /// The node's share (for a refresh ceremony, [`refresh`]).
     pub(crate) fn share(&self) -> &VerifiedKeyShare {
         &self.share
     }
@@ -275,7 +278,7 @@ impl Node {
     }
 
     /// Refresh ceremonies on this node.
-    pub fn refresher(&self) -> &crate::ceremony::Refresher {
+    pub fn refresher(&self) -> &Refresher {
         &self.refresher
     }
 
@@ -1551,7 +1554,7 @@ pub fn router(node: Shared) -> axum::Router {
         .route(path::INCLUSION, get(h_inclusion))
         .route(path::CONSISTENCY, get(h_consistency))
         .route(path::ENVELOPE, get(h_envelope))
-        .merge(crate::ceremony::refresh_routes())
+        .merge(refresh::refresh_routes())
         .route(path::TLOG_CHECKPOINT, get(h_checkpoint))
         .route(path::TILES, get(tiles::h_tile))
         .fallback(h_not_found)

@@ -12,6 +12,8 @@
 //! STATE/log-key.pub            the note verifier key of the log key (public; for `verify-log`)
 //! ```
 
+pub mod journal;
+
 use crate::db::{Batch, Db};
 use crate::error::NodeError;
 use crate::sealed::{KdfCost, SealedSecrets, SecretBundle};
@@ -339,7 +341,7 @@ pub struct Loaded {
 }
 
 /// The passphrase and KDF cost a serving node keeps to seal the share a refresh gives it
-/// (`crate::ceremony`). The share itself is in memory anyway; the passphrase adds the power
+/// (`crate::server`'s refresh endpoints). The share itself is in memory anyway; the passphrase adds the power
 /// to open copies of older sealed files, which is why a refresh replaces the file in place.
 pub struct Reseal {
     /// The passphrase.
@@ -365,11 +367,11 @@ impl core::fmt::Debug for Loaded {
 /// setup entry. `accept_unanchored`: start although the checkpoint file is missing (state
 /// folders made before it existed), anchoring the log as it is.
 pub fn load(state: &Path, passphrase: &[u8], accept_unanchored: bool) -> Result<Loaded, NodeError> {
-    use crate::ceremony::{self, JOURNAL_FILE, MARKER_FILE};
+    use journal::{JOURNAL_FILE, MARKER_FILE};
     let node = read_node_file(state)?;
-    let retired = state.join(ceremony::RETIRED_FILE);
+    let retired = state.join(journal::RETIRED_FILE);
     if retired.exists() {
-        let r: ceremony::RetiredFile = serde_json::from_str(&read(&retired)?)
+        let r: journal::RetiredFile = serde_json::from_str(&read(&retired)?)
             .map_err(|e| NodeError::State(format!("{}: {e}", retired.display())))?;
         let lock = lock_state(state)?;
         let completed = finish_retirement(state, passphrase, &node, &r)?;
@@ -380,7 +382,7 @@ pub fn load(state: &Path, passphrase: &[u8], accept_unanchored: bool) -> Result<
             r.new_set_id.short(),
             r.transcript.short(),
             r.time,
-            ceremony::RETIRED_FILE,
+            journal::RETIRED_FILE,
             if completed {
                 " (this start completed the destruction a stop had interrupted: the sealed share emptied and the keygen and share-destroyed entries logged)"
             } else {
@@ -391,19 +393,19 @@ pub fn load(state: &Path, passphrase: &[u8], accept_unanchored: bool) -> Result<
     // One serving process per state folder, before anything is opened.
     let lock = lock_state(state)?;
     // a refresh stopped after its commit point: its files first (its log entries below)
-    let journal = ceremony::read_journal(state)?;
+    let journal = journal::read_journal(state)?;
     if let Some(j) = &journal
         && j.kind == escrow_core::dkg::CeremonyKind::Refresh
     {
-        ceremony::apply_refresh_files(state, j)?;
+        journal::apply_refresh_files(state, j)?;
     }
     let set = TrusteeSet::from_json(&read(&state.join(SET_FILE))?)?;
-    if let Some(m) = ceremony::read_marker(state)? {
+    if let Some(m) = journal::read_marker(state)? {
         if m.set_id != set.id() {
-            return Err(ceremony::unfinished(state, &m));
+            return Err(journal::unfinished(state, &m));
         }
         // the ceremony finished here; only the marker's removal was missed
-        ceremony::remove_state_file(state, MARKER_FILE)?;
+        journal::remove_state_file(state, MARKER_FILE)?;
     }
     // node.json names the set the node was set up with; a refresh replaces the set file with
     // one that descends from it (`TrusteeSet::origin`)
@@ -457,7 +459,7 @@ pub fn load(state: &Path, passphrase: &[u8], accept_unanchored: bool) -> Result<
     check_setup(&db, &node)?;
     if let Some(j) = &journal {
         if j.kind == escrow_core::dkg::CeremonyKind::Refresh
-            && let Some(entries) = ceremony::refresh_log_batch(&db, j, policy.digest())?
+            && let Some(entries) = journal::refresh_log_batch(&db, j, policy.digest())?
         {
             let t = now();
             db.commit(
@@ -468,7 +470,7 @@ pub fn load(state: &Path, passphrase: &[u8], accept_unanchored: bool) -> Result<
                 t,
             )?;
         }
-        ceremony::remove_state_file(state, JOURNAL_FILE)?;
+        journal::remove_state_file(state, JOURNAL_FILE)?;
         tracing::warn!(set = %set.id().short(), "resumed the {} a stop interrupted after its commit point ({JOURNAL_FILE}): files replaced, log entries present", j.kind);
     }
     if db.latest_policy() != Some(policy.digest()) {
@@ -509,7 +511,7 @@ fn finish_retirement(
     state: &Path,
     passphrase: &[u8],
     node: &NodeFile,
-    r: &crate::ceremony::RetiredFile,
+    r: &journal::RetiredFile,
 ) -> Result<bool, NodeError> {
     let sealed_path = state.join(SECRETS_FILE);
     let sealed: SealedSecrets = serde_json::from_str(&read(&sealed_path)?)
@@ -556,7 +558,7 @@ fn finish_retirement(
         write_checkpoint(state, &log_key, &head)?;
         completed = true;
     }
-    crate::ceremony::remove_state_file(state, crate::ceremony::MARKER_FILE)?;
+    journal::remove_state_file(state, journal::MARKER_FILE)?;
     Ok(completed)
 }
 
