@@ -296,3 +296,136 @@ pub fn json(o: &Output) -> serde_json::Value {
     let s = String::from_utf8_lossy(&o.stdout);
     serde_json::from_str(s.trim()).unwrap_or_else(|e| panic!("not one JSON object ({e}):\n{s}"))
 }
+
+/// The public trustee set file that `escrow setup --out ts` writes.
+pub const SET: &str = "ts/trustee-set.json";
+
+/// `--json` and then `args`: the same command with its one-JSON-object output.
+pub fn json_first(mut args: Vec<&str>) -> Vec<&str> {
+    args.insert(0, "--json");
+    args
+}
+
+/// The arguments of `escrow seal --set SET --recipient-key KEY --from FROM --to TO --mailbox
+/// MAILBOX`, then `rest` (`--at`, `--id`, `--in`, ...).
+pub fn seal_args<'a>(
+    set: &'a str,
+    recipient_key: &'a str,
+    from: &'a str,
+    to: &'a str,
+    mailbox: &'a str,
+    rest: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "seal",
+        "--set",
+        set,
+        "--recipient-key",
+        recipient_key,
+        "--from",
+        from,
+        "--to",
+        to,
+        "--mailbox",
+        mailbox,
+    ];
+    args.extend_from_slice(rest);
+    args
+}
+
+/// The arguments of `escrow open --key KEY --set SET --mailbox MAILBOX`, then `rest` (`--to`,
+/// `--from`, `--received`, ...).
+pub fn open_args<'a>(
+    key: &'a str,
+    set: &'a str,
+    mailbox: &'a str,
+    rest: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec!["open", "--key", key, "--set", set, "--mailbox", mailbox];
+    args.extend_from_slice(rest);
+    args
+}
+
+/// The arguments of `escrow open` of `mailbox` with `key` under [`SET`], as `to` reading what
+/// `from` sent, then `rest`.
+pub fn open_from<'a>(
+    key: &'a str,
+    mailbox: &'a str,
+    to: &'a str,
+    from: &'a str,
+    rest: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = open_args(key, SET, mailbox, &["--to", to, "--from", from]);
+    args.extend_from_slice(rest);
+    args
+}
+
+/// The arguments of `escrow collude --set SET` with the key share folders `shares` over
+/// `mailbox`.
+pub fn collude_args<'a>(set: &'a str, shares: &[&'a str], mailbox: &'a str) -> Vec<&'a str> {
+    let mut args = vec!["collude", "--set", set];
+    for s in shares {
+        args.extend(["--share", s]);
+    }
+    args.extend(["--mailbox", mailbox]);
+    args
+}
+
+/// The arguments of `escrow warrant new` signed with `issuer_key` for `case` and `target` over
+/// `[from, until)` for the investigator key `investigator`, into `out`.
+pub fn warrant_new_args<'a>(
+    issuer_key: &'a str,
+    case: &'a str,
+    target: &'a str,
+    (from, until): (&'a str, &'a str),
+    investigator: &'a str,
+    out: &'a str,
+) -> Vec<&'a str> {
+    vec![
+        "warrant",
+        "new",
+        "--issuer-key",
+        issuer_key,
+        "--case",
+        case,
+        "--target",
+        target,
+        "--from",
+        from,
+        "--until",
+        until,
+        "--investigator",
+        investigator,
+        "--out",
+        out,
+    ]
+}
+
+/// The arguments of `escrow setup --trustees N --threshold K --out OUT`.
+pub fn setup_args<'a>(trustees: &'a str, threshold: &'a str, out: &'a str) -> [&'a str; 7] {
+    [
+        "setup",
+        "--trustees",
+        trustees,
+        "--threshold",
+        threshold,
+        "--out",
+        out,
+    ]
+}
+
+/// The arguments of `escrow policy init` with the issuer `sos.pub` and the judge `jc.pub`,
+/// then `rest` (other authorities, limits), writing `out`.
+pub fn policy_init_args<'a>(rest: &[&'a str], out: &'a str) -> Vec<&'a str> {
+    let mut args = vec![
+        "policy",
+        "init",
+        "--issuer",
+        "sos.pub",
+        "--judicial",
+        "jc.pub",
+    ];
+    args.extend_from_slice(rest);
+    args.extend(["--out", out]);
+    args
+}

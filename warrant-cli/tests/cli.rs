@@ -6,11 +6,18 @@
     clippy::panic
 )]
 
+use escrow_testkit::{
+    SET, collude_args, fails, json_first, ok, open_args, open_from, seal_args, setup_args,
+    warrant_new_args,
+};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// The passphrase of the private keys the tests make (encrypted, the default).
 const PASSPHRASE: &str = "test passphrase 1";
+
+/// When bob reads the world's mailbox.
+const RECEIVED: &str = "2026-11-22T12:00:00Z";
 
 fn escrow(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_escrow"))
@@ -38,37 +45,6 @@ fn escrow_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Output {
     c.wait_with_output().unwrap()
 }
 
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "expected success, got {:?}\nstdout: {}\nstderr: {}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn fails(o: &Output, code: i32, needle: &str) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert!(
-        all.contains(needle),
-        "expected {needle:?} in output:\n{all}"
-    );
-    assert!(!all.contains("panicked"), "panic in output:\n{all}");
-}
-
 #[cfg(unix)]
 fn mode(p: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
@@ -86,36 +62,11 @@ fn world() -> World {
     let dir = tmp.path().to_path_buf();
     ok(&escrow(&dir, &["keygen", "--out", "bob"]));
     ok(&escrow(&dir, &["keygen", "--out", "alice"]));
-    ok(&escrow(
-        &dir,
-        &[
-            "setup",
-            "--trustees",
-            "5",
-            "--threshold",
-            "3",
-            "--out",
-            "ts",
-        ],
-    ));
+    ok(&escrow(&dir, &setup_args("5", "3", "ts")));
     let s = |from: &str, to: &str, key: &str, at: &str, body: &str| {
         let id = ok(&escrow_stdin(
             &dir,
-            &[
-                "seal",
-                "--set",
-                "ts/trustee-set.json",
-                "--recipient-key",
-                key,
-                "--from",
-                from,
-                "--to",
-                to,
-                "--at",
-                at,
-                "--mailbox",
-                "mb.jsonl",
-            ],
+            &seal_args(SET, key, from, to, "mb.jsonl", &["--at", at]),
             body.as_bytes(),
         ));
         assert_eq!(id.trim().len(), 32, "seal prints the message id: {id}");
@@ -174,19 +125,8 @@ fn keygen_writes_pem_with_private_mode_and_refuses_overwrite() {
 fn setup_writes_public_set_and_private_trustee_folders() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let out = ok(&escrow(
-        d,
-        &[
-            "--json",
-            "setup",
-            "--trustees",
-            "4",
-            "--threshold",
-            "2",
-            "--out",
-            "ts",
-        ],
-    ));
+    let setup = setup_args("4", "2", "ts");
+    let out = ok(&escrow(d, &json_first(setup.to_vec())));
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["threshold"], 2);
     assert_eq!(v["trustees"], 4);
@@ -209,76 +149,21 @@ fn setup_writes_public_set_and_private_trustee_folders() {
         !text.contains("share\""),
         "no secret in the public set file"
     );
-    fails(
-        &escrow(
-            d,
-            &[
-                "setup",
-                "--trustees",
-                "4",
-                "--threshold",
-                "2",
-                "--out",
-                "ts",
-            ],
-        ),
-        1,
-        "already exists",
-    );
+    fails(&escrow(d, &setup), 1, "already exists");
 }
 
 #[test]
 fn setup_refuses_nonsense_parameters_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    fails(
-        &escrow(
-            d,
-            &["setup", "--trustees", "5", "--threshold", "0", "--out", "a"],
-        ),
-        2,
-        "at least 1",
-    );
-    fails(
-        &escrow(
-            d,
-            &["setup", "--trustees", "3", "--threshold", "4", "--out", "b"],
-        ),
-        2,
-        "exceeds",
-    );
-    fails(
-        &escrow(
-            d,
-            &[
-                "setup",
-                "--trustees",
-                "256",
-                "--threshold",
-                "3",
-                "--out",
-                "c",
-            ],
-        ),
-        2,
-        "at most 255",
-    );
-    fails(
-        &escrow(
-            d,
-            &[
-                "setup",
-                "--trustees",
-                "-1",
-                "--threshold",
-                "3",
-                "--out",
-                "c",
-            ],
-        ),
-        2,
-        "",
-    );
+    for (trustees, threshold, out, needle) in [
+        ("5", "0", "a", "at least 1"),
+        ("3", "4", "b", "exceeds"),
+        ("256", "3", "c", "at most 255"),
+        ("-1", "3", "c", ""),
+    ] {
+        fails(&escrow(d, &setup_args(trustees, threshold, out)), 2, needle);
+    }
     assert!(!d.join("a").exists() && !d.join("b").exists() && !d.join("c").exists());
 }
 
@@ -290,21 +175,13 @@ fn seal_and_open_roundtrip_only_for_the_addressee() {
     let bob_from = |from: &str| {
         escrow(
             &w.dir,
-            &[
-                "open",
-                "--key",
+            &open_from(
                 "bob.key",
-                "--set",
-                "ts/trustee-set.json",
-                "--mailbox",
                 "mb.jsonl",
-                "--to",
                 "bob",
-                "--from",
                 from,
-                "--received",
-                "2026-11-22T12:00:00Z",
-            ],
+                &["--received", RECEIVED],
+            ),
         )
     };
     let o = bob_from("alice");
@@ -332,22 +209,12 @@ fn seal_and_open_roundtrip_only_for_the_addressee() {
     );
     let out = ok(&escrow(
         &w.dir,
-        &[
-            "--json",
-            "open",
-            "--key",
+        &json_first(open_args(
             "alice.key",
-            "--set",
-            "ts/trustee-set.json",
-            "--mailbox",
+            SET,
             "mb.jsonl",
-            "--me",
-            "alice",
-            "--from",
-            "bob",
-            "--received",
-            "2026-11-22T12:00:00Z",
-        ],
+            &["--me", "alice", "--from", "bob", "--received", RECEIVED],
+        )),
     ));
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["opened"].as_array().unwrap().len(), 1);
@@ -360,72 +227,24 @@ fn seal_and_open_roundtrip_only_for_the_addressee() {
 fn seal_reads_from_file_and_takes_an_explicit_id() {
     let w = world();
     std::fs::write(w.dir.join("note.txt"), "from a file").unwrap();
-    let id = ok(&escrow(
-        &w.dir,
-        &[
-            "seal",
-            "--set",
-            "ts/trustee-set.json",
-            "--recipient-key",
-            "bob.pub",
-            "--from",
-            "alice",
-            "--to",
-            "bob",
-            "--in",
-            "note.txt",
-            "--id",
-            "note-1",
-            "--mailbox",
-            "mb.jsonl",
-        ],
-    ));
+    let seal = seal_args(
+        SET,
+        "bob.pub",
+        "alice",
+        "bob",
+        "mb.jsonl",
+        &["--in", "note.txt", "--id", "note-1"],
+    );
+    let id = ok(&escrow(&w.dir, &seal));
     assert_eq!(id.trim(), "note-1");
     let out = ok(&escrow(
         &w.dir,
-        &[
-            "open",
-            "--key",
-            "bob.key",
-            "--set",
-            "ts/trustee-set.json",
-            "--mailbox",
-            "mb.jsonl",
-            "--id",
-            "note-1",
-            "--to",
-            "bob",
-            "--from",
-            "alice",
-        ],
+        &open_from("bob.key", "mb.jsonl", "bob", "alice", &["--id", "note-1"]),
     ));
     assert!(out.contains("from a file"));
     // the same id twice is refused, mailbox unchanged
     let before = std::fs::read(w.dir.join("mb.jsonl")).unwrap();
-    fails(
-        &escrow(
-            &w.dir,
-            &[
-                "seal",
-                "--set",
-                "ts/trustee-set.json",
-                "--recipient-key",
-                "bob.pub",
-                "--from",
-                "alice",
-                "--to",
-                "bob",
-                "--in",
-                "note.txt",
-                "--id",
-                "note-1",
-                "--mailbox",
-                "mb.jsonl",
-            ],
-        ),
-        1,
-        "already in",
-    );
+    fails(&escrow(&w.dir, &seal), 1, "already in");
     assert_eq!(std::fs::read(w.dir.join("mb.jsonl")).unwrap(), before);
 }
 
@@ -433,67 +252,25 @@ fn seal_reads_from_file_and_takes_an_explicit_id() {
 fn bad_input_gives_clear_errors_and_leaves_the_mailbox_intact() {
     let w = world();
     let before = std::fs::read(w.dir.join("mb.jsonl")).unwrap();
-    let seal = |set: &str, key: &str, at: &str, from: &str| {
-        escrow_stdin(
-            &w.dir,
-            &[
-                "seal",
-                "--set",
-                set,
-                "--recipient-key",
-                key,
-                "--from",
-                from,
-                "--to",
-                "bob",
-                "--at",
-                at,
-                "--mailbox",
-                "mb.jsonl",
-            ],
-            b"x",
-        )
-    };
-    fails(
-        &seal("missing.json", "bob.pub", "2026-11-22T09:30:00Z", "a"),
-        1,
-        "cannot read trustee set missing.json",
-    );
-    fails(
-        &seal(
-            "ts/trustee-set.json",
-            "nobody.pub",
-            "2026-11-22T09:30:00Z",
+    let at = "2026-11-22T09:30:00Z";
+    for (set, key, at, from, code, needle) in [
+        (
+            "missing.json",
+            "bob.pub",
+            at,
             "a",
+            1,
+            "cannot read trustee set missing.json",
         ),
-        1,
-        "cannot read public key",
-    );
-    fails(
-        &seal(
-            "ts/trustee-set.json",
-            "bob.key",
-            "2026-11-22T09:30:00Z",
-            "a",
-        ),
-        1,
-        "public key",
-    );
-    fails(
-        &seal("ts/trustee-set.json", "bob.pub", "yesterday", "a"),
-        2,
-        "RFC 3339",
-    );
-    fails(
-        &seal("bob.pub", "bob.pub", "2026-11-22T09:30:00Z", "a"),
-        1,
-        "not a valid trustee set",
-    );
-    fails(
-        &seal("ts/trustee-set.json", "bob.pub", "2026-11-22T09:30:00Z", ""),
-        1,
-        "sender",
-    );
+        (SET, "nobody.pub", at, "a", 1, "cannot read public key"),
+        (SET, "bob.key", at, "a", 1, "public key"),
+        (SET, "bob.pub", "yesterday", "a", 2, "RFC 3339"),
+        ("bob.pub", "bob.pub", at, "a", 1, "not a valid trustee set"),
+        (SET, "bob.pub", at, "", 1, "sender"),
+    ] {
+        let args = seal_args(set, key, from, "bob", "mb.jsonl", &["--at", at]);
+        fails(&escrow_stdin(&w.dir, &args, b"x"), code, needle);
+    }
     assert_eq!(
         std::fs::read(w.dir.join("mb.jsonl")).unwrap(),
         before,
@@ -502,68 +279,14 @@ fn bad_input_gives_clear_errors_and_leaves_the_mailbox_intact() {
 
     // wrong private key: nothing addressed to it
     ok(&escrow(&w.dir, &["keygen", "--out", "eve"]));
-    fails(
-        &escrow(
-            &w.dir,
-            &[
-                "open",
-                "--key",
-                "eve.key",
-                "--set",
-                "ts/trustee-set.json",
-                "--mailbox",
-                "mb.jsonl",
-                "--id",
-                "x",
-                "--to",
-                "bob",
-                "--from",
-                "alice",
-            ],
-        ),
-        1,
-        "no message x",
-    );
-    fails(
-        &escrow(
-            &w.dir,
-            &[
-                "open",
-                "--key",
-                "bob.pub",
-                "--set",
-                "ts/trustee-set.json",
-                "--mailbox",
-                "mb.jsonl",
-                "--to",
-                "bob",
-                "--from",
-                "alice",
-            ],
-        ),
-        1,
-        "private key",
-    );
-    fails(
-        &escrow(
-            &w.dir,
-            &[
-                "open",
-                "--key",
-                "bob.key",
-                "--set",
-                "ts/trustee-set.json",
-                "--mailbox",
-                "none.jsonl",
-                "--to",
-                "bob",
-                "--from",
-                "alice",
-            ],
-        ),
-        1,
-        "cannot read mailbox",
-    );
+    for (key, mailbox, rest, needle) in [
+        ("eve.key", "mb.jsonl", &["--id", "x"][..], "no message x"),
+        ("bob.pub", "mb.jsonl", &[], "private key"),
+        ("bob.key", "none.jsonl", &[], "cannot read mailbox"),
+    ] {
+        let args = open_from(key, mailbox, "bob", "alice", rest);
+        fails(&escrow(&w.dir, &args), 1, needle);
+    }
     assert_eq!(std::fs::read(w.dir.join("mb.jsonl")).unwrap(), before);
 }
 
@@ -574,24 +297,14 @@ fn truncated_mailbox_line_is_reported_and_kept() {
     let mut bytes = std::fs::read(&mb).unwrap();
     bytes.truncate(bytes.len() - 40); // cut into the last line (the one to alice)
     std::fs::write(&mb, &bytes).unwrap();
-    let o = escrow(
-        &w.dir,
-        &[
-            "open",
-            "--key",
-            "bob.key",
-            "--set",
-            "ts/trustee-set.json",
-            "--mailbox",
-            "mb.jsonl",
-            "--to",
-            "bob",
-            "--from",
-            "alice",
-            "--received",
-            "2026-11-22T12:00:00Z",
-        ],
+    let open = open_from(
+        "bob.key",
+        "mb.jsonl",
+        "bob",
+        "alice",
+        &["--received", RECEIVED],
     );
+    let o = escrow(&w.dir, &open);
     fails(&o, 1, "malformed mailbox line");
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("MALFORMED line 3"), "{stdout}");
@@ -607,38 +320,14 @@ fn truncated_mailbox_line_is_reported_and_kept() {
     // sealing after a truncated line starts a fresh line and leaves the damaged one as it was
     ok(&escrow_stdin(
         &w.dir,
-        &[
-            "seal",
-            "--set",
-            "ts/trustee-set.json",
-            "--recipient-key",
-            "bob.pub",
-            "--from",
-            "alice",
-            "--to",
-            "bob",
-            "--mailbox",
-            "mb.jsonl",
-        ],
+        &seal_args(SET, "bob.pub", "alice", "bob", "mb.jsonl", &[]),
         b"after the damage",
     ));
     let now = std::fs::read(&mb).unwrap();
     assert!(now.starts_with(&bytes));
     let o = escrow(
         &w.dir,
-        &[
-            "open",
-            "--key",
-            "bob.key",
-            "--set",
-            "ts/trustee-set.json",
-            "--mailbox",
-            "mb.jsonl",
-            "--to",
-            "bob",
-            "--from",
-            "alice",
-        ],
+        &open_from("bob.key", "mb.jsonl", "bob", "alice", &[]),
     );
     assert!(String::from_utf8_lossy(&o.stdout).contains("after the damage"));
 }
@@ -655,24 +344,14 @@ fn tampered_message_is_refused_with_a_reason() {
     lines[1]["escrow"]["label"]["sender"] = "alice".into(); // relabel carol's message
     let tampered: String = lines.iter().map(|v| format!("{v}\n")).collect();
     std::fs::write(&mb, &tampered).unwrap();
-    let o = escrow(
-        &w.dir,
-        &[
-            "open",
-            "--key",
-            "bob.key",
-            "--set",
-            "ts/trustee-set.json",
-            "--mailbox",
-            "mb.jsonl",
-            "--to",
-            "bob",
-            "--from",
-            "alice",
-            "--received",
-            "2026-11-22T12:00:00Z",
-        ],
+    let open = open_from(
+        "bob.key",
+        "mb.jsonl",
+        "bob",
+        "alice",
+        &["--received", RECEIVED],
     );
+    let o = escrow(&w.dir, &open);
     fails(&o, 3, "not escrow-compliant");
     assert!(String::from_utf8_lossy(&o.stdout).contains("REFUSED line 2"));
     assert!(String::from_utf8_lossy(&o.stdout).contains("first to bob"));
@@ -681,22 +360,8 @@ fn tampered_message_is_refused_with_a_reason() {
 #[test]
 fn k_colluding_trustees_read_everything_and_k_minus_1_learn_nothing() {
     let w = world();
-    let out = ok(&escrow(
-        &w.dir,
-        &[
-            "collude",
-            "--set",
-            "ts/trustee-set.json",
-            "--share",
-            "ts/trustee-2",
-            "--share",
-            "ts/trustee-4",
-            "--share",
-            "ts/trustee-5",
-            "--mailbox",
-            "mb.jsonl",
-        ],
-    ));
+    let collude = |shares: &[&str]| escrow(&w.dir, &collude_args(SET, shares, "mb.jsonl"));
+    let out = ok(&collude(&["ts/trustee-2", "ts/trustee-4", "ts/trustee-5"]));
     assert!(
         out.contains("first to bob") && out.contains("second to bob") && out.contains("to alice"),
         "{out}"
@@ -705,20 +370,7 @@ fn k_colluding_trustees_read_everything_and_k_minus_1_learn_nothing() {
         out.contains("3 message(s) read without any warrant"),
         "{out}"
     );
-    let o = escrow(
-        &w.dir,
-        &[
-            "collude",
-            "--set",
-            "ts/trustee-set.json",
-            "--share",
-            "ts/trustee-2",
-            "--share",
-            "ts/trustee-4",
-            "--mailbox",
-            "mb.jsonl",
-        ],
-    );
+    let o = collude(&["ts/trustee-2", "ts/trustee-4"]);
     fails(&o, 3, "learn nothing");
     assert!(
         !String::from_utf8_lossy(&o.stdout).contains("bob"),
@@ -726,22 +378,7 @@ fn k_colluding_trustees_read_everything_and_k_minus_1_learn_nothing() {
     );
     // the same trustee twice does not count twice
     fails(
-        &escrow(
-            &w.dir,
-            &[
-                "collude",
-                "--set",
-                "ts/trustee-set.json",
-                "--share",
-                "ts/trustee-2",
-                "--share",
-                "ts/trustee-2",
-                "--share",
-                "ts/trustee-4",
-                "--mailbox",
-                "mb.jsonl",
-            ],
-        ),
+        &collude(&["ts/trustee-2", "ts/trustee-2", "ts/trustee-4"]),
         1,
         "given twice",
     );
@@ -758,23 +395,9 @@ fn tampered_key_share_is_refused_naming_the_trustee() {
     let flipped = if last == '0' { '1' } else { '0' };
     v["share"] = format!("{}{}", &s[..s.len() - 1], flipped).into();
     std::fs::write(&p, v.to_string()).unwrap();
+    let shares = ["ts/trustee-1", "ts/trustee-3", "ts/trustee-5"];
     fails(
-        &escrow(
-            &w.dir,
-            &[
-                "collude",
-                "--set",
-                "ts/trustee-set.json",
-                "--share",
-                "ts/trustee-1",
-                "--share",
-                "ts/trustee-3",
-                "--share",
-                "ts/trustee-5",
-                "--mailbox",
-                "mb.jsonl",
-            ],
-        ),
+        &escrow(&w.dir, &collude_args(SET, &shares, "mb.jsonl")),
         1,
         "trustee 3 fails its Feldman VSS check",
     );
@@ -810,23 +433,21 @@ fn local_demo_runs_and_reports_every_step() {
     assert!(text.contains("[8]"));
     let out = ok(&escrow(
         tmp.path(),
-        &[
-            "open",
-            "--key",
+        &open_args(
             "kept/bob.key",
-            "--set",
             "kept/trustee-set.json",
-            "--mailbox",
             "kept/mailbox.jsonl",
-            "--to",
-            "bob",
-            "--from",
-            "alice",
-            "--id",
-            "demo-1",
-            "--received",
-            "2026-11-02T09:15:00Z",
-        ],
+            &[
+                "--to",
+                "bob",
+                "--from",
+                "alice",
+                "--id",
+                "demo-1",
+                "--received",
+                "2026-11-02T09:15:00Z",
+            ],
+        ),
     ));
     assert!(out.contains("Lunch on Thursday?"));
 }
@@ -849,23 +470,7 @@ fn open_refuses_a_dishonest_senders_labels() {
     let seal = |from: &str, to: &str, at: &str, id: &str, mb: &str| {
         ok(&escrow_stdin(
             &w.dir,
-            &[
-                "seal",
-                "--set",
-                "ts/trustee-set.json",
-                "--recipient-key",
-                "bob.pub",
-                "--from",
-                from,
-                "--to",
-                to,
-                "--at",
-                at,
-                "--id",
-                id,
-                "--mailbox",
-                mb,
-            ],
+            &seal_args(SET, "bob.pub", from, to, mb, &["--at", at, "--id", id]),
             b"psst",
         ))
     };
@@ -923,22 +528,13 @@ fn open_refuses_a_dishonest_senders_labels() {
         "d.jsonl",
     );
     let open = |extra: &[&str]| {
-        let mut args = vec![
-            "--json",
-            "open",
-            "--key",
+        let mut args = json_first(open_from(
             "bob.key",
-            "--set",
-            "ts/trustee-set.json",
-            "--mailbox",
             "d.jsonl",
-            "--to",
             "bob@example.org",
-            "--from",
             "alice@example.org",
-            "--received",
-            "2026-11-30T10:05:00Z",
-        ];
+            &["--received", "2026-11-30T10:05:00Z"],
+        ));
         args.extend_from_slice(extra);
         escrow(&w.dir, &args)
     };
@@ -992,18 +588,7 @@ fn open_refuses_a_dishonest_senders_labels() {
     assert_eq!(v["opened"].as_array().unwrap().len(), 5);
     assert_eq!(v["opened"][1]["mislabelled"][0]["code"], "time");
     // Without saying who you are and who sent it, nothing is opened: a usage error.
-    let o = escrow(
-        &w.dir,
-        &[
-            "open",
-            "--key",
-            "bob.key",
-            "--set",
-            "ts/trustee-set.json",
-            "--mailbox",
-            "d.jsonl",
-        ],
-    );
+    let o = escrow(&w.dir, &open_args("bob.key", SET, "d.jsonl", &[]));
     fails(&o, 2, "--to");
 }
 
@@ -1020,22 +605,10 @@ fn cmd(dir: &Path, program: &str, args: &[&str]) -> Output {
 fn open_with_key(dir: &Path, key: &str, env_pass: Option<&str>) -> Output {
     std::fs::write(dir.join("empty.jsonl"), "").unwrap();
     let mut c = Command::new(env!("CARGO_BIN_EXE_escrow"));
-    c.args([
-        "open",
-        "--key",
-        key,
-        "--set",
-        "ts/trustee-set.json",
-        "--mailbox",
-        "empty.jsonl",
-        "--to",
-        "bob",
-        "--from",
-        "alice",
-    ])
-    .current_dir(dir)
-    .env_remove("ESCROW_PASSPHRASE")
-    .stdin(Stdio::null());
+    c.args(open_from(key, "empty.jsonl", "bob", "alice", &[]))
+        .current_dir(dir)
+        .env_remove("ESCROW_PASSPHRASE")
+        .stdin(Stdio::null());
     if let Some(p) = env_pass {
         c.env("ESCROW_PASSPHRASE", p);
     }
@@ -1095,21 +668,8 @@ fn private_keys_are_encrypted_pkcs8_that_openssl_reads_both_ways() {
     );
     std::fs::write(d.join("pass.txt"), format!("{PASSPHRASE}\n")).unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_escrow"))
-        .args([
-            "--passphrase-file",
-            "pass.txt",
-            "open",
-            "--key",
-            "bob.key",
-            "--set",
-            "ts/trustee-set.json",
-            "--mailbox",
-            "empty.jsonl",
-            "--to",
-            "bob",
-            "--from",
-            "alice",
-        ])
+        .args(["--passphrase-file", "pass.txt"])
+        .args(open_from("bob.key", "empty.jsonl", "bob", "alice", &[]))
         .current_dir(d)
         .env_remove("ESCROW_PASSPHRASE")
         .stdin(Stdio::null())
@@ -1238,24 +798,14 @@ fn private_keys_are_encrypted_pkcs8_that_openssl_reads_both_ways() {
     fails(
         &escrow(
             d,
-            &[
-                "warrant",
-                "new",
-                "--issuer-key",
+            &warrant_new_args(
                 "bob.key",
-                "--case",
                 "c",
-                "--target",
                 "a",
-                "--from",
-                "2026-11-01T00:00:00Z",
-                "--until",
-                "2026-11-02T00:00:00Z",
-                "--investigator",
+                ("2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"),
                 "alice.key",
-                "--out",
                 "w.json",
-            ],
+            ),
         ),
         1,
         "this is a private key; a public key was expected",
@@ -1272,23 +822,14 @@ fn dash_is_stdio_warrant_is_positional_and_show_reads_cancellations() {
     std::fs::write(d.join("note.txt"), "via a pipe").unwrap();
     let o = escrow(
         d,
-        &[
-            "seal",
-            "--set",
-            "ts/trustee-set.json",
-            "--recipient-key",
+        &seal_args(
+            SET,
             "bob.pub",
-            "--from",
             "alice",
-            "--to",
             "bob",
-            "--in",
-            "note.txt",
-            "--id",
-            "piped",
-            "--mailbox",
             "-",
-        ],
+            &["--in", "note.txt", "--id", "piped"],
+        ),
     );
     let line = ok(&o);
     assert_eq!(
@@ -1299,40 +840,13 @@ fn dash_is_stdio_warrant_is_positional_and_show_reads_cancellations() {
     assert!(!d.join("-").exists(), "no file called '-'");
     let o = escrow_stdin(
         d,
-        &[
-            "open",
-            "--key",
-            "bob.key",
-            "--set",
-            "ts/trustee-set.json",
-            "--mailbox",
-            "-",
-            "--to",
-            "bob",
-            "--from",
-            "alice",
-        ],
+        &open_from("bob.key", "-", "bob", "alice", &[]),
         line.as_bytes(),
     );
     assert!(ok(&o).contains("via a pipe"));
     // --mailbox - with the plaintext on stdin too is a usage error.
     fails(
-        &escrow(
-            d,
-            &[
-                "seal",
-                "--set",
-                "ts/trustee-set.json",
-                "--recipient-key",
-                "bob.pub",
-                "--from",
-                "alice",
-                "--to",
-                "bob",
-                "--mailbox",
-                "-",
-            ],
-        ),
+        &escrow(d, &seal_args(SET, "bob.pub", "alice", "bob", "-", &[])),
         2,
         "--in FILE",
     );
@@ -1340,24 +854,14 @@ fn dash_is_stdio_warrant_is_positional_and_show_reads_cancellations() {
     ok(&escrow(d, &["keygen", "--out", "sos"]));
     ok(&escrow(
         d,
-        &[
-            "warrant",
-            "new",
-            "--issuer-key",
+        &warrant_new_args(
             "sos.key",
-            "--case",
             "OP-1",
-            "--target",
             "alice",
-            "--from",
-            "2026-11-01T00:00:00Z",
-            "--until",
-            "2026-12-01T00:00:00Z",
-            "--investigator",
+            ("2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z"),
             "alice.pub",
-            "--out",
             "w.json",
-        ],
+        ),
     ));
     ok(&escrow(
         d,

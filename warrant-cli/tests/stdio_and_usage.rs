@@ -8,7 +8,7 @@
     clippy::panic
 )]
 
-use escrow_testkit::fails;
+use escrow_testkit::{fails, policy_init_args, setup_args, warrant_new_args};
 use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -53,19 +53,7 @@ fn warrant_and_policy_files_go_to_standard_output_for_dash() {
     let d = tmp.path();
     keys(d);
     // policy init --out -: the policy on stdout, the report on stderr.
-    let (policy, report) = ok(&escrow(
-        d,
-        &[
-            "policy",
-            "init",
-            "--issuer",
-            "sos.pub",
-            "--judicial",
-            "jc.pub",
-            "--out",
-            "-",
-        ],
-    ));
+    let (policy, report) = ok(&escrow(d, &policy_init_args(&[], "-")));
     assert!(policy.trim_start().starts_with('{'), "{policy}");
     assert!(report.contains("policy digest"), "{report}");
     assert!(!d.join("-").exists(), "a file called '-' was written");
@@ -74,24 +62,14 @@ fn warrant_and_policy_files_go_to_standard_output_for_dash() {
     // warrant new --out - | warrant approve - (stdin to stdout) | verify --policy policy.json -
     let (w, report) = ok(&escrow(
         d,
-        &[
-            "warrant",
-            "new",
-            "--issuer-key",
+        &warrant_new_args(
             "sos.key",
-            "--case",
             "OP-1",
-            "--target",
             "alice",
-            "--from",
-            "now-1h",
-            "--until",
-            "now",
-            "--investigator",
+            ("now-1h", "now"),
             "inv.pub",
-            "--out",
             "-",
-        ],
+        ),
     ));
     assert!(report.contains("signed as issuer"), "{report}");
     let (approved, report) = ok(&escrow_in(
@@ -138,44 +116,19 @@ fn usage_errors_exit_2_in_every_verb() {
     let d = tmp.path();
     keys(d);
     // k > n
-    fails(
-        &escrow(
-            d,
-            &[
-                "setup",
-                "--trustees",
-                "3",
-                "--threshold",
-                "5",
-                "--out",
-                "ts",
-            ],
-        ),
-        2,
-        "",
-    );
+    fails(&escrow(d, &setup_args("3", "5", "ts")), 2, "");
     // a time that is neither RFC 3339 nor relative to now
     fails(
         &escrow(
             d,
-            &[
-                "warrant",
-                "new",
-                "--issuer-key",
+            &warrant_new_args(
                 "sos.key",
-                "--case",
                 "C",
-                "--target",
                 "alice",
-                "--from",
-                "yesterday",
-                "--until",
-                "now",
-                "--investigator",
+                ("yesterday", "now"),
                 "inv.pub",
-                "--out",
                 "w.json",
-            ],
+            ),
         ),
         2,
         "now-DURATION",
@@ -187,31 +140,8 @@ fn usage_errors_exit_2_in_every_verb() {
         "--warrant",
     );
     fails(&escrow(d, &["audit", "--bogus"]), 2, "--bogus");
-    ok(&escrow(
-        d,
-        &[
-            "setup",
-            "--trustees",
-            "3",
-            "--threshold",
-            "2",
-            "--out",
-            "ts",
-        ],
-    ));
-    ok(&escrow(
-        d,
-        &[
-            "policy",
-            "init",
-            "--issuer",
-            "sos.pub",
-            "--judicial",
-            "jc.pub",
-            "--out",
-            "policy.json",
-        ],
-    ));
+    ok(&escrow(d, &setup_args("3", "2", "ts")));
+    ok(&escrow(d, &policy_init_args(&[], "policy.json")));
     fails(
         &escrow(
             d,

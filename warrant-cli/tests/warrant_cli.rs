@@ -11,6 +11,7 @@
 )]
 
 use escrow_core::codec::{b64_decode, b64_encode};
+use escrow_testkit::{json_first, policy_init_args, warrant_new_args};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -76,6 +77,20 @@ fn refused(dir: &Path, code: &str, args: &[&str]) {
     fails(dir, 3, &format!("refused: {code}: "), args);
 }
 
+/// `escrow warrant verify --policy POLICY --at AT`, then `tail` (options, and the warrant).
+fn verify<'a>(policy: &'a str, at: &'a str, tail: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["warrant", "verify", "--policy", policy, "--at", at];
+    args.extend_from_slice(tail);
+    args
+}
+
+/// `escrow warrant cancel --key KEY --warrant WARRANT`, then `rest`.
+fn cancel<'a>(key: &'a str, warrant: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["warrant", "cancel", "--key", key, "--warrant", warrant];
+    args.extend_from_slice(rest);
+    args
+}
+
 struct Setup {
     dir: tempfile::TempDir,
 }
@@ -88,18 +103,7 @@ impl Setup {
         }
         ok(
             dir.path(),
-            &[
-                "policy",
-                "init",
-                "--issuer",
-                "sos.pub",
-                "--issuer",
-                "sos2.pub",
-                "--judicial",
-                "jc.pub",
-                "--out",
-                "policy.json",
-            ],
+            &policy_init_args(&["--issuer", "sos2.pub"], "policy.json"),
         );
         Setup { dir }
     }
@@ -114,28 +118,15 @@ impl Setup {
 
     /// `escrow warrant new` with sensible defaults plus `extra` arguments.
     fn issue(&self, out: &str, extra: &[&str]) -> Value {
-        let mut args = vec![
-            "warrant",
-            "new",
-            "--issuer-key",
+        let mut args = warrant_new_args(
             "sos.key",
-            "--case",
             "OP-TEAPOT",
-            "--target",
             "alice",
-            "--from",
-            FROM,
-            "--until",
-            UNTIL,
-            "--investigator",
+            (FROM, UNTIL),
             "inv.pub",
-            "--not-before",
-            NB,
-            "--warrant-id",
-            "w-0001",
-            "--out",
             out,
-        ];
+        );
+        args.extend(["--not-before", NB, "--warrant-id", "w-0001"]);
         args.extend_from_slice(extra);
         ok_json(self.p(), &args)
     }
@@ -145,15 +136,7 @@ impl Setup {
     }
 
     fn verify_args<'a>(&self, file: &'a str) -> Vec<&'a str> {
-        vec![
-            "warrant",
-            "verify",
-            "--policy",
-            "policy.json",
-            "--at",
-            AT,
-            file,
-        ]
+        verify("policy.json", AT, &[file])
     }
 
     fn read_json(&self, name: &str) -> Value {
@@ -213,84 +196,28 @@ fn issue_approve_verify_cancel() {
     assert_eq!(std::fs::read(s.path("w.json")).unwrap(), before);
 
     // Time.
-    refused(
-        s.p(),
-        "expired",
-        &[
-            "warrant",
-            "verify",
-            "--policy",
-            "policy.json",
-            "--at",
-            "2030-01-01T00:00:00Z",
-            "w.json",
-        ],
-    );
-    refused(
-        s.p(),
-        "not-yet-valid",
-        &[
-            "warrant",
-            "verify",
-            "--policy",
-            "policy.json",
-            "--at",
-            "2026-11-19T00:00:00Z",
-            "w.json",
-        ],
-    );
+    for (at, code) in [
+        ("2030-01-01T00:00:00Z", "expired"),
+        ("2026-11-19T00:00:00Z", "not-yet-valid"),
+    ] {
+        refused(s.p(), code, &verify("policy.json", at, &["w.json"]));
+    }
 
     // Cancellation.
     let c = ok_json(
         s.p(),
-        &[
-            "warrant",
-            "cancel",
-            "--key",
+        &cancel(
             "sos.key",
-            "--warrant",
             "w.json",
-            "--reason",
-            "s.39",
-            "--at",
-            AT,
-            "--out",
-            "c.json",
-        ],
+            &["--reason", "s.39", "--at", AT, "--out", "c.json"],
+        ),
     );
     assert_eq!(c["warrant_id"], "w-0001");
     assert_eq!(c["warrant_digest"], issued["digest"]);
-    refused(
-        s.p(),
-        "cancelled",
-        &[
-            "warrant",
-            "verify",
-            "--policy",
-            "policy.json",
-            "--at",
-            AT,
-            "--cancellation",
-            "c.json",
-            "w.json",
-        ],
-    );
+    let cancelled = verify("policy.json", AT, &["--cancellation", "c.json", "w.json"]);
+    refused(s.p(), "cancelled", &cancelled);
     // The JSON error object carries the reason code.
-    let o = run(
-        s.p(),
-        &[
-            "--json",
-            "warrant",
-            "verify",
-            "--policy",
-            "policy.json",
-            "--at",
-            AT,
-            "--cancellation",
-            "c.json",
-            "w.json",
-        ],
-    );
+    let o = run(s.p(), &json_first(cancelled));
     assert_eq!(o.status.code(), Some(3));
     let e: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(e["ok"], false);
@@ -303,48 +230,20 @@ fn issue_approve_verify_cancel() {
     // A cancellation signed by a key outside the policy is an error, not silently ignored.
     ok(
         s.p(),
-        &[
-            "warrant",
-            "cancel",
-            "--key",
-            "foreign.key",
-            "--warrant",
-            "w.json",
-            "--out",
-            "c2.json",
-        ],
+        &cancel("foreign.key", "w.json", &["--out", "c2.json"]),
     );
     fails(
         s.p(),
         1,
         "unknown-authority",
-        &[
-            "warrant",
-            "verify",
-            "--policy",
-            "policy.json",
-            "--at",
-            AT,
-            "--cancellation",
-            "c2.json",
-            "w.json",
-        ],
+        &verify("policy.json", AT, &["--cancellation", "c2.json", "w.json"]),
     );
     // Refuses to overwrite.
     fails(
         s.p(),
         1,
         "already exists",
-        &[
-            "warrant",
-            "cancel",
-            "--key",
-            "sos.key",
-            "--warrant",
-            "w.json",
-            "--out",
-            "c.json",
-        ],
+        &cancel("sos.key", "w.json", &["--out", "c.json"]),
     );
 }
 
@@ -403,48 +302,18 @@ fn each_cli_refusal_names_its_code() {
     // release-limit: a policy that caps releases, a warrant without a limit.
     ok(
         s.p(),
-        &[
-            "policy",
-            "init",
-            "--issuer",
-            "sos.pub",
-            "--judicial",
-            "jc.pub",
-            "--max-releases",
-            "5",
-            "--out",
-            "capped.json",
-        ],
+        &policy_init_args(&["--max-releases", "5"], "capped.json"),
     );
     s.issue("unlimited.json", &[]);
     s.approve("unlimited.json");
     refused(
         s.p(),
         "release-limit",
-        &[
-            "warrant",
-            "verify",
-            "--policy",
-            "capped.json",
-            "--at",
-            AT,
-            "unlimited.json",
-        ],
+        &verify("capped.json", AT, &["unlimited.json"]),
     );
     s.issue("five.json", &["--max-releases", "5"]);
     s.approve("five.json");
-    ok(
-        s.p(),
-        &[
-            "warrant",
-            "verify",
-            "--policy",
-            "capped.json",
-            "--at",
-            AT,
-            "five.json",
-        ],
-    );
+    ok(s.p(), &verify("capped.json", AT, &["five.json"]));
 }
 
 #[test]
@@ -452,76 +321,34 @@ fn urgent_grace_and_judicial_refusal() {
     let s = Setup::new();
     ok(
         s.p(),
-        &[
-            "policy",
-            "init",
-            "--issuer",
-            "sos.pub",
-            "--judicial",
-            "jc.pub",
-            "--urgent-unapproved",
-            "3d",
-            "--out",
-            "grace.json",
-        ],
+        &policy_init_args(&["--urgent-unapproved", "3d"], "grace.json"),
     );
     s.issue("u.json", &["--urgent"]);
-    let out = ok(
-        s.p(),
-        &[
-            "warrant",
-            "verify",
-            "--policy",
-            "grace.json",
-            "--at",
-            "2026-11-21T00:00:00Z",
-            "u.json",
-        ],
-    );
+    let within_grace = "2026-11-21T00:00:00Z";
+    let out = ok(s.p(), &verify("grace.json", within_grace, &["u.json"]));
     assert!(out.contains("NOT YET APPROVED"), "{out}");
     refused(
         s.p(),
         "missing-approval",
-        &[
-            "warrant",
-            "verify",
-            "--policy",
-            "grace.json",
-            "--at",
-            "2026-11-23T00:00:00Z",
-            "u.json",
-        ],
+        &verify("grace.json", "2026-11-23T00:00:00Z", &["u.json"]),
     );
     // The judge refuses: a cancellation signed in the judicial role kills it at once.
     ok(
         s.p(),
-        &[
-            "warrant",
-            "cancel",
-            "--key",
+        &cancel(
             "jc.key",
-            "--role",
-            "judicial",
-            "--warrant",
             "u.json",
-            "--out",
-            "no.json",
-        ],
+            &["--role", "judicial", "--out", "no.json"],
+        ),
     );
     refused(
         s.p(),
         "cancelled",
-        &[
-            "warrant",
-            "verify",
-            "--policy",
+        &verify(
             "grace.json",
-            "--at",
-            "2026-11-21T00:00:00Z",
-            "--cancellation",
-            "no.json",
-            "u.json",
-        ],
+            within_grace,
+            &["--cancellation", "no.json", "u.json"],
+        ),
     );
 }
 
@@ -574,11 +401,9 @@ fn inputs_that_are_refused_outright() {
     );
     assert!(out.contains("no double lock"), "{out}");
     // A warrant with an empty scope.
-    fails(
-        s.p(),
-        1,
-        "warrant.scope",
-        &[
+    // `escrow warrant new` of case C, then `rest` (the scope, if any, and `--out`).
+    let new_c = |rest: &[&'static str]| {
+        let mut args = vec![
             "warrant",
             "new",
             "--issuer-key",
@@ -591,9 +416,15 @@ fn inputs_that_are_refused_outright() {
             UNTIL,
             "--investigator",
             "inv.pub",
-            "--out",
-            "empty-scope.json",
-        ],
+        ];
+        args.extend_from_slice(rest);
+        args
+    };
+    fails(
+        s.p(),
+        1,
+        "warrant.scope",
+        &new_c(&["--out", "empty-scope.json"]),
     );
     assert!(!s.path("empty-scope.json").exists());
     // Overwriting an existing warrant.
@@ -602,48 +433,12 @@ fn inputs_that_are_refused_outright() {
         s.p(),
         1,
         "already exists",
-        &[
-            "warrant",
-            "new",
-            "--issuer-key",
-            "sos.key",
-            "--case",
-            "C",
-            "--target",
-            "a",
-            "--from",
-            FROM,
-            "--until",
-            UNTIL,
-            "--investigator",
-            "inv.pub",
-            "--out",
-            "w.json",
-        ],
+        &new_c(&["--target", "a", "--out", "w.json"]),
     );
     // Message-id-only scope is fine; the random id has the documented form.
     let v = ok_json(
         s.p(),
-        &[
-            "warrant",
-            "new",
-            "--issuer-key",
-            "sos.key",
-            "--case",
-            "C",
-            "--message",
-            "m-1",
-            "--message",
-            "m-2",
-            "--from",
-            FROM,
-            "--until",
-            UNTIL,
-            "--investigator",
-            "inv.pub",
-            "--out",
-            "ids.json",
-        ],
+        &new_c(&["--message", "m-1", "--message", "m-2", "--out", "ids.json"]),
     );
     let id = v["warrant_id"].as_str().unwrap();
     assert!(id.starts_with("w-") && id.len() == 26, "{id}");
@@ -686,6 +481,16 @@ fn openssl_run(dir: &Path, args: &[&str]) -> Output {
         .expect("run openssl")
 }
 
+/// SHA-256 of `file` in hex, as `openssl dgst -sha256` computes it.
+fn openssl_sha256(dir: &Path, file: &str) -> String {
+    let h = openssl_run(dir, &["dgst", "-sha256", "-r", file]);
+    String::from_utf8_lossy(&h.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
 /// DSSE PAE, written here independently of escrow-core.
 fn pae_of(envelope: &Value) -> Vec<u8> {
     let ty = envelope["payloadType"].as_str().unwrap();
@@ -716,18 +521,21 @@ fn openssl_verifies_escrow_signatures() {
             b64_decode(sig["sig"].as_str().unwrap()).unwrap(),
         )
         .unwrap();
-        let o = openssl_run(
-            s.p(),
-            &[
-                "dgst",
-                "-sha256",
-                "-verify",
-                who,
-                "-signature",
-                "sig.der",
-                "pae.bin",
-            ],
-        );
+        let verify_over = |file: &str| {
+            openssl_run(
+                s.p(),
+                &[
+                    "dgst",
+                    "-sha256",
+                    "-verify",
+                    who,
+                    "-signature",
+                    "sig.der",
+                    file,
+                ],
+            )
+        };
+        let o = verify_over("pae.bin");
         assert!(
             o.status.success(),
             "openssl rejects escrow's {who} signature:\n{}",
@@ -738,18 +546,7 @@ fn openssl_verifies_escrow_signatures() {
             "{}",
             text(&o)
         );
-        let o = openssl_run(
-            s.p(),
-            &[
-                "dgst",
-                "-sha256",
-                "-verify",
-                who,
-                "-signature",
-                "sig.der",
-                "tampered.bin",
-            ],
-        );
+        let o = verify_over("tampered.bin");
         assert!(
             !o.status.success(),
             "openssl accepted a signature over tampered bytes:\n{}",
@@ -759,13 +556,10 @@ fn openssl_verifies_escrow_signatures() {
         let der = openssl_run(s.p(), &["pkey", "-pubin", "-in", who, "-outform", "DER"]);
         assert!(der.status.success(), "{}", text(&der));
         std::fs::write(s.path("key.der"), &der.stdout).unwrap();
-        let h = openssl_run(s.p(), &["dgst", "-sha256", "-r", "key.der"]);
-        let hex = String::from_utf8_lossy(&h.stdout)
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .to_string();
-        assert_eq!(sig["keyid"].as_str().unwrap(), hex);
+        assert_eq!(
+            sig["keyid"].as_str().unwrap(),
+            openssl_sha256(s.p(), "key.der")
+        );
     }
 }
 
@@ -790,12 +584,7 @@ fn escrow_accepts_an_openssl_signature() {
         ],
     );
     assert!(der.status.success(), "{}", text(&der));
-    let h = openssl_run(s.p(), &["dgst", "-sha256", "-r", "jc.der"]);
-    let keyid = String::from_utf8_lossy(&h.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
+    let keyid = openssl_sha256(s.p(), "jc.der");
     let sig = std::fs::read(s.path("jc.sig")).unwrap();
     env["signatures"]
         .as_array_mut()
