@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{check_committed_vector, read_vector, rng, vector_text};
+use common::{check_committed_vector, kat_warrant, read_vector, rng, vector_text};
 use escrow_core::audit::carry::{
     CARRY_FORMAT_VERSION, CarriedCancellation, CarryError, JudgedFacts, LogCarry,
 };
@@ -21,9 +21,7 @@ use escrow_core::audit::{Frontier, LogKey, mth};
 use escrow_core::codec::{Digest32, V1};
 use escrow_core::keys::PrivateKey;
 use escrow_core::time::Timestamp;
-use escrow_core::warrant::{
-    CancellationEnvelope, CancellationPayload, Role, Scope, WarrantEnvelope, WarrantPayload, Window,
-};
+use escrow_core::warrant::{CancellationEnvelope, CancellationPayload, Role};
 use serde_json::json;
 
 const FILE: &str = "carry.json";
@@ -44,30 +42,7 @@ fn carry() -> LogCarry {
     let sos = PrivateKey::generate(&mut r);
     let jc = PrivateKey::generate(&mut r);
     let inv = PrivateKey::generate(&mut r);
-    let payload = WarrantPayload {
-        version: Default::default(),
-        warrant_id: "w-carry".into(),
-        case_reference: "OP-CARRY".into(),
-        warrant_type: "targeted-interception".into(),
-        legal_basis: "IPA 2016 s.15(2)".into(),
-        issuing_authority: "Secretary of State".into(),
-        scope: Scope {
-            targets: vec!["alice@example.org".into()],
-            message_ids: vec![],
-            window: Window {
-                from: t("2026-11-22T00:00:00Z"),
-                until: t("2026-11-23T00:00:00Z"),
-            },
-        },
-        investigator_key: inv.public().to_pem(),
-        not_before: t("2026-11-21T00:00:00Z"),
-        not_after: t("2026-12-21T00:00:00Z"),
-        max_releases: Some(100),
-        urgent: false,
-        parent_warrant_id: None,
-    };
-    let mut warrant = WarrantEnvelope::sign_new(&payload, &sos, Role::Issuer).unwrap();
-    warrant.add_signature(&jc, Role::Judicial).unwrap();
+    let warrant = kat_warrant("w-carry", "OP-CARRY", &inv, &sos, &jc);
     let cancellation = CancellationEnvelope::sign_new(
         &CancellationPayload {
             version: V1::default(),

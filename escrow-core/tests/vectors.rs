@@ -23,7 +23,7 @@
 mod common;
 
 use common::reference as spec;
-use common::{rng, sort_keys, value};
+use common::{h, rng, sort_keys, value};
 use escrow_core::codec::{Digest32, WarrantDigest, b64_encode};
 use escrow_core::ecies::{self, EciesBox};
 use escrow_core::group::{self, Point};
@@ -60,10 +60,6 @@ fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
         .join("vectors")
-}
-
-fn h(b: impl AsRef<[u8]>) -> String {
-    hex::encode(b)
 }
 
 fn scalar_hex(s: &Scalar) -> String {

@@ -17,15 +17,15 @@
 
 mod common;
 
-use common::{check_committed_vector, read_vector, rng, vector_text};
+use common::{
+    check_committed_vector, double_lock_policy, double_locked, read_vector, rng, vector_text,
+    warrant_payload,
+};
 use escrow_core::audit::disclosure::{Disclosure, DisclosureError};
-use escrow_core::codec::{Digest32, V1};
+use escrow_core::codec::Digest32;
 use escrow_core::keys::PrivateKey;
 use escrow_core::time::Timestamp;
-use escrow_core::warrant::{
-    Authority, Oversight, Policy, PolicyLimits, Role, Scope, WarrantEnvelope, WarrantPayload,
-    Window,
-};
+use escrow_core::warrant::{Oversight, Policy, WarrantEnvelope, WarrantPayload, Window};
 use p256::ecdsa::signature::Verifier as _;
 use p256::pkcs8::{DecodePrivateKey as _, EncodePublicKey as _};
 use serde_json::{Value, json};
@@ -39,53 +39,28 @@ fn generate() -> String {
     let jc = PrivateKey::generate(&mut r);
     let ipc = PrivateKey::generate(&mut r);
     let inv = PrivateKey::generate(&mut r);
-    let policy = Policy::new(
-        vec![
-            Authority {
-                name: "sos".into(),
-                role: Role::Issuer,
-                key: sos.public(),
-            },
-            Authority {
-                name: "jc".into(),
-                role: Role::Judicial,
-                key: jc.public(),
-            },
-        ],
-        vec![Role::Issuer, Role::Judicial],
-        PolicyLimits::default(),
-    )
-    .unwrap()
-    .with_oversight(vec![Oversight {
-        name: "commissioner".into(),
-        key: ipc.public(),
-    }])
-    .unwrap();
+    let policy = double_lock_policy(&sos, &jc)
+        .with_oversight(vec![Oversight {
+            name: "commissioner".into(),
+            key: ipc.public(),
+        }])
+        .unwrap();
     let t0 = Timestamp::parse("2026-11-01T00:00:00Z").unwrap();
-    let payload = WarrantPayload {
-        version: V1::default(),
-        warrant_id: "w-2026-0042".into(),
-        case_reference: "OP-2026-0042".into(),
-        warrant_type: "targeted-interception".into(),
-        legal_basis: "IPA 2016 s.15(2)".into(),
-        issuing_authority: "sos".into(),
-        scope: Scope {
-            targets: vec!["alice@example.org".into()],
-            message_ids: vec![],
-            window: Window {
-                from: t0,
-                until: t0.plus(7 * 86_400),
-            },
-        },
-        investigator_key: inv.public().to_pem(),
-        not_before: t0,
-        not_after: t0.plus(7 * 86_400),
-        max_releases: None,
-        urgent: false,
-        parent_warrant_id: None,
+    let window = Window {
+        from: t0,
+        until: t0.plus(7 * 86_400),
     };
-    let mut w = WarrantEnvelope::sign_new(&payload, &sos, Role::Issuer).unwrap();
-    w.add_signature(&jc, Role::Judicial).unwrap();
+    let payload = WarrantPayload {
+        issuing_authority: "sos".into(),
+        ..warrant_payload(
+            "w-2026-0042",
+            "OP-2026-0042",
+            "alice@example.org",
+            window,
+            &inv,
+        )
+    };
+    let w = double_locked(&payload, &sos, &jc);
     let d = Disclosure::sign(
         &ipc,
         &policy,

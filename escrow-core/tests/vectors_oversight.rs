@@ -19,7 +19,7 @@ mod common;
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
-use common::{check_committed_vector, read_vector, rng, vector_text};
+use common::{check_committed_vector, read_vector, rng, unhex, vector_text};
 use escrow_core::audit::{LogEntry, Sealed, SealedDocument};
 use escrow_core::codec::Digest32;
 use escrow_core::keys::PrivateKey;
@@ -82,10 +82,6 @@ fn generate() -> String {
 #[test]
 fn oversight_vector_matches_committed_file() {
     check_committed_vector(FILE, "vectors_oversight", generate);
-}
-
-fn unhex(v: &Value) -> Vec<u8> {
-    hex::decode(v.as_str().unwrap()).unwrap()
 }
 
 fn gcm_open(key: &[u8], ct: &[u8], aad: &[u8]) -> Vec<u8> {

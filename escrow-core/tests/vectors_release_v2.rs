@@ -20,7 +20,7 @@ mod common;
 
 use common::reference as spec;
 use common::reference_v2 as spec2;
-use common::{check_committed_vector, read_vector, rng, vector_text};
+use common::{check_committed_vector, h, kat_warrant, read_vector, rng, unhex, vector_text};
 use escrow_core::Error;
 use escrow_core::group;
 use escrow_core::keys::PrivateKey;
@@ -33,7 +33,7 @@ use escrow_core::v2::{
     self, EscrowCiphertextV2, ReleaseRequestV2, ReleaseResponseV2, ReleaseResultV2,
     ValidCiphertextV2,
 };
-use escrow_core::warrant::{ReasonCode, Role, Scope, WarrantEnvelope, WarrantPayload, Window};
+use escrow_core::warrant::{ReasonCode, WarrantEnvelope};
 use p256::pkcs8::DecodePrivateKey as _;
 use serde_json::{Value, json};
 
@@ -42,10 +42,6 @@ const FILE: &str = "release-v2.json";
 /// The answering trustee, and the positions it releases (1 is refused: out of scope).
 const TRUSTEE: u16 = 3;
 const RELEASED: [u32; 2] = [0, 2];
-
-fn h(b: impl AsRef<[u8]>) -> String {
-    hex::encode(b)
-}
 
 fn t(s: &str) -> Timestamp {
     Timestamp::parse(s).unwrap()
@@ -72,30 +68,7 @@ fn world() -> World {
     let sos = PrivateKey::generate(&mut r);
     let jc = PrivateKey::generate(&mut r);
     let inv = PrivateKey::generate(&mut r);
-    let payload = WarrantPayload {
-        version: Default::default(),
-        warrant_id: "w-kat-v2".into(),
-        case_reference: "OP-KAT".into(),
-        warrant_type: "targeted-interception".into(),
-        legal_basis: "IPA 2016 s.15(2)".into(),
-        issuing_authority: "Secretary of State".into(),
-        scope: Scope {
-            targets: vec!["alice@example.org".into()],
-            message_ids: vec![],
-            window: Window {
-                from: t("2026-11-22T00:00:00Z"),
-                until: t("2026-11-23T00:00:00Z"),
-            },
-        },
-        investigator_key: inv.public().to_pem(),
-        not_before: t("2026-11-21T00:00:00Z"),
-        not_after: t("2026-12-21T00:00:00Z"),
-        max_releases: Some(100),
-        urgent: false,
-        parent_warrant_id: None,
-    };
-    let mut env = WarrantEnvelope::sign_new(&payload, &sos, Role::Issuer).unwrap();
-    env.add_signature(&jc, Role::Judicial).unwrap();
+    let env = kat_warrant("w-kat-v2", "OP-KAT", &inv, &sos, &jc);
     let mut cts = Vec::new();
     for (i, (from, to)) in [
         ("alice@example.org", "bob@example.org"),
@@ -227,10 +200,6 @@ fn generate() -> String {
         ],
     });
     vector_text(v)
-}
-
-fn unhex(v: &Value) -> Vec<u8> {
-    hex::decode(v.as_str().unwrap()).unwrap()
 }
 
 #[test]

@@ -17,7 +17,7 @@ mod common;
 
 use common::reference as spec;
 use common::reference_v2 as spec2;
-use common::{check_committed_vector, read_vector, rng, vector_text};
+use common::{check_committed_vector, h, read_vector, rng, unhex, vector_text};
 use escrow_core::Error;
 use escrow_core::codec::{Digest32, WarrantDigest};
 use escrow_core::group;
@@ -36,10 +36,6 @@ const FILE: &str = "v2.json";
 /// Trustees that answer (1-based), and the positions each releases.
 const ANSWERING: [u16; 3] = [1, 3, 5];
 const POSITIONS: [u32; 2] = [0, 2];
-
-fn h(b: impl AsRef<[u8]>) -> String {
-    hex::encode(b)
-}
 
 fn sc(s: &Scalar) -> String {
     h(group::scalar_to_bytes(s))
@@ -148,16 +144,22 @@ fn world() -> World {
     }
 }
 
-fn generate() -> String {
-    let w = world();
+/// The world as the reference reads it: the set, the investigator's scalar, the ciphertexts.
+fn reference_view(w: &World) -> (spec::RefSet, Scalar, Vec<spec2::RefCtV2>) {
     let set_v: Value = serde_json::from_str(&w.set.to_json()).unwrap();
     let rset = spec::trustee_set(&set_v).unwrap();
     let sk = inv_scalar(&w.inv);
-    let rcts: Vec<spec2::RefCtV2> = w
+    let rcts = w
         .cts
         .iter()
         .map(|c| spec2::parse_ciphertext_v2(&rset, &c.to_bytes()).unwrap())
         .collect();
+    (rset, sk, rcts)
+}
+
+fn generate() -> String {
+    let w = world();
+    let (rset, sk, rcts) = reference_view(&w);
     let cts: Vec<Value> = w
         .cts
         .iter()
@@ -215,7 +217,7 @@ fn generate() -> String {
             ciphertexts, answers of trustees 1, 3, 5 releasing positions 0 and 2, and refusals.",
         "rng": "rand 0.10 rand::rngs::StdRng::seed_from_u64(seed) (ChaCha12)",
         "seed": SEED,
-        "trustee_set": set_v,
+        "trustee_set": serde_json::from_str::<Value>(&w.set.to_json()).unwrap(),
         "key_shares": key_shares,
         "investigator": {
             "secret": sc(&sk),
@@ -240,10 +242,6 @@ fn generate() -> String {
         ],
     });
     vector_text(v)
-}
-
-fn unhex(v: &Value) -> Vec<u8> {
-    hex::decode(v.as_str().unwrap()).unwrap()
 }
 
 #[test]
@@ -364,14 +362,7 @@ fn reference_and_library_agree_on_random_tampering() {
     // Random requests and single-byte changes to answers: the library and the reference
     // accept exactly the same answers.
     let w = world();
-    let set_v: Value = serde_json::from_str(&w.set.to_json()).unwrap();
-    let rset = spec::trustee_set(&set_v).unwrap();
-    let sk = inv_scalar(&w.inv);
-    let rcts: Vec<spec2::RefCtV2> = w
-        .cts
-        .iter()
-        .map(|c| spec2::parse_ciphertext_v2(&rset, &c.to_bytes()).unwrap())
-        .collect();
+    let (rset, sk, rcts) = reference_view(&w);
     let good = w.answers[1].to_bytes();
     for i in 0..40usize {
         let mut b = good.clone();

@@ -8,6 +8,9 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::{double_lock_policy, double_locked, warrant_payload};
 use escrow_core::keys::PrivateKey;
 use escrow_core::label::Label;
 use escrow_core::time::Timestamp;
@@ -116,46 +119,14 @@ fn verified_warrant_scope_edges() {
     let sos = PrivateKey::generate(&mut rng);
     let jc = PrivateKey::generate(&mut rng);
     let inv = PrivateKey::generate(&mut rng);
-    let policy = Policy::new(
-        vec![
-            Authority {
-                name: "sos".into(),
-                role: Role::Issuer,
-                key: sos.public(),
-            },
-            Authority {
-                name: "jc".into(),
-                role: Role::Judicial,
-                key: jc.public(),
-            },
-        ],
-        vec![Role::Issuer, Role::Judicial],
-        PolicyLimits::default(),
-    )
-    .unwrap();
+    let policy = double_lock_policy(&sos, &jc);
     let from = Timestamp::parse("2026-11-01T00:00:00Z").unwrap();
     let until = Timestamp::parse("2026-12-01T00:00:00Z").unwrap();
     let p = WarrantPayload {
-        version: Default::default(),
-        warrant_id: "w-prop".into(),
-        case_reference: "OP-PROP".into(),
-        warrant_type: "targeted-interception".into(),
-        legal_basis: "IPA 2016 s.15(2)".into(),
-        issuing_authority: "Secretary of State".into(),
-        scope: Scope {
-            targets: vec!["alice".into()],
-            message_ids: vec![],
-            window: Window { from, until },
-        },
-        investigator_key: inv.public().to_pem(),
-        not_before: from,
         not_after: from.plus(30 * 86_400),
-        max_releases: None,
-        urgent: false,
-        parent_warrant_id: None,
+        ..warrant_payload("w-prop", "OP-PROP", "alice", Window { from, until }, &inv)
     };
-    let mut e = WarrantEnvelope::sign_new(&p, &sos, Role::Issuer).unwrap();
-    e.add_signature(&jc, Role::Judicial).unwrap();
+    let e = double_locked(&p, &sos, &jc);
     let w = policy.verify(&e, from.plus(3600), &|_| false).unwrap();
     let span = until.0 - from.0;
     let mut runner = TestRunner::new(Config {

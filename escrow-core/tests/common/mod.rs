@@ -21,8 +21,98 @@ use escrow_core::share::{DecryptionShare, ShareContext};
 use escrow_core::tdh2::{EscrowCiphertext, ValidCiphertext, encapsulate};
 use escrow_core::time::Timestamp;
 use escrow_core::trustee::{Dealing, TrusteeSet, VerifiedKeyShare, deal};
+use escrow_core::warrant::{
+    Authority, Policy, PolicyLimits, Role, Scope, WarrantEnvelope, WarrantPayload, Window,
+};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+
+/// A targeted-interception warrant payload (IPA 2016 s.15(2), the Secretary of State) for
+/// `target` over `window`, valid over the same window, for the investigator `inv`, with no
+/// release limit. A vector that fixes other values says so with struct update syntax.
+pub fn warrant_payload(
+    id: &str,
+    case: &str,
+    target: &str,
+    window: Window,
+    inv: &PrivateKey,
+) -> WarrantPayload {
+    WarrantPayload {
+        version: Default::default(),
+        warrant_id: id.into(),
+        case_reference: case.into(),
+        warrant_type: "targeted-interception".into(),
+        legal_basis: "IPA 2016 s.15(2)".into(),
+        issuing_authority: "Secretary of State".into(),
+        scope: Scope {
+            targets: vec![target.into()],
+            message_ids: vec![],
+            window,
+        },
+        investigator_key: inv.public().to_pem(),
+        not_before: window.from,
+        not_after: window.until,
+        max_releases: None,
+        urgent: false,
+        parent_warrant_id: None,
+    }
+}
+
+/// `payload` issued with `sos` and approved with `jc`: the double lock closed.
+pub fn double_locked(
+    payload: &WarrantPayload,
+    sos: &PrivateKey,
+    jc: &PrivateKey,
+) -> WarrantEnvelope {
+    let mut w = WarrantEnvelope::sign_new(payload, sos, Role::Issuer).unwrap();
+    w.add_signature(jc, Role::Judicial).unwrap();
+    w
+}
+
+/// The warrant of the version 2 release and carry vectors: `id` of `case` for
+/// `alice@example.org` on 2026-11-22, valid from 2026-11-21 to 2026-12-21, at most 100
+/// releases, double-locked by `sos` and `jc` for the investigator `inv`.
+pub fn kat_warrant(
+    id: &str,
+    case: &str,
+    inv: &PrivateKey,
+    sos: &PrivateKey,
+    jc: &PrivateKey,
+) -> WarrantEnvelope {
+    let t = |s: &str| Timestamp::parse(s).unwrap();
+    let window = Window {
+        from: t("2026-11-22T00:00:00Z"),
+        until: t("2026-11-23T00:00:00Z"),
+    };
+    let payload = WarrantPayload {
+        not_before: t("2026-11-21T00:00:00Z"),
+        not_after: t("2026-12-21T00:00:00Z"),
+        max_releases: Some(100),
+        ..warrant_payload(id, case, "alice@example.org", window, inv)
+    };
+    double_locked(&payload, sos, jc)
+}
+
+/// The double-lock policy: issuer `sos` and judicial `jc`, both required, default limits.
+pub fn double_lock_policy(sos: &PrivateKey, jc: &PrivateKey) -> Policy {
+    Policy::new(
+        vec![
+            Authority {
+                name: "sos".into(),
+                role: Role::Issuer,
+                key: sos.public(),
+            },
+            Authority {
+                name: "jc".into(),
+                role: Role::Judicial,
+                key: jc.public(),
+            },
+        ],
+        vec![Role::Issuer, Role::Judicial],
+        PolicyLimits::default(),
+    )
+    .unwrap()
+}
 
 /// A deterministic RNG for a test case.
 pub fn rng(seed: u64) -> StdRng {
@@ -111,6 +201,16 @@ pub fn shuffle<T>(v: &mut [T], rng: &mut StdRng) {
         let j = rng.random_range(0..=i);
         v.swap(i, j);
     }
+}
+
+/// Lower-case hex of `b`, as the vector files write bytes.
+pub fn h(b: impl AsRef<[u8]>) -> String {
+    hex::encode(b)
+}
+
+/// The bytes of a hex string of a vector file.
+pub fn unhex(v: &serde_json::Value) -> Vec<u8> {
+    hex::decode(v.as_str().unwrap()).unwrap()
 }
 
 /// Serialize to a `serde_json::Value`.

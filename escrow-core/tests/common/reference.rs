@@ -7,14 +7,6 @@
 //! RFC 3339 parser, canonical encodings, Lagrange coefficients and every check are written here
 //! again, so a disagreement between it and the library is a disagreement between the library
 //! and the specification.
-#![allow(
-    dead_code,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine as _;

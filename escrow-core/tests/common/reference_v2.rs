@@ -3,14 +3,6 @@
 //! escrow-core): v2 ciphertexts (parsed from their bytes, checked alone and in the weighted
 //! batch of §15.3), the request digest, and v2 answers (one ECDH, per-share HKDF keys, the
 //! composite proof of §15.5), and the combination.
-#![allow(
-    dead_code,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
-
 use super::reference::{RefSet, gcm_open, hash_to_scalar, hkdf32, interpolate, sec1, tagged};
 use p256::elliptic_curve::PrimeField;
 use p256::elliptic_curve::sec1::FromSec1Point;
