@@ -181,6 +181,11 @@ pub struct E2eArgs {
     /// Keep the nodes' state and the decrypted files in OUT/work (OUT/work-witnessed).
     #[arg(long)]
     pub keep: bool,
+    /// Folder in which each row's decrypted files are written (a subfolder per row, removed
+    /// after it). Default: OUT/work. A folder on a memory file system (e.g. /dev/shm) takes the
+    /// disk's file creation out of the figures; docs/experiments.md §6.5 says when that matters.
+    #[arg(long, value_name = "DIR")]
+    pub plaintexts: Option<PathBuf>,
     /// Output folder (created; must not already hold a run). Default: experiments/e2e-<time>.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

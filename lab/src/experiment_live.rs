@@ -325,6 +325,13 @@ pub struct E2eRow {
     pub auditing_witness: bool,
     /// Release requests per trustee asked (messages / batch, rounded up).
     pub batches: usize,
+    /// Of `combine_s`: writing the plaintext files and the receipts.
+    pub write_s: f64,
+    /// CPU seconds (user + system, /proc/PID/stat) each node process spent during the
+    /// retrieval: unlike wall time, hardly changed by other load on the machine.
+    pub node_cpu_s: Vec<f64>,
+    /// CPU seconds this process (the investigator) spent during the retrieval.
+    pub investigator_cpu_s: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -389,6 +396,9 @@ pub const E2E_COLUMNS: &[&str] = &[
     "batches",
     "driver_rss_kb",
     "retrieval_peak_rss_kb",
+    "write_s",
+    "node_cpu_s",
+    "investigator_cpu_s",
 ];
 
 fn e2e_csv(rows: &[E2eRow]) -> Vec<Vec<String>> {
@@ -427,6 +437,15 @@ fn e2e_csv(rows: &[E2eRow]) -> Vec<Vec<String>> {
                 r.batches.to_string(),
                 opt(r.driver_rss_kb),
                 opt(r.retrieval_peak_rss_kb),
+                format!("{:.4}", r.write_s),
+                r.node_cpu_s
+                    .iter()
+                    .map(|v| format!("{v:.3}"))
+                    .collect::<Vec<_>>()
+                    .join("/"),
+                r.investigator_cpu_s
+                    .map(|v| format!("{v:.3}"))
+                    .unwrap_or_default(),
             ]
         })
         .collect()
@@ -565,13 +584,14 @@ pub fn e2e(a: E2eArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     );
     let _ = writeln!(
         text,
-        "{:>4} {:>9} {:>8} {:>10} {:>9} {:>9} {:>10} {:>11} {:>13} {:>12} {:>12} {:>13} {:>9} {:>12}",
+        "{:>4} {:>9} {:>8} {:>10} {:>9} {:>9} {:>8} {:>10} {:>11} {:>13} {:>12} {:>12} {:>13} {:>9} {:>12} {:>9}",
         "wit",
         "ask",
         "messages",
         "retrieve s",
         "ask s",
         "combine s",
+        "write s",
         "msgs/s",
         "wire B/msg",
         "B/msg/trustee",
@@ -579,18 +599,20 @@ pub fn e2e(a: E2eArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         "db B/entry",
         "node RSS MB",
         "inv RSS MB",
-        "retrieval MB"
+        "retrieval MB",
+        "CPU s"
     );
     for r in &rows {
         let _ = writeln!(
             text,
-            "{:>4} {:>9} {:>8} {:>10.3} {:>9.3} {:>9.3} {:>10.0} {:>11.0} {:>13.0} {:>12.0} {:>12.0} {:>13} {:>9} {:>12}",
+            "{:>4} {:>9} {:>8} {:>10.3} {:>9.3} {:>9.3} {:>8.3} {:>10.0} {:>11.0} {:>13.0} {:>12.0} {:>12.0} {:>13} {:>9} {:>12} {:>9}",
             r.witnesses,
             r.ask.name(),
             r.messages,
             r.retrieve_s,
             r.ask_s,
             r.combine_s,
+            r.write_s,
             r.messages_per_s,
             r.wire_bytes_per_message,
             r.wire_bytes_per_message_per_trustee,
@@ -606,7 +628,8 @@ pub fn e2e(a: E2eArgs, roles: &dyn Roles, out: Out) -> Result<()> {
                 .unwrap_or_default(),
             r.retrieval_peak_rss_kb
                 .map(|v| format!("{:.0}", v as f64 / 1024.0))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            cpu_total(r).map(|v| format!("{v:.2}")).unwrap_or_default()
         );
     }
     if let Some(a) = &audit {
@@ -694,7 +717,7 @@ fn e2e_lab(
         }
         None => Vec::new(),
     };
-    let res = e2e_runs(&lab, roles, counts, &a.ask, a.batch, !a.no_audit, a.v1);
+    let res = e2e_runs(&lab, roles, counts, a);
     stop_all(&mut lab.nodes);
     drop(served);
     let (mut rows, audit) = res?;
@@ -748,15 +771,16 @@ fn witness_cost(rows: &[E2eRow], witnesses: u16, auditing: bool) -> String {
     text
 }
 
+/// The rows of one lab: per count, the messages sealed, then one warrant and one retrieval
+/// per strategy of `a.ask`; then the auditor, unless `a.no_audit`.
 fn e2e_runs(
     lab: &Lab,
     roles: &dyn Roles,
     counts: &[usize],
-    asks: &[Ask],
-    batch: usize,
-    audit: bool,
-    v1: bool,
+    a: &E2eArgs,
 ) -> Result<(Vec<E2eRow>, Option<AuditRow>)> {
+    let (asks, batch, audit, v1) = (&a.ask, a.batch, !a.no_audit, a.v1);
+    let plaintexts = a.plaintexts.as_deref();
     let (n, k) = (lab.set.trustees(), lab.set.threshold());
     let urls = lab.urls();
     let start = Lab::window_start();
@@ -779,14 +803,29 @@ fn e2e_runs(
                     ))
                 })
                 .collect::<Result<_>>()?;
-            let out_dir = lab.env.dir.join(format!("retrieved-{j}-{}", ask.name()));
+            let row_dir = format!("retrieved-{j}-{}", ask.name());
+            let out_dir = match plaintexts {
+                // Named after this process and the lab, so that runs side by side do not meet.
+                Some(p) => p.join(format!(
+                    "e2e-{}-{}-{row_dir}",
+                    std::process::id(),
+                    lab.env
+                        .dir
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                )),
+                None => lab.env.dir.join(row_dir),
+            };
             progress(&format!(
                 "{m} messages: retrieving from {} nodes",
                 urls.len()
             ));
             let driver = reset_peak(&mut process_peak);
+            let cpu0 = lab.cpu_s();
             let (r, retrieve_s) =
                 lab.retrieve_every(roles, &env, &msgs, &urls, (batch, ask), &out_dir)?;
+            let cpu = lab.cpu_s().since(&cpu0);
             let peak = vm_hwm(std::process::id());
             process_peak = process_peak.max(peak);
             let decrypted = r.decrypted();
@@ -833,6 +872,9 @@ fn e2e_runs(
                 witnesses: 0,
                 auditing_witness: false,
                 batches: m.div_ceil(batch.max(1)),
+                write_s: s.write_s,
+                node_cpu_s: cpu.nodes,
+                investigator_cpu_s: cpu.me,
             };
             progress(&format!(
                 "{m} messages, ask {}: {retrieve_s:.2} s ({:.0} messages/s)",
@@ -901,6 +943,66 @@ fn grow_log(state: &Path, template: &LogEntry, warrant_id: &str, target: u64) ->
 }
 
 /// Peak resident set (kB) of a running process, from /proc (Linux); None elsewhere.
+/// CPU seconds (user + system) of the lab's node processes and of this process.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct CpuSeconds {
+    /// One per node process with a known pid, in node order.
+    nodes: Vec<f64>,
+    me: Option<f64>,
+}
+
+impl CpuSeconds {
+    /// What was spent since `earlier` (per node by position; a node missing from either side
+    /// is left out).
+    fn since(&self, earlier: &CpuSeconds) -> CpuSeconds {
+        CpuSeconds {
+            nodes: self
+                .nodes
+                .iter()
+                .zip(&earlier.nodes)
+                .map(|(a, b)| (a - b).max(0.0))
+                .collect(),
+            me: self.me.zip(earlier.me).map(|(a, b)| (a - b).max(0.0)),
+        }
+    }
+}
+
+impl Lab {
+    fn cpu_s(&self) -> CpuSeconds {
+        CpuSeconds {
+            nodes: self
+                .nodes
+                .iter()
+                .filter_map(|x| x.child.as_ref().and_then(|c| cpu_s(c.id())))
+                .collect(),
+            me: cpu_s(std::process::id()),
+        }
+    }
+}
+
+/// The CPU seconds of a row: nodes and investigator together, if all were read.
+fn cpu_total(r: &E2eRow) -> Option<f64> {
+    r.investigator_cpu_s
+        .map(|me| me + r.node_cpu_s.iter().sum::<f64>())
+}
+
+/// User + system CPU seconds of process `pid` and its threads, dead ones included
+/// (/proc/PID/stat fields 14 and 15, in USER_HZ ticks: 100 a second on Linux).
+fn cpu_s(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_cpu_s(&stat)
+}
+
+/// The CPU seconds in the text of a /proc/PID/stat (the command name may hold spaces and
+/// parentheses: the fields are counted after the last `)`).
+fn parse_cpu_s(stat: &str) -> Option<f64> {
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
+}
+
 fn vm_hwm(pid: u32) -> Option<u64> {
     proc_status_kb(pid, "VmHWM:")
 }
@@ -1151,4 +1253,36 @@ fn audit_log_runs(lab: &mut Lab, roles: &dyn Roles, a: &AuditLogArgs) -> Result<
         progress(&format!("{entries} entries audited in {s:.2} s"));
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_seconds_are_read_after_the_command_name_and_subtracted_per_process() {
+        // A command name with a space and a parenthesis; utime 250 and stime 50 ticks.
+        let stat = "4242 (trustee (node)) S 1 4242 4242 0 -1 4194304 100 0 0 0 250 50 0 0 20 0 9 0";
+        assert_eq!(parse_cpu_s(stat), Some(3.0));
+        assert_eq!(parse_cpu_s("4242 (x) S 1"), None);
+        assert_eq!(parse_cpu_s("no parenthesis"), None);
+        let before = CpuSeconds {
+            nodes: vec![1.0, 2.0],
+            me: Some(0.5),
+        };
+        let after = CpuSeconds {
+            nodes: vec![1.5, 4.0, 9.0],
+            me: Some(2.0),
+        };
+        assert_eq!(
+            after.since(&before),
+            CpuSeconds {
+                nodes: vec![0.5, 2.0],
+                me: Some(1.5)
+            }
+        );
+        // This process's own figure is readable and grows.
+        let me = cpu_s(std::process::id()).expect("own /proc/PID/stat");
+        assert!(me >= 0.0);
+    }
 }

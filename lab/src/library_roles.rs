@@ -94,6 +94,7 @@ impl Roles for LibraryRoles {
             stats: RetrieveStats {
                 ask_s: r.stats.ask_s,
                 combine_s: r.stats.combine_s,
+                write_s: r.stats.write_s,
                 request_bytes: r.stats.request_bytes,
                 response_bytes: r.stats.response_bytes,
             },

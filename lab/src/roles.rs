@@ -67,6 +67,8 @@ pub struct RetrieveStats {
     pub ask_s: f64,
     /// Verifying, combining, decrypting and writing, seconds.
     pub combine_s: f64,
+    /// Of `combine_s`: writing the plaintext files and the receipts, seconds.
+    pub write_s: f64,
     /// Request bodies sent, all trustees and attempts.
     pub request_bytes: u64,
     /// Answer bodies received, all trustees and attempts.
