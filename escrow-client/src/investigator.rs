@@ -96,9 +96,10 @@ pub(crate) fn describe(e: &crate::ClientError) -> String {
     }
 }
 
-/// Ask `clients` (one thread each) for `items` in batches of `batch`; the bytes sent and
-/// received are added to `traffic`.
+/// Ask `clients` (one task each, on `pool`) for `items` in batches of `batch`; the bytes sent
+/// and received are added to `traffic`. A task that panics gives [`Codec::lost`].
 fn ask_all<C: Codec>(
+    pool: &rayon::ThreadPool,
     codec: &C,
     clients: &[&NodeClient],
     items: &[usize],
@@ -106,38 +107,53 @@ fn ask_all<C: Codec>(
     progress: &dyn Progress,
     traffic: &mut (u64, u64),
 ) -> Vec<C::Answers> {
+    use std::sync::Mutex;
     let batches: Vec<Vec<usize>> = items.chunks(batch.max(1)).map(<[_]>::to_vec).collect();
-    let answers: Vec<(C::Answers, u64, u64)> = std::thread::scope(|s| {
-        let handles: Vec<_> = clients
-            .iter()
-            .map(|&c| {
+    // One slot per client: its answers and the bytes it sent and received.
+    type Slot<A> = Mutex<Option<(A, u64, u64)>>;
+    let slots: Vec<Slot<C::Answers>> = clients.iter().map(|_| Mutex::new(None)).collect();
+    pool.install(|| {
+        rayon::scope(|s| {
+            for (&c, slot) in clients.iter().zip(&slots) {
                 let batches = &batches;
-                s.spawn(move || {
-                    let (sent0, received0) = (c.traffic().sent(), c.traffic().received());
-                    let a = codec.ask(c, batches, progress);
-                    let sent = c.traffic().sent().saturating_sub(sent0);
-                    let received = c.traffic().received().saturating_sub(received0);
-                    (a, sent, received)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .zip(clients)
-            .map(|(h, c)| {
-                h.join()
-                    .unwrap_or_else(|_| (codec.lost(c.url().to_string()), 0, 0))
-            })
-            .collect()
+                s.spawn(move |_| {
+                    let asked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        let (sent0, received0) = (c.traffic().sent(), c.traffic().received());
+                        let a = codec.ask(c, batches, progress);
+                        let sent = c.traffic().sent().saturating_sub(sent0);
+                        let received = c.traffic().received().saturating_sub(received0);
+                        (a, sent, received)
+                    }));
+                    *slot.lock().unwrap_or_else(|p| p.into_inner()) = asked.ok();
+                });
+            }
+        })
     });
-    answers
+    slots
         .into_iter()
-        .map(|(a, sent, received)| {
+        .zip(clients)
+        .map(|(slot, c)| {
+            let got = slot.into_inner().unwrap_or_else(|p| p.into_inner());
+            let (a, sent, received) =
+                got.unwrap_or_else(|| (codec.lost(c.url().to_string()), 0, 0));
             traffic.0 += sent;
             traffic.1 += received;
             a
         })
         .collect()
+}
+
+/// The threads that ask the trustees: one per trustee and one per request in flight to it
+/// ([`crate::investigator_v2::PIPELINE_DEPTH`]), made once per retrieval and kept across its
+/// windows. Threads made anew for every window would each take a malloc arena of their
+/// own, and the resident set would climb with the number of windows although one window is
+/// held at a time (docs/experiments.md §6.4, §6.5).
+fn asking_pool(trustees: usize) -> std::io::Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(trustees.max(1) * (1 + crate::investigator_v2::PIPELINE_DEPTH))
+        .thread_name(|i| format!("ask-{i}"))
+        .build()
+        .map_err(|e| std::io::Error::other(format!("cannot start the asking threads: {e}")))
 }
 
 /// Why a trustee's thread gave no answers.
@@ -769,6 +785,7 @@ impl Totals {
         }
         self.stats.ask_s += other.stats.ask_s;
         self.stats.combine_s += other.stats.combine_s;
+        self.stats.write_s += other.stats.write_s;
         self.stats.request_bytes += other.stats.request_bytes;
         self.stats.response_bytes += other.stats.response_bytes;
     }
@@ -819,6 +836,9 @@ pub struct RetrievalStats {
     /// Checking the escrow headers, opening the share boxes, verifying every share, combining,
     /// decrypting and (in [`crate::retrieval::run`]) writing. Seconds.
     pub combine_s: f64,
+    /// Of `combine_s`: handing each window's outcomes to the sink (in
+    /// [`crate::retrieval::run`], writing the plaintext files and the receipts). Seconds.
+    pub write_s: f64,
     /// Request bodies sent, all trustees and attempts.
     pub request_bytes: u64,
     /// Answer bodies received, all trustees and attempts.
@@ -950,9 +970,10 @@ pub(crate) fn drive<C: Codec>(
             .collect()
     };
     let mut traffic = (0, 0);
-    let (mut ask_s, mut combine_s) = (0.0, 0.0);
+    let (mut ask_s, mut combine_s, mut write_s) = (0.0, 0.0, 0.0);
     let mut totals = Totals::default();
     let mut failed: BTreeSet<String> = BTreeSet::new();
+    let pool = asking_pool(clients.len())?;
     progress.start("asking trustees", (n * first.len()) as u64);
     for w in windows {
         let (first, rest) = (live(first, &failed), live(rest, &failed));
@@ -964,6 +985,7 @@ pub(crate) fn drive<C: Codec>(
 
         let t = Instant::now();
         let answers = ask_all(
+            &pool,
             &codec,
             &first,
             &items,
@@ -987,6 +1009,7 @@ pub(crate) fn drive<C: Codec>(
             let items = codec.items(&missing);
             let t = Instant::now();
             let more = ask_all(
+                &pool,
                 &codec,
                 &rest,
                 &items,
@@ -1025,7 +1048,9 @@ pub(crate) fn drive<C: Codec>(
         );
         let t = Instant::now();
         let sunk = sink(outcomes, receipts);
-        combine_s += t.elapsed().as_secs_f64();
+        let sunk_s = t.elapsed().as_secs_f64();
+        combine_s += sunk_s;
+        write_s += sunk_s;
         if let Err(e) = sunk {
             progress.finish();
             return Err(e);
@@ -1035,6 +1060,7 @@ pub(crate) fn drive<C: Codec>(
     totals.stats = RetrievalStats {
         ask_s,
         combine_s,
+        write_s,
         request_bytes: traffic.0,
         response_bytes: traffic.1,
     };

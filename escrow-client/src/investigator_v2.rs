@@ -298,9 +298,10 @@ impl Codec for V2<'_> {
         let stop = AtomicBool::new(false);
         let slots: Vec<Mutex<Option<BatchOutcome>>> =
             batches.iter().map(|_| Mutex::new(None)).collect();
-        std::thread::scope(|s| {
+        // On the retrieval's asking threads when called from them (investigator::drive).
+        rayon::scope(|s| {
             for _ in 0..PIPELINE_DEPTH.min(batches.len()) {
-                s.spawn(|| {
+                s.spawn(|_| {
                     while !stop.load(Ordering::Relaxed) {
                         let b = next.fetch_add(1, Ordering::Relaxed);
                         let (Some(batch), Some(slot)) = (batches.get(b), slots.get(b)) else {
