@@ -10,23 +10,11 @@
 
 mod common;
 
+use common::error_code as code;
 use common::*;
 use escrow_core::auth::{HEADER, RequestSignature};
 use escrow_core::keys::PrivateKey;
 use escrow_core::release::ReleaseRequest;
-
-fn head_size(node: &impl Served) -> u64 {
-    json(&get(&node.url("/v1/log/head")).1)["size"]
-        .as_u64()
-        .unwrap()
-}
-
-fn code(b: &str) -> String {
-    json(b)["error"]["code"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
 
 /// POST with an exact header value (or none).
 fn post_with_header(url: &str, header: Option<&str>, body: &str) -> (u16, String) {

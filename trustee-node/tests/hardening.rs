@@ -9,23 +9,11 @@
 
 mod common;
 
+use common::error_code as code;
 use common::*;
 use escrow_core::auth::HEADER;
 use escrow_core::release::ReleaseRequest;
 use std::io::{Read, Write};
-
-fn head_size(node: &impl Served) -> u64 {
-    json(&get(&node.url("/v1/log/head")).1)["size"]
-        .as_u64()
-        .unwrap()
-}
-
-fn code(b: &str) -> String {
-    json(b)["error"]["code"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
 
 /// A raw HTTP/1.1 POST with exactly these extra header lines; (status, body).
 fn raw_post(node: &impl Served, path: &str, headers: &[String], body: &str) -> (u16, String) {
@@ -213,18 +201,7 @@ fn init_refuses_a_short_passphrase() {
     let fx = Fixture::new(2, 2);
     let state = fx.dir.path().join("short");
     for short in ["", "eleven char", "ünïcödé-pw"] {
-        let out = std::process::Command::new(BIN)
-            .args(["init", "--kdf-cost", "test", "--set"])
-            .arg(&fx.set_path)
-            .arg("--trustee")
-            .arg(&fx.trustee_dirs[0])
-            .arg("--policy")
-            .arg(&fx.policy_path)
-            .arg("--state")
-            .arg(&state)
-            .env("TRUSTEE_PASSPHRASE", short)
-            .output()
-            .unwrap();
+        let out = fx.run_init(&fx.trustee_dirs[0], &state, short);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{short:?}: {err}");
         if !short.is_empty() {
@@ -270,18 +247,7 @@ fn two_nodes_cannot_serve_one_state_folder() {
         "{e:?}"
     );
     // init refuses a folder in use.
-    let out = std::process::Command::new(BIN)
-        .args(["init", "--kdf-cost", "test", "--set"])
-        .arg(&fx.set_path)
-        .arg("--trustee")
-        .arg(&fx.trustee_dirs[0])
-        .arg("--policy")
-        .arg(&fx.policy_path)
-        .arg("--state")
-        .arg(&state)
-        .env("TRUSTEE_PASSPHRASE", PASS)
-        .output()
-        .unwrap();
+    let out = fx.run_init(&fx.trustee_dirs[0], &state, PASS);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(err.contains("in use"), "{err}");

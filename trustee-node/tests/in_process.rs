@@ -10,22 +10,10 @@
 
 mod common;
 
+use common::error_code as code;
 use common::*;
 use escrow_core::release::ReleaseRequest;
 use std::time::{Duration, Instant};
-
-fn head_size(node: &impl Served) -> u64 {
-    json(&get(&node.url("/v1/log/head")).1)["size"]
-        .as_u64()
-        .unwrap()
-}
-
-fn code(b: &str) -> String {
-    json(b)["error"]["code"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
 
 struct Addr(String);
 impl Served for Addr {

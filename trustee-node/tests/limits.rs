@@ -10,24 +10,12 @@
 
 mod common;
 
+use common::error_code as code;
 use common::*;
 use escrow_core::release::ReleaseRequest;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
-
-fn code(b: &str) -> String {
-    json(b)["error"]["code"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn head_size(node: &impl Served) -> u64 {
-    json(&get(&node.url("/v1/log/head")).1)["size"]
-        .as_u64()
-        .unwrap()
-}
 
 /// The start of a release request that announces a body it never sends in full.
 fn slow_release_head(addr: &str) -> String {

@@ -19,19 +19,6 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn head_size(node: &NodeProc) -> u64 {
-    json(&get(&node.url("/v1/log/head")).1)["size"]
-        .as_u64()
-        .unwrap()
-}
-
-fn error_code(body: &str) -> String {
-    json(body)["error"]["code"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
-
 #[test]
 fn bad_requests_get_json_errors_and_the_node_stays_up() {
     let fx = Fixture::new(2, 2);
@@ -185,18 +172,7 @@ fn init_and_serve_refuse_bad_secrets_and_damaged_state() {
     drop(node);
 
     // init: refuses a non-empty state folder and a signing key that is not the trustee's.
-    let out = Command::new(BIN)
-        .args(["init", "--kdf-cost", "test", "--set"])
-        .arg(&fx.set_path)
-        .arg("--trustee")
-        .arg(&fx.trustee_dirs[0])
-        .arg("--policy")
-        .arg(&fx.policy_path)
-        .arg("--state")
-        .arg(&state)
-        .env("TRUSTEE_PASSPHRASE", PASS)
-        .output()
-        .unwrap();
+    let out = fx.run_init(&fx.trustee_dirs[0], &state, PASS);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
     let mixed = fx.dir.path().join("mixed");
@@ -211,18 +187,7 @@ fn init_and_serve_refuse_bad_secrets_and_damaged_state() {
         mixed.join("signing.key"),
     )
     .unwrap();
-    let out = Command::new(BIN)
-        .args(["init", "--kdf-cost", "test", "--set"])
-        .arg(&fx.set_path)
-        .arg("--trustee")
-        .arg(&mixed)
-        .arg("--policy")
-        .arg(&fx.policy_path)
-        .arg("--state")
-        .arg(fx.dir.path().join("state-mixed"))
-        .env("TRUSTEE_PASSPHRASE", PASS)
-        .output()
-        .unwrap();
+    let out = fx.run_init(&mixed, &fx.dir.path().join("state-mixed"), PASS);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not trustee 1's signing key"));
 

@@ -119,20 +119,26 @@ impl Fixture {
     }
 
     /// `trustee-node init` for trustee `i` (1-based); returns the state folder.
-    pub fn init(&self, i: usize) -> PathBuf {
-        let state = self.dir.path().join(format!("state-{i}"));
-        let out = Command::new(BIN)
+    /// `trustee-node init` (test KDF cost) of the trustee folder `trustee` into `state` with
+    /// the passphrase `passphrase`, under this fixture's set and policy.
+    pub fn run_init(&self, trustee: &Path, state: &Path, passphrase: &str) -> std::process::Output {
+        Command::new(BIN)
             .args(["init", "--kdf-cost", "test", "--set"])
             .arg(&self.set_path)
             .arg("--trustee")
-            .arg(&self.trustee_dirs[i - 1])
+            .arg(trustee)
             .arg("--policy")
             .arg(&self.policy_path)
             .arg("--state")
-            .arg(&state)
-            .env("TRUSTEE_PASSPHRASE", PASS)
+            .arg(state)
+            .env("TRUSTEE_PASSPHRASE", passphrase)
             .output()
-            .unwrap();
+            .unwrap()
+    }
+
+    pub fn init(&self, i: usize) -> PathBuf {
+        let state = self.dir.path().join(format!("state-{i}"));
+        let out = self.run_init(&self.trustee_dirs[i - 1], &state, PASS);
         assert!(
             out.status.success(),
             "init failed: {}",
@@ -399,19 +405,13 @@ pub fn agent() -> ureq::Agent {
 
 /// (status, body)
 pub fn post(url: &str, body: &str) -> (u16, String) {
-    let mut r = agent()
-        .post(url)
-        .header("content-type", "application/json")
-        .send(body)
-        .unwrap();
-    let status = r.status().as_u16();
-    let body = r
-        .body_mut()
-        .with_config()
-        .limit(512 * 1024 * 1024)
-        .read_to_string()
-        .unwrap();
-    (status, body)
+    status_and_body(
+        agent()
+            .post(url)
+            .header("content-type", "application/json")
+            .send(body)
+            .unwrap(),
+    )
 }
 
 /// The `Escrow-Signature` header value for a request to `url` by `key` (fresh nonce, now).
@@ -427,44 +427,36 @@ pub fn signature(key: &PrivateKey, method: &str, url: &str, body: &[u8]) -> Stri
 
 /// (status, body) of a POST signed by `key`.
 pub fn post_as(url: &str, key: &PrivateKey, body: &str) -> (u16, String) {
-    let mut r = agent()
-        .post(url)
-        .header("content-type", "application/json")
-        .header(
-            escrow_core::auth::HEADER,
-            signature(key, "POST", url, body.as_bytes()),
-        )
-        .send(body)
-        .unwrap();
-    let status = r.status().as_u16();
-    let body = r
-        .body_mut()
-        .with_config()
-        .limit(512 * 1024 * 1024)
-        .read_to_string()
-        .unwrap();
-    (status, body)
+    status_and_body(
+        agent()
+            .post(url)
+            .header("content-type", "application/json")
+            .header(
+                escrow_core::auth::HEADER,
+                signature(key, "POST", url, body.as_bytes()),
+            )
+            .send(body)
+            .unwrap(),
+    )
 }
 
 /// (status, body) of a GET signed by `key`.
 pub fn get_as(url: &str, key: &PrivateKey) -> (u16, String) {
-    let mut r = agent()
-        .get(url)
-        .header(escrow_core::auth::HEADER, signature(key, "GET", url, b""))
-        .call()
-        .unwrap();
-    let status = r.status().as_u16();
-    let body = r
-        .body_mut()
-        .with_config()
-        .limit(512 * 1024 * 1024)
-        .read_to_string()
-        .unwrap();
-    (status, body)
+    status_and_body(
+        agent()
+            .get(url)
+            .header(escrow_core::auth::HEADER, signature(key, "GET", url, b""))
+            .call()
+            .unwrap(),
+    )
 }
 
 pub fn get(url: &str) -> (u16, String) {
-    let mut r = agent().get(url).call().unwrap();
+    status_and_body(agent().get(url).call().unwrap())
+}
+
+/// (status, body) of an answer (bodies up to 512 MiB: the log pages of the large tests).
+fn status_and_body(mut r: ureq::http::Response<ureq::Body>) -> (u16, String) {
     let status = r.status().as_u16();
     let body = r
         .body_mut()
@@ -477,6 +469,21 @@ pub fn get(url: &str) -> (u16, String) {
 
 pub fn json(s: &str) -> serde_json::Value {
     serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
+
+/// The size of `node`'s log, from `/v1/log/head`.
+pub fn head_size(node: &(impl Served + ?Sized)) -> u64 {
+    json(&get(&node.url("/v1/log/head")).1)["size"]
+        .as_u64()
+        .unwrap()
+}
+
+/// The `error.code` of an error body ("" when there is none).
+pub fn error_code(body: &str) -> String {
+    json(body)["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// POST a release request; the response must be 200 and verify under the set.
