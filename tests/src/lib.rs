@@ -44,30 +44,11 @@ impl Workflow {
         }
         ok(&escrow(
             &dir,
-            &[
-                "setup",
-                "--trustees",
-                &n.to_string(),
-                "--threshold",
-                &k.to_string(),
-                "--out",
-                "ts",
-            ],
+            &setup_args(&n.to_string(), &k.to_string(), "ts"),
         ));
         ok(&escrow(
             &dir,
-            &[
-                "policy",
-                "init",
-                "--issuer",
-                "sos.pub",
-                "--judicial",
-                "jc.pub",
-                "--oversight",
-                "oversight.pub",
-                "--out",
-                "policy.json",
-            ],
+            &policy_init_args(&["--oversight", "oversight.pub"], "policy.json"),
         ));
         // Traffic: alice -> bob and bob -> carol every day from 2026-11-01.
         let (mut total, mut in_scope) = (0, 0);
@@ -124,6 +105,21 @@ impl Workflow {
             .collect()
     }
 
+    /// `escrow [--json] audit --set ts/trustee-set.json OPTS --trustee URL… EXTRA` over every
+    /// node, in the world's folder.
+    pub fn audit(&self, json: bool, opts: &[&str], extra: &[&str]) -> Output {
+        let mut args: Vec<String> = Vec::new();
+        if json {
+            args.push("--json".into());
+        }
+        args.extend(["audit", "--set", SET].map(String::from));
+        args.extend(opts.iter().map(|s| s.to_string()));
+        args.extend(self.trustee_args());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        escrow(&self.dir, &refs)
+    }
+
     /// `escrow retrieve` with `warrant`, `key`, into `out`, plus extra arguments.
     pub fn retrieve(&self, warrant: &str, key: &str, out: &str, extra: &[&str]) -> Output {
         let mut args: Vec<String> = vec![
@@ -152,29 +148,28 @@ impl Workflow {
     }
 }
 
+/// `--policy policy.json --oversight-key oversight.key`: the auditor who may read the
+/// oversight copies.
+pub const POLICY_AND_OVERSIGHT: &[&str] = &[
+    "--policy",
+    "policy.json",
+    "--oversight-key",
+    "oversight.key",
+];
+
 /// Write `out` in `dir`: a warrant issued with `sos.key` for `target` over the first week of
 /// November 2026, for the investigator `inv.pub`; not yet approved.
 pub fn new_warrant(dir: &Path, case: &str, target: &str, out: &str) {
     ok(&escrow(
         dir,
-        &[
-            "warrant",
-            "new",
-            "--issuer-key",
+        &warrant_new_args(
             "sos.key",
-            "--case",
             case,
-            "--target",
             target,
-            "--from",
-            "2026-11-01T00:00:00Z",
-            "--until",
-            "2026-11-08T00:00:00Z",
-            "--investigator",
+            ("2026-11-01T00:00:00Z", "2026-11-08T00:00:00Z"),
             "inv.pub",
-            "--out",
             out,
-        ],
+        ),
     ));
 }
 

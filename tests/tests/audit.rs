@@ -16,7 +16,7 @@ use escrow_core::codec::{CiphertextDigest, Digest32, KeyId};
 use escrow_core::keys::PrivateKey;
 use escrow_core::time::Timestamp;
 use escrow_core::warrant::{Role, WarrantEnvelope, WarrantPayload};
-use escrow_e2e::{Workflow, escrow, json, ok};
+use escrow_e2e::{POLICY_AND_OVERSIGHT, Workflow, escrow, json, ok};
 use std::path::Path;
 use std::process::Output;
 
@@ -35,13 +35,7 @@ fn audit(w: &Workflow, state: &str, extra: &[&str]) -> Output {
 
 /// `escrow --json audit --set ts/trustee-set.json ARGS --trustee URL…`.
 fn audit_with(w: &Workflow, args: &[&str]) -> Output {
-    let mut all: Vec<String> = ["--json", "audit", "--set", "ts/trustee-set.json"]
-        .map(String::from)
-        .to_vec();
-    all.extend(args.iter().map(|s| s.to_string()));
-    all.extend(w.trustee_args());
-    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
-    escrow(&w.dir, &refs)
+    w.audit(true, args, &[])
 }
 
 fn findings(v: &serde_json::Value) -> Vec<serde_json::Value> {
@@ -655,20 +649,7 @@ fn a_trustee_down_is_not_audited_and_the_counts_are_lower_bounds() {
     let html = std::fs::read_to_string(w.dir.join("public.html")).unwrap();
     assert!(html.contains("2 of 3 logs audited") && html.contains("lower bound"));
     // the text report says the same
-    let mut args: Vec<String> = [
-        "audit",
-        "--set",
-        "ts/trustee-set.json",
-        "--policy",
-        "policy.json",
-        "--oversight-key",
-        "oversight.key",
-    ]
-    .map(String::from)
-    .to_vec();
-    args.extend(w.trustee_args());
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let text = ok(&escrow(&w.dir, &refs));
+    let text = ok(&w.audit(false, POLICY_AND_OVERSIGHT, &[]));
     assert!(
         text.contains("logs: 2 of 3 audited") && text.contains("LOWER BOUND"),
         "{text}"

@@ -77,18 +77,7 @@ fn people_and_policy(dir: &Path, extra: &[&str]) {
     }
     ok(&escrow(
         dir,
-        &[
-            "policy",
-            "init",
-            "--issuer",
-            "sos.pub",
-            "--judicial",
-            "jc.pub",
-            "--oversight",
-            "oversight.pub",
-            "--out",
-            "policy.json",
-        ],
+        &policy_init_args(&["--oversight", "oversight.pub"], "policy.json"),
     ));
 }
 

@@ -221,30 +221,34 @@ fn bad_experiment_parameters_are_refused_before_any_node_starts() {
     );
 }
 
+/// `escrow experiment wan --loopback` of 3 trustees, threshold 2, batches of 2, over the round
+/// trips `rtt` with `messages` messages, then `extra`.
+fn wan_loopback<'a>(rtt: &'a str, messages: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "experiment",
+        "wan",
+        "--loopback",
+        "--n",
+        "3",
+        "--k",
+        "2",
+        "--rtt",
+        rtt,
+        "--messages",
+        messages,
+        "--batch",
+        "2",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 #[test]
 fn wan_retrieves_through_delay_lines_and_each_round_trip_is_paid() {
     // --loopback: the namespaces need root and are not part of the tests (docs/experiments.md
     // §9 runs them); the delay lines and the retrieval are the same code.
     let tmp = tempfile::tempdir().unwrap();
-    let (v, out, o) = run_experiment(
-        tmp.path(),
-        "wan",
-        &[
-            "experiment",
-            "wan",
-            "--loopback",
-            "--n",
-            "3",
-            "--k",
-            "2",
-            "--rtt",
-            "0,60",
-            "--messages",
-            "6",
-            "--batch",
-            "2",
-        ],
-    );
+    let (v, out, o) = run_experiment(tmp.path(), "wan", &wan_loopback("0,60", "6", &[]));
     assert_eq!(v["experiment"], "wan");
     assert_eq!(v["parameters"]["mode"], "loopback");
     assert!(
@@ -278,24 +282,7 @@ fn wan_with_witnesses_runs_every_row_under_the_release_gate() {
     let (v, out, _) = run_experiment(
         tmp.path(),
         "wan",
-        &[
-            "experiment",
-            "wan",
-            "--loopback",
-            "--n",
-            "3",
-            "--k",
-            "2",
-            "--rtt",
-            "0,20",
-            "--messages",
-            "4",
-            "--batch",
-            "2",
-            "--witnesses",
-            "3",
-            "--auditing-witness",
-        ],
+        &wan_loopback("0,20", "4", &["--witnesses", "3", "--auditing-witness"]),
     );
     assert_eq!(v["parameters"]["witnesses"], 3);
     assert_eq!(v["parameters"]["witness_quorum"], 2);

@@ -16,25 +16,12 @@ use escrow_core::codec::Digest32;
 use escrow_core::keys::PublicKey;
 use escrow_core::time::Timestamp;
 use escrow_core::v2::MailboxMessage;
-use escrow_e2e::{Workflow, escrow, json, new_warrant, ok};
+use escrow_e2e::{POLICY_AND_OVERSIGHT, Workflow, escrow, json, new_warrant, ok};
 use std::path::Path;
 use std::process::Output;
 
 fn audit(w: &Workflow, extra: &[&str]) -> Output {
-    let mut args: Vec<String> = [
-        "--json",
-        "audit",
-        "--set",
-        "ts/trustee-set.json",
-        "--policy",
-        "policy.json",
-    ]
-    .map(String::from)
-    .to_vec();
-    args.extend(w.trustee_args());
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    escrow(&w.dir, &refs)
+    w.audit(true, &["--policy", "policy.json"], extra)
 }
 
 /// What a trustee modified to ignore the warrant's window would write: one release entry of
@@ -207,20 +194,7 @@ fn a_trustee_that_releases_outside_the_window_is_caught_by_the_oversight_view_on
     assert_eq!(row["messages_unjustified"], 1, "{row:#}");
     assert_eq!(row["unjustified"], 1, "{row:#}");
     // The text report names it too, and never the label.
-    let mut args: Vec<String> = [
-        "audit",
-        "--set",
-        "ts/trustee-set.json",
-        "--policy",
-        "policy.json",
-        "--oversight-key",
-        "oversight.key",
-    ]
-    .map(String::from)
-    .to_vec();
-    args.extend(w.trustee_args());
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let t = escrow(&w.dir, &refs);
+    let t = w.audit(false, POLICY_AND_OVERSIGHT, &[]);
     assert_eq!(t.status.code(), Some(3));
     let text = String::from_utf8_lossy(&t.stdout).to_string();
     assert!(
@@ -268,21 +242,13 @@ fn a_wrong_policy_gives_one_grouped_finding_per_trustee_not_one_line_per_release
             "wrong-policy.json",
         ],
     ));
-    let mut args: Vec<String> = [
-        "--json",
-        "audit",
-        "--set",
-        "ts/trustee-set.json",
+    let wrong = [
         "--policy",
         "wrong-policy.json",
         "--oversight-key",
         "oversight.key",
-    ]
-    .map(String::from)
-    .to_vec();
-    args.extend(w.trustee_args());
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let o = escrow(&w.dir, &refs);
+    ];
+    let o = w.audit(true, &wrong, &[]);
     let v = json(&o);
     assert_eq!(o.status.code(), Some(3), "{v:#}");
     let releases = v["releases"].as_array().unwrap().len();
@@ -297,8 +263,7 @@ fn a_wrong_policy_gives_one_grouped_finding_per_trustee_not_one_line_per_release
     let counted: u64 = unjust.iter().map(|g| g["count"].as_u64().unwrap()).sum();
     assert_eq!(counted as usize, releases);
     // The text report stays short: one line per group, not per release.
-    let text_args: Vec<&str> = refs[1..].to_vec();
-    let t = escrow(&w.dir, &text_args);
+    let t = w.audit(false, &wrong, &[]);
     assert_eq!(t.status.code(), Some(3));
     let text = String::from_utf8_lossy(&t.stdout);
     let lines = text
@@ -320,20 +285,7 @@ fn public_outputs(w: &Workflow, extra: &[&str]) -> (Output, serde_json::Value, S
     let o = audit(w, &refs);
     let v = json(&o);
     let html = std::fs::read_to_string(w.dir.join("public.html")).unwrap();
-    let mut text_args: Vec<String> = [
-        "audit",
-        "--set",
-        "ts/trustee-set.json",
-        "--policy",
-        "policy.json",
-        "--public",
-    ]
-    .map(String::from)
-    .to_vec();
-    text_args.extend(w.trustee_args());
-    text_args.extend(extra.iter().map(|s| s.to_string()));
-    let refs: Vec<&str> = text_args.iter().map(String::as_str).collect();
-    let t = escrow(&w.dir, &refs);
+    let t = w.audit(false, &["--policy", "policy.json", "--public"], extra);
     (o, v, html, String::from_utf8_lossy(&t.stdout).to_string())
 }
 
@@ -540,8 +492,11 @@ fn refusals_are_listed_by_reason_warrant_and_time_and_a_cheating_trustee_from_re
         "{v:#}"
     );
     // The text: one line for that refusal across the four trustees, and the finding.
-    let args = text_args(&w, &["--receipts", "out/receipts.jsonl"]);
-    let t = escrow(&w.dir, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let t = w.audit(
+        false,
+        &["--policy", "policy.json"],
+        &["--receipts", "out/receipts.jsonl"],
+    );
     assert_eq!(t.status.code(), Some(3));
     let text = String::from_utf8_lossy(&t.stdout).to_string();
     assert!(
@@ -558,22 +513,6 @@ fn refusals_are_listed_by_reason_warrant_and_time_and_a_cheating_trustee_from_re
         "{text}"
     );
     assert!(text.contains("[cheating-trustee] trustee 2"), "{text}");
-}
-
-/// `escrow audit` (text) over every node with `extra`.
-fn text_args(w: &Workflow, extra: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "audit",
-        "--set",
-        "ts/trustee-set.json",
-        "--policy",
-        "policy.json",
-    ]
-    .map(String::from)
-    .to_vec();
-    args.extend(w.trustee_args());
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args
 }
 
 fn envelope_digest(w: &Workflow, file: &str) -> escrow_core::codec::WarrantDigest {

@@ -118,25 +118,20 @@ fn seal_v2_then_warrant_retrieve_and_open_with_a_mixed_mailbox() {
     assert_eq!(lines.iter().filter(|r| r["version"] == 1).count(), 2);
 
     // The auditor proves every receipt of both versions in the logs.
-    let mut args: Vec<String> = [
-        "--json",
-        "audit",
-        "--set",
-        "ts/trustee-set.json",
-        "--policy",
-        "policy.json",
-        "--state",
-        "auditor",
-        "--oversight-key",
-        "oversight.key",
-        "--receipts",
-        "out/receipts.jsonl",
-    ]
-    .map(String::from)
-    .to_vec();
-    args.extend(w.trustee_args());
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let o = escrow(&w.dir, &refs);
+    let o = w.audit(
+        true,
+        &[
+            "--policy",
+            "policy.json",
+            "--state",
+            "auditor",
+            "--oversight-key",
+            "oversight.key",
+            "--receipts",
+            "out/receipts.jsonl",
+        ],
+        &[],
+    );
     let a = json(&o);
     assert!(o.status.success(), "{a:#}");
     assert!(a["findings"].as_array().unwrap().is_empty(), "{a:#}");

@@ -234,22 +234,10 @@ fn the_trustees_file_serves_retrieve_audit_and_cancel() {
         "already in",
     );
     let env = [("ESCROW_TRUSTEES", "my-trustees.json")];
+    let args = retrieve_args(SET, "out", &[], &[]);
     let o = escrow_env(
         &w.dir,
-        &[
-            "--json",
-            "retrieve",
-            "--warrant",
-            "w.json",
-            "--set",
-            "ts/trustee-set.json",
-            "--key",
-            "inv.key",
-            "--mailbox",
-            "mailbox.jsonl",
-            "--out",
-            "out",
-        ],
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
         &env,
     );
     ok(&o);

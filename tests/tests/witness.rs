@@ -93,27 +93,11 @@ fn a_swapped_log_key_in_info_is_refused_naming_the_trustee() {
 
     // `escrow retrieve` refuses the node before any release request, naming trustee 2.
     let fake = serve_info(swapped.to_string(), 4);
+    let args = retrieve_args(SET, "out", &[urls[0].clone(), fake, urls[2].clone()], &[]);
+    // the text output (the arguments without their leading `--json`)
     let o = escrow(
         &w.dir,
-        &[
-            "retrieve",
-            "--warrant",
-            "w.json",
-            "--set",
-            "ts/trustee-set.json",
-            "--key",
-            "inv.key",
-            "--mailbox",
-            "mailbox.jsonl",
-            "--out",
-            "out",
-            "--trustee",
-            &urls[0],
-            "--trustee",
-            &fake,
-            "--trustee",
-            &urls[2],
-        ],
+        &args.iter().skip(1).map(String::as_str).collect::<Vec<_>>(),
     );
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");

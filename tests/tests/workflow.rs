@@ -209,27 +209,8 @@ fn only_the_named_investigator_can_use_the_shares() {
     fails(&o, 3, "names investigator key");
     // The trustees answer a valid warrant whoever sends it, but the shares inside are
     // encrypted to the investigator the warrant names: the receipts exist, nothing opens.
-    let receipts = escrow(
-        &w.dir,
-        &[
-            "--json",
-            "retrieve",
-            "--warrant",
-            "w.json",
-            "--set",
-            "ts/trustee-set.json",
-            "--key",
-            "inv.key",
-            "--mailbox",
-            "mailbox.jsonl",
-            "--out",
-            "ok",
-            "--trustee",
-            &w.nodes[0].url(),
-            "--trustee",
-            &w.nodes[1].url(),
-        ],
-    );
+    let urls = [w.nodes[0].url(), w.nodes[1].url()];
+    let receipts = retrieve_w(&w.dir, SET, "ok", &urls, &[]);
     assert_eq!(json(&receipts)["decrypted"], 2);
 }
 
