@@ -477,26 +477,13 @@ fn a_refresh_renews_every_share_keeps_old_messages_readable_and_destroys_the_old
     // keygen entry; with the warrant disclosed the audit is clean
     std::fs::create_dir_all(dir.join("disclosed")).unwrap();
     std::fs::copy(dir.join("w.json"), dir.join("disclosed/w.json")).unwrap();
-    let o = run(
+    let (code, report) = audit_with(
         dir,
-        &args_with(
-            &[
-                "--json",
-                "audit",
-                "--set",
-                "trustee-set.json",
-                "--policy",
-                "policy.json",
-                "--keygen-certificate",
-                v["certificate"].as_str().unwrap(),
-                "--warrants",
-                "disclosed",
-            ],
-            &trustees,
-        ),
+        "trustee-set.json",
+        v["certificate"].as_str().unwrap(),
+        &trustees,
     );
-    let report = json(&o);
-    assert_eq!(o.status.code(), Some(0), "{report:#}");
+    assert_eq!(code, 0, "{report:#}");
     // the set's history from the logs: the key generation, then the refresh, whose old shares
     // every trustee destroyed
     let h = report["set_history"].as_array().unwrap();
@@ -740,26 +727,13 @@ fn a_reshare_hands_the_key_to_new_trustees_with_a_new_threshold_and_old_shares_s
     // the auditor checks the reshare's certificate against the new set and its logs
     std::fs::create_dir_all(dir.join("disclosed")).unwrap();
     std::fs::copy(dir.join("w.json"), dir.join("disclosed/w.json")).unwrap();
-    let o = run(
+    let (code, report) = audit_with(
         dir,
-        &args_with(
-            &[
-                "--json",
-                "audit",
-                "--set",
-                "new-set.json",
-                "--policy",
-                "policy.json",
-                "--keygen-certificate",
-                v["certificate"].as_str().unwrap(),
-                "--warrants",
-                "disclosed",
-            ],
-            &new_trustees,
-        ),
+        "new-set.json",
+        v["certificate"].as_str().unwrap(),
+        &new_trustees,
     );
-    let report = json(&o);
-    assert_eq!(o.status.code(), Some(0), "{report:#}");
+    assert_eq!(code, 0, "{report:#}");
 }
 
 /// `trustee-node serve` on `state`, expected to refuse to start: its exit code and stderr
