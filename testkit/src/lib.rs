@@ -109,39 +109,41 @@ pub struct Node {
 impl Node {
     /// Start `trustee-node serve` on 127.0.0.1:0 and wait until it has written its address.
     pub fn start(index: u16, state: &Path, extra_env: &[(&str, &str)]) -> Node {
-        let mut n = Node {
-            index,
-            state: state.to_path_buf(),
-            addr: String::new(),
-            child: None,
-            in_process: None,
-            extra_env: extra_env
-                .iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect(),
-            extra_args: Vec::new(),
-            https: false,
-        };
-        n.spawn();
-        n
+        let env = extra_env
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        Node::spawned(index, state, env, Vec::new(), false)
     }
 
     /// Start `trustee-node serve` with HTTPS (`--tls-cert CERT --tls-key KEY`).
     pub fn start_tls(index: u16, state: &Path, cert: &Path, key: &Path) -> Node {
+        let args = vec![
+            "--tls-cert".into(),
+            cert.display().to_string(),
+            "--tls-key".into(),
+            key.display().to_string(),
+        ];
+        Node::spawned(index, state, Vec::new(), args, true)
+    }
+
+    /// `trustee-node serve` of `state` with these extra environment variables and arguments.
+    fn spawned(
+        index: u16,
+        state: &Path,
+        extra_env: Vec<(String, String)>,
+        extra_args: Vec<String>,
+        https: bool,
+    ) -> Node {
         let mut n = Node {
             index,
             state: state.to_path_buf(),
             addr: String::new(),
             child: None,
             in_process: None,
-            extra_env: Vec::new(),
-            extra_args: vec![
-                "--tls-cert".into(),
-                cert.display().to_string(),
-                "--tls-key".into(),
-                key.display().to_string(),
-            ],
-            https: true,
+            extra_env,
+            extra_args,
+            https,
         };
         n.spawn();
         n
@@ -427,5 +429,12 @@ pub fn policy_init_args<'a>(rest: &[&'a str], out: &'a str) -> Vec<&'a str> {
     ];
     args.extend_from_slice(rest);
     args.extend(["--out", out]);
+    args
+}
+
+/// The arguments of `escrow warrant cancel --key KEY --warrant WARRANT`, then `rest`.
+pub fn cancel_args<'a>(key: &'a str, warrant: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["warrant", "cancel", "--key", key, "--warrant", warrant];
+    args.extend_from_slice(rest);
     args
 }

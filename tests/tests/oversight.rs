@@ -16,7 +16,9 @@ use escrow_core::codec::Digest32;
 use escrow_core::keys::PublicKey;
 use escrow_core::time::Timestamp;
 use escrow_core::v2::MailboxMessage;
-use escrow_e2e::{POLICY_AND_OVERSIGHT, Workflow, escrow, json, new_warrant, ok};
+use escrow_e2e::{
+    POLICY_AND_OVERSIGHT, Workflow, cancel_args, escrow, json, json_first, new_warrant, ok,
+};
 use std::path::Path;
 use std::process::Output;
 
@@ -683,19 +685,16 @@ fn a_signed_disclosure_is_verified_against_the_logs_and_shown_and_a_forged_one_i
 fn the_oversight_view_shows_why_a_warrant_was_cancelled_from_the_logs_alone() {
     let w = Workflow::new(3, 2, 3);
     ok(&w.retrieve("w.json", "inv.key", "out", &[]));
-    let mut args = vec![
-        "--json",
-        "warrant",
-        "cancel",
-        "--key",
+    let mut args = json_first(cancel_args(
         "sos.key",
-        "--warrant",
         "w.json",
-        "--reason",
-        "target no longer of interest",
-        "--out",
-        "c.json",
-    ];
+        &[
+            "--reason",
+            "target no longer of interest",
+            "--out",
+            "c.json",
+        ],
+    ));
     let urls: Vec<String> = w.nodes.iter().map(|n| n.url()).collect();
     for u in &urls {
         args.extend(["--trustee", u.as_str()]);

@@ -260,17 +260,7 @@ fn the_trustees_file_serves_retrieve_audit_and_cancel() {
     // The cancellation is delivered to every trustee and each answer reported.
     let o = escrow_env(
         &w.dir,
-        &[
-            "--json",
-            "warrant",
-            "cancel",
-            "--key",
-            "sos.key",
-            "--warrant",
-            "w.json",
-            "--out",
-            "c.json",
-        ],
+        &json_first(cancel_args("sos.key", "w.json", &["--out", "c.json"])),
         &env,
     );
     ok(&o);
@@ -279,17 +269,7 @@ fn the_trustees_file_serves_retrieve_audit_and_cancel() {
     assert_eq!(rows.len(), 3, "{v}");
     assert!(rows.iter().all(|r| r["outcome"] == "cancelled"), "{v}");
     // A second delivery (by --trustee this time): already cancelled, nothing new logged.
-    let mut args = vec![
-        "--json",
-        "warrant",
-        "cancel",
-        "--key",
-        "sos.key",
-        "--warrant",
-        "w.json",
-        "--out",
-        "c2.json",
-    ];
+    let mut args = json_first(cancel_args("sos.key", "w.json", &["--out", "c2.json"]));
     for u in &urls {
         args.extend(["--trustee", u.as_str()]);
     }

@@ -7,8 +7,8 @@
 )]
 
 use escrow_testkit::{
-    SET, collude_args, fails, json_first, ok, open_args, open_from, seal_args, setup_args,
-    warrant_new_args,
+    SET, cancel_args, collude_args, fails, json_first, ok, open_args, open_from, seal_args,
+    setup_args, warrant_new_args,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -872,16 +872,7 @@ fn dash_is_stdio_warrant_is_positional_and_show_reads_cancellations() {
     ));
     ok(&escrow(
         d,
-        &[
-            "warrant",
-            "cancel",
-            "--key",
-            "sos.key",
-            "--warrant",
-            "w.json",
-            "--out",
-            "c2.json",
-        ],
+        &cancel_args("sos.key", "w.json", &["--out", "c2.json"]),
     ));
     fails(
         &escrow(

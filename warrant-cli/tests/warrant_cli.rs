@@ -11,7 +11,7 @@
 )]
 
 use escrow_core::codec::{b64_decode, b64_encode};
-use escrow_testkit::{json_first, policy_init_args, warrant_new_args};
+use escrow_testkit::{cancel_args, json_first, policy_init_args, warrant_new_args};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -81,13 +81,6 @@ fn refused(dir: &Path, code: &str, args: &[&str]) {
 fn verify<'a>(policy: &'a str, at: &'a str, tail: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec!["warrant", "verify", "--policy", policy, "--at", at];
     args.extend_from_slice(tail);
-    args
-}
-
-/// `escrow warrant cancel --key KEY --warrant WARRANT`, then `rest`.
-fn cancel<'a>(key: &'a str, warrant: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec!["warrant", "cancel", "--key", key, "--warrant", warrant];
-    args.extend_from_slice(rest);
     args
 }
 
@@ -206,7 +199,7 @@ fn issue_approve_verify_cancel() {
     // Cancellation.
     let c = ok_json(
         s.p(),
-        &cancel(
+        &cancel_args(
             "sos.key",
             "w.json",
             &["--reason", "s.39", "--at", AT, "--out", "c.json"],
@@ -230,7 +223,7 @@ fn issue_approve_verify_cancel() {
     // A cancellation signed by a key outside the policy is an error, not silently ignored.
     ok(
         s.p(),
-        &cancel("foreign.key", "w.json", &["--out", "c2.json"]),
+        &cancel_args("foreign.key", "w.json", &["--out", "c2.json"]),
     );
     fails(
         s.p(),
@@ -243,7 +236,7 @@ fn issue_approve_verify_cancel() {
         s.p(),
         1,
         "already exists",
-        &cancel("sos.key", "w.json", &["--out", "c.json"]),
+        &cancel_args("sos.key", "w.json", &["--out", "c.json"]),
     );
 }
 
@@ -335,7 +328,7 @@ fn urgent_grace_and_judicial_refusal() {
     // The judge refuses: a cancellation signed in the judicial role kills it at once.
     ok(
         s.p(),
-        &cancel(
+        &cancel_args(
             "jc.key",
             "u.json",
             &["--role", "judicial", "--out", "no.json"],
