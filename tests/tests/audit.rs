@@ -12,7 +12,7 @@
 )]
 
 use escrow_core::audit::{EntryKind, Frontier, LogEntry, leaf_hash};
-use escrow_core::codec::{CiphertextDigest, Digest32, KeyId};
+use escrow_core::codec::{CiphertextDigest, Digest32, KeyId, WarrantDigest};
 use escrow_core::keys::PrivateKey;
 use escrow_core::time::Timestamp;
 use escrow_core::warrant::{Role, WarrantEnvelope, WarrantPayload};
@@ -55,6 +55,22 @@ fn has_finding(v: &serde_json::Value, code: &str, trustee: u16, entry: Option<u6
 /// for the new size, the release counters and the warrant rows' entry numbers, and remove the
 /// signed checkpoint, so that the node starts on it with `--accept-unanchored-log`
 /// ([`escrow_e2e::Node::restart_unanchored`]) and serves it.
+/// Append to `e` what a node writes when it releases under the warrant `forged`: the warrant
+/// seen, then one release of some ciphertext to some investigator.
+fn push_release_under(e: &mut Vec<LogEntry>, forged: WarrantDigest) {
+    let t = e.last().unwrap().time;
+    let investigator = KeyId::from_bytes(Digest32::sha256(b"some investigator").0);
+    e.push(LogEntry::warrant_seen(0, t, forged, investigator));
+    e.push(LogEntry::release(
+        0,
+        t,
+        forged,
+        CiphertextDigest::from_bytes(*Digest32::sha256(b"some ciphertext").as_bytes()),
+        Digest32::sha256(b"some share"),
+        investigator,
+    ));
+}
+
 fn rewrite_log(state: &Path, f: impl FnOnce(&mut Vec<LogEntry>)) {
     let conn = rusqlite::Connection::open(state.join("log.db")).unwrap();
     conn.execute_batch(
@@ -357,21 +373,7 @@ fn a_release_without_a_covering_warrant_is_reported_unjustified() {
     }
     let mut index = 0u64;
     rewrite_log(&state, |e| {
-        let t = e.last().unwrap().time;
-        e.push(LogEntry::warrant_seen(
-            0,
-            t,
-            forged,
-            KeyId::from_bytes(Digest32::sha256(b"some investigator").0),
-        ));
-        e.push(LogEntry::release(
-            0,
-            t,
-            forged,
-            CiphertextDigest::from_bytes(*Digest32::sha256(b"some ciphertext").as_bytes()),
-            Digest32::sha256(b"some share"),
-            KeyId::from_bytes(Digest32::sha256(b"some investigator").0),
-        ));
+        push_release_under(e, forged);
         index = (e.len() - 1) as u64;
     });
     w.nodes[node].restart_unanchored();
@@ -572,21 +574,7 @@ fn an_independent_auditor_on_the_library_finds_what_escrow_audit_finds() {
         .unwrap();
     }
     rewrite_log(&w.nodes[0].state.clone(), |e| {
-        let t = e.last().unwrap().time;
-        e.push(LogEntry::warrant_seen(
-            0,
-            t,
-            forged,
-            KeyId::from_bytes(Digest32::sha256(b"some investigator").0),
-        ));
-        e.push(LogEntry::release(
-            0,
-            t,
-            forged,
-            CiphertextDigest::from_bytes(*Digest32::sha256(b"some ciphertext").as_bytes()),
-            Digest32::sha256(b"some share"),
-            KeyId::from_bytes(Digest32::sha256(b"some investigator").0),
-        ));
+        push_release_under(e, forged);
     });
     w.nodes[0].restart_unanchored();
     let urls: Vec<String> = w.nodes.iter().map(|n| n.url()).collect();

@@ -50,23 +50,7 @@ fn run_experiment(
 #[test]
 fn e2e_retrieves_every_message_from_real_nodes_and_accounts_for_bytes_and_log_entries() {
     let tmp = tempfile::tempdir().unwrap();
-    let (v, out, _) = run_experiment(
-        tmp.path(),
-        "e2e",
-        &[
-            "experiment",
-            "e2e",
-            "--n",
-            "3",
-            "--k",
-            "2",
-            "--messages",
-            "4,9",
-            "--batch",
-            "5",
-            "--keep",
-        ],
-    );
+    let (v, out, _) = run_experiment(tmp.path(), "e2e", &tiny("e2e", "4,9", "5", &["--keep"]));
     assert_eq!(v["experiment"], "e2e");
     let rows = csv(&out.join("e2e.csv"));
     assert_eq!(rows.len(), 4, "two message counts, two strategies");
@@ -131,23 +115,12 @@ fn e2e_with_witnesses_runs_every_row_without_and_with_the_release_gate() {
     let (v, out, _) = run_experiment(
         tmp.path(),
         "e2e-w",
-        &[
-            "experiment",
+        &tiny(
             "e2e",
-            "--n",
             "3",
-            "--k",
             "2",
-            "--messages",
-            "3",
-            "--batch",
-            "2",
-            "--ask",
-            "all",
-            "--witnesses",
-            "3",
-            "--auditing-witness",
-        ],
+            &["--ask", "all", "--witnesses", "3", "--auditing-witness"],
+        ),
     );
     assert_eq!(v["parameters"]["witness_quorum"], 2, "{v:#}");
     let rows = csv(&out.join("e2e.csv"));
@@ -221,24 +194,33 @@ fn bad_experiment_parameters_are_refused_before_any_node_starts() {
     );
 }
 
-/// `escrow experiment wan --loopback` of 3 trustees, threshold 2, batches of 2, over the round
-/// trips `rtt` with `messages` messages, then `extra`.
-fn wan_loopback<'a>(rtt: &'a str, messages: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+/// `escrow experiment EXPERIMENT` of 3 trustees, threshold 2, with `messages` messages in
+/// batches of `batch`, then `extra`.
+fn tiny<'a>(
+    experiment: &'a str,
+    messages: &'a str,
+    batch: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
     let mut args = vec![
         "experiment",
-        "wan",
-        "--loopback",
+        experiment,
         "--n",
         "3",
         "--k",
         "2",
-        "--rtt",
-        rtt,
         "--messages",
         messages,
         "--batch",
-        "2",
+        batch,
     ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// [`tiny`] `wan --loopback` in batches of 2 over the round trips `rtt`, then `extra`.
+fn wan_loopback<'a>(rtt: &'a str, messages: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = tiny("wan", messages, "2", &["--loopback", "--rtt", rtt]);
     args.extend_from_slice(extra);
     args
 }

@@ -52,27 +52,7 @@ fn approved_warrant_reads_exactly_the_messages_in_scope() {
 #[test]
 fn issuer_only_warrant_gets_nothing_until_approved() {
     let w = Workflow::new(3, 2, 3);
-    ok(&escrow(
-        &w.dir,
-        &[
-            "warrant",
-            "new",
-            "--issuer-key",
-            "sos.key",
-            "--case",
-            "OP-2",
-            "--target",
-            "alice",
-            "--from",
-            "2026-11-01T00:00:00Z",
-            "--until",
-            "2026-11-08T00:00:00Z",
-            "--investigator",
-            "inv.pub",
-            "--out",
-            "w2.json",
-        ],
-    ));
+    new_warrant(&w.dir, "OP-2", "alice", "w2.json");
     let o = w.retrieve("w2.json", "inv.key", "out", &[]);
     fails(&o, 3, "could not be decrypted");
     let v = json(&o);
@@ -219,24 +199,14 @@ fn a_foreign_authoritys_well_formed_warrant_gets_nothing() {
     let w = Workflow::new(3, 2, 3);
     ok(&escrow(
         &w.dir,
-        &[
-            "warrant",
-            "new",
-            "--issuer-key",
+        &warrant_new_args(
             "foreign-sos.key",
-            "--case",
             "FX-1",
-            "--target",
             "alice",
-            "--from",
-            "2026-11-01T00:00:00Z",
-            "--until",
-            "2026-11-08T00:00:00Z",
-            "--investigator",
+            ("2026-11-01T00:00:00Z", "2026-11-08T00:00:00Z"),
             "inv.pub",
-            "--out",
             "fw.json",
-        ],
+        ),
     ));
     ok(&escrow(
         &w.dir,
