@@ -20,7 +20,9 @@ mod common;
 
 use common::reference as spec;
 use common::reference_v2 as spec2;
-use common::{check_committed_vector, h, kat_warrant, read_vector, rng, unhex, vector_text};
+use common::{
+    check_committed_vector, h, kat_warrant, read_vector, rng, unhex, vector_text, verified_keys,
+};
 use escrow_core::Error;
 use escrow_core::group;
 use escrow_core::keys::PrivateKey;
@@ -28,7 +30,7 @@ use escrow_core::label::Label;
 use escrow_core::release::{ItemRefusal, RefusalCode};
 use escrow_core::secret::MessageKey;
 use escrow_core::time::Timestamp;
-use escrow_core::trustee::{self, TrusteeSet, VerifiedKeyShare};
+use escrow_core::trustee::{self, TrusteeSet};
 use escrow_core::v2::{
     self, EscrowCiphertextV2, ReleaseRequestV2, ReleaseResponseV2, ReleaseResultV2,
     ValidCiphertextV2,
@@ -60,11 +62,7 @@ struct World {
 fn world() -> World {
     let mut r = rng(SEED);
     let d = trustee::deal(5, 3, &mut r).unwrap();
-    let keys: Vec<VerifiedKeyShare> = d
-        .secrets
-        .iter()
-        .map(|s| d.set.verify_share(s.key_share.clone()).unwrap())
-        .collect();
+    let keys = verified_keys(&d);
     let sos = PrivateKey::generate(&mut r);
     let jc = PrivateKey::generate(&mut r);
     let inv = PrivateKey::generate(&mut r);

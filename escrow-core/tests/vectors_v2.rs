@@ -17,7 +17,7 @@ mod common;
 
 use common::reference as spec;
 use common::reference_v2 as spec2;
-use common::{check_committed_vector, h, read_vector, rng, unhex, vector_text};
+use common::{check_committed_vector, h, read_vector, rng, unhex, vector_text, verified_keys};
 use escrow_core::Error;
 use escrow_core::codec::{Digest32, WarrantDigest};
 use escrow_core::group;
@@ -64,11 +64,7 @@ struct World {
 fn world() -> World {
     let mut r = rng(SEED);
     let d = trustee::deal(5, 3, &mut r).unwrap();
-    let keys: Vec<VerifiedKeyShare> = d
-        .secrets
-        .iter()
-        .map(|s| d.set.verify_share(s.key_share.clone()).unwrap())
-        .collect();
+    let keys = verified_keys(&d);
     let inv = PrivateKey::generate(&mut r);
     let warrant = WarrantDigest::from_bytes(
         Digest32::tagged("escrow/v1/warrant-digest", &[b"v2 vector warrant"]).0,

@@ -511,23 +511,14 @@ fn seal_to(dir: &Path, set_file: &str, i: usize, at: &str) {
 /// Seal message `m{i}` to bob's mailbox under the set in `set_file`, in version 1 with `v1`.
 fn seal_with(dir: &Path, set_file: &str, i: usize, at: &str, v1: bool) {
     let id = format!("m{i}");
-    let mut args = vec![
-        "seal",
-        "--set",
+    let mut args = seal_args(
         set_file,
-        "--recipient-key",
         "bob.pub",
-        "--from",
         "alice",
-        "--to",
         "bob",
-        "--at",
-        at,
-        "--id",
-        &id,
-        "--mailbox",
         "mailbox.jsonl",
-    ];
+        &["--at", at, "--id", &id],
+    );
     if v1 {
         args.push("--v1");
     }

@@ -25,46 +25,27 @@ fn versions(mailbox: &str) -> Vec<u64> {
 /// `escrow seal` of alice's message to bob on `day` (November 2026), with extra arguments.
 fn seal(w: &Workflow, id: &str, day: u32, body: &str, extra: &[&str]) -> serde_json::Value {
     let at = format!("2026-11-{day:02}T12:00:00Z");
-    let mut args = vec![
-        "--json",
-        "seal",
-        "--set",
-        "ts/trustee-set.json",
-        "--recipient-key",
+    let mut args = json_first(seal_args(
+        SET,
         "bob.pub",
-        "--from",
         "alice",
-        "--to",
         "bob",
-        "--at",
-        &at,
-        "--id",
-        id,
-        "--mailbox",
         "mailbox.jsonl",
-    ];
+        &["--at", &at, "--id", id],
+    ));
     args.extend_from_slice(extra);
     serde_json::from_str(&ok(&escrow_stdin(&w.dir, &args, body.as_bytes()))).unwrap()
 }
 
 /// `escrow --json open` of bob's mailbox (messages from alice), received at `received`.
 fn open_as_bob(w: &Workflow, received: &str, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "--json",
-        "open",
-        "--key",
+    let mut args = json_first(open_from(
         "bob.key",
-        "--set",
-        "ts/trustee-set.json",
-        "--mailbox",
         "mailbox.jsonl",
-        "--to",
         "bob",
-        "--from",
         "alice",
-        "--received",
-        received,
-    ];
+        &["--received", received],
+    ));
     args.extend_from_slice(extra);
     escrow(&w.dir, &args)
 }
