@@ -130,17 +130,21 @@ fn start_nodes_with(
         .collect()
 }
 
-/// `escrow audit --policy … --receipts FILE` over the nodes at `urls`: its findings about the
+/// `escrow audit --policy … --receipts FILE` (FILE holding `receipts`) over the nodes at
+/// `urls`: its findings about the
 /// receipts' witnessed evidence (`receipt-not-in-log` "witnessed evidence", `witness-clock`),
 /// as (trustee, message).
 fn gate_findings(
     fx: &Fixture,
     policy: &Policy,
     urls: &[String],
-    receipts: &std::path::Path,
+    receipts: &str,
 ) -> Vec<(Option<u16>, String)> {
     use escrow_core::audit::judge::FindingKind;
-    let paths = [receipts.to_path_buf()];
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("receipts.jsonl");
+    std::fs::write(&file, receipts).unwrap();
+    let paths = [file];
     let report = escrow_client::auditor::audit(
         &escrow_client::auditor::AuditConfig {
             set: &fx.set,
@@ -446,14 +450,10 @@ fn the_investigator_uses_no_share_without_witnessed_evidence_and_keeps_it_in_the
 
     // The auditor checks the receipts' evidence again: the investigator's pass, the cut ones
     // are `receipt-not-in-log` naming their trustee.
-    let dir = tempfile::tempdir().unwrap();
-    let (good, cut) = (dir.path().join("good.jsonl"), dir.path().join("cut.jsonl"));
-    std::fs::write(&good, &r.receipts).unwrap();
-    std::fs::write(&cut, &cut_receipts).unwrap();
     let urls: Vec<String> = nodes.iter().map(|(n, _)| n.url("")).collect();
-    let audit_of = |receipts: &std::path::Path| gate_findings(&fx, &policy, &urls, receipts);
-    assert_eq!(audit_of(&good), vec![]);
-    let found = audit_of(&cut);
+    let audit_of = |receipts: &str| gate_findings(&fx, &policy, &urls, receipts);
+    assert_eq!(audit_of(&r.receipts), vec![]);
+    let found = audit_of(&cut_receipts);
     assert_eq!(found.len(), 4, "{found:?}");
     assert!(
         found.iter().all(|(t, m)| t.is_some_and(|t| t != 3)
@@ -554,11 +554,8 @@ fn v2_answers_carry_their_witnessed_evidence_and_a_forged_one_is_not_used() {
     }
 
     // The auditor checks the v2 receipts' evidence again: trustee 3's (forged) only.
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("receipts.jsonl");
-    std::fs::write(&file, &r.receipts).unwrap();
     let urls: Vec<String> = nodes.iter().map(|(n, _)| n.url("")).collect();
-    let found = gate_findings(&fx, &policy, &urls, &file);
+    let found = gate_findings(&fx, &policy, &urls, &r.receipts);
     assert!(!found.is_empty());
     assert!(
         found.iter().all(|(t, m)| *t == Some(3)
