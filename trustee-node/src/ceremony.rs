@@ -570,6 +570,29 @@ impl Pending {
         )
     }
 
+    /// The policy this node was made with.
+    fn policy(&self) -> Result<Policy, ApiError> {
+        Policy::from_json(&self.policy_json)
+            .map_err(|e| ApiError::internal("policy", NodeError::Policy(e)))
+    }
+
+    /// This node's index (its place among the participants of `params`, from 1), its entry
+    /// checked against the holder it was made for; `among` ends the error's sentence.
+    fn own_index(&self, params: &SessionParams, among: &str) -> Result<u16, DkgError> {
+        let index = params
+            .participants
+            .iter()
+            .position(|k| *k == self.file.signing_key)
+            .and_then(|p| u16::try_from(p + 1).ok())
+            .ok_or_else(|| {
+                DkgError::NotAParticipant(format!(
+                    "the parameters do not list this node's signing key{among}"
+                ))
+            })?;
+        check_own_holder(params, index, self.file.holder.as_ref())?;
+        Ok(index)
+    }
+
     fn round1(&self, body: &[u8]) -> Result<dkg::Round1, ApiError> {
         let params = parse_params(body)?;
         if params.kind != dkg::CeremonyKind::Keygen {
@@ -583,21 +606,10 @@ impl Pending {
                 s.short()
             )));
         }
-        let policy = Policy::from_json(&self.policy_json)
-            .map_err(|e| ApiError::internal("policy", NodeError::Policy(e)))?;
+        let policy = self.policy()?;
         check_custody(&policy, &params)?;
         self.rounds.begin(params, |params| {
-            let index = params
-                .participants
-                .iter()
-                .position(|k| *k == self.file.signing_key)
-                .and_then(|p| u16::try_from(p + 1).ok())
-                .ok_or_else(|| {
-                    DkgError::NotAParticipant(
-                        "the parameters do not list this node's signing key".into(),
-                    )
-                })?;
-            check_own_holder(&params, index, self.file.holder.as_ref())?;
+            let index = self.own_index(&params, "")?;
             dkg::start_keygen(params, index, self.signing.clone(), &mut rand::rng())
         })
     }
@@ -616,23 +628,11 @@ impl Pending {
                 None => "this node was made for a keygen (init --dkg without --reshare-of)".into(),
             }));
         }
-        let policy = Policy::from_json(&self.policy_json)
-            .map_err(|e| ApiError::internal("policy", NodeError::Policy(e)))?;
+        let policy = self.policy()?;
         check_threshold_change(&policy, &previous, &params)?;
         check_custody(&policy, &params)?;
         self.rounds.begin(params, |params| {
-            let index = params
-                .participants
-                .iter()
-                .position(|k| *k == self.file.signing_key)
-                .and_then(|p| u16::try_from(p + 1).ok())
-                .ok_or_else(|| {
-                    DkgError::NotAParticipant(
-                        "the parameters do not list this node's signing key among the new trustees"
-                            .into(),
-                    )
-                })?;
-            check_own_holder(&params, index, self.file.holder.as_ref())?;
+            let index = self.own_index(&params, " among the new trustees")?;
             let pos = params.position_of_trustee(index);
             dkg::start_reshare(
                 params,
@@ -873,19 +873,7 @@ pub async fn serve_pending(
 ) -> Result<bool, NodeError> {
     let pending = Arc::new(load_pending(state_dir, passphrase)?);
     let mut finished = pending.finished();
-    let tls = match tls {
-        Some(crate::TlsFiles { cert, key }) => {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            Some(
-                axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
-                    .await
-                    .map_err(|e| {
-                        NodeError::Tls(format!("{} / {}: {e}", cert.display(), key.display()))
-                    })?,
-            )
-        }
-        None => None,
-    };
+    let tls = crate::rustls_config(tls.as_ref()).await?;
     listener
         .set_nonblocking(true)
         .map_err(|e| NodeError::io("listener", e))?;
@@ -898,31 +886,14 @@ pub async fn serve_pending(
         }
         h.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
     });
-    let app = router(pending, limits.max_body_bytes)
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let result = match tls {
-        Some(cfg) => {
-            let mut server = axum_server::from_tcp_rustls(listener, cfg)
-                .map_err(|e| NodeError::io("listener", e))?
-                .handle(handle);
-            server
-                .http_builder()
-                .http1()
-                .header_read_timeout(limits.header_timeout);
-            server.serve(app).await
-        }
-        None => {
-            let mut server = axum_server::from_tcp(listener)
-                .map_err(|e| NodeError::io("listener", e))?
-                .handle(handle);
-            server
-                .http_builder()
-                .http1()
-                .header_read_timeout(limits.header_timeout);
-            server.serve(app).await
-        }
-    };
-    result.map_err(|e| NodeError::io("server", e))?;
+    crate::serve_http(
+        listener,
+        tls,
+        handle,
+        limits.header_timeout,
+        router(pending, limits.max_body_bytes),
+    )
+    .await?;
     Ok(!is_pending(state_dir))
 }
 

@@ -255,7 +255,13 @@ impl Db {
         }
         let mut conn = connect(path, true)?;
         migrate(&mut conn, path)?;
-        Ok(Db {
+        Ok(Db::empty(conn, path))
+    }
+
+    /// A database handle on `conn` whose in-memory state (tree, counters, chains) is still
+    /// empty: [`Db::verify`] fills it from the tables.
+    fn empty(conn: Connection, path: &Path) -> Db {
+        Db {
             conn,
             path: path.to_path_buf(),
             frontier: Frontier::new(),
@@ -264,7 +270,7 @@ impl Db {
             destroyed: Vec::new(),
             chains: RenewalChains::new(),
             upper: UpperLevels::default(),
-        })
+        }
     }
 
     /// Open an existing database: refuse one that `init` never made (no schema: an empty or
@@ -290,16 +296,7 @@ impl Db {
             return Err(no_log());
         }
         migrate(&mut conn, path)?;
-        let mut db = Db {
-            conn,
-            path: path.to_path_buf(),
-            frontier: Frontier::new(),
-            latest_policy: None,
-            first_setup: None,
-            destroyed: Vec::new(),
-            chains: RenewalChains::new(),
-            upper: UpperLevels::default(),
-        };
+        let mut db = Db::empty(conn, path);
         db.verify(anchor)?;
         Ok(db)
     }
@@ -528,57 +525,70 @@ impl Db {
         Ok(())
     }
 
+    /// Run `sql` (no parameters) and hand each row, as `read` reads it, to `each`; the first
+    /// error stops it.
+    fn for_each_row<T>(
+        &self,
+        sql: &str,
+        read: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+        mut each: impl FnMut(T) -> Result<(), NodeError>,
+    ) -> Result<(), NodeError> {
+        let path = &self.path;
+        let mut st = self.conn.prepare(sql).map_err(db_err(path))?;
+        let rows = st.query_map([], read).map_err(db_err(path))?;
+        for row in rows {
+            each(row.map_err(db_err(path))?)?;
+        }
+        Ok(())
+    }
+
     /// Table `warrants` against the warrant-seen entries; returns digest -> warrant id.
     fn check_warrants(
         &self,
         seen: &HashMap<u64, WarrantDigest>,
         chains: &mut RenewalChains,
     ) -> Result<HashMap<WarrantDigest, String>, NodeError> {
-        let path = &self.path;
-        let mut st = self
-            .conn
-            .prepare("SELECT digest, warrant_id, envelope, first_seq FROM warrants")
-            .map_err(db_err(path))?;
-        let rows = st
-            .query_map([], |r| {
+        let mut ids = HashMap::new();
+        let mut rows_at: HashSet<u64> = HashSet::new();
+        self.for_each_row(
+            "SELECT digest, warrant_id, envelope, first_seq FROM warrants",
+            |r| {
                 Ok((
                     r.get::<_, Vec<u8>>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
                     r.get::<_, i64>(3)?,
                 ))
-            })
-            .map_err(db_err(path))?;
-        let mut ids = HashMap::new();
-        let mut rows_at: HashSet<u64> = HashSet::new();
-        for row in rows {
-            let (d, id, env, seq) = row.map_err(db_err(path))?;
-            let bad = |why: String| {
-                NodeError::LogDamaged(format!(
-                    "table warrants, row for warrant {id:?} (entry {seq}): {why}"
-                ))
-            };
-            let d = WarrantDigest::from_bytes(digest_from(&d, "warrant digest")?.0);
-            let seq = u64::try_from(seq).unwrap_or(u64::MAX);
-            if seen.get(&seq) != Some(&d) {
-                return Err(bad(
-                    "entry is not the warrant-seen entry of this digest".into()
-                ));
-            }
-            let env = WarrantEnvelope::from_json(&env)
-                .map_err(|e| bad(format!("stored envelope does not parse: {e}")))?;
-            if env.digest() != d {
-                return Err(bad("stored envelope does not have the row's digest".into()));
-            }
-            let w = Warrant::parse(&env)
-                .map_err(|e| bad(format!("stored warrant does not parse: {e}")))?;
-            if w.id() != id {
-                return Err(bad(format!("stored warrant has id {:?}", w.id())));
-            }
-            chains.record_warrant(w.payload());
-            rows_at.insert(seq);
-            ids.insert(d, id);
-        }
+            },
+            |(d, id, env, seq)| {
+                let bad = |why: String| {
+                    NodeError::LogDamaged(format!(
+                        "table warrants, row for warrant {id:?} (entry {seq}): {why}"
+                    ))
+                };
+                let d = WarrantDigest::from_bytes(digest_from(&d, "warrant digest")?.0);
+                let seq = u64::try_from(seq).unwrap_or(u64::MAX);
+                if seen.get(&seq) != Some(&d) {
+                    return Err(bad(
+                        "entry is not the warrant-seen entry of this digest".into()
+                    ));
+                }
+                let env = WarrantEnvelope::from_json(&env)
+                    .map_err(|e| bad(format!("stored envelope does not parse: {e}")))?;
+                if env.digest() != d {
+                    return Err(bad("stored envelope does not have the row's digest".into()));
+                }
+                let w = Warrant::parse(&env)
+                    .map_err(|e| bad(format!("stored warrant does not parse: {e}")))?;
+                if w.id() != id {
+                    return Err(bad(format!("stored warrant has id {:?}", w.id())));
+                }
+                chains.record_warrant(w.payload());
+                rows_at.insert(seq);
+                ids.insert(d, id);
+                Ok(())
+            },
+        )?;
         if let Some(seq) = seen.keys().find(|s| !rows_at.contains(s)) {
             return Err(NodeError::LogDamaged(format!(
                 "table warrants has no row for the warrant-seen entry {seq}"
@@ -593,60 +603,56 @@ impl Db {
         cancels: &HashMap<u64, (WarrantDigest, Digest32)>,
         chains: &mut RenewalChains,
     ) -> Result<(), NodeError> {
-        let path = &self.path;
-        let mut st = self
-            .conn
-            .prepare("SELECT warrant_id, digest, envelope, seq FROM cancellations")
-            .map_err(db_err(path))?;
-        let rows = st
-            .query_map([], |r| {
+        let mut rows_at: HashSet<u64> = HashSet::new();
+        self.for_each_row(
+            "SELECT warrant_id, digest, envelope, seq FROM cancellations",
+            |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, Vec<u8>>(1)?,
                     r.get::<_, String>(2)?,
                     r.get::<_, i64>(3)?,
                 ))
-            })
-            .map_err(db_err(path))?;
-        let mut rows_at: HashSet<u64> = HashSet::new();
-        for row in rows {
-            let (id, d, env, seq) = row.map_err(db_err(path))?;
-            let bad = |why: String| {
-                NodeError::LogDamaged(format!(
-                    "table cancellations, row for warrant {id:?} (entry {seq}): {why}"
-                ))
-            };
-            let d = digest_from(&d, "cancellation digest")?;
-            let seq = u64::try_from(seq).unwrap_or(u64::MAX);
-            let Some((warrant, doc)) = cancels.get(&seq) else {
-                return Err(bad("entry is not a cancellation entry".into()));
-            };
-            if *doc != d {
-                return Err(bad(
-                    "the cancellation entry names another cancellation digest".into(),
-                ));
-            }
-            let env = CancellationEnvelope::from_json(&env)
-                .map_err(|e| bad(format!("stored envelope does not parse: {e}")))?;
-            if env.digest() != d {
-                return Err(bad("stored envelope does not have the row's digest".into()));
-            }
-            let p: CancellationPayload = serde_json::from_slice(&env.envelope().payload)
-                .map_err(|e| bad(format!("stored cancellation does not parse: {e}")))?;
-            if p.warrant_id != id {
-                return Err(bad(format!(
-                    "the stored cancellation cancels warrant {:?}",
-                    p.warrant_id
-                )));
-            }
-            if p.warrant_digest != *warrant {
-                return Err(bad(
-                    "the cancellation entry names another warrant digest".into()
-                ));
-            }
-            chains.cancel(&id);
-            rows_at.insert(seq);
-        }
+            },
+            |(id, d, env, seq)| {
+                let bad = |why: String| {
+                    NodeError::LogDamaged(format!(
+                        "table cancellations, row for warrant {id:?} (entry {seq}): {why}"
+                    ))
+                };
+                let d = digest_from(&d, "cancellation digest")?;
+                let seq = u64::try_from(seq).unwrap_or(u64::MAX);
+                let Some((warrant, doc)) = cancels.get(&seq) else {
+                    return Err(bad("entry is not a cancellation entry".into()));
+                };
+                if *doc != d {
+                    return Err(bad(
+                        "the cancellation entry names another cancellation digest".into(),
+                    ));
+                }
+                let env = CancellationEnvelope::from_json(&env)
+                    .map_err(|e| bad(format!("stored envelope does not parse: {e}")))?;
+                if env.digest() != d {
+                    return Err(bad("stored envelope does not have the row's digest".into()));
+                }
+                let p: CancellationPayload = serde_json::from_slice(&env.envelope().payload)
+                    .map_err(|e| bad(format!("stored cancellation does not parse: {e}")))?;
+                if p.warrant_id != id {
+                    return Err(bad(format!(
+                        "the stored cancellation cancels warrant {:?}",
+                        p.warrant_id
+                    )));
+                }
+                if p.warrant_digest != *warrant {
+                    return Err(bad(
+                        "the cancellation entry names another warrant digest".into()
+                    ));
+                }
+                chains.cancel(&id);
+                rows_at.insert(seq);
+                Ok(())
+            },
+        )?;
         if let Some(seq) = cancels.keys().find(|s| !rows_at.contains(s)) {
             return Err(NodeError::LogDamaged(format!(
                 "table cancellations has no row for the cancellation entry {seq}"
@@ -661,23 +667,17 @@ impl Db {
         released: &HashMap<u64, (WarrantDigest, CiphertextDigest)>,
         warrant_ids: &HashMap<WarrantDigest, String>,
     ) -> Result<(), NodeError> {
-        let path = &self.path;
         let mut counted: HashSet<(String, CiphertextDigest)> = HashSet::new();
-        let mut st = self
-            .conn
-            .prepare("SELECT warrant_id, ciphertext, first_seq FROM releases")
-            .map_err(db_err(path))?;
-        let rows = st
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Vec<u8>>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })
-            .map_err(db_err(path))?;
-        for row in rows {
-            let (id, ct, seq) = row.map_err(db_err(path))?;
+        self.for_each_row(
+            "SELECT warrant_id, ciphertext, first_seq FROM releases",
+            |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+            },
+            |(id, ct, seq)| {
             let ct =
                 CiphertextDigest::from_bytes(digest_from(&ct, "release counter ciphertext")?.0);
             let seq = u64::try_from(seq).unwrap_or(u64::MAX);
@@ -691,7 +691,9 @@ impl Db {
                 }
             }
             counted.insert((id, ct));
-        }
+                Ok(())
+            },
+        )?;
         for (seq, (w, ct)) in released {
             let id = warrant_ids.get(w).ok_or_else(|| {
                 NodeError::LogDamaged(format!(

@@ -154,23 +154,55 @@ pub async fn load(config: Config) -> Result<Loaded, NodeError> {
     if let Some(f) = node.fault() {
         tracing::warn!(fault = f.as_str(), "fault injection enabled");
     }
-    let tls = match tls_files {
-        Some(TlsFiles { cert, key }) => {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            Some(
-                axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
-                    .await
-                    .map_err(|e| {
-                        NodeError::Tls(format!("{} / {}: {e}", cert.display(), key.display()))
-                    })?,
-            )
-        }
-        None => None,
-    };
+    let tls = rustls_config(tls_files.as_ref()).await?;
     Ok(Loaded {
         node: Arc::new(node),
         tls,
     })
+}
+
+/// The rustls configuration of `tls` (the process's crypto provider set to ring first), or
+/// `None` for plain HTTP. The serving node and a pending node's ceremony share it.
+async fn rustls_config(
+    tls: Option<&TlsFiles>,
+) -> Result<Option<axum_server::tls_rustls::RustlsConfig>, NodeError> {
+    let Some(TlsFiles { cert, key }) = tls else {
+        return Ok(None);
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+        .await
+        .map(Some)
+        .map_err(|e| NodeError::Tls(format!("{} / {}: {e}", cert.display(), key.display())))
+}
+
+/// Serve `app` on `listener` until `handle` shuts it down: HTTPS with `tls`, plain HTTP
+/// without; HTTP/1 request headers must arrive within `header_timeout`.
+async fn serve_http(
+    listener: std::net::TcpListener,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
+    handle: axum_server::Handle<SocketAddr>,
+    header_timeout: Duration,
+    app: axum::Router,
+) -> Result<(), NodeError> {
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    let mut server = axum_server::from_tcp(listener)
+        .map_err(|e| NodeError::io("listener", e))?
+        .handle(handle);
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(header_timeout);
+    let result = match tls {
+        Some(cfg) => {
+            server
+                .acceptor(axum_server::tls_rustls::RustlsAcceptor::new(cfg))
+                .serve(app)
+                .await
+        }
+        None => server.serve(app).await,
+    };
+    result.map_err(|e| NodeError::io("server", e))
 }
 
 /// The fingerprint ([`escrow_core::api::tls_key_fingerprint`]) of the key of the first
@@ -323,30 +355,14 @@ async fn serve_until(
         h.graceful_shutdown(Some(Duration::from_secs(if again { 5 } else { 30 })));
     });
     let header_timeout = node.limits().header_timeout;
-    let app = server::router(node).into_make_service_with_connect_info::<SocketAddr>();
-    let result = match tls_config {
-        Some(cfg) => {
-            let mut server = axum_server::from_tcp_rustls(listener, cfg)
-                .map_err(|e| NodeError::io("listener", e))?
-                .handle(handle);
-            server
-                .http_builder()
-                .http1()
-                .header_read_timeout(header_timeout);
-            server.serve(app).await
-        }
-        None => {
-            let mut server = axum_server::from_tcp(listener)
-                .map_err(|e| NodeError::io("listener", e))?
-                .handle(handle);
-            server
-                .http_builder()
-                .http1()
-                .header_read_timeout(header_timeout);
-            server.serve(app).await
-        }
-    };
-    result.map_err(|e| NodeError::io("server", e))?;
+    serve_http(
+        listener,
+        tls_config,
+        handle,
+        header_timeout,
+        server::router(node),
+    )
+    .await?;
     // the watcher sent its answer before it shut the server down
     let mut reloading_rx = reloading_rx;
     let again = reloading_rx.try_recv().unwrap_or(false);

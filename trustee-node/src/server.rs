@@ -1284,12 +1284,8 @@ fn check_content_type(headers: &axum::http::HeaderMap, expected: &str) -> Result
 /// The media type of every JSON POST body.
 const JSON_MEDIA: &str = "application/json";
 
-async fn read_body(
-    req: Request,
-    media: &str,
-    limit: usize,
-    timeout: Duration,
-) -> Result<Vec<u8>, ApiError> {
+async fn read_body(req: Request, media: &str, limits: &Limits) -> Result<Vec<u8>, ApiError> {
+    let (limit, timeout) = (limits.max_body_bytes, limits.body_timeout);
     check_content_type(req.headers(), media)?;
     let too_large = || {
         ApiError::new(
@@ -1339,12 +1335,13 @@ async fn read_body(
     }
 }
 
-/// Run `f` on a blocking thread once one of the node-wide work permits is free (the permit is
+/// Run `f` (given the node) on a blocking thread once one of the node-wide work permits is free (the permit is
 /// held until `f` returns, even if the client has gone).
 async fn blocking<T: Send + 'static>(
     node: &Shared,
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+    f: impl FnOnce(&Node) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
+    let n = node.clone();
     let permit = node
         .work
         .clone()
@@ -1353,7 +1350,7 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::internal("waiting for a worker", e))?;
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        f()
+        f(&n)
     })
     .await
     .map_err(|e| ApiError::internal("running a request", e))?
@@ -1368,15 +1365,8 @@ async fn h_release(
     req: Request,
 ) -> Result<Json<ReleaseResponse>, ApiError> {
     let (auth, pq) = auth_header(req.headers(), req.uri());
-    let body = read_body(
-        req,
-        JSON_MEDIA,
-        node.limits.max_body_bytes,
-        node.limits.body_timeout,
-    )
-    .await?;
-    let n = node.clone();
-    blocking(&node, move || n.release(auth.as_deref(), &pq, &body))
+    let body = read_body(req, JSON_MEDIA, &node.limits).await?;
+    blocking(&node, move |n| n.release(auth.as_deref(), &pq, &body))
         .await
         .map(Json)
 }
@@ -1385,15 +1375,8 @@ async fn h_cancel(
     State(node): State<Shared>,
     req: Request,
 ) -> Result<Json<CancelResponse>, ApiError> {
-    let body = read_body(
-        req,
-        JSON_MEDIA,
-        node.limits.max_body_bytes,
-        node.limits.body_timeout,
-    )
-    .await?;
-    let n = node.clone();
-    blocking(&node, move || n.cancel(&body)).await.map(Json)
+    let body = read_body(req, JSON_MEDIA, &node.limits).await?;
+    blocking(&node, move |n| n.cancel(&body)).await.map(Json)
 }
 
 async fn h_entries(
@@ -1401,15 +1384,13 @@ async fn h_entries(
     q: Result<Query<EntriesQuery>, QueryRejection>,
 ) -> Result<Json<EntriesPage>, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::bad_request("bad-range", e.body_text()))?;
-    let n = node.clone();
-    blocking(&node, move || n.entries(q.start, q.end))
+    blocking(&node, move |n| n.entries(q.start, q.end))
         .await
         .map(Json)
 }
 
 async fn h_checkpoint(State(node): State<Shared>) -> Result<Response, ApiError> {
-    let n = node.clone();
-    let note = blocking(&node, move || n.checkpoint()).await?;
+    let note = blocking(&node, move |n| n.checkpoint()).await?;
     let mut r = Response::new(Body::from(note));
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -1425,8 +1406,7 @@ async fn h_inclusion(
     q: Result<Query<InclusionQuery>, QueryRejection>,
 ) -> Result<Json<InclusionProofView>, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::bad_request("bad-range", e.body_text()))?;
-    let n = node.clone();
-    blocking(&node, move || n.inclusion(q.index, q.size))
+    blocking(&node, move |n| n.inclusion(q.index, q.size))
         .await
         .map(Json)
 }
@@ -1436,8 +1416,7 @@ async fn h_consistency(
     q: Result<Query<ConsistencyQuery>, QueryRejection>,
 ) -> Result<Json<ConsistencyProofView>, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::bad_request("bad-range", e.body_text()))?;
-    let n = node.clone();
-    blocking(&node, move || n.consistency(q.old, q.new))
+    blocking(&node, move |n| n.consistency(q.old, q.new))
         .await
         .map(Json)
 }
@@ -1465,8 +1444,7 @@ async fn h_envelope(
 ) -> Result<Response, ApiError> {
     let (auth, pq) = auth_header(&headers, &uri);
     let Query(q) = q.map_err(|e| ApiError::bad_request("bad-digest", e.body_text()))?;
-    let n = node.clone();
-    let env = blocking(&node, move || n.envelope(auth.as_deref(), &pq, &q.digest)).await?;
+    let env = blocking(&node, move |n| n.envelope(auth.as_deref(), &pq, &q.digest)).await?;
     let mut r = Response::new(Body::from(env));
     r.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -234,15 +234,8 @@ pub(super) async fn h_release_v2(
 ) -> Result<Response, ApiError> {
     let (auth, pq) = super::auth_header(req.headers(), req.uri());
     let json = wants_json(&req);
-    let body = read_body(
-        req,
-        CONTENT_TYPE_V2,
-        node.limits.max_body_bytes,
-        node.limits.body_timeout,
-    )
-    .await?;
-    let n = node.clone();
-    let resp = blocking(&node, move || n.release_v2(auth.as_deref(), &pq, &body)).await?;
+    let body = read_body(req, CONTENT_TYPE_V2, &node.limits).await?;
+    let resp = blocking(&node, move |n| n.release_v2(auth.as_deref(), &pq, &body)).await?;
     let (bytes, ctype) = if json {
         (
             resp.to_json_view().to_string().into_bytes(),

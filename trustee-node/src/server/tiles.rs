@@ -148,8 +148,7 @@ pub(super) async fn h_tile(
 ) -> Result<Response, ApiError> {
     let id = TileId::parse(&path)
         .map_err(|e| ApiError::new(StatusCode::NOT_FOUND, "not-found", e.to_string()))?;
-    let n = node.clone();
-    let Some(bytes) = blocking(&node, move || n.tile(&id)).await? else {
+    let Some(bytes) = blocking(&node, move |n| n.tile(&id)).await? else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not-found",
