@@ -278,16 +278,46 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         files::private_dir(&d)?;
         roles.retrieve(&set, env, key, &as_v1(msgs), urls, &net, &d)
     };
-    let r = try_get(&issuer_only, &inv, &in_scope, &urls(&nodes), "issuer-only")?;
-    ensure!(
-        r.decrypted() == 0 && r.refusal_codes() == ["missing-approval"],
-        "demo: an issuer-only warrant was not refused with missing-approval: {:?}",
-        r.refusal_codes()
-    );
+    // An attempt every trustee must refuse with `code` (nothing decrypted); its first refusal
+    // for the story.
+    let refused = |env: &WarrantEnvelope,
+                   msgs: &[SealedMessage],
+                   tag: &str,
+                   code: &str,
+                   what: &str|
+     -> Result<String> {
+        let r = try_get(env, &inv, msgs, &urls(&nodes), tag)?;
+        ensure!(
+            r.decrypted() == 0 && r.refusal_codes() == [code],
+            "demo: {what} was not refused with {code}: {:?}",
+            r.refusal_codes()
+        );
+        Ok(r.first_refusal())
+    };
+    // A warrant of the investigator's for alice's messages in the window, valid from `from`
+    // to `until`, signed by `issuer` and, if given, approved by `judge`.
+    let alice_warrant = |id: &str,
+                         from: Timestamp,
+                         until: Timestamp,
+                         issuer: &PrivateKey,
+                         judge: Option<&PrivateKey>| {
+        sign(
+            &payload(id, &["alice"], window, &inv, from, until, None),
+            issuer,
+            judge,
+        )
+    };
+    let why = refused(
+        &issuer_only,
+        &in_scope,
+        "issuer-only",
+        "missing-approval",
+        "an issuer-only warrant",
+    )?;
     story.step(
         &format!("The Secretary of State issues warrant w-demo-alice: target alice, messages sent {} to {}", window.from, window.until),
-        &format!("before judicial approval every trustee refuses: {}", r.first_refusal()),
-        serde_json::json!({"codes": r.refusal_codes()}),
+        &format!("before judicial approval every trustee refuses: {why}"),
+        serde_json::json!({"codes": ["missing-approval"]}),
     );
     let warrant = sign(&p, &sos, Some(&jc))?;
     policy
@@ -342,15 +372,15 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         .take(3)
         .cloned()
         .collect();
-    let r = try_get(&warrant, &inv, &out_of_scope, &urls(&nodes), "out-of-scope")?;
-    ensure!(
-        r.decrypted() == 0 && r.refusal_codes() == ["out-of-scope"],
-        "demo: out-of-scope messages not refused: {:?}",
-        r.refusal_codes()
-    );
     refusals.push((
         "asking for 3 messages outside the warrant's scope",
-        r.first_refusal(),
+        refused(
+            &warrant,
+            &out_of_scope,
+            "out-of-scope",
+            "out-of-scope",
+            "out-of-scope messages",
+        )?,
     ));
 
     let mut relabelled = out_of_scope
@@ -359,81 +389,66 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         .clone();
     relabelled.escrow.label.sender = "alice".into();
     relabelled.escrow.label.timestamp = window.from.plus(3600);
-    let r = try_get(
-        &warrant,
-        &inv,
-        std::slice::from_ref(&relabelled),
-        &urls(&nodes),
-        "relabelled",
-    )?;
-    ensure!(
-        r.decrypted() == 0 && r.refusal_codes() == ["bad-ciphertext-proof"],
-        "demo: relabelled ciphertext not refused: {:?}",
-        r.refusal_codes()
-    );
     refusals.push((
         "relabelling an out-of-scope message as alice's, inside the window",
-        r.first_refusal(),
+        refused(
+            &warrant,
+            std::slice::from_ref(&relabelled),
+            "relabelled",
+            "bad-ciphertext-proof",
+            "a relabelled ciphertext",
+        )?,
     ));
 
     let mut forged = warrant.envelope().clone();
     let text = String::from_utf8_lossy(&forged.payload).replace("\"alice\"", "\"bob\"");
     forged.payload = text.into_bytes();
     let forged = WarrantEnvelope::from_envelope(forged).map_err(|r| anyhow::anyhow!("{r}"))?;
-    let r = try_get(&forged, &inv, &in_scope, &urls(&nodes), "forged")?;
-    ensure!(
-        r.decrypted() == 0 && r.refusal_codes() == ["bad-signature"],
-        "demo: forged warrant not refused: {:?}",
-        r.refusal_codes()
-    );
     refusals.push((
         "a forged warrant (target changed to bob after signing)",
-        r.first_refusal(),
+        refused(
+            &forged,
+            &in_scope,
+            "forged",
+            "bad-signature",
+            "a forged warrant",
+        )?,
     ));
 
-    let expired = sign(
-        &payload(
-            "w-demo-expired",
-            &["alice"],
-            window,
-            &inv,
-            now.plus(-40 * DAY),
-            now.plus(-DAY),
-            None,
-        ),
+    let expired = alice_warrant(
+        "w-demo-expired",
+        now.plus(-40 * DAY),
+        now.plus(-DAY),
         &sos,
         Some(&jc),
     )?;
-    let r = try_get(&expired, &inv, &in_scope, &urls(&nodes), "expired")?;
-    ensure!(
-        r.decrypted() == 0 && r.refusal_codes() == ["expired"],
-        "demo: expired warrant not refused: {:?}",
-        r.refusal_codes()
-    );
-    refusals.push(("an expired warrant", r.first_refusal()));
+    refusals.push((
+        "an expired warrant",
+        refused(
+            &expired,
+            &in_scope,
+            "expired",
+            "expired",
+            "an expired warrant",
+        )?,
+    ));
 
-    let foreign = sign(
-        &payload(
-            "w-demo-foreign",
-            &["alice"],
-            window,
-            &inv,
-            now.plus(-3600),
-            now.plus(30 * DAY),
-            None,
-        ),
+    let foreign = alice_warrant(
+        "w-demo-foreign",
+        now.plus(-3600),
+        now.plus(30 * DAY),
         &foreign_issuer,
         Some(&foreign_judge),
     )?;
-    let r = try_get(&foreign, &inv, &in_scope, &urls(&nodes), "foreign")?;
-    ensure!(
-        r.decrypted() == 0 && r.refusal_codes() == ["unknown-authority"],
-        "demo: foreign warrant not refused: {:?}",
-        r.refusal_codes()
-    );
     refusals.push((
         "a well-formed warrant from a foreign authority no trustee's policy names",
-        r.first_refusal(),
+        refused(
+            &foreign,
+            &in_scope,
+            "foreign",
+            "unknown-authority",
+            "a foreign authority's warrant",
+        )?,
     ));
 
     let r = try_get(
@@ -452,16 +467,10 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         "the trustees answer (the warrant is valid) but every share is encrypted to the named investigator: nothing opens".into(),
     ));
 
-    let short = sign(
-        &payload(
-            "w-demo-cancel",
-            &["alice"],
-            window,
-            &inv,
-            now.plus(-3600),
-            now.plus(30 * DAY),
-            None,
-        ),
+    let short = alice_warrant(
+        "w-demo-cancel",
+        now.plus(-3600),
+        now.plus(30 * DAY),
         &sos,
         Some(&jc),
     )?;
@@ -485,15 +494,15 @@ pub fn run(a: &DemoArgs, roles: &dyn Roles, out: Out) -> Result<()> {
             .cancel(&cancel.to_json())
             .map_err(|e| anyhow::anyhow!("demo: {u} did not accept the cancellation: {e}"))?;
     }
-    let r = try_get(&short, &inv, &in_scope, &urls(&nodes), "after-cancel")?;
-    ensure!(
-        r.decrypted() == 0 && r.refusal_codes() == ["cancelled"],
-        "demo: cancelled warrant not refused: {:?}",
-        r.refusal_codes()
-    );
     refusals.push((
         "a warrant after the Secretary of State cancelled it",
-        r.first_refusal(),
+        refused(
+            &short,
+            &in_scope,
+            "after-cancel",
+            "cancelled",
+            "a cancelled warrant",
+        )?,
     ));
     story.step(
         "The refusals that matter",

@@ -8,7 +8,7 @@
 
 use crate::args::{BatchArgs, FailuresArgs, SweepArgs};
 use crate::out::{Out, progress};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use escrow_research::experiment::{
     self, BATCH_COLUMNS, BatchParams, FAILURE_COLUMNS, FailureParams, RunOutput, SWEEP_COLUMNS,
     SweepParams,
@@ -37,6 +37,13 @@ pub(crate) fn messages(m: u64) -> Result<usize> {
     let m = usize::try_from(m).unwrap_or(usize::MAX);
     experiment::check_messages(m)?;
     Ok(m)
+}
+
+/// The message counts of a live run (`--messages`, each checked) and its `--batch` (at least 1).
+pub(crate) fn live_counts(ms: &[u64], batch: usize) -> Result<Vec<usize>> {
+    let counts = ms.iter().map(|&m| messages(m)).collect::<Result<_>>()?;
+    ensure!(batch >= 1, "--batch must be at least 1");
+    Ok(counts)
 }
 
 fn small(v: u64, what: &str, n: u64) -> Result<u16> {
@@ -89,7 +96,7 @@ pub fn sweep(a: SweepArgs, out: Out) -> Result<()> {
     let pairs = experiment::pairs(&a.n, &a.k)?;
     let messages = messages(a.messages)?;
     let dir = out_dir(a.out, "sweep")?;
-    let (machine, started_unix, started) = experiment::start();
+    let start = experiment::start();
     let p = SweepParams {
         pairs,
         messages,
@@ -171,10 +178,7 @@ pub fn sweep(a: SweepArgs, out: Out) -> Result<()> {
         parameters: serde_json::to_value(&p)?,
         csv: ("sweep.csv", SWEEP_COLUMNS, r.csv_rows()),
         charts: r.charts(),
-        machine,
-        started_unix,
-        started,
-        command: std::env::args().collect(),
+        start,
         results: serde_json::to_value(&r)?,
         warnings,
     };
@@ -208,7 +212,7 @@ pub fn failures(a: FailuresArgs, out: Out) -> Result<()> {
     };
     experiment::failure_cases(&p)?;
     let dir = out_dir(a.out, "failures")?;
-    let (machine, started_unix, started) = experiment::start();
+    let start = experiment::start();
     let rows = experiment::failures(&p, &mut |l| progress(l))?;
     let mut text = String::new();
     let _ = writeln!(
@@ -258,10 +262,7 @@ pub fn failures(a: FailuresArgs, out: Out) -> Result<()> {
             experiment::failure_csv_rows(&rows),
         ),
         charts: experiment::failure_charts(&rows),
-        machine,
-        started_unix,
-        started,
-        command: std::env::args().collect(),
+        start,
         results: serde_json::to_value(&rows)?,
         warnings,
     };
@@ -279,13 +280,13 @@ pub fn batch(a: BatchArgs, out: Out) -> Result<()> {
         batch: a.batch,
     };
     let dir = out_dir(a.out, "batch")?;
-    let (machine, started_unix, started) = experiment::start();
+    let start = experiment::start();
     let r = experiment::batch(&p, &mut |l| progress(l))?;
     let mut text = String::new();
     let _ = writeln!(
         text,
         "batch: {k}-of-{n}, {messages} messages; per message: public check, {k} trustee shares with proofs, combine (all in this process, {} cores)",
-        machine.cores
+        start.machine.cores
     );
     let _ = writeln!(text, "sealing all messages (1 thread): {:.2} s", r.seal_s);
     let _ = writeln!(
@@ -315,10 +316,7 @@ pub fn batch(a: BatchArgs, out: Out) -> Result<()> {
         parameters: serde_json::to_value(&p)?,
         csv: ("batch.csv", BATCH_COLUMNS, experiment::batch_csv_rows(&r)),
         charts: experiment::batch_charts(&r),
-        machine,
-        started_unix,
-        started,
-        command: std::env::args().collect(),
+        start,
         results: serde_json::to_value(&r)?,
         warnings,
     };

@@ -437,7 +437,7 @@ pub fn dkg(a: DkgArgs, out: Out) -> Result<()> {
     ensure!(!sizes.is_empty(), "--n needs at least one size");
     let dir = out_dir(a.out, "dkg")?;
     let work = dir.join("work");
-    let (machine, started_unix, started) = experiment::start();
+    let start = experiment::start();
     let mut rows = Vec::new();
     for &n in &sizes {
         progress(&format!("n = {n}, k = {}", threshold(n)));
@@ -463,10 +463,7 @@ pub fn dkg(a: DkgArgs, out: Out) -> Result<()> {
         parameters: serde_json::to_value(&p)?,
         csv: ("dkg.csv", DKG_COLUMNS, csv(&rows)),
         charts: charts(&rows),
-        machine,
-        started_unix,
-        started,
-        command: std::env::args().collect(),
+        start,
         results: serde_json::to_value(&rows)?,
         warnings: Vec::new(),
     };

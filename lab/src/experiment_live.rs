@@ -9,7 +9,7 @@
 //!   audit --json`, a child process) timed over it, with its peak memory.
 
 use crate::args::{AuditLogArgs, E2eArgs};
-use crate::experiment::{finish, messages};
+use crate::experiment::{finish, live_counts};
 use crate::files::{self, SET_FILE};
 use crate::nodes::{Env, NodeProc, find_node_bin};
 use crate::out::{Out, progress};
@@ -551,18 +551,13 @@ fn audit_in_process(
 
 pub fn e2e(a: E2eArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     let (n, k) = experiment::check_pair(a.n, a.k)?;
-    let counts: Vec<usize> = a
-        .messages
-        .iter()
-        .map(|&m| messages(m))
-        .collect::<Result<_>>()?;
-    ensure!(a.batch >= 1, "--batch must be at least 1");
+    let counts = live_counts(&a.messages, a.batch)?;
     ensure!(
         counts.iter().sum::<usize>() <= 200_000,
         "at most 200000 messages in all per run"
     );
     let dir = out_dir(a.out.clone(), "e2e")?;
-    let (machine, started_unix, started) = experiment::start();
+    let start = experiment::start();
     // Without witnesses; then, with --witnesses, the same rows on nodes of their own under a
     // release gate.
     let (mut rows, audit, node_start_s) = e2e_lab(&a, roles, &dir.join("work"), n, k, &counts, 0)?;
@@ -578,8 +573,8 @@ pub fn e2e(a: E2eArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     let _ = writeln!(
         text,
         "e2e: {k}-of-{n} trustee nodes on 127.0.0.1, {} cores ({}); release protocol version {}; one double-locked warrant per row, every share verified",
-        machine.cores,
-        machine.cpu_model,
+        start.machine.cores,
+        start.machine.cpu_model,
         if a.v1 { 1 } else { 2 }
     );
     let _ = writeln!(
@@ -658,10 +653,7 @@ pub fn e2e(a: E2eArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         parameters: serde_json::to_value(&params)?,
         csv: ("e2e.csv", E2E_COLUMNS, e2e_csv(&rows)),
         charts: e2e_charts(&rows),
-        machine,
-        started_unix,
-        started,
-        command: std::env::args().collect(),
+        start,
         results: serde_json::json!({"rows": rows, "audit": audit, "audit_witnessed": audit_witnessed}),
         warnings: experiment::too_small(
             params.messages.iter().copied().min().unwrap_or(0),
@@ -1088,7 +1080,7 @@ pub fn audit_log(a: AuditLogArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     );
     let dir = out_dir(a.out.clone(), "audit-log")?;
     let work = dir.join("work");
-    let (machine, started_unix, started) = experiment::start();
+    let start = experiment::start();
     let mut lab = Lab::new(&work, 5, 3, a.node_bin.as_deref(), "test")?;
     lab.env.init(1)?;
     lab.nodes.push(lab.env.serve(1)?);
@@ -1102,7 +1094,7 @@ pub fn audit_log(a: AuditLogArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     let _ = writeln!(
         text,
         "audit-log: one trustee's log ({} real releases, the rest grown from them), `escrow audit --json` over it, {} cores",
-        a.real, machine.cores
+        a.real, start.machine.cores
     );
     let _ = writeln!(
         text,
@@ -1176,10 +1168,7 @@ pub fn audit_log(a: AuditLogArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         parameters: serde_json::json!({"entries": a.entries, "real": a.real}),
         csv: ("audit-log.csv", AUDIT_COLUMNS, csv),
         charts: vec![("audit-log-time.svg".into(), chart)],
-        machine,
-        started_unix,
-        started,
-        command: std::env::args().collect(),
+        start,
         results: serde_json::json!({"rows": rows}),
         warnings: Vec::new(),
     };

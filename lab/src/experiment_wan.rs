@@ -20,7 +20,7 @@
 
 use crate::args::WanArgs;
 use crate::delay::{DelayProxy, SharedDelay};
-use crate::experiment::{finish, messages};
+use crate::experiment::{finish, live_counts};
 use crate::experiment_live::{Lab, out_dir, stop_all, witness_quorum};
 use crate::netns::{Namespaces, unavailable};
 use crate::out::{Out, progress};
@@ -179,12 +179,7 @@ fn node_addrs(lab: &Lab) -> Result<Vec<SocketAddr>> {
 
 pub fn wan(a: WanArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     let (n, k) = experiment::check_pair(a.n, a.k)?;
-    let counts: Vec<usize> = a
-        .messages
-        .iter()
-        .map(|&m| messages(m))
-        .collect::<Result<_>>()?;
-    ensure!(a.batch >= 1, "--batch must be at least 1");
+    let counts = live_counts(&a.messages, a.batch)?;
     ensure!(
         counts.iter().sum::<usize>() * a.rtt.len() * a.ask.len() <= 400_000,
         "at most 400000 messages retrieved per run (messages × round trips × strategies)"
@@ -211,7 +206,7 @@ pub fn wan(a: WanArgs, roles: &dyn Roles, out: Out) -> Result<()> {
     }
     let dir = out_dir(a.out, "wan")?;
     let work = dir.join("work");
-    let (machine, started_unix, started) = experiment::start();
+    let start = experiment::start();
     let mut lab = Lab::new(&work, n, k, a.node_bin.as_deref(), &a.kdf_cost)?;
     // Namespaces outlive the nodes: the nodes are stopped first (below), then these go.
     let spaces = match &why_loopback {
@@ -318,8 +313,8 @@ pub fn wan(a: WanArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         },
         if a.v1 { 1 } else { 2 },
         a.batch,
-        machine.cores,
-        machine.cpu_model,
+        start.machine.cores,
+        start.machine.cpu_model,
     );
     let _ = writeln!(
         text,
@@ -372,10 +367,7 @@ pub fn wan(a: WanArgs, roles: &dyn Roles, out: Out) -> Result<()> {
         parameters: serde_json::to_value(&params)?,
         csv: ("wan.csv", WAN_COLUMNS, csv(&rows)),
         charts: charts(&rows),
-        machine,
-        started_unix,
-        started,
-        command: std::env::args().collect(),
+        start,
         results: serde_json::json!({ "rows": rows }),
         warnings: experiment::too_small(counts.iter().copied().min().unwrap_or(0), "messages")
             .into_iter()

@@ -146,6 +146,24 @@ pub struct OpRow {
 }
 
 impl OpRow {
+    /// The rows of one scheme at one (n, k): `row(operation, unit, time, floor_us, bytes)`.
+    pub fn maker(
+        scheme: &'static str,
+        n: u16,
+        k: u16,
+    ) -> impl Fn(&'static str, &'static str, Summary, Option<f64>, Option<usize>) -> OpRow {
+        move |operation, unit, time, floor_us, bytes| OpRow {
+            scheme,
+            n,
+            k,
+            operation,
+            unit,
+            time,
+            floor_us,
+            bytes,
+        }
+    }
+
     /// Median over floor.
     pub fn ratio_to_floor(&self) -> Option<f64> {
         self.floor_us
@@ -259,16 +277,7 @@ fn sweep_ours(
     for v in [&mut seal, &mut check, &mut share, &mut verify, &mut combine] {
         v.drain(..warm.min(v.len()));
     }
-    let row = |operation, unit, time, floor_us, bytes| OpRow {
-        scheme: "ours",
-        n,
-        k,
-        operation,
-        unit,
-        time,
-        floor_us,
-        bytes,
-    };
+    let row = OpRow::maker("ours", n, k);
     Ok(vec![
         row("setup", "set", summarize(&mut [d.deal_us]), None, None),
         row(
@@ -347,16 +356,7 @@ fn sweep_naive(n: u16, k: u16, msgs: &[Message], prim: &Primitives) -> Result<Ve
     for v in [&mut seal, &mut share, &mut combine] {
         v.drain(..warm.min(v.len()));
     }
-    let row = |operation, unit, time, floor_us, bytes| OpRow {
-        scheme: "naive",
-        n,
-        k,
-        operation,
-        unit,
-        time,
-        floor_us,
-        bytes,
-    };
+    let row = OpRow::maker("naive", n, k);
     Ok(vec![
         row("setup", "set", summarize(&mut [setup_us]), None, None),
         row(
@@ -722,33 +722,10 @@ pub fn failures(p: &FailureParams, progress: &mut dyn FnMut(&str)) -> Result<Vec
     }
     let mut rows = Vec::new();
     for (ci, &(down, mal)) in cases.iter().enumerate() {
-        let ok = ours_ok.get(ci).copied().unwrap_or(0);
-        rows.push(FailureRow {
-            scheme: "ours",
-            n,
-            k,
-            down,
-            malicious: mal,
-            available: n - down,
-            messages: msgs.len(),
-            decrypted: ok,
-            failed: msgs.len() - ok,
-            time: summarize(
-                ours_t
-                    .get_mut(ci)
-                    .map(|v| v.as_mut_slice())
-                    .unwrap_or(&mut []),
-            ),
-            named: ours_named
-                .get(ci)
-                .map(|s| s.iter().copied().collect())
-                .unwrap_or_default(),
-            mean_attempts: None,
-        });
-        if p.naive {
-            let ok = naive_ok.get(ci).copied().unwrap_or(0);
-            rows.push(FailureRow {
-                scheme: "naive",
+        // One scheme's row of this case: `ok` messages read, `times` its timings.
+        let row =
+            |scheme, ok: usize, times: Option<&mut Vec<f64>>, named, mean_attempts| FailureRow {
+                scheme,
                 n,
                 k,
                 down,
@@ -757,17 +734,28 @@ pub fn failures(p: &FailureParams, progress: &mut dyn FnMut(&str)) -> Result<Vec
                 messages: msgs.len(),
                 decrypted: ok,
                 failed: msgs.len() - ok,
-                time: summarize(
-                    naive_t
-                        .get_mut(ci)
-                        .map(|v| v.as_mut_slice())
-                        .unwrap_or(&mut []),
-                ),
-                named: Vec::new(),
-                mean_attempts: Some(
-                    naive_attempts.get(ci).copied().unwrap_or(0) as f64 / msgs.len() as f64,
-                ),
-            });
+                time: summarize(times.map(|v| v.as_mut_slice()).unwrap_or(&mut [])),
+                named,
+                mean_attempts,
+            };
+        rows.push(row(
+            "ours",
+            ours_ok.get(ci).copied().unwrap_or(0),
+            ours_t.get_mut(ci),
+            ours_named
+                .get(ci)
+                .map(|s| s.iter().copied().collect())
+                .unwrap_or_default(),
+            None,
+        ));
+        if p.naive {
+            rows.push(row(
+                "naive",
+                naive_ok.get(ci).copied().unwrap_or(0),
+                naive_t.get_mut(ci),
+                Vec::new(),
+                Some(naive_attempts.get(ci).copied().unwrap_or(0) as f64 / msgs.len() as f64),
+            ));
         }
     }
     Ok(rows)
@@ -1123,14 +1111,8 @@ pub struct RunOutput<'a> {
     pub csv: (&'a str, &'a [&'a str], Vec<Vec<String>>),
     /// Plots (file name, chart).
     pub charts: Vec<(String, Chart<'static>)>,
-    /// When the run started (from [`Machine::detect`] at the start).
-    pub machine: Machine,
-    /// Unix time of the start.
-    pub started_unix: u64,
-    /// When it started.
-    pub started: Instant,
-    /// Command line.
-    pub command: Vec<String>,
+    /// The machine, the clocks and the command line at the start ([`start`]).
+    pub start: Started,
     /// Extra results to store in run.json under "results".
     pub results: serde_json::Value,
     /// Why the numbers of this run should not be reported (e.g. [`too_small`]).
@@ -1152,7 +1134,7 @@ pub fn write_run(dir: &Path, out: RunOutput<'_>) -> Result<serde_json::Value> {
         files.push(name.clone());
     }
     files.push("run.json".into());
-    let mut machine = out.machine;
+    let mut machine = out.start.machine;
     machine.load_at_end = load_average();
     let rec = RunRecord {
         experiment: out.experiment.to_string(),
@@ -1160,10 +1142,10 @@ pub fn write_run(dir: &Path, out: RunOutput<'_>) -> Result<serde_json::Value> {
         machine,
         versions: Versions::this_build(),
         commit: Commit::this_build(),
-        started_unix: out.started_unix,
-        duration_s: out.started.elapsed().as_secs_f64(),
+        started_unix: out.start.unix,
+        duration_s: out.start.at.elapsed().as_secs_f64(),
         files,
-        command: out.command,
+        command: out.start.command,
         warnings: out.warnings,
     };
     let mut v = serde_json::to_value(&rec).map_err(|e| Error::Io {
@@ -1185,9 +1167,27 @@ pub fn write_run(dir: &Path, out: RunOutput<'_>) -> Result<serde_json::Value> {
     Ok(v)
 }
 
-/// Start of a run: machine (with the load now) and the clocks.
-pub fn start() -> (Machine, u64, Instant) {
-    (Machine::detect(), unix_now(), Instant::now())
+/// The start of a run, as `run.json` records it.
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// The machine (with the load at the start, from [`Machine::detect`]).
+    pub machine: Machine,
+    /// Unix time of the start.
+    pub unix: u64,
+    /// When it started (for the run's duration).
+    pub at: Instant,
+    /// The command line.
+    pub command: Vec<String>,
+}
+
+/// Start of a run: machine (with the load now), the clocks and the command line.
+pub fn start() -> Started {
+    Started {
+        machine: Machine::detect(),
+        unix: unix_now(),
+        at: Instant::now(),
+        command: std::env::args().collect(),
+    }
 }
 
 #[cfg(test)]
