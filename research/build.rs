@@ -62,21 +62,15 @@ fn main() {
     commit();
 }
 
+mod git {
+    include!("src/git.rs");
+}
+
 /// `ESCROW_RESEARCH_COMMIT` (or "unknown" outside a git checkout) and `ESCROW_RESEARCH_DIRTY`
 /// ("true", "false" or "unknown"); rebuilt when HEAD or the branch it names moves.
 fn commit() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .and_then(|o| String::from_utf8(o.stdout).ok())
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-    };
+    let git = |args: &[&str]| git::git(dir, args).filter(|s| !s.is_empty());
     let id = git(&["rev-parse", "HEAD"]);
     let dirty = match (&id, git(&["status", "--porcelain", "--untracked-files=no"])) {
         (None, _) => "unknown",

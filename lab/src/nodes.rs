@@ -169,9 +169,8 @@ impl Env {
     }
 
     pub fn init(&self, i: u16) -> Result<()> {
-        let out = self
-            .node_cmd()
-            .arg("init")
+        let mut cmd = self.node_cmd();
+        cmd.arg("init")
             .arg("--set")
             .arg(self.dir.join(SET_FILE))
             .arg("--trustee")
@@ -179,13 +178,19 @@ impl Env {
             .arg("--policy")
             .arg(self.dir.join("policy.json"))
             .arg("--state")
-            .arg(self.dir.join(format!("node-{i}")))
+            .arg(self.dir.join(format!("node-{i}")));
+        self.run_init(cmd, &format!("trustee-node init for trustee {i}"))
+    }
+
+    /// Run a `trustee-node init` command to its end; `what` names it in the error.
+    fn run_init(&self, mut cmd: Command, what: &str) -> Result<()> {
+        let out = cmd
             .stdin(Stdio::null())
             .output()
             .with_context(|| format!("cannot run {}", self.node_bin.display()))?;
         ensure!(
             out.status.success(),
-            "trustee-node init for trustee {i} failed: {}",
+            "{what} failed: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         );
         Ok(())
@@ -195,24 +200,15 @@ impl Env {
     /// and log keys, waiting for a key generation driven by the coordinator whose public key
     /// is `coordinator_pub` (`escrow ceremony dkg`).
     pub fn init_dkg(&self, i: u16, coordinator_pub: &Path) -> Result<()> {
-        let out = self
-            .node_cmd()
-            .args(["init", "--dkg"])
+        let mut cmd = self.node_cmd();
+        cmd.args(["init", "--dkg"])
             .arg("--policy")
             .arg(self.dir.join("policy.json"))
             .arg("--state")
             .arg(self.dir.join(format!("node-{i}")))
             .arg("--coordinator-key")
-            .arg(coordinator_pub)
-            .stdin(Stdio::null())
-            .output()
-            .with_context(|| format!("cannot run {}", self.node_bin.display()))?;
-        ensure!(
-            out.status.success(),
-            "trustee-node init --dkg for trustee {i} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-        Ok(())
+            .arg(coordinator_pub);
+        self.run_init(cmd, &format!("trustee-node init --dkg for trustee {i}"))
     }
 
     /// Run trustee `i`'s node in this process as a cheating trustee ([`spawn_cheating`]).

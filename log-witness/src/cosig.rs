@@ -16,8 +16,9 @@ use ed25519_dalek::Signer as _;
 use rand::Rng as _;
 use zeroize::Zeroizing;
 
-/// The signature type byte of an Ed25519 cosignature/v1 key (in its key ID and vkey).
-pub const COSIGNATURE_V1_TYPE: u8 = 0x04;
+// The wire formats are the core's (`escrow_core::audit::witness`), which verifies them; the
+// witness only signs.
+pub use escrow_core::audit::witness::{COSIGNATURE_V1_TYPE, cosignature_key_id, cosigned_message};
 
 /// Why a witness key could not be made or used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,19 +50,6 @@ impl core::fmt::Debug for WitnessKey {
             self.name
         )
     }
-}
-
-/// `SHA-256(name || "\n" || 0x04 || public key)[:4]` as a big-endian `u32`.
-pub fn cosignature_key_id(name: &str, public: &[u8; 32]) -> u32 {
-    let mut typed = Vec::with_capacity(33);
-    typed.push(COSIGNATURE_V1_TYPE);
-    typed.extend_from_slice(public);
-    signed_note::key_id(name, &typed)
-}
-
-/// The exact bytes a `cosignature/v1` signs: header, time line, checkpoint body.
-pub fn cosigned_message(timestamp: u64, checkpoint_body: &str) -> Vec<u8> {
-    format!("cosignature/v1\ntime {timestamp}\n{checkpoint_body}").into_bytes()
 }
 
 impl WitnessKey {

@@ -337,14 +337,19 @@ impl Witness {
             params![STATE_FORMAT_VERSION.to_string(), name],
         )
         .map_err(state_err(&db_path))?;
-        Ok(Witness {
+        Ok(Witness::on(key, db_path, conn))
+    }
+
+    /// A plain witness (no auditor) with `key` on the database `conn` at `db_path`.
+    fn on(key: WitnessKey, db_path: PathBuf, conn: Connection) -> Self {
+        Witness {
             key,
             db_path,
             conn: Mutex::new(conn),
             rounds: Mutex::new(std::collections::HashMap::new()),
             auditor: None,
             stop_after_commit: false,
-        })
+        }
     }
 
     /// Open an existing state folder.
@@ -379,14 +384,7 @@ impl Witness {
             std::fs::read_to_string(&key_path).map_err(|e| io_err(&key_path, e))?,
         );
         let key = WitnessKey::from_hex_seed(&name, &seed)?;
-        Ok(Witness {
-            key,
-            db_path,
-            conn: Mutex::new(conn),
-            rounds: Mutex::new(std::collections::HashMap::new()),
-            auditor: None,
-            stop_after_commit: false,
-        })
+        Ok(Witness::on(key, db_path, conn))
     }
 
     /// This witness as an auditing witness: every checkpoint is judged by `auditor` before it is

@@ -20,6 +20,7 @@ pub mod csv;
 pub mod experiment;
 pub mod floor;
 pub mod frost_dkg;
+mod git;
 pub mod naive;
 pub mod plot;
 pub mod record;

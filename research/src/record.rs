@@ -3,7 +3,6 @@
 
 use serde::Serialize;
 use std::path::Path;
-use std::process::Command;
 
 /// The machine a run was made on.
 #[derive(Clone, Debug, Serialize)]
@@ -121,23 +120,14 @@ impl Commit {
 
     /// Ask git (if installed and `dir` is in a repository); "unknown" otherwise.
     pub fn detect(dir: &Path) -> Self {
-        let git = |args: &[&str]| {
-            Command::new("git")
-                .args(args)
-                .current_dir(dir)
-                .output()
-                .ok()
-                .filter(|o| o.status.success())
-                .and_then(|o| String::from_utf8(o.stdout).ok())
-        };
+        let git = |args: &[&str]| crate::git::git(dir, args);
         let id = git(&["rev-parse", "HEAD"])
-            .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "unknown".into());
         let dirty = if id == "unknown" {
             None
         } else {
-            git(&["status", "--porcelain", "--untracked-files=no"]).map(|s| !s.trim().is_empty())
+            git(&["status", "--porcelain", "--untracked-files=no"]).map(|s| !s.is_empty())
         };
         Commit {
             id,
