@@ -816,12 +816,36 @@ pub fn resume_pending(state_dir: &Path, passphrase: &[u8]) -> Result<bool, NodeE
 
 type Shared = Arc<Pending>;
 
-pub(crate) fn answer<T: Serialize>(r: Result<T, ApiError>) -> axum::response::Response {
+fn answer<T: Serialize>(r: Result<T, ApiError>) -> axum::response::Response {
     use axum::response::IntoResponse as _;
     match r {
         Ok(v) => Json(v).into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+/// Answer a signed ceremony `POST` (a pending node's or a serving node's) on a blocking
+/// thread: `authenticate` checks the request signature first (nothing else runs for a caller
+/// it refuses), then `f` answers from the body.
+pub(crate) async fn signed_answer<S, T>(
+    state: Arc<S>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+    authenticate: fn(&S, &HeaderMap, &Uri, &[u8]) -> Result<(), ApiError>,
+    f: impl FnOnce(&S, &[u8]) -> Result<T, ApiError> + Send + 'static,
+) -> axum::response::Response
+where
+    S: Send + Sync + 'static,
+    T: Serialize + Send + 'static,
+{
+    let r = tokio::task::spawn_blocking(move || {
+        authenticate(&state, &headers, &uri, &body)?;
+        f(&state, &body)
+    })
+    .await
+    .unwrap_or_else(|e| Err(ApiError::internal("ceremony task", e)));
+    answer(r)
 }
 
 async fn h_identity(State(p): State<Shared>) -> Json<wire::Identity> {
@@ -836,13 +860,10 @@ macro_rules! signed_post {
             headers: HeaderMap,
             body: Bytes,
         ) -> axum::response::Response {
-            let r = tokio::task::spawn_blocking(move || {
-                p.authenticate(&headers, &uri, &body)?;
-                p.$method(&body)
+            signed_answer(p, uri, headers, body, Pending::authenticate, |p, b| {
+                p.$method(b)
             })
             .await
-            .unwrap_or_else(|e| Err(ApiError::internal("ceremony task", e)));
-            answer(r)
         }
     };
 }

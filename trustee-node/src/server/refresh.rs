@@ -6,8 +6,8 @@
 use super::Node;
 use crate::api::ApiError;
 use crate::ceremony::{
-    COORDINATORS_FILE, CoordinatorsFile, Rounds, answer, authenticate, check_custody,
-    check_threshold_change, conflict, parse_params, parse_reshare,
+    COORDINATORS_FILE, CoordinatorsFile, Rounds, authenticate, check_custody,
+    check_threshold_change, conflict, parse_params, parse_reshare, signed_answer,
 };
 use crate::error::NodeError;
 use crate::sealed::{SealedSecrets, SecretBundle};
@@ -315,6 +315,16 @@ fn refresh_finalise(node: &Node, body: &[u8]) -> Result<wire::Finalised, ApiErro
     Ok(fin)
 }
 
+/// A serving node's ceremony requests are signed by one of its coordinator keys.
+fn authenticate_refresh(
+    node: &Node,
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: &[u8],
+) -> Result<(), ApiError> {
+    node.refresher().authenticate(headers, uri, body)
+}
+
 macro_rules! refresh_post {
     ($name:ident, $body:expr) => {
         async fn $name(
@@ -323,24 +333,18 @@ macro_rules! refresh_post {
             headers: HeaderMap,
             body: Bytes,
         ) -> axum::response::Response {
-            let r = tokio::task::spawn_blocking(move || {
-                node.refresher().authenticate(&headers, &uri, &body)?;
-                $body(&node, &body)
-            })
-            .await
-            .unwrap_or_else(|e| Err(ApiError::internal("ceremony task", e)));
-            answer(r)
+            signed_answer(node, uri, headers, body, authenticate_refresh, $body).await
         }
     };
 }
 
 refresh_post!(hr_round1, refresh_round1);
 refresh_post!(hr_reshare_round1, reshare_round1);
-refresh_post!(hr_round2, |n: &NodeRef, b: &[u8]| n
+refresh_post!(hr_round2, |n: &Node, b: &[u8]| n
     .refresher()
     .rounds
     .round2(b));
-refresh_post!(hr_round3, |n: &NodeRef, b: &[u8]| n
+refresh_post!(hr_round3, |n: &Node, b: &[u8]| n
     .refresher()
     .rounds
     .round3(b));
