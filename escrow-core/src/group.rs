@@ -185,7 +185,7 @@ pub struct FixedBaseTable {
 
 impl core::fmt::Debug for FixedBaseTable {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "FixedBaseTable({})", crate::tdh2::sec1c_hex(&self.base))
+        write!(f, "FixedBaseTable({})", sec1c_hex(&self.base))
     }
 }
 
@@ -257,6 +257,18 @@ impl FixedBaseTable {
 pub fn generator2_table() -> &'static FixedBaseTable {
     static T: OnceLock<FixedBaseTable> = OnceLock::new();
     T.get_or_init(|| FixedBaseTable::new(&generator2()))
+}
+
+/// Hex of [`sec1c`], for display.
+pub(crate) fn sec1c_hex(p: &ProjectivePoint) -> String {
+    hex::encode(sec1c(p))
+}
+
+/// 33-byte compressed SEC1 of any point; the identity encodes as 33 zero bytes.
+pub(crate) fn sec1c(p: &ProjectivePoint) -> [u8; 33] {
+    Point::new(*p, "p")
+        .map(|q| q.to_bytes())
+        .unwrap_or([0u8; 33])
 }
 
 /// Compressed SEC1 encodings of several points with one shared field inversion; the identity

@@ -29,6 +29,7 @@
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod bounds;
 pub mod codec;
 pub mod dkg;
 pub mod ecies;
@@ -47,5 +48,6 @@ pub mod time;
 pub mod trustee;
 pub mod v2;
 pub mod warrant;
+pub mod witnessing;
 
 pub use error::{Error, Result};

@@ -596,7 +596,7 @@ pub struct ReleaseResponse {
     /// entries and their inclusion proofs (`audit::witness::check_release`; not covered by
     /// `signature`, self-authenticating).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub witnessed: Option<crate::audit::witness::Witnessed>,
+    pub witnessed: Option<crate::witnessing::Witnessed>,
 }
 
 /// A refusal's detail cut to at most [`MAX_DETAIL_LEN`] bytes (at a character boundary), as

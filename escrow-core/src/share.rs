@@ -92,7 +92,7 @@ fn dleq_challenge(
     a: &ProjectivePoint,
     b: &ProjectivePoint,
 ) -> Scalar {
-    let enc = [x_i, u, d, a, b].map(crate::tdh2::sec1c);
+    let enc = [x_i, u, d, a, b].map(crate::group::sec1c);
     dleq_challenge_encoded(set_id, trustee, ct, ctx, &enc)
 }
 
@@ -423,10 +423,10 @@ fn prepare_batch<'a>(
             if let Some(slot) = enc.first_mut() {
                 *slot = *x_enc
                     .entry(s.trustee)
-                    .or_insert_with(|| crate::tdh2::sec1c(x_i));
+                    .or_insert_with(|| crate::group::sec1c(x_i));
             }
             if let Some(slot) = enc.get_mut(1) {
-                *slot = *u_enc.entry(ct).or_insert_with(|| crate::tdh2::sec1c(u));
+                *slot = *u_enc.entry(ct).or_insert_with(|| crate::group::sec1c(u));
             }
             let e = dleq_challenge_encoded(&set_id, s.trustee, &ct, &it.context.0, &enc);
             Prepared {

@@ -18,7 +18,7 @@
 use crate::codec::{CiphertextDigest, Digest32, SetId, V1, put_lp};
 use crate::ecies::{open_once, seal_once};
 use crate::error::{Error, Result};
-use crate::group::{self, Point, generator2, scalar_hex, scalar_to_bytes};
+use crate::group::{self, Point, generator2, scalar_hex, scalar_to_bytes, sec1c};
 use crate::label::Label;
 use crate::secret::{MessageKey, SecretScalar};
 use crate::trustee::TrusteeSet;
@@ -78,18 +78,6 @@ fn challenge_encoded(set_id: &SetId, wrapped: &[u8], label: &[u8], pts: [&[u8; 3
         m.extend_from_slice(p);
     }
     group::hash_to_scalar(DST_TDH2, &[&m])
-}
-
-/// Hex of [`sec1c`], for display.
-pub(crate) fn sec1c_hex(p: &ProjectivePoint) -> String {
-    hex::encode(sec1c(p))
-}
-
-/// 33-byte compressed SEC1 of any point; the identity encodes as 33 zero bytes.
-pub(crate) fn sec1c(p: &ProjectivePoint) -> [u8; 33] {
-    Point::new(*p, "p")
-        .map(|q| q.to_bytes())
-        .unwrap_or([0u8; 33])
 }
 
 pub(crate) fn kem_key(

@@ -67,7 +67,7 @@ pub struct JudgedFacts {
 
 impl JudgedFacts {
     /// Add the carried warrants and cancellations to `docs` (those already there are kept).
-    pub fn add_documents(&self, docs: &mut super::judge::Documents) {
+    pub fn add_documents(&self, docs: &mut super::documents::Documents) {
         for w in &self.warrants {
             if !docs.warrants.contains_key(&w.digest()) {
                 docs.add_warrant(w.clone());

@@ -8,7 +8,7 @@
 //! of the same records: each [`ReleaseJudgement`] or [`ReadableMessage`] is built as it is read
 //! or written (the JSON report writes them as a stream), never held as a list.
 
-use super::judge::{ReadableMessage, ReleaseJudgement, Unjustified};
+use super::verdict::{ReadableMessage, ReleaseJudgement, Unjustified};
 use crate::codec::{CiphertextDigest, Digest32, WarrantDigest};
 use crate::time::Timestamp;
 use serde::{Serialize, Serializer};

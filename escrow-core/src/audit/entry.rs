@@ -37,7 +37,7 @@
 //! copy (the signed cancellation, so that the oversight body sees why a warrant stopped). A
 //! reader that predates it refuses the entry rather than skip a copy it cannot read.
 
-use super::oversight::{MAX_SEALED_BYTES, Sealed};
+use super::sealed::Sealed;
 use crate::codec::WarrantDigest;
 use crate::codec::{CiphertextDigest, Digest32, KeyId, SetId, V1, put_lp};
 use crate::error::{Error, Result};
@@ -56,20 +56,7 @@ pub const ENTRY_ENCODING_VERSION_SEALED: u8 = 3;
 /// Encoding version byte of a cancellation entry with an oversight copy (the signed
 /// cancellation): the version 3 layout, for that kind only.
 pub const ENTRY_ENCODING_VERSION_SEALED_CANCELLATION: u8 = 4;
-/// Most digests in one list of an entry.
-pub const MAX_ENTRY_DIGESTS: usize = 100_000;
-/// Longest reason string, bytes.
-pub const MAX_REASON_LEN: usize = 64;
-/// Largest entry encoding, bytes.
-pub const MAX_ENTRY_BYTES: usize = 64
-    + 8
-    + 8
-    + 4 * 33
-    + 2 * (4 + 32 * MAX_ENTRY_DIGESTS)
-    + 5
-    + MAX_REASON_LEN
-    + 9
-    + MAX_SEALED_BYTES;
+pub use crate::bounds::{MAX_ENTRY_BYTES, MAX_ENTRY_DIGESTS, MAX_REASON_LEN};
 
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -235,7 +235,7 @@ pub fn to_text(history: &[CeremonyView]) -> String {
 
 /// The history as an HTML section (`escrow audit --html`).
 pub fn to_html(history: &[CeremonyView]) -> String {
-    use super::report::esc;
+    use super::html::esc;
     use std::fmt::Write as _;
     let mut h = String::from(
         "<h2>Set history</h2><p class=note>Every key generation, refresh and reshare the audited logs record, and which trustees destroyed their old shares.</p>",
@@ -294,7 +294,7 @@ pub fn composition_text(c: Option<&Composition>) -> String {
 
 /// The set's composition as an HTML section.
 pub fn composition_html(c: Option<&Composition>) -> String {
-    use super::report::esc;
+    use super::html::esc;
     use std::fmt::Write as _;
     let mut h = String::from("<h2>Who holds the key</h2>");
     let Some(c) = c else {

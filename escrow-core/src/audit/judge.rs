@@ -23,11 +23,13 @@ use super::carry::{CarriedCancellation, JudgedFacts};
 use super::compact::{
     Digests, NONE, Readable, ReleaseRecord, Releases, Store, ZERO, ZERO_CT, flag,
 };
-use super::disclosure::{Disclosure, DisclosureView};
+use super::disclosure::DisclosureView;
+pub use super::documents::Documents;
 use super::entry::{EntryKind, LogEntry};
 use super::merkle::{Frontier, TreeHead, leaf_hash};
 use super::oversight::{OpenError, Sealed, SealedDocument};
 use super::proof::verify_consistency;
+pub use super::verdict::{ReadableMessage, ReleaseJudgement, Unjustified};
 use crate::codec::WarrantDigest;
 use crate::codec::{CiphertextDigest, Digest32, KeyId};
 use crate::keys::PrivateKey;
@@ -510,142 +512,6 @@ impl LogCheck {
     }
 }
 
-/// Why a release is not justified.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "reason")]
-#[non_exhaustive]
-pub enum Unjustified {
-    /// The release entry lacks its warrant, or has not exactly one ciphertext and one share.
-    MalformedEntry,
-    /// No warrant with the entry's digest was disclosed.
-    WarrantNotDisclosed,
-    /// No policy was given, so the warrant cannot be judged.
-    NoPolicy,
-    /// The trustee's setup entry before the release names another policy.
-    OtherPolicyAtTheTime {
-        /// The policy the trustee ran.
-        policy: Digest32,
-    },
-    /// The warrant does not verify under the policy at the entry's time.
-    WarrantFails {
-        /// The refusal, in words.
-        refusal: String,
-    },
-    /// The shares were sealed to another key than the warrant's investigator.
-    WrongInvestigator,
-    /// More distinct messages than the warrant's limit at this trustee.
-    ReleaseLimit {
-        /// The refusal of [`VerifiedWarrant::check_release_limit`], in words.
-        refusal: String,
-    },
-    /// The renewal chain is too long to walk (`warrant::MAX_CHAIN_WALK`): treated as
-    /// cancelled, as the node treats it.
-    ChainTooLong,
-    /// Released after this trustee logged a cancellation of the warrant or of a warrant it
-    /// renews.
-    AfterCancellation {
-        /// The cancellation entry.
-        entry: u64,
-        /// The cancelled warrant id.
-        warrant_id: String,
-    },
-    /// Oversight view: the policy names oversight keys but the entry carries no oversight copy
-    /// of the released header (the trustee hid what it released).
-    NoOversightCopy,
-    /// Oversight view: the oversight copy does not open under the oversight key.
-    OversightCopyUnreadable {
-        /// Why, in words.
-        why: String,
-    },
-    /// Oversight view: the sealed header's digest is not the logged ciphertext digest.
-    HeaderMismatch,
-    /// Oversight view: the sealed header fails its public check (TDH2 proof, trustee set).
-    HeaderInvalid {
-        /// Why, in words.
-        why: String,
-    },
-    /// Oversight view: the released message's label is outside the warrant's scope.
-    OutOfScope {
-        /// The constraint missed, in words that name the warrant's bound, never the label.
-        why: String,
-    },
-}
-
-impl core::fmt::Display for Unjustified {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Unjustified::MalformedEntry => f.write_str("malformed release entry"),
-            Unjustified::WarrantNotDisclosed => f.write_str(
-                "no warrant with this digest was disclosed (not in --warrants, not served by the node)",
-            ),
-            Unjustified::NoPolicy => f.write_str("no --policy given: the warrant cannot be judged"),
-            Unjustified::OtherPolicyAtTheTime { policy } => write!(
-                f,
-                "the trustee ran another policy at the time ({}); judged under --policy",
-                policy.short()
-            ),
-            Unjustified::WarrantFails { refusal } => {
-                write!(f, "the warrant does not verify under the policy: {refusal}")
-            }
-            Unjustified::WrongInvestigator => f.write_str(
-                "shares were encrypted to another investigator than the warrant names",
-            ),
-            Unjustified::ReleaseLimit { refusal } => {
-                write!(f, "release limit exceeded: {refusal}")
-            }
-            Unjustified::ChainTooLong => f.write_str(
-                "the warrant's renewal chain is too long to check (treated as cancelled)",
-            ),
-            Unjustified::AfterCancellation { entry, warrant_id } => write!(
-                f,
-                "released after the cancellation of warrant {warrant_id} logged at entry {entry}"
-            ),
-            Unjustified::NoOversightCopy => f.write_str(
-                "the policy names oversight keys but the entry carries no oversight copy of the released header",
-            ),
-            Unjustified::OversightCopyUnreadable { why } => {
-                write!(f, "the oversight copy cannot be read: {why}")
-            }
-            Unjustified::HeaderMismatch => f.write_str(
-                "the oversight copy holds another escrow header than the logged ciphertext digest",
-            ),
-            Unjustified::HeaderInvalid { why } => {
-                write!(f, "the released escrow header fails its public check: {why}")
-            }
-            Unjustified::OutOfScope { why } => {
-                write!(f, "OUT OF SCOPE of its warrant: {why}")
-            }
-        }
-    }
-}
-
-/// The judgement of one release entry.
-#[derive(Clone, Debug, Serialize)]
-pub struct ReleaseJudgement {
-    /// Trustee index.
-    pub trustee: u16,
-    /// Leaf index.
-    pub entry: u64,
-    /// Entry time.
-    pub time: Timestamp,
-    /// Warrant digest.
-    pub warrant: WarrantDigest,
-    /// Ciphertext digest.
-    pub ciphertext: CiphertextDigest,
-    /// No reason against it.
-    pub justified: bool,
-    /// Not justified only because this auditor could not judge it (warrant not disclosed to
-    /// it, or no policy): `reasons` are all of that kind.
-    #[serde(skip_serializing_if = "core::ops::Not::not")]
-    pub not_judged: bool,
-    /// The reasons against it, in words (`None` when justified).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub why_not: Option<String>,
-    /// The reasons against it.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub reasons: Vec<Unjustified>,
-}
-
 /// One refusal entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RefusalView {
@@ -754,19 +620,6 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-/// A message that became readable: k or more trustees released a share for it.
-#[derive(Clone, Debug, Serialize)]
-pub struct ReadableMessage {
-    /// Warrant digest.
-    pub warrant: WarrantDigest,
-    /// Ciphertext digest.
-    pub ciphertext: CiphertextDigest,
-    /// The trustees that released it.
-    pub trustees: Vec<u16>,
-    /// The time of the k-th release.
-    pub readable_since: Timestamp,
-}
-
 /// A release entry as the judge kept it ([`Judge::release_at`]): what it released and its
 /// leaf hash as logged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -777,37 +630,6 @@ pub struct LoggedRelease {
     pub ciphertext: Option<CiphertextDigest>,
     /// Its leaf hash, computed from the bytes as served.
     pub leaf: Digest32,
-}
-
-/// The documents disclosed to the auditor, by digest.
-#[derive(Clone, Debug, Default)]
-pub struct Documents {
-    /// Warrant envelopes by digest.
-    pub warrants: HashMap<WarrantDigest, WarrantEnvelope>,
-    /// Cancellation envelopes by digest.
-    pub cancellations: HashMap<Digest32, CancellationEnvelope>,
-    /// Disclosures published by the oversight body, with where each came from (a file name).
-    pub disclosures: Vec<(String, Disclosure)>,
-}
-
-impl Documents {
-    /// Add a warrant (kept under its own digest).
-    pub fn add_warrant(&mut self, env: WarrantEnvelope) {
-        self.warrants.insert(env.digest(), env);
-    }
-
-    /// Add a cancellation (kept under its own digest).
-    pub fn add_cancellation(&mut self, env: CancellationEnvelope) {
-        self.cancellations.insert(env.digest(), env);
-    }
-
-    /// Is the warrant or cancellation with this digest (as [`Judge::wanted`] names it) among
-    /// the documents?
-    pub fn contains(&self, digest: &Digest32) -> bool {
-        self.warrants
-            .contains_key(&WarrantDigest::from_digest(*digest))
-            || self.cancellations.contains_key(digest)
-    }
 }
 
 /// Everything the judgement concludes.
@@ -1314,7 +1136,7 @@ impl Judge {
             .as_ref()
             .is_some_and(|p| !p.oversight().is_empty());
         let case_salt = match (&self.oversight, &self.policy) {
-            (Some(k), Some(p)) => Some(super::public::public_salt(k, &p.digest())),
+            (Some(k), Some(p)) => Some(super::salt::public_salt(k, &p.digest())),
             _ => None,
         };
         let mut scopes: HashMap<WarrantDigest, ScopeMatcher> = HashMap::new();
@@ -1470,7 +1292,7 @@ impl Judge {
                     s.investigator = Some(w.investigator().key_id());
                     s.case_digest = case_salt
                         .as_ref()
-                        .map(|salt| super::public::case_digest(salt, &pl.case_reference));
+                        .map(|salt| super::salt::case_digest(salt, &pl.case_reference));
                     s.parent_warrant_id = pl.parent_warrant_id.clone();
                     s.authority = Some(pl.issuing_authority.clone());
                     s.warrant_type = Some(pl.warrant_type.clone());

@@ -10,52 +10,19 @@
 //! known-answer vector.
 
 use super::disclosure::DisclosureView;
+use super::html::esc;
 use super::judge::{FindingKind, Severity};
-use super::report::{AuditReport, LogStatus, RefusalCount, counted, esc, page_start};
+use super::report::{AuditReport, LogStatus, RefusalCount, counted, page_start, timeline_svg};
 use crate::codec::{Digest32, SetId};
-use crate::keys::PrivateKey;
 use crate::time::Timestamp;
-use hkdf::Hkdf;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
-use zeroize::Zeroizing;
 
 /// Format version of [`PublicReport`].
 /// Version 2 adds `disclosures`.
 pub const PUBLIC_REPORT_VERSION: u32 = 2;
 
-/// HKDF info of the per-policy salt.
-pub const SALT_INFO: &[u8] = b"escrow/v1/public-view/salt";
-/// Domain prefix of a case-number digest.
-pub const CASE_DOMAIN: &[u8] = b"escrow/v1/public-view/case\0";
-
-/// The secret salt of the public view under one policy: HKDF-SHA256 with salt = the policy
-/// digest (32 bytes), IKM = the oversight private scalar (32 bytes, big-endian), info =
-/// [`SALT_INFO`], 32 bytes out. Only a holder of that oversight key can derive it, so no one
-/// else can test guesses of a case reference against a published digest.
-pub fn public_salt(oversight: &PrivateKey, policy: &Digest32) -> Zeroizing<[u8; 32]> {
-    let mut scalar = Zeroizing::new([0u8; 32]);
-    scalar.copy_from_slice(&oversight.secret_scalar().to_bytes());
-    let hk = Hkdf::<Sha256>::new(Some(&policy.0), scalar.as_slice());
-    let mut out = Zeroizing::new([0u8; 32]);
-    // 32 bytes is far below HKDF-SHA256's 8160-byte limit: `expand` cannot fail here.
-    if hk.expand(SALT_INFO, out.as_mut_slice()).is_err() {
-        out.fill(0);
-    }
-    out
-}
-
-/// The public digest of a case reference: SHA-256([`CASE_DOMAIN`] ‖ salt ‖ UTF-8 reference).
-/// Every warrant of one case (renewals included) gets the same digest under one policy and
-/// oversight key.
-pub fn case_digest(salt: &[u8; 32], case_reference: &str) -> Digest32 {
-    let mut h = Sha256::new();
-    h.update(CASE_DOMAIN);
-    h.update(salt);
-    h.update(case_reference.as_bytes());
-    Digest32(h.finalize().into())
-}
+pub use super::salt::{CASE_DOMAIN, SALT_INFO, case_digest, public_salt};
 
 /// One trustee's log in the public view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -526,10 +493,26 @@ impl PublicReport {
     }
 }
 
+/// The public view of a report (here, above `audit::report`, so the report does not import its
+/// own redaction).
+impl AuditReport {
+    /// The public view: statistics without account names, labels, warrant ids or envelope
+    /// text (`escrow audit --public`; `audit::public`).
+    pub fn public_view(&self) -> PublicReport {
+        PublicReport::of(self)
+    }
+
+    /// The public view's self-contained HTML page (`escrow audit --public --html`).
+    pub fn to_public_html(&self) -> String {
+        self.public_view().to_html(&timeline_svg(self, true))
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::keys::PrivateKey;
 
     #[test]
     fn the_case_digest_needs_the_oversight_key_and_groups_one_case() {

@@ -9,6 +9,7 @@
 use super::TreeHead;
 use super::compact::{Readable, Releases};
 use super::disclosure::DisclosureView;
+use super::html::esc;
 use super::judge::{
     Finding, FindingGroup, Judgement, OversightSummary, RefusalView, ReleaseJudgement, Severity,
     WarrantSummary, group_findings,
@@ -298,17 +299,6 @@ impl AuditReport {
     /// The self-contained HTML page (`escrow audit --html`).
     pub fn to_html(&self) -> String {
         html_report(self)
-    }
-
-    /// The public view: statistics without account names, labels, warrant ids or envelope
-    /// text (`escrow audit --public`; `audit::public`).
-    pub fn public_view(&self) -> super::public::PublicReport {
-        super::public::PublicReport::of(self)
-    }
-
-    /// The public view's self-contained HTML page (`escrow audit --public --html`).
-    pub fn to_public_html(&self) -> String {
-        self.public_view().to_html(&timeline_svg(self, true))
     }
 
     /// Refusals grouped by (reason, warrant) across trustees, in order of first time.
@@ -717,13 +707,6 @@ pub(crate) fn counted(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-pub(crate) fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// Refusals grouped by (reason, warrant) across trustees: which trustees, count, first and
 /// last time. The demo's nine provoked refusals are nine lines, not one per trustee.
 #[derive(Debug, Clone, Serialize)]
@@ -1118,7 +1101,7 @@ pub fn time_ticks(t0: i64, t1: i64) -> Vec<(i64, String)> {
     out
 }
 
-fn timeline_svg(r: &AuditReport, public: bool) -> String {
+pub(crate) fn timeline_svg(r: &AuditReport, public: bool) -> String {
     use std::fmt::Write as _;
     let mut rows: Vec<(String, Vec<ReleaseJudgement>)> = Vec::new();
     for w in &r.warrants {

@@ -24,7 +24,6 @@
 use super::answer::{AnswerV2, VerifiedAnswer, request_digest};
 use super::ciphertext::TAG_CT_DIGEST_V2;
 use super::{EscrowCiphertextV2, Reader, VERSION_BYTE, ValidCiphertextV2, check_batch};
-use crate::audit::witness::{Inclusion, Witnessed};
 use crate::codec::WarrantDigest;
 use crate::codec::{CiphertextDigest, Digest32, KeyId, SetId, put_lp};
 use crate::error::{Error, Result};
@@ -35,6 +34,7 @@ use crate::release::{
 use crate::time::Timestamp;
 use crate::trustee::TrusteeSet;
 use crate::warrant::{Envelope, ReasonCode, Refusal, VerifiedWarrant, WarrantEnvelope};
+use crate::witnessing::{Inclusion, Witnessed};
 
 /// Domain tag of the signed v2 response body.
 pub const TAG_RELEASE_RESPONSE_V2: &str = "escrow/v2/release-response";
@@ -384,7 +384,7 @@ fn read_witnessed(r: &mut Reader<'_>, max_items: usize) -> Result<Witnessed> {
     let mut inclusion = Vec::with_capacity(m);
     for _ in 0..m {
         let leaf_index = u64::from_be_bytes(r.array()?);
-        let entry = r.lp(crate::audit::MAX_ENTRY_BYTES)?.to_vec();
+        let entry = r.lp(crate::bounds::MAX_ENTRY_BYTES)?.to_vec();
         let k = usize::from(r.u8()?);
         if k > MAX_PROOF_HASHES {
             return Err(malformed("audit path longer than 64 hashes"));

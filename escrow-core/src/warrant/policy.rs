@@ -11,10 +11,10 @@ use super::{
     CancellationEnvelope, Envelope, ScopeMatcher, TAG_POLICY_DIGEST, VerifiedCancellation,
     VerifiedWarrant, Warrant, WarrantEnvelope,
 };
-use crate::audit::witness::{WitnessFile, WitnessPolicy};
 use crate::codec::{Digest32, KeyId};
 use crate::keys::PublicKey;
 use crate::time::Timestamp;
+use crate::witnessing::{WitnessFile, WitnessPolicy};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
