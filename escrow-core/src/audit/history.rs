@@ -39,6 +39,7 @@ pub struct CeremonyEntry {
 /// What a ceremony was, as the logs show it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Ceremony {
     /// A key generation without a dealer (or a reshare whose dealers' logs were not audited).
     Keygen,
