@@ -165,7 +165,8 @@ impl Sender {
 /// The receiving side of many boxes addressed to one key, for readers of batches sealed by one
 /// [`Sender`] (`docs/protocol.md` §17.1): the shared secret of the last ephemeral key seen is
 /// kept, so consecutive boxes under one ephemeral key cost one key exchange in all. Opening a
-/// box gives exactly what [`decrypt`] gives. The kept secret zeroizes on drop.
+/// box gives exactly what [`decrypt`] gives (which is one box through a `Receiver`). The kept
+/// secret zeroizes on drop.
 pub struct Receiver<'a> {
     key: &'a PrivateKey,
     /// `R`, encoded.
@@ -242,23 +243,15 @@ impl<'a> Receiver<'a> {
     }
 }
 
-/// Decrypt a box addressed to `key`, bound to `context`.
+/// Decrypt a box addressed to `key`, bound to `context` (one [`Receiver`], one box: the one
+/// code path that opens a box).
 pub fn decrypt(
     key: &PrivateKey,
     context: &[u8],
     b: &EciesBox,
     what: &'static str,
 ) -> Result<Zeroizing<Vec<u8>>> {
-    let e_pub = p256::PublicKey::from_affine(b.ephemeral.inner().to_affine())
-        .map_err(|_| Error::InvalidPoint { field: "ephemeral" })?;
-    let shared = p256::ecdh::diffie_hellman(key.secret_scalar(), e_pub.as_affine());
-    let k = derive(
-        shared.raw_secret_bytes().as_slice(),
-        context,
-        &b.ephemeral,
-        &key.public().point(),
-    )?;
-    open_once(&k, &b.ciphertext, context, what)
+    Receiver::new(key).open(context, b, what)
 }
 
 #[cfg(test)]

@@ -114,11 +114,30 @@ pub struct ItemRefusal {
 }
 
 impl ItemRefusal {
-    fn from_refusal(ciphertext: Option<CiphertextDigest>, r: Refusal) -> Self {
+    pub(crate) fn from_refusal(ciphertext: Option<CiphertextDigest>, r: Refusal) -> Self {
         ItemRefusal {
             ciphertext,
             code: r.code.into(),
             detail: r.detail,
+        }
+    }
+
+    /// The refusal of a ciphertext whose check failed with `e` (v1 and v2 alike): for another
+    /// set, or with a bad proof, under its own code; anything else as malformed.
+    pub(crate) fn from_check_error(ciphertext: Option<CiphertextDigest>, e: &Error) -> Self {
+        let code = match e {
+            Error::CiphertextForOtherSet { .. } => {
+                RefusalCode::Ciphertext(CiphertextCode::WrongTrusteeSet)
+            }
+            Error::BadCiphertextProof => {
+                RefusalCode::Ciphertext(CiphertextCode::BadCiphertextProof)
+            }
+            _ => RefusalCode::Warrant(ReasonCode::Malformed),
+        };
+        ItemRefusal {
+            ciphertext,
+            code,
+            detail: format!("ciphertext: {e}"),
         }
     }
 }
@@ -320,22 +339,9 @@ pub fn judge_ciphertext(
 ) -> core::result::Result<ValidCiphertext, ItemRefusal> {
     let ct = ct.map_err(|r| ItemRefusal::from_refusal(None, r))?;
     let digest = ct.digest();
-    let valid = ct.check(set).map_err(|e| {
-        let code = match e {
-            Error::CiphertextForOtherSet { .. } => {
-                RefusalCode::Ciphertext(CiphertextCode::WrongTrusteeSet)
-            }
-            Error::BadCiphertextProof => {
-                RefusalCode::Ciphertext(CiphertextCode::BadCiphertextProof)
-            }
-            _ => RefusalCode::Warrant(ReasonCode::Malformed),
-        };
-        ItemRefusal {
-            ciphertext: Some(digest),
-            code,
-            detail: format!("ciphertext: {e}"),
-        }
-    })?;
+    let valid = ct
+        .check(set)
+        .map_err(|e| ItemRefusal::from_check_error(Some(digest), &e))?;
     warrant
         .check_scope(valid.label())
         .map_err(|r| ItemRefusal::from_refusal(Some(digest), r))?;
@@ -708,14 +714,7 @@ impl ReleaseResponse {
 
     /// Verify the signature against the signing key of trustee `self.trustee` in `set`.
     pub fn verify(&self, set: &TrusteeSet) -> Result<()> {
-        if self.set_id != set.id() {
-            return Err(Error::WrongTrusteeSet {
-                trustee: self.trustee,
-                found: self.set_id.short(),
-                expected: set.id().short(),
-            });
-        }
-        let member = set.member(self.trustee)?;
+        let member = set.member_for(&self.set_id, self.trustee)?;
         member.signing_key.verify(
             &self.body_bytes(),
             &self.signature,
@@ -808,7 +807,7 @@ mod tests {
     use crate::message::seal;
     use crate::share::combine;
     use crate::trustee::{Dealing, deal};
-    use crate::warrant::{Policy, Role, Scope, WarrantPayload, Window};
+    use crate::warrant::{Policy, Role};
 
     const T0: i64 = 1_800_000_000;
 
@@ -843,28 +842,7 @@ mod tests {
     }
 
     fn warrant(fx: &Fx, id: &str, max: Option<u64>) -> VerifiedWarrant {
-        let p = WarrantPayload {
-            version: V1::default(),
-            warrant_id: id.into(),
-            case_reference: "c".into(),
-            warrant_type: "targeted-interception".into(),
-            legal_basis: "IPA 2016 s.15(2)".into(),
-            issuing_authority: "sos".into(),
-            scope: Scope {
-                targets: vec!["alice".into()],
-                message_ids: vec![],
-                window: Window {
-                    from: Timestamp(T0 - 1000),
-                    until: Timestamp(T0 + 1000),
-                },
-            },
-            investigator_key: fx.inv.public().to_pem(),
-            not_before: Timestamp(T0 - 100),
-            not_after: Timestamp(T0 + 100),
-            max_releases: max,
-            urgent: false,
-            parent_warrant_id: None,
-        };
+        let p = crate::test_fixtures::payload_around(T0, &fx.inv.public(), id, "c", max, None);
         let mut env = WarrantEnvelope::sign_new(&p, &fx.issuer, Role::Issuer).unwrap();
         env.add_signature(&fx.judge, Role::Judicial).unwrap();
         fx.policy.verify(&env, Timestamp(T0), &|_| false).unwrap()

@@ -77,3 +77,40 @@ pub(crate) fn signed_warrant(
     env.add_signature(judge, Role::Judicial).unwrap();
     env
 }
+
+/// A warrant payload around `t0`: `alice`'s messages from `t0 - 1000` to `t0 + 1000`, valid
+/// from `t0 - 100` to `t0 + 100`, for `investigator` (the release decision's and the judge's
+/// tests sign it).
+pub(crate) fn payload_around(
+    t0: i64,
+    investigator: &crate::keys::PublicKey,
+    id: &str,
+    case: &str,
+    max: Option<u64>,
+    parent: Option<&str>,
+) -> crate::warrant::WarrantPayload {
+    use crate::time::Timestamp;
+    use crate::warrant::{Scope, WarrantPayload, Window};
+    WarrantPayload {
+        version: crate::codec::V1::default(),
+        warrant_id: id.into(),
+        case_reference: case.into(),
+        warrant_type: "targeted-interception".into(),
+        legal_basis: "IPA 2016 s.15(2)".into(),
+        issuing_authority: "sos".into(),
+        scope: Scope {
+            targets: vec!["alice".into()],
+            message_ids: vec![],
+            window: Window {
+                from: Timestamp(t0 - 1000),
+                until: Timestamp(t0 + 1000),
+            },
+        },
+        investigator_key: investigator.to_pem(),
+        not_before: Timestamp(t0 - 100),
+        not_after: Timestamp(t0 + 100),
+        max_releases: max,
+        urgent: false,
+        parent_warrant_id: parent.map(String::from),
+    }
+}

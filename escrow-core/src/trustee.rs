@@ -530,6 +530,20 @@ impl TrusteeSet {
         &self.members
     }
 
+    /// Trustee `index` of this set for a document that names the set `set_id` (a share, a
+    /// release response, an answer): [`Error::WrongTrusteeSet`] naming the trustee when it names
+    /// another set, or the error of [`TrusteeSet::member`].
+    pub(crate) fn member_for(&self, set_id: &SetId, index: u16) -> Result<&TrusteePublic> {
+        if *set_id != self.id {
+            return Err(Error::WrongTrusteeSet {
+                trustee: index,
+                found: set_id.short(),
+                expected: self.id.short(),
+            });
+        }
+        self.member(index)
+    }
+
     /// Trustee `index` (1-based), or an error naming it.
     pub fn member(&self, index: u16) -> Result<&TrusteePublic> {
         if index == 0 {
@@ -633,14 +647,7 @@ impl TrusteeSet {
 
     /// The Feldman check: `x_i G == X_i = sum_j C_j i^j`. The only way to a usable share.
     pub fn verify_share(&self, share: KeyShare) -> Result<VerifiedKeyShare> {
-        if share.set_id != self.id {
-            return Err(Error::WrongTrusteeSet {
-                trustee: share.index,
-                found: share.set_id.short(),
-                expected: self.id.short(),
-            });
-        }
-        let member = self.member(share.index)?;
+        let member = self.member_for(&share.set_id, share.index)?;
         let lhs = ProjectivePoint::mul_by_generator(share.share.expose());
         if lhs != *member.verification_key.inner() {
             return Err(Error::BadKeyShare {

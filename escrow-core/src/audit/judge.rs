@@ -1803,7 +1803,7 @@ mod tests {
     use crate::codec::V1;
     use crate::keys::PrivateKey;
     use crate::trustee::deal;
-    use crate::warrant::{Role, Scope, WarrantPayload, Window};
+    use crate::warrant::Role;
 
     const T0: i64 = 1_800_000_000;
 
@@ -1837,28 +1837,7 @@ mod tests {
         max: Option<u64>,
         parent: Option<&str>,
     ) -> WarrantEnvelope {
-        let p = WarrantPayload {
-            version: V1::default(),
-            warrant_id: id.into(),
-            case_reference: case.into(),
-            warrant_type: "targeted-interception".into(),
-            legal_basis: "IPA 2016 s.15(2)".into(),
-            issuing_authority: "sos".into(),
-            scope: Scope {
-                targets: vec!["alice".into()],
-                message_ids: vec![],
-                window: Window {
-                    from: Timestamp(T0 - 1000),
-                    until: Timestamp(T0 + 1000),
-                },
-            },
-            investigator_key: fx.inv.public().to_pem(),
-            not_before: Timestamp(T0 - 100),
-            not_after: Timestamp(T0 + 100),
-            max_releases: max,
-            urgent: false,
-            parent_warrant_id: parent.map(String::from),
-        };
+        let p = crate::test_fixtures::payload_around(T0, &fx.inv.public(), id, case, max, parent);
         let mut env = WarrantEnvelope::sign_new(&p, &fx.issuer, Role::Issuer).unwrap();
         env.add_signature(&fx.judge, Role::Judicial).unwrap();
         env

@@ -1063,40 +1063,60 @@ fn missing(n: u16, senders: &[u16], round: u8) -> Vec<Fault> {
         .collect()
 }
 
-/// Check every round-1 message publicly (count, order, session, signature, commitments,
-/// proofs). Returns every fault found.
-pub fn check_round1(params: &SessionParams, r1: &[Round1]) -> Vec<Fault> {
-    let senders: Vec<u16> = r1.iter().map(|m| m.sender).collect();
+/// One round's public check, message by message: a sender missing from the round is its
+/// fault (and then nothing else is checked); otherwise `check` judges the message at each
+/// position (`None`: no fault), and messages beyond the participants are a fault of the relay
+/// (index 0).
+fn check_round<M>(
+    params: &SessionParams,
+    msgs: &[M],
+    round: u8,
+    sender: impl Fn(&M) -> u16,
+    mut check: impl FnMut(u16, &M) -> Option<FaultKind>,
+) -> Vec<Fault> {
+    let senders: Vec<u16> = msgs.iter().map(sender).collect();
     let parties = params.parties() as u16;
-    let gaps = missing(parties, &senders, 1);
+    let gaps = missing(parties, &senders, round);
     if !gaps.is_empty() {
         return gaps;
     }
-    let session = params.session_id();
     let mut faults = Vec::new();
     for index in 1..=parties {
-        let Some(m) = r1.get(usize::from(index) - 1) else {
-            faults.push(fault(index, FaultKind::Missing { round: 1 }));
+        let Some(m) = msgs.get(usize::from(index) - 1) else {
+            faults.push(fault(index, FaultKind::Missing { round }));
             continue;
         };
-        if let Some(f) = check_one_round1(params, &session, index, m) {
+        if let Some(f) = check(index, m) {
             faults.push(fault(index, f));
         }
     }
-    if r1.len() > params.parties() {
+    if msgs.len() > params.parties() {
         faults.push(fault(
             0,
             FaultKind::Malformed {
-                round: 1,
+                round,
                 why: format!(
                     "{} messages for {} participants",
-                    r1.len(),
+                    msgs.len(),
                     params.parties()
                 ),
             },
         ));
     }
     faults
+}
+
+/// Check every round-1 message publicly (count, order, session, signature, commitments,
+/// proofs). Returns every fault found.
+pub fn check_round1(params: &SessionParams, r1: &[Round1]) -> Vec<Fault> {
+    let session = params.session_id();
+    check_round(
+        params,
+        r1,
+        1,
+        |m| m.sender,
+        |index, m| check_one_round1(params, &session, index, m),
+    )
 }
 
 fn check_one_round1(
@@ -1152,73 +1172,41 @@ fn check_one_round1(
 /// Check every round-2 message publicly (count, order, session, signature, the round-1 view,
 /// the recipients' list).
 pub fn check_round2(params: &SessionParams, r1_digest: &Digest32, r2: &[Round2]) -> Vec<Fault> {
-    let senders: Vec<u16> = r2.iter().map(|m| m.sender).collect();
-    let parties = params.parties() as u16;
-    let gaps = missing(parties, &senders, 2);
-    if !gaps.is_empty() {
-        return gaps;
-    }
     let session = params.session_id();
-    let mut faults = Vec::new();
-    for index in 1..=parties {
-        let Some(m) = r2.get(usize::from(index) - 1) else {
-            faults.push(fault(index, FaultKind::Missing { round: 2 }));
-            continue;
-        };
-        let malformed = |why: &str| {
-            fault(
-                index,
-                FaultKind::Malformed {
-                    round: 2,
-                    why: why.into(),
-                },
-            )
-        };
-        if m.sender != index {
-            faults.push(malformed("sender index does not match its position"));
-            continue;
-        }
-        if m.session != session {
-            faults.push(malformed("for another session"));
-            continue;
-        }
-        let Some(key) = params.key_of(index) else {
-            continue;
-        };
-        if key
-            .verify(&m.signed_bytes(), &m.signature, "dkg round 2")
-            .is_err()
-        {
-            faults.push(fault(index, FaultKind::BadSignature { round: 2 }));
-            continue;
-        }
-        if m.round1 != *r1_digest {
-            faults.push(fault(index, FaultKind::ViewMismatch { round: 1 }));
-            continue;
-        }
-        let expected = params.recipients_of(index);
-        if m.shares.len() != expected.len()
-            || !m.shares.iter().zip(expected).all(|(s, j)| s.recipient == j)
-        {
-            faults.push(malformed(
-                "shares not addressed to every other receiving participant in order",
-            ));
-        }
-    }
-    if r2.len() > params.parties() {
-        faults.push(fault(
-            0,
-            FaultKind::Malformed {
+    check_round(
+        params,
+        r2,
+        2,
+        |m| m.sender,
+        |index, m| {
+            let malformed = |why: &str| FaultKind::Malformed {
                 round: 2,
-                why: format!(
-                    "{} messages for {} participants",
-                    r2.len(),
-                    params.parties()
-                ),
-            },
-        ));
-    }
-    faults
+                why: why.into(),
+            };
+            if m.sender != index {
+                return Some(malformed("sender index does not match its position"));
+            }
+            if m.session != session {
+                return Some(malformed("for another session"));
+            }
+            let key = params.key_of(index)?;
+            if key
+                .verify(&m.signed_bytes(), &m.signature, "dkg round 2")
+                .is_err()
+            {
+                return Some(FaultKind::BadSignature { round: 2 });
+            }
+            if m.round1 != *r1_digest {
+                return Some(FaultKind::ViewMismatch { round: 1 });
+            }
+            let expected = params.recipients_of(index);
+            (m.shares.len() != expected.len()
+                || !m.shares.iter().zip(expected).all(|(s, j)| s.recipient == j))
+            .then(|| {
+                malformed("shares not addressed to every other receiving participant in order")
+            })
+        },
+    )
 }
 
 /// The share `sender` sent `recipient` (ciphertext), from checked round-2 messages.

@@ -154,6 +154,26 @@ fn keygen(n: usize, k: u16, rng: &mut StdRng) -> (SessionParams, Vec<PrivateKey>
     (params, ks, out)
 }
 
+/// What [`keygen_then_refresh`] gives: the trustees' keys, the set, its shares and the
+/// refresh's results.
+type Refreshed = (
+    Vec<PrivateKey>,
+    TrusteeSet,
+    Vec<VerifiedKeyShare>,
+    Vec<Result<DkgOutput, DkgError>>,
+);
+
+/// A key generation of `n` trustees with threshold `k`, then a refresh of its set (the RNG
+/// drawn in that order): the trustees' keys, the set, its shares and the refresh's results.
+fn keygen_then_refresh(n: usize, k: u16, rng: &mut StdRng) -> Refreshed {
+    let (_, ks, out) = keygen(n, k, rng);
+    let set = out[0].set.clone();
+    let old: Vec<VerifiedKeyShare> = out.iter().map(|o| sh(o).clone()).collect();
+    let params = SessionParams::refresh(&set, rng).unwrap();
+    let res = drive(&params, &ks, Some((&set, &old)), &mut Hooks::default(), rng);
+    (ks, set, old, res)
+}
+
 fn open_with(
     set: &TrusteeSet,
     shares: &[&VerifiedKeyShare],
@@ -512,17 +532,7 @@ fn a_bad_proof_of_possession_is_named() {
 #[test]
 fn refresh_keeps_the_key_changes_every_share_and_old_and_new_do_not_mix() {
     let mut rng = StdRng::seed_from_u64(17);
-    let (_, ks, out) = keygen(5, 3, &mut rng);
-    let set = out[0].set.clone();
-    let old: Vec<VerifiedKeyShare> = out.iter().map(|o| sh(o).clone()).collect();
-    let params = SessionParams::refresh(&set, &mut rng).unwrap();
-    let res = drive(
-        &params,
-        &ks,
-        Some((&set, &old)),
-        &mut Hooks::default(),
-        &mut rng,
-    );
+    let (ks, set, old, res) = keygen_then_refresh(5, 3, &mut rng);
     let new: Vec<DkgOutput> = res.into_iter().map(Result::unwrap).collect();
     let nset = &new[0].set;
     assert_eq!(nset.escrow_key(), set.escrow_key());
@@ -622,17 +632,7 @@ fn known_answer_vectors() {
 #[test]
 fn refresh_known_answer_vector() {
     let mut rng = StdRng::seed_from_u64(2026);
-    let (_, ks, out) = keygen(3, 2, &mut rng);
-    let set = out[0].set.clone();
-    let old: Vec<VerifiedKeyShare> = out.iter().map(|o| sh(o).clone()).collect();
-    let params = SessionParams::refresh(&set, &mut rng).unwrap();
-    let new = drive(
-        &params,
-        &ks,
-        Some((&set, &old)),
-        &mut Hooks::default(),
-        &mut rng,
-    );
+    let (_, set, old, new) = keygen_then_refresh(3, 2, &mut rng);
     let nset = new[0].as_ref().unwrap().set.clone();
     assert_eq!(nset.lineage(), &[set.id()]);
     assert_eq!(nset.origin(), set.id());

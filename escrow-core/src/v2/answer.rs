@@ -623,14 +623,7 @@ impl AnswerV2 {
     ) -> Result<VerifiedAnswer> {
         let trustee = self.trustee;
         let bad = |why: String| Error::BadAnswer { trustee, why };
-        if self.set_id != set.id() {
-            return Err(Error::WrongTrusteeSet {
-                trustee,
-                found: self.set_id.short(),
-                expected: set.id().short(),
-            });
-        }
-        let member = set.member(trustee)?;
+        let member = set.member_for(&self.set_id, trustee)?;
         let digests: Vec<CiphertextDigest> =
             request.iter().map(ValidCiphertextV2::digest).collect();
         if self.warrant != *warrant || self.request != request_digest(warrant, &digests) {

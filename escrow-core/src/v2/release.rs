@@ -29,7 +29,7 @@ use crate::codec::{CiphertextDigest, Digest32, KeyId, SetId, put_lp};
 use crate::error::{Error, Result};
 use crate::keys::PrivateKey;
 use crate::release::{
-    CiphertextCode, ItemRefusal, MAX_BATCH, MAX_DETAIL_LEN, RefusalCode, cut_detail, put_opt_digest,
+    ItemRefusal, MAX_BATCH, MAX_DETAIL_LEN, RefusalCode, cut_detail, put_opt_digest,
 };
 use crate::time::Timestamp;
 use crate::trustee::TrusteeSet;
@@ -249,29 +249,10 @@ pub fn judge_ciphertexts_v2(
     for (res, pos) in check_batch(set, &parsed).into_iter().zip(where_) {
         let d = digests.get(pos).copied();
         let judged = match res {
-            Err(e) => {
-                let code = match e {
-                    Error::CiphertextForOtherSet { .. } => {
-                        RefusalCode::Ciphertext(CiphertextCode::WrongTrusteeSet)
-                    }
-                    Error::BadCiphertextProof => {
-                        RefusalCode::Ciphertext(CiphertextCode::BadCiphertextProof)
-                    }
-                    _ => RefusalCode::Warrant(ReasonCode::Malformed),
-                };
-                Err(ItemRefusal {
-                    ciphertext: d,
-                    code,
-                    detail: format!("ciphertext: {e}"),
-                })
-            }
+            Err(e) => Err(ItemRefusal::from_check_error(d, &e)),
             Ok(v) => match warrant.check_scope(v.label()) {
                 Ok(()) => Ok(v),
-                Err(r) => Err(ItemRefusal {
-                    ciphertext: d,
-                    code: r.code.into(),
-                    detail: r.detail,
-                }),
+                Err(r) => Err(ItemRefusal::from_refusal(d, r)),
             },
         };
         if let Some(slot) = out.get_mut(pos) {
@@ -600,14 +581,7 @@ impl ReleaseResponseV2 {
 
     /// Verify the signature against trustee `self.trustee`'s signing key in `set`.
     pub fn verify(&self, set: &TrusteeSet) -> Result<()> {
-        if self.set_id != set.id() {
-            return Err(Error::WrongTrusteeSet {
-                trustee: self.trustee,
-                found: self.set_id.short(),
-                expected: set.id().short(),
-            });
-        }
-        let member = set.member(self.trustee)?;
+        let member = set.member_for(&self.set_id, self.trustee)?;
         member.signing_key.verify(
             &Self::signed_message(&self.body_bytes()),
             &self.signature,
