@@ -223,6 +223,8 @@ pub fn audit(a: AuditArgs, out: Out) -> Result<()> {
             eprintln!("escrow audit: {o}");
             Ok(())
         }
-        _ => Ok(()),
+        AuditOutcome::Clean => Ok(()),
+        // An outcome this build does not know is not a clean audit.
+        o => Err(Reported::error(format!("unknown audit outcome: {o}"))),
     }
 }

@@ -228,6 +228,10 @@ pub fn retrieve(a: RetrieveArgs, out: Out) -> Result<()> {
     match outcome {
         RetrievalOutcome::Refused(msg) => Err(crate::Reported::refused(msg)),
         RetrievalOutcome::Failed(msg) => Err(crate::Reported::error(msg)),
-        _ => Ok(()),
+        RetrievalOutcome::AllRead => Ok(()),
+        // An outcome this build does not know is not a complete retrieval.
+        o => Err(crate::Reported::error(format!(
+            "unknown retrieval outcome: {o:?}"
+        ))),
     }
 }
