@@ -143,14 +143,19 @@ fn ask_all<C: Codec>(
         .collect()
 }
 
+/// Release requests in flight at once to one trustee (bounded): the batches of a large
+/// retrieval are pipelined, so the round-trip latency does not multiply with their number
+/// (version 2, [`crate::investigator_v2`]; here, because the asking threads are sized by it).
+pub const PIPELINE_DEPTH: usize = 4;
+
 /// The threads that ask the trustees: one per trustee and one per request in flight to it
-/// ([`crate::investigator_v2::PIPELINE_DEPTH`]), made once per retrieval and kept across its
+/// ([`PIPELINE_DEPTH`]), made once per retrieval and kept across its
 /// windows. Threads made anew for every window would each take a malloc arena of their
 /// own, and the resident set would climb with the number of windows although one window is
 /// held at a time (docs/experiments.md §6.4, §6.5).
 fn asking_pool(trustees: usize) -> std::io::Result<rayon::ThreadPool> {
     rayon::ThreadPoolBuilder::new()
-        .num_threads(trustees.max(1) * (1 + crate::investigator_v2::PIPELINE_DEPTH))
+        .num_threads(trustees.max(1) * (1 + PIPELINE_DEPTH))
         .thread_name(|i| format!("ask-{i}"))
         .build()
         .map_err(|e| std::io::Error::other(format!("cannot start the asking threads: {e}")))
@@ -861,7 +866,7 @@ pub(crate) fn naming_rejected(why: String, rejected: &[(u16, String)]) -> String
 /// WINDOW_BATCHES` messages is asked for, combined, decrypted and handed to the sink before
 /// the next is asked for, so what the investigator holds (checked headers, verified shares,
 /// outcomes, receipts) is bounded by the window, not by the number of messages. Twice the
-/// pipeline depth ([`crate::investigator_v2::PIPELINE_DEPTH`]), so that a window keeps the
+/// pipeline depth ([`PIPELINE_DEPTH`]), so that a window keeps the
 /// trustees' pipelines full for most of its time.
 pub const WINDOW_BATCHES: usize = 8;
 

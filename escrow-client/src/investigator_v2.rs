@@ -56,9 +56,7 @@ pub fn receipt_line(resp: &ReleaseResponseV2, ciphertexts: &[ValidCiphertextV2])
     .to_json_line()
 }
 
-/// Release requests in flight at once to one trustee (bounded): the batches of a large
-/// retrieval are pipelined, so the round-trip latency does not multiply with their number.
-pub const PIPELINE_DEPTH: usize = 4;
+pub use crate::investigator::PIPELINE_DEPTH;
 
 /// What one batch got from one trustee.
 enum BatchOutcome {
