@@ -49,30 +49,16 @@ pub(crate) fn signed_warrant(
     case: &str,
 ) -> crate::warrant::WarrantEnvelope {
     use crate::time::Timestamp;
-    use crate::warrant::{Scope, WarrantEnvelope, WarrantPayload, Window};
+    use crate::warrant::{WarrantEnvelope, Window};
     let t0 = Timestamp::parse("2026-11-01T00:00:00Z").unwrap().unix();
-    let p = WarrantPayload {
-        version: crate::codec::V1::default(),
-        warrant_id: id.into(),
-        case_reference: case.into(),
-        warrant_type: "targeted-interception".into(),
-        legal_basis: "IPA 2016 s.15(2)".into(),
-        issuing_authority: "sos".into(),
-        scope: Scope {
-            targets: vec!["alice".into()],
-            message_ids: vec![],
-            window: Window {
-                from: Timestamp(t0),
-                until: Timestamp(t0 + 7 * 86_400),
-            },
-        },
-        investigator_key: PrivateKey::generate(&mut rand::rng()).public().to_pem(),
-        not_before: Timestamp(t0),
-        not_after: Timestamp(t0 + 7 * 86_400),
-        max_releases: None,
-        urgent: false,
-        parent_warrant_id: None,
+    let investigator = PrivateKey::generate(&mut rand::rng()).public();
+    let mut p = payload_around(t0, &investigator, id, case, None, None);
+    p.scope.window = Window {
+        from: Timestamp(t0),
+        until: Timestamp(t0 + 7 * 86_400),
     };
+    p.not_before = Timestamp(t0);
+    p.not_after = Timestamp(t0 + 7 * 86_400);
     let mut env = WarrantEnvelope::sign_new(&p, issuer, Role::Issuer).unwrap();
     env.add_signature(judge, Role::Judicial).unwrap();
     env
