@@ -144,14 +144,43 @@ fn sh(o: &DkgOutput) -> &VerifiedKeyShare {
     o.share.as_ref().unwrap()
 }
 
-fn keygen(n: usize, k: u16, rng: &mut StdRng) -> (SessionParams, Vec<PrivateKey>, Vec<DkgOutput>) {
+/// `n` fresh participant keys and keygen parameters for them with threshold `k`.
+fn keygen_params(n: usize, k: u16, rng: &mut StdRng) -> (Vec<PrivateKey>, SessionParams) {
     let ks = keys(n, rng);
     let params = SessionParams::keygen(k, ks.iter().map(|k| k.public()).collect(), rng).unwrap();
-    let out = drive(&params, &ks, None, &mut Hooks::default(), rng)
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    (ks, params)
+}
+
+/// Every result of an honest ceremony (a test failure if any position failed).
+fn all_ok(res: Vec<Result<DkgOutput, DkgError>>) -> Vec<DkgOutput> {
+    res.into_iter().map(Result::unwrap).collect()
+}
+
+/// Every position's result is the abort naming `participant` for `kind`.
+fn assert_all_abort(res: &[Result<DkgOutput, DkgError>], participant: u16, kind: FaultKind) {
+    let want = DkgError::Aborted(vec![fault(participant, kind)]);
+    for r in res {
+        assert_eq!(r.as_ref().unwrap_err(), &want);
+    }
+}
+
+fn keygen(n: usize, k: u16, rng: &mut StdRng) -> (SessionParams, Vec<PrivateKey>, Vec<DkgOutput>) {
+    let (ks, params) = keygen_params(n, k, rng);
+    let out = all_ok(drive(&params, &ks, None, &mut Hooks::default(), rng));
     (params, ks, out)
+}
+
+/// A key generation of `n` trustees with threshold `k`: the trustees' keys, the set and its
+/// shares.
+fn keygen_set(
+    n: usize,
+    k: u16,
+    rng: &mut StdRng,
+) -> (Vec<PrivateKey>, TrusteeSet, Vec<VerifiedKeyShare>) {
+    let (_, ks, out) = keygen(n, k, rng);
+    let set = out[0].set.clone();
+    let old: Vec<VerifiedKeyShare> = out.iter().map(|o| sh(o).clone()).collect();
+    (ks, set, old)
 }
 
 /// What [`keygen_then_refresh`] gives: the trustees' keys, the set, its shares and the
@@ -166,9 +195,7 @@ type Refreshed = (
 /// A key generation of `n` trustees with threshold `k`, then a refresh of its set (the RNG
 /// drawn in that order): the trustees' keys, the set, its shares and the refresh's results.
 fn keygen_then_refresh(n: usize, k: u16, rng: &mut StdRng) -> Refreshed {
-    let (_, ks, out) = keygen(n, k, rng);
-    let set = out[0].set.clone();
-    let old: Vec<VerifiedKeyShare> = out.iter().map(|o| sh(o).clone()).collect();
+    let (ks, set, old) = keygen_set(n, k, rng);
     let params = SessionParams::refresh(&set, rng).unwrap();
     let res = drive(&params, &ks, Some((&set, &old)), &mut Hooks::default(), rng);
     (ks, set, old, res)
@@ -264,9 +291,7 @@ fn keygen_5_of_3_gives_one_set_whose_shares_open_a_message() {
 #[test]
 fn secrets_never_print() {
     let mut rng = StdRng::seed_from_u64(12);
-    let ks = keys(3, &mut rng);
-    let params =
-        SessionParams::keygen(2, ks.iter().map(|k| k.public()).collect(), &mut rng).unwrap();
+    let (ks, params) = keygen_params(3, 2, &mut rng);
     let (st, _) = start_keygen(params, 1, ks[0].clone(), &mut rng).unwrap();
     let text = format!("{st:?}");
     assert!(text.contains("REDACTED"));
@@ -278,9 +303,7 @@ fn secrets_never_print() {
 #[test]
 fn a_bad_share_is_named_by_a_complaint_anyone_can_check() {
     let mut rng = StdRng::seed_from_u64(13);
-    let ks = keys(5, &mut rng);
-    let params =
-        SessionParams::keygen(3, ks.iter().map(|k| k.public()).collect(), &mut rng).unwrap();
+    let (ks, params) = keygen_params(5, 3, &mut rng);
     let signer = ks[1].clone();
     let mut seen = None;
     let mut seen1 = None;
@@ -300,10 +323,7 @@ fn a_bad_share_is_named_by_a_complaint_anyone_can_check() {
     };
     let res = drive(&params, &ks, None, &mut h, &mut rng);
     drop(h);
-    let want = DkgError::Aborted(vec![Fault {
-        participant: 2,
-        kind: FaultKind::BadShare { recipient: 4 },
-    }]);
+    let want = DkgError::Aborted(vec![fault(2, FaultKind::BadShare { recipient: 4 })]);
     for r in &res {
         assert_eq!(r.as_ref().unwrap_err(), &want);
         assert_eq!(r.as_ref().unwrap_err().culprits(), vec![2]);
@@ -321,29 +341,21 @@ fn a_bad_share_is_named_by_a_complaint_anyone_can_check() {
     let (r1, r2) = (seen1.unwrap(), seen2.unwrap());
     assert_eq!(
         judge_complaint(&params, &r1, &r2, 4, &r3[3].complaints[0]),
-        Fault {
-            participant: 2,
-            kind: FaultKind::BadShare { recipient: 4 }
-        }
+        fault(2, FaultKind::BadShare { recipient: 4 })
     );
     // the same revealed key blamed on another sender does not verify: false complaint
     let mut moved = r3[3].complaints[0].clone();
     moved.accused = 3;
     assert_eq!(
         judge_complaint(&params, &r1, &r2, 4, &moved),
-        Fault {
-            participant: 4,
-            kind: FaultKind::FalseComplaint { accused: 3 }
-        }
+        fault(4, FaultKind::FalseComplaint { accused: 3 })
     );
 }
 
 #[test]
 fn a_false_complaint_names_the_complainer() {
     let mut rng = StdRng::seed_from_u64(14);
-    let ks = keys(4, &mut rng);
-    let params =
-        SessionParams::keygen(2, ks.iter().map(|k| k.public()).collect(), &mut rng).unwrap();
+    let (ks, params) = keygen_params(4, 2, &mut rng);
     for honest_reveal in [true, false] {
         let signer = ks[2].clone();
         let mut h = Hooks {
@@ -377,24 +389,14 @@ fn a_false_complaint_names_the_complainer() {
             ..Hooks::default()
         };
         let res = drive(&params, &ks, None, &mut h, &mut rng);
-        for r in res {
-            assert_eq!(
-                r.unwrap_err(),
-                DkgError::Aborted(vec![Fault {
-                    participant: 3,
-                    kind: FaultKind::FalseComplaint { accused: 1 },
-                }])
-            );
-        }
+        assert_all_abort(&res, 3, FaultKind::FalseComplaint { accused: 1 });
     }
 }
 
 #[test]
 fn a_relay_that_alters_drops_or_replays_a_message_is_caught() {
     let mut rng = StdRng::seed_from_u64(15);
-    let ks = keys(4, &mut rng);
-    let params =
-        SessionParams::keygen(3, ks.iter().map(|k| k.public()).collect(), &mut rng).unwrap();
+    let (ks, params) = keygen_params(4, 3, &mut rng);
     let shift = |p: &Point| Point::new(*p.inner() + ProjectivePoint::GENERATOR, "p").unwrap();
     // round 1: participant 3's commitment altered on the way to participant 1
     let mut h = Hooks {
@@ -408,21 +410,10 @@ fn a_relay_that_alters_drops_or_replays_a_message_is_caught() {
     let res = drive(&params, &ks, None, &mut h, &mut rng);
     assert_eq!(
         res[0].as_ref().unwrap_err(),
-        &DkgError::Aborted(vec![Fault {
-            participant: 3,
-            kind: FaultKind::BadSignature { round: 1 }
-        }])
+        &DkgError::Aborted(vec![fault(3, FaultKind::BadSignature { round: 1 })])
     );
     // the others never see participant 1's round 2: nobody ends with a set
-    for r in &res[1..] {
-        assert_eq!(
-            r.as_ref().unwrap_err(),
-            &DkgError::Aborted(vec![Fault {
-                participant: 1,
-                kind: FaultKind::Missing { round: 2 }
-            }])
-        );
-    }
+    assert_all_abort(&res[1..], 1, FaultKind::Missing { round: 2 });
     // round 2: a ciphertext altered on the way to participant 4
     let mut h = Hooks {
         r2_view: Some(Box::new(|to, v: &mut Vec<Round2>| {
@@ -435,10 +426,7 @@ fn a_relay_that_alters_drops_or_replays_a_message_is_caught() {
     let res = drive(&params, &ks, None, &mut h, &mut rng);
     assert_eq!(
         res[3].as_ref().unwrap_err(),
-        &DkgError::Aborted(vec![Fault {
-            participant: 2,
-            kind: FaultKind::BadSignature { round: 2 }
-        }])
+        &DkgError::Aborted(vec![fault(2, FaultKind::BadSignature { round: 2 })])
     );
     assert!(res.iter().all(Result::is_err));
     // round 3: a certificate signature dropped
@@ -453,10 +441,7 @@ fn a_relay_that_alters_drops_or_replays_a_message_is_caught() {
     let res = drive(&params, &ks, None, &mut h, &mut rng);
     assert_eq!(
         res[1].as_ref().unwrap_err(),
-        &DkgError::Aborted(vec![Fault {
-            participant: 4,
-            kind: FaultKind::Missing { round: 3 }
-        }])
+        &DkgError::Aborted(vec![fault(4, FaultKind::Missing { round: 3 })])
     );
     // a message replayed from another session
     let other =
@@ -475,13 +460,13 @@ fn a_relay_that_alters_drops_or_replays_a_message_is_caught() {
         } else {
             assert_eq!(
                 f,
-                &DkgError::Aborted(vec![Fault {
-                    participant: 2,
-                    kind: FaultKind::Malformed {
+                &DkgError::Aborted(vec![fault(
+                    2,
+                    FaultKind::Malformed {
                         round: 1,
                         why: "for another session".into()
                     }
-                }])
+                )])
             );
         }
     }
@@ -490,9 +475,7 @@ fn a_relay_that_alters_drops_or_replays_a_message_is_caught() {
 #[test]
 fn a_bad_proof_of_possession_is_named() {
     let mut rng = StdRng::seed_from_u64(16);
-    let ks = keys(3, &mut rng);
-    let params =
-        SessionParams::keygen(2, ks.iter().map(|k| k.public()).collect(), &mut rng).unwrap();
+    let (ks, params) = keygen_params(3, 2, &mut rng);
     for which in ["pop", "ephemeral"] {
         let signer = ks[0].clone();
         let mut h = Hooks {
@@ -517,15 +500,7 @@ fn a_bad_proof_of_possession_is_named() {
         } else {
             FaultKind::BadEphemeralProof
         };
-        for r in res {
-            assert_eq!(
-                r.unwrap_err(),
-                DkgError::Aborted(vec![Fault {
-                    participant: 1,
-                    kind: kind.clone()
-                }])
-            );
-        }
+        assert_all_abort(&res, 1, kind);
     }
 }
 
@@ -703,9 +678,7 @@ fn reshare(
 #[test]
 fn reshare_3_of_5_to_4_of_7_keeps_the_key_and_old_shares_stop_working() {
     let mut rng = StdRng::seed_from_u64(19);
-    let (_, ks, out) = keygen(5, 3, &mut rng);
-    let set = out[0].set.clone();
-    let old: Vec<VerifiedKeyShare> = out.iter().map(|o| sh(o).clone()).collect();
+    let (ks, set, old) = keygen_set(5, 3, &mut rng);
     let (params, new_keys, res) = reshare(
         &set,
         &old,
@@ -806,9 +779,7 @@ fn reshare_3_of_5_to_4_of_7_keeps_the_key_and_old_shares_stop_working() {
 #[test]
 fn a_reshare_needs_k_dealers_and_names_one_that_deals_another_secret() {
     let mut rng = StdRng::seed_from_u64(20);
-    let (_, ks, out) = keygen(5, 3, &mut rng);
-    let set = out[0].set.clone();
-    let old: Vec<VerifiedKeyShare> = out.iter().map(|o| sh(o).clone()).collect();
+    let (ks, set, old) = keygen_set(5, 3, &mut rng);
     let new_keys: Vec<PublicKey> = keys(3, &mut rng).iter().map(|k| k.public()).collect();
     // fewer than k = 3 old trustees cannot reshare
     assert_eq!(
@@ -839,15 +810,7 @@ fn a_reshare_needs_k_dealers_and_names_one_that_deals_another_secret() {
         ..Hooks::default()
     };
     let (_, _, res) = reshare(&set, &old, &ks, &[1, 3, 4], 3, 2, &mut h, &mut rng);
-    for r in res {
-        assert_eq!(
-            r.unwrap_err(),
-            DkgError::Aborted(vec![Fault {
-                participant: 2,
-                kind: FaultKind::WrongConstantTerm
-            }])
-        );
-    }
+    assert_all_abort(&res, 2, FaultKind::WrongConstantTerm);
     // a dealer sending a new trustee a bad sub-share is named by that trustee's complaint,
     // which every position checks from public data
     let signer = ks[0].clone();
@@ -863,15 +826,7 @@ fn a_reshare_needs_k_dealers_and_names_one_that_deals_another_secret() {
         ..Hooks::default()
     };
     let (_, _, res) = reshare(&set, &old, &ks, &[1, 3, 4], 3, 2, &mut h, &mut rng);
-    for r in res {
-        assert_eq!(
-            r.unwrap_err(),
-            DkgError::Aborted(vec![Fault {
-                participant: 1,
-                kind: FaultKind::BadShare { recipient: 4 }
-            }])
-        );
-    }
+    assert_all_abort(&res, 1, FaultKind::BadShare { recipient: 4 });
 }
 
 /// Known answer: a reshare of the keygen vector's set from trustees 1 and 3 to 4 new trustees
@@ -880,9 +835,7 @@ fn a_reshare_needs_k_dealers_and_names_one_that_deals_another_secret() {
 #[test]
 fn reshare_known_answer_vector() {
     let mut rng = StdRng::seed_from_u64(2026);
-    let (_, ks, out) = keygen(3, 2, &mut rng);
-    let set = out[0].set.clone();
-    let old: Vec<VerifiedKeyShare> = out.iter().map(|o| sh(o).clone()).collect();
+    let (ks, set, old) = keygen_set(3, 2, &mut rng);
     let (params, _, res) = reshare(
         &set,
         &old,
@@ -970,10 +923,7 @@ fn holders_are_bound_by_the_session_and_carried_by_the_set_through_a_refresh() {
         plain.clone().with_holders(hs[..3].to_vec()),
         Err(DkgError::InvalidParams(_))
     ));
-    let out: Vec<DkgOutput> = drive(&params, &ks, None, &mut Hooks::default(), &mut rng)
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let out: Vec<DkgOutput> = all_ok(drive(&params, &ks, None, &mut Hooks::default(), &mut rng));
     let set = out[0].set.clone();
     assert_eq!(set.holders().unwrap(), hs);
     assert!(set.to_json().contains("\"version\": 4"));
@@ -994,16 +944,13 @@ fn holders_are_bound_by_the_session_and_carried_by_the_set_through_a_refresh() {
             "the ceremony's holders (organisation, jurisdiction) are not the set's".into()
         )
     );
-    let new: Vec<DkgOutput> = drive(
+    let new: Vec<DkgOutput> = all_ok(drive(
         &rp,
         &ks,
         Some((&set, &old)),
         &mut Hooks::default(),
         &mut rng,
-    )
-    .into_iter()
-    .map(Result::unwrap)
-    .collect();
+    ));
     assert_eq!(new[0].set.holders().unwrap(), hs);
     new[0].certificate.verify(&new[0].set).unwrap();
     // a certificate does not verify against a set naming other holders
@@ -1133,9 +1080,7 @@ fn every_label_is_the_one_protocol_md_16_states_and_the_code_uses_it() {
     // The code uses them: a keygen of 4 (k = 3) in which participant 2 sends participant 4 a
     // wrong share (so that 4 complains), everything recomputed from the doc's formulas.
     let mut rng = StdRng::seed_from_u64(2027);
-    let ks = keys(4, &mut rng);
-    let params =
-        SessionParams::keygen(3, ks.iter().map(|k| k.public()).collect(), &mut rng).unwrap();
+    let (ks, params) = keygen_params(4, 3, &mut rng);
     let sid = params.session_id();
     let mut b = vec![1u8];
     b.extend_from_slice(params.nonce.as_bytes());
