@@ -501,12 +501,26 @@ enum Tiled {
     Unusable,
 }
 
-/// Entries `[start, start + width)` from the entry bundle and the level-0 hash tile at
-/// `start` (a multiple of 256), checked like a page's entries (`docs/audit.md` §5).
-fn read_tile(client: &NodeClient, start: u64, width: u64, log: &mut LogReading<'_>) -> Tiled {
-    use escrow_core::audit::tiles::{TileId, TileKind, parse_entry_bundle};
-    let (Ok(w16), Ok(w)) = (u16::try_from(width), usize::try_from(width)) else {
-        return Tiled::Unusable;
+/// One level-0 tile's worth of the log as fetched.
+enum Fetched {
+    /// The entry bundle and the level-0 hash tile.
+    Tiles { bundle: Vec<u8>, hashes: Vec<u8> },
+    /// Either answered 404.
+    NotServed,
+    /// Either failed.
+    Unusable,
+}
+
+/// Tiles fetched ahead of the checks (at most about 1 MB of entries): the node serves the
+/// next tiles while the auditor checks this one (`docs/experiments.md` §7.3).
+const PREFETCH: usize = 4;
+
+/// The entry bundle and the level-0 hash tile of entries `[start, start + width)` (`start` a
+/// multiple of 256).
+fn fetch_tile(client: &NodeClient, start: u64, width: u64) -> Fetched {
+    use escrow_core::audit::tiles::{TileId, TileKind};
+    let Ok(w16) = u16::try_from(width) else {
+        return Fetched::Unusable;
     };
     let id = |kind| TileId {
         kind,
@@ -515,14 +529,31 @@ fn read_tile(client: &NodeClient, start: u64, width: u64, log: &mut LogReading<'
     };
     let bundle = match client.tile(&id(TileKind::Entries)) {
         Ok(Some(b)) => b,
-        Ok(None) => return Tiled::NotServed,
-        Err(_) => return Tiled::Unusable,
+        Ok(None) => return Fetched::NotServed,
+        Err(_) => return Fetched::Unusable,
     };
-    let hashes = match client.tile(&id(TileKind::Hashes(0))) {
-        Ok(Some(h)) if h.len() == w.saturating_mul(32) => h,
-        Ok(None) => return Tiled::NotServed,
-        _ => return Tiled::Unusable,
+    match client.tile(&id(TileKind::Hashes(0))) {
+        Ok(Some(hashes)) => Fetched::Tiles { bundle, hashes },
+        Ok(None) => Fetched::NotServed,
+        Err(_) => Fetched::Unusable,
+    }
+}
+
+/// Entries `[start, start + width)` from their entry bundle and level-0 hash tile, checked like
+/// a page's entries (`docs/audit.md` §5).
+fn read_tile(fetched: Fetched, width: u64, log: &mut LogReading<'_>) -> Tiled {
+    use escrow_core::audit::tiles::parse_entry_bundle;
+    let (bundle, hashes) = match fetched {
+        Fetched::Tiles { bundle, hashes } => (bundle, hashes),
+        Fetched::NotServed => return Tiled::NotServed,
+        Fetched::Unusable => return Tiled::Unusable,
     };
+    let Ok(w) = usize::try_from(width) else {
+        return Tiled::Unusable;
+    };
+    if hashes.len() != w.saturating_mul(32) {
+        return Tiled::Unusable;
+    }
     let Ok(entries) = parse_entry_bundle(&bundle, w) else {
         return Tiled::Unusable;
     };
@@ -535,46 +566,85 @@ fn read_tile(client: &NodeClient, start: u64, width: u64, log: &mut LogReading<'
 /// Read a log of `size` entries from the start into `log`: as C2SP tiles (an entry bundle and
 /// the level-0 hash tile per 256 entries: the entry bytes and the leaf hashes the node serves,
 /// binary) where the node serves them, else as `/v1/log/entries` pages of up to [`PAGE`]
-/// entries parsed as a stream. `Err`: the node stopped answering (not audited).
+/// entries parsed as a stream. The tiles are fetched in order by a second thread, up to
+/// [`PREFETCH`] ahead of the checks. `Err`: the node stopped answering (not audited).
 fn read_log(
     client: &NodeClient,
     size: u64,
     log: &mut LogReading<'_>,
     progress: &mut dyn AuditProgress,
 ) -> Result<(), String> {
-    let mut tiles = true;
-    while log.check.remaining() > 0 {
-        let start = log.check.next_index();
-        let tile_end = (start / TILE_WIDTH + 1)
-            .saturating_mul(TILE_WIDTH)
-            .min(size);
-        if tiles && start.is_multiple_of(TILE_WIDTH) {
-            match read_tile(client, start, tile_end - start, log) {
-                Tiled::Read => {
-                    progress.log_read(log.check.next_index());
-                    continue;
+    let first = log
+        .check
+        .next_index()
+        .div_ceil(TILE_WIDTH)
+        .saturating_mul(TILE_WIDTH);
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(PREFETCH);
+        let fetcher = client.clone();
+        scope.spawn(move || {
+            let mut start = first;
+            while start < size {
+                let end = start.saturating_add(TILE_WIDTH).min(size);
+                let fetched = fetch_tile(&fetcher, start, end - start);
+                let last = matches!(fetched, Fetched::NotServed);
+                // Stops when the reader no longer wants tiles (it dropped the receiver).
+                if tx.send((start, fetched)).is_err() || last {
+                    break;
                 }
-                Tiled::NotServed => tiles = false,
-                Tiled::Unusable => {}
+                start = end;
             }
+        });
+        let mut ahead = Some(rx);
+        let mut tiles = true;
+        while log.check.remaining() > 0 {
+            let start = log.check.next_index();
+            let tile_end = (start / TILE_WIDTH + 1)
+                .saturating_mul(TILE_WIDTH)
+                .min(size);
+            if tiles && start.is_multiple_of(TILE_WIDTH) {
+                // The fetcher's tile at `start` (those of ranges read as pages are skipped);
+                // fetched here if the fetcher is out of step.
+                let fetched = loop {
+                    match ahead.as_ref().map(std::sync::mpsc::Receiver::recv) {
+                        Some(Ok((s, f))) if s == start => break f,
+                        Some(Ok((s, _))) if s < start => {}
+                        _ => {
+                            ahead = None;
+                            break fetch_tile(client, start, tile_end - start);
+                        }
+                    }
+                };
+                match read_tile(fetched, tile_end - start, log) {
+                    Tiled::Read => {
+                        progress.log_read(log.check.next_index());
+                        continue;
+                    }
+                    Tiled::NotServed => {
+                        tiles = false;
+                        ahead = None;
+                    }
+                    Tiled::Unusable => {}
+                }
+            }
+            let end = if tiles {
+                tile_end
+            } else {
+                size.min(start.saturating_add(PAGE))
+            };
+            let got = client
+                .entries_streamed(start, end, &mut |served| {
+                    log.push(&served.bytes, served.leaf_hash)
+                })
+                .map_err(|e| e.to_string())?;
+            if got == 0 || log.check.next_index() == start {
+                log.check.missing();
+                break;
+            }
+            progress.log_read(log.check.next_index());
         }
-        let end = if tiles {
-            tile_end
-        } else {
-            size.min(start.saturating_add(PAGE))
-        };
-        let got = client
-            .entries_streamed(start, end, &mut |served| {
-                log.push(&served.bytes, served.leaf_hash)
-            })
-            .map_err(|e| e.to_string())?;
-        if got == 0 || log.check.next_index() == start {
-            log.check.missing();
-            break;
-        }
-        progress.log_read(log.check.next_index());
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Append the new leaves, then replace the pinned record (atomically).

@@ -63,7 +63,21 @@ impl Digest32 {
 
     /// Lower-case hex.
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        self.hex_digits().iter().map(|&b| char::from(b)).collect()
+    }
+
+    /// The 64 lower-case hex digits as ASCII bytes, without an allocation (an auditor's
+    /// report writes two digests per release entry: `docs/experiments.md` §7.3).
+    fn hex_digits(&self) -> [u8; 64] {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 64];
+        for (pair, b) in out.chunks_exact_mut(2).zip(self.0) {
+            if let [hi, lo] = pair {
+                *hi = DIGITS.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
+                *lo = DIGITS.get(usize::from(b & 15)).copied().unwrap_or(b'0');
+            }
+        }
+        out
     }
 
     /// First 8 bytes in hex, for display.
@@ -98,7 +112,8 @@ impl core::fmt::Display for Digest32 {
 
 impl Serialize for Digest32 {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
+        let digits = self.hex_digits();
+        s.serialize_str(core::str::from_utf8(&digits).map_err(serde::ser::Error::custom)?)
     }
 }
 
@@ -296,6 +311,23 @@ pub fn to_json_pretty<T: Serialize>(value: &T) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_digest_is_written_as_the_hex_crate_writes_it() {
+        for d in [
+            Digest32([0; 32]),
+            Digest32([0xff; 32]),
+            Digest32(core::array::from_fn(|i| i as u8 * 8 + 7)),
+            Digest32::sha256(b"abc"),
+        ] {
+            assert_eq!(d.to_hex(), hex::encode(d.0));
+            assert_eq!(
+                serde_json::to_string(&d).unwrap(),
+                format!("\"{}\"", hex::encode(d.0))
+            );
+            assert_eq!(Digest32::from_hex(&d.to_hex()), Some(d));
+        }
+    }
 
     /// Checks that the digest kind `$kind` reads and writes exactly what a `Digest32` does
     /// (JSON, hex, bytes), prints the same text, and refuses what `Digest32` refuses.

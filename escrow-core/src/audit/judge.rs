@@ -21,7 +21,8 @@
 
 use super::carry::{CarriedCancellation, JudgedFacts};
 use super::compact::{
-    Digests, NONE, Readable, ReleaseRecord, Releases, Store, ZERO, ZERO_CT, flag,
+    Digests, NONE, Readable, ReleaseRecord, Releases, Store, ZERO, ZERO_CT, flag, packed, position,
+    prefix64, sort_positions,
 };
 use super::disclosure::DisclosureView;
 pub use super::documents::Documents;
@@ -1200,21 +1201,26 @@ impl Judge {
         // A warrant's verdict depends only on the warrant and the time judged at; a batch of
         // releases shares both, so each warrant's verdict is kept for the last time it was
         // judged at (one per warrant, not one per second of the log).
-        let mut verdicts: HashMap<u32, (Timestamp, Result<VerifiedWarrant, String>)> =
+        // With the verdict, the key id of the warrant's investigator (a hash of its encoding,
+        // compared with every release's).
+        let mut verdicts: HashMap<u32, (Timestamp, Result<(VerifiedWarrant, Digest32), String>)> =
             HashMap::new();
         // The release limit counts distinct ciphertexts per trustee per warrant id, in log
         // order. Rather than a set of every ciphertext, each record is linked to the one of the
         // same trustee, warrant id and ciphertext just before it (a sort of indices), and the
         // node's "released before" travels along the links (`flag::ADMITTED`).
         let mut ids: HashMap<String, u32> = HashMap::new();
-        let mut id_of: HashMap<u32, u32> = HashMap::new();
+        // Interned digest -> warrant id ([`NONE`]: not a warrant parsed).
+        let mut id_of: Vec<u32> = Vec::new();
         for i in 0..self.digests.len() {
             let d = WarrantDigest::from_digest(self.digests.get(i));
-            if let Some(w) = parsed.get(&d) {
-                let next = u32::try_from(ids.len()).unwrap_or(NONE);
-                let id = *ids.entry(w.id().to_string()).or_insert(next);
-                id_of.insert(i, id);
-            }
+            id_of.push(match parsed.get(&d) {
+                Some(w) => {
+                    let next = u32::try_from(ids.len()).unwrap_or(NONE);
+                    *ids.entry(w.id().to_string()).or_insert(next)
+                }
+                None => NONE,
+            });
         }
         // Resumed logs (`carry`): the node's counter as their judged part left it.
         let mut carry = self.carry.take();
@@ -1236,15 +1242,35 @@ impl Judge {
         type NewlyCounted = (bool, BTreeMap<String, BTreeSet<CiphertextDigest>>);
         let mut carried_out: Option<BTreeMap<u16, NewlyCounted>> =
             carry.as_ref().map(|_| BTreeMap::new());
-        let warrant_id = |r: &ReleaseRecord| id_of.get(&r.warrant).copied().unwrap_or(NONE);
+        let warrant_id = |r: &ReleaseRecord| {
+            usize::try_from(r.warrant)
+                .ok()
+                .and_then(|w| id_of.get(w))
+                .copied()
+                .unwrap_or(NONE)
+        };
         {
             let key = |r: &ReleaseRecord| (r.trustee, warrant_id(r), r.ciphertext);
-            let mut order: Vec<usize> = self.log_order().collect();
             // Log order within a trustee is the order of positions (entries are added in log
-            // order), so (key, position) sorts each group in log order.
-            order.sort_unstable_by_key(|&i| (self.records.get(i).map(key), i));
+            // order), so (key, position) sorts each group in log order. Sorted as integers:
+            // (trustee, warrant id, 48 bits of the ciphertext) above the position.
+            let mut order: Vec<u128> = self
+                .log_order()
+                .filter_map(|i| {
+                    let r = self.records.get(i)?;
+                    let coarse = (u128::from(r.trustee) << 80)
+                        | (u128::from(warrant_id(r)) << 48)
+                        | u128::from(prefix64(r.ciphertext.as_bytes()) >> 16);
+                    Some(packed(coarse, u32::try_from(i).unwrap_or(NONE)))
+                })
+                .collect();
+            sort_positions(&mut order, |p| {
+                let r = usize::try_from(p).ok().and_then(|p| self.records.get(p));
+                (r.map(key), p)
+            });
             let mut prev: Option<(usize, (u16, u32, CiphertextDigest))> = None;
-            for i in order {
+            for item in order {
+                let i = usize::try_from(position(item)).unwrap_or(usize::MAX);
                 let Some(r) = self.records.get_mut(i) else {
                     continue;
                 };
@@ -1326,10 +1352,10 @@ impl Judge {
                         *cached = (rec.time, verdict_at(p, env, rec.time));
                     }
                     match &cached.1 {
-                        Ok(vw) => {
+                        Ok((vw, investigator)) => {
                             let inv = (rec.investigator != NONE)
                                 .then(|| self.digests.get(rec.investigator));
-                            if inv != Some(vw.investigator().key_id().digest()) {
+                            if inv != Some(*investigator) {
                                 why.push(Unjustified::WrongInvestigator);
                             }
                             let seen = counted.entry((trustee, warrant_id(&rec))).or_default();
@@ -1551,13 +1577,7 @@ impl Judge {
         let mut records = std::mem::take(&mut self.records);
         records.sort_unstable_by_key(|r| (r.time, r.trustee, r.sequence, r.ciphertext));
         let digests = std::mem::take(&mut self.digests);
-        let mut by_message: Vec<u32> = (0..u32::try_from(records.len()).unwrap_or(NONE)).collect();
-        by_message.sort_unstable_by_key(|&i| {
-            usize::try_from(i)
-                .ok()
-                .and_then(|i| records.get(i))
-                .map(|r| (digests.get(r.warrant), r.ciphertext, r.trustee, r.time, i))
-        });
+        let by_message = super::compact::message_order(&records, &digests);
         let store = Store {
             records,
             digests,
@@ -1674,8 +1694,15 @@ impl Judge {
 pub const RELEASE_RECORD_BYTES: usize = core::mem::size_of::<ReleaseRecord>();
 
 /// The verdict on warrant `env` under policy `p` at time `at` (the refusal in words).
-fn verdict_at(p: &Policy, env: &WarrantEnvelope, at: Timestamp) -> Result<VerifiedWarrant, String> {
-    p.verify(env, at, &|_| false).map_err(|r| r.to_string())
+/// A warrant's verdict at `at`, with its investigator's key id.
+fn verdict_at(
+    p: &Policy,
+    env: &WarrantEnvelope,
+    at: Timestamp,
+) -> Result<(VerifiedWarrant, Digest32), String> {
+    let vw = p.verify(env, at, &|_| false).map_err(|r| r.to_string())?;
+    let investigator = vw.investigator().key_id().digest();
+    Ok((vw, investigator))
 }
 
 enum HeaderCheck {
@@ -2012,6 +2039,51 @@ mod tests {
             (j.findings[0].trustee, j.findings[0].entry),
             (Some(1), Some(4))
         );
+    }
+
+    #[test]
+    fn ciphertexts_alike_in_their_first_bytes_are_still_counted_apart() {
+        // The judge sorts records by integers holding the first bytes of each ciphertext
+        // digest, then by the whole digest where those tie: digests that differ only in their
+        // last byte must still be told apart for the release limit and for readability.
+        let tied = |i: u8| {
+            let mut b = [0xab; 32];
+            b[31] = i;
+            CiphertextDigest::from_bytes(b)
+        };
+        let fx = fx();
+        let w = warrant(&fx, "w-1", "case A", Some(2), None);
+        let mut docs = Documents::default();
+        docs.add_warrant(w.clone());
+        let mut judge = Judge::new(&fx.set, Some(fx.policy.clone()));
+        for t in [1, 2] {
+            judge.add(
+                t,
+                LogEntry::setup(0, Timestamp(T0 - 10), fx.set.id(), fx.policy.digest()),
+            );
+        }
+        judge.add(1, release(&fx, 1, &w, tied(1)));
+        judge.add(1, release(&fx, 2, &w, tied(2)));
+        judge.add(1, release(&fx, 3, &w, tied(1))); // again: costs nothing
+        judge.add(1, release(&fx, 4, &w, tied(3))); // a third message: over the limit
+        judge.add(2, release(&fx, 1, &w, tied(2)));
+        judge.add(2, release(&fx, 2, &w, tied(3)));
+        let j = judge.judge(&docs);
+        for e in 1..=3 {
+            assert!(
+                reasons(&j, 1, e).is_empty(),
+                "entry {e}: {:?}",
+                reasons(&j, 1, e)
+            );
+        }
+        assert!(
+            matches!(&reasons(&j, 1, 4)[..], [Unjustified::ReleaseLimit { .. }]),
+            "{:?}",
+            reasons(&j, 1, 4)
+        );
+        // k = 2: tied(2) and tied(3) were released by both trustees, tied(1) by one.
+        let readable: Vec<CiphertextDigest> = j.readable.iter().map(|m| m.ciphertext).collect();
+        assert_eq!(readable, vec![tied(2), tied(3)]);
     }
 
     #[test]
