@@ -1203,8 +1203,7 @@ impl Judge {
         // judged at (one per warrant, not one per second of the log).
         // With the verdict, the key id of the warrant's investigator (a hash of its encoding,
         // compared with every release's).
-        let mut verdicts: HashMap<u32, (Timestamp, Result<(VerifiedWarrant, Digest32), String>)> =
-            HashMap::new();
+        let mut verdicts: HashMap<u32, (Timestamp, Verdict)> = HashMap::new();
         // The release limit counts distinct ciphertexts per trustee per warrant id, in log
         // order. Rather than a set of every ciphertext, each record is linked to the one of the
         // same trustee, warrant id and ciphertext just before it (a sort of indices), and the
@@ -1694,12 +1693,11 @@ impl Judge {
 pub const RELEASE_RECORD_BYTES: usize = core::mem::size_of::<ReleaseRecord>();
 
 /// The verdict on warrant `env` under policy `p` at time `at` (the refusal in words).
-/// A warrant's verdict at `at`, with its investigator's key id.
-fn verdict_at(
-    p: &Policy,
-    env: &WarrantEnvelope,
-    at: Timestamp,
-) -> Result<(VerifiedWarrant, Digest32), String> {
+/// A warrant verified at a time, with its investigator's key id; or why it fails then.
+type Verdict = Result<(VerifiedWarrant, Digest32), String>;
+
+/// A warrant's verdict at `at`.
+fn verdict_at(p: &Policy, env: &WarrantEnvelope, at: Timestamp) -> Verdict {
     let vw = p.verify(env, at, &|_| false).map_err(|r| r.to_string())?;
     let investigator = vw.investigator().key_id().digest();
     Ok((vw, investigator))
