@@ -263,30 +263,48 @@ fn release(n: u64, k: u64, m: usize) -> Release {
     }
 }
 
-fn answer(rel: &Release, trustee: usize, positions: &[u32], cheat: bool) -> AnswerV2 {
-    let released: Vec<(u32, &ValidCiphertextV2)> = positions
+/// The request's ciphertexts at `positions`, each with its position.
+fn released<'a>(rel: &'a Release, positions: &[u32]) -> Vec<(u32, &'a ValidCiphertextV2)> {
+    positions
         .iter()
         .map(|&p| (p, &rel.valid[p as usize]))
-        .collect();
-    let key = &rel.f.keys[trustee];
-    if !cheat {
-        return make_answer(
-            key,
-            &rel.w,
-            &rel.r,
-            &released,
-            &rel.inv.public(),
-            &mut rand::rng(),
-        )
-        .unwrap()
-        .answer;
+        .collect()
+}
+
+fn answer(rel: &Release, trustee: usize, positions: &[u32], cheat: bool) -> AnswerV2 {
+    if cheat {
+        // A cheating trustee: another point in place of d_0; the proof fails.
+        return tampered_answer(rel, trustee, positions, |ds| {
+            ds[0] += ProjectivePoint::GENERATOR;
+        });
     }
-    // A cheating trustee: another point in place of d_0; the proof fails.
+    make_answer(
+        &rel.f.keys[trustee],
+        &rel.w,
+        &rel.r,
+        &released(rel, positions),
+        &rel.inv.public(),
+        &mut rand::rng(),
+    )
+    .unwrap()
+    .answer
+}
+
+/// Trustee `trustee`'s answer over `positions`, its decryption points `d_j = x·u_j` changed
+/// by `tamper` before it seals them and proves over them.
+fn tampered_answer(
+    rel: &Release,
+    trustee: usize,
+    positions: &[u32],
+    tamper: impl FnOnce(&mut [ProjectivePoint]),
+) -> AnswerV2 {
+    let released = released(rel, positions);
+    let key = &rel.f.keys[trustee];
     let mut ds: Vec<ProjectivePoint> = released
         .iter()
         .map(|(_, c)| *c.ciphertext().u.inner() * key.secret())
         .collect();
-    ds[0] += ProjectivePoint::GENERATOR;
+    tamper(&mut ds);
     seal_answer(
         key,
         &rel.w,
@@ -440,31 +458,13 @@ fn composite_weights_defeat_cancelling_share_errors() {
     let rel = release(3, 2, 3);
     let key = &rel.f.keys[0];
     let delta = ProjectivePoint::GENERATOR * group::random_scalar(&mut rand::rng());
-    let released: Vec<(u32, &ValidCiphertextV2)> =
-        (0..3).map(|p| (p, &rel.valid[p as usize])).collect();
-    let mut ds: Vec<ProjectivePoint> = released
-        .iter()
-        .map(|(_, c)| *c.ciphertext().u.inner() * key.secret())
-        .collect();
-    ds[0] += delta;
-    ds[1] -= delta;
-    let sum_d: ProjectivePoint = ds.iter().sum();
-    let sum_u: ProjectivePoint = released
-        .iter()
-        .map(|(_, c)| *c.ciphertext().u.inner())
-        .sum();
-    assert_eq!(sum_d, sum_u * key.secret());
-    let a = seal_answer(
-        key,
-        &rel.w,
-        &rel.r,
-        &released,
-        &ds,
-        &rel.inv.public(),
-        &mut rand::rng(),
-    )
-    .unwrap()
-    .answer;
+    let sum_u: ProjectivePoint = rel.valid.iter().map(|c| *c.ciphertext().u.inner()).sum();
+    let a = tampered_answer(&rel, 0, &[0, 1, 2], |ds| {
+        ds[0] += delta;
+        ds[1] -= delta;
+        let sum_d: ProjectivePoint = ds.iter().sum();
+        assert_eq!(sum_d, sum_u * key.secret());
+    });
     assert_eq!(
         a.open(&rel.inv, &rel.f.d.set, &rel.w, &rel.valid)
             .unwrap_err(),
