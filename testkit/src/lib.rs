@@ -294,6 +294,15 @@ pub fn init_node(dir: &Path, i: u16) -> PathBuf {
 }
 
 /// Parse the single JSON object a `--json` command printed.
+/// Whether an `openssl` command runs here (the TLS tests make their certificates with it and
+/// skip, saying so, where it is missing).
+pub fn has_openssl() -> bool {
+    Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 pub fn json(o: &Output) -> serde_json::Value {
     let s = String::from_utf8_lossy(&o.stdout);
     serde_json::from_str(s.trim()).unwrap_or_else(|e| panic!("not one JSON object ({e}):\n{s}"))

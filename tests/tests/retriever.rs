@@ -421,11 +421,7 @@ fn cancel_over_https(w: &Workflow, out: &str, urls: &[String], ca: &str) -> Outp
 
 #[test]
 fn retrieve_audit_and_cancel_speak_https_with_a_pinned_certificate_and_refuse_another() {
-    if !Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
+    if !has_openssl() {
         eprintln!("skipped: needs openssl");
         return;
     }

@@ -244,11 +244,7 @@ fn audit(w: &Workflow, urls: &[String]) -> String {
 
 #[test]
 fn a_man_in_the_middle_with_a_certificate_of_the_pinned_ca_is_refused_naming_the_trustee() {
-    if !Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
+    if !has_openssl() {
         eprintln!("skipped: needs openssl");
         return;
     }

@@ -1921,6 +1921,14 @@ mod tests {
             .clone()
     }
 
+    /// Trustee `trustee`'s release entries `entries` are all justified.
+    fn assert_justified(j: &Judgement, trustee: u16, entries: std::ops::RangeInclusive<u64>) {
+        for e in entries {
+            let r = reasons(j, trustee, e);
+            assert!(r.is_empty(), "entry {e}: {r:?}");
+        }
+    }
+
     #[test]
     fn the_judge_keeps_a_fixed_number_of_bytes_per_release_entry_and_nothing_per_message() {
         // The record is 96 bytes: sequence, time, ciphertext digest, leaf hash, two interned
@@ -2018,13 +2026,7 @@ mod tests {
         // another trustee has a limit of its own
         judge.add(2, release(&fx, 0, &b, ct(3)));
         let j = judge.judge(&docs);
-        for e in 1..=3 {
-            assert!(
-                reasons(&j, 1, e).is_empty(),
-                "entry {e}: {:?}",
-                reasons(&j, 1, e)
-            );
-        }
+        assert_justified(&j, 1, 1..=3);
         let r = reasons(&j, 1, 4);
         assert!(
             matches!(&r[..], [Unjustified::ReleaseLimit { refusal }] if refusal.contains("limit of 2")),
@@ -2067,13 +2069,7 @@ mod tests {
         judge.add(2, release(&fx, 1, &w, tied(2)));
         judge.add(2, release(&fx, 2, &w, tied(3)));
         let j = judge.judge(&docs);
-        for e in 1..=3 {
-            assert!(
-                reasons(&j, 1, e).is_empty(),
-                "entry {e}: {:?}",
-                reasons(&j, 1, e)
-            );
-        }
+        assert_justified(&j, 1, 1..=3);
         assert!(
             matches!(&reasons(&j, 1, 4)[..], [Unjustified::ReleaseLimit { .. }]),
             "{:?}",
