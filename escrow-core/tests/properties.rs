@@ -343,19 +343,8 @@ proptest! {
 
 // ---------- Tampering: shares ----------
 
-const SHARE_FIELDS: [&str; 8] = [
-    "trustee",
-    "ciphertext",
-    "context",
-    "d",
-    "a",
-    "b",
-    "z",
-    "version",
-];
-
 fn mutate_share_field(s: &Value, field: usize, pos: usize, bit: u8) -> Value {
-    let name = SHARE_FIELDS[field];
+    let name = spec::SHARE_FIELDS[field];
     let old = &s[name];
     let new = match name {
         "trustee" | "version" => flip_u16(old, bit),
@@ -371,7 +360,7 @@ proptest! {
     /// decode, or does not verify, and the combiner names the trustee the share claims to be
     /// from (or refuses the index outright); the reference agrees.
     #[test]
-    fn share_field_tampering_is_detected((n, k) in (2u64..=6).prop_flat_map(|n| (Just(n), 1..n)), which in any::<prop::sample::Index>(), field in 0usize..SHARE_FIELDS.len(), pos in any::<usize>(), bit in 0u8..8, seed in any::<u64>()) {
+    fn share_field_tampering_is_detected((n, k) in (2u64..=6).prop_flat_map(|n| (Just(n), 1..n)), which in any::<prop::sample::Index>(), field in 0usize..spec::SHARE_FIELDS.len(), pos in any::<usize>(), bit in 0u8..8, seed in any::<u64>()) {
         let mut r = rng(seed);
         let f = fixture(n, k, &mut r);
         let i = which.index(f.shares.len());

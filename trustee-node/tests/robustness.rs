@@ -14,8 +14,9 @@ use common::*;
 use escrow_core::audit::{LogEntry, leaf_hash, mth};
 use escrow_core::codec::b64_decode;
 use escrow_core::release::{ReleaseRequest, ReleaseResponse, ReleaseResult};
+use escrow_core::warrant::WarrantEnvelope;
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -353,12 +354,19 @@ fn check_log_and_receipts(node: &NodeProc, receipts: &[ReleaseResponse]) {
     assert_eq!(counters as usize, released.len());
 }
 
+/// A 2-of-2 fixture, the state folder of trustee `i` and its node (a real process, for kill
+/// -9 and restarts), and a double-locked warrant `id`.
+fn one_node(i: usize, id: &str) -> (Fixture, PathBuf, NodeProc, WarrantEnvelope) {
+    let fx = Fixture::new(2, 2);
+    let state = fx.init(i);
+    let node = start(&state, &[], &[]);
+    let w = fx.double_locked(&fx.payload(id));
+    (fx, state, node, w)
+}
+
 #[test]
 fn kill_dash_nine_during_a_large_batch_loses_nothing_that_was_sent() {
-    let fx = Fixture::new(2, 2);
-    let state = fx.init(1);
-    let mut node = start(&state, &[], &[]);
-    let w = fx.double_locked(&fx.payload("w-crash"));
+    let (fx, state, mut node, w) = one_node(1, "w-crash");
     let msgs: Vec<_> = (0..2200)
         .map(|i| fx.message("alice", "bob", &format!("c{i}"), 60 + i))
         .collect();
@@ -427,10 +435,7 @@ fn kill_dash_nine_during_a_large_batch_loses_nothing_that_was_sent() {
 
 #[test]
 fn fail_closed_when_the_log_cannot_be_written() {
-    let fx = Fixture::new(2, 2);
-    let state = fx.init(1);
-    let mut node = start(&state, &[], &[]);
-    let w = fx.double_locked(&fx.payload("w-closed"));
+    let (fx, state, mut node, w) = one_node(1, "w-closed");
     let m = fx.message("alice", "bob", "f1", 60);
     let size0 = head_size(&node);
 
@@ -485,12 +490,9 @@ fn fail_closed_when_the_log_cannot_be_written() {
 
 #[test]
 fn sigterm_shuts_down_gracefully() {
-    let fx = Fixture::new(2, 2);
-    let state = fx.init(2);
-    let mut node = start(&state, &[], &[]);
+    let (fx, state, mut node, w) = one_node(2, "w-term");
     assert_eq!(get(&node.url("/v1/info")).0, 200);
     // A batch in flight when SIGTERM arrives is finished and answered.
-    let w = fx.double_locked(&fx.payload("w-term"));
     let msgs: Vec<_> = (0..1500)
         .map(|i| fx.message("alice", "bob", &format!("t{i}"), 60 + i))
         .collect();
@@ -525,51 +527,13 @@ fn sigterm_shuts_down_gracefully() {
 
 #[test]
 fn tls_with_a_certificate() {
-    let have = |c: &str| {
-        Command::new(c)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if !have("curl")
-        || !(Command::new("openssl")
-            .arg("version")
-            .output()
-            .is_ok_and(|o| o.status.success()))
-    {
+    if !runs("curl", "--version") || !runs("openssl", "version") {
         eprintln!("skipped: needs openssl and curl");
         return;
     }
     let fx = Fixture::new(2, 2);
     let state = fx.init(1);
-    let cert = fx.dir.path().join("cert.pem");
-    let key = fx.dir.path().join("key.pem");
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .args(["-addext", "subjectAltName=IP:127.0.0.1"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (cert, key) = self_signed_cert(fx.dir.path());
     let node = start(
         &state,
         &[

@@ -130,17 +130,17 @@ fn start_nodes_with(
         .collect()
 }
 
-/// `escrow audit --policy … --receipts FILE` (FILE holding `receipts`) over the nodes at
-/// `urls`: its findings about the
-/// receipts' witnessed evidence (`receipt-not-in-log` "witnessed evidence", `witness-clock`),
-/// as (trustee, message).
+/// `escrow audit --policy … --receipts FILE` (FILE holding `receipts`) over `nodes`: its
+/// findings about the receipts' witnessed evidence (`receipt-not-in-log` "witnessed
+/// evidence", `witness-clock`), as (trustee, message).
 fn gate_findings(
     fx: &Fixture,
     policy: &Policy,
-    urls: &[String],
+    nodes: &[(InProcNode, String)],
     receipts: &str,
 ) -> Vec<(Option<u16>, String)> {
     use escrow_core::audit::judge::FindingKind;
+    let urls: Vec<String> = nodes.iter().map(|(n, _)| n.url("")).collect();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("receipts.jsonl");
     std::fs::write(&file, receipts).unwrap();
@@ -149,7 +149,7 @@ fn gate_findings(
         &escrow_client::auditor::AuditConfig {
             set: &fx.set,
             policy: Some(policy),
-            urls,
+            urls: &urls,
             client: &escrow_client::ClientConfig::default(),
             state: None,
             documents: Default::default(),
@@ -174,6 +174,27 @@ fn gate_findings(
         .map(|f| (f.trustee, f.message))
         .collect()
 }
+
+/// Every finding refuses a receipt's witnessed evidence for `why`, naming a trustee `named`
+/// accepts.
+fn all_refuse_evidence(
+    found: &[(Option<u16>, String)],
+    named: impl Fn(Option<u16>) -> bool,
+    why: &str,
+) {
+    assert!(
+        found.iter().all(|(t, m)| named(*t)
+            && m.contains("witnessed evidence is refused")
+            && m.contains(why)),
+        "{found:?}"
+    );
+}
+
+/// Two ciphertexts a request, every trustee asked at once.
+const TWO_A_BATCH: escrow_client::investigator::Strategy = escrow_client::investigator::Strategy {
+    batch: 2,
+    threshold_first: false,
+};
 
 #[test]
 fn shares_leave_with_a_quorum_cosigned_checkpoint_and_inclusion_proofs() {
@@ -375,33 +396,23 @@ fn log_keys(nodes: &[(InProcNode, String)]) -> std::collections::BTreeMap<u16, &
 /// below the quorum fails that check.
 #[test]
 fn the_investigator_uses_no_share_without_witnessed_evidence_and_keeps_it_in_the_receipts() {
-    use escrow_client::investigator::{self, NoProgress, Outcome, Strategy};
+    use escrow_client::investigator::{self, NoProgress, Outcome};
     use escrow_core::audit::witness::{GateCheckError, WitnessCheckError};
     let fx = Fixture::new(3, 2);
-    let ForgedThird {
-        wp,
-        nodes,
-        policy,
-        clients,
-        // the witnesses serve until the test ends (a `..` would drop and stop them here)
-        _witnesses,
-    } = forged_third(&fx);
+    // (`ft` holds the witnesses, which serve until the test ends.)
+    let ft = forged_third(&fx);
 
     let w = fx.double_locked(&fx.payload("gate-investigator"));
     let msgs: Vec<_> = (0..3)
         .map(|i| fx.message("alice", "bob", &format!("m{i}"), 60))
         .collect();
-    let strategy = Strategy {
-        batch: 2,
-        threshold_first: false,
-    };
     let r = investigator::retrieve(
-        &clients,
+        &ft.clients,
         &fx.set,
         &w,
         &fx.investigator,
         &msgs,
-        strategy,
+        TWO_A_BATCH,
         &NoProgress,
     );
     // Read from trustees 1 and 2 only; trustee 3 is named and none of its shares was used.
@@ -412,10 +423,10 @@ fn the_investigator_uses_no_share_without_witnessed_evidence_and_keeps_it_in_the
         };
         assert_eq!(used, &vec![1, 2]);
     }
-    third_is_named(&r, &clients);
+    third_is_named(&r, &ft.clients);
 
     // The receipts: trustees 1 and 2's answers with their evidence, each checkable again.
-    let keys = log_keys(&nodes);
+    let keys = log_keys(&ft.nodes);
     let receipts: Vec<ReleaseResponse> = r
         .receipts
         .lines()
@@ -429,7 +440,7 @@ fn the_investigator_uses_no_share_without_witnessed_evidence_and_keeps_it_in_the
     let mut cut_receipts = String::new();
     for resp in &receipts {
         assert_ne!(resp.trustee, 3);
-        let checked = check_release(resp, keys[&resp.trustee], &wp).unwrap();
+        let checked = check_release(resp, keys[&resp.trustee], &ft.wp).unwrap();
         assert!(checked.checkpoint.cosigners.iter().any(|c| c.auditing));
         // Cut to the log's signature and one cosignature: below the quorum.
         let mut short = resp.clone();
@@ -438,7 +449,7 @@ fn the_investigator_uses_no_share_without_witnessed_evidence_and_keeps_it_in_the
         let kept: Vec<&str> = sigs.lines().take(2).collect();
         wit.checkpoint = format!("{body}\n\n{}\n", kept.join("\n"));
         assert!(matches!(
-            check_release(&short, keys[&resp.trustee], &wp).unwrap_err(),
+            check_release(&short, keys[&resp.trustee], &ft.wp).unwrap_err(),
             GateCheckError::Checkpoint {
                 trustee,
                 source: WitnessCheckError::NoQuorum { got: 1, quorum: 2 },
@@ -450,16 +461,14 @@ fn the_investigator_uses_no_share_without_witnessed_evidence_and_keeps_it_in_the
 
     // The auditor checks the receipts' evidence again: the investigator's pass, the cut ones
     // are `receipt-not-in-log` naming their trustee.
-    let urls: Vec<String> = nodes.iter().map(|(n, _)| n.url("")).collect();
-    let audit_of = |receipts: &str| gate_findings(&fx, &policy, &urls, receipts);
+    let audit_of = |receipts: &str| gate_findings(&fx, &ft.policy, &ft.nodes, receipts);
     assert_eq!(audit_of(&r.receipts), vec![]);
     let found = audit_of(&cut_receipts);
     assert_eq!(found.len(), 4, "{found:?}");
-    assert!(
-        found.iter().all(|(t, m)| t.is_some_and(|t| t != 3)
-            && m.contains("witnessed evidence is refused")
-            && m.contains("valid cosignature(s)")),
-        "{found:?}"
+    all_refuse_evidence(
+        &found,
+        |t| t.is_some_and(|t| t != 3),
+        "valid cosignature(s)",
     );
 }
 
@@ -469,34 +478,25 @@ fn the_investigator_uses_no_share_without_witnessed_evidence_and_keeps_it_in_the
 /// trustee whose v2 answer carries forged cosignatures is named and none of its shares is used.
 #[test]
 fn v2_answers_carry_their_witnessed_evidence_and_a_forged_one_is_not_used() {
-    use escrow_client::investigator::{NoProgress, Outcome, Strategy};
+    use escrow_client::investigator::{NoProgress, Outcome};
     use escrow_client::investigator_v2::retrieve_v2;
     use escrow_core::audit::witness::{GateCheckError, WitnessCheckError, check_release_v2};
     use escrow_core::v2::release::ReceiptV2;
     let fx = Fixture::new(3, 2);
-    let ForgedThird {
-        wp,
-        nodes,
-        policy,
-        clients,
-        // the witnesses serve until the test ends (a `..` would drop and stop them here)
-        _witnesses,
-    } = forged_third(&fx);
+    // (`ft` holds the witnesses, which serve until the test ends.)
+    let ft = forged_third(&fx);
 
     let w = fx.double_locked(&fx.payload("gate-v2"));
     let msgs: Vec<_> = (0..3)
         .map(|i| fx.message_v2("alice", &format!("v{i}")))
         .collect();
     let r = retrieve_v2(
-        &clients,
+        &ft.clients,
         &fx.set,
         &w,
         &fx.investigator,
         &msgs,
-        Strategy {
-            batch: 2,
-            threshold_first: false,
-        },
+        TWO_A_BATCH,
         &NoProgress,
     );
     assert_eq!(r.read(), 3);
@@ -507,10 +507,10 @@ fn v2_answers_carry_their_witnessed_evidence_and_a_forged_one_is_not_used() {
         assert_eq!(used, &vec![1, 2]);
         assert!(rejected.iter().all(|(t, _)| *t == 3), "{rejected:?}");
     }
-    third_is_named(&r, &clients);
+    third_is_named(&r, &ft.clients);
 
     // The receipts: every signed v2 answer with the evidence that followed its signature.
-    let keys = log_keys(&nodes);
+    let keys = log_keys(&ft.nodes);
     let receipts: Vec<ReceiptV2> = r
         .receipts
         .lines()
@@ -523,15 +523,20 @@ fn v2_answers_carry_their_witnessed_evidence_and_a_forged_one_is_not_used() {
     assert_eq!(honest.len(), 4, "two batches from each of trustees 1 and 2");
     for x in &honest {
         x.response.verify(&fx.set).unwrap();
-        let checked =
-            check_release_v2(&x.response, &x.ciphertexts, keys[&x.response.trustee], &wp).unwrap();
+        let checked = check_release_v2(
+            &x.response,
+            &x.ciphertexts,
+            keys[&x.response.trustee],
+            &ft.wp,
+        )
+        .unwrap();
         assert!(checked.checkpoint.cosigners.iter().any(|c| c.auditing));
         assert_eq!(checked.shares.len(), x.released().len());
         // Without its evidence the same signed answer is refused.
         let mut bare = x.response.clone();
         bare.witnessed = None;
         assert_eq!(
-            check_release_v2(&bare, &x.ciphertexts, keys[&x.response.trustee], &wp).unwrap_err(),
+            check_release_v2(&bare, &x.ciphertexts, keys[&x.response.trustee], &ft.wp).unwrap_err(),
             GateCheckError::Missing {
                 trustee: x.response.trustee
             }
@@ -545,7 +550,7 @@ fn v2_answers_carry_their_witnessed_evidence_and_a_forged_one_is_not_used() {
     assert!(!forged.is_empty());
     for x in forged {
         assert!(matches!(
-            check_release_v2(&x.response, &x.ciphertexts, keys[&3], &wp).unwrap_err(),
+            check_release_v2(&x.response, &x.ciphertexts, keys[&3], &ft.wp).unwrap_err(),
             GateCheckError::Checkpoint {
                 trustee: 3,
                 source: WitnessCheckError::BadCosignature { .. },
@@ -554,15 +559,9 @@ fn v2_answers_carry_their_witnessed_evidence_and_a_forged_one_is_not_used() {
     }
 
     // The auditor checks the v2 receipts' evidence again: trustee 3's (forged) only.
-    let urls: Vec<String> = nodes.iter().map(|(n, _)| n.url("")).collect();
-    let found = gate_findings(&fx, &policy, &urls, &r.receipts);
+    let found = gate_findings(&fx, &ft.policy, &ft.nodes, &r.receipts);
     assert!(!found.is_empty());
-    assert!(
-        found.iter().all(|(t, m)| *t == Some(3)
-            && m.contains("witnessed evidence is refused")
-            && m.contains("does not verify")),
-        "{found:?}"
-    );
+    all_refuse_evidence(&found, |t| t == Some(3), "does not verify");
 }
 
 /// The auditing witness (issue 17, `docs/witness.md` §Auditing witness): before it cosigns, it

@@ -562,6 +562,18 @@ pub struct RefShare {
     pub challenge_input: Vec<u8>,
 }
 
+/// The fields of a decryption share (§7.3), no more, no fewer.
+pub const SHARE_FIELDS: [&str; 8] = [
+    "version",
+    "trustee",
+    "ciphertext",
+    "context",
+    "d",
+    "a",
+    "b",
+    "z",
+];
+
 /// Decode a decryption share and verify it against set, ciphertext and context (§7.3): derive
 /// e_i from the commitments carried, then check `z·u = a + e·d` and `z·G = b + e·X_i`.
 pub fn share(
@@ -570,20 +582,7 @@ pub fn share(
     ctx: &[u8; 32],
     v: &Value,
 ) -> Result<RefShare, &'static str> {
-    let m = fields(
-        v,
-        &[
-            "version",
-            "trustee",
-            "ciphertext",
-            "context",
-            "d",
-            "a",
-            "b",
-            "z",
-        ],
-    )
-    .ok_or("fields")?;
+    let m = fields(v, &SHARE_FIELDS).ok_or("fields")?;
     let trustee = u16_field(&m["trustee"]).ok_or("trustee")?;
     let ct_digest = digest_hex(&m["ciphertext"]).ok_or("ciphertext")?;
     let context = digest_hex(&m["context"]).ok_or("context")?;

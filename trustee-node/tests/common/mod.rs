@@ -201,12 +201,12 @@ impl Fixture {
 
     /// A sealed message from `sender` to `recipient`, sent `ago` seconds ago.
     pub fn message(&self, sender: &str, recipient: &str, id: &str, ago: i64) -> SealedMessage {
-        let label = Label::new(sender, recipient, now().plus(-ago), id).unwrap();
+        let (label, body) = message_parts(sender, recipient, id, ago);
         seal(
             &self.set,
             &self.recipient.public(),
             &label,
-            format!("body of {id}").as_bytes(),
+            &body,
             &mut rand::rng(),
         )
         .unwrap()
@@ -214,16 +214,49 @@ impl Fixture {
 
     /// A version 2 message from `sender` to bob, sent an hour ago.
     pub fn message_v2(&self, sender: &str, id: &str) -> escrow_core::v2::SealedMessageV2 {
-        let label = Label::new(sender, "bob", now().plus(-3600), id).unwrap();
-        escrow_core::v2::seal_v2(
-            &self.set,
-            &self.recipient.public(),
-            &label,
-            format!("body of {id}").as_bytes(),
-            &mut rand::rng(),
-        )
-        .unwrap()
+        let (label, body) = message_parts(sender, "bob", id, 3600);
+        let to = self.recipient.public();
+        escrow_core::v2::seal_v2(&self.set, &to, &label, &body, &mut rand::rng()).unwrap()
     }
+}
+
+/// The label of message `id` from `sender` to `recipient`, sent `ago` seconds ago, and its
+/// body ("body of ID").
+fn message_parts(sender: &str, recipient: &str, id: &str, ago: i64) -> (Label, Vec<u8>) {
+    let label = Label::new(sender, recipient, now().plus(-ago), id).unwrap();
+    (label, format!("body of {id}").into_bytes())
+}
+
+/// Whether `program arg` runs here and succeeds (`curl --version`, `openssl version`).
+pub fn runs(program: &str, arg: &str) -> bool {
+    Command::new(program)
+        .arg(arg)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A self-signed P-256 certificate for 127.0.0.1, `cert.pem`, and its key, `key.pem`, made
+/// in `dir` with `openssl`.
+pub fn self_signed_cert(dir: &Path) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let req = "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1";
+    let out = Command::new("openssl")
+        .args(req.split(' '))
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    (cert, key)
 }
 
 pub fn cts(msgs: &[SealedMessage]) -> Vec<EscrowCiphertext> {
