@@ -47,20 +47,54 @@ pub fn escrow(dir: &Path, args: &[&str]) -> Output {
         .expect("run escrow")
 }
 
+/// Run `escrow` with owned arguments (built with `format!` or from URLs) in `dir`.
+pub fn escrow_owned(dir: &Path, args: &[String]) -> Output {
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    escrow(dir, &refs)
+}
+
 /// Run `escrow` with stdin.
 pub fn escrow_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Output {
+    output_with_input(
+        Command::new(bin("escrow")).args(args).current_dir(dir),
+        input,
+    )
+}
+
+/// Run `cmd` with `input` on its standard input; its standard output and error are captured.
+pub fn output_with_input(cmd: &mut Command, input: &[u8]) -> Output {
     use std::io::Write;
-    let mut c = Command::new(bin("escrow"))
-        .args(args)
-        .current_dir(dir)
+    let mut c = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn escrow");
+        .expect("spawn");
     // The child may exit before reading its input (bad arguments): a broken pipe is fine.
     let _ = c.stdin.take().unwrap().write_all(input);
     c.wait_with_output().unwrap()
+}
+
+/// Standard output then standard error, as text.
+pub fn stdout_and_stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+}
+
+/// `--trustee URL` for each of `urls`.
+pub fn trustee_flags(urls: &[String]) -> Vec<String> {
+    urls.iter()
+        .flat_map(|u| ["--trustee".to_string(), u.clone()])
+        .collect()
+}
+
+/// The ids in the `opened` list of what `escrow --json open` (or `collude`) printed.
+pub fn opened_ids(v: &serde_json::Value) -> Vec<&str> {
+    v["opened"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect()
 }
 
 /// Assert success and return stdout.
@@ -77,11 +111,7 @@ pub fn ok(o: &Output) -> String {
 
 /// Assert a given exit code and that `needle` appears in stdout or stderr.
 pub fn fails(o: &Output, code: i32, needle: &str) -> String {
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let all = stdout_and_stderr(o);
     assert_eq!(o.status.code(), Some(code), "output:\n{all}");
     assert!(
         all.contains(needle),
@@ -293,7 +323,6 @@ pub fn init_node(dir: &Path, i: u16) -> PathBuf {
     state
 }
 
-/// Parse the single JSON object a `--json` command printed.
 /// Whether an `openssl` command runs here (the TLS tests make their certificates with it and
 /// skip, saying so, where it is missing).
 pub fn has_openssl() -> bool {
@@ -303,6 +332,132 @@ pub fn has_openssl() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// Whether a test that needs `openssl` must skip here; says so on standard error.
+pub fn skip_without_openssl() -> bool {
+    let skip = !has_openssl();
+    if skip {
+        eprintln!("skipped: needs openssl");
+    }
+    skip
+}
+
+/// Run `openssl ARGS` in `dir`; assert it succeeded.
+pub fn openssl(dir: &Path, args: &[&str]) {
+    let o = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Certificates for nodes serving TLS on 127.0.0.1, made with `openssl` in a test's folder
+/// (P-256 keys, valid one day). Check [`skip_without_openssl`] first.
+pub mod tls {
+    use super::openssl;
+    use std::path::{Path, PathBuf};
+
+    /// `openssl req` with a fresh P-256 key written to `key` and the subject `subj`, then
+    /// `rest`.
+    fn request(dir: &Path, head: &[&str], subj: &str, key: &str, rest: &[&str]) {
+        let mut args = head.to_vec();
+        args.extend([
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ]);
+        args.extend(["-subj", subj, "-keyout", key]);
+        args.extend_from_slice(rest);
+        openssl(dir, &args);
+    }
+
+    /// A self-signed certificate valid one day, with these `-addext` extensions.
+    fn self_signed_with(dir: &Path, subj: &str, exts: &[&str], key: &str, cert: &str) {
+        let mut rest = vec!["-days", "1", "-out", cert];
+        for e in exts {
+            rest.extend(["-addext", e]);
+        }
+        request(dir, &["req", "-x509"], subj, key, &rest);
+    }
+
+    /// A self-signed end-entity certificate for 127.0.0.1 and its key, `NAME-cert.pem` and
+    /// `NAME-key.pem` in `dir`.
+    pub fn self_signed(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+        let (cert, key) = (format!("{name}-cert.pem"), format!("{name}-key.pem"));
+        self_signed_with(
+            dir,
+            "/CN=localhost",
+            &[
+                "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                "basicConstraints=critical,CA:FALSE",
+            ],
+            &key,
+            &cert,
+        );
+        (dir.join(cert), dir.join(key))
+    }
+
+    /// A CA (`ca.pem`, `ca-key.pem` in `dir`).
+    pub fn make_ca(dir: &Path) {
+        self_signed_with(
+            dir,
+            "/CN=escrow test CA",
+            &[
+                "basicConstraints=critical,CA:TRUE",
+                "keyUsage=critical,keyCertSign",
+            ],
+            "ca-key.pem",
+            "ca.pem",
+        );
+    }
+
+    /// A server certificate for 127.0.0.1 signed by the CA of [`make_ca`], with a fresh key:
+    /// `NAME-cert.pem`, `NAME-key.pem`.
+    pub fn leaf(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+        let key = format!("{name}-key.pem");
+        let csr = format!("{name}.csr");
+        let cert = format!("{name}-cert.pem");
+        let ext = format!("{name}.ext");
+        std::fs::write(
+            dir.join(&ext),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        request(
+            dir,
+            &["req", "-new"],
+            "/CN=localhost",
+            &key,
+            &["-out", &csr],
+        );
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca-key.pem",
+                "-set_serial",
+                "1",
+                "-days",
+                "1",
+                "-extfile",
+                &ext,
+                "-out",
+                &cert,
+            ],
+        );
+        (dir.join(cert), dir.join(key))
+    }
+}
+
+/// Parse the single JSON object a `--json` command printed.
 pub fn json(o: &Output) -> serde_json::Value {
     let s = String::from_utf8_lossy(&o.stdout);
     serde_json::from_str(s.trim()).unwrap_or_else(|e| panic!("not one JSON object ({e}):\n{s}"))

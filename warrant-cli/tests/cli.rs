@@ -7,8 +7,8 @@
 )]
 
 use escrow_testkit::{
-    SET, cancel_args, collude_args, fails, json_first, ok, open_args, open_from, seal_args,
-    setup_args, warrant_new_args,
+    SET, cancel_args, collude_args, fails, json_first, ok, open_args, open_from, opened_ids,
+    openssl, output_with_input, seal_args, setup_args, warrant_new_args,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -30,19 +30,13 @@ fn escrow(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn escrow_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Output {
-    use std::io::Write;
-    let mut c = Command::new(env!("CARGO_BIN_EXE_escrow"))
-        .args(args)
-        .env("ESCROW_PASSPHRASE", PASSPHRASE)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The child may exit before reading its input (bad arguments): a broken pipe is fine.
-    let _ = c.stdin.take().unwrap().write_all(input);
-    c.wait_with_output().unwrap()
+    output_with_input(
+        Command::new(env!("CARGO_BIN_EXE_escrow"))
+            .args(args)
+            .env("ESCROW_PASSPHRASE", PASSPHRASE)
+            .current_dir(dir),
+        input,
+    )
 }
 
 #[cfg(unix)]
@@ -93,6 +87,23 @@ fn world() -> World {
         "to alice",
     );
     World { _tmp: tmp, dir }
+}
+
+impl World {
+    /// `escrow open` of the world's mailbox by bob, reading what `from` sent, received at
+    /// [`RECEIVED`].
+    fn bob_reads(&self, from: &str) -> Output {
+        escrow(
+            &self.dir,
+            &open_from(
+                "bob.key",
+                "mb.jsonl",
+                "bob",
+                from,
+                &["--received", RECEIVED],
+            ),
+        )
+    }
 }
 
 #[test]
@@ -172,19 +183,7 @@ fn seal_and_open_roundtrip_only_for_the_addressee() {
     let w = world();
     // A mailbox file is read as one sender's messages: from alice, carol's message is refused
     // as mislabelled, and the reverse.
-    let bob_from = |from: &str| {
-        escrow(
-            &w.dir,
-            &open_from(
-                "bob.key",
-                "mb.jsonl",
-                "bob",
-                from,
-                &["--received", RECEIVED],
-            ),
-        )
-    };
-    let o = bob_from("alice");
+    let o = w.bob_reads("alice");
     fails(&o, 3, "mislabelled");
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(
@@ -200,7 +199,7 @@ fn seal_and_open_roundtrip_only_for_the_addressee() {
         out.contains("1 opened, 1 refused, 0 malformed, 1 addressed to other keys"),
         "{out}"
     );
-    let o = bob_from("carol");
+    let o = w.bob_reads("carol");
     fails(&o, 3, "mislabelled");
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(
@@ -297,14 +296,7 @@ fn truncated_mailbox_line_is_reported_and_kept() {
     let mut bytes = std::fs::read(&mb).unwrap();
     bytes.truncate(bytes.len() - 40); // cut into the last line (the one to alice)
     std::fs::write(&mb, &bytes).unwrap();
-    let open = open_from(
-        "bob.key",
-        "mb.jsonl",
-        "bob",
-        "alice",
-        &["--received", RECEIVED],
-    );
-    let o = escrow(&w.dir, &open);
+    let o = w.bob_reads("alice");
     fails(&o, 1, "malformed mailbox line");
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("MALFORMED line 3"), "{stdout}");
@@ -344,14 +336,7 @@ fn tampered_message_is_refused_with_a_reason() {
     lines[1]["escrow"]["label"]["sender"] = "alice".into(); // relabel carol's message
     let tampered: String = lines.iter().map(|v| format!("{v}\n")).collect();
     std::fs::write(&mb, &tampered).unwrap();
-    let open = open_from(
-        "bob.key",
-        "mb.jsonl",
-        "bob",
-        "alice",
-        &["--received", RECEIVED],
-    );
-    let o = escrow(&w.dir, &open);
+    let o = w.bob_reads("alice");
     fails(&o, 3, "not escrow-compliant");
     assert!(String::from_utf8_lossy(&o.stdout).contains("REFUSED line 2"));
     assert!(String::from_utf8_lossy(&o.stdout).contains("first to bob"));
@@ -542,12 +527,7 @@ fn open_refuses_a_dishonest_senders_labels() {
     fails(&o, 3, "mislabelled");
     let v: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&o.stdout).trim()).unwrap();
-    let opened: Vec<&str> = v["opened"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap())
-        .collect();
+    let opened = opened_ids(&v);
     assert_eq!(opened, ["honest"]);
     let refused: Vec<(String, String)> = v["refused"]
         .as_array()
@@ -623,36 +603,22 @@ fn private_keys_are_encrypted_pkcs8_that_openssl_reads_both_ways() {
     let w = world();
     let d = &w.dir;
     // Written by escrow, read by openssl with the same passphrase; the public keys agree.
-    let o = cmd(
-        d,
-        "openssl",
-        &[
-            "pkey",
-            "-in",
-            "bob.key",
-            "-passin",
-            &format!("pass:{PASSPHRASE}"),
-            "-pubout",
-        ],
-    );
+    let public_key_with = |pass: &str| {
+        let pass = format!("pass:{pass}");
+        cmd(
+            d,
+            "openssl",
+            &["pkey", "-in", "bob.key", "-passin", &pass, "-pubout"],
+        )
+    };
+    let o = public_key_with(PASSPHRASE);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(
         String::from_utf8_lossy(&o.stdout),
         std::fs::read_to_string(d.join("bob.pub")).unwrap()
     );
     // ... and openssl refuses it without the passphrase.
-    let o = cmd(
-        d,
-        "openssl",
-        &[
-            "pkey",
-            "-in",
-            "bob.key",
-            "-passin",
-            "pass:wrong passphrase",
-            "-pubout",
-        ],
-    );
+    let o = public_key_with("wrong passphrase");
     assert!(!o.status.success());
     // The passphrase: environment variable, --passphrase-file, else refused (no terminal).
     ok(&open_with_key(d, "bob.key", Some(PASSPHRASE)));
@@ -695,9 +661,8 @@ fn private_keys_are_encrypted_pkcs8_that_openssl_reads_both_ways() {
     ok(&open_with_key(d, "plain.key", None));
 
     // Made by openssl, encrypted (its default PBES2: PBKDF2-HMAC-SHA256, AES-256-CBC): read.
-    let o = cmd(
+    openssl(
         d,
-        "openssl",
         &[
             "genpkey",
             "-algorithm",
@@ -711,7 +676,6 @@ fn private_keys_are_encrypted_pkcs8_that_openssl_reads_both_ways() {
             "ossl.key",
         ],
     );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     ok(&open_with_key(d, "ossl.key", Some("openssl passphrase")));
     fails(
         &open_with_key(d, "ossl.key", Some("not the passphrase")),
@@ -721,9 +685,8 @@ fn private_keys_are_encrypted_pkcs8_that_openssl_reads_both_ways() {
 
     // A SEC1 key from `openssl ecparam -genkey`: refused with the line that converts it, and
     // that line works.
-    let o = cmd(
+    openssl(
         d,
-        "openssl",
         &[
             "ecparam",
             "-name",
@@ -733,7 +696,6 @@ fn private_keys_are_encrypted_pkcs8_that_openssl_reads_both_ways() {
             "sec1.pem",
         ],
     );
-    assert!(o.status.success());
     let o = open_with_key(d, "sec1.pem", None);
     fails(&o, 1, "this is a SEC1 EC private key");
     fails(
@@ -741,18 +703,15 @@ fn private_keys_are_encrypted_pkcs8_that_openssl_reads_both_ways() {
         1,
         "openssl pkcs8 -topk8 -nocrypt -in FILE -out NAME.key",
     );
-    let o = cmd(
+    openssl(
         d,
-        "openssl",
         &[
             "pkcs8", "-topk8", "-nocrypt", "-in", "sec1.pem", "-out", "sec1.key",
         ],
     );
-    assert!(o.status.success());
     ok(&open_with_key(d, "sec1.key", None));
-    let o = cmd(
+    openssl(
         d,
-        "openssl",
         &[
             "pkcs8",
             "-topk8",
@@ -766,7 +725,6 @@ fn private_keys_are_encrypted_pkcs8_that_openssl_reads_both_ways() {
             "pass:converted passphrase",
         ],
     );
-    assert!(o.status.success());
     ok(&open_with_key(
         d,
         "sec1-enc.key",
@@ -774,12 +732,7 @@ fn private_keys_are_encrypted_pkcs8_that_openssl_reads_both_ways() {
     ));
 
     // Ed25519, a .pub as --key, a JSON file: each named.
-    let o = cmd(
-        d,
-        "openssl",
-        &["genpkey", "-algorithm", "ed25519", "-out", "ed.key"],
-    );
-    assert!(o.status.success());
+    openssl(d, &["genpkey", "-algorithm", "ed25519", "-out", "ed.key"]);
     fails(
         &open_with_key(d, "ed.key", None),
         1,

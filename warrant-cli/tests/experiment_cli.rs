@@ -10,6 +10,14 @@
 
 use escrow_testkit::{escrow, ok};
 use std::path::Path;
+use std::process::Output;
+
+/// `escrow WORDS --out OUT` in `dir` (WORDS split at spaces: `experiment sweep --n 3 ...`).
+fn experiment(dir: &Path, words: &str, out: &Path) -> Output {
+    let mut args: Vec<&str> = words.split_whitespace().collect();
+    args.extend(["--out", out.to_str().unwrap()]);
+    escrow(dir, &args)
+}
 
 /// Parse a CSV without quoted fields (ours has none in these runs): header and rows.
 fn csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
@@ -69,20 +77,10 @@ fn check_svg(path: &Path) {
 fn tiny_sweep_writes_csv_svg_and_run_record() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("sweep");
-    let stdout = ok(&escrow(
+    let stdout = ok(&experiment(
         tmp.path(),
-        &[
-            "experiment",
-            "sweep",
-            "--n",
-            "3,5",
-            "--k",
-            "2,3",
-            "--messages",
-            "3",
-            "--out",
-            out.to_str().unwrap(),
-        ],
+        "experiment sweep --n 3,5 --k 2,3 --messages 3",
+        &out,
     ));
     assert!(stdout.contains("combine"), "{stdout}");
     let (h, rows) = csv(&out.join("sweep.csv"));
@@ -125,39 +123,17 @@ fn tiny_sweep_writes_csv_svg_and_run_record() {
     check_run_json(&out, "sweep");
 
     // the same folder again is refused; --json prints one object
-    let again = escrow(
+    let again = experiment(
         tmp.path(),
-        &[
-            "experiment",
-            "sweep",
-            "--n",
-            "3",
-            "--k",
-            "2",
-            "--messages",
-            "1",
-            "--out",
-            out.to_str().unwrap(),
-        ],
+        "experiment sweep --n 3 --k 2 --messages 1",
+        &out,
     );
     assert_eq!(again.status.code(), Some(1));
     let out2 = tmp.path().join("sweep2");
-    let j = ok(&escrow(
+    let j = ok(&experiment(
         tmp.path(),
-        &[
-            "--json",
-            "experiment",
-            "sweep",
-            "--n",
-            "3",
-            "--k",
-            "2",
-            "--messages",
-            "1",
-            "--no-naive",
-            "--out",
-            out2.to_str().unwrap(),
-        ],
+        "--json experiment sweep --n 3 --k 2 --messages 1 --no-naive",
+        &out2,
     ));
     let v: serde_json::Value = serde_json::from_str(j.trim()).unwrap();
     assert_eq!(v["ok"], true);
@@ -169,24 +145,10 @@ fn tiny_sweep_writes_csv_svg_and_run_record() {
 fn tiny_failures_and_batch() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("f");
-    let stdout = ok(&escrow(
+    let stdout = ok(&experiment(
         tmp.path(),
-        &[
-            "experiment",
-            "failures",
-            "--n",
-            "5",
-            "--k",
-            "3",
-            "--down",
-            "0,2",
-            "--malicious",
-            "0,1",
-            "--messages",
-            "2",
-            "--out",
-            out.to_str().unwrap(),
-        ],
+        "experiment failures --n 5 --k 3 --down 0,2 --malicious 0,1 --messages 2",
+        &out,
     ));
     assert!(stdout.contains("named"), "{stdout}");
     let (h, rows) = csv(&out.join("failures.csv"));
@@ -213,24 +175,10 @@ fn tiny_failures_and_batch() {
     check_run_json(&out, "failures");
 
     let out = tmp.path().join("b");
-    ok(&escrow(
+    ok(&experiment(
         tmp.path(),
-        &[
-            "experiment",
-            "batch",
-            "--n",
-            "3",
-            "--k",
-            "2",
-            "--messages",
-            "8",
-            "--threads",
-            "1,2",
-            "--batch",
-            "1,4",
-            "--out",
-            out.to_str().unwrap(),
-        ],
+        "experiment batch --n 3 --k 2 --messages 8 --threads 1,2 --batch 1,4",
+        &out,
     ));
     let (h, rows) = csv(&out.join("batch.csv"));
     assert_eq!(rows.len(), 4);
@@ -245,76 +193,20 @@ fn tiny_failures_and_batch() {
 #[test]
 fn bad_parameters_are_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
-    for (args, needle) in [
+    for (words, needle) in [
+        ("experiment sweep --n 3 --k 4", "exceeds"),
+        ("experiment sweep --n 256 --k 4", "at most 255"),
+        ("experiment sweep --n 5 --k 3 --messages 0", "at least 1"),
         (
-            vec!["experiment", "sweep", "--n", "3", "--k", "4"],
-            "exceeds",
-        ),
-        (
-            vec!["experiment", "sweep", "--n", "256", "--k", "4"],
-            "at most 255",
-        ),
-        (
-            vec![
-                "experiment",
-                "sweep",
-                "--n",
-                "5",
-                "--k",
-                "3",
-                "--messages",
-                "0",
-            ],
-            "at least 1",
-        ),
-        (
-            vec![
-                "experiment",
-                "sweep",
-                "--n",
-                "5",
-                "--k",
-                "3",
-                "--messages",
-                "100001",
-            ],
+            "experiment sweep --n 5 --k 3 --messages 100001",
             "at most 100000",
         ),
-        (
-            vec!["experiment", "sweep", "--n", "5,6,7", "--k", "3,4"],
-            "paired",
-        ),
-        (
-            vec![
-                "experiment",
-                "failures",
-                "--n",
-                "5",
-                "--k",
-                "3",
-                "--down",
-                "6",
-            ],
-            "more than",
-        ),
-        (
-            vec![
-                "experiment",
-                "batch",
-                "--n",
-                "5",
-                "--k",
-                "3",
-                "--threads",
-                "0",
-            ],
-            "thread",
-        ),
-        (
-            vec!["experiment", "batch", "--n", "5", "--k", "6"],
-            "exceeds",
-        ),
+        ("experiment sweep --n 5,6,7 --k 3,4", "paired"),
+        ("experiment failures --n 5 --k 3 --down 6", "more than"),
+        ("experiment batch --n 5 --k 3 --threads 0", "thread"),
+        ("experiment batch --n 5 --k 6", "exceeds"),
     ] {
+        let args: Vec<&str> = words.split_whitespace().collect();
         let o = escrow(tmp.path(), &args);
         assert_eq!(
             o.status.code(),

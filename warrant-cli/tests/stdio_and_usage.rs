@@ -8,24 +8,19 @@
     clippy::panic
 )]
 
-use escrow_testkit::{fails, policy_init_args, setup_args, warrant_new_args};
-use std::io::Write as _;
+use escrow_testkit::{fails, output_with_input, policy_init_args, setup_args, warrant_new_args};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 fn escrow_in(dir: &Path, args: &[&str], input: &[u8]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_escrow"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("ESCROW_TRUSTEES")
-        .env_remove("ESCROW_PASSPHRASE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = c.stdin.take().unwrap().write_all(input);
-    c.wait_with_output().unwrap()
+    output_with_input(
+        Command::new(env!("CARGO_BIN_EXE_escrow"))
+            .args(args)
+            .current_dir(dir)
+            .env_remove("ESCROW_TRUSTEES")
+            .env_remove("ESCROW_PASSPHRASE"),
+        input,
+    )
 }
 
 fn escrow(dir: &Path, args: &[&str]) -> Output {
