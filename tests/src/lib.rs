@@ -97,27 +97,30 @@ impl Workflow {
         }
     }
 
+    /// Every node's URL (running or not).
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(Node::url).collect()
+    }
+
     /// `--trustee URL` arguments for every node (running or not).
     pub fn trustee_args(&self) -> Vec<String> {
-        self.nodes
-            .iter()
-            .flat_map(|n| ["--trustee".to_string(), n.url()])
-            .collect()
+        trustee_flags(&self.urls())
     }
 
     /// `escrow [--json] audit --set ts/trustee-set.json OPTS --trustee URL… EXTRA` over every
     /// node, in the world's folder.
     pub fn audit(&self, json: bool, opts: &[&str], extra: &[&str]) -> Output {
-        let mut args: Vec<String> = Vec::new();
-        if json {
-            args.push("--json".into());
+        audit_at(&self.dir, json, opts, &self.urls(), extra)
+    }
+
+    /// Stop every node and start it again serving HTTPS with `cert` and `key`; their URLs.
+    pub fn serve_tls(&mut self, cert: &Path, key: &Path) -> Vec<String> {
+        for n in self.nodes.iter_mut() {
+            n.stop();
+            let state = n.state.clone();
+            *n = Node::start_tls(n.index, &state, cert, key);
         }
-        args.extend(["audit", "--set", SET].map(String::from));
-        args.extend(opts.iter().map(|s| s.to_string()));
-        args.extend(self.trustee_args());
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        escrow(&self.dir, &refs)
+        self.urls()
     }
 
     /// `escrow retrieve` with `warrant`, `key`, into `out`, plus extra arguments.
@@ -143,9 +146,22 @@ impl Workflow {
         );
         args.extend(self.trustee_args());
         args.extend(extra.iter().map(|s| s.to_string()));
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        escrow(&self.dir, &refs)
+        escrow_owned(&self.dir, &args)
     }
+}
+
+/// `escrow [--json] audit --set ts/trustee-set.json OPTS --trustee URL… EXTRA` in `dir`, asking
+/// the trustees at `urls`.
+pub fn audit_at(dir: &Path, json: bool, opts: &[&str], urls: &[String], extra: &[&str]) -> Output {
+    let mut args: Vec<String> = Vec::new();
+    if json {
+        args.push("--json".into());
+    }
+    args.extend(["audit", "--set", SET].map(String::from));
+    args.extend(opts.iter().map(|s| s.to_string()));
+    args.extend(trustee_flags(urls));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    escrow_owned(dir, &args)
 }
 
 /// `--policy policy.json --oversight-key oversight.key`: the auditor who may read the
@@ -193,18 +209,14 @@ pub fn retrieve_args(set: &str, out: &str, urls: &[String], extra: &[&str]) -> V
     ]
     .map(String::from)
     .to_vec();
-    for t in urls {
-        args.extend(["--trustee".to_string(), t.clone()]);
-    }
+    args.extend(trustee_flags(urls));
     args.extend(extra.iter().map(|s| s.to_string()));
     args
 }
 
 /// `escrow --json retrieve` in `dir` with [`retrieve_args`].
 pub fn retrieve_w(dir: &Path, set: &str, out: &str, urls: &[String], extra: &[&str]) -> Output {
-    let args = retrieve_args(set, out, urls, extra);
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    escrow(dir, &refs)
+    escrow_owned(dir, &retrieve_args(set, out, urls, extra))
 }
 
 /// [`new_warrant`] for `alice`, approved with `jc.key`: the double lock complete.

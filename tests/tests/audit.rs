@@ -16,7 +16,7 @@ use escrow_core::codec::{CiphertextDigest, Digest32, KeyId, WarrantDigest};
 use escrow_core::keys::PrivateKey;
 use escrow_core::time::Timestamp;
 use escrow_core::warrant::{Role, WarrantEnvelope, WarrantPayload};
-use escrow_e2e::{POLICY_AND_OVERSIGHT, Workflow, escrow, json, ok};
+use escrow_e2e::{POLICY_AND_OVERSIGHT, Workflow, audit_at, json, ok};
 use std::path::Path;
 use std::process::Output;
 
@@ -196,21 +196,12 @@ fn honest_logs_audit_clean_and_every_receipt_is_proved_included() {
         |t| t["key_pinned_now"] == false && t["previous_checkpoint"]["size"].as_u64().is_some()
     ));
     // the text report names what became readable
-    let text = ok(&escrow(
+    let text = ok(&audit_at(
         &w.dir,
-        &[
-            "audit",
-            "--set",
-            "ts/trustee-set.json",
-            "--policy",
-            "policy.json",
-            "--oversight-key",
-            "oversight.key",
-            "--trustee",
-            &w.nodes[0].url(),
-            "--trustee",
-            &w.nodes[1].url(),
-        ],
+        false,
+        POLICY_AND_OVERSIGHT,
+        &[w.nodes[0].url(), w.nodes[1].url()],
+        &[],
     ));
     assert!(
         text.contains("READABLE") && text.contains("unjustified releases: 0"),
@@ -347,20 +338,15 @@ fn a_log_rolled_back_and_grown_differently_fails_the_consistency_check() {
     );
 }
 
-#[test]
-fn a_release_without_a_covering_warrant_is_reported_unjustified() {
-    let mut w = Workflow::new(3, 2, 2);
-    ok(&w.retrieve("w.json", "inv.key", "out", &[]));
-    let node = 0usize; // trustee 1
-    w.nodes[node].stop();
-    let state = w.nodes[node].state.clone();
-    // A warrant no authority of the policy signed (the investigator signs it as "issuer").
-    let real = WarrantEnvelope::from_json(&std::fs::read_to_string(w.dir.join("w.json")).unwrap())
-        .unwrap();
+/// In the stopped node's log at `state`: a release under a warrant no authority of the policy
+/// signed (the investigator of `dir` signs a copy of `w.json` as "issuer", id `w-secret`), the
+/// warrant stored as the node stores one it has seen. The index of the release entry.
+fn release_under_a_forged_warrant(dir: &Path, state: &Path) -> u64 {
+    let real =
+        WarrantEnvelope::from_json(&std::fs::read_to_string(dir.join("w.json")).unwrap()).unwrap();
     let mut payload: WarrantPayload = serde_json::from_slice(&real.envelope().payload).unwrap();
     payload.warrant_id = "w-secret".into();
-    let key =
-        PrivateKey::from_pem(&std::fs::read_to_string(w.dir.join("inv.key")).unwrap()).unwrap();
+    let key = PrivateKey::from_pem(&std::fs::read_to_string(dir.join("inv.key")).unwrap()).unwrap();
     let env = WarrantEnvelope::sign_new(&payload, &key, Role::Issuer).unwrap();
     let forged = env.digest();
     {
@@ -372,10 +358,21 @@ fn a_release_without_a_covering_warrant_is_reported_unjustified() {
         .unwrap();
     }
     let mut index = 0u64;
-    rewrite_log(&state, |e| {
+    rewrite_log(state, |e| {
         push_release_under(e, forged);
         index = (e.len() - 1) as u64;
     });
+    index
+}
+
+#[test]
+fn a_release_without_a_covering_warrant_is_reported_unjustified() {
+    let mut w = Workflow::new(3, 2, 2);
+    ok(&w.retrieve("w.json", "inv.key", "out", &[]));
+    let node = 0usize; // trustee 1
+    w.nodes[node].stop();
+    let state = w.nodes[node].state.clone();
+    let index = release_under_a_forged_warrant(&w.dir, &state);
     w.nodes[node].restart_unanchored();
     let o = audit(
         &w,
@@ -539,7 +536,7 @@ fn an_independent_auditor_on_the_library_finds_what_escrow_audit_finds() {
             .unwrap();
     let policy =
         Policy::from_json(&std::fs::read_to_string(w.dir.join("policy.json")).unwrap()).unwrap();
-    let urls: Vec<String> = w.nodes.iter().map(|n| n.url()).collect();
+    let urls = w.urls();
     let mut memory = mini::Memory::new();
     // First runs: both remember the logs.
     let oversight = escrow_core::keys::PrivateKey::from_pem(
@@ -557,27 +554,9 @@ fn an_independent_auditor_on_the_library_finds_what_escrow_audit_finds() {
     });
     w.nodes[1].restart_unanchored();
     w.nodes[0].stop();
-    let real = WarrantEnvelope::from_json(&std::fs::read_to_string(w.dir.join("w.json")).unwrap())
-        .unwrap();
-    let mut payload: WarrantPayload = serde_json::from_slice(&real.envelope().payload).unwrap();
-    payload.warrant_id = "w-secret".into();
-    let key =
-        PrivateKey::from_pem(&std::fs::read_to_string(w.dir.join("inv.key")).unwrap()).unwrap();
-    let env = WarrantEnvelope::sign_new(&payload, &key, Role::Issuer).unwrap();
-    let forged = env.digest();
-    {
-        let conn = rusqlite::Connection::open(w.nodes[0].state.join("log.db")).unwrap();
-        conn.execute(
-            "INSERT INTO warrants (digest, warrant_id, envelope, first_seq) VALUES (?1, 'w-secret', ?2, 0)",
-            rusqlite::params![forged.as_bytes().to_vec(), env.to_json()],
-        )
-        .unwrap();
-    }
-    rewrite_log(&w.nodes[0].state.clone(), |e| {
-        push_release_under(e, forged);
-    });
+    release_under_a_forged_warrant(&w.dir, &w.nodes[0].state);
     w.nodes[0].restart_unanchored();
-    let urls: Vec<String> = w.nodes.iter().map(|n| n.url()).collect();
+    let urls = w.urls();
 
     let mine: std::collections::BTreeSet<(String, u64, Option<u64>)> =
         mini::audit(&set, &policy, &urls, &mut memory, &oversight)

@@ -21,7 +21,13 @@ fn init_dkg_node(dir: &Path, i: u16) -> std::path::PathBuf {
 
 /// `trustee-node init --dkg` with `extra` arguments (e.g. `--organisation`, `--jurisdiction`).
 fn init_dkg_node_with(dir: &Path, i: u16, extra: &[&str]) -> std::path::PathBuf {
-    let state = dir.join(format!("node-{i}"));
+    init_dkg_state(dir, &format!("node-{i}"), extra)
+}
+
+/// `trustee-node init --dkg EXTRA` of the state folder `dir/NAME`, with the policy and the
+/// coordinator's key of `dir`.
+fn init_dkg_state(dir: &Path, name: &str, extra: &[&str]) -> std::path::PathBuf {
+    let state = dir.join(name);
     let o = Command::new(bin("trustee-node"))
         .args(["init", "--dkg"])
         .args(extra)
@@ -99,10 +105,7 @@ fn five_nodes_make_their_set_without_a_dealer_and_then_serve_a_warrant() {
         body.contains("waiting for a key-generation ceremony"),
         "{body}"
     );
-    let trustees: Vec<String> = nodes
-        .iter()
-        .flat_map(|n| ["--trustee".to_string(), n.url()])
-        .collect();
+    let trustees: Vec<String> = trustees_of(&nodes);
     let ceremony = |key: &str, out: &str| {
         let mut args: Vec<String> = [
             "--json",
@@ -118,8 +121,7 @@ fn five_nodes_make_their_set_without_a_dealer_and_then_serve_a_warrant() {
         .map(String::from)
         .to_vec();
         args.extend(trustees.iter().cloned());
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        escrow(dir, &refs)
+        escrow_owned(dir, &args)
     };
     // somebody else's key cannot run a ceremony on these nodes; nothing is started
     let o = ceremony("mallory.key", "bad-set.json");
@@ -131,10 +133,7 @@ fn five_nodes_make_their_set_without_a_dealer_and_then_serve_a_warrant() {
     let v = json(&o);
     assert_eq!(v["ok"], true);
     let set = read_set(&dir.join("trustee-set.json"));
-    let cert = Certificate::from_json(
-        &std::fs::read_to_string(dir.join("keygen-certificate.json")).unwrap(),
-    )
-    .unwrap();
+    let cert = certificate(dir, "keygen-certificate.json");
     cert.verify(&set).unwrap();
     assert_eq!((set.threshold(), set.trustees()), (3, 5));
     assert_eq!(v["set_id"], set.id().to_hex());
@@ -166,10 +165,7 @@ fn five_nodes_make_their_set_without_a_dealer_and_then_serve_a_warrant() {
     let o = retrieve_w(dir, "trustee-set.json", "out", &urls, &[]);
     ok(&o);
     assert_eq!(json(&o)["decrypted"], 2);
-    assert_eq!(
-        std::fs::read_to_string(dir.join("out/m0.txt")).unwrap(),
-        "message 0"
-    );
+    assert_read(dir, "out", 1);
     // the auditor checks the certificate against the set in use and every log's keygen entry
     let mut args: Vec<String> = [
         "--json",
@@ -187,8 +183,7 @@ fn five_nodes_make_their_set_without_a_dealer_and_then_serve_a_warrant() {
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     // With the warrant disclosed to the auditor, every release on the ceremony's set is
     // justified and the keygen check finds nothing: the audit is clean.
-    std::fs::create_dir_all(dir.join("disclosed")).unwrap();
-    std::fs::copy(dir.join("w.json"), dir.join("disclosed/w.json")).unwrap();
+    disclose_warrant(dir);
     let mut disclosed = refs.clone();
     disclosed.extend(["--warrants", "disclosed"]);
     let o = escrow(dir, &disclosed);
@@ -223,8 +218,7 @@ fn five_nodes_make_their_set_without_a_dealer_and_then_serve_a_warrant() {
         ],
     ));
     args[3] = "dealt/trustee-set.json".into();
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let o = escrow(dir, &refs);
+    let o = escrow_owned(dir, &args);
     let all = fails(&o, 3, "keygen-mismatch");
     assert!(
         all.contains("not the one the key-generation certificate certifies"),
@@ -240,22 +234,19 @@ fn start_dkg_nodes(dir: &Path, n: u16) -> (Vec<Node>, Vec<String>) {
     let nodes: Vec<Node> = (1..=n)
         .map(|i| Node::start(i, &init_dkg_node(dir, i), &[]))
         .collect();
-    let trustees = nodes
-        .iter()
-        .flat_map(|n| ["--trustee".to_string(), n.url()])
-        .collect();
+    let trustees = trustees_of(&nodes);
     (nodes, trustees)
+}
+
+/// `--trustee URL` of each of `nodes`.
+fn trustees_of(nodes: &[Node]) -> Vec<String> {
+    trustee_flags(&nodes.iter().map(Node::url).collect::<Vec<_>>())
 }
 
 fn args_with(head: &[&str], trustees: &[String]) -> Vec<String> {
     let mut a: Vec<String> = head.iter().map(|s| s.to_string()).collect();
     a.extend(trustees.iter().cloned());
     a
-}
-
-fn run(dir: &Path, args: &[String]) -> std::process::Output {
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    escrow(dir, &refs)
 }
 
 /// Seal message `m{i}` to bob's mailbox under `trustee-set.json`: release protocol v2 (the
@@ -302,7 +293,7 @@ fn a_refresh_renews_every_share_keeps_old_messages_readable_and_destroys_the_old
     let dir = tmp.path();
     people_and_policy(dir, &[]);
     let (nodes, trustees) = start_dkg_nodes(dir, 5);
-    ok(&run(
+    ok(&escrow_owned(
         dir,
         &args_with(
             &["ceremony", "dkg", "--threshold", "3", "--key", "coord.key"],
@@ -321,7 +312,7 @@ fn a_refresh_renews_every_share_keeps_old_messages_readable_and_destroys_the_old
         .map(|n| std::fs::read_to_string(n.state.join("secrets.sealed.json")).unwrap())
         .collect();
     // the refresh
-    let o = run(
+    let o = escrow_owned(
         dir,
         &args_with(
             &["--json", "ceremony", "refresh", "--key", "coord.key"],
@@ -337,23 +328,12 @@ fn a_refresh_renews_every_share_keeps_old_messages_readable_and_destroys_the_old
     assert_eq!(set.escrow_key(), old.escrow_key());
     assert_eq!(set.lineage(), &[old.id()]);
     assert_eq!(set.origin(), old.id());
-    let cert = Certificate::from_json(
-        &std::fs::read_to_string(dir.join(v["certificate"].as_str().unwrap())).unwrap(),
-    )
-    .unwrap();
+    let cert = certificate(dir, v["certificate"].as_str().unwrap());
     cert.verify(&set).unwrap();
     assert_eq!(cert.params.previous_set, Some(old.id()));
     // every node reloaded with its new share; its log ends keygen, setup, share-destroyed
     for (i, n) in nodes.iter().enumerate() {
-        let mut info = wait_serving(&n.url());
-        for _ in 0..100 {
-            if info["set_id"] == set.id().to_hex() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-            info = wait_serving(&n.url());
-        }
-        assert_eq!(info["set_id"], set.id().to_hex(), "{info}");
+        wait_set(&n.url(), &set.id().to_hex());
         let e = entries(&n.url());
         let tail = &e[e.len() - 3..];
         assert_eq!(tail[0]["kind"], "keygen");
@@ -395,7 +375,7 @@ fn a_refresh_renews_every_share_keeps_old_messages_readable_and_destroys_the_old
     // a message sealed after the refresh, and the warrant workflow opens both
     seal(dir, 1, "2026-11-03T10:00:00Z", false);
     approved_warrant(dir, "OP-REFRESH", "w.json");
-    let o = run(
+    let o = escrow_owned(
         dir,
         &args_with(
             &[
@@ -417,14 +397,7 @@ fn a_refresh_renews_every_share_keeps_old_messages_readable_and_destroys_the_old
     );
     ok(&o);
     assert_eq!(json(&o)["decrypted"], 2);
-    assert_eq!(
-        std::fs::read_to_string(dir.join("out/m0.txt")).unwrap(),
-        "message 0"
-    );
-    assert_eq!(
-        std::fs::read_to_string(dir.join("out/m1.txt")).unwrap(),
-        "message 1"
-    );
+    assert_read(dir, "out", 2);
     // old and new shares do not combine: trustee 1's old share, with trustees 2 and 3's new
     // ones, on the message sealed before the refresh. The old share's decryption share fails
     // its DLEQ proof against the new set (its verification key changed), so only two valid
@@ -475,8 +448,6 @@ fn a_refresh_renews_every_share_keeps_old_messages_readable_and_destroys_the_old
     // the auditor follows the set's history: the refresh certificate against the set in
     // use, every log begun with the original set's setup entry and holding the refresh's
     // keygen entry; with the warrant disclosed the audit is clean
-    std::fs::create_dir_all(dir.join("disclosed")).unwrap();
-    std::fs::copy(dir.join("w.json"), dir.join("disclosed/w.json")).unwrap();
     let (code, report) = audit_with(
         dir,
         "trustee-set.json",
@@ -526,23 +497,9 @@ fn seal_with(dir: &Path, set_file: &str, i: usize, at: &str, v1: bool) {
 }
 
 fn init_reshare_node(dir: &Path, i: u16, old_set: &str) -> std::path::PathBuf {
-    let state = dir.join(format!("new-node-{i}"));
-    let o = Command::new(bin("trustee-node"))
-        .args(["init", "--dkg", "--policy"])
-        .arg(dir.join("policy.json"))
-        .arg("--state")
-        .arg(&state)
-        .arg("--coordinator-key")
-        .arg(dir.join("coord.pub"))
-        .arg("--reshare-of")
-        .arg(dir.join(old_set))
-        .env("TRUSTEE_PASSPHRASE", TEST_PASSPHRASE)
-        .env("TRUSTEE_KDF_COST", "test")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    ok(&o);
-    state
+    let old = dir.join(old_set);
+    let extra = ["--reshare-of", old.to_str().unwrap()];
+    init_dkg_state(dir, &format!("new-node-{i}"), &extra)
 }
 
 /// Poll (bounded) until the node at `url` serves `set_id`.
@@ -556,6 +513,27 @@ fn wait_set(url: &str, set_id: &str) {
         info = wait_serving(url);
     }
     panic!("{url} serves {info}, not set {set_id}");
+}
+
+/// Disclose the warrant `w.json` to the auditor: a copy in `dir/disclosed` (its `--warrants`).
+fn disclose_warrant(dir: &Path) {
+    std::fs::create_dir_all(dir.join("disclosed")).unwrap();
+    std::fs::copy(dir.join("w.json"), dir.join("disclosed/w.json")).unwrap();
+}
+
+/// The ceremony certificate in the file `dir/name`.
+fn certificate(dir: &Path, name: &str) -> Certificate {
+    Certificate::from_json(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
+}
+
+/// Messages `m0` .. `m{n-1}` were read into `dir/out`, each `message {i}`.
+fn assert_read(dir: &Path, out: &str, n: usize) {
+    for i in 0..n {
+        assert_eq!(
+            std::fs::read_to_string(dir.join(format!("{out}/m{i}.txt"))).unwrap(),
+            format!("message {i}")
+        );
+    }
 }
 
 /// The trustee set in the file `path`.
@@ -583,10 +561,7 @@ fn a_reshare_hands_the_key_to_new_trustees_with_a_new_threshold_and_old_shares_s
     let old_nodes: Vec<Node> = (1..=3)
         .map(|i| Node::start(i, &init_dkg_node(dir, i), &[]))
         .collect();
-    let old_trustees: Vec<String> = old_nodes
-        .iter()
-        .flat_map(|n| ["--trustee".to_string(), n.url()])
-        .collect();
+    let old_trustees: Vec<String> = trustees_of(&old_nodes);
     let old = dkg_set(dir, &old_nodes, &old_trustees, "2");
     seal_to(dir, "trustee-set.json", 0, "2026-11-02T10:00:00Z");
     // four new trustees join a reshare of exactly this set
@@ -620,7 +595,7 @@ fn a_reshare_hands_the_key_to_new_trustees_with_a_new_threshold_and_old_shares_s
             &from,
         );
         a.extend(to.iter().cloned());
-        run(dir, &a)
+        escrow_owned(dir, &a)
     };
     // a threshold the policy does not list is refused by the nodes; nothing is written
     let o = reshare("4", "bad-set.json");
@@ -638,10 +613,7 @@ fn a_reshare_hands_the_key_to_new_trustees_with_a_new_threshold_and_old_shares_s
     assert_eq!(set.escrow_key(), old.escrow_key());
     assert_eq!(set.lineage(), &[old.id()]);
     assert_eq!(set.origin(), set.id());
-    let cert = Certificate::from_json(
-        &std::fs::read_to_string(dir.join(v["certificate"].as_str().unwrap())).unwrap(),
-    )
-    .unwrap();
+    let cert = certificate(dir, v["certificate"].as_str().unwrap());
     cert.verify(&set).unwrap();
     assert_eq!(cert.params.previous_set, Some(old.id()));
     // the new nodes serve the new set; their logs begin setup(new set), keygen(transcript)
@@ -674,10 +646,7 @@ fn a_reshare_hands_the_key_to_new_trustees_with_a_new_threshold_and_old_shares_s
     // a message sealed after the reshare, and the warrant workflow on the new set opens both
     seal_to(dir, "new-set.json", 1, "2026-11-03T10:00:00Z");
     approved_warrant(dir, "OP-RESHARE", "w.json");
-    let new_trustees: Vec<String> = new_nodes
-        .iter()
-        .flat_map(|n| ["--trustee".to_string(), n.url()])
-        .collect();
+    let new_trustees: Vec<String> = trustees_of(&new_nodes);
     let retrieve = |set: &str, nodes: &[Node], out: &str| {
         let urls: Vec<String> = nodes.iter().map(Node::url).collect();
         retrieve_w(dir, set, out, &urls, &[])
@@ -685,14 +654,7 @@ fn a_reshare_hands_the_key_to_new_trustees_with_a_new_threshold_and_old_shares_s
     let o = retrieve("new-set.json", &new_nodes, "out");
     ok(&o);
     assert_eq!(json(&o)["decrypted"], 2);
-    assert_eq!(
-        std::fs::read_to_string(dir.join("out/m0.txt")).unwrap(),
-        "message 0"
-    );
-    assert_eq!(
-        std::fs::read_to_string(dir.join("out/m1.txt")).unwrap(),
-        "message 1"
-    );
+    assert_read(dir, "out", 2);
     // the old set no longer opens anything: its dealers refuse (share destroyed), and the
     // one old trustee left is below the threshold
     let o = retrieve("trustee-set.json", &old_nodes, "out-old");
@@ -704,20 +666,11 @@ fn a_reshare_hands_the_key_to_new_trustees_with_a_new_threshold_and_old_shares_s
     let mut dealer = old_nodes;
     let state = dealer[0].state.clone();
     dealer[0].stop();
-    let o = Command::new(bin("trustee-node"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--state"])
-        .arg(&state)
-        .env("TRUSTEE_PASSPHRASE", TEST_PASSPHRASE)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    let (code, err) = serve_refused(&state);
+    assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("handed to set"), "{err}");
     assert!(err.contains(&set.id().short()), "{err}");
     // the auditor checks the reshare's certificate against the new set and its logs
-    std::fs::create_dir_all(dir.join("disclosed")).unwrap();
-    std::fs::copy(dir.join("w.json"), dir.join("disclosed/w.json")).unwrap();
     let (code, report) = audit_with(
         dir,
         "new-set.json",
@@ -825,7 +778,7 @@ fn a_node_killed_mid_ceremony_never_serves_a_half_made_set_and_says_why() {
 
     // a refresh whose node 3 is killed -9 after it certified the new set, before finalise
     let (nodes, trustees) = start_dkg_nodes(&dir.join("b"), 3);
-    ok(&run(
+    ok(&escrow_owned(
         dir,
         &args_with(
             &[
@@ -935,12 +888,9 @@ fn a_set_giving_one_jurisdiction_k_shares_is_refused_naming_it() {
             Node::start(i, &state, &[])
         })
         .collect();
-    let trustees: Vec<String> = nodes
-        .iter()
-        .flat_map(|n| ["--trustee".to_string(), n.url()])
-        .collect();
+    let trustees: Vec<String> = trustees_of(&nodes);
     let dkg = |k: &str| {
-        run(
+        escrow_owned(
             dir,
             &args_with(
                 &[
@@ -980,7 +930,7 @@ fn a_set_giving_one_jurisdiction_k_shares_is_refused_naming_it() {
 /// `escrow ceremony dkg --threshold K` among `nodes` (`trustees`: their `--trustee URL`
 /// arguments) writing `trustee-set.json` in `dir`; the set, once every node serves it.
 fn dkg_set(dir: &Path, nodes: &[Node], trustees: &[String], k: &str) -> TrusteeSet {
-    ok(&run(
+    ok(&escrow_owned(
         dir,
         &args_with(
             &["ceremony", "dkg", "--threshold", k, "--key", "coord.key"],
@@ -1056,10 +1006,7 @@ fn a_node_between_round_3_and_finalise_of_a_refresh_releases_nothing_then_releas
     let got = retrieve_once(dir, "new-set.json", "out", &nodes);
     ok(&got);
     assert_eq!(json(&got)["decrypted"], 1);
-    assert_eq!(
-        std::fs::read_to_string(dir.join("out/m0.txt")).unwrap(),
-        "message 0"
-    );
+    assert_read(dir, "out", 1);
 }
 
 /// Issue 15, ceremony defect: a node whose finalise failed after its commit point (the
@@ -1125,14 +1072,16 @@ fn a_node_that_resumed_from_its_journal_is_reported_finalised() {
 }
 
 /// `escrow --json audit` of the nodes `trustees` (`--trustee URL` arguments) under `set_file`
-/// with the ceremony certificate `cert` and the warrants in `disclosed/`: exit code and report.
+/// with the ceremony certificate `cert`, `w.json` disclosed ([`disclose_warrant`]): exit code and
+/// report.
 fn audit_with(
     dir: &Path,
     set_file: &str,
     cert: &str,
     trustees: &[String],
 ) -> (i32, serde_json::Value) {
-    let o = run(
+    disclose_warrant(dir);
+    let o = escrow_owned(
         dir,
         &args_with(
             &[
@@ -1172,7 +1121,7 @@ fn a_set_made_refreshed_and_reshared_to_4_of_7_reads_every_message_and_the_logs_
     assert_eq!((set0.threshold(), set0.trustees()), (3, 5));
     seal_to(dir, "trustee-set.json", 0, "2026-11-02T10:00:00Z");
     // 2. refresh, and a message sealed to the refreshed set
-    let o = run(
+    let o = escrow_owned(
         dir,
         &args_with(
             &[
@@ -1221,7 +1170,7 @@ fn a_set_made_refreshed_and_reshared_to_4_of_7_reads_every_message_and_the_logs_
     for n in &new_nodes {
         args.extend(["--to-trustee".to_string(), n.url()]);
     }
-    let o = run(dir, &args);
+    let o = escrow_owned(dir, &args);
     ok(&o);
     let reshare = json(&o);
     assert_eq!(reshare["dealers"], serde_json::json!([1, 2, 3, 4, 5]));
@@ -1262,8 +1211,6 @@ fn a_set_made_refreshed_and_reshared_to_4_of_7_reads_every_message_and_the_logs_
     }
     // 6. the audits: the old nodes' logs under the set they last served (the refresh's
     // certificate), the new nodes' under the new set (the reshare's); the warrant disclosed
-    std::fs::create_dir_all(dir.join("disclosed")).unwrap();
-    std::fs::copy(dir.join("w.json"), dir.join("disclosed/w.json")).unwrap();
     let no_errors = |report: &serde_json::Value| {
         let errors: Vec<&serde_json::Value> = report["finding_groups"]
             .as_array()
@@ -1275,14 +1222,16 @@ fn a_set_made_refreshed_and_reshared_to_4_of_7_reads_every_message_and_the_logs_
     };
     let five: Vec<u16> = (1..=5).collect();
     let seven: Vec<u16> = (1..=7).collect();
-    let (code, old_report) = audit_with(
-        dir,
-        "refreshed-set.json",
-        refresh["certificate"].as_str().unwrap(),
-        &old_trustees,
-    );
-    no_errors(&old_report);
-    assert_eq!(code, 0, "{old_report:#}");
+    // the audit of `trustees` under `set_file` with the certificate of `ceremony`: exit 0, no
+    // error
+    let audited = |set_file: &str, ceremony: &serde_json::Value, trustees: &[String]| {
+        let cert = ceremony["certificate"].as_str().unwrap();
+        let (code, report) = audit_with(dir, set_file, cert, trustees);
+        no_errors(&report);
+        assert_eq!(code, 0, "{report:#}");
+        report
+    };
+    let old_report = audited("refreshed-set.json", &refresh, &old_trustees);
     let h = old_report["set_history"].as_array().unwrap();
     assert_eq!(h.len(), 3, "{old_report:#}");
     assert_eq!(h[0]["ceremony"], "keygen");
@@ -1300,18 +1249,8 @@ fn a_set_made_refreshed_and_reshared_to_4_of_7_reads_every_message_and_the_logs_
     assert_eq!(h[2]["new_set"], serde_json::Value::Null);
     assert_eq!(h[2]["transcript"], reshare["transcript"]);
     assert_eq!(h[2]["destroyed_by"], serde_json::json!(five));
-    let new_trustees: Vec<String> = new_urls
-        .iter()
-        .flat_map(|u| ["--trustee".to_string(), u.clone()])
-        .collect();
-    let (code, new_report) = audit_with(
-        dir,
-        "new-set.json",
-        reshare["certificate"].as_str().unwrap(),
-        &new_trustees,
-    );
-    no_errors(&new_report);
-    assert_eq!(code, 0, "{new_report:#}");
+    let new_trustees = trustee_flags(&new_urls);
+    let new_report = audited("new-set.json", &reshare, &new_trustees);
     assert_eq!(
         new_report["finding_groups"],
         serde_json::json!([]),

@@ -202,18 +202,8 @@ fn tiny<'a>(
     batch: &'a str,
     extra: &[&'a str],
 ) -> Vec<&'a str> {
-    let mut args = vec![
-        "experiment",
-        experiment,
-        "--n",
-        "3",
-        "--k",
-        "2",
-        "--messages",
-        messages,
-        "--batch",
-        batch,
-    ];
+    let mut args = vec!["experiment", experiment, "--n", "3", "--k", "2"];
+    args.extend(["--messages", messages, "--batch", batch]);
     args.extend_from_slice(extra);
     args
 }

@@ -695,7 +695,7 @@ fn the_oversight_view_shows_why_a_warrant_was_cancelled_from_the_logs_alone() {
             "c.json",
         ],
     ));
-    let urls: Vec<String> = w.nodes.iter().map(|n| n.url()).collect();
+    let urls = w.urls();
     for u in &urls {
         args.extend(["--trustee", u.as_str()]);
     }

@@ -125,12 +125,7 @@ fn seal_v2_then_warrant_retrieve_and_open_with_a_mixed_mailbox() {
     let o = open_as_bob(&w, "2026-11-03T12:00:00Z", &["--tolerance", "10d"]);
     let v = json(&o);
     assert!(o.status.success(), "{v:#}");
-    let opened: Vec<&str> = v["opened"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap())
-        .collect();
+    let opened = opened_ids(&v);
     for id in ["m01-alice", "m03-alice", "old-1", "old-2", "new-1"] {
         assert!(opened.contains(&id), "{id} not opened: {v:#}");
     }

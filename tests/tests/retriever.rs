@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use escrow_e2e::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 fn log_size(url: &str) -> u64 {
@@ -44,7 +44,7 @@ fn escrow_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
 #[test]
 fn trustees_are_checked_before_any_release_request() {
     let w = Workflow::new(3, 2, 4);
-    let urls: Vec<String> = w.nodes.iter().map(|n| n.url()).collect();
+    let urls = w.urls();
     let before: Vec<u64> = urls.iter().map(|u| log_size(u)).collect();
     let ts = "ts/trustee-set.json";
 
@@ -111,7 +111,7 @@ fn trustees_are_checked_before_any_release_request() {
 #[test]
 fn mailbox_ids_cannot_escape_out_and_resume_quiet_and_the_trustees_table() {
     let w = Workflow::new(3, 2, 4);
-    let urls: Vec<String> = w.nodes.iter().map(|n| n.url()).collect();
+    let urls = w.urls();
     let ts = "ts/trustee-set.json";
     // Two copies of sealed messages whose mailbox id is changed to escape --out.
     let mailbox = std::fs::read_to_string(w.dir.join("mailbox.jsonl")).unwrap();
@@ -220,7 +220,7 @@ fn mailbox_ids_cannot_escape_out_and_resume_quiet_and_the_trustees_table() {
 #[test]
 fn the_trustees_file_serves_retrieve_audit_and_cancel() {
     let w = Workflow::new(3, 2, 4);
-    let urls: Vec<String> = w.nodes.iter().map(|n| n.url()).collect();
+    let urls = w.urls();
     let mut args = vec!["trustees", "add", "--file", "my-trustees.json"];
     args.extend(urls.iter().map(String::as_str));
     ok(&escrow(&w.dir, &args));
@@ -367,34 +367,6 @@ fn open_into_a_closed_pipe_ends_quietly() {
     }
 }
 
-/// A self-signed end-entity certificate for 127.0.0.1 and its key, `NAME-cert.pem` and
-/// `NAME-key.pem` in `dir`.
-fn self_signed(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    let cert = dir.join(format!("{name}-cert.pem"));
-    let key = dir.join(format!("{name}-key.pem"));
-    let o = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-        ])
-        .args(["-days", "1", "-subj", "/CN=localhost"])
-        .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
-        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    (cert, key)
-}
-
 /// `escrow --json warrant cancel` of w.json, delivered to `urls` with `--ca-cert ca`.
 fn cancel_over_https(w: &Workflow, out: &str, urls: &[String], ca: &str) -> Output {
     let mut args: Vec<String> = [
@@ -412,61 +384,33 @@ fn cancel_over_https(w: &Workflow, out: &str, urls: &[String], ca: &str) -> Outp
     ]
     .map(String::from)
     .to_vec();
-    for u in urls {
-        args.extend(["--trustee".to_string(), u.clone()]);
-    }
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    escrow(&w.dir, &refs)
+    args.extend(trustee_flags(urls));
+    escrow_owned(&w.dir, &args)
 }
 
 #[test]
 fn retrieve_audit_and_cancel_speak_https_with_a_pinned_certificate_and_refuse_another() {
-    if !has_openssl() {
-        eprintln!("skipped: needs openssl");
+    if skip_without_openssl() {
         return;
     }
     let mut w = Workflow::new(3, 2, 4);
-    let (cert, key) = self_signed(&w.dir, "node");
+    let (cert, key) = tls::self_signed(&w.dir, "node");
     // A certificate no node presents: pinning it must not let any node through.
-    let (other, _) = self_signed(&w.dir, "other");
-    for n in w.nodes.iter_mut() {
-        n.stop();
-        let state = n.state.clone();
-        *n = Node::start_tls(n.index, &state, &cert, &key);
-    }
-    let urls: Vec<String> = w.nodes.iter().map(|n| n.url()).collect();
+    let (other, _) = tls::self_signed(&w.dir, "other");
+    let urls = w.serve_tls(&cert, &key);
     assert!(urls.iter().all(|u| u.starts_with("https://")));
     let ca = cert.to_str().unwrap();
+    let retrieve = |out: &str, extra: &[&str]| retrieve_with(&w, SET, out, &urls, extra);
 
     // Without the pinned certificate: the node cannot be trusted, nothing is asked.
-    let o = retrieve_with(
-        &w,
-        "ts/trustee-set.json",
-        "out0",
-        &urls,
-        &["--attempts", "1"],
-    );
+    let o = retrieve("out0", &["--attempts", "1"]);
     fails(&o, 1, "UnknownIssuer");
     // With it: the whole retrieval over HTTPS.
-    let o = retrieve_with(&w, "ts/trustee-set.json", "out", &urls, &["--ca-cert", ca]);
+    let o = retrieve("out", &["--ca-cert", ca]);
     ok(&o);
     assert_eq!(json(&o)["decrypted"], w.in_scope as u64);
     // The auditor over HTTPS: every log fetched and verified.
-    let mut args: Vec<String> = [
-        "--json",
-        "audit",
-        "--set",
-        "ts/trustee-set.json",
-        "--policy",
-        "policy.json",
-        "--ca-cert",
-        ca,
-    ]
-    .map(String::from)
-    .to_vec();
-    args.extend(w.trustee_args());
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let v = json(&escrow(&w.dir, &refs));
+    let v = json(&w.audit(true, &["--policy", "policy.json", "--ca-cert", ca], &[]));
     let ts = v["trustees"].as_array().unwrap();
     assert_eq!(ts.len(), 3, "{v}");
     assert!(
@@ -477,13 +421,7 @@ fn retrieve_audit_and_cancel_speak_https_with_a_pinned_certificate_and_refuse_an
 
     // Another CA pinned: refused before anything is asked, the node named with the reason.
     let other = other.to_str().unwrap();
-    let o = retrieve_with(
-        &w,
-        "ts/trustee-set.json",
-        "out-other",
-        &urls,
-        &["--attempts", "1", "--ca-cert", other],
-    );
+    let o = retrieve("out-other", &["--attempts", "1", "--ca-cert", other]);
     let text = fails(&o, 1, "not signed by a trusted CA");
     assert!(text.contains(&urls[0]), "{text}");
     // The cancellation under the wrong CA: delivered nowhere, every trustee named as failed
@@ -513,12 +451,6 @@ fn retrieve_audit_and_cancel_speak_https_with_a_pinned_certificate_and_refuse_an
     let rows = v["trustees"].as_array().unwrap();
     assert_eq!(rows.len(), 3, "{v}");
     assert!(rows.iter().all(|r| r["outcome"] == "cancelled"), "{v}");
-    let o = retrieve_with(
-        &w,
-        "ts/trustee-set.json",
-        "out-after",
-        &urls,
-        &["--ca-cert", ca],
-    );
+    let o = retrieve("out-after", &["--ca-cert", ca]);
     fails(&o, 3, "cancelled");
 }

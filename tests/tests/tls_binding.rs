@@ -14,101 +14,9 @@ use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let o = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-}
-
-/// A CA (`ca.pem`, `ca-key.pem` in `dir`).
-fn make_ca(dir: &Path) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=escrow test CA",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign",
-            "-keyout",
-            "ca-key.pem",
-            "-out",
-            "ca.pem",
-        ],
-    );
-}
-
-/// A server certificate for 127.0.0.1 signed by the CA, with a fresh key: `NAME-cert.pem`,
-/// `NAME-key.pem`.
-fn leaf(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    let key = format!("{name}-key.pem");
-    let csr = format!("{name}.csr");
-    let cert = format!("{name}-cert.pem");
-    let ext = format!("{name}.ext");
-    std::fs::write(
-        dir.join(&ext),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    openssl(
-        dir,
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-subj",
-            "/CN=localhost",
-            "-keyout",
-            &key,
-            "-out",
-            &csr,
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca-key.pem",
-            "-set_serial",
-            "1",
-            "-days",
-            "1",
-            "-extfile",
-            &ext,
-            "-out",
-            &cert,
-        ],
-    );
-    (dir.join(cert), dir.join(key))
-}
 
 /// A TLS-terminating relay in front of the node at `upstream` (an `https://127.0.0.1:PORT`
 /// URL): it presents `cert`/`key` to its clients, and forwards each request, one per
@@ -223,41 +131,20 @@ fn relay_one(
 }
 
 fn audit(w: &Workflow, urls: &[String]) -> String {
-    let mut args: Vec<String> = [
-        "audit",
-        "--set",
-        "ts/trustee-set.json",
-        "--policy",
-        "policy.json",
-        "--ca-cert",
-        "ca.pem",
-    ]
-    .map(String::from)
-    .to_vec();
-    for u in urls {
-        args.extend(["--trustee".to_string(), u.clone()]);
-    }
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let o = escrow(&w.dir, &refs);
-    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+    let opts = ["--policy", "policy.json", "--ca-cert", "ca.pem"];
+    stdout_and_stderr(&audit_at(&w.dir, false, &opts, urls, &[]))
 }
 
 #[test]
 fn a_man_in_the_middle_with_a_certificate_of_the_pinned_ca_is_refused_naming_the_trustee() {
-    if !has_openssl() {
-        eprintln!("skipped: needs openssl");
+    if skip_without_openssl() {
         return;
     }
     let mut w = Workflow::new(3, 2, 1);
-    make_ca(&w.dir);
-    let (cert, key) = leaf(&w.dir, "node");
-    let (mitm_cert, mitm_key) = leaf(&w.dir, "mitm");
-    for n in w.nodes.iter_mut() {
-        n.stop();
-        let state = n.state.clone();
-        *n = Node::start_tls(n.index, &state, &cert, &key);
-    }
-    let urls: Vec<String> = w.nodes.iter().map(|n| n.url()).collect();
+    tls::make_ca(&w.dir);
+    let (cert, key) = tls::leaf(&w.dir, "node");
+    let (mitm_cert, mitm_key) = tls::leaf(&w.dir, "mitm");
+    let urls = w.serve_tls(&cert, &key);
     let ca = w.dir.join("ca.pem");
     let set = escrow_core::trustee::TrusteeSet::from_json(
         &std::fs::read_to_string(w.dir.join("ts/trustee-set.json")).unwrap(),
@@ -278,9 +165,6 @@ fn a_man_in_the_middle_with_a_certificate_of_the_pinned_ca_is_refused_naming_the
     );
     c.bind_tls(&info).unwrap();
 
-    let out_of = |o: &std::process::Output| {
-        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
-    };
     // The relay with the node's own certificate and key is let through: what is refused below
     // is the key, not the relaying.
     let honest_relay = relay(&urls[1], &ca, &cert, &key);
@@ -293,7 +177,7 @@ fn a_man_in_the_middle_with_a_certificate_of_the_pinned_ca_is_refused_naming_the
         &via,
         &["--ca-cert", ca_arg],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", out_of(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", stdout_and_stderr(&o));
 
     // The man in the middle: a certificate of the same CA, for the same address, another key.
     let mitm = relay(&urls[1], &ca, &mitm_cert, &mitm_key);
@@ -305,7 +189,7 @@ fn a_man_in_the_middle_with_a_certificate_of_the_pinned_ca_is_refused_naming_the
         &via,
         &["--ca-cert", ca_arg, "--attempts", "1"],
     );
-    let text = out_of(&o);
+    let text = stdout_and_stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{text}");
     assert!(
         text.contains("trustee 2: the TLS key this connection presented")

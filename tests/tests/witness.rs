@@ -51,7 +51,7 @@ fn serve_info(info: String, max: usize) -> String {
 #[test]
 fn a_swapped_log_key_in_info_is_refused_naming_the_trustee() {
     let w = Workflow::new(3, 2, 1);
-    let urls: Vec<String> = w.nodes.iter().map(|n| n.url()).collect();
+    let urls = w.urls();
     let real: serde_json::Value = ureq::get(&format!("{}/v1/info", urls[1]))
         .call()
         .unwrap()
@@ -108,21 +108,12 @@ fn a_swapped_log_key_in_info_is_refused_naming_the_trustee() {
 
     // The auditor does not pin it either: trustee 2 is not audited, and the report says why.
     let fake = serve_info(swapped.to_string(), 4);
-    let o = escrow(
+    let o = audit_at(
         &w.dir,
-        &[
-            "audit",
-            "--set",
-            "ts/trustee-set.json",
-            "--policy",
-            "policy.json",
-            "--oversight-key",
-            "oversight.key",
-            "--trustee",
-            &urls[0],
-            "--trustee",
-            &fake,
-        ],
+        false,
+        POLICY_AND_OVERSIGHT,
+        &[urls[0].clone(), fake],
+        &[],
     );
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("NOT AUDITED"), "{out}");

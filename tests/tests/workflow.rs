@@ -8,6 +8,15 @@
 )]
 
 use escrow_e2e::*;
+use std::process::Output;
+
+/// `escrow retrieve` of `w.json` with `inv.key` into `out` that tries each trustee once, with
+/// a 5 s timeout, after `extra` arguments (some trustees are down).
+fn retrieve_once(w: &Workflow, out: &str, extra: &[&str]) -> Output {
+    let mut args = extra.to_vec();
+    args.extend(["--attempts", "1", "--timeout", "5"]);
+    w.retrieve("w.json", "inv.key", out, &args)
+}
 
 #[test]
 fn approved_warrant_reads_exactly_the_messages_in_scope() {
@@ -83,12 +92,7 @@ fn k_minus_1_trustees_up_decrypt_nothing_and_the_error_says_why() {
     w.nodes[0].stop();
     w.nodes[2].stop();
     w.nodes[4].stop();
-    let o = w.retrieve(
-        "w.json",
-        "inv.key",
-        "out",
-        &["--attempts", "1", "--timeout", "5"],
-    );
+    let o = retrieve_once(&w, "out", &[]);
     // Checked before any release request: fewer than k trustees answer /v1/info, so nothing
     // is asked (an outage: exit 1), and the two that are up log nothing.
     fails(
@@ -242,12 +246,7 @@ fn a_cheating_trustee_is_named_and_routed_around() {
     // With the cheater among too few honest trustees, nothing is read and it is still named.
     w.nodes[2].stop();
     w.nodes[3].stop();
-    let o = w.retrieve(
-        "w.json",
-        "inv.key",
-        "out2",
-        &["--attempts", "1", "--timeout", "5"],
-    );
+    let o = retrieve_once(&w, "out2", &[]);
     let all = fails(&o, 3, "could not be decrypted");
     assert!(all.contains("trustee 2"), "{all}");
 }
@@ -515,12 +514,7 @@ fn asking_the_threshold_first_releases_k_shares_and_falls_back_when_one_fails() 
     assert_eq!(receipt_trustees(&w, "out2"), vec![1, 2, 3, 4, 5]);
     // Trustee 1 down as well: still k honest ones among the rest.
     w.nodes[0].stop();
-    let o = w.retrieve(
-        "w.json",
-        "inv.key",
-        "out3",
-        &["--ask", "threshold", "--attempts", "1", "--timeout", "5"],
-    );
+    let o = retrieve_once(&w, "out3", &["--ask", "threshold"]);
     let v = json(&o);
     assert_eq!(v["decrypted"], w.in_scope as u64, "{v}");
 }
