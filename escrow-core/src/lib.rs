@@ -27,6 +27,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+mod arith;
 pub mod audit;
 pub mod auth;
 pub mod bounds;

@@ -288,9 +288,8 @@ fn multiply_all(
     items: &[(u32, &ValidCiphertextV2)],
 ) -> Result<Vec<ProjectivePoint>> {
     let one = |c: &[(u32, &ValidCiphertextV2)]| -> Vec<ProjectivePoint> {
-        c.iter()
-            .map(|(_, ct)| *ct.ciphertext().u.inner() * x)
-            .collect()
+        let us: Vec<ProjectivePoint> = c.iter().map(|(_, ct)| *ct.ciphertext().u.inner()).collect();
+        group::mul_each(x, &us)
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if threads < 2 || items.len() < PARALLEL_MIN {
@@ -683,7 +682,14 @@ impl AnswerV2 {
                     s.position
                 ))
             })?;
-            items.push((s.position, ct.digest(), d.to_bytes()));
+            // `pt` is the encoding `d` was decoded from (one spelling per point): no inversion.
+            let d_enc: [u8; 33] = pt.as_slice().try_into().map_err(|_| {
+                bad(format!(
+                    "the share at position {} is not a point",
+                    s.position
+                ))
+            })?;
+            items.push((s.position, ct.digest(), d_enc));
             ds.push(d);
         }
         let seed = tr.seed(&items);
