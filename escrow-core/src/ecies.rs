@@ -32,11 +32,8 @@ pub struct EciesBox {
     pub ciphertext: Vec<u8>,
 }
 
-fn derive(shared_x: &[u8], context: &[u8], e: &Point, r: &Point) -> Result<Zeroizing<[u8; 32]>> {
-    derive_encoded(shared_x, context, &e.to_bytes(), &r.to_bytes())
-}
-
-/// [`derive`] with `E` and `R` already encoded (33-byte compressed SEC1).
+/// The box key: HKDF-SHA256 (empty salt, the shared x-coordinate) expanded with
+/// `INFO_ECIES ‖ lp(context) ‖ E ‖ R`, `E` and `R` encoded as 33-byte compressed SEC1.
 fn derive_encoded(
     shared_x: &[u8],
     context: &[u8],
@@ -108,7 +105,9 @@ pub fn encrypt<R: rand_core::CryptoRng + ?Sized>(
 /// The shared secret zeroizes on drop.
 pub struct Sender {
     e_pub: Point,
-    r_pub: Point,
+    /// `E` and `R` encoded once (each box's key derivation hashes both).
+    e_enc: [u8; 33],
+    r_enc: [u8; 33],
     shared: p256::ecdh::SharedSecret,
 }
 
@@ -133,9 +132,12 @@ impl Sender {
                 why: "identity".into(),
             }
         })?;
+        let [e_enc, r_enc] =
+            crate::group::sec1c_batch(&[*e_pub.inner(), *recipient.point().inner()]);
         Ok(Sender {
             e_pub,
-            r_pub: recipient.point(),
+            e_enc,
+            r_enc,
             shared: eph.diffie_hellman(&r_pub),
         })
     }
@@ -145,13 +147,18 @@ impl Sender {
         self.e_pub
     }
 
+    /// The compressed encoding of [`Self::ephemeral`] (computed once).
+    pub fn ephemeral_encoding(&self) -> &[u8; 33] {
+        &self.e_enc
+    }
+
     /// One box bound to `context` (distinct from every other context sealed by this sender).
     pub fn seal(&self, context: &[u8], plaintext: &[u8]) -> Result<EciesBox> {
-        let k = derive(
+        let k = derive_encoded(
             self.shared.raw_secret_bytes().as_slice(),
             context,
-            &self.e_pub,
-            &self.r_pub,
+            &self.e_enc,
+            &self.r_enc,
         )?;
         let ciphertext = seal_once(&k, plaintext, context)?;
         Ok(EciesBox {

@@ -219,7 +219,7 @@ impl Sealed {
                 let b = sender.seal(&ctx, dk.as_ref())?;
                 recipients.push(SealedRecipient {
                     key_id: k.key_id(),
-                    ephemeral: b.ephemeral.into(),
+                    ephemeral: EphemeralKey::from_bytes(sender.ephemeral_encoding())?,
                     wrapped: b.ciphertext,
                 });
             }
