@@ -40,14 +40,16 @@ const MUL_MIN: usize = 4;
 fn to_v13(points: &[ProjectivePoint]) -> Option<Vec<P13>> {
     let mut affine = vec![AffinePoint::IDENTITY; points.len()];
     ProjectivePoint::batch_normalize(points, &mut affine);
-    affine.iter().map(affine_to_v13).collect()
+    affine
+        .iter()
+        .map(|a| affine_to_v13(a).map(P13::from))
+        .collect()
 }
 
-fn affine_to_v13(a: &AffinePoint) -> Option<P13> {
+fn affine_to_v13(a: &AffinePoint) -> Option<A13> {
     let enc = a.to_sec1_point(false);
     let ep = p256_v13::EncodedPoint::from_bytes(enc.as_bytes()).ok()?;
-    let a13: Option<A13> = A13::from_encoded_point(&ep).into();
-    a13.map(P13::from)
+    A13::from_encoded_point(&ep).into()
 }
 
 /// 0.13 → 0.14. `None` if any conversion fails. One field inversion per point: p256 0.13's
@@ -55,15 +57,17 @@ fn affine_to_v13(a: &AffinePoint) -> Option<P13> {
 fn from_v13(points: &[P13]) -> Option<Vec<ProjectivePoint>> {
     points
         .iter()
-        .map(|p| affine_from_v13(&p256_v13::elliptic_curve::group::Curve::to_affine(p)))
+        .map(|p| {
+            affine_from_v13(&p256_v13::elliptic_curve::group::Curve::to_affine(p))
+                .map(ProjectivePoint::from)
+        })
         .collect()
 }
 
-fn affine_from_v13(a: &A13) -> Option<ProjectivePoint> {
+fn affine_from_v13(a: &A13) -> Option<AffinePoint> {
     let enc = a.to_encoded_point(false);
     let ep = p256::Sec1Point::from_bytes(enc.as_bytes()).ok()?;
-    let a14: Option<AffinePoint> = AffinePoint::from_sec1_point(&ep).into();
-    a14.map(ProjectivePoint::from)
+    AffinePoint::from_sec1_point(&ep).into()
 }
 
 fn scalar_to_v13(s: &Scalar) -> Option<S13> {
@@ -110,6 +114,28 @@ pub(crate) fn mul_many(x: &Scalar, points: &[ProjectivePoint]) -> Vec<Projective
     fast().unwrap_or_else(slow)
 }
 
+/// Elliptic-curve Diffie–Hellman: the x-coordinate of `secret·public`, constant time in
+/// `secret`, by p256 0.13's `ecdh::diffie_hellman` (its variable-base multiplication is the
+/// faster one). The copies of the secret and the result are wiped on drop. `None` for a public
+/// point that does not convert (it always does for a point on the curve; callers pass only
+/// non-identity public keys).
+pub(crate) fn ecdh_x(
+    secret: &p256::NonZeroScalar,
+    public: &AffinePoint,
+) -> Option<Zeroizing<[u8; 32]>> {
+    let s: &Scalar = secret.as_ref();
+    let s13 = Zeroizing::new(scalar_to_v13(s)?);
+    let nz: Option<p256_v13::NonZeroScalar> = p256_v13::NonZeroScalar::new(*s13).into();
+    let nz = Zeroizing::new(nz?);
+    let public = affine_to_v13(public)?;
+    let shared = p256_v13::ecdh::diffie_hellman(&*nz, public);
+    let mut out = Zeroizing::new([0u8; 32]);
+    for (o, b) in out.iter_mut().zip(shared.raw_secret_bytes().iter()) {
+        *o = *b;
+    }
+    Some(out)
+}
+
 /// Decode a compressed (33-byte) SEC1 point: the square root on 0.13's field, then the
 /// uncompressed form decoded (and checked on the curve) by 0.14. `None` if it is not a point
 /// on the curve. The caller checks the length and the prefix (0x02 or 0x03) first.
@@ -120,7 +146,7 @@ pub(crate) fn decompress(bytes: &[u8]) -> Option<AffinePoint> {
     if bool::from(p256_v13::elliptic_curve::group::prime::PrimeCurveAffine::is_identity(&a13)) {
         return None;
     }
-    affine_from_v13(&a13).map(|p| p.to_affine())
+    affine_from_v13(&a13)
 }
 
 #[cfg(test)]
@@ -176,6 +202,19 @@ mod tests {
             }
             let want: Vec<ProjectivePoint> = p.iter().map(|q| *q * x).collect();
             assert_eq!(mul_many(&x, &p), want, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn ecdh_x_equals_p256_0_14s_diffie_hellman() {
+        let mut rng = rand::rng();
+        for _ in 0..8 {
+            let a = p256::NonZeroScalar::random(&mut rng);
+            let b = p256::NonZeroScalar::random(&mut rng);
+            let pb = (ProjectivePoint::GENERATOR * *b).to_affine();
+            let want = p256::ecdh::diffie_hellman(a, pb);
+            let got = ecdh_x(&a, &pb).expect("a point on the curve");
+            assert_eq!(got.as_slice(), want.raw_secret_bytes().as_slice());
         }
     }
 

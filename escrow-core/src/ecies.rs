@@ -108,7 +108,8 @@ pub struct Sender {
     /// `E` and `R` encoded once (each box's key derivation hashes both).
     e_enc: [u8; 33],
     r_enc: [u8; 33],
-    shared: p256::ecdh::SharedSecret,
+    /// The shared x-coordinate (wiped on drop).
+    shared: Zeroizing<[u8; 32]>,
 }
 
 impl core::fmt::Debug for Sender {
@@ -123,9 +124,12 @@ impl Sender {
         recipient: &PublicKey,
         rng: &mut R,
     ) -> Result<Self> {
-        let eph =
-            <p256::ecdh::EphemeralSecret as p256::elliptic_curve::Generate>::generate_from_rng(rng);
-        let e_pub = Point::from_nonidentity(eph.public_key().to_projective());
+        let eph = Zeroizing::new(
+            <p256::NonZeroScalar as p256::elliptic_curve::Generate>::generate_from_rng(rng),
+        );
+        let e_pub = Point::from_nonidentity(
+            <p256::ProjectivePoint as p256::elliptic_curve::group::Group>::mul_by_generator(&*eph),
+        );
         let r_pub = p256::PublicKey::from_affine(*recipient.as_affine()).map_err(|_| {
             Error::InvalidKey {
                 what: "recipient key",
@@ -134,11 +138,15 @@ impl Sender {
         })?;
         let [e_enc, r_enc] =
             crate::group::sec1c_batch(&[*e_pub.inner(), *recipient.point().inner()]);
+        let shared = crate::arith::ecdh_x(&eph, r_pub.as_affine()).ok_or(Error::InvalidKey {
+            what: "recipient key",
+            why: "not a point on the curve".into(),
+        })?;
         Ok(Sender {
             e_pub,
             e_enc,
             r_enc,
-            shared: eph.diffie_hellman(&r_pub),
+            shared,
         })
     }
 
@@ -154,12 +162,7 @@ impl Sender {
 
     /// One box bound to `context` (distinct from every other context sealed by this sender).
     pub fn seal(&self, context: &[u8], plaintext: &[u8]) -> Result<EciesBox> {
-        let k = derive_encoded(
-            self.shared.raw_secret_bytes().as_slice(),
-            context,
-            &self.e_enc,
-            &self.r_enc,
-        )?;
+        let k = derive_encoded(self.shared.as_slice(), context, &self.e_enc, &self.r_enc)?;
         let ciphertext = seal_once(&k, plaintext, context)?;
         Ok(EciesBox {
             version: V1::default(),
@@ -179,7 +182,7 @@ pub struct Receiver<'a> {
     /// `R`, encoded.
     r_enc: [u8; 33],
     /// The last ephemeral key (as encoded in the box) and the shared secret with it.
-    last: Option<([u8; 33], p256::ecdh::SharedSecret)>,
+    last: Option<([u8; 33], Zeroizing<[u8; 32]>)>,
     exchanges: u64,
 }
 
@@ -235,17 +238,13 @@ impl<'a> Receiver<'a> {
             _ => {
                 let e_pub = p256::PublicKey::from_sec1_bytes(ephemeral)
                     .map_err(|_| Error::InvalidPoint { field: "ephemeral" })?;
-                let s = p256::ecdh::diffie_hellman(self.key.secret_scalar(), e_pub.as_affine());
+                let s = crate::arith::ecdh_x(&self.key.secret_scalar(), e_pub.as_affine())
+                    .ok_or(Error::InvalidPoint { field: "ephemeral" })?;
                 self.exchanges += 1;
                 &self.last.insert((*ephemeral, s)).1
             }
         };
-        let k = derive_encoded(
-            shared.raw_secret_bytes().as_slice(),
-            context,
-            ephemeral,
-            &self.r_enc,
-        )?;
+        let k = derive_encoded(shared.as_slice(), context, ephemeral, &self.r_enc)?;
         open_once(&k, ciphertext, context, what)
     }
 }
