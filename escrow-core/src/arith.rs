@@ -128,7 +128,9 @@ pub(crate) fn ecdh_x(
     let nz: Option<p256_v13::NonZeroScalar> = p256_v13::NonZeroScalar::new(*s13).into();
     let nz = Zeroizing::new(nz?);
     let public = affine_to_v13(public)?;
-    let shared = p256_v13::ecdh::diffie_hellman(&*nz, public);
+    // By reference: no unwiped copy of the scalar.
+    let secret13: &p256_v13::NonZeroScalar = &nz;
+    let shared = p256_v13::ecdh::diffie_hellman(secret13, public);
     let mut out = Zeroizing::new([0u8; 32]);
     for (o, b) in out.iter_mut().zip(shared.raw_secret_bytes().iter()) {
         *o = *b;
@@ -155,6 +157,10 @@ mod tests {
     use p256::elliptic_curve::Field as _;
     use p256::elliptic_curve::group::Group as _;
     use p256::elliptic_curve::ops::LinearCombination as _;
+
+    fn random_scalar(rng: &mut impl rand_core::CryptoRng) -> Scalar {
+        crate::group::random_scalar(rng)
+    }
 
     fn points(n: usize) -> Vec<ProjectivePoint> {
         let mut rng = rand::rng();
@@ -209,8 +215,8 @@ mod tests {
     fn ecdh_x_equals_p256_0_14s_diffie_hellman() {
         let mut rng = rand::rng();
         for _ in 0..8 {
-            let a = p256::NonZeroScalar::random(&mut rng);
-            let b = p256::NonZeroScalar::random(&mut rng);
+            let a = p256::NonZeroScalar::new(random_scalar(&mut rng)).expect("non-zero");
+            let b = p256::NonZeroScalar::new(random_scalar(&mut rng)).expect("non-zero");
             let pb = (ProjectivePoint::GENERATOR * *b).to_affine();
             let want = p256::ecdh::diffie_hellman(a, pb);
             let got = ecdh_x(&a, &pb).expect("a point on the curve");
