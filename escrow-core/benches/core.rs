@@ -372,6 +372,17 @@ fn v1_v2(c: &mut Criterion) {
     g.bench_function("encapsulate/v2", |b| {
         b.iter(|| v2::encapsulate_v2(set, &labels[0], &mk, &mut rng).unwrap())
     });
+    // A whole sealed message (escrow header, the recipient's ECIES box, the 1 KiB body).
+    let bob = PrivateKey::generate(&mut rng);
+    let body = vec![0x42u8; 1024];
+    g.bench_function("seal_1KiB/v1", |b| {
+        b.iter(|| {
+            message::seal(set, &bob.public(), &labels[0], black_box(&body), &mut rng).unwrap()
+        })
+    });
+    g.bench_function("seal_1KiB/v2", |b| {
+        b.iter(|| v2::seal_v2(set, &bob.public(), &labels[0], black_box(&body), &mut rng).unwrap())
+    });
     g.bench_function("check/v1/1", |b| b.iter(|| v1[0].check(set).unwrap()));
     g.bench_function("check/v2/1", |b| b.iter(|| v2cts[0].check(set).unwrap()));
     g.bench_function("check/v2/batch100", |b| {
