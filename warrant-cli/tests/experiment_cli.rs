@@ -8,6 +8,7 @@
     clippy::panic
 )]
 
+use escrow_research::experiment::SWEEP_COLUMNS;
 use escrow_testkit::{escrow, ok};
 use std::path::Path;
 use std::process::Output;
@@ -84,23 +85,8 @@ fn tiny_sweep_writes_csv_svg_and_run_record() {
     ));
     assert!(stdout.contains("combine"), "{stdout}");
     let (h, rows) = csv(&out.join("sweep.csv"));
-    for c in [
-        "scheme",
-        "n",
-        "k",
-        "operation",
-        "unit",
-        "count",
-        "total_ms",
-        "mean_us",
-        "median_us",
-        "p95_us",
-        "floor_us",
-        "ratio_to_floor",
-        "bytes",
-    ] {
-        col(&h, c);
-    }
+    // the header is the sweep's published column list, in its order
+    assert_eq!(h, SWEEP_COLUMNS);
     // ours: setup seal check share verify combine; naive: setup seal share combine; 2 pairs
     assert_eq!(rows.len(), 2 * (6 + 4));
     for r in &rows {
