@@ -4,7 +4,10 @@
 //! message (label and 32-byte key).
 //!
 //! Groups: `primitives`, `seal`, `check`, `share`, `verify`, `combine`, `verify_batched`; ids
-//! are `<scheme>/k<k>_n<n>`. Run: `cargo bench -p escrow-research --bench ops`.
+//! are `<scheme>/k<k>_n<n>`. Run: `cargo bench -p escrow-research --bench ops`. Release
+//! protocol v2 (issue 14) beside v1 in the same groups: `ours_v2` (seal), `ours_v2_batch100`
+//! (check of 100 headers at once), `ours_v2_answer_batch100` (one trustee's answer for 100),
+//! `ours_v2_open_batch100` (the investigator opens and verifies it); per 100 messages.
 //!
 //! `verify_batched` (`share::verify_batch`: one multi-scalar multiplication over a random
 //! linear combination of every proof's equations): `singly` and `batched` verify the k shares
@@ -22,11 +25,13 @@
 use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
+use escrow_core::codec::{Digest32, WarrantDigest};
 use escrow_core::keys::PrivateKey;
 use escrow_core::message;
 use escrow_core::share::{self, DecryptionShare, ShareContext, ShareToVerify};
 use escrow_core::tdh2::{self, ValidCiphertext};
 use escrow_core::trustee::{self, VerifiedKeyShare};
+use escrow_core::v2;
 use escrow_research::experiment;
 use escrow_research::floor::{self, Inputs};
 use escrow_research::naive::{self, NaiveSet, NaiveShare};
@@ -36,6 +41,10 @@ use std::hint::black_box;
 use std::time::Duration;
 
 const SIZES: &[(u16, u16)] = &[(3, 5), (7, 10), (67, 100), (170, 255)];
+
+/// Headers per v2 batch (`*_v2_batch100`, `*_v2_answer_batch100`, `*_v2_open_batch100`: the time
+/// is for all of them; divide by 100 for one message).
+const V2_BATCH: usize = 100;
 
 fn id(scheme: &str, k: u16, n: u16) -> BenchmarkId {
     BenchmarkId::new(scheme, format!("k{k}_n{n}"))
@@ -111,6 +120,39 @@ fn ops(c: &mut Criterion) {
             pks.decrypt(&tshares, &tct).unwrap(),
             msg.key.expose().to_vec()
         );
+        // release protocol v2 (issue 14): 100 headers, checked in one batch, one answer of a
+        // trustee for all of them, opened and verified by the investigator
+        let v2cts: Vec<v2::EscrowCiphertextV2> = (0..V2_BATCH)
+            .map(|_| {
+                v2::encapsulate_v2(&set, &msg.label, &msg.key, &mut rng)
+                    .unwrap()
+                    .0
+            })
+            .collect();
+        let v2_valid: Vec<v2::ValidCiphertextV2> = v2::check_batch(&set, &v2cts)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let warrant = WarrantDigest::from_bytes(Digest32::sha256(b"bench warrant").0);
+        let digests: Vec<_> = v2_valid.iter().map(|v| v.digest()).collect();
+        let request = v2::request_digest(&warrant, &digests);
+        let released: Vec<(u32, &v2::ValidCiphertextV2)> = v2_valid
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i as u32, v))
+            .collect();
+        let investigator = PrivateKey::generate(&mut rng);
+        let answer_bytes = v2::make_answer(
+            &keys[0],
+            &warrant,
+            &request,
+            &released,
+            &investigator.public(),
+            &mut rng,
+        )
+        .unwrap()
+        .answer
+        .to_bytes();
 
         // seal
         let mut g = c.benchmark_group("seal");
@@ -120,6 +162,12 @@ fn ops(c: &mut Criterion) {
         });
         g.bench_function(id("ours_full_message_1KiB", k, n), |b| {
             b.iter(|| message::seal(&set, &recipient, &msg.label, &body, &mut rng).unwrap())
+        });
+        g.bench_function(id("ours_v2", k, n), |b| {
+            b.iter(|| v2::encapsulate_v2(&set, &msg.label, &msg.key, &mut rng).unwrap())
+        });
+        g.bench_function(id("ours_v2_full_message_1KiB", k, n), |b| {
+            b.iter(|| v2::seal_v2(&set, &recipient, &msg.label, &body, &mut rng).unwrap())
         });
         g.bench_function(id("floor", k, n), |b| {
             b.iter(|| floor::seal_ops(black_box(&inputs)))
@@ -139,6 +187,9 @@ fn ops(c: &mut Criterion) {
         let mut g = c.benchmark_group("check");
         g.sampling_mode(SamplingMode::Flat);
         g.bench_function(id("ours", k, n), |b| b.iter(|| ct.check(&set).unwrap()));
+        g.bench_function(id("ours_v2_batch100", k, n), |b| {
+            b.iter(|| v2::check_batch(&set, black_box(&v2cts)))
+        });
         g.bench_function(id("floor", k, n), |b| {
             b.iter(|| floor::check_ops(black_box(&inputs)))
         });
@@ -152,6 +203,19 @@ fn ops(c: &mut Criterion) {
         g.sampling_mode(SamplingMode::Flat);
         g.bench_function(id("ours", k, n), |b| {
             b.iter(|| keys[0].decryption_share(&valid, &ctx, &mut rng).unwrap())
+        });
+        g.bench_function(id("ours_v2_answer_batch100", k, n), |b| {
+            b.iter(|| {
+                v2::make_answer(
+                    &keys[0],
+                    &warrant,
+                    &request,
+                    black_box(&released),
+                    &investigator.public(),
+                    &mut rng,
+                )
+                .unwrap()
+            })
         });
         g.bench_function(id("floor", k, n), |b| {
             b.iter(|| floor::share_ops(black_box(&inputs)))
@@ -169,6 +233,14 @@ fn ops(c: &mut Criterion) {
         g.sampling_mode(SamplingMode::Flat);
         g.bench_function(id("ours", k, n), |b| {
             b.iter(|| shares[0].verify(&set, &valid, &ctx).unwrap())
+        });
+        g.bench_function(id("ours_v2_open_batch100", k, n), |b| {
+            b.iter(|| {
+                v2::AnswerV2::from_bytes(black_box(&answer_bytes), V2_BATCH)
+                    .unwrap()
+                    .open(&investigator, &set, &warrant, &v2_valid)
+                    .unwrap()
+            })
         });
         g.bench_function(id("floor", k, n), |b| {
             b.iter(|| floor::verify_ops(black_box(&inputs)))
