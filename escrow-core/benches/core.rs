@@ -25,6 +25,7 @@ use escrow_core::message::{self, SealedMessage};
 use escrow_core::secret::MessageKey;
 use escrow_core::share::{self, DecryptionShare, ShareContext};
 use escrow_core::tdh2::{self, EscrowCiphertext, ValidCiphertext};
+use escrow_core::test_fixtures::vector_label;
 use escrow_core::time::Timestamp;
 use escrow_core::trustee::{self, Dealing, VerifiedKeyShare};
 use p256::elliptic_curve::Group as _;
@@ -44,16 +45,6 @@ struct Setup {
     shares: Vec<DecryptionShare>,
 }
 
-fn label() -> Label {
-    Label::new(
-        "alice@example.org",
-        "bob@example.org",
-        Timestamp::parse("2026-11-22T09:30:00Z").unwrap(),
-        "msg-0001",
-    )
-    .unwrap()
-}
-
 fn setup(n: u64, k: u64, rng: &mut StdRng) -> Setup {
     let dealing = trustee::deal(n, k, rng).unwrap();
     let keys: Vec<VerifiedKeyShare> = dealing
@@ -62,7 +53,7 @@ fn setup(n: u64, k: u64, rng: &mut StdRng) -> Setup {
         .map(|s| dealing.set.verify_share(s.key_share.clone()).unwrap())
         .collect();
     let key = MessageKey::random(rng);
-    let (ct, _) = tdh2::encapsulate(&dealing.set, &label(), &key, rng).unwrap();
+    let (ct, _) = tdh2::encapsulate(&dealing.set, &vector_label(), &key, rng).unwrap();
     let valid = ct.check(&dealing.set).unwrap();
     let ctx = ShareContext::warrant(WarrantDigest::from_bytes(Digest32::sha256(b"warrant").0));
     let shares = keys
@@ -215,7 +206,7 @@ fn ops(c: &mut Criterion) {
     g.bench_function("encapsulate", |bch| {
         let key = MessageKey::random(&mut rng);
         bch.iter(|| {
-            tdh2::encapsulate(&s3.dealing.set, &label(), black_box(&key), &mut rng).unwrap()
+            tdh2::encapsulate(&s3.dealing.set, &vector_label(), black_box(&key), &mut rng).unwrap()
         })
     });
     g.bench_function("seal_1KiB", |bch| {
@@ -223,15 +214,21 @@ fn ops(c: &mut Criterion) {
             message::seal(
                 &s3.dealing.set,
                 &bob.public(),
-                &label(),
+                &vector_label(),
                 black_box(&body),
                 &mut rng,
             )
             .unwrap()
         })
     });
-    let sealed: SealedMessage =
-        message::seal(&s3.dealing.set, &bob.public(), &label(), &body, &mut rng).unwrap();
+    let sealed: SealedMessage = message::seal(
+        &s3.dealing.set,
+        &bob.public(),
+        &vector_label(),
+        &body,
+        &mut rng,
+    )
+    .unwrap();
     g.bench_function("open_1KiB", |bch| {
         bch.iter(|| {
             message::open_unchecked_label(&bob, &s3.dealing.set, black_box(&sealed)).unwrap()

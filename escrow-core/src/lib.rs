@@ -43,8 +43,9 @@ pub mod release;
 pub mod secret;
 pub mod share;
 pub mod tdh2;
-#[cfg(test)]
-mod test_fixtures;
+#[cfg(any(test, feature = "test-fixtures"))]
+#[doc(hidden)]
+pub mod test_fixtures;
 pub mod time;
 pub mod trustee;
 pub mod v2;

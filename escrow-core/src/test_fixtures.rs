@@ -1,33 +1,52 @@
-//! Fixtures shared by the unit tests of the core (the release decision, the auditor's judge).
+//! Fixtures shared by the tests of the core (the release decision, the auditor's judge), its
+//! integration tests and benches, the node's tests and the fuzz targets: one home for the
+//! policy, warrant and `/v1/info` fixtures they used to copy. Compiled only for the unit tests
+//! or with the `test-fixtures` feature, which only dev-dependencies and the fuzz crate enable
+//! (a release build has no such module).
 
+use crate::api::Info;
+use crate::audit::checkpoint::LogKey;
 use crate::keys::PrivateKey;
+use crate::label::Label;
+use crate::trustee::TrusteeSet;
 use crate::warrant::{Authority, Policy, PolicyLimits, Role};
 
-/// The double-lock policy: issuer `sos` and judicial `jc` both required, default limits.
+/// An authority `name` with `role`, holding `key`.
+pub fn authority(name: &str, role: Role, key: &PrivateKey) -> Authority {
+    Authority {
+        name: name.into(),
+        role,
+        key: key.public(),
+    }
+}
+
+/// A policy of one issuer and one judicial authority (each a name and a key), both required,
+/// with `limits`.
 #[allow(clippy::unwrap_used)]
-pub(crate) fn double_lock_policy(issuer: &PrivateKey, judge: &PrivateKey) -> Policy {
+pub fn two_key_policy(
+    issuer: (&str, &PrivateKey),
+    judge: (&str, &PrivateKey),
+    limits: PolicyLimits,
+) -> Policy {
     Policy::new(
         vec![
-            Authority {
-                name: "sos".into(),
-                role: Role::Issuer,
-                key: issuer.public(),
-            },
-            Authority {
-                name: "jc".into(),
-                role: Role::Judicial,
-                key: judge.public(),
-            },
+            authority(issuer.0, Role::Issuer, issuer.1),
+            authority(judge.0, Role::Judicial, judge.1),
         ],
         vec![Role::Issuer, Role::Judicial],
-        PolicyLimits::default(),
+        limits,
     )
     .unwrap()
 }
 
+/// The double-lock policy: issuer `sos` and judicial `jc` both required, default limits.
+pub fn double_lock_policy(issuer: &PrivateKey, judge: &PrivateKey) -> Policy {
+    two_key_policy(("sos", issuer), ("jc", judge), PolicyLimits::default())
+}
+
 /// The double-lock policy with `oversight` as its oversight key.
 #[allow(clippy::unwrap_used)]
-pub(crate) fn double_lock_policy_with_oversight(
+pub fn double_lock_policy_with_oversight(
     issuer: &PrivateKey,
     judge: &PrivateKey,
     oversight: &PrivateKey,
@@ -40,9 +59,67 @@ pub(crate) fn double_lock_policy_with_oversight(
         .unwrap()
 }
 
+/// The label of the known-answer vectors (and the benches): `msg-0001` from
+/// `alice@example.org` to `bob@example.org` at 2026-11-22T09:30:00Z.
+#[allow(clippy::unwrap_used)]
+pub fn vector_label() -> Label {
+    Label::new(
+        "alice@example.org",
+        "bob@example.org",
+        crate::time::Timestamp::parse("2026-11-22T09:30:00Z").unwrap(),
+        "msg-0001",
+    )
+    .unwrap()
+}
+
+/// The `/v1/info` of member `trustee` of `set` whose log `log_key` signs: its identity (set,
+/// keys, log) filled in, healthy, no fault; the rest (policy digest, bindings, tree head,
+/// limits, time, signature) placeholders for the caller to set with struct update syntax.
+#[allow(clippy::unwrap_used)]
+pub fn info_of(set: &TrusteeSet, trustee: u16, log_key: &LogKey) -> Info {
+    use crate::api::{InfoLimits, InfoVersion};
+    use crate::audit::TreeHead;
+    use crate::codec::Digest32;
+    let member = set.member(trustee).unwrap();
+    Info {
+        version: InfoVersion::default(),
+        software: "trustee-node 0.1.0".into(),
+        trustee,
+        set_id: set.id(),
+        threshold: set.threshold(),
+        trustees: set.trustees(),
+        verification_key: member.verification_key.to_hex(),
+        signing_key: member.signing_key.point().to_hex(),
+        signing_key_pem: member.signing_key.to_pem(),
+        signing_key_id: member.signing_key.key_id(),
+        policy_digest: Digest32([0; 32]),
+        log_origin: log_key.origin().into(),
+        log_key: log_key.verifier_key(),
+        log_key_binding: Vec::new(),
+        tls_key: None,
+        tls_key_binding: None,
+        healthy: true,
+        problem: None,
+        log: TreeHead {
+            size: 0,
+            root: Digest32([0; 32]),
+        },
+        limits: InfoLimits {
+            max_batch: 0,
+            max_body_bytes: 0,
+            log_page_size: 0,
+            log_page_bytes: 0,
+            request_timeout_secs: 0,
+        },
+        fault: None,
+        time: crate::time::Timestamp(0),
+        signature: Vec::new(),
+    }
+}
+
 /// A warrant for `alice` in November 2026, issued by `issuer` and approved by `judge`.
 #[allow(clippy::unwrap_used)]
-pub(crate) fn signed_warrant(
+pub fn signed_warrant(
     issuer: &PrivateKey,
     judge: &PrivateKey,
     id: &str,
@@ -67,7 +144,7 @@ pub(crate) fn signed_warrant(
 /// A warrant payload around `t0`: `alice`'s messages from `t0 - 1000` to `t0 + 1000`, valid
 /// from `t0 - 100` to `t0 + 100`, for `investigator` (the release decision's and the judge's
 /// tests sign it).
-pub(crate) fn payload_around(
+pub fn payload_around(
     t0: i64,
     investigator: &crate::keys::PublicKey,
     id: &str,

@@ -14,10 +14,11 @@
 mod common;
 
 use common::{check_committed_vector, read_vector, rng, vector_text};
-use escrow_core::api::{Info, InfoError, InfoLimits, InfoVersion, tls_key_fingerprint};
+use escrow_core::api::{Info, InfoError, InfoLimits, tls_key_fingerprint};
 use escrow_core::audit::{LogKey, TreeHead, checkpoint};
 use escrow_core::codec::{Digest32, SetId};
 use escrow_core::keys::PrivateKey;
+use escrow_core::test_fixtures::info_of;
 use escrow_core::time::Timestamp;
 use escrow_core::trustee::{self, TrusteeSet};
 use serde_json::json;
@@ -60,30 +61,13 @@ fn world() -> World {
     let set = d.set.clone();
     let trustee = 2u16;
     let signing = &d.secrets[1].signing_key;
-    let member = set.member(trustee).unwrap();
     let origin = checkpoint::origin(&set.origin(), trustee);
     let log_key = LogKey::from_seed(&origin, &[0x17; 32]).unwrap();
     // The TLS certificate's key: any SubjectPublicKeyInfo (here a P-256 key's).
     let spki_der = PrivateKey::generate(&mut r).public().to_der();
     let info = Info {
-        version: InfoVersion::default(),
-        software: "trustee-node 0.1.0".into(),
-        trustee,
-        set_id: set.id(),
-        threshold: set.threshold(),
-        trustees: set.trustees(),
-        verification_key: member.verification_key.to_hex(),
-        signing_key: member.signing_key.point().to_hex(),
-        signing_key_pem: member.signing_key.to_pem(),
-        signing_key_id: member.signing_key.key_id(),
         policy_digest: Digest32::sha256(b"policy"),
-        log_origin: origin,
-        log_key: log_key.verifier_key(),
-        log_key_binding: Vec::new(),
         tls_key: Some(tls_key_fingerprint(&spki_der)),
-        tls_key_binding: None,
-        healthy: true,
-        problem: None,
         log: TreeHead {
             size: 12,
             root: Digest32::sha256(b"root"),
@@ -95,9 +79,8 @@ fn world() -> World {
             log_page_bytes: 1_048_576,
             request_timeout_secs: 300,
         },
-        fault: None,
         time: Timestamp::parse("2026-12-01T12:00:00Z").unwrap(),
-        signature: Vec::new(),
+        ..info_of(&set, trustee, &log_key)
     }
     .sign(signing);
     World {

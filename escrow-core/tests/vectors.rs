@@ -33,6 +33,7 @@ use escrow_core::message::{self, SealedMessage};
 use escrow_core::secret::MessageKey;
 use escrow_core::share::{self, DecryptionShare, ShareContext};
 use escrow_core::tdh2::{self, EscrowCiphertext};
+use escrow_core::test_fixtures::vector_label;
 use escrow_core::time::Timestamp;
 use escrow_core::trustee::{self, KeyShare, TrusteeSet};
 use p256::pkcs8::DecodePrivateKey as _;
@@ -68,16 +69,6 @@ fn scalar_hex(s: &Scalar) -> String {
 
 fn point_hex(p: &ProjectivePoint) -> String {
     hex::encode(spec::sec1(p))
-}
-
-fn vector_label() -> Label {
-    Label::new(
-        "alice@example.org",
-        "bob@example.org",
-        Timestamp::parse("2026-11-22T09:30:00Z").unwrap(),
-        "msg-0001",
-    )
-    .unwrap()
 }
 
 fn context_digest() -> WarrantDigest {

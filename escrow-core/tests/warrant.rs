@@ -11,6 +11,7 @@
 use escrow_core::codec::{Digest32, WarrantDigest};
 use escrow_core::keys::PrivateKey;
 use escrow_core::label::Label;
+use escrow_core::test_fixtures::authority;
 use escrow_core::time::Timestamp;
 use escrow_core::warrant::*;
 use std::collections::BTreeSet;
@@ -43,21 +44,9 @@ fn fx_with(limits: PolicyLimits) -> Fx {
     let inv = PrivateKey::generate(&mut rng);
     let policy = Policy::new(
         vec![
-            Authority {
-                name: "home-secretary".into(),
-                role: Role::Issuer,
-                key: sos.public(),
-            },
-            Authority {
-                name: "deputy".into(),
-                role: Role::Issuer,
-                key: sos2.public(),
-            },
-            Authority {
-                name: "judicial-commissioner".into(),
-                role: Role::Judicial,
-                key: jc.public(),
-            },
+            authority("home-secretary", Role::Issuer, &sos),
+            authority("deputy", Role::Issuer, &sos2),
+            authority("judicial-commissioner", Role::Judicial, &jc),
         ],
         vec![Role::Issuer, Role::Judicial],
         limits,

@@ -3,7 +3,6 @@
 //! a signature check) and so that `gen_seeds` writes seeds that verify.
 
 use escrow_core::audit::checkpoint::{LogKey, origin};
-use escrow_core::codec::V1;
 use escrow_core::keys::PrivateKey;
 use escrow_core::label::Label;
 use escrow_core::message::{SealedMessage, seal};
@@ -12,9 +11,9 @@ use escrow_core::share::{DecryptionShare, ShareContext};
 use escrow_core::tdh2::{ValidCiphertext, encapsulate};
 use escrow_core::time::Timestamp;
 use escrow_core::trustee::{Dealing, VerifiedKeyShare, deal};
+use escrow_core::test_fixtures::{payload_around, two_key_policy};
 use escrow_core::warrant::{
-    Authority, Policy, PolicyLimits, Role, Scope, VerifiedWarrant, WarrantEnvelope, WarrantPayload,
-    Window,
+    Policy, PolicyLimits, Role, VerifiedWarrant, WarrantEnvelope, WarrantPayload, Window,
 };
 use rand::SeedableRng as _;
 use rand::rngs::StdRng;
@@ -58,30 +57,20 @@ pub fn rng(seed: u64) -> StdRng {
     StdRng::seed_from_u64(seed)
 }
 
-/// The fixture warrant's payload.
+/// The fixture warrant's payload: `alice@example.org`'s messages of the day around [`T0`],
+/// valid for an hour either side, at most 50 releases.
 pub fn warrant_payload(investigator: &PrivateKey) -> WarrantPayload {
-    WarrantPayload {
-        version: V1::default(),
-        warrant_id: "w-fuzz-1".into(),
-        case_reference: "OP-FUZZ".into(),
-        warrant_type: "targeted-interception".into(),
-        legal_basis: "IPA 2016 s.15(2)".into(),
-        issuing_authority: "Secretary of State".into(),
-        scope: Scope {
-            targets: vec!["alice@example.org".into()],
-            message_ids: vec![],
-            window: Window {
-                from: Timestamp(T0 - 86_400),
-                until: Timestamp(T0 + 86_400),
-            },
-        },
-        investigator_key: investigator.public().to_pem(),
-        not_before: Timestamp(T0 - 3600),
-        not_after: Timestamp(T0 + 3600),
-        max_releases: Some(50),
-        urgent: false,
-        parent_warrant_id: None,
-    }
+    let inv = investigator.public();
+    let mut p = payload_around(T0, &inv, "w-fuzz-1", "OP-FUZZ", Some(50), None);
+    p.issuing_authority = "Secretary of State".into();
+    p.scope.targets = vec!["alice@example.org".into()];
+    p.scope.window = Window {
+        from: Timestamp(T0 - 86_400),
+        until: Timestamp(T0 + 86_400),
+    };
+    p.not_before = Timestamp(T0 - 3600);
+    p.not_after = Timestamp(T0 + 3600);
+    p
 }
 
 fn build() -> Fixtures {
@@ -90,23 +79,11 @@ fn build() -> Fixtures {
     let judge = PrivateKey::generate(&mut r);
     let investigator = PrivateKey::generate(&mut r);
     let recipient = PrivateKey::generate(&mut r);
-    let policy = Policy::new(
-        vec![
-            Authority {
-                name: "home-secretary".into(),
-                role: Role::Issuer,
-                key: issuer.public(),
-            },
-            Authority {
-                name: "judicial-commissioner".into(),
-                role: Role::Judicial,
-                key: judge.public(),
-            },
-        ],
-        vec![Role::Issuer, Role::Judicial],
+    let policy = two_key_policy(
+        ("home-secretary", &issuer),
+        ("judicial-commissioner", &judge),
         PolicyLimits::default(),
-    )
-    .expect("fixture policy");
+    );
     let dealing = deal(3, 2, &mut r).expect("fixture dealing");
     let keys: Vec<VerifiedKeyShare> = dealing
         .secrets

@@ -13,6 +13,11 @@
 pub mod reference;
 pub mod reference_v2;
 
+/// The double-lock policy: issuer `sos` and judicial `jc`, both required, default limits
+/// (not every test binary uses it).
+#[allow(unused_imports)]
+pub use escrow_core::test_fixtures::double_lock_policy;
+
 use escrow_core::keys::PrivateKey;
 use escrow_core::label::Label;
 use escrow_core::message::{self, SealedMessage};
@@ -21,9 +26,7 @@ use escrow_core::share::{DecryptionShare, ShareContext};
 use escrow_core::tdh2::{EscrowCiphertext, ValidCiphertext, encapsulate};
 use escrow_core::time::Timestamp;
 use escrow_core::trustee::{Dealing, TrusteeSet, VerifiedKeyShare, deal};
-use escrow_core::warrant::{
-    Authority, Policy, PolicyLimits, Role, Scope, WarrantEnvelope, WarrantPayload, Window,
-};
+use escrow_core::warrant::{Role, Scope, WarrantEnvelope, WarrantPayload, Window};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -91,27 +94,6 @@ pub fn kat_warrant(
         ..warrant_payload(id, case, "alice@example.org", window, inv)
     };
     double_locked(&payload, sos, jc)
-}
-
-/// The double-lock policy: issuer `sos` and judicial `jc`, both required, default limits.
-pub fn double_lock_policy(sos: &PrivateKey, jc: &PrivateKey) -> Policy {
-    Policy::new(
-        vec![
-            Authority {
-                name: "sos".into(),
-                role: Role::Issuer,
-                key: sos.public(),
-            },
-            Authority {
-                name: "jc".into(),
-                role: Role::Judicial,
-                key: jc.public(),
-            },
-        ],
-        vec![Role::Issuer, Role::Judicial],
-        PolicyLimits::default(),
-    )
-    .unwrap()
 }
 
 /// A deterministic RNG for a test case.

@@ -287,26 +287,11 @@ fn main() {
     {
         use escrow_core::api::*;
         use escrow_core::audit::{consistency_proof, inclusion_proof};
-        let member = &set.members()[0];
         let info = Info {
-            version: InfoVersion::default(),
-            software: "trustee-node 0.1.0".into(),
-            trustee: 1,
-            set_id: set.id(),
-            threshold: set.threshold(),
-            trustees: set.trustees(),
-            verification_key: member.verification_key.to_hex(),
-            signing_key: member.signing_key.point().to_hex(),
-            signing_key_pem: member.signing_key.to_pem(),
-            signing_key_id: member.signing_key.key_id(),
             policy_digest: f.policy.digest(),
-            log_origin: f.log_key.origin().into(),
-            log_key: f.log_key.verifier_key(),
             log_key_binding: vec![0x30; 70],
             tls_key: Some(Digest32([0x7c; 32])),
             tls_key_binding: Some(vec![0x30; 70]),
-            healthy: true,
-            problem: None,
             log: head,
             limits: InfoLimits {
                 max_batch: 10_000,
@@ -315,9 +300,9 @@ fn main() {
                 log_page_bytes: 1 << 20,
                 request_timeout_secs: 300,
             },
-            fault: None,
             time: Timestamp(T0),
             signature: vec![0x30; 70],
+            ..escrow_core::test_fixtures::info_of(&set, 1, &f.log_key)
         };
         write(
             "api",

@@ -13,11 +13,12 @@ use escrow_core::label::Label;
 use escrow_core::message::{SealedMessage, seal};
 use escrow_core::release::{ReleaseRequest, ReleaseResponse};
 use escrow_core::tdh2::EscrowCiphertext;
+use escrow_core::test_fixtures::two_key_policy;
 use escrow_core::time::Timestamp;
 use escrow_core::trustee::{TrusteeSet, deal};
 use escrow_core::warrant::{
-    Authority, CancellationEnvelope, CancellationPayload, Policy, PolicyLimits, Role, Scope,
-    WarrantEnvelope, WarrantPayload, Window,
+    CancellationEnvelope, CancellationPayload, PolicyLimits, Role, Scope, WarrantEnvelope,
+    WarrantPayload, Window,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -79,23 +80,11 @@ impl Fixture {
         let investigator = PrivateKey::generate(&mut rng);
         let recipient = PrivateKey::generate(&mut rng);
         let oversight = PrivateKey::generate(&mut rng);
-        let policy = Policy::new(
-            vec![
-                Authority {
-                    name: "home-secretary".into(),
-                    role: Role::Issuer,
-                    key: issuer.public(),
-                },
-                Authority {
-                    name: "judicial-commissioner".into(),
-                    role: Role::Judicial,
-                    key: judge.public(),
-                },
-            ],
-            vec![Role::Issuer, Role::Judicial],
+        let policy = two_key_policy(
+            ("home-secretary", &issuer),
+            ("judicial-commissioner", &judge),
             limits,
         )
-        .unwrap()
         .with_oversight(vec![escrow_core::warrant::Oversight {
             name: "commissioner".into(),
             key: oversight.public(),
