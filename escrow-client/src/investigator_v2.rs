@@ -180,7 +180,7 @@ impl<'a> V2<'a> {
             .iter()
             .filter_map(|&i| self.valid.get(i).cloned())
             .collect();
-        let body = ReleaseRequestV2::new(self.env, cts.iter().map(ValidCiphertextV2::ciphertext));
+        let body = ReleaseRequestV2::for_checked(self.env, &cts);
         let resp = match client.release_v2(&body.to_bytes(), self.key, cts.len()) {
             Ok(r) => r,
             Err(e) => return BatchOutcome::Failed(describe(&e)),
@@ -413,9 +413,14 @@ impl Codec for V2<'_> {
             .par_iter()
             .filter_map(|&i| {
                 let m = self.selected.get(i).copied()?;
+                // The checked header's digest, computed once; an unchecked one's here.
+                let digest = match self.slot.get(i) {
+                    Some(Ok(j)) => self.valid.get(*j).map(ValidCiphertextV2::digest),
+                    _ => None,
+                };
                 Some(MessageOutcome {
                     id: m.id.clone(),
-                    ciphertext: m.escrow.digest(),
+                    ciphertext: digest.unwrap_or_else(|| m.escrow.digest()),
                     outcome: self.outcome(i),
                 })
             })

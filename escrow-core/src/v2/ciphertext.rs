@@ -123,6 +123,8 @@ pub fn encapsulate_v2<R: rand_core::CryptoRng + ?Sized>(
 pub(super) struct Prepared<'a> {
     ct: &'a EscrowCiphertextV2,
     e: Scalar,
+    /// [`EscrowCiphertextV2::to_bytes`], which the digest hashes (kept for the requests).
+    bytes: Vec<u8>,
     digest: CiphertextDigest,
     checked_for: SetId,
 }
@@ -211,13 +213,12 @@ impl EscrowCiphertextV2 {
             &self.label.to_bytes(),
             [u, w, u_bar, w_bar],
         );
-        let digest = CiphertextDigest::from_digest(Digest32::tagged(
-            TAG_CT_DIGEST_V2,
-            &[&self.bytes_with(enc)],
-        ));
+        let bytes = self.bytes_with(enc);
+        let digest = CiphertextDigest::from_digest(Digest32::tagged(TAG_CT_DIGEST_V2, &[&bytes]));
         Ok(Prepared {
             ct: self,
             e,
+            bytes,
             digest,
             checked_for: set.id(),
         })
@@ -254,6 +255,7 @@ impl Prepared<'_> {
     fn valid(&self) -> ValidCiphertextV2 {
         ValidCiphertextV2 {
             ct: self.ct.clone(),
+            bytes: self.bytes.clone(),
             digest: self.digest,
             checked_for: self.checked_for,
         }
@@ -371,6 +373,8 @@ pub(super) fn batch_equation_holds<'a, 'b: 'a>(
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidCiphertextV2 {
     ct: EscrowCiphertextV2,
+    /// The binary encoding, computed once by the check.
+    bytes: Vec<u8>,
     digest: CiphertextDigest,
     checked_for: SetId,
 }
@@ -387,6 +391,10 @@ impl ValidCiphertextV2 {
     /// Its digest.
     pub fn digest(&self) -> CiphertextDigest {
         self.digest
+    }
+    /// Its binary encoding ([`EscrowCiphertextV2::to_bytes`], computed once when checked).
+    pub fn to_bytes(&self) -> &[u8] {
+        &self.bytes
     }
     /// Its label.
     pub fn label(&self) -> &Label {

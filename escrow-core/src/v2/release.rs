@@ -83,6 +83,21 @@ impl ReleaseRequestV2 {
         }
     }
 
+    /// A request for checked ciphertexts: their encodings as the check computed them (the
+    /// same bytes [`Self::new`] would encode).
+    pub fn for_checked<'a>(
+        warrant: &WarrantEnvelope,
+        ciphertexts: impl IntoIterator<Item = &'a ValidCiphertextV2>,
+    ) -> Self {
+        ReleaseRequestV2 {
+            warrant: warrant.clone(),
+            ciphertexts: ciphertexts
+                .into_iter()
+                .map(|c| c.to_bytes().to_vec())
+                .collect(),
+        }
+    }
+
     /// §15.4's request digest R of this request.
     pub fn digest(&self) -> Digest32 {
         let ds: Vec<CiphertextDigest> = self.ciphertexts.iter().map(|c| item_digest(c)).collect();

@@ -85,6 +85,16 @@ fn v2_request_and_response_round_trip_and_the_signature_covers_everything() {
     assert_eq!(p.digests[1], cts[1].digest());
     assert_eq!(item_digest(&cts[1].to_bytes()), cts[1].digest());
     assert!(p.ciphertexts.iter().all(Result::is_ok));
+    // The checked headers keep the encoding their check computed: the same request bytes.
+    let valid: Vec<_> = check_batch(&d.set, &cts)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(ReleaseRequestV2::for_checked(&w, &valid).to_bytes(), bytes);
+    for (v, c) in valid.iter().zip(&cts) {
+        assert_eq!(v.to_bytes(), c.to_bytes().as_slice());
+        assert_eq!(v.digest(), c.digest());
+    }
     assert_eq!(
         parse_request_v2(&bytes, 2).unwrap_err(),
         RequestErrorV2::TooManyCiphertexts { found: 3, limit: 2 }
