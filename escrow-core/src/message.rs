@@ -13,7 +13,7 @@ use crate::group::{scalar_from_bytes, scalar_to_bytes};
 use crate::keys::{PrivateKey, PublicKey};
 use crate::label::{Label, is_normalized_account, normalize_account};
 use crate::secret::{MessageKey, SecretScalar};
-use crate::tdh2::{EscrowCiphertext, ValidCiphertext, encapsulate};
+use crate::tdh2::{EscrowCiphertext, encapsulate};
 use crate::time::Timestamp;
 use crate::trustee::TrusteeSet;
 use serde::{Deserialize, Serialize};
@@ -75,6 +75,27 @@ pub(crate) fn decrypt_body_with(
     })
 }
 
+/// The end-to-end part (ECIES of `key ‖ S32(r)` to `recipient` under `ctx[0] ‖ lp(label)`)
+/// and the body (GCM under `key` with `ctx[1] ‖ lp(label)`) of a sealed message of either
+/// version.
+pub(crate) fn seal_parts<R: rand_core::CryptoRng + ?Sized>(
+    recipient: &PublicKey,
+    label: &Label,
+    key: &MessageKey,
+    r: &SecretScalar,
+    plaintext: &[u8],
+    [ctx_e2e, ctx_body]: [&[u8]; 2],
+    rng: &mut R,
+) -> Result<(EciesBox, Vec<u8>)> {
+    let mut inner = Zeroizing::new([0u8; 64]);
+    let (key_part, r_part) = inner.split_at_mut(32);
+    key_part.copy_from_slice(key.expose());
+    r_part.copy_from_slice(&scalar_to_bytes(r.expose()));
+    let e2e = ecies::encrypt(recipient, &context(ctx_e2e, label), inner.as_ref(), rng)?;
+    let body = seal_once(key.expose(), plaintext, &context(ctx_body, label))?;
+    Ok((e2e, body))
+}
+
 /// Seal `plaintext` for `recipient` with escrow to `set`.
 pub fn seal<R: rand_core::CryptoRng + ?Sized>(
     set: &TrusteeSet,
@@ -85,12 +106,15 @@ pub fn seal<R: rand_core::CryptoRng + ?Sized>(
 ) -> Result<SealedMessage> {
     let key = MessageKey::random(rng);
     let (escrow, r) = encapsulate(set, label, &key, rng)?;
-    let mut inner = Zeroizing::new([0u8; 64]);
-    let (key_part, r_part) = inner.split_at_mut(32);
-    key_part.copy_from_slice(key.expose());
-    r_part.copy_from_slice(&scalar_to_bytes(r.expose()));
-    let e2e = ecies::encrypt(recipient, &context(CTX_E2E, label), inner.as_ref(), rng)?;
-    let body = seal_once(key.expose(), plaintext, &context(CTX_BODY, label))?;
+    let (e2e, body) = seal_parts(
+        recipient,
+        label,
+        &key,
+        &r,
+        plaintext,
+        [CTX_E2E, CTX_BODY],
+        rng,
+    )?;
     Ok(SealedMessage {
         version: V1::default(),
         id: label.message_id.clone(),
@@ -121,26 +145,72 @@ impl core::fmt::Debug for Opened {
     }
 }
 
+/// The methods of a sealed message of either version (fields `id`, `recipient_key`, `e2e`,
+/// `body`, `escrow`), with its context prefixes, its name in errors and the doc line of its
+/// `from_json`.
+macro_rules! sealed_message_methods {
+    ($ctx_e2e:expr, $ctx_body:expr, $what:literal, $from_doc:literal) => {
+        /// Structural checks that need no key: the id matches the label.
+        pub fn check_structure(&self) -> $crate::error::Result<()> {
+            $crate::message::check_id(&self.id, &self.escrow.label)
+        }
+
+        /// Decrypt the body given the message key (recovered by any route).
+        pub fn decrypt_body(
+            &self,
+            key: &$crate::secret::MessageKey,
+        ) -> $crate::error::Result<$crate::message::Opened> {
+            $crate::message::decrypt_body_with($ctx_body, key, &self.body, &self.escrow.label)
+        }
+
+        #[doc = $from_doc]
+        pub fn from_json(s: &str) -> $crate::error::Result<Self> {
+            $crate::codec::from_json($what, s)
+        }
+
+        /// One mailbox line (compact JSON, no newline).
+        pub fn to_json(&self) -> String {
+            $crate::codec::to_json(self)
+        }
+
+        /// The recipient's cryptographic check (§10.2): the escrow header passes its public
+        /// check, the end-to-end part opens, the header wraps this very key; then the body.
+        fn open_checked(
+            &self,
+            key: &$crate::keys::PrivateKey,
+            set: &$crate::trustee::TrusteeSet,
+        ) -> $crate::error::Result<$crate::message::Opened> {
+            self.check_structure()?;
+            let nc = |why: String| $crate::error::Error::NonCompliant {
+                message_id: self.id.clone(),
+                why,
+            };
+            let valid = self
+                .escrow
+                .check(set)
+                .map_err(|e| nc(format!("escrow header: {e}")))?;
+            let (mk, r) = $crate::message::open_e2e(
+                key,
+                &self.recipient_key,
+                &self.e2e,
+                $ctx_e2e,
+                &self.escrow.label,
+                &nc,
+            )?;
+            valid.check_opening(set, &r, &mk).map_err(nc)?;
+            self.decrypt_body(&mk)
+        }
+    };
+}
+pub(crate) use sealed_message_methods;
+
 impl SealedMessage {
-    /// Structural checks that need no key: the id matches the label.
-    pub fn check_structure(&self) -> Result<()> {
-        check_id(&self.id, &self.escrow.label)
-    }
-
-    /// Decrypt the body given the message key (recovered by any route).
-    pub fn decrypt_body(&self, key: &MessageKey) -> Result<Opened> {
-        decrypt_body_with(CTX_BODY, key, &self.body, &self.escrow.label)
-    }
-
-    /// Parse one mailbox line.
-    pub fn from_json(s: &str) -> Result<Self> {
-        crate::codec::from_json("sealed message", s)
-    }
-
-    /// One mailbox line (compact JSON, no newline).
-    pub fn to_json(&self) -> String {
-        crate::codec::to_json(self)
-    }
+    sealed_message_methods!(
+        CTX_E2E,
+        CTX_BODY,
+        "sealed message",
+        "Parse one mailbox line."
+    );
 }
 
 /// What the recipient knows about a message independently of its label: its own account, the
@@ -352,25 +422,7 @@ pub fn open_unchecked_label(
     set: &TrusteeSet,
     msg: &SealedMessage,
 ) -> Result<Opened> {
-    msg.check_structure()?;
-    let nc = |why: String| Error::NonCompliant {
-        message_id: msg.id.clone(),
-        why,
-    };
-    let valid: ValidCiphertext = msg
-        .escrow
-        .check(set)
-        .map_err(|e| nc(format!("escrow header: {e}")))?;
-    let (mk, r) = open_e2e(
-        key,
-        &msg.recipient_key,
-        &msg.e2e,
-        CTX_E2E,
-        &msg.escrow.label,
-        &nc,
-    )?;
-    valid.check_opening(set, &r, &mk).map_err(nc)?;
-    msg.decrypt_body(&mk)
+    msg.open_checked(key, set)
 }
 
 /// The end-to-end part of a sealed message of either version, opened by the recipient: it is

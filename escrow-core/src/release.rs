@@ -618,6 +618,50 @@ pub(crate) fn cut_detail(mut detail: String) -> String {
     detail
 }
 
+/// `u16 trustee ‖ set_id ‖ warrant`: the start of both versions' signed response bodies.
+pub(crate) fn put_response_head(
+    out: &mut Vec<u8>,
+    trustee: u16,
+    set_id: &SetId,
+    warrant: &WarrantDigest,
+) {
+    out.extend_from_slice(&trustee.to_be_bytes());
+    out.extend_from_slice(set_id.as_bytes());
+    out.extend_from_slice(warrant.as_bytes());
+}
+
+/// `opt(investigator) ‖ i64 time ‖ u32 n` (n results follow) in both versions' signed
+/// response bodies.
+pub(crate) fn put_response_tail(
+    out: &mut Vec<u8>,
+    investigator: Option<KeyId>,
+    time: Timestamp,
+    n: usize,
+) {
+    put_opt_digest(out, investigator.map(|k| k.digest()).as_ref());
+    out.extend_from_slice(&time.0.to_be_bytes());
+    out.extend_from_slice(&(n as u32).to_be_bytes());
+}
+
+/// `lp(code) ‖ lp(detail) ‖ opt_u64(leaf_index)`: a refused item in both versions' signed
+/// response bodies.
+pub(crate) fn put_refusal(
+    out: &mut Vec<u8>,
+    code: RefusalCode,
+    detail: &str,
+    leaf_index: Option<u64>,
+) {
+    put_lp(out, code.as_str().as_bytes());
+    put_lp(out, detail.as_bytes());
+    match leaf_index {
+        None => out.push(0),
+        Some(i) => {
+            out.push(1);
+            out.extend_from_slice(&i.to_be_bytes());
+        }
+    }
+}
+
 /// `0`, or `1 ‖ d` (the optional digest of both versions' signed response bodies).
 pub(crate) fn put_opt_digest(out: &mut Vec<u8>, d: Option<&Digest32>) {
     match d {
@@ -664,12 +708,8 @@ impl ReleaseResponse {
         let mut out = Vec::with_capacity(128 + self.results.len() * 160);
         out.push(TAG_RELEASE_RESPONSE.len() as u8);
         out.extend_from_slice(TAG_RELEASE_RESPONSE.as_bytes());
-        out.extend_from_slice(&self.trustee.to_be_bytes());
-        out.extend_from_slice(self.set_id.as_bytes());
-        out.extend_from_slice(self.warrant.as_bytes());
-        put_opt_digest(&mut out, self.investigator.map(|k| k.digest()).as_ref());
-        out.extend_from_slice(&self.time.0.to_be_bytes());
-        out.extend_from_slice(&(self.results.len() as u32).to_be_bytes());
+        put_response_head(&mut out, self.trustee, &self.set_id, &self.warrant);
+        put_response_tail(&mut out, self.investigator, self.time, self.results.len());
         for r in &self.results {
             match r {
                 ReleaseResult::Released {
@@ -691,15 +731,7 @@ impl ReleaseResponse {
                 } => {
                     out.push(2);
                     put_opt_digest(&mut out, ciphertext.map(|c| c.digest()).as_ref());
-                    put_lp(&mut out, code.as_str().as_bytes());
-                    put_lp(&mut out, detail.as_bytes());
-                    match leaf_index {
-                        None => out.push(0),
-                        Some(i) => {
-                            out.push(1);
-                            out.extend_from_slice(&i.to_be_bytes());
-                        }
-                    }
+                    put_refusal(&mut out, *code, detail, *leaf_index);
                 }
             }
         }

@@ -70,6 +70,18 @@ fn challenge(set_id: &SetId, wrapped: &[u8], label: &[u8], pts: [&ProjectivePoin
 
 /// The challenge from the encodings of `[u, w, ū, w̄]`.
 fn challenge_encoded(set_id: &SetId, wrapped: &[u8], label: &[u8], pts: [&[u8; 33]; 4]) -> Scalar {
+    challenge_with(DST_TDH2, set_id, wrapped, label, pts)
+}
+
+/// The challenge of either version (v1: [`DST_TDH2`], v2: its own tag) from the encodings of
+/// `[u, w, ū, w̄]`: `H(dst, set_id || lp(c) || lp(label_bytes) || u || w || ū || w̄)`.
+pub(crate) fn challenge_with(
+    dst: &str,
+    set_id: &SetId,
+    wrapped: &[u8],
+    label: &[u8],
+    pts: [&[u8; 33]; 4],
+) -> Scalar {
     let mut m = Vec::with_capacity(32 + 8 + wrapped.len() + label.len() + 4 * 33);
     m.extend_from_slice(set_id.as_bytes());
     put_lp(&mut m, wrapped);
@@ -77,7 +89,33 @@ fn challenge_encoded(set_id: &SetId, wrapped: &[u8], label: &[u8], pts: [&[u8; 3
     for p in pts {
         m.extend_from_slice(p);
     }
-    group::hash_to_scalar(DST_TDH2, &[&m])
+    group::hash_to_scalar(dst, &[&m])
+}
+
+/// The cheap checks of a ciphertext of either version (`what` names it in the error): made
+/// for `set` (or a set it was refreshed to), a well-formed label, a wrapped key of
+/// [`WRAPPED_LEN`] bytes.
+pub(crate) fn check_header_fields(
+    set: &TrusteeSet,
+    set_id: &SetId,
+    label: &Label,
+    wrapped_key: &[u8],
+    what: &'static str,
+) -> Result<()> {
+    if !set.covers(set_id) {
+        return Err(Error::CiphertextForOtherSet {
+            found: set_id.short(),
+            expected: set.id().short(),
+        });
+    }
+    label.check()?;
+    if wrapped_key.len() != WRAPPED_LEN {
+        return Err(Error::malformed(
+            what,
+            format!("wrapped_key must be {WRAPPED_LEN} bytes"),
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) fn kem_key(
@@ -267,19 +305,13 @@ impl EscrowCiphertext {
 
     /// The public validity check against `set`. Anyone can run it.
     pub fn check(&self, set: &TrusteeSet) -> Result<ValidCiphertext> {
-        if !set.covers(&self.set_id) {
-            return Err(Error::CiphertextForOtherSet {
-                found: self.set_id.short(),
-                expected: set.id().short(),
-            });
-        }
-        self.label.check()?;
-        if self.wrapped_key.len() != WRAPPED_LEN {
-            return Err(Error::malformed(
-                "escrow ciphertext",
-                format!("wrapped_key must be {WRAPPED_LEN} bytes"),
-            ));
-        }
+        check_header_fields(
+            set,
+            &self.set_id,
+            &self.label,
+            &self.wrapped_key,
+            "escrow ciphertext",
+        )?;
         let neg_e = -self.e;
         let w = group::mul_g_add_vartime(&self.f, &neg_e, self.u.inner());
         let w_bar = group::lincomb2_vartime(&generator2(), &self.f, self.u_bar.inner(), &neg_e);
@@ -308,43 +340,53 @@ pub struct ValidCiphertext {
     checked_for: SetId,
 }
 
+/// The accessors and the recipient's check of a checked ciphertext of either version (a
+/// struct with the fields `ct`, `digest`, `checked_for` and an `unwrap_with` method); `$ct`
+/// is the ciphertext type.
+macro_rules! valid_ciphertext_methods {
+    ($ct:ty) => {
+        /// The id of the set it was checked against: the ciphertext's own `set_id`, or a set
+        /// refreshed from that one ([`crate::trustee::TrusteeSet::covers`]).
+        pub fn checked_for(&self) -> $crate::codec::SetId {
+            self.checked_for
+        }
+        /// The ciphertext.
+        pub fn ciphertext(&self) -> &$ct {
+            &self.ct
+        }
+        /// Its digest.
+        pub fn digest(&self) -> $crate::codec::CiphertextDigest {
+            self.digest
+        }
+        /// Its label.
+        pub fn label(&self) -> &$crate::label::Label {
+            &self.ct.label
+        }
+
+        /// The recipient's check (answer to Blaze's LEAF attack): given the sender's r, this
+        /// ciphertext really wraps `key` under the escrow key: `u == rG`, `ū == rG'`, and the
+        /// wrapped key decrypts under `K(rY)` to `key`.
+        pub fn check_opening(
+            &self,
+            set: &$crate::trustee::TrusteeSet,
+            r: &$crate::secret::SecretScalar,
+            key: &$crate::secret::MessageKey,
+        ) -> core::result::Result<(), String> {
+            $crate::tdh2::check_opening_with(set, &self.ct.u, &self.ct.u_bar, r, key, |z| {
+                self.unwrap_with(z)
+            })
+        }
+    };
+}
+pub(crate) use valid_ciphertext_methods;
+
 impl ValidCiphertext {
-    /// The id of the set it was checked against: the ciphertext's own `set_id`, or a set
-    /// refreshed from that one ([`TrusteeSet::covers`]).
-    pub fn checked_for(&self) -> SetId {
-        self.checked_for
-    }
-    /// The ciphertext.
-    pub fn ciphertext(&self) -> &EscrowCiphertext {
-        &self.ct
-    }
-    /// Its digest.
-    pub fn digest(&self) -> CiphertextDigest {
-        self.digest
-    }
-    /// Its label.
-    pub fn label(&self) -> &Label {
-        &self.ct.label
-    }
+    valid_ciphertext_methods!(EscrowCiphertext);
 
     /// Unwrap the message key given `Z = xu = rY` (from combined shares or from r).
     pub(crate) fn unwrap_with(&self, z: &ProjectivePoint) -> Result<MessageKey> {
         let k = kem_key(&self.ct.set_id, z, &self.ct.u)?;
         unwrap_key(&k, &self.ct.wrapped_key, &self.ct.label)
-    }
-
-    /// The recipient's check (answer to Blaze's LEAF attack): given the sender's r, this
-    /// ciphertext really wraps `key` under the escrow key: `u == rG`, `ū == rG'`, and the wrapped
-    /// key decrypts under `K(rY)` to `key`.
-    pub fn check_opening(
-        &self,
-        set: &TrusteeSet,
-        r: &SecretScalar,
-        key: &MessageKey,
-    ) -> Result<(), String> {
-        check_opening_with(set, &self.ct.u, &self.ct.u_bar, r, key, |z| {
-            self.unwrap_with(z)
-        })
     }
 }
 

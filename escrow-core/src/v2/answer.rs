@@ -68,6 +68,18 @@ pub fn request_digest(warrant: &WarrantDigest, ciphertexts: &[CiphertextDigest])
     Digest32::tagged(TAG_REQUEST_DIGEST_V2, &[&m])
 }
 
+/// An answer or signed response that names warrant digest `w` and request digest `r` answers
+/// the request `request` (its checked ciphertexts, in request order) under `warrant`.
+pub(crate) fn answers_request(
+    w: &WarrantDigest,
+    r: &Digest32,
+    warrant: &WarrantDigest,
+    request: &[ValidCiphertextV2],
+) -> bool {
+    let digests: Vec<CiphertextDigest> = request.iter().map(ValidCiphertextV2::digest).collect();
+    *w == *warrant && *r == request_digest(warrant, &digests)
+}
+
 /// One sealed share: its position in the request and its box.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShareBoxV2 {
@@ -623,9 +635,7 @@ impl AnswerV2 {
         let trustee = self.trustee;
         let bad = |why: String| Error::BadAnswer { trustee, why };
         let member = set.member_for(&self.set_id, trustee)?;
-        let digests: Vec<CiphertextDigest> =
-            request.iter().map(ValidCiphertextV2::digest).collect();
-        if self.warrant != *warrant || self.request != request_digest(warrant, &digests) {
+        if !answers_request(&self.warrant, &self.request, warrant, request) {
             return Err(bad("it answers another warrant or request".into()));
         }
         if self.shares.is_empty() {

@@ -75,14 +75,7 @@ pub(super) fn challenge(
     label: &[u8],
     enc: [&[u8; 33]; 4],
 ) -> Scalar {
-    let mut m = Vec::with_capacity(32 + 8 + wrapped.len() + label.len() + 4 * 33);
-    m.extend_from_slice(set_id.as_bytes());
-    put_lp(&mut m, wrapped);
-    put_lp(&mut m, label);
-    for p in enc {
-        m.extend_from_slice(p);
-    }
-    group::hash_to_scalar(DST_TDH2_V2, &[&m])
+    crate::tdh2::challenge_with(DST_TDH2_V2, set_id, wrapped, label, enc)
 }
 
 pub(super) fn kem_key(
@@ -193,19 +186,13 @@ impl EscrowCiphertextV2 {
     /// The cheap checks (set, label, wrapped-key length) and the challenge, from the points'
     /// encodings `[u, ū, w, w̄]`.
     pub(super) fn prepare(&self, set: &TrusteeSet, enc: &[[u8; 33]; 4]) -> Result<Prepared<'_>> {
-        if !set.covers(&self.set_id) {
-            return Err(Error::CiphertextForOtherSet {
-                found: self.set_id.short(),
-                expected: set.id().short(),
-            });
-        }
-        self.label.check()?;
-        if self.wrapped_key.len() != WRAPPED_LEN {
-            return Err(Error::malformed(
-                "v2 escrow ciphertext",
-                format!("wrapped_key must be {WRAPPED_LEN} bytes"),
-            ));
-        }
+        crate::tdh2::check_header_fields(
+            set,
+            &self.set_id,
+            &self.label,
+            &self.wrapped_key,
+            "v2 escrow ciphertext",
+        )?;
         let [u, u_bar, w, w_bar] = enc;
         let e = challenge(
             &self.set_id,
@@ -380,25 +367,11 @@ pub struct ValidCiphertextV2 {
 }
 
 impl ValidCiphertextV2 {
-    /// The id of the set it was checked against (its own `set_id`, or a set refreshed from it).
-    pub fn checked_for(&self) -> SetId {
-        self.checked_for
-    }
-    /// The ciphertext.
-    pub fn ciphertext(&self) -> &EscrowCiphertextV2 {
-        &self.ct
-    }
-    /// Its digest.
-    pub fn digest(&self) -> CiphertextDigest {
-        self.digest
-    }
+    crate::tdh2::valid_ciphertext_methods!(EscrowCiphertextV2);
+
     /// Its binary encoding ([`EscrowCiphertextV2::to_bytes`], computed once when checked).
     pub fn to_bytes(&self) -> &[u8] {
         &self.bytes
-    }
-    /// Its label.
-    pub fn label(&self) -> &Label {
-        &self.ct.label
     }
 
     /// Unwrap the message key given `Z = x·u = r·Y`.
@@ -407,18 +380,5 @@ impl ValidCiphertextV2 {
         let z_enc = Zeroizing::new(z_enc);
         let k = kem_key(&self.ct.set_id, &z_enc, &u_enc)?;
         crate::tdh2::unwrap_key(&k, &self.ct.wrapped_key, &self.ct.label)
-    }
-
-    /// The recipient's check (as in v1): given the sender's r, `u == rG`, `ū == rG'`, and the
-    /// wrapped key opens under `K(rY)` to `key`.
-    pub fn check_opening(
-        &self,
-        set: &TrusteeSet,
-        r: &SecretScalar,
-        key: &MessageKey,
-    ) -> Result<(), String> {
-        crate::tdh2::check_opening_with(set, &self.ct.u, &self.ct.u_bar, r, key, |z| {
-            self.unwrap_with(z)
-        })
     }
 }

@@ -12,16 +12,13 @@
 //! end-to-end part opens, `u = rG`, `ū = rG'`, and the header's wrapped key opens under `K(rY)`
 //! to the same mk.
 
-use super::{EscrowCiphertextV2, ValidCiphertextV2, encapsulate_v2};
+use super::{EscrowCiphertextV2, encapsulate_v2};
 use crate::codec::{CiphertextDigest, FormatVersion, KeyId};
-use crate::ecies::{self, EciesBox, seal_once};
+use crate::ecies::EciesBox;
 use crate::error::{Error, Result};
-use crate::group::scalar_to_bytes;
 use crate::keys::{PrivateKey, PublicKey};
 use crate::label::Label;
-use crate::message::{
-    LabelMismatch, Opened, Receipt, SealedMessage, check_id, context, decrypt_body_with, open_e2e,
-};
+use crate::message::{LabelMismatch, Opened, Receipt, SealedMessage};
 use crate::secret::MessageKey;
 use crate::trustee::{TrusteeSet, VerifiedKeyShare};
 use serde::{Deserialize, Serialize};
@@ -61,12 +58,8 @@ pub fn seal_v2<R: rand_core::CryptoRng + ?Sized>(
 ) -> Result<SealedMessageV2> {
     let key = MessageKey::random(rng);
     let (escrow, r) = encapsulate_v2(set, label, &key, rng)?;
-    let mut inner = Zeroizing::new([0u8; 64]);
-    let (key_part, r_part) = inner.split_at_mut(32);
-    key_part.copy_from_slice(key.expose());
-    r_part.copy_from_slice(&scalar_to_bytes(r.expose()));
-    let e2e = ecies::encrypt(recipient, &context(CTX_E2E_V2, label), inner.as_ref(), rng)?;
-    let body = seal_once(key.expose(), plaintext, &context(CTX_BODY_V2, label))?;
+    let ctx = [CTX_E2E_V2, CTX_BODY_V2];
+    let (e2e, body) = crate::message::seal_parts(recipient, label, &key, &r, plaintext, ctx, rng)?;
     Ok(SealedMessageV2 {
         version: FormatVersion,
         id: label.message_id.clone(),
@@ -78,25 +71,12 @@ pub fn seal_v2<R: rand_core::CryptoRng + ?Sized>(
 }
 
 impl SealedMessageV2 {
-    /// The id matches the label.
-    pub fn check_structure(&self) -> Result<()> {
-        check_id(&self.id, &self.escrow.label)
-    }
-
-    /// Decrypt the body given the message key (recovered by any route).
-    pub fn decrypt_body(&self, key: &MessageKey) -> Result<Opened> {
-        decrypt_body_with(CTX_BODY_V2, key, &self.body, &self.escrow.label)
-    }
-
-    /// Parse one mailbox line (version 2 only; [`MailboxMessage::from_json`] reads both).
-    pub fn from_json(s: &str) -> Result<Self> {
-        crate::codec::from_json("v2 sealed message", s)
-    }
-
-    /// One mailbox line (compact JSON, no newline).
-    pub fn to_json(&self) -> String {
-        crate::codec::to_json(self)
-    }
+    crate::message::sealed_message_methods!(
+        CTX_E2E_V2,
+        CTX_BODY_V2,
+        "v2 sealed message",
+        "Parse one mailbox line (version 2 only; [`MailboxMessage::from_json`] reads both)."
+    );
 }
 
 /// The recipient's cryptographic check of a v2 message (§10.2 with the v2 header), then the
@@ -106,25 +86,7 @@ pub fn open_unchecked_label_v2(
     set: &TrusteeSet,
     msg: &SealedMessageV2,
 ) -> Result<Opened> {
-    msg.check_structure()?;
-    let nc = |why: String| Error::NonCompliant {
-        message_id: msg.id.clone(),
-        why,
-    };
-    let valid: ValidCiphertextV2 = msg
-        .escrow
-        .check(set)
-        .map_err(|e| nc(format!("escrow header: {e}")))?;
-    let (mk, r) = open_e2e(
-        key,
-        &msg.recipient_key,
-        &msg.e2e,
-        CTX_E2E_V2,
-        &msg.escrow.label,
-        &nc,
-    )?;
-    valid.check_opening(set, &r, &mk).map_err(nc)?;
-    msg.decrypt_body(&mk)
+    msg.open_checked(key, set)
 }
 
 /// A mailbox line of either format version: v1 lines are read by the v1 functions, v2 lines

@@ -29,7 +29,8 @@ use crate::codec::{CiphertextDigest, Digest32, KeyId, SetId, put_lp};
 use crate::error::{Error, Result};
 use crate::keys::PrivateKey;
 use crate::release::{
-    ItemRefusal, MAX_BATCH, MAX_DETAIL_LEN, RefusalCode, cut_detail, put_opt_digest,
+    ItemRefusal, MAX_BATCH, MAX_DETAIL_LEN, RefusalCode, cut_detail, put_refusal,
+    put_response_head, put_response_tail,
 };
 use crate::time::Timestamp;
 use crate::trustee::TrusteeSet;
@@ -420,13 +421,9 @@ impl ReleaseResponseV2 {
             160 + self.results.len() * 9 + answer.as_ref().map_or(0, |a| a.len() + 4),
         );
         out.push(VERSION_BYTE);
-        out.extend_from_slice(&self.trustee.to_be_bytes());
-        out.extend_from_slice(self.set_id.as_bytes());
-        out.extend_from_slice(self.warrant.as_bytes());
+        put_response_head(&mut out, self.trustee, &self.set_id, &self.warrant);
         out.extend_from_slice(self.request.as_bytes());
-        put_opt_digest(&mut out, self.investigator.map(|k| k.digest()).as_ref());
-        out.extend_from_slice(&self.time.0.to_be_bytes());
-        out.extend_from_slice(&(self.results.len() as u32).to_be_bytes());
+        put_response_tail(&mut out, self.investigator, self.time, self.results.len());
         for r in &self.results {
             match r {
                 ReleaseResultV2::Released { leaf_index } => {
@@ -439,15 +436,7 @@ impl ReleaseResponseV2 {
                     leaf_index,
                 } => {
                     out.push(2);
-                    put_lp(&mut out, code.as_str().as_bytes());
-                    put_lp(&mut out, detail.as_bytes());
-                    match leaf_index {
-                        None => out.push(0),
-                        Some(i) => {
-                            out.push(1);
-                            out.extend_from_slice(&i.to_be_bytes());
-                        }
-                    }
+                    put_refusal(&mut out, *code, detail, *leaf_index);
                 }
             }
         }
@@ -619,9 +608,7 @@ impl ReleaseResponseV2 {
         self.verify(set)?;
         let trustee = self.trustee;
         let bad = |why: String| Error::BadAnswer { trustee, why };
-        let digests: Vec<CiphertextDigest> =
-            request.iter().map(ValidCiphertextV2::digest).collect();
-        if self.warrant != *warrant || self.request != request_digest(warrant, &digests) {
+        if !super::answer::answers_request(&self.warrant, &self.request, warrant, request) {
             return Err(bad("it answers another warrant or request".into()));
         }
         if self.results.len() != request.len() {
