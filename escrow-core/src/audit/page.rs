@@ -74,6 +74,7 @@ pub fn read_entries_page<R: Read>(
     let n = PageSeed {
         each,
         counter: &counter,
+        whole_page: true,
     }
     .deserialize(&mut de)
     .map_err(|e| PageError::Malformed(e.to_string()))?;
@@ -81,22 +82,33 @@ pub fn read_entries_page<R: Read>(
     Ok(n)
 }
 
+/// The page object (`whole_page`) or, within it, its `entries` array: one seed for both
+/// levels, so that the entry callback and the byte counter are handed down in one place.
 struct PageSeed<'a> {
     each: &'a mut dyn FnMut(ServedEntry),
     counter: &'a Rc<Cell<u64>>,
+    whole_page: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for PageSeed<'_> {
     type Value = u64;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<u64, D::Error> {
-        d.deserialize_map(self)
+        if self.whole_page {
+            d.deserialize_map(self)
+        } else {
+            d.deserialize_seq(self)
+        }
     }
 }
 
 impl<'de> Visitor<'de> for PageSeed<'_> {
     type Value = u64;
     fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("a log entries page")
+        f.write_str(if self.whole_page {
+            "a log entries page"
+        } else {
+            "an array of entries"
+        })
     }
     fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<u64, A::Error> {
         let mut n = None;
@@ -105,34 +117,16 @@ impl<'de> Visitor<'de> for PageSeed<'_> {
                 if n.is_some() {
                     return Err(de::Error::duplicate_field("entries"));
                 }
-                n = Some(m.next_value_seed(EntriesSeed {
+                n = Some(m.next_value_seed(PageSeed {
                     each: &mut *self.each,
                     counter: self.counter,
+                    whole_page: false,
                 })?);
             } else {
                 m.next_value::<IgnoredAny>()?;
             }
         }
         n.ok_or_else(|| de::Error::missing_field("entries"))
-    }
-}
-
-struct EntriesSeed<'a> {
-    each: &'a mut dyn FnMut(ServedEntry),
-    counter: &'a Rc<Cell<u64>>,
-}
-
-impl<'de> DeserializeSeed<'de> for EntriesSeed<'_> {
-    type Value = u64;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<u64, D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for EntriesSeed<'_> {
-    type Value = u64;
-    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("an array of entries")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<u64, A::Error> {
         let mut n = 0u64;

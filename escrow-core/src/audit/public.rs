@@ -12,7 +12,10 @@
 use super::disclosure::DisclosureView;
 use super::html::esc;
 use super::judge::{FindingKind, Severity};
-use super::report::{AuditReport, LogStatus, RefusalCount, counted, page_start, timeline_svg};
+use super::report::{
+    AuditReport, LogStatus, RefusalCount, authority_cells, finding_cells, index_name, log_counts,
+    message_cells, page_start, policy_short, readable_tables_html, text_heading, timeline_svg,
+};
 use crate::codec::{Digest32, SetId};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -246,37 +249,22 @@ impl PublicReport {
         use std::fmt::Write as _;
         let al = if self.lower_bounds { "at least " } else { "" };
         let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "public audit of trustee set {} ({}-of-{}) at {}",
-            self.set_id.short(),
-            self.threshold,
-            self.trustees_total,
-            self.time
-        );
-        let _ = writeln!(
-            s,
-            "logs: {} of {} audited{}",
-            self.logs_audited,
-            self.trustees_total,
-            if self.lower_bounds {
-                " — every count below is a LOWER BOUND"
-            } else {
-                ""
-            }
+        let set = (self.set_id, self.threshold, self.trustees_total, self.time);
+        let lower = " — every count below is a LOWER BOUND";
+        text_heading(
+            &mut s,
+            "public ",
+            set,
+            (self.logs_audited, self.lower_bounds),
+            lower,
         );
         for t in &self.trustees {
             let _ = writeln!(
                 s,
-                "  trustee {}: {}; {}, {}, {}, {}",
-                t.trustee
-                    .map(|i| i.to_string())
-                    .unwrap_or_else(|| "?".into()),
+                "  trustee {}: {}; {}",
+                index_name(t.trustee),
                 t.status,
-                counted(t.entries, "entry", "entries"),
-                counted(t.releases, "release", "releases"),
-                counted(t.refusals, "refusal", "refusals"),
-                counted(t.cancellations, "cancellation", "cancellations")
+                log_counts(t.entries, t.releases, t.refusals, t.cancellations)
             );
         }
         let _ = writeln!(
@@ -354,9 +342,7 @@ impl PublicReport {
             self.threshold,
             self.trustees_total,
             esc(&self.time.to_string()),
-            self.policy
-                .map(|p| p.short())
-                .unwrap_or_else(|| "not given".into())
+            policy_short(self.policy)
         );
         if self.lower_bounds {
             let _ = write!(
@@ -396,9 +382,7 @@ impl PublicReport {
             let _ = write!(
                 h,
                 "<tr><td>{}</td><td class={}>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                t.trustee
-                    .map(|i| i.to_string())
-                    .unwrap_or_else(|| "?".into()),
+                index_name(t.trustee),
                 match t.status.as_str() {
                     "verified" => "ok",
                     "failed" => "fail",
@@ -416,19 +400,16 @@ impl PublicReport {
         for w in &self.warrants {
             let _ = write!(
                 h,
-                "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{al}{}</td><td>{al}{}</td><td class={}>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td><code>{}</code></td><td><code>{}</code></td>{}{}<td>{}</td><td>{}</td></tr>",
                 w.digest.short(),
                 w.case.map(|c| c.short()).unwrap_or_else(|| "—".into()),
-                esc(w.authority.as_deref().unwrap_or("")),
-                esc(w.warrant_type.as_deref().unwrap_or("")),
-                w.messages_released,
-                w.messages_readable,
-                if w.messages_unjustified > 0 {
-                    "fail"
-                } else {
-                    "ok"
-                },
-                w.messages_unjustified,
+                authority_cells(w.authority.as_deref(), w.warrant_type.as_deref()),
+                message_cells(
+                    al,
+                    w.messages_released,
+                    w.messages_readable,
+                    w.messages_unjustified
+                ),
                 w.release_entries,
                 if w.cancelled { "yes" } else { "no" }
             );
@@ -437,17 +418,8 @@ impl PublicReport {
         h.push_str(&super::report::disclosures_html(&self.disclosures));
         h.push_str("<h2>Timeline of releases</h2><p class=note>One row per warrant (by digest), then one per trustee. Green: justified; red: not justified; grey: not judged (warrant not disclosed to this auditor).</p>");
         h.push_str(timeline);
-        h.push_str("<h2>Readable messages by authority and period</h2><table><tr><th>Issuing authority</th><th>Messages</th></tr>");
-        for (a, n) in &self.per_authority {
-            let _ = write!(h, "<tr><td>{}</td><td>{al}{n}</td></tr>", esc(a));
-        }
-        h.push_str("</table><br><table><tr><th>Period</th><th>Messages</th></tr>");
-        for (p, n) in &self.per_period {
-            let _ = write!(h, "<tr><td>{}</td><td>{al}{n}</td></tr>", esc(p));
-        }
-        h.push_str(
-            "</table><h2>Refusals by reason</h2><table><tr><th>Reason</th><th>Entries</th></tr>",
-        );
+        readable_tables_html(&mut h, &self.per_authority, &self.per_period, al);
+        h.push_str("<h2>Refusals by reason</h2><table><tr><th>Reason</th><th>Entries</th></tr>");
         for c in &self.refusals_by_reason {
             let _ = write!(
                 h,
@@ -464,19 +436,8 @@ impl PublicReport {
                 "<table><tr><th>Severity</th><th>Code</th><th>Trustee</th><th>Count</th></tr>",
             );
             for g in &self.findings {
-                let _ = write!(
-                    h,
-                    "<tr><td class={}>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    if g.severity == Severity::Error {
-                        "fail"
-                    } else {
-                        "note"
-                    },
-                    g.severity.as_str(),
-                    g.code,
-                    g.trustee.map(|t| t.to_string()).unwrap_or_default(),
-                    g.count
-                );
+                finding_cells(&mut h, g.severity, g.code, g.trustee, g.count);
+                h.push_str("</tr>");
             }
             h.push_str("</table>");
         }

@@ -358,32 +358,27 @@ impl core::fmt::Display for AuditOutcome {
                 f,
                 "could not audit: none of the {given} trustee(s) given could be read"
             ),
-            AuditOutcome::NotJudged { releases, fatal } => {
-                write!(
-                    f,
-                    "{releases} release entries not judged: their warrants were not disclosed to this auditor (give --warrants or --oversight-key) or no --policy was given"
-                )?;
-                if *fatal {
-                    write!(f, " (--require-all)")?;
-                }
-                Ok(())
-            }
+            AuditOutcome::NotJudged { releases, fatal } => write!(
+                f,
+                "{releases} release entries not judged: their warrants were not disclosed to this auditor (give --warrants or --oversight-key) or no --policy was given{}",
+                require_all(*fatal)
+            ),
             AuditOutcome::LowerBounds {
                 audited,
                 total,
                 fatal,
-            } => {
-                write!(
-                    f,
-                    "{audited} of {total} logs audited: the counts are lower bounds"
-                )?;
-                if *fatal {
-                    write!(f, " (--require-all)")?;
-                }
-                Ok(())
-            }
+            } => write!(
+                f,
+                "{audited} of {total} logs audited: the counts are lower bounds{}",
+                require_all(*fatal)
+            ),
         }
     }
+}
+
+/// " (--require-all)" after an outcome that is fatal because of that flag.
+fn require_all(fatal: bool) -> &'static str {
+    if fatal { " (--require-all)" } else { "" }
 }
 
 /// What the auditor cannot check (also in docs/audit.md).
@@ -394,22 +389,36 @@ pub const NOT_CHECKED: [&str; 4] = [
     "metadata: who asked, from where, and the traffic pattern are not in the log",
 ];
 
+/// The oversight view's counts in one sentence, as text or (`html`) as an HTML paragraph.
+fn oversight_sentence(o: &OversightSummary, al: &str, html: bool) -> String {
+    let OversightSummary {
+        releases,
+        releases_with_copy: copies,
+        headers_checked: checked,
+        in_scope,
+        failed,
+        warrants_from_log: warrants,
+        cancellations_from_log: cancels,
+        ..
+    } = o;
+    if html {
+        let class = if *failed > 0 { "fail" } else { "ok" };
+        format!(
+            "<p>{al}{releases} release entries, {copies} with a sealed escrow header. <span class={class}>{checked} headers opened and checked</span> (digest, TDH2 proof, warrant scope): {in_scope} in scope, {failed} failed. {warrants} warrants and {cancels} cancellations read from their sealed copies in the logs.</p>"
+        )
+    } else {
+        format!(
+            "oversight view: {al}{releases} release entries, {copies} with a sealed header; {checked} headers opened and checked (digest, TDH2 proof, scope): {in_scope} in scope, {failed} failed; {warrants} warrants and {cancels} cancellations read from the logs"
+        )
+    }
+}
+
 /// The oversight view's lines of the text report.
 fn oversight_text(o: &OversightSummary, al: &str) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
     if o.key_given {
-        let _ = writeln!(
-            s,
-            "oversight view: {al}{} release entries, {} with a sealed header; {} headers opened and checked (digest, TDH2 proof, scope): {} in scope, {} failed; {} warrants and {} cancellations read from the logs",
-            o.releases,
-            o.releases_with_copy,
-            o.headers_checked,
-            o.in_scope,
-            o.failed,
-            o.warrants_from_log,
-            o.cancellations_from_log
-        );
+        let _ = writeln!(s, "{}", oversight_sentence(o, al, false));
     } else {
         let _ = writeln!(s, "oversight view: not run (no --oversight-key)");
     }
@@ -478,9 +487,110 @@ pub(crate) fn disclosures_html(d: &[DisclosureView]) -> String {
 }
 
 fn trustee_name(t: &TrusteeAudit) -> String {
-    t.trustee
-        .map(|i| i.to_string())
-        .unwrap_or_else(|| "?".into())
+    index_name(t.trustee)
+}
+
+/// A trustee index, or `?` when its `/v1/info` could not be read (both views).
+pub(crate) fn index_name(i: Option<u16>) -> String {
+    i.map(|i| i.to_string()).unwrap_or_else(|| "?".into())
+}
+
+/// The first two lines of both text views: `{view}audit of trustee set …` (set id, k, n,
+/// time) and `logs: …` (logs audited, lower bounds), with `lower` after the count when fewer
+/// than every log was audited.
+pub(crate) fn text_heading(
+    s: &mut String,
+    view: &str,
+    (set_id, threshold, total, time): (SetId, u16, u16, Timestamp),
+    (audited, lower_bounds): (u16, bool),
+    lower: &str,
+) {
+    use std::fmt::Write as _;
+    let _ = writeln!(
+        s,
+        "{view}audit of trustee set {} ({threshold}-of-{total}) at {time}",
+        set_id.short(),
+    );
+    let _ = writeln!(
+        s,
+        "logs: {audited} of {total} audited{}",
+        if lower_bounds { lower } else { "" }
+    );
+}
+
+/// `N entries, N releases, N refusals, N cancellations`: one log's counts (both text views).
+pub(crate) fn log_counts(entries: u64, releases: u64, refusals: u64, cancellations: u64) -> String {
+    format!(
+        "{}, {}, {}, {}",
+        counted(entries, "entry", "entries"),
+        counted(releases, "release", "releases"),
+        counted(refusals, "refusal", "refusals"),
+        counted(cancellations, "cancellation", "cancellations")
+    )
+}
+
+/// The policy's short digest, or `not given` (both HTML views).
+pub(crate) fn policy_short(p: Option<Digest32>) -> String {
+    p.map(|p| p.short()).unwrap_or_else(|| "not given".into())
+}
+
+/// The readable messages by issuing authority and by period, two HTML tables (both views).
+pub(crate) fn readable_tables_html(
+    h: &mut String,
+    per_authority: &BTreeMap<String, u64>,
+    per_period: &BTreeMap<String, u64>,
+    al: &str,
+) {
+    use std::fmt::Write as _;
+    h.push_str("<h2>Readable messages by authority and period</h2><table><tr><th>Issuing authority</th><th>Messages</th></tr>");
+    for (a, n) in per_authority {
+        let _ = write!(h, "<tr><td>{}</td><td>{al}{n}</td></tr>", esc(a));
+    }
+    h.push_str("</table><br><table><tr><th>Period</th><th>Messages</th></tr>");
+    for (p, n) in per_period {
+        let _ = write!(h, "<tr><td>{}</td><td>{al}{n}</td></tr>", esc(p));
+    }
+    h.push_str("</table>");
+}
+
+/// The authority and warrant-type cells of a warrant row (both HTML views).
+pub(crate) fn authority_cells(authority: Option<&str>, warrant_type: Option<&str>) -> String {
+    format!(
+        "<td>{}</td><td>{}</td>",
+        esc(authority.unwrap_or("")),
+        esc(warrant_type.unwrap_or(""))
+    )
+}
+
+/// The messages released, readable and unjustified cells of a warrant row (both HTML views).
+pub(crate) fn message_cells(al: &str, released: u64, readable: u64, unjustified: u64) -> String {
+    let class = if unjustified > 0 { "fail" } else { "ok" };
+    format!("<td>{al}{released}</td><td>{al}{readable}</td><td class={class}>{unjustified}</td>")
+}
+
+/// `<tr>` and the severity, code, trustee and count cells of a findings row (both HTML
+/// views; the caller adds its own cells and `</tr>`).
+pub(crate) fn finding_cells(
+    h: &mut String,
+    severity: Severity,
+    code: super::judge::FindingKind,
+    trustee: Option<u16>,
+    count: u64,
+) {
+    use std::fmt::Write as _;
+    let _ = write!(
+        h,
+        "<tr><td class={}>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+        if severity == Severity::Error {
+            "fail"
+        } else {
+            "note"
+        },
+        severity.as_str(),
+        code,
+        trustee.map(|t| t.to_string()).unwrap_or_default(),
+        count
+    );
 }
 
 /// "at least " when the count depends on trustees not audited.
@@ -491,25 +601,9 @@ fn at_least(r: &AuditReport) -> &'static str {
 fn text_report(r: &AuditReport) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "audit of trustee set {} ({}-of-{}) at {}",
-        r.set_id.short(),
-        r.threshold,
-        r.trustees_total,
-        r.time
-    );
-    let _ = writeln!(
-        s,
-        "logs: {} of {} audited{}",
-        r.logs_audited,
-        r.trustees_total,
-        if r.lower_bounds {
-            " — every count below is a LOWER BOUND (logs not audited may hold more)"
-        } else {
-            ""
-        }
-    );
+    let set = (r.set_id, r.threshold, r.trustees_total, r.time);
+    let lower = " — every count below is a LOWER BOUND (logs not audited may hold more)";
+    text_heading(&mut s, "", set, (r.logs_audited, r.lower_bounds), lower);
     for t in &r.trustees {
         if t.status == LogStatus::NotAudited {
             let _ = writeln!(
@@ -531,16 +625,13 @@ fn text_report(r: &AuditReport) -> String {
             .unwrap_or_default();
         let _ = writeln!(
             s,
-            "  trustee {} {}: {} — {}{}; {}, {}, {}, {}{}",
+            "  trustee {} {}: {} — {}{}; {}{}",
             trustee_name(t),
             t.url,
             if t.log_ok { "OK" } else { "FAILED" },
             cp,
             if t.log_ok { prev } else { String::new() },
-            counted(t.entries, "entry", "entries"),
-            counted(t.releases, "release", "releases"),
-            counted(t.refusals, "refusal", "refusals"),
-            counted(t.cancellations, "cancellation", "cancellations"),
+            log_counts(t.entries, t.releases, t.refusals, t.cancellations),
             if t.key_pinned_now {
                 " (log key pinned now: trust on first use)"
             } else {
@@ -779,9 +870,7 @@ fn html_report(r: &AuditReport) -> String {
         r.threshold,
         r.trustees_total,
         esc(&r.time.to_string()),
-        r.policy
-            .map(|p| p.short())
-            .unwrap_or_else(|| "not given".into()),
+        policy_short(r.policy),
     );
     if r.lower_bounds {
         let _ = write!(
@@ -851,7 +940,7 @@ fn html_report(r: &AuditReport) -> String {
     for w in &r.warrants {
         let _ = write!(
             h,
-            "<tr><td>{} <code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{al}{}</td><td>{al}{}</td><td class={}>{}</td><td>{} ({} unjustified)</td><td>{}</td></tr>",
+            "<tr><td>{} <code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td>{}<td>{}</td>{}<td>{} ({} unjustified)</td><td>{}</td></tr>",
             esc(w.warrant_id.as_deref().unwrap_or("(not disclosed)")),
             w.digest.short(),
             esc(w.case_reference.as_deref().unwrap_or("")),
@@ -859,19 +948,16 @@ fn html_report(r: &AuditReport) -> String {
             esc(w.validity.as_deref().unwrap_or("")),
             esc(w.signed_by.as_deref().unwrap_or("")),
             w.investigator.map(|k| k.short()).unwrap_or_default(),
-            esc(w.authority.as_deref().unwrap_or("")),
-            esc(w.warrant_type.as_deref().unwrap_or("")),
+            authority_cells(w.authority.as_deref(), w.warrant_type.as_deref()),
             w.max_releases
                 .map(|m| m.to_string())
                 .unwrap_or_else(|| "—".into()),
-            w.messages_released,
-            w.messages_readable,
-            if w.messages_unjustified > 0 {
-                "fail"
-            } else {
-                "ok"
-            },
-            w.messages_unjustified,
+            message_cells(
+                al,
+                w.messages_released,
+                w.messages_readable,
+                w.messages_unjustified
+            ),
             w.releases,
             w.unjustified,
             match (&w.cancellation, w.cancelled) {
@@ -887,18 +973,7 @@ fn html_report(r: &AuditReport) -> String {
     h.push_str(&super::history::composition_html(r.composition.as_ref()));
     h.push_str("<h2>Timeline of releases</h2><p class=note>One row per warrant, then one per trustee. Green: justified; red: not justified; grey: not judged (warrant not disclosed to this auditor).</p>");
     h.push_str(&timeline_svg(r, false));
-    let _ = write!(
-        h,
-        "<h2>Readable messages by authority and period</h2><table><tr><th>Issuing authority</th><th>Messages</th></tr>"
-    );
-    for (a, n) in &r.per_authority {
-        let _ = write!(h, "<tr><td>{}</td><td>{al}{n}</td></tr>", esc(a));
-    }
-    h.push_str("</table><br><table><tr><th>Period</th><th>Messages</th></tr>");
-    for (p, n) in &r.per_period {
-        let _ = write!(h, "<tr><td>{}</td><td>{al}{n}</td></tr>", esc(p));
-    }
-    h.push_str("</table>");
+    readable_tables_html(&mut h, &r.per_authority, &r.per_period, al);
     let _ = write!(
         h,
         "<h2>Refusals</h2><p class=note>{al}{} refusal entries, by reason code and warrant, with the trustees that logged them.</p><table><tr><th>Reason</th><th>Warrant</th><th>Trustees</th><th>Entries</th><th>First</th><th>Last</th></tr>",
@@ -934,18 +1009,10 @@ fn html_report(r: &AuditReport) -> String {
     } else {
         h.push_str("<table><tr><th>Severity</th><th>Code</th><th>Trustee</th><th>Count</th><th>First entries</th><th>First finding</th></tr>");
         for g in &r.finding_groups {
+            finding_cells(&mut h, g.severity, g.code, g.trustee, g.count);
             let _ = write!(
                 h,
-                "<tr><td class={}>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                if g.severity == Severity::Error {
-                    "fail"
-                } else {
-                    "note"
-                },
-                g.severity.as_str(),
-                g.code,
-                g.trustee.map(|t| t.to_string()).unwrap_or_default(),
-                g.count,
+                "<td>{}</td><td>{}</td></tr>",
                 g.entries
                     .iter()
                     .map(u64::to_string)
@@ -959,18 +1026,7 @@ fn html_report(r: &AuditReport) -> String {
     let o = &r.oversight;
     h.push_str("<h2>Oversight view: scope re-checked from the logs</h2>");
     if o.key_given {
-        let _ = write!(
-            h,
-            "<p>{al}{} release entries, {} with a sealed escrow header. <span class={}>{} headers opened and checked</span> (digest, TDH2 proof, warrant scope): {} in scope, {} failed. {} warrants and {} cancellations read from their sealed copies in the logs.</p>",
-            o.releases,
-            o.releases_with_copy,
-            if o.failed > 0 { "fail" } else { "ok" },
-            o.headers_checked,
-            o.in_scope,
-            o.failed,
-            o.warrants_from_log,
-            o.cancellations_from_log
-        );
+        h.push_str(&oversight_sentence(o, al, true));
     } else {
         h.push_str("<p class=na>Not run: the oversight key was not given.</p>");
     }
