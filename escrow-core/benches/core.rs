@@ -395,29 +395,13 @@ fn v1_v2(c: &mut Criterion) {
             release::seal_share(&inv.public(), &set.id(), &warrant, &s, &mut rng).unwrap()
         })
     });
+    let make_answer = |rng: &mut StdRng| {
+        v2::make_answer(&keys[0], &warrant, &request, &released, &inv.public(), rng).unwrap()
+    };
     g.bench_function("trustee_answer/v2/batch100", |b| {
-        b.iter(|| {
-            v2::make_answer(
-                &keys[0],
-                &warrant,
-                &request,
-                &released,
-                &inv.public(),
-                &mut rng,
-            )
-            .unwrap()
-        })
+        b.iter(|| make_answer(&mut rng))
     });
-    let answer = v2::make_answer(
-        &keys[0],
-        &warrant,
-        &request,
-        &released,
-        &inv.public(),
-        &mut rng,
-    )
-    .unwrap()
-    .answer;
+    let answer = make_answer(&mut rng).answer;
     let bytes = answer.to_bytes();
     println!(
         "v2 answer of {M} shares: {} bytes; v2 ciphertext: {} bytes",

@@ -147,6 +147,13 @@ pub struct Dealer {
     pub signing_key: PublicKey,
 }
 
+/// A fresh random session nonce (the coordinator's).
+fn fresh_nonce<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Digest32 {
+    let mut nonce = [0u8; 32];
+    rng.fill_bytes(&mut nonce);
+    Digest32(nonce)
+}
+
 impl SessionParams {
     /// Parameters of a key generation among `participants` with threshold `k`.
     pub fn keygen<R: rand_core::CryptoRng + ?Sized>(
@@ -154,12 +161,10 @@ impl SessionParams {
         participants: Vec<PublicKey>,
         rng: &mut R,
     ) -> Result<Self, DkgError> {
-        let mut nonce = [0u8; 32];
-        rng.fill_bytes(&mut nonce);
         let p = SessionParams {
             version: PARAMS_VERSION,
             kind: CeremonyKind::Keygen,
-            nonce: Digest32(nonce),
+            nonce: fresh_nonce(rng),
             threshold,
             participants,
             previous_set: None,
@@ -175,8 +180,6 @@ impl SessionParams {
         set: &TrusteeSet,
         rng: &mut R,
     ) -> Result<Self, DkgError> {
-        let mut nonce = [0u8; 32];
-        rng.fill_bytes(&mut nonce);
         let holders = set.holders().unwrap_or_default();
         let p = SessionParams {
             version: if holders.is_empty() {
@@ -185,7 +188,7 @@ impl SessionParams {
                 PARAMS_VERSION_HOLDERS
             },
             kind: CeremonyKind::Refresh,
-            nonce: Digest32(nonce),
+            nonce: fresh_nonce(rng),
             threshold: set.threshold(),
             participants: set.members().iter().map(|m| m.signing_key).collect(),
             previous_set: Some(set.id()),
@@ -205,8 +208,6 @@ impl SessionParams {
         participants: Vec<PublicKey>,
         rng: &mut R,
     ) -> Result<Self, DkgError> {
-        let mut nonce = [0u8; 32];
-        rng.fill_bytes(&mut nonce);
         let dealers = dealers
             .iter()
             .map(|&i| {
@@ -222,7 +223,7 @@ impl SessionParams {
         let p = SessionParams {
             version: PARAMS_VERSION,
             kind: CeremonyKind::Reshare,
-            nonce: Digest32(nonce),
+            nonce: fresh_nonce(rng),
             threshold,
             participants,
             previous_set: Some(set.id()),
@@ -232,6 +233,14 @@ impl SessionParams {
         p.validate()?;
         p.check_dealers(set)?;
         Ok(p)
+    }
+
+    /// `InvalidParams("not a {kind}")` unless these are the parameters of a `kind` ceremony.
+    fn expect_kind(&self, kind: CeremonyKind) -> Result<(), DkgError> {
+        if self.kind != kind {
+            return Err(DkgError::InvalidParams(format!("not a {kind}")));
+        }
+        Ok(())
     }
 
     /// The same parameters naming who holds each participant's share (version 2; empty:
@@ -577,6 +586,16 @@ pub struct Round1 {
     pub signature: Vec<u8>,
 }
 
+/// `tag ‖ session ‖ u16 sender`, the start of every signed round message (room for `cap`
+/// bytes).
+fn signed_head(cap: usize, tag: &[u8], session: &Digest32, sender: u16) -> Vec<u8> {
+    let mut b = Vec::with_capacity(cap);
+    b.extend_from_slice(tag);
+    b.extend_from_slice(session.as_bytes());
+    b.extend_from_slice(&sender.to_be_bytes());
+    b
+}
+
 fn put_proof(b: &mut Vec<u8>, p: &Proof) {
     b.extend_from_slice(&scalar_to_bytes(&p.e));
     b.extend_from_slice(&scalar_to_bytes(&p.z));
@@ -586,10 +605,8 @@ impl Round1 {
     /// `SIG_ROUND1 ‖ session ‖ u16 sender ‖ u16 count ‖ C… ‖ pop flag (0/1) [‖ e ‖ z] ‖ E ‖
     /// e ‖ z`.
     pub fn signed_bytes(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(200 + 33 * self.commitments.len());
-        b.extend_from_slice(SIG_ROUND1);
-        b.extend_from_slice(self.session.as_bytes());
-        b.extend_from_slice(&self.sender.to_be_bytes());
+        let cap = 200 + 33 * self.commitments.len();
+        let mut b = signed_head(cap, SIG_ROUND1, &self.session, self.sender);
         b.extend_from_slice(&(self.commitments.len() as u16).to_be_bytes());
         for c in &self.commitments {
             b.extend_from_slice(&c.to_bytes());
@@ -652,10 +669,12 @@ impl Round2 {
     /// `SIG_ROUND2 ‖ session ‖ u16 sender ‖ round1 digest ‖ u16 count ‖ (u16 recipient ‖
     /// lp(ciphertext))…`.
     pub fn signed_bytes(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(80 + 54 * self.shares.len());
-        b.extend_from_slice(SIG_ROUND2);
-        b.extend_from_slice(self.session.as_bytes());
-        b.extend_from_slice(&self.sender.to_be_bytes());
+        let mut b = signed_head(
+            80 + 54 * self.shares.len(),
+            SIG_ROUND2,
+            &self.session,
+            self.sender,
+        );
         b.extend_from_slice(self.round1.as_bytes());
         b.extend_from_slice(&(self.shares.len() as u16).to_be_bytes());
         for s in &self.shares {
@@ -717,10 +736,8 @@ impl Round3 {
     /// `SIG_COMPLAINTS ‖ session ‖ u16 sender ‖ transcript ‖ set id ‖ u16 count ‖ (u16 accused
     /// ‖ K ‖ e ‖ z)…`.
     pub fn complaint_bytes(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(120 + 99 * self.complaints.len());
-        b.extend_from_slice(SIG_COMPLAINTS);
-        b.extend_from_slice(self.session.as_bytes());
-        b.extend_from_slice(&self.sender.to_be_bytes());
+        let cap = 120 + 99 * self.complaints.len();
+        let mut b = signed_head(cap, SIG_COMPLAINTS, &self.session, self.sender);
         b.extend_from_slice(self.transcript.as_bytes());
         b.extend_from_slice(self.set_id.as_bytes());
         b.extend_from_slice(&(self.complaints.len() as u16).to_be_bytes());
@@ -1552,9 +1569,7 @@ pub fn start_keygen<R: rand_core::CryptoRng + ?Sized>(
     signing: PrivateKey,
     rng: &mut R,
 ) -> Result<(Round1State, Round1), DkgError> {
-    if params.kind != CeremonyKind::Keygen {
-        return Err(DkgError::InvalidParams("not a keygen".into()));
-    }
+    params.expect_kind(CeremonyKind::Keygen)?;
     start(params, index, signing, None, rng)
 }
 
@@ -1567,9 +1582,7 @@ pub fn start_refresh<R: rand_core::CryptoRng + ?Sized>(
     share: VerifiedKeyShare,
     rng: &mut R,
 ) -> Result<(Round1State, Round1), DkgError> {
-    if params.kind != CeremonyKind::Refresh {
-        return Err(DkgError::InvalidParams("not a refresh".into()));
-    }
+    params.expect_kind(CeremonyKind::Refresh)?;
     if params.previous_set != Some(set.id()) || share.set_id() != set.id() {
         return Err(DkgError::NotAParticipant(
             "this node's set is not the one the ceremony refreshes".into(),
@@ -1605,9 +1618,7 @@ pub fn start_reshare<R: rand_core::CryptoRng + ?Sized>(
     share: Option<VerifiedKeyShare>,
     rng: &mut R,
 ) -> Result<(Round1State, Round1), DkgError> {
-    if params.kind != CeremonyKind::Reshare {
-        return Err(DkgError::InvalidParams("not a reshare".into()));
-    }
+    params.expect_kind(CeremonyKind::Reshare)?;
     params.validate()?;
     params.check_dealers(&set)?;
     match (&share, params.dealers.get(usize::from(pos).wrapping_sub(1))) {
