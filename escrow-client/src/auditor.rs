@@ -166,6 +166,12 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// A finding of `kind` about `trustee` (no entry, no URL).
+    fn note(&mut self, kind: FindingKind, trustee: Option<u16>, message: String) {
+        self.findings
+            .push(Finding::new(kind, trustee, None, message));
+    }
+
     fn find(&mut self, mut f: Finding, url: &str) {
         f.url = Some(url.to_string());
         self.findings.push(f);
@@ -860,12 +866,11 @@ fn check_other_checkpoint(ctx: &mut Ctx<'_>, trustees: &[TrusteeAudit], name: &s
         .iter()
         .find(|t| !t.origin.is_empty() && t.origin == origin)
     else {
-        ctx.findings.push(Finding::new(
+        ctx.note(
             FindingKind::CheckpointUnmatched,
             None,
-            None,
             format!("{name}: no audited trustee has origin {origin:?}"),
-        ));
+        );
         return;
     };
     let (index, url, now) = (t.trustee, t.url.clone(), t.checkpoint);
@@ -937,34 +942,16 @@ fn check_receipts(ctx: &mut Ctx<'_>, path: &Path) -> Result<u64, AuditError> {
             checked += check_receipt_v2(ctx, &here, &line);
             continue;
         }
-        let resp = match ReleaseResponse::from_json(&line) {
-            Ok(r) => r,
-            Err(e) => {
-                ctx.findings.push(Finding::new(
-                    FindingKind::ReceiptNotInLog,
-                    None,
-                    None,
-                    format!("{here}: not a receipt: {e}"),
-                ));
-                continue;
-            }
-        };
-        if let Err(e) = resp.verify(set) {
-            ctx.findings.push(Finding::new(
-                FindingKind::ReceiptNotInLog,
-                Some(resp.trustee),
-                None,
-                format!("{here}: receipt signature does not verify: {e}"),
-            ));
+        let parsed = ReleaseResponse::from_json(&line);
+        let Some(resp) = signed_receipt(ctx, &here, parsed, |r| (r.trustee, r.verify(set))) else {
             continue;
-        }
+        };
         let Some((url, head)) = ctx.heads.get(&resp.trustee).cloned() else {
-            ctx.findings.push(Finding::new(
+            ctx.note(
                 FindingKind::ReceiptUnchecked,
                 Some(resp.trustee),
-                None,
                 format!("{here}: trustee {} was not audited", resp.trustee),
-            ));
+            );
             continue;
         };
         let released = resp
@@ -1101,6 +1088,30 @@ fn check_witnessed(
     }
 }
 
+/// A receipt line of either version, parsed (`parsed`) and its signature verified (`check`:
+/// the trustee it names and the verification), or `None` with the finding why not.
+fn signed_receipt<R, E: std::fmt::Display, F: std::fmt::Display>(
+    ctx: &mut Ctx<'_>,
+    here: &str,
+    parsed: Result<R, E>,
+    check: impl FnOnce(&R) -> (u16, Result<(), F>),
+) -> Option<R> {
+    let r = match parsed {
+        Ok(r) => r,
+        Err(e) => {
+            let msg = format!("{here}: not a receipt: {e}");
+            ctx.note(FindingKind::ReceiptNotInLog, None, msg);
+            return None;
+        }
+    };
+    if let (trustee, Err(e)) = check(&r) {
+        let msg = format!("{here}: receipt signature does not verify: {e}");
+        ctx.note(FindingKind::ReceiptNotInLog, Some(trustee), msg);
+        return None;
+    }
+    Some(r)
+}
+
 /// The format version of a receipt line (the other fields are read by its own parser).
 #[derive(serde::Deserialize)]
 struct VersionOnly {
@@ -1111,35 +1122,20 @@ struct VersionOnly {
 /// digests must be the request the signed response answers), its signature verified, and every
 /// released item's leaf proved in its trustee's log. Returns the receipts proved.
 fn check_receipt_v2(ctx: &mut Ctx<'_>, here: &str, line: &str) -> u64 {
-    let r = match escrow_core::v2::release::ReceiptV2::from_json_line(line) {
-        Ok(r) => r,
-        Err(e) => {
-            ctx.findings.push(Finding::new(
-                FindingKind::ReceiptNotInLog,
-                None,
-                None,
-                format!("{here}: not a receipt: {e}"),
-            ));
-            return 0;
-        }
+    let parsed = escrow_core::v2::release::ReceiptV2::from_json_line(line);
+    let set = ctx.cfg.set;
+    let Some(r) = signed_receipt(ctx, here, parsed, |r| {
+        (r.response.trustee, r.response.verify(set))
+    }) else {
+        return 0;
     };
     let trustee = r.response.trustee;
-    if let Err(e) = r.response.verify(ctx.cfg.set) {
-        ctx.findings.push(Finding::new(
-            FindingKind::ReceiptNotInLog,
-            Some(trustee),
-            None,
-            format!("{here}: receipt signature does not verify: {e}"),
-        ));
-        return 0;
-    }
     let Some((url, head)) = ctx.heads.get(&trustee).cloned() else {
-        ctx.findings.push(Finding::new(
+        ctx.note(
             FindingKind::ReceiptUnchecked,
             Some(trustee),
-            None,
             format!("{here}: trustee {trustee} was not audited"),
-        ));
+        );
         return 0;
     };
     let released = r.released();

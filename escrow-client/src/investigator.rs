@@ -82,6 +82,14 @@ pub(crate) trait Codec: Sync {
     fn finish(self) -> (Vec<TrusteeRow>, String);
 }
 
+/// Why a batch answered as `trustee` is refused when an earlier batch of the same URL
+/// answered as `index` (another trustee), or `None` (both versions).
+pub(crate) fn switched_trustee(index: Option<u16>, trustee: u16) -> Option<String> {
+    index
+        .filter(|&i| i != trustee)
+        .map(|_| format!("answered as trustee {trustee} after answering as {index:?}"))
+}
+
 /// A client error as a trustee row's failure.
 pub(crate) fn describe(e: &crate::ClientError) -> String {
     match e {
@@ -163,6 +171,21 @@ fn asking_pool(trustees: usize) -> std::io::Result<rayon::ThreadPool> {
 
 /// Why a trustee's thread gave no answers.
 pub(crate) const LOST: &str = "internal error while asking this trustee";
+
+/// [`Codec::lost`] for an answers struct `$a` with `url` and `failure` fields and a
+/// `Default` (both versions).
+macro_rules! lost_answers {
+    ($a:ident) => {
+        fn lost(&self, url: String) -> $a {
+            $a {
+                url,
+                failure: Some($crate::investigator::LOST.into()),
+                ..Default::default()
+            }
+        }
+    };
+}
+pub(crate) use lost_answers;
 
 /// The trustee rows of a retrieval: one voice per trustee index (a second URL answering as
 /// the same trustee is `ignored`).
@@ -493,11 +516,8 @@ impl Codec for Investigation<'_> {
                 .and_then(|resp| {
                     resp.verify(set)
                         .map_err(|e| format!("answer rejected: {e}"))?;
-                    if rep.index.is_some_and(|i| i != resp.trustee) {
-                        return Err(format!(
-                            "answered as trustee {} after answering as {:?}",
-                            resp.trustee, rep.index
-                        ));
+                    if let Some(why) = switched_trustee(rep.index, resp.trustee) {
+                        return Err(why);
                     }
                     if resp.warrant != env.digest() {
                         return Err("answer is for another warrant".into());
@@ -523,13 +543,7 @@ impl Codec for Investigation<'_> {
         rep
     }
 
-    fn lost(&self, url: String) -> TrusteeAnswers {
-        TrusteeAnswers {
-            url,
-            failure: Some(LOST.into()),
-            ..Default::default()
-        }
-    }
+    lost_answers!(TrusteeAnswers);
 
     /// Open, verify and file the shares of `answers`. The shares of each response are
     /// verified together (one multi-scalar multiplication for a whole batch; a failing batch
@@ -757,7 +771,7 @@ impl Retrieval {
     }
 
     /// A retrieval with the outcomes and receipts a sink collected.
-    fn collected(t: Totals, outcomes: Vec<MessageOutcome>, receipts: String) -> Self {
+    pub(crate) fn collected(t: Totals, outcomes: Vec<MessageOutcome>, receipts: String) -> Self {
         Retrieval {
             outcomes,
             trustees: t.trustees,
@@ -924,8 +938,24 @@ pub fn retrieve_streamed(
     progress: &dyn Progress,
     sink: &mut Sink<'_>,
 ) -> std::io::Result<Totals> {
+    drive_selected(clients, set, selected, strategy, progress, sink, |m| {
+        Investigation::new(set, env, key, m)
+    })
+}
+
+/// [`drive`] over the messages `selected` of one version, window by window
+/// ([`window_size`]), with the codec `make` builds for a window's messages (both versions).
+pub(crate) fn drive_selected<'m, M, C: Codec>(
+    clients: &[NodeClient],
+    set: &TrusteeSet,
+    selected: &'m [&'m M],
+    strategy: Strategy,
+    progress: &dyn Progress,
+    sink: &mut Sink<'_>,
+    mut make: impl FnMut(Vec<&'m M>) -> C,
+) -> std::io::Result<Totals> {
     drive(
-        |w| Investigation::new(set, env, key, selected.get(w).unwrap_or_default().to_vec()),
+        |w| make(selected.get(w).unwrap_or_default().to_vec()),
         clients,
         usize::from(set.threshold()),
         selected.len(),

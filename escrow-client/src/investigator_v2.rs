@@ -12,8 +12,8 @@
 
 use crate::NodeClient;
 use crate::investigator::{
-    Codec, LOST, MessageOutcome, Outcome, Progress, Retrieval, Sink, Strategy, Totals, TrusteeRow,
-    Voices, describe, drive, naming_rejected, window_size,
+    Codec, MessageOutcome, Outcome, Progress, Retrieval, Sink, Strategy, Totals, TrusteeRow,
+    Voices, describe, drive_selected, naming_rejected,
 };
 use escrow_core::codec::{CiphertextDigest, Digest32};
 use escrow_core::keys::PrivateKey;
@@ -345,11 +345,7 @@ impl Codec for V2<'_> {
                 // Not sent: another batch had failed.
                 None => continue,
             };
-            if rep.index.is_some_and(|i| i != resp.trustee) {
-                let why = format!(
-                    "answered as trustee {} after answering as {:?}",
-                    resp.trustee, rep.index
-                );
+            if let Some(why) = crate::investigator::switched_trustee(rep.index, resp.trustee) {
                 fail(&mut rep, why);
                 continue;
             }
@@ -373,13 +369,7 @@ impl Codec for V2<'_> {
         rep
     }
 
-    fn lost(&self, url: String) -> Answers {
-        Answers {
-            url,
-            failure: Some(LOST.into()),
-            ..Default::default()
-        }
-    }
+    crate::investigator::lost_answers!(Answers);
 
     fn add(&mut self, answers: Vec<Answers>) {
         for r in answers {
@@ -449,7 +439,11 @@ pub fn retrieve_v2(
     progress: &dyn Progress,
 ) -> Retrieval {
     let refs: Vec<&SealedMessageV2> = selected.iter().collect();
-    collect(|sink| retrieve_v2_streamed(clients, set, env, key, &refs, strategy, progress, sink))
+    collect(|sink| {
+        drive_selected(clients, set, &refs, strategy, progress, sink, |m| {
+            V2::new(set, env, key, m)
+        })
+    })
 }
 
 /// A retrieval whose outcomes and receipts are kept (the sink never fails).
@@ -462,38 +456,7 @@ fn collect(run: impl FnOnce(&mut Sink<'_>) -> std::io::Result<Totals>) -> Retrie
         Ok(())
     })
     .unwrap_or_default();
-    Retrieval {
-        outcomes,
-        trustees: totals.trustees,
-        bad_shares: totals.bad_shares,
-        receipts,
-        stats: totals.stats,
-    }
-}
-
-/// [`retrieve_v2`], window by window ([`window_size`]): each window's outcomes and receipts
-/// go to `sink` as soon as it is combined.
-#[allow(clippy::too_many_arguments)]
-fn retrieve_v2_streamed(
-    clients: &[NodeClient],
-    set: &TrusteeSet,
-    env: &WarrantEnvelope,
-    key: &PrivateKey,
-    selected: &[&SealedMessageV2],
-    strategy: Strategy,
-    progress: &dyn Progress,
-    sink: &mut Sink<'_>,
-) -> std::io::Result<Totals> {
-    drive(
-        |w| V2::new(set, env, key, selected.get(w).unwrap_or_default().to_vec()),
-        clients,
-        usize::from(set.threshold()),
-        selected.len(),
-        strategy,
-        window_size(strategy.batch),
-        progress,
-        sink,
-    )
+    Retrieval::collected(totals, outcomes, receipts)
 }
 
 /// Check one mailbox message of either version before it is used: its id is the label's
@@ -565,8 +528,14 @@ pub fn retrieve_any_streamed(
         )?);
     }
     if !v2.is_empty() {
-        totals.merge(retrieve_v2_streamed(
-            clients, set, env, key, v2, strategy, progress, sink,
+        totals.merge(drive_selected(
+            clients,
+            set,
+            v2,
+            strategy,
+            progress,
+            sink,
+            |m| V2::new(set, env, key, m),
         )?);
     }
     Ok(totals)
