@@ -348,18 +348,8 @@ fn v1_v2(c: &mut Criterion) {
         .iter()
         .map(|l| v2::encapsulate_v2(set, l, &mk, &mut rng).unwrap().0)
         .collect();
-    let v2_valid: Vec<v2::ValidCiphertextV2> = v2::check_batch(set, &v2cts)
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
-    let digests: Vec<escrow_core::codec::CiphertextDigest> =
-        v2_valid.iter().map(|v| v.digest()).collect();
-    let request = v2::request_digest(&warrant, &digests);
-    let released: Vec<(u32, &v2::ValidCiphertextV2)> = v2_valid
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (i as u32, v))
-        .collect();
+    let (v2_valid, request) = escrow_core::test_fixtures::v2_request(set, &warrant, &v2cts);
+    let released = escrow_core::test_fixtures::v2_positions(&v2_valid);
 
     let mut g = c.benchmark_group("v1v2");
     g.sample_size(10);

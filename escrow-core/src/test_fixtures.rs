@@ -177,3 +177,31 @@ pub fn payload_around(
         parent_warrant_id: parent.map(String::from),
     }
 }
+
+/// A v2 request for `cts` under `warrant`, as the benches build it: every header checked (in one
+/// batch), the request digest, and the checked headers at their positions (what a trustee
+/// releases when it releases everything).
+#[allow(clippy::unwrap_used)]
+pub fn v2_request(
+    set: &TrusteeSet,
+    warrant: &crate::codec::WarrantDigest,
+    cts: &[crate::v2::EscrowCiphertextV2],
+) -> (Vec<crate::v2::ValidCiphertextV2>, crate::codec::Digest32) {
+    let valid: Vec<crate::v2::ValidCiphertextV2> = crate::v2::check_batch(set, cts)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let digests: Vec<crate::codec::CiphertextDigest> = valid
+        .iter()
+        .map(crate::v2::ValidCiphertextV2::digest)
+        .collect();
+    let request = crate::v2::request_digest(warrant, &digests);
+    (valid, request)
+}
+
+/// The checked headers at their positions in the request.
+pub fn v2_positions(
+    valid: &[crate::v2::ValidCiphertextV2],
+) -> Vec<(u32, &crate::v2::ValidCiphertextV2)> {
+    (0u32..).zip(valid).collect()
+}

@@ -30,6 +30,7 @@ use escrow_core::keys::PrivateKey;
 use escrow_core::message;
 use escrow_core::share::{self, DecryptionShare, ShareContext, ShareToVerify};
 use escrow_core::tdh2::{self, ValidCiphertext};
+use escrow_core::test_fixtures;
 use escrow_core::trustee::{self, VerifiedKeyShare};
 use escrow_core::v2;
 use escrow_research::experiment;
@@ -129,18 +130,9 @@ fn ops(c: &mut Criterion) {
                     .0
             })
             .collect();
-        let v2_valid: Vec<v2::ValidCiphertextV2> = v2::check_batch(&set, &v2cts)
-            .into_iter()
-            .map(Result::unwrap)
-            .collect();
         let warrant = WarrantDigest::from_bytes(Digest32::sha256(b"bench warrant").0);
-        let digests: Vec<_> = v2_valid.iter().map(|v| v.digest()).collect();
-        let request = v2::request_digest(&warrant, &digests);
-        let released: Vec<(u32, &v2::ValidCiphertextV2)> = v2_valid
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (i as u32, v))
-            .collect();
+        let (v2_valid, request) = test_fixtures::v2_request(&set, &warrant, &v2cts);
+        let released = test_fixtures::v2_positions(&v2_valid);
         let investigator = PrivateKey::generate(&mut rng);
         let answer_bytes = v2::make_answer(
             &keys[0],
