@@ -850,12 +850,7 @@ fn committed_vectors_verify() {
         sh.verify(&set, &valid, &ctx).unwrap();
     }
     for combo in d["combinations"].as_array().unwrap() {
-        let ids: Vec<u16> = combo["trustees"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i.as_u64().unwrap() as u16)
-            .collect();
+        let ids = combo_ids(combo);
         let picked: Vec<DecryptionShare> = ids
             .iter()
             .map(|&i| shares[usize::from(i) - 1].clone())
@@ -1017,12 +1012,7 @@ fn committed_vectors_match_the_specification() {
         assert_eq!(scalar_hex(&rs.e), s(&v["e"]));
     }
     for combo in d["combinations"].as_array().unwrap() {
-        let ids: Vec<u16> = combo["trustees"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i.as_u64().unwrap() as u16)
-            .collect();
+        let ids = combo_ids(combo);
         let picked: Vec<Value> = ids
             .iter()
             .map(|&i| share_values[usize::from(i) - 1].clone())
@@ -1111,4 +1101,14 @@ fn committed_vectors_match_the_specification() {
         };
         assert!(refused, "negative vector accepted by the reference: {name}");
     }
+}
+
+/// The trustee ids of a vector's combination (`"trustees": [1, 2, …]`).
+fn combo_ids(combo: &Value) -> Vec<u16> {
+    combo["trustees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_u64().unwrap() as u16)
+        .collect()
 }

@@ -380,6 +380,29 @@ fn third_is_named(
     assert_eq!(row.released, 0);
 }
 
+/// A retrieval past the forged third: every message read from trustees 1 and 2 only, trustee 3
+/// named (with `rejected_only_from_3`, every answer rejected for a message is trustee 3's).
+fn read_past_the_forged_third(
+    ft: &ForgedThird,
+    retrieve: impl FnOnce(&[escrow_client::NodeClient]) -> escrow_client::investigator::Retrieval,
+    rejected_only_from_3: bool,
+) -> escrow_client::investigator::Retrieval {
+    use escrow_client::investigator::Outcome;
+    let r = retrieve(&ft.clients);
+    assert_eq!(r.read(), 3);
+    for o in &r.outcomes {
+        let Outcome::Read { used, rejected, .. } = &o.outcome else {
+            panic!("{} not read", o.id)
+        };
+        assert_eq!(used, &vec![1, 2]);
+        if rejected_only_from_3 {
+            assert!(rejected.iter().all(|(t, _)| *t == 3), "{rejected:?}");
+        }
+    }
+    third_is_named(&r, &ft.clients);
+    r
+}
+
 /// Trustee index → log verifier key.
 fn log_keys(nodes: &[(InProcNode, String)]) -> std::collections::BTreeMap<u16, &String> {
     nodes
@@ -406,24 +429,22 @@ fn the_investigator_uses_no_share_without_witnessed_evidence_and_keeps_it_in_the
     let msgs: Vec<_> = (0..3)
         .map(|i| fx.message("alice", "bob", &format!("m{i}"), 60))
         .collect();
-    let r = investigator::retrieve(
-        &ft.clients,
-        &fx.set,
-        &w,
-        &fx.investigator,
-        &msgs,
-        TWO_A_BATCH,
-        &NoProgress,
-    );
     // Read from trustees 1 and 2 only; trustee 3 is named and none of its shares was used.
-    assert_eq!(r.read(), 3);
-    for o in &r.outcomes {
-        let Outcome::Read { used, .. } = &o.outcome else {
-            panic!("{} not read", o.id)
-        };
-        assert_eq!(used, &vec![1, 2]);
-    }
-    third_is_named(&r, &ft.clients);
+    let r = read_past_the_forged_third(
+        &ft,
+        |clients| {
+            investigator::retrieve(
+                clients,
+                &fx.set,
+                &w,
+                &fx.investigator,
+                &msgs,
+                TWO_A_BATCH,
+                &NoProgress,
+            )
+        },
+        false,
+    );
 
     // The receipts: trustees 1 and 2's answers with their evidence, each checkable again.
     let keys = log_keys(&ft.nodes);
@@ -490,24 +511,21 @@ fn v2_answers_carry_their_witnessed_evidence_and_a_forged_one_is_not_used() {
     let msgs: Vec<_> = (0..3)
         .map(|i| fx.message_v2("alice", &format!("v{i}")))
         .collect();
-    let r = retrieve_v2(
-        &ft.clients,
-        &fx.set,
-        &w,
-        &fx.investigator,
-        &msgs,
-        TWO_A_BATCH,
-        &NoProgress,
+    let r = read_past_the_forged_third(
+        &ft,
+        |clients| {
+            retrieve_v2(
+                clients,
+                &fx.set,
+                &w,
+                &fx.investigator,
+                &msgs,
+                TWO_A_BATCH,
+                &NoProgress,
+            )
+        },
+        true,
     );
-    assert_eq!(r.read(), 3);
-    for o in &r.outcomes {
-        let Outcome::Read { used, rejected, .. } = &o.outcome else {
-            panic!("{} not read", o.id)
-        };
-        assert_eq!(used, &vec![1, 2]);
-        assert!(rejected.iter().all(|(t, _)| *t == 3), "{rejected:?}");
-    }
-    third_is_named(&r, &ft.clients);
 
     // The receipts: every signed v2 answer with the evidence that followed its signature.
     let keys = log_keys(&ft.nodes);
