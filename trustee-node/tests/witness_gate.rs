@@ -419,7 +419,7 @@ fn log_keys(nodes: &[(InProcNode, String)]) -> std::collections::BTreeMap<u16, &
 /// below the quorum fails that check.
 #[test]
 fn the_investigator_uses_no_share_without_witnessed_evidence_and_keeps_it_in_the_receipts() {
-    use escrow_client::investigator::{self, NoProgress, Outcome};
+    use escrow_client::investigator::{self, NoProgress};
     use escrow_core::audit::witness::{GateCheckError, WitnessCheckError};
     let fx = Fixture::new(3, 2);
     // (`ft` holds the witnesses, which serve until the test ends.)
@@ -499,7 +499,7 @@ fn the_investigator_uses_no_share_without_witnessed_evidence_and_keeps_it_in_the
 /// trustee whose v2 answer carries forged cosignatures is named and none of its shares is used.
 #[test]
 fn v2_answers_carry_their_witnessed_evidence_and_a_forged_one_is_not_used() {
-    use escrow_client::investigator::{NoProgress, Outcome};
+    use escrow_client::investigator::NoProgress;
     use escrow_client::investigator_v2::retrieve_v2;
     use escrow_core::audit::witness::{GateCheckError, WitnessCheckError, check_release_v2};
     use escrow_core::v2::release::ReceiptV2;
