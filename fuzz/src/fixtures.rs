@@ -9,9 +9,9 @@ use escrow_core::message::{SealedMessage, seal};
 use escrow_core::secret::MessageKey;
 use escrow_core::share::{DecryptionShare, ShareContext};
 use escrow_core::tdh2::{ValidCiphertext, encapsulate};
+use escrow_core::test_fixtures::{payload_around, two_key_policy};
 use escrow_core::time::Timestamp;
 use escrow_core::trustee::{Dealing, VerifiedKeyShare, deal};
-use escrow_core::test_fixtures::{payload_around, two_key_policy};
 use escrow_core::warrant::{
     Policy, PolicyLimits, Role, VerifiedWarrant, WarrantEnvelope, WarrantPayload, Window,
 };
