@@ -100,7 +100,7 @@ pub(crate) fn msm_vartime(terms: &[(ProjectivePoint, Scalar)]) -> ProjectivePoin
 
 /// `x·P_i` for every point, constant time in the secret `x` (0.13's windowed multiplication,
 /// like 0.14's). The copy of `x` and the scalar's byte form are wiped after use.
-pub(crate) fn mul_many(x: &Scalar, points: &[ProjectivePoint]) -> Vec<ProjectivePoint> {
+pub(crate) fn mul_each(x: &Scalar, points: &[ProjectivePoint]) -> Vec<ProjectivePoint> {
     let slow = || points.iter().map(|p| *p * x).collect();
     if points.len() < MUL_MIN {
         return slow();
@@ -198,7 +198,7 @@ mod tests {
     }
 
     #[test]
-    fn mul_many_equals_one_multiplication_each() {
+    fn mul_each_equals_one_multiplication_each() {
         let mut rng = rand::rng();
         let x = Scalar::random(&mut rng);
         for n in [0, 1, MUL_MIN, 33] {
@@ -207,7 +207,7 @@ mod tests {
                 p[1] = ProjectivePoint::IDENTITY;
             }
             let want: Vec<ProjectivePoint> = p.iter().map(|q| *q * x).collect();
-            assert_eq!(mul_many(&x, &p), want, "n = {n}");
+            assert_eq!(mul_each(&x, &p), want, "n = {n}");
         }
     }
 

@@ -333,7 +333,7 @@ pub fn msm_vartime(terms: &[(ProjectivePoint, Scalar)]) -> ProjectivePoint {
 /// `x·P` for every point, constant time in `x` (a secret key share), on p256 0.13's faster
 /// arithmetic for more than a few points (`arith`). Same results as `P * x` one by one.
 pub fn mul_each(x: &Scalar, points: &[ProjectivePoint]) -> Vec<ProjectivePoint> {
-    crate::arith::mul_many(x, points)
+    crate::arith::mul_each(x, points)
 }
 
 /// `Σ λ_i·D_i` for Lagrange coefficients `λ_i` (variable time, like [`msm_vartime`], which the

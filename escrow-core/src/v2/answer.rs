@@ -539,15 +539,17 @@ pub fn seal_answer<R: rand_core::CryptoRng + ?Sized>(
     let e = challenge(&seed, &[m_pt, z_pt, a, b]);
     let z = *t.expose() + *x * e;
     // One ECDH with the investigator's key.
-    let eph = SecretScalar::new(group::random_scalar(rng));
-    let e_pub = Point::new(ProjectivePoint::mul_by_generator(eph.expose()), "ephemeral")?;
-    let shared = Zeroizing::new(group::sec1c_batch(&[
-        *investigator.point().inner() * eph.expose()
-    ]));
-    let [shared_enc] = &*shared;
-    let shared_x = shared_enc.get(1..).unwrap_or_default();
+    let eph = Zeroizing::new(
+        <p256::NonZeroScalar as p256::elliptic_curve::Generate>::generate_from_rng(rng),
+    );
+    let e_pub = Point::from_nonidentity(ProjectivePoint::mul_by_generator(&*eph));
+    let shared_x =
+        crate::arith::ecdh_x(&eph, investigator.as_affine()).ok_or(Error::InvalidKey {
+            what: "investigator key",
+            why: "not a point on the curve".into(),
+        })?;
     let (hk, mut info) = tr.key_prk(
-        shared_x,
+        shared_x.as_slice(),
         &e_pub.to_bytes(),
         &investigator.point().to_bytes(),
     );
@@ -656,7 +658,8 @@ impl AnswerV2 {
         let inv = key.public().point();
         let e_pub = p256::PublicKey::from_affine(self.ephemeral.inner().to_affine())
             .map_err(|_| Error::InvalidPoint { field: "ephemeral" })?;
-        let shared = p256::ecdh::diffie_hellman(key.secret_scalar(), e_pub.as_affine());
+        let shared = crate::arith::ecdh_x(&key.secret_scalar(), e_pub.as_affine())
+            .ok_or(Error::InvalidPoint { field: "ephemeral" })?;
         let x_i = member.verification_key.to_bytes();
         let tr = Transcript {
             set_id: &self.set_id,
@@ -666,7 +669,7 @@ impl AnswerV2 {
             x_i: &x_i,
         };
         let (hk, mut info) = tr.key_prk(
-            shared.raw_secret_bytes().as_slice(),
+            shared.as_slice(),
             &self.ephemeral.to_bytes(),
             &inv.to_bytes(),
         );
