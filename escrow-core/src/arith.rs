@@ -138,6 +138,130 @@ pub(crate) fn ecdh_x(
     Some(out)
 }
 
+/// Windows of a [`FixedTable`]: one per scalar byte, plus one for the carry digit of the
+/// signed radix-16 recoding (the shape of p256's own basepoint table).
+const WINDOWS: usize = 33;
+
+/// `[Q, 2Q, …, 8Q]` for one window's `Q = 256^j·P`, as 0.13 affine points (mixed additions).
+type Window = [A13; 8];
+
+/// A fixed-base table of one point P on 0.13 types: the layout of 0.14's
+/// `primeorder::BasepointTable` (33 windows of `[Q, …, 8Q]`, `Q = 256^j·P`, the scalar recoded
+/// into 65 signed radix-16 digits by 0.14's `Radix16Decomposition`), which 0.13 keeps private.
+/// [`FixedTable::mul`] reads every entry of a window for every digit and negates by
+/// conditional assignment: constant time in the scalar, like 0.14's `LookupTable::select`.
+#[derive(Clone)]
+pub(crate) struct FixedTable {
+    windows: Box<[Window; WINDOWS]>,
+}
+
+/// The 65 signed radix-16 digits of a scalar (each in −8..=8), wiped on drop: they are the
+/// secret scalar.
+fn digits(k: &Scalar) -> Zeroizing<[i8; 2 * WINDOWS - 1]> {
+    use primeorder::{Radix16Decomposition, Radix16Digits};
+    let d = Radix16Decomposition::<Radix16Digits<p256::NistP256>>::new(k);
+    Zeroizing::new(core::array::from_fn(|i| d[i]))
+}
+
+impl FixedTable {
+    /// The table of `base` (8 × 32 doublings, 7 × 33 additions and 264 affine conversions,
+    /// once). `None` if the base does not convert (it always does for a point on the curve).
+    pub(crate) fn new(base: &ProjectivePoint) -> Option<Self> {
+        use p256_v13::elliptic_curve::group::Group as _;
+        let mut q = to_v13(&[*base])?.pop()?;
+        let mut windows = Box::new([[A13::IDENTITY; 8]; WINDOWS]);
+        for w in windows.iter_mut() {
+            let mut acc = q;
+            for (i, slot) in w.iter_mut().enumerate() {
+                if i > 0 {
+                    acc += q;
+                }
+                *slot = acc.to_affine();
+            }
+            for _ in 0..8 {
+                q = q.double();
+            }
+        }
+        Some(FixedTable { windows })
+    }
+
+    /// `d·Q` from a window, `d` in −8..=8, reading all eight entries (constant time).
+    fn select(w: &Window, d: i8) -> A13 {
+        use p256_v13::elliptic_curve::subtle::{
+            Choice, ConditionallySelectable as _, ConstantTimeEq as _,
+        };
+        let mask = d >> 7;
+        let abs = ((d + mask) ^ mask) as u8;
+        let mut t = A13::IDENTITY;
+        for (j, p) in (1u8..).zip(w.iter()) {
+            t.conditional_assign(p, abs.ct_eq(&j));
+        }
+        let neg = -t;
+        t.conditional_assign(&neg, Choice::from((mask & 1) as u8));
+        t
+    }
+
+    /// `d·Q` from a window in variable time: public scalars only.
+    fn select_vartime(w: &Window, d: i8) -> A13 {
+        let abs = d.unsigned_abs() as usize;
+        let t = abs
+            .checked_sub(1)
+            .and_then(|i| w.get(i))
+            .copied()
+            .unwrap_or(A13::IDENTITY);
+        if d < 0 { -t } else { t }
+    }
+
+    fn mul_with(&self, k: &Scalar, select: fn(&Window, i8) -> A13) -> P13 {
+        use p256_v13::elliptic_curve::group::Group as _;
+        let d = digits(k);
+        // Digits 2j and 2j+1 both use window j (256^j·P); the odd digits' sum is multiplied
+        // by 16 at the end. The last window takes the carry digit alone.
+        let mut even = P13::IDENTITY;
+        let mut odd = P13::IDENTITY;
+        for (w, pair) in self.windows.iter().zip(d.chunks(2)) {
+            match pair {
+                [lo, hi] => {
+                    even += select(w, *lo);
+                    odd += select(w, *hi);
+                }
+                [lo] => even += select(w, *lo),
+                _ => {}
+            }
+        }
+        for _ in 0..4 {
+            odd = odd.double();
+        }
+        even + odd
+    }
+
+    /// `k·P` in constant time (k may be secret), as a 0.14 point with its compressed
+    /// encoding (one affine conversion on 0.13's field). `None` for the identity (k = 0) or
+    /// a result that does not convert.
+    pub(crate) fn mul(&self, k: &Scalar) -> Option<(ProjectivePoint, [u8; 33])> {
+        to_v14_encoded(&self.mul_with(k, Self::select))
+    }
+
+    /// `k·P` in variable time: public scalars only.
+    pub(crate) fn mul_vartime(&self, k: &Scalar) -> Option<(ProjectivePoint, [u8; 33])> {
+        to_v14_encoded(&self.mul_with(k, Self::select_vartime))
+    }
+}
+
+/// A 0.13 point as a 0.14 point and its compressed SEC1 encoding, with one inversion on
+/// 0.13's field. `None` for the identity (which has no 33-byte encoding).
+fn to_v14_encoded(p: &P13) -> Option<(ProjectivePoint, [u8; 33])> {
+    let a = Zeroizing::new(p256_v13::elliptic_curve::group::Curve::to_affine(p));
+    let c = a.to_encoded_point(true);
+    let mut enc = [0u8; 33];
+    if c.as_bytes().len() != enc.len() {
+        return None;
+    }
+    enc.copy_from_slice(c.as_bytes());
+    let a14 = affine_from_v13(&a)?;
+    Some((ProjectivePoint::from(a14), enc))
+}
+
 /// Decode a compressed (33-byte) SEC1 point: the square root on 0.13's field, then the
 /// uncompressed form decoded (and checked on the curve) by 0.14. `None` if it is not a point
 /// on the curve. The caller checks the length and the prefix (0x02 or 0x03) first.

@@ -23,7 +23,6 @@ use crate::label::Label;
 use crate::secret::{MessageKey, SecretScalar};
 use crate::trustee::TrusteeSet;
 use hkdf::Hkdf;
-use p256::elliptic_curve::group::Group as _;
 use p256::{ProjectivePoint, Scalar};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -209,23 +208,32 @@ pub(crate) fn encapsulate_with<R: rand_core::CryptoRng + ?Sized>(
     label.check()?;
     let r = SecretScalar::new(group::random_scalar(rng));
     let s = SecretScalar::new(group::random_scalar(rng));
-    // Five fixed-base multiplications (constant time: r and s are secret): G and G' and Y
-    // each have a precomputed table.
+    // Five fixed-base multiplications (constant time: r and s are secret) on the precomputed
+    // tables of G, G' and Y, each with its compressed encoding. The identity cannot come out
+    // (r, s non-zero, bases not the identity); if it did, nothing is sealed.
+    let g = group::generator_table();
     let g2 = group::generator2_table();
-    let u = Point::new(ProjectivePoint::mul_by_generator(r.expose()), "u")?;
-    let u_bar = Point::new(g2.mul(r.expose()), "u_bar")?;
-    let w = ProjectivePoint::mul_by_generator(s.expose());
-    let w_bar = g2.mul(s.expose());
-    let z = Zeroizing::new(set.escrow_key_table().mul(r.expose()));
-    // One field inversion for all five encodings.
-    let enc = Zeroizing::new(group::sec1c_batch(&[
-        *u.inner(),
-        w,
-        *u_bar.inner(),
-        w_bar,
-        *z,
-    ]));
-    let [u_enc, w_enc, u_bar_enc, w_bar_enc, z_enc] = &*enc;
+    let (u, u_enc) = g
+        .mul_encoded(r.expose())
+        .ok_or(Error::InvalidPoint { field: "u" })?;
+    let (u_bar, u_bar_enc) = g2
+        .mul_encoded(r.expose())
+        .ok_or(Error::InvalidPoint { field: "u_bar" })?;
+    let (w, w_enc) = g
+        .mul_encoded(s.expose())
+        .ok_or(Error::InvalidPoint { field: "w" })?;
+    let (w_bar, w_bar_enc) = g2
+        .mul_encoded(s.expose())
+        .ok_or(Error::InvalidPoint { field: "w_bar" })?;
+    let (z, z_enc) = set
+        .escrow_key_table()
+        .mul_encoded(r.expose())
+        .ok_or(Error::InvalidPoint { field: "Z" })?;
+    // Z = rY is the KEM's secret: both forms are wiped.
+    let (_z, z_enc) = (Zeroizing::new(z), Zeroizing::new(z_enc));
+    let (u, u_bar) = (Point::from_nonidentity(u), Point::from_nonidentity(u_bar));
+    let (u_enc, w_enc, u_bar_enc, w_bar_enc, z_enc) =
+        (&u_enc, &w_enc, &u_bar_enc, &w_bar_enc, &*z_enc);
     let k = kem(&set.id(), z_enc, u_enc)?;
     let label_bytes = label.to_bytes();
     let wrapped_key = seal_once(&k, key.expose(), &label_bytes)?;
@@ -268,7 +276,7 @@ pub(crate) fn check_opening_with(
     key: &MessageKey,
     unwrap_with: impl FnOnce(&ProjectivePoint) -> Result<MessageKey>,
 ) -> Result<(), String> {
-    if ProjectivePoint::mul_by_generator(r.expose()) != *u.inner() {
+    if group::generator_table().mul(r.expose()) != *u.inner() {
         return Err("escrow header u is not rG for the sender's r".into());
     }
     if group::generator2_table().mul(r.expose()) != *u_bar.inner() {

@@ -988,7 +988,7 @@ pub fn deal_for<R: rand_core::CryptoRng + ?Sized>(
         members.push(TrusteePublic {
             index,
             verification_key: Point::new(
-                ProjectivePoint::mul_by_generator(share.expose()),
+                group::generator_table().mul(share.expose()),
                 "verification_key",
             )?,
             signing_key: key.public(),
