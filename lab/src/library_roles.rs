@@ -65,10 +65,9 @@ impl Roles for LibraryRoles {
         // As `escrow retrieve` does: summary.json beside receipts.jsonl, which the auditor
         // reads to name the trustees whose shares failed their proofs (`--receipts`).
         let parsed = Warrant::parse(warrant).map_err(|e| anyhow!("the warrant: {e}"))?;
-        let sel = Selection {
-            selected: msgs.to_vec(),
-            ..Selection::default()
-        };
+        // The summary reads only the selection's counts (nothing skipped, nothing already
+        // written here), not its messages: no copy of the mailbox.
+        let sel = Selection::default();
         let (summary, _, _) = retrieval::summarize(&parsed, set, &r, &sel, out_dir, true);
         crate::files::public(
             &out_dir.join("summary.json"),
