@@ -258,6 +258,12 @@ pub struct WanArgs {
     /// Keep the nodes' state and the decrypted files in OUT/work.
     #[arg(long)]
     pub keep: bool,
+    /// Folder in which each row's decrypted files are written (a subfolder per row, removed
+    /// after it). Default: OUT/work. A folder on a memory file system (e.g. /dev/shm) takes the
+    /// disk's file creation out of the figures, which then measure the network path only
+    /// (docs/experiments.md §9.2).
+    #[arg(long, value_name = "DIR")]
+    pub plaintexts: Option<PathBuf>,
     /// Output folder (created; must not already hold a run). Default: experiments/wan-<time>.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

@@ -165,6 +165,29 @@ impl Lab {
         Ok(t0.elapsed().as_secs_f64())
     }
 
+    /// The folder of one row's decrypted files: `row` in the lab's folder, or, with
+    /// `plaintexts`, in that folder under a name made of `experiment`, this process and the
+    /// lab, so that runs side by side do not meet.
+    pub(crate) fn row_dir(
+        &self,
+        plaintexts: Option<&Path>,
+        experiment: &str,
+        row: &str,
+    ) -> PathBuf {
+        match plaintexts {
+            Some(p) => p.join(format!(
+                "{experiment}-{}-{}-{row}",
+                std::process::id(),
+                self.env
+                    .dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            )),
+            None => self.env.dir.join(row),
+        }
+    }
+
     /// `escrow retrieve`'s code over `msgs` under `env` from `urls`, timed (seconds); an
     /// error unless every message was read. The plaintexts go to `out_dir`, removed after.
     pub(crate) fn retrieve_every(
@@ -795,20 +818,7 @@ fn e2e_runs(
                     ))
                 })
                 .collect::<Result<_>>()?;
-            let row_dir = format!("retrieved-{j}-{}", ask.name());
-            let out_dir = match plaintexts {
-                // Named after this process and the lab, so that runs side by side do not meet.
-                Some(p) => p.join(format!(
-                    "e2e-{}-{}-{row_dir}",
-                    std::process::id(),
-                    lab.env
-                        .dir
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default()
-                )),
-                None => lab.env.dir.join(row_dir),
-            };
+            let out_dir = lab.row_dir(plaintexts, "e2e", &format!("retrieved-{j}-{}", ask.name()));
             progress(&format!(
                 "{m} messages: retrieving from {} nodes",
                 urls.len()

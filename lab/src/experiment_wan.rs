@@ -32,6 +32,7 @@ use escrow_research::plot::{Chart, Scale, Series};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 /// Longest round trip accepted (ms).
@@ -273,6 +274,7 @@ pub fn wan(a: WanArgs, roles: &dyn Roles, out: Out) -> Result<()> {
             a.batch,
             a.v1,
             mode,
+            a.plaintexts.as_deref(),
         )
     })();
     stop_all(&mut lab.nodes);
@@ -386,6 +388,7 @@ fn runs(
     batch: usize,
     v1: bool,
     mode: &'static str,
+    plaintexts: Option<&Path>,
 ) -> Result<Vec<WanRow>> {
     let addrs = node_addrs(lab)?;
     let start = Lab::window_start();
@@ -415,10 +418,11 @@ fn runs(
                     target,
                     start,
                 )?;
-                let out_dir = lab
-                    .env
-                    .dir
-                    .join(format!("retrieved-{rtt}-{j}-{}", ask.name()));
+                let out_dir = lab.row_dir(
+                    plaintexts,
+                    "wan",
+                    &format!("retrieved-{rtt}-{j}-{}", ask.name()),
+                );
                 progress(&format!(
                     "round trip {rtt} ms: retrieving {m} messages (ask {})",
                     ask.name()

@@ -312,3 +312,35 @@ fn dkg_times_a_keygen_a_refresh_and_a_reshare_round_by_round_beside_frost() {
     assert!(out.join("dkg-time.svg").is_file() && out.join("run.json").is_file());
     assert!(!out.join("work").exists(), "state removed without --keep");
 }
+
+#[test]
+fn e2e_and_wan_write_the_decrypted_files_where_plaintexts_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A regular file where the folder should be: the row's subfolder cannot be made there, so
+    // the run fails, which it would not if the option were ignored.
+    let not_a_dir = tmp.path().join("not-a-dir");
+    std::fs::write(&not_a_dir, b"x").unwrap();
+    let dir = tmp.path().join("shm");
+    std::fs::create_dir(&dir).unwrap();
+    let wan = |p: &'static str| wan_loopback("0", "2", &["--plaintexts", p]);
+    let e2e = |p: &'static str| tiny("e2e", "2", "2", &["--no-audit", "--plaintexts", p]);
+    let not_a_dir_s: &'static str = not_a_dir.to_str().unwrap().to_string().leak();
+    let dir_s: &'static str = dir.to_str().unwrap().to_string().leak();
+    for (name, args) in [("wan", wan(not_a_dir_s)), ("e2e", e2e(not_a_dir_s))] {
+        let mut all = args.clone();
+        let out = tmp.path().join(format!("{name}-refused"));
+        all.extend(["--json", "--out", out.to_str().unwrap()]);
+        let o = escrow(tmp.path(), &all);
+        assert!(
+            !o.status.success(),
+            "{name}: a file as --plaintexts is refused"
+        );
+    }
+    for (name, args) in [("wan", wan(dir_s)), ("e2e", e2e(dir_s))] {
+        let (_, out, _) = run_experiment(tmp.path(), name, &args);
+        let rows = csv(&out.join(format!("{name}.csv")));
+        assert!(rows.iter().all(|r| num(r, "decrypted") == 2.0), "{name}");
+        // each row's subfolder was made there, then removed with its files
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "{name}");
+    }
+}
