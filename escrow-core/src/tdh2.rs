@@ -211,24 +211,20 @@ pub(crate) fn encapsulate_with<R: rand_core::CryptoRng + ?Sized>(
     // Five fixed-base multiplications (constant time: r and s are secret) on the precomputed
     // tables of G, G' and Y, each with its compressed encoding. The identity cannot come out
     // (r, s non-zero, bases not the identity); if it did, nothing is sealed.
-    let g = group::generator_table();
-    let g2 = group::generator2_table();
-    let (u, u_enc) = g
-        .mul_encoded(r.expose())
-        .ok_or(Error::InvalidPoint { field: "u" })?;
-    let (u_bar, u_bar_enc) = g2
-        .mul_encoded(r.expose())
-        .ok_or(Error::InvalidPoint { field: "u_bar" })?;
-    let (w, w_enc) = g
-        .mul_encoded(s.expose())
-        .ok_or(Error::InvalidPoint { field: "w" })?;
-    let (w_bar, w_bar_enc) = g2
-        .mul_encoded(s.expose())
-        .ok_or(Error::InvalidPoint { field: "w_bar" })?;
-    let (z, z_enc) = set
-        .escrow_key_table()
-        .mul_encoded(r.expose())
-        .ok_or(Error::InvalidPoint { field: "Z" })?;
+    let (g, g2, y) = (
+        group::generator_table(),
+        group::generator2_table(),
+        set.escrow_key_table(),
+    );
+    let mul = |t: &group::FixedBaseTable, k: &SecretScalar, field: &'static str| {
+        t.mul_encoded(k.expose())
+            .ok_or(Error::InvalidPoint { field })
+    };
+    let (u, u_enc) = mul(g, &r, "u")?;
+    let (u_bar, u_bar_enc) = mul(g2, &r, "u_bar")?;
+    let (w, w_enc) = mul(g, &s, "w")?;
+    let (w_bar, w_bar_enc) = mul(g2, &s, "w_bar")?;
+    let (z, z_enc) = mul(y, &r, "Z")?;
     // Z = rY is the KEM's secret: both forms are wiped.
     let (_z, z_enc) = (Zeroizing::new(z), Zeroizing::new(z_enc));
     let (u, u_bar) = (Point::from_nonidentity(u), Point::from_nonidentity(u_bar));
