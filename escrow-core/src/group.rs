@@ -186,8 +186,8 @@ impl core::fmt::Debug for FixedBaseTable {
 }
 
 impl FixedBaseTable {
-    /// Build the table of `base` (32 × 8 point doublings, 33 × 7 additions and 264 affine
-    /// conversions, once).
+    /// Build the table of `base` (32 × 8 point doublings, 33 × 7 additions, one batch
+    /// inversion and 264 conversions to 0.13 points, once: about 0.55 ms).
     pub fn new(base: &ProjectivePoint) -> Self {
         FixedBaseTable {
             base: *base,
