@@ -118,30 +118,34 @@ impl core::fmt::Debug for Sender {
     }
 }
 
+/// A fresh ephemeral key `E = e·G` (on the fixed-base table of G) and the x-coordinate of
+/// `e·R` with `recipient`'s key R; the ephemeral scalar is wiped on drop. Both senders to a
+/// public key start here: ECIES ([`Sender`]) and a trustee's v2 answer.
+pub(crate) fn ephemeral_exchange<R: rand_core::CryptoRng + ?Sized>(
+    recipient: &PublicKey,
+    rng: &mut R,
+) -> Result<(Point, Zeroizing<[u8; 32]>)> {
+    let eph = Zeroizing::new(
+        <p256::NonZeroScalar as p256::elliptic_curve::Generate>::generate_from_rng(rng),
+    );
+    let e: &p256::Scalar = (*eph).as_ref();
+    let e_pub = Point::from_nonidentity(crate::group::generator_table().mul(e));
+    let shared = crate::arith::ecdh_x(&eph, recipient.as_affine()).ok_or(Error::InvalidKey {
+        what: "recipient key",
+        why: "not a point on the curve".into(),
+    })?;
+    Ok((e_pub, shared))
+}
+
 impl Sender {
     /// A fresh ephemeral key and its ECDH with `recipient`.
     pub fn new<R: rand_core::CryptoRng + ?Sized>(
         recipient: &PublicKey,
         rng: &mut R,
     ) -> Result<Self> {
-        let eph = Zeroizing::new(
-            <p256::NonZeroScalar as p256::elliptic_curve::Generate>::generate_from_rng(rng),
-        );
-        let e_pub = Point::from_nonidentity(
-            <p256::ProjectivePoint as p256::elliptic_curve::group::Group>::mul_by_generator(&*eph),
-        );
-        let r_pub = p256::PublicKey::from_affine(*recipient.as_affine()).map_err(|_| {
-            Error::InvalidKey {
-                what: "recipient key",
-                why: "identity".into(),
-            }
-        })?;
+        let (e_pub, shared) = ephemeral_exchange(recipient, rng)?;
         let [e_enc, r_enc] =
             crate::group::sec1c_batch(&[*e_pub.inner(), *recipient.point().inner()]);
-        let shared = crate::arith::ecdh_x(&eph, r_pub.as_affine()).ok_or(Error::InvalidKey {
-            what: "recipient key",
-            why: "not a point on the curve".into(),
-        })?;
         Ok(Sender {
             e_pub,
             e_enc,
@@ -238,7 +242,7 @@ impl<'a> Receiver<'a> {
             _ => {
                 let e_pub = p256::PublicKey::from_sec1_bytes(ephemeral)
                     .map_err(|_| Error::InvalidPoint { field: "ephemeral" })?;
-                let s = crate::arith::ecdh_x(&self.key.secret_scalar(), e_pub.as_affine())
+                let s = (self.key.ecdh_x(e_pub.as_affine()))
                     .ok_or(Error::InvalidPoint { field: "ephemeral" })?;
                 self.exchanges += 1;
                 &self.last.insert((*ephemeral, s)).1

@@ -304,9 +304,19 @@ impl PrivateKey {
         sig.to_der().as_bytes().to_vec()
     }
 
-    /// The secret scalar as a non-zero scalar, for ECDH.
+    /// The secret scalar as a non-zero scalar.
     pub(crate) fn secret_scalar(&self) -> p256::NonZeroScalar {
         *self.0.as_nonzero_scalar()
+    }
+
+    /// ECDH with this key: the x-coordinate of `secret·public` (`arith::ecdh_x`; the secret
+    /// is passed by reference, so no unwiped copy of it is made). `None` only for a point
+    /// that does not convert.
+    pub(crate) fn ecdh_x(
+        &self,
+        public: &p256::AffinePoint,
+    ) -> Option<zeroize::Zeroizing<[u8; 32]>> {
+        crate::arith::ecdh_x(self.0.as_nonzero_scalar(), public)
     }
 }
 

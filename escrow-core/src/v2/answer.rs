@@ -539,15 +539,7 @@ pub fn seal_answer<R: rand_core::CryptoRng + ?Sized>(
     let e = challenge(&seed, &[m_pt, z_pt, a, b]);
     let z = *t.expose() + *x * e;
     // One ECDH with the investigator's key.
-    let eph = Zeroizing::new(
-        <p256::NonZeroScalar as p256::elliptic_curve::Generate>::generate_from_rng(rng),
-    );
-    let e_pub = Point::from_nonidentity(ProjectivePoint::mul_by_generator(&*eph));
-    let shared_x =
-        crate::arith::ecdh_x(&eph, investigator.as_affine()).ok_or(Error::InvalidKey {
-            what: "investigator key",
-            why: "not a point on the curve".into(),
-        })?;
+    let (e_pub, shared_x) = crate::ecies::ephemeral_exchange(investigator, rng)?;
     let (hk, mut info) = tr.key_prk(
         shared_x.as_slice(),
         &e_pub.to_bytes(),
@@ -656,9 +648,7 @@ impl AnswerV2 {
             picked.push(ct);
         }
         let inv = key.public().point();
-        let e_pub = p256::PublicKey::from_affine(self.ephemeral.inner().to_affine())
-            .map_err(|_| Error::InvalidPoint { field: "ephemeral" })?;
-        let shared = crate::arith::ecdh_x(&key.secret_scalar(), e_pub.as_affine())
+        let shared = (key.ecdh_x(&self.ephemeral.inner().to_affine()))
             .ok_or(Error::InvalidPoint { field: "ephemeral" })?;
         let x_i = member.verification_key.to_bytes();
         let tr = Transcript {
